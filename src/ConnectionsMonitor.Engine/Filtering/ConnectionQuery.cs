@@ -1,0 +1,87 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Filtering
+{
+    /// <summary>
+    /// What a caller asks for. Every criterion that is set must hold (AND); the values inside one
+    /// criterion are alternatives (OR). Empty or null criteria match everything.
+    /// </summary>
+    public sealed class ConnectionQuery
+    {
+        public ICollection<TransportProtocol> Protocols { get; set; }
+        public ICollection<TcpState> States { get; set; }
+
+        /// <summary>Matches when either the local or the remote port is in the set.</summary>
+        public ICollection<PortRange> Ports { get; set; }
+        public ICollection<PortRange> LocalPorts { get; set; }
+        public ICollection<PortRange> RemotePorts { get; set; }
+        public ICollection<AddressPattern> RemoteAddresses { get; set; }
+        public ICollection<Wildcard> ProcessNames { get; set; }
+        public ICollection<int> ProcessIds { get; set; }
+        public bool ExcludeLoopback { get; set; }
+
+        /// <summary>True when some criterion needs the owning process's name before it can be decided.</summary>
+        public bool NeedsProcessNames => !IsEmpty(ProcessNames);
+
+        /// <summary>Checks the criteria that need only the OS row (cheap; applied before process lookup).</summary>
+        public bool MatchesRow(SocketEntry e)
+        {
+            if (!IsEmpty(Protocols) && !Protocols.Contains(e.Protocol)) return false;
+            if (!IsEmpty(States) && (e.State == null || !States.Contains(e.State.Value))) return false;
+            if (!IsEmpty(LocalPorts) && !AnyContains(LocalPorts, e.LocalPort)) return false;
+            if (!IsEmpty(RemotePorts) && (e.RemotePort == null || !AnyContains(RemotePorts, e.RemotePort.Value))) return false;
+            if (!IsEmpty(Ports) && !AnyContains(Ports, e.LocalPort) && !(e.RemotePort != null && AnyContains(Ports, e.RemotePort.Value))) return false;
+            if (!IsEmpty(RemoteAddresses) && !RemoteAddresses.Any(p => p.IsMatch(e.RemoteAddress))) return false;
+            if (!IsEmpty(ProcessIds) && (e.ProcessId == null || !ProcessIds.Contains(e.ProcessId.Value))) return false;
+            if (ExcludeLoopback && IsLoopbackConnection(e.LocalAddress, e.RemoteAddress)) return false;
+            return true;
+        }
+
+        /// <summary>Checks the criteria that need the owning process (applied after lookup).</summary>
+        public bool MatchesProcess(string processName)
+        {
+            if (IsEmpty(ProcessNames)) return true;
+            return MatchesAnyProcessName(ProcessNames, processName);
+        }
+
+        /// <summary>
+        /// A process-name match that accepts the seed's Windows-style names: "chrome.exe" matches a
+        /// process Get-Process calls "chrome".
+        /// </summary>
+        public static bool MatchesAnyProcessName(IEnumerable<Wildcard> patterns, string processName)
+        {
+            if (processName == null) return false;
+            foreach (var p in patterns)
+            {
+                if (p.IsMatch(processName)) return true;
+                if (p.Pattern.EndsWith(".exe", System.StringComparison.OrdinalIgnoreCase) && p.IsMatch(processName + ".exe")) return true;
+            }
+            return false;
+        }
+
+        /// <summary>
+        /// A loopback connection: the remote end is a loopback address, or (for listeners and
+        /// unconnected UDP) the socket is bound to a loopback address.
+        /// </summary>
+        public static bool IsLoopbackConnection(IPAddress local, IPAddress remote)
+        {
+            var r = AddressPattern.Normalize(remote);
+            if (r != null && !IsUnspecified(r)) return IPAddress.IsLoopback(r);
+            var l = AddressPattern.Normalize(local);
+            return l != null && IPAddress.IsLoopback(l);
+        }
+
+        internal static bool IsUnspecified(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
+
+        private static bool AnyContains(IEnumerable<PortRange> ranges, int port)
+        {
+            foreach (var r in ranges) if (r.Contains(port)) return true;
+            return false;
+        }
+
+        private static bool IsEmpty<T>(ICollection<T> c) => c == null || c.Count == 0;
+    }
+}

@@ -1,0 +1,48 @@
+using System;
+using System.Net;
+
+namespace ConnectionsMonitor.Engine.Model
+{
+    /// <summary>
+    /// A connection as the engine hands it to consumers: the OS row plus its owning process and the
+    /// enrichment fields of the design's MonitoredConnection. Enrichment fields stay null until an
+    /// enricher fills them; null always means "not known", never a placeholder.
+    /// </summary>
+    public sealed class ConnectionRecord
+    {
+        public TransportProtocol Protocol { get; set; }
+        public IPAddress LocalAddress { get; set; }
+        public int LocalPort { get; set; }
+        public IPAddress RemoteAddress { get; set; }
+        public int? RemotePort { get; set; }
+        public TcpState? State { get; set; }
+        public int? ProcessId { get; set; }
+        public string ProcessName { get; set; }
+        public string ProcessPath { get; set; }
+        public string UserName { get; set; }
+        public DateTime? CreationTime { get; set; }
+
+        // Enrichment (filled by later stages; null until then).
+        public string RemoteHostName { get; set; }
+        public string Country { get; set; }
+        public string CountryName { get; set; }
+        public long? Asn { get; set; }
+        public string AsnOrganization { get; set; }
+        public string AddressScope { get; set; }
+        public bool? IsVpn { get; set; }
+        public string VpnReason { get; set; }
+        public string Flags { get; set; }
+        public long? BytesSent { get; set; }
+        public long? BytesReceived { get; set; }
+        public double? SendRate { get; set; }
+        public double? ReceiveRate { get; set; }
+
+        /// <summary>How long the connection has existed, when its creation time is known.</summary>
+        public TimeSpan? GetAge(DateTime nowUtc)
+        {
+            if (CreationTime == null) return null;
+            var age = nowUtc - CreationTime.Value;
+            return age < TimeSpan.Zero ? TimeSpan.Zero : age;
+        }
+    }
+}

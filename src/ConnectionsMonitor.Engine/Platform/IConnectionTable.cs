@@ -1,0 +1,57 @@
+using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Platform
+{
+    /// <summary>Which rows a connection-table read should return. Sources may push these down to the OS.</summary>
+    public sealed class ConnectionTableRequest
+    {
+        public bool IncludeTcp { get; set; } = true;
+        public bool IncludeUdp { get; set; } = true;
+        public bool IncludeIPv4 { get; set; } = true;
+        public bool IncludeIPv6 { get; set; } = true;
+
+        /// <summary>Whether to find the owning process of each socket (the costly part on Linux).</summary>
+        public bool ResolveOwners { get; set; } = true;
+
+        public static ConnectionTableRequest All => new ConnectionTableRequest();
+    }
+
+    /// <summary>The rows of one read plus anything the user should be told (partial data, fallbacks).</summary>
+    public sealed class ConnectionTableResult
+    {
+        public ConnectionTableResult(IReadOnlyList<SocketEntry> entries, IReadOnlyList<string> warnings)
+        {
+            Entries = entries;
+            Warnings = warnings ?? new string[0];
+        }
+
+        public IReadOnlyList<SocketEntry> Entries { get; }
+
+        /// <summary>Non-fatal conditions, e.g. "owners of 12 sockets could not be read: run as root".</summary>
+        public IReadOnlyList<string> Warnings { get; }
+    }
+
+    /// <summary>An operating system's TCP/UDP connection table.</summary>
+    public interface IConnectionTable
+    {
+        ConnectionTableResult Read(ConnectionTableRequest request);
+    }
+
+    /// <summary>Names, paths and users of processes, looked up for many PIDs in one pass.</summary>
+    public interface IProcessCatalog
+    {
+        /// <summary>
+        /// Returns what is known of each PID asked for. PIDs of processes that exited are simply absent.
+        /// </summary>
+        IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds);
+    }
+
+    /// <summary>The seam through which the engine reaches the OS; tests substitute their own.</summary>
+    public interface IPlatform
+    {
+        string Name { get; }
+        IConnectionTable Connections { get; }
+        IProcessCatalog Processes { get; }
+    }
+}
