@@ -1,0 +1,25 @@
+@{
+    RootModule           = 'ConnectionsMonitor.psm1'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5193454f-9fbd-4c73-bb05-1c07052e19eb'
+    Author               = 'ConnectionsMonitor contributors'
+    CompanyName          = 'ConnectionsMonitor'
+    Copyright            = '(c) ConnectionsMonitor contributors. MIT License.'
+    Description          = 'Shows what is connected to this machine, which program owns each connection, where the remote end is and how many bytes it moves, as typed objects for the pipeline. Windows (IP Helper) and Linux (netlink sock_diag).'
+    CompatiblePSEditions = @('Desktop', 'Core')
+    PowerShellVersion    = '5.1'
+    FormatsToProcess     = @('ConnectionsMonitor.Format.ps1xml')
+    TypesToProcess       = @('ConnectionsMonitor.Types.ps1xml')
+    CmdletsToExport      = @('Get-MonitoredConnection')
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    FileList             = @('ConnectionsMonitor.psd1', 'ConnectionsMonitor.psm1', 'ConnectionsMonitor.Format.ps1xml', 'ConnectionsMonitor.Types.ps1xml', 'config.yml')
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('network', 'netstat', 'tcp', 'udp', 'connections', 'security', 'monitoring', 'Windows', 'Linux', 'PSEdition_Desktop', 'PSEdition_Core')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'Get-MonitoredConnection on native connection tables (IP Helper on Windows, netlink sock_diag on Linux).'
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System;
+
+namespace ConnectionsMonitor
+{
+    /// <summary>
+    /// One connection or endpoint, as Get-MonitoredConnection writes it. Every property is a flat
+    /// primitive (string, number, bool, DateTime, TimeSpan) so the object survives Export-Csv,
+    /// ConvertTo-Json and remoting unchanged. Names follow Get-NetTCPConnection where it has a
+    /// counterpart. A null property means "not known" — never a placeholder.
+    /// </summary>
+    /// <remarks>Defined here, in the cmdlet assembly, because PowerShell 7 cannot see types from the
+    /// module's private load context.</remarks>
+    public sealed class MonitoredConnection
+    {
+        /// <summary>"TCP" or "UDP".</summary>
+        public string Protocol { get; set; }
+        public string LocalAddress { get; set; }
+        public int LocalPort { get; set; }
+
+        /// <summary>The unspecified address for TCP listeners (as Get-NetTCPConnection shows); null for UDP endpoints with no remote end.</summary>
+        public string RemoteAddress { get; set; }
+        public int? RemotePort { get; set; }
+
+        /// <summary>The TCP state (Listen, Established, TimeWait …); null for UDP, which has none.</summary>
+        public string State { get; set; }
+
+        public int? ProcessId { get; set; }
+        public string ProcessName { get; set; }
+        public string ProcessPath { get; set; }
+        public string UserName { get; set; }
+
+        /// <summary>When the OS created the connection (local time), where the OS records it (Windows).</summary>
+        public DateTime? CreationTime { get; set; }
+
+        /// <summary>Time since CreationTime at the moment of the snapshot.</summary>
+        public TimeSpan? Age { get; set; }
+
+        public string RemoteHostName { get; set; }
+        public string Country { get; set; }
+        public string CountryName { get; set; }
+        public long? Asn { get; set; }
+        public string AsnOrganization { get; set; }
+        public string AddressScope { get; set; }
+        public bool? IsVpn { get; set; }
+        public string VpnReason { get; set; }
+        public string Flags { get; set; }
+        public long? BytesSent { get; set; }
+        public long? BytesReceived { get; set; }
+        public double? SendRate { get; set; }
+        public double? ReceiveRate { get; set; }
+
+        public override string ToString()
+        {
+            return Protocol + " " + DisplayFormat.Endpoint(LocalAddress, LocalPort) + " -> " +
+                   DisplayFormat.Endpoint(RemoteAddress, RemotePort) + (State != null ? " " + State : "") +
+                   (ProcessId != null ? " (" + (ProcessName ?? "?") + " " + ProcessId + ")" : "");
+        }
+    }
+
+    /// <summary>TCP states, named as Get-NetTCPConnection names them. Used by -State.</summary>
+    public enum ConnectionState
+    {
+        Closed = 1,
+        Listen = 2,
+        SynSent = 3,
+        SynReceived = 4,
+        Established = 5,
+        FinWait1 = 6,
+        FinWait2 = 7,
+        CloseWait = 8,
+        Closing = 9,
+        LastAck = 10,
+        TimeWait = 11,
+        DeleteTcb = 12,
+    }
+}
