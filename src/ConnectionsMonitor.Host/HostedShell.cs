@@ -14,6 +14,9 @@ namespace ConnectionsMonitor.Host
         private readonly Runspace _runspace;
         private PowerShell _current;
 
+        /// <summary>The runspace the module is imported into (tests drive it directly).</summary>
+        public Runspace Runspace => _runspace;
+
         public HostedShell(string modulePath, TextWriter output, TextWriter error, int width)
         {
             Host = new MonitorHost(output, error, width);

@@ -1,0 +1,133 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.3' }
+# Pester suite for Windows PowerShell 5.1 and PowerShell 7 (Windows and Linux). Run by
+# ./build.ps1 -Test after the module is built into out/ConnectionsMonitor.
+
+BeforeAll {
+    $manifest = [System.IO.Path]::Combine($PSScriptRoot, '..', '..', 'out', 'ConnectionsMonitor', 'ConnectionsMonitor.psd1')
+    Import-Module $manifest -Force -ErrorAction Stop
+
+    $isWindowsOS = [System.Environment]::OSVersion.Platform -eq 'Win32NT'
+    $loopback = [System.Net.IPAddress]::Loopback
+
+    $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
+    $listener.Start()
+    $listenerPort = $listener.LocalEndpoint.Port
+
+    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+    $client.Connect($loopback, $listenerPort)
+    $server = $listener.AcceptTcpClient()
+    $clientPort = $client.Client.LocalEndPoint.Port
+
+    $udp = [System.Net.Sockets.UdpClient]::new([System.Net.IPEndPoint]::new($loopback, 0))
+    $udpPort = $udp.Client.LocalEndPoint.Port
+}
+
+AfterAll {
+    $client.Dispose(); $server.Dispose(); $listener.Stop(); $udp.Dispose()
+    Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
+}
+
+Describe 'Module' {
+    It 'exports Get-MonitoredConnection with an OutputType' {
+        $cmd = Get-Command -Module ConnectionsMonitor -Name Get-MonitoredConnection
+        $cmd.OutputType.Name | Should -Contain 'ConnectionsMonitor.MonitoredConnection'
+    }
+
+    It 'has help with examples for every cmdlet' {
+        foreach ($name in (Get-Command -Module ConnectionsMonitor).Name) {
+            $help = Get-Help $name -Full
+            $help.Synopsis | Should -Not -BeNullOrEmpty
+            @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
+        }
+    }
+}
+
+Describe 'Get-MonitoredConnection' {
+    It 'reports this session''s TCP listener with its process' {
+        $row = Get-MonitoredConnection -LocalPort $listenerPort -State Listen
+        $row | Should -HaveCount 1
+        $row.Protocol | Should -Be 'TCP'
+        $row.LocalAddress | Should -Be '127.0.0.1'
+        $row.ProcessId | Should -Be $PID
+        $row.OwningProcess | Should -Be $PID
+        $row.ProcessName | Should -Be (Get-Process -Id $PID).ProcessName
+    }
+
+    It 'reports both ends of an established loopback connection' {
+        $rows = Get-MonitoredConnection -Port $listenerPort -State Established -ProcessId $PID
+        $rows | Should -HaveCount 2
+        ($rows | Where-Object LocalPort -eq $clientPort).RemotePort | Should -Be $listenerPort
+    }
+
+    It 'reports a UDP endpoint without state or remote end' {
+        $row = Get-MonitoredConnection -Protocol UDP -LocalPort $udpPort
+        $row | Should -HaveCount 1
+        $row.State | Should -BeNullOrEmpty
+        $row.RemoteAddress | Should -BeNullOrEmpty
+    }
+
+    It 'binds -ProcessId from Get-Process output' {
+        Get-Process -Id $PID | Get-MonitoredConnection -LocalPort $listenerPort | Should -HaveCount 1
+    }
+
+    It 'filters by CIDR and wildcard remote address' {
+        Get-MonitoredConnection -RemoteAddress 127.0.0.0/8 -LocalPort $clientPort | Should -HaveCount 1
+        Get-MonitoredConnection -RemoteAddress '127.0.*' -LocalPort $clientPort | Should -HaveCount 1
+        Get-MonitoredConnection -RemoteAddress 10.0.0.0/8 -LocalPort $clientPort | Should -HaveCount 0
+    }
+
+    It 'leaves out loopback with -ExcludeLoopback' {
+        Get-MonitoredConnection -ExcludeLoopback -LocalPort $listenerPort, $clientPort, $udpPort | Should -HaveCount 0
+    }
+
+    It 'rejects an invalid CIDR and an out-of-range port as parameter errors' {
+        { Get-MonitoredConnection -RemoteAddress 10.0.0.0/33 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ConnectionsMonitor.Commands.GetMonitoredConnectionCommand'
+        { Get-MonitoredConnection -Port 70000 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,ConnectionsMonitor.Commands.GetMonitoredConnectionCommand'
+    }
+
+    It 'exports to CSV and JSON with flat values' {
+        $csv = Join-Path ([System.IO.Path]::GetTempPath()) "cm-$PID.csv"
+        try {
+            Get-MonitoredConnection -LocalPort $listenerPort -State Listen | Export-Csv -Path $csv -NoTypeInformation
+            $back = Import-Csv -Path $csv
+            $back | Should -HaveCount 1
+            $back.LocalPort | Should -Be "$listenerPort"
+            $back.ProcessId | Should -Be "$PID"
+            $back.Country | Should -Be ''
+        }
+        finally { Remove-Item $csv -ErrorAction SilentlyContinue }
+        $json = Get-MonitoredConnection -LocalPort $listenerPort -State Listen | ConvertTo-Json | ConvertFrom-Json
+        $json.LocalPort | Should -Be $listenerPort
+        $json.Country | Should -BeNullOrEmpty
+    }
+
+    It 'shows the seed''s columns in the default table view' {
+        $text = Get-MonitoredConnection -LocalPort $listenerPort -State Listen | Out-String -Width 200
+        $text | Should -Match 'Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Age'
+    }
+
+    It 'round-trips through remoting serialization' {
+        $row = Get-MonitoredConnection -LocalPort $listenerPort -State Listen
+        $back = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($row))
+        $back.PSObject.TypeNames[0] | Should -Be 'Deserialized.ConnectionsMonitor.MonitoredConnection'
+        $back.LocalPort | Should -Be $listenerPort
+    }
+
+    It 'agrees with Get-NetTCPConnection on Windows' -Skip:(-not $isWindowsOS) {
+        $ours = Get-MonitoredConnection -LocalPort $clientPort -State Established
+        $theirs = Get-NetTCPConnection -LocalPort $clientPort -State Established
+        $ours.OwningProcess | Should -Be $theirs.OwningProcess
+        $ours.RemotePort | Should -Be $theirs.RemotePort
+        $ours.CreationTime | Should -Not -BeNullOrEmpty
+        [math]::Abs(($ours.CreationTime - $theirs.CreationTime).TotalSeconds) | Should -BeLessThan 2
+    }
+
+    It 'gives a configuration error naming file, line and key' {
+        $bad = Join-Path ([System.IO.Path]::GetTempPath()) "cm-bad-$PID.yml"
+        Set-Content -Path $bad -Value "resolveDNS: false`nrefreshInterval: fast`n"
+        try {
+            { Get-MonitoredConnection -ConfigPath $bad } | Should -Throw -ExpectedMessage '*line 2*refreshInterval*'
+        }
+        finally { Remove-Item $bad -ErrorAction SilentlyContinue }
+    }
+}

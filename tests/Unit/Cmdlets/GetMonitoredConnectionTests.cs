@@ -1,0 +1,162 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Cmdlets
+{
+    public sealed class ModuleSessionFixture : IDisposable
+    {
+        public ModuleSession Session { get; } = new ModuleSession();
+        public void Dispose() => Session.Dispose();
+    }
+
+    /// <summary>Get-MonitoredConnection inside a real PowerShell runspace, against this process's real sockets.</summary>
+    public class GetMonitoredConnectionTests : IClassFixture<ModuleSessionFixture>, IDisposable
+    {
+        private readonly ModuleSession _ps;
+        private readonly LoopbackSockets _s = new LoopbackSockets();
+
+        public GetMonitoredConnectionTests(ModuleSessionFixture fixture)
+        {
+            _ps = fixture.Session;
+        }
+
+        public void Dispose() => _s.Dispose();
+
+        private static T Prop<T>(PSObject o, string name) => (T)o.Properties[name].Value;
+
+        [LinuxFact]
+        public void ListenerRowHasStatePortsAndThisProcess()
+        {
+            var rows = _ps.Invoke("Get-MonitoredConnection -LocalPort $args[0]", _s.ListenerPort);
+            var row = Assert.Single(rows);
+            Assert.Equal("ConnectionsMonitor.MonitoredConnection", row.TypeNames[0]);
+            Assert.Equal("TCP", Prop<string>(row, "Protocol"));
+            Assert.Equal("Listen", Prop<string>(row, "State"));
+            Assert.Equal("127.0.0.1", Prop<string>(row, "LocalAddress"));
+            Assert.Equal("0.0.0.0", Prop<string>(row, "RemoteAddress"));
+            Assert.Equal(0, Prop<int?>(row, "RemotePort"));
+            Assert.Equal(Environment.ProcessId, Prop<int?>(row, "ProcessId"));
+            Assert.Equal(Environment.ProcessId, row.Properties["OwningProcess"].Value);
+            Assert.Equal(Environment.ProcessId, row.Properties["PID"].Value);
+            Assert.Equal(Process.GetCurrentProcess().ProcessName, Prop<string>(row, "ProcessName"));
+            Assert.Null(row.Properties["Country"].Value);
+            Assert.Null(row.Properties["BytesSent"].Value);
+        }
+
+        [LinuxFact]
+        public void FiltersCombine()
+        {
+            int pid = Environment.ProcessId;
+            // -Protocol
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -Protocol UDP -LocalPort $args[0]", _s.ListenerPort));
+            var udp = Assert.Single(_ps.Invoke("Get-MonitoredConnection -Protocol udp -LocalPort $args[0]", _s.UdpPort));
+            Assert.Null(udp.Properties["State"].Value);
+            Assert.Null(udp.Properties["RemoteAddress"].Value);
+            // -State
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -LocalPort $args[0]", _s.ServerPort));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -State Listen -LocalPort $args[0]", _s.ServerPort));
+            // -Port matches either end: the pair's two rows both involve the server port.
+            var both = _ps.Invoke("Get-MonitoredConnection -Port $args[0] -State Established -ProcessId $args[1]", _s.ServerPort, pid);
+            Assert.Equal(2, both.Count);
+            // -RemotePort
+            var client = Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemotePort $args[0] -State Established", _s.ServerPort));
+            Assert.Equal(_s.ClientPort, Prop<int>(client, "LocalPort"));
+            // -RemoteAddress: single, CIDR (v4 and v6), wildcard, and non-matching.
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 127.0.0.1 -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 127.0.0.0/8 -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemoteAddress '127.0.*' -LocalPort $args[0]", _s.ClientPort));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 10.0.0.0/8, fd00::/8 -LocalPort $args[0]", _s.ClientPort));
+            // -ProcessName with wildcards
+            string name = Process.GetCurrentProcess().ProcessName;
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessName ($args[1].Substring(0, 2) + '*') -LocalPort $args[0]", _s.ListenerPort, name));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessName 'no-such-process*' -LocalPort $args[0]", _s.ListenerPort));
+            // -ProcessId
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $args[1] -LocalPort $args[0]", _s.ListenerPort, pid));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId 999999999 -LocalPort $args[0]", _s.ListenerPort));
+            // -ExcludeLoopback removes every loopback row of ours.
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ExcludeLoopback -ProcessId $args[0] | Where-Object { $_.LocalAddress -like '127.*' }", pid));
+        }
+
+        [LinuxFact]
+        public void ProcessIdBindsFromPipedProcessObjects()
+        {
+            var rows = _ps.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Get-MonitoredConnection -LocalPort $args[0]", _s.ListenerPort);
+            Assert.Single(rows);
+            rows = _ps.Invoke("[pscustomobject]@{ Id = $args[1] }, [pscustomobject]@{ Id = 999999999 } | Get-MonitoredConnection -LocalPort $args[0]", _s.ListenerPort, Environment.ProcessId);
+            Assert.Single(rows);
+        }
+
+        [LinuxFact]
+        public void SurvivesRemotingSerialization()
+        {
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] -State Established", _s.ClientPort));
+            string xml = PSSerializer.Serialize(row);
+            var back = (PSObject)PSSerializer.Deserialize(xml);
+            Assert.Equal("Deserialized.ConnectionsMonitor.MonitoredConnection", back.TypeNames[0]);
+            foreach (var name in new[] { "Protocol", "LocalAddress", "LocalPort", "RemoteAddress", "RemotePort", "State", "ProcessId", "ProcessName", "ProcessPath" })
+                Assert.Equal(row.Properties[name].Value, back.Properties[name].Value);
+            Assert.IsType<int>(back.Properties["LocalPort"].Value);
+            Assert.IsType<int>(back.Properties["ProcessId"].Value);
+            // Every property is a primitive the serializer keeps as is (no nested property bags).
+            foreach (var p in back.Properties)
+                Assert.False(p.Value is PSObject, p.Name + " did not round-trip as a primitive");
+            // The alias properties work on the deserialized object in a session that has the module.
+            var viaSession = _ps.Invoke("$args[0].OwningProcess", back);
+            Assert.Equal(Environment.ProcessId, Assert.Single(viaSession).BaseObject);
+        }
+
+        [LinuxFact]
+        public void DefaultTableViewUsesTheSeedColumns()
+        {
+            string text = _ps.Render("Get-MonitoredConnection -LocalPort " + _s.ListenerPort);
+            var header = text.Split('\n').Select(l => l.Trim()).First(l => l.Length > 0);
+            Assert.Equal(new[] { "Proto", "Local", "Port", "Foreign", "State", "PID", "Process", "Geo", "Bytes", "Age" },
+                header.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("127.0.0.1:" + _s.ListenerPort, text);
+            Assert.Contains("0.0.0.0:0", text);
+            Assert.Contains(Environment.ProcessId.ToString(), text);
+        }
+
+        [Fact]
+        public void ListViewIsDefined()
+        {
+            var doc = System.Xml.Linq.XDocument.Load(Path.Combine(Path.GetDirectoryName(Repo.ModuleManifest), "ConnectionsMonitor.Format.ps1xml"));
+            var views = doc.Descendants("View").Where(v => v.Descendants("TypeName").Any(t => t.Value == "ConnectionsMonitor.MonitoredConnection")).ToList();
+            Assert.Contains(views, v => v.Element("TableControl") != null);
+            var list = Assert.Single(views, v => v.Element("ListControl") != null);
+            Assert.True(list.Descendants("ListItem").Count() >= 20);
+        }
+
+        [Theory]
+        [InlineData("Get-MonitoredConnection -RemoteAddress 10.0.0.0/33", "RemoteAddress", "prefix length")]
+        [InlineData("Get-MonitoredConnection -RemoteAddress not-an-ip", "RemoteAddress", "not an IP address")]
+        [InlineData("Get-MonitoredConnection -Port 70000", "Port", "65535")]
+        [InlineData("Get-MonitoredConnection -LocalPort -1", "LocalPort", "minimum")]
+        [InlineData("Get-MonitoredConnection -State Bogus", "State", "Bogus")]
+        [InlineData("Get-MonitoredConnection -Protocol ICMP", "Protocol", "ICMP")]
+        public void BadParametersGiveParameterErrors(string script, string parameter, string messagePart)
+        {
+            var error = Assert.Single(_ps.InvokeExpectingErrors(script));
+            Assert.IsAssignableFrom<ParameterBindingException>(error.Exception);
+            Assert.Contains(parameter, error.Exception.Message);
+            Assert.Contains(messagePart, error.Exception.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains(error.CategoryInfo.Category, new[] { ErrorCategory.InvalidData, ErrorCategory.InvalidArgument });
+        }
+
+        [Fact]
+        public void StateAndProcessNameComplete()
+        {
+            var state = _ps.Invoke("$l = 'Get-MonitoredConnection -State Est'; (TabExpansion2 -inputScript $l -cursorColumn $l.Length).CompletionMatches.CompletionText");
+            Assert.Contains("Established", state.Select(o => o.ToString()));
+            string name = Process.GetCurrentProcess().ProcessName;
+            string line = "Get-MonitoredConnection -ProcessName " + name.Substring(0, 2);
+            var names = _ps.Invoke("(TabExpansion2 -inputScript $args[0] -cursorColumn $args[0].Length).CompletionMatches.CompletionText", line);
+            if (OperatingSystem.IsLinux()) Assert.Contains(name, names.Select(o => o.ToString()));
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using ConnectionsMonitor.Host;
+
+namespace ConnectionsMonitor.Tests.TestSupport
+{
+    /// <summary>
+    /// A real PowerShell runspace (System.Management.Automation hosted in-process) with the BUILT
+    /// module imported through its manifest, as a user would import it.
+    /// </summary>
+    public sealed class ModuleSession : IDisposable
+    {
+        private readonly StringWriter _out = new StringWriter();
+        private readonly StringWriter _err = new StringWriter();
+
+        public ModuleSession(int width = 200)
+        {
+            if (!File.Exists(Repo.ModuleManifest))
+                throw new InvalidOperationException("The module has not been built: " + Repo.ModuleManifest);
+            Shell = new HostedShell(Repo.ModuleManifest, _out, _err, width);
+            Runspace = Shell.Runspace;
+        }
+
+        public HostedShell Shell { get; }
+        public Runspace Runspace { get; }
+
+        /// <summary>Runs a script and returns its output; throws when it wrote errors, with their text.</summary>
+        public Collection<PSObject> Invoke(string script, params object[] args)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = Runspace;
+            ps.AddScript(script);
+            foreach (var a in args) ps.AddArgument(a);
+            var result = ps.Invoke();
+            if (ps.Streams.Error.Count > 0)
+                throw new InvalidOperationException("The script wrote errors: " + string.Join(" | ", ps.Streams.Error.Select(e => e.ToString())));
+            return result;
+        }
+
+        /// <summary>Runs a script that is expected to fail; returns its errors (terminating or not).</summary>
+        public IReadOnlyList<ErrorRecord> InvokeExpectingErrors(string script, params object[] args)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = Runspace;
+            ps.AddScript(script);
+            foreach (var a in args) ps.AddArgument(a);
+            try
+            {
+                ps.Invoke();
+            }
+            catch (RuntimeException ex)
+            {
+                return new[] { ex.ErrorRecord };
+            }
+            return ps.Streams.Error.ToList();
+        }
+
+        /// <summary>Runs a script and returns its warnings.</summary>
+        public (Collection<PSObject> Output, IReadOnlyList<string> Warnings) InvokeWithWarnings(string script, params object[] args)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = Runspace;
+            ps.AddScript(script);
+            foreach (var a in args) ps.AddArgument(a);
+            var result = ps.Invoke();
+            if (ps.Streams.Error.Count > 0)
+                throw new InvalidOperationException("The script wrote errors: " + string.Join(" | ", ps.Streams.Error.Select(e => e.ToString())));
+            return (result, ps.Streams.Warning.Select(w => w.Message).ToList());
+        }
+
+        /// <summary>Renders a script's output as the console would (Out-Default through the module's views).</summary>
+        public string Render(string script)
+        {
+            _out.GetStringBuilder().Clear();
+            Shell.Run(script);
+            return _out.ToString();
+        }
+
+        public void Dispose() => Shell.Dispose();
+    }
+}
