@@ -55,8 +55,9 @@ namespace ConnectionsMonitor.Engine.Configuration
             YamlNode root = reader.Parse(text ?? "");
             var config = new MonitorConfig();
             if (reader.Errors.Count == 0) reader.Section(root, "", s => ReadRoot(s, reader, config));
-            if (reader.Errors.Count > 0) throw new ConfigException(reader.Errors);
-            return new ConfigLoadResult(config, reader.Warnings.AsReadOnly(), sourceName);
+            // Schema order is not file order; report in the order a reader of the file meets them.
+            if (reader.Errors.Count > 0) throw new ConfigException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
+            return new ConfigLoadResult(config, reader.Warnings.OrderBy(w => w.Line).ThenBy(w => w.Column).ToList().AsReadOnly(), sourceName);
         }
 
         private const string Milliseconds = "a whole number of milliseconds, 0 or more";

@@ -287,7 +287,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             var candidates = known.ToList();
             string sameLetters = candidates.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
             if (sameLetters != null) return sameLetters;
-            int allowed = Math.Max(1, Math.Min(3, key.Length / 4));
+            int allowed = key.Length <= 4 ? 1 : key.Length <= 10 ? 2 : 3;
             return candidates
                 .Select(k => (Key: k, Distance: EditDistance(key.ToLowerInvariant(), k.ToLowerInvariant())))
                 .Where(x => x.Distance <= allowed)
