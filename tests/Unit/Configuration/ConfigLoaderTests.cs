@@ -179,3 +179,22 @@ alerts:
         }
     }
 }
+
+namespace ConnectionsMonitor.Tests.Configuration
+{
+    public class ConfigComparisonSelfTests
+    {
+        // The equality tests above are only worth something if the comparer notices differences.
+        [Theory]
+        [InlineData("monitoring:\n  historyRetention: 1\n")]
+        [InlineData("highlightedPorts:\n  '22': '#FFA500'\n")]
+        [InlineData("colors:\n  udp: brightcyan\n")]
+        [InlineData("columnWidths:\n  Age: 7\n")]
+        [InlineData("dashboard:\n  export:\n    formats: [json]\n")]
+        public void ComparerSeesOneChangedValue(string yaml)
+        {
+            var changed = ConfigLoader.LoadText(yaml, "c.yml").Config;
+            Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => ConfigTestSupport.AssertSameValues(new MonitorConfig(), changed));
+        }
+    }
+}
