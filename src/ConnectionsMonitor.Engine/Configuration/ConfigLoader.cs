@@ -101,7 +101,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             {
                 var alerts = c.Alerts;
                 alerts.Enabled = a.Bool("enabled", alerts.Enabled);
-                alerts.Webhooks = a.List("webhooks", alerts.Webhooks, (YamlNode n, string key, out WebhookConfig hook) => TryWebhook(r, n, key, out hook));
+                alerts.Webhooks = a.List("webhooks", alerts.Webhooks, (YamlNode n, string key, out WebhookConfig hook) => TryWebhook(r, n, key, out hook), secret: true);
                 a.Section("conditions", cond =>
                 {
                     var k = alerts.Conditions;
@@ -233,7 +233,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             {
                 string found = YamlConfigReader.IsNull(node) || node is YamlSequenceNode
                     ? YamlConfigReader.Describe(node)
-                    : "a plain value (not shown: it may be a secret URL)";
+                    : YamlConfigReader.SecretScalar;
                 r.Error(node, key, "expected " + WebhookForm + ", found " + found + ".");
                 return false;
             }

@@ -149,6 +149,9 @@ namespace ConnectionsMonitor.Engine.Configuration
             return "'" + text + "'";
         }
 
+        /// <summary>How "found …" names a scalar that may be a secret.</summary>
+        public const string SecretScalar = "a plain value (not shown: it may be a secret)";
+
         private void Expected(YamlNode node, string key, string expected) =>
             Error(node, key, "expected " + expected + ", found " + Describe(node) + ".");
 
@@ -243,12 +246,15 @@ namespace ConnectionsMonitor.Engine.Configuration
         /// A list; each item goes through readItem (which reports its own errors and returns false to
         /// drop the item). Absent or empty → fallback.
         /// </summary>
-        public IReadOnlyList<T> List<T>(YamlNode node, string key, IReadOnlyList<T> fallback, ItemReader<T> readItem)
+        /// <param name="secret">The items may be secrets: a scalar found instead of the list is not quoted.</param>
+        public IReadOnlyList<T> List<T>(YamlNode node, string key, IReadOnlyList<T> fallback, ItemReader<T> readItem, bool secret = false)
         {
             if (IsNull(node)) return fallback;
             if (!(node is YamlSequenceNode seq))
             {
-                Expected(node, key, "a list, such as [a, b] or one '- item' line per entry");
+                const string expected = "a list, such as [a, b] or one '- item' line per entry";
+                if (secret && node is YamlScalarNode) Error(node, key, "expected " + expected + ", found " + SecretScalar + ".");
+                else Expected(node, key, expected);
                 return fallback;
             }
             var items = new List<T>();
@@ -367,7 +373,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             public string Text(string key, string expected, string fallback) => _r.Text(Get(key, out var p), p, expected, fallback);
             public string Secret(string key) => _r.Secret(Get(key, out var p), p);
             public ConfigColor Color(string key, ConfigColor fallback) => _r.Color(Get(key, out var p), p, fallback);
-            public IReadOnlyList<T> List<T>(string key, IReadOnlyList<T> fallback, ItemReader<T> readItem) => _r.List(Get(key, out var p), p, fallback, readItem);
+            public IReadOnlyList<T> List<T>(string key, IReadOnlyList<T> fallback, ItemReader<T> readItem, bool secret = false) => _r.List(Get(key, out var p), p, fallback, readItem, secret);
             public void Section(string key, Action<YamlSection> read) => _r.Section(Get(key, out var p), p, read);
             public IReadOnlyList<Entry> Entries(string key, out string path) => _r.Entries(Get(key, out path), path);
         }

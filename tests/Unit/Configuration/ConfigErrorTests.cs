@@ -73,6 +73,7 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("alerts:\n  webhooks:\n    - url: https://ok.example.invalid/a\n    - url: \"not a url SECRETPART\"\n", "alerts.webhooks[1].url")]
         [InlineData("alerts:\n  webhooks:\n    - \"https://hooks.example.invalid/SECRETPART\"\n", "alerts.webhooks[0]")]
         [InlineData("ipToken: [SECRETPART]\n", "ipToken")]
+        [InlineData("alerts:\n  webhooks: \"https://hooks.example.invalid/SECRETPART\"\n", "alerts.webhooks")]
         public void BadSecretsAreReportedWithoutEchoingThem(string yaml, string key)
         {
             var ex = Fails(yaml);
