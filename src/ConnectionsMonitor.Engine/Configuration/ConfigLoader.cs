@@ -1,0 +1,325 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using YamlDotNet.RepresentationModel;
+
+namespace ConnectionsMonitor.Engine.Configuration
+{
+    /// <summary>A loaded configuration, the warnings about its file, and where it came from (null for the built-in defaults).</summary>
+    public sealed class ConfigLoadResult
+    {
+        public ConfigLoadResult(MonitorConfig config, IReadOnlyList<ConfigWarning> warnings, string sourcePath)
+        {
+            Config = config;
+            Warnings = warnings;
+            SourcePath = sourcePath;
+        }
+
+        public MonitorConfig Config { get; }
+        public IReadOnlyList<ConfigWarning> Warnings { get; }
+        public string SourcePath { get; }
+
+        public static ConfigLoadResult BuiltInDefaults() => new ConfigLoadResult(new MonitorConfig(), new ConfigWarning[0], null);
+    }
+
+    /// <summary>
+    /// Reads config.yml (the seed's keys, same meanings) into a MonitorConfig. Every problem in the
+    /// file is collected and thrown together as one ConfigException; unknown keys are warnings. A
+    /// load either returns a complete new MonitorConfig or throws — it never changes an existing one.
+    /// </summary>
+    public static class ConfigLoader
+    {
+        public static ConfigLoadResult Load(string path)
+        {
+            if (path == null) throw new ArgumentNullException(nameof(path));
+            string fullPath = Path.GetFullPath(path);
+            string text;
+            try
+            {
+                text = File.ReadAllText(fullPath);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new ConfigException(fullPath, "the configuration file cannot be read: " + ex.Message);
+            }
+            return LoadText(text, fullPath);
+        }
+
+        /// <param name="sourceName">How messages name the file (usually its full path); becomes SourcePath.</param>
+        public static ConfigLoadResult LoadText(string text, string sourceName)
+        {
+            var reader = new YamlConfigReader(sourceName);
+            YamlNode root = reader.Parse(text ?? "");
+            var config = new MonitorConfig();
+            if (reader.Errors.Count == 0) reader.Section(root, "", s => ReadRoot(s, reader, config));
+            // Schema order is not file order; report in the order a reader of the file meets them.
+            if (reader.Errors.Count > 0) throw new ConfigException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
+            return new ConfigLoadResult(config, reader.Warnings.OrderBy(w => w.Line).ThenBy(w => w.Column).ToList().AsReadOnly(), sourceName);
+        }
+
+        private const string Milliseconds = "a whole number of milliseconds, 0 or more";
+        private const string WholeNumber = "a whole number, 0 or more";
+
+        private static void ReadRoot(YamlConfigReader.YamlSection s, YamlConfigReader r, MonitorConfig c)
+        {
+            c.IpToken = s.Secret("ipToken");
+            c.ResolveDns = s.Bool("resolveDNS", c.ResolveDns);
+            c.RefreshInterval = (int)s.Integer("refreshInterval", MonitorConfig.MinimumRefreshInterval, int.MaxValue,
+                "a whole number of milliseconds of at least " + MonitorConfig.MinimumRefreshInterval, c.RefreshInterval);
+            ReadHighlightedPorts(s, r, c);
+            s.Section("colors", colors =>
+            {
+                colors.Section("tcp", tcp =>
+                {
+                    var t = c.Colors.Tcp;
+                    t.Listening = tcp.Color("listening", t.Listening);
+                    t.Established = tcp.Color("established", t.Established);
+                    t.CloseWait = tcp.Color("close_wait", t.CloseWait);
+                    t.TimeWait = tcp.Color("time_wait", t.TimeWait);
+                    t.Other = tcp.Color("other", t.Other);
+                });
+                c.Colors.Udp = colors.Color("udp", c.Colors.Udp);
+            });
+            ReadColumns(s, r, c);
+            c.TruncateOverflow = s.Bool("truncateOverflow", c.TruncateOverflow);
+            ReadColumnOrder(s, r, c);
+
+            s.Section("monitoring", m =>
+            {
+                var mon = c.Monitoring;
+                mon.ShowStats = m.Bool("showStats", mon.ShowStats);
+                mon.ShowTopTalkers = m.Bool("showTopTalkers", mon.ShowTopTalkers);
+                mon.TopTalkersCount = (int)m.Integer("topTalkersCount", 1, 100, "a whole number from 1 to 100", mon.TopTalkersCount);
+                mon.TrackHistory = m.Bool("trackHistory", mon.TrackHistory);
+                mon.HistoryRetention = m.Integer("historyRetention", 0, long.MaxValue, Milliseconds, mon.HistoryRetention);
+            });
+
+            s.Section("alerts", a =>
+            {
+                var alerts = c.Alerts;
+                alerts.Enabled = a.Bool("enabled", alerts.Enabled);
+                alerts.Webhooks = a.List("webhooks", alerts.Webhooks, (YamlNode n, string key, out WebhookConfig hook) => TryWebhook(r, n, key, out hook), secret: true);
+                a.Section("conditions", cond =>
+                {
+                    var k = alerts.Conditions;
+                    k.SuspiciousPorts = cond.List("suspiciousPorts", k.SuspiciousPorts, (YamlNode n, string key, out int port) => r.TryPort(n, key, out port));
+                    k.NewForeignConnections = cond.Bool("newForeignConnections", k.NewForeignConnections);
+                    k.MaxConnections = cond.Integer("maxConnections", 0, long.MaxValue, WholeNumber, k.MaxConnections);
+                    k.MaxBandwidth = cond.Integer("maxBandwidth", 0, long.MaxValue, "a whole number of bytes per second, 0 or more", k.MaxBandwidth);
+                });
+            });
+
+            s.Section("ipFiltering", f =>
+            {
+                var ip = c.IpFiltering;
+                ip.Enabled = f.Bool("enabled", ip.Enabled);
+                YamlConfigReader.ItemReader<AddressPattern> address = (YamlNode n, string key, out AddressPattern p) =>
+                    r.TryParsed(n, key, AddressPattern.ExpectedForms, AddressPattern.TryParse, out p);
+                ip.Allowlist = f.List("allowlist", ip.Allowlist, address);
+                ip.Blocklist = f.List("blocklist", ip.Blocklist, address);
+            });
+
+            s.Section("connectionFiltering", f =>
+            {
+                var cf = c.ConnectionFiltering;
+                cf.Enabled = f.Bool("enabled", cf.Enabled);
+                cf.Protocols = f.List("protocols", cf.Protocols, (YamlNode n, string key, out TransportProtocol p) =>
+                    r.TryParsed(n, key, "TCP or UDP", TryProtocol, out p));
+                cf.Ports = f.List("ports", cf.Ports, (YamlNode n, string key, out PortRange p) =>
+                    r.TryParsed(n, key, PortRange.ExpectedForms, PortRange.TryParse, out p));
+                cf.Processes = f.List("processes", cf.Processes, (YamlNode n, string key, out Wildcard w) =>
+                    r.TryParsed(n, key, "a process name such as chrome.exe, wildcards allowed", TryProcessPattern, out w));
+                cf.Countries = f.List("countries", cf.Countries, (YamlNode n, string key, out string code) =>
+                    r.TryParsed(n, key, "a two-letter ISO 3166 country code such as US", TryCountry, out code));
+            });
+
+            s.Section("dashboard", d =>
+            {
+                var dash = c.Dashboard;
+                dash.Enabled = d.Bool("enabled", dash.Enabled);
+                dash.Port = (int)d.Integer("port", 1, 65535, "a port number from 1 to 65535", dash.Port);
+                d.Section("export", e =>
+                {
+                    var x = dash.Export;
+                    x.Enabled = e.Bool("enabled", x.Enabled);
+                    var formats = e.List("formats", x.Formats, (YamlNode n, string key, out string f) =>
+                        r.TryParsed(n, key, "csv or json", TryExportFormat, out f));
+                    x.Formats = MonitorConfig.ReadOnly(formats.Distinct());
+                    x.AutoExport = e.Bool("autoExport", x.AutoExport);
+                    x.ExportInterval = e.Integer("exportInterval", 0, long.MaxValue, Milliseconds, x.ExportInterval);
+                    x.ExportPath = e.Text("exportPath", "a folder path", x.ExportPath);
+                });
+            });
+        }
+
+        /// <summary>
+        /// highlightedPorts: a file that has the key replaces the whole default list, so a user can
+        /// drop a highlight by leaving its port out.
+        /// </summary>
+        private static void ReadHighlightedPorts(YamlConfigReader.YamlSection s, YamlConfigReader r, MonitorConfig c)
+        {
+            var node = s.Get("highlightedPorts", out string path);
+            if (YamlConfigReader.IsNull(node)) return;
+            var ports = new SortedDictionary<int, ConfigColor>();
+            foreach (var e in r.Entries(node, path))
+            {
+                string key = YamlConfigReader.Child(path, e.Key);
+                if (!r.TryPort(e.KeyNode, key, out int port)) continue;
+                // '22' and 22 are different YAML keys but the same port.
+                if (ports.ContainsKey(port)) r.Error(e.KeyNode, key, "duplicate port: port " + port + " is already listed in highlightedPorts; keep only one.");
+                else if (r.TryParsed(e.Value, key, ConfigColor.ExpectedForms, ConfigColor.TryParse, out ConfigColor color)) ports[port] = color;
+            }
+            c.HighlightedPorts = MonitorConfig.ReadOnly(ports);
+        }
+
+        /// <summary>
+        /// columns and columnWidths are keyed by column name (case-insensitive); a column a file does
+        /// not mention keeps its default, as in the seed's docs, which list only the widths they change.
+        /// </summary>
+        private static void ReadColumns(YamlConfigReader.YamlSection s, YamlConfigReader r, MonitorConfig c)
+        {
+            var enabled = new HashSet<string>(c.Columns, StringComparer.OrdinalIgnoreCase);
+            foreach (var (column, value, key) in ColumnEntries(s, r, "columns"))
+            {
+                if (r.Bool(value, key, true)) enabled.Add(column);
+                else enabled.Remove(column);
+            }
+            c.Columns = new ColumnSet(enabled);
+
+            var widths = new Dictionary<string, int>(c.ColumnWidths.ToDictionary(p => p.Key, p => p.Value), StringComparer.OrdinalIgnoreCase);
+            foreach (var (column, value, key) in ColumnEntries(s, r, "columnWidths"))
+                widths[column] = (int)r.Integer(value, key, 1, 200, "a whole number of characters from 1 to 200", widths[column]);
+            c.ColumnWidths = MonitorConfig.ColumnWidthTable(widths);
+        }
+
+        /// <summary>The entries of a section keyed by column name; unknown names warn (they are keys), repeats are errors.</summary>
+        private static IEnumerable<(string Column, YamlNode Value, string Key)> ColumnEntries(YamlConfigReader.YamlSection s, YamlConfigReader r, string name)
+        {
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var result = new List<(string, YamlNode, string)>();
+            foreach (var e in s.Entries(name, out string path))
+            {
+                string key = YamlConfigReader.Child(path, e.Key);
+                if (!ColumnNames.TryCanonical(e.Key, out string column)) r.WarnUnknownKey(e.KeyNode, path, e.Key, ColumnNames.All);
+                else if (!seen.Add(column)) r.Error(e.KeyNode, key, "duplicate column: " + column + " is already listed in " + name + "; keep only one.");
+                else result.Add((column, e.Value, key));
+            }
+            return result;
+        }
+
+        /// <summary>columnOrder: the columns shown, left to right; each a known name, at most once.</summary>
+        private static void ReadColumnOrder(YamlConfigReader.YamlSection s, YamlConfigReader r, MonitorConfig c)
+        {
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            c.ColumnOrder = s.List("columnOrder", c.ColumnOrder, (YamlNode n, string key, out string column) =>
+            {
+                if (!r.TryParsed(n, key, "a column name", TryColumn, out column)) return false;
+                if (seen.Add(column)) return true;
+                r.Error(n, key, "duplicate column: " + column + " appears more than once in columnOrder.");
+                return false;
+            });
+        }
+
+        private const string WebhookForm = "a webhook entry with a 'url' key (- url: \"https://…\")";
+
+        /// <summary>One webhook entry. The URL usually carries a token, so no message ever quotes it.</summary>
+        private static bool TryWebhook(YamlConfigReader r, YamlNode node, string key, out WebhookConfig hook)
+        {
+            hook = null;
+            if (!(node is YamlMappingNode))
+            {
+                string found = YamlConfigReader.IsNull(node) || node is YamlSequenceNode
+                    ? YamlConfigReader.Describe(node)
+                    : YamlConfigReader.SecretScalar;
+                r.Error(node, key, "expected " + WebhookForm + ", found " + found + ".");
+                return false;
+            }
+            Uri url = null;
+            r.Section(node, key, w =>
+            {
+                var urlNode = w.Get("url", out string urlKey);
+                if (YamlConfigReader.IsNull(urlNode))
+                {
+                    r.Error(node, key, "expected " + WebhookForm + ", found no url.");
+                    return;
+                }
+                string text = r.Secret(urlNode, urlKey);
+                if (text != null && Uri.TryCreate(text.Trim(), UriKind.Absolute, out var parsed)
+                    && (parsed.Scheme == Uri.UriSchemeHttp || parsed.Scheme == Uri.UriSchemeHttps) && parsed.Host.Length > 0)
+                    url = parsed;
+                else if (urlNode is YamlScalarNode)
+                    r.Error(urlNode, urlKey, "expected an absolute http:// or https:// URL, found a value that is not one (not shown: webhook URLs are secret).");
+            });
+            if (url == null) return false;
+            hook = new WebhookConfig(url);
+            return true;
+        }
+
+        private static bool TryProtocol(string text, out TransportProtocol protocol, out string error)
+        {
+            error = null;
+            switch (text.Trim().ToUpperInvariant())
+            {
+                case "TCP": protocol = TransportProtocol.Tcp; return true;
+                case "UDP": protocol = TransportProtocol.Udp; return true;
+            }
+            protocol = default(TransportProtocol);
+            error = "expected TCP or UDP, found '" + text + "'.";
+            return false;
+        }
+
+        private static bool TryProcessPattern(string text, out Wildcard pattern, out string error)
+        {
+            pattern = null;
+            error = null;
+            if (text.Trim().Length == 0)
+            {
+                error = "expected a process name such as chrome.exe (wildcards allowed), found an empty text.";
+                return false;
+            }
+            try
+            {
+                pattern = new Wildcard(text.Trim());
+                return true;
+            }
+            catch (ArgumentException ex)
+            {
+                error = ex.Message;
+                return false;
+            }
+        }
+
+        private static bool TryCountry(string text, out string code, out string error)
+        {
+            code = text.Trim().ToUpperInvariant();
+            error = null;
+            if (code.Length == 2 && code.All(ch => ch >= 'A' && ch <= 'Z')) return true;
+            error = "expected a two-letter ISO 3166 country code such as US, found '" + text + "'.";
+            code = null;
+            return false;
+        }
+
+        private static bool TryExportFormat(string text, out string format, out string error)
+        {
+            format = text.Trim().ToLowerInvariant();
+            error = null;
+            if (format == "csv" || format == "json") return true;
+            error = "expected csv or json, found '" + text + "'.";
+            format = null;
+            return false;
+        }
+
+        private static bool TryColumn(string text, out string column, out string error)
+        {
+            error = null;
+            if (ColumnNames.TryCanonical(text, out column)) return true;
+            string suggestion = YamlConfigReader.Suggest(text, ColumnNames.All);
+            error = "expected a column name (" + string.Join(", ", ColumnNames.All) + "), found '" + text + "'"
+                + (suggestion != null ? "; did you mean '" + suggestion + "'?" : ".");
+            return false;
+        }
+    }
+}

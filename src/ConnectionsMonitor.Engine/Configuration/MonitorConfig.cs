@@ -1,0 +1,172 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Linq;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Configuration
+{
+    /// <summary>
+    /// The whole of config.yml, typed and validated. A new instance holds the built-in defaults (the
+    /// seed's values). Instances are read-only to callers: the loader builds a fresh one per file
+    /// version, and the cache hands the same instance to every caller, so nobody may change it.
+    /// Durations are milliseconds, as in the seed.
+    /// </summary>
+    public sealed class MonitorConfig
+    {
+        /// <summary>ipinfo.io token of the seed; null when not set. The module works offline and does not need it. Secret: never printed.</summary>
+        public string IpToken { get; internal set; }
+        public bool HasIpToken => !string.IsNullOrEmpty(IpToken);
+        public bool ResolveDns { get; internal set; }
+        public int RefreshInterval { get; internal set; } = 2000;
+        public const int MinimumRefreshInterval = 100;
+
+        /// <summary>Port → colour; overrides the state colour of a row whose local or remote port is listed.</summary>
+        public IReadOnlyDictionary<int, ConfigColor> HighlightedPorts { get; internal set; } = ReadOnly(new SortedDictionary<int, ConfigColor>
+        {
+            [21] = ConfigColor.Parse("#FFFF00"), [22] = ConfigColor.Parse("#FFA500"), [23] = ConfigColor.Parse("#FF0000"),
+            [25] = ConfigColor.Parse("#800080"), [53] = ConfigColor.Parse("#00FFFF"), [80] = ConfigColor.Parse("#FFFFFF"),
+            [110] = ConfigColor.Parse("#FFFF00"), [135] = ConfigColor.Parse("#00FFFF"), [139] = ConfigColor.Parse("#FFFF00"),
+            [143] = ConfigColor.Parse("#800080"), [443] = ConfigColor.Parse("#008000"), [445] = ConfigColor.Parse("#800080"),
+            [993] = ConfigColor.Parse("#FFFF00"), [995] = ConfigColor.Parse("#FFFF00"), [3389] = ConfigColor.Parse("#FF0000"),
+        });
+
+        public ColorsConfig Colors { get; internal set; } = new ColorsConfig();
+
+        /// <summary>The columns switched on (columns: Name: true). Enumerates in the seed's order.</summary>
+        public ColumnSet Columns { get; internal set; } = ColumnSet.AllColumns;
+
+        /// <summary>Width in characters of every column (case-insensitive names); a file that lists only some keeps the defaults for the rest.</summary>
+        public IReadOnlyDictionary<string, int> ColumnWidths { get; internal set; } = ColumnWidthTable(new Dictionary<string, int>
+        {
+            [ColumnNames.Proto] = 5, [ColumnNames.Local] = 22, [ColumnNames.Port] = 6, [ColumnNames.Foreign] = 22, [ColumnNames.State] = 12,
+            [ColumnNames.Pid] = 6, [ColumnNames.Process] = 30, [ColumnNames.Geo] = 35, [ColumnNames.Bytes] = 8, [ColumnNames.Age] = 6,
+        });
+
+        public bool TruncateOverflow { get; internal set; } = true;
+
+        /// <summary>
+        /// The columns shown, left to right (the seed's meaning: a column missing from columnOrder is
+        /// not shown). Canonical names, no duplicates.
+        /// </summary>
+        public IReadOnlyList<string> ColumnOrder { get; internal set; } = ColumnNames.All;
+
+        /// <summary>What the table shows, left to right: columnOrder, minus the columns switched off in columns.</summary>
+        public IReadOnlyList<string> VisibleColumns => ColumnOrder.Where(Columns.Contains).ToList().AsReadOnly();
+
+        public MonitoringConfig Monitoring { get; internal set; } = new MonitoringConfig();
+        public AlertsConfig Alerts { get; internal set; } = new AlertsConfig();
+        public IpFilteringConfig IpFiltering { get; internal set; } = new IpFilteringConfig();
+        public ConnectionFilteringConfig ConnectionFiltering { get; internal set; } = new ConnectionFilteringConfig();
+        public DashboardConfig Dashboard { get; internal set; } = new DashboardConfig();
+
+        // Never shows the token.
+        public override string ToString() =>
+            "MonitorConfig (refreshInterval " + RefreshInterval + " ms, ipToken " + (HasIpToken ? "set" : "not set") + ", " + Alerts.Webhooks.Count + " webhook(s))";
+
+        internal static IReadOnlyList<T> ReadOnly<T>(IEnumerable<T> items) => new ReadOnlyCollection<T>(items.ToList());
+        internal static IReadOnlyDictionary<TKey, TValue> ReadOnly<TKey, TValue>(IDictionary<TKey, TValue> map) => new ReadOnlyDictionary<TKey, TValue>(map);
+        internal static IReadOnlyDictionary<string, int> ColumnWidthTable(IDictionary<string, int> widths) =>
+            new ReadOnlyDictionary<string, int>(new Dictionary<string, int>(widths, StringComparer.OrdinalIgnoreCase));
+    }
+
+    /// <summary>colors: the state colours of TCP rows and the one colour of UDP rows.</summary>
+    public sealed class ColorsConfig
+    {
+        public TcpColorsConfig Tcp { get; internal set; } = new TcpColorsConfig();
+        public ConfigColor Udp { get; internal set; } = ConfigColor.Parse("cyan");
+
+        /// <summary>The colour of a row by protocol and TCP state (before any highlighted-port override).</summary>
+        public ConfigColor For(TransportProtocol protocol, TcpState? state)
+        {
+            if (protocol == TransportProtocol.Udp) return Udp;
+            switch (state)
+            {
+                case TcpState.Listen: return Tcp.Listening;
+                case TcpState.Established: return Tcp.Established;
+                case TcpState.CloseWait: return Tcp.CloseWait;
+                case TcpState.TimeWait: return Tcp.TimeWait;
+                default: return Tcp.Other;
+            }
+        }
+    }
+
+    public sealed class TcpColorsConfig
+    {
+        public ConfigColor Listening { get; internal set; } = ConfigColor.Parse("green");
+        public ConfigColor Established { get; internal set; } = ConfigColor.Parse("yellow");
+        public ConfigColor CloseWait { get; internal set; } = ConfigColor.Parse("red");
+        public ConfigColor TimeWait { get; internal set; } = ConfigColor.Parse("magenta");
+        public ConfigColor Other { get; internal set; } = ConfigColor.Parse("white");
+    }
+
+    public sealed class MonitoringConfig
+    {
+        public bool ShowStats { get; internal set; } = true;
+        public bool ShowTopTalkers { get; internal set; } = true;
+        public int TopTalkersCount { get; internal set; } = 5;
+        public bool TrackHistory { get; internal set; } = true;
+        /// <summary>How long history samples are kept, in milliseconds (default 7 days).</summary>
+        public long HistoryRetention { get; internal set; } = 604800000;
+    }
+
+    public sealed class AlertsConfig
+    {
+        public bool Enabled { get; internal set; }
+        public IReadOnlyList<WebhookConfig> Webhooks { get; internal set; } = MonitorConfig.ReadOnly(new WebhookConfig[0]);
+        public AlertConditionsConfig Conditions { get; internal set; } = new AlertConditionsConfig();
+    }
+
+    /// <summary>One webhook target. The URL often embeds a secret (Discord, Slack), so ToString hides it.</summary>
+    public sealed class WebhookConfig
+    {
+        internal WebhookConfig(Uri url) { Url = url; }
+        public Uri Url { get; }
+        public override string ToString() => "Webhook (" + Url.Scheme + "://" + Url.Host + "/…)";
+    }
+
+    public sealed class AlertConditionsConfig
+    {
+        public IReadOnlyList<int> SuspiciousPorts { get; internal set; } = MonitorConfig.ReadOnly(new[] { 23, 135, 139, 445, 3389 });
+        public bool NewForeignConnections { get; internal set; } = true;
+        public long MaxConnections { get; internal set; } = 500;
+        /// <summary>Bytes per second across all connections (default 10 MiB/s).</summary>
+        public long MaxBandwidth { get; internal set; } = 10485760;
+    }
+
+    public sealed class IpFilteringConfig
+    {
+        public bool Enabled { get; internal set; }
+        public IReadOnlyList<AddressPattern> Allowlist { get; internal set; } = MonitorConfig.ReadOnly(new AddressPattern[0]);
+        public IReadOnlyList<AddressPattern> Blocklist { get; internal set; } = MonitorConfig.ReadOnly(new AddressPattern[0]);
+    }
+
+    public sealed class ConnectionFilteringConfig
+    {
+        public bool Enabled { get; internal set; }
+        public IReadOnlyList<TransportProtocol> Protocols { get; internal set; } = MonitorConfig.ReadOnly(new TransportProtocol[0]);
+        public IReadOnlyList<PortRange> Ports { get; internal set; } = MonitorConfig.ReadOnly(new PortRange[0]);
+        public IReadOnlyList<Wildcard> Processes { get; internal set; } = MonitorConfig.ReadOnly(new Wildcard[0]);
+        /// <summary>ISO 3166 alpha-2 codes, upper case.</summary>
+        public IReadOnlyList<string> Countries { get; internal set; } = MonitorConfig.ReadOnly(new string[0]);
+    }
+
+    public sealed class DashboardConfig
+    {
+        public bool Enabled { get; internal set; } = true;
+        public int Port { get; internal set; } = 3000;
+        public ExportConfig Export { get; internal set; } = new ExportConfig();
+    }
+
+    public sealed class ExportConfig
+    {
+        public bool Enabled { get; internal set; } = true;
+        /// <summary>Lower-case, distinct, from 'csv' and 'json'.</summary>
+        public IReadOnlyList<string> Formats { get; internal set; } = MonitorConfig.ReadOnly(new[] { "csv", "json" });
+        public bool AutoExport { get; internal set; }
+        public long ExportInterval { get; internal set; } = 3600000;
+        /// <summary>As written; a relative path is resolved by the exporter (against the current location).</summary>
+        public string ExportPath { get; internal set; } = "./exports";
+    }
+}

@@ -1,0 +1,173 @@
+using System.Linq;
+using ConnectionsMonitor.Engine.Configuration;
+using Xunit;
+using static ConnectionsMonitor.Tests.Configuration.ConfigTestSupport;
+
+namespace ConnectionsMonitor.Tests.Configuration
+{
+    public class ConfigErrorTests
+    {
+        [Fact]
+        public void WrongTypeNamesFileLineKeyExpectedAndFound()
+        {
+            var e = SingleError("resolveDNS: false\n\nrefreshInterval: fast\n");
+            Assert.Equal(3, e.Line);
+            Assert.Equal(18, e.Column);
+            Assert.Equal("refreshInterval", e.Key);
+            Assert.Equal("config.yml, line 3, key 'refreshInterval': expected a whole number of milliseconds of at least 100, found 'fast'.", e.Message);
+        }
+
+        [Fact]
+        public void ExceptionCarriesTheLocationOfItsError()
+        {
+            var ex = Fails("monitoring:\n  topTalkersCount: many\n");
+            Assert.Equal("config.yml", ex.FilePath);
+            Assert.Equal(2, ex.Line);
+            Assert.Equal("monitoring.topTalkersCount", ex.Key);
+            Assert.Equal(ex.Errors[0].Message, ex.Message);
+        }
+
+        [Theory]
+        [InlineData("refreshInterval: 10\n", 1, "refreshInterval", "at least 100, found '10'")]
+        [InlineData("dashboard:\n  enabled: true\n  port: 70000\n", 3, "dashboard.port", "from 1 to 65535, found '70000'")]
+        [InlineData("alerts:\n  conditions:\n    suspiciousPorts: [23, 70000]\n", 3, "alerts.conditions.suspiciousPorts[1]", "from 0 to 65535, found '70000'")]
+        [InlineData("highlightedPorts:\n  '22': '#FFA500'\n  '70000': red\n", 3, "highlightedPorts.'70000'", "from 0 to 65535, found '70000'")]
+        [InlineData("monitoring:\n  topTalkersCount: 0\n", 2, "monitoring.topTalkersCount", "from 1 to 100, found '0'")]
+        [InlineData("columnWidths:\n  Process: 500\n", 2, "columnWidths.Process", "from 1 to 200, found '500'")]
+        [InlineData("monitoring:\n  historyRetention: -1\n", 2, "monitoring.historyRetention", "0 or more, found '-1'")]
+        [InlineData("resolveDNS: maybe\n", 1, "resolveDNS", "expected true or false, found 'maybe'")]
+        [InlineData("monitoring: [1, 2]\n", 1, "monitoring", "found a list")]
+        [InlineData("ipFiltering:\n  allowlist: 10.0.0.1\n", 2, "ipFiltering.allowlist", "expected a list")]
+        public void OutOfRangeAndWrongShape(string yaml, int line, string key, string fragment)
+        {
+            var e = SingleError(yaml);
+            Assert.Equal(line, e.Line);
+            Assert.Equal(key, e.Key);
+            Assert.Contains(fragment, e.Message);
+        }
+
+        [Theory]
+        [InlineData("colors:\n  tcp:\n    listening: orange\n", 3, "colors.tcp.listening", "'orange' is not a colour")]
+        [InlineData("colors:\n  udp: '#12345'\n", 2, "colors.udp", "'#12345' is not a colour")]
+        [InlineData("highlightedPorts:\n  '22': '#GGGGGG'\n", 2, "highlightedPorts.'22'", "is not a colour")]
+        [InlineData("ipFiltering:\n  blocklist:\n    - 10.0.0.0/8\n    - 10.0.0.0/33\n", 4, "ipFiltering.blocklist[1]", "'10.0.0.0/33' is not a valid CIDR block")]
+        [InlineData("connectionFiltering:\n  protocols: [TCP, ICMP]\n", 2, "connectionFiltering.protocols[1]", "expected TCP or UDP, found 'ICMP'")]
+        [InlineData("connectionFiltering:\n  ports:\n    - 8100-8000\n", 3, "connectionFiltering.ports[0]", "the first port must not be larger than the last")]
+        [InlineData("connectionFiltering:\n  ports: ['80-http']\n", 2, "connectionFiltering.ports[0]", "'80-http' is not a valid port")]
+        [InlineData("connectionFiltering:\n  processes: ['chrome[.exe']\n", 2, "connectionFiltering.processes[0]", "without a closing ']'")]
+        [InlineData("connectionFiltering:\n  countries: [USA]\n", 2, "connectionFiltering.countries[0]", "two-letter ISO 3166 country code")]
+        [InlineData("dashboard:\n  export:\n    formats: [csv, xml]\n", 3, "dashboard.export.formats[1]", "expected csv or json, found 'xml'")]
+        [InlineData("columnOrder: ['Proto', 'Procces']\n", 1, "columnOrder[1]", "found 'Procces'; did you mean 'Process'?")]
+        [InlineData("columnOrder: [Proto, proto]\n", 1, "columnOrder[1]", "duplicate column")]
+        public void BadValues(string yaml, int line, string key, string fragment)
+        {
+            var e = SingleError(yaml);
+            Assert.Equal(line, e.Line);
+            Assert.Equal(key, e.Key);
+            Assert.Contains(fragment, e.Message);
+            Assert.StartsWith("config.yml, line " + line + ", key '" + key + "': ", e.Message);
+        }
+
+        [Theory]
+        [InlineData("alerts:\n  webhooks:\n    - url: \"ftp://files.example.invalid/SECRETPART\"\n", "alerts.webhooks[0].url")]
+        [InlineData("alerts:\n  webhooks:\n    - url: https://ok.example.invalid/a\n    - url: \"not a url SECRETPART\"\n", "alerts.webhooks[1].url")]
+        [InlineData("alerts:\n  webhooks:\n    - \"https://hooks.example.invalid/SECRETPART\"\n", "alerts.webhooks[0]")]
+        [InlineData("ipToken: [SECRETPART]\n", "ipToken")]
+        [InlineData("alerts:\n  webhooks: \"https://hooks.example.invalid/SECRETPART\"\n", "alerts.webhooks")]
+        public void BadSecretsAreReportedWithoutEchoingThem(string yaml, string key)
+        {
+            var ex = Fails(yaml);
+            var e = Assert.Single(ex.Errors);
+            Assert.Equal(key, e.Key);
+            Assert.DoesNotContain("SECRETPART", ex.Message);
+            Assert.DoesNotContain("SECRETPART", ex.ToString());
+        }
+
+        [Fact]
+        public void WebhookWithoutUrl()
+        {
+            var e = SingleError("alerts:\n  webhooks:\n    - name: chat\n");
+            Assert.Equal("alerts.webhooks[0]", e.Key);
+            Assert.Contains("'url' key", e.Message);
+        }
+
+        [Fact]
+        public void DuplicateKeysAreAllReportedWithTheirPaths()
+        {
+            var ex = Fails("refreshInterval: 2000\nmonitoring:\n  showStats: true\n  showStats: false\nrefreshInterval: 3000\n");
+            Assert.Equal(2, ex.Errors.Count);
+            Assert.Equal((4, "monitoring.showStats"), (ex.Errors[0].Line, ex.Errors[0].Key));
+            Assert.Equal((5, "refreshInterval"), (ex.Errors[1].Line, ex.Errors[1].Key));
+            Assert.Contains("duplicate key", ex.Errors[0].Message);
+        }
+
+        [Fact]
+        public void QuotedAndUnquotedSamePortIsADuplicate()
+        {
+            var e = SingleError("highlightedPorts:\n  '22': red\n  22: blue\n");
+            Assert.Equal(3, e.Line);
+            Assert.Contains("duplicate", e.Message);
+        }
+
+        [Fact]
+        public void SameColumnInTwoCasesIsADuplicate()
+        {
+            var e = SingleError("columns:\n  Geo: false\n  geo: true\n");
+            Assert.Equal(3, e.Line);
+            Assert.Equal("columns.geo", e.Key);
+        }
+
+        [Theory]
+        [InlineData("refreshInterval: 2000\nmonitoring:\n  showStats: 'yes\n", 3)]
+        [InlineData("monitoring:\n  showStats: true\n   topTalkersCount: 5\n", 3)]
+        [InlineData("refreshInterval: 2000\ncolumnOrder: [Proto, Local\nresolveDNS: true\n", 2)]
+        public void YamlSyntaxErrorsCarryYamlDotNetsLine(string yaml, int line)
+        {
+            var e = SingleError(yaml);
+            Assert.Equal(line, e.Line);
+            Assert.Contains("not valid YAML", e.Message);
+            Assert.StartsWith("config.yml, line " + line + ": ", e.Message);
+        }
+
+        [Fact]
+        public void SecondDocumentIsAnError()
+        {
+            var e = SingleError("refreshInterval: 2000\n---\nrefreshInterval: 3000\n");
+            Assert.Equal(2, e.Line);
+        }
+
+        [Fact]
+        public void EveryErrorOfAFileIsReportedTogether()
+        {
+            var ex = Fails(string.Join("\n",
+                "refreshInterval: 10",                 // 1
+                "colors:",                             // 2
+                "  udp: blurple",                      // 3
+                "monitoring:",                         // 4
+                "  topTalkersCount: lots",             // 5
+                "ipFiltering:",                        // 6
+                "  allowlist: ['10.0.0.0/99']",        // 7
+                "dashboard:",                          // 8
+                "  port: 0",                           // 9
+                "columnOrder: [Proto, Nope]",          // 10
+                "unknownThing: 1",                     // 11 (a warning, not an error)
+                ""));
+            Assert.Equal(new[] { 1, 3, 5, 7, 9, 10 }, ex.Errors.Select(e => e.Line));
+            var lines = ex.Message.Split('\n');
+            Assert.Equal("config.yml has 6 errors:", lines[0].TrimEnd('\r'));
+            Assert.Equal(7, lines.Length);
+            Assert.All(ex.Errors, e => Assert.Contains(e.Message, ex.Message));
+        }
+
+        [Fact]
+        public void EmptyValuesTakeDefaultsButEmptyListItemsAreErrors()
+        {
+            var c = ConfigLoader.LoadText("refreshInterval:\nmonitoring:\nalerts:\n  webhooks:\n", "c.yml").Config;
+            Assert.Equal(2000, c.RefreshInterval);
+            Assert.Empty(c.Alerts.Webhooks);
+            var e = SingleError("connectionFiltering:\n  ports:\n    -\n");
+            Assert.Equal("connectionFiltering.ports[0]", e.Key);
+            Assert.Contains("found an empty value", e.Message);
+        }
+    }
+}
