@@ -19,6 +19,15 @@ namespace ConnectionsMonitor.Engine.Filtering
         public ICollection<PortRange> LocalPorts { get; set; }
         public ICollection<PortRange> RemotePorts { get; set; }
         public ICollection<AddressPattern> RemoteAddresses { get; set; }
+
+        /// <summary>Rows whose remote address matches one of these are left out.</summary>
+        public ICollection<AddressPattern> ExcludedRemoteAddresses { get; set; }
+
+        /// <summary>
+        /// When true, RemoteAddresses applies only to rows that have a remote peer: listeners and
+        /// unconnected UDP endpoints pass (the seed's ipFiltering allowlist is about peers).
+        /// </summary>
+        public bool RemoteAddressesApplyToPeersOnly { get; set; }
         public ICollection<Wildcard> ProcessNames { get; set; }
         public ICollection<int> ProcessIds { get; set; }
         public bool ExcludeLoopback { get; set; }
@@ -34,7 +43,9 @@ namespace ConnectionsMonitor.Engine.Filtering
             if (!IsEmpty(LocalPorts) && !AnyContains(LocalPorts, e.LocalPort)) return false;
             if (!IsEmpty(RemotePorts) && (e.RemotePort == null || !AnyContains(RemotePorts, e.RemotePort.Value))) return false;
             if (!IsEmpty(Ports) && !AnyContains(Ports, e.LocalPort) && !(e.RemotePort != null && AnyContains(Ports, e.RemotePort.Value))) return false;
-            if (!IsEmpty(RemoteAddresses) && !RemoteAddresses.Any(p => p.IsMatch(e.RemoteAddress))) return false;
+            if (!IsEmpty(RemoteAddresses) && !RemoteAddresses.Any(p => p.IsMatch(e.RemoteAddress))
+                && !(RemoteAddressesApplyToPeersOnly && !HasPeer(e.RemoteAddress))) return false;
+            if (!IsEmpty(ExcludedRemoteAddresses) && ExcludedRemoteAddresses.Any(p => p.IsMatch(e.RemoteAddress))) return false;
             if (!IsEmpty(ProcessIds) && (e.ProcessId == null || !ProcessIds.Contains(e.ProcessId.Value))) return false;
             if (ExcludeLoopback && IsLoopbackConnection(e.LocalAddress, e.RemoteAddress)) return false;
             return true;
@@ -75,6 +86,8 @@ namespace ConnectionsMonitor.Engine.Filtering
         }
 
         internal static bool IsUnspecified(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
+
+        private static bool HasPeer(IPAddress remote) => remote != null && !IsUnspecified(AddressPattern.Normalize(remote));
 
         private static bool AnyContains(IEnumerable<PortRange> ranges, int port)
         {

@@ -158,5 +158,83 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var names = _ps.Invoke("(TabExpansion2 -inputScript $args[0] -cursorColumn $args[0].Length).CompletionMatches.CompletionText", line);
             if (OperatingSystem.IsLinux()) Assert.Contains(name, names.Select(o => o.ToString()));
         }
+    
+        private static string WriteConfig(string text)
+        {
+            string path = Path.Combine(Path.GetTempPath(), "cm-test-" + Guid.NewGuid().ToString("N") + ".yml");
+            File.WriteAllText(path, text);
+            return path;
+        }
+
+        [Fact]
+        public void InvalidConfigStopsWithFileLineAndKey()
+        {
+            string path = WriteConfig("resolveDNS: false\nrefreshInterval: fast\nhighlightedPorts:\n  '70000': '#FF0000'\n");
+            try
+            {
+                var error = Assert.Single(_ps.InvokeExpectingErrors("Get-MonitoredConnection -ConfigPath $args[0]", path));
+                Assert.Equal("InvalidConfiguration,ConnectionsMonitor.Commands.GetMonitoredConnectionCommand", error.FullyQualifiedErrorId);
+                string message = error.Exception.Message;
+                Assert.Contains(Path.GetFileName(path), message);
+                Assert.Contains("line 2", message);
+                Assert.Contains("refreshInterval", message);
+                Assert.Contains("line 4", message);
+                Assert.Contains("highlightedPorts", message);
+            }
+            finally { File.Delete(path); }
+        }
+
+        [Fact]
+        public void MissingConfigPathIsAnError()
+        {
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Get-MonitoredConnection -ConfigPath ./no-such-config.yml"));
+            Assert.Contains("no-such-config.yml", error.Exception.Message);
+            Assert.Contains("does not exist", error.Exception.Message);
+        }
+
+        [LinuxFact]
+        public void UnknownConfigKeyWarnsAndTheRestApplies()
+        {
+            string path = WriteConfig("refreshIntervall: 1000\nconnectionFiltering:\n  enabled: true\n  protocols: ['UDP']\n");
+            try
+            {
+                var (rows, warnings) = _ps.InvokeWithWarnings("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1], $args[2]", path, _s.ListenerPort, _s.UdpPort);
+                var w = Assert.Single(warnings, x => x.Contains("refreshIntervall"));
+                Assert.Contains("line 1", w);
+                Assert.Contains("refreshInterval'", w); // the suggestion
+                var row = Assert.Single(rows);
+                Assert.Equal("UDP", row.Properties["Protocol"].Value);
+            }
+            finally { File.Delete(path); }
+        }
+
+        [LinuxFact]
+        public void SeedFilteringSectionsApplyWhenEnabled()
+        {
+            string name = Process.GetCurrentProcess().ProcessName;
+            string processes = WriteConfig("connectionFiltering:\n  enabled: true\n  processes: ['" + name + ".exe']\n  ports: [" + _s.ListenerPort + "]\n");
+            string disabled = WriteConfig("connectionFiltering:\n  enabled: false\n  processes: ['nothing-runs-by-this-name']\n");
+            string blocked = WriteConfig("ipFiltering:\n  enabled: true\n  blocklist: ['127.0.0.0/8']\n");
+            string allowed = WriteConfig("ipFiltering:\n  enabled: true\n  allowlist: ['10.9.8.7']\n");
+            try
+            {
+                // processes given Windows-style (name.exe) still match; the port limits to the listener.
+                var rows = _ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -ProcessId $args[1]", processes, Environment.ProcessId);
+                var row = Assert.Single(rows);
+                Assert.Equal(_s.ListenerPort, row.Properties["LocalPort"].Value);
+                // A disabled section changes nothing.
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", disabled, _s.ListenerPort));
+                // The blocklist hides the loopback pair; the listener has no peer and stays.
+                Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ClientPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ListenerPort));
+                // The allowlist keeps only peers it names.
+                Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", allowed, _s.ClientPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", allowed, _s.ListenerPort));
+            }
+            finally
+            {
+                File.Delete(processes); File.Delete(disabled); File.Delete(blocked); File.Delete(allowed);
+            }
+        }
     }
 }
