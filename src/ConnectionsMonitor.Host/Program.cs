@@ -48,7 +48,7 @@ namespace ConnectionsMonitor.Host
             }
         }
 
-        internal static string BuildScript(string[] args)
+        public static string BuildScript(string[] args)
         {
             if (args.Length == 0) return DefaultCommand;
             if (args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase) || args[0].Equals("-c", StringComparison.OrdinalIgnoreCase))
