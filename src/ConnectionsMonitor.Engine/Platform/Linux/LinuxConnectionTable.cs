@@ -50,6 +50,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         internal SocketOwnerResolver OwnerResolver => _owners;
 
+        /// <summary>Opens the netlink socket; tests substitute a failing one to exercise the fallback.</summary>
+        internal Func<SockDiagSocket> OpenSockDiag { get; set; } = () => new SockDiagSocket();
+
         /// <summary>The effective uid decides whether unattributed sockets deserve a "run as root" warning; tests override it.</summary>
         internal uint EffectiveUserId { get; set; } = LinuxNative.geteuid();
 
@@ -89,7 +92,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         private void ReadSockDiag(ConnectionTableRequest request, List<SocketEntry> rows)
         {
-            if (_sockDiag == null) _sockDiag = new SockDiagSocket();
+            if (_sockDiag == null) _sockDiag = OpenSockDiag();
             foreach (var (tcp, family) in Dumps(request))
             {
                 if (tcp) _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_TCP, TcpExtensions, rows, TcpAttributeHandler);
