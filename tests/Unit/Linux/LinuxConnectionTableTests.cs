@@ -13,6 +13,7 @@ using Xunit;
 
 namespace ConnectionsMonitor.Tests.Linux
 {
+    [Collection(LinuxSocketsCollection.Name)]
     public class LinuxConnectionTableTests
     {
         private static readonly int Me = Environment.ProcessId;
