@@ -203,6 +203,44 @@ namespace ConnectionsMonitor.Tests.Linux
         }
 
         [LinuxFact]
+        public void SocketHandedToAnotherProcessIsReattributedWhenTheFirstOwnerExits()
+        {
+            // python holds a listener, hands it to a `sleep` child (inherited fd) and exits: the cached
+            // owner is gone, so the next read must find the new holder rather than report a dead PID.
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(
+                "import socket,subprocess,sys\n" +
+                "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen()\n" +
+                "print(l.getsockname()[1],flush=True)\n" +
+                "sys.stdin.readline()\n" +
+                "c=subprocess.Popen(['/usr/bin/sleep','30'],pass_fds=[l.fileno()])\n" +
+                "print(c.pid,flush=True)");
+            using var first = Process.Start(psi);
+            Process heir = null;
+            try
+            {
+                int port = int.Parse(first.StandardOutput.ReadLine());
+                using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+                Func<SocketEntry> row = () => table.Read(ConnectionTableRequest.All).Entries
+                    .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
+                Assert.Equal(first.Id, row().ProcessId);
+
+                first.StandardInput.WriteLine("go");
+                first.StandardInput.Flush();
+                heir = Process.GetProcessById(int.Parse(first.StandardOutput.ReadLine()));
+                first.WaitForExit();
+
+                Assert.Equal(heir.Id, row().ProcessId);
+            }
+            finally
+            {
+                if (!first.HasExited) first.Kill();
+                if (heir != null && !heir.HasExited) heir.Kill();
+            }
+        }
+
+        [LinuxFact]
         public void UnchangedSocketSetNeedsNoWalk()
         {
             // A resolver fed the same rows twice: the second call must not touch /proc/*/fd.
