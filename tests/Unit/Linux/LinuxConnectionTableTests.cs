@@ -259,6 +259,21 @@ namespace ConnectionsMonitor.Tests.Linux
         }
 
         [LinuxFact]
+        public void ReceiveBufferGrowsWhenADatagramDoesNotFit()
+        {
+            using var sockets = new LoopbackSockets();
+            using var small = new SockDiagSocket(64);
+            using var normal = new SockDiagSocket();
+            var a = new List<SocketEntry>();
+            var b = new List<SocketEntry>();
+            small.Dump(2, 6, 0, a);
+            normal.Dump(2, 6, 0, b);
+            Assert.True(small.BufferSize > 64);
+            Assert.Equal(3, a.Count(sockets.IsOurs));
+            Assert.Equal(b.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k), a.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k));
+        }
+
+        [LinuxFact]
         public void ReadAfterDisposeThrows()
         {
             var table = new LinuxConnectionTable();

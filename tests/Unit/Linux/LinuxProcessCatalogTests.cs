@@ -105,6 +105,17 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.InRange(info.StartTime.Value, expected.AddSeconds(-1), expected.AddSeconds(1));
         }
 
+        [LinuxFact]
+        public void KernelThreadHasNoPath()
+        {
+            // PID 2 is kthreadd outside PID namespaces (containers may not show it).
+            if (!File.Exists("/proc/2/comm") || File.ReadAllText("/proc/2/comm").Trim() != "kthreadd") return;
+            var info = new LinuxProcessCatalog().Lookup(new[] { 2 })[2];
+            Assert.Equal("kthreadd", info.Name);
+            Assert.Null(info.Path);
+            Assert.Equal("root", info.UserName);
+        }
+
         [Fact]
         public void ParsesPasswd()
         {

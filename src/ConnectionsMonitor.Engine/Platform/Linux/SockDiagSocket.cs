@@ -18,13 +18,19 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private int _fd;
         private bool _disposed;
         private uint _sequence;
-        private byte[] _buffer = new byte[InitialBufferSize];
+        private byte[] _buffer;
 
         /// <exception cref="NetlinkException">socket() failed (no netlink in this sandbox, seccomp, …).</exception>
-        internal SockDiagSocket()
+        internal SockDiagSocket() : this(InitialBufferSize) { }
+
+        /// <summary>Tests start with a tiny buffer to exercise the growth path.</summary>
+        internal SockDiagSocket(int initialBufferSize)
         {
+            _buffer = new byte[initialBufferSize];
             _fd = Open();
         }
+
+        internal int BufferSize => _buffer.Length;
 
         private static int Open()
         {
