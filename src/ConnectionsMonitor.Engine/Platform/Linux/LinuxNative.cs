@@ -27,8 +27,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal const int O_CLOEXEC = 0x80000;
 
         internal const int EINTR = 4;
-        internal const int ENOENT = 2;
-        internal const int EACCES = 13;
+        internal const int ENAMETOOLONG = 36;
 
         internal const int AT_FDCWD = -100;
         private const int _SC_CLK_TCK = 2;
@@ -121,7 +120,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal static int ReadFile(string path, Span<byte> buffer, out int errno)
         {
             errno = 0;
-            Span<byte> p = stackalloc byte[Math.Min(4096, path.Length * 3 + 1)];
+            if (path.Length > 1024) { errno = ENAMETOOLONG; return -1; } // /proc paths are short; never truncate one
+            Span<byte> p = stackalloc byte[path.Length * 3 + 1];
             int fd;
             fixed (byte* pp = p)
             fixed (char* pc = path)

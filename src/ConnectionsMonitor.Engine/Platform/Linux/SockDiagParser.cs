@@ -97,7 +97,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     case NLMSG_DONE:
                         return true;
                     case NLMSG_ERROR:
-                        int error = body.Length >= 4 ? ReadHost<int>(body, 0) : -LinuxNative.EINTR;
+                        if (body.Length < 4) throw new InvalidDataException("Malformed NLMSG_ERROR: " + body.Length + " bytes, expected at least 4.");
+                        int error = ReadHost<int>(body, 0);
                         if (error == 0) continue; // an acknowledgement, not an error
                         int errno = -error;
                         throw new NetlinkException("The kernel refused the sock_diag request: " + LinuxNative.ErrnoText(errno), errno);
