@@ -22,6 +22,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             internal int SeenInRead;
         }
 
+        private sealed class OwningProcess
+        {
+            internal ulong StartTicks;
+            internal int FdCount;
+        }
+
         private sealed class Unattributed
         {
             internal byte Kind;
@@ -34,9 +40,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         // by processes in other PID namespaces, sockets only the kernel holds). Seeking them on every
         // read would make every read a full walk, so they wait for RecheckInterval reads.
         private readonly Dictionary<ulong, Unattributed> _unattributed = new Dictionary<ulong, Unattributed>();
-        // Start time of each PID when it was attributed: a changed or missing start time means the
-        // process exited (and perhaps the PID was reused), so its cache entries are stale.
-        private readonly Dictionary<int, ulong> _pidStartTicks = new Dictionary<int, ulong>();
+        // Start time of each owning PID when it was attributed: a changed or missing start time means
+        // the process exited (and perhaps the PID was reused), so its cache entries are stale. The fd
+        // count from its last scan orders the next partial walk.
+        private readonly Dictionary<int, OwningProcess> _owningProcesses = new Dictionary<int, OwningProcess>();
         private int _read;
 
         /// <summary>Reads between searches for sockets whose owner a full walk did not find.</summary>
@@ -106,17 +113,19 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         {
             int remaining = mustFind.Count;
             var allPids = ProcFs.ListProcessIds();
-            // PIDs that already own sockets first: new sockets mostly come from servers accepting and
-            // clients connecting again, so a partial walk usually ends after a few processes.
-            var known = new HashSet<int>(_pidStartTicks.Keys);
+            // PIDs that already own sockets first (new sockets mostly come from servers accepting and
+            // clients connecting again), those with fewest fds first, so that one process holding
+            // thousands of sockets is not re-read to find a socket some small process opened.
+            var known = new List<KeyValuePair<int, OwningProcess>>(_owningProcesses);
+            known.Sort((a, b) => a.Value.FdCount.CompareTo(b.Value.FdCount));
             var order = new List<int>(allPids.Count);
-            foreach (int pid in allPids) if (known.Contains(pid)) order.Add(pid);
-            foreach (int pid in allPids) if (!known.Contains(pid)) order.Add(pid);
+            foreach (var kv in known) order.Add(kv.Key);
+            foreach (int pid in allPids) if (!_owningProcesses.ContainsKey(pid)) order.Add(pid);
 
-            int processes = 0, fds = 0;
-            bool stoppedEarly = false;
-            foreach (int pid in order)
+            int processes = 0, fds = 0, next = 0;
+            while (next < order.Count && remaining > 0)
             {
+                int pid = order[next++];
                 bool foundHere = false;
                 int n = ProcFs.ScanSocketInodes(pid, inode =>
                 {
@@ -131,15 +140,19 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     }
                     return true;
                 });
+                if (n < 0) continue; // exited, or another user's process we may not read
                 processes++;
-                if (n > 0) fds += n;
-                if (foundHere && !_pidStartTicks.ContainsKey(pid))
+                fds += n;
+                // A scan cut short by the last find saw only part of the fds: keep the old count then.
+                bool complete = remaining > 0;
+                if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
+                else if (foundHere)
                 {
-                    if (ProcFs.TryReadStartTicks(pid, out ulong start)) _pidStartTicks[pid] = start;
+                    if (ProcFs.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n };
                     else ForgetPid(pid); // exited while we looked: its sockets are someone else's now, or gone
                 }
-                if (remaining == 0) { stoppedEarly = processes < order.Count; break; }
             }
+            bool stoppedEarly = next < order.Count;
 
             // What is still unattributed was sought in this read; if the walk covered every process,
             // the may-find ones were effectively sought as well.
@@ -158,8 +171,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private void DropExitedProcesses()
         {
             List<int> gone = null;
-            foreach (var kv in _pidStartTicks)
-                if (!ProcFs.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value)
+            foreach (var kv in _owningProcesses)
+                if (!ProcFs.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks)
                     (gone ?? (gone = new List<int>())).Add(kv.Key);
             if (gone == null) return;
             foreach (int pid in gone) ForgetPid(pid);
@@ -167,7 +180,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         private void ForgetPid(int pid)
         {
-            _pidStartTicks.Remove(pid);
+            _owningProcesses.Remove(pid);
             var stale = new List<ulong>();
             foreach (var kv in _owners) if (kv.Value.Pid == pid) stale.Add(kv.Key);
             foreach (ulong inode in stale) _owners.Remove(inode);
@@ -186,12 +199,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             foreach (ulong inode in drop) _unattributed.Remove(inode);
 
             // PIDs that no longer own any socket need no liveness check.
-            if (_pidStartTicks.Count == 0) return;
+            if (_owningProcesses.Count == 0) return;
             var live = new HashSet<int>();
             foreach (var kv in _owners) live.Add(kv.Value.Pid);
             var idle = new List<int>();
-            foreach (int pid in _pidStartTicks.Keys) if (!live.Contains(pid)) idle.Add(pid);
-            foreach (int pid in idle) _pidStartTicks.Remove(pid);
+            foreach (int pid in _owningProcesses.Keys) if (!live.Contains(pid)) idle.Add(pid);
+            foreach (int pid in idle) _owningProcesses.Remove(pid);
         }
 
         internal const byte TcpV4 = 1, TcpV6 = 2, UdpV4 = 4, UdpV6 = 8;
