@@ -1,9 +1,23 @@
 namespace ConnectionsMonitor.Engine.Platform.Linux
 {
+    /// <summary>
+    /// Linux: one connection table and one process catalogue for the life of the platform object,
+    /// since their caches (netlink socket, inode → PID, PID → process) are what make repeated reads cheap.
+    /// </summary>
     public sealed class LinuxPlatform : IPlatform
     {
+        private readonly LinuxConnectionTable _connections;
+        private readonly LinuxProcessCatalog _processes = new LinuxProcessCatalog();
+
+        public LinuxPlatform() : this(LinuxTableMode.Auto) { }
+
+        public LinuxPlatform(LinuxTableMode mode)
+        {
+            _connections = new LinuxConnectionTable(mode);
+        }
+
         public string Name => "Linux";
-        public IConnectionTable Connections => throw new System.NotImplementedException();
-        public IProcessCatalog Processes => throw new System.NotImplementedException();
+        public IConnectionTable Connections => _connections;
+        public IProcessCatalog Processes => _processes;
     }
 }

@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Platform.Linux
+{
+    /// <summary>Which kernel interface a <see cref="LinuxConnectionTable"/> reads.</summary>
+    public enum LinuxTableMode
+    {
+        /// <summary>netlink sock_diag, falling back to /proc/net (with a warning) when netlink fails.</summary>
+        Auto,
+        /// <summary>netlink sock_diag only; failures are exceptions.</summary>
+        SockDiag,
+        /// <summary>/proc/net/{tcp,tcp6,udp,udp6} only.</summary>
+        ProcNet,
+    }
+
+    /// <summary>
+    /// The Linux TCP/UDP connection table: sockets from netlink sock_diag (or /proc/net), owners from
+    /// /proc/&lt;pid&gt;/fd. Keep one instance for the life of a monitor: the netlink socket and the
+    /// inode → PID cache live in it and make repeated reads cheap.
+    /// </summary>
+    public sealed class LinuxConnectionTable : IConnectionTable, IDisposable
+    {
+        private readonly object _lock = new object();
+        private readonly SocketOwnerResolver _owners = new SocketOwnerResolver();
+        private SockDiagSocket _sockDiag;
+        private bool _disposed;
+
+        public LinuxConnectionTable() : this(LinuxTableMode.Auto) { }
+
+        public LinuxConnectionTable(LinuxTableMode mode)
+        {
+            Mode = mode;
+        }
+
+        public LinuxTableMode Mode { get; }
+
+        /// <summary>
+        /// inet_diag_req_v2.idiag_ext for TCP dumps: bit (n - 1) asks the kernel for attribute n,
+        /// e.g. 1 &lt;&lt; (INET_DIAG_INFO - 1) for struct tcp_info (byte counters).
+        /// </summary>
+        internal byte TcpExtensions { get; set; }
+
+        /// <summary>Receives the attributes of each TCP row when <see cref="TcpExtensions"/> asks for some.</summary>
+        internal SockDiagAttributeHandler TcpAttributeHandler { get; set; }
+
+        internal SocketOwnerResolver OwnerResolver => _owners;
+
+        /// <summary>Opens the netlink socket; tests substitute a failing one to exercise the fallback.</summary>
+        internal Func<SockDiagSocket> OpenSockDiag { get; set; } = () => new SockDiagSocket();
+
+        /// <summary>The effective uid decides whether unattributed sockets deserve a "run as root" warning; tests override it.</summary>
+        internal uint EffectiveUserId { get; set; } = LinuxNative.geteuid();
+
+        public ConnectionTableResult Read(ConnectionTableRequest request)
+        {
+            request = request ?? ConnectionTableRequest.All;
+            lock (_lock)
+            {
+                if (_disposed) throw new ObjectDisposedException(nameof(LinuxConnectionTable));
+                var warnings = new List<string>();
+                var rows = new List<SocketEntry>(256);
+
+                if (Mode == LinuxTableMode.ProcNet) ReadProcNet(request, rows);
+                else
+                {
+                    try
+                    {
+                        ReadSockDiag(request, rows);
+                    }
+                    catch (Exception ex) when (Mode == LinuxTableMode.Auto && (ex is NetlinkException || ex is InvalidDataException))
+                    {
+                        rows.Clear();
+                        warnings.Add("Reading sockets through netlink sock_diag failed (" + ex.Message + "); the connection table was read from /proc/net instead.");
+                        ReadProcNet(request, rows);
+                    }
+                }
+
+                if (request.ResolveOwners)
+                {
+                    _owners.Resolve(rows, KindsOf(request));
+                    string warning = OwnerWarning(rows);
+                    if (warning != null) warnings.Add(warning);
+                }
+                return new ConnectionTableResult(rows, warnings);
+            }
+        }
+
+        private void ReadSockDiag(ConnectionTableRequest request, List<SocketEntry> rows)
+        {
+            if (_sockDiag == null) _sockDiag = OpenSockDiag();
+            foreach (var (tcp, family) in Dumps(request))
+            {
+                if (tcp) _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_TCP, TcpExtensions, rows, TcpAttributeHandler);
+                else _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_UDP, 0, rows);
+            }
+        }
+
+        private static void ReadProcNet(ConnectionTableRequest request, List<SocketEntry> rows)
+        {
+            foreach (var (tcp, family) in Dumps(request))
+            {
+                string file = "/proc/net/" + (tcp ? "tcp" : "udp") + (family == LinuxSocketRow.AF_INET6 ? "6" : "");
+                string text;
+                try { text = File.ReadAllText(file, Encoding.ASCII); }
+                catch (FileNotFoundException) { continue; } // a kernel without IPv6 has no tcp6/udp6
+                catch (DirectoryNotFoundException) { continue; }
+                ProcNetParser.Parse(text, tcp, family, rows);
+            }
+        }
+
+        private static IEnumerable<(bool tcp, byte family)> Dumps(ConnectionTableRequest r)
+        {
+            if (r.IncludeTcp && r.IncludeIPv4) yield return (true, LinuxSocketRow.AF_INET);
+            if (r.IncludeTcp && r.IncludeIPv6) yield return (true, LinuxSocketRow.AF_INET6);
+            if (r.IncludeUdp && r.IncludeIPv4) yield return (false, LinuxSocketRow.AF_INET);
+            if (r.IncludeUdp && r.IncludeIPv6) yield return (false, LinuxSocketRow.AF_INET6);
+        }
+
+        private static byte KindsOf(ConnectionTableRequest r)
+        {
+            byte k = 0;
+            if (r.IncludeTcp && r.IncludeIPv4) k |= SocketOwnerResolver.TcpV4;
+            if (r.IncludeTcp && r.IncludeIPv6) k |= SocketOwnerResolver.TcpV6;
+            if (r.IncludeUdp && r.IncludeIPv4) k |= SocketOwnerResolver.UdpV4;
+            if (r.IncludeUdp && r.IncludeIPv6) k |= SocketOwnerResolver.UdpV6;
+            return k;
+        }
+
+        /// <summary>
+        /// Unprivileged callers cannot read other users' /proc/&lt;pid&gt;/fd, so their sockets stay
+        /// without owner: say so once. Root sees everything it can; what it cannot attribute
+        /// (sockets held only by the kernel or another namespace) has no owner to show.
+        /// </summary>
+        private string OwnerWarning(List<SocketEntry> rows)
+        {
+            uint euid = EffectiveUserId;
+            if (euid == 0) return null;
+            int missing = 0;
+            foreach (var row in rows)
+                if (row.Inode != null && row.ProcessId == null && row.UserId != euid) missing++;
+            if (missing == 0) return null;
+            return string.Format(CultureInfo.InvariantCulture,
+                "The owners of {0} socket{1} belonging to other users could not be read; run as root (sudo) to see every process.",
+                missing, missing == 1 ? "" : "s");
+        }
+
+        public void Dispose()
+        {
+            lock (_lock)
+            {
+                _disposed = true;
+                _sockDiag?.Dispose();
+                _sockDiag = null;
+            }
+        }
+    }
+}

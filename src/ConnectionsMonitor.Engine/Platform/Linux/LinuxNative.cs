@@ -1,0 +1,161 @@
+using System;
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+
+namespace ConnectionsMonitor.Engine.Platform.Linux
+{
+    /// <summary>
+    /// The few libc calls the Linux sources need. .NET's Socket refuses AF_NETLINK and its file APIs
+    /// allocate a string per directory entry, so the hot paths (netlink dump, /proc/*/fd walk) go to
+    /// libc directly.
+    /// </summary>
+    internal static unsafe class LinuxNative
+    {
+        // "libc" resolves to the C library on glibc and musl alike (PowerShell itself binds it so).
+        private const string Libc = "libc";
+
+        internal const int AF_NETLINK = 16;
+        internal const int SOCK_RAW = 3;
+        internal const int SOCK_CLOEXEC = 0x80000;
+        internal const int NETLINK_SOCK_DIAG = 4;
+
+        internal const int MSG_PEEK = 0x2;
+        internal const int MSG_TRUNC = 0x20;
+
+        internal const int O_RDONLY = 0;
+        internal const int O_DIRECTORY = 0x10000;
+        internal const int O_CLOEXEC = 0x80000;
+
+        internal const int EINTR = 4;
+        internal const int ENAMETOOLONG = 36;
+
+        internal const int AT_FDCWD = -100;
+        private const int _SC_CLK_TCK = 2;
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int socket(int domain, int type, int protocol);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern IntPtr send(int fd, byte* buf, UIntPtr len, int flags);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern IntPtr recv(int fd, byte* buf, UIntPtr len, int flags);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int close(int fd);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int openat(int dirfd, byte* path, int flags);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern IntPtr read(int fd, byte* buf, UIntPtr count);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern IntPtr readlinkat(int dirfd, byte* path, byte* buf, UIntPtr size);
+
+        // Kernel-defined record layout (struct linux_dirent64), unlike readdir's struct dirent,
+        // so the walker can parse names straight from the buffer.
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern IntPtr getdents64(int fd, byte* buf, UIntPtr count);
+
+        [DllImport(Libc)]
+        internal static extern uint geteuid();
+
+        [DllImport(Libc)]
+        private static extern long sysconf(int name);
+
+        internal static int LastErrno => Marshal.GetLastWin32Error();
+
+        /// <summary>The C library's text for an errno value (Win32Exception asks strerror on Unix).</summary>
+        internal static string ErrnoText(int errno) => new Win32Exception(errno).Message + " (errno " + errno + ")";
+
+        private static long _clockTicks;
+
+        /// <summary>Clock ticks per second, the unit of /proc/&lt;pid&gt;/stat times (usually 100).</summary>
+        internal static long ClockTicksPerSecond
+        {
+            get
+            {
+                if (_clockTicks == 0)
+                {
+                    long t = 0;
+                    try { t = sysconf(_SC_CLK_TCK); } catch (EntryPointNotFoundException) { }
+                    _clockTicks = t > 0 ? t : 100;
+                }
+                return _clockTicks;
+            }
+        }
+
+        /// <summary>
+        /// Writes a NUL-terminated ASCII path into <paramref name="dest"/>; returns false when it does
+        /// not fit. Lets callers build "/proc/123/fd" without allocating a string.
+        /// </summary>
+        internal static bool TryWritePath(Span<byte> dest, string prefix, int number, string suffix)
+        {
+            int pos = 0;
+            foreach (char c in prefix) { if (pos >= dest.Length) return false; dest[pos++] = (byte)c; }
+            if (!TryWriteDecimal(dest, ref pos, number)) return false;
+            if (suffix != null)
+                foreach (char c in suffix) { if (pos >= dest.Length) return false; dest[pos++] = (byte)c; }
+            if (pos >= dest.Length) return false;
+            dest[pos] = 0;
+            return true;
+        }
+
+        private static bool TryWriteDecimal(Span<byte> dest, ref int pos, int value)
+        {
+            if (value < 0) return false;
+            Span<byte> digits = stackalloc byte[10];
+            int n = 0;
+            do { digits[n++] = (byte)('0' + value % 10); value /= 10; } while (value != 0);
+            if (pos + n > dest.Length) return false;
+            while (n > 0) dest[pos++] = digits[--n];
+            return true;
+        }
+
+        /// <summary>
+        /// Reads a whole small file (a /proc entry) into <paramref name="buffer"/>; returns the byte
+        /// count, or -1 with the errno when it cannot be opened or read (process gone, no access).
+        /// </summary>
+        internal static int ReadFile(string path, Span<byte> buffer, out int errno)
+        {
+            errno = 0;
+            if (path.Length > 1024) { errno = ENAMETOOLONG; return -1; } // /proc paths are short; never truncate one
+            Span<byte> p = stackalloc byte[path.Length * 3 + 1];
+            int fd;
+            fixed (byte* pp = p)
+            fixed (char* pc = path)
+            {
+                int len = System.Text.Encoding.UTF8.GetBytes(pc, path.Length, pp, p.Length - 1);
+                pp[len] = 0;
+                do { fd = openat(AT_FDCWD, pp, O_RDONLY | O_CLOEXEC); }
+                while (fd < 0 && (errno = LastErrno) == EINTR);
+            }
+            if (fd < 0) return -1;
+            try
+            {
+                int total = 0;
+                fixed (byte* b = buffer)
+                {
+                    while (total < buffer.Length)
+                    {
+                        long r = (long)read(fd, b + total, (UIntPtr)(buffer.Length - total));
+                        if (r < 0)
+                        {
+                            errno = LastErrno;
+                            if (errno == EINTR) continue;
+                            return -1;
+                        }
+                        if (r == 0) break;
+                        total += (int)r;
+                    }
+                }
+                return total;
+            }
+            finally
+            {
+                close(fd);
+            }
+        }
+    }
+}

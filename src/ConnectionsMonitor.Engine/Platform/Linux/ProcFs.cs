@@ -1,0 +1,238 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+
+namespace ConnectionsMonitor.Engine.Platform.Linux
+{
+    /// <summary>
+    /// Allocation-light readers for /proc: the process list, a process's socket fds and its stat line.
+    /// Everything here races with processes exiting; a vanished process or fd is "not there", never an error.
+    /// </summary>
+    internal static unsafe class ProcFs
+    {
+        private const int DirentBufferSize = 32 * 1024;
+        private static bool _noGetdents;
+        private static readonly byte[] ProcPath = Encoding.ASCII.GetBytes("/proc\0"); // libc without getdents64 (old glibc, some musl): use managed enumeration
+
+        /// <summary>Numeric entries of /proc, i.e. the PIDs of all processes (thread groups).</summary>
+        internal static List<int> ListProcessIds()
+        {
+            var pids = new List<int>(512);
+            if (!_noGetdents)
+            {
+                try
+                {
+                    fixed (byte* path = ProcPath)
+                    {
+                        ForEachDirectoryEntry(LinuxNative.AT_FDCWD, path, (dirfd, name, len) =>
+                        {
+                            if (TryParseInt(name, len, out int pid)) pids.Add(pid);
+                            return true;
+                        });
+                    }
+                    return pids;
+                }
+                catch (EntryPointNotFoundException) { _noGetdents = true; pids.Clear(); }
+            }
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+                if (int.TryParse(Path.GetFileName(dir), out int pid)) pids.Add(pid);
+            return pids;
+        }
+
+        /// <summary>Called with each socket inode found among a process's fds; return false to stop the scan.</summary>
+        internal delegate bool SocketInodeVisitor(ulong inode);
+
+        /// <summary>
+        /// Reads every /proc/&lt;pid&gt;/fd/* link and reports the "socket:[inode]" ones. Returns the number
+        /// of fds looked at, or -1 when the fd directory cannot be opened (process gone, other user's process).
+        /// </summary>
+        internal static int ScanSocketInodes(int pid, SocketInodeVisitor visitor)
+        {
+            if (_noGetdents) return ScanSocketInodesManaged(pid, visitor);
+            byte* path = stackalloc byte[32];
+            if (!LinuxNative.TryWritePath(new Span<byte>(path, 32), "/proc/", pid, "/fd")) return -1;
+            byte* link = stackalloc byte[64];
+            int count = 0;
+            try
+            {
+                bool opened = ForEachDirectoryEntry(LinuxNative.AT_FDCWD, path, (dirfd, name, len) =>
+                {
+                    count++;
+                    long n = (long)LinuxNative.readlinkat(dirfd, name, link, (UIntPtr)64);
+                    // An fd closed since the directory was read gives ENOENT: skip it like ss does.
+                    if (n > 0 && TryParseSocketLink(new ReadOnlySpan<byte>(link, (int)n), out ulong inode))
+                        return visitor(inode);
+                    return true;
+                });
+                return opened ? count : -1;
+            }
+            catch (EntryPointNotFoundException)
+            {
+                _noGetdents = true;
+                return ScanSocketInodesManaged(pid, visitor);
+            }
+        }
+
+        private static int ScanSocketInodesManaged(int pid, SocketInodeVisitor visitor)
+        {
+            int count = 0;
+            byte* link = stackalloc byte[64];
+            try
+            {
+                foreach (var fdPath in Directory.EnumerateFileSystemEntries("/proc/" + pid + "/fd"))
+                {
+                    count++;
+                    var bytes = Encoding.ASCII.GetBytes(fdPath + "\0");
+                    long n;
+                    fixed (byte* p = bytes) n = (long)LinuxNative.readlinkat(LinuxNative.AT_FDCWD, p, link, (UIntPtr)64);
+                    if (n > 0 && TryParseSocketLink(new ReadOnlySpan<byte>(link, (int)n), out ulong inode) && !visitor(inode)) break;
+                }
+                return count;
+            }
+            catch (IOException) { return count == 0 ? -1 : count; }
+            catch (UnauthorizedAccessException) { return -1; }
+        }
+
+        private delegate bool DirectoryEntryVisitor(int dirfd, byte* name, int nameLength);
+
+        /// <summary>Opens a directory and hands each entry name (NUL-terminated, "." and ".." skipped) to the visitor.</summary>
+        private static bool ForEachDirectoryEntry(int atFd, byte* path, DirectoryEntryVisitor visitor)
+        {
+            int dirfd;
+            do { dirfd = LinuxNative.openat(atFd, path, LinuxNative.O_RDONLY | LinuxNative.O_DIRECTORY | LinuxNative.O_CLOEXEC); }
+            while (dirfd < 0 && LinuxNative.LastErrno == LinuxNative.EINTR);
+            if (dirfd < 0) return false;
+            byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(DirentBufferSize);
+            try
+            {
+                fixed (byte* buf = rented)
+                {
+                    while (true)
+                    {
+                        long n = (long)LinuxNative.getdents64(dirfd, buf, (UIntPtr)rented.Length);
+                        if (n < 0 && LinuxNative.LastErrno == LinuxNative.EINTR) continue;
+                        if (n <= 0) return true; // end, or the process died under us: what we saw is what there is
+                        // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+                        for (long off = 0; off < n;)
+                        {
+                            byte* rec = buf + off;
+                            ushort reclen = *(ushort*)(rec + 16);
+                            if (reclen == 0) return true;
+                            byte* name = rec + 19;
+                            int len = 0;
+                            while (len < reclen - 19 && name[len] != 0) len++;
+                            off += reclen;
+                            if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) continue;
+                            if (!visitor(dirfd, name, len)) return true;
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                LinuxNative.close(dirfd);
+            }
+        }
+
+        /// <summary>Parses the inode out of a "socket:[12345]" link target.</summary>
+        internal static bool TryParseSocketLink(ReadOnlySpan<byte> link, out ulong inode)
+        {
+            inode = 0;
+            // "socket:[" is 8 bytes; at least one digit and "]" follow.
+            if (link.Length < 10 || link[0] != (byte)'s' || link[6] != (byte)':' || link[7] != (byte)'[' || link[link.Length - 1] != (byte)']')
+                return false;
+            if (link[1] != 'o' || link[2] != 'c' || link[3] != 'k' || link[4] != 'e' || link[5] != 't') return false;
+            for (int i = 8; i < link.Length - 1; i++)
+            {
+                uint d = (uint)(link[i] - '0');
+                if (d > 9) return false;
+                inode = inode * 10 + d;
+            }
+            return true;
+        }
+
+        private static bool TryParseInt(byte* s, int len, out int value)
+        {
+            value = 0;
+            if (len == 0 || len > 9) return false;
+            for (int i = 0; i < len; i++)
+            {
+                uint d = (uint)(s[i] - '0');
+                if (d > 9) return false;
+                value = value * 10 + (int)d;
+            }
+            return true;
+        }
+
+        /// <summary>
+        /// Reads /proc/&lt;pid&gt;/stat. Returns false when the process is gone. comm is the kernel's
+        /// (possibly truncated) command name; startTicks is field 22, clock ticks after boot.
+        /// </summary>
+        internal static bool TryReadStat(int pid, out string comm, out ulong startTicks)
+        {
+            comm = null;
+            startTicks = 0;
+            Span<byte> buf = stackalloc byte[1024];
+            int n = LinuxNative.ReadFile("/proc/" + pid + "/stat", buf, out _);
+            if (n <= 0) return false;
+            if (!TryParseStat(buf.Slice(0, n), out var commBytes, out startTicks)) return false;
+            comm = DecodeLenient(commBytes);
+            return true;
+        }
+
+        /// <summary>Only the start time: the cheap liveness check behind every cached PID.</summary>
+        internal static bool TryReadStartTicks(int pid, out ulong startTicks)
+        {
+            startTicks = 0;
+            Span<byte> buf = stackalloc byte[1024];
+            int n = LinuxNative.ReadFile("/proc/" + pid + "/stat", buf, out _);
+            return n > 0 && TryParseStat(buf.Slice(0, n), out _, out startTicks);
+        }
+
+        /// <summary>"pid (comm) state ppid ..." — comm may hold spaces and ')', so it ends at the LAST ')'.</summary>
+        internal static bool TryParseStat(ReadOnlySpan<byte> stat, out ReadOnlySpan<byte> comm, out ulong startTicks)
+        {
+            comm = default;
+            startTicks = 0;
+            int open = stat.IndexOf((byte)'(');
+            int close = stat.LastIndexOf((byte)')');
+            if (open < 0 || close < open) return false;
+            comm = stat.Slice(open + 1, close - open - 1);
+            // After ") " come fields 3 (state), 4, ...; starttime is field 22.
+            var rest = stat.Slice(close + 1);
+            int field = 2;
+            int i = 0;
+            while (i < rest.Length)
+            {
+                while (i < rest.Length && rest[i] == ' ') i++;
+                if (i >= rest.Length) break;
+                field++;
+                int start = i;
+                while (i < rest.Length && rest[i] != ' ' && rest[i] != '\n') i++;
+                if (field == 22)
+                {
+                    ulong v = 0;
+                    for (int k = start; k < i; k++)
+                    {
+                        uint d = (uint)(rest[k] - '0');
+                        if (d > 9) return false;
+                        v = v * 10 + d;
+                    }
+                    startTicks = v;
+                    return true;
+                }
+                if (i < rest.Length && rest[i] == '\n') break;
+            }
+            return false;
+        }
+
+        /// <summary>Outside-world bytes to text: invalid UTF-8 becomes U+FFFD, never an exception.</summary>
+        internal static string DecodeLenient(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.IsEmpty) return string.Empty;
+            fixed (byte* p = bytes) return Encoding.UTF8.GetString(p, bytes.Length);
+        }
+    }
+}

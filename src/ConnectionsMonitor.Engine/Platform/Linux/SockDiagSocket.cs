@@ -1,0 +1,138 @@
+using System;
+using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Platform.Linux
+{
+    /// <summary>
+    /// A NETLINK_SOCK_DIAG socket (what ss uses) kept open across reads. One dump at a time: the
+    /// socket, sequence counter and receive buffer are shared, so callers are serialised by a lock.
+    /// </summary>
+    internal sealed unsafe class SockDiagSocket : IDisposable
+    {
+        // The kernel sizes dump datagrams from the reader's buffer (up to 32 KiB, more on big pages);
+        // MSG_PEEK|MSG_TRUNC tells us when a datagram would not fit so the buffer can grow first.
+        private const int InitialBufferSize = 64 * 1024;
+
+        private readonly object _lock = new object();
+        private int _fd;
+        private bool _disposed;
+        private uint _sequence;
+        private byte[] _buffer;
+
+        /// <exception cref="NetlinkException">socket() failed (no netlink in this sandbox, seccomp, …).</exception>
+        internal SockDiagSocket() : this(InitialBufferSize) { }
+
+        /// <summary>Tests start with a tiny buffer to exercise the growth path.</summary>
+        internal SockDiagSocket(int initialBufferSize)
+        {
+            _buffer = new byte[initialBufferSize];
+            _fd = Open();
+        }
+
+        internal int BufferSize => _buffer.Length;
+
+        private static int Open()
+        {
+            int fd = LinuxNative.socket(LinuxNative.AF_NETLINK, LinuxNative.SOCK_RAW | LinuxNative.SOCK_CLOEXEC, LinuxNative.NETLINK_SOCK_DIAG);
+            if (fd < 0)
+            {
+                int errno = LinuxNative.LastErrno;
+                throw new NetlinkException("Cannot open a netlink sock_diag socket: " + LinuxNative.ErrnoText(errno), errno);
+            }
+            return fd;
+        }
+
+        /// <summary>
+        /// Dumps every socket of one family and protocol into rows. <paramref name="extensions"/> is
+        /// inet_diag_req_v2.idiag_ext (e.g. 1 &lt;&lt; (INET_DIAG_INFO - 1) for tcp_info); attributes
+        /// the kernel attaches are handed to <paramref name="onAttribute"/>.
+        /// </summary>
+        internal void Dump(byte family, byte protocol, byte extensions, List<SocketEntry> rows, SockDiagAttributeHandler onAttribute = null)
+        {
+            lock (_lock)
+            {
+                if (_disposed) throw new ObjectDisposedException(nameof(SockDiagSocket));
+                if (_fd < 0) _fd = Open();
+                uint seq = ++_sequence;
+                int firstRow = rows.Count;
+                try
+                {
+                    SendRequest(seq, family, protocol, extensions);
+                    bool tcp = protocol == LinuxSocketRow.IPPROTO_TCP;
+                    while (true)
+                    {
+                        int n = ReceiveDatagram();
+                        if (SockDiagParser.Parse(new ReadOnlySpan<byte>(_buffer, 0, n), tcp, seq, rows, onAttribute)) return;
+                    }
+                }
+                catch
+                {
+                    // A dump that failed half-way leaves the rest of it queued; drop the partial rows
+                    // and the socket, so the next read starts clean on a fresh one.
+                    rows.RemoveRange(firstRow, rows.Count - firstRow);
+                    Reopen();
+                    throw;
+                }
+            }
+        }
+
+        private void SendRequest(uint seq, byte family, byte protocol, byte extensions)
+        {
+            byte* request = stackalloc byte[SockDiagParser.RequestLength];
+            var span = new Span<byte>(request, SockDiagParser.RequestLength);
+            int len = SockDiagParser.WriteDumpRequest(span, seq, family, protocol, extensions, SockDiagParser.AllStates);
+            while (true)
+            {
+                long sent = (long)LinuxNative.send(_fd, request, (UIntPtr)len, 0);
+                if (sent == len) return;
+                int errno = sent < 0 ? LinuxNative.LastErrno : 0;
+                if (errno == LinuxNative.EINTR) continue;
+                throw new NetlinkException("Sending the sock_diag request failed: " +
+                    (sent < 0 ? LinuxNative.ErrnoText(errno) : "short write of " + sent + " bytes"), errno);
+            }
+        }
+
+        /// <summary>Receives one datagram into _buffer, growing it first when the datagram would not fit.</summary>
+        private int ReceiveDatagram()
+        {
+            int pending = Recv(LinuxNative.MSG_PEEK | LinuxNative.MSG_TRUNC);
+            if (pending > _buffer.Length)
+                _buffer = new byte[Math.Max(pending, _buffer.Length * 2)];
+            int n = Recv(0);
+            if (n == 0) throw new NetlinkException("The netlink socket closed before the dump ended.", 0);
+            return n;
+        }
+
+        private int Recv(int flags)
+        {
+            while (true)
+            {
+                long n;
+                fixed (byte* b = _buffer) n = (long)LinuxNative.recv(_fd, b, (UIntPtr)_buffer.Length, flags);
+                if (n >= 0) return (int)n;
+                int errno = LinuxNative.LastErrno;
+                if (errno == LinuxNative.EINTR) continue;
+                throw new NetlinkException("Receiving the sock_diag answer failed: " + LinuxNative.ErrnoText(errno), errno);
+            }
+        }
+
+        private void Reopen()
+        {
+            if (_fd >= 0) LinuxNative.close(_fd);
+            _fd = -1;
+            try { _fd = Open(); }
+            catch (NetlinkException) { } // the next Dump tries again and reports why it cannot
+        }
+
+        public void Dispose()
+        {
+            lock (_lock)
+            {
+                if (_fd >= 0) LinuxNative.close(_fd);
+                _fd = -1;
+                _disposed = true;
+            }
+        }
+    }
+}

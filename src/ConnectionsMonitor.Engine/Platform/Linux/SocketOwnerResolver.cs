@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Generic;
+using System.Net.Sockets;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Platform.Linux
+{
+    /// <summary>
+    /// Finds the process that holds each socket (inode → PID) by reading /proc/&lt;pid&gt;/fd/* links,
+    /// as ss -p does, and remembers the answers so that a repeated read walks /proc only for sockets
+    /// it has not seen before. Not thread-safe: the connection table serialises calls.
+    /// </summary>
+    internal sealed class SocketOwnerResolver
+    {
+        /// <summary>What the last <see cref="Resolve"/> had to do; tests and benchmarks look at it.</summary>
+        internal enum WalkKind { None, Partial, Full }
+
+        private sealed class Owner
+        {
+            internal int Pid;
+            internal byte Kind;
+            internal int SeenInRead;
+        }
+
+        private sealed class OwningProcess
+        {
+            internal ulong StartTicks;
+            internal int FdCount;
+        }
+
+        private sealed class Unattributed
+        {
+            internal byte Kind;
+            internal int SeenInRead;
+            internal int LastSoughtInRead;
+        }
+
+        private readonly Dictionary<ulong, Owner> _owners = new Dictionary<ulong, Owner>();
+        // Sockets a full walk could not attribute (other users' processes when unprivileged, fds held
+        // by processes in other PID namespaces, sockets only the kernel holds). Seeking them on every
+        // read would make every read a full walk, so they wait for RecheckInterval reads.
+        private readonly Dictionary<ulong, Unattributed> _unattributed = new Dictionary<ulong, Unattributed>();
+        // Start time of each owning PID when it was attributed: a changed or missing start time means
+        // the process exited (and perhaps the PID was reused), so its cache entries are stale. The fd
+        // count from its last scan orders the next partial walk.
+        private readonly Dictionary<int, OwningProcess> _owningProcesses = new Dictionary<int, OwningProcess>();
+        private int _read;
+
+        /// <summary>Reads between searches for sockets whose owner a full walk did not find.</summary>
+        internal int RecheckInterval { get; set; } = 10;
+
+        internal WalkKind LastWalk { get; private set; }
+        internal int LastWalkProcesses { get; private set; }
+        internal int LastWalkFds { get; private set; }
+        internal int CachedOwnerCount => _owners.Count;
+        internal int UnattributedCount => _unattributed.Count;
+        internal bool IsCached(ulong inode) => _owners.ContainsKey(inode) || _unattributed.ContainsKey(inode);
+
+        /// <summary>
+        /// Sets ProcessId on each row whose owner can be found. <paramref name="kindsRead"/> says which
+        /// protocol/family combinations this read covered (see <see cref="KindOf"/>), so cache entries of
+        /// other kinds survive a narrower read while vanished sockets of the covered kinds are dropped.
+        /// </summary>
+        internal void Resolve(List<SocketEntry> rows, byte kindsRead)
+        {
+            _read++;
+            DropExitedProcesses();
+
+            var mustFind = new HashSet<ulong>();
+            var mayFind = new HashSet<ulong>();
+            bool recheckDue = false;
+            foreach (var row in rows)
+            {
+                if (row.Inode == null) continue;
+                ulong inode = row.Inode.Value;
+                if (_owners.TryGetValue(inode, out var owner))
+                {
+                    owner.SeenInRead = _read;
+                    continue;
+                }
+                if (_unattributed.TryGetValue(inode, out var u))
+                {
+                    u.SeenInRead = _read;
+                    mayFind.Add(inode);
+                    if (_read - u.LastSoughtInRead >= RecheckInterval) recheckDue = true;
+                    continue;
+                }
+                _unattributed[inode] = new Unattributed { Kind = KindOf(row), SeenInRead = _read, LastSoughtInRead = 0 };
+                mustFind.Add(inode);
+            }
+
+            if (recheckDue)
+            {
+                mustFind.UnionWith(mayFind);
+                mayFind.Clear();
+            }
+            LastWalk = WalkKind.None;
+            LastWalkProcesses = LastWalkFds = 0;
+            if (mustFind.Count > 0) Walk(mustFind, mayFind);
+
+            foreach (var row in rows)
+                if (row.Inode != null && _owners.TryGetValue(row.Inode.Value, out var owner))
+                    row.ProcessId = owner.Pid;
+
+            Prune(kindsRead);
+        }
+
+        /// <summary>
+        /// Walks /proc until every inode in mustFind is attributed (or all processes are read).
+        /// Owners of mayFind inodes met on the way are recorded too, for free.
+        /// </summary>
+        private void Walk(HashSet<ulong> mustFind, HashSet<ulong> mayFind)
+        {
+            int remaining = mustFind.Count;
+            var allPids = ProcFs.ListProcessIds();
+            // PIDs that already own sockets first (new sockets mostly come from servers accepting and
+            // clients connecting again), those with fewest fds first, so that one process holding
+            // thousands of sockets is not re-read to find a socket some small process opened.
+            var known = new List<KeyValuePair<int, OwningProcess>>(_owningProcesses);
+            known.Sort((a, b) => a.Value.FdCount.CompareTo(b.Value.FdCount));
+            var order = new List<int>(allPids.Count);
+            foreach (var kv in known) order.Add(kv.Key);
+            foreach (int pid in allPids) if (!_owningProcesses.ContainsKey(pid)) order.Add(pid);
+
+            int processes = 0, fds = 0, next = 0;
+            while (next < order.Count && remaining > 0)
+            {
+                int pid = order[next++];
+                bool foundHere = false;
+                int n = ProcFs.ScanSocketInodes(pid, inode =>
+                {
+                    bool must = mustFind.Remove(inode);
+                    if (must || mayFind.Remove(inode))
+                    {
+                        _unattributed.TryGetValue(inode, out var u);
+                        _unattributed.Remove(inode);
+                        _owners[inode] = new Owner { Pid = pid, Kind = u?.Kind ?? 0, SeenInRead = _read };
+                        foundHere = true;
+                        if (must && --remaining == 0) return false;
+                    }
+                    return true;
+                });
+                if (n < 0) continue; // exited, or another user's process we may not read
+                processes++;
+                fds += n;
+                // A scan cut short by the last find saw only part of the fds: keep the old count then.
+                bool complete = remaining > 0;
+                if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
+                else if (foundHere)
+                {
+                    if (ProcFs.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n };
+                    else ForgetPid(pid); // exited while we looked: its sockets are someone else's now, or gone
+                }
+            }
+            bool stoppedEarly = next < order.Count;
+
+            // What is still unattributed was sought in this read; if the walk covered every process,
+            // the may-find ones were effectively sought as well.
+            foreach (ulong inode in mustFind)
+                if (_unattributed.TryGetValue(inode, out var u)) u.LastSoughtInRead = _read;
+            if (!stoppedEarly)
+                foreach (ulong inode in mayFind)
+                    if (_unattributed.TryGetValue(inode, out var u)) u.LastSoughtInRead = _read;
+
+            LastWalk = stoppedEarly ? WalkKind.Partial : WalkKind.Full;
+            LastWalkProcesses = processes;
+            LastWalkFds = fds;
+        }
+
+        /// <summary>One stat read per distinct owning PID: cheap, and it catches exits and PID reuse.</summary>
+        private void DropExitedProcesses()
+        {
+            List<int> gone = null;
+            foreach (var kv in _owningProcesses)
+                if (!ProcFs.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks)
+                    (gone ?? (gone = new List<int>())).Add(kv.Key);
+            if (gone == null) return;
+            foreach (int pid in gone) ForgetPid(pid);
+        }
+
+        private void ForgetPid(int pid)
+        {
+            _owningProcesses.Remove(pid);
+            var stale = new List<ulong>();
+            foreach (var kv in _owners) if (kv.Value.Pid == pid) stale.Add(kv.Key);
+            foreach (ulong inode in stale) _owners.Remove(inode);
+        }
+
+        /// <summary>Forgets sockets of the kinds just read that were not in the table (keeps memory flat).</summary>
+        private void Prune(byte kindsRead)
+        {
+            var drop = new List<ulong>();
+            foreach (var kv in _owners)
+                if (kv.Value.SeenInRead != _read && (kv.Value.Kind & kindsRead) != 0) drop.Add(kv.Key);
+            foreach (ulong inode in drop) _owners.Remove(inode);
+            drop.Clear();
+            foreach (var kv in _unattributed)
+                if (kv.Value.SeenInRead != _read && (kv.Value.Kind & kindsRead) != 0) drop.Add(kv.Key);
+            foreach (ulong inode in drop) _unattributed.Remove(inode);
+
+            // PIDs that no longer own any socket need no liveness check.
+            if (_owningProcesses.Count == 0) return;
+            var live = new HashSet<int>();
+            foreach (var kv in _owners) live.Add(kv.Value.Pid);
+            var idle = new List<int>();
+            foreach (int pid in _owningProcesses.Keys) if (!live.Contains(pid)) idle.Add(pid);
+            foreach (int pid in idle) _owningProcesses.Remove(pid);
+        }
+
+        internal const byte TcpV4 = 1, TcpV6 = 2, UdpV4 = 4, UdpV6 = 8;
+
+        internal static byte KindOf(SocketEntry e)
+        {
+            bool v6 = e.LocalAddress != null && e.LocalAddress.AddressFamily == AddressFamily.InterNetworkV6;
+            return e.Protocol == TransportProtocol.Tcp ? (v6 ? TcpV6 : TcpV4) : (v6 ? UdpV6 : UdpV4);
+        }
+    }
+}

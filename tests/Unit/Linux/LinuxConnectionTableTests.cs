@@ -1,0 +1,296 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Platform;
+using ConnectionsMonitor.Engine.Platform.Linux;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Linux
+{
+    [Collection(LinuxSocketsCollection.Name)]
+    public class LinuxConnectionTableTests
+    {
+        private static readonly int Me = Environment.ProcessId;
+
+        [LinuxTheory]
+        [InlineData(LinuxTableMode.Auto)]
+        [InlineData(LinuxTableMode.SockDiag)]
+        [InlineData(LinuxTableMode.ProcNet)]
+        public void FindsExactlyOurSocketsWithOurPidAndTheyGoAwayWhenClosed(LinuxTableMode mode)
+        {
+            using var table = new LinuxConnectionTable(mode);
+            var sockets = new LoopbackSockets();
+            try
+            {
+                var result = table.Read(ConnectionTableRequest.All);
+                Assert.Empty(result.Warnings);
+                Assert.Equal(sockets.ExpectedOpenRows(Me), sockets.Actual(result.Entries));
+                foreach (var row in result.Entries.Where(sockets.IsOurs))
+                {
+                    Assert.NotNull(row.Inode);
+                    Assert.Equal(LinuxNative.geteuid(), row.UserId);
+                }
+
+                var info = new LinuxProcessCatalog().Lookup(new[] { Me })[Me];
+                Assert.Equal(Process.GetCurrentProcess().ProcessName, info.Name);
+                Assert.Equal(Environment.ProcessPath, info.Path);
+
+                sockets.CloseInOrder(() => table.Read(ConnectionTableRequest.All).Entries);
+            }
+            finally
+            {
+                sockets.Dispose();
+            }
+
+            // The active closer's half stays in TIME_WAIT, owned by nobody; nothing else of ours remains.
+            var timeWait = LoopbackSockets.Key(TransportProtocol.Tcp, "127.0.0.1", sockets.ClientPort, "127.0.0.1", sockets.ListenPort, TcpState.TimeWait, null);
+            List<string> after = null;
+            LoopbackSockets.WaitUntil(() =>
+            {
+                after = sockets.Actual(table.Read(ConnectionTableRequest.All).Entries);
+                return after.Count == 1 && after[0] == timeWait;
+            });
+            var tw = table.Read(ConnectionTableRequest.All).Entries.Single(e => sockets.IsOurs(e));
+            Assert.Null(tw.Inode);
+            Assert.Null(tw.ProcessId);
+        }
+
+        [LinuxFact]
+        public void SockDiagAndProcNetAgreeRowForRow()
+        {
+            using var diag = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+            using var proc = new LinuxConnectionTable(LinuxTableMode.ProcNet);
+            using var sockets = new LoopbackSockets();
+            var a = diag.Read(ConnectionTableRequest.All).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            var b = proc.Read(ConnectionTableRequest.All).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            Assert.Equal(sockets.ExpectedOpenRows(Me).Count, a.Count);
+            Assert.Equal(a, b);
+        }
+
+        [LinuxFact]
+        public void BothSourcesSeeTheSameListenersMachineWide()
+        {
+            // Listeners and bound UDP sockets are steady on any machine, unlike connections in flight.
+            using var diag = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+            using var proc = new LinuxConnectionTable(LinuxTableMode.ProcNet);
+            using var sockets = new LoopbackSockets();
+            Func<SocketEntry, bool> steady = e => e.State == TcpState.Listen || (e.Protocol == TransportProtocol.Udp && e.RemoteAddress == null);
+            var req = new ConnectionTableRequest { ResolveOwners = false };
+            var a = diag.Read(req).Entries.Where(steady).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            var b = proc.Read(req).Entries.Where(steady).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            Assert.Equal(a, b);
+            Assert.All(diag.Read(req).Entries, e => Assert.Null(e.ProcessId)); // ResolveOwners false: no walk, no PIDs
+        }
+
+        [LinuxTheory]
+        [InlineData(LinuxTableMode.SockDiag)]
+        [InlineData(LinuxTableMode.ProcNet)]
+        public void RequestSelectsProtocolsAndFamilies(LinuxTableMode mode)
+        {
+            using var table = new LinuxConnectionTable(mode);
+            using var sockets = new LoopbackSockets();
+            var udpOnly = table.Read(new ConnectionTableRequest { IncludeTcp = false }).Entries;
+            Assert.All(udpOnly, e => Assert.Equal(TransportProtocol.Udp, e.Protocol));
+            Assert.Equal(2, udpOnly.Count(sockets.IsOurs));
+            var v6TcpOnly = table.Read(new ConnectionTableRequest { IncludeUdp = false, IncludeIPv4 = false }).Entries;
+            Assert.All(v6TcpOnly, e => Assert.Equal(AddressFamily.InterNetworkV6, e.LocalAddress.AddressFamily));
+            Assert.All(v6TcpOnly, e => Assert.Equal(TransportProtocol.Tcp, e.Protocol));
+            Assert.Equal(sockets.Listener6 != null ? 1 : 0, v6TcpOnly.Count(sockets.IsOurs));
+        }
+
+        [LinuxFact]
+        public void AutoFallsBackToProcNetWithAWarningWhenNetlinkFails()
+        {
+            using var table = new LinuxConnectionTable(LinuxTableMode.Auto)
+            {
+                OpenSockDiag = () => throw new NetlinkException("Cannot open a netlink sock_diag socket: Address family not supported by protocol (errno 97)", 97),
+            };
+            using var sockets = new LoopbackSockets();
+            var result = table.Read(ConnectionTableRequest.All);
+            var warning = Assert.Single(result.Warnings);
+            Assert.Contains("netlink sock_diag failed", warning);
+            Assert.Contains("Address family not supported", warning);
+            Assert.Contains("/proc/net", warning);
+            Assert.Equal(sockets.ExpectedOpenRows(Me), sockets.Actual(result.Entries));
+        }
+
+        [LinuxFact]
+        public void ForcedSockDiagDoesNotFallBack()
+        {
+            using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag)
+            {
+                OpenSockDiag = () => throw new NetlinkException("nope", 97),
+            };
+            Assert.Throws<NetlinkException>(() => table.Read(ConnectionTableRequest.All));
+        }
+
+        [LinuxFact]
+        public void ChildProcessOwnsItsListener()
+        {
+            Assert.True(File.Exists("/usr/bin/python3"), "/usr/bin/python3 is needed for this test");
+            var psi = new ProcessStartInfo("/usr/bin/python3")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()");
+            using var child = Process.Start(psi);
+            try
+            {
+                int port = int.Parse(child.StandardOutput.ReadLine());
+                using var table = new LinuxConnectionTable();
+                var row = table.Read(ConnectionTableRequest.All).Entries
+                    .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
+                Assert.Equal(TcpState.Listen, row.State);
+                Assert.Equal(child.Id, row.ProcessId);
+
+                var info = new LinuxProcessCatalog().Lookup(new[] { child.Id })[child.Id];
+                Assert.Equal("python3", info.Name);
+                string expectedPath = new FileInfo("/usr/bin/python3").ResolveLinkTarget(true)?.FullName ?? "/usr/bin/python3";
+                Assert.Equal(expectedPath, info.Path);
+                Assert.Equal(Environment.UserName, info.UserName);
+                Assert.NotNull(info.StartTime);
+                Assert.InRange(info.StartTime.Value, child.StartTime.ToUniversalTime().AddSeconds(-2), child.StartTime.ToUniversalTime().AddSeconds(2));
+
+                child.Kill();
+                child.WaitForExit();
+                Assert.DoesNotContain(table.Read(ConnectionTableRequest.All).Entries,
+                    e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.State == TcpState.Listen);
+                Assert.Empty(new LinuxProcessCatalog().Lookup(new[] { child.Id }));
+            }
+            finally
+            {
+                if (!child.HasExited) child.Kill();
+            }
+        }
+
+        [LinuxFact]
+        public void WarmReadFindsNewSocketsAndForgetsClosedOnes()
+        {
+            using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+            var resolver = table.OwnerResolver;
+            using var steady = new LoopbackSockets();
+            table.Read(ConnectionTableRequest.All);
+            Assert.NotEqual(SocketOwnerResolver.WalkKind.None, resolver.LastWalk);
+
+            // Unchanged set: everything comes from the cache. Another test may open sockets meanwhile,
+            // so allow a walk, but our rows must carry our PID either way.
+            var warm = table.Read(ConnectionTableRequest.All);
+            Assert.Equal(steady.ExpectedOpenRows(Me), steady.Actual(warm.Entries));
+
+            var extra = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            extra.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            extra.Listen(1);
+            int port = ((IPEndPoint)extra.LocalEndPoint).Port;
+            var after = table.Read(ConnectionTableRequest.All);
+            Assert.NotEqual(SocketOwnerResolver.WalkKind.None, resolver.LastWalk);
+            var row = after.Entries.Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
+            Assert.Equal(Me, row.ProcessId);
+            ulong inode = row.Inode.Value;
+            Assert.True(resolver.IsCached(inode));
+
+            extra.Dispose();
+            table.Read(ConnectionTableRequest.All);
+            Assert.False(resolver.IsCached(inode));
+        }
+
+        [LinuxFact]
+        public void SocketHandedToAnotherProcessIsReattributedWhenTheFirstOwnerExits()
+        {
+            // python holds a listener, hands it to a `sleep` child (inherited fd) and exits: the cached
+            // owner is gone, so the next read must find the new holder rather than report a dead PID.
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(
+                "import socket,subprocess,sys\n" +
+                "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen()\n" +
+                "print(l.getsockname()[1],flush=True)\n" +
+                "sys.stdin.readline()\n" +
+                "c=subprocess.Popen(['/usr/bin/sleep','30'],pass_fds=[l.fileno()])\n" +
+                "print(c.pid,flush=True)");
+            using var first = Process.Start(psi);
+            Process heir = null;
+            try
+            {
+                int port = int.Parse(first.StandardOutput.ReadLine());
+                using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+                Func<SocketEntry> row = () => table.Read(ConnectionTableRequest.All).Entries
+                    .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
+                Assert.Equal(first.Id, row().ProcessId);
+
+                first.StandardInput.WriteLine("go");
+                first.StandardInput.Flush();
+                heir = Process.GetProcessById(int.Parse(first.StandardOutput.ReadLine()));
+                first.WaitForExit();
+
+                Assert.Equal(heir.Id, row().ProcessId);
+            }
+            finally
+            {
+                if (!first.HasExited) first.Kill();
+                if (heir != null && !heir.HasExited) heir.Kill();
+            }
+        }
+
+        [LinuxFact]
+        public void UnchangedSocketSetNeedsNoWalk()
+        {
+            // A resolver fed the same rows twice: the second call must not touch /proc/*/fd.
+            var resolver = new SocketOwnerResolver();
+            using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+            using var sockets = new LoopbackSockets();
+            var rows = table.Read(new ConnectionTableRequest { ResolveOwners = false }).Entries.ToList();
+            resolver.Resolve(rows, 0xF);
+            Assert.NotEqual(SocketOwnerResolver.WalkKind.None, resolver.LastWalk);
+            int cached = resolver.CachedOwnerCount;
+            Assert.True(cached >= sockets.ExpectedOpenRows(Me).Count);
+            foreach (var r in rows) r.ProcessId = null;
+            resolver.Resolve(rows, 0xF);
+            Assert.Equal(SocketOwnerResolver.WalkKind.None, resolver.LastWalk);
+            Assert.Equal(sockets.ExpectedOpenRows(Me), sockets.Actual(rows));
+        }
+
+        [LinuxFact]
+        public void ReceiveBufferGrowsWhenADatagramDoesNotFit()
+        {
+            using var sockets = new LoopbackSockets();
+            using var small = new SockDiagSocket(64);
+            using var normal = new SockDiagSocket();
+            var a = new List<SocketEntry>();
+            var b = new List<SocketEntry>();
+            small.Dump(2, 6, 0, a);
+            normal.Dump(2, 6, 0, b);
+            Assert.True(small.BufferSize > 64);
+            Assert.Equal(3, a.Count(sockets.IsOurs));
+            Assert.Equal(b.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k), a.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k));
+        }
+
+        [LinuxFact]
+        public void ReadAfterDisposeThrows()
+        {
+            var table = new LinuxConnectionTable();
+            table.Read(new ConnectionTableRequest { ResolveOwners = false });
+            table.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => table.Read(ConnectionTableRequest.All));
+        }
+
+        [LinuxFact]
+        public void PlatformHandsOutLongLivedParts()
+        {
+            var platform = new LinuxPlatform();
+            Assert.Equal("Linux", platform.Name);
+            Assert.Same(platform.Connections, platform.Connections);
+            Assert.Same(platform.Processes, platform.Processes);
+            Assert.IsType<LinuxConnectionTable>(platform.Connections);
+            Assert.IsType<LinuxProcessCatalog>(platform.Processes);
+        }
+    }
+}
