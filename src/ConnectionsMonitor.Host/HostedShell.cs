@@ -17,9 +17,10 @@ namespace ConnectionsMonitor.Host
         /// <summary>The runspace the module is imported into (tests drive it directly).</summary>
         public Runspace Runspace => _runspace;
 
-        public HostedShell(string modulePath, TextWriter output, TextWriter error, int width)
+        /// <param name="ansi">Whether PowerShell may colour its output (a terminal that allows colour); plain text otherwise.</param>
+        public HostedShell(string modulePath, TextWriter output, TextWriter error, int width, bool ansi = false)
         {
-            Host = new MonitorHost(output, error, width);
+            Host = new MonitorHost(output, error, width, ansi);
             var iss = InitialSessionState.CreateDefault2();
             if (OperatingSystem.IsWindows())
                 iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
@@ -28,7 +29,9 @@ namespace ConnectionsMonitor.Host
             using (var ps = PowerShell.Create())
             {
                 ps.Runspace = _runspace;
-                ps.AddCommand("Import-Module").AddParameter("Name", modulePath).AddParameter("ErrorAction", "Stop");
+                // Like pwsh's own console: ANSI styling only for a terminal, plain text for pipes and files.
+                ps.AddScript("$PSStyle.OutputRendering = $args[0]").AddArgument(ansi ? "Ansi" : "PlainText");
+                ps.AddStatement().AddCommand("Import-Module").AddParameter("Name", modulePath).AddParameter("ErrorAction", "Stop");
                 ps.Invoke();
             }
         }

@@ -14,9 +14,9 @@ namespace ConnectionsMonitor.Host
     {
         private readonly MonitorHostUI _ui;
 
-        public MonitorHost(TextWriter output, TextWriter error, int width)
+        public MonitorHost(TextWriter output, TextWriter error, int width, bool ansi = false)
         {
-            _ui = new MonitorHostUI(output, error, width);
+            _ui = new MonitorHostUI(output, error, width, ansi);
         }
 
         public override string Name => "ConnectionsMonitor.Host";
@@ -38,22 +38,31 @@ namespace ConnectionsMonitor.Host
         private readonly TextWriter _out;
         private readonly TextWriter _err;
         private readonly MonitorRawUI _raw;
+        private readonly bool _ansi;
 
-        public MonitorHostUI(TextWriter output, TextWriter error, int width)
+        public MonitorHostUI(TextWriter output, TextWriter error, int width, bool ansi)
         {
             _out = output;
             _err = error;
             _raw = new MonitorRawUI(width);
+            _ansi = ansi;
         }
 
         public override PSHostRawUserInterface RawUI => _raw;
-        public override void Write(string value) => _out.Write(value);
-        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => _out.Write(value);
-        public override void WriteLine(string value) => _out.WriteLine(value);
-        public override void WriteErrorLine(string value) => _err.WriteLine(value);
-        public override void WriteDebugLine(string message) => _err.WriteLine("DEBUG: " + message);
-        public override void WriteVerboseLine(string message) => _err.WriteLine("VERBOSE: " + message);
-        public override void WriteWarningLine(string message) => _err.WriteLine("WARNING: " + message);
+
+        /// <summary>Whether the output accepts ANSI sequences; PowerShell styles its output only then.</summary>
+        public override bool SupportsVirtualTerminal => _ansi;
+
+        // PowerShell leaves removing its own styling (table headers, error colours) to the host.
+        private string Plain(string text) => GetOutputString(text, _ansi);
+
+        public override void Write(string value) => _out.Write(Plain(value));
+        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => _out.Write(Plain(value));
+        public override void WriteLine(string value) => _out.WriteLine(Plain(value));
+        public override void WriteErrorLine(string value) => _err.WriteLine(Plain(value));
+        public override void WriteDebugLine(string message) => _err.WriteLine(Plain("DEBUG: " + message));
+        public override void WriteVerboseLine(string message) => _err.WriteLine(Plain("VERBOSE: " + message));
+        public override void WriteWarningLine(string message) => _err.WriteLine(Plain("WARNING: " + message));
         public override void WriteProgress(long sourceId, ProgressRecord record) { }
 
         public override string ReadLine() => Console.In.ReadLine();

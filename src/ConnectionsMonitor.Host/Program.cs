@@ -36,7 +36,8 @@ namespace ConnectionsMonitor.Host
                 // No console attached: keep the default width.
             }
 
-            using (var shell = new HostedShell(modulePath, Console.Out, Console.Error, width))
+            bool ansi = !Console.IsOutputRedirected && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+            using (var shell = new HostedShell(modulePath, Console.Out, Console.Error, width, ansi))
             {
                 Console.CancelKeyPress += (s, e) =>
                 {

@@ -59,7 +59,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Null(udp.Properties["RemoteAddress"].Value);
             // -State
             Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -LocalPort $args[0]", _s.ServerPort));
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -State Listen -LocalPort $args[0]", _s.ServerPort));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -State Listen -LocalPort $args[0]", _s.ClientPort));
             // -Port matches either end: the pair's two rows both involve the server port.
             var both = _ps.Invoke("Get-MonitoredConnection -Port $args[0] -State Established -ProcessId $args[1]", _s.ServerPort, pid);
             Assert.Equal(2, both.Count);
