@@ -30,25 +30,12 @@ namespace ConnectionsMonitor.Tests.TestSupport
         public Runspace Runspace { get; }
 
         /// <summary>Runs a script and returns its output; throws when it wrote errors, with their text.</summary>
-        public Collection<PSObject> Invoke(string script, params object[] args)
-        {
-            using var ps = PowerShell.Create();
-            ps.Runspace = Runspace;
-            ps.AddScript(script);
-            foreach (var a in args) ps.AddArgument(a);
-            var result = ps.Invoke();
-            if (ps.Streams.Error.Count > 0)
-                throw new InvalidOperationException("The script wrote errors: " + string.Join(" | ", ps.Streams.Error.Select(e => e.ToString())));
-            return result;
-        }
+        public Collection<PSObject> Invoke(string script, params object[] args) => InvokeWithWarnings(script, args).Output;
 
         /// <summary>Runs a script that is expected to fail; returns its errors (terminating or not).</summary>
         public IReadOnlyList<ErrorRecord> InvokeExpectingErrors(string script, params object[] args)
         {
-            using var ps = PowerShell.Create();
-            ps.Runspace = Runspace;
-            ps.AddScript(script);
-            foreach (var a in args) ps.AddArgument(a);
+            using var ps = Create(script, args);
             try
             {
                 ps.Invoke();
@@ -60,17 +47,23 @@ namespace ConnectionsMonitor.Tests.TestSupport
             return ps.Streams.Error.ToList();
         }
 
-        /// <summary>Runs a script and returns its warnings.</summary>
+        /// <summary>Runs a script and returns its output and warnings; throws when it wrote errors.</summary>
         public (Collection<PSObject> Output, IReadOnlyList<string> Warnings) InvokeWithWarnings(string script, params object[] args)
         {
-            using var ps = PowerShell.Create();
-            ps.Runspace = Runspace;
-            ps.AddScript(script);
-            foreach (var a in args) ps.AddArgument(a);
+            using var ps = Create(script, args);
             var result = ps.Invoke();
             if (ps.Streams.Error.Count > 0)
                 throw new InvalidOperationException("The script wrote errors: " + string.Join(" | ", ps.Streams.Error.Select(e => e.ToString())));
             return (result, ps.Streams.Warning.Select(w => w.Message).ToList());
+        }
+
+        private System.Management.Automation.PowerShell Create(string script, object[] args)
+        {
+            var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = Runspace;
+            ps.AddScript(script);
+            foreach (var a in args) ps.AddArgument(a);
+            return ps;
         }
 
         /// <summary>Renders a script's output as the console would (Out-Default through the module's views).</summary>
