@@ -71,8 +71,8 @@ Describe 'Get-MonitoredConnection' {
     }
 
     It 'filters by CIDR and wildcard remote address' {
-        Get-MonitoredConnection -RemoteAddress 127.0.0.0/8 -LocalPort $clientPort | Should -HaveCount 1
-        Get-MonitoredConnection -RemoteAddress '127.0.*' -LocalPort $clientPort | Should -HaveCount 1
+        Get-MonitoredConnection -State Established -RemoteAddress 127.0.0.0/8 -LocalPort $clientPort | Should -HaveCount 1
+        Get-MonitoredConnection -State Established -RemoteAddress '127.0.*' -LocalPort $clientPort | Should -HaveCount 1
         Get-MonitoredConnection -RemoteAddress 10.0.0.0/8 -LocalPort $clientPort | Should -HaveCount 0
     }
 

@@ -32,7 +32,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void ListenerRowHasStatePortsAndThisProcess()
         {
-            var rows = _ps.Invoke("Get-MonitoredConnection -LocalPort $args[0]", _s.ListenerPort);
+            // An earlier connection's TIME_WAIT row may share the port number; it is not ours.
+            var rows = _ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] | Where-Object State -ne TimeWait", _s.ListenerPort);
             var row = Assert.Single(rows);
             Assert.Equal("ConnectionsMonitor.MonitoredConnection", row.TypeNames[0]);
             Assert.Equal("TCP", Prop<string>(row, "Protocol"));
@@ -67,9 +68,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var client = Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemotePort $args[0] -State Established", _s.ServerPort));
             Assert.Equal(_s.ClientPort, Prop<int>(client, "LocalPort"));
             // -RemoteAddress: single, CIDR (v4 and v6), wildcard, and non-matching.
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 127.0.0.1 -LocalPort $args[0]", _s.ClientPort));
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 127.0.0.0/8 -LocalPort $args[0]", _s.ClientPort));
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemoteAddress '127.0.*' -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -RemoteAddress 127.0.0.1 -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -RemoteAddress 127.0.0.0/8 -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -RemoteAddress '127.0.*' -LocalPort $args[0]", _s.ClientPort));
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 10.0.0.0/8, fd00::/8 -LocalPort $args[0]", _s.ClientPort));
             // -ProcessName with wildcards
             string name = Process.GetCurrentProcess().ProcessName;
@@ -223,7 +224,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 var row = Assert.Single(rows);
                 Assert.Equal(_s.ListenerPort, row.Properties["LocalPort"].Value);
                 // A disabled section changes nothing.
-                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", disabled, _s.ListenerPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -State Listen", disabled, _s.ListenerPort));
                 // The blocklist hides the loopback pair; the listener has no peer and stays.
                 Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ClientPort));
                 Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ListenerPort));
