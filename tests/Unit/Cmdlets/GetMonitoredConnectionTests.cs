@@ -32,8 +32,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void ListenerRowHasStatePortsAndThisProcess()
         {
-            // An earlier connection's TIME_WAIT row may share the port number; it is not ours.
-            var rows = _ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] | Where-Object State -ne TimeWait", _s.ListenerPort);
+            var rows = _ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] -State Listen", _s.ListenPort);
             var row = Assert.Single(rows);
             Assert.Equal("ConnectionsMonitor.MonitoredConnection", row.TypeNames[0]);
             Assert.Equal("TCP", Prop<string>(row, "Protocol"));
@@ -54,18 +53,18 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             int pid = Environment.ProcessId;
             // -Protocol
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -Protocol UDP -LocalPort $args[0]", _s.ListenerPort));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -Protocol UDP -LocalPort $args[0]", _s.ListenPort));
             var udp = Assert.Single(_ps.Invoke("Get-MonitoredConnection -Protocol udp -LocalPort $args[0]", _s.UdpPort));
             Assert.Null(udp.Properties["State"].Value);
             Assert.Null(udp.Properties["RemoteAddress"].Value);
             // -State
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -LocalPort $args[0]", _s.ServerPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -LocalPort $args[0]", _s.ListenPort));
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -State Listen -LocalPort $args[0]", _s.ClientPort));
             // -Port matches either end: the pair's two rows both involve the server port.
-            var both = _ps.Invoke("Get-MonitoredConnection -Port $args[0] -State Established -ProcessId $args[1]", _s.ServerPort, pid);
+            var both = _ps.Invoke("Get-MonitoredConnection -Port $args[0] -State Established -ProcessId $args[1]", _s.ListenPort, pid);
             Assert.Equal(2, both.Count);
             // -RemotePort
-            var client = Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemotePort $args[0] -State Established", _s.ServerPort));
+            var client = Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemotePort $args[0] -State Established", _s.ListenPort));
             Assert.Equal(_s.ClientPort, Prop<int>(client, "LocalPort"));
             // -RemoteAddress: single, CIDR (v4 and v6), wildcard, and non-matching.
             Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -RemoteAddress 127.0.0.1 -LocalPort $args[0]", _s.ClientPort));
@@ -74,21 +73,21 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 10.0.0.0/8, fd00::/8 -LocalPort $args[0]", _s.ClientPort));
             // -ProcessName with wildcards
             string name = Process.GetCurrentProcess().ProcessName;
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessName ($args[1].Substring(0, 2) + '*') -LocalPort $args[0]", _s.ListenerPort, name));
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessName 'no-such-process*' -LocalPort $args[0]", _s.ListenerPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessName ($args[1].Substring(0, 2) + '*') -LocalPort $args[0] -State Listen", _s.ListenPort, name));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessName 'no-such-process*' -LocalPort $args[0]", _s.ListenPort));
             // -ProcessId
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $args[1] -LocalPort $args[0]", _s.ListenerPort, pid));
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId 999999999 -LocalPort $args[0]", _s.ListenerPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $args[1] -LocalPort $args[0] -State Listen", _s.ListenPort, pid));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId 999999999 -LocalPort $args[0]", _s.ListenPort));
             // -ExcludeLoopback removes every loopback row of ours.
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ExcludeLoopback -ProcessId $args[0] | Where-Object { $_.LocalAddress -like '127.*' }", pid));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ExcludeLoopback -ProcessId $args[0] | Where-Object { $_.LocalAddress -like '127.*' -or $_.LocalAddress -eq '::1' }", pid));
         }
 
         [LinuxFact]
         public void ProcessIdBindsFromPipedProcessObjects()
         {
-            var rows = _ps.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Get-MonitoredConnection -LocalPort $args[0]", _s.ListenerPort);
+            var rows = _ps.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Get-MonitoredConnection -LocalPort $args[0] -State Listen", _s.ListenPort);
             Assert.Single(rows);
-            rows = _ps.Invoke("[pscustomobject]@{ Id = $args[1] }, [pscustomobject]@{ Id = 999999999 } | Get-MonitoredConnection -LocalPort $args[0]", _s.ListenerPort, Environment.ProcessId);
+            rows = _ps.Invoke("[pscustomobject]@{ Id = $args[1] }, [pscustomobject]@{ Id = 999999999 } | Get-MonitoredConnection -LocalPort $args[0] -State Listen", _s.ListenPort, Environment.ProcessId);
             Assert.Single(rows);
         }
 
@@ -114,11 +113,11 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void DefaultTableViewUsesTheSeedColumns()
         {
-            string text = _ps.Render("Get-MonitoredConnection -LocalPort " + _s.ListenerPort);
+            string text = _ps.Render("Get-MonitoredConnection -LocalPort " + _s.ListenPort);
             var header = text.Split('\n').Select(l => l.Trim()).First(l => l.Length > 0);
             Assert.Equal(new[] { "Proto", "Local", "Port", "Foreign", "State", "PID", "Process", "Geo", "Bytes", "Age" },
                 header.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-            Assert.Contains("127.0.0.1:" + _s.ListenerPort, text);
+            Assert.Contains("127.0.0.1:" + _s.ListenPort, text);
             Assert.Contains("0.0.0.0:0", text);
             Assert.Contains(Environment.ProcessId.ToString(), text);
         }
@@ -199,7 +198,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             string path = WriteConfig("refreshIntervall: 1000\nconnectionFiltering:\n  enabled: true\n  protocols: ['UDP']\n");
             try
             {
-                var (rows, warnings) = _ps.InvokeWithWarnings("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1], $args[2]", path, _s.ListenerPort, _s.UdpPort);
+                var (rows, warnings) = _ps.InvokeWithWarnings("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1], $args[2]", path, _s.ListenPort, _s.UdpPort);
                 var w = Assert.Single(warnings, x => x.Contains("refreshIntervall"));
                 Assert.Contains("line 1", w);
                 Assert.Contains("refreshInterval'", w); // the suggestion
@@ -213,24 +212,25 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         public void SeedFilteringSectionsApplyWhenEnabled()
         {
             string name = Process.GetCurrentProcess().ProcessName;
-            string processes = WriteConfig("connectionFiltering:\n  enabled: true\n  processes: ['" + name + ".exe']\n  ports: [" + _s.ListenerPort + "]\n");
+            string processes = WriteConfig("connectionFiltering:\n  enabled: true\n  processes: ['" + name + ".exe']\n  ports: [" + _s.ListenPort + "]\n");
             string disabled = WriteConfig("connectionFiltering:\n  enabled: false\n  processes: ['nothing-runs-by-this-name']\n");
             string blocked = WriteConfig("ipFiltering:\n  enabled: true\n  blocklist: ['127.0.0.0/8']\n");
             string allowed = WriteConfig("ipFiltering:\n  enabled: true\n  allowlist: ['10.9.8.7']\n");
             try
             {
-                // processes given Windows-style (name.exe) still match; the port limits to the listener.
+                // processes given Windows-style (name.exe) still match; the port matches either end:
+                // the listener, the accepted server socket and the client connected to it.
                 var rows = _ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -ProcessId $args[1]", processes, Environment.ProcessId);
-                var row = Assert.Single(rows);
-                Assert.Equal(_s.ListenerPort, row.Properties["LocalPort"].Value);
+                Assert.Equal(3, rows.Count);
+                Assert.All(rows, r => Assert.True(_s.ListenPort.Equals(r.Properties["LocalPort"].Value) || _s.ListenPort.Equals(r.Properties["RemotePort"].Value)));
                 // A disabled section changes nothing.
-                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -State Listen", disabled, _s.ListenerPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -State Listen", disabled, _s.ListenPort));
                 // The blocklist hides the loopback pair; the listener has no peer and stays.
                 Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ClientPort));
-                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ListenerPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ListenPort));
                 // The allowlist keeps only peers it names.
                 Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", allowed, _s.ClientPort));
-                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", allowed, _s.ListenerPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", allowed, _s.ListenPort));
             }
             finally
             {

@@ -26,10 +26,10 @@ namespace ConnectionsMonitor.Tests.Host
         public void RunsACommandLineThroughTheModuleViews()
         {
             using var sockets = new LoopbackSockets();
-            var (code, output, error) = Run("Get-MonitoredConnection", "-LocalPort", sockets.ListenerPort.ToString());
+            var (code, output, error) = Run("Get-MonitoredConnection", "-LocalPort", sockets.ListenPort.ToString());
             Assert.True(code == 0, error);
             Assert.Matches(@"Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Age", output);
-            Assert.Contains("127.0.0.1:" + sockets.ListenerPort, output);
+            Assert.Contains("127.0.0.1:" + sockets.ListenPort, output);
             Assert.Contains("Listen", output);
         }
 

@@ -76,15 +76,24 @@ namespace ConnectionsMonitor.Tests.Linux
         [LinuxFact]
         public void BothSourcesSeeTheSameListenersMachineWide()
         {
-            // Listeners and bound UDP sockets are steady on any machine, unlike connections in flight.
+            // Listeners and bound UDP sockets are steady on a machine, but other tests (and other
+            // programs) open and close theirs meanwhile: interleave the reads, d1 p1 d2 p2, and
+            // require what one source saw both times to be in the other source's read in between.
             using var diag = new LinuxConnectionTable(LinuxTableMode.SockDiag);
             using var proc = new LinuxConnectionTable(LinuxTableMode.ProcNet);
             using var sockets = new LoopbackSockets();
             Func<SocketEntry, bool> steady = e => e.State == TcpState.Listen || (e.Protocol == TransportProtocol.Udp && e.RemoteAddress == null);
             var req = new ConnectionTableRequest { ResolveOwners = false };
-            var a = diag.Read(req).Entries.Where(steady).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
-            var b = proc.Read(req).Entries.Where(steady).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
-            Assert.Equal(a, b);
+            HashSet<string> Keys(LinuxConnectionTable t) => t.Read(req).Entries.Where(steady).Select(LoopbackSockets.FullKey).ToHashSet(StringComparer.Ordinal);
+            var d1 = Keys(diag);
+            var p1 = Keys(proc);
+            var d2 = Keys(diag);
+            var p2 = Keys(proc);
+            var steadyDiag = d1.Intersect(d2).ToList();
+            var steadyProc = p1.Intersect(p2).ToList();
+            Assert.Empty(steadyDiag.Except(p1));
+            Assert.Empty(steadyProc.Except(d2));
+            Assert.Contains(steadyDiag, k => k.StartsWith("Tcp 127.0.0.1:" + sockets.ListenPort + " -> 0.0.0.0:0 Listen", StringComparison.Ordinal));
             Assert.All(diag.Read(req).Entries, e => Assert.Null(e.ProcessId)); // ResolveOwners false: no walk, no PIDs
         }
 
