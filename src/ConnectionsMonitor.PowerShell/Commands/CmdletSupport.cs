@@ -57,11 +57,16 @@ namespace ConnectionsMonitor.Commands
 
         private static List<PortRange> Ranges(int[] ports) => ports?.Select(p => new PortRange(p, p)).ToList();
 
-        /// <summary>Partial-data warnings (privilege, fallbacks) are said once per session, not on every call.</summary>
+        /// <summary>
+        /// Partial-data warnings (privilege, fallbacks, config keys) are said once per session, not on
+        /// every call. Warnings that differ only in their numbers ("owners of 12 sockets…" then "of 13")
+        /// count as the same warning.
+        /// </summary>
         internal static void WarnOncePerSession(Cmdlet cmdlet, string warning)
         {
+            string key = System.Text.RegularExpressions.Regex.Replace(warning, "[0-9]+", "#");
             bool first;
-            lock (WarnedThisSession) first = WarnedThisSession.Add(warning);
+            lock (WarnedThisSession) first = WarnedThisSession.Add(key);
             if (first) cmdlet.WriteWarning(warning);
         }
     }
