@@ -1,0 +1,15 @@
+namespace ConnectionsMonitor.Engine.Platform.Windows
+{
+    internal static partial class Interop
+    {
+        /// <summary>Win32 error codes this layer reacts to.</summary>
+        internal static class Errors
+        {
+            internal const int ERROR_SUCCESS = 0;
+            internal const int ERROR_ACCESS_DENIED = 5;
+            internal const int ERROR_INVALID_PARAMETER = 87;
+            internal const int ERROR_INSUFFICIENT_BUFFER = 122;
+            internal const int ERROR_NO_MORE_FILES = 18;
+        }
+    }
+}
