@@ -18,7 +18,19 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         private const int InitialBufferSize = 64 * 1024;
 
         private readonly object _gate = new object();
-        private byte[] _buffer = new byte[InitialBufferSize];
+        private byte[] _buffer;
+
+        public WindowsConnectionTable() : this(InitialBufferSize)
+        {
+        }
+
+        /// <summary>Tests start with a tiny buffer to drive the ERROR_INSUFFICIENT_BUFFER path against a live system.</summary>
+        internal WindowsConnectionTable(int initialBufferSize)
+        {
+            _buffer = new byte[Math.Max(initialBufferSize, 4)];
+        }
+
+        internal int BufferSize => _buffer.Length;
 
         public ConnectionTableResult Read(ConnectionTableRequest request)
         {
