@@ -6,10 +6,8 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         internal static class Errors
         {
             internal const int ERROR_SUCCESS = 0;
-            internal const int ERROR_ACCESS_DENIED = 5;
             internal const int ERROR_INVALID_PARAMETER = 87;
             internal const int ERROR_INSUFFICIENT_BUFFER = 122;
-            internal const int ERROR_NO_MORE_FILES = 18;
         }
     }
 }

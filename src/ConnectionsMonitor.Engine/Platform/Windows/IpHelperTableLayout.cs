@@ -9,7 +9,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
     /// rows holding a LARGE_INTEGER are 8-byte aligned, which pushes the first row of a
     /// MIB_*TABLE_OWNER_MODULE to offset 8 and pads a few rows after dwOwningPid.
     /// </summary>
-    public sealed class IpHelperTableLayout
+    internal sealed class IpHelperTableLayout
     {
         private IpHelperTableLayout(string structName, TransportProtocol protocol, AddressFamily family,
             bool ownerModule, int rowSize, int firstRowOffset, int localAddress, int localScopeId, int localPort,

@@ -12,7 +12,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
     /// Turns the buffers GetExtendedTcpTable / GetExtendedUdpTable fill into SocketEntry rows.
     /// Pure byte work with no system calls, so it is tested on any OS with hand-built buffers.
     /// </summary>
-    public static class IpHelperTableParser
+    internal static class IpHelperTableParser
     {
         private const int NumEntriesSize = 4;
 

@@ -18,16 +18,31 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         private const int InitialBufferSize = 64 * 1024;
 
         private readonly object _gate = new object();
+        private readonly TableSource _source;
         private byte[] _buffer;
 
-        public WindowsConnectionTable() : this(InitialBufferSize)
+        public WindowsConnectionTable() : this(InitialBufferSize, FillFromIpHelper)
         {
         }
 
-        /// <summary>Tests start with a tiny buffer to drive the ERROR_INSUFFICIENT_BUFFER path against a live system.</summary>
-        internal WindowsConnectionTable(int initialBufferSize)
+        internal WindowsConnectionTable(int initialBufferSize) : this(initialBufferSize, FillFromIpHelper)
+        {
+        }
+
+        /// <summary>
+        /// Fills <paramref name="buffer"/> with one table, IP Helper style: returns a Win32 error code and,
+        /// on ERROR_INSUFFICIENT_BUFFER, the size needed in <paramref name="size"/>.
+        /// </summary>
+        internal delegate uint TableSource(IpHelperTableLayout layout, byte[] buffer, ref uint size);
+
+        /// <summary>
+        /// Tests start with a small buffer to drive the ERROR_INSUFFICIENT_BUFFER path, and substitute the
+        /// source to replay error sequences (a growing table, a failing MODULE class) on any OS.
+        /// </summary>
+        internal WindowsConnectionTable(int initialBufferSize, TableSource source)
         {
             _buffer = new byte[Math.Max(initialBufferSize, 4)];
+            _source = source ?? throw new ArgumentNullException(nameof(source));
         }
 
         internal int BufferSize => _buffer.Length;
@@ -92,23 +107,14 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         /// in the common case the "size query" and the fill are one system call; ERROR_INSUFFICIENT_BUFFER
         /// reports the size needed, and recurs if the table grew meanwhile.
         /// </summary>
-        private unsafe uint Fill(IpHelperTableLayout layout, out int length)
+        private uint Fill(IpHelperTableLayout layout, out int length)
         {
             length = 0;
-            int ulAf = layout.Family == AddressFamily.InterNetworkV6 ? Interop.IpHlpApi.AF_INET6 : Interop.IpHlpApi.AF_INET;
             uint error = Interop.Errors.ERROR_INSUFFICIENT_BUFFER;
             for (int attempt = 0; attempt < MaxAttempts && error == Interop.Errors.ERROR_INSUFFICIENT_BUFFER; attempt++)
             {
                 uint size = (uint)_buffer.Length;
-                fixed (byte* p = _buffer)
-                {
-                    error = layout.Protocol == TransportProtocol.Tcp
-                        ? Interop.IpHlpApi.GetExtendedTcpTable(p, ref size, false, ulAf,
-                            layout.OwnerModule ? Interop.IpHlpApi.TCP_TABLE_OWNER_MODULE_ALL : Interop.IpHlpApi.TCP_TABLE_OWNER_PID_ALL, 0)
-                        : Interop.IpHlpApi.GetExtendedUdpTable(p, ref size, false, ulAf,
-                            layout.OwnerModule ? Interop.IpHlpApi.UDP_TABLE_OWNER_MODULE : Interop.IpHlpApi.UDP_TABLE_OWNER_PID, 0);
-                }
-
+                error = _source(layout, _buffer, ref size);
                 if (error == Interop.Errors.ERROR_INSUFFICIENT_BUFFER)
                 {
                     // Headroom so a table that grows by a few rows does not cost another round trip next time.
@@ -120,6 +126,19 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             // the parser checks that against the buffer's length.
             if (error == Interop.Errors.ERROR_SUCCESS) length = _buffer.Length;
             return error;
+        }
+
+        private static unsafe uint FillFromIpHelper(IpHelperTableLayout layout, byte[] buffer, ref uint size)
+        {
+            int ulAf = layout.Family == AddressFamily.InterNetworkV6 ? Interop.IpHlpApi.AF_INET6 : Interop.IpHlpApi.AF_INET;
+            fixed (byte* p = buffer)
+            {
+                return layout.Protocol == TransportProtocol.Tcp
+                    ? Interop.IpHlpApi.GetExtendedTcpTable(p, ref size, false, ulAf,
+                        layout.OwnerModule ? Interop.IpHlpApi.TCP_TABLE_OWNER_MODULE_ALL : Interop.IpHlpApi.TCP_TABLE_OWNER_PID_ALL, 0)
+                    : Interop.IpHlpApi.GetExtendedUdpTable(p, ref size, false, ulAf,
+                        layout.OwnerModule ? Interop.IpHlpApi.UDP_TABLE_OWNER_MODULE : Interop.IpHlpApi.UDP_TABLE_OWNER_PID, 0);
+            }
         }
 
         private static string FamilyName(AddressFamily family) => family == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4";

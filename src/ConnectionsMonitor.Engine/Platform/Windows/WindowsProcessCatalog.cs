@@ -38,7 +38,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                 {
                     if (result.ContainsKey(pid) || !names.TryGetValue(pid, out string name)) continue;
                     ProcessInfo info = Describe(pid, name);
-                    result[pid] = info;
+                    if (info != null) result[pid] = info;
                 }
             }
             return result;
@@ -48,7 +48,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         /// Every running process's name in one pass, as Get-Process shows it ("notepad", not "notepad.exe";
         /// PID 0 "Idle", PID 4 "System"). A snapshot that cannot be taken yields an empty map.
         /// </summary>
-        public static Dictionary<int, string> ReadProcessNames()
+        internal static Dictionary<int, string> ReadProcessNames()
         {
             var names = new Dictionary<int, string>();
             using (SafeKernelHandle snapshot = Interop.Kernel32.CreateToolhelp32Snapshot(Interop.Kernel32.TH32CS_SNAPPROCESS, 0))
@@ -73,6 +73,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                 : exeFile;
         }
 
+        /// <summary>What we can learn about one listed process; null when it exited after the snapshot.</summary>
         private ProcessInfo Describe(int pid, string name)
         {
             if (pid == IdlePid || pid == SystemPid)
@@ -82,12 +83,18 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             {
                 if (process.IsInvalid)
                 {
-                    // Access denied (protected or other users' processes without elevation) or exited after
-                    // the snapshot: the name is all we know.
-                    return new ProcessInfo(pid, name, null, null, null);
+                    // ERROR_INVALID_PARAMETER: no such process any more. Otherwise (access denied to protected
+                    // or other users' processes without elevation) the name is all we know.
+                    return Marshal.GetLastWin32Error() == Interop.Errors.ERROR_INVALID_PARAMETER
+                        ? null
+                        : new ProcessInfo(pid, name, null, null, null);
                 }
 
-                DateTime? started = ReadStartTime(process);
+                if (!Interop.Kernel32.GetProcessTimes(process, out long creation, out long exit, out _, out _))
+                    return new ProcessInfo(pid, name, null, null, null);
+                // A handle keeps an exited process's object alive; its exit time gives it away.
+                if (exit != 0) return null;
+                DateTime? started = creation > 0 ? DateTime.FromFileTimeUtc(creation) : (DateTime?)null;
                 // A reused PID shows a different start time (or, without one, a different name).
                 if (_cache.TryGetValue(pid, out ProcessInfo cached) && cached.StartTime == started && cached.Name == name)
                     return cached;
@@ -96,13 +103,6 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                 _cache[pid] = info;
                 return info;
             }
-        }
-
-        private static DateTime? ReadStartTime(SafeKernelHandle process)
-        {
-            if (!Interop.Kernel32.GetProcessTimes(process, out long creation, out _, out _, out _) || creation <= 0)
-                return null;
-            return DateTime.FromFileTimeUtc(creation);
         }
 
         private static string ReadImagePath(SafeKernelHandle process)
