@@ -1,0 +1,13 @@
+namespace ConnectionsMonitor.Engine.Platform.Windows
+{
+    internal static partial class Interop
+    {
+        /// <summary>Win32 error codes this layer reacts to.</summary>
+        internal static class Errors
+        {
+            internal const int ERROR_SUCCESS = 0;
+            internal const int ERROR_INVALID_PARAMETER = 87;
+            internal const int ERROR_INSUFFICIENT_BUFFER = 122;
+        }
+    }
+}
