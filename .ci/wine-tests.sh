@@ -16,8 +16,9 @@ results="$publish/wine-results.xml"
 
 if ! command -v wine >/dev/null 2>&1; then
     echo "wine not found; installing it (apt-get install wine wine64)"
-    apt-get update
-    apt-get install -y wine wine64
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq wine wine64 >/dev/null
 fi
 
 mkdir -p "$work"
