@@ -4,8 +4,9 @@
 .DESCRIPTION
     Build   : dotnet build of the solution; lays out the importable module in out/ConnectionsMonitor
               (the same folder plain 'dotnet build' produces, for machines without PowerShell).
-    Test    : the xunit suite (engine, and cmdlets inside a hosted PowerShell runspace), then the
-              Pester suite in tests/Pester against the built module in this PowerShell.
+    Test    : the xunit suite (engine, and cmdlets inside a hosted PowerShell runspace), the
+              Windows table tests (on Windows), then the Pester suite in tests/Pester against the
+              built module in this PowerShell.
     Package : a zip of the module folder, ready to extract into a folder on $env:PSModulePath.
 .EXAMPLE
     ./build.ps1
@@ -46,6 +47,11 @@ if ($Task -contains 'Build') {
 
 if ($Task -contains 'Test') {
     Invoke-Native 'dotnet test' { dotnet test (Join-Path $root 'ConnectionsMonitor.sln') -c $Configuration --no-build --nologo }
+
+    # The Windows table tests call IP Helper for real; on Linux .ci/wine-tests.sh runs them under Wine.
+    if ($PSEdition -eq 'Desktop' -or $IsWindows) {
+        Invoke-Native 'Windows table tests' { dotnet run --project (Join-Path $root 'tests/Windows') -c $Configuration }
+    }
 
     $pester = Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.3' } | Sort-Object Version -Descending | Select-Object -First 1
     if (-not $pester) {
