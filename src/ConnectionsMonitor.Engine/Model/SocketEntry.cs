@@ -39,6 +39,16 @@ namespace ConnectionsMonitor.Engine.Model
         /// <summary>When the socket was created (UTC), where the OS records it (Windows OWNER_MODULE tables).</summary>
         public DateTime? CreationTime { get; set; }
 
+        /// <summary>
+        /// Payload bytes sent, cumulative. Linux: tcp_info bytes_acked over the socket's life (TCP only).
+        /// Windows: bytes the module's ETW session saw since it started. Null where not counted (UDP on
+        /// Linux, no privilege for ETW on Windows).
+        /// </summary>
+        public long? BytesSent { get; set; }
+
+        /// <summary>Payload bytes received, cumulative; same sources and rules as <see cref="BytesSent"/>.</summary>
+        public long? BytesReceived { get; set; }
+
         public override string ToString()
         {
             return string.Format("{0} {1}:{2} -> {3}:{4} {5} pid={6}",

@@ -47,11 +47,31 @@ namespace ConnectionsMonitor.Engine.Platform
         IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds);
     }
 
+    /// <summary>
+    /// Connections that closed between reads, with their final byte counts, so traffic of
+    /// short-lived connections is not lost (Linux: sock_diag destroy events; Windows: ETW counters
+    /// of connections that left the table).
+    /// </summary>
+    public interface IClosedConnectionFeed
+    {
+        /// <summary>
+        /// Starts collecting (idempotent, cheap when already started). Returns null when collecting,
+        /// else the reason it cannot (missing privilege …), for one warning to the user.
+        /// </summary>
+        string Start();
+
+        /// <summary>Returns, and forgets, the connections that closed since the previous call (ProcessId set where known).</summary>
+        IReadOnlyList<SocketEntry> DrainClosed();
+    }
+
     /// <summary>The seam through which the engine reaches the OS; tests substitute their own.</summary>
     public interface IPlatform
     {
         string Name { get; }
         IConnectionTable Connections { get; }
         IProcessCatalog Processes { get; }
+
+        /// <summary>Closed connections' final traffic; null where the platform cannot see them.</summary>
+        IClosedConnectionFeed ClosedConnections { get; }
     }
 }

@@ -4,7 +4,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// Linux: one connection table and one process catalogue for the life of the platform object,
     /// since their caches (netlink socket, inode → PID, PID → process) are what make repeated reads cheap.
     /// </summary>
-    public sealed class LinuxPlatform : IPlatform
+    public sealed class LinuxPlatform : IPlatform, System.IDisposable
     {
         private readonly LinuxConnectionTable _connections;
         private readonly LinuxProcessCatalog _processes = new LinuxProcessCatalog();
@@ -19,5 +19,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         public string Name => "Linux";
         public IConnectionTable Connections => _connections;
         public IProcessCatalog Processes => _processes;
+        public IClosedConnectionFeed ClosedConnections => null;
+
+        public void Dispose() => _connections.Dispose();
     }
 }

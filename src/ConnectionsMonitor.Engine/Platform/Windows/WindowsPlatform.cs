@@ -11,5 +11,6 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         public string Name => "Windows";
         public IConnectionTable Connections => _connections;
         public IProcessCatalog Processes => _processes;
+        public IClosedConnectionFeed ClosedConnections => null;
     }
 }
