@@ -30,11 +30,18 @@ namespace ConnectionsMonitor
             return string.Format(CultureInfo.InvariantCulture, "{0}d{1:00}h", (int)a.TotalDays, a.Hours);
         }
 
-        /// <summary>Human byte count (B, KB, MB, GB, TB; 1 KB = 1024 B); empty when unknown.</summary>
+        /// <summary>Human byte count of sent plus received (B, KB, MB, GB, TB; 1 KB = 1024 B); empty when unknown.</summary>
         public static string Bytes(long? sent, long? received)
         {
             if (sent == null && received == null) return "";
-            double total = (sent ?? 0) + (received ?? 0);
+            return Size((sent ?? 0) + (received ?? 0));
+        }
+
+        /// <summary>Human byte count; empty when unknown.</summary>
+        public static string Size(double? bytes)
+        {
+            if (bytes == null) return "";
+            double total = bytes.Value;
             string[] units = { "B", "KB", "MB", "GB", "TB" };
             int u = 0;
             while (total >= 1024 && u < units.Length - 1) { total /= 1024; u++; }
@@ -42,6 +49,9 @@ namespace ConnectionsMonitor
                 ? ((long)total).ToString(CultureInfo.InvariantCulture) + "B"
                 : total.ToString(total < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + units[u];
         }
+
+        /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
+        public static string Rate(double? bytesPerSecond) => bytesPerSecond == null ? "" : Size(bytesPerSecond) + "/s";
 
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
         public static string Geo(string country, string scope) => Safe(country ?? scope ?? "");

@@ -10,6 +10,9 @@ namespace ConnectionsMonitor.Engine.Model
     /// </summary>
     public sealed class ConnectionRecord
     {
+        /// <summary>Identity across samples (protocol, endpoints, process, inode).</summary>
+        public ConnectionKey Key { get; set; }
+
         public TransportProtocol Protocol { get; set; }
         public IPAddress LocalAddress { get; set; }
         public int LocalPort { get; set; }

@@ -2,8 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
+using ConnectionsMonitor.Engine.Configuration;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Traffic;
 
 namespace ConnectionsMonitor.Commands
 {
@@ -29,14 +32,40 @@ namespace ConnectionsMonitor.Commands
 
         internal static List<MonitoredConnection> Snapshot(PSCmdlet cmdlet, ConnectionRequest request)
         {
-            var configFilters = ConfigurationSupport.LoadFilters(cmdlet, request.ConfigPath);
-            var query = ToQuery(request);
-            var filters = new List<ConnectionQuery> { query };
-            filters.AddRange(configFilters);
-
-            var snapshot = EngineBridge.Engine.TakeSnapshot(filters.ToArray());
+            var snapshot = EngineBridge.Engine.TakeSnapshot(Filters(cmdlet, request, out _));
             foreach (var warning in snapshot.Warnings) WarnOncePerSession(cmdlet, warning);
             return snapshot.Connections.Select(c => EngineBridge.ToPowerShell(c, snapshot.TimeStampUtc)).ToList();
+        }
+
+        /// <summary>The request's own filters and the configuration's enabled filtering sections.</summary>
+        internal static ConnectionQuery[] Filters(PSCmdlet cmdlet, ConnectionRequest request, out MonitorConfig config)
+        {
+            config = ConfigurationSupport.Load(cmdlet, request.ConfigPath);
+            var filters = new List<ConnectionQuery> { ToQuery(request) };
+            filters.AddRange(ConfigurationSupport.Filters(cmdlet, config));
+            return filters.ToArray();
+        }
+
+        /// <summary>
+        /// Measures a traffic window on the pipeline thread; Ctrl+C (StopProcessing) cancels the
+        /// wait through <paramref name="cancel"/>. A window of zero is a single snapshot.
+        /// </summary>
+        internal static TrafficWindow Measure(PSCmdlet cmdlet, ConnectionQuery[] filters, TimeSpan duration, CancellationToken cancel)
+        {
+            var engine = EngineBridge.Engine;
+            TrafficWindow window;
+            try
+            {
+                window = duration > TimeSpan.Zero
+                    ? TrafficWindow.Measure(engine, duration, cancel, filters)
+                    : TrafficWindow.Single(engine.TakeSnapshot(filters));
+            }
+            catch (OperationCanceledException)
+            {
+                throw new PipelineStoppedException();
+            }
+            foreach (var warning in window.Warnings) WarnOncePerSession(cmdlet, warning);
+            return window;
         }
 
         internal static ConnectionQuery ToQuery(ConnectionRequest r)

@@ -32,9 +32,9 @@ namespace ConnectionsMonitor.Commands
             return result.Config;
         }
 
-        internal static IEnumerable<ConnectionQuery> LoadFilters(PSCmdlet cmdlet, string explicitPath)
+        internal static IEnumerable<ConnectionQuery> Filters(PSCmdlet cmdlet, MonitorConfig config)
         {
-            var queries = ConfigFilters.ToQueries(Load(cmdlet, explicitPath), out string notApplied);
+            var queries = ConfigFilters.ToQueries(config, out string notApplied);
             if (notApplied != null) CmdletSupport.WarnOncePerSession(cmdlet, notApplied);
             return queries;
         }

@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Traffic
+{
+    /// <summary>One connection's traffic inside a sample window.</summary>
+    public sealed class ConnectionTraffic
+    {
+        public ConnectionTraffic(ConnectionRecord connection, long? sent, long? received, bool opened, bool closed)
+        {
+            Connection = connection;
+            Sent = sent;
+            Received = received;
+            OpenedDuringWindow = opened;
+            ClosedDuringWindow = closed;
+        }
+
+        /// <summary>The connection as last seen (the closing sample for connections that closed).</summary>
+        public ConnectionRecord Connection { get; }
+
+        /// <summary>Bytes sent inside the window; null when the platform gave no counter for it.</summary>
+        public long? Sent { get; }
+
+        public long? Received { get; }
+        public bool OpenedDuringWindow { get; }
+        public bool ClosedDuringWindow { get; }
+    }
+
+    /// <summary>
+    /// Traffic between two snapshots: connections present in both count their counter difference,
+    /// connections that opened count everything they moved, and connections that closed count up to
+    /// their final counters where the platform reports closings (otherwise what they moved after the
+    /// first snapshot is unknown and they count nothing; see <see cref="ClosedConnectionsSeen"/>).
+    /// </summary>
+    public sealed class TrafficWindow
+    {
+        private TrafficWindow(ConnectionSnapshot first, ConnectionSnapshot last, TimeSpan duration,
+            IReadOnlyList<ConnectionTraffic> connections, IReadOnlyList<string> warnings, bool closedSeen)
+        {
+            First = first;
+            Last = last;
+            Duration = duration;
+            Connections = connections;
+            Warnings = warnings;
+            ClosedConnectionsSeen = closedSeen;
+        }
+
+        public ConnectionSnapshot First { get; }
+        public ConnectionSnapshot Last { get; }
+
+        /// <summary>Time between the two snapshots, measured.</summary>
+        public TimeSpan Duration { get; }
+
+        /// <summary>Every connection seen during the window, including ones that opened or closed in it.</summary>
+        public IReadOnlyList<ConnectionTraffic> Connections { get; }
+
+        public IReadOnlyList<string> Warnings { get; }
+
+        /// <summary>True when the platform reported the final counters of connections that closed.</summary>
+        public bool ClosedConnectionsSeen { get; }
+
+        /// <summary>True when any connection carries byte counters (Linux TCP; Windows when elevated).</summary>
+        public bool HasByteCounters
+        {
+            get
+            {
+                foreach (var c in Connections) if (c.Sent != null || c.Received != null) return true;
+                return false;
+            }
+        }
+
+        /// <summary>
+        /// Takes a snapshot, waits <paramref name="duration"/> (cancellable, without spinning), takes
+        /// another and works out what each connection moved in between.
+        /// </summary>
+        public static TrafficWindow Measure(MonitorEngine engine, TimeSpan duration, CancellationToken cancel, params ConnectionQuery[] filters)
+        {
+            if (duration <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(duration), "The sample window must be longer than zero.");
+            var warnings = new List<string>();
+            var feed = engine.Platform.ClosedConnections;
+            string feedProblem = feed?.Start();
+            bool closedSeen = feed != null && feedProblem == null;
+            if (feedProblem != null) warnings.Add(feedProblem);
+            if (closedSeen) feed.DrainClosed(); // closings from before the window are not part of it
+
+            var clock = Stopwatch.StartNew();
+            var first = engine.TakeSnapshot(filters);
+            if (cancel.WaitHandle.WaitOne(duration)) cancel.ThrowIfCancellationRequested();
+            var last = engine.TakeSnapshot(filters);
+            var elapsed = clock.Elapsed;
+            // Drained after the second snapshot: a connection that closed after it is still in it and
+            // its later bytes are outside the window (Compute ignores closings of connections in Last).
+            var closed = closedSeen ? engine.Describe(feed.DrainClosed(), filters) : new ConnectionRecord[0];
+
+            foreach (var w in first.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
+            foreach (var w in last.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
+            return new TrafficWindow(first, last, elapsed, Compute(first.Connections, last.Connections, closed), warnings, closedSeen);
+        }
+
+        /// <summary>
+        /// A window of one snapshot, for rankings by connection count that need no traffic: byte
+        /// fields are null (not measured), never zero.
+        /// </summary>
+        public static TrafficWindow Single(ConnectionSnapshot snapshot)
+        {
+            var connections = new List<ConnectionTraffic>(snapshot.Connections.Count);
+            foreach (var r in snapshot.Connections) connections.Add(new ConnectionTraffic(r, null, null, false, false));
+            return new TrafficWindow(snapshot, snapshot, TimeSpan.Zero, connections, snapshot.Warnings, false);
+        }
+
+        internal static TrafficWindow FromParts(ConnectionSnapshot first, ConnectionSnapshot last, TimeSpan duration,
+            IReadOnlyList<ConnectionRecord> closed, bool closedSeen) =>
+            new TrafficWindow(first, last, duration, Compute(first.Connections, last.Connections, closed), new string[0], closedSeen);
+
+        internal static List<ConnectionTraffic> Compute(IReadOnlyList<ConnectionRecord> first, IReadOnlyList<ConnectionRecord> last, IReadOnlyList<ConnectionRecord> closed)
+        {
+            var before = new Dictionary<ConnectionKey, ConnectionRecord>(first.Count);
+            foreach (var r in first) before[r.Key] = r;
+            var after = new HashSet<ConnectionKey>();
+            var result = new List<ConnectionTraffic>(last.Count + closed.Count);
+
+            foreach (var r in last)
+            {
+                after.Add(r.Key);
+                if (before.TryGetValue(r.Key, out var r0))
+                    result.Add(new ConnectionTraffic(r, Delta(r0.BytesSent, r.BytesSent), Delta(r0.BytesReceived, r.BytesReceived), false, false));
+                else
+                    result.Add(new ConnectionTraffic(r, r.BytesSent, r.BytesReceived, true, false));
+            }
+
+            // Closing reports may lack the inode the table had (the socket is gone): match those on
+            // the rest of the key.
+            var beforeWithoutInode = new Dictionary<ConnectionKey, ConnectionRecord>();
+            foreach (var r in first)
+                if (!after.Contains(r.Key)) beforeWithoutInode[WithoutInode(r.Key)] = r;
+
+            var closedMatched = new HashSet<ConnectionKey>();
+            foreach (var c in closed)
+            {
+                if (after.Contains(c.Key)) continue;
+                ConnectionRecord r0;
+                bool known = before.TryGetValue(c.Key, out r0) && !after.Contains(r0.Key)
+                             || c.Key.Inode == null && beforeWithoutInode.TryGetValue(c.Key, out r0);
+                if (known)
+                {
+                    closedMatched.Add(r0.Key);
+                    result.Add(new ConnectionTraffic(c, Delta(r0.BytesSent, c.BytesSent), Delta(r0.BytesReceived, c.BytesReceived), false, true));
+                }
+                else
+                {
+                    result.Add(new ConnectionTraffic(c, c.BytesSent, c.BytesReceived, true, true));
+                }
+            }
+
+            // Closed without a closing report: it existed, but what it moved after the first
+            // snapshot is unknown.
+            foreach (var r in first)
+                if (!after.Contains(r.Key) && !closedMatched.Contains(r.Key))
+                    result.Add(new ConnectionTraffic(r, null, null, false, true));
+            return result;
+        }
+
+        private static ConnectionKey WithoutInode(ConnectionKey k) =>
+            new ConnectionKey(k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort, k.ProcessId, null);
+
+        /// <summary>Counter difference; a counter that went backwards belongs to a new socket, so all of it counts.</summary>
+        private static long? Delta(long? before, long? after)
+        {
+            if (after == null) return null;
+            if (before == null || after.Value < before.Value) return after;
+            return after.Value - before.Value;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+
+namespace ConnectionsMonitor.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Ranks processes, remote addresses or countries by the bytes they moved, or by their connections, over a short sample.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "TopTalker")]
+    [OutputType(typeof(TopTalker))]
+    public sealed class GetTopTalkerCommand : PSCmdlet
+    {
+        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+
+        [Parameter]
+        public TopTalkerMetric By { get; set; }
+
+        [Parameter]
+        public TopTalkerGrouping GroupBy { get; set; } = TopTalkerGrouping.Process;
+
+        [Parameter(Position = 0)]
+        [ValidateRange(1, 10000)]
+        public int Top { get; set; }
+
+        [Parameter]
+        public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
+
+        [Parameter]
+        [ValidateSet("TCP", "UDP", IgnoreCase = true)]
+        public string[] Protocol { get; set; }
+
+        [Parameter]
+        public SwitchParameter ExcludeLoopback { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string ConfigPath { get; set; }
+
+        protected override void EndProcessing()
+        {
+            if (Duration < TimeSpan.Zero || Duration > TimeSpan.FromDays(1))
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentOutOfRangeException(nameof(Duration), Duration, "The sample window must be between 0 (one snapshot, connection counts only) and one day; for example -Duration 00:00:05."),
+                    "InvalidDuration", ErrorCategory.InvalidArgument, Duration));
+            }
+            var request = new ConnectionRequest { Protocols = Protocol, ExcludeLoopback = ExcludeLoopback.IsPresent, ConfigPath = ConfigPath };
+            bool byGiven = MyInvocation.BoundParameters.ContainsKey(nameof(By));
+            bool durationGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Duration));
+            // Ranking by connections needs no traffic: one snapshot, unless a window was asked for.
+            var window = byGiven && By == TopTalkerMetric.Connections && !durationGiven ? TimeSpan.Zero : Duration;
+            foreach (var talker in TrafficSupport.TopTalkers(this, request, window, byGiven ? By : (TopTalkerMetric?)null, GroupBy,
+                         MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? Top : (int?)null, _stop.Token))
+                WriteObject(talker);
+        }
+
+        protected override void StopProcessing() => _stop.Cancel();
+    }
+}

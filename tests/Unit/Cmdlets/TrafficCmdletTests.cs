@@ -1,0 +1,87 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Cmdlets
+{
+    /// <summary>Get-TopTalker and Get-ConnectionStatistic in a real runspace, on real sockets and processes.</summary>
+    public class TrafficCmdletTests : IClassFixture<ModuleSessionFixture>
+    {
+        private readonly ModuleSession _ps;
+
+        public TrafficCmdletTests(ModuleSessionFixture fixture) => _ps = fixture.Session;
+
+        [LinuxFact]
+        public void StatisticCountsOurListenerAndStatesWithoutWaiting()
+        {
+            using var s = new LoopbackSockets();
+            var stat = Assert.Single(_ps.Invoke("Get-ConnectionStatistic -Duration 0"));
+            Assert.Equal("ConnectionsMonitor.ConnectionStatistic", stat.TypeNames[0]);
+            Assert.Contains(s.ListenPort.ToString(), ((string)stat.Properties["ListeningTcpPorts"].Value).Split(", "));
+            Assert.Contains(s.UdpPort.ToString(), ((string)stat.Properties["ListeningUdpPorts"].Value).Split(", "));
+            Assert.True((int)stat.Properties["Established"].Value >= 2);
+            Assert.True((int)stat.Properties["Listen"].Value >= 1);
+            Assert.Equal((int)stat.Properties["Tcp"].Value + (int)stat.Properties["Udp"].Value, (int)stat.Properties["Total"].Value);
+            Assert.Null(stat.Properties["SendRate"].Value); // no window: no rate, not 0
+            Assert.Null(stat.Properties["SampleDuration"].Value);
+        }
+
+        [LinuxFact]
+        public void TopTalkerByConnectionsRanksChildProcessesByTheirConnectionCount()
+        {
+            using var server = new DiscardServer();
+            using var a = new ChildTalker("cm-three", server.Port);
+            using var a2 = new ChildTalker("cm-three", server.Port);
+            using var a3 = new ChildTalker("cm-three", server.Port);
+            using var b = new ChildTalker("cm-one", server.Port);
+            var rows = _ps.Invoke("Get-TopTalker -By Connections -Top 1000 | Where-Object Name -like 'cm-*'");
+            Assert.Equal(new[] { "cm-three", "cm-one" }, rows.Select(r => (string)r.Properties["Name"].Value));
+            Assert.Equal(3, rows[0].Properties["Connections"].Value);
+            Assert.Equal(string.Join(", ", new[] { a.ProcessId, a2.ProcessId, a3.ProcessId }.OrderBy(p => p)), rows[0].Properties["ProcessIds"].Value);
+            Assert.Null(rows[0].Properties["ProcessId"].Value);
+            Assert.Equal(b.ProcessId, rows[1].Properties["ProcessId"].Value);
+            Assert.Null(rows[0].Properties["BytesSent"].Value); // one snapshot: bytes not measured
+            Assert.Null(rows[0].Properties["Duration"].Value);
+        }
+
+        [Fact]
+        public void BadDurationIsAClearError()
+        {
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -Duration -00:00:01"));
+            Assert.Equal("InvalidDuration,ConnectionsMonitor.Commands.GetTopTalkerCommand", error.FullyQualifiedErrorId);
+            Assert.Contains("between 0", error.Exception.Message);
+            error = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionStatistic -Duration 2.00:00:00"));
+            Assert.Contains("one day", error.Exception.Message);
+            error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -GroupBy Planet"));
+            Assert.IsAssignableFrom<ParameterBindingException>(error.Exception);
+        }
+
+        [Fact]
+        public void StopRequestEndsTheSampleWindowPromptly()
+        {
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Get-TopTalker -Duration 00:05:00");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var async = ps.BeginInvoke();
+            System.Threading.Thread.Sleep(500);
+            ps.Stop();
+            Assert.Throws<PipelineStoppedException>(() => ps.EndInvoke(async));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the stop took " + clock.Elapsed);
+        }
+
+        [LinuxFact]
+        public void TopTalkerObjectsSurviveSerialization()
+        {
+            using var server = new DiscardServer();
+            using var a = new ChildTalker("cm-ser", server.Port);
+            var row = Assert.Single(_ps.Invoke("Get-TopTalker -By Connections -Top 1000 | Where-Object Name -eq 'cm-ser'"));
+            var back = (PSObject)PSSerializer.Deserialize(PSSerializer.Serialize(row));
+            Assert.Equal("Deserialized.ConnectionsMonitor.TopTalker", back.TypeNames[0]);
+            Assert.Equal(a.ProcessId, back.Properties["ProcessId"].Value);
+            foreach (var p in back.Properties) Assert.False(p.Value is PSObject, p.Name);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using ConnectionsMonitor.Engine;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Traffic;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Traffic
+{
+    /// <summary>Window arithmetic, ranking and statistics on constructed connections (no kernel needed).</summary>
+    public class TrafficEngineTests
+    {
+        private static readonly IPAddress Lo = IPAddress.Loopback;
+
+        private static ConnectionRecord Conn(int localPort, int remotePort, int? pid, string name, long? sent, long? received,
+            TcpState state = TcpState.Established, string remote = "10.0.0.1", ulong? inode = 1)
+        {
+            var remoteAddress = remote == null ? null : IPAddress.Parse(remote);
+            var e = new SocketEntry
+            {
+                Protocol = TransportProtocol.Tcp, LocalAddress = Lo, LocalPort = localPort, RemoteAddress = remoteAddress,
+                RemotePort = remotePort, State = state, ProcessId = pid, Inode = inode, BytesSent = sent, BytesReceived = received,
+            };
+            return new ConnectionRecord
+            {
+                Key = ConnectionKey.Of(e), Protocol = e.Protocol, LocalAddress = e.LocalAddress, LocalPort = localPort,
+                RemoteAddress = remoteAddress, RemotePort = remotePort, State = state, ProcessId = pid, ProcessName = name,
+                BytesSent = sent, BytesReceived = received,
+            };
+        }
+
+        private static ConnectionSnapshot Snap(params ConnectionRecord[] rows) => new ConnectionSnapshot(DateTime.UtcNow, rows, new string[0]);
+
+        [Fact]
+        public void WindowCountsDeltasOpeningsAndReportedClosings()
+        {
+            var kept0 = Conn(1000, 80, 10, "a", 100, 1000, inode: 1);
+            var kept1 = Conn(1000, 80, 10, "a", 150, 4000, inode: 1);
+            var opened = Conn(1001, 80, 11, "b", 70, 7, inode: 2);
+            var closing0 = Conn(1002, 80, 12, "c", 500, 50, inode: 3);
+            var closedReport = Conn(1002, 80, 12, "c", 800, 90, inode: null); // destroy report without inode
+            var unreported0 = Conn(1003, 80, 13, "d", 9, 9, inode: 4);
+            var flash = Conn(1004, 80, 14, "e", 33, 44, inode: null); // opened and closed inside the window
+
+            var w = TrafficWindow.FromParts(Snap(kept0, closing0, unreported0), Snap(kept1, opened), TimeSpan.FromSeconds(2),
+                new[] { closedReport, flash }, true);
+            var byPort = w.Connections.ToDictionary(c => c.Connection.LocalPort);
+            Assert.Equal((50L, 3000L), (byPort[1000].Sent.Value, byPort[1000].Received.Value));
+            Assert.Equal((70L, 7L), (byPort[1001].Sent.Value, byPort[1001].Received.Value));
+            Assert.True(byPort[1001].OpenedDuringWindow);
+            Assert.Equal((300L, 40L), (byPort[1002].Sent.Value, byPort[1002].Received.Value));
+            Assert.True(byPort[1002].ClosedDuringWindow);
+            Assert.Null(byPort[1003].Sent); // closed, no report: unknown, not zero
+            Assert.Equal((33L, 44L), (byPort[1004].Sent.Value, byPort[1004].Received.Value));
+            Assert.Equal(5, w.Connections.Count);
+        }
+
+        [Fact]
+        public void CounterThatWentBackwardsIsANewSocket()
+        {
+            var w = TrafficWindow.FromParts(Snap(Conn(1, 2, 5, "x", 1000, 1000)), Snap(Conn(1, 2, 5, "x", 10, 20)), TimeSpan.FromSeconds(1), new ConnectionRecord[0], false);
+            Assert.Equal(10, w.Connections.Single().Sent);
+            Assert.Equal(20, w.Connections.Single().Received);
+        }
+
+        [Fact]
+        public void ClosingOfAConnectionStillInTheLastSnapshotIsNotCountedTwice()
+        {
+            var r0 = Conn(1, 2, 5, "x", 0, 0);
+            var r1 = Conn(1, 2, 5, "x", 100, 0);
+            var report = Conn(1, 2, 5, "x", 150, 0);
+            var w = TrafficWindow.FromParts(Snap(r0), Snap(r1), TimeSpan.FromSeconds(1), new[] { report }, true);
+            Assert.Equal(100, Assert.Single(w.Connections).Sent);
+        }
+
+        [Fact]
+        public void RanksProcessesByBytesWithSharesAndRates()
+        {
+            var first = Snap(Conn(1, 80, 1, "small", 0, 0, inode: 1), Conn(2, 80, 2, "big", 0, 0, inode: 2), Conn(3, 80, 3, "big", 0, 0, inode: 3),
+                Conn(9, 0, 9, "server", null, null, TcpState.Listen, "0.0.0.0", 9));
+            var last = Snap(Conn(1, 80, 1, "small", 100, 100, inode: 1), Conn(2, 80, 2, "big", 300, 0, inode: 2), Conn(3, 80, 3, "big", 0, 1300, inode: 3),
+                Conn(9, 0, 9, "server", null, null, TcpState.Listen, "0.0.0.0", 9), Conn(7, 80, null, null, null, null, TcpState.TimeWait, inode: null));
+            var w = TrafficWindow.FromParts(first, last, TimeSpan.FromSeconds(2), new ConnectionRecord[0], false);
+            var ranked = TopTalkers.Rank(w, TalkerGrouping.Process, TalkerMetric.Bytes, 5);
+            Assert.Equal(new[] { "big", "small" }, ranked.Select(t => t.Name)); // listener and ownerless TIME_WAIT are not ranked
+            Assert.Equal(1, ranked[0].Rank);
+            Assert.Equal(new[] { 2, 3 }, ranked[0].ProcessIds);
+            Assert.Equal(2, ranked[0].Connections);
+            Assert.Equal(300, ranked[0].BytesSent);
+            Assert.Equal(1300, ranked[0].BytesReceived);
+            Assert.Equal(150.0, ranked[0].SendRate);
+            Assert.Equal(650.0, ranked[0].ReceiveRate);
+            Assert.Equal(88.89, ranked[0].Share); // 1600 of 1800
+            Assert.Equal(11.11, ranked[1].Share);
+            Assert.Single(TopTalkers.Rank(w, TalkerGrouping.Process, TalkerMetric.Bytes, 1));
+        }
+
+        [Fact]
+        public void RanksRemoteAddressesAndConnectionsFromOneSnapshotWithoutBytes()
+        {
+            var snap = Snap(Conn(1, 80, 1, "a", 5, 5, remote: "10.0.0.1", inode: 1), Conn(2, 80, 1, "a", 5, 5, remote: "10.0.0.2", inode: 2),
+                Conn(3, 443, 2, "b", 5, 5, remote: "10.0.0.2", inode: 3));
+            var w = TrafficWindow.Single(snap);
+            Assert.False(w.HasByteCounters);
+            var ranked = TopTalkers.Rank(w, TalkerGrouping.RemoteAddress, TalkerMetric.Connections, 10);
+            Assert.Equal("10.0.0.2", ranked[0].Name);
+            Assert.Equal(2, ranked[0].Connections);
+            Assert.Null(ranked[0].BytesSent); // not measured, so not zero
+            Assert.Null(ranked[0].SendRate);
+            Assert.Empty(TopTalkers.Rank(w, TalkerGrouping.Country, TalkerMetric.Connections, 10)); // no geo data: nothing to group
+        }
+
+        [Fact]
+        public void StatisticsCountStatesPortsAndRates()
+        {
+            var first = Snap(Conn(1, 80, 1, "a", 0, 0, inode: 1));
+            var udp = new ConnectionRecord { Protocol = TransportProtocol.Udp, LocalAddress = Lo, LocalPort = 53, Key = new ConnectionKey(TransportProtocol.Udp, Lo, 53, null, null, 1, 5) };
+            var last = Snap(Conn(1, 80, 1, "a", 1000, 3000, inode: 1), Conn(22, 0, 2, "sshd", null, null, TcpState.Listen, "0.0.0.0", 2),
+                Conn(80, 0, 3, "web", null, null, TcpState.Listen, "0.0.0.0", 3), Conn(5, 80, null, null, null, null, TcpState.TimeWait, "10.0.0.9", null), udp);
+            var s = ConnectionStatistics.Compute(TrafficWindow.FromParts(first, last, TimeSpan.FromSeconds(4), new ConnectionRecord[0], false));
+            Assert.Equal(4, s.Tcp);
+            Assert.Equal(1, s.Udp);
+            Assert.Equal(5, s.Total);
+            Assert.Equal(2, s.ByState[TcpState.Listen]);
+            Assert.Equal(1, s.ByState[TcpState.TimeWait]);
+            Assert.Equal(new[] { 22, 80 }, s.ListeningTcpPorts);
+            Assert.Equal(new[] { 53 }, s.ListeningUdpPorts);
+            Assert.Equal(2, s.DistinctRemoteAddresses);
+            Assert.Null(s.DistinctCountries);
+            Assert.Equal(1000, s.BytesSent);
+            Assert.Equal(250.0, s.SendRate);
+            Assert.Equal(750.0, s.ReceiveRate);
+            Assert.Null(ConnectionStatistics.Compute(last).SendRate);
+        }
+
+        [Fact]
+        public void RateTrackerComputesRatesAndForgetsClosedConnections()
+        {
+            var t = new RateTracker();
+            var k1 = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 7, 11);
+            var k2 = new ConnectionKey(TransportProtocol.Tcp, Lo, 3, Lo, 4, 7, 12);
+            var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            t.BeginRead();
+            Assert.Equal((null, null), t.Observe(k1, 0, 0, t0));
+            Assert.Equal((null, null), t.Observe(k2, 0, 0, t0));
+            t.EndRead();
+            t.BeginRead();
+            Assert.Equal((500.0, 250.0), t.Observe(k1, 1000, 500, t0.AddSeconds(2)));
+            t.EndRead();
+            Assert.Equal(1, t.Count); // k2 closed and was forgotten
+            t.BeginRead();
+            Assert.Equal((null, null), t.Observe(k1, null, null, t0.AddSeconds(3))); // no counters: no rate, no fake 0
+            t.EndRead();
+        }
+
+        [Fact]
+        public void RateTrackerMemoryStaysFlatOverManyConnections()
+        {
+            var t = new RateTracker();
+            var now = DateTime.UtcNow;
+            for (int round = 0; round < 200; round++)
+            {
+                t.BeginRead();
+                for (int i = 0; i < 5000; i++)
+                    t.Observe(new ConnectionKey(TransportProtocol.Tcp, Lo, i, Lo, 80, 1, (ulong)(round * 5000 + i)), 1, 1, now);
+                t.EndRead();
+                Assert.Equal(5000, t.Count);
+            }
+        }
+    }
+}
