@@ -1,0 +1,102 @@
+using System;
+using System.Linq;
+using System.Threading;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Cmdlets
+{
+    /// <summary>
+    /// Real traffic from real child processes, measured through the cmdlets: exact totals, ranking,
+    /// a connection that closes inside the window, and a paced rate.
+    /// </summary>
+    [Collection("real traffic")]
+    public class TrafficMeasurementTests : IClassFixture<ModuleSessionFixture>
+    {
+        private readonly ModuleSession _ps;
+
+        public TrafficMeasurementTests(ModuleSessionFixture fixture) => _ps = fixture.Session;
+
+        private static bool IsRoot => Environment.UserName == "root";
+
+        [LinuxFact]
+        public void TopTalkersRankTwoProcessesByExactBytesIncludingAConnectionThatClosed()
+        {
+            using var server = new DiscardServer();
+            using var big = new ChildTalker("cm-big", server.Port);
+            using var small = new ChildTalker("cm-small", server.Port);
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 | Where-Object Name -like 'cm-*'");
+            var async = ps.BeginInvoke();
+            Thread.Sleep(1000); // the first snapshot is taken within milliseconds of the start
+            big.Do("send 3000000");
+            small.Do("send 1000000");
+            small.Do("close"); // closes inside the window
+            var rows = ps.EndInvoke(async);
+            Assert.Empty(ps.Streams.Error);
+
+            var names = rows.Select(r => (string)r.Properties["Name"].Value).ToList();
+            Assert.Equal("cm-big", names[0]);
+            Assert.Equal(3_000_000L, rows[0].Properties["BytesSent"].Value);
+            Assert.Equal(0L, rows[0].Properties["BytesReceived"].Value);
+            Assert.Equal(big.ProcessId, rows[0].Properties["ProcessId"].Value);
+            double rate = (double)rows[0].Properties["SendRate"].Value;
+            double seconds = ((TimeSpan)rows[0].Properties["Duration"].Value).TotalSeconds;
+            Assert.Equal(3_000_000 / seconds, rate, 3);
+            if (IsRoot)
+            {
+                // As root the kernel reports the closed socket's final counters (sock_diag destroy events).
+                Assert.Equal(new[] { "cm-big", "cm-small" }, names);
+                Assert.Equal(1_000_000L, rows[1].Properties["BytesSent"].Value);
+                Assert.Equal(small.ProcessId, rows[1].Properties["ProcessId"].Value);
+            }
+        }
+
+        [LinuxFact]
+        public void PacedSenderRateIsWithinFivePercent()
+        {
+            const int rate = 2_000_000; // bytes per second
+            using var server = new DiscardServer();
+            using var child = new ChildTalker("cm-paced", server.Port);
+            var pacing = new Thread(() => child.Do("pace " + rate + " 4.5"));
+            pacing.Start();
+            Thread.Sleep(1000); // let the pace settle
+            _ps.Invoke("$null = Get-MonitoredConnection -ProcessId $args[0]", child.ProcessId);
+            Thread.Sleep(2500);
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $args[0] -State Established", child.ProcessId));
+            pacing.Join();
+            double measured = (double)row.Properties["SendRate"].Value;
+            Assert.InRange(measured, rate * 0.95, rate * 1.05);
+            Assert.Equal(0.0, (double)row.Properties["ReceiveRate"].Value);
+        }
+
+        [LinuxFact]
+        public void UdpByteFieldsAreNullNotZero()
+        {
+            using var s = new LoopbackSockets();
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -Protocol UDP -LocalPort $args[0]", s.UdpPort));
+            Assert.Null(row.Properties["BytesSent"].Value);
+            Assert.Null(row.Properties["BytesReceived"].Value);
+            Assert.Null(row.Properties["SendRate"].Value);
+        }
+
+        [LinuxFact]
+        public void StatisticRatesCountTheWindowsTraffic()
+        {
+            using var server = new DiscardServer();
+            using var child = new ChildTalker("cm-stat", server.Port);
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Get-ConnectionStatistic -Duration 00:00:03 -ExcludeLoopback:$false");
+            var async = ps.BeginInvoke();
+            Thread.Sleep(800);
+            child.Do("send 5000000");
+            var stat = Assert.Single(ps.EndInvoke(async));
+            double seconds = ((TimeSpan)stat.Properties["SampleDuration"].Value).TotalSeconds;
+            // The child sent 5 MB and this process received them; other traffic on the machine only adds.
+            Assert.True((double)stat.Properties["SendRate"].Value * seconds >= 5_000_000 - 1);
+            Assert.True((double)stat.Properties["ReceiveRate"].Value * seconds >= 5_000_000 - 1);
+        }
+    }
+}
