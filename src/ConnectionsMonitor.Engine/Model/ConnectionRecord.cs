@@ -25,6 +25,12 @@ namespace ConnectionsMonitor.Engine.Model
         public string UserName { get; set; }
         public DateTime? CreationTime { get; set; }
 
+        /// <summary>
+        /// When a tracker first saw the connection (UTC): set for connections that appeared while it
+        /// watched; null for ones that already existed when it started (their age is unknown).
+        /// </summary>
+        public DateTime? FirstSeenUtc { get; set; }
+
         // Enrichment (filled by later stages; null until then).
         public string RemoteHostName { get; set; }
         public string Country { get; set; }
@@ -40,11 +46,12 @@ namespace ConnectionsMonitor.Engine.Model
         public double? SendRate { get; set; }
         public double? ReceiveRate { get; set; }
 
-        /// <summary>How long the connection has existed, when its creation time is known.</summary>
+        /// <summary>How long the connection has existed: from the OS's creation time, else from when a tracker saw it appear; null when neither is known.</summary>
         public TimeSpan? GetAge(DateTime nowUtc)
         {
-            if (CreationTime == null) return null;
-            var age = nowUtc - CreationTime.Value;
+            var since = CreationTime ?? FirstSeenUtc;
+            if (since == null) return null;
+            var age = nowUtc - since.Value;
             return age < TimeSpan.Zero ? TimeSpan.Zero : age;
         }
     }
