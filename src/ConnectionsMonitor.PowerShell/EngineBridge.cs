@@ -39,37 +39,46 @@ namespace ConnectionsMonitor
             }
         }
 
-        internal static MonitoredConnection ToPowerShell(ConnectionRecord r, DateTime snapshotUtc)
+        internal static MonitoredConnection ToPowerShell(ConnectionRecord r, DateTime snapshotUtc) =>
+            Fill(new MonitoredConnection(), r, snapshotUtc);
+
+        internal static ConnectionEvent ToPowerShell(Engine.Tracking.ConnectionEvent e)
         {
-            var age = r.GetAge(snapshotUtc);
-            return new MonitoredConnection
-            {
-                Protocol = r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP",
-                LocalAddress = AddressPattern.FormatAddress(r.LocalAddress),
-                LocalPort = r.LocalPort,
-                RemoteAddress = AddressPattern.FormatAddress(r.RemoteAddress),
-                RemotePort = r.RemotePort,
-                State = r.State?.ToString(),
-                ProcessId = r.ProcessId,
-                ProcessName = r.ProcessName,
-                ProcessPath = r.ProcessPath,
-                UserName = r.UserName,
-                CreationTime = r.CreationTime?.ToLocalTime(),
-                Age = age,
-                RemoteHostName = r.RemoteHostName,
-                Country = r.Country,
-                CountryName = r.CountryName,
-                Asn = r.Asn,
-                AsnOrganization = r.AsnOrganization,
-                AddressScope = r.AddressScope,
-                IsVpn = r.IsVpn,
-                VpnReason = r.VpnReason,
-                Flags = r.Flags,
-                BytesSent = r.BytesSent,
-                BytesReceived = r.BytesReceived,
-                SendRate = r.SendRate,
-                ReceiveRate = r.ReceiveRate,
-            };
+            var result = Fill(new ConnectionEvent(), e.Connection, e.TimeStampUtc);
+            result.ChangeType = e.Change.ToString();
+            result.TimeStamp = e.TimeStampUtc.ToLocalTime();
+            result.PreviousState = e.PreviousState?.ToString();
+            return result;
+        }
+
+        private static T Fill<T>(T target, ConnectionRecord r, DateTime snapshotUtc) where T : MonitoredConnection
+        {
+            target.Protocol = r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP";
+            target.LocalAddress = AddressPattern.FormatAddress(r.LocalAddress);
+            target.LocalPort = r.LocalPort;
+            target.RemoteAddress = AddressPattern.FormatAddress(r.RemoteAddress);
+            target.RemotePort = r.RemotePort;
+            target.State = r.State?.ToString();
+            target.ProcessId = r.ProcessId;
+            target.ProcessName = r.ProcessName;
+            target.ProcessPath = r.ProcessPath;
+            target.UserName = r.UserName;
+            target.CreationTime = r.CreationTime?.ToLocalTime();
+            target.Age = r.GetAge(snapshotUtc);
+            target.RemoteHostName = r.RemoteHostName;
+            target.Country = r.Country;
+            target.CountryName = r.CountryName;
+            target.Asn = r.Asn;
+            target.AsnOrganization = r.AsnOrganization;
+            target.AddressScope = r.AddressScope;
+            target.IsVpn = r.IsVpn;
+            target.VpnReason = r.VpnReason;
+            target.Flags = r.Flags;
+            target.BytesSent = r.BytesSent;
+            target.BytesReceived = r.BytesReceived;
+            target.SendRate = r.SendRate;
+            target.ReceiveRate = r.ReceiveRate;
+            return target;
         }
 
         /// <summary>Names of processes that own connections right now, for tab completion.</summary>

@@ -10,7 +10,7 @@ namespace ConnectionsMonitor
     /// </summary>
     /// <remarks>Defined here, in the cmdlet assembly, because PowerShell 7 cannot see types from the
     /// module's private load context.</remarks>
-    public sealed class MonitoredConnection
+    public class MonitoredConnection
     {
         /// <summary>"TCP" or "UDP".</summary>
         public string Protocol { get; set; }
