@@ -10,7 +10,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// TCP connections as the kernel destroys them, with their final byte counters: a second sock_diag
     /// socket subscribed to the destroy multicast groups (SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET6_TCP_DESTROY),
     /// read by a background thread so that bursts of closes are taken off the kernel's queue promptly and
-    /// matched while the table's recent rows still know them. Subscribing needs CAP_NET_ADMIN.
+    /// matched while the table's recent rows still know them.
     /// </summary>
     /// <remarks>
     /// Measured on kernel 6.18: a destroy message is an inet_diag_msg in state CLOSE with idiag_inode 0 and
@@ -18,6 +18,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// So the owner comes from <see cref="RecentTcpSockets"/> by cookie: connections opened and closed
     /// between two reads were never attributed and come without ProcessId. Listeners and sockets that never
     /// connected (remote port 0) moved no payload and are not reported.
+    /// Privilege, also measured on 6.18: any user may subscribe (sock_diag's netlink family accepts
+    /// non-root multicast listeners) and then hears every TCP socket of the network namespace, like an
+    /// unprivileged dump. Where a kernel or security module refuses the subscription (EPERM/EACCES),
+    /// <see cref="Start"/> says that root is needed.
     /// </remarks>
     public sealed unsafe class LinuxClosedConnectionFeed : IClosedConnectionFeed, IDisposable
     {
