@@ -49,6 +49,13 @@ namespace ConnectionsMonitor.Engine.Model
         /// <summary>Payload bytes received, cumulative; same sources and rules as <see cref="BytesSent"/>.</summary>
         public long? BytesReceived { get; set; }
 
+        /// <summary>
+        /// Linux sock_diag idiag_cookie: the kernel's id of the socket, unique in its network namespace for
+        /// the socket's life. Destroy events carry it (but no inode), so closed connections are matched to
+        /// the rows a read saw. 0 where unknown.
+        /// </summary>
+        internal ulong SockDiagCookie { get; set; }
+
         public override string ToString()
         {
             return string.Format("{0} {1}:{2} -> {3}:{4} {5} pid={6}",

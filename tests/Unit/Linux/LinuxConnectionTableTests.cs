@@ -67,6 +67,7 @@ namespace ConnectionsMonitor.Tests.Linux
             using var diag = new LinuxConnectionTable(LinuxTableMode.SockDiag);
             using var proc = new LinuxConnectionTable(LinuxTableMode.ProcNet);
             using var sockets = new LoopbackSockets();
+            // FullKey is every field but BytesSent/BytesReceived: only sock_diag has counters (/proc/net rows keep null).
             var a = diag.Read(ConnectionTableRequest.All).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
             var b = proc.Read(ConnectionTableRequest.All).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
             Assert.Equal(sockets.ExpectedOpenRows(Me).Count, a.Count);

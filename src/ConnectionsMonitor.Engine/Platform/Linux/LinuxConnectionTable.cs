@@ -23,6 +23,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// /proc/&lt;pid&gt;/fd. Keep one instance for the life of a monitor: the netlink socket and the
     /// inode → PID cache live in it and make repeated reads cheap.
     /// </summary>
+    /// <remarks>
+    /// Byte counters: TCP rows read through sock_diag carry BytesSent/BytesReceived from tcp_info
+    /// (payload acknowledged by the peer / payload received; see <see cref="TcpInfoParser"/>). They stay
+    /// null for UDP (the kernel keeps no per-socket UDP counters), for listeners (they move no payload),
+    /// for TIME_WAIT and SYN_RECV entries (minisockets without tcp_info), and for every row read from
+    /// /proc/net (which has no counters).
+    /// </remarks>
     public sealed class LinuxConnectionTable : IConnectionTable, IDisposable
     {
         private readonly object _lock = new object();
@@ -40,13 +47,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         public LinuxTableMode Mode { get; }
 
         /// <summary>
-        /// inet_diag_req_v2.idiag_ext for TCP dumps: bit (n - 1) asks the kernel for attribute n,
-        /// e.g. 1 &lt;&lt; (INET_DIAG_INFO - 1) for struct tcp_info (byte counters).
+        /// Whether TCP dumps ask for INET_DIAG_INFO (struct tcp_info) to fill BytesSent/BytesReceived
+        /// (see <see cref="TcpInfoParser"/>). Always on in the product; the benchmark switches it off to
+        /// measure what the counters cost.
         /// </summary>
-        internal byte TcpExtensions { get; set; }
+        internal bool ReadByteCounters { get; set; } = true;
 
-        /// <summary>Receives the attributes of each TCP row when <see cref="TcpExtensions"/> asks for some.</summary>
-        internal SockDiagAttributeHandler TcpAttributeHandler { get; set; }
+        /// <summary>The TCP rows of recent reads by sock_diag cookie, for the closed-connection feed.</summary>
+        internal RecentTcpSockets Recent { get; } = new RecentTcpSockets();
 
         internal SocketOwnerResolver OwnerResolver => _owners;
 
@@ -86,6 +94,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     string warning = OwnerWarning(rows);
                     if (warning != null) warnings.Add(warning);
                 }
+                if (request.IncludeTcp) Recent.Remember(rows);
                 return new ConnectionTableResult(rows, warnings);
             }
         }
@@ -95,11 +104,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             if (_sockDiag == null) _sockDiag = OpenSockDiag();
             foreach (var (tcp, family) in Dumps(request))
             {
-                if (tcp) _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_TCP, TcpExtensions, rows, TcpAttributeHandler);
-                else _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_UDP, 0, rows);
+                // UDP has no per-socket byte counters (udp_diag reports none): its rows keep null.
+                if (tcp && ReadByteCounters) _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_TCP, TcpInfoExtension, rows, TcpInfoParser.OnAttribute);
+                else _sockDiag.Dump(family, tcp ? LinuxSocketRow.IPPROTO_TCP : LinuxSocketRow.IPPROTO_UDP, 0, rows);
             }
         }
 
+        /// <summary>inet_diag_req_v2.idiag_ext bit (n - 1) asks for attribute n: here struct tcp_info.</summary>
+        private const byte TcpInfoExtension = 1 << (SockDiagParser.INET_DIAG_INFO - 1);
+
+        /// <summary>/proc/net has no byte counters: these rows keep BytesSent/BytesReceived null.</summary>
         private static void ReadProcNet(ConnectionTableRequest request, List<SocketEntry> rows)
         {
             foreach (var (tcp, family) in Dumps(request))

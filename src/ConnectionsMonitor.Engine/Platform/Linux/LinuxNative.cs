@@ -27,6 +27,15 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal const int O_CLOEXEC = 0x80000;
 
         internal const int EINTR = 4;
+        internal const int EAGAIN = 11;
+        internal const int EPERM = 1;
+        internal const int ENOBUFS = 105;
+        internal const int MSG_DONTWAIT = 0x40;
+
+        internal const int SOL_SOCKET = 1;
+        internal const int SO_RCVBUF = 8;
+        internal const int SO_RCVBUFFORCE = 33;
+        internal const short POLLIN = 1;
         internal const int ENAMETOOLONG = 36;
 
         internal const int AT_FDCWD = -100;
@@ -43,6 +52,23 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         [DllImport(Libc, SetLastError = true)]
         internal static extern int close(int fd);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int bind(int fd, byte* addr, uint addrlen);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int setsockopt(int fd, int level, int name, int* value, uint len);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int poll(PollFd* fds, UIntPtr nfds, int timeoutMs);
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct PollFd
+        {
+            internal int Fd;
+            internal short Events;
+            internal short Revents;
+        }
 
         [DllImport(Libc, SetLastError = true)]
         internal static extern int openat(int dirfd, byte* path, int flags);

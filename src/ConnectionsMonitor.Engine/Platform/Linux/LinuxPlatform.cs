@@ -8,19 +8,26 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     {
         private readonly LinuxConnectionTable _connections;
         private readonly LinuxProcessCatalog _processes = new LinuxProcessCatalog();
+        private readonly LinuxClosedConnectionFeed _closed;
 
         public LinuxPlatform() : this(LinuxTableMode.Auto) { }
 
         public LinuxPlatform(LinuxTableMode mode)
         {
             _connections = new LinuxConnectionTable(mode);
+            // Closed connections are matched to the table's recent rows, hence one feed per table.
+            _closed = new LinuxClosedConnectionFeed(_connections.Recent);
         }
 
         public string Name => "Linux";
         public IConnectionTable Connections => _connections;
         public IProcessCatalog Processes => _processes;
-        public IClosedConnectionFeed ClosedConnections => null;
+        public IClosedConnectionFeed ClosedConnections => _closed;
 
-        public void Dispose() => _connections.Dispose();
+        public void Dispose()
+        {
+            _closed.Dispose();
+            _connections.Dispose();
+        }
     }
 }

@@ -126,12 +126,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             var src = m.Slice(8, 16);
             var dst = m.Slice(24, 16);
             uint ifIndex = ReadHost<uint>(m, 40);
-            // cookie at 44..51, expires 52, rqueue 56, wqueue 60.
+            // idiag_cookie is __u32[2], low word first, each in host order.
+            ulong cookie = ReadHost<uint>(m, 44) | (ulong)ReadHost<uint>(m, 48) << 32;
+            // expires 52, rqueue 56, wqueue 60.
             uint uid = ReadHost<uint>(m, 64);
             uint inode = ReadHost<uint>(m, 68);
             if (family != LinuxSocketRow.AF_INET && family != LinuxSocketRow.AF_INET6)
                 throw new InvalidDataException("inet_diag_msg with unexpected address family " + family + ".");
-            return LinuxSocketRow.Create(tcp, family, state, src, sport, dst, dport, ifIndex, uid, inode);
+            var entry = LinuxSocketRow.Create(tcp, family, state, src, sport, dst, dport, ifIndex, uid, inode);
+            entry.SockDiagCookie = cookie;
+            return entry;
         }
 
         /// <summary>Walks the rtattr list (struct rtattr: u16 len, u16 type, payload, 4-byte aligned).</summary>
