@@ -101,7 +101,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
                 StopByName(_sessionName);
                 FreeLoggerName();
                 return openError == ERROR_ACCESS_DENIED
-                    ? ElevationWarning + " (OpenTrace: access denied" + WineNote() + ")"
+                    ? WithReason("OpenTrace: access denied" + WineNote())
                     : Explain("OpenTrace failed with " + Describe(openError));
             }
 
@@ -310,7 +310,9 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         }
 
         private static string Explain(string reason) =>
-            ElevationWarning.TrimEnd('.') + " (the ETW session could not be used: " + reason + WineNote() + ").";
+            WithReason("the ETW session could not be used: " + reason + WineNote());
+
+        private static string WithReason(string reason) => ElevationWarning.TrimEnd('.') + " (" + reason + ").";
 
         private static string WineNote() =>
             WineDetection.IsRunningUnderWine ? "; Wine does not implement ETW" : "";
