@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.ComponentModel;
 using System.Net.Sockets;
 using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Platform.Windows.Etw;
 
 namespace ConnectionsMonitor.Engine.Platform.Windows
 {
@@ -19,9 +20,17 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
 
         private readonly object _gate = new object();
         private readonly TableSource _source;
+        // Null: rows carry no byte counts (BytesSent/BytesReceived stay null) and no ETW session is started.
+        private readonly WindowsTrafficCounters _traffic;
         private byte[] _buffer;
 
+        /// <summary>The connection table alone, without byte counters.</summary>
         public WindowsConnectionTable() : this(InitialBufferSize, FillFromIpHelper)
+        {
+        }
+
+        /// <summary>The table with byte counters from <paramref name="traffic"/> (which the caller owns).</summary>
+        internal WindowsConnectionTable(WindowsTrafficCounters traffic) : this(InitialBufferSize, FillFromIpHelper, traffic)
         {
         }
 
@@ -39,10 +48,11 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         /// Tests start with a small buffer to drive the ERROR_INSUFFICIENT_BUFFER path, and substitute the
         /// source to replay error sequences (a growing table, a failing MODULE class) on any OS.
         /// </summary>
-        internal WindowsConnectionTable(int initialBufferSize, TableSource source)
+        internal WindowsConnectionTable(int initialBufferSize, TableSource source, WindowsTrafficCounters traffic = null)
         {
             _buffer = new byte[Math.Max(initialBufferSize, 4)];
             _source = source ?? throw new ArgumentNullException(nameof(source));
+            _traffic = traffic;
         }
 
         internal int BufferSize => _buffer.Length;
@@ -54,6 +64,11 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             var warnings = new List<string>();
             var failures = new List<string>();
             int attempted = 0;
+
+            // Byte counters: the first read starts the ETW session. The mark is taken before the table is
+            // read, so counters of connections already gone at the read can be told from brand-new ones.
+            string trafficProblem = _traffic?.Start();
+            long mark = _traffic != null && trafficProblem == null ? _traffic.MarkTableRead() : 0;
 
             lock (_gate)
             {
@@ -73,6 +88,20 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                 throw new InvalidOperationException(
                     "No connection table could be read from IP Helper: " + string.Join("; ", failures));
             warnings.AddRange(failures);
+
+            if (_traffic != null)
+            {
+                if (trafficProblem != null)
+                {
+                    warnings.Add(trafficProblem); // rows keep BytesSent/BytesReceived null
+                }
+                else
+                {
+                    // Only a read of every table can show that a connection is gone.
+                    bool complete = attempted == 4 && failures.Count == 0;
+                    _traffic.Merge(entries, mark, complete);
+                }
+            }
             return new ConnectionTableResult(entries, warnings);
         }
 

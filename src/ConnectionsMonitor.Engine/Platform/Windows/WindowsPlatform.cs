@@ -1,16 +1,36 @@
+using System;
+using ConnectionsMonitor.Engine.Platform.Windows.Etw;
+
 namespace ConnectionsMonitor.Engine.Platform.Windows
 {
-    /// <summary>Windows: IP Helper connection tables and a toolhelp-based process catalogue.</summary>
-    public sealed class WindowsPlatform : IPlatform
+    /// <summary>
+    /// Windows: IP Helper connection tables, a toolhelp-based process catalogue, and byte counters from an
+    /// ETW session of kernel network events (started by the first table read, stopped on Dispose).
+    /// </summary>
+    public sealed class WindowsPlatform : IPlatform, IDisposable
     {
-        // One instance of each for the platform's lifetime: the table keeps its native buffer and
-        // the catalogue its per-process cache across snapshots.
-        private readonly WindowsConnectionTable _connections = new WindowsConnectionTable();
+        // One instance of each for the platform's lifetime: the table keeps its native buffer, the
+        // catalogue its per-process cache, and the counters their ETW session across snapshots.
+        private readonly WindowsTrafficCounters _traffic;
+        private readonly WindowsConnectionTable _connections;
         private readonly WindowsProcessCatalog _processes = new WindowsProcessCatalog();
+
+        public WindowsPlatform() : this(new WindowsTrafficCounters())
+        {
+        }
+
+        internal WindowsPlatform(WindowsTrafficCounters traffic)
+        {
+            _traffic = traffic ?? throw new ArgumentNullException(nameof(traffic));
+            _connections = new WindowsConnectionTable(_traffic);
+        }
 
         public string Name => "Windows";
         public IConnectionTable Connections => _connections;
         public IProcessCatalog Processes => _processes;
-        public IClosedConnectionFeed ClosedConnections => null;
+        public IClosedConnectionFeed ClosedConnections => _traffic;
+
+        /// <summary>Stops the ETW session (a session outlives its process unless stopped).</summary>
+        public void Dispose() => _traffic.Dispose();
     }
 }

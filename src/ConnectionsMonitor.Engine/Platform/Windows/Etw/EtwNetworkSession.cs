@@ -1,0 +1,323 @@
+using System;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Threading;
+using static ConnectionsMonitor.Engine.Platform.Windows.Interop.Etw;
+
+namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
+{
+    /// <summary>
+    /// A real-time ETW session of the kernel's TCP/IP and UDP/IP events, owned by this process: started as
+    /// a system-logger session of its own name (Windows 8+), consumed by ProcessTrace on a background
+    /// thread, stopped on Dispose and at process exit. Sessions outlive the process that started them, so a
+    /// start first stops sessions this module left behind in processes that no longer run.
+    /// </summary>
+    internal sealed class EtwNetworkSession : INetworkEventSource
+    {
+        internal const string SessionPrefix = "ConnectionsMonitor-";
+
+        internal const string ElevationWarning =
+            "Byte counters on Windows come from ETW kernel network events, which need an elevated session: " +
+            "run PowerShell as Administrator.";
+
+        private static int s_instances;
+
+        private readonly object _gate = new object();
+        private readonly string _sessionName;
+        // Kept in a field: the native side calls it for every event until CloseTrace.
+        private readonly EventRecordCallback _callback;
+        private Action<NetworkEvent> _sink;
+        private Thread _consumer;
+        private ulong _traceHandle;
+        private IntPtr _loggerNameForConsumer;
+        private bool _running;
+        private bool _disposed;
+        private volatile string _failure;
+        private long _callbackErrors;
+
+        public unsafe EtwNetworkSession()
+        {
+            // Unique per process and instance, stable enough to tell who owns a session: the PID and the
+            // process's start time (PIDs are reused) are in the name, which is all a later run can see.
+            _sessionName = string.Format(CultureInfo.InvariantCulture, "{0}{1}-{2:x}-{3}", SessionPrefix,
+                CurrentProcessId, CurrentProcessStart, Interlocked.Increment(ref s_instances));
+            _callback = OnEvent;
+        }
+
+        public string SessionName => _sessionName;
+
+        public string Failure => _failure;
+
+        /// <summary>Events whose handling threw (and were dropped so ProcessTrace never sees an exception).</summary>
+        public long CallbackErrors => Interlocked.Read(ref _callbackErrors);
+
+        public string Start(Action<NetworkEvent> sink)
+        {
+            if (sink == null) throw new ArgumentNullException(nameof(sink));
+            lock (_gate)
+            {
+                if (_disposed) throw new ObjectDisposedException(nameof(EtwNetworkSession));
+                if (_running) return null;
+                _sink = sink;
+                try
+                {
+                    return StartCore();
+                }
+                catch (Exception ex) when (ex is DllNotFoundException || ex is EntryPointNotFoundException
+                                           || ex is SEHException || ex is BadImageFormatException)
+                {
+                    return Explain("the ETW API could not be called (" + ex.GetType().Name + ": " + ex.Message + ")");
+                }
+            }
+        }
+
+        private unsafe string StartCore()
+        {
+            StopStaleSessions();
+
+            int error = StartSession(out _);
+            if (error == ERROR_ALREADY_EXISTS)
+            {
+                // Our own name already running means an earlier instance of this very object leaked it.
+                StopByName(_sessionName);
+                error = StartSession(out _);
+            }
+            if (error == ERROR_ACCESS_DENIED) return ElevationWarning;
+            if (error != 0) return Explain("StartTrace failed with " + Describe(error));
+
+            _loggerNameForConsumer = Marshal.StringToHGlobalUni(_sessionName);
+            var logfile = new EVENT_TRACE_LOGFILEW
+            {
+                LoggerName = _loggerNameForConsumer,
+                ProcessTraceMode = PROCESS_TRACE_MODE_REAL_TIME | PROCESS_TRACE_MODE_EVENT_RECORD,
+                EventRecordCallback = Marshal.GetFunctionPointerForDelegate(_callback),
+            };
+            ulong handle = OpenTraceW(&logfile);
+            if (IsInvalidProcessTraceHandle(handle))
+            {
+                int openError = Marshal.GetLastWin32Error();
+                StopByName(_sessionName);
+                FreeLoggerName();
+                return openError == ERROR_ACCESS_DENIED
+                    ? WithReason("OpenTrace: access denied" + WineNote())
+                    : Explain("OpenTrace failed with " + Describe(openError));
+            }
+
+            _traceHandle = handle;
+            _running = true;
+            _consumer = new Thread(Consume) { IsBackground = true, Name = "ConnectionsMonitor ETW consumer" };
+            _consumer.Start();
+            AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+            return null;
+        }
+
+        private unsafe int StartSession(out ulong sessionHandle)
+        {
+            int size = sizeof(EVENT_TRACE_PROPERTIES) + (_sessionName.Length + 1) * 2;
+            byte* buffer = stackalloc byte[size];
+            new Span<byte>(buffer, size).Clear();
+            var p = (EVENT_TRACE_PROPERTIES*)buffer;
+            p->Wnode.BufferSize = (uint)size;
+            p->Wnode.Flags = WNODE_FLAG_TRACED_GUID;
+            p->Wnode.ClientContext = QPC_CLOCK;
+            // The documented rule for system-logger sessions: a GUID of the session's own, never SystemTraceControlGuid.
+            p->Wnode.Guid = Guid.NewGuid();
+            p->BufferSize = 64;       // KB per buffer
+            p->MinimumBuffers = 4;
+            p->MaximumBuffers = 64;   // room for bursts while the consumer thread catches up
+            p->FlushTimer = 1;        // seconds: counters are at most about a second behind
+            p->LogFileMode = EVENT_TRACE_REAL_TIME_MODE | EVENT_TRACE_SYSTEM_LOGGER_MODE;
+            p->EnableFlags = EVENT_TRACE_FLAG_NETWORK_TCPIP;
+            p->LoggerNameOffset = (uint)sizeof(EVENT_TRACE_PROPERTIES);
+            return StartTraceW(out sessionHandle, _sessionName, p);
+        }
+
+        private unsafe void Consume()
+        {
+            ulong handle = _traceHandle;
+            int error;
+            try
+            {
+                error = ProcessTrace(&handle, 1, IntPtr.Zero, IntPtr.Zero);
+            }
+            catch (Exception ex)
+            {
+                _failure = Explain("ProcessTrace failed (" + ex.GetType().Name + ": " + ex.Message + ")");
+                return;
+            }
+            // Returning at all means the session ended; when we did not end it, say so.
+            if (!_disposed)
+                _failure = Explain(error == 0
+                    ? "the ETW session was stopped by someone else"
+                    : "ProcessTrace ended with " + Describe(error));
+        }
+
+        private unsafe void OnEvent(EVENT_RECORD* record)
+        {
+            try
+            {
+                EVENT_HEADER* header = &record->EventHeader;
+                if (KernelNetworkEventParser.TryParse(header->ProviderId, header->EventDescriptor.Opcode,
+                        header->EventDescriptor.Version,
+                        new ReadOnlySpan<byte>((void*)record->UserData, record->UserDataLength), out var parsed))
+                    _sink(parsed);
+            }
+            catch (Exception)
+            {
+                // An exception must not unwind into ProcessTrace's native frames; the event is dropped.
+                Interlocked.Increment(ref _callbackErrors);
+            }
+        }
+
+        private void OnProcessExit(object sender, EventArgs e) => Dispose();
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                if (!_running) return;
+                AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
+                try
+                {
+                    // Stopping the session ends ProcessTrace once it has delivered what was buffered.
+                    StopByName(_sessionName);
+                    CloseTrace(_traceHandle);
+                }
+                catch (Exception ex) when (ex is EntryPointNotFoundException || ex is SEHException)
+                {
+                }
+                // The consumer reads the logger name until ProcessTrace returns: free it only then.
+                if (_consumer.Join(TimeSpan.FromSeconds(5))) FreeLoggerName();
+                _running = false;
+            }
+        }
+
+        private void FreeLoggerName()
+        {
+            if (_loggerNameForConsumer == IntPtr.Zero) return;
+            Marshal.FreeHGlobal(_loggerNameForConsumer);
+            _loggerNameForConsumer = IntPtr.Zero;
+        }
+
+        private static unsafe int StopByName(string name)
+        {
+            int size = sizeof(EVENT_TRACE_PROPERTIES) + (name.Length + 1) * 2;
+            byte* buffer = stackalloc byte[size];
+            new Span<byte>(buffer, size).Clear();
+            var p = (EVENT_TRACE_PROPERTIES*)buffer;
+            p->Wnode.BufferSize = (uint)size;
+            p->LoggerNameOffset = (uint)sizeof(EVENT_TRACE_PROPERTIES);
+            return ControlTraceW(0, name, p, EVENT_TRACE_CONTROL_STOP);
+        }
+
+        /// <summary>Stops this module's sessions whose owning process (PID + start time in the name) is gone.</summary>
+        private static unsafe void StopStaleSessions()
+        {
+            const int NameChars = 1024;
+            int propsSize = sizeof(EVENT_TRACE_PROPERTIES);
+            int slot = propsSize + 2 * NameChars * 2;
+            IntPtr block = Marshal.AllocHGlobal(slot * MaxLoggers);
+            try
+            {
+                new Span<byte>((void*)block, slot * MaxLoggers).Clear();
+                var pointers = stackalloc IntPtr[MaxLoggers];
+                for (int i = 0; i < MaxLoggers; i++)
+                {
+                    var p = (EVENT_TRACE_PROPERTIES*)((byte*)block + i * slot);
+                    p->Wnode.BufferSize = (uint)slot;
+                    p->LoggerNameOffset = (uint)propsSize;
+                    p->LogFileNameOffset = (uint)(propsSize + NameChars * 2);
+                    pointers[i] = (IntPtr)p;
+                }
+                if (QueryAllTracesW(pointers, MaxLoggers, out uint count) != 0) return;
+                for (int i = 0; i < count && i < MaxLoggers; i++)
+                {
+                    var p = (EVENT_TRACE_PROPERTIES*)pointers[i];
+                    string name = Marshal.PtrToStringUni((IntPtr)((byte*)p + p->LoggerNameOffset));
+                    if (IsStale(name)) StopByName(name);
+                }
+            }
+            finally
+            {
+                Marshal.FreeHGlobal(block);
+            }
+        }
+
+        /// <summary>
+        /// Whether a session name is one of ours whose process has exited (or whose PID now belongs to a
+        /// process started at another time). Anything unreadable counts as alive: never stop a live run.
+        /// </summary>
+        internal static bool IsStale(string name) => IsStale(name, ProcessStartOf);
+
+        internal static bool IsStale(string name, Func<int, long?> processStart)
+        {
+            if (name == null || !name.StartsWith(SessionPrefix, StringComparison.Ordinal)) return false;
+            string[] parts = name.Substring(SessionPrefix.Length).Split('-');
+            if (parts.Length != 3
+                || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                || !long.TryParse(parts[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long started))
+                return false;
+            long? actual;
+            try
+            {
+                actual = processStart(pid);
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+            // A name written without a start time (it could not be read) proves nothing while the PID lives.
+            return actual == null || (started != 0 && actual.Value != started);
+        }
+
+        /// <summary>Start time (FILETIME, UTC) of a running process; null when no process has that PID.</summary>
+        private static long? ProcessStartOf(int pid)
+        {
+            Process process;
+            try
+            {
+                process = Process.GetProcessById(pid);
+            }
+            catch (ArgumentException)
+            {
+                return null; // not running
+            }
+            using (process) return process.StartTime.ToUniversalTime().ToFileTimeUtc();
+        }
+
+        private static int CurrentProcessId
+        {
+            get { using (var p = Process.GetCurrentProcess()) return p.Id; }
+        }
+
+        private static long CurrentProcessStart
+        {
+            get
+            {
+                try
+                {
+                    using (var p = Process.GetCurrentProcess()) return p.StartTime.ToUniversalTime().ToFileTimeUtc();
+                }
+                catch (Exception)
+                {
+                    return 0;
+                }
+            }
+        }
+
+        private static string Explain(string reason) =>
+            WithReason("the ETW session could not be used: " + reason + WineNote());
+
+        private static string WithReason(string reason) => ElevationWarning.TrimEnd('.') + " (" + reason + ").";
+
+        private static string WineNote() =>
+            WineDetection.IsRunningUnderWine ? "; Wine does not implement ETW" : "";
+
+        private static string Describe(int error) =>
+            string.Format(CultureInfo.InvariantCulture, "error {0}: {1}", error, new Win32Exception(error).Message);
+    }
+}
