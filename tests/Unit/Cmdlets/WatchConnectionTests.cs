@@ -18,7 +18,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         public WatchConnectionTests(ModuleSessionFixture fixture) => _ps = fixture.Session;
 
         /// <summary>Waits for the command; a command that does not end is stopped and the test fails rather than hangs.</summary>
-        private static System.Collections.ObjectModel.Collection<PSObject> EndWithin(System.Management.Automation.PowerShell ps, IAsyncResult async, TimeSpan limit)
+        private static System.Collections.Generic.IList<PSObject> EndWithin(System.Management.Automation.PowerShell ps, IAsyncResult async, TimeSpan limit)
         {
             if (!async.AsyncWaitHandle.WaitOne(limit))
             {
