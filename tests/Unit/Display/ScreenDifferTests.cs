@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.RegularExpressions;
@@ -16,9 +17,9 @@ namespace ConnectionsMonitor.Tests.Display
         {
             var differ = new ScreenDiffer();
             string first = differ.Render(Frame("title", "row a", "row b"), 20, 5);
-            Assert.StartsWith("\u001b[0m\u001b[H\u001b[2J", first);
-            Assert.Contains("\u001b[1;1Htitle\u001b[K", first);
-            Assert.Contains("\u001b[3;1Hrow b\u001b[K", first);
+            Assert.StartsWith("\u001b[0m\u001b[H\u001b[2J", first, StringComparison.Ordinal);
+            Assert.Contains("\u001b[1;1Htitle\u001b[K", first, StringComparison.Ordinal);
+            Assert.Contains("\u001b[3;1Hrow b\u001b[K", first, StringComparison.Ordinal);
 
             string same = differ.Render(Frame("title", "row a", "row b"), 20, 5);
             Assert.Equal("", same);
@@ -36,9 +37,9 @@ namespace ConnectionsMonitor.Tests.Display
         {
             var differ = new ScreenDiffer();
             differ.Render(Frame("a", "b"), 20, 5);
-            Assert.Contains("\u001b[2J", differ.Render(Frame("a", "b"), 30, 5));
+            Assert.Contains("\u001b[2J", differ.Render(Frame("a", "b"), 30, 5), StringComparison.Ordinal);
             differ.Invalidate();
-            Assert.Contains("\u001b[2J", differ.Render(Frame("a", "b"), 30, 5));
+            Assert.Contains("\u001b[2J", differ.Render(Frame("a", "b"), 30, 5), StringComparison.Ordinal);
         }
 
         [Fact]
@@ -47,9 +48,9 @@ namespace ConnectionsMonitor.Tests.Display
             var differ = new ScreenDiffer();
             string output = differ.Render(new[] { new ScreenLine("0123456789ABCDEF", "\u001b[32m") }, 10, 1);
             // Full width: no erase (it would wipe the last column on xterm-like terminals).
-            Assert.Contains("\u001b[1;1H\u001b[32m0123456789\u001b[0m", output);
+            Assert.Contains("\u001b[1;1H\u001b[32m0123456789\u001b[0m", output, StringComparison.Ordinal);
             Assert.DoesNotContain("ABCDEF", output);
-            Assert.DoesNotContain("\u001b[K", output);
+            Assert.DoesNotContain("\u001b[K", output, StringComparison.Ordinal);
         }
 
         [Fact]
