@@ -44,6 +44,7 @@ namespace ConnectionsMonitor.Engine.Display
         private readonly MonitorConfig _config;
         private readonly ColorDepth _depth;
         private readonly HashSet<int> _suspicious;
+        private readonly Dictionary<int, ConfigColor> _highlighted;
         private readonly Dictionary<ConfigColor, string> _styles = new Dictionary<ConfigColor, string>();
         private readonly string _headerStyle, _titleStyle, _noticeStyle;
         private List<Row> _rows = new List<Row>();
@@ -61,6 +62,7 @@ namespace ConnectionsMonitor.Engine.Display
             _config = config ?? throw new ArgumentNullException(nameof(config));
             _depth = depth;
             _suspicious = new HashSet<int>(config.Alerts.Conditions.SuspiciousPorts);
+            _highlighted = config.HighlightedPorts.ToDictionary(p => p.Key, p => p.Value); // a hash map: looked up twice per row per refresh
             bool styled = depth != ColorDepth.None;
             _headerStyle = styled ? "\u001b[7m" : "";   // reverse video: readable on any palette
             _titleStyle = styled ? "\u001b[1m" : "";
@@ -98,7 +100,7 @@ namespace ConnectionsMonitor.Engine.Display
         {
             _timeStampUtc = snapshot.TimeStampUtc;
             var rows = new List<Row>(snapshot.Connections.Count);
-            foreach (var r in snapshot.Connections) rows.Add(new Row(r, RowLook.For(r, _config, _suspicious)));
+            foreach (var r in snapshot.Connections) rows.Add(new Row(r, RowLook.For(r, _config, _suspicious, _highlighted)));
             _rows = rows;
             Sort();
             ApplyFilter();
@@ -296,30 +298,54 @@ namespace ConnectionsMonitor.Engine.Display
 
         private void Sort()
         {
-            Comparison<Row> primary;
+            int n = _rows.Count;
+            if (n < 2) return;
+            // Numeric sorts go through Array.Sort over struct keys (no delegate per comparison): with
+            // 10,000 rows this is what keeps a refresh cheap. Text sorts compare strings, then the keys.
+            var keys = new OrderKey[n];
+            var rows = _rows.ToArray();
+            for (int i = 0; i < n; i++) keys[i] = new OrderKey(PrimaryOf(rows[i].Record, rows[i]), TieOf(rows[i].Record));
+            if (SortKey == LiveSortKey.Process || SortKey == LiveSortKey.Foreign)
+            {
+                bool process = SortKey == LiveSortKey.Process;
+                var order = new int[n];
+                for (int i = 0; i < n; i++) order[i] = i;
+                Array.Sort(order, (a, b) =>
+                {
+                    int c = process ? CompareText(rows[a].Record.ProcessName, rows[b].Record.ProcessName) : CompareText(rows[a].Foreign, rows[b].Foreign);
+                    return c != 0 ? c : keys[a].CompareTo(keys[b]);
+                });
+                _rows = order.Select(i => rows[i]).ToList();
+                return;
+            }
+            Array.Sort(keys, rows);
+            _rows = new List<Row>(rows);
+        }
+
+        // The primary sort value; unknowns (long.MaxValue) sort last whichever way the known values go.
+        private long PrimaryOf(ConnectionRecord r, Row row)
+        {
             switch (SortKey)
             {
-                case LiveSortKey.Process: primary = (a, b) => CompareText(a.Record.ProcessName, b.Record.ProcessName); break;
-                case LiveSortKey.Pid: primary = (a, b) => CompareNullable(a.Record.ProcessId, b.Record.ProcessId); break;
-                case LiveSortKey.State: primary = (a, b) => CompareNullable(a.Record.State == null ? (int?)null : (int)a.Record.State.Value, b.Record.State == null ? (int?)null : (int)b.Record.State.Value); break;
-                case LiveSortKey.Foreign: primary = (a, b) => CompareText(a.Foreign, b.Foreign); break;
-                case LiveSortKey.Age: primary = (a, b) => CompareNullable(b.Since, a.Since); break; // newest first, unknown last
-                case LiveSortKey.Bytes: primary = (a, b) => CompareNullable(b.Bytes, a.Bytes); break; // busiest first
-                case LiveSortKey.Protocol: primary = (a, b) => a.Record.Protocol.CompareTo(b.Record.Protocol); break;
-                default: primary = (a, b) => a.Record.LocalPort.CompareTo(b.Record.LocalPort); break;
+                case LiveSortKey.Pid: return r.ProcessId ?? long.MaxValue;
+                case LiveSortKey.State: return r.State == null ? long.MaxValue : (long)r.State.Value;
+                case LiveSortKey.Age: var since = row.Since; return since == null ? long.MaxValue : -since.Value.Ticks; // newest first
+                case LiveSortKey.Bytes: var bytes = row.Bytes; return bytes == null ? long.MaxValue : -bytes.Value;     // busiest first
+                case LiveSortKey.Protocol: return (long)r.Protocol;
+                case LiveSortKey.Port: return r.LocalPort;
+                default: return 0;
             }
-            // Ties fall back to a fixed order so rows do not jump between refreshes.
-            _rows.Sort((a, b) =>
-            {
-                int c = primary(a, b);
-                if (c != 0) return c;
-                var x = a.Record; var y = b.Record;
-                if ((c = x.Protocol.CompareTo(y.Protocol)) != 0) return c;
-                if ((c = x.LocalPort.CompareTo(y.LocalPort)) != 0) return c;
-                if ((c = (x.RemotePort ?? -1).CompareTo(y.RemotePort ?? -1)) != 0) return c;
-                if ((c = (x.ProcessId ?? -1).CompareTo(y.ProcessId ?? -1)) != 0) return c;
-                return (x.Key.Inode ?? 0).CompareTo(y.Key.Inode ?? 0);
-            });
+        }
+
+        // Ties fall back to a fixed order (protocol, local port, remote port, PID) so rows do not jump between refreshes.
+        private static long TieOf(ConnectionRecord r) =>
+            ((long)r.Protocol << 60) | ((long)r.LocalPort << 43) | ((long)((r.RemotePort ?? -1) + 1) << 26) | (long)((r.ProcessId ?? -1) + 1 & 0x3FFFFFF);
+
+        private readonly struct OrderKey : IComparable<OrderKey>
+        {
+            private readonly long _primary, _tie;
+            public OrderKey(long primary, long tie) { _primary = primary; _tie = tie; }
+            public int CompareTo(OrderKey other) => _primary != other._primary ? _primary.CompareTo(other._primary) : _tie.CompareTo(other._tie);
         }
 
         private static int CompareText(string a, string b)
@@ -327,14 +353,6 @@ namespace ConnectionsMonitor.Engine.Display
             if (a == null) return b == null ? 0 : 1;
             if (b == null) return -1;
             return string.Compare(a, b, StringComparison.OrdinalIgnoreCase);
-        }
-
-        // Unknown sorts last whichever way the known values go.
-        private static int CompareNullable<T>(T? a, T? b) where T : struct, IComparable<T>
-        {
-            if (a == null) return b == null ? 0 : 1;
-            if (b == null) return -1;
-            return a.Value.CompareTo(b.Value);
         }
 
         private void ApplyFilter()

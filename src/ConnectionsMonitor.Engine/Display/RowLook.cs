@@ -32,14 +32,15 @@ namespace ConnectionsMonitor.Engine.Display
         /// otherwise a highlighted port (local first, then remote) gives the row its colour; otherwise
         /// the state colour (colors.tcp.* by state, colors.udp for UDP).
         /// </summary>
-        public static RowLook For(ConnectionRecord r, MonitorConfig config, ISet<int> suspiciousPorts)
+        public static RowLook For(ConnectionRecord r, MonitorConfig config, ISet<int> suspiciousPorts, IReadOnlyDictionary<int, ConfigColor> highlightedPorts = null)
         {
+            var highlighted = highlightedPorts ?? config.HighlightedPorts;
             bool vpn = r.IsVpn == true;
             int remote = r.RemotePort ?? 0;
             if (suspiciousPorts.Contains(r.LocalPort) || (remote != 0 && suspiciousPorts.Contains(remote)))
                 return new RowLook(Red, true, vpn);
-            if (config.HighlightedPorts.TryGetValue(r.LocalPort, out var local)) return new RowLook(local, false, vpn);
-            if (remote != 0 && config.HighlightedPorts.TryGetValue(remote, out var far)) return new RowLook(far, false, vpn);
+            if (highlighted.TryGetValue(r.LocalPort, out var local)) return new RowLook(local, false, vpn);
+            if (remote != 0 && highlighted.TryGetValue(remote, out var far)) return new RowLook(far, false, vpn);
             return new RowLook(config.Colors.For(r.Protocol, r.State), false, vpn);
         }
 

@@ -30,6 +30,52 @@ namespace ConnectionsMonitor.Tests.Live
     {
         private static readonly Regex Escapes = new Regex("\u001b\\[[0-9;?]*[A-Za-z]");
 
+        private static readonly Regex Sgr = new Regex("\u001b\\[([0-9;]*)m");
+
+        /// <summary>
+        /// The foreground colour (SGR parameters, "" for the default) in force at the start of each
+        /// captured line. capture-pane -e emits a colour only where it changes, so a row may inherit
+        /// the colour of the row above.
+        /// </summary>
+        private static string[] ForegroundAtLineStart(string[] lines)
+        {
+            var result = new string[lines.Length];
+            string current = "";
+            for (int i = 0; i < lines.Length; i++)
+            {
+                int pos = 0;
+                Match m;
+                // Sequences before the first character of the line set its colour.
+                while ((m = Sgr.Match(lines[i], pos)).Success && m.Index == pos)
+                {
+                    current = Apply(current, m.Groups[1].Value);
+                    pos = m.Index + m.Length;
+                }
+                result[i] = current;
+                foreach (Match rest in Sgr.Matches(lines[i].Substring(pos))) current = Apply(current, rest.Groups[1].Value);
+            }
+            return result;
+        }
+
+        private static string Apply(string current, string parameters)
+        {
+            var parts = parameters.Length == 0 ? new[] { "0" } : parameters.Split(';');
+            for (int i = 0; i < parts.Length; i++)
+            {
+                string p = parts[i];
+                if (p == "0" || p == "39") current = "";
+                else if ((p == "38") && i + 1 < parts.Length)
+                {
+                    int n = parts[i + 1] == "2" ? 5 : 3;
+                    current = string.Join(";", parts, i, Math.Min(n, parts.Length - i));
+                    i += n - 1;
+                }
+                else if (int.TryParse(p, out int code) && ((code >= 30 && code <= 37) || (code >= 90 && code <= 97))) current = p;
+                else if (p == "48" && i + 1 < parts.Length) i += parts[i + 1] == "2" ? 4 : 2; // background: skip
+            }
+            return current;
+        }
+
         private static string Cmon => Path.Combine(Repo.Root, "src", "ConnectionsMonitor.Host", "bin", Repo.Configuration, "net10.0", "cmon.dll");
 
         private static string WriteConfig(int highlighted)
@@ -70,18 +116,18 @@ namespace ConnectionsMonitor.Tests.Live
 
                 // Header: columnOrder minus switched-off columns, at the configured widths (default 5 and 12 for Proto and State).
                 Assert.Contains(lines, l => Plain(l) == "Port    Proto Process                  State        Local");
-                string hRow = lines.Single(l => Plain(l).StartsWith(hPort + " "));
-                Assert.Matches(@"\u001b\[(38;2;255;165;0|38;5;214)m", hRow);
+                var colours = ForegroundAtLineStart(lines);
+                int At(int port) => Array.FindIndex(lines, l => Plain(l).StartsWith(port + " "));
+                string hRow = lines[At(hPort)];
+                Assert.Matches("^(38;2;255;165;0|38;5;214)$", colours[At(hPort)]);
                 Assert.Matches("^" + hPort + @"\s+TCP\s+\S+\s+Listen\s+127\.0\.0\.1:" + hPort + "$", Plain(hRow));
-                string pRow = lines.Single(l => Plain(l).StartsWith(pPort + " "));
-                Assert.Contains("\u001b[34m", pRow, StringComparison.Ordinal);
-                Assert.DoesNotContain("38;2;255;165;0", pRow);
+                Assert.Equal("34", colours[At(pPort)]); // colors.tcp.listening: blue
 
                 // The escape sequence in the process name reaches the screen as text, not as a colour change.
-                string eRow = lines.Single(l => Plain(l).StartsWith(evil.Port + " "));
+                string eRow = lines[At(evil.Port)];
                 Assert.Contains("evil[31mname", Plain(eRow));
                 Assert.DoesNotContain("\u001b[31m", eRow, StringComparison.Ordinal);
-                Assert.Contains("\u001b[34m", eRow, StringComparison.Ordinal);
+                Assert.Equal("34", colours[At(evil.Port)]);
                 Assert.Equal("1", term.Query("#{alternate_on}"));
 
                 term.SendKeys("q");
