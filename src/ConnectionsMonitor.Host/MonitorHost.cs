@@ -44,7 +44,8 @@ namespace ConnectionsMonitor.Host
         {
             _out = output;
             _err = error;
-            _raw = new MonitorRawUI(width);
+            // Only a real terminal gives keys and a live window size (Show-ConnectionMonitor needs both).
+            _raw = new MonitorRawUI(width, ansi && ReferenceEquals(output, Console.Out) && !Console.IsInputRedirected);
             _ansi = ansi;
         }
 
@@ -77,26 +78,70 @@ namespace ConnectionsMonitor.Host
             throw new NotSupportedException("This host cannot prompt for credentials.");
     }
 
+    /// <summary>
+    /// The host's window: a fixed width for text output; on a terminal, the live window size and the
+    /// keyboard through System.Console (so Show-ConnectionMonitor can scroll, sort and quit).
+    /// </summary>
     internal sealed class MonitorRawUI : PSHostRawUserInterface
     {
         private readonly int _width;
+        private readonly bool _terminal;
 
-        public MonitorRawUI(int width) { _width = width; }
+        public MonitorRawUI(int width, bool terminal = false)
+        {
+            _width = width;
+            _terminal = terminal;
+        }
 
         public override ConsoleColor BackgroundColor { get; set; } = ConsoleColor.Black;
         public override ConsoleColor ForegroundColor { get; set; } = ConsoleColor.Gray;
-        public override Size BufferSize { get => new Size(_width, 9999); set { } }
+        public override Size BufferSize { get => new Size(Width, 9999); set { } }
         public override Coordinates CursorPosition { get; set; }
         public override int CursorSize { get; set; }
-        public override Size MaxPhysicalWindowSize => new Size(_width, 9999);
-        public override Size MaxWindowSize => new Size(_width, 9999);
+        public override Size MaxPhysicalWindowSize => new Size(Width, 9999);
+        public override Size MaxWindowSize => new Size(Width, 9999);
         public override Coordinates WindowPosition { get; set; }
-        public override Size WindowSize { get => new Size(_width, 50); set { } }
+        public override Size WindowSize { get => new Size(Width, Height); set { } }
         public override string WindowTitle { get; set; } = "ConnectionsMonitor";
-        public override bool KeyAvailable => false;
-        public override void FlushInputBuffer() { }
+
+        // Read on every call: the user may resize the terminal while a command runs.
+        private int Width => LiveSize(() => Console.WindowWidth, _width);
+        private int Height => LiveSize(() => Console.WindowHeight, 50);
+
+        private int LiveSize(Func<int> read, int fallback)
+        {
+            if (!_terminal) return fallback;
+            try
+            {
+                int value = read();
+                return value > 0 ? value : fallback;
+            }
+            catch (IOException)
+            {
+                return fallback;
+            }
+        }
+
+        public override bool KeyAvailable => _terminal && Console.KeyAvailable;
+
+        public override void FlushInputBuffer()
+        {
+            while (_terminal && Console.KeyAvailable) Console.ReadKey(intercept: true);
+        }
+
+        public override KeyInfo ReadKey(ReadKeyOptions options)
+        {
+            if (!_terminal) throw new NotSupportedException("This host reads keys only from a terminal.");
+            var key = Console.ReadKey(intercept: (options & ReadKeyOptions.NoEcho) != 0);
+            var state = default(ControlKeyStates);
+            if ((key.Modifiers & ConsoleModifiers.Control) != 0) state |= ControlKeyStates.LeftCtrlPressed;
+            if ((key.Modifiers & ConsoleModifiers.Alt) != 0) state |= ControlKeyStates.LeftAltPressed;
+            if ((key.Modifiers & ConsoleModifiers.Shift) != 0) state |= ControlKeyStates.ShiftPressed;
+            // ConsoleKey values are Windows virtual-key codes, which is what KeyInfo carries.
+            return new KeyInfo((int)key.Key, key.KeyChar, state, keyDown: true);
+        }
+
         public override BufferCell[,] GetBufferContents(Rectangle rectangle) => throw new NotSupportedException();
-        public override KeyInfo ReadKey(ReadKeyOptions options) => throw new NotSupportedException("This host does not read keys.");
         public override void ScrollBufferContents(Rectangle source, Coordinates destination, Rectangle clip, BufferCell fill) => throw new NotSupportedException();
         public override void SetBufferContents(Coordinates origin, BufferCell[,] contents) => throw new NotSupportedException();
         public override void SetBufferContents(Rectangle rectangle, BufferCell fill) => throw new NotSupportedException();

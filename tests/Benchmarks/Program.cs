@@ -21,6 +21,7 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        if (args.Contains("--live")) return LiveViewBenchmark.Run(args); // live-view CPU benchmark (LiveViewBenchmark.cs)
         if (!OperatingSystem.IsLinux())
         {
             Console.Error.WriteLine("The snapshot benchmark compares against ss and runs on Linux.");

@@ -1,0 +1,107 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+
+namespace ConnectionsMonitor.Engine.Display
+{
+    /// <summary>One line of a frame: plain text and the SGR sequence that styles it (empty for none).</summary>
+    public readonly struct ScreenLine : IEquatable<ScreenLine>
+    {
+        public ScreenLine(string text, string style = "")
+        {
+            Text = text ?? "";
+            Style = style ?? "";
+        }
+
+        public string Text { get; }
+        public string Style { get; }
+
+        public bool Equals(ScreenLine other) => Text == other.Text && Style == other.Style;
+        public override bool Equals(object obj) => obj is ScreenLine l && Equals(l);
+        public override int GetHashCode() => Text.GetHashCode() ^ Style.GetHashCode();
+        public override string ToString() => Text;
+    }
+
+    /// <summary>Terminal control sequences the live view uses (VT100/xterm; Windows 10+ consoles understand them).</summary>
+    public static class Ansi
+    {
+        public const string EnterAlternateScreen = "\u001b[?1049h";
+        public const string LeaveAlternateScreen = "\u001b[?1049l";
+        public const string HideCursor = "\u001b[?25l";
+        public const string ShowCursor = "\u001b[?25h";
+        public const string ClearScreen = "\u001b[H\u001b[2J";
+        public const string EraseToEndOfLine = "\u001b[K";
+
+        /// <summary>Entering the live view: alternate screen (the user's scrollback is left alone), no cursor.</summary>
+        public const string Enter = EnterAlternateScreen + HideCursor + ClearScreen;
+
+        /// <summary>Leaving it, whatever state it was left in: colours reset, cursor shown, main screen back.</summary>
+        public const string Restore = TerminalColors.Reset + ShowCursor + LeaveAlternateScreen;
+
+        public static string MoveTo(int row, int column) =>
+            "\u001b[" + row.ToString(CultureInfo.InvariantCulture) + ";" + column.ToString(CultureInfo.InvariantCulture) + "H";
+    }
+
+    /// <summary>
+    /// Turns frames into terminal output that redraws only what changed: the first frame (and any frame
+    /// after a resize or <see cref="Invalidate"/>) clears and draws everything; later frames move the
+    /// cursor to each changed line and rewrite it. No flicker, and an unchanged table costs nothing to draw.
+    /// </summary>
+    public sealed class ScreenDiffer
+    {
+        private string[] _previous;
+        private int _width, _height;
+
+        /// <summary>Forces a full redraw next time (after something else wrote to the screen).</summary>
+        public void Invalidate() => _previous = null;
+
+        /// <summary>Lines changed by the last <see cref="Render"/> (for tests and the benchmark).</summary>
+        public int LastChangedLines { get; private set; }
+
+        public string Render(IReadOnlyList<ScreenLine> frame, int width, int height)
+        {
+            width = Math.Max(1, width);
+            height = Math.Max(1, height);
+            bool full = _previous == null || width != _width || height != _height;
+            var lines = new string[height];
+            var sb = new StringBuilder();
+            if (full) sb.Append(TerminalColors.Reset).Append(Ansi.ClearScreen);
+            int changed = 0;
+            for (int i = 0; i < height; i++)
+            {
+                var line = i < frame.Count ? frame[i] : new ScreenLine("");
+                string encoded = Encode(line, width, out bool fillsWidth);
+                lines[i] = encoded;
+                if (full ? encoded.Length == 0 : _previous[i] == encoded) continue;
+                changed++;
+                sb.Append(Ansi.MoveTo(i + 1, 1)).Append(encoded);
+                // A line that fills the width needs no erase (and erasing with the cursor parked on the
+                // last column would wipe that column's character on xterm-like terminals).
+                if (!fillsWidth) sb.Append(Ansi.EraseToEndOfLine);
+            }
+            _previous = lines;
+            _width = width;
+            _height = height;
+            LastChangedLines = changed;
+            return sb.ToString();
+        }
+
+        /// <summary>One line as it goes to the terminal: cut to the width, styled, style reset after it.</summary>
+        public static string Encode(ScreenLine line, int width, out bool fillsWidth)
+        {
+            string text = line.Text.Length > width ? line.Text.Substring(0, width) : line.Text;
+            fillsWidth = text.Length == width;
+            if (line.Style.Length == 0 || text.Length == 0) return text;
+            return line.Style + text + TerminalColors.Reset;
+        }
+
+        /// <summary>A frame as plain text (no escapes), for output that is not a terminal.</summary>
+        public static string Plain(IReadOnlyList<ScreenLine> frame)
+        {
+            var sb = new StringBuilder();
+            foreach (var line in frame) sb.Append(line.Text.TrimEnd()).Append(Environment.NewLine);
+            return sb.ToString();
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System;
+using System.Globalization;
+using System.Text;
+
+namespace ConnectionsMonitor.Engine.Display
+{
+    /// <summary>
+    /// Cell text shared by the module's table views (through ConnectionsMonitor.DisplayFormat) and the
+    /// live view. Lives in the engine so the live renderer, its tests and the benchmark use the same
+    /// formatting without PowerShell. Strings from the outside world pass through <see cref="Safe"/>
+    /// so a process name cannot carry terminal escape sequences into the console.
+    /// </summary>
+    public static class TextFormat
+    {
+        /// <summary>"addr:port", with IPv6 addresses in brackets; empty when there is no endpoint.</summary>
+        public static string Endpoint(string address, int? port)
+        {
+            if (address == null) return port == null ? "" : "*:" + port.Value.ToString(CultureInfo.InvariantCulture);
+            string host = address.IndexOf(':') >= 0 ? "[" + address + "]" : address;
+            return port == null ? host : host + ":" + port.Value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>Compact age: 42s, 5m12s, 3h04m, 2d05h; empty when unknown.</summary>
+        public static string Age(TimeSpan? age)
+        {
+            if (age == null) return "";
+            var a = age.Value;
+            if (a.TotalSeconds < 60) return ((int)a.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
+            if (a.TotalMinutes < 60) return string.Format(CultureInfo.InvariantCulture, "{0}m{1:00}s", (int)a.TotalMinutes, a.Seconds);
+            if (a.TotalHours < 24) return string.Format(CultureInfo.InvariantCulture, "{0}h{1:00}m", (int)a.TotalHours, a.Minutes);
+            return string.Format(CultureInfo.InvariantCulture, "{0}d{1:00}h", (int)a.TotalDays, a.Hours);
+        }
+
+        /// <summary>Human byte count of sent plus received (B, KB, MB, GB, TB; 1 KB = 1024 B); empty when unknown.</summary>
+        public static string Bytes(long? sent, long? received)
+        {
+            if (sent == null && received == null) return "";
+            return Size((sent ?? 0) + (received ?? 0));
+        }
+
+        /// <summary>Human byte count; empty when unknown.</summary>
+        public static string Size(double? bytes)
+        {
+            if (bytes == null) return "";
+            double total = bytes.Value;
+            string[] units = { "B", "KB", "MB", "GB", "TB" };
+            int u = 0;
+            while (total >= 1024 && u < units.Length - 1) { total /= 1024; u++; }
+            return u == 0
+                ? ((long)total).ToString(CultureInfo.InvariantCulture) + "B"
+                : total.ToString(total < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + units[u];
+        }
+
+        /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
+        public static string Rate(double? bytesPerSecond) => bytesPerSecond == null ? "" : Size(bytesPerSecond) + "/s";
+
+        /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
+        public static string Geo(string country, string scope) => Safe(country ?? scope ?? "");
+
+        /// <summary>
+        /// Removes control characters (C0, DEL, C1 — ESC and CSI among them) and bidi overrides from
+        /// text that came from outside (process names, paths, DNS answers).
+        /// </summary>
+        public static string Safe(string text)
+        {
+            if (string.IsNullOrEmpty(text)) return text ?? "";
+            StringBuilder sb = null;
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                bool bad = char.IsControl(c) || (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069');
+                if (bad)
+                {
+                    if (sb == null) sb = new StringBuilder(text, 0, i, text.Length);
+                    continue;
+                }
+                sb?.Append(c);
+            }
+            return sb == null ? text : sb.ToString();
+        }
+    }
+}
