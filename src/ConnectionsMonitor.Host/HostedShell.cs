@@ -17,10 +17,12 @@ namespace ConnectionsMonitor.Host
         /// <summary>The runspace the module is imported into (tests drive it directly).</summary>
         public Runspace Runspace => _runspace;
 
-        /// <param name="ansi">Whether PowerShell may colour its output (a terminal that allows colour); plain text otherwise.</param>
-        public HostedShell(string modulePath, TextWriter output, TextWriter error, int width, bool ansi = false)
+        /// <param name="terminal">Whether output is a terminal that takes escape sequences.</param>
+        /// <param name="color">Whether PowerShell may style its output (false for NO_COLOR and for files and pipes).</param>
+        public HostedShell(string modulePath, TextWriter output, TextWriter error, int width, bool terminal = false, bool color = false)
         {
-            Host = new MonitorHost(output, error, width, ansi);
+            bool ansi = terminal && color;
+            Host = new MonitorHost(output, error, width, terminal);
             var iss = InitialSessionState.CreateDefault2();
             if (OperatingSystem.IsWindows())
                 iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;

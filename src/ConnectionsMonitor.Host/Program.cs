@@ -6,13 +6,14 @@ namespace ConnectionsMonitor.Host
 {
     /// <summary>
     /// cmon: runs a ConnectionsMonitor command line where PowerShell is not installed.
-    ///   cmon                                        the module's main job (Get-MonitoredConnection)
+    ///   cmon                                        the module's main job (Show-ConnectionMonitor)
     ///   cmon Get-MonitoredConnection -State Listen  any PowerShell command line
     ///   cmon -Command "Get-MonitoredConnection | Where-Object ProcessName -eq sshd"
     /// </summary>
     public static class Program
     {
-        internal const string DefaultCommand = "Get-MonitoredConnection";
+        /// <summary>The module's main job: the live view (the seed's terminal mode).</summary>
+        internal const string DefaultCommand = "Show-ConnectionMonitor";
 
         public static int Main(string[] args)
         {
@@ -36,8 +37,11 @@ namespace ConnectionsMonitor.Host
                 // No console attached: keep the default width.
             }
 
-            bool ansi = !Console.IsOutputRedirected && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
-            using (var shell = new HostedShell(modulePath, Console.Out, Console.Error, width, ansi))
+            // A terminal takes escape sequences; NO_COLOR only asks for no colour (PowerShell then
+            // renders plain text, and the live view keeps its cursor moves but drops colours).
+            bool terminal = !Console.IsOutputRedirected;
+            bool color = terminal && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+            using (var shell = new HostedShell(modulePath, Console.Out, Console.Error, width, terminal, color))
             {
                 Console.CancelKeyPress += (s, e) =>
                 {

@@ -27,7 +27,11 @@ namespace ConnectionsMonitor.Commands
             var ui = cmdlet.Host.UI;
             var raw = TerminalOf(cmdlet.Host);
             bool interactive = raw != null;
-            var depth = interactive
+            // PowerShell 7 hosts strip every escape sequence, cursor moves included, while
+            // $PSStyle.OutputRendering is PlainText (NO_COLOR sets it). The view needs its cursor moves,
+            // so it lifts PlainText for its own duration and draws without colour instead.
+            var rendering = interactive ? OutputRendering.Lift(cmdlet) : null;
+            var depth = interactive && !(rendering?.WasPlainText ?? false)
                 ? TerminalColors.Detect(Environment.GetEnvironmentVariable, RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
                 : ColorDepth.None;
             var view = new LiveView(config, depth) { RefreshInterval = interval };
@@ -86,6 +90,40 @@ namespace ConnectionsMonitor.Commands
             {
                 // Also after an error or Ctrl+C: the user gets their screen, cursor and colours back.
                 if (entered) ui.Write(Ansi.Restore);
+                rendering?.Restore();
+            }
+        }
+
+        /// <summary>Temporarily switches $PSStyle.OutputRendering from PlainText to Ansi (PowerShell 7.2+; nothing to do on 5.1).</summary>
+        private sealed class OutputRendering
+        {
+            private readonly object _style;
+            private readonly System.Reflection.PropertyInfo _property;
+            private readonly object _saved;
+
+            private OutputRendering(object style, System.Reflection.PropertyInfo property, object saved)
+            {
+                _style = style;
+                _property = property;
+                _saved = saved;
+            }
+
+            internal bool WasPlainText => _saved != null && _saved.ToString() == "PlainText";
+
+            internal static OutputRendering Lift(PSCmdlet cmdlet)
+            {
+                object style = cmdlet.SessionState.PSVariable.GetValue("PSStyle");
+                if (style is PSObject wrapped) style = wrapped.BaseObject;
+                var property = style?.GetType().GetProperty("OutputRendering");
+                if (property == null || !property.CanWrite) return null;
+                var result = new OutputRendering(style, property, property.GetValue(style));
+                if (result.WasPlainText) property.SetValue(style, Enum.Parse(property.PropertyType, "Ansi"));
+                return result;
+            }
+
+            internal void Restore()
+            {
+                if (WasPlainText) _property.SetValue(_style, _saved);
             }
         }
 

@@ -27,7 +27,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             using var small = new ChildTalker("cm-small", server.Port);
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 | Where-Object Name -like 'cm-*'");
+            ps.AddScript("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 | Where-Object Name -in 'cm-big', 'cm-small'");
             var async = ps.BeginInvoke();
             Thread.Sleep(1000); // the first snapshot is taken within milliseconds of the start
             big.Do("send 3000000");

@@ -54,7 +54,7 @@ namespace ConnectionsMonitor.Tests.Host
         {
             Assert.Equal("Get-MonitoredConnection -ProcessName 'my app'",
                 ConnectionsMonitor.Host.Program.BuildScript(new[] { "Get-MonitoredConnection", "-ProcessName", "my app" }));
-            Assert.Equal("Get-MonitoredConnection", ConnectionsMonitor.Host.Program.BuildScript(new string[0]));
+            Assert.Equal("Show-ConnectionMonitor", ConnectionsMonitor.Host.Program.BuildScript(new string[0])); // the main job
         }
     }
 }
