@@ -32,8 +32,8 @@ internal static class LiveViewBenchmark
             if (args[i] == "--seconds") seconds = int.Parse(args[i + 1]);
             if (args[i] == "--churn") churn = int.Parse(args[i + 1]);
         }
-        RaiseFileLimit(connections + 1024);
-        using var pairs = new Pairs(connections / 2);
+        BenchmarkSockets.RaiseFileLimit(connections + 1024);
+        using var pairs = new BenchmarkSockets.LoopbackPairs(connections / 2);
         using var engine = new MonitorEngine(PlatformServices.CreateForCurrentOS());
         Console.WriteLine($"# live-view benchmark, {Environment.ProcessorCount} cores, {connections} held sockets, 1 s refresh, {seconds} s per phase");
         Console.WriteLine("phase    rows   cpu_%_of_one_core  ms_per_refresh  lines_redrawn_per_refresh");
@@ -134,45 +134,5 @@ while True:
             try { _process.Kill(); _process.WaitForExit(); } catch (InvalidOperationException) { }
             _process.Dispose();
         }
-    }
-
-    private sealed class Pairs : IDisposable
-    {
-        private readonly List<Socket> _sockets = new List<Socket>();
-        private readonly Socket _listener;
-
-        public Pairs(int pairs)
-        {
-            _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            _listener.Listen(4096);
-            var ep = (IPEndPoint)_listener.LocalEndPoint;
-            for (int i = 0; i < pairs; i++)
-            {
-                var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                c.Connect(ep);
-                _sockets.Add(c);
-                _sockets.Add(_listener.Accept());
-            }
-        }
-
-        public void Dispose()
-        {
-            foreach (var s in _sockets) s.Dispose();
-            _listener.Dispose();
-        }
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct RLimit { public ulong Cur; public ulong Max; }
-
-    [DllImport("libc", SetLastError = true)] private static extern int getrlimit(int resource, out RLimit limit);
-    [DllImport("libc", SetLastError = true)] private static extern int setrlimit(int resource, ref RLimit limit);
-
-    private static void RaiseFileLimit(int wanted)
-    {
-        if (getrlimit(7, out var l) != 0 || l.Cur >= (ulong)wanted) return; // 7 = RLIMIT_NOFILE
-        l.Cur = Math.Min(l.Max, (ulong)wanted);
-        setrlimit(7, ref l);
     }
 }

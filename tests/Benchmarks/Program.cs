@@ -22,6 +22,7 @@ internal static class Program
     private static int Main(string[] args)
     {
         if (args.Contains("--live")) return LiveViewBenchmark.Run(args); // live-view CPU benchmark (LiveViewBenchmark.cs)
+        if (args.Contains("--traffic")) return TrafficBenchmark.Run(args); // top talker, watch and tracker memory (TrafficBenchmark.cs)
         if (!OperatingSystem.IsLinux())
         {
             Console.Error.WriteLine("The snapshot benchmark compares against ss and runs on Linux.");
@@ -34,13 +35,13 @@ internal static class Program
             if (args[i] == "--sizes") sizes = args[i + 1].Split(',').Select(int.Parse).ToArray();
             if (args[i] == "--runs") runs = int.Parse(args[i + 1]);
         }
-        RaiseFileLimit(sizes.Max() + 1024);
+        BenchmarkSockets.RaiseFileLimit(sizes.Max() + 1024);
 
         Console.WriteLine($"# snapshot benchmark, {Environment.ProcessorCount} cores, kernel {Environment.OSVersion.Version}, median of {runs} runs");
         Console.WriteLine("sockets  rows   cold_ms  warm_ms  warm_nobytes_ms  bytes_overhead  ss_tanp_ms  cold/ss  warm/ss");
         foreach (int n in sizes)
         {
-            using var pairs = new LoopbackPairs(n / 2);
+            using var pairs = new BenchmarkSockets.LoopbackPairs(n / 2);
             var cold = Measure(runs, () =>
             {
                 using var engine = new MonitorEngine(PlatformServices.CreateForCurrentOS());
@@ -103,50 +104,5 @@ internal static class Program
         while (p.StandardOutput.ReadLine() != null) lines++;
         p.WaitForExit();
         return lines - 1;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct RLimit { public ulong Cur; public ulong Max; }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int getrlimit(int resource, out RLimit limit);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int setrlimit(int resource, ref RLimit limit);
-
-    private static void RaiseFileLimit(int wanted)
-    {
-        const int RLIMIT_NOFILE = 7;
-        if (getrlimit(RLIMIT_NOFILE, out var l) != 0) return;
-        if (l.Cur >= (ulong)wanted) return;
-        l.Cur = Math.Min(l.Max, (ulong)wanted);
-        setrlimit(RLIMIT_NOFILE, ref l);
-    }
-
-    private sealed class LoopbackPairs : IDisposable
-    {
-        private readonly List<Socket> _sockets = new List<Socket>();
-        private readonly Socket _listener;
-
-        public LoopbackPairs(int pairs)
-        {
-            _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            _listener.Listen(4096);
-            var ep = (IPEndPoint)_listener.LocalEndPoint;
-            for (int i = 0; i < pairs; i++)
-            {
-                var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                c.Connect(ep);
-                _sockets.Add(c);
-                _sockets.Add(_listener.Accept());
-            }
-        }
-
-        public void Dispose()
-        {
-            foreach (var s in _sockets) s.Dispose();
-            _listener.Dispose();
-        }
     }
 }

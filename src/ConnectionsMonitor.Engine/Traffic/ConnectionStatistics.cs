@@ -42,7 +42,8 @@ namespace ConnectionsMonitor.Engine.Traffic
             var byState = new Dictionary<TcpState, int>();
             var tcpPorts = new SortedSet<int>();
             var udpPorts = new SortedSet<int>();
-            var remotes = new HashSet<string>(StringComparer.Ordinal);
+            // Addresses, not their text: formatting 10,000 of them per refresh is the live view's cost.
+            var remotes = new HashSet<System.Net.IPAddress>();
             var countries = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var c in snapshot.Connections)
             {
@@ -57,8 +58,9 @@ namespace ConnectionsMonitor.Engine.Traffic
                     s.Udp++;
                     if (c.RemoteAddress == null) udpPorts.Add(c.LocalPort);
                 }
-                if (c.RemoteAddress != null && !ConnectionQuery.IsUnspecified(AddressPattern.Normalize(c.RemoteAddress)))
-                    remotes.Add(AddressPattern.FormatAddress(c.RemoteAddress));
+                var remote = AddressPattern.Normalize(c.RemoteAddress);
+                if (remote != null && !ConnectionQuery.IsUnspecified(remote))
+                    remotes.Add(remote.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && remote.ScopeId != 0 ? new System.Net.IPAddress(remote.GetAddressBytes()) : remote);
                 if (c.Country != null) countries.Add(c.Country);
                 if (c.BytesSent != null) s.BytesSent = (s.BytesSent ?? 0) + c.BytesSent.Value;
                 if (c.BytesReceived != null) s.BytesReceived = (s.BytesReceived ?? 0) + c.BytesReceived.Value;
