@@ -10,10 +10,8 @@ namespace ConnectionsMonitor.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Watch, "Connection")]
     [OutputType(typeof(ConnectionEvent))]
-    public sealed class WatchConnectionCommand : PSCmdlet
+    public sealed class WatchConnectionCommand : ConnectionFilterCommandBase
     {
-        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
-
         [Parameter]
         [ValidateRange(100, 3600000)]
         public int RefreshInterval { get; set; }
@@ -28,48 +26,6 @@ namespace ConnectionsMonitor.Commands
         [Parameter]
         public SwitchParameter IncludeExisting { get; set; }
 
-        [Parameter(Position = 0)]
-        [ValidateSet("TCP", "UDP", IgnoreCase = true)]
-        public string[] Protocol { get; set; }
-
-        [Parameter]
-        public ConnectionState[] State { get; set; }
-
-        [Parameter]
-        [ValidateRange(0, 65535)]
-        public int[] Port { get; set; }
-
-        [Parameter]
-        [ValidateRange(0, 65535)]
-        public int[] LocalPort { get; set; }
-
-        [Parameter]
-        [ValidateRange(0, 65535)]
-        public int[] RemotePort { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        [ValidateAddressPattern]
-        public string[] RemoteAddress { get; set; }
-
-        [Parameter]
-        [SupportsWildcards]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(ProcessNameCompleter))]
-        public string[] ProcessName { get; set; }
-
-        [Parameter]
-        [Alias("PID", "OwningProcess")]
-        [ValidateRange(0, int.MaxValue)]
-        public int[] ProcessId { get; set; }
-
-        [Parameter]
-        public SwitchParameter ExcludeLoopback { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string ConfigPath { get; set; }
-
         protected override void EndProcessing()
         {
             if (MyInvocation.BoundParameters.ContainsKey(nameof(Duration)) && Duration <= TimeSpan.Zero)
@@ -78,19 +34,7 @@ namespace ConnectionsMonitor.Commands
                     new ArgumentOutOfRangeException(nameof(Duration), Duration, "-Duration must be longer than zero, for example 00:10:00; leave it out to watch until Ctrl+C."),
                     "InvalidDuration", ErrorCategory.InvalidArgument, Duration));
             }
-            var request = new ConnectionRequest
-            {
-                Protocols = Protocol,
-                States = State?.Select(s => (int)s).ToArray(),
-                Ports = Port,
-                LocalPorts = LocalPort,
-                RemotePorts = RemotePort,
-                RemoteAddresses = RemoteAddress,
-                ProcessNames = ProcessName,
-                ProcessIds = ProcessId,
-                ExcludeLoopback = ExcludeLoopback.IsPresent,
-                ConfigPath = ConfigPath,
-            };
+            var request = BuildRequest();
             var options = new WatchOptions
             {
                 RefreshInterval = MyInvocation.BoundParameters.ContainsKey(nameof(RefreshInterval)) ? RefreshInterval : (int?)null,
@@ -99,9 +43,7 @@ namespace ConnectionsMonitor.Commands
                 IncludeExisting = IncludeExisting.IsPresent,
             };
             // Events are written here, on the pipeline thread, as each snapshot yields them.
-            WatchSupport.Run(this, request, options, _stop.Token, WriteObject);
+            WatchSupport.Run(this, request, options, StopRequested.Token, WriteObject);
         }
-
-        protected override void StopProcessing() => _stop.Cancel();
     }
 }

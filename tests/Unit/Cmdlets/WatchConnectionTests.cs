@@ -93,7 +93,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         public void IncludeExistingReportsTheBaselineAsOpened()
         {
             using var s = new LoopbackSockets();
-            var rows = _ps.Invoke("Watch-Connection -IncludeExisting -LocalPort $args[0] -RefreshInterval 100 -Duration 00:00:00.2 -State Listen", s.ListenPort);
+            var rows = _ps.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Watch-Connection -IncludeExisting -LocalPort $args[0] -RefreshInterval 100 -Duration 00:00:00.2 -State Listen", s.ListenPort);
             var row = Assert.Single(rows);
             Assert.Equal("Opened", row.Properties["ChangeType"].Value);
             Assert.Null(row.Properties["Age"].Value); // existed before the watch: age unknown, not 0
