@@ -46,6 +46,15 @@ namespace ConnectionsMonitor.Commands
             return filters.ToArray();
         }
 
+        /// <summary>Stops the command with a clear error unless the sample window is from 0 to one day.</summary>
+        internal static void CheckWindow(PSCmdlet cmdlet, TimeSpan duration, string zeroMeans)
+        {
+            if (duration >= TimeSpan.Zero && duration <= TimeSpan.FromDays(1)) return;
+            cmdlet.ThrowTerminatingError(new ErrorRecord(
+                new ArgumentOutOfRangeException("Duration", duration, "The sample window must be between 0 (" + zeroMeans + ") and one day; for example -Duration 00:00:05."),
+                "InvalidDuration", ErrorCategory.InvalidArgument, duration));
+        }
+
         /// <summary>
         /// Measures a traffic window on the pipeline thread; Ctrl+C (StopProcessing) cancels the
         /// wait through <paramref name="cancel"/>. A window of zero is a single snapshot.

@@ -29,12 +29,7 @@ namespace ConnectionsMonitor.Commands
 
         protected override void EndProcessing()
         {
-            if (Duration < TimeSpan.Zero || Duration > TimeSpan.FromDays(1))
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentOutOfRangeException(nameof(Duration), Duration, "The sample window must be between 0 (counts only, no rates) and one day; for example -Duration 00:00:05."),
-                    "InvalidDuration", ErrorCategory.InvalidArgument, Duration));
-            }
+            CmdletSupport.CheckWindow(this, Duration, "counts only, no rates");
             var request = new ConnectionRequest { Protocols = Protocol, ExcludeLoopback = ExcludeLoopback.IsPresent, ConfigPath = ConfigPath };
             WriteObject(TrafficSupport.Statistic(this, request, Duration, _stop.Token));
         }

@@ -39,12 +39,7 @@ namespace ConnectionsMonitor.Commands
 
         protected override void EndProcessing()
         {
-            if (Duration < TimeSpan.Zero || Duration > TimeSpan.FromDays(1))
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentOutOfRangeException(nameof(Duration), Duration, "The sample window must be between 0 (one snapshot, connection counts only) and one day; for example -Duration 00:00:05."),
-                    "InvalidDuration", ErrorCategory.InvalidArgument, Duration));
-            }
+            CmdletSupport.CheckWindow(this, Duration, "one snapshot, connection counts only");
             var request = new ConnectionRequest { Protocols = Protocol, ExcludeLoopback = ExcludeLoopback.IsPresent, ConfigPath = ConfigPath };
             bool byGiven = MyInvocation.BoundParameters.ContainsKey(nameof(By));
             bool durationGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Duration));

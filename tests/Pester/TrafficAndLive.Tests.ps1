@@ -1,0 +1,106 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.3' }
+# Get-TopTalker, Get-ConnectionStatistic, Watch-Connection and Show-ConnectionMonitor against the
+# built module, on Windows PowerShell 5.1 and PowerShell 7.
+
+BeforeAll {
+    $manifest = [System.IO.Path]::Combine($PSScriptRoot, '..', '..', 'out', 'ConnectionsMonitor', 'ConnectionsMonitor.psd1')
+    Import-Module $manifest -Force -ErrorAction Stop
+    $isElevated = if ([System.Environment]::OSVersion.Platform -eq 'Win32NT') {
+        ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+    } else { $true }
+
+    $loopback = [System.Net.IPAddress]::Loopback
+    $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+}
+
+AfterAll {
+    $listener.Stop()
+    Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
+}
+
+Describe 'Get-ConnectionStatistic' {
+    It 'counts this session''s listener without waiting' {
+        $stat = Get-ConnectionStatistic -Duration 0
+        ($stat.ListeningTcpPorts -split ', ') | Should -Contain "$port"
+        $stat.Total | Should -Be ($stat.Tcp + $stat.Udp)
+        $stat.SendRate | Should -BeNullOrEmpty
+    }
+
+    It 'measures rates over a window' {
+        $stat = Get-ConnectionStatistic -Duration 00:00:01
+        $stat.SampleDuration.TotalSeconds | Should -BeGreaterThan 0.9
+    }
+}
+
+Describe 'Get-TopTalker' {
+    It 'ranks by connections from one snapshot' {
+        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+        $client.Connect($loopback, $port)
+        $server = $listener.AcceptTcpClient()
+        try {
+            $me = Get-TopTalker -By Connections -Top 1000 | Where-Object { ($_.ProcessIds -split ', ') -contains "$PID" }
+            $me | Should -Not -BeNullOrEmpty
+            $me.Connections | Should -BeGreaterOrEqual 2
+            $me.BytesSent | Should -BeNullOrEmpty
+        }
+        finally { $client.Dispose(); $server.Dispose() }
+    }
+
+    It 'counts bytes a connection moved during the window' -Skip:(-not $isElevated) {
+        if (-not (Get-Command Start-ThreadJob -ErrorAction SilentlyContinue)) {
+            Set-ItResult -Skipped -Because 'Start-ThreadJob is not available'
+            return
+        }
+        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+        $client.Connect($loopback, $port)
+        $server = $listener.AcceptTcpClient()
+        try {
+            $job = Start-ThreadJob -ScriptBlock {
+                param($c) Start-Sleep -Milliseconds 1500; $bytes = [byte[]]::new(1MB); $c.GetStream().Write($bytes, 0, $bytes.Length)
+            } -ArgumentList $client
+            $talkers = Get-TopTalker -Duration 00:00:04 -Top 1000
+            $job | Wait-Job | Remove-Job
+            ($talkers | Where-Object { ($_.ProcessIds -split ', ') -contains "$PID" }).BytesSent | Should -BeGreaterOrEqual 1MB
+        }
+        finally { $client.Dispose(); $server.Dispose() }
+    }
+}
+
+Describe 'Watch-Connection' {
+    It 'reports the baseline with -IncludeExisting and ends with -Duration' {
+        $events = Watch-Connection -IncludeExisting -LocalPort $port -State Listen -RefreshInterval 200 -Duration 00:00:00.5
+        $events | Should -HaveCount 1
+        $events.ChangeType | Should -Be 'Opened'
+        $events.OwningProcess | Should -Be $PID
+    }
+
+    It 'streams a new connection as Opened' {
+        $ps = [PowerShell]::Create()
+        $null = $ps.AddScript("Import-Module '$manifest'; Watch-Connection -Port $port -State Established -RefreshInterval 200 -Count 2")
+        $async = $ps.BeginInvoke()
+        Start-Sleep -Milliseconds 800
+        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+        $client.Connect($loopback, $port)
+        $server = $listener.AcceptTcpClient()
+        try {
+            $async.AsyncWaitHandle.WaitOne(15000) | Should -BeTrue
+            $events = $ps.EndInvoke($async)
+            $events | Should -HaveCount 2
+            $events.ChangeType | Should -Be @('Opened', 'Opened')
+        }
+        finally { $client.Dispose(); $server.Dispose(); $ps.Dispose() }
+    }
+}
+
+Describe 'Show-ConnectionMonitor' {
+    It 'prints plain tables without escapes when the output is not a terminal' {
+        # A child PowerShell whose standard output is a pipe: the view must fall back to plain text.
+        $shell = [System.Diagnostics.Process]::GetCurrentProcess().Path
+        $text = & $shell -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Show-ConnectionMonitor -LocalPort $port -Count 1" | Out-String
+        $LASTEXITCODE | Should -Be 0
+        $text | Should -Match "$port"
+        $text | Should -Not -Match ([char]27)
+    }
+}
