@@ -11,7 +11,8 @@ namespace ConnectionsMonitor.Engine.Traffic
     /// </summary>
     internal sealed class RateTracker
     {
-        private struct Sample
+        // A class so an existing sample is updated in place: one dictionary lookup per connection.
+        private sealed class Sample
         {
             public long Sent;
             public long Received;
@@ -45,7 +46,14 @@ namespace ConnectionsMonitor.Engine.Traffic
                     if (received != null && received.Value >= last.Received) receiveRate = (received.Value - last.Received) / seconds;
                 }
             }
-            _previous[key] = new Sample { Sent = sent ?? 0, Received = received ?? 0, TimeUtc = nowUtc, Generation = _generation };
+            else
+            {
+                _previous.Add(key, last = new Sample());
+            }
+            last.Sent = sent ?? 0;
+            last.Received = received ?? 0;
+            last.TimeUtc = nowUtc;
+            last.Generation = _generation;
             return (sendRate, receiveRate);
         }
 
