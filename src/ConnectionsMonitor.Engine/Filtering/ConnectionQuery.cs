@@ -32,9 +32,6 @@ namespace ConnectionsMonitor.Engine.Filtering
         public ICollection<int> ProcessIds { get; set; }
         public bool ExcludeLoopback { get; set; }
 
-        /// <summary>True when some criterion needs the owning process's name before it can be decided.</summary>
-        public bool NeedsProcessNames => !IsEmpty(ProcessNames);
-
         /// <summary>Checks the criteria that need only the OS row (cheap; applied before process lookup).</summary>
         public bool MatchesRow(SocketEntry e)
         {

@@ -62,6 +62,12 @@ namespace ConnectionsMonitor.Engine.Platform
 
         /// <summary>Returns, and forgets, the connections that closed since the previous call (ProcessId set where known).</summary>
         IReadOnlyList<SocketEntry> DrainClosed();
+
+        /// <summary>
+        /// Closing reports lost so far (kernel buffer overruns, caps on pending reports); it only grows.
+        /// A rise during a sample window means some short-lived traffic was not counted.
+        /// </summary>
+        long LostReports { get; }
     }
 
     /// <summary>The seam through which the engine reaches the OS; tests substitute their own.</summary>

@@ -86,6 +86,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             bool closedSeen = feed != null && feedProblem == null;
             if (feedProblem != null) warnings.Add(feedProblem);
             if (closedSeen) feed.DrainClosed(); // closings from before the window are not part of it
+            long lostBefore = closedSeen ? feed.LostReports : 0;
 
             var clock = Stopwatch.StartNew();
             var first = engine.TakeSnapshot(filters);
@@ -95,6 +96,9 @@ namespace ConnectionsMonitor.Engine.Traffic
             // Drained after the second snapshot: a connection that closed after it is still in it and
             // its later bytes are outside the window (Compute ignores closings of connections in Last).
             var closed = closedSeen ? engine.Describe(feed.DrainClosed(), filters) : new ConnectionRecord[0];
+            if (closedSeen && feed.LostReports > lostBefore)
+                warnings.Add("Reports of " + (feed.LostReports - lostBefore) + " or more connections that closed during the sample were lost " +
+                             "(the system dropped them under load), so their traffic is not counted; a shorter -Duration loses fewer.");
 
             foreach (var w in first.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
             foreach (var w in last.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
@@ -142,9 +146,9 @@ namespace ConnectionsMonitor.Engine.Traffic
             foreach (var c in closed)
             {
                 if (after.Contains(c.Key)) continue;
-                ConnectionRecord r0;
-                bool known = before.TryGetValue(c.Key, out r0) && !after.Contains(r0.Key)
-                             || c.Key.Inode == null && beforeWithoutInode.TryGetValue(c.Key, out r0);
+                // c.Key is not in the last snapshot (checked above), so an exact match is a closing.
+                bool known = before.TryGetValue(c.Key, out var r0)
+                             || (c.Key.Inode == null && beforeWithoutInode.TryGetValue(c.Key, out r0));
                 if (known)
                 {
                     closedMatched.Add(r0.Key);

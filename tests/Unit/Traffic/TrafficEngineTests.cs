@@ -169,5 +169,41 @@ namespace ConnectionsMonitor.Tests.Traffic
                 Assert.Equal(5000, t.Count);
             }
         }
+
+        private sealed class FakeTable : ConnectionsMonitor.Engine.Platform.IConnectionTable
+        {
+            public ConnectionsMonitor.Engine.Platform.ConnectionTableResult Read(ConnectionsMonitor.Engine.Platform.ConnectionTableRequest request) =>
+                new ConnectionsMonitor.Engine.Platform.ConnectionTableResult(new SocketEntry[0], new string[0]);
+        }
+
+        private sealed class FakeProcesses : ConnectionsMonitor.Engine.Platform.IProcessCatalog
+        {
+            public IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds) => new Dictionary<int, ProcessInfo>();
+        }
+
+        /// <summary>A feed that loses reports while the window is open.</summary>
+        private sealed class LossyFeed : ConnectionsMonitor.Engine.Platform.IClosedConnectionFeed
+        {
+            private int _drains;
+            public string Start() => null;
+            public IReadOnlyList<SocketEntry> DrainClosed() { _drains++; return new SocketEntry[0]; }
+            public long LostReports => _drains > 1 ? 7 : 2; // 5 lost between the drain before and the one after
+        }
+
+        private sealed class FakePlatform : ConnectionsMonitor.Engine.Platform.IPlatform
+        {
+            public string Name => "fake";
+            public ConnectionsMonitor.Engine.Platform.IConnectionTable Connections { get; } = new FakeTable();
+            public ConnectionsMonitor.Engine.Platform.IProcessCatalog Processes { get; } = new FakeProcesses();
+            public ConnectionsMonitor.Engine.Platform.IClosedConnectionFeed ClosedConnections { get; } = new LossyFeed();
+        }
+
+        [Fact]
+        public void LostClosingReportsDuringTheWindowAreSaid()
+        {
+            using var engine = new MonitorEngine(new FakePlatform());
+            var w = TrafficWindow.Measure(engine, TimeSpan.FromMilliseconds(50), System.Threading.CancellationToken.None);
+            Assert.Contains(w.Warnings, x => x.Contains("5 or more connections that closed"));
+        }
     }
 }

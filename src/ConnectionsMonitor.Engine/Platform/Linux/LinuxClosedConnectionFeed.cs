@@ -65,6 +65,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>Closed connections dropped because <see cref="MaxPending"/> were waiting for <see cref="DrainClosed"/>.</summary>
         public long Dropped => Interlocked.Read(ref _dropped);
 
+        /// <summary>Overruns count at least one lost event each (netlink does not say how many).</summary>
+        public long LostReports => Overruns + Dropped;
+
         internal bool IsRunning { get { lock (_lock) return _thread != null; } }
 
         public string Start()

@@ -53,6 +53,8 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
 
         public IReadOnlyList<SocketEntry> DrainClosed() => _aggregator.DrainClosed();
 
+        public long LostReports => _aggregator.DroppedClosedCount;
+
         public void Dispose()
         {
             lock (_gate)
