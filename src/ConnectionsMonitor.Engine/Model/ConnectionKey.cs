@@ -6,12 +6,16 @@ namespace ConnectionsMonitor.Engine.Model
     /// <summary>
     /// Identity of a connection across samples: protocol, both endpoints and owning process, plus the
     /// socket inode where the OS has one (so a 4-tuple reused by a new socket is a new connection).
+    /// Where the kernel gives a socket cookie (Linux sock_diag: 64 bits, never reused) the cookie and
+    /// the owning process decide, which makes the tracker's, the rates' and the sample windows'
+    /// dictionaries several times cheaper at 10,000 connections.
     /// </summary>
     public readonly struct ConnectionKey : IEquatable<ConnectionKey>
     {
         public ConnectionKey(TransportProtocol protocol, IPAddress localAddress, int localPort,
-            IPAddress remoteAddress, int? remotePort, int? processId, ulong? inode)
+            IPAddress remoteAddress, int? remotePort, int? processId, ulong? inode, ulong cookie = 0)
         {
+            Cookie = cookie;
             Protocol = protocol;
             LocalAddress = localAddress;
             LocalPort = localPort;
@@ -22,7 +26,10 @@ namespace ConnectionsMonitor.Engine.Model
         }
 
         public static ConnectionKey Of(SocketEntry e) =>
-            new ConnectionKey(e.Protocol, e.LocalAddress, e.LocalPort, e.RemoteAddress, e.RemotePort, e.ProcessId, e.Inode);
+            new ConnectionKey(e.Protocol, e.LocalAddress, e.LocalPort, e.RemoteAddress, e.RemotePort, e.ProcessId, e.Inode, e.SockDiagCookie);
+
+        /// <summary>The kernel's socket cookie; 0 when the OS gives none.</summary>
+        public ulong Cookie { get; }
 
         public TransportProtocol Protocol { get; }
         public IPAddress LocalAddress { get; }
@@ -33,7 +40,9 @@ namespace ConnectionsMonitor.Engine.Model
         public ulong? Inode { get; }
 
         public bool Equals(ConnectionKey o) =>
-            Protocol == o.Protocol && LocalPort == o.LocalPort && RemotePort == o.RemotePort &&
+            Cookie != 0 || o.Cookie != 0
+                ? Cookie == o.Cookie && ProcessId == o.ProcessId
+                : Protocol == o.Protocol && LocalPort == o.LocalPort && RemotePort == o.RemotePort &&
             ProcessId == o.ProcessId && Inode == o.Inode &&
             Equals(LocalAddress, o.LocalAddress) && Equals(RemoteAddress, o.RemoteAddress);
 
@@ -43,6 +52,7 @@ namespace ConnectionsMonitor.Engine.Model
         {
             unchecked
             {
+                if (Cookie != 0) return Cookie.GetHashCode() * 31 + (ProcessId ?? -1);
                 int h = (int)Protocol;
                 h = h * 31 + LocalPort;
                 h = h * 31 + (RemotePort ?? -1);

@@ -169,7 +169,7 @@ namespace ConnectionsMonitor.Engine.Traffic
         }
 
         private static ConnectionKey WithoutInode(ConnectionKey k) =>
-            new ConnectionKey(k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort, k.ProcessId, null);
+            new ConnectionKey(k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort, k.ProcessId, null, k.Cookie);
 
         /// <summary>Counter difference; a counter that went backwards belongs to a new socket, so all of it counts.</summary>
         private static long? Delta(long? before, long? after)
