@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using System.Net;
 using ConnectionsMonitor.Engine.Model;
@@ -72,12 +73,38 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             {
                 if (bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0) return IPAddress.Any;
                 // IPAddress(long) takes the address as the bytes lie in memory (network order).
-                return new IPAddress((long)(bytes[0] | (uint)bytes[1] << 8 | (uint)bytes[2] << 16 | (uint)bytes[3] << 24));
+                uint value = bytes[0] | (uint)bytes[1] << 8 | (uint)bytes[2] << 16 | (uint)bytes[3] << 24;
+                return Ipv4Addresses.GetOrAdd(value);
             }
             if (IsAllZero(bytes.Slice(0, 16))) return IPAddress.IPv6Any;
             var raw = bytes.Slice(0, 16).ToArray();
             bool linkLocal = raw[0] == 0xFE && (raw[1] & 0xC0) == 0x80;
             return linkLocal && interfaceIndex != 0 ? new IPAddress(raw, interfaceIndex) : new IPAddress(raw);
+        }
+
+        /// <summary>
+        /// A table of 10,000 connections names few distinct IPv4 addresses (one local address, shared
+        /// peers): hand out one immutable instance per address instead of two allocations per row.
+        /// </summary>
+        private static readonly AddressInterner Ipv4Addresses = new AddressInterner();
+
+        private sealed class AddressInterner
+        {
+            private const int Capacity = 8192;
+            private readonly object _gate = new object();
+            private Dictionary<uint, IPAddress> _addresses = new Dictionary<uint, IPAddress>();
+
+            internal IPAddress GetOrAdd(uint value)
+            {
+                lock (_gate)
+                {
+                    if (_addresses.TryGetValue(value, out var known)) return known;
+                    if (_addresses.Count >= Capacity) _addresses = new Dictionary<uint, IPAddress>(); // bounded: start over
+                    var address = new IPAddress(value);
+                    _addresses.Add(value, address);
+                    return address;
+                }
+            }
         }
 
         private static bool IsAllZero(ReadOnlySpan<byte> b)
