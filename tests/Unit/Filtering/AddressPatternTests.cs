@@ -1,7 +1,7 @@
 using ConnectionsMonitor.Engine.Filtering;
 using Xunit;
 
-namespace ConnectionsMonitor.Tests
+namespace ConnectionsMonitor.Tests.Filtering
 {
     public class AddressPatternTests
     {
