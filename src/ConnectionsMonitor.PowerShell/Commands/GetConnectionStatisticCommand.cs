@@ -9,31 +9,16 @@ namespace ConnectionsMonitor.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "ConnectionStatistic")]
     [OutputType(typeof(ConnectionStatistic))]
-    public sealed class GetConnectionStatisticCommand : PSCmdlet
+    public sealed class GetConnectionStatisticCommand : ConnectionFilterCommandBase
     {
-        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
-
-        [Parameter(Position = 0)]
+        [Parameter]
         public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
-
-        [Parameter]
-        [ValidateSet("TCP", "UDP", IgnoreCase = true)]
-        public string[] Protocol { get; set; }
-
-        [Parameter]
-        public SwitchParameter ExcludeLoopback { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string ConfigPath { get; set; }
 
         protected override void EndProcessing()
         {
             CmdletSupport.CheckWindow(this, Duration, "counts only, no rates");
-            var request = new ConnectionRequest { Protocols = Protocol, ExcludeLoopback = ExcludeLoopback.IsPresent, ConfigPath = ConfigPath };
-            WriteObject(TrafficSupport.Statistic(this, request, Duration, _stop.Token));
+            var request = BuildRequest();
+            WriteObject(TrafficSupport.Statistic(this, request, Duration, StopRequested.Token));
         }
-
-        protected override void StopProcessing() => _stop.Cancel();
     }
 }

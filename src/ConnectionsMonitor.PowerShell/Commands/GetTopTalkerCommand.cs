@@ -9,47 +9,32 @@ namespace ConnectionsMonitor.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "TopTalker")]
     [OutputType(typeof(TopTalker))]
-    public sealed class GetTopTalkerCommand : PSCmdlet
+    public sealed class GetTopTalkerCommand : ConnectionFilterCommandBase
     {
-        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
-
         [Parameter]
         public TopTalkerMetric By { get; set; }
 
         [Parameter]
         public TopTalkerGrouping GroupBy { get; set; } = TopTalkerGrouping.Process;
 
-        [Parameter(Position = 0)]
+        [Parameter]
         [ValidateRange(1, 10000)]
         public int Top { get; set; }
 
         [Parameter]
         public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
 
-        [Parameter]
-        [ValidateSet("TCP", "UDP", IgnoreCase = true)]
-        public string[] Protocol { get; set; }
-
-        [Parameter]
-        public SwitchParameter ExcludeLoopback { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string ConfigPath { get; set; }
-
         protected override void EndProcessing()
         {
             CmdletSupport.CheckWindow(this, Duration, "one snapshot, connection counts only");
-            var request = new ConnectionRequest { Protocols = Protocol, ExcludeLoopback = ExcludeLoopback.IsPresent, ConfigPath = ConfigPath };
+            var request = BuildRequest();
             bool byGiven = MyInvocation.BoundParameters.ContainsKey(nameof(By));
             bool durationGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Duration));
             // Ranking by connections needs no traffic: one snapshot, unless a window was asked for.
             var window = byGiven && By == TopTalkerMetric.Connections && !durationGiven ? TimeSpan.Zero : Duration;
             foreach (var talker in TrafficSupport.TopTalkers(this, request, window, byGiven ? By : (TopTalkerMetric?)null, GroupBy,
-                         MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? Top : (int?)null, _stop.Token))
+                         MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? Top : (int?)null, StopRequested.Token))
                 WriteObject(talker);
         }
-
-        protected override void StopProcessing() => _stop.Cancel();
     }
 }

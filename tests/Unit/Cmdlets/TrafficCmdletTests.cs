@@ -36,7 +36,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             using var a2 = new ChildTalker("cm-three", server.Port);
             using var a3 = new ChildTalker("cm-three", server.Port);
             using var b = new ChildTalker("cm-one", server.Port);
-            var rows = _ps.Invoke("Get-TopTalker -By Connections -Top 1000 | Where-Object Name -in 'cm-three', 'cm-one'");
+            var rows = _ps.Invoke("Get-TopTalker -By Connections -Top 1000 -ProcessName 'cm-three', 'cm-one'");
             Assert.Equal(new[] { "cm-three", "cm-one" }, rows.Select(r => (string)r.Properties["Name"].Value));
             Assert.Equal(3, rows[0].Properties["Connections"].Value);
             Assert.Equal(string.Join(", ", new[] { a.ProcessId, a2.ProcessId, a3.ProcessId }.OrderBy(p => p)), rows[0].Properties["ProcessIds"].Value);
