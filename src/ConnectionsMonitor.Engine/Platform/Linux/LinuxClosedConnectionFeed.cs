@@ -25,7 +25,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// </remarks>
     public sealed unsafe class LinuxClosedConnectionFeed : IClosedConnectionFeed, IDisposable
     {
-        internal const int MaxPending = 100_000;
+        // Once started, the listener hears every TCP socket that closes on the machine, also between
+        // sample windows, and only a window drains it. The cap bounds what an idle session holds
+        // (about 3 MB); a window that overflows it says so (LostReports) rather than growing.
+        internal const int MaxPending = 20_000;
 
         // enum sknetlink_groups (linux/sock_diag.h); bind()'s nl_groups has bit (group - 1) per group.
         private const int SKNLGRP_INET_TCP_DESTROY = 1;
