@@ -136,6 +136,40 @@ namespace ConnectionsMonitor.Engine.Configuration
                     r.TryParsed(n, key, "a two-letter ISO 3166 country code such as US", TryCountry, out code));
             });
 
+            s.Section("geoip", g =>
+            {
+                var geo = c.GeoIp;
+                geo.Enabled = g.Bool("enabled", geo.Enabled);
+                geo.Directory = EmptyAsNull(g.Text("directory", "a folder path", geo.Directory));
+                geo.CountryDatabase = EmptyAsNull(g.Text("countryDatabase", "the path of a .mmdb file", geo.CountryDatabase));
+                geo.AsnDatabase = EmptyAsNull(g.Text("asnDatabase", "the path of a .mmdb file", geo.AsnDatabase));
+                geo.CityDatabase = EmptyAsNull(g.Text("cityDatabase", "the path of a .mmdb file", geo.CityDatabase));
+                geo.MaxMindLicenseKey = g.Secret("maxmindLicenseKey");
+                geo.MaxMindAccountId = EmptyAsNull(g.Text("maxmindAccountId", "your MaxMind account ID (digits)", geo.MaxMindAccountId));
+            });
+
+            s.Section("dns", d =>
+            {
+                var dns = c.Dns;
+                dns.Servers = d.List("servers", dns.Servers, (YamlNode n, string key, out System.Net.IPEndPoint ep) =>
+                    r.TryParsed(n, key, "a DNS server address such as 1.1.1.1, 192.168.1.1:53 or [::1]:5353", TryDnsServer, out ep));
+                dns.TimeoutMs = (int)d.Integer("timeoutMs", 50, 60000, "a whole number of milliseconds from 50 to 60000", dns.TimeoutMs);
+                dns.MaxConcurrent = (int)d.Integer("maxConcurrent", 1, 256, "a whole number from 1 to 256", dns.MaxConcurrent);
+                dns.SnapshotDeadlineMs = (int)d.Integer("snapshotDeadlineMs", 0, 10000, "a whole number of milliseconds from 0 to 10000", dns.SnapshotDeadlineMs);
+                dns.ResolvePrivate = d.Bool("resolvePrivate", dns.ResolvePrivate);
+            });
+
+            s.Section("vpn", v =>
+            {
+                var vpn = c.Vpn;
+                vpn.Enabled = v.Bool("enabled", vpn.Enabled);
+                vpn.Processes = v.List("processes", vpn.Processes, (YamlNode n, string key, out Wildcard w) =>
+                    r.TryParsed(n, key, "a process name such as openvpn, wildcards allowed", TryProcessPattern, out w));
+                vpn.Ports = v.List("ports", vpn.Ports, (YamlNode n, string key, out int port) => r.TryPort(n, key, out port));
+                vpn.Interfaces = v.List("interfaces", vpn.Interfaces, (YamlNode n, string key, out Wildcard w) =>
+                    r.TryParsed(n, key, "an interface name such as tun0, wildcards allowed", TryProcessPattern, out w));
+            });
+
             s.Section("dashboard", d =>
             {
                 var dash = c.Dashboard;
@@ -290,6 +324,38 @@ namespace ConnectionsMonitor.Engine.Configuration
                 error = ex.Message;
                 return false;
             }
+        }
+
+        private static string EmptyAsNull(string text) => string.IsNullOrWhiteSpace(text) ? null : text;
+
+        internal static bool TryDnsServer(string text, out System.Net.IPEndPoint server, out string error)
+        {
+            server = null;
+            error = null;
+            string t = text.Trim();
+            int port = 53;
+            string host = t;
+            if (t.StartsWith("[", StringComparison.Ordinal))
+            {
+                int close = t.IndexOf(']');
+                if (close < 0) { error = "expected a closing ] in '" + text + "'."; return false; }
+                host = t.Substring(1, close - 1);
+                string rest = t.Substring(close + 1);
+                if (rest.Length > 0 && (!rest.StartsWith(":", StringComparison.Ordinal) || !int.TryParse(rest.Substring(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)))
+                { error = "expected [IPv6]:port, found '" + text + "'."; return false; }
+            }
+            else if (t.Count(ch => ch == ':') == 1)
+            {
+                int colon = t.IndexOf(':');
+                host = t.Substring(0, colon);
+                if (!int.TryParse(t.Substring(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port))
+                { error = "expected address:port, found '" + text + "'."; return false; }
+            }
+            if (port < 1 || port > 65535) { error = "the port must be from 1 to 65535, found '" + text + "'."; return false; }
+            if (!System.Net.IPAddress.TryParse(host, out var address))
+            { error = "expected an IP address (not a host name: the resolver cannot look itself up), found '" + text + "'."; return false; }
+            server = new System.Net.IPEndPoint(address, port);
+            return true;
         }
 
         private static bool TryCountry(string text, out string code, out string error)

@@ -60,6 +60,9 @@ namespace ConnectionsMonitor.Engine.Configuration
         public IpFilteringConfig IpFiltering { get; internal set; } = new IpFilteringConfig();
         public ConnectionFilteringConfig ConnectionFiltering { get; internal set; } = new ConnectionFilteringConfig();
         public DashboardConfig Dashboard { get; internal set; } = new DashboardConfig();
+        public GeoIpConfig GeoIp { get; internal set; } = new GeoIpConfig();
+        public DnsConfig Dns { get; internal set; } = new DnsConfig();
+        public VpnConfig Vpn { get; internal set; } = new VpnConfig();
 
         // Never shows the token.
         public override string ToString() =>
@@ -168,5 +171,53 @@ namespace ConnectionsMonitor.Engine.Configuration
         public long ExportInterval { get; internal set; } = 3600000;
         /// <summary>As written; a relative path is resolved by the exporter (against the current location).</summary>
         public string ExportPath { get; internal set; } = "./exports";
+    }
+
+    /// <summary>
+    /// Where GeoIP databases come from. Explicit file paths win; otherwise country.mmdb, asn.mmdb and
+    /// city.mmdb in <see cref="Directory"/> (where Update-ConnectionGeoDatabase saves); otherwise the
+    /// DB-IP Lite country and ASN databases shipped with the module.
+    /// </summary>
+    public sealed class GeoIpConfig
+    {
+        public bool Enabled { get; internal set; } = true;
+        /// <summary>As written (null when not set: the user's data folder); resolved by GeoIpPaths.</summary>
+        public string Directory { get; internal set; }
+        public string CountryDatabase { get; internal set; }
+        public string AsnDatabase { get; internal set; }
+        public string CityDatabase { get; internal set; }
+        /// <summary>MaxMind licence key for Update-ConnectionGeoDatabase -Source MaxMind; a secret.</summary>
+        public string MaxMindLicenseKey { get; internal set; }
+        /// <summary>MaxMind account ID (needed with a licence key by MaxMind's current download service).</summary>
+        public string MaxMindAccountId { get; internal set; }
+    }
+
+    /// <summary>Reverse DNS for remote addresses (resolveDNS / -ResolveDns).</summary>
+    public sealed class DnsConfig
+    {
+        /// <summary>Servers to ask ("1.1.1.1", "[::1]:5353", "127.0.0.1:5353"); empty: the system resolver.</summary>
+        public IReadOnlyList<System.Net.IPEndPoint> Servers { get; internal set; } = MonitorConfig.ReadOnly(new System.Net.IPEndPoint[0]);
+        /// <summary>How long one query may take before it counts as failed.</summary>
+        public int TimeoutMs { get; internal set; } = 2000;
+        /// <summary>Queries in flight at once; more addresses wait their turn.</summary>
+        public int MaxConcurrent { get; internal set; } = 16;
+        /// <summary>The longest a snapshot waits for names; names not known by then come on a later snapshot.</summary>
+        public int SnapshotDeadlineMs { get; internal set; } = 300;
+        /// <summary>Resolve private, link-local and loopback addresses too (normally only public ones).</summary>
+        public bool ResolvePrivate { get; internal set; }
+    }
+
+    /// <summary>What marks a connection as going through a VPN, besides VPN network interfaces.</summary>
+    public sealed class VpnConfig
+    {
+        public bool Enabled { get; internal set; } = true;
+        /// <summary>Owning processes of VPN clients (wildcards allowed; ".exe" optional).</summary>
+        public IReadOnlyList<Filtering.Wildcard> Processes { get; internal set; } = MonitorConfig.ReadOnly(
+            new[] { "openvpn", "wireguard", "nordvpn", "expressvpn", "pia", "protonvpn", "tunnelbear", "windscribe" }
+                .Select(n => new Filtering.Wildcard(n)).ToArray());
+        /// <summary>Well-known VPN ports (OpenVPN 1194, PPTP 1723, IKE 500, NAT-T 4500, WireGuard 51820).</summary>
+        public IReadOnlyList<int> Ports { get; internal set; } = MonitorConfig.ReadOnly(new[] { 1194, 1723, 500, 4500, 51820 });
+        /// <summary>Extra interface names that count as VPN interfaces (wildcards allowed), e.g. "corp*".</summary>
+        public IReadOnlyList<Filtering.Wildcard> Interfaces { get; internal set; } = MonitorConfig.ReadOnly(new Filtering.Wildcard[0]);
     }
 }
