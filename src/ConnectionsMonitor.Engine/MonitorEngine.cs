@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Enrichment;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Platform;
@@ -33,21 +34,31 @@ namespace ConnectionsMonitor.Engine
         private readonly IPlatform _platform;
         private readonly object _gate = new object();
         private readonly Traffic.RateTracker _rates = new Traffic.RateTracker();
+        private readonly ConnectionEnricher _enricher;
 
-        public MonitorEngine(IPlatform platform)
+        /// <param name="bundledGeoDirectory">The folder of the GeoIP databases shipped with the module (null: none).</param>
+        public MonitorEngine(IPlatform platform, string bundledGeoDirectory = null)
         {
             _platform = platform ?? throw new ArgumentNullException(nameof(platform));
+            _enricher = new ConnectionEnricher(bundledGeoDirectory);
         }
 
         public IPlatform Platform => _platform;
+
+        /// <summary>The session's GeoIP lookups (shared by every snapshot).</summary>
+        public Enrichment.Geo.GeoLocator Geo => _enricher.Geo;
+
+        /// <summary>A snapshot with the default enrichment (the built-in configuration's).</summary>
+        public ConnectionSnapshot TakeSnapshot(params ConnectionQuery[] filters) => TakeSnapshot(EnrichmentOptions.Default, filters);
 
         /// <summary>
         /// Takes a snapshot of the connections that satisfy every filter given (null filters are
         /// skipped). Cheap row criteria run before process lookup so only owners of kept rows are
         /// looked up.
         /// </summary>
-        public ConnectionSnapshot TakeSnapshot(params ConnectionQuery[] filters)
+        public ConnectionSnapshot TakeSnapshot(EnrichmentOptions enrichment, params ConnectionQuery[] filters)
         {
+            if (enrichment == null) throw new ArgumentNullException(nameof(enrichment));
             var active = new List<ConnectionQuery>();
             if (filters != null)
                 foreach (var f in filters) if (f != null) active.Add(f);
@@ -88,14 +99,44 @@ namespace ConnectionsMonitor.Engine
                 record.ReceiveRate = receive;
                 records.Add(record);
             }
-            return new ConnectionSnapshot(now, records, table.Warnings);
+            var warnings = new List<string>(table.Warnings);
+            return new ConnectionSnapshot(now, Enrich(records, enrichment, active, warnings), warnings);
+        }
+
+        /// <summary>
+        /// Scope, geo and VPN for every record, then the filters that need them (country), then
+        /// reverse DNS for what is left, so DNS is asked only about connections the caller keeps.
+        /// </summary>
+        private List<ConnectionRecord> Enrich(List<ConnectionRecord> records, EnrichmentOptions enrichment, List<ConnectionQuery> filters, List<string> warnings)
+        {
+            _enricher.Classify(records, enrichment, warnings);
+            bool byCountry = false;
+            foreach (var f in filters) byCountry |= f.Countries != null && f.Countries.Count > 0;
+            if (byCountry)
+            {
+                if (enrichment.Geo == null)
+                    warnings.Add("Country filters match nothing: GeoIP is off (geoip.enabled is false in config.yml).");
+                records = records.FindAll(r => MatchesEnriched(filters, r));
+            }
+            _enricher.Resolve(records, enrichment, warnings);
+            return records;
+        }
+
+        private static bool MatchesEnriched(List<ConnectionQuery> filters, ConnectionRecord r)
+        {
+            foreach (var f in filters) if (!f.MatchesEnriched(r)) return false;
+            return true;
         }
 
         /// <summary>
         /// Records for rows that did not come from a table read (connections the platform saw close),
         /// with their owners looked up and the same filters applied.
         /// </summary>
-        public IReadOnlyList<ConnectionRecord> Describe(IReadOnlyList<SocketEntry> entries, params ConnectionQuery[] filters)
+        public IReadOnlyList<ConnectionRecord> Describe(IReadOnlyList<SocketEntry> entries, params ConnectionQuery[] filters) =>
+            Describe(entries, EnrichmentOptions.Default, filters);
+
+        /// <summary>As <see cref="Describe(IReadOnlyList{SocketEntry}, ConnectionQuery[])"/>, enriched as asked; enrichment problems are dropped (the snapshots around them report the same ones).</summary>
+        public IReadOnlyList<ConnectionRecord> Describe(IReadOnlyList<SocketEntry> entries, EnrichmentOptions enrichment, params ConnectionQuery[] filters)
         {
             var active = new List<ConnectionQuery>();
             if (filters != null)
@@ -116,7 +157,7 @@ namespace ConnectionsMonitor.Engine
                 var record = ToRecord(e, ConnectionKey.Of(e), processes, active);
                 if (record != null) records.Add(record);
             }
-            return records;
+            return Enrich(records, enrichment, active, new List<string>());
         }
 
         private static ConnectionRecord ToRecord(SocketEntry e, ConnectionKey key, IReadOnlyDictionary<int, ProcessInfo> processes, List<ConnectionQuery> filters)
@@ -175,6 +216,7 @@ namespace ConnectionsMonitor.Engine
 
         public void Dispose()
         {
+            _enricher.Dispose();
             (_platform as IDisposable)?.Dispose();
         }
     }

@@ -26,8 +26,8 @@ namespace ConnectionsMonitor
         /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
         public static string Rate(double? bytesPerSecond) => TextFormat.Rate(bytesPerSecond);
 
-        /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
-        public static string Geo(string country, string scope) => TextFormat.Geo(country, scope);
+        /// <summary>The seed's Geo column: the country code, else the address scope, else empty; "[VPN]" after it for VPN connections.</summary>
+        public static string Geo(string country, string scope, bool? isVpn) => TextFormat.Geo(country, scope, isVpn);
 
         /// <summary>Removes control characters (C0, DEL, C1 — ESC and CSI among them) and bidi overrides from text that came from outside.</summary>
         public static string Safe(string text) => TextFormat.Safe(text);

@@ -25,9 +25,16 @@ namespace ConnectionsMonitor
             {
                 lock (Gate)
                 {
-                    return _engine ?? (_engine = new MonitorEngine(PlatformServices.CreateForCurrentOS()));
+                    return _engine ?? (_engine = new MonitorEngine(PlatformServices.CreateForCurrentOS(), BundledGeoDirectory()));
                 }
             }
+        }
+
+        /// <summary>The module's GeoIP folder: beside the manifest, one level above this edition's folder (core/ or desktop/).</summary>
+        private static string BundledGeoDirectory()
+        {
+            string edition = System.IO.Path.GetDirectoryName(typeof(EngineBridge).Assembly.Location);
+            return string.IsNullOrEmpty(edition) ? null : System.IO.Path.GetFullPath(System.IO.Path.Combine(edition, "..", "GeoIP"));
         }
 
         internal static void Shutdown()
@@ -68,6 +75,9 @@ namespace ConnectionsMonitor
             target.RemoteHostName = r.RemoteHostName;
             target.Country = r.Country;
             target.CountryName = r.CountryName;
+            target.City = r.City;
+            target.Latitude = r.Latitude;
+            target.Longitude = r.Longitude;
             target.Asn = r.Asn;
             target.AsnOrganization = r.AsnOrganization;
             target.AddressScope = r.AddressScope;
@@ -87,6 +97,16 @@ namespace ConnectionsMonitor
             var snapshot = Engine.TakeSnapshot();
             return snapshot.Connections.Select(c => c.ProcessName).Where(n => !string.IsNullOrEmpty(n))
                 .Distinct(StringComparer.OrdinalIgnoreCase).OrderBy(n => n, StringComparer.OrdinalIgnoreCase);
+        }
+
+        /// <summary>Country codes (and names) of the current connections, for tab completion.</summary>
+        internal static IEnumerable<KeyValuePair<string, string>> CurrentCountries()
+        {
+            var snapshot = Engine.TakeSnapshot();
+            return snapshot.Connections.Where(c => c.Country != null)
+                .GroupBy(c => c.Country, StringComparer.OrdinalIgnoreCase)
+                .Select(g => new KeyValuePair<string, string>(g.Key, g.First().CountryName))
+                .OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase);
         }
 
         internal static bool TryValidateAddressPattern(string text, out string error) =>

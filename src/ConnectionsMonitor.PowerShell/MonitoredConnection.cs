@@ -35,11 +35,22 @@ namespace ConnectionsMonitor
         /// <summary>Time since CreationTime at the moment of the snapshot.</summary>
         public TimeSpan? Age { get; set; }
 
+        /// <summary>The remote address's name from reverse DNS (-ResolveDns or resolveDNS); null until known.</summary>
         public string RemoteHostName { get; set; }
+
+        /// <summary>ISO 3166-1 alpha-2 code of the remote address (public addresses only).</summary>
         public string Country { get; set; }
         public string CountryName { get; set; }
+
+        /// <summary>City and coordinates: only when a City database is configured or downloaded.</summary>
+        public string City { get; set; }
+        public double? Latitude { get; set; }
+        public double? Longitude { get; set; }
+
         public long? Asn { get; set; }
         public string AsnOrganization { get; set; }
+
+        /// <summary>Loopback, Private, LinkLocal, Multicast, Broadcast, Unspecified, Documentation, Reserved or Public.</summary>
         public string AddressScope { get; set; }
         public bool? IsVpn { get; set; }
         public string VpnReason { get; set; }

@@ -7,14 +7,9 @@ namespace ConnectionsMonitor.Engine.Configuration
     /// <summary>The seed's ipFiltering and connectionFiltering sections as engine queries.</summary>
     public static class ConfigFilters
     {
-        /// <summary>
-        /// Queries for the enabled filtering sections (none when both are disabled). Country
-        /// filtering needs GeoIP data, which this build does not have: it is reported through
-        /// <paramref name="notApplied"/> instead of hiding every row.
-        /// </summary>
-        public static IReadOnlyList<ConnectionQuery> ToQueries(MonitorConfig config, out string notApplied)
+        /// <summary>Queries for the enabled filtering sections (none when both are disabled).</summary>
+        public static IReadOnlyList<ConnectionQuery> ToQueries(MonitorConfig config)
         {
-            notApplied = null;
             var queries = new List<ConnectionQuery>();
             var ip = config.IpFiltering;
             if (ip.Enabled && (ip.Allowlist.Count > 0 || ip.Blocklist.Count > 0))
@@ -34,9 +29,8 @@ namespace ConnectionsMonitor.Engine.Configuration
                     Protocols = c.Protocols.ToList(),
                     Ports = c.Ports.ToList(),
                     ProcessNames = c.Processes.ToList(),
+                    Countries = c.Countries.ToList(),
                 });
-                if (c.Countries.Count > 0)
-                    notApplied = "connectionFiltering.countries is not applied: this version of ConnectionsMonitor has no GeoIP data yet, so no connection has a country.";
             }
             return queries;
         }

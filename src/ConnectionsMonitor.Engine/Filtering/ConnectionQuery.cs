@@ -32,6 +32,9 @@ namespace ConnectionsMonitor.Engine.Filtering
         public ICollection<int> ProcessIds { get; set; }
         public bool ExcludeLoopback { get; set; }
 
+        /// <summary>ISO 3166 alpha-2 codes (any case) of the remote end's country; rows with no known country do not match.</summary>
+        public ICollection<string> Countries { get; set; }
+
         /// <summary>Checks the criteria that need only the OS row (cheap; applied before process lookup).</summary>
         public bool MatchesRow(SocketEntry e)
         {
@@ -53,6 +56,15 @@ namespace ConnectionsMonitor.Engine.Filtering
         {
             if (IsEmpty(ProcessNames)) return true;
             return MatchesAnyProcessName(ProcessNames, processName);
+        }
+
+        /// <summary>Checks the criteria that need enrichment (country; applied after GeoIP).</summary>
+        public bool MatchesEnriched(ConnectionRecord r)
+        {
+            if (IsEmpty(Countries)) return true;
+            if (r.Country == null) return false;
+            foreach (var c in Countries) if (string.Equals(c, r.Country, System.StringComparison.OrdinalIgnoreCase)) return true;
+            return false;
         }
 
         /// <summary>

@@ -35,6 +35,10 @@ namespace ConnectionsMonitor.Engine.Model
         public string RemoteHostName { get; set; }
         public string Country { get; set; }
         public string CountryName { get; set; }
+        /// <summary>From a City database only (geoip.cityDatabase or a downloaded city.mmdb).</summary>
+        public string City { get; set; }
+        public double? Latitude { get; set; }
+        public double? Longitude { get; set; }
         public long? Asn { get; set; }
         public string AsnOrganization { get; set; }
         public string AddressScope { get; set; }

@@ -77,7 +77,11 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// Takes a snapshot, waits <paramref name="duration"/> (cancellable, without spinning), takes
         /// another and works out what each connection moved in between.
         /// </summary>
-        public static TrafficWindow Measure(MonitorEngine engine, TimeSpan duration, CancellationToken cancel, params ConnectionQuery[] filters)
+        public static TrafficWindow Measure(MonitorEngine engine, TimeSpan duration, CancellationToken cancel, params ConnectionQuery[] filters) =>
+            Measure(engine, duration, cancel, Enrichment.EnrichmentOptions.Default, filters);
+
+        /// <summary>As above, with the snapshots enriched as asked.</summary>
+        public static TrafficWindow Measure(MonitorEngine engine, TimeSpan duration, CancellationToken cancel, Enrichment.EnrichmentOptions enrichment, params ConnectionQuery[] filters)
         {
             if (duration <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(duration), "The sample window must be longer than zero.");
             var warnings = new List<string>();
@@ -89,13 +93,13 @@ namespace ConnectionsMonitor.Engine.Traffic
             long lostBefore = closedSeen ? feed.LostReports : 0;
 
             var clock = Stopwatch.StartNew();
-            var first = engine.TakeSnapshot(filters);
+            var first = engine.TakeSnapshot(enrichment, filters);
             if (cancel.WaitHandle.WaitOne(duration)) cancel.ThrowIfCancellationRequested();
-            var last = engine.TakeSnapshot(filters);
+            var last = engine.TakeSnapshot(enrichment, filters);
             var elapsed = clock.Elapsed;
             // Drained after the second snapshot: a connection that closed after it is still in it and
             // its later bytes are outside the window (Compute ignores closings of connections in Last).
-            var closed = closedSeen ? engine.Describe(feed.DrainClosed(), filters) : new ConnectionRecord[0];
+            var closed = closedSeen ? engine.Describe(feed.DrainClosed(), enrichment, filters) : new ConnectionRecord[0];
             if (closedSeen && feed.LostReports > lostBefore)
                 warnings.Add("Reports of " + (feed.LostReports - lostBefore) + " or more connections that closed during the sample were lost " +
                              "(the system dropped them under load), so their traffic is not counted; a shorter -Duration loses fewer.");

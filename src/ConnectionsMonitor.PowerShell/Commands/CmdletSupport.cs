@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Enrichment;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Traffic;
@@ -22,7 +23,27 @@ namespace ConnectionsMonitor.Commands
         public string[] ProcessNames;
         public int[] ProcessIds;
         public bool ExcludeLoopback;
+        public string[] Countries;
+        /// <summary>-ResolveDns: true/false when given, null to follow the config's resolveDNS.</summary>
+        public bool? ResolveDns;
         public string ConfigPath;
+    }
+
+    /// <summary>What one command asks of every snapshot it takes: its filters (own and config's), the enrichment, the config.</summary>
+    internal sealed class SnapshotPlan
+    {
+        public SnapshotPlan(ConnectionQuery[] filters, EnrichmentOptions enrichment, MonitorConfig config)
+        {
+            Filters = filters;
+            Enrichment = enrichment;
+            Config = config;
+        }
+
+        public ConnectionQuery[] Filters { get; }
+        public EnrichmentOptions Enrichment { get; }
+        public MonitorConfig Config { get; }
+
+        public Engine.ConnectionSnapshot Take(Engine.MonitorEngine engine) => engine.TakeSnapshot(Enrichment, Filters);
     }
 
     /// <summary>What cmdlets share: request → engine query, configuration, warnings, object mapping.</summary>
@@ -32,18 +53,18 @@ namespace ConnectionsMonitor.Commands
 
         internal static List<MonitoredConnection> Snapshot(PSCmdlet cmdlet, ConnectionRequest request)
         {
-            var snapshot = EngineBridge.Engine.TakeSnapshot(Filters(cmdlet, request, out _));
+            var snapshot = Plan(cmdlet, request).Take(EngineBridge.Engine);
             foreach (var warning in snapshot.Warnings) WarnOncePerSession(cmdlet, warning);
             return snapshot.Connections.Select(c => EngineBridge.ToPowerShell(c, snapshot.TimeStampUtc)).ToList();
         }
 
-        /// <summary>The request's own filters and the configuration's enabled filtering sections.</summary>
-        internal static ConnectionQuery[] Filters(PSCmdlet cmdlet, ConnectionRequest request, out MonitorConfig config)
+        /// <summary>The request's own filters, the configuration's enabled filtering sections, and the enrichment the configuration and switches ask for.</summary>
+        internal static SnapshotPlan Plan(PSCmdlet cmdlet, ConnectionRequest request)
         {
-            config = ConfigurationSupport.Load(cmdlet, request.ConfigPath);
+            var config = ConfigurationSupport.Load(cmdlet, request.ConfigPath);
             var filters = new List<ConnectionQuery> { ToQuery(request) };
-            filters.AddRange(ConfigurationSupport.Filters(cmdlet, config));
-            return filters.ToArray();
+            filters.AddRange(ConfigFilters.ToQueries(config));
+            return new SnapshotPlan(filters.ToArray(), EnrichmentOptions.From(config, request.ResolveDns), config);
         }
 
         /// <summary>Stops the command with a clear error unless the sample window is from 0 to one day.</summary>
@@ -59,15 +80,15 @@ namespace ConnectionsMonitor.Commands
         /// Measures a traffic window on the pipeline thread; Ctrl+C (StopProcessing) cancels the
         /// wait through <paramref name="cancel"/>. A window of zero is a single snapshot.
         /// </summary>
-        internal static TrafficWindow Measure(PSCmdlet cmdlet, ConnectionQuery[] filters, TimeSpan duration, CancellationToken cancel)
+        internal static TrafficWindow Measure(PSCmdlet cmdlet, SnapshotPlan plan, TimeSpan duration, CancellationToken cancel)
         {
             var engine = EngineBridge.Engine;
             TrafficWindow window;
             try
             {
                 window = duration > TimeSpan.Zero
-                    ? TrafficWindow.Measure(engine, duration, cancel, filters)
-                    : TrafficWindow.Single(engine.TakeSnapshot(filters));
+                    ? TrafficWindow.Measure(engine, duration, cancel, plan.Enrichment, plan.Filters)
+                    : TrafficWindow.Single(plan.Take(engine));
             }
             catch (OperationCanceledException)
             {
@@ -90,6 +111,7 @@ namespace ConnectionsMonitor.Commands
                 ProcessNames = r.ProcessNames?.Select(n => new Wildcard(n)).ToList(),
                 ProcessIds = r.ProcessIds?.ToList(),
                 ExcludeLoopback = r.ExcludeLoopback,
+                Countries = r.Countries?.Select(c => c.Trim().ToUpperInvariant()).Distinct().ToList(),
             };
         }
 

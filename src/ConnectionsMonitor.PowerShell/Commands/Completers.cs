@@ -47,4 +47,43 @@ namespace ConnectionsMonitor.Commands
                 throw new ValidationMetadataException(error);
         }
     }
+
+    /// <summary>Completes -Country with the countries of the current connections, showing each one's name.</summary>
+    public sealed class CountryCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName,
+            string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            string prefix = (wordToComplete ?? "").Trim('\'', '"');
+            IEnumerable<KeyValuePair<string, string>> countries;
+            try
+            {
+                countries = EngineBridge.CurrentCountries();
+            }
+            catch (Exception)
+            {
+                yield break; // completion must never throw at the prompt
+            }
+            foreach (var c in countries)
+            {
+                if (!c.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) continue;
+                string shown = c.Value == null ? c.Key : c.Key + " (" + DisplayFormat.Safe(c.Value) + ")";
+                yield return new CompletionResult(c.Key, shown, CompletionResultType.ParameterValue, shown);
+            }
+        }
+    }
+
+    /// <summary>Rejects a -Country value that is not a two-letter ISO 3166 code, saying what is expected.</summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class ValidateCountryCodeAttribute : ValidateEnumeratedArgumentsAttribute
+    {
+        protected override void ValidateElement(object element)
+        {
+            string text = (element is PSObject pso ? pso.BaseObject?.ToString() : element?.ToString()) ?? "";
+            string t = text.Trim();
+            bool ok = t.Length == 2 && char.IsLetter(t[0]) && char.IsLetter(t[1]) && t[0] < 128 && t[1] < 128;
+            if (!ok)
+                throw new ValidationMetadataException("'" + DisplayFormat.Safe(text) + "' is not a country code: expected two letters from ISO 3166-1, such as US, DE or CN.");
+        }
+    }
 }

@@ -32,11 +32,5 @@ namespace ConnectionsMonitor.Commands
             return result.Config;
         }
 
-        internal static IEnumerable<ConnectionQuery> Filters(PSCmdlet cmdlet, MonitorConfig config)
-        {
-            var queries = ConfigFilters.ToQueries(config, out string notApplied);
-            if (notApplied != null) CmdletSupport.WarnOncePerSession(cmdlet, notApplied);
-            return queries;
-        }
     }
 }

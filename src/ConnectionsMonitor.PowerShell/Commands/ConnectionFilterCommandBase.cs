@@ -57,6 +57,15 @@ namespace ConnectionsMonitor.Commands
 
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ValidateCountryCode]
+        [ArgumentCompleter(typeof(CountryCompleter))]
+        public string[] Country { get; set; }
+
+        [Parameter]
+        public SwitchParameter ResolveDns { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
         public string ConfigPath { get; set; }
 
         protected override void ProcessRecord()
@@ -77,6 +86,8 @@ namespace ConnectionsMonitor.Commands
             ProcessNames = ProcessName,
             ProcessIds = _pipelineProcessIds.Count > 0 ? _pipelineProcessIds.Distinct().ToArray() : null,
             ExcludeLoopback = ExcludeLoopback.IsPresent,
+            Countries = Country,
+            ResolveDns = MyInvocation.BoundParameters.ContainsKey(nameof(ResolveDns)) ? ResolveDns.IsPresent : (bool?)null,
             ConfigPath = ConfigPath,
         };
     }

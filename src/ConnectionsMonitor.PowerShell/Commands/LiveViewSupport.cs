@@ -22,7 +22,8 @@ namespace ConnectionsMonitor.Commands
 
         internal static void Run(PSCmdlet cmdlet, ConnectionRequest request, int? refreshMs, int? count, CancellationToken stop)
         {
-            var filters = CmdletSupport.Filters(cmdlet, request, out var config);
+            var plan = CmdletSupport.Plan(cmdlet, request);
+            var config = plan.Config;
             int interval = refreshMs ?? config.RefreshInterval;
             var ui = cmdlet.Host.UI;
             var raw = TerminalOf(cmdlet.Host);
@@ -67,7 +68,7 @@ namespace ConnectionsMonitor.Commands
                 {
                     if (!view.Paused || previous == null)
                     {
-                        var snapshot = engine.TakeSnapshot(filters);
+                        var snapshot = plan.Take(engine);
                         tracker.Update(snapshot);
                         // A warning written mid-screen would be overdrawn; the view shows it on its bottom line.
                         if (interactive) view.Notice = snapshot.Warnings.Count > 0 ? snapshot.Warnings[0] : null;

@@ -15,8 +15,9 @@ namespace ConnectionsMonitor.Commands
         internal static List<TopTalker> TopTalkers(PSCmdlet cmdlet, ConnectionRequest request, TimeSpan duration,
             TopTalkerMetric? by, TopTalkerGrouping groupBy, int? top, CancellationToken cancel)
         {
-            var filters = CmdletSupport.Filters(cmdlet, request, out var config);
-            var window = CmdletSupport.Measure(cmdlet, filters, duration, cancel);
+            var plan = CmdletSupport.Plan(cmdlet, request);
+            var config = plan.Config;
+            var window = CmdletSupport.Measure(cmdlet, plan, duration, cancel);
 
             TalkerMetric metric;
             if (by == null)
@@ -28,8 +29,8 @@ namespace ConnectionsMonitor.Commands
                     cmdlet.WriteWarning("No connection in the sample has byte counters, so every group ranks at 0 bytes. " +
                                         "Linux counts TCP only; Windows counts only in an elevated session.");
             }
-            if (groupBy == TopTalkerGrouping.Country && !window.Last.Connections.Any(c => c.Country != null))
-                CmdletSupport.WarnOncePerSession(cmdlet, "No connection has a country: this version of ConnectionsMonitor has no GeoIP data yet.");
+            if (groupBy == TopTalkerGrouping.Country && plan.Enrichment.Geo == null)
+                CmdletSupport.WarnOncePerSession(cmdlet, "No connection has a country: GeoIP is off (geoip.enabled is false in config.yml).");
 
             var grouping = (TalkerGrouping)Enum.Parse(typeof(TalkerGrouping), groupBy.ToString());
             var ranked = Engine.Traffic.TopTalkers.Rank(window, grouping, metric, top ?? config.Monitoring.TopTalkersCount);
@@ -39,8 +40,7 @@ namespace ConnectionsMonitor.Commands
 
         internal static ConnectionStatistic Statistic(PSCmdlet cmdlet, ConnectionRequest request, TimeSpan duration, CancellationToken cancel)
         {
-            var filters = CmdletSupport.Filters(cmdlet, request, out _);
-            var window = CmdletSupport.Measure(cmdlet, filters, duration, cancel);
+            var window = CmdletSupport.Measure(cmdlet, CmdletSupport.Plan(cmdlet, request), duration, cancel);
             var s = duration > TimeSpan.Zero ? ConnectionStatistics.Compute(window) : ConnectionStatistics.Compute(window.Last);
             int State(TcpState state) => s.ByState.TryGetValue(state, out int n) ? n : 0;
             return new ConnectionStatistic

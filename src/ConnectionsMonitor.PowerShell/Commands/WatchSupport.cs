@@ -27,7 +27,8 @@ namespace ConnectionsMonitor.Commands
             // Established to CloseWait is a StateChanged event for -State Established, not a Closed one.
             var states = request.States?.Select(s => (TcpState)s).ToList();
             request.States = null;
-            var filters = CmdletSupport.Filters(cmdlet, request, out var config);
+            var plan = CmdletSupport.Plan(cmdlet, request);
+            var config = plan.Config;
             int interval = options.RefreshInterval ?? config.RefreshInterval;
             var engine = EngineBridge.Engine;
             var tracker = new Engine.Tracking.ConnectionTracker();
@@ -37,7 +38,7 @@ namespace ConnectionsMonitor.Commands
 
             while (true)
             {
-                var snapshot = engine.TakeSnapshot(filters);
+                var snapshot = plan.Take(engine);
                 foreach (var warning in snapshot.Warnings) CmdletSupport.WarnOncePerSession(cmdlet, warning);
                 foreach (var e in tracker.Update(snapshot, first && options.IncludeExisting))
                 {
@@ -58,7 +59,7 @@ namespace ConnectionsMonitor.Commands
                 if (options.Duration != null && clock.Elapsed >= options.Duration.Value)
                 {
                     // One last look so changes in the final interval are not lost.
-                    foreach (var e in tracker.Update(engine.TakeSnapshot(filters)))
+                    foreach (var e in tracker.Update(plan.Take(engine)))
                     {
                         if (!Matches(states, e)) continue;
                         write(EngineBridge.ToPowerShell(e));

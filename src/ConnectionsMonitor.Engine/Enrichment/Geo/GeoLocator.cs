@@ -1,0 +1,274 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Net;
+using ConnectionsMonitor.Engine.Configuration;
+
+namespace ConnectionsMonitor.Engine.Enrichment.Geo
+{
+    /// <summary>The databases a lookup uses, by role, and the problems met choosing them.</summary>
+    internal sealed class GeoSources
+    {
+        public string Country;
+        public string Asn;
+        public string City;
+        public readonly List<string> Problems = new List<string>();
+        public string Signature => Country + "|" + Asn + "|" + City;
+    }
+
+    /// <summary>
+    /// Answers "where is this address" from the configured, downloaded or bundled databases.
+    /// Each file is opened once and shared by every snapshot of the session; answers are cached per
+    /// address. A file replaced on disk (Update-ConnectionGeoDatabase, or a user copying one in) is
+    /// noticed within a second and reopened, without re-importing the module. A file that cannot be
+    /// opened gives one warning and empty geo fields — never a failed snapshot.
+    /// </summary>
+    public sealed class GeoLocator : IDisposable
+    {
+        /// <summary>Bundled with the module (DB-IP Lite, CC BY 4.0).</summary>
+        public const string BundledCountryFile = "dbip-country.mmdb";
+        public const string BundledAsnFile = "ip-location-db-asn.mmdb";
+
+        private const int MaxCachedAddresses = 1 << 16;
+        private static readonly TimeSpan FileCheckInterval = TimeSpan.FromSeconds(1);
+
+        private readonly object _gate = new object();
+        private readonly string _bundledDirectory;
+        private readonly Dictionary<string, Slot> _slots = new Dictionary<string, Slot>(StringComparer.Ordinal);
+        private readonly Dictionary<IPAddress, GeoInfo> _cache = new Dictionary<IPAddress, GeoInfo>();
+        private string _cacheSignature;
+        private DateTime _lastFileCheckUtc = DateTime.MinValue;
+        private GeoSources _sources;
+        private GeoIpConfig _sourcesFor;
+
+        /// <param name="bundledDirectory">The module's GeoIP folder (null: no bundled databases).</param>
+        public GeoLocator(string bundledDirectory)
+        {
+            _bundledDirectory = bundledDirectory;
+        }
+
+        /// <summary>Lookups answered from the cache, and lookups that read a database (for benchmarks).</summary>
+        public long CacheHits { get; private set; }
+        public long CacheMisses { get; private set; }
+
+        /// <summary>
+        /// Starts a batch (one snapshot): checks, at most once a second, whether the database files
+        /// changed on disk and reopens those that did. Returns the problems to tell the user.
+        /// </summary>
+        public IReadOnlyList<string> Refresh(GeoIpConfig config)
+        {
+            lock (_gate)
+            {
+                var now = DateTime.UtcNow;
+                bool recheck = now - _lastFileCheckUtc >= FileCheckInterval;
+                if (recheck || !ReferenceEquals(config, _sourcesFor))
+                {
+                    _sources = ChooseSources(config);
+                    _sourcesFor = config;
+                }
+                var problems = new List<string>(_sources.Problems);
+                foreach (var path in new[] { _sources.Country, _sources.Asn, _sources.City })
+                {
+                    if (path == null) continue;
+                    var slot = SlotFor(path);
+                    if (recheck || slot.Database == null && slot.Error == null) slot.Check();
+                    if (slot.Error != null) problems.Add(slot.Error);
+                }
+                if (recheck) _lastFileCheckUtc = now;
+                // A changed file or a changed choice of files invalidates every cached answer.
+                string signature = _sources.Signature + "#" + StampOf(_sources.Country) + StampOf(_sources.Asn) + StampOf(_sources.City);
+                if (signature != _cacheSignature)
+                {
+                    _cache.Clear();
+                    _cacheSignature = signature;
+                }
+                return problems;
+            }
+        }
+
+        /// <summary>What the databases say about an address; call Refresh first (once per batch).</summary>
+        public GeoInfo Lookup(IPAddress address)
+        {
+            if (address == null) return GeoInfo.Empty;
+            lock (_gate)
+            {
+                if (_sources == null) return GeoInfo.Empty;
+                if (_cache.TryGetValue(address, out var known))
+                {
+                    CacheHits++;
+                    return known;
+                }
+                CacheMisses++;
+                var info = Read(Filtering.AddressPattern.Normalize(address));
+                if (_cache.Count >= MaxCachedAddresses) _cache.Clear();
+                _cache[address] = info;
+                return info;
+            }
+        }
+
+        /// <summary>The databases in use, for Get-ConnectionGeoDatabase-style reporting and tests.</summary>
+        public IReadOnlyList<GeoDatabase> OpenDatabases
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    var list = new List<GeoDatabase>();
+                    if (_sources == null) return list;
+                    foreach (var path in new[] { _sources.City, _sources.Country, _sources.Asn })
+                        if (path != null && _slots.TryGetValue(path, out var s) && s.Database != null && !list.Contains(s.Database)) list.Add(s.Database);
+                    return list;
+                }
+            }
+        }
+
+        private GeoInfo Read(IPAddress address)
+        {
+            // City answers first (it is the more precise place and carries the country too), then
+            // the country database fills what it left blank, then ASN.
+            GeoInfo result = GeoInfo.Empty;
+            foreach (var path in new[] { _sources.City, _sources.Country, _sources.Asn })
+            {
+                if (path == null) continue;
+                var slot = _slots[path];
+                if (slot.Database == null) continue;
+                try
+                {
+                    result = result.Merge(slot.Database.Lookup(address));
+                }
+                catch (GeoDatabaseException ex)
+                {
+                    slot.Fail(ex.Message);
+                }
+            }
+            return result;
+        }
+
+        private string StampOf(string path) => path != null && _slots.TryGetValue(path, out var s) ? s.Stamp : "";
+
+        private Slot SlotFor(string path)
+        {
+            if (!_slots.TryGetValue(path, out var slot)) _slots[path] = slot = new Slot(path);
+            return slot;
+        }
+
+        /// <summary>
+        /// For each role: the configured file (it must work: no silent fallback from a file the user
+        /// named), else the file in the data directory, else the bundled one. A downloaded file that
+        /// does not open falls back to the bundled one, with a warning.
+        /// </summary>
+        private GeoSources ChooseSources(GeoIpConfig config)
+        {
+            var s = new GeoSources();
+            if (!config.Enabled) return s;
+            string dataDir = null;
+            try { dataDir = GeoIpPaths.DataDirectory(config); }
+            catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is PathTooLongException)
+            {
+                s.Problems.Add("geoip.directory '" + config.Directory + "' is not a usable folder path: " + ex.Message);
+            }
+            s.Country = Choose("geoip.countryDatabase", config.CountryDatabase, dataDir, GeoIpPaths.CountryFile, BundledCountryFile, s.Problems);
+            s.Asn = Choose("geoip.asnDatabase", config.AsnDatabase, dataDir, GeoIpPaths.AsnFile, BundledAsnFile, s.Problems);
+            s.City = Choose("geoip.cityDatabase", config.CityDatabase, dataDir, GeoIpPaths.CityFile, null, s.Problems);
+            // An IPinfo Lite file in the country role carries ASNs too; its answers win over the ASN database's (see Read).
+            return s;
+        }
+
+        private string Choose(string key, string configured, string dataDir, string downloadedName, string bundledName, List<string> problems)
+        {
+            if (configured != null)
+            {
+                string full = Path.GetFullPath(Environment.ExpandEnvironmentVariables(configured));
+                if (!File.Exists(full))
+                {
+                    problems.Add(key + ": the GeoIP database '" + full + "' does not exist; geo fields from it stay empty. Fix the path in config.yml or remove the key to use the bundled database.");
+                    return null;
+                }
+                return full;
+            }
+            if (dataDir != null)
+            {
+                string downloaded = Path.Combine(dataDir, downloadedName);
+                if (File.Exists(downloaded))
+                {
+                    var slot = SlotFor(downloaded);
+                    if (slot.Database == null && slot.Error == null) slot.Check();
+                    if (slot.Database != null) return downloaded;
+                    problems.Add(slot.Error + " Using the bundled database instead; Update-ConnectionGeoDatabase replaces the file.");
+                }
+            }
+            if (bundledName == null || _bundledDirectory == null) return null;
+            string bundled = Path.Combine(_bundledDirectory, bundledName);
+            if (File.Exists(bundled)) return bundled;
+            problems.Add("the bundled GeoIP database '" + bundled + "' is missing; reinstall the module, or set " + key + " in config.yml.");
+            return null;
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                foreach (var slot in _slots.Values) slot.Close();
+                _slots.Clear();
+                _cache.Clear();
+                _sources = null;
+            }
+        }
+
+        /// <summary>One database file: its open copy and the on-disk stamp (write time and length) that copy came from.</summary>
+        private sealed class Slot
+        {
+            private readonly string _path;
+
+            public Slot(string path) { _path = path; }
+
+            public GeoDatabase Database { get; private set; }
+            public string Error { get; private set; }
+            public string Stamp { get; private set; } = "";
+
+            /// <summary>Reopens the file when its stamp changed since it was opened (or first failed).</summary>
+            public void Check()
+            {
+                string stamp;
+                try
+                {
+                    var info = new FileInfo(_path);
+                    stamp = info.Exists ? info.LastWriteTimeUtc.Ticks + ":" + info.Length : "missing";
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    stamp = "unreadable";
+                }
+                if (stamp == Stamp && (Database != null || Error != null)) return;
+                Stamp = stamp;
+                Close();
+                if (stamp == "missing")
+                {
+                    Error = "the GeoIP database '" + _path + "' was removed; geo fields from it stay empty until it is back.";
+                    return;
+                }
+                try
+                {
+                    Database = GeoDatabase.Open(_path);
+                    Error = null;
+                }
+                catch (GeoDatabaseException ex)
+                {
+                    Error = "GeoIP: " + ex.Message + " Geo fields from it stay empty.";
+                }
+            }
+
+            public void Fail(string message)
+            {
+                Close();
+                Error = "GeoIP: " + message + " Geo fields from it stay empty.";
+            }
+
+            public void Close()
+            {
+                Database?.Dispose();
+                Database = null;
+            }
+        }
+    }
+}

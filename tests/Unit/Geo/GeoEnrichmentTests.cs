@@ -1,0 +1,117 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using ConnectionsMonitor.Engine;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Enrichment;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Platform;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Geo
+{
+    /// <summary>
+    /// Snapshots of real connections to a public address (held by a network namespace the test
+    /// made) and to loopback, enriched by the engine with the bundled databases.
+    /// </summary>
+    public sealed class GeoEnrichmentTests : IDisposable
+    {
+        private readonly string _dir = Directory.CreateTempSubdirectory("cm-geo-").FullName;
+        private readonly MonitorEngine _engine = new MonitorEngine(PlatformServices.CreateForCurrentOS(), GeoLocatorTests.BundledDirectory);
+
+        public void Dispose()
+        {
+            _engine.Dispose();
+            Directory.Delete(_dir, true);
+        }
+
+        private EnrichmentOptions Options(string extraYaml = "")
+        {
+            var config = ConfigLoader.LoadText("geoip:\n  directory: '" + _dir + "'\n" + extraYaml, "test.yml").Config;
+            return EnrichmentOptions.From(config, resolveDns: false);
+        }
+
+        [LinuxFact]
+        public void PublicPeerGetsCountryAsnAndScope()
+        {
+            using var peer = new PublicPeer("8.8.4.4", 4431);
+            using var client = peer.Connect();
+            int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
+
+            var snapshot = _engine.TakeSnapshot(Options(), new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } });
+            var row = Assert.Single(snapshot.Connections);
+            Assert.Equal("8.8.4.4", AddressPattern.FormatAddress(row.RemoteAddress));
+            Assert.Equal("Public", row.AddressScope);
+            Assert.Equal("US", row.Country);
+            Assert.Equal("United States", row.CountryName);
+            Assert.Equal(15169, row.Asn);
+            Assert.Equal("Google LLC", row.AsnOrganization);
+            Assert.Null(row.City); // no City database configured
+            Assert.Null(row.Latitude);
+        }
+
+        [LinuxFact]
+        public void CountryFilterKeepsOnlyThatCountry()
+        {
+            using var peer = new PublicPeer("1.0.0.1", 4432);
+            using var client = peer.Connect();
+            int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } };
+
+            var au = _engine.TakeSnapshot(Options(), byPort, new ConnectionQuery { Countries = new[] { "au" } });
+            Assert.Equal("AU", Assert.Single(au.Connections).Country);
+            Assert.Empty(_engine.TakeSnapshot(Options(), byPort, new ConnectionQuery { Countries = new[] { "US", "DE" } }).Connections);
+        }
+
+        [LinuxFact]
+        public void SeedCountryFilterInConfigApplies()
+        {
+            using var peer = new PublicPeer("8.8.8.8", 4433);
+            using var client = peer.Connect();
+            int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } };
+
+            var allow = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['US']\n", "t.yml").Config;
+            var deny = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['FR']\n", "t.yml").Config;
+            Assert.Single(_engine.TakeSnapshot(Options(), new[] { byPort }.Concat(ConfigFilters.ToQueries(allow)).ToArray()).Connections);
+            Assert.Empty(_engine.TakeSnapshot(Options(), new[] { byPort }.Concat(ConfigFilters.ToQueries(deny)).ToArray()).Connections);
+        }
+
+        [LinuxFact]
+        public void LoopbackAndListenersHaveAScopeAndNoGeo()
+        {
+            using var sockets = new LoopbackSockets();
+            var snapshot = _engine.TakeSnapshot(Options(), new ConnectionQuery
+            {
+                LocalPorts = new[] { new PortRange(sockets.ListenPort, sockets.ListenPort) },
+                ProcessIds = new[] { Environment.ProcessId },
+            });
+            Assert.NotEmpty(snapshot.Connections);
+            foreach (var r in snapshot.Connections)
+            {
+                Assert.Contains(r.AddressScope, new[] { "Loopback", "Unspecified" });
+                Assert.Null(r.Country);
+                Assert.Null(r.Asn);
+            }
+        }
+
+        [LinuxFact]
+        public void GeoIpOffLeavesCountryNullAndCountryFiltersWarn()
+        {
+            using var peer = new PublicPeer("8.8.4.4", 4434);
+            using var client = peer.Connect();
+            int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } };
+
+            var off = Options("  enabled: false\n");
+            var row = Assert.Single(_engine.TakeSnapshot(off, byPort).Connections);
+            Assert.Equal("Public", row.AddressScope);
+            Assert.Null(row.Country);
+            var filtered = _engine.TakeSnapshot(off, byPort, new ConnectionQuery { Countries = new[] { "US" } });
+            Assert.Empty(filtered.Connections);
+            Assert.Contains(filtered.Warnings, w => w.Contains("geoip.enabled"));
+        }
+    }
+}
