@@ -57,7 +57,8 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty; "[VPN]" after it for VPN connections.</summary>
         public static string Geo(string country, string scope, bool? isVpn)
         {
-            string place = Safe(country ?? scope ?? "");
+            // PowerShell passes $null to a string parameter as "": treat empty as unknown.
+            string place = Safe(!string.IsNullOrEmpty(country) ? country : scope ?? "");
             if (isVpn != true) return place;
             return place.Length == 0 ? VpnMarker : place + " " + VpnMarker;
         }

@@ -1,0 +1,100 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Net;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Cmdlets
+{
+    /// <summary>-Country, the Geo column and the enrichment properties, through the built module in a real runspace.</summary>
+    public sealed class EnrichmentCmdletTests : IClassFixture<ModuleSessionFixture>, IDisposable
+    {
+        private readonly ModuleSession _ps;
+        private readonly string _dir = Directory.CreateTempSubdirectory("cm-enrich-").FullName;
+        private readonly string _config;
+
+        public EnrichmentCmdletTests(ModuleSessionFixture fixture)
+        {
+            _ps = fixture.Session;
+            // An empty data directory: databases downloaded on this machine must not change the answers.
+            _config = Path.Combine(_dir, "config.yml");
+            File.WriteAllText(_config, "geoip:\n  directory: '" + Path.Combine(_dir, "geo") + "'\n");
+        }
+
+        public void Dispose() => Directory.Delete(_dir, true);
+
+        private static T Prop<T>(PSObject o, string name) => (T)o.Properties[name].Value;
+
+        [LinuxFact]
+        public void CountryParameterSelectsByTheBundledDatabase()
+        {
+            using var peer = new PublicPeer("8.8.4.4", 4441);
+            using var client = peer.Connect();
+            int port = ((IPEndPoint)client.LocalEndPoint).Port;
+
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -Country us", _config, port));
+            Assert.Equal("US", Prop<string>(row, "Country"));
+            Assert.Equal("United States", Prop<string>(row, "CountryName"));
+            Assert.Equal("Public", Prop<string>(row, "AddressScope"));
+            Assert.Equal(15169L, Prop<long?>(row, "Asn"));
+            Assert.Equal("Google LLC", Prop<string>(row, "AsnOrganization"));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -Country DE, FR", _config, port));
+            // The audit idiom from the README: Where-Object on Country, no token, no network.
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] | Where-Object Country -notin 'DE','FR'", _config, port));
+        }
+
+        [LinuxFact]
+        public void GeoColumnShowsTheCountryOrTheScope()
+        {
+            using var peer = new PublicPeer("1.0.0.1", 4442);
+            using var client = peer.Connect();
+            int port = ((IPEndPoint)client.LocalEndPoint).Port;
+            string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -LocalPort " + port);
+            var line = text.Split('\n').Single(l => l.Contains("1.0.0.1:4442"));
+            Assert.Contains(" AU ", line + " ");
+
+            using var sockets = new LoopbackSockets();
+            string loop = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -LocalPort " + sockets.ListenPort + " -State Listen");
+            Assert.True(loop.Split('\n').Any(l => l.Contains(":" + sockets.ListenPort) && l.Contains("Unspecified")), loop);
+        }
+
+        [Fact]
+        public void InvalidCountryCodeSaysWhatIsExpected()
+        {
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Get-MonitoredConnection -Country USA"));
+            Assert.Contains("'USA' is not a country code", error.Exception.Message);
+            Assert.Contains("ISO 3166-1", error.Exception.Message);
+        }
+
+        [LinuxFact]
+        public void CountryCompletionListsCountriesOfCurrentConnections()
+        {
+            using var peer = new PublicPeer("8.8.4.4", 4443);
+            using var client = peer.Connect();
+            var matches = _ps.Invoke("$s = 'Get-MonitoredConnection -Country U'; (TabExpansion2 -inputScript $s -cursorColumn $s.Length).CompletionMatches");
+            Assert.Contains(matches, m => (string)m.Properties["CompletionText"].Value == "US" &&
+                                          ((string)m.Properties["ListItemText"].Value).Contains("United States"));
+        }
+
+        [LinuxFact]
+        public void EnrichmentPropertiesAreFlatPrimitives()
+        {
+            using var peer = new PublicPeer("8.8.4.4", 4444);
+            using var client = peer.Connect();
+            int port = ((IPEndPoint)client.LocalEndPoint).Port;
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", _config, port));
+            foreach (var name in new[] { "RemoteHostName", "Country", "CountryName", "City", "Latitude", "Longitude", "Asn", "AsnOrganization", "AddressScope", "IsVpn", "VpnReason" })
+            {
+                var p = row.Properties[name];
+                Assert.NotNull(p);
+                var v = p.Value;
+                Assert.True(v == null || v is string || v is long || v is double || v is bool, name + " is " + v?.GetType());
+            }
+            var back = PSSerializer.Deserialize(PSSerializer.Serialize(row)) as PSObject;
+            Assert.Equal("US", back.Properties["Country"].Value);
+            Assert.Equal(15169L, back.Properties["Asn"].Value);
+        }
+    }
+}
