@@ -23,6 +23,7 @@ internal static class Program
     {
         if (args.Contains("--live")) return LiveViewBenchmark.Run(args); // live-view CPU benchmark (LiveViewBenchmark.cs)
         if (args.Contains("--traffic")) return TrafficBenchmark.Run(args); // top talker, watch and tracker memory (TrafficBenchmark.cs)
+        if (args.Contains("--geo")) return GeoBenchmark.Run(args); // GeoIP lookups per second and snapshot overhead (GeoBenchmark.cs)
         if (!OperatingSystem.IsLinux())
         {
             Console.Error.WriteLine("The snapshot benchmark compares against ss and runs on Linux.");
