@@ -44,10 +44,11 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         // Tunnel-typed adapters that are IPv6 transition mechanisms present on most Windows machines, not VPNs.
         private static readonly Regex TransitionTunnels = Rx(@"^(Teredo Tunneling Pseudo-Interface|Microsoft Teredo|Microsoft 6to4 Adapter|6TO4 Adapter|Microsoft ISATAP Adapter|isatap\.)");
 
-        // Generic drivers (Wintun, TAP) are shared by many products; the friendly name usually says which.
+        // Generic drivers (Wintun, TAP) are shared by many products; the friendly name (or a vendor's
+        // renamed TAP description, "TAP-NordVPN Windows Adapter V9") usually says which.
         private static readonly (Regex Name, string Product)[] Products =
         {
-            (Rx(@"WireGuard|^wg"), "WireGuard"),
+            (Rx(@"WireGuard|^wg\d"), "WireGuard"),
             (Rx(@"NordLynx|NordVPN"), "NordVPN"),
             (Rx(@"ProtonVPN|Proton VPN"), "ProtonVPN"),
             (Rx(@"Mullvad"), "Mullvad"),
@@ -74,7 +75,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                 string k = kind ?? m.Groups[1].Value.ToUpperInvariant().Replace("IKEV2", "IKEv2");
                 if (k == "Wintun" || k == "TAP-Windows")
                 {
-                    string product = ProductFromName(name);
+                    string product = ProductFromName(name) ?? ProductFromName(description);
                     if (product != null) k += " (" + product + ")";
                 }
                 return k;
