@@ -7,17 +7,18 @@ namespace ConnectionsMonitor.Tests.Vpn
 {
     /// <summary>
     /// A real network interface made with iproute2 for the length of a test (needs root), with one IPv4
-    /// address, set up, and deleted on Dispose. Names are unique per test process; a stale interface of
+    /// and one IPv6 address, set up, and deleted on Dispose. Names are unique per test process; a stale interface of
     /// the same name left by a crashed run is deleted first.
     /// </summary>
     public sealed class KernelLink : IDisposable
     {
         private static int _counter;
 
-        private KernelLink(string name, string address)
+        private KernelLink(string name, string address, string address6)
         {
             Name = name;
             Address = address;
+            Address6 = address6;
         }
 
         /// <summary>The interface name (at most 15 characters, the kernel's limit).</summary>
@@ -25,6 +26,9 @@ namespace ConnectionsMonitor.Tests.Vpn
 
         /// <summary>The IPv4 address given to it, from 198.18.0.0/15 (RFC 2544 benchmarking, never routed).</summary>
         public string Address { get; }
+
+        /// <summary>The IPv6 address given to it, from the unique-local fd7e:c0de::/32 (added without duplicate address detection).</summary>
+        public string Address6 { get; }
 
         /// <summary>
         /// Creates the link with "ip" followed by <paramref name="createArgs"/> (where {0} is the name), e.g.
@@ -35,12 +39,14 @@ namespace ConnectionsMonitor.Tests.Vpn
             int n = Interlocked.Increment(ref _counter);
             string name = "cmvpn" + (Environment.ProcessId % 100000) + "x" + n;
             string address = "198.18." + ((Environment.ProcessId % 200) + 20) + "." + n;
+            string address6 = "fd7e:c0de:" + (Environment.ProcessId % 65536).ToString("x") + "::" + n.ToString("x");
             Ip("link del " + name); // a leftover of a crashed run with the same pid, if any
             Run(string.Format(createArgs, name));
-            var link = new KernelLink(name, address);
+            var link = new KernelLink(name, address, address6);
             try
             {
                 Run("addr add " + address + "/32 dev " + name);
+                Run("addr add " + address6 + "/128 dev " + name + " nodad");
                 Run("link set " + name + " up");
             }
             catch

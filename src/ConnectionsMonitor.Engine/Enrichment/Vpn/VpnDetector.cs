@@ -87,8 +87,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
 
         /// <summary>
         /// Sets IsVpn and VpnReason of every record (left null when detection is off or the answer is
-        /// unknown). Uses the batch's listeners to tell
-        /// the server end of a connection from the client end for the port rule.
+        /// unknown). The batch's listeners tell the server end of a connection from the client end for
+        /// the port rule, so pass whole snapshots.
         /// </summary>
         public void Apply(IReadOnlyList<ConnectionRecord> records)
         {
