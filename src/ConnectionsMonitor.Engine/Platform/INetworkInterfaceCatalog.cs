@@ -18,6 +18,7 @@ namespace ConnectionsMonitor.Engine.Platform
     /// <summary>One network interface as the platform sees it.</summary>
     public sealed class NetworkInterfaceInfo
     {
+        /// <summary>Describes one interface; see the properties for what each argument means.</summary>
         public NetworkInterfaceInfo(string name, string description, string linkType, string tunnelKind, bool tunnelKindFromNameOnly, bool factsKnown, IReadOnlyList<IPAddress> addresses)
         {
             Name = name ?? throw new ArgumentNullException(nameof(name));

@@ -6,6 +6,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
         /// <summary>Detection ran and no rule matched.</summary>
         public static readonly VpnVerdict NotVpn = new VpnVerdict(false, null);
 
+        /// <summary>A verdict; <paramref name="reason"/> is null when <paramref name="isVpn"/> is false.</summary>
         public VpnVerdict(bool isVpn, string reason)
         {
             IsVpn = isVpn;
