@@ -79,5 +79,8 @@ namespace ConnectionsMonitor.Engine.Platform
 
         /// <summary>Closed connections' final traffic; null where the platform cannot see them.</summary>
         IClosedConnectionFeed ClosedConnections { get; }
+
+        /// <summary>Network interfaces, their addresses and link kinds (for VPN detection); null where the platform cannot list them.</summary>
+        INetworkInterfaceCatalog Interfaces { get; }
     }
 }

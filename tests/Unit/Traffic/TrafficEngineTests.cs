@@ -196,6 +196,7 @@ namespace ConnectionsMonitor.Tests.Traffic
             public ConnectionsMonitor.Engine.Platform.IConnectionTable Connections { get; } = new FakeTable();
             public ConnectionsMonitor.Engine.Platform.IProcessCatalog Processes { get; } = new FakeProcesses();
             public ConnectionsMonitor.Engine.Platform.IClosedConnectionFeed ClosedConnections { get; } = new LossyFeed();
+            public ConnectionsMonitor.Engine.Platform.INetworkInterfaceCatalog Interfaces => null;
         }
 
         [Fact]

@@ -9,6 +9,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private readonly LinuxConnectionTable _connections;
         private readonly LinuxProcessCatalog _processes = new LinuxProcessCatalog();
         private readonly LinuxClosedConnectionFeed _closed;
+        private readonly LinuxNetworkInterfaceCatalog _interfaces = new LinuxNetworkInterfaceCatalog();
 
         public LinuxPlatform() : this(LinuxTableMode.Auto) { }
 
@@ -23,6 +24,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         public IConnectionTable Connections => _connections;
         public IProcessCatalog Processes => _processes;
         public IClosedConnectionFeed ClosedConnections => _closed;
+        public INetworkInterfaceCatalog Interfaces => _interfaces;
 
         public void Dispose()
         {

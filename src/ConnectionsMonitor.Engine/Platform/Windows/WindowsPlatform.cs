@@ -14,6 +14,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         private readonly WindowsTrafficCounters _traffic;
         private readonly WindowsConnectionTable _connections;
         private readonly WindowsProcessCatalog _processes = new WindowsProcessCatalog();
+        private readonly WindowsNetworkInterfaceCatalog _interfaces = new WindowsNetworkInterfaceCatalog();
 
         public WindowsPlatform() : this(new WindowsTrafficCounters())
         {
@@ -29,6 +30,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         public IConnectionTable Connections => _connections;
         public IProcessCatalog Processes => _processes;
         public IClosedConnectionFeed ClosedConnections => _traffic;
+        public INetworkInterfaceCatalog Interfaces => _interfaces;
 
         /// <summary>Stops the ETW session (a session outlives its process unless stopped).</summary>
         public void Dispose() => _traffic.Dispose();
