@@ -40,7 +40,7 @@ namespace ConnectionsMonitor.Engine
         public MonitorEngine(IPlatform platform, string bundledGeoDirectory = null)
         {
             _platform = platform ?? throw new ArgumentNullException(nameof(platform));
-            _enricher = new ConnectionEnricher(bundledGeoDirectory);
+            _enricher = new ConnectionEnricher(_platform.Interfaces, bundledGeoDirectory);
         }
 
         public IPlatform Platform => _platform;

@@ -26,8 +26,16 @@ namespace ConnectionsMonitor
         /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
         public static string Rate(double? bytesPerSecond) => TextFormat.Rate(bytesPerSecond);
 
-        /// <summary>The seed's Geo column: the country code, else the address scope, else empty; "[VPN]" after it for VPN connections.</summary>
-        public static string Geo(string country, string scope, bool? isVpn) => TextFormat.Geo(country, scope, isVpn);
+        /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
+        public static string Geo(string country, string scope) => TextFormat.Geo(country, scope);
+
+        /// <summary>The Process cell: the name without control characters, after the seed's "[VPN]" marker for VPN connections (as the live view shows it).</summary>
+        public static string Process(string name, bool? isVpn)
+        {
+            string safe = TextFormat.Safe(name);
+            if (isVpn != true) return safe;
+            return safe.Length == 0 ? TableLayout.VpnMarker : TableLayout.VpnMarker + " " + safe;
+        }
 
         /// <summary>Removes control characters (C0, DEL, C1 — ESC and CSI among them) and bidi overrides from text that came from outside.</summary>
         public static string Safe(string text) => TextFormat.Safe(text);

@@ -163,7 +163,7 @@ namespace ConnectionsMonitor.Engine.Display
                 case ColumnNames.State: return r.State?.ToString() ?? "";
                 case ColumnNames.Pid: return r.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "";
                 case ColumnNames.Process: return TextFormat.Safe(r.ProcessName);
-                case ColumnNames.Geo: return TextFormat.Geo(r.Country, r.AddressScope, r.IsVpn);
+                case ColumnNames.Geo: return TextFormat.Geo(r.Country, r.AddressScope);
                 case ColumnNames.Bytes: return TextFormat.Bytes(r.BytesSent, r.BytesReceived);
                 case ColumnNames.Age: return TextFormat.Age(r.GetAge(nowUtc));
                 default: return "";

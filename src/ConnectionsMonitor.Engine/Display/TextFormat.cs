@@ -54,17 +54,10 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
         public static string Rate(double? bytesPerSecond) => bytesPerSecond == null ? "" : Size(bytesPerSecond) + "/s";
 
-        /// <summary>The seed's Geo column: the country code, else the address scope, else empty; "[VPN]" after it for VPN connections.</summary>
-        public static string Geo(string country, string scope, bool? isVpn)
-        {
+        /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
+        public static string Geo(string country, string scope) =>
             // PowerShell passes $null to a string parameter as "": treat empty as unknown.
-            string place = Safe(!string.IsNullOrEmpty(country) ? country : scope ?? "");
-            if (isVpn != true) return place;
-            return place.Length == 0 ? VpnMarker : place + " " + VpnMarker;
-        }
-
-        /// <summary>The seed's marker for connections that go through a VPN.</summary>
-        public const string VpnMarker = "[VPN]";
+            Safe(!string.IsNullOrEmpty(country) ? country : scope ?? "");
 
         /// <summary>
         /// Removes control characters (C0, DEL, C1 — ESC and CSI among them) and bidi overrides from

@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Configuration;
 using ConnectionsMonitor.Engine.Enrichment.Geo;
+using ConnectionsMonitor.Engine.Enrichment.Vpn;
 using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Platform;
 
 namespace ConnectionsMonitor.Engine.Enrichment
 {
@@ -16,9 +19,15 @@ namespace ConnectionsMonitor.Engine.Enrichment
         private static readonly string[] ScopeNames = Enum.GetNames(typeof(AddressScope));
 
         private readonly GeoLocator _geo;
+        private readonly INetworkInterfaceCatalog _interfaces;
+        private readonly object _gate = new object();
+        private VpnDetector _vpn;
 
-        public ConnectionEnricher(string bundledGeoDirectory)
+        /// <param name="interfaces">The platform's network interfaces (null: it cannot list them; the VPN interface rule is then unknown).</param>
+        /// <param name="bundledGeoDirectory">The module's GeoIP folder (null: none).</param>
+        public ConnectionEnricher(INetworkInterfaceCatalog interfaces, string bundledGeoDirectory)
         {
+            _interfaces = interfaces;
             _geo = new GeoLocator(bundledGeoDirectory);
         }
 
@@ -44,7 +53,29 @@ namespace ConnectionsMonitor.Engine.Enrichment
                 r.Asn = info.Asn;
                 r.AsnOrganization = info.AsnOrganization;
             }
+            if (options.Vpn != null)
+            {
+                var vpn = VpnFor(options.Vpn);
+                vpn.Apply(records);
+                if (vpn.InterfaceWarning != null) Add(warnings, vpn.InterfaceWarning);
+            }
         }
+
+        /// <summary>One detector per vpn configuration (its interface map is the costly part): a changed config gets a new one.</summary>
+        private VpnDetector VpnFor(VpnConfig config)
+        {
+            lock (_gate)
+            {
+                if (_vpn == null || !ReferenceEquals(_vpnConfig, config))
+                {
+                    _vpn = new VpnDetector(_interfaces, config);
+                    _vpnConfig = config;
+                }
+                return _vpn;
+            }
+        }
+
+        private VpnConfig _vpnConfig;
 
         /// <summary>Host names for the records that are kept (bounded by the DNS deadline).</summary>
         public void Resolve(IReadOnlyList<ConnectionRecord> records, EnrichmentOptions options, ICollection<string> warnings)

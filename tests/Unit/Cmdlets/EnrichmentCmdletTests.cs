@@ -60,6 +60,26 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.True(loop.Split('\n').Any(l => l.Contains(":" + sockets.ListenPort) && l.Contains("Unspecified")), loop);
         }
 
+        [LinuxFact]
+        public void SocketOnATunInterfaceIsVpnWithTheMarkerInTheTable()
+        {
+            using var tun = Vpn.KernelLink.Create("tuntap add dev {0} mode tun");
+            using var listener = new System.Net.Sockets.TcpListener(IPAddress.Parse(tun.Address), 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] | Where-Object IsVpn", _config, port));
+            Assert.Equal(true, Prop<bool?>(row, "IsVpn"));
+            Assert.Contains("interface " + tun.Name + " (tun)", Prop<string>(row, "VpnReason"));
+            string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -LocalPort " + port);
+            Assert.Contains(text.Split('\n'), l => l.Contains(tun.Address + ":" + port) && l.Contains("[VPN] " + System.Diagnostics.Process.GetCurrentProcess().ProcessName));
+
+            using var sockets = new LoopbackSockets();
+            var loop = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -State Listen", _config, sockets.ListenPort));
+            Assert.Equal(false, Prop<bool?>(loop, "IsVpn"));
+            Assert.Null(Prop<string>(loop, "VpnReason"));
+        }
+
         [Fact]
         public void InvalidCountryCodeSaysWhatIsExpected()
         {
