@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Linq;
 using System.Net;
 using System.Threading;
 using ConnectionsMonitor.Engine.Enrichment.Dns;
@@ -97,6 +98,49 @@ namespace ConnectionsMonitor.Tests.Dns
                 Assert.Equal("host-a.test", resolver.Resolve(new[] { HostA }, Patient)[HostA]);
                 Assert.Equal(2, dnsmasq.PtrQueriesFor(HostA));
                 Assert.Equal(2, resolver.Statistics.QueriesSent);
+            }
+        }
+
+        private static string NumberedHosts(int count) =>
+            string.Concat(Enumerable.Range(1, count).Select(i => "10.1.2." + i + " h" + i + ".test\n"));
+
+        private static IPAddress Numbered(int i) => IPAddress.Parse("10.1.2." + i);
+
+        [Fact]
+        public void A_full_cache_evicts_the_oldest_answers()
+        {
+            using (var dnsmasq = new DnsmasqServer(NumberedHosts(5)))
+            using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions { Servers = new[] { dnsmasq.EndPoint }, MaxCacheEntries = 3 }))
+            {
+                for (int i = 1; i <= 5; i++) Assert.Equal("h" + i + ".test", resolver.Resolve(new[] { Numbered(i) }, Patient)[Numbered(i)]);
+                var statistics = resolver.Statistics;
+                Assert.Equal(3, statistics.CachedEntries);
+                Assert.Equal(2, statistics.Evictions);
+
+                // The newest answer is still cached; the oldest was evicted and is asked again.
+                Assert.Equal("h5.test", resolver.Resolve(new[] { Numbered(5) }, Patient)[Numbered(5)]);
+                Assert.Equal("h1.test", resolver.Resolve(new[] { Numbered(1) }, Patient)[Numbered(1)]);
+                Assert.Equal(1, dnsmasq.PtrQueriesFor(Numbered(5)));
+                Assert.Equal(2, dnsmasq.PtrQueriesFor(Numbered(1)));
+                Assert.True(resolver.Statistics.CachedEntries <= 3);
+            }
+        }
+
+        [Fact]
+        public void Lookups_under_way_are_never_evicted_and_addresses_beyond_the_room_wait_for_a_later_call()
+        {
+            using (var dnsmasq = new DnsmasqServer(NumberedHosts(5)))
+            using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions { Servers = new[] { dnsmasq.EndPoint }, MaxCacheEntries = 3 }))
+            {
+                var all = Enumerable.Range(1, 5).Select(Numbered).ToArray();
+                var names = resolver.Resolve(all, Patient);
+                Assert.Equal(new[] { "h1.test", "h2.test", "h3.test" }, all.Where(names.ContainsKey).Select(a => names[a]));
+                Assert.Equal(2, resolver.Statistics.NotStarted);
+                Assert.Equal(3, dnsmasq.PtrQueryCount());
+
+                // Now the three are answers, which may be evicted to make room for the other two.
+                names = resolver.Resolve(all.Skip(3).ToArray(), Patient);
+                Assert.Equal(new[] { "h4.test", "h5.test" }, names.Values.OrderBy(n => n));
             }
         }
 

@@ -70,8 +70,11 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
             if (addresses == null) throw new ArgumentNullException(nameof(addresses));
             cancel.ThrowIfCancellationRequested();
 
-            var asked = new List<KeyValuePair<IPAddress, IPAddress>>(addresses.Count);
-            List<Task> pending = null;
+            // Names known when the call begins are taken at once (a later eviction in this same call cannot lose
+            // them); names still being looked up are read from their entries after the wait.
+            var names = new Dictionary<IPAddress, string>();
+            List<KeyValuePair<IPAddress, Entry>> awaited = null;
+            List<Task> lookups = null;
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(ReverseDnsResolver));
@@ -80,7 +83,6 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
                 {
                     if (address == null) continue;
                     var key = Normalize(address);
-                    asked.Add(new KeyValuePair<IPAddress, IPAddress>(address, key));
                     if (_cache.TryGetValue(key, out var entry) && entry.IsFinished && entry.Expires <= now)
                     {
                         _cache.Remove(key);
@@ -93,29 +95,30 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
                     }
                     else if (entry.IsFinished)
                     {
-                        if (entry.State == EntryState.Named) _cacheHits++;
-                        else _negativeHits++;
+                        if (entry.State == EntryState.Named)
+                        {
+                            _cacheHits++;
+                            names[address] = entry.Name;
+                        }
+                        else
+                        {
+                            _negativeHits++;
+                        }
                         continue;
                     }
-                    (pending ?? (pending = new List<Task>())).Add(entry.Done.Task);
+                    (awaited ?? (awaited = new List<KeyValuePair<IPAddress, Entry>>())).Add(new KeyValuePair<IPAddress, Entry>(address, entry));
+                    (lookups ?? (lookups = new List<Task>())).Add(entry.Done.Task);
                 }
                 StartQueued();
             }
+            if (awaited == null) return names;
 
-            if (pending != null)
-            {
-                int waitMs = WaitMilliseconds(deadline);
-                if (waitMs != 0) Task.WhenAll(pending).Wait(waitMs, cancel);
-            }
+            int waitMs = WaitMilliseconds(deadline);
+            if (waitMs != 0) Task.WhenAll(lookups).Wait(waitMs, cancel);
 
-            var names = new Dictionary<IPAddress, string>();
             lock (_gate)
-            {
-                // A name is served if it was fresh when this call began or arrived during it.
-                foreach (var pair in asked)
-                    if (_cache.TryGetValue(pair.Value, out var entry) && entry.State == EntryState.Named)
-                        names[pair.Key] = entry.Name;
-            }
+                foreach (var pair in awaited)
+                    if (pair.Value.State == EntryState.Named) names[pair.Key] = pair.Value.Name;
             return names;
         }
 
