@@ -111,7 +111,7 @@ namespace ConnectionsMonitor.Tests.Dns
         }
 
         [Fact]
-        public void Dispose_cancels_lookups_under_way_and_wakes_a_waiting_caller()
+        public async Task Dispose_cancels_lookups_under_way_and_wakes_a_waiting_caller()
         {
             using (var silent = new SilentUdpServer())
             {
@@ -122,9 +122,9 @@ namespace ConnectionsMonitor.Tests.Dns
 
                 var clock = Stopwatch.StartNew();
                 resolver.Dispose();
-                Assert.True(waiting.Wait(TimeSpan.FromSeconds(10)), "the waiting caller was not woken");
+                Assert.Same(waiting, await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromSeconds(10))));
                 Assert.True(clock.Elapsed < Margin, "took " + clock.Elapsed);
-                Assert.Empty(waiting.Result);
+                Assert.Empty(await waiting);
                 // DnsClient gives up the 30 s query when cancelled.
                 WaitFor(() => resolver.Statistics.InFlight == 0, Margin, "the cancelled lookup to end");
                 Assert.Throws<ObjectDisposedException>(() => resolver.Resolve(new[] { HostA }, TimeSpan.Zero));
