@@ -19,13 +19,13 @@ namespace ConnectionsMonitor.Tests.TestSupport
     /// </summary>
     public sealed class DnsmasqServer : IDisposable
     {
-        private readonly Process _process;
         private readonly string _hostsFile;
         private readonly List<string> _log = new List<string>();
+        private Process _process;
         private int _syncCounter;
 
         /// <param name="hosts">The hosts file's text (address, then names).</param>
-        /// <param name="port">The port to listen on (UDP and TCP); 0 picks a free one.</param>
+        /// <param name="port">The port to listen on (UDP and TCP); 0 picks a free one (and picks again if another process takes it first).</param>
         /// <param name="extraArguments">More dnsmasq options, e.g. "--local-ttl=2" or "--ptr-record=NAME,TARGET".</param>
         public DnsmasqServer(string hosts, int port = 0, IEnumerable<string> extraArguments = null)
         {
@@ -34,14 +34,38 @@ namespace ConnectionsMonitor.Tests.TestSupport
             // Not in a private temporary folder: dnsmasq reads the file after dropping to the 'nobody' user.
             _hostsFile = Path.Combine(Path.GetTempPath(), "cm-dnsmasq-hosts-" + Guid.NewGuid().ToString("N"));
             File.WriteAllText(_hostsFile, hosts ?? "");
-            Port = port == 0 ? FreePort() : port;
+            var extra = (extraArguments ?? Enumerable.Empty<string>()).ToList();
+            for (int attempt = 1; ; attempt++)
+            {
+                Port = port == 0 ? FreePort() : port;
+                Launch(executable, extra);
+                try
+                {
+                    WaitUntilAnswering();
+                    return;
+                }
+                catch (InvalidOperationException) when (port == 0 && attempt < 3 && Log.Any(line => line.Contains("Address already in use")))
+                {
+                    StopProcess();
+                    lock (_log) _log.Clear();
+                }
+                catch
+                {
+                    Dispose();
+                    throw;
+                }
+            }
+        }
 
+        public int Port { get; private set; }
+
+        private void Launch(string executable, IEnumerable<string> extraArguments)
+        {
             var psi = new ProcessStartInfo(executable)
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
-                RedirectStandardInput = true,
             };
             foreach (var argument in new[]
             {
@@ -49,7 +73,7 @@ namespace ConnectionsMonitor.Tests.TestSupport
                 "--bind-interfaces", "--no-resolv", "--no-hosts", "--addn-hosts=" + _hostsFile,
                 "--local=/in-addr.arpa/", "--local=/ip6.arpa/", "--pid-file=", "--user=nobody",
                 "--log-queries", "--log-facility=-",
-            }.Concat(extraArguments ?? Enumerable.Empty<string>()))
+            }.Concat(extraArguments))
                 psi.ArgumentList.Add(argument);
 
             _process = Process.Start(psi);
@@ -57,18 +81,7 @@ namespace ConnectionsMonitor.Tests.TestSupport
             _process.ErrorDataReceived += (_, e) => Record(e.Data);
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();
-            try
-            {
-                WaitUntilAnswering();
-            }
-            catch
-            {
-                Dispose();
-                throw;
-            }
         }
-
-        public int Port { get; }
 
         public IPEndPoint EndPoint => new IPEndPoint(IPAddress.Loopback, Port);
 
@@ -187,8 +200,9 @@ namespace ConnectionsMonitor.Tests.TestSupport
             return folders.Where(f => f.Length > 0).Select(f => Path.Combine(f, "dnsmasq")).FirstOrDefault(File.Exists);
         }
 
-        public void Dispose()
+        private void StopProcess()
         {
+            if (_process == null) return;
             try
             {
                 if (!_process.HasExited) _process.Kill();
@@ -196,6 +210,13 @@ namespace ConnectionsMonitor.Tests.TestSupport
             }
             catch (InvalidOperationException) { }
             _process.Dispose();
+            _process = null;
+        }
+
+        /// <summary>Kills dnsmasq and deletes its hosts file.</summary>
+        public void Dispose()
+        {
+            StopProcess();
             try { File.Delete(_hostsFile); } catch (IOException) { }
         }
     }
