@@ -9,19 +9,23 @@ namespace ConnectionsMonitor.Tests.Dns
     /// <summary>
     /// A minimal DNS responder on 127.0.0.1 for answers dnsmasq refuses to serve: it answers every query with the
     /// same hand-built message, either a PTR record whose target labels are arbitrary bytes (control characters,
-    /// escape sequences) or NXDOMAIN with an SOA record in the authority section. Counts the queries it receives.
+    /// escape sequences), NXDOMAIN with an SOA record in the authority section, or an error code alone. Counts the queries it receives.
     /// </summary>
     public sealed class CraftedDnsServer : IDisposable
     {
         private readonly Socket _socket;
         private readonly Thread _loop;
         private readonly byte[][] _ptrLabels;
+        private readonly int _rcode;
+        private readonly bool _soa;
         private readonly uint _soaTtl, _soaMinimum;
         private int _received;
 
-        private CraftedDnsServer(byte[][] ptrLabels, uint soaTtl, uint soaMinimum)
+        private CraftedDnsServer(byte[][] ptrLabels, int rcode, bool soa, uint soaTtl, uint soaMinimum)
         {
             _ptrLabels = ptrLabels;
+            _rcode = rcode;
+            _soa = soa;
             _soaTtl = soaTtl;
             _soaMinimum = soaMinimum;
             _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -32,10 +36,13 @@ namespace ConnectionsMonitor.Tests.Dns
         }
 
         /// <summary>Answers every query with one PTR record (TTL 60) whose target is these labels, byte for byte.</summary>
-        public static CraftedDnsServer AnsweringPtr(params byte[][] labels) => new CraftedDnsServer(labels, 0, 0);
+        public static CraftedDnsServer AnsweringPtr(params byte[][] labels) => new CraftedDnsServer(labels, 0, false, 0, 0);
 
         /// <summary>Answers every query with NXDOMAIN and an SOA record (this TTL and MINIMUM) in the authority section.</summary>
-        public static CraftedDnsServer AnsweringNxDomain(uint soaTtl, uint soaMinimum) => new CraftedDnsServer(null, soaTtl, soaMinimum);
+        public static CraftedDnsServer AnsweringNxDomain(uint soaTtl, uint soaMinimum) => new CraftedDnsServer(null, 3, true, soaTtl, soaMinimum);
+
+        /// <summary>Answers every query with this response code (2 SERVFAIL, 5 REFUSED …) and no records.</summary>
+        public static CraftedDnsServer AnsweringError(int rcode) => new CraftedDnsServer(null, rcode, false, 0, 0);
 
         public IPEndPoint EndPoint { get; }
 
@@ -71,13 +78,13 @@ namespace ConnectionsMonitor.Tests.Dns
             m.Add(query[0]); m.Add(query[1]);                           // the query's id
             bool ptr = _ptrLabels != null;
             m.Add(0x85);                                                 // QR, opcode 0, AA, RD
-            m.Add((byte)(0x80 | (ptr ? 0 : 3)));                         // RA; NOERROR or NXDOMAIN
-            Add16(m, 1); Add16(m, ptr ? 1 : 0); Add16(m, ptr ? 0 : 1); Add16(m, 0);
+            m.Add((byte)(0x80 | _rcode));                                // RA; the response code
+            Add16(m, 1); Add16(m, ptr ? 1 : 0); Add16(m, _soa ? 1 : 0); Add16(m, 0);
             for (int i = 12; i < end; i++) m.Add(query[i]);
 
-            m.Add(0xC0); m.Add(0x0C);                                    // owner: the question's name
             if (ptr)
             {
+                m.Add(0xC0); m.Add(0x0C);                                // owner: the question's name
                 Add16(m, 12); Add16(m, 1); Add32(m, 60);
                 var target = new List<byte>();
                 foreach (var label in _ptrLabels) { target.Add((byte)label.Length); target.AddRange(label); }
@@ -85,8 +92,9 @@ namespace ConnectionsMonitor.Tests.Dns
                 Add16(m, target.Count);
                 m.AddRange(target);
             }
-            else
+            else if (_soa)
             {
+                m.Add(0xC0); m.Add(0x0C);
                 Add16(m, 6); Add16(m, 1); Add32(m, _soaTtl);
                 var soa = new List<byte>();
                 AddName(soa, "ns", "test");

@@ -75,6 +75,29 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
+        [Theory]
+        [InlineData(2)]   // SERVFAIL
+        [InlineData(5)]   // REFUSED
+        public void An_error_answer_is_remembered_for_FailureRetry_only(int rcode)
+        {
+            var retry = TimeSpan.FromSeconds(1);
+            using (var server = CraftedDnsServer.AnsweringError(rcode))
+            using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions { Servers = new[] { server.EndPoint }, FailureRetry = retry }))
+            {
+                Assert.Empty(resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(10)));
+                var sinceFailure = Stopwatch.StartNew();
+                Assert.Equal(1, resolver.Statistics.Failures);
+
+                Assert.Empty(resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(10)));
+                if (sinceFailure.Elapsed < retry - TimeSpan.FromMilliseconds(300)) Assert.Equal(1, server.Received);
+
+                Thread.Sleep(retry - sinceFailure.Elapsed + TimeSpan.FromMilliseconds(200));
+                Assert.Empty(resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(10)));
+                Assert.Equal(2, server.Received);
+                Assert.Equal(2, resolver.Statistics.Failures);
+            }
+        }
+
         [Fact]
         public void At_most_MaxConcurrent_lookups_are_in_flight_and_the_rest_queue()
         {
