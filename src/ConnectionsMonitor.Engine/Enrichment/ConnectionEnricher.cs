@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Net;
 using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Enrichment.Dns;
 using ConnectionsMonitor.Engine.Enrichment.Geo;
 using ConnectionsMonitor.Engine.Enrichment.Vpn;
 using ConnectionsMonitor.Engine.Model;
@@ -77,10 +79,47 @@ namespace ConnectionsMonitor.Engine.Enrichment
 
         private VpnConfig _vpnConfig;
 
-        /// <summary>Host names for the records that are kept (bounded by the DNS deadline).</summary>
+        /// <summary>
+        /// Host names for the records that are kept: public remote addresses (and private, link-local
+        /// and loopback ones when dns.resolvePrivate is set). Waits at most dns.snapshotDeadlineMs;
+        /// names that come later are filled by a later snapshot. Call after Classify (it reads AddressScope).
+        /// </summary>
         public void Resolve(IReadOnlyList<ConnectionRecord> records, EnrichmentOptions options, ICollection<string> warnings)
         {
+            var dns = options.Dns;
+            if (dns == null || records.Count == 0) return;
+            var addresses = new HashSet<IPAddress>();
+            foreach (var r in records)
+                if (r.RemoteAddress != null && ShouldResolve(r.AddressScope, dns.ResolvePrivate)) addresses.Add(r.RemoteAddress);
+            if (addresses.Count == 0) return;
+            var names = ResolverFor(dns).Resolve(addresses, TimeSpan.FromMilliseconds(dns.SnapshotDeadlineMs));
+            foreach (var r in records)
+                if (r.RemoteAddress != null && names.TryGetValue(r.RemoteAddress, out string name)) r.RemoteHostName = name;
         }
+
+        private static bool ShouldResolve(string scope, bool includePrivate)
+        {
+            if (scope == ScopeNames[(int)AddressScope.Public]) return true;
+            return includePrivate && (scope == ScopeNames[(int)AddressScope.Private] || scope == ScopeNames[(int)AddressScope.LinkLocal] ||
+                                      scope == ScopeNames[(int)AddressScope.Loopback]);
+        }
+
+        /// <summary>One resolver (and so one cache) per DNS setting; changed settings start a new one.</summary>
+        private ReverseDnsResolver ResolverFor(DnsConfig config)
+        {
+            var wanted = ReverseDnsOptions.From(config);
+            lock (_gate)
+            {
+                if (_dns == null || !_dns.Options.Equals(wanted))
+                {
+                    _dns?.Dispose();
+                    _dns = new ReverseDnsResolver(wanted);
+                }
+                return _dns;
+            }
+        }
+
+        private ReverseDnsResolver _dns;
 
         private static void Add(ICollection<string> warnings, string warning)
         {
@@ -89,6 +128,7 @@ namespace ConnectionsMonitor.Engine.Enrichment
 
         public void Dispose()
         {
+            lock (_gate) _dns?.Dispose();
             _geo.Dispose();
         }
     }
