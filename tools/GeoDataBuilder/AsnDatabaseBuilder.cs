@@ -72,9 +72,16 @@ namespace ConnectionsMonitor.GeoDataBuilder
             int ipv6Ranges = AddCsv(writer, ipv6CsvPath, AddressFamily.InterNetworkV6);
             string temporary = outputPath + ".tmp";
             MmdbWriteSummary summary;
-            using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-                summary = writer.Write(output);
-            File.Move(temporary, outputPath, overwrite: true);
+            try
+            {
+                using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+                    summary = writer.Write(output);
+                File.Move(temporary, outputPath, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(temporary)) File.Delete(temporary);
+            }
             log?.WriteLine($"{ipv4Ranges} IPv4 and {ipv6Ranges} IPv6 ranges, {summary.RecordCount} distinct records, " +
                            $"{summary.NodeCount} nodes, {summary.RecordSize}-bit records, data section {summary.DataSectionLength} bytes, " +
                            $"{new FileInfo(outputPath).Length} bytes written to {outputPath}");

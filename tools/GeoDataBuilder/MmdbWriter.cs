@@ -100,7 +100,17 @@ namespace ConnectionsMonitor.GeoDataBuilder
         public void Insert(IPNetwork network, object record) => Insert(network.BaseAddress, network.PrefixLength, record);
 
         /// <summary>Maps every address of a CIDR such as "192.0.2.0/24" or "2001:db8::/32" to <paramref name="record"/>.</summary>
-        public void Insert(string cidr, object record) => Insert(IPNetwork.Parse(cidr), record);
+        /// <exception cref="ArgumentException">The text is not address/prefix, or as for <see cref="Insert(IPAddress, int, object)"/>.</exception>
+        public void Insert(string cidr, object record)
+        {
+            ArgumentNullException.ThrowIfNull(cidr);
+            int slash = cidr.IndexOf('/');
+            if (slash < 0
+                || !IPAddress.TryParse(cidr.AsSpan(0, slash), out IPAddress network)
+                || !int.TryParse(cidr.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int prefixLength))
+                throw new ArgumentException($"'{cidr}' is not a CIDR network such as 192.0.2.0/24 or 2001:db8::/32.", nameof(cidr));
+            Insert(network, prefixLength, record);
+        }
 
         /// <summary>
         /// Maps every address from <paramref name="first"/> to <paramref name="last"/> inclusive (same

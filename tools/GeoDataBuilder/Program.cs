@@ -36,7 +36,7 @@ namespace ConnectionsMonitor.GeoDataBuilder
                 AsnDatabaseBuilder.Build(ipv4, ipv6, output, buildEpoch, Console.Out);
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine("GeoDataBuilder: " + e.Message);
                 if (e is ArgumentException) Console.Error.WriteLine(Usage);

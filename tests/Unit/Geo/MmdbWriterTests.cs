@@ -99,10 +99,10 @@ namespace ConnectionsMonitor.Tests.Geo
         {
             [Constructor]
             public TypedRecord(
-                [Parameter("autonomous_system_number")] long? number,
-                [Parameter("autonomous_system_organization")] string organization,
-                [Parameter("score")] double score,
-                [Parameter("flags")] IList<string> flags)
+                [MapKey("autonomous_system_number")] long? number,
+                [MapKey("autonomous_system_organization")] string organization,
+                [MapKey("score")] double score,
+                [MapKey("flags")] IList<string> flags)
             {
                 Number = number;
                 Organization = organization;
@@ -208,7 +208,6 @@ namespace ConnectionsMonitor.Tests.Geo
             using (Reader reader = Open(writer))
             {
                 Assert.Equal("replaced", Find(reader, "10.1.2.3")["name"]);
-                Find(reader, "10.1.2.3");
                 reader.Find<Dictionary<string, object>>(IPAddress.Parse("10.1.2.3"), out int prefixLength);
                 Assert.Equal(8, prefixLength);
             }
@@ -406,6 +405,8 @@ namespace ConnectionsMonitor.Tests.Geo
             Assert.Throws<ArgumentException>(() => writer.InsertRange(IPAddress.Parse("10.0.0.9"), IPAddress.Parse("10.0.0.1"), Named("x")));
             Assert.Throws<ArgumentException>(() => writer.InsertRange(IPAddress.Parse("10.0.0.1"), IPAddress.Parse("::1"), Named("x")));
             Assert.Throws<ArgumentOutOfRangeException>(() => writer.RecordSize = 16);
+            Assert.Throws<ArgumentException>(() => writer.Insert("10.0.0.0", Named("x")));
+            Assert.Contains("192.0.2.0/24", Assert.Throws<ArgumentException>(() => writer.Insert("192.0.2.9/24", Named("x"))).Message);
         }
 
         [Fact]

@@ -132,12 +132,12 @@ namespace ConnectionsMonitor.Tests.TestSupport
 
         private static Dictionary<string, object> CountryRecord(string isoCode, string countryName, string continentCode)
         {
-            Dictionary<string, object> Country() => new Dictionary<string, object> { ["iso_code"] = isoCode, ["names"] = EnglishName(countryName) };
+            Dictionary<string, object> CountryMap() => new Dictionary<string, object> { ["iso_code"] = isoCode, ["names"] = EnglishName(countryName) };
             return new Dictionary<string, object>
             {
                 ["continent"] = new Dictionary<string, object> { ["code"] = continentCode, ["names"] = EnglishName(ContinentName(continentCode)) },
-                ["country"] = Country(),
-                ["registered_country"] = Country(),
+                ["country"] = CountryMap(),
+                ["registered_country"] = CountryMap(),
             };
         }
 
