@@ -367,6 +367,20 @@ namespace ConnectionsMonitor.Tests.Geo
         }
 
         [Fact]
+        public void TheLayoutDependsOnTheNetworksNotTheirInsertOrder()
+        {
+            var networks = new[] { ("192.0.2.0/24", "a"), ("2001:db8::/32", "b"), ("198.51.100.0/25", "a"), ("10.0.0.0/8", "c") };
+            var forward = new MmdbWriter("Test-Order");
+            var backward = new MmdbWriter("Test-Order");
+            foreach (var (cidr, name) in networks) forward.Insert(cidr, Named(name));
+            foreach (var (cidr, name) in networks.Reverse()) backward.Insert(cidr, Named(name));
+
+            byte[] first = Bytes(forward);
+            Assert.Equal(first, Bytes(backward));
+            Assert.Equal(first, Bytes(forward)); // writing does not change the writer
+        }
+
+        [Fact]
         public void MetadataIsWritten()
         {
             var writer = new MmdbWriter("Test-Metadata") { BuildEpoch = 1_781_722_800 };
