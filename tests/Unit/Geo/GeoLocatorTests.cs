@@ -29,7 +29,8 @@ namespace ConnectionsMonitor.Tests.Geo
         [Theory]
         [InlineData("8.8.8.8", "US")]
         [InlineData("1.1.1.1", "AU")]
-        [InlineData("2001:4860:4860::8888", "US")]
+        [InlineData("2620:fe::fe", "US")]          // Quad9 over IPv6
+        [InlineData("2001:67c:2e8:22::c100:68b", "NL")] // RIPE NCC
         [InlineData("::ffff:8.8.8.8", "US")]
         public void BundledDatabaseLocatesWellKnownAddresses(string address, string country)
         {
