@@ -30,7 +30,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void CountryParameterSelectsByTheBundledDatabase()
         {
-            using var peer = new PublicPeer("8.8.4.4", 4441);
+            using var peer = new PublicPeer("8.8.8.4", 4441);
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
 
@@ -48,11 +48,11 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void GeoColumnShowsTheCountryOrTheScope()
         {
-            using var peer = new PublicPeer("1.0.0.1", 4442);
+            using var peer = new PublicPeer("1.1.1.2", 4442);
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
             string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -LocalPort " + port);
-            var line = text.Split('\n').Single(l => l.Contains("1.0.0.1:4442"));
+            var line = text.Split('\n').Single(l => l.Contains("1.1.1.2:4442"));
             Assert.Contains(" AU ", line + " ");
 
             using var sockets = new LoopbackSockets();
@@ -91,7 +91,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void CountryCompletionListsCountriesOfCurrentConnections()
         {
-            using var peer = new PublicPeer("8.8.4.4", 4443);
+            using var peer = new PublicPeer("8.8.8.5", 4443);
             using var client = peer.Connect();
             var matches = _ps.Invoke("$s = 'Get-MonitoredConnection -Country U'; (TabExpansion2 -inputScript $s -cursorColumn $s.Length).CompletionMatches");
             Assert.Contains(matches, m => (string)m.Properties["CompletionText"].Value == "US" &&
@@ -101,7 +101,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void EnrichmentPropertiesAreFlatPrimitives()
         {
-            using var peer = new PublicPeer("8.8.4.4", 4444);
+            using var peer = new PublicPeer("8.8.8.6", 4444);
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
             var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", _config, port));

@@ -100,7 +100,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [LinuxFact]
         public void GeoIpOffLeavesCountryNullAndCountryFiltersWarn()
         {
-            using var peer = new PublicPeer("8.8.4.4", 4434);
+            using var peer = new PublicPeer("9.9.9.9", 4434);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
             var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } };

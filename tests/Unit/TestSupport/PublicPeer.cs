@@ -11,7 +11,8 @@ namespace ConnectionsMonitor.Tests.TestSupport
     /// the test, joined to this one by a veth pair, holds the public address and a listener on it;
     /// a host route for that one address (/32) sends connections there. Connections from this
     /// process then have a genuinely public remote address for GeoIP to locate. Needs root (CI runs
-    /// as root); everything is removed on Dispose.
+    /// as root); everything is removed on Dispose. Tests running in parallel must each use their own
+    /// public address (the host route is per address).
     /// </summary>
     public sealed class PublicPeer : IDisposable
     {
@@ -44,7 +45,8 @@ namespace ConnectionsMonitor.Tests.TestSupport
                 Run("ip", "netns exec " + _ns + " ip link set " + peerLink + " up");
                 Run("ip", "netns exec " + _ns + " ip link set lo up");
                 Run("ip", "netns exec " + _ns + " ip route add default via " + hostSide);
-                Run("ip", "route add " + publicAddress + "/32 via " + peerSide + " dev " + _hostLink);
+                // replace, not add: a route left by a crashed run must not fail this one. Each test uses its own address.
+                Run("ip", "route replace " + publicAddress + "/32 via " + peerSide + " dev " + _hostLink);
                 // Accepts and holds connections until killed.
                 string script = "import socket,time\n" +
                                 "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n" +

@@ -1,0 +1,135 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Management.Automation;
+using System.Net;
+using ConnectionsMonitor.Engine;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Enrichment;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Platform;
+using ConnectionsMonitor.Tests.Cmdlets;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Dns
+{
+    /// <summary>
+    /// Reverse DNS as part of snapshots: real connections to public peers (in a namespace the test
+    /// made), names from a real dnsmasq on 127.0.0.1, through the engine and through -ResolveDns.
+    /// </summary>
+    public sealed class SnapshotDnsTests : IClassFixture<ModuleSessionFixture>, IDisposable
+    {
+        private readonly ModuleSession _ps;
+        private readonly string _dir = Directory.CreateTempSubdirectory("cm-dns-").FullName;
+
+        public SnapshotDnsTests(ModuleSessionFixture fixture) { _ps = fixture.Session; }
+
+        public void Dispose() => Directory.Delete(_dir, true);
+
+        private string Config(int dnsPort, int deadlineMs, string extra = "")
+        {
+            string path = Path.Combine(_dir, "config-" + Guid.NewGuid().ToString("N") + ".yml");
+            File.WriteAllText(path, "geoip:\n  directory: '" + Path.Combine(_dir, "geo") + "'\n" +
+                                    "dns:\n  servers: ['127.0.0.1:" + dnsPort + "']\n  snapshotDeadlineMs: " + deadlineMs + "\n" + extra);
+            return path;
+        }
+
+        [LinuxFact]
+        public void SnapshotNeverWaitsPastItsDeadlineAndALaterOneHasTheName()
+        {
+            using var dns = new DnsmasqServer("8.8.8.9 slowly.example.test\n");
+            using var peer = new PublicPeer("8.8.8.9", 4451);
+            using var client = peer.Connect();
+            int port = ((IPEndPoint)client.LocalEndPoint).Port;
+            var config = ConfigLoader.Load(Config(dns.Port, 0)).Config;
+            var options = EnrichmentOptions.From(config, resolveDns: true);
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(port, port) } };
+            using var engine = new MonitorEngine(PlatformServices.CreateForCurrentOS());
+
+            // A deadline of 0: the snapshot does not wait at all; the lookup goes on in the background.
+            var first = Assert.Single(engine.TakeSnapshot(options, byPort).Connections);
+            Assert.Null(first.RemoteHostName);
+            string name = null;
+            var clock = Stopwatch.StartNew();
+            while (name == null && clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                System.Threading.Thread.Sleep(50);
+                name = Assert.Single(engine.TakeSnapshot(options, byPort).Connections).RemoteHostName;
+            }
+            Assert.Equal("slowly.example.test", name);
+            Assert.Equal(1, dns.PtrQueriesFor(IPAddress.Parse("8.8.8.9")));
+        }
+
+        [LinuxFact]
+        public void SilentServerCostsTheSnapshotOnlyItsDeadline()
+        {
+            using var silent = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0)); // bound, never read
+            int silentPort = ((IPEndPoint)silent.Client.LocalEndPoint).Port;
+            using var peer = new PublicPeer("8.8.8.10", 4452);
+            using var client = peer.Connect();
+            int port = ((IPEndPoint)client.LocalEndPoint).Port;
+            var config = ConfigLoader.Load(Config(silentPort, 200)).Config;
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(port, port) } };
+            using var engine = new MonitorEngine(PlatformServices.CreateForCurrentOS());
+            engine.TakeSnapshot(EnrichmentOptions.None, byPort); // warm the table and owner caches
+
+            var clock = Stopwatch.StartNew();
+            var row = Assert.Single(engine.TakeSnapshot(EnrichmentOptions.From(config, resolveDns: true), byPort).Connections);
+            var elapsed = clock.Elapsed;
+            Assert.Null(row.RemoteHostName);
+            Assert.True(elapsed >= TimeSpan.FromMilliseconds(190), "waited " + elapsed.TotalMilliseconds + " ms");
+            Assert.True(elapsed < TimeSpan.FromMilliseconds(1500), "waited " + elapsed.TotalMilliseconds + " ms (deadline 200 ms, query timeout 2 s)");
+        }
+
+        [LinuxFact]
+        public void ResolveDnsFillsRemoteHostNameAndIsOffByDefault()
+        {
+            using var dns = new DnsmasqServer("8.8.8.11 peer.example.test\n");
+            using var peer = new PublicPeer("8.8.8.11", 4453);
+            using var client = peer.Connect();
+            int port = ((IPEndPoint)client.LocalEndPoint).Port;
+            string config = Config(dns.Port, 3000);
+
+            var plain = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", config, port));
+            Assert.Null(plain.Properties["RemoteHostName"].Value);
+            Assert.Equal(0, dns.PtrQueriesFor(IPAddress.Parse("8.8.8.11")));
+
+            var named = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ResolveDns", config, port));
+            Assert.Equal("peer.example.test", named.Properties["RemoteHostName"].Value);
+        }
+
+        [LinuxFact]
+        public void ConfigResolveDnsTurnsItOnAndTheSwitchCanTurnItOff()
+        {
+            using var dns = new DnsmasqServer("8.8.8.12 configured.example.test\n");
+            using var peer = new PublicPeer("8.8.8.12", 4454);
+            using var client = peer.Connect();
+            int port = ((IPEndPoint)client.LocalEndPoint).Port;
+            string config = Config(dns.Port, 3000, "resolveDNS: true\n");
+
+            var off = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ResolveDns:$false", config, port));
+            Assert.Null(off.Properties["RemoteHostName"].Value);
+            var on = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", config, port));
+            Assert.Equal("configured.example.test", on.Properties["RemoteHostName"].Value);
+        }
+
+        [LinuxFact]
+        public void PrivateAddressesAreResolvedOnlyWhenAsked()
+        {
+            using var dns = new DnsmasqServer("127.0.0.1 loopback-name.example.test\n");
+            using var sockets = new LoopbackSockets();
+            string quiet = Config(dns.Port, 3000);
+            string asked = Config(dns.Port, 3000, "  resolvePrivate: true\n");
+
+            var rows = _ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -Port $args[1] -State Established -ProcessId $PID -ResolveDns", quiet, sockets.ListenPort);
+            Assert.NotEmpty(rows);
+            Assert.All(rows, r => Assert.Null(r.Properties["RemoteHostName"].Value));
+            Assert.Equal(0, dns.PtrQueriesFor(IPAddress.Loopback));
+
+            rows = _ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -Port $args[1] -State Established -ProcessId $PID -ResolveDns", asked, sockets.ListenPort);
+            Assert.NotEmpty(rows);
+            Assert.All(rows, r => Assert.Equal("loopback-name.example.test", r.Properties["RemoteHostName"].Value));
+        }
+    }
+}
