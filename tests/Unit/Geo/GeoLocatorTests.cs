@@ -152,3 +152,101 @@ namespace ConnectionsMonitor.Tests.Geo
         }
     }
 }
+
+namespace ConnectionsMonitor.Tests.Geo
+{
+    /// <summary>User-supplied databases in the GeoIP2 layouts (read with MaxMind.GeoIP2's DatabaseReader) and IPinfo Lite, built by the tests.</summary>
+    public sealed class ConfiguredGeoDatabaseTests : IDisposable
+    {
+        private readonly TestGeoDatabases.TempFolder _dir = new TestGeoDatabases.TempFolder();
+
+        public void Dispose() => _dir.Dispose();
+
+        private GeoIpConfig Config(string yaml) =>
+            ConfigLoader.LoadText("geoip:\n  directory: '" + _dir.File("data") + "'\n" + yaml, "test.yml").Config.GeoIp;
+
+        [Fact]
+        public void CityDatabaseAddsCityAndCoordinatesAndItsCountryWins()
+        {
+            string city = TestGeoDatabases.City(_dir.File("city.mmdb"),
+                ("8.8.8.0/24", "DE", "Germany", "EU", "Frankfurt am Main", 50.1109, 8.6821, (ushort)20, "Europe/Berlin"));
+            using var geo = new GeoLocator(GeoLocatorTests.BundledDirectory);
+            Assert.Empty(geo.Refresh(Config("  cityDatabase: '" + city + "'\n")));
+            var info = geo.Lookup(IPAddress.Parse("8.8.8.8"));
+            Assert.Equal("DE", info.Country);            // the City database's answer, not the bundled US
+            Assert.Equal("Germany", info.CountryName);
+            Assert.Equal("Frankfurt am Main", info.City);
+            Assert.Equal(50.1109, info.Latitude.Value, 4);
+            Assert.Equal(8.6821, info.Longitude.Value, 4);
+            Assert.Equal(15169, info.Asn);                // ASN still from the bundled database
+            // Where the City database has no answer, the country database fills in.
+            Assert.Equal("AU", geo.Lookup(IPAddress.Parse("1.1.1.1")).Country);
+            Assert.Null(geo.Lookup(IPAddress.Parse("1.1.1.1")).City);
+        }
+
+        [Fact]
+        public void GeoLite2CountryAndAsnDatabasesReplaceTheBundledOnes()
+        {
+            string country = TestGeoDatabases.Country(_dir.File("c.mmdb"), ("1.1.1.0/24", "JP", "Japan", "AS"));
+            string asn = TestGeoDatabases.Asn(_dir.File("a.mmdb"), ("1.1.1.0/24", 64500u, "Example Networks"));
+            using var geo = new GeoLocator(GeoLocatorTests.BundledDirectory);
+            Assert.Empty(geo.Refresh(Config("  countryDatabase: '" + country + "'\n  asnDatabase: '" + asn + "'\n")));
+            var info = geo.Lookup(IPAddress.Parse("1.1.1.1"));
+            Assert.Equal("JP", info.Country);
+            Assert.Equal("Japan", info.CountryName);
+            Assert.Equal(64500, info.Asn);
+            Assert.Equal("Example Networks", info.AsnOrganization);
+            // A configured file answers alone: no fallback to the bundled data for addresses it lacks.
+            Assert.Null(geo.Lookup(IPAddress.Parse("8.8.8.8")).Country);
+            Assert.Contains(geo.OpenDatabases, d => d.Layout == GeoDatabaseLayout.Country && d.DatabaseType == "GeoLite2-Country");
+            Assert.Contains(geo.OpenDatabases, d => d.Layout == GeoDatabaseLayout.Asn);
+        }
+
+        [Fact]
+        public void IpInfoLiteGivesCountryAndAsnFromOneFile()
+        {
+            string ipinfo = TestGeoDatabases.IpInfoLite(_dir.File("ipinfo.mmdb"),
+                ("8.8.8.0/24", "US", "United States", "NA", 15169u, "Google LLC", "google.com"),
+                ("1.1.1.0/24", "AU", "Australia", "OC", 13335u, "Cloudflare, Inc.", "cloudflare.com"),
+                ("9.9.9.0/24", "CH", "Switzerland", "EU", 19281u, "Quad9", "quad9.net"));
+            string otherAsn = TestGeoDatabases.Asn(_dir.File("asn.mmdb"), ("9.9.9.0/24", 64501u, "Stale Networks"), ("8.8.8.0/24", 64502u, "Stale Too"));
+            using var geo = new GeoLocator(GeoLocatorTests.BundledDirectory);
+            Assert.Empty(geo.Refresh(Config("  countryDatabase: '" + ipinfo + "'\n  asnDatabase: '" + emptyAsn + "'\n")));
+            var info = geo.Lookup(IPAddress.Parse("9.9.9.9"));
+            Assert.Equal("CH", info.Country);
+            Assert.Equal("Switzerland", info.CountryName);
+            // IPinfo's ASN answers ahead of the ASN database's (one source for both, as IPinfo publishes them).
+            Assert.Equal(19281, info.Asn);
+            Assert.Equal("Quad9", info.AsnOrganization);
+        }
+
+        [Fact]
+        public void ReplacedDatabaseAnswersWithItsNewDataWithoutReimport()
+        {
+            string path = _dir.File("country.mmdb");
+            TestGeoDatabases.Country(path, ("8.8.8.0/24", "DE", "Germany", "EU"));
+            var config = Config("  countryDatabase: '" + path + "'\n");
+            using var geo = new GeoLocator(GeoLocatorTests.BundledDirectory);
+            geo.Refresh(config);
+            Assert.Equal("DE", geo.Lookup(IPAddress.Parse("8.8.8.8")).Country);
+
+            string next = TestGeoDatabases.Country(_dir.File("next.mmdb"), ("8.8.8.0/24", "FR", "France", "EU"));
+            File.Move(next, path, overwrite: true);
+            Thread.Sleep(1100); // files are checked at most once a second
+            Assert.Empty(geo.Refresh(config));
+            Assert.Equal("FR", geo.Lookup(IPAddress.Parse("8.8.8.8")).Country); // the cached DE answer is gone too
+        }
+
+        [Fact]
+        public void UnknownRecordLayoutIsRefusedWithWhatIsExpected()
+        {
+            string path = _dir.File("odd.mmdb");
+            var writer = new ConnectionsMonitor.GeoDataBuilder.MmdbWriter("Acme-Weather");
+            writer.Insert("1.1.1.0/24", new System.Collections.Generic.Dictionary<string, object> { ["temperature"] = 21.5 });
+            using (var f = File.Create(path)) writer.Write(f);
+            var ex = Assert.Throws<GeoDatabaseException>(() => GeoDatabase.Open(path));
+            Assert.Contains("Acme-Weather", ex.Message);
+            Assert.Contains("expected a GeoLite2/GeoIP2/DB-IP Country, City or ASN database", ex.Message);
+        }
+    }
+}
