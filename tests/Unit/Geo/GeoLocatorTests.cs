@@ -211,7 +211,7 @@ namespace ConnectionsMonitor.Tests.Geo
                 ("9.9.9.0/24", "CH", "Switzerland", "EU", 19281u, "Quad9", "quad9.net"));
             string otherAsn = TestGeoDatabases.Asn(_dir.File("asn.mmdb"), ("9.9.9.0/24", 64501u, "Stale Networks"), ("8.8.8.0/24", 64502u, "Stale Too"));
             using var geo = new GeoLocator(GeoLocatorTests.BundledDirectory);
-            Assert.Empty(geo.Refresh(Config("  countryDatabase: '" + ipinfo + "'\n  asnDatabase: '" + emptyAsn + "'\n")));
+            Assert.Empty(geo.Refresh(Config("  countryDatabase: '" + ipinfo + "'\n  asnDatabase: '" + otherAsn + "'\n")));
             var info = geo.Lookup(IPAddress.Parse("9.9.9.9"));
             Assert.Equal("CH", info.Country);
             Assert.Equal("Switzerland", info.CountryName);
