@@ -26,6 +26,10 @@ namespace ConnectionsMonitor
         /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
         public static string Rate(double? bytesPerSecond) => TextFormat.Rate(bytesPerSecond);
 
+        /// <summary>The Foreign cell: the host name from reverse DNS when known, else the address; then the port.</summary>
+        public static string Foreign(string address, int? port, string hostName) =>
+            TextFormat.Foreign(string.IsNullOrEmpty(address) ? null : address, port, hostName);
+
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
         public static string Geo(string country, string scope) => TextFormat.Geo(country, scope);
 

@@ -159,7 +159,7 @@ namespace ConnectionsMonitor.Engine.Display
                 case ColumnNames.Local: return TextFormat.Endpoint(AddressPattern.FormatAddress(r.LocalAddress), r.LocalPort);
                 case ColumnNames.Port: return r.LocalPort.ToString(CultureInfo.InvariantCulture);
                 case ColumnNames.Foreign:
-                    return r.RemoteAddress == null ? "" : TextFormat.Endpoint(AddressPattern.FormatAddress(r.RemoteAddress), r.RemotePort);
+                    return r.RemoteAddress == null ? "" : TextFormat.Foreign(AddressPattern.FormatAddress(r.RemoteAddress), r.RemotePort, r.RemoteHostName);
                 case ColumnNames.State: return r.State?.ToString() ?? "";
                 case ColumnNames.Pid: return r.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "";
                 case ColumnNames.Process: return TextFormat.Safe(r.ProcessName);

@@ -20,6 +20,10 @@ namespace ConnectionsMonitor.Engine.Display
             return port == null ? host : host + ":" + port.Value.ToString(CultureInfo.InvariantCulture);
         }
 
+        /// <summary>The Foreign cell: the remote host's name when reverse DNS found one (resolveDNS / -ResolveDns), else its address; then the port.</summary>
+        public static string Foreign(string address, int? port, string hostName) =>
+            string.IsNullOrEmpty(hostName) ? Endpoint(address, port) : Endpoint(Safe(hostName), port);
+
         /// <summary>Compact age: 42s, 5m12s, 3h04m, 2d05h; empty when unknown.</summary>
         public static string Age(TimeSpan? age)
         {

@@ -85,7 +85,7 @@ namespace ConnectionsMonitor.Tests.Dns
         [LinuxFact]
         public void ResolveDnsFillsRemoteHostNameAndIsOffByDefault()
         {
-            using var dns = new DnsmasqServer("8.8.8.11 peer.example.test\n");
+            using var dns = new DnsmasqServer("8.8.8.11 peer.test\n");
             using var peer = new PublicPeer("8.8.8.11", 4453);
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
@@ -96,7 +96,11 @@ namespace ConnectionsMonitor.Tests.Dns
             Assert.Equal(0, dns.PtrQueriesFor(IPAddress.Parse("8.8.8.11")));
 
             var named = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ResolveDns", config, port));
-            Assert.Equal("peer.example.test", named.Properties["RemoteHostName"].Value);
+            Assert.Equal("peer.test", named.Properties["RemoteHostName"].Value);
+            Assert.Equal("8.8.8.11", named.Properties["RemoteAddress"].Value); // the address stays; the name is extra
+            // The table's Foreign column shows the name (cached now) with the port.
+            string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + config + "' -LocalPort " + port + " -ResolveDns");
+            Assert.Contains("peer.test:4453", text);
         }
 
         [LinuxFact]

@@ -1,0 +1,52 @@
+using System;
+using System.Net;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Display;
+using ConnectionsMonitor.Engine.Model;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Display
+{
+    /// <summary>The cells that show enrichment: Foreign with a host name, Geo with a country or a scope.</summary>
+    public class EnrichedCellTests
+    {
+        private static ConnectionRecord Row(string remote, string hostName = null, string country = null, string scope = null) => new ConnectionRecord
+        {
+            Protocol = TransportProtocol.Tcp,
+            LocalAddress = IPAddress.Parse("10.0.0.5"),
+            LocalPort = 50000,
+            RemoteAddress = IPAddress.Parse(remote),
+            RemotePort = 443,
+            State = TcpState.Established,
+            RemoteHostName = hostName,
+            Country = country,
+            AddressScope = scope,
+        };
+
+        [Fact]
+        public void ForeignShowsTheHostNameWhenKnown()
+        {
+            Assert.Equal("dns.google:443", TableLayout.CellText(ColumnNames.Foreign, Row("8.8.8.8", "dns.google"), DateTime.UtcNow));
+            Assert.Equal("8.8.8.8:443", TableLayout.CellText(ColumnNames.Foreign, Row("8.8.8.8"), DateTime.UtcNow));
+            Assert.Equal("[2001:db8::1]:443", TableLayout.CellText(ColumnNames.Foreign, Row("2001:db8::1"), DateTime.UtcNow));
+        }
+
+        [Fact]
+        public void HostNameCannotCarryEscapes()
+        {
+            string cell = TableLayout.CellText(ColumnNames.Foreign, Row("8.8.8.8", "evil\u001b[2J.example"), DateTime.UtcNow);
+            Assert.DoesNotContain("\u001b", cell);
+            Assert.EndsWith(":443", cell);
+        }
+
+        [Theory]
+        [InlineData("US", "Public", "US")]
+        [InlineData(null, "Private", "Private")]
+        [InlineData("", "Loopback", "Loopback")] // PowerShell hands $null to string parameters as ""
+        [InlineData(null, null, "")]
+        public void GeoShowsTheCountryElseTheScope(string country, string scope, string expected)
+        {
+            Assert.Equal(expected, TextFormat.Geo(country, scope));
+        }
+    }
+}
