@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace ConnectionsMonitor.Engine.Enrichment.Geo
 {
@@ -73,6 +74,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         /// <summary>The first address tried, with secrets masked (token=***): safe to show.</summary>
         public string DisplayUri => GeoDownloadText.Redact(Candidates[0]);
+
+        /// <summary>Every address that may be tried, in order, with secrets masked.</summary>
+        public IReadOnlyList<string> DisplayUris => Candidates.Select(GeoDownloadText.Redact).ToList();
 
         internal GeoDownloadRequest Request { get; }
 
