@@ -8,6 +8,7 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
@@ -31,6 +32,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         internal static readonly Uri MaxMindBase = new Uri("https://download.maxmind.com/geoip/databases/");
         internal static readonly Uri IpInfoBase = new Uri("https://ipinfo.io/data/");
 
+        /// <summary>The largest download or unpacked database accepted (GeoIP2 City is a few hundred MB); guards the disk against a runaway or malicious stream.</summary>
+        internal const long MaxFileBytes = 2L * 1024 * 1024 * 1024;
+
         private const int MaxRedirects = 5;
         private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
@@ -44,6 +48,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         public GeoDatabaseUpdater(TimeSpan timeout)
         {
             if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive.");
+            // Windows PowerShell 5.1 (.NET Framework) may offer only TLS 1.0/1.1, which the providers refuse;
+            // add TLS 1.2 without removing anything. (.NET Core's handler ignores this setting.)
+            if (RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal))
+                ServicePointManager.SecurityProtocol |= SecurityProtocolType.Tls12;
             // Redirects are followed by hand: the MaxMind credentials must go to MaxMind only, never to
             // the storage host it redirects to, and an https download must not be redirected to http.
             var handler = new HttpClientHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None };
@@ -276,8 +284,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                             stall.CancelAfter(_timeout);
                             int n = await body.ReadAsync(buffer, 0, buffer.Length, stall.Token).ConfigureAwait(false);
                             if (n == 0) break;
-                            await file.WriteAsync(buffer, 0, n, cancel).ConfigureAwait(false);
                             received += n;
+                            if (received > MaxFileBytes)
+                                throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the file at " + shown + " is larger than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
+                            await file.WriteAsync(buffer, 0, n, cancel).ConfigureAwait(false);
                             if (clock.Elapsed >= ProgressInterval)
                             {
                                 Report(progress, plan, shown, "Downloading", received, total);
@@ -447,10 +457,14 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     using (var output = new FileStream(unpacked, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
                     {
                         var buffer = new byte[81920];
+                        long total = 0;
                         int n;
                         while ((n = gzip.Read(buffer, 0, buffer.Length)) > 0)
                         {
                             cancel.ThrowIfCancellationRequested();
+                            total += n;
+                            if (total > MaxFileBytes)
+                                throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the download unpacks to more than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
                             output.Write(buffer, 0, n);
                         }
                     }

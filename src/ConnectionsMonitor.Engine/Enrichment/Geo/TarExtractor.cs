@@ -60,6 +60,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     && (extracted == null || Path.GetFileName(name).Equals(preferredName, StringComparison.OrdinalIgnoreCase));
                 if (wanted)
                 {
+                    if (size > GeoDatabaseUpdater.MaxFileBytes) throw new InvalidDataException("The tar archive holds a " + size + "-byte .mmdb, larger than any GeoIP database.");
                     using (var output = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None))
                         CopyExactly(archive, output, size);
                     SkipExactly(archive, Padding(size));
