@@ -22,7 +22,11 @@ BeforeAll {
     $listener = [System.Net.HttpListener]::new()
     $listener.Prefixes.Add($base)
     $listener.Start()
+    # CreateDefault2: the core commands only, no snap-ins, so this also works in hosts without a console.
+    $serverRunspace = [runspacefactory]::CreateRunspace([initialsessionstate]::CreateDefault2())
+    $serverRunspace.Open()
     $server = [powershell]::Create()
+    $server.Runspace = $serverRunspace
     $null = $server.AddScript({
         param($listener, $routes, $requests)
         while ($listener.IsListening) {
@@ -45,6 +49,7 @@ AfterAll {
     $listener.Stop()
     $listener.Close()
     $server.Dispose()
+    $serverRunspace.Dispose()
     Remove-Item -LiteralPath $config -ErrorAction SilentlyContinue
     Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
 }
