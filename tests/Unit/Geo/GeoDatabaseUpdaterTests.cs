@@ -403,6 +403,19 @@ namespace ConnectionsMonitor.Tests.Geo
         }
 
         [Fact]
+        public async Task ADestinationThatCannotBeAFolderFailsBeforeDownloading()
+        {
+            _server.Serve("/db.mmdb", GeoTestData.CountryMmdb);
+            var request = Request(GeoDownloadSource.Url, "db.mmdb");
+            request.DestinationDirectory = Path.Combine(_folder.CountryPath, "sub"); // under a file
+            var ex = await Assert.ThrowsAsync<GeoDownloadException>(() => UpdateOne(request));
+            Assert.Equal(GeoDownloadFailure.FileSystem, ex.Failure);
+            Assert.Contains("-DestinationPath", ex.Message);
+            Assert.Empty(_server.Requests);
+            _folder.AssertUntouched();
+        }
+
+        [Fact]
         public async Task UnreachableServerFails()
         {
             int closedPort;

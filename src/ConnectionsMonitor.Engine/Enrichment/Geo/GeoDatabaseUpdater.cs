@@ -227,6 +227,12 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 temporaryFiles.Remove(database);
                 return result;
             }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // Network and data problems are already GeoDownloadExceptions: this is the local disk.
+                throw Fail(plan, GeoDownloadFailure.FileSystem, "writing in " + directory + " failed (" + ex.Message + ").",
+                    "Check the free space and permissions there, or choose another folder with -DestinationPath.");
+            }
             finally
             {
                 foreach (var file in temporaryFiles)
@@ -267,6 +273,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         {
             long? total = response.Content.Headers.ContentLength;
             long received = 0;
+            bool writing = false;
             var clock = Stopwatch.StartNew();
             using (var stall = CancellationTokenSource.CreateLinkedTokenSource(cancel))
             // Some platforms (.NET Framework) do not cancel a pending socket read: closing the response does.
@@ -287,7 +294,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                             received += n;
                             if (received > MaxFileBytes)
                                 throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the file at " + shown + " is larger than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
+                            writing = true;
                             await file.WriteAsync(buffer, 0, n, cancel).ConfigureAwait(false);
+                            writing = false;
                             if (clock.Elapsed >= ProgressInterval)
                             {
                                 Report(progress, plan, shown, "Downloading", received, total);
@@ -296,7 +305,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                         }
                     }
                 }
-                catch (Exception ex) when (IsTransferFailure(ex))
+                catch (Exception ex) when (IsTransferFailure(ex) && !(writing && ex is IOException))
                 {
                     cancel.ThrowIfCancellationRequested();
                     if (stall.IsCancellationRequested)
@@ -450,28 +459,21 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             if (IsGzip(current))
             {
                 string unpacked = newTemporaryFile("unpacked");
-                try
+                using (var input = File.OpenRead(current))
+                using (var gzip = new GZipStream(input, CompressionMode.Decompress))
+                using (var output = new FileStream(unpacked, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
                 {
-                    using (var input = File.OpenRead(current))
-                    using (var gzip = new GZipStream(input, CompressionMode.Decompress))
-                    using (var output = new FileStream(unpacked, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
+                    var buffer = new byte[81920];
+                    long total = 0;
+                    int n;
+                    while ((n = ReadGzip(gzip, buffer)) > 0)
                     {
-                        var buffer = new byte[81920];
-                        long total = 0;
-                        int n;
-                        while ((n = gzip.Read(buffer, 0, buffer.Length)) > 0)
-                        {
-                            cancel.ThrowIfCancellationRequested();
-                            total += n;
-                            if (total > MaxFileBytes)
-                                throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the download unpacks to more than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
-                            output.Write(buffer, 0, n);
-                        }
+                        cancel.ThrowIfCancellationRequested();
+                        total += n;
+                        if (total > MaxFileBytes)
+                            throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the download unpacks to more than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
+                        output.Write(buffer, 0, n);
                     }
-                }
-                catch (Exception ex) when (ex is InvalidDataException || ex is EndOfStreamException || (ex is IOException && !(ex is FileNotFoundException)))
-                {
-                    throw new InvalidDataException("it is not a complete gzip file (" + ex.Message + ").", ex);
                 }
                 current = unpacked;
             }
@@ -483,6 +485,19 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 current = extracted;
             }
             return current;
+        }
+
+        /// <summary>A read from the decompressor; its failures mean a corrupt or truncated gzip file.</summary>
+        private static int ReadGzip(GZipStream gzip, byte[] buffer)
+        {
+            try
+            {
+                return gzip.Read(buffer, 0, buffer.Length);
+            }
+            catch (Exception ex) when (ex is InvalidDataException || ex is IOException)
+            {
+                throw new InvalidDataException("it is not a complete gzip file (" + ex.Message + ").", ex);
+            }
         }
 
         private static bool IsGzip(string path)
