@@ -45,6 +45,8 @@ namespace ConnectionsMonitor.Commands
                 request.Token = Blank(a.Token) ?? Blank(config.IpToken);
                 if (request.Token == null)
                     Stop(cmdlet, "IpInfoTokenMissing", "-Source IpInfo needs an IPinfo access token: give -Token (plain text or a SecureString, e.g. from Get-Secret) or set ipToken in config.yml. A free token is at https://ipinfo.io/signup.");
+                if (request.Databases != null && request.Databases.Contains(GeoDownloadKind.Asn))
+                    cmdlet.WriteWarning("IPinfo Lite is one file holding both country and ASN data; it is installed as " + GeoIpPaths.CountryFile + ", not as " + GeoIpPaths.AsnFile + ".");
             }
 
             using (var updater = new GeoDatabaseUpdater())
