@@ -41,7 +41,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
         private void ServeMaxMindCountry()
         {
-            var tgz = GeoTestData.TarGz(("GeoLite2-Country_20261120/GeoLite2-Country.mmdb", GeoTestData.CountryMmdb));
+            var tgz = GeoTestData.CountryMaxMindTarGz;
             _server.Serve("/mm/GeoLite2-Country/download?suffix=tar.gz", tgz);
             _server.Serve("/mm/GeoLite2-Country/download?suffix=tar.gz.sha256", Encoding.ASCII.GetBytes(GeoTestData.Sha256(tgz) + "  GeoLite2-Country_20261120.tar.gz\n"));
         }
@@ -49,7 +49,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [Fact]
         public void WhatIfDownloadsAndChangesNothing()
         {
-            _server.Serve("/free/dbip-country-lite-2026-11.mmdb.gz", GeoTestData.Gzip(GeoTestData.CountryMmdb));
+            _server.Serve("/free/dbip-country-lite-2026-11.mmdb.gz", GeoTestData.CountryMmdbGz);
             string fresh = Path.Combine(_folder.Path, "not-created");
 
             var output = _ps.Invoke("Update-ConnectionGeoDatabase -Source DbIpLite -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -WhatIf",
@@ -67,7 +67,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [Fact]
         public void ASuccessInstallsTheFileAndWritesGeoDatabaseInfo()
         {
-            _server.Serve("/files/country.mmdb.gz", GeoTestData.Gzip(GeoTestData.CountryMmdb));
+            _server.Serve("/files/country.mmdb.gz", GeoTestData.CountryMmdbGz);
 
             var info = Assert.Single(_ps.Invoke("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]",
                 _server.Url("files/country.mmdb.gz").AbsoluteUri, _folder.Path, _emptyConfig));

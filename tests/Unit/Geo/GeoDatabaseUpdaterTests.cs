@@ -25,6 +25,15 @@ namespace ConnectionsMonitor.Tests.Geo
         /// <summary>A real, valid country database (8 MB; database_type "country ipvAll"; answers 1.1.1.1).</summary>
         public static byte[] CountryMmdb => Country.Value;
 
+        private static readonly Lazy<byte[]> CountryGz = new Lazy<byte[]>(() => Gzip(CountryMmdb));
+        private static readonly Lazy<byte[]> CountryTarGz = new Lazy<byte[]>(() => TarGz(("GeoLite2-Country_20261120/GeoLite2-Country.mmdb", CountryMmdb)));
+
+        /// <summary>The country database gzipped, as DB-IP serves it (made once: compressing 8 MB per test would load the machine).</summary>
+        public static byte[] CountryMmdbGz => CountryGz.Value;
+
+        /// <summary>The country database in a MaxMind-style GeoLite2-Country_DATE/GeoLite2-Country.mmdb tar.gz (made once).</summary>
+        public static byte[] CountryMaxMindTarGz => CountryTarGz.Value;
+
         public static byte[] Gzip(byte[] data)
         {
             using var output = new MemoryStream();
@@ -159,7 +168,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [Fact]
         public async Task DbIpLiteInstallsThisMonthsFileWithProgress()
         {
-            var gz = GeoTestData.Gzip(GeoTestData.CountryMmdb);
+            var gz = GeoTestData.CountryMmdbGz;
             _server.Serve("/free/dbip-country-lite-2026-11.mmdb.gz", gz);
             var reports = new List<GeoDownloadProgress>();
             var progress = new SynchronousProgress<GeoDownloadProgress>(reports.Add);
@@ -180,7 +189,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [Fact]
         public async Task DbIpLiteFallsBackToLastMonthOn404()
         {
-            _server.Serve("/free/dbip-country-lite-2026-10.mmdb.gz", GeoTestData.Gzip(GeoTestData.CountryMmdb));
+            _server.Serve("/free/dbip-country-lite-2026-10.mmdb.gz", GeoTestData.CountryMmdbGz);
 
             var result = await UpdateOne(Request(GeoDownloadSource.DbIpLite, "free/", GeoDownloadKind.Country));
 
@@ -231,7 +240,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [Fact]
         public async Task MaxMindCredentialsAreNotSentToTheHostItRedirectsTo()
         {
-            var tgz = GeoTestData.TarGz(("GeoLite2-Country_20261120/GeoLite2-Country.mmdb", GeoTestData.CountryMmdb));
+            var tgz = GeoTestData.CountryMaxMindTarGz;
             using var storage = new LocalHttpServer();
             storage.Serve("/presigned/country.tar.gz", tgz);
             storage.Serve("/presigned/country.sha256", Encoding.ASCII.GetBytes(GeoTestData.Sha256(tgz) + "  x.tar.gz"));
@@ -278,7 +287,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [Fact]
         public async Task ADatabaseOfAnotherKindThanAskedForIsRefused()
         {
-            _server.Serve("/country.mmdb.gz", GeoTestData.Gzip(GeoTestData.CountryMmdb));
+            _server.Serve("/country.mmdb.gz", GeoTestData.CountryMmdbGz);
             var ex = await Fails(Request(GeoDownloadSource.Url, "country.mmdb.gz", GeoDownloadKind.Asn), GeoDownloadFailure.InvalidDatabase);
             Assert.Contains("is a Country database", ex.Message);
             Assert.EndsWith("Nothing was installed.", ex.Message);
@@ -310,7 +319,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [Fact]
         public async Task TruncatedDownloadFails()
         {
-            var gz = GeoTestData.Gzip(GeoTestData.CountryMmdb);
+            var gz = GeoTestData.CountryMmdbGz;
             _server.Serve("/free/dbip-country-lite-2026-11.mmdb.gz", gz).TruncateAfter = gz.Length / 2;
             var ex = await Fails(Request(GeoDownloadSource.DbIpLite, "free", GeoDownloadKind.Country), GeoDownloadFailure.Network);
             Assert.Contains("dbip-country-lite-2026-11.mmdb.gz", ex.Message);
@@ -327,7 +336,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [Fact]
         public async Task TruncatedGzipFailsVerification()
         {
-            var gz = GeoTestData.Gzip(GeoTestData.CountryMmdb);
+            var gz = GeoTestData.CountryMmdbGz;
             _server.Serve("/db.mmdb.gz", gz.Take(gz.Length - 5000).ToArray());
             await Fails(Request(GeoDownloadSource.Url, "db.mmdb.gz"), GeoDownloadFailure.InvalidDatabase);
         }
@@ -344,7 +353,7 @@ namespace ConnectionsMonitor.Tests.Geo
         public async Task Http500FailsWithoutTryingLastMonth()
         {
             _server.Serve("/free/dbip-country-lite-2026-11.mmdb.gz", Encoding.ASCII.GetBytes("oops"), 500);
-            _server.Serve("/free/dbip-country-lite-2026-10.mmdb.gz", GeoTestData.Gzip(GeoTestData.CountryMmdb));
+            _server.Serve("/free/dbip-country-lite-2026-10.mmdb.gz", GeoTestData.CountryMmdbGz);
             var ex = await Fails(Request(GeoDownloadSource.DbIpLite, "free", GeoDownloadKind.Country), GeoDownloadFailure.HttpError);
             Assert.Contains("HTTP 500", ex.Message);
             Assert.Single(_server.Requests);
@@ -370,7 +379,7 @@ namespace ConnectionsMonitor.Tests.Geo
         [Fact]
         public async Task WrongChecksumFromTheMaxMindSidecarFails()
         {
-            var tgz = GeoTestData.TarGz(("GeoLite2-Country_20261120/GeoLite2-Country.mmdb", GeoTestData.CountryMmdb));
+            var tgz = GeoTestData.CountryMaxMindTarGz;
             _server.Serve("/geoip/databases/GeoLite2-Country/download?suffix=tar.gz", tgz);
             _server.Serve("/geoip/databases/GeoLite2-Country/download?suffix=tar.gz.sha256",
                 Encoding.ASCII.GetBytes(new string('0', 64) + "  GeoLite2-Country_20261120.tar.gz\n"));
