@@ -89,6 +89,26 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal(info.Properties["Sha256"].Value, copy.Properties["Sha256"].Value);
         }
 
+        /// <summary>The download runs on a worker task; its progress reaches the pipeline's progress stream (PowerShell refuses WriteProgress from other threads).</summary>
+        [Fact]
+        public void ProgressIsWrittenWithBytesAndCompletes()
+        {
+            _server.Serve("/db.mmdb.gz", GeoTestData.CountryMmdbGz);
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]")
+                .AddArgument(_server.Url("db.mmdb.gz").AbsoluteUri).AddArgument(_folder.Path).AddArgument(_emptyConfig);
+
+            Assert.Single(ps.Invoke());
+
+            Assert.Empty(ps.Streams.Error);
+            var records = ps.Streams.Progress.ToList();
+            Assert.All(records, r => Assert.Equal("Updating the Country GeoIP database", r.Activity));
+            Assert.Contains(records, r => r.StatusDescription.StartsWith("Downloading http://127.0.0.1:", StringComparison.Ordinal) && r.PercentComplete == 100);
+            Assert.Contains(records, r => r.StatusDescription.StartsWith("Verifying", StringComparison.Ordinal));
+            Assert.Equal(ProgressRecordType.Completed, records.Last().RecordType);
+        }
+
         [Fact]
         public void TheTableViewShowsTheInstalledDatabase()
         {
