@@ -10,7 +10,7 @@
     PowerShellVersion    = '5.1'
     FormatsToProcess     = @('ConnectionsMonitor.Format.ps1xml')
     TypesToProcess       = @('ConnectionsMonitor.Types.ps1xml')
-    CmdletsToExport      = @('Get-MonitoredConnection', 'Get-TopTalker', 'Get-ConnectionStatistic', 'Watch-Connection', 'Show-ConnectionMonitor')
+    CmdletsToExport      = @('Get-MonitoredConnection', 'Get-TopTalker', 'Get-ConnectionStatistic', 'Watch-Connection', 'Show-ConnectionMonitor', 'Update-ConnectionGeoDatabase')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

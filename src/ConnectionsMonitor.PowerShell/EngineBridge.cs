@@ -91,6 +91,17 @@ namespace ConnectionsMonitor
             return target;
         }
 
+        internal static GeoDatabaseInfo ToPowerShell(Engine.Enrichment.Geo.GeoDownloadResult r) => new GeoDatabaseInfo
+        {
+            Database = r.Kind.ToString(),
+            Path = r.Path,
+            Source = r.Source.ToString(),
+            DatabaseType = r.DatabaseType,
+            BuildDate = r.BuildDateUtc,
+            SizeBytes = r.SizeBytes,
+            Sha256 = r.Sha256,
+        };
+
         /// <summary>Names of processes that own connections right now, for tab completion.</summary>
         internal static IEnumerable<string> CurrentProcessNames()
         {

@@ -1,0 +1,594 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ConnectionsMonitor.Engine.Enrichment.Geo
+{
+    /// <summary>
+    /// Downloads GeoIP databases and installs them as country.mmdb, asn.mmdb and city.mmdb, safely:
+    /// each file is streamed to a temporary file in the destination folder, checked against its
+    /// SHA-256 when one is known, unpacked (gzip, tar.gz), opened with MaxMind.Db and asked about a
+    /// public address, and only then moved over the old file in one rename. Any failure leaves the old
+    /// file exactly as it was and removes the temporary files.
+    /// </summary>
+    public sealed class GeoDatabaseUpdater : IDisposable
+    {
+        /// <summary>How long the server may take to answer, and how long a download may go without data.</summary>
+        public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+        internal static readonly Uri DbIpLiteBase = new Uri("https://download.db-ip.com/free/");
+        internal static readonly Uri MaxMindBase = new Uri("https://download.maxmind.com/geoip/databases/");
+        internal static readonly Uri IpInfoBase = new Uri("https://ipinfo.io/data/");
+
+        /// <summary>The largest download or unpacked database accepted (GeoIP2 City is a few hundred MB); guards the disk against a runaway or malicious stream.</summary>
+        internal const long MaxFileBytes = 2L * 1024 * 1024 * 1024;
+
+        private const int MaxRedirects = 5;
+        private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
+
+        private readonly HttpClient _http;
+        private readonly TimeSpan _timeout;
+
+        public GeoDatabaseUpdater() : this(DefaultTimeout)
+        {
+        }
+
+        public GeoDatabaseUpdater(TimeSpan timeout)
+        {
+            if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive.");
+            // Windows PowerShell 5.1 (.NET Framework) may offer only TLS 1.0/1.1, which the providers refuse;
+            // add TLS 1.2 without removing anything. (.NET Core's handler ignores this setting.)
+            if (RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal))
+                ServicePointManager.SecurityProtocol |= SecurityProtocolType.Tls12;
+            // Redirects are followed by hand: the MaxMind credentials must go to MaxMind only, never to
+            // the storage host it redirects to, and an https download must not be redirected to http.
+            var handler = new HttpClientHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None };
+            _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("ConnectionsMonitor",
+                typeof(GeoDatabaseUpdater).Assembly.GetName().Version?.ToString(3) ?? "0"));
+            _timeout = timeout;
+        }
+
+        public void Dispose() => _http.Dispose();
+
+        /// <summary>
+        /// The files a request fetches and where each goes, without touching the network. -Uri with a
+        /// named source replaces the provider's base address (a trailing / is added) and the provider's
+        /// own relative path is appended:
+        /// DbIpLite <c>dbip-country-lite-YYYY-MM.mmdb.gz</c> (asn, city; this month, then last month on 404),
+        /// MaxMind <c>GeoLite2-Country/download?suffix=tar.gz</c> (and <c>?suffix=tar.gz.sha256</c>),
+        /// IpInfo <c>ipinfo_lite.mmdb?token=TOKEN</c>. With Url, -Uri is the file itself.
+        /// </summary>
+        /// <exception cref="GeoDownloadException">With <see cref="GeoDownloadFailure.InvalidRequest"/>: what is missing or wrong.</exception>
+        public IReadOnlyList<GeoDownloadPlan> Plan(GeoDownloadRequest request)
+        {
+            if (request == null) throw new ArgumentNullException(nameof(request));
+            if (string.IsNullOrWhiteSpace(request.DestinationDirectory))
+                throw Invalid("No destination folder was given.");
+            if (request.Uri != null && (!request.Uri.IsAbsoluteUri || (request.Uri.Scheme != Uri.UriSchemeHttp && request.Uri.Scheme != Uri.UriSchemeHttps)))
+                throw Invalid("-Uri must be an absolute http:// or https:// address, not \"" + GeoDownloadText.Redact(request.Uri) + "\".");
+            if (!string.IsNullOrEmpty(request.Sha256) && request.Source != GeoDownloadSource.Url)
+                throw Invalid("-Sha256 applies to -Source Url only (MaxMind publishes its own checksums; DB-IP and IPinfo publish none).");
+            if (!string.IsNullOrEmpty(request.Sha256) && NormalizeSha256(request.Sha256) == null)
+                throw Invalid("-Sha256 must be 64 hexadecimal digits.");
+
+            var kinds = (request.Databases ?? new GeoDownloadKind[0]).Distinct().ToList();
+            string directory = Path.GetFullPath(request.DestinationDirectory);
+            var plans = new List<GeoDownloadPlan>();
+            switch (request.Source)
+            {
+                case GeoDownloadSource.DbIpLite:
+                {
+                    var now = (request.UtcNow ?? DateTime.UtcNow).ToUniversalTime();
+                    var months = new[] { new DateTime(now.Year, now.Month, 1), new DateTime(now.Year, now.Month, 1).AddMonths(-1) };
+                    var baseUri = BaseFor(request, DbIpLiteBase);
+                    foreach (var kind in DefaultKinds(kinds))
+                    {
+                        var candidates = months.Select(m => new Uri(baseUri, "dbip-" + kind.ToString().ToLowerInvariant() + "-lite-" +
+                                                                             m.ToString("yyyy-MM", CultureInfo.InvariantCulture) + ".mmdb.gz")).ToList();
+                        plans.Add(new GeoDownloadPlan(request, kind, Target(directory, kind), candidates, null));
+                    }
+                    break;
+                }
+                case GeoDownloadSource.MaxMind:
+                {
+                    if (string.IsNullOrWhiteSpace(request.AccountId) || string.IsNullOrWhiteSpace(request.LicenseKey))
+                        throw Invalid("MaxMind downloads need an account ID and a licence key.");
+                    var baseUri = BaseFor(request, MaxMindBase);
+                    foreach (var kind in DefaultKinds(kinds))
+                    {
+                        string edition = MaxMindEdition(kind);
+                        plans.Add(new GeoDownloadPlan(request, kind, Target(directory, kind),
+                            new[] { new Uri(baseUri, edition + "/download?suffix=tar.gz") },
+                            new Uri(baseUri, edition + "/download?suffix=tar.gz.sha256")));
+                    }
+                    break;
+                }
+                case GeoDownloadSource.IpInfo:
+                {
+                    if (string.IsNullOrWhiteSpace(request.Token))
+                        throw Invalid("IPinfo downloads need an access token.");
+                    if (kinds.Contains(GeoDownloadKind.City))
+                        throw Invalid("IPinfo Lite has country and ASN data but no cities; use -Source DbIpLite or MaxMind for a City database.");
+                    var uri = new Uri(BaseFor(request, IpInfoBase), "ipinfo_lite.mmdb?token=" + Uri.EscapeDataString(request.Token.Trim()));
+                    plans.Add(new GeoDownloadPlan(request, GeoDownloadKind.Country, Target(directory, GeoDownloadKind.Country), new[] { uri }, null));
+                    break;
+                }
+                case GeoDownloadSource.Url:
+                {
+                    if (request.Uri == null) throw Invalid("-Source Url needs -Uri, the address of a .mmdb, .mmdb.gz or .tar.gz file.");
+                    if (kinds.Count > 1) throw Invalid("-Source Url fetches one file: give one -Database (Country, Asn or City) saying which database it is.");
+                    var kind = kinds.Count == 1 ? kinds[0] : GeoDownloadKind.Country;
+                    plans.Add(new GeoDownloadPlan(request, kind, Target(directory, kind), new[] { request.Uri }, null));
+                    break;
+                }
+                default:
+                    throw Invalid("Unknown source " + request.Source + ".");
+            }
+            return plans;
+        }
+
+        /// <summary>
+        /// Fetches, checks and installs one planned file. Cancelling <paramref name="cancel"/> throws
+        /// <see cref="OperationCanceledException"/>; every other failure is a <see cref="GeoDownloadException"/>.
+        /// Either way the previous file is unchanged and no temporary file remains.
+        /// </summary>
+        public async Task<GeoDownloadResult> UpdateAsync(GeoDownloadPlan plan, IProgress<GeoDownloadProgress> progress, CancellationToken cancel)
+        {
+            if (plan == null) throw new ArgumentNullException(nameof(plan));
+            string directory = Path.GetDirectoryName(plan.TargetPath);
+            var temporaryFiles = new List<string>();
+            string NewTemporaryFile(string stage)
+            {
+                // Hidden (dot) name in the destination folder, so the final rename stays on one volume.
+                string path = Path.Combine(directory, "." + Path.GetFileName(plan.TargetPath) + "." + Guid.NewGuid().ToString("N").Substring(0, 12) + "." + stage + ".tmp");
+                temporaryFiles.Add(path);
+                return path;
+            }
+
+            try
+            {
+                try
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException)
+                {
+                    throw Fail(plan, GeoDownloadFailure.FileSystem, "the folder " + directory + " cannot be created (" + ex.Message + ").",
+                        "Choose a folder you can write to with -DestinationPath or geoip.directory.");
+                }
+
+                string expectedSha256 = plan.Sha256Uri != null ? await FetchSha256Async(plan, cancel).ConfigureAwait(false) : NormalizeSha256(plan.Request.Sha256);
+
+                string downloaded = NewTemporaryFile("download");
+                Uri source = await DownloadAsync(plan, downloaded, progress, cancel).ConfigureAwait(false);
+                string shown = GeoDownloadText.Redact(source);
+
+                if (expectedSha256 != null)
+                {
+                    string actual = Sha256OfFile(downloaded, cancel);
+                    if (actual != expectedSha256)
+                        throw Fail(plan, GeoDownloadFailure.ChecksumMismatch, "the file from " + shown + " has SHA-256 " + actual + " but " + expectedSha256 + " was expected.",
+                            plan.Source == GeoDownloadSource.Url ? "Check the -Sha256 value, then try again: the download may have been corrupted or altered." : "Try again: the download was corrupted or altered on the way.");
+                }
+
+                Report(progress, plan, shown, "Verifying", new FileInfo(downloaded).Length, null);
+                string database;
+                GeoDownloadFileInfo info;
+                try
+                {
+                    database = Unpack(plan, downloaded, NewTemporaryFile, cancel);
+                    info = GeoDownloadVerifier.Verify(database, plan.Kind, checkType: plan.Source != GeoDownloadSource.IpInfo);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the file from " + shown + " is not usable: " + ex.Message,
+                        plan.Source == GeoDownloadSource.Url || plan.Request.Uri != null
+                            ? "Check that -Uri points at a complete " + plan.Kind + " database (.mmdb, .mmdb.gz or .tar.gz)."
+                            : "Try again later; if it persists, use another -Source.");
+                }
+
+                var result = new GeoDownloadResult
+                {
+                    Kind = plan.Kind,
+                    Source = plan.Source,
+                    Path = plan.TargetPath,
+                    SourceUri = shown,
+                    DatabaseType = info.DatabaseType,
+                    BuildDateUtc = info.BuildDateUtc,
+                    SizeBytes = new FileInfo(database).Length,
+                    Sha256 = Sha256OfFile(database, cancel),
+                };
+
+                var existing = plan.Request.Force ? null : GeoDownloadVerifier.TryReadExisting(plan.TargetPath);
+                if (existing != null && existing.BuildDateUtc >= info.BuildDateUtc)
+                {
+                    result.Status = GeoDownloadStatus.NotNewer;
+                    result.ExistingDatabaseType = existing.DatabaseType;
+                    result.ExistingBuildDateUtc = existing.BuildDateUtc;
+                    return result;
+                }
+
+                cancel.ThrowIfCancellationRequested();
+                Report(progress, plan, shown, "Installing", result.SizeBytes, result.SizeBytes);
+                result.Status = Install(plan, database) ? GeoDownloadStatus.Replaced : GeoDownloadStatus.Installed;
+                temporaryFiles.Remove(database);
+                return result;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // Network and data problems are already GeoDownloadExceptions: this is the local disk.
+                throw Fail(plan, GeoDownloadFailure.FileSystem, "writing in " + directory + " failed (" + ex.Message + ").",
+                    "Check the free space and permissions there, or choose another folder with -DestinationPath.");
+            }
+            finally
+            {
+                foreach (var file in temporaryFiles)
+                {
+                    try { File.Delete(file); }
+                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { /* best effort; the name is unique and hidden */ }
+                }
+            }
+        }
+
+        // ---- HTTP -------------------------------------------------------------------------------
+
+        /// <summary>Streams the first candidate that is not 404 into <paramref name="path"/>; returns the address read.</summary>
+        private async Task<Uri> DownloadAsync(GeoDownloadPlan plan, string path, IProgress<GeoDownloadProgress> progress, CancellationToken cancel)
+        {
+            var notFound = new List<Uri>();
+            foreach (var candidate in plan.Candidates)
+            {
+                string shown = GeoDownloadText.Redact(candidate);
+                Report(progress, plan, shown, "Downloading", 0, null);
+                using (var response = await SendAsync(plan, candidate, cancel).ConfigureAwait(false))
+                {
+                    if (response.StatusCode == HttpStatusCode.NotFound)
+                    {
+                        notFound.Add(candidate);
+                        continue;
+                    }
+                    if (!response.IsSuccessStatusCode) throw HttpFailure(plan, candidate, response.StatusCode);
+                    await CopyBodyAsync(plan, response, shown, path, progress, cancel).ConfigureAwait(false);
+                    return candidate;
+                }
+            }
+            throw Fail(plan, GeoDownloadFailure.NotFound,
+                "not found (HTTP 404) at " + string.Join(" nor at ", notFound.Select(GeoDownloadText.Redact)) + ".", NotFoundAdvice(plan));
+        }
+
+        private async Task CopyBodyAsync(GeoDownloadPlan plan, HttpResponseMessage response, string shown, string path, IProgress<GeoDownloadProgress> progress, CancellationToken cancel)
+        {
+            long? total = response.Content.Headers.ContentLength;
+            long received = 0;
+            bool writing = false;
+            var clock = Stopwatch.StartNew();
+            using (var stall = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            // Some platforms (.NET Framework) do not cancel a pending socket read: closing the response does.
+            using (stall.Token.Register(response.Dispose))
+            {
+                try
+                {
+                    using (var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
+                    using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
+                    {
+                        var buffer = new byte[81920];
+                        Report(progress, plan, shown, "Downloading", 0, total);
+                        while (true)
+                        {
+                            stall.CancelAfter(_timeout);
+                            int n = await body.ReadAsync(buffer, 0, buffer.Length, stall.Token).ConfigureAwait(false);
+                            if (n == 0) break;
+                            received += n;
+                            if (received > MaxFileBytes)
+                                throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the file at " + shown + " is larger than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
+                            writing = true;
+                            await file.WriteAsync(buffer, 0, n, cancel).ConfigureAwait(false);
+                            writing = false;
+                            if (clock.Elapsed >= ProgressInterval)
+                            {
+                                Report(progress, plan, shown, "Downloading", received, total);
+                                clock.Restart();
+                            }
+                        }
+                    }
+                }
+                catch (Exception ex) when (IsTransferFailure(ex) && !(writing && ex is IOException))
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    if (stall.IsCancellationRequested)
+                        throw Fail(plan, GeoDownloadFailure.Network, "the download from " + shown + " stalled: no data for " + _timeout.TotalSeconds + " s after " +
+                            GeoDownloadText.Size(received) + (total != null ? " of " + GeoDownloadText.Size(total.Value) : "") + ".", "Try again; check the network connection and proxy.");
+                    throw Fail(plan, GeoDownloadFailure.Network, "the download from " + shown + " broke off after " + GeoDownloadText.Size(received) +
+                        (total != null ? " of " + GeoDownloadText.Size(total.Value) : "") + " (" + Describe(ex) + ").", "Try again; check the network connection and proxy.");
+                }
+            }
+            Report(progress, plan, shown, "Downloading", received, total);
+            if (total != null && received != total.Value)
+                throw Fail(plan, GeoDownloadFailure.Network, "the download from " + shown + " is truncated: " + received + " of " + total.Value + " bytes arrived.",
+                    "Try again; check the network connection and proxy.");
+        }
+
+        private static bool IsTransferFailure(Exception ex) =>
+            ex is IOException || ex is HttpRequestException || ex is OperationCanceledException || ex is ObjectDisposedException;
+
+        /// <summary>MaxMind's sidecar: "HEX  NAME.tar.gz".</summary>
+        private async Task<string> FetchSha256Async(GeoDownloadPlan plan, CancellationToken cancel)
+        {
+            string shown = GeoDownloadText.Redact(plan.Sha256Uri);
+            using (var response = await SendAsync(plan, plan.Sha256Uri, cancel).ConfigureAwait(false))
+            {
+                if (!response.IsSuccessStatusCode) throw HttpFailure(plan, plan.Sha256Uri, response.StatusCode);
+                string text;
+                try
+                {
+                    using (var stall = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+                    using (stall.Token.Register(response.Dispose))
+                    {
+                        stall.CancelAfter(_timeout);
+                        text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex) when (IsTransferFailure(ex))
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    throw Fail(plan, GeoDownloadFailure.Network, "the checksum at " + shown + " could not be read (" + Describe(ex) + ").", "Try again.");
+                }
+                string first = text.Split(new[] { ' ', '\t', '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+                return NormalizeSha256(first) ?? throw Fail(plan, GeoDownloadFailure.InvalidDatabase,
+                    "the checksum file at " + shown + " does not hold a SHA-256.", "Try again later; if -Uri is a mirror, check that it serves the .sha256 files too.");
+            }
+        }
+
+        /// <summary>GET with a header timeout; follows redirects itself (credentials to the first host only, never https to http).</summary>
+        private async Task<HttpResponseMessage> SendAsync(GeoDownloadPlan plan, Uri uri, CancellationToken cancel)
+        {
+            Uri first = uri;
+            for (int hop = 0; ; hop++)
+            {
+                HttpResponseMessage response;
+                using (var message = new HttpRequestMessage(HttpMethod.Get, uri))
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+                {
+                    if (plan.Source == GeoDownloadSource.MaxMind && SameOrigin(uri, first))
+                        message.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+                            GeoDownloadText.BasicCredentials(plan.Request.AccountId.Trim(), plan.Request.LicenseKey.Trim()));
+                    timeout.CancelAfter(_timeout);
+                    try
+                    {
+                        response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException || ex is OperationCanceledException || ex is IOException)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        string reason = timeout.IsCancellationRequested
+                            ? uri.Host + " did not answer within " + _timeout.TotalSeconds + " s"
+                            : uri.Host + " could not be reached (" + Describe(ex) + ")";
+                        throw Fail(plan, GeoDownloadFailure.Network, reason + ".",
+                            "Check the network connection and proxy settings, or use -Uri with a mirror you can reach.");
+                    }
+                }
+
+                int status = (int)response.StatusCode;
+                bool redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+                if (!redirect || response.Headers.Location == null) return response;
+                var location = response.Headers.Location;
+                response.Dispose();
+                var next = location.IsAbsoluteUri ? location : new Uri(uri, location);
+                if (hop >= MaxRedirects)
+                    throw Fail(plan, GeoDownloadFailure.HttpError, "more than " + MaxRedirects + " redirects from " + GeoDownloadText.Redact(first) + ".", "Check -Uri.");
+                if (uri.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps)
+                    throw Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadText.Redact(uri) + " redirected to an unencrypted address (" + GeoDownloadText.Redact(next) + "), which was refused.", "Use a mirror served over https.");
+                uri = next;
+            }
+        }
+
+        private static bool SameOrigin(Uri a, Uri b) =>
+            string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+
+        private static string Describe(Exception ex)
+        {
+            var messages = new List<string>();
+            for (var e = ex; e != null; e = e.InnerException)
+                if (!string.IsNullOrEmpty(e.Message) && !messages.Contains(e.Message)) messages.Add(e.Message.TrimEnd('.'));
+            return string.Join(": ", messages);
+        }
+
+        private GeoDownloadException HttpFailure(GeoDownloadPlan plan, Uri uri, HttpStatusCode statusCode)
+        {
+            int status = (int)statusCode;
+            string reason = "HTTP " + status + " from " + GeoDownloadText.Redact(uri) + ".";
+            if (status == 401 || status == 403)
+            {
+                string advice;
+                switch (plan.Source)
+                {
+                    case GeoDownloadSource.MaxMind:
+                        advice = "MaxMind refused the credentials: check -AccountId and -LicenseKey (geoip.maxmindAccountId and geoip.maxmindLicenseKey in config.yml); a new licence key can take a few minutes to work.";
+                        break;
+                    case GeoDownloadSource.IpInfo:
+                        advice = "IPinfo refused the token: check -Token (ipToken in config.yml) at https://ipinfo.io/account/token.";
+                        break;
+                    default:
+                        advice = "The server refused access; check -Uri.";
+                        break;
+                }
+                return Fail(plan, GeoDownloadFailure.AccessDenied, reason, advice);
+            }
+            if (status == 404) return Fail(plan, GeoDownloadFailure.NotFound, reason, NotFoundAdvice(plan));
+            if (status == 429) return Fail(plan, GeoDownloadFailure.HttpError, reason, "The provider is limiting downloads; try again later (MaxMind allows a limited number of downloads per day).");
+            if (status >= 500) return Fail(plan, GeoDownloadFailure.HttpError, reason, "The server had a problem; try again later, or use another -Source or -Uri.");
+            return Fail(plan, GeoDownloadFailure.HttpError, reason, "Check -Source and -Uri.");
+        }
+
+        private static string NotFoundAdvice(GeoDownloadPlan plan)
+        {
+            if (plan.Request.Uri != null && plan.Source != GeoDownloadSource.Url)
+                return "Check that the mirror given with -Uri holds the provider's file names (see Get-Help Update-ConnectionGeoDatabase -Parameter Uri).";
+            switch (plan.Source)
+            {
+                case GeoDownloadSource.DbIpLite:
+                    return "DB-IP publishes each month's files during the month; try again later, or use -Source MaxMind or IpInfo.";
+                case GeoDownloadSource.MaxMind:
+                    return "Check that your MaxMind account can download " + MaxMindEdition(plan.Kind) + ".";
+                case GeoDownloadSource.IpInfo:
+                    return "IPinfo may have moved the Lite database; download it from https://ipinfo.io/account/data-downloads and install it with -Source Url.";
+                default:
+                    return "Check -Uri.";
+            }
+        }
+
+        // ---- Files ------------------------------------------------------------------------------
+
+        /// <summary>gzip → decompressed; tar → the .mmdb inside; anything else is taken as the .mmdb itself (checked next).</summary>
+        private static string Unpack(GeoDownloadPlan plan, string downloaded, Func<string, string> newTemporaryFile, CancellationToken cancel)
+        {
+            string current = downloaded;
+            if (IsGzip(current))
+            {
+                string unpacked = newTemporaryFile("unpacked");
+                using (var input = File.OpenRead(current))
+                using (var gzip = new GZipStream(input, CompressionMode.Decompress))
+                using (var output = new FileStream(unpacked, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
+                {
+                    var buffer = new byte[81920];
+                    long total = 0;
+                    int n;
+                    while ((n = ReadGzip(gzip, buffer)) > 0)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        total += n;
+                        if (total > MaxFileBytes)
+                            throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the download unpacks to more than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
+                        output.Write(buffer, 0, n);
+                    }
+                }
+                current = unpacked;
+            }
+            if (TarExtractor.LooksLikeTar(current))
+            {
+                string extracted = newTemporaryFile("mmdb");
+                using (var input = File.OpenRead(current))
+                    TarExtractor.ExtractMmdb(input, extracted, plan.Source == GeoDownloadSource.MaxMind ? MaxMindEdition(plan.Kind) + ".mmdb" : null);
+                current = extracted;
+            }
+            return current;
+        }
+
+        /// <summary>A read from the decompressor; its failures mean a corrupt or truncated gzip file.</summary>
+        private static int ReadGzip(GZipStream gzip, byte[] buffer)
+        {
+            try
+            {
+                return gzip.Read(buffer, 0, buffer.Length);
+            }
+            catch (Exception ex) when (ex is InvalidDataException || ex is IOException)
+            {
+                throw new InvalidDataException("it is not a complete gzip file (" + ex.Message + ").", ex);
+            }
+        }
+
+        private static bool IsGzip(string path)
+        {
+            using (var f = File.OpenRead(path))
+                return f.ReadByte() == 0x1f && f.ReadByte() == 0x8b;
+        }
+
+        /// <summary>Moves the verified file into place; true when it replaced one.</summary>
+        private static bool Install(GeoDownloadPlan plan, string verified)
+        {
+            string target = plan.TargetPath;
+            try
+            {
+                if (!File.Exists(target))
+                {
+                    try
+                    {
+                        File.Move(verified, target);
+                        return false;
+                    }
+                    catch (IOException) when (File.Exists(target))
+                    {
+                        // Another update installed one meanwhile: replace it like any other.
+                    }
+                }
+                // One rename over the old file (ReplaceFile on Windows, rename(2) elsewhere): readers see
+                // the old file or the new one, never a half-written one.
+                File.Replace(verified, target, null, ignoreMetadataErrors: true);
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw Fail(plan, GeoDownloadFailure.FileSystem, target + " could not be replaced (" + ex.Message + ").",
+                    "Close programs that hold it open, or choose another folder with -DestinationPath.");
+            }
+        }
+
+        private static string Sha256OfFile(string path, CancellationToken cancel)
+        {
+            cancel.ThrowIfCancellationRequested();
+            using (var sha = SHA256.Create())
+            using (var f = File.OpenRead(path))
+            {
+                var hash = sha.ComputeHash(f);
+                var b = new StringBuilder(hash.Length * 2);
+                foreach (var x in hash) b.Append(x.ToString("x2", CultureInfo.InvariantCulture));
+                return b.ToString();
+            }
+        }
+
+        internal static string NormalizeSha256(string text)
+        {
+            if (string.IsNullOrWhiteSpace(text)) return null;
+            string t = text.Trim().ToLowerInvariant();
+            return t.Length == 64 && t.All(c => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) ? t : null;
+        }
+
+        // ---- Naming -----------------------------------------------------------------------------
+
+        internal static string MaxMindEdition(GeoDownloadKind kind) =>
+            kind == GeoDownloadKind.Asn ? "GeoLite2-ASN" : kind == GeoDownloadKind.City ? "GeoLite2-City" : "GeoLite2-Country";
+
+        internal static string FileName(GeoDownloadKind kind) =>
+            kind == GeoDownloadKind.Asn ? GeoIpPaths.AsnFile : kind == GeoDownloadKind.City ? GeoIpPaths.CityFile : GeoIpPaths.CountryFile;
+
+        private static string Target(string directory, GeoDownloadKind kind) => Path.Combine(directory, FileName(kind));
+
+        private static IEnumerable<GeoDownloadKind> DefaultKinds(List<GeoDownloadKind> kinds) =>
+            kinds.Count > 0 ? kinds : new List<GeoDownloadKind> { GeoDownloadKind.Country, GeoDownloadKind.Asn };
+
+        /// <summary>A mirror given with -Uri stands for the provider's base folder: make it end in / so relative paths append.</summary>
+        private static Uri BaseFor(GeoDownloadRequest request, Uri providerBase)
+        {
+            if (request.Uri == null) return providerBase;
+            var builder = new UriBuilder(request.Uri) { Query = "", Fragment = "" };
+            if (!builder.Path.EndsWith("/", StringComparison.Ordinal)) builder.Path += "/";
+            return builder.Uri;
+        }
+
+        private static void Report(IProgress<GeoDownloadProgress> progress, GeoDownloadPlan plan, string uri, string stage, long received, long? total) =>
+            progress?.Report(new GeoDownloadProgress(plan.Kind, uri, stage, received, total));
+
+        private static GeoDownloadException Invalid(string message) =>
+            new GeoDownloadException(GeoDownloadFailure.InvalidRequest, null, message);
+
+        private static GeoDownloadException Fail(GeoDownloadPlan plan, GeoDownloadFailure failure, string reason, string advice)
+        {
+            string kept = File.Exists(plan.TargetPath) ? "The previous database is unchanged." : "Nothing was installed.";
+            string message = "Could not update the " + plan.Kind + " database " + plan.TargetPath + ": " + reason + " " + advice + " " + kept;
+            return new GeoDownloadException(failure, plan.Kind, GeoDownloadText.Scrub(message, plan.Request));
+        }
+    }
+}
