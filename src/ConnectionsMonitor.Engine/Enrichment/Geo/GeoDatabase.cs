@@ -23,10 +23,20 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         IpInfo,
     }
 
-    /// <summary>A .mmdb file could not be used; the message says which file, why, and what to do.</summary>
+    /// <summary>A .mmdb file could not be used; the message says which file and why.</summary>
     public sealed class GeoDatabaseException : Exception
     {
-        public GeoDatabaseException(string message, Exception inner = null) : base(message, inner) { }
+        public GeoDatabaseException(string path, string reason, Exception inner = null)
+            : base("the GeoIP database '" + path + "' " + reason, inner)
+        {
+            Path = path;
+            Reason = reason;
+        }
+
+        public string Path { get; }
+
+        /// <summary>Why, without the file name (e.g. "is not a usable MaxMind DB (.mmdb) file: …").</summary>
+        public string Reason { get; }
     }
 
     /// <summary>
@@ -76,7 +86,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException || ex is ArgumentException)
             {
-                throw new GeoDatabaseException("cannot read the GeoIP database '" + path + "': " + ex.Message, ex);
+                throw new GeoDatabaseException(path, "cannot be read: " + ex.Message, ex);
             }
             try
             {
@@ -85,7 +95,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             catch (GeoDatabaseException) { throw; }
             catch (Exception ex) // the readers throw several types (InvalidDatabaseException, IndexOutOfRange …) for damaged files
             {
-                throw new GeoDatabaseException("'" + path + "' is not a usable MaxMind DB (.mmdb) file: " + ex.Message, ex);
+                throw new GeoDatabaseException(path, "is not a usable MaxMind DB (.mmdb) file: " + ex.Message, ex);
             }
         }
 
@@ -110,8 +120,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     db.Probe();
                     return db;
                 }
-                var probed = Identify(plain) ?? throw new GeoDatabaseException(
-                    "'" + path + "' (database_type '" + type + "') has no country or ASN fields this module reads; expected a GeoLite2/GeoIP2/DB-IP Country, City or ASN database, a DB-IP Lite country_code database or IPinfo Lite.");
+                var probed = Identify(plain) ?? throw new GeoDatabaseException(path,
+                    "(database_type '" + type + "') has no country or ASN fields this module reads; expected a GeoLite2/GeoIP2/DB-IP Country, City or ASN database, a DB-IP Lite country_code database or IPinfo Lite.");
                 var result = new GeoDatabase(path, probed, meta, null, plain);
                 result.Probe();
                 return result;
@@ -141,7 +151,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         {
             foreach (var address in ProbeAddresses)
                 if (!Lookup(address).IsEmpty) return;
-            throw new GeoDatabaseException("'" + Path + "' opens but answers none of " + string.Join(", ", (object[])ProbeAddresses) + "; the file is empty or damaged.");
+            throw new GeoDatabaseException(Path, "opens but answers none of " + string.Join(", ", (object[])ProbeAddresses) + "; the file is empty, damaged or covers only part of the internet.");
         }
 
         /// <summary>What this database knows about an address (GeoInfo.Empty when nothing).</summary>
@@ -174,7 +184,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             }
             catch (InvalidDatabaseException ex)
             {
-                throw new GeoDatabaseException("the GeoIP database '" + Path + "' is damaged: " + ex.Message, ex);
+                throw new GeoDatabaseException(Path, "is damaged: " + ex.Message, ex);
             }
         }
 

@@ -190,7 +190,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 try
                 {
                     database = Unpack(plan, downloaded, NewTemporaryFile, cancel);
-                    info = GeoDownloadVerifier.Verify(database, plan.Kind, checkType: plan.Source != GeoDownloadSource.IpInfo);
+                    info = GeoDownloadVerifier.Verify(database, plan.Kind);
                 }
                 catch (InvalidDataException ex)
                 {

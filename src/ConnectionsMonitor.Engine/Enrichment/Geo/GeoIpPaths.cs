@@ -28,6 +28,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             return DefaultDataDirectory();
         }
 
+        /// <summary>A configured file path (geoip.countryDatabase …) made absolute the same way: environment variables and a leading ~ expanded.</summary>
+        public static string ResolveFile(string configured) =>
+            Path.GetFullPath(ExpandHome(Environment.ExpandEnvironmentVariables(configured.Trim())));
+
         internal static string DefaultDataDirectory()
         {
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))

@@ -138,7 +138,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 }
                 catch (GeoDatabaseException ex)
                 {
-                    slot.Fail(ex.Message);
+                    slot.Fail(ex.Message + ".");
                 }
             }
             return result;
@@ -178,7 +178,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         {
             if (configured != null)
             {
-                string full = Path.GetFullPath(Environment.ExpandEnvironmentVariables(configured));
+                string full = GeoIpPaths.ResolveFile(configured);
                 if (!File.Exists(full))
                 {
                     problems.Add(key + ": the GeoIP database '" + full + "' does not exist; geo fields from it stay empty. Fix the path in config.yml or remove the key to use the bundled database.");
@@ -254,7 +254,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 }
                 catch (GeoDatabaseException ex)
                 {
-                    Error = "GeoIP: " + ex.Message + " Geo fields from it stay empty.";
+                    Error = "GeoIP: " + ex.Message + ". Geo fields from it stay empty.";
                 }
             }
 
