@@ -14,12 +14,14 @@
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
-    FileList             = @('ConnectionsMonitor.psd1', 'ConnectionsMonitor.psm1', 'ConnectionsMonitor.Format.ps1xml', 'ConnectionsMonitor.Types.ps1xml', 'config.yml')
+    FileList             = @('ConnectionsMonitor.psd1', 'ConnectionsMonitor.psm1', 'ConnectionsMonitor.Format.ps1xml', 'ConnectionsMonitor.Types.ps1xml', 'config.yml',
+                             'GeoIP/dbip-country.mmdb', 'GeoIP/ip-location-db-asn.mmdb', 'GeoIP/SOURCES.md', 'GeoIP/DBIP-LICENSE.txt',
+                             'GeoIP/ASN-DBIP-LICENSE.txt', 'GeoIP/ASN-NRO-LICENSE.txt', 'GeoIP/ASN-ROUTEVIEWS-LICENSE.txt')
     PrivateData          = @{
         PSData = @{
-            Tags         = @('network', 'netstat', 'tcp', 'udp', 'connections', 'security', 'monitoring', 'Windows', 'Linux', 'PSEdition_Desktop', 'PSEdition_Core')
+            Tags         = @('network', 'netstat', 'tcp', 'udp', 'connections', 'security', 'monitoring', 'geoip', 'dns', 'vpn', 'Windows', 'Linux', 'PSEdition_Desktop', 'PSEdition_Core')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'Get-MonitoredConnection on native connection tables (IP Helper on Windows, netlink sock_diag on Linux).'
+            ReleaseNotes = 'Native connection tables (IP Helper, netlink sock_diag) with real byte counters; offline GeoIP (bundled DB-IP Lite country and ASN data, CC BY 4.0), address scope, non-blocking reverse DNS and VPN detection; Update-ConnectionGeoDatabase.'
         }
     }
 }
