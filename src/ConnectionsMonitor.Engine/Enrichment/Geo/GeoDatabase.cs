@@ -52,8 +52,13 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             IPAddress.Parse("1.1.1.1"), IPAddress.Parse("8.8.8.8"), IPAddress.Parse("9.9.9.9"), IPAddress.Parse("2001:4860:4860::8888"),
         };
 
+        // Decoded answers by data-record offset: addresses that share a record share its answer.
+        private const int MaxCachedRecords = 1 << 18;
+
         private readonly DatabaseReader _geoIp2;
         private readonly Reader _plain;
+        private MmdbSearchTree _tree;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<long, GeoInfo> _byRecord = new System.Collections.Concurrent.ConcurrentDictionary<long, GeoInfo>();
 
         private GeoDatabase(string path, GeoDatabaseLayout layout, Metadata metadata, DatabaseReader geoIp2, Reader plain)
         {
@@ -115,14 +120,14 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 if (layout != null)
                 {
                     var geo = new DatabaseReader(new MemoryStream(bytes, writable: false));
-                    var db = new GeoDatabase(path, layout.Value, meta, geo, null);
+                    var db = new GeoDatabase(path, layout.Value, meta, geo, null) { _tree = MmdbSearchTree.TryCreate(bytes) };
                     plain.Dispose();
                     db.Probe();
                     return db;
                 }
                 var probed = Identify(plain) ?? throw new GeoDatabaseException(path,
                     "(database_type '" + type + "') has no country or ASN fields this module reads; expected a GeoLite2/GeoIP2/DB-IP Country, City or ASN database, a DB-IP Lite country_code database or IPinfo Lite.");
-                var result = new GeoDatabase(path, probed, meta, null, plain);
+                var result = new GeoDatabase(path, probed, meta, null, plain) { _tree = MmdbSearchTree.TryCreate(bytes) };
                 result.Probe();
                 return result;
             }
@@ -156,6 +161,18 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         /// <summary>What this database knows about an address (GeoInfo.Empty when nothing).</summary>
         public GeoInfo Lookup(IPAddress address)
+        {
+            if (_tree == null) return Decode(address);
+            long offset = _tree.Find(address);
+            if (offset < 0) return GeoInfo.Empty;
+            if (_byRecord.TryGetValue(offset, out var known)) return known;
+            var info = Decode(address);
+            if (_byRecord.Count < MaxCachedRecords) _byRecord[offset] = info;
+            return info;
+        }
+
+        /// <summary>The record for an address, decoded by MaxMind's readers (the reference the tree walk is tested against).</summary>
+        internal GeoInfo Decode(IPAddress address)
         {
             try
             {
