@@ -80,6 +80,19 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Null(Prop<string>(loop, "VpnReason"));
         }
 
+        [LinuxFact]
+        public void TopTalkersGroupByCountry()
+        {
+            using var peer = new PublicPeer("1.1.1.3", 4445);
+            using var first = peer.Connect();
+            using var second = peer.Connect();
+            int a = ((IPEndPoint)first.LocalEndPoint).Port, b = ((IPEndPoint)second.LocalEndPoint).Port;
+            var talkers = _ps.Invoke("Get-TopTalker -ConfigPath $args[0] -LocalPort $args[1], $args[2] -GroupBy Country -By Connections", _config, a, b);
+            var au = Assert.Single(talkers);
+            Assert.Equal("AU", au.Properties["Name"].Value);
+            Assert.Equal(2, au.Properties["Connections"].Value);
+        }
+
         [Fact]
         public void InvalidCountryCodeSaysWhatIsExpected()
         {

@@ -27,7 +27,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void A_silent_server_costs_a_snapshot_no_more_than_its_deadline_and_its_address_is_retried_after_FailureRetry()
         {
             var retry = TimeSpan.FromSeconds(2);
@@ -75,7 +75,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Theory]
+        [LinuxTheory]
         [InlineData(2)]   // SERVFAIL
         [InlineData(5)]   // REFUSED
         public void An_error_answer_is_remembered_for_FailureRetry_only(int rcode)
@@ -98,7 +98,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void At_most_MaxConcurrent_lookups_are_in_flight_and_the_rest_queue()
         {
             const int addresses = 20;
@@ -133,7 +133,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public async Task Dispose_cancels_lookups_under_way_and_wakes_a_waiting_caller()
         {
             using (var silent = new SilentUdpServer())
@@ -154,7 +154,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void A_cancelled_caller_gets_OperationCanceledException_and_the_lookup_goes_on()
         {
             using (var silent = new SilentUdpServer())

@@ -21,7 +21,7 @@ namespace ConnectionsMonitor.Tests.Dns
 
         private static ReverseDnsOptions Against(IPEndPoint server) => new ReverseDnsOptions { Servers = new[] { server } };
 
-        [Fact]
+        [LinuxFact]
         public void Names_IPv4_and_IPv6_addresses_and_IPv4_mapped_ones_as_IPv4()
         {
             using (var dnsmasq = new DnsmasqServer(Hosts))
@@ -41,7 +41,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void A_name_that_does_not_exist_is_cached_and_not_asked_again()
         {
             using (var dnsmasq = new DnsmasqServer(Hosts))
@@ -59,7 +59,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void Every_address_cached_means_no_query_and_no_wait()
         {
             using (var dnsmasq = new DnsmasqServer(Hosts))
@@ -76,7 +76,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void A_name_is_asked_again_once_its_ttl_has_passed()
         {
             const int ttlSeconds = 2;
@@ -106,7 +106,7 @@ namespace ConnectionsMonitor.Tests.Dns
 
         private static IPAddress Numbered(int i) => IPAddress.Parse("10.1.2." + i);
 
-        [Fact]
+        [LinuxFact]
         public void A_full_cache_evicts_the_oldest_answers()
         {
             using (var dnsmasq = new DnsmasqServer(NumberedHosts(5)))
@@ -126,7 +126,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void Lookups_under_way_are_never_evicted_and_addresses_beyond_the_room_wait_for_a_later_call()
         {
             using (var dnsmasq = new DnsmasqServer(NumberedHosts(5)))
@@ -144,7 +144,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void Odd_characters_in_a_served_name_come_back_escaped()
         {
             // dnsmasq refuses control characters in a PTR target but serves these as they are; it turns the
@@ -166,7 +166,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void Control_characters_in_a_name_on_the_wire_never_come_out()
         {
             // Bytes dnsmasq will not serve, from a hand-built answer: ESC [ 3 1 m, BEL, NUL, DEL, UTF-8 'ü'.
@@ -184,7 +184,7 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [Fact]
+        [LinuxFact]
         public void A_negative_answer_lives_as_long_as_its_SOA_says()
         {
             // RFC 2308: the negative TTL is the smaller of the SOA's TTL (here 3600 s) and its MINIMUM (here 1 s).
