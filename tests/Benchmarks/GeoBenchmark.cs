@@ -51,7 +51,7 @@ internal static class GeoBenchmark
         var first = engine.TakeSnapshot(withGeo);
         int publicRows = first.Connections.Count(c => c.AddressScope == "Public");
         int located = first.Connections.Count(c => c.Country != null);
-        var (geoMs, plainMs) = Alternate(runs, () => engine.TakeSnapshot(withGeo), () => engine.TakeSnapshot(without));
+        var (geoMs, plainMs) = Program.MeasureAlternating(runs, () => engine.TakeSnapshot(withGeo), () => engine.TakeSnapshot(without));
         Console.WriteLine("rows   public_rows  located  warm_no_geo_ms  warm_geo_ms  geo_overhead");
         Console.WriteLine($"{first.Connections.Count,5}  {publicRows,11}  {located,7}  {plainMs,14:F2}  {geoMs,11:F2}  {(geoMs / plainMs - 1) * 100,11:F1}%");
         return 0;
@@ -106,25 +106,6 @@ internal static class GeoBenchmark
         var sw = Stopwatch.StartNew();
         foreach (var a in addresses) if (geo.Lookup(a).Country != null) found++;
         return addresses.Count / sw.Elapsed.TotalSeconds;
-    }
-
-    private static (double a, double b) Alternate(int runs, Action a, Action b)
-    {
-        a(); b();
-        var ta = new List<double>();
-        var tb = new List<double>();
-        for (int i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            a();
-            ta.Add(sw.Elapsed.TotalMilliseconds);
-            sw.Restart();
-            b();
-            tb.Add(sw.Elapsed.TotalMilliseconds);
-        }
-        ta.Sort();
-        tb.Sort();
-        return (ta[ta.Count / 2], tb[tb.Count / 2]);
     }
 
     private static string FindBundledDirectory()

@@ -78,7 +78,8 @@ internal static class Program
         return times[times.Count / 2];
     }
 
-    private static (double a, double b) MeasureAlternating(int runs, Action a, Action b)
+    /// <summary>Medians of two actions run alternately, so that load from elsewhere on the machine hits both alike.</summary>
+    internal static (double a, double b) MeasureAlternating(int runs, Action a, Action b)
     {
         a(); b();
         var ta = new List<double>();

@@ -59,4 +59,20 @@ namespace ConnectionsMonitor.Engine.Platform
 
         public override string ToString() => Name + (TunnelKind != null ? " (" + TunnelKind + ")" : "");
     }
+
+    /// <summary>What both platforms' catalogs take from .NET's NetworkInterface.</summary>
+    internal static class NetworkInterfaces
+    {
+        /// <summary>The interface's unicast addresses; none when it went away between listing and asking.</summary>
+        public static List<IPAddress> UnicastAddresses(System.Net.NetworkInformation.NetworkInterface nic)
+        {
+            var addresses = new List<IPAddress>();
+            try
+            {
+                foreach (var u in nic.GetIPProperties().UnicastAddresses) addresses.Add(u.Address);
+            }
+            catch (System.Net.NetworkInformation.NetworkInformationException) { }
+            return addresses;
+        }
+    }
 }

@@ -28,12 +28,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             var result = new List<NetworkInterfaceInfo>();
             foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
             {
-                var addresses = new List<IPAddress>();
-                try
-                {
-                    foreach (var u in nic.GetIPProperties().UnicastAddresses) addresses.Add(u.Address);
-                }
-                catch (NetworkInformationException) { } // the interface went away between listing and asking
+                var addresses = NetworkInterfaces.UnicastAddresses(nic);
                 result.Add(Describe(nic.Name, addresses));
             }
             return result;

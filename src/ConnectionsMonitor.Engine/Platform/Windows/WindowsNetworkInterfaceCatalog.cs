@@ -16,12 +16,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             var result = new List<NetworkInterfaceInfo>();
             foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
             {
-                var addresses = new List<IPAddress>();
-                try
-                {
-                    foreach (var u in nic.GetIPProperties().UnicastAddresses) addresses.Add(u.Address);
-                }
-                catch (NetworkInformationException) { } // the adapter went away between listing and asking
+                var addresses = NetworkInterfaces.UnicastAddresses(nic);
                 var type = nic.NetworkInterfaceType;
                 var kind = WindowsAdapterRules.Classify(nic.Description, type, nic.Name);
                 result.Add(new NetworkInterfaceInfo(nic.Name, nic.Description, type.ToString(), kind, false, true, addresses));
