@@ -82,7 +82,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
         {
             if (record == null) throw new ArgumentNullException(nameof(record));
             if (!Enabled) return null;
-            return Classify(record, null);
+            return Classify(record, null, null);
         }
 
         /// <summary>
@@ -97,13 +97,22 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
             var listeners = new HashSet<(TransportProtocol, int)>();
             foreach (var r in records)
                 if (r != null && IsListenerRow(r)) listeners.Add((r.Protocol, r.LocalPort));
+            // Rows share few local addresses: each one's interface is looked up once per batch.
+            var interfaces = new Dictionary<IPAddress, InterfaceAnswer>();
             foreach (var r in records)
             {
                 if (r == null) continue;
-                var v = Classify(r, listeners);
+                var v = Classify(r, listeners, interfaces);
                 r.IsVpn = v?.IsVpn;
                 r.VpnReason = v?.Reason;
             }
+        }
+
+        /// <summary>The interface rule's answer for one local address: a reason, or none, or unknown (interfaces unreadable).</summary>
+        private struct InterfaceAnswer
+        {
+            public string Reason;
+            public bool Unknown;
         }
 
         /// <summary>Re-reads the interfaces now, whatever the age of the map.</summary>
@@ -112,32 +121,37 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
             lock (_gate) Reload();
         }
 
-        private VpnVerdict Classify(ConnectionRecord r, HashSet<(TransportProtocol, int)> listeners)
+        private VpnVerdict Classify(ConnectionRecord r, HashSet<(TransportProtocol, int)> listeners, Dictionary<IPAddress, InterfaceAnswer> interfaces)
+        {
+            List<string> reasons = null;
+            var local = r.LocalAddress;
+            InterfaceAnswer answer = default;
+            if (local != null && (interfaces == null || !interfaces.TryGetValue(local, out answer)))
+            {
+                answer = InterfaceRule(local);
+                if (interfaces != null) interfaces[local] = answer;
+            }
+            if (answer.Reason != null) (reasons ?? (reasons = new List<string>(1))).Add(answer.Reason);
+            bool interfaceUnknown = answer.Unknown;
+
+            if (MatchesVpnProcess(r.ProcessName)) (reasons ?? (reasons = new List<string>(1))).Add("process " + Clean(r.ProcessName));
+
+            string port = PortReason(r, listeners);
+            if (port != null) (reasons ?? (reasons = new List<string>(1))).Add(port);
+
+            if (reasons != null) return new VpnVerdict(true, string.Join("; ", reasons));
+            return interfaceUnknown ? null : VpnVerdict.NotVpn;
+        }
+
+        private InterfaceAnswer InterfaceRule(IPAddress localAddress)
         {
             var map = CurrentMap();
             // An address on no known interface may be on one that has just come up: re-read (rate-limited).
-            if (map != null && IsUnmapped(map, r.LocalAddress)) map = RefreshAfterMiss(map);
-            var reasons = new List<string>(1);
-            bool interfaceUnknown = false;
-
-            var local = AddressPattern.Normalize(r.LocalAddress);
-            if (local != null && !IsUnspecified(local))
-            {
-                if (map == null) interfaceUnknown = true;
-                else
-                {
-                    string why = InterfaceReason(map.Find(local));
-                    if (why != null) reasons.Add(why);
-                }
-            }
-
-            if (MatchesVpnProcess(r.ProcessName)) reasons.Add("process " + Clean(r.ProcessName));
-
-            string port = PortReason(r, listeners);
-            if (port != null) reasons.Add(port);
-
-            if (reasons.Count > 0) return new VpnVerdict(true, string.Join("; ", reasons));
-            return interfaceUnknown ? null : VpnVerdict.NotVpn;
+            if (map != null && IsUnmapped(map, localAddress)) map = RefreshAfterMiss(map);
+            var local = AddressPattern.Normalize(localAddress);
+            if (local == null || IsUnspecified(local)) return default;
+            if (map == null) return new InterfaceAnswer { Unknown = true };
+            return new InterfaceAnswer { Reason = InterfaceReason(map.Find(local)) };
         }
 
         private string InterfaceReason(IReadOnlyList<NetworkInterfaceInfo> candidates)
@@ -160,13 +174,22 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
 
         // vpn.processes with ".exe" optional both ways: pattern "openvpn.exe" matches process "openvpn"
         // (the shared matcher does that) and pattern "openvpn" matches a catalogue that reports "openvpn.exe".
+        // A machine has few distinct process names and a snapshot many rows: each name is matched once.
         private bool MatchesVpnProcess(string name)
         {
             if (string.IsNullOrEmpty(name)) return false;
-            if (ConnectionQuery.MatchesAnyProcessName(_config.Processes, name)) return true;
-            return name.EndsWith(".exe", StringComparison.OrdinalIgnoreCase)
-                && ConnectionQuery.MatchesAnyProcessName(_config.Processes, name.Substring(0, name.Length - 4));
+            if (_processVerdicts.TryGetValue(name, out bool known)) return known;
+            bool match = ConnectionQuery.MatchesAnyProcessName(_config.Processes, name)
+                || (name.EndsWith(".exe", StringComparison.OrdinalIgnoreCase)
+                    && ConnectionQuery.MatchesAnyProcessName(_config.Processes, name.Substring(0, name.Length - 4)));
+            if (_processVerdicts.Count >= MaxProcessVerdicts) _processVerdicts.Clear();
+            _processVerdicts[name] = match;
+            return match;
         }
+
+        private const int MaxProcessVerdicts = 4096;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _processVerdicts =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
 
         // The port that names a service is the server's. On a listener, or a connection accepted by one of
         // the batch's listeners, that is the local port and the remote one is the client's ephemeral port;
