@@ -48,8 +48,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             {
                 // As root the kernel reports the closed socket's final counters (sock_diag destroy events).
                 Assert.Equal(new[] { "cm-big", "cm-small" }, names);
-                Assert.Equal(1_000_000L, rows[1].Properties["BytesSent"].Value);
                 Assert.Equal(small.ProcessId, rows[1].Properties["ProcessId"].Value);
+                var warnings = ps.Streams.Warning.Select(w => w.Message).ToList();
+                // Under heavy load (the whole suite runs in parallel) the kernel can overrun the destroy-event
+                // queue; the window then says so, and the closed connection's bytes are unknown (null), never a
+                // wrong number. Otherwise they are exact.
+                if (warnings.Any(w => w.Contains("were lost")))
+                    Assert.Null(rows[1].Properties["BytesSent"].Value);
+                else
+                    Assert.True(Equals(1_000_000L, rows[1].Properties["BytesSent"].Value),
+                        "cm-small BytesSent = " + (rows[1].Properties["BytesSent"].Value ?? "null") + "; warnings: " + string.Join(" | ", warnings));
             }
         }
 
