@@ -239,15 +239,15 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         internal sealed class CountryCodeRecord
         {
             [Constructor]
-            public CountryCodeRecord([Parameter("country_code")] string countryCode) { CountryCode = countryCode; }
+            public CountryCodeRecord([MapKey("country_code")] string countryCode) { CountryCode = countryCode; }
             public string CountryCode { get; }
         }
 
         internal sealed class IpInfoRecord
         {
             [Constructor]
-            public IpInfoRecord([Parameter("country_code")] string countryCode, [Parameter("country")] string countryName,
-                [Parameter("asn")] string asn, [Parameter("as_name")] string asName)
+            public IpInfoRecord([MapKey("country_code")] string countryCode, [MapKey("country")] string countryName,
+                [MapKey("asn")] string asn, [MapKey("as_name")] string asName)
             {
                 CountryCode = countryCode;
                 CountryName = countryName;
