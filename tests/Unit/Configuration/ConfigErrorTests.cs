@@ -59,6 +59,13 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("dashboard:\n  export:\n    formats: [csv, xml]\n", 3, "dashboard.export.formats[1]", "expected csv or json, found 'xml'")]
         [InlineData("columnOrder: ['Proto', 'Procces']\n", 1, "columnOrder[1]", "found 'Procces'; did you mean 'Process'?")]
         [InlineData("columnOrder: [Proto, proto]\n", 1, "columnOrder[1]", "duplicate column")]
+        [InlineData("dns:\n  servers: ['1.1.1.1', 'dns.google']\n", 2, "dns.servers[1]", "expected an IP address (not a host name")]
+        [InlineData("dns:\n  servers: ['127.0.0.1:99999']\n", 2, "dns.servers[0]", "the port must be from 1 to 65535")]
+        [InlineData("dns:\n  servers: ['[::1']\n", 2, "dns.servers[0]", "expected a closing ]")]
+        [InlineData("dns:\n  timeoutMs: 10\n", 2, "dns.timeoutMs", "from 50 to 60000, found '10'")]
+        [InlineData("dns:\n  maxConcurrent: 0\n", 2, "dns.maxConcurrent", "from 1 to 256, found '0'")]
+        [InlineData("vpn:\n  ports: [1194, 70000]\n", 2, "vpn.ports[1]", "from 0 to 65535, found '70000'")]
+        [InlineData("geoip:\n  enabled: sometimes\n", 2, "geoip.enabled", "expected true or false, found 'sometimes'")]
         public void BadValues(string yaml, int line, string key, string fragment)
         {
             var e = SingleError(yaml);

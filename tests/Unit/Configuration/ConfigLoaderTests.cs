@@ -170,6 +170,27 @@ alerts:
         public void HexColours(string text, string hex) => Assert.Equal(hex, ConfigColor.Parse(text).Hex);
 
         [Fact]
+        public void EnrichmentSectionsLoad()
+        {
+            var c = ConfigLoader.LoadText(
+                "geoip:\n  directory: ~/geo\n  cityDatabase: /data/GeoLite2-City.mmdb\n  maxmindAccountId: '123456'\n  maxmindLicenseKey: k3y-SECRET\n" +
+                "dns:\n  servers: ['1.1.1.1', '192.168.1.1:5353', '[::1]:53', '2606:4700:4700::1111']\n  snapshotDeadlineMs: 0\n  resolvePrivate: true\n" +
+                "vpn:\n  processes: ['openvpn.exe', 'corp-vpn*']\n  ports: [443]\n  interfaces: ['corp*']\n", "e.yml").Config;
+            Assert.Equal("~/geo", c.GeoIp.Directory);
+            Assert.Equal("/data/GeoLite2-City.mmdb", c.GeoIp.CityDatabase);
+            Assert.Null(c.GeoIp.CountryDatabase);
+            Assert.Equal("123456", c.GeoIp.MaxMindAccountId);
+            Assert.Equal("k3y-SECRET", c.GeoIp.MaxMindLicenseKey);
+            Assert.DoesNotContain("k3y-SECRET", c.ToString());
+            Assert.Equal(new[] { "1.1.1.1:53", "192.168.1.1:5353", "[::1]:53", "[2606:4700:4700::1111]:53" }, c.Dns.Servers.Select(e => e.ToString()));
+            Assert.Equal(0, c.Dns.SnapshotDeadlineMs);
+            Assert.True(c.Dns.ResolvePrivate);
+            Assert.Equal(new[] { "openvpn.exe", "corp-vpn*" }, c.Vpn.Processes.Select(w => w.Pattern));
+            Assert.Equal(new[] { 443 }, c.Vpn.Ports);
+            Assert.Equal("corp*", Assert.Single(c.Vpn.Interfaces).Pattern);
+        }
+
+        [Fact]
         public void SecretsNeverAppearInToString()
         {
             var c = ConfigLoader.LoadText("ipToken: s3cr3t-token\nalerts:\n  webhooks:\n    - url: https://example.invalid/hook/XYZSECRET\n", "s.yml").Config;
@@ -191,6 +212,9 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("colors:\n  udp: brightcyan\n")]
         [InlineData("columnWidths:\n  Age: 7\n")]
         [InlineData("dashboard:\n  export:\n    formats: [json]\n")]
+        [InlineData("dns:\n  servers: ['1.1.1.1']\n")]
+        [InlineData("vpn:\n  ports: [1194]\n")]
+        [InlineData("geoip:\n  asnDatabase: ./asn.mmdb\n")]
         public void ComparerSeesOneChangedValue(string yaml)
         {
             var changed = ConfigLoader.LoadText(yaml, "c.yml").Config;
