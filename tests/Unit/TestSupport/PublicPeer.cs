@@ -35,18 +35,18 @@ namespace ConnectionsMonitor.Tests.TestSupport
             string hostSide = "198.18." + third + ".1", peerSide = "198.18." + third + ".2";
             try
             {
-                Run("ip", "netns add " + _ns);
-                Run("ip", "link add " + _hostLink + " type veth peer name " + peerLink);
-                Run("ip", "link set " + peerLink + " netns " + _ns);
-                Run("ip", "addr add " + hostSide + "/30 dev " + _hostLink);
-                Run("ip", "link set " + _hostLink + " up");
-                Run("ip", "netns exec " + _ns + " ip addr add " + peerSide + "/30 dev " + peerLink);
-                Run("ip", "netns exec " + _ns + " ip addr add " + publicAddress + "/32 dev " + peerLink);
-                Run("ip", "netns exec " + _ns + " ip link set " + peerLink + " up");
-                Run("ip", "netns exec " + _ns + " ip link set lo up");
-                Run("ip", "netns exec " + _ns + " ip route add default via " + hostSide);
+                IpCommand.Run("netns add " + _ns);
+                IpCommand.Run("link add " + _hostLink + " type veth peer name " + peerLink);
+                IpCommand.Run("link set " + peerLink + " netns " + _ns);
+                IpCommand.Run("addr add " + hostSide + "/30 dev " + _hostLink);
+                IpCommand.Run("link set " + _hostLink + " up");
+                IpCommand.Run("netns exec " + _ns + " ip addr add " + peerSide + "/30 dev " + peerLink);
+                IpCommand.Run("netns exec " + _ns + " ip addr add " + publicAddress + "/32 dev " + peerLink);
+                IpCommand.Run("netns exec " + _ns + " ip link set " + peerLink + " up");
+                IpCommand.Run("netns exec " + _ns + " ip link set lo up");
+                IpCommand.Run("netns exec " + _ns + " ip route add default via " + hostSide);
                 // replace, not add: a route left by a crashed run must not fail this one. Each test uses its own address.
-                Run("ip", "route replace " + publicAddress + "/32 via " + peerSide + " dev " + _hostLink);
+                IpCommand.Run("route replace " + publicAddress + "/32 via " + peerSide + " dev " + _hostLink);
                 // Accepts and holds connections until killed.
                 string script = "import socket,time\n" +
                                 "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n" +
@@ -77,27 +77,13 @@ namespace ConnectionsMonitor.Tests.TestSupport
             return s;
         }
 
-        private static void Run(string file, string args)
-        {
-            var psi = new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            using var p = Process.Start(psi);
-            string err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException(file + " " + args + " failed (" + p.ExitCode + "): " + err.Trim());
-        }
-
-        private static void TryRun(string file, string args)
-        {
-            try { Run(file, args); } catch (InvalidOperationException) { }
-        }
-
         public void Dispose()
         {
             try { _listener?.Kill(); _listener?.WaitForExit(5000); } catch (InvalidOperationException) { }
             _listener?.Dispose();
-            TryRun("ip", "route del " + Address + "/32 dev " + _hostLink);
-            TryRun("ip", "link del " + _hostLink); // deletes the peer end too
-            TryRun("ip", "netns del " + _ns);
+            IpCommand.Try("route del " + Address + "/32 dev " + _hostLink);
+            IpCommand.Try("link del " + _hostLink); // deletes the peer end too
+            IpCommand.Try("netns del " + _ns);
         }
     }
 }

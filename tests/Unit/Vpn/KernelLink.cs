@@ -1,7 +1,7 @@
 using System;
-using System.Diagnostics;
 using System.Threading;
 using ConnectionsMonitor.Engine.Platform.Linux;
+using ConnectionsMonitor.Tests.TestSupport;
 
 namespace ConnectionsMonitor.Tests.Vpn
 {
@@ -40,14 +40,14 @@ namespace ConnectionsMonitor.Tests.Vpn
             string name = "cmvpn" + (Environment.ProcessId % 100000) + "x" + n;
             string address = "198.18." + ((Environment.ProcessId % 200) + 20) + "." + n;
             string address6 = "fd7e:c0de:" + (Environment.ProcessId % 65536).ToString("x") + "::" + n.ToString("x");
-            Ip("link del " + name); // a leftover of a crashed run with the same pid, if any
-            Run(string.Format(createArgs, name));
+            IpCommand.Try("link del " + name); // a leftover of a crashed run with the same pid, if any
+            IpCommand.Run(string.Format(createArgs, name));
             var link = new KernelLink(name, address, address6);
             try
             {
-                Run("addr add " + address + "/32 dev " + name);
-                Run("addr add " + address6 + "/128 dev " + name + " nodad");
-                Run("link set " + name + " up");
+                IpCommand.Run("addr add " + address + "/32 dev " + name);
+                IpCommand.Run("addr add " + address6 + "/128 dev " + name + " nodad");
+                IpCommand.Run("link set " + name + " up");
             }
             catch
             {
@@ -62,38 +62,19 @@ namespace ConnectionsMonitor.Tests.Vpn
         {
             if (LinuxNative.geteuid() != 0) return null; // not a kernel limit: let the test run and fail loudly
             string probe = "cmprobe" + (Environment.ProcessId % 100000);
-            Ip("link del " + probe);
-            var (rc, err) = Ip(string.Format(createArgs, probe));
+            IpCommand.Try("link del " + probe);
+            var (rc, err) = IpCommand.Try(string.Format(createArgs, probe));
             if (rc == 0)
             {
-                Ip("link del " + probe);
+                IpCommand.Try("link del " + probe);
                 return null;
             }
             return "the kernel refused 'ip " + string.Format(createArgs, "NAME") + "': " + err.Trim();
         }
 
-        private static void Run(string args)
-        {
-            var (rc, err) = Ip(args);
-            if (rc != 0)
-                throw new InvalidOperationException(
-                    "'ip " + args + "' failed (exit " + rc + "): " + err.Trim() +
-                    (LinuxNative.geteuid() != 0 ? " — these tests make real interfaces and must run as root" : ""));
-        }
-
-        private static (int, string) Ip(string args)
-        {
-            var psi = new ProcessStartInfo("ip", args) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            using var p = Process.Start(psi);
-            p.StandardOutput.ReadToEnd();
-            string err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, err);
-        }
-
         public void Dispose()
         {
-            Ip("link del " + Name);
+            IpCommand.Try("link del " + Name);
         }
     }
 }

@@ -76,11 +76,6 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         public string DatabaseType { get; }
         public DateTime BuildDateUtc { get; }
 
-        /// <summary>Whether records carry a country (every layout but ASN does).</summary>
-        public bool HasCountry => Layout != GeoDatabaseLayout.Asn;
-        public bool HasAsn => Layout == GeoDatabaseLayout.Asn || Layout == GeoDatabaseLayout.IpInfo;
-        public bool HasCity => Layout == GeoDatabaseLayout.City;
-
         /// <summary>Opens and identifies a database; throws GeoDatabaseException with a message fit for a user.</summary>
         public static GeoDatabase Open(string path)
         {
