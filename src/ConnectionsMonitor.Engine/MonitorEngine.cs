@@ -54,9 +54,26 @@ namespace ConnectionsMonitor.Engine
         /// <summary>
         /// Takes a snapshot of the connections that satisfy every filter given (null filters are
         /// skipped). Cheap row criteria run before process lookup so only owners of kept rows are
-        /// looked up.
+        /// looked up. Every read updates the engine's per-connection memory (rates since the previous
+        /// read, first sighting); see <see cref="Peek"/> for a read that leaves it alone.
         /// </summary>
-        public ConnectionSnapshot TakeSnapshot(EnrichmentOptions enrichment, params ConnectionQuery[] filters)
+        public ConnectionSnapshot TakeSnapshot(EnrichmentOptions enrichment, params ConnectionQuery[] filters) =>
+            Read(enrichment, filters, observe: true);
+
+        /// <summary>
+        /// A read for read-only helpers (tab completion): owners attached, the enrichment given
+        /// applied, but the per-connection memory is neither read nor changed, so rates and ages of
+        /// the next <see cref="TakeSnapshot(EnrichmentOptions, ConnectionQuery[])"/> do not depend on
+        /// it. Rows carry no rates and no first sighting. Reverse DNS is never asked.
+        /// </summary>
+        public ConnectionSnapshot Peek(EnrichmentOptions enrichment, params ConnectionQuery[] filters)
+        {
+            if (enrichment == null) throw new ArgumentNullException(nameof(enrichment));
+            var noDns = new EnrichmentOptions { Geo = enrichment.Geo, Vpn = enrichment.Vpn };
+            return Read(noDns, filters, observe: false);
+        }
+
+        private ConnectionSnapshot Read(EnrichmentOptions enrichment, ConnectionQuery[] filters, bool observe)
         {
             if (enrichment == null) throw new ArgumentNullException(nameof(enrichment));
             var active = new List<ConnectionQuery>();
@@ -66,41 +83,63 @@ namespace ConnectionsMonitor.Engine
             var request = BuildRequest(active);
             ConnectionTableResult table;
             IReadOnlyDictionary<int, ProcessInfo> processes;
-            var kept = new List<(SocketEntry Entry, ConnectionKey Key, double? Send, double? Receive)>();
+            var kept = new List<Kept>();
             DateTime now;
             lock (_gate)
             {
                 table = _platform.Connections.Read(request);
-                now = DateTime.UtcNow;
+                now = table.TimeStampUtc ?? DateTime.UtcNow;
                 // Rates follow every connection read, not only the ones this call keeps, so calls with
                 // different filters do not reset each other's samples. A read narrowed by protocol
                 // does not see the other protocol's connections: leave their samples alone then.
-                bool fullRead = request.IncludeTcp && request.IncludeUdp && request.IncludeIPv4 && request.IncludeIPv6;
+                bool bothFamilies = request.IncludeIPv4 && request.IncludeIPv6;
+                bool fullRead = observe && request.IncludeTcp && request.IncludeUdp && bothFamilies;
                 if (fullRead) _rates.BeginRead();
                 var pids = new HashSet<int>();
                 foreach (var e in table.Entries)
                 {
                     var key = ConnectionKey.Of(e);
-                    var (send, receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now);
+                    var k = new Kept { Entry = e, Key = key };
+                    if (observe)
+                        (k.Send, k.Receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, out k.FirstSeen, out k.LowerBound);
                     if (!MatchesRows(active, e)) continue;
-                    kept.Add((e, key, send, receive));
+                    kept.Add(k);
                     if (e.ProcessId != null) pids.Add(e.ProcessId.Value);
                 }
                 if (fullRead) _rates.EndRead();
+                if (observe && bothFamilies)
+                {
+                    if (request.IncludeTcp) _rates.MarkBaseline(TransportProtocol.Tcp);
+                    if (request.IncludeUdp) _rates.MarkBaseline(TransportProtocol.Udp);
+                }
                 processes = pids.Count == 0 ? EmptyProcesses : _platform.Processes.Lookup(pids);
             }
 
             var records = new List<ConnectionRecord>(kept.Count);
-            foreach (var (e, key, send, receive) in kept)
+            foreach (var k in kept)
             {
-                var record = ToRecord(e, key, processes, active);
+                var record = ToRecord(k.Entry, k.Key, processes, active);
                 if (record == null) continue;
-                record.SendRate = send;
-                record.ReceiveRate = receive;
+                record.SendRate = k.Send;
+                record.ReceiveRate = k.Receive;
+                if (observe)
+                {
+                    record.FirstSeenUtc = k.FirstSeen;
+                    record.FirstSeenIsLowerBound = k.LowerBound;
+                }
                 records.Add(record);
             }
             var warnings = new List<string>(table.Warnings);
             return new ConnectionSnapshot(now, Enrich(records, enrichment, active, warnings), warnings);
+        }
+
+        private struct Kept
+        {
+            public SocketEntry Entry;
+            public ConnectionKey Key;
+            public double? Send, Receive;
+            public DateTime FirstSeen;
+            public bool LowerBound;
         }
 
         /// <summary>

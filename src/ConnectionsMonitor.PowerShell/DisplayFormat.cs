@@ -17,6 +17,10 @@ namespace ConnectionsMonitor
         /// <summary>Compact age: 42s, 5m12s, 3h04m, 2d05h; empty when unknown.</summary>
         public static string Age(TimeSpan? age) => TextFormat.Age(age);
 
+        /// <summary>Compact age from whole seconds, after '>' when it is only a lower bound (the connection was already open when the session first looked); empty when unknown.</summary>
+        public static string Age(long? seconds, bool? lowerBound) =>
+            seconds == null ? "" : (lowerBound == true ? ">" : "") + TextFormat.Age(TimeSpan.FromSeconds(seconds.Value));
+
         /// <summary>Human byte count of sent plus received (B, KB, MB, GB, TB; 1 KB = 1024 B); empty when unknown.</summary>
         public static string Bytes(long? sent, long? received) => TextFormat.Bytes(sent, received);
 

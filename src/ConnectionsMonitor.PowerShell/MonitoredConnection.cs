@@ -4,7 +4,7 @@ namespace ConnectionsMonitor
 {
     /// <summary>
     /// One connection or endpoint, as Get-MonitoredConnection writes it. Every property is a flat
-    /// primitive (string, number, bool, DateTime, TimeSpan) so the object survives Export-Csv,
+    /// primitive (string, number, bool, DateTime) so the object survives Export-Csv,
     /// ConvertTo-Json and remoting unchanged. Names follow Get-NetTCPConnection where it has a
     /// counterpart. A null property means "not known" — never a placeholder.
     /// </summary>
@@ -32,8 +32,25 @@ namespace ConnectionsMonitor
         /// <summary>When the OS created the connection (local time), where the OS records it (Windows).</summary>
         public DateTime? CreationTime { get; set; }
 
-        /// <summary>Time since CreationTime at the moment of the snapshot.</summary>
-        public TimeSpan? Age { get; set; }
+        /// <summary>
+        /// When this PowerShell session first saw the connection (local time): when it appeared between
+        /// two reads, or the session's first read for connections that were already there (see
+        /// <see cref="AgeIsLowerBound"/>). Null for reads that do not track (none today).
+        /// </summary>
+        public DateTime? FirstSeen { get; set; }
+
+        /// <summary>
+        /// Whole seconds the connection has existed at the snapshot: since CreationTime where the OS
+        /// records it (Windows), else since FirstSeen; null when neither is known. A number rather than
+        /// a TimeSpan so CSV and JSON carry one plain value.
+        /// </summary>
+        public long? AgeSeconds { get; set; }
+
+        /// <summary>
+        /// True when AgeSeconds is a lower bound: the connection was already open when the session first
+        /// looked, so it is at least that old (the table views mark it with '>'). Null when the age is unknown.
+        /// </summary>
+        public bool? AgeIsLowerBound { get; set; }
 
         /// <summary>The remote address's name from reverse DNS (-ResolveDns or resolveDNS); null until known.</summary>
         public string RemoteHostName { get; set; }

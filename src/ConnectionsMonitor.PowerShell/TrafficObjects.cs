@@ -47,7 +47,7 @@ namespace ConnectionsMonitor
         public double Share { get; set; }
 
         /// <summary>The measured sample window; null for a ranking from one snapshot.</summary>
-        public TimeSpan? Duration { get; set; }
+        public double? DurationSeconds { get; set; }
     }
 
     /// <summary>Counts, totals and rates from Get-ConnectionStatistic. Flat primitives.</summary>
@@ -88,6 +88,6 @@ namespace ConnectionsMonitor
         /// <summary>Bytes per second over the sample window; null without a window or counters.</summary>
         public double? SendRate { get; set; }
         public double? ReceiveRate { get; set; }
-        public TimeSpan? SampleDuration { get; set; }
+        public double? SampleSeconds { get; set; }
     }
 }

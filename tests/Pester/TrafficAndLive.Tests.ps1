@@ -30,7 +30,7 @@ Describe 'Get-ConnectionStatistic' {
 
     It 'measures rates over a window' {
         $stat = Get-ConnectionStatistic -Duration 00:00:01
-        $stat.SampleDuration.TotalSeconds | Should -BeGreaterThan 0.9
+        $stat.SampleSeconds | Should -BeGreaterThan 0.9
     }
 }
 

@@ -165,7 +165,9 @@ namespace ConnectionsMonitor.Engine.Display
                 case ColumnNames.Process: return TextFormat.Safe(r.ProcessName);
                 case ColumnNames.Geo: return TextFormat.Geo(r.Country, r.AddressScope);
                 case ColumnNames.Bytes: return TextFormat.Bytes(r.BytesSent, r.BytesReceived);
-                case ColumnNames.Age: return TextFormat.Age(r.GetAge(nowUtc));
+                case ColumnNames.Age:
+                    var age = r.GetAge(nowUtc);
+                    return age == null ? "" : (r.AgeIsLowerBound ? ">" : "") + TextFormat.Age(age);
                 default: return "";
             }
         }

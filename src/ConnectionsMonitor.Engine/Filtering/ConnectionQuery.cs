@@ -6,11 +6,37 @@ using ConnectionsMonitor.Engine.Model;
 namespace ConnectionsMonitor.Engine.Filtering
 {
     /// <summary>
-    /// What a caller asks for. Every criterion that is set must hold (AND); the values inside one
-    /// criterion are alternatives (OR). Empty or null criteria match everything.
+    /// The one question every consumer asks of the engine, from a cmdlet's parameters down to the
+    /// platform's table read: which connections (filters), how to enrich them (<see cref="ResolveDns"/>)
+    /// and under which configuration (<see cref="ConfigPath"/>). Every criterion that is set must hold
+    /// (AND); the values inside one criterion are alternatives (OR). Empty or null criteria match
+    /// everything. Consumers never change a query they were given; <see cref="Copy"/> makes a variant.
     /// </summary>
     public sealed class ConnectionQuery
     {
+        /// <summary>True or false to turn reverse DNS on or off for this query; null to follow the configuration's resolveDNS.</summary>
+        public bool? ResolveDns { get; set; }
+
+        /// <summary>
+        /// The configuration file this query runs under (a full path); null for the usual lookup
+        /// (environment variable, the user's config folder, the module's default).
+        /// </summary>
+        public string ConfigPath { get; set; }
+
+        /// <summary>A shallow copy: the criteria collections are shared, so replace (never mutate) a collection on the copy.</summary>
+        public ConnectionQuery Copy() => (ConnectionQuery)MemberwiseClone();
+
+        /// <summary>
+        /// True when a finished record (owner and enrichment attached) satisfies every criterion:
+        /// the row criteria, the process criteria and the enriched ones. Subscribers of the session's
+        /// sampler use it to cut their view out of a full sample.
+        /// </summary>
+        public bool Matches(ConnectionRecord r)
+        {
+            if (!MatchesEndpoints(r.Protocol, r.State, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.ProcessId)) return false;
+            return MatchesProcess(r.ProcessName) && MatchesEnriched(r);
+        }
+
         public ICollection<TransportProtocol> Protocols { get; set; }
         public ICollection<TcpState> States { get; set; }
 
@@ -36,18 +62,22 @@ namespace ConnectionsMonitor.Engine.Filtering
         public ICollection<string> Countries { get; set; }
 
         /// <summary>Checks the criteria that need only the OS row (cheap; applied before process lookup).</summary>
-        public bool MatchesRow(SocketEntry e)
+        public bool MatchesRow(SocketEntry e) =>
+            MatchesEndpoints(e.Protocol, e.State, e.LocalAddress, e.LocalPort, e.RemoteAddress, e.RemotePort, e.ProcessId);
+
+        private bool MatchesEndpoints(TransportProtocol protocol, TcpState? state, IPAddress localAddress, int localPort,
+            IPAddress remoteAddress, int? remotePort, int? processId)
         {
-            if (!IsEmpty(Protocols) && !Protocols.Contains(e.Protocol)) return false;
-            if (!IsEmpty(States) && (e.State == null || !States.Contains(e.State.Value))) return false;
-            if (!IsEmpty(LocalPorts) && !AnyContains(LocalPorts, e.LocalPort)) return false;
-            if (!IsEmpty(RemotePorts) && (e.RemotePort == null || !AnyContains(RemotePorts, e.RemotePort.Value))) return false;
-            if (!IsEmpty(Ports) && !AnyContains(Ports, e.LocalPort) && !(e.RemotePort != null && AnyContains(Ports, e.RemotePort.Value))) return false;
-            if (!IsEmpty(RemoteAddresses) && !RemoteAddresses.Any(p => p.IsMatch(e.RemoteAddress))
-                && !(RemoteAddressesApplyToPeersOnly && !HasPeer(e.RemoteAddress))) return false;
-            if (!IsEmpty(ExcludedRemoteAddresses) && ExcludedRemoteAddresses.Any(p => p.IsMatch(e.RemoteAddress))) return false;
-            if (!IsEmpty(ProcessIds) && (e.ProcessId == null || !ProcessIds.Contains(e.ProcessId.Value))) return false;
-            if (ExcludeLoopback && IsLoopbackConnection(e.LocalAddress, e.RemoteAddress)) return false;
+            if (!IsEmpty(Protocols) && !Protocols.Contains(protocol)) return false;
+            if (!IsEmpty(States) && (state == null || !States.Contains(state.Value))) return false;
+            if (!IsEmpty(LocalPorts) && !AnyContains(LocalPorts, localPort)) return false;
+            if (!IsEmpty(RemotePorts) && (remotePort == null || !AnyContains(RemotePorts, remotePort.Value))) return false;
+            if (!IsEmpty(Ports) && !AnyContains(Ports, localPort) && !(remotePort != null && AnyContains(Ports, remotePort.Value))) return false;
+            if (!IsEmpty(RemoteAddresses) && !RemoteAddresses.Any(p => p.IsMatch(remoteAddress))
+                && !(RemoteAddressesApplyToPeersOnly && !HasPeer(remoteAddress))) return false;
+            if (!IsEmpty(ExcludedRemoteAddresses) && ExcludedRemoteAddresses.Any(p => p.IsMatch(remoteAddress))) return false;
+            if (!IsEmpty(ProcessIds) && (processId == null || !ProcessIds.Contains(processId.Value))) return false;
+            if (ExcludeLoopback && IsLoopbackConnection(localAddress, remoteAddress)) return false;
             return true;
         }
 

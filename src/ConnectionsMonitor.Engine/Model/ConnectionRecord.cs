@@ -31,6 +31,18 @@ namespace ConnectionsMonitor.Engine.Model
         /// </summary>
         public DateTime? FirstSeenUtc { get; set; }
 
+        /// <summary>
+        /// True when <see cref="FirstSeenUtc"/> is only a lower bound of the connection's age: it was
+        /// already there when the session first looked, so it is older than that.
+        /// </summary>
+        public bool FirstSeenIsLowerBound { get; set; }
+
+        /// <summary>
+        /// True when <see cref="GetAge"/> gives a lower bound (no OS creation time, and the session did
+        /// not see the connection open); false when the age is measured or unknown.
+        /// </summary>
+        public bool AgeIsLowerBound => CreationTime == null && FirstSeenUtc != null && FirstSeenIsLowerBound;
+
         // Enrichment (filled by later stages; null until then).
         public string RemoteHostName { get; set; }
         public string Country { get; set; }

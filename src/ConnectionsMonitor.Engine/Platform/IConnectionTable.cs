@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using ConnectionsMonitor.Engine.Model;
 
@@ -27,6 +28,12 @@ namespace ConnectionsMonitor.Engine.Platform
         }
 
         public IReadOnlyList<SocketEntry> Entries { get; }
+
+        /// <summary>
+        /// When the rows were read (UTC), for sources that know better than the reader's clock (a
+        /// replayed capture); null to use the time the read returned.
+        /// </summary>
+        public DateTime? TimeStampUtc { get; set; }
 
         /// <summary>Non-fatal conditions, e.g. "owners of 12 sockets could not be read: run as root".</summary>
         public IReadOnlyList<string> Warnings { get; }

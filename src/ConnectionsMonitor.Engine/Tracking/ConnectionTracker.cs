@@ -62,7 +62,11 @@ namespace ConnectionsMonitor.Engine.Tracking
                 if (next.ContainsKey(r.Key)) continue; // a duplicate row in one read is the same connection
                 if (!baseline && _current.TryGetValue(r.Key, out var before))
                 {
-                    r.FirstSeenUtc = before.FirstSeenUtc;
+                    if (r.FirstSeenUtc == null || before.FirstSeenUtc < r.FirstSeenUtc)
+                    {
+                        r.FirstSeenUtc = before.FirstSeenUtc;
+                        r.FirstSeenIsLowerBound = before.FirstSeenIsLowerBound;
+                    }
                     if (r.State != before.State)
                         events.Add(new ConnectionEvent(ConnectionChange.StateChanged, snapshot.TimeStampUtc, r, before.State));
                 }
@@ -72,7 +76,7 @@ namespace ConnectionsMonitor.Engine.Tracking
                 }
                 else
                 {
-                    r.FirstSeenUtc = snapshot.TimeStampUtc;
+                    if (r.FirstSeenUtc == null) r.FirstSeenUtc = snapshot.TimeStampUtc;
                     events.Add(new ConnectionEvent(ConnectionChange.Opened, snapshot.TimeStampUtc, r, null));
                 }
                 next[r.Key] = r;

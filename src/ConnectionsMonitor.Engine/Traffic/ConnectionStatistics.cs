@@ -80,9 +80,8 @@ namespace ConnectionsMonitor.Engine.Traffic
                     if (t.Sent != null) sent = (sent ?? 0) + t.Sent.Value;
                     if (t.Received != null) received = (received ?? 0) + t.Received.Value;
                 }
-                double seconds = window.Duration.TotalSeconds;
-                s.SendRate = sent / seconds;
-                s.ReceiveRate = received / seconds;
+                s.SendRate = TrafficRate.PerSecond(sent, window.Duration);
+                s.ReceiveRate = TrafficRate.PerSecond(received, window.Duration);
             }
             return s;
         }

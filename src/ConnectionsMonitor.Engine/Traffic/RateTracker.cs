@@ -5,27 +5,32 @@ using ConnectionsMonitor.Engine.Model;
 namespace ConnectionsMonitor.Engine.Traffic
 {
     /// <summary>
-    /// Send and receive rates from two samples of the same connection. Keeps one previous sample per
-    /// connection and forgets connections absent from the latest read, so memory follows the size
-    /// of the table, not the history of the machine. Not thread-safe: the engine serialises reads.
+    /// The session's memory of each connection across table reads: its previous byte counters (for
+    /// send and receive rates, via <see cref="TrafficRate"/>) and when the session first saw it (for
+    /// ages where the OS records no creation time). Keeps one entry per connection and forgets
+    /// connections absent from the latest full read, so memory follows the size of the table, not
+    /// the history of the machine. Not thread-safe: the engine serialises reads.
     /// </summary>
     internal sealed class RateTracker
     {
         // A class so an existing sample is updated in place: one dictionary lookup per connection.
         private sealed class Sample
         {
-            public long Sent;
-            public long Received;
+            public long? Sent;
+            public long? Received;
             public DateTime TimeUtc;
+            public DateTime FirstSeenUtc;
+            public bool FirstSeenIsLowerBound;
             public int Generation;
         }
 
         private Dictionary<ConnectionKey, Sample> _previous = new Dictionary<ConnectionKey, Sample>();
         private int _generation;
+        private bool _tcpBaseline, _udpBaseline;
 
         internal int Count => _previous.Count;
 
-        /// <summary>Starts a read: connections not observed before <see cref="EndRead"/> are forgotten.</summary>
+        /// <summary>Starts a full read: connections not observed before <see cref="EndRead"/> are forgotten.</summary>
         internal void BeginRead() => _generation++;
 
         /// <summary>
@@ -33,28 +38,47 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// when there is no earlier sample, no counters, or the counters went backwards (a new
         /// socket on a reused key).
         /// </summary>
-        internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc)
+        internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc) =>
+            Observe(key, sent, received, nowUtc, out _, out _);
+
+        /// <summary>
+        /// As <see cref="Observe(ConnectionKey, long?, long?, DateTime)"/>, and gives when the session
+        /// first saw the connection. <paramref name="firstSeenIsLowerBound"/> is true when the
+        /// connection was already there the first time the session read its protocol's table (it
+        /// is older than that; how much older is unknown), false when it appeared between two reads.
+        /// </summary>
+        internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc,
+            out DateTime firstSeenUtc, out bool firstSeenIsLowerBound)
         {
-            if (sent == null && received == null) return (null, null);
             double? sendRate = null, receiveRate = null;
             if (_previous.TryGetValue(key, out var last))
             {
-                double seconds = (nowUtc - last.TimeUtc).TotalSeconds;
-                if (seconds > 0)
-                {
-                    if (sent != null && sent.Value >= last.Sent) sendRate = (sent.Value - last.Sent) / seconds;
-                    if (received != null && received.Value >= last.Received) receiveRate = (received.Value - last.Received) / seconds;
-                }
+                var elapsed = nowUtc - last.TimeUtc;
+                if (sent != null && last.Sent != null && sent.Value >= last.Sent.Value) sendRate = TrafficRate.PerSecond(sent.Value - last.Sent.Value, elapsed);
+                if (received != null && last.Received != null && received.Value >= last.Received.Value) receiveRate = TrafficRate.PerSecond(received.Value - last.Received.Value, elapsed);
             }
             else
             {
-                _previous.Add(key, last = new Sample());
+                bool baseline = key.Protocol == TransportProtocol.Tcp ? _tcpBaseline : _udpBaseline;
+                _previous.Add(key, last = new Sample { FirstSeenUtc = nowUtc, FirstSeenIsLowerBound = !baseline });
             }
-            last.Sent = sent ?? 0;
-            last.Received = received ?? 0;
+            last.Sent = sent;
+            last.Received = received;
             last.TimeUtc = nowUtc;
             last.Generation = _generation;
+            firstSeenUtc = last.FirstSeenUtc;
+            firstSeenIsLowerBound = last.FirstSeenIsLowerBound;
             return (sendRate, receiveRate);
+        }
+
+        /// <summary>
+        /// Says a read of this protocol's whole table is done: connections of it that show up from
+        /// now on appeared while the session watched.
+        /// </summary>
+        internal void MarkBaseline(TransportProtocol protocol)
+        {
+            if (protocol == TransportProtocol.Tcp) _tcpBaseline = true;
+            else _udpBaseline = true;
         }
 
         /// <summary>Forgets every connection the read did not observe (closed ones).</summary>
@@ -68,6 +92,20 @@ namespace ConnectionsMonitor.Engine.Traffic
             // A dictionary never shrinks its buckets; rebuild after a large drop so memory stays flat.
             if (stale.Count > 1024 && _previous.Count < stale.Count)
                 _previous = new Dictionary<ConnectionKey, Sample>(_previous);
+        }
+    }
+
+    /// <summary>
+    /// Bytes per second: the one place the engine turns a byte count over a span of time into a
+    /// rate (per-connection rates, sample windows, statistics, top talkers, the live view).
+    /// </summary>
+    public static class TrafficRate
+    {
+        /// <summary>Bytes moved over <paramref name="elapsed"/>, per second; null when the bytes are unknown or no time passed.</summary>
+        public static double? PerSecond(long? bytes, TimeSpan elapsed)
+        {
+            if (bytes == null || elapsed <= TimeSpan.Zero) return null;
+            return bytes.Value / elapsed.TotalSeconds;
         }
     }
 }

@@ -47,7 +47,6 @@ namespace ConnectionsMonitor.Engine.Traffic
         public static IReadOnlyList<TopTalker> Rank(TrafficWindow window, TalkerGrouping groupBy, TalkerMetric metric, int top)
         {
             if (top < 1) throw new ArgumentOutOfRangeException(nameof(top), "At least one entry must be asked for.");
-            double seconds = window.Duration.TotalSeconds;
             var groups = new Dictionary<string, Group>(StringComparer.OrdinalIgnoreCase);
             foreach (var t in window.Connections)
             {
@@ -84,8 +83,8 @@ namespace ConnectionsMonitor.Engine.Traffic
                     Connections = g.Connections,
                     BytesSent = g.Sent,
                     BytesReceived = g.Received,
-                    SendRate = g.Sent != null && seconds > 0 ? g.Sent.Value / seconds : (double?)null,
-                    ReceiveRate = g.Received != null && seconds > 0 ? g.Received.Value / seconds : (double?)null,
+                    SendRate = TrafficRate.PerSecond(g.Sent, window.Duration),
+                    ReceiveRate = TrafficRate.PerSecond(g.Received, window.Duration),
                     Share = total > 0 ? Math.Round(value * 100.0 / total, 2) : 0,
                 });
             }

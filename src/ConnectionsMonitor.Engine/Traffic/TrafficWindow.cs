@@ -102,7 +102,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             var closed = closedSeen ? engine.Describe(feed.DrainClosed(), enrichment, filters) : new ConnectionRecord[0];
             if (closedSeen && feed.LostReports > lostBefore)
                 warnings.Add("Reports of " + (feed.LostReports - lostBefore) + " or more connections that closed during the sample were lost " +
-                             "(the system dropped them under load), so their traffic is not counted; a shorter -Duration loses fewer.");
+                             "(the system dropped them under load), so their traffic is not counted; a shorter sample window loses fewer.");
 
             foreach (var w in first.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
             foreach (var w in last.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
@@ -119,6 +119,10 @@ namespace ConnectionsMonitor.Engine.Traffic
             foreach (var r in snapshot.Connections) connections.Add(new ConnectionTraffic(r, null, null, false, false));
             return new TrafficWindow(snapshot, snapshot, TimeSpan.Zero, connections, snapshot.Warnings, false);
         }
+
+        /// <summary>The same window with its warnings replaced (the session keeps only those not yet said).</summary>
+        public static TrafficWindow WithWarnings(TrafficWindow w, IReadOnlyList<string> warnings) =>
+            new TrafficWindow(w.First, w.Last, w.Duration, w.Connections, warnings ?? new string[0], w.ClosedConnectionsSeen);
 
         internal static TrafficWindow FromParts(ConnectionSnapshot first, ConnectionSnapshot last, TimeSpan duration,
             IReadOnlyList<ConnectionRecord> closed, bool closedSeen) =>

@@ -18,7 +18,7 @@ namespace ConnectionsMonitor.Commands
             IEnumerable<string> names;
             try
             {
-                names = EngineBridge.CurrentProcessNames();
+                names = Session.SessionRegistry.ForCompletion().CurrentProcessNames();
             }
             catch (Exception)
             {
@@ -43,7 +43,7 @@ namespace ConnectionsMonitor.Commands
         protected override void ValidateElement(object element)
         {
             string text = element is PSObject pso ? pso.BaseObject?.ToString() : element?.ToString();
-            if (!EngineBridge.TryValidateAddressPattern(text, out string error))
+            if (!Engine.Filtering.AddressPattern.TryParse(text, out _, out string error))
                 throw new ValidationMetadataException(error);
         }
     }
@@ -58,7 +58,7 @@ namespace ConnectionsMonitor.Commands
             IEnumerable<KeyValuePair<string, string>> countries;
             try
             {
-                countries = EngineBridge.CurrentCountries();
+                countries = Session.SessionRegistry.ForCompletion().CurrentCountries(new Engine.Filtering.ConnectionQuery());
             }
             catch (Exception)
             {

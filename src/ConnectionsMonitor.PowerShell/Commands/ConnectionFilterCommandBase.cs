@@ -1,18 +1,27 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Session;
 
 namespace ConnectionsMonitor.Commands
 {
     /// <summary>
-    /// The filter parameters Get-MonitoredConnection, Watch-Connection and Show-ConnectionMonitor
-    /// share, declared once. Piped processes (Get-Process x | …) are gathered in ProcessRecord so
-    /// the derived command runs once, in EndProcessing, for all of them.
+    /// The filter parameters every connection cmdlet shares, declared once, and their mapping to the
+    /// engine's one query type. Piped processes (Get-Process x | …) are gathered in ProcessRecord so
+    /// the derived command runs once, in EndProcessing, for all of them; a pipeline that delivers
+    /// nothing (Get-Process nosuch -ErrorAction Ignore | …, @() | …) asks about no process, so the
+    /// command writes nothing rather than everything.
     /// </summary>
     public abstract class ConnectionFilterCommandBase : PSCmdlet
     {
         private readonly List<int> _pipelineProcessIds = new List<int>();
+        private bool _inputBound;
 
         /// <summary>Cancelled by StopProcessing (Ctrl+C); long-running commands wait on it.</summary>
         internal CancellationTokenSource StopRequested { get; } = new CancellationTokenSource();
@@ -22,7 +31,7 @@ namespace ConnectionsMonitor.Commands
         public string[] Protocol { get; set; }
 
         [Parameter]
-        public ConnectionState[] State { get; set; }
+        public TcpState[] State { get; set; }
 
         [Parameter]
         [ValidateRange(0, 65535)]
@@ -70,25 +79,73 @@ namespace ConnectionsMonitor.Commands
 
         protected override void ProcessRecord()
         {
-            if (ProcessId != null) _pipelineProcessIds.AddRange(ProcessId);
+            if (ProcessId != null)
+            {
+                _pipelineProcessIds.AddRange(ProcessId);
+                _inputBound = true;
+            }
         }
 
         protected override void StopProcessing() => StopRequested.Cancel();
 
-        internal ConnectionRequest BuildRequest() => new ConnectionRequest
+        /// <summary>The runspace's monitor session.</summary>
+        internal MonitorSession Session => SessionRegistry.For(this);
+
+        /// <summary>True when the command sits downstream in a pipeline that delivered no process: it has nothing to ask about.</summary>
+        internal bool NoPipelineInput => MyInvocation.ExpectingInput && !_inputBound;
+
+        /// <summary>The parameters as the engine's one query type (a new object each call).</summary>
+        internal ConnectionQuery BuildQuery() => new ConnectionQuery
         {
-            Protocols = Protocol,
-            States = State?.Select(s => (int)s).ToArray(),
-            Ports = Port,
-            LocalPorts = LocalPort,
-            RemotePorts = RemotePort,
-            RemoteAddresses = RemoteAddress,
-            ProcessNames = ProcessName,
-            ProcessIds = _pipelineProcessIds.Count > 0 ? _pipelineProcessIds.Distinct().ToArray() : null,
+            Protocols = Protocol?.Select(p => string.Equals(p, "UDP", StringComparison.OrdinalIgnoreCase) ? TransportProtocol.Udp : TransportProtocol.Tcp).Distinct().ToList(),
+            States = State?.Distinct().ToList(),
+            Ports = Ranges(Port),
+            LocalPorts = Ranges(LocalPort),
+            RemotePorts = Ranges(RemotePort),
+            RemoteAddresses = RemoteAddress?.Select(AddressPattern.Parse).ToList(),
+            ProcessNames = ProcessName?.Select(n => new Wildcard(n)).ToList(),
+            ProcessIds = _pipelineProcessIds.Count > 0 ? _pipelineProcessIds.Distinct().ToList() : null,
             ExcludeLoopback = ExcludeLoopback.IsPresent,
-            Countries = Country,
+            Countries = Country?.Select(c => c.Trim().ToUpperInvariant()).Distinct().ToList(),
             ResolveDns = MyInvocation.BoundParameters.ContainsKey(nameof(ResolveDns)) ? ResolveDns.IsPresent : (bool?)null,
-            ConfigPath = ConfigPath,
+            // -ConfigPath is relative to PowerShell's location, which is not the process's directory.
+            ConfigPath = string.IsNullOrEmpty(ConfigPath) ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath),
         };
+
+        private static List<PortRange> Ranges(int[] ports) => ports?.Select(p => new PortRange(p, p)).ToList();
+
+        /// <summary>Writes each warning the engine handed back (the session already dropped the ones said before).</summary>
+        internal void Warn(IEnumerable<string> warnings)
+        {
+            foreach (var w in warnings) WriteWarning(w);
+        }
+
+        /// <summary>
+        /// Runs an engine call, turning its failures into PowerShell errors: a configuration that
+        /// cannot be used stops the command with the file, line and key; Ctrl+C stops the pipeline.
+        /// </summary>
+        internal T Run<T>(Func<T> call)
+        {
+            try
+            {
+                return call();
+            }
+            catch (ConfigException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, "InvalidConfiguration", ErrorCategory.InvalidData, ex.FilePath));
+                throw; // not reached
+            }
+            catch (OperationCanceledException) when (StopRequested.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+            catch (SamplerException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex.InnerException ?? ex, "ConnectionTableReadFailed", ErrorCategory.ReadError, null));
+                throw; // not reached
+            }
+        }
+
+        internal void Run(Action call) => Run(() => { call(); return 0; });
     }
 }

@@ -15,7 +15,21 @@ namespace ConnectionsMonitor.Commands
     {
         internal static void Update(PSCmdlet cmdlet, GeoUpdateArguments a, CancellationToken stop)
         {
-            var config = ConfigurationSupport.Load(cmdlet, a.ConfigPath);
+            Engine.Configuration.MonitorConfig config;
+            try
+            {
+                var plan = Session.SessionRegistry.For(cmdlet).Plan(new Engine.Filtering.ConnectionQuery
+                {
+                    ConfigPath = string.IsNullOrEmpty(a.ConfigPath) ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(a.ConfigPath),
+                });
+                foreach (var w in plan.Warnings) cmdlet.WriteWarning(w);
+                config = plan.Config;
+            }
+            catch (Engine.Configuration.ConfigException ex)
+            {
+                cmdlet.ThrowTerminatingError(new ErrorRecord(ex, "InvalidConfiguration", ErrorCategory.InvalidData, ex.FilePath));
+                return;
+            }
             var source = (GeoDownloadSource)Enum.Parse(typeof(GeoDownloadSource), a.Source, ignoreCase: true);
             var request = new GeoDownloadRequest
             {
@@ -92,7 +106,7 @@ namespace ConnectionsMonitor.Commands
                     }
                     cmdlet.WriteVerbose(result.Status + " " + result.Path + " (" + result.DatabaseType + ", built " +
                                         result.BuildDateUtc.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC) from " + result.SourceUri + ".");
-                    cmdlet.WriteObject(EngineBridge.ToPowerShell(result));
+                    cmdlet.WriteObject(Session.OutputMapper.ToGeoDatabaseInfo(result));
                 }
             }
         }

@@ -1,6 +1,6 @@
 using System;
 using System.Management.Automation;
-using System.Threading;
+using ConnectionsMonitor.Session;
 
 namespace ConnectionsMonitor.Commands
 {
@@ -12,13 +12,17 @@ namespace ConnectionsMonitor.Commands
     public sealed class GetConnectionStatisticCommand : ConnectionFilterCommandBase
     {
         [Parameter]
+        [ValidateTimeSpanRange(0, 24 * 3600.0, Example = "00:00:05", ZeroAdvice = "00:00:00 counts one snapshot, with no rates")]
         public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
 
         protected override void EndProcessing()
         {
-            CmdletSupport.CheckWindow(this, Duration, "counts only, no rates");
-            var request = BuildRequest();
-            WriteObject(TrafficSupport.Statistic(this, request, Duration, StopRequested.Token));
+            if (NoPipelineInput) return;
+            var query = BuildQuery();
+            System.Collections.Generic.IReadOnlyList<string> warnings = null;
+            var statistics = Run(() => Session.Statistics(query, Duration, StopRequested.Token, out warnings));
+            Warn(warnings);
+            WriteObject(OutputMapper.ToStatistic(statistics));
         }
     }
 }

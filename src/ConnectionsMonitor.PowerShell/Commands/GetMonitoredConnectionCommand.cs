@@ -1,7 +1,5 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
+using ConnectionsMonitor.Session;
 
 namespace ConnectionsMonitor.Commands
 {
@@ -14,9 +12,12 @@ namespace ConnectionsMonitor.Commands
     {
         protected override void EndProcessing()
         {
-            var request = BuildRequest();
-            foreach (var connection in CmdletSupport.Snapshot(this, request))
-                WriteObject(connection);
+            if (NoPipelineInput) return;
+            var query = BuildQuery();
+            var snapshot = Run(() => Session.Snapshot(query));
+            Warn(snapshot.Warnings);
+            foreach (var c in snapshot.Connections)
+                WriteObject(OutputMapper.ToConnection(c, snapshot.TimeStampUtc));
         }
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
-using System.Threading;
+using ConnectionsMonitor.Engine.Traffic;
+using ConnectionsMonitor.Session;
 
 namespace ConnectionsMonitor.Commands
 {
@@ -22,19 +23,29 @@ namespace ConnectionsMonitor.Commands
         public int Top { get; set; }
 
         [Parameter]
+        [ValidateTimeSpanRange(0, 24 * 3600.0, Example = "00:00:05", ZeroAdvice = "00:00:00 ranks one snapshot by connection count")]
         public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
 
         protected override void EndProcessing()
         {
-            CmdletSupport.CheckWindow(this, Duration, "one snapshot, connection counts only");
-            var request = BuildRequest();
-            bool byGiven = MyInvocation.BoundParameters.ContainsKey(nameof(By));
-            bool durationGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Duration));
+            if (NoPipelineInput) return;
+            var bound = MyInvocation.BoundParameters;
+            bool byGiven = bound.ContainsKey(nameof(By));
             // Ranking by connections needs no traffic: one snapshot, unless a window was asked for.
-            var window = byGiven && By == TopTalkerMetric.Connections && !durationGiven ? TimeSpan.Zero : Duration;
-            foreach (var talker in TrafficSupport.TopTalkers(this, request, window, byGiven ? By : (TopTalkerMetric?)null, GroupBy,
-                         MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? Top : (int?)null, StopRequested.Token))
-                WriteObject(talker);
+            var window = byGiven && By == TopTalkerMetric.Connections && !bound.ContainsKey(nameof(Duration)) ? TimeSpan.Zero : Duration;
+            var metric = byGiven ? (By == TopTalkerMetric.Bytes ? TalkerMetric.Bytes : TalkerMetric.Connections) : (TalkerMetric?)null;
+            var grouping = (TalkerGrouping)Enum.Parse(typeof(TalkerGrouping), GroupBy.ToString());
+            var query = BuildQuery();
+            var ranking = Run(() => Session.RankTalkers(query, window, grouping, metric, bound.ContainsKey(nameof(Top)) ? Top : (int?)null, StopRequested.Token));
+            Warn(ranking.Window.Warnings);
+            if (ranking.NoByteCounters)
+                WriteWarning("No connection in the sample has byte counters, so every group ranks at 0 bytes. " +
+                             "Linux counts TCP only; Windows counts only in an elevated session. -By Connections ranks by connection count.");
+            if (ranking.GeoOff)
+                WriteWarning("No connection has a country: GeoIP is off (geoip.enabled is false in config.yml).");
+            var measured = ranking.Window.Duration > TimeSpan.Zero ? ranking.Window.Duration.TotalSeconds : (double?)null;
+            foreach (var t in ranking.Talkers)
+                WriteObject(OutputMapper.ToTalker(t, measured));
         }
     }
 }

@@ -1,7 +1,7 @@
-using System.Collections.Generic;
-using System.Linq;
+using System;
 using System.Management.Automation;
-using System.Threading;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Session;
 
 namespace ConnectionsMonitor.Commands
 {
@@ -9,7 +9,7 @@ namespace ConnectionsMonitor.Commands
     /// <para type="synopsis">Shows the live, colour-coded connection table (the seed's terminal mode) until q or Ctrl+C.</para>
     /// </summary>
     [Cmdlet(VerbsCommon.Show, "ConnectionMonitor")]
-    [OutputType(typeof(void))]
+    [OutputType(typeof(string))]
     public sealed class ShowConnectionMonitorCommand : ConnectionFilterCommandBase
     {
         /// <summary>Milliseconds between refreshes; overrides refreshInterval in config.yml.</summary>
@@ -24,12 +24,16 @@ namespace ConnectionsMonitor.Commands
 
         protected override void EndProcessing()
         {
-            var request = BuildRequest();
+            if (NoPipelineInput) return;
             var bound = MyInvocation.BoundParameters;
-            LiveViewSupport.Run(this, request,
-                bound.ContainsKey(nameof(RefreshInterval)) ? RefreshInterval : (int?)null,
-                bound.ContainsKey(nameof(Count)) ? Count : (int?)null,
-                StopRequested.Token);
+            var query = BuildQuery();
+            var options = new LiveViewOptions
+            {
+                Interval = bound.ContainsKey(nameof(RefreshInterval)) ? TimeSpan.FromMilliseconds(RefreshInterval) : (TimeSpan?)null,
+                Count = bound.ContainsKey(nameof(Count)) ? Count : (int?)null,
+            };
+            using (var terminal = new PowerShellTerminal(this))
+                Run(() => Session.RunLiveView(terminal, query, options, StopRequested.Token));
         }
     }
 }

@@ -1,7 +1,7 @@
 using System;
-using System.Linq;
 using System.Management.Automation;
-using System.Threading;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Session;
 
 namespace ConnectionsMonitor.Commands
 {
@@ -17,6 +17,7 @@ namespace ConnectionsMonitor.Commands
         public int RefreshInterval { get; set; }
 
         [Parameter]
+        [ValidateTimeSpanRange(0.001, 365 * 24 * 3600.0, Example = "00:10:00", ZeroAdvice = "leave -Duration out to watch until Ctrl+C")]
         public TimeSpan Duration { get; set; }
 
         [Parameter]
@@ -28,22 +29,23 @@ namespace ConnectionsMonitor.Commands
 
         protected override void EndProcessing()
         {
-            if (MyInvocation.BoundParameters.ContainsKey(nameof(Duration)) && Duration <= TimeSpan.Zero)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentOutOfRangeException(nameof(Duration), Duration, "-Duration must be longer than zero, for example 00:10:00; leave it out to watch until Ctrl+C."),
-                    "InvalidDuration", ErrorCategory.InvalidArgument, Duration));
-            }
-            var request = BuildRequest();
+            if (NoPipelineInput) return;
+            var bound = MyInvocation.BoundParameters;
+            var query = BuildQuery();
             var options = new WatchOptions
             {
-                RefreshInterval = MyInvocation.BoundParameters.ContainsKey(nameof(RefreshInterval)) ? RefreshInterval : (int?)null,
-                Duration = MyInvocation.BoundParameters.ContainsKey(nameof(Duration)) ? Duration : (TimeSpan?)null,
-                Count = MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? Count : (int?)null,
+                Interval = bound.ContainsKey(nameof(RefreshInterval)) ? TimeSpan.FromMilliseconds(RefreshInterval) : (TimeSpan?)null,
+                Duration = bound.ContainsKey(nameof(Duration)) ? Duration : (TimeSpan?)null,
+                Count = bound.ContainsKey(nameof(Count)) ? Count : (int?)null,
                 IncludeExisting = IncludeExisting.IsPresent,
             };
-            // Events are written here, on the pipeline thread, as each snapshot yields them.
-            WatchSupport.Run(this, request, options, StopRequested.Token, WriteObject);
+            // The engine's enumeration runs here, on the pipeline thread: events and warnings are
+            // written as each sample yields them.
+            Run(() =>
+            {
+                foreach (var e in Session.Watch(query, options, StopRequested.Token, WriteWarning))
+                    WriteObject(OutputMapper.ToEvent(e));
+            });
         }
     }
 }

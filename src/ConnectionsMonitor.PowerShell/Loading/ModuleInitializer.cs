@@ -44,7 +44,7 @@ namespace ConnectionsMonitor.Loading
 
         public void OnRemove(PSModuleInfo module)
         {
-            EngineBridge.Shutdown();
+            Session.SessionRegistry.Close(System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
             // The resolver stays registered: assemblies cannot be unloaded from the default context,
             // and a later re-import must find the same engine again.
         }

@@ -25,7 +25,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.True((int)stat.Properties["Listen"].Value >= 1);
             Assert.Equal((int)stat.Properties["Tcp"].Value + (int)stat.Properties["Udp"].Value, (int)stat.Properties["Total"].Value);
             Assert.Null(stat.Properties["SendRate"].Value); // no window: no rate, not 0
-            Assert.Null(stat.Properties["SampleDuration"].Value);
+            Assert.Null(stat.Properties["SampleSeconds"].Value);
         }
 
         [LinuxFact]
@@ -43,17 +43,20 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Null(rows[0].Properties["ProcessId"].Value);
             Assert.Equal(b.ProcessId, rows[1].Properties["ProcessId"].Value);
             Assert.Null(rows[0].Properties["BytesSent"].Value); // one snapshot: bytes not measured
-            Assert.Null(rows[0].Properties["Duration"].Value);
+            Assert.Null(rows[0].Properties["DurationSeconds"].Value);
         }
 
         [Fact]
         public void BadDurationIsAClearError()
         {
             var error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -Duration -00:00:01"));
-            Assert.Equal("InvalidDuration,ConnectionsMonitor.Commands.GetTopTalkerCommand", error.FullyQualifiedErrorId);
-            Assert.Contains("between 0", error.Exception.Message);
+            // Rejected at binding, in PowerShell's words plus what is expected (not .NET's "(Parameter 'Duration') Actual value was").
+            Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.GetTopTalkerCommand", error.FullyQualifiedErrorId);
+            Assert.Equal("Cannot validate argument on parameter 'Duration'. -00:00:01 is not a valid time span here: expected from 00:00:00 up to 1.00:00:00, " +
+                         "for example 00:00:05 (00:00:00 ranks one snapshot by connection count).", error.Exception.Message);
             error = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionStatistic -Duration 2.00:00:00"));
-            Assert.Contains("one day", error.Exception.Message);
+            Assert.Equal("Cannot validate argument on parameter 'Duration'. 2.00:00:00 is not a valid time span here: expected from 00:00:00 up to 1.00:00:00, " +
+                         "for example 00:00:05 (00:00:00 counts one snapshot, with no rates).", error.Exception.Message);
             error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -GroupBy Planet"));
             Assert.IsAssignableFrom<ParameterBindingException>(error.Exception);
         }

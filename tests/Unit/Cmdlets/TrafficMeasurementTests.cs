@@ -42,7 +42,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal(0L, rows[0].Properties["BytesReceived"].Value);
             Assert.Equal(big.ProcessId, rows[0].Properties["ProcessId"].Value);
             double rate = (double)rows[0].Properties["SendRate"].Value;
-            double seconds = ((TimeSpan)rows[0].Properties["Duration"].Value).TotalSeconds;
+            double seconds = (double)rows[0].Properties["DurationSeconds"].Value;
             Assert.Equal(3_000_000 / seconds, rate, 3);
             if (IsRoot)
             {
@@ -101,7 +101,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Thread.Sleep(800);
             child.Do("send 5000000");
             var stat = Assert.Single(ps.EndInvoke(async));
-            double seconds = ((TimeSpan)stat.Properties["SampleDuration"].Value).TotalSeconds;
+            double seconds = (double)stat.Properties["SampleSeconds"].Value;
             // The child sent 5 MB and this process received them; other traffic on the machine only adds.
             Assert.True((double)stat.Properties["SendRate"].Value * seconds >= 5_000_000 - 1);
             Assert.True((double)stat.Properties["ReceiveRate"].Value * seconds >= 5_000_000 - 1);

@@ -51,7 +51,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.All(output, o => Assert.Equal("Opened", o.Properties["ChangeType"].Value));
             Assert.Equal("ConnectionsMonitor.ConnectionEvent", output[0].TypeNames[0]);
             Assert.Contains(output, o => (int)o.Properties["LocalPort"].Value == port && "Established".Equals(o.Properties["State"].Value));
-            Assert.All(output, o => Assert.NotNull(o.Properties["Age"].Value)); // opened while watched: it has an age
+            Assert.All(output, o => Assert.NotNull(o.Properties["AgeSeconds"].Value)); // opened while watched: it has an age
+            Assert.All(output, o => Assert.Equal(false, o.Properties["AgeIsLowerBound"].Value)); // ... measured, not a lower bound
         }
 
         [LinuxFact]
@@ -93,10 +94,14 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         public void IncludeExistingReportsTheBaselineAsOpened()
         {
             using var s = new LoopbackSockets();
-            var rows = _ps.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Watch-Connection -IncludeExisting -LocalPort $args[0] -RefreshInterval 100 -Duration 00:00:00.2 -State Listen", s.ListenPort);
+            // A fresh runspace: its session has never looked, so the listener was there before it did.
+            using var fresh = new ModuleSession();
+            var rows = fresh.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Watch-Connection -IncludeExisting -LocalPort $args[0] -RefreshInterval 100 -Duration 00:00:00.2 -State Listen", s.ListenPort);
             var row = Assert.Single(rows);
             Assert.Equal("Opened", row.Properties["ChangeType"].Value);
-            Assert.Null(row.Properties["Age"].Value); // existed before the watch: age unknown, not 0
+            // Existed before the watch: its age is known only as a lower bound (since the session first saw it), and says so.
+            Assert.Equal(0L, row.Properties["AgeSeconds"].Value);
+            Assert.Equal(true, row.Properties["AgeIsLowerBound"].Value);
             Assert.Equal(Environment.ProcessId, row.Properties["OwningProcess"].Value);
         }
 
@@ -104,7 +109,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         public void ZeroDurationIsAClearError()
         {
             var error = Assert.Single(_ps.InvokeExpectingErrors("Watch-Connection -Duration 0"));
-            Assert.Equal("InvalidDuration,ConnectionsMonitor.Commands.WatchConnectionCommand", error.FullyQualifiedErrorId);
+            Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.WatchConnectionCommand", error.FullyQualifiedErrorId);
+            Assert.Equal("Cannot validate argument on parameter 'Duration'. 00:00:00 is not a valid time span here: expected longer than zero up to 365.00:00:00, " +
+                         "for example 00:10:00 (leave -Duration out to watch until Ctrl+C).", error.Exception.Message);
         }
     }
 }

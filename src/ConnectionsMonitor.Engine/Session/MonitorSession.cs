@@ -1,0 +1,416 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.RegularExpressions;
+using System.Threading;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Enrichment;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Platform;
+using ConnectionsMonitor.Engine.Tracking;
+using ConnectionsMonitor.Engine.Traffic;
+
+namespace ConnectionsMonitor.Engine.Session
+{
+    /// <summary>How a <see cref="MonitorSession"/> reaches the machine and finds its configuration.</summary>
+    public sealed class MonitorSessionOptions
+    {
+        /// <summary>Makes the platform (connection table, processes, interfaces) on first use; tests give their own. Default: the running OS's.</summary>
+        public Func<IPlatform> PlatformFactory { get; set; } = PlatformServices.CreateForCurrentOS;
+
+        /// <summary>The folder of the GeoIP databases shipped with the module; null for none.</summary>
+        public string BundledGeoDirectory { get; set; }
+
+        /// <summary>The module's default config.yml, last in the lookup order; null for the built-in defaults.</summary>
+        public string DefaultConfigPath { get; set; }
+
+        /// <summary>Environment variables, platform and home folder for the configuration lookup; null for the current process's.</summary>
+        public ConfigEnvironment ConfigEnvironment { get; set; }
+    }
+
+    /// <summary>What one query resolves to under its configuration: the filters to apply (the query's and the configuration's), the enrichment, the configuration.</summary>
+    public sealed class SessionPlan
+    {
+        internal SessionPlan(ConnectionQuery[] filters, EnrichmentOptions enrichment, ConfigLoadResult config, IReadOnlyList<string> warnings)
+        {
+            Filters = filters;
+            Enrichment = enrichment;
+            Load = config;
+            Warnings = warnings;
+        }
+
+        /// <summary>Every filter that must hold: the caller's query first, then the configuration's enabled filtering sections.</summary>
+        public ConnectionQuery[] Filters { get; }
+
+        /// <summary>The enrichment the configuration (and the query's ResolveDns) asks for; the same instance for the same configuration and DNS choice.</summary>
+        public EnrichmentOptions Enrichment { get; }
+
+        /// <summary>The configuration file's load result.</summary>
+        public ConfigLoadResult Load { get; }
+
+        /// <summary>The configuration in force.</summary>
+        public MonitorConfig Config => Load.Config;
+
+        /// <summary>Configuration warnings not yet said in this session.</summary>
+        public IReadOnlyList<string> Warnings { get; }
+    }
+
+    /// <summary>Options of <see cref="MonitorSession.Watch"/>.</summary>
+    public sealed class WatchOptions
+    {
+        /// <summary>Time between samples; null for the configuration's refreshInterval.</summary>
+        public TimeSpan? Interval { get; set; }
+
+        /// <summary>Stop after this long; null to run until cancelled.</summary>
+        public TimeSpan? Duration { get; set; }
+
+        /// <summary>Stop after this many events; null for no limit.</summary>
+        public int? Count { get; set; }
+
+        /// <summary>Report the connections of the first sample as Opened.</summary>
+        public bool IncludeExisting { get; set; }
+    }
+
+    /// <summary>What <see cref="MonitorSession.RankTalkers"/> ranked and how.</summary>
+    public sealed class TalkerRanking
+    {
+        internal TalkerRanking(IReadOnlyList<TopTalker> talkers, TalkerMetric metric, TrafficWindow window, bool noByteCounters, bool geoOff)
+        {
+            Talkers = talkers;
+            Metric = metric;
+            Window = window;
+            NoByteCounters = noByteCounters;
+            GeoOff = geoOff;
+        }
+
+        public IReadOnlyList<TopTalker> Talkers { get; }
+
+        /// <summary>The metric used: the one asked for, else bytes when the sample has counters, else connections.</summary>
+        public TalkerMetric Metric { get; }
+
+        /// <summary>The sample the ranking came from (Duration zero for one snapshot).</summary>
+        public TrafficWindow Window { get; }
+
+        /// <summary>Bytes were asked for but no connection in the sample has counters: every group ranks at 0 bytes.</summary>
+        public bool NoByteCounters { get; }
+
+        /// <summary>Grouping by country was asked for while GeoIP is off, so no connection has a country.</summary>
+        public bool GeoOff { get; }
+    }
+
+    /// <summary>
+    /// Everything one PowerShell runspace (or one service process) monitors with: the platform
+    /// (made on first use through <see cref="MonitorSessionOptions.PlatformFactory"/>), the
+    /// configuration lookup and cache, enrichment, the per-connection memory behind rates and ages,
+    /// and one background <see cref="Sampler"/> that every watcher subscribes to (Watch, the live
+    /// view; alert rules, the history recorder, the dashboard and metrics later). Operations:
+    /// <see cref="Snapshot"/>, <see cref="Watch"/>, <see cref="Measure"/>, <see cref="RankTalkers"/>,
+    /// <see cref="Statistics"/>, <see cref="Subscribe"/>, <see cref="RunLiveView"/>, and read-only
+    /// <see cref="CurrentProcessNames"/> / <see cref="CurrentCountries"/> for completion.
+    /// Thread-safe. Dispose stops the sampler (no thread of the session is left) and releases the platform.
+    /// </summary>
+    public sealed class MonitorSession : IDisposable
+    {
+        private const int DefaultQueueCapacity = 4;
+
+        private readonly MonitorSessionOptions _options;
+        private readonly ConfigCache _configs = new ConfigCache();
+        private readonly ConfigLocator _locator;
+        private readonly object _gate = new object();
+        private readonly HashSet<string> _said = new HashSet<string>(StringComparer.Ordinal);
+        private readonly Dictionary<(ConfigLoadResult, bool?), EnrichmentOptions> _enrichments = new Dictionary<(ConfigLoadResult, bool?), EnrichmentOptions>();
+        private readonly Sampler _sampler;
+        private MonitorEngine _engine;
+        private bool _disposed;
+
+        public MonitorSession(MonitorSessionOptions options = null)
+        {
+            _options = options ?? new MonitorSessionOptions();
+            _locator = new ConfigLocator(_options.ConfigEnvironment);
+            _sampler = new Sampler(e => Engine.TakeSnapshot(e));
+        }
+
+        /// <summary>A session over a platform made beforehand (tests, benchmarks).</summary>
+        public MonitorSession(IPlatform platform, string bundledGeoDirectory = null)
+            : this(new MonitorSessionOptions { PlatformFactory = () => platform, BundledGeoDirectory = bundledGeoDirectory })
+        {
+            if (platform == null) throw new ArgumentNullException(nameof(platform));
+        }
+
+        /// <summary>The snapshot pipeline (table read, owners, memory, enrichment); made on first use.</summary>
+        public MonitorEngine Engine
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    if (_disposed) throw new ObjectDisposedException(nameof(MonitorSession));
+                    return _engine ?? (_engine = new MonitorEngine(_options.PlatformFactory(), _options.BundledGeoDirectory));
+                }
+            }
+        }
+
+        /// <summary>True once the platform has been made (nothing is read or loaded before the first call that needs it).</summary>
+        public bool IsStarted
+        {
+            get { lock (_gate) return _engine != null; }
+        }
+
+        /// <summary>True while the background sampler runs (it runs only while something subscribes).</summary>
+        public bool IsSampling => _sampler.IsRunning;
+
+        /// <summary>Table reads made by the sampler so far.</summary>
+        public long SamplerReads => _sampler.Reads;
+
+        /// <summary>The OS name of the sampler's thread (at most 15 bytes, as Linux keeps it).</summary>
+        public static string SamplerThreadName => Sampler.ThreadName;
+
+        /// <summary>
+        /// Resolves a query under its configuration. Throws <see cref="ConfigException"/> (file, line,
+        /// key, what was expected) when the configuration cannot be used.
+        /// </summary>
+        public SessionPlan Plan(ConnectionQuery query)
+        {
+            if (query == null) throw new ArgumentNullException(nameof(query));
+            var location = _locator.Locate(query.ConfigPath, _options.DefaultConfigPath);
+            var load = _configs.Get(location);
+            var filters = new List<ConnectionQuery> { query };
+            filters.AddRange(ConfigFilters.ToQueries(load.Config));
+            EnrichmentOptions enrichment;
+            lock (_enrichments)
+            {
+                var key = (load, query.ResolveDns);
+                if (!_enrichments.TryGetValue(key, out enrichment))
+                {
+                    if (_enrichments.Count > 16) _enrichments.Clear(); // old configuration versions
+                    _enrichments[key] = enrichment = EnrichmentOptions.From(load.Config, query.ResolveDns);
+                }
+            }
+            var configWarnings = new List<string>();
+            foreach (var w in load.Warnings) configWarnings.Add(w.Message);
+            return new SessionPlan(filters.ToArray(), enrichment, load, UnsaidExactly(configWarnings));
+        }
+
+        /// <summary>One snapshot of the connections the query asks for, with rates since the session's previous read.</summary>
+        public ConnectionSnapshot Snapshot(ConnectionQuery query)
+        {
+            var plan = Plan(query);
+            var s = Engine.TakeSnapshot(plan.Enrichment, plan.Filters);
+            return WithWarnings(s, plan.Warnings);
+        }
+
+        /// <summary>
+        /// Subscribes to the session's sampler with a query: samples every <paramref name="interval"/>
+        /// (null: the configuration's refreshInterval), rows cut to the query, changes diffed per
+        /// subscriber. The queue holds <paramref name="capacity"/> samples; older ones are dropped
+        /// (and counted) when the subscriber falls behind.
+        /// </summary>
+        public SessionFeed Subscribe(ConnectionQuery query, TimeSpan? interval = null, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity)
+        {
+            var plan = Plan(query);
+            var every = interval ?? TimeSpan.FromMilliseconds(plan.Config.RefreshInterval);
+            _ = Engine; // made here, on the caller's thread, so a platform failure is the caller's error
+            var subscription = _sampler.Add(every, plan.Enrichment, capacity);
+            return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings);
+        }
+
+        /// <summary>
+        /// Connection changes as the sampler sees them, until <paramref name="cancel"/>, the duration or
+        /// the count. A state filter in the query applies to events, not to what is tracked: a
+        /// connection going from Established to CloseWait is a StateChanged event for a filter of
+        /// Established. Runs on the caller's thread (the enumeration); warnings go to
+        /// <paramref name="warn"/> on that thread. Cancellation throws <see cref="OperationCanceledException"/>.
+        /// </summary>
+        public IEnumerable<ConnectionEvent> Watch(ConnectionQuery query, WatchOptions options, CancellationToken cancel, Action<string> warn)
+        {
+            if (query == null) throw new ArgumentNullException(nameof(query));
+            options = options ?? new WatchOptions();
+            var states = query.States;
+            var tracked = query.Copy();
+            tracked.States = null;
+            return WatchCore(tracked, states, options, cancel, warn ?? (_ => { }));
+        }
+
+        private IEnumerable<ConnectionEvent> WatchCore(ConnectionQuery tracked, ICollection<TcpState> states, WatchOptions options, CancellationToken cancel, Action<string> warn)
+        {
+            using (var feed = Subscribe(tracked, options.Interval, options.IncludeExisting))
+            {
+                foreach (var w in feed.SetupWarnings) warn(w);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                int written = 0;
+                bool lastLook = false;
+                while (true)
+                {
+                    var wait = TimeSpan.FromMilliseconds(-1);
+                    if (options.Duration != null)
+                    {
+                        var left = options.Duration.Value - clock.Elapsed;
+                        if (left <= TimeSpan.Zero)
+                        {
+                            if (lastLook) yield break;
+                            // One last look so changes in the final interval are not lost.
+                            lastLook = true;
+                            feed.RequestNow();
+                            left = feed.Subscription.Interval + TimeSpan.FromSeconds(5);
+                        }
+                        wait = left;
+                    }
+                    if (!feed.TryNext(wait, cancel, out var sample))
+                    {
+                        if (lastLook) yield break;
+                        continue;
+                    }
+                    foreach (var w in Unsaid(sample.Snapshot.Warnings)) warn(w);
+                    if (sample.DroppedBefore > 0) warn(DropWarning(sample.DroppedBefore));
+                    foreach (var e in sample.Events)
+                    {
+                        if (!MatchesStates(states, e)) continue;
+                        yield return e;
+                        if (options.Count != null && ++written >= options.Count.Value) yield break;
+                    }
+                    if (lastLook) yield break;
+                }
+            }
+        }
+
+        internal static string DropWarning(long dropped) =>
+            "Fell behind the sampler: " + dropped + " sample(s) were skipped; changes are still reported, against the latest sample taken.";
+
+        private static bool MatchesStates(ICollection<TcpState> states, ConnectionEvent e)
+        {
+            if (states == null || states.Count == 0) return true;
+            var now = e.Connection.State;
+            return (now != null && states.Contains(now.Value)) || (e.PreviousState != null && states.Contains(e.PreviousState.Value));
+        }
+
+        /// <summary>
+        /// Traffic over a window: a snapshot, a wait of <paramref name="window"/> (cancellable), another
+        /// snapshot and what each connection moved in between (closings included where the platform
+        /// reports them). A window of zero is one snapshot, with no byte figures. The one place where
+        /// windowed rates are computed.
+        /// </summary>
+        public TrafficWindow Measure(ConnectionQuery query, TimeSpan window, CancellationToken cancel)
+        {
+            if (window < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), window, "The sample window cannot be negative.");
+            var plan = Plan(query);
+            var result = window > TimeSpan.Zero
+                ? TrafficWindow.Measure(Engine, window, cancel, plan.Enrichment, plan.Filters)
+                : TrafficWindow.Single(Engine.TakeSnapshot(plan.Enrichment, plan.Filters));
+            return TrafficWindow.WithWarnings(result, Join(plan.Warnings, Unsaid(result.Warnings)));
+        }
+
+        /// <summary>
+        /// Ranks talkers over a window. With no <paramref name="metric"/>, bytes when the sample has
+        /// counters, else connections; <paramref name="top"/> null means the configuration's
+        /// monitoring.topTalkersCount.
+        /// </summary>
+        public TalkerRanking RankTalkers(ConnectionQuery query, TimeSpan window, TalkerGrouping groupBy, TalkerMetric? metric, int? top, CancellationToken cancel)
+        {
+            var plan = Plan(query);
+            var sample = Measure(query, window, cancel);
+            var used = metric ?? (sample.HasByteCounters ? TalkerMetric.Bytes : TalkerMetric.Connections);
+            bool noCounters = used == TalkerMetric.Bytes && !sample.HasByteCounters && window > TimeSpan.Zero;
+            bool geoOff = groupBy == TalkerGrouping.Country && plan.Enrichment.Geo == null;
+            var talkers = TopTalkers.Rank(sample, groupBy, used, top ?? Math.Max(1, plan.Config.Monitoring.TopTalkersCount));
+            return new TalkerRanking(talkers, used, sample, noCounters, geoOff);
+        }
+
+        /// <summary>Counts by protocol and state, listening ports, and (over a window longer than zero) bytes and rates.</summary>
+        public ConnectionStatistics Statistics(ConnectionQuery query, TimeSpan window, CancellationToken cancel, out IReadOnlyList<string> warnings)
+        {
+            var sample = Measure(query, window, cancel);
+            warnings = sample.Warnings;
+            return window > TimeSpan.Zero ? ConnectionStatistics.Compute(sample) : ConnectionStatistics.Compute(sample.Last);
+        }
+
+        /// <summary>
+        /// Runs the live, colour-coded table on <paramref name="terminal"/> (or writes plain frames to
+        /// it) from the session's sampler, until q, the frame count or <paramref name="cancel"/>.
+        /// Runs on the caller's thread; the terminal is restored however it ends.
+        /// </summary>
+        public void RunLiveView(Display.ILiveTerminal terminal, ConnectionQuery query, LiveViewOptions options, CancellationToken cancel)
+        {
+            if (terminal == null) throw new ArgumentNullException(nameof(terminal));
+            LiveViewRunner.Run(this, terminal, query ?? new ConnectionQuery(), options ?? new LiveViewOptions(), cancel);
+        }
+
+        /// <summary>
+        /// Names of processes that own connections now, sorted, for completion: a read that attaches
+        /// owners but takes no enrichment and leaves rates and ages alone.
+        /// </summary>
+        public IReadOnlyList<string> CurrentProcessNames()
+        {
+            var names = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var c in Engine.Peek(EnrichmentOptions.None).Connections)
+                if (!string.IsNullOrEmpty(c.ProcessName)) names.Add(c.ProcessName);
+            return new List<string>(names);
+        }
+
+        /// <summary>Country codes (with names) of the current connections, for completion: GeoIP only, no DNS, rates and ages left alone.</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> CurrentCountries(ConnectionQuery query)
+        {
+            var plan = Plan(query);
+            var found = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            if (plan.Enrichment.Geo == null) return new List<KeyValuePair<string, string>>();
+            foreach (var c in Engine.Peek(new EnrichmentOptions { Geo = plan.Enrichment.Geo }).Connections)
+                if (c.Country != null && !found.ContainsKey(c.Country)) found[c.Country] = c.CountryName;
+            return new List<KeyValuePair<string, string>>(found);
+        }
+
+        /// <summary>
+        /// The warnings of <paramref name="warnings"/> not yet said in this session, marking them said.
+        /// Warnings that differ only in a count ("owners of 12 sockets" and "of 13") are one warning;
+        /// any other difference (an interface, a port inside a word such as IPv6) keeps them apart.
+        /// </summary>
+        public IReadOnlyList<string> Unsaid(IEnumerable<string> warnings)
+        {
+            var result = new List<string>();
+            if (warnings == null) return result;
+            lock (_said)
+                foreach (var w in warnings)
+                    if (w != null && _said.Add(CountFree(w))) result.Add(w);
+            return result;
+        }
+
+        private IReadOnlyList<string> UnsaidExactly(IEnumerable<string> warnings)
+        {
+            var result = new List<string>();
+            lock (_said)
+                foreach (var w in warnings)
+                    if (_said.Add("config\u0001" + w)) result.Add(w);
+            return result;
+        }
+
+        private static readonly Regex Count = new Regex(@"(?<![\w.])\d+(?![\w.])", RegexOptions.CultureInvariant);
+
+        internal static string CountFree(string warning) => Count.Replace(warning, "#");
+
+        private ConnectionSnapshot WithWarnings(ConnectionSnapshot s, IReadOnlyList<string> configWarnings) =>
+            new ConnectionSnapshot(s.TimeStampUtc, s.Connections, Join(configWarnings, Unsaid(s.Warnings)));
+
+        private static IReadOnlyList<string> Join(IReadOnlyList<string> a, IReadOnlyList<string> b)
+        {
+            if (a.Count == 0) return b;
+            if (b.Count == 0) return a;
+            var all = new List<string>(a);
+            all.AddRange(b);
+            return all;
+        }
+
+        /// <summary>Stops the sampler (waiting for its thread to end) and releases the platform and enrichment.</summary>
+        public void Dispose()
+        {
+            MonitorEngine engine;
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                engine = _engine;
+                _engine = null;
+            }
+            _sampler.Dispose();
+            engine?.Dispose();
+        }
+    }
+}

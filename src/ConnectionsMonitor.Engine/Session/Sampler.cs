@@ -1,0 +1,271 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using ConnectionsMonitor.Engine.Enrichment;
+
+namespace ConnectionsMonitor.Engine.Session
+{
+    /// <summary>
+    /// One subscriber's place at the session's sampler: its interval, its enrichment, and a bounded
+    /// queue of full samples (unfiltered snapshots) that the sampler fills and the subscriber drains
+    /// on its own thread. When the queue is full the oldest sample is dropped and counted, so a
+    /// subscriber that falls behind sees the latest state and never stalls the sampler or the others.
+    /// Dispose to unsubscribe; the sampler stops with its last subscriber.
+    /// </summary>
+    public sealed class SamplerSubscription : IDisposable
+    {
+        private readonly Sampler _sampler;
+        private readonly Queue<SamplerDelivery> _queue = new Queue<SamplerDelivery>();
+        private readonly SemaphoreSlim _available = new SemaphoreSlim(0);
+        private long _dropped, _dropsReported, _delivered;
+        private int _disposed;
+
+        internal SamplerSubscription(Sampler sampler, TimeSpan interval, EnrichmentOptions enrichment, int capacity)
+        {
+            _sampler = sampler;
+            Interval = interval;
+            Enrichment = enrichment;
+            Capacity = capacity;
+        }
+
+        /// <summary>How often this subscriber wants a sample.</summary>
+        public TimeSpan Interval { get; }
+
+        /// <summary>The enrichment its samples get (subscribers with the same instance share one snapshot per tick).</summary>
+        public EnrichmentOptions Enrichment { get; }
+
+        /// <summary>Samples held at most before the oldest is dropped.</summary>
+        public int Capacity { get; }
+
+        /// <summary>Samples dropped so far because this subscriber did not keep up.</summary>
+        public long Dropped => Interlocked.Read(ref _dropped);
+
+        /// <summary>Samples handed to this subscriber's queue so far (dropped ones included).</summary>
+        public long Delivered => Interlocked.Read(ref _delivered);
+
+        /// <summary>Sampler clock (Stopwatch ticks) at which the next sample is due; guarded by the sampler's lock.</summary>
+        internal long NextDueTicks;
+
+        /// <summary>
+        /// Waits up to <paramref name="timeout"/> for the next sample. Returns false on time-out; throws
+        /// <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires, and rethrows
+        /// (wrapped) a failure of the read that was meant for this sample.
+        /// </summary>
+        public bool TryTake(TimeSpan timeout, CancellationToken cancel, out ConnectionSnapshot sample)
+        {
+            sample = null;
+            if (!_available.Wait(timeout, cancel)) return false;
+            SamplerDelivery d;
+            lock (_queue) d = _queue.Dequeue();
+            if (d.Error != null) throw new SamplerException(d.Error);
+            sample = d.Snapshot;
+            return true;
+        }
+
+        /// <summary>Drops counted since the previous call (for one report per burst, not one per sample).</summary>
+        public long TakeNewDrops()
+        {
+            long now = Dropped;
+            long news = now - _dropsReported;
+            _dropsReported = now;
+            return news;
+        }
+
+        /// <summary>Asks the sampler for a sample for this subscriber now, ahead of its interval.</summary>
+        public void RequestNow() => _sampler.RequestNow(this);
+
+        internal void Offer(SamplerDelivery delivery)
+        {
+            Interlocked.Increment(ref _delivered);
+            lock (_queue)
+            {
+                if (_queue.Count >= Capacity)
+                {
+                    // Keep the newest: the subscriber gets the current state when it catches up.
+                    _queue.Dequeue();
+                    Interlocked.Increment(ref _dropped);
+                    _queue.Enqueue(delivery);
+                    return;
+                }
+                _queue.Enqueue(delivery);
+            }
+            _available.Release();
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            _sampler.Remove(this);
+        }
+    }
+
+    /// <summary>A read for one tick: its snapshot, or why there is none.</summary>
+    internal struct SamplerDelivery
+    {
+        public ConnectionSnapshot Snapshot;
+        public Exception Error;
+    }
+
+    /// <summary>A read on the sampler's thread failed; the inner exception says why.</summary>
+    public sealed class SamplerException : Exception
+    {
+        public SamplerException(Exception inner) : base(inner.Message, inner) { }
+    }
+
+    /// <summary>
+    /// The session's one background sampler. A thread starts with the first subscription and ends
+    /// with the last. Each tick it reads the connection table once for every distinct enrichment
+    /// among the subscribers that are due (usually one read), then offers the snapshot to each of
+    /// them; subscribers with different intervals are served by the same thread, each when its own
+    /// interval has passed. Reading never waits for a subscriber.
+    /// </summary>
+    internal sealed class Sampler : IDisposable
+    {
+        /// <summary>The OS thread name (Linux shows it in /proc/&lt;pid&gt;/task/*/comm; at most 15 bytes there).</summary>
+        internal const string ThreadName = "cmon-sampler";
+
+        private readonly Func<EnrichmentOptions, ConnectionSnapshot> _read;
+        private readonly object _gate = new object();
+        private readonly List<SamplerSubscription> _subscribers = new List<SamplerSubscription>();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private Thread _thread;
+        private readonly List<Thread> _started = new List<Thread>();
+        private bool _disposed;
+        private long _ticks;
+
+        internal Sampler(Func<EnrichmentOptions, ConnectionSnapshot> read) => _read = read;
+
+        /// <summary>True while the sampler's thread runs.</summary>
+        internal bool IsRunning
+        {
+            get { lock (_gate) return _thread != null; }
+        }
+
+        /// <summary>Table reads the sampler has made (one per distinct enrichment per tick).</summary>
+        internal long Reads => Interlocked.Read(ref _ticks);
+
+        internal SamplerSubscription Add(TimeSpan interval, EnrichmentOptions enrichment, int capacity)
+        {
+            if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), interval, "The interval must be longer than zero.");
+            if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The queue must hold at least one sample.");
+            var s = new SamplerSubscription(this, interval, enrichment ?? throw new ArgumentNullException(nameof(enrichment)), capacity);
+            lock (_gate)
+            {
+                if (_disposed) throw new ObjectDisposedException(nameof(MonitorSession));
+                s.NextDueTicks = _clock.ElapsedTicks; // the first sample at once
+                _subscribers.Add(s);
+                if (_thread == null)
+                {
+                    _started.RemoveAll(t => !t.IsAlive);
+                    _thread = new Thread(Run) { IsBackground = true, Name = ThreadName };
+                    _started.Add(_thread);
+                    _thread.Start();
+                }
+            }
+            Wake();
+            return s;
+        }
+
+        internal void Remove(SamplerSubscription s)
+        {
+            lock (_gate)
+            {
+                _subscribers.Remove(s);
+                // The thread ends by itself after the read it may be in (a subscriber leaving, e.g.
+                // on Ctrl+C, does not wait for it); Dispose is what waits.
+                if (_subscribers.Count == 0) _thread = null;
+            }
+            Wake();
+        }
+
+        internal void RequestNow(SamplerSubscription s)
+        {
+            lock (_gate) s.NextDueTicks = _clock.ElapsedTicks;
+            Wake();
+        }
+
+        private void Wake()
+        {
+            lock (_gate) Monitor.PulseAll(_gate);
+        }
+
+        private void Run()
+        {
+            var me = Thread.CurrentThread;
+            var due = new List<SamplerSubscription>();
+            while (true)
+            {
+                long waitTicks;
+                lock (_gate)
+                {
+                    if (_thread != me) return; // the last subscriber left, or the session closed
+                    long now = _clock.ElapsedTicks;
+                    long earliest = long.MaxValue;
+                    foreach (var s in _subscribers) earliest = Math.Min(earliest, s.NextDueTicks);
+                    waitTicks = earliest - now;
+                    if (waitTicks > 0)
+                    {
+                        // Monitor.Wait releases the lock while waiting; Wake() pulses it.
+                        Monitor.Wait(_gate, TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerHour, waitTicks * TimeSpan.TicksPerSecond / Stopwatch.Frequency) + 1));
+                    }
+                    else
+                    {
+                        due.Clear();
+                        // A little slack so subscribers whose intervals line up share one read.
+                        long slack = Stopwatch.Frequency / 100;
+                        foreach (var s in _subscribers)
+                            if (s.NextDueTicks <= now + slack)
+                            {
+                                due.Add(s);
+                                long interval = (long)(s.Interval.TotalSeconds * Stopwatch.Frequency);
+                                // Keep the cadence; after a stall, start again from now rather than catch up.
+                                s.NextDueTicks = Math.Max(s.NextDueTicks + interval, now + interval / 2);
+                            }
+                    }
+                }
+                if (waitTicks > 0) continue; // waited inside the lock
+                Tick(due);
+            }
+        }
+
+        private void Tick(List<SamplerSubscription> due)
+        {
+            var byEnrichment = new Dictionary<EnrichmentOptions, SamplerDelivery>();
+            foreach (var s in due)
+            {
+                if (!byEnrichment.TryGetValue(s.Enrichment, out var delivery))
+                {
+                    try
+                    {
+                        delivery.Snapshot = _read(s.Enrichment);
+                    }
+                    catch (Exception ex)
+                    {
+                        delivery.Error = ex;
+                    }
+                    Interlocked.Increment(ref _ticks);
+                    byEnrichment[s.Enrichment] = delivery;
+                }
+                s.Offer(delivery);
+            }
+        }
+
+        /// <summary>Stops sampling and waits for every thread it started to end (a read in progress finishes first).</summary>
+        public void Dispose()
+        {
+            List<Thread> threads;
+            lock (_gate)
+            {
+                _disposed = true;
+                _thread = null;
+                _subscribers.Clear();
+                threads = new List<Thread>(_started);
+                _started.Clear();
+            }
+            Wake();
+            foreach (var t in threads)
+                if (t != Thread.CurrentThread) t.Join();
+        }
+    }
+}

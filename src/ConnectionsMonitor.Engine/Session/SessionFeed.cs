@@ -1,0 +1,84 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Tracking;
+
+namespace ConnectionsMonitor.Engine.Session
+{
+    /// <summary>One sample as a subscriber sees it: its own rows and the changes since its previous sample.</summary>
+    public sealed class SessionSample
+    {
+        internal SessionSample(ConnectionSnapshot snapshot, IReadOnlyList<ConnectionEvent> events, long dropped)
+        {
+            Snapshot = snapshot;
+            Events = events;
+            DroppedBefore = dropped;
+        }
+
+        /// <summary>The rows that pass the subscriber's query (rates and ages from the session's memory).</summary>
+        public ConnectionSnapshot Snapshot { get; }
+
+        /// <summary>Opened, Closed and StateChanged since the subscriber's previous sample (none for the first unless existing rows were asked for).</summary>
+        public IReadOnlyList<ConnectionEvent> Events { get; }
+
+        /// <summary>Samples dropped just before this one because the subscriber fell behind (0 normally).</summary>
+        public long DroppedBefore { get; }
+    }
+
+    /// <summary>
+    /// A subscriber's end of the session sampler, with its query applied: it takes full samples from
+    /// its <see cref="SamplerSubscription"/>, keeps the rows its query (and the configuration's
+    /// filters) match, and diffs them against its previous sample. Runs on the consumer's thread, so
+    /// the sampler's thread never does a subscriber's work. Not thread-safe; dispose to unsubscribe.
+    /// </summary>
+    public sealed class SessionFeed : IDisposable
+    {
+        private readonly SamplerSubscription _subscription;
+        private readonly ConnectionQuery[] _filters;
+        private readonly ConnectionTracker _tracker = new ConnectionTracker();
+        private readonly bool _reportExisting;
+        private bool _first = true;
+
+        internal SessionFeed(SamplerSubscription subscription, ConnectionQuery[] filters, bool reportExistingAsOpened, IReadOnlyList<string> setupWarnings)
+        {
+            _subscription = subscription;
+            _filters = filters;
+            _reportExisting = reportExistingAsOpened;
+            SetupWarnings = setupWarnings;
+        }
+
+        /// <summary>The subscription underneath (interval, drops).</summary>
+        public SamplerSubscription Subscription => _subscription;
+
+        /// <summary>Warnings from setting the feed up (configuration), to say once.</summary>
+        public IReadOnlyList<string> SetupWarnings { get; }
+
+        /// <summary>Waits up to <paramref name="timeout"/> for the next sample; false on time-out. Cancellation throws <see cref="OperationCanceledException"/>.</summary>
+        public bool TryNext(TimeSpan timeout, CancellationToken cancel, out SessionSample sample)
+        {
+            sample = null;
+            if (!_subscription.TryTake(timeout, cancel, out var full)) return false;
+            var rows = new List<ConnectionRecord>();
+            foreach (var r in full.Connections)
+                if (Matches(r)) rows.Add(r);
+            var snapshot = new ConnectionSnapshot(full.TimeStampUtc, rows, full.Warnings);
+            var events = _tracker.Update(snapshot, _first && _reportExisting);
+            _first = false;
+            sample = new SessionSample(snapshot, events, _subscription.TakeNewDrops());
+            return true;
+        }
+
+        /// <summary>Asks for a sample now, ahead of the interval (e.g. one last look before a deadline).</summary>
+        public void RequestNow() => _subscription.RequestNow();
+
+        private bool Matches(ConnectionRecord r)
+        {
+            foreach (var f in _filters) if (!f.Matches(r)) return false;
+            return true;
+        }
+
+        public void Dispose() => _subscription.Dispose();
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Traffic;
+using EngineEvent = ConnectionsMonitor.Engine.Tracking.ConnectionEvent;
+using EngineTalker = ConnectionsMonitor.Engine.Traffic.TopTalker;
+
+namespace ConnectionsMonitor.Session
+{
+    /// <summary>
+    /// The one place where engine results become the objects cmdlets write: flat, primitive-typed
+    /// properties (strings, numbers, booleans, DateTime) so they survive Export-Csv, ConvertTo-Json
+    /// and remoting unchanged. Cmdlet classes keep engine types out of their public signatures.
+    /// </summary>
+    internal static class OutputMapper
+    {
+        internal static MonitoredConnection ToConnection(ConnectionRecord r, DateTime snapshotUtc) =>
+            Fill(new MonitoredConnection(), r, snapshotUtc);
+
+        internal static ConnectionEvent ToEvent(EngineEvent e)
+        {
+            var result = Fill(new ConnectionEvent(), e.Connection, e.TimeStampUtc);
+            result.ChangeType = e.Change.ToString();
+            result.TimeStamp = e.TimeStampUtc.ToLocalTime();
+            result.PreviousState = e.PreviousState?.ToString();
+            return result;
+        }
+
+        private static T Fill<T>(T target, ConnectionRecord r, DateTime snapshotUtc) where T : MonitoredConnection
+        {
+            target.Protocol = r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP";
+            target.LocalAddress = AddressPattern.FormatAddress(r.LocalAddress);
+            target.LocalPort = r.LocalPort;
+            target.RemoteAddress = AddressPattern.FormatAddress(r.RemoteAddress);
+            target.RemotePort = r.RemotePort;
+            target.State = r.State?.ToString();
+            target.ProcessId = r.ProcessId;
+            target.ProcessName = r.ProcessName;
+            target.ProcessPath = r.ProcessPath;
+            target.UserName = r.UserName;
+            target.CreationTime = r.CreationTime?.ToLocalTime();
+            target.FirstSeen = r.FirstSeenUtc?.ToLocalTime();
+            var age = r.GetAge(snapshotUtc);
+            target.AgeSeconds = age == null ? (long?)null : (long)Math.Floor(age.Value.TotalSeconds);
+            target.AgeIsLowerBound = age == null ? (bool?)null : r.AgeIsLowerBound;
+            target.RemoteHostName = r.RemoteHostName;
+            target.Country = r.Country;
+            target.CountryName = r.CountryName;
+            target.City = r.City;
+            target.Latitude = r.Latitude;
+            target.Longitude = r.Longitude;
+            target.Asn = r.Asn;
+            target.AsnOrganization = r.AsnOrganization;
+            target.AddressScope = r.AddressScope;
+            target.IsVpn = r.IsVpn;
+            target.VpnReason = r.VpnReason;
+            target.Flags = r.Flags;
+            target.BytesSent = r.BytesSent;
+            target.BytesReceived = r.BytesReceived;
+            target.SendRate = r.SendRate;
+            target.ReceiveRate = r.ReceiveRate;
+            return target;
+        }
+
+        internal static TopTalker ToTalker(EngineTalker t, double? durationSeconds) => new TopTalker
+        {
+            Rank = t.Rank,
+            Name = t.Name,
+            GroupBy = t.GroupBy.ToString(),
+            ProcessId = t.ProcessIds.Count == 1 ? t.ProcessIds[0] : (int?)null,
+            ProcessIds = string.Join(", ", t.ProcessIds),
+            Connections = t.Connections,
+            BytesSent = t.BytesSent,
+            BytesReceived = t.BytesReceived,
+            SendRate = t.SendRate,
+            ReceiveRate = t.ReceiveRate,
+            Share = t.Share,
+            DurationSeconds = durationSeconds,
+        };
+
+        internal static ConnectionStatistic ToStatistic(ConnectionStatistics s)
+        {
+            int State(TcpState state) => s.ByState.TryGetValue(state, out int n) ? n : 0;
+            return new ConnectionStatistic
+            {
+                TimeStamp = s.TimeStampUtc.ToLocalTime(),
+                Tcp = s.Tcp,
+                Udp = s.Udp,
+                Total = s.Total,
+                Established = State(TcpState.Established),
+                Listen = State(TcpState.Listen),
+                SynSent = State(TcpState.SynSent),
+                SynReceived = State(TcpState.SynReceived),
+                FinWait1 = State(TcpState.FinWait1),
+                FinWait2 = State(TcpState.FinWait2),
+                CloseWait = State(TcpState.CloseWait),
+                Closing = State(TcpState.Closing),
+                LastAck = State(TcpState.LastAck),
+                TimeWait = State(TcpState.TimeWait),
+                Closed = State(TcpState.Closed),
+                DeleteTcb = State(TcpState.DeleteTcb),
+                ListeningTcpPorts = string.Join(", ", s.ListeningTcpPorts),
+                ListeningUdpPorts = string.Join(", ", s.ListeningUdpPorts),
+                DistinctRemoteAddresses = s.DistinctRemoteAddresses,
+                DistinctCountries = s.DistinctCountries,
+                BytesSent = s.BytesSent,
+                BytesReceived = s.BytesReceived,
+                SendRate = s.SendRate,
+                ReceiveRate = s.ReceiveRate,
+                SampleSeconds = s.SampleDuration?.TotalSeconds,
+            };
+        }
+
+        internal static GeoDatabaseInfo ToGeoDatabaseInfo(Engine.Enrichment.Geo.GeoDownloadResult r) => new GeoDatabaseInfo
+        {
+            Database = r.Kind.ToString(),
+            Path = r.Path,
+            Source = r.Source.ToString(),
+            DatabaseType = r.DatabaseType,
+            BuildDate = r.BuildDateUtc,
+            SizeBytes = r.SizeBytes,
+            Sha256 = r.Sha256,
+        };
+    }
+}

@@ -1,0 +1,292 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using ConnectionsMonitor.Engine;
+using ConnectionsMonitor.Engine.Display;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Platform;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Engine.Tracking;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Session
+{
+    /// <summary>The session monitor on a scripted platform: exact rows, rates, events and sampler behaviour.</summary>
+    [Collection(SamplerThreads.Name)]
+    public class MonitorSessionTests
+    {
+        private static MonitorSession Replay(string script = ReplayScripts.Traffic) =>
+            new MonitorSession(new MonitorSessionOptions { PlatformFactory = () => ReplayPlatform.Parse(script) });
+
+        private static ConnectionRecord Client(ConnectionSnapshot s, int port) =>
+            Assert.Single(s.Connections, c => c.RemotePort == port);
+
+        [Fact]
+        public void SnapshotsGiveExactOwnersCountersAndRatesFromTheSessionsMemory()
+        {
+            using var session = Replay();
+            var q = new ConnectionQuery();
+            var s0 = session.Snapshot(q);
+            Assert.Equal(ReplayPlatform.Epoch, s0.TimeStampUtc);
+            Assert.Equal(3, s0.Connections.Count);
+            var c0 = Client(s0, 50001);
+            Assert.Equal("web", c0.ProcessName);
+            Assert.Equal("/usr/sbin/web", c0.ProcessPath);
+            Assert.Equal(100, c0.ProcessId);
+            Assert.Equal(1000L, c0.BytesSent);
+            Assert.Null(c0.SendRate); // no earlier sample: unknown, not 0
+            Assert.True(c0.AgeIsLowerBound); // there before the session's first look
+            Assert.Equal(ReplayPlatform.Epoch, c0.FirstSeenUtc);
+
+            var c1 = Client(session.Snapshot(q), 50001);
+            Assert.Equal(5000L, c1.BytesSent);
+            Assert.Equal(2000.0, c1.SendRate);   // 4,000 bytes over 2 s
+            Assert.Equal(500.0, c1.ReceiveRate); // 1,000 bytes over 2 s
+            Assert.Equal(TimeSpan.FromSeconds(2), c1.GetAge(ReplayPlatform.Epoch.AddSeconds(2)));
+
+            var s2 = session.Snapshot(q);
+            var opened = Client(s2, 50002);
+            Assert.False(opened.AgeIsLowerBound); // appeared between two reads: its age is measured
+            Assert.Equal(ReplayPlatform.Epoch.AddSeconds(4), opened.FirstSeenUtc);
+            Assert.Null(opened.SendRate);
+            Assert.Equal(2000.0, Client(s2, 50001).SendRate);
+            Assert.Null(Assert.Single(s2.Connections, c => c.Protocol == TransportProtocol.Udp).SendRate); // UDP has no counters here
+        }
+
+        [Fact]
+        public void FiltersOfOneCallDoNotResetAnotherCallsRates()
+        {
+            using var session = Replay();
+            session.Snapshot(new ConnectionQuery());
+            // A read narrowed to another process still moves every connection's memory forward.
+            var udpOnly = session.Snapshot(new ConnectionQuery { ProcessNames = new[] { new Wildcard("resolver") } });
+            Assert.Equal("resolver", Assert.Single(udpOnly.Connections).ProcessName);
+            var c = Client(session.Snapshot(new ConnectionQuery { Ports = new[] { new PortRange(8080, 8080) } }), 50001);
+            Assert.Equal(2000.0, c.SendRate); // samples at t=2 and t=4
+        }
+
+        [Fact]
+        public void CompletionPeeksWithoutTouchingRatesOrAges()
+        {
+            using var session = Replay(ReplayScripts.Traffic);
+            session.Snapshot(new ConnectionQuery());                       // t=0
+            Assert.Equal(new[] { "resolver", "web" }, session.CurrentProcessNames()); // peeks at t=2
+            var c = Client(session.Snapshot(new ConnectionQuery()), 50001);  // t=4
+            // Rate since the previous snapshot (t=0), not since the peek: 8,000 bytes over 4 s.
+            Assert.Equal(2000.0, c.SendRate);
+        }
+
+        [Fact]
+        public void WatchYieldsOpenedClosedAndStateChangedInOrderAndHonoursTheStateFilter()
+        {
+            using var session = Replay();
+            var events = session.Watch(new ConnectionQuery(), new WatchOptions { Interval = TimeSpan.FromMilliseconds(20), Count = 3 }, CancellationToken.None, null).ToList();
+            Assert.Equal(new[] { ConnectionChange.Opened, ConnectionChange.StateChanged, ConnectionChange.Closed }, events.Select(e => e.Change));
+            Assert.Equal(50002, events[0].Connection.RemotePort);
+            Assert.Equal(ReplayPlatform.Epoch.AddSeconds(4), events[0].TimeStampUtc);
+            Assert.Equal(TcpState.Established, events[1].PreviousState);
+            Assert.Equal(TcpState.CloseWait, events[1].Connection.State);
+            Assert.Equal(50002, events[2].Connection.RemotePort);
+
+            using var second = Replay();
+            var query = new ConnectionQuery { States = new[] { TcpState.CloseWait } };
+            var filtered = second.Watch(query, new WatchOptions { Interval = TimeSpan.FromMilliseconds(20), Count = 1 }, CancellationToken.None, null).ToList();
+            // Established -> CloseWait is a change for a CloseWait filter; the query itself is left as given.
+            Assert.Equal(ConnectionChange.StateChanged, Assert.Single(filtered).Change);
+            Assert.Equal(new[] { TcpState.CloseWait }, query.States);
+        }
+
+        [Fact]
+        public void IncludeExistingReportsTheFirstSampleAsOpenedWithLowerBoundAges()
+        {
+            using var session = Replay();
+            var events = session.Watch(new ConnectionQuery { LocalPorts = new[] { new PortRange(53, 53) } },
+                new WatchOptions { Interval = TimeSpan.FromMilliseconds(20), Count = 1, IncludeExisting = true }, CancellationToken.None, null).ToList();
+            var e = Assert.Single(events);
+            Assert.Equal(ConnectionChange.Opened, e.Change);
+            Assert.Equal("resolver", e.Connection.ProcessName);
+            Assert.True(e.Connection.AgeIsLowerBound);
+        }
+
+        [Fact]
+        public void OneSamplerServesSubscribersWithDifferentIntervals()
+        {
+            using var session = Replay();
+            using var fast = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(50));
+            using var slow = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(400));
+            var clock = Stopwatch.StartNew();
+            int fastSamples = 0;
+            while (clock.Elapsed < TimeSpan.FromSeconds(1.2))
+                if (fast.TryNext(TimeSpan.FromMilliseconds(200), CancellationToken.None, out _)) fastSamples++;
+            long slowDelivered = slow.Subscription.Delivered;
+            // Reads are shared: every read served the fast subscriber, the slow one only every ~8th.
+            long reads = session.SamplerReads, delivered = fast.Subscription.Delivered;
+            Assert.InRange(reads - delivered, 0, 1); // (a read may be under way as we look)
+            Assert.InRange(fastSamples, 12, 26);
+            Assert.InRange(slowDelivered, 2, 5);
+        }
+
+        [Fact]
+        public void ASubscriberThatNeverReadsDoesNotSlowTheSamplerAndItsDropsAreCounted()
+        {
+            using var session = Replay();
+            using var stuck = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(20), capacity: 2);
+            using var reader = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(20));
+            int read = 0;
+            var clock = Stopwatch.StartNew();
+            for (; read < 30; read++) Assert.True(reader.TryNext(TimeSpan.FromSeconds(5), CancellationToken.None, out _), "the sampler stalled");
+            // 30 samples at 20 ms take ~0.6 s whatever the other subscriber does.
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), "took " + clock.Elapsed);
+            Assert.True(stuck.Subscription.Dropped >= 27, "dropped " + stuck.Subscription.Dropped);
+            long dropped = stuck.Subscription.Dropped;
+            // Its next sample says how many it missed, once; the newest samples are the ones kept.
+            Assert.True(stuck.TryNext(TimeSpan.Zero, CancellationToken.None, out var sample));
+            Assert.Equal(dropped, sample.DroppedBefore);
+            Assert.True(stuck.TryNext(TimeSpan.Zero, CancellationToken.None, out var next));
+            Assert.True(next.DroppedBefore <= 1);
+        }
+
+        [LinuxFact]
+        public void DisposingTheSessionLeavesNoSamplerThread()
+        {
+            var session = Replay();
+            var feed = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(30));
+            Assert.True(feed.TryNext(TimeSpan.FromSeconds(5), CancellationToken.None, out _));
+            Assert.True(session.IsSampling);
+            Assert.Equal(1, SamplerThreads.Count());
+            session.Dispose(); // without unsubscribing first
+            Assert.False(session.IsSampling);
+            Assert.Equal(0, SamplerThreads.Count());
+            feed.Dispose(); // harmless afterwards
+        }
+
+        [Fact]
+        public void TheSamplerStopsWithItsLastSubscriber()
+        {
+            using var session = Replay();
+            var a = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(30));
+            var b = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(30));
+            a.Dispose();
+            Assert.True(session.IsSampling);
+            b.Dispose();
+            Assert.False(session.IsSampling);
+            long reads = session.SamplerReads;
+            Thread.Sleep(150);
+            Assert.True(session.SamplerReads <= reads + 1); // at most a read that was under way
+        }
+
+        [Fact]
+        public void CancellingAWatchEndsItPromptly()
+        {
+            using var session = Replay();
+            using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+            var clock = Stopwatch.StartNew();
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                session.Watch(new ConnectionQuery(), new WatchOptions { Interval = TimeSpan.FromSeconds(10) }, cancel.Token, null).ToList());
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), "took " + clock.Elapsed);
+        }
+
+        [Fact]
+        public void WarningsThatDifferOnlyInACountAreSaidOnceOthersEachOnce()
+        {
+            using var session = Replay();
+            Assert.Equal(new[] { "owners of 12 sockets could not be read" }, session.Unsaid(new[] { "owners of 12 sockets could not be read" }));
+            Assert.Empty(session.Unsaid(new[] { "owners of 13 sockets could not be read" }));
+            // A digit inside a word or a name is not a count: these are different warnings.
+            Assert.Equal(new[] { "TCP IPv6 table not read" }, session.Unsaid(new[] { "TCP IPv4 table not read", "TCP IPv6 table not read" }).Skip(1));
+            Assert.Equal(new[] { "interface tun7 is down" }, session.Unsaid(new[] { "interface tun7 is down" }));
+            Assert.Equal(new[] { "interface tun8 is down" }, session.Unsaid(new[] { "interface tun8 is down" }));
+        }
+
+        [Fact]
+        public void TheLiveViewRunsOnTheSamplerWithATerminalDouble()
+        {
+            using var session = Replay();
+            var terminal = new FakeTerminal { Interactive = false };
+            session.RunLiveView(terminal, new ConnectionQuery { Protocols = new[] { TransportProtocol.Tcp } },
+                new LiveViewOptions { Interval = TimeSpan.FromMilliseconds(20), Count = 3 }, CancellationToken.None);
+            Assert.Equal(3, terminal.Frames.Count);
+            Assert.StartsWith("ConnectionsMonitor  ", terminal.Frames[0]);
+            Assert.Contains("TCP: 2  UDP: 0  Total: 2  Bandwidth: measuring...", terminal.Frames[0]);
+            // 4,000 + 0 bytes out, 1,000 in over 2 s on the second frame.
+            Assert.Contains("TCP: 2  UDP: 0  Total: 2  Bandwidth: sent 2.0KB/s, received 500B/s", terminal.Frames[1]);
+            Assert.Contains("Top talkers: web 2.4KB/s (1)", terminal.Frames[1]);
+            Assert.Contains(terminal.Frames[2].Split('\n'), l => l.Contains("127.0.0.1:50002")); // the client that opened at t=4
+        }
+
+        [Fact]
+        public void TheInteractiveLiveViewQuitsOnQAndRestoresTheScreen()
+        {
+            using var session = Replay();
+            var terminal = new FakeTerminal { Interactive = true };
+            terminal.Keys.Enqueue(new LiveKey(ConsoleKey.S, 's', false));
+            terminal.Keys.Enqueue(new LiveKey(ConsoleKey.Q, 'q', false));
+            terminal.HoldKeysUntilFrames = 1;
+            session.RunLiveView(terminal, new ConnectionQuery(), new LiveViewOptions { Interval = TimeSpan.FromMilliseconds(20) }, CancellationToken.None);
+            Assert.StartsWith(Ansi.Enter, terminal.Screen.ToString());
+            Assert.EndsWith(Ansi.Restore, terminal.Screen.ToString());
+            Assert.Contains("sort: Process", terminal.Screen.ToString()); // 's' moved the sort from Port to Process
+        }
+
+        /// <summary>A terminal double: records what the view writes and hands it scripted keys.</summary>
+        internal sealed class FakeTerminal : ILiveTerminal
+        {
+            public bool Interactive;
+            public readonly List<string> Frames = new List<string>();
+            public readonly List<string> Warnings = new List<string>();
+            public readonly System.Text.StringBuilder Screen = new System.Text.StringBuilder();
+            public readonly Queue<LiveKey> Keys = new Queue<LiveKey>();
+            public int HoldKeysUntilFrames;
+            private int _draws;
+
+            public bool IsInteractive => Interactive;
+            public ColorDepth ColorDepth => ColorDepth.Standard16;
+            public int Width => 120;
+            public int Height => 20;
+            public bool KeyAvailable => _draws >= HoldKeysUntilFrames && Keys.Count > 0;
+            public LiveKey ReadKey() => Keys.Dequeue();
+
+            public void Write(string text)
+            {
+                Screen.Append(text);
+                _draws++;
+            }
+
+            public void WriteFrame(string frame) => Frames.Add(frame);
+            public void Warn(string message) => Warnings.Add(message);
+        }
+    }
+
+    /// <summary>
+    /// Tests that count the sampler threads of this process run alone, after the parallel ones, so
+    /// no other test's sampler is counted.
+    /// </summary>
+    [CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class SamplerThreads
+    {
+        public const string Name = "Sampler threads";
+
+        /// <summary>Threads of this process named as the sampler names its thread (Linux: /proc/self/task/*/comm).</summary>
+        public static int Count()
+        {
+            int n = 0;
+            foreach (var task in Directory.GetDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == MonitorSession.SamplerThreadName) n++;
+                }
+                catch (IOException)
+                {
+                    // the thread ended while we looked
+                }
+            }
+            return n;
+        }
+    }
+}

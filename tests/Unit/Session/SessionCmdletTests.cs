@@ -1,0 +1,154 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using ConnectionsMonitor.Tests.Linux;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Session
+{
+    /// <summary>
+    /// The cmdlets over the runspace's session, in real hosted runspaces: on the replay platform
+    /// (exact scripted rows, counters and rates) and on real sockets.
+    /// </summary>
+    [Collection(SamplerThreads.Name)]
+    public sealed class SessionCmdletTests : IDisposable
+    {
+        private readonly string _replay = ReplayScripts.ToFile(ReplayScripts.Traffic);
+
+        public void Dispose() => File.Delete(_replay);
+
+        private ModuleSession ReplaySession()
+        {
+            var ps = new ModuleSession();
+            ps.Invoke("$global:ConnectionsMonitorReplayPath = $args[0]", _replay);
+            return ps;
+        }
+
+        private static PSObject Row(System.Collections.ObjectModel.Collection<PSObject> rows, int remotePort) =>
+            Assert.Single(rows, r => remotePort.Equals(r.Properties["RemotePort"].Value));
+
+        [Fact]
+        public void GetMonitoredConnectionWritesTheScriptedRowsOwnersCountersAndRates()
+        {
+            using var ps = ReplaySession();
+            var first = ps.Invoke("Get-MonitoredConnection");
+            Assert.Equal(3, first.Count);
+            var c = Row(first, 50001);
+            Assert.Equal("TCP", c.Properties["Protocol"].Value);
+            Assert.Equal("127.0.0.1", c.Properties["LocalAddress"].Value);
+            Assert.Equal("Established", c.Properties["State"].Value);
+            Assert.Equal("web", c.Properties["ProcessName"].Value);
+            Assert.Equal(100, c.Properties["ProcessId"].Value);
+            Assert.Equal(1000L, c.Properties["BytesSent"].Value);
+            Assert.Null(c.Properties["SendRate"].Value);
+            Assert.Equal(true, c.Properties["AgeIsLowerBound"].Value);
+
+            var second = Row(ps.Invoke("Get-MonitoredConnection -ProcessName web -State Established"), 50001);
+            Assert.Equal(5000L, second.Properties["BytesSent"].Value);
+            Assert.Equal(2000.0, second.Properties["SendRate"].Value);
+            Assert.Equal(500.0, second.Properties["ReceiveRate"].Value);
+            Assert.Equal(2L, second.Properties["AgeSeconds"].Value);
+        }
+
+        [Fact]
+        public void TwoRunspacesHaveIndependentTrackersAndRates()
+        {
+            using var a = ReplaySession();
+            using var b = ReplaySession();
+            a.Invoke("Get-MonitoredConnection");
+            var inA = Row(a.Invoke("Get-MonitoredConnection"), 50001);
+            var inB = Row(b.Invoke("Get-MonitoredConnection"), 50001);
+            Assert.Equal(2000.0, inA.Properties["SendRate"].Value);
+            Assert.Null(inB.Properties["SendRate"].Value);   // b's first read: its own memory is empty
+            Assert.Equal(1000L, inB.Properties["BytesSent"].Value); // and its own platform is at the first sample
+        }
+
+        [Fact]
+        public void WatchConnectionStreamsTheScriptedChanges()
+        {
+            using var ps = ReplaySession();
+            var events = ps.Invoke("Watch-Connection -RefreshInterval 100 -Count 3");
+            Assert.Equal(new object[] { "Opened", "StateChanged", "Closed" }, events.Select(e => e.Properties["ChangeType"].Value));
+            Assert.Equal(50002, events[0].Properties["RemotePort"].Value);
+            Assert.Equal("Established", events[1].Properties["PreviousState"].Value);
+            Assert.Equal("CloseWait", events[1].Properties["State"].Value);
+            Assert.Equal(false, events[0].Properties["AgeIsLowerBound"].Value);
+        }
+
+        [Fact]
+        public void ShowConnectionMonitorWritesPlainFramesToAVariable()
+        {
+            using var ps = ReplaySession();
+            var frames = ps.Invoke("$x = Show-ConnectionMonitor -Count 2 -RefreshInterval 100 -Protocol TCP; $x");
+            Assert.Equal(2, frames.Count);
+            Assert.All(frames, f => Assert.IsType<string>(f.BaseObject));
+            var lines = ((string)frames[1].BaseObject).Split('\n');
+            Assert.StartsWith("ConnectionsMonitor  ", lines[0]);
+            Assert.Equal("TCP: 2  UDP: 0  Total: 2  Bandwidth: sent 2.0KB/s, received 500B/s", lines[1].TrimEnd());
+            Assert.DoesNotContain('\u001b', (string)frames[1].BaseObject); // plain text: no escape sequences
+        }
+
+        [Theory]
+        [InlineData("@() | Get-MonitoredConnection")]
+        [InlineData("[System.Diagnostics.Process]::GetProcessesByName('no-such-process-here') | Get-MonitoredConnection")]
+        [InlineData("@() | Get-TopTalker")]
+        [InlineData("@() | Get-ConnectionStatistic")]
+        [InlineData("@() | Watch-Connection")]
+        [InlineData("@() | Show-ConnectionMonitor")]
+        public void EmptyPipelineInputMeansNoRows(string script)
+        {
+            using var ps = ReplaySession();
+            var clock = Stopwatch.StartNew();
+            Assert.Empty(ps.Invoke(script));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "took " + clock.Elapsed); // Watch/Show return at once, they do not wait for Ctrl+C
+            Assert.Equal(3, ps.Invoke("Get-MonitoredConnection").Count); // while a call with no input gets everything
+        }
+
+        [LinuxFact]
+        public void TabCompletionBetweenTwoCallsDoesNotChangeTheSecondCallsRates()
+        {
+            using var ps = new ModuleSession();
+            using var pair = new TcpPair();
+            const string get = "Get-MonitoredConnection -LocalPort $args[0] -RemotePort $args[1]";
+            var before = Assert.Single(ps.Invoke(get, pair.ClientPort, pair.ListenPort));
+            pair.ExchangeAsync(65536, 0).GetAwaiter().GetResult();
+            var completion = ps.Invoke("$s = 'Get-MonitoredConnection -ProcessName '; (TabExpansion2 -inputScript $s -cursorColumn $s.Length).CompletionMatches.CompletionText");
+            Assert.Contains(completion, c => (string)c.BaseObject == Process.GetCurrentProcess().ProcessName);
+            var after = Assert.Single(ps.Invoke(get, pair.ClientPort, pair.ListenPort));
+            Assert.Equal((long)before.Properties["BytesSent"].Value + 65536, (long)after.Properties["BytesSent"].Value);
+            // Rates since the first call: had completion taken a sample, no byte would have moved since it and the rate would be 0.
+            Assert.True((double)after.Properties["SendRate"].Value > 0, "SendRate " + after.Properties["SendRate"].Value);
+        }
+
+        [LinuxFact]
+        public void ClosingTheRunspaceStopsARunningWatchsSampler()
+        {
+            var ps = new ModuleSession();
+            var pipeline = System.Management.Automation.PowerShell.Create();
+            pipeline.Runspace = ps.Runspace;
+            pipeline.AddScript("Watch-Connection -RefreshInterval 100");
+            var async = pipeline.BeginInvoke();
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count() == 1, TimeSpan.FromSeconds(20)), "the sampler did not start");
+            pipeline.Stop();
+            ps.Dispose();
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count() == 0, TimeSpan.FromSeconds(10)), "a sampler thread is left");
+        }
+
+        [Fact]
+        public void RemoveModuleDisposesTheSessionAndAReimportStartsAFreshOne()
+        {
+            using var ps = ReplaySession();
+            ps.Invoke("Watch-Connection -RefreshInterval 100 -Count 1"); // the sampler ran
+            Assert.Equal(9000L, Row(ps.Invoke("Get-MonitoredConnection"), 50001).Properties["BytesSent"].Value); // the platform is past t=4
+            ps.Invoke("Remove-Module ConnectionsMonitor; Import-Module $args[0]", Repo.ModuleManifest);
+            var fresh = Row(ps.Invoke("Get-MonitoredConnection"), 50001);
+            Assert.Equal(1000L, fresh.Properties["BytesSent"].Value); // a new platform, from the first sample
+            Assert.Null(fresh.Properties["SendRate"].Value);          // and a new, empty memory
+            if (OperatingSystem.IsLinux()) Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count() == 0, TimeSpan.FromSeconds(10)));
+        }
+    }
+}
