@@ -128,6 +128,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             return true;
         }
 
+        /// <summary>As above with a UTF-8 prefix (a procfs root that is not ASCII); an empty prefix writes just the number.</summary>
+        internal static bool TryWritePath(Span<byte> dest, ReadOnlySpan<byte> prefix, int number, string suffix)
+        {
+            if (prefix.Length > dest.Length) return false;
+            prefix.CopyTo(dest);
+            int pos = prefix.Length;
+            if (!TryWriteDecimal(dest, ref pos, number)) return false;
+            if (suffix != null)
+                foreach (char c in suffix) { if (pos >= dest.Length) return false; dest[pos++] = (byte)c; }
+            if (pos >= dest.Length) return false;
+            dest[pos] = 0;
+            return true;
+        }
+
         private static bool TryWriteDecimal(Span<byte> dest, ref int pos, int value)
         {
             if (value < 0) return false;
@@ -148,12 +162,22 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             errno = 0;
             if (path.Length > 1024) { errno = ENAMETOOLONG; return -1; } // /proc paths are short; never truncate one
             Span<byte> p = stackalloc byte[path.Length * 3 + 1];
-            int fd;
             fixed (byte* pp = p)
             fixed (char* pc = path)
             {
                 int len = System.Text.Encoding.UTF8.GetBytes(pc, path.Length, pp, p.Length - 1);
                 pp[len] = 0;
+            }
+            return ReadFile(p, buffer, out errno);
+        }
+
+        /// <summary>As above with the path already NUL-terminated UTF-8 (built without a string on hot paths).</summary>
+        internal static int ReadFile(ReadOnlySpan<byte> nulTerminatedPath, Span<byte> buffer, out int errno)
+        {
+            errno = 0;
+            int fd;
+            fixed (byte* pp = nulTerminatedPath)
+            {
                 do { fd = openat(AT_FDCWD, pp, O_RDONLY | O_CLOEXEC); }
                 while (fd < 0 && (errno = LastErrno) == EINTR);
             }

@@ -7,8 +7,11 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 {
     /// <summary>
     /// Finds the process that holds each socket (inode → PID) by reading /proc/&lt;pid&gt;/fd/* links,
-    /// as ss -p does, and remembers the answers so that a repeated read walks /proc only for sockets
-    /// it has not seen before. Not thread-safe: the connection table serialises calls.
+    /// as ss -p does, and remembers the answers (PID and fd number) so that a repeated read walks /proc
+    /// only for sockets it has not seen before. Every remembered owner is re-checked on each read with
+    /// one readlinkat of /proc/&lt;pid&gt;/fd/&lt;fd&gt;: a process that forked a worker and closed its own
+    /// copy of the socket no longer holds it, and the socket is sought afresh. Not thread-safe: the
+    /// connection table serialises calls.
     /// </summary>
     internal sealed class SocketOwnerResolver
     {
@@ -18,6 +21,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private sealed class Owner
         {
             internal int Pid;
+            internal int Fd; // where the socket was found in the owner's fd table; -1 when the entry name was not a number
             internal byte Kind;
             internal int SeenInRead;
         }
@@ -44,7 +48,17 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         // the process exited (and perhaps the PID was reused), so its cache entries are stale. The fd
         // count from its last scan orders the next partial walk.
         private readonly Dictionary<int, OwningProcess> _owningProcesses = new Dictionary<int, OwningProcess>();
+        private readonly ProcFs _proc;
         private int _read;
+
+        /// <summary>Resolves against the running system's /proc.</summary>
+        internal SocketOwnerResolver() : this(ProcFs.Default) { }
+
+        /// <summary>Resolves against the given procfs tree (tests pass a fake one).</summary>
+        internal SocketOwnerResolver(ProcFs proc)
+        {
+            _proc = proc ?? throw new ArgumentNullException(nameof(proc));
+        }
 
         /// <summary>Reads between searches for sockets whose owner a full walk did not find.</summary>
         internal int RecheckInterval { get; set; } = 10;
@@ -52,6 +66,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal WalkKind LastWalk { get; private set; }
         internal int LastWalkProcesses { get; private set; }
         internal int LastWalkFds { get; private set; }
+        /// <summary>Cached owners the last <see cref="Resolve"/> found no longer holding their socket.</summary>
+        internal int LastStaleOwners { get; private set; }
+        /// <summary>The PID cached for a socket inode, or null; for tests.</summary>
+        internal int? CachedOwner(ulong inode) => _owners.TryGetValue(inode, out var o) ? o.Pid : (int?)null;
         internal int CachedOwnerCount => _owners.Count;
         internal int UnattributedCount => _unattributed.Count;
         internal bool IsCached(ulong inode) => _owners.ContainsKey(inode) || _unattributed.ContainsKey(inode);
@@ -69,25 +87,45 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             var mustFind = new HashSet<ulong>();
             var mayFind = new HashSet<ulong>();
             bool recheckDue = false;
-            foreach (var row in rows)
+            int stale = 0;
+            var fdDirs = new FdDirectories(_proc);
+            try
             {
-                if (row.Inode == null) continue;
-                ulong inode = row.Inode.Value;
-                if (_owners.TryGetValue(inode, out var owner))
+                foreach (var row in rows)
                 {
-                    owner.SeenInRead = _read;
-                    continue;
+                    if (row.Inode == null) continue;
+                    ulong inode = row.Inode.Value;
+                    if (_owners.TryGetValue(inode, out var owner))
+                    {
+                        // Trust the cache only while the owner's fd still is this socket: it may have
+                        // handed the socket to a child and closed its own copy, or reused the fd number.
+                        if (owner.Fd < 0 || ProcFs.HoldsSocket(fdDirs.Get(owner.Pid), owner.Fd, inode))
+                        {
+                            owner.SeenInRead = _read;
+                            continue;
+                        }
+                        _owners.Remove(inode);
+                        stale++;
+                        _unattributed[inode] = new Unattributed { Kind = owner.Kind, SeenInRead = _read, LastSoughtInRead = 0 };
+                        mustFind.Add(inode);
+                        continue;
+                    }
+                    if (_unattributed.TryGetValue(inode, out var u))
+                    {
+                        u.SeenInRead = _read;
+                        mayFind.Add(inode);
+                        if (_read - u.LastSoughtInRead >= RecheckInterval) recheckDue = true;
+                        continue;
+                    }
+                    _unattributed[inode] = new Unattributed { Kind = KindOf(row), SeenInRead = _read, LastSoughtInRead = 0 };
+                    mustFind.Add(inode);
                 }
-                if (_unattributed.TryGetValue(inode, out var u))
-                {
-                    u.SeenInRead = _read;
-                    mayFind.Add(inode);
-                    if (_read - u.LastSoughtInRead >= RecheckInterval) recheckDue = true;
-                    continue;
-                }
-                _unattributed[inode] = new Unattributed { Kind = KindOf(row), SeenInRead = _read, LastSoughtInRead = 0 };
-                mustFind.Add(inode);
             }
+            finally
+            {
+                fdDirs.Dispose();
+            }
+            LastStaleOwners = stale;
 
             if (recheckDue)
             {
@@ -112,7 +150,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private void Walk(HashSet<ulong> mustFind, HashSet<ulong> mayFind)
         {
             int remaining = mustFind.Count;
-            var allPids = ProcFs.ListProcessIds();
+            var allPids = _proc.ListProcessIds();
             // PIDs that already own sockets first (new sockets mostly come from servers accepting and
             // clients connecting again), those with fewest fds first, so that one process holding
             // thousands of sockets is not re-read to find a socket some small process opened.
@@ -127,14 +165,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             {
                 int pid = order[next++];
                 bool foundHere = false;
-                int n = ProcFs.ScanSocketInodes(pid, inode =>
+                int n = _proc.ScanSocketInodes(pid, (fd, inode) =>
                 {
                     bool must = mustFind.Remove(inode);
                     if (must || mayFind.Remove(inode))
                     {
                         _unattributed.TryGetValue(inode, out var u);
                         _unattributed.Remove(inode);
-                        _owners[inode] = new Owner { Pid = pid, Kind = u?.Kind ?? 0, SeenInRead = _read };
+                        _owners[inode] = new Owner { Pid = pid, Fd = fd, Kind = u?.Kind ?? 0, SeenInRead = _read };
                         foundHere = true;
                         if (must && --remaining == 0) return false;
                     }
@@ -148,7 +186,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
                 else if (foundHere)
                 {
-                    if (ProcFs.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n };
+                    if (_proc.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n };
                     else ForgetPid(pid); // exited while we looked: its sockets are someone else's now, or gone
                 }
             }
@@ -172,7 +210,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         {
             List<int> gone = null;
             foreach (var kv in _owningProcesses)
-                if (!ProcFs.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks)
+                if (!_proc.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks)
                     (gone ?? (gone = new List<int>())).Add(kv.Key);
             if (gone == null) return;
             foreach (int pid in gone) ForgetPid(pid);
@@ -205,6 +243,47 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             var idle = new List<int>();
             foreach (int pid in _owningProcesses.Keys) if (!live.Contains(pid)) idle.Add(pid);
             foreach (int pid in idle) _owningProcesses.Remove(pid);
+        }
+
+        /// <summary>
+        /// The fd directories of owning processes, opened once per read for the per-socket checks.
+        /// Consecutive rows mostly share an owner, so the last one is kept at hand.
+        /// </summary>
+        private struct FdDirectories : IDisposable
+        {
+            private readonly ProcFs _proc;
+            private Dictionary<int, int> _open;
+            private int _lastPid, _lastFd;
+
+            internal FdDirectories(ProcFs proc)
+            {
+                _proc = proc;
+                _open = null;
+                _lastPid = 0;
+                _lastFd = -1;
+            }
+
+            /// <summary>The directory fd of ROOT/&lt;pid&gt;/fd, or -1 when it cannot be opened (process gone).</summary>
+            internal int Get(int pid)
+            {
+                if (pid == _lastPid && _open != null) return _lastFd;
+                if (_open == null) _open = new Dictionary<int, int>();
+                if (!_open.TryGetValue(pid, out int dirfd))
+                {
+                    dirfd = _proc.OpenFdDirectory(pid);
+                    _open[pid] = dirfd;
+                }
+                _lastPid = pid;
+                _lastFd = dirfd;
+                return dirfd;
+            }
+
+            public void Dispose()
+            {
+                if (_open == null) return;
+                foreach (int dirfd in _open.Values) ProcFs.CloseFdDirectory(dirfd);
+                _open = null;
+            }
         }
 
         internal const byte TcpV4 = 1, TcpV6 = 2, UdpV4 = 4, UdpV6 = 8;
