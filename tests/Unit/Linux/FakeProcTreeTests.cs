@@ -110,6 +110,23 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.Null(Assert.Single(table.Read(ConnectionTableRequest.All).Entries).ProcessId);
         }
 
+        [LinuxFact]
+        public void OpenFdCountComesFromProcfsOnly()
+        {
+            Assert.False(new ProcFs(_root).CountsOpenFds);             // ordinary directories: sizes mean nothing
+            Assert.Equal(-1, new ProcFs(_root).OpenFdCount(4242));
+            Assert.True(ProcFs.Default.CountsOpenFds);
+            int before = ProcFs.Default.OpenFdCount(Environment.ProcessId);
+            if (before < 0) return; // a kernel before 6.2 does not count: the resolver then checks every owner
+            var extra = Enumerable.Range(0, 40).Select(_ => new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)).ToList();
+            try
+            {
+                // Other threads of this test host may open or close an fd meanwhile: allow a little slack.
+                Assert.InRange(ProcFs.Default.OpenFdCount(Environment.ProcessId) - before, 36, 44);
+            }
+            finally { extra.ForEach(x => x.Dispose()); }
+        }
+
         [Fact]
         public void RootMustBeAPath()
         {

@@ -87,6 +87,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         [DllImport(Libc)]
         internal static extern uint geteuid();
 
+        // glibc 2.28+, musl 1.2.5+; struct statx has one layout on every architecture.
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int statx(int dirfd, byte* path, int flags, uint mask, byte* statxbuf);
+
+        internal const uint STATX_SIZE = 0x200;
+        internal const int StatxBufferSize = 256;
+        internal const int StatxSizeOffset = 40; // __u64 stx_size after mask, blksize, attributes, nlink, uid, gid, mode, spare, ino
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int statfs(byte* path, byte* buf);
+
+        internal const int StatfsBufferSize = 256;   // struct statfs is 120 bytes on 64-bit Linux
+        internal const long PROC_SUPER_MAGIC = 0x9fa0;
+
         [DllImport(Libc)]
         private static extern long sysconf(int name);
 

@@ -39,6 +39,52 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             _prefixText = root == "/" ? "/" : root + "/";
             _prefix = Encoding.UTF8.GetBytes(_prefixText);
             _rootZ = Encoding.UTF8.GetBytes(root + "\0");
+            CountsOpenFds = IsProcfs(_rootZ);
+        }
+
+        /// <summary>
+        /// Whether the root is a real procfs, whose ROOT/&lt;pid&gt;/fd directories report the number of
+        /// open fds as their size (Linux 6.2+; older kernels report 0, which <see cref="OpenFdCount"/>
+        /// turns into "unknown"). False for a fake tree of ordinary directories.
+        /// </summary>
+        internal bool CountsOpenFds { get; }
+
+        private static bool IsProcfs(byte[] pathZ)
+        {
+            byte* buf = stackalloc byte[LinuxNative.StatfsBufferSize];
+            try
+            {
+                fixed (byte* p = pathZ)
+                    if (LinuxNative.statfs(p, buf) != 0) return false;
+            }
+            catch (EntryPointNotFoundException) { return false; }
+            // f_type is the first field, a long (__fsword_t) on 64-bit, an int on 32-bit.
+            long type = IntPtr.Size == 8 ? *(long*)buf : *(int*)buf;
+            return type == LinuxNative.PROC_SUPER_MAGIC;
+        }
+
+        private static bool _noStatx;
+
+        /// <summary>
+        /// How many fds the process has open, from the size procfs reports for ROOT/&lt;pid&gt;/fd: one
+        /// statx, no directory read. -1 when unknown (not procfs, kernel older than 6.2, no statx in
+        /// libc, process gone).
+        /// </summary>
+        internal int OpenFdCount(int pid)
+        {
+            if (!CountsOpenFds || _noStatx) return -1;
+            int cap = PidPathCapacity(3);
+            byte* path = stackalloc byte[cap];
+            if (!TryWritePidPath(new Span<byte>(path, cap), pid, "/fd")) return -1;
+            byte* buf = stackalloc byte[LinuxNative.StatxBufferSize];
+            try
+            {
+                if (LinuxNative.statx(LinuxNative.AT_FDCWD, path, 0, LinuxNative.STATX_SIZE, buf) != 0) return -1;
+            }
+            catch (EntryPointNotFoundException) { _noStatx = true; return -1; }
+            ulong size = *(ulong*)(buf + LinuxNative.StatxSizeOffset);
+            // Kernels before 6.2 report 0 for every fd directory: unknown, as is a size beyond int.
+            return size == 0 || size > int.MaxValue ? -1 : (int)size;
         }
 
         /// <summary>The directory read as /proc, without a trailing '/'.</summary>

@@ -8,11 +8,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// <summary>
     /// Finds the process that holds each socket (inode → PID) by reading /proc/&lt;pid&gt;/fd/* links,
     /// as ss -p does, and remembers the answers (PID and fd number) so that a repeated read walks /proc
-    /// only for sockets it has not seen before. Every remembered owner is re-checked on each read with
-    /// one readlinkat of /proc/&lt;pid&gt;/fd/&lt;fd&gt;: a process that forked a worker and closed its own
-    /// copy of the socket no longer holds it, and the socket is sought afresh. Not thread-safe: the
-    /// connection table serialises calls.
+    /// only for sockets it has not seen before. Not thread-safe: the connection table serialises calls.
     /// </summary>
+    /// <remarks>
+    /// A remembered owner can go stale while it lives: a server forks a worker and closes its own copy
+    /// of the listener. So owners are re-checked, each with one readlinkat of /proc/&lt;pid&gt;/fd/&lt;fd&gt;
+    /// (does it still read socket:[inode]?); a failed check makes the socket one to seek afresh. At
+    /// about 4 µs per readlinkat that would cost as much as the owner walk it saves, so each read
+    /// first asks every owning process for its open-fd count (one statx of /proc/&lt;pid&gt;/fd, whose
+    /// size procfs reports as that count since Linux 6.2): a process whose count moved has all its
+    /// sockets checked at once; one whose count did not has a rotating 1/<see cref="SpotCheckReads"/>
+    /// of them checked, which catches a close followed by an open that left the count as it was within
+    /// that many reads. Where the count is unknown (older kernels, a tree that is not procfs) every
+    /// owner is checked on every read.
+    /// </remarks>
     internal sealed class SocketOwnerResolver
     {
         /// <summary>What the last <see cref="Resolve"/> had to do; tests and benchmarks look at it.</summary>
@@ -29,7 +38,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private sealed class OwningProcess
         {
             internal ulong StartTicks;
-            internal int FdCount;
+            internal int FdCount;          // fds seen by its last complete scan: orders the walk
+            internal int OpenFds = -2;     // open-fd count at the last check (-1 unknown, -2 never asked)
         }
 
         private sealed class Unattributed
@@ -63,6 +73,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>Reads between searches for sockets whose owner a full walk did not find.</summary>
         internal int RecheckInterval { get; set; } = 10;
 
+        /// <summary>
+        /// Reads over which every cached owner of a process whose open-fd count stayed the same is
+        /// checked once (1: every owner on every read). The bound on how long a close-then-open that
+        /// kept the count can leave a stale owner.
+        /// </summary>
+        internal int SpotCheckReads { get; set; } = 8;
+
+        /// <summary>Cached owners the last <see cref="Resolve"/> checked with a readlinkat; for tests and benchmarks.</summary>
+        internal int LastOwnerChecks { get; private set; }
+
         internal WalkKind LastWalk { get; private set; }
         internal int LastWalkProcesses { get; private set; }
         internal int LastWalkFds { get; private set; }
@@ -88,7 +108,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             var mayFind = new HashSet<ulong>();
             bool recheckDue = false;
             int stale = 0;
-            var fdDirs = new FdDirectories(_proc);
+            var checks = new OwnerChecks(this);
             try
             {
                 foreach (var row in rows)
@@ -99,7 +119,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     {
                         // Trust the cache only while the owner's fd still is this socket: it may have
                         // handed the socket to a child and closed its own copy, or reused the fd number.
-                        if (owner.Fd < 0 || ProcFs.HoldsSocket(fdDirs.Get(owner.Pid), owner.Fd, inode))
+                        if (owner.Fd < 0 || !checks.ShouldCheck(owner.Pid, inode, out int fdDirectory) || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
                         {
                             owner.SeenInRead = _read;
                             continue;
@@ -123,9 +143,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
             finally
             {
-                fdDirs.Dispose();
+                checks.Dispose();
             }
             LastStaleOwners = stale;
+            LastOwnerChecks = checks.Count;
 
             if (recheckDue)
             {
@@ -246,43 +267,64 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         }
 
         /// <summary>
-        /// The fd directories of owning processes, opened once per read for the per-socket checks.
-        /// Consecutive rows mostly share an owner, so the last one is kept at hand.
+        /// One read's decisions on which cached owners to check (see the class remarks), and the fd
+        /// directories of owning processes, opened once per read. Consecutive rows mostly share an
+        /// owner, so the last one is kept at hand.
         /// </summary>
-        private struct FdDirectories : IDisposable
+        private sealed class OwnerChecks : IDisposable
         {
-            private readonly ProcFs _proc;
-            private Dictionary<int, int> _open;
-            private int _lastPid, _lastFd;
-
-            internal FdDirectories(ProcFs proc)
+            private sealed class ProcessCheck
             {
-                _proc = proc;
-                _open = null;
-                _lastPid = 0;
-                _lastFd = -1;
+                internal bool All;
+                internal int FdDirectory = -2; // -2 not opened yet, -1 could not be opened
             }
 
-            /// <summary>The directory fd of ROOT/&lt;pid&gt;/fd, or -1 when it cannot be opened (process gone).</summary>
-            internal int Get(int pid)
+            private readonly SocketOwnerResolver _resolver;
+            private readonly Dictionary<int, ProcessCheck> _byPid = new Dictionary<int, ProcessCheck>();
+            private int _lastPid = -1;
+            private ProcessCheck _last;
+
+            internal OwnerChecks(SocketOwnerResolver resolver) => _resolver = resolver;
+
+            /// <summary>readlinkat checks made.</summary>
+            internal int Count { get; private set; }
+
+            /// <summary>Whether this read checks the socket's cached owner; if so, the owner's fd directory (-1 when it cannot be opened).</summary>
+            internal bool ShouldCheck(int pid, ulong inode, out int fdDirectory)
             {
-                if (pid == _lastPid && _open != null) return _lastFd;
-                if (_open == null) _open = new Dictionary<int, int>();
-                if (!_open.TryGetValue(pid, out int dirfd))
+                fdDirectory = -1;
+                var c = pid == _lastPid ? _last : Lookup(pid);
+                int every = Math.Max(1, _resolver.SpotCheckReads);
+                if (!c.All && (int)(inode % (ulong)every) != _resolver._read % every) return false;
+                if (c.FdDirectory == -2) c.FdDirectory = _resolver._proc.OpenFdDirectory(pid);
+                fdDirectory = c.FdDirectory;
+                Count++;
+                return true;
+            }
+
+            private ProcessCheck Lookup(int pid)
+            {
+                if (!_byPid.TryGetValue(pid, out var c))
                 {
-                    dirfd = _proc.OpenFdDirectory(pid);
-                    _open[pid] = dirfd;
+                    c = new ProcessCheck();
+                    int open = _resolver._proc.OpenFdCount(pid);
+                    if (_resolver._owningProcesses.TryGetValue(pid, out var owning))
+                    {
+                        c.All = open < 0 || open != owning.OpenFds;
+                        owning.OpenFds = open;
+                    }
+                    else c.All = true;
+                    _byPid[pid] = c;
                 }
                 _lastPid = pid;
-                _lastFd = dirfd;
-                return dirfd;
+                _last = c;
+                return c;
             }
 
             public void Dispose()
             {
-                if (_open == null) return;
-                foreach (int dirfd in _open.Values) ProcFs.CloseFdDirectory(dirfd);
-                _open = null;
+                foreach (var c in _byPid.Values) if (c.FdDirectory >= 0) ProcFs.CloseFdDirectory(c.FdDirectory);
+                _byPid.Clear();
             }
         }
 
