@@ -82,6 +82,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>The effective uid decides whether unattributed sockets deserve a "run as root" warning; tests override it.</summary>
         internal uint EffectiveUserId { get; set; } = LinuxNative.geteuid();
 
+        /// <inheritdoc/>
+        /// <exception cref="ObjectDisposedException">The table was disposed.</exception>
+        /// <exception cref="NetlinkException">In <see cref="LinuxTableMode.SockDiag"/> mode, when netlink fails.</exception>
         public ConnectionTableResult Read(ConnectionTableRequest request)
         {
             request = request ?? ConnectionTableRequest.All;
@@ -181,6 +184,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 missing, missing == 1 ? "" : "s");
         }
 
+        /// <summary>Closes the netlink socket; later reads throw.</summary>
         public void Dispose()
         {
             lock (_lock)

@@ -34,12 +34,18 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>The directory read as /proc.</summary>
         public string ProcRoot => _connections.ProcRoot;
 
+        /// <inheritdoc/>
         public string Name => "Linux";
+        /// <inheritdoc/>
         public IConnectionTable Connections => _connections;
+        /// <inheritdoc/>
         public IProcessCatalog Processes => _processes;
+        /// <inheritdoc/>
         public IClosedConnectionFeed ClosedConnections => _closed;
+        /// <inheritdoc/>
         public INetworkInterfaceCatalog Interfaces => _interfaces;
 
+        /// <summary>Closes the netlink sockets of the table and the closed-connection feed.</summary>
         public void Dispose()
         {
             _closed.Dispose();

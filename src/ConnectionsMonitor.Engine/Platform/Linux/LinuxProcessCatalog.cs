@@ -51,6 +51,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             _proc = proc ?? throw new ArgumentNullException(nameof(proc));
         }
 
+        /// <inheritdoc/>
         public IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds)
         {
             var result = new Dictionary<int, ProcessInfo>();
