@@ -8,7 +8,9 @@ namespace ConnectionsMonitor.Engine.Filtering
     /// <summary>
     /// Matches an IP address against a single address (10.1.2.3, ::1), a CIDR block (10.0.0.0/8,
     /// 2001:db8::/32) or a wildcard over the canonical text form (192.168.*). IPv4-mapped IPv6
-    /// addresses (::ffff:10.0.0.1) match IPv4 patterns.
+    /// addresses (::ffff:10.0.0.1) match IPv4 patterns. An IPv6 address or block may carry a zone
+    /// (RFC 4007: fe80::1%eth1, fe80::%eth1/64, or the interface index: fe80::1%3): then only
+    /// addresses with that zone match; a pattern without a zone matches an address in any zone.
     /// </summary>
     public sealed class AddressPattern
     {
@@ -16,19 +18,28 @@ namespace ConnectionsMonitor.Engine.Filtering
         private readonly int _prefixLength;
         private readonly AddressFamily _family;
         private readonly Wildcard _wildcard;
+        private readonly string _zone;      // as written after '%', null when none
+        private readonly uint? _zoneIndex;  // the zone when it is a number
 
-        private AddressPattern(string text, byte[] network, int prefixLength, AddressFamily family, Wildcard wildcard)
+        private AddressPattern(string text, byte[] network, int prefixLength, AddressFamily family, Wildcard wildcard, string zone)
         {
             Text = text;
             _network = network;
             _prefixLength = prefixLength;
             _family = family;
             _wildcard = wildcard;
+            _zone = zone;
+            if (zone != null && uint.TryParse(zone, NumberStyles.None, CultureInfo.InvariantCulture, out uint index)) _zoneIndex = index;
         }
 
+        /// <summary>The pattern as the user wrote it (trimmed).</summary>
         public string Text { get; }
 
-        public const string ExpectedForms = "an IP address (10.1.2.3, ::1), a CIDR block (10.0.0.0/8, fd00::/8) or a wildcard (192.168.*)";
+        /// <summary>The zone the pattern demands (interface name or index, without '%'); null when any zone matches.</summary>
+        public string Zone => _zone;
+
+        /// <summary>The accepted forms, for error messages.</summary>
+        public const string ExpectedForms = "an IP address (10.1.2.3, ::1, fe80::1%eth0), a CIDR block (10.0.0.0/8, fd00::/8) or a wildcard (192.168.*)";
 
         /// <summary>Parses a pattern, or returns false with a message that says what is wrong and what is expected.</summary>
         public static bool TryParse(string text, out AddressPattern pattern, out string error)
@@ -47,12 +58,14 @@ namespace ConnectionsMonitor.Engine.Filtering
             {
                 string addressPart = text.Substring(0, slash);
                 string prefixPart = text.Substring(slash + 1);
+                if (!SplitZone(text, ref addressPart, out string blockZone, out error)) return false;
                 if (!IPAddress.TryParse(addressPart, out var address) || !LooksLikeAddress(addressPart))
                 {
                     error = "'" + text + "' is not a valid CIDR block: '" + addressPart + "' is not an IP address. Expected " + ExpectedForms + ".";
                     return false;
                 }
                 address = Normalize(address);
+                if (!ZoneFits(text, address, blockZone, out error)) return false;
                 int maxPrefix = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
                 if (!int.TryParse(prefixPart, NumberStyles.None, CultureInfo.InvariantCulture, out int prefix) || prefix > maxPrefix)
                 {
@@ -61,7 +74,7 @@ namespace ConnectionsMonitor.Engine.Filtering
                 }
                 byte[] bytes = address.GetAddressBytes();
                 Mask(bytes, prefix);
-                pattern = new AddressPattern(text, bytes, prefix, address.AddressFamily, null);
+                pattern = new AddressPattern(text, bytes, prefix, address.AddressFamily, null, blockZone);
                 return true;
             }
 
@@ -78,7 +91,7 @@ namespace ConnectionsMonitor.Engine.Filtering
                 }
                 try
                 {
-                    pattern = new AddressPattern(text, null, 0, AddressFamily.Unspecified, new Wildcard(text));
+                    pattern = new AddressPattern(text, null, 0, AddressFamily.Unspecified, new Wildcard(text), null);
                     return true;
                 }
                 catch (ArgumentException ex)
@@ -88,29 +101,75 @@ namespace ConnectionsMonitor.Engine.Filtering
                 }
             }
 
-            if (!IPAddress.TryParse(text, out var single) || !LooksLikeAddress(text))
+            string singlePart = text;
+            if (!SplitZone(text, ref singlePart, out string zone, out error)) return false;
+            if (!IPAddress.TryParse(singlePart, out var single) || !LooksLikeAddress(singlePart))
             {
                 error = "'" + text + "' is not an IP address. Expected " + ExpectedForms + ".";
                 return false;
             }
             single = Normalize(single);
+            if (!ZoneFits(text, single, zone, out error)) return false;
             byte[] singleBytes = single.GetAddressBytes();
-            pattern = new AddressPattern(text, singleBytes, singleBytes.Length * 8, single.AddressFamily, null);
+            pattern = new AddressPattern(text, singleBytes, singleBytes.Length * 8, single.AddressFamily, null, zone);
             return true;
         }
 
+        /// <summary>Cuts "%zone" off an address; false with a message when the zone is empty or malformed.</summary>
+        private static bool SplitZone(string text, ref string address, out string zone, out string error)
+        {
+            zone = null;
+            error = null;
+            int percent = address.IndexOf('%');
+            if (percent < 0) return true;
+            zone = address.Substring(percent + 1);
+            address = address.Substring(0, percent);
+            foreach (char c in zone)
+            {
+                if (char.IsWhiteSpace(c) || char.IsControl(c) || c == '%' || c == '/')
+                {
+                    error = "'" + text + "' has an invalid zone '" + zone + "': a zone is an interface name or index, as in fe80::1%eth0 or fe80::1%2.";
+                    return false;
+                }
+            }
+            if (zone.Length == 0)
+            {
+                error = "'" + text + "' has an empty zone after '%': write an interface name or index (fe80::1%eth0, fe80::1%2), or leave the '%' out to match any zone.";
+                return false;
+            }
+            return true;
+        }
+
+        /// <summary>Zones belong to IPv6 addresses (link-local ones, in practice).</summary>
+        private static bool ZoneFits(string text, IPAddress address, string zone, out string error)
+        {
+            error = null;
+            if (zone == null || address.AddressFamily == AddressFamily.InterNetworkV6) return true;
+            error = "'" + text + "' gives a zone to an IPv4 address; zones (%eth0) apply to IPv6 addresses only.";
+            return false;
+        }
+
+        /// <summary>Parses a pattern (see <see cref="TryParse"/> for the forms).</summary>
+        /// <exception cref="FormatException">The text is not a pattern; the message says what is wrong and what is expected.</exception>
         public static AddressPattern Parse(string text)
         {
             if (!TryParse(text, out var pattern, out var error)) throw new FormatException(error);
             return pattern;
         }
 
+        /// <summary>
+        /// Whether <paramref name="address"/> lies in the pattern. Zones: a pattern with a zone matches
+        /// only addresses whose scope id is that interface (by index, or by the name the interface
+        /// has now); a pattern without one ignores the address's scope id. Wildcards match the text of
+        /// <see cref="FormatAddress"/>, zone included.
+        /// </summary>
         public bool IsMatch(IPAddress address)
         {
             if (address == null) return false;
             address = Normalize(address);
             if (_wildcard != null) return _wildcard.IsMatch(FormatAddress(address));
             if (address.AddressFamily != _family) return false;
+            if (_zone != null && !ZoneMatches(address)) return false;
             byte[] bytes = address.GetAddressBytes();
             int full = _prefixLength / 8;
             for (int i = 0; i < full; i++)
@@ -121,17 +180,45 @@ namespace ConnectionsMonitor.Engine.Filtering
             return (bytes[full] & mask) == _network[full];
         }
 
+        private bool ZoneMatches(IPAddress address)
+        {
+            long scope = address.ScopeId;
+            if (scope == 0) return false;
+            if (_zoneIndex != null) return scope == _zoneIndex.Value;
+            return string.Equals(ZoneText((uint)scope), _zone, StringComparison.Ordinal);
+        }
+
         /// <summary>
-        /// The canonical text form used everywhere an address becomes a string: RFC 5952 for IPv6,
-        /// without a scope id; an IPv4-mapped address keeps its mapped form, as the kernel reports it.
+        /// The canonical text form used everywhere an address becomes a string: RFC 5952 for IPv6; an
+        /// IPv4-mapped address keeps its mapped form, as the kernel reports it. An IPv6 address with a
+        /// scope id (link-local ones) keeps it as "%zone": on Linux the interface's name as ss prints
+        /// it (fe80::c%eth1), or the index when no interface has it now; elsewhere the index
+        /// (fe80::c%12), as netstat prints it.
         /// </summary>
+        /// <returns>null for a null address.</returns>
         public static string FormatAddress(IPAddress address)
         {
             if (address == null) return null;
             if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0)
-                address = new IPAddress(address.GetAddressBytes());
+            {
+                uint scope = (uint)address.ScopeId;
+                return new IPAddress(address.GetAddressBytes()).ToString() + "%" + ZoneText(scope);
+            }
             return address.ToString();
         }
+
+        /// <summary>The zone text of a scope id: the interface name on Linux when one has that index, else the number.</summary>
+        private static string ZoneText(uint scopeId)
+        {
+            if (IsLinux)
+            {
+                string name = Platform.Linux.InterfaceNames.NameOf(scopeId);
+                if (name != null) return name;
+            }
+            return scopeId.ToString(CultureInfo.InvariantCulture);
+        }
+
+        private static readonly bool IsLinux = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux);
 
         /// <summary>IPv4-mapped IPv6 addresses become their IPv4 form; everything else is returned as is.</summary>
         public static IPAddress Normalize(IPAddress address)

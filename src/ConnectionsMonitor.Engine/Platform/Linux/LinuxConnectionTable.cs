@@ -33,18 +33,36 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     public sealed class LinuxConnectionTable : IConnectionTable, IDisposable
     {
         private readonly object _lock = new object();
-        private readonly SocketOwnerResolver _owners = new SocketOwnerResolver();
+        private readonly ProcFs _proc;
+        private readonly SocketOwnerResolver _owners;
         private SockDiagSocket _sockDiag;
         private bool _disposed;
 
+        /// <summary>Reads the running system's sockets (sock_diag, /proc/net as fallback) and owners (/proc).</summary>
         public LinuxConnectionTable() : this(LinuxTableMode.Auto) { }
 
-        public LinuxConnectionTable(LinuxTableMode mode)
+        /// <summary>Reads through the given kernel interface; owners come from /proc.</summary>
+        public LinuxConnectionTable(LinuxTableMode mode) : this(mode, ProcFs.DefaultRoot) { }
+
+        /// <summary>
+        /// Reads owners (ROOT/&lt;pid&gt;/fd/*) and, in <see cref="LinuxTableMode.ProcNet"/> mode or as the
+        /// fallback, the tables (ROOT/net/{tcp,tcp6,udp,udp6}) from the procfs tree at
+        /// <paramref name="procRoot"/> instead of /proc; tests point it at a fake tree. sock_diag
+        /// always asks the running kernel.
+        /// </summary>
+        /// <exception cref="ArgumentException"><paramref name="procRoot"/> is null or empty.</exception>
+        public LinuxConnectionTable(LinuxTableMode mode, string procRoot)
         {
             Mode = mode;
+            _proc = new ProcFs(procRoot);
+            _owners = new SocketOwnerResolver(_proc);
         }
 
+        /// <summary>Which kernel interface the rows come from.</summary>
         public LinuxTableMode Mode { get; }
+
+        /// <summary>The directory read as /proc ("/proc" unless a test chose another tree).</summary>
+        public string ProcRoot => _proc.Root;
 
         /// <summary>
         /// Whether TCP dumps ask for INET_DIAG_INFO (struct tcp_info) to fill BytesSent/BytesReceived
@@ -64,6 +82,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>The effective uid decides whether unattributed sockets deserve a "run as root" warning; tests override it.</summary>
         internal uint EffectiveUserId { get; set; } = LinuxNative.geteuid();
 
+        /// <inheritdoc/>
+        /// <exception cref="ObjectDisposedException">The table was disposed.</exception>
+        /// <exception cref="NetlinkException">In <see cref="LinuxTableMode.SockDiag"/> mode, when netlink fails.</exception>
         public ConnectionTableResult Read(ConnectionTableRequest request)
         {
             request = request ?? ConnectionTableRequest.All;
@@ -114,11 +135,11 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private const byte TcpInfoExtension = 1 << (SockDiagParser.INET_DIAG_INFO - 1);
 
         /// <summary>/proc/net has no byte counters: these rows keep BytesSent/BytesReceived null.</summary>
-        private static void ReadProcNet(ConnectionTableRequest request, List<SocketEntry> rows)
+        private void ReadProcNet(ConnectionTableRequest request, List<SocketEntry> rows)
         {
             foreach (var (tcp, family) in Dumps(request))
             {
-                string file = "/proc/net/" + (tcp ? "tcp" : "udp") + (family == LinuxSocketRow.AF_INET6 ? "6" : "");
+                string file = _proc.Path("net/" + (tcp ? "tcp" : "udp") + (family == LinuxSocketRow.AF_INET6 ? "6" : ""));
                 string text;
                 try { text = File.ReadAllText(file, Encoding.ASCII); }
                 catch (FileNotFoundException) { continue; } // a kernel without IPv6 has no tcp6/udp6
@@ -163,6 +184,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 missing, missing == 1 ? "" : "s");
         }
 
+        /// <summary>Closes the netlink socket; later reads throw.</summary>
         public void Dispose()
         {
             lock (_lock)

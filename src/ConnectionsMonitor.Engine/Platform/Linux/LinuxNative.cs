@@ -87,6 +87,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         [DllImport(Libc)]
         internal static extern uint geteuid();
 
+        // glibc 2.28+, musl 1.2.5+; struct statx has one layout on every architecture.
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int statx(int dirfd, byte* path, int flags, uint mask, byte* statxbuf);
+
+        internal const uint STATX_SIZE = 0x200;
+        internal const int StatxBufferSize = 256;
+        internal const int StatxSizeOffset = 40; // __u64 stx_size after mask, blksize, attributes, nlink, uid, gid, mode, spare, ino
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int statfs(byte* path, byte* buf);
+
+        internal const int StatfsBufferSize = 256;   // struct statfs is 120 bytes on 64-bit Linux
+        internal const long PROC_SUPER_MAGIC = 0x9fa0;
+
         [DllImport(Libc)]
         private static extern long sysconf(int name);
 
@@ -128,6 +142,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             return true;
         }
 
+        /// <summary>As above with a UTF-8 prefix (a procfs root that is not ASCII); an empty prefix writes just the number.</summary>
+        internal static bool TryWritePath(Span<byte> dest, ReadOnlySpan<byte> prefix, int number, string suffix)
+        {
+            if (prefix.Length > dest.Length) return false;
+            prefix.CopyTo(dest);
+            int pos = prefix.Length;
+            if (!TryWriteDecimal(dest, ref pos, number)) return false;
+            if (suffix != null)
+                foreach (char c in suffix) { if (pos >= dest.Length) return false; dest[pos++] = (byte)c; }
+            if (pos >= dest.Length) return false;
+            dest[pos] = 0;
+            return true;
+        }
+
         private static bool TryWriteDecimal(Span<byte> dest, ref int pos, int value)
         {
             if (value < 0) return false;
@@ -148,12 +176,22 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             errno = 0;
             if (path.Length > 1024) { errno = ENAMETOOLONG; return -1; } // /proc paths are short; never truncate one
             Span<byte> p = stackalloc byte[path.Length * 3 + 1];
-            int fd;
             fixed (byte* pp = p)
             fixed (char* pc = path)
             {
                 int len = System.Text.Encoding.UTF8.GetBytes(pc, path.Length, pp, p.Length - 1);
                 pp[len] = 0;
+            }
+            return ReadFile(p, buffer, out errno);
+        }
+
+        /// <summary>As above with the path already NUL-terminated UTF-8 (built without a string on hot paths).</summary>
+        internal static int ReadFile(ReadOnlySpan<byte> nulTerminatedPath, Span<byte> buffer, out int errno)
+        {
+            errno = 0;
+            int fd;
+            fixed (byte* pp = nulTerminatedPath)
+            {
                 do { fd = openat(AT_FDCWD, pp, O_RDONLY | O_CLOEXEC); }
                 while (fd < 0 && (errno = LastErrno) == EINTR);
             }

@@ -7,25 +7,45 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     public sealed class LinuxPlatform : IPlatform, System.IDisposable
     {
         private readonly LinuxConnectionTable _connections;
-        private readonly LinuxProcessCatalog _processes = new LinuxProcessCatalog();
+        private readonly LinuxProcessCatalog _processes;
         private readonly LinuxClosedConnectionFeed _closed;
         private readonly LinuxNetworkInterfaceCatalog _interfaces = new LinuxNetworkInterfaceCatalog();
 
+        /// <summary>The running system: sock_diag with /proc/net as fallback, processes from /proc.</summary>
         public LinuxPlatform() : this(LinuxTableMode.Auto) { }
 
-        public LinuxPlatform(LinuxTableMode mode)
+        /// <summary>The running system through the given kernel interface.</summary>
+        public LinuxPlatform(LinuxTableMode mode) : this(mode, "/proc") { }
+
+        /// <summary>
+        /// Reads processes, socket owners and (in <see cref="LinuxTableMode.ProcNet"/> mode or as the
+        /// fallback) the /proc/net tables from the procfs tree at <paramref name="procRoot"/>; "/proc" on a
+        /// real system, a fake tree in tests. Netlink and interface listings always ask the running kernel.
+        /// </summary>
+        /// <exception cref="System.ArgumentException"><paramref name="procRoot"/> is null or empty.</exception>
+        public LinuxPlatform(LinuxTableMode mode, string procRoot)
         {
-            _connections = new LinuxConnectionTable(mode);
+            _connections = new LinuxConnectionTable(mode, procRoot);
+            _processes = new LinuxProcessCatalog(procRoot);
             // Closed connections are matched to the table's recent rows, hence one feed per table.
             _closed = new LinuxClosedConnectionFeed(_connections.Recent);
         }
 
+        /// <summary>The directory read as /proc.</summary>
+        public string ProcRoot => _connections.ProcRoot;
+
+        /// <inheritdoc/>
         public string Name => "Linux";
+        /// <inheritdoc/>
         public IConnectionTable Connections => _connections;
+        /// <inheritdoc/>
         public IProcessCatalog Processes => _processes;
+        /// <inheritdoc/>
         public IClosedConnectionFeed ClosedConnections => _closed;
+        /// <inheritdoc/>
         public INetworkInterfaceCatalog Interfaces => _interfaces;
 
+        /// <summary>Closes the netlink sockets of the table and the closed-connection feed.</summary>
         public void Dispose()
         {
             _closed.Dispose();

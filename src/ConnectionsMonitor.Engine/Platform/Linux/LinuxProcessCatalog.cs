@@ -9,15 +9,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 {
     /// <summary>
     /// Process names, executable paths, users and start times from /proc, cached per PID and
-    /// re-read when the PID's start time changes (the PID was reused). Values are kept exactly as
-    /// the system has them; display layers sanitise.
+    /// re-read when the PID's start time changes (the PID was reused) or its kernel name changes
+    /// (exec, prctl(PR_SET_NAME)). Values are kept exactly as the system has them; display layers sanitise.
     /// </summary>
+    /// <remarks>
+    /// The name is the one .NET's <c>System.Diagnostics.Process.ProcessName</c> (and so PowerShell's
+    /// Get-Process) shows on Linux, so that names filter alike in both: see <see cref="NameFromCmdline"/>.
+    /// </remarks>
     public sealed class LinuxProcessCatalog : IProcessCatalog
     {
-        // TASK_COMM_LEN is 16 including the NUL: a 15-byte comm may be a cut-off name.
-        private const int TruncatedCommLength = 15;
         private const string DeletedSuffix = " (deleted)";
+        // Each argv string is at most MAX_ARG_STRLEN (32 pages, 128 KiB): argv[0] and argv[1] fit in this.
+        private const int MaxCmdlineHead = 2 * 128 * 1024 + 2;
 
+        private readonly ProcFs _proc;
         private readonly object _lock = new object();
         private readonly Dictionary<int, CachedProcess> _cache = new Dictionary<int, CachedProcess>();
         private Dictionary<uint, string> _userNames;
@@ -27,9 +32,26 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private sealed class CachedProcess
         {
             internal ulong StartTicks;
+            internal string Comm;
             internal ProcessInfo Info;
         }
 
+        /// <summary>Reads the running system's /proc.</summary>
+        public LinuxProcessCatalog() : this(ProcFs.DefaultRoot) { }
+
+        /// <summary>
+        /// Reads the procfs tree at <paramref name="procRoot"/> instead of /proc (tests use a fake tree:
+        /// ROOT/&lt;pid&gt;/{stat,cmdline,status,exe} and ROOT/stat). Users still come from /etc/passwd.
+        /// </summary>
+        /// <exception cref="ArgumentException"><paramref name="procRoot"/> is null or empty.</exception>
+        public LinuxProcessCatalog(string procRoot) : this(new ProcFs(procRoot)) { }
+
+        internal LinuxProcessCatalog(ProcFs proc)
+        {
+            _proc = proc ?? throw new ArgumentNullException(nameof(proc));
+        }
+
+        /// <inheritdoc/>
         public IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds)
         {
             var result = new Dictionary<int, ProcessInfo>();
@@ -52,62 +74,83 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         private ProcessInfo LookupOne(int pid)
         {
-            if (!ProcFs.TryReadStat(pid, out string comm, out ulong startTicks))
+            if (!_proc.TryReadStat(pid, out string comm, out ulong startTicks))
             {
                 _cache.Remove(pid);
                 return null; // exited
             }
-            if (_cache.TryGetValue(pid, out var cached) && cached.StartTicks == startTicks) return cached.Info;
+            // Same process (start time) under the same kernel name: nothing that feeds the answer moved.
+            if (_cache.TryGetValue(pid, out var cached) && cached.StartTicks == startTicks && cached.Comm == comm) return cached.Info;
 
             string exe = ReadExePath(pid);
-            string name = comm;
-            if (Encoding.UTF8.GetByteCount(comm) == TruncatedCommLength)
-                name = UntruncatedName(pid, comm, exe);
+            string name = NameFromCmdline(ReadCmdlineHead(pid), comm);
             var info = new ProcessInfo(pid, name, exe, ReadUserName(pid), StartTime(startTicks));
             // A process that exited between the reads leaves partial data; drop it rather than cache it.
-            if (!ProcFs.TryReadStartTicks(pid, out ulong again) || again != startTicks)
+            if (!_proc.TryReadStartTicks(pid, out ulong again) || again != startTicks)
             {
                 _cache.Remove(pid);
                 return null;
             }
-            _cache[pid] = new CachedProcess { StartTicks = startTicks, Info = info };
+            _cache[pid] = new CachedProcess { StartTicks = startTicks, Comm = comm, Info = info };
             return info;
         }
 
         /// <summary>
-        /// The kernel cuts comm to 15 bytes; like .NET's Process.ProcessName, take the file name of
-        /// argv[0] (or of the executable) when it starts with the cut-off name.
+        /// The start of /proc/&lt;pid&gt;/cmdline, enough to hold argv[0] and argv[1]; empty for kernel
+        /// threads, zombies and processes that went away.
         /// </summary>
-        private static string UntruncatedName(int pid, string comm, string exe)
+        private ReadOnlySpan<byte> ReadCmdlineHead(int pid)
         {
-            var buf = new byte[4096];
-            int n = LinuxNative.ReadFile("/proc/" + pid + "/cmdline", buf, out _);
-            if (n > 0)
+            int size = 4096;
+            while (true)
             {
-                int end = Array.IndexOf(buf, (byte)0, 0, n);
-                string argv0 = ProcFs.DecodeLenient(new ReadOnlySpan<byte>(buf, 0, end < 0 ? n : end));
-                string baseName = BaseName(argv0);
-                if (baseName.StartsWith(comm, StringComparison.Ordinal)) return baseName;
+                var buf = new byte[size];
+                int n = _proc.ReadPidFile(pid, "/cmdline", buf);
+                if (n <= 0) return ReadOnlySpan<byte>.Empty;
+                var got = new ReadOnlySpan<byte>(buf, 0, n);
+                int first = got.IndexOf((byte)0);
+                bool twoArgs = first >= 0 && got.Slice(first + 1).IndexOf((byte)0) >= 0;
+                if (n < size || twoArgs || size >= MaxCmdlineHead) return got;
+                size = Math.Min(size * 8, MaxCmdlineHead); // both arguments not in yet: read again with room
             }
-            if (exe != null)
-            {
-                string baseName = BaseName(exe);
-                if (baseName.StartsWith(comm, StringComparison.Ordinal)) return baseName;
-            }
-            return comm;
         }
 
-        private static string BaseName(string path)
+        /// <summary>
+        /// The process name as .NET's Process.ProcessName computes it on Linux: the file name (text after
+        /// the last '/') of argv[0] if it starts with the kernel's comm (ignoring case), else that of
+        /// argv[1] (a script run through its #! line: argv[0] is the interpreter), else comm itself.
+        /// comm is the kernel's name, cut to 15 bytes (TASK_COMM_LEN) and changeable with prctl; the
+        /// prefix test untruncates "ansible-playboo" to "ansible-playbook" without trusting an argv
+        /// that a process rewrote to something else.
+        /// </summary>
+        /// <param name="cmdline">The start of /proc/&lt;pid&gt;/cmdline: NUL-terminated arguments (may be empty).</param>
+        /// <param name="comm">The name from /proc/&lt;pid&gt;/stat, between the parentheses.</param>
+        /// <returns>Never null: comm when no argument qualifies (or an argument is not NUL-terminated).</returns>
+        internal static string NameFromCmdline(ReadOnlySpan<byte> cmdline, string comm)
         {
-            int slash = path.LastIndexOf('/');
-            return slash < 0 ? path : path.Substring(slash + 1);
+            if (comm == null) comm = string.Empty;
+            int end0 = cmdline.IndexOf((byte)0);
+            if (end0 < 0) return comm;
+            string name = FileNameIfStartsWith(cmdline.Slice(0, end0), comm);
+            if (name != null) return name;
+            var rest = cmdline.Slice(end0 + 1);
+            int end1 = rest.IndexOf((byte)0);
+            if (end1 < 0) return comm;
+            return FileNameIfStartsWith(rest.Slice(0, end1), comm) ?? comm;
+        }
+
+        private static string FileNameIfStartsWith(ReadOnlySpan<byte> arg, string prefix)
+        {
+            string fileName = ProcFs.DecodeLenient(arg.Slice(arg.LastIndexOf((byte)'/') + 1));
+            return fileName.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) ? fileName : null;
         }
 
         /// <summary>readlink /proc/&lt;pid&gt;/exe; null for kernel threads and processes we may not inspect.</summary>
-        private static unsafe string ReadExePath(int pid)
+        private unsafe string ReadExePath(int pid)
         {
-            byte* path = stackalloc byte[32];
-            if (!LinuxNative.TryWritePath(new Span<byte>(path, 32), "/proc/", pid, "/exe")) return null;
+            int cap = _proc.PidPathCapacity(4);
+            byte* path = stackalloc byte[cap];
+            if (!_proc.TryWritePidPath(new Span<byte>(path, cap), pid, "/exe")) return null;
             int size = 1024;
             while (size <= 64 * 1024)
             {
@@ -131,7 +174,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private string ReadUserName(int pid)
         {
             Span<byte> buf = stackalloc byte[4096];
-            int n = LinuxNative.ReadFile("/proc/" + pid + "/status", buf, out _);
+            int n = _proc.ReadPidFile(pid, "/status", buf);
             if (n <= 0) return null;
             if (!TryParseEffectiveUid(buf.Slice(0, n), out uint uid)) return null;
             return UserName(uid);
@@ -203,9 +246,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         }
 
         /// <summary>"btime N" in /proc/stat: boot time in seconds since the Unix epoch.</summary>
-        private static DateTime? ReadBootTime()
+        private DateTime? ReadBootTime()
         {
-            string text = SafeReadAllText("/proc/stat");
+            string text = SafeReadAllText(_proc.Path("stat"));
             if (text == null) return null;
             foreach (var line in text.Split('\n'))
                 if (line.StartsWith("btime ", StringComparison.Ordinal) &&
@@ -218,7 +261,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         {
             var gone = new List<int>();
             foreach (var kv in _cache)
-                if (!ProcFs.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks) gone.Add(kv.Key);
+                if (!_proc.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks) gone.Add(kv.Key);
             foreach (int pid in gone) _cache.Remove(pid);
         }
     }

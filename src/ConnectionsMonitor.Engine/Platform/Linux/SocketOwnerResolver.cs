@@ -7,9 +7,21 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 {
     /// <summary>
     /// Finds the process that holds each socket (inode → PID) by reading /proc/&lt;pid&gt;/fd/* links,
-    /// as ss -p does, and remembers the answers so that a repeated read walks /proc only for sockets
-    /// it has not seen before. Not thread-safe: the connection table serialises calls.
+    /// as ss -p does, and remembers the answers (PID and fd number) so that a repeated read walks /proc
+    /// only for sockets it has not seen before. Not thread-safe: the connection table serialises calls.
     /// </summary>
+    /// <remarks>
+    /// A remembered owner can go stale while it lives: a server forks a worker and closes its own copy
+    /// of the listener. So owners are re-checked, each with one readlinkat of /proc/&lt;pid&gt;/fd/&lt;fd&gt;
+    /// (does it still read socket:[inode]?); a failed check makes the socket one to seek afresh. At
+    /// about 4 µs per readlinkat that would cost as much as the owner walk it saves, so each read
+    /// first asks every owning process for its open-fd count (one statx of /proc/&lt;pid&gt;/fd, whose
+    /// size procfs reports as that count since Linux 6.2): a process whose count moved has all its
+    /// sockets checked at once; one whose count did not has a rotating 1/<see cref="SpotCheckReads"/>
+    /// of them checked, which catches a close followed by an open that left the count as it was within
+    /// that many reads. Where the count is unknown (older kernels, a tree that is not procfs) every
+    /// owner is checked on every read.
+    /// </remarks>
     internal sealed class SocketOwnerResolver
     {
         /// <summary>What the last <see cref="Resolve"/> had to do; tests and benchmarks look at it.</summary>
@@ -18,6 +30,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private sealed class Owner
         {
             internal int Pid;
+            internal int Fd; // where the socket was found in the owner's fd table; -1 when the entry name was not a number
             internal byte Kind;
             internal int SeenInRead;
         }
@@ -25,7 +38,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private sealed class OwningProcess
         {
             internal ulong StartTicks;
-            internal int FdCount;
+            internal int FdCount;          // fds seen by its last complete scan: orders the walk
+            internal int OpenFds = -2;     // open-fd count at the last check (-1 unknown, -2 never asked)
         }
 
         private sealed class Unattributed
@@ -44,14 +58,38 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         // the process exited (and perhaps the PID was reused), so its cache entries are stale. The fd
         // count from its last scan orders the next partial walk.
         private readonly Dictionary<int, OwningProcess> _owningProcesses = new Dictionary<int, OwningProcess>();
+        private readonly ProcFs _proc;
         private int _read;
+
+        /// <summary>Resolves against the running system's /proc.</summary>
+        internal SocketOwnerResolver() : this(ProcFs.Default) { }
+
+        /// <summary>Resolves against the given procfs tree (tests pass a fake one).</summary>
+        internal SocketOwnerResolver(ProcFs proc)
+        {
+            _proc = proc ?? throw new ArgumentNullException(nameof(proc));
+        }
 
         /// <summary>Reads between searches for sockets whose owner a full walk did not find.</summary>
         internal int RecheckInterval { get; set; } = 10;
 
+        /// <summary>
+        /// Reads over which every cached owner of a process whose open-fd count stayed the same is
+        /// checked once (1: every owner on every read). The bound on how long a close-then-open that
+        /// kept the count can leave a stale owner.
+        /// </summary>
+        internal int SpotCheckReads { get; set; } = 8;
+
+        /// <summary>Cached owners the last <see cref="Resolve"/> checked with a readlinkat; for tests and benchmarks.</summary>
+        internal int LastOwnerChecks { get; private set; }
+
         internal WalkKind LastWalk { get; private set; }
         internal int LastWalkProcesses { get; private set; }
         internal int LastWalkFds { get; private set; }
+        /// <summary>Cached owners the last <see cref="Resolve"/> found no longer holding their socket.</summary>
+        internal int LastStaleOwners { get; private set; }
+        /// <summary>The PID cached for a socket inode, or null; for tests.</summary>
+        internal int? CachedOwner(ulong inode) => _owners.TryGetValue(inode, out var o) ? o.Pid : (int?)null;
         internal int CachedOwnerCount => _owners.Count;
         internal int UnattributedCount => _unattributed.Count;
         internal bool IsCached(ulong inode) => _owners.ContainsKey(inode) || _unattributed.ContainsKey(inode);
@@ -69,25 +107,46 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             var mustFind = new HashSet<ulong>();
             var mayFind = new HashSet<ulong>();
             bool recheckDue = false;
-            foreach (var row in rows)
+            int stale = 0;
+            var checks = new OwnerChecks(this);
+            try
             {
-                if (row.Inode == null) continue;
-                ulong inode = row.Inode.Value;
-                if (_owners.TryGetValue(inode, out var owner))
+                foreach (var row in rows)
                 {
-                    owner.SeenInRead = _read;
-                    continue;
+                    if (row.Inode == null) continue;
+                    ulong inode = row.Inode.Value;
+                    if (_owners.TryGetValue(inode, out var owner))
+                    {
+                        // Trust the cache only while the owner's fd still is this socket: it may have
+                        // handed the socket to a child and closed its own copy, or reused the fd number.
+                        if (owner.Fd < 0 || !checks.ShouldCheck(owner.Pid, inode, out int fdDirectory) || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
+                        {
+                            owner.SeenInRead = _read;
+                            continue;
+                        }
+                        _owners.Remove(inode);
+                        stale++;
+                        _unattributed[inode] = new Unattributed { Kind = owner.Kind, SeenInRead = _read, LastSoughtInRead = 0 };
+                        mustFind.Add(inode);
+                        continue;
+                    }
+                    if (_unattributed.TryGetValue(inode, out var u))
+                    {
+                        u.SeenInRead = _read;
+                        mayFind.Add(inode);
+                        if (_read - u.LastSoughtInRead >= RecheckInterval) recheckDue = true;
+                        continue;
+                    }
+                    _unattributed[inode] = new Unattributed { Kind = KindOf(row), SeenInRead = _read, LastSoughtInRead = 0 };
+                    mustFind.Add(inode);
                 }
-                if (_unattributed.TryGetValue(inode, out var u))
-                {
-                    u.SeenInRead = _read;
-                    mayFind.Add(inode);
-                    if (_read - u.LastSoughtInRead >= RecheckInterval) recheckDue = true;
-                    continue;
-                }
-                _unattributed[inode] = new Unattributed { Kind = KindOf(row), SeenInRead = _read, LastSoughtInRead = 0 };
-                mustFind.Add(inode);
             }
+            finally
+            {
+                checks.Dispose();
+            }
+            LastStaleOwners = stale;
+            LastOwnerChecks = checks.Count;
 
             if (recheckDue)
             {
@@ -112,7 +171,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private void Walk(HashSet<ulong> mustFind, HashSet<ulong> mayFind)
         {
             int remaining = mustFind.Count;
-            var allPids = ProcFs.ListProcessIds();
+            var allPids = _proc.ListProcessIds();
             // PIDs that already own sockets first (new sockets mostly come from servers accepting and
             // clients connecting again), those with fewest fds first, so that one process holding
             // thousands of sockets is not re-read to find a socket some small process opened.
@@ -127,14 +186,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             {
                 int pid = order[next++];
                 bool foundHere = false;
-                int n = ProcFs.ScanSocketInodes(pid, inode =>
+                int n = _proc.ScanSocketInodes(pid, (fd, inode) =>
                 {
                     bool must = mustFind.Remove(inode);
                     if (must || mayFind.Remove(inode))
                     {
                         _unattributed.TryGetValue(inode, out var u);
                         _unattributed.Remove(inode);
-                        _owners[inode] = new Owner { Pid = pid, Kind = u?.Kind ?? 0, SeenInRead = _read };
+                        _owners[inode] = new Owner { Pid = pid, Fd = fd, Kind = u?.Kind ?? 0, SeenInRead = _read };
                         foundHere = true;
                         if (must && --remaining == 0) return false;
                     }
@@ -148,7 +207,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
                 else if (foundHere)
                 {
-                    if (ProcFs.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n };
+                    if (_proc.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n };
                     else ForgetPid(pid); // exited while we looked: its sockets are someone else's now, or gone
                 }
             }
@@ -172,7 +231,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         {
             List<int> gone = null;
             foreach (var kv in _owningProcesses)
-                if (!ProcFs.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks)
+                if (!_proc.TryReadStartTicks(kv.Key, out ulong start) || start != kv.Value.StartTicks)
                     (gone ?? (gone = new List<int>())).Add(kv.Key);
             if (gone == null) return;
             foreach (int pid in gone) ForgetPid(pid);
@@ -205,6 +264,68 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             var idle = new List<int>();
             foreach (int pid in _owningProcesses.Keys) if (!live.Contains(pid)) idle.Add(pid);
             foreach (int pid in idle) _owningProcesses.Remove(pid);
+        }
+
+        /// <summary>
+        /// One read's decisions on which cached owners to check (see the class remarks), and the fd
+        /// directories of owning processes, opened once per read. Consecutive rows mostly share an
+        /// owner, so the last one is kept at hand.
+        /// </summary>
+        private sealed class OwnerChecks : IDisposable
+        {
+            private sealed class ProcessCheck
+            {
+                internal bool All;
+                internal int FdDirectory = -2; // -2 not opened yet, -1 could not be opened
+            }
+
+            private readonly SocketOwnerResolver _resolver;
+            private readonly Dictionary<int, ProcessCheck> _byPid = new Dictionary<int, ProcessCheck>();
+            private int _lastPid = -1;
+            private ProcessCheck _last;
+
+            internal OwnerChecks(SocketOwnerResolver resolver) => _resolver = resolver;
+
+            /// <summary>readlinkat checks made.</summary>
+            internal int Count { get; private set; }
+
+            /// <summary>Whether this read checks the socket's cached owner; if so, the owner's fd directory (-1 when it cannot be opened).</summary>
+            internal bool ShouldCheck(int pid, ulong inode, out int fdDirectory)
+            {
+                fdDirectory = -1;
+                var c = pid == _lastPid ? _last : Lookup(pid);
+                int every = Math.Max(1, _resolver.SpotCheckReads);
+                if (!c.All && (int)(inode % (ulong)every) != _resolver._read % every) return false;
+                if (c.FdDirectory == -2) c.FdDirectory = _resolver._proc.OpenFdDirectory(pid);
+                fdDirectory = c.FdDirectory;
+                Count++;
+                return true;
+            }
+
+            private ProcessCheck Lookup(int pid)
+            {
+                if (!_byPid.TryGetValue(pid, out var c))
+                {
+                    c = new ProcessCheck();
+                    int open = _resolver._proc.OpenFdCount(pid);
+                    if (_resolver._owningProcesses.TryGetValue(pid, out var owning))
+                    {
+                        c.All = open < 0 || open != owning.OpenFds;
+                        owning.OpenFds = open;
+                    }
+                    else c.All = true;
+                    _byPid[pid] = c;
+                }
+                _lastPid = pid;
+                _last = c;
+                return c;
+            }
+
+            public void Dispose()
+            {
+                foreach (var c in _byPid.Values) if (c.FdDirectory >= 0) ProcFs.CloseFdDirectory(c.FdDirectory);
+                _byPid.Clear();
+            }
         }
 
         internal const byte TcpV4 = 1, TcpV6 = 2, UdpV4 = 4, UdpV6 = 8;
