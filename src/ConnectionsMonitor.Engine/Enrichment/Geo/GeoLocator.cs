@@ -194,7 +194,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     var slot = SlotFor(downloaded);
                     if (slot.Database == null && slot.Error == null) slot.Check();
                     if (slot.Database != null) return downloaded;
-                    problems.Add(slot.Error + " Using the bundled database instead; Update-ConnectionGeoDatabase replaces the file.");
+                    problems.Add(slot.Error + " Using the bundled database instead until the file is replaced by a working one (downloading the database again does that).");
                 }
             }
             if (bundledName == null || _bundledDirectory == null) return null;
