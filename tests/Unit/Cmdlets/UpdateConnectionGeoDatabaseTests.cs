@@ -133,6 +133,32 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal(GeoTestData.CountryMmdb, File.ReadAllBytes(_folder.CountryPath));
         }
 
+        /// <summary>The verbose, warning and progress lines of a MaxMind update name neither the licence key nor the account.</summary>
+        [Fact]
+        public void NoStreamShowsTheCredentials()
+        {
+            ServeMaxMindCountry();
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Update-ConnectionGeoDatabase MaxMind -Database Country, Asn -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -Verbose")
+                .AddArgument(_server.Url("mm").AbsoluteUri).AddArgument(_folder.Path).AddArgument(_keysConfig);
+
+            Assert.Single(ps.Invoke()); // Country installs; Asn is not served (a non-terminating error)
+
+            var lines = ps.Streams.Verbose.Select(v => v.Message)
+                .Concat(ps.Streams.Warning.Select(w => w.Message))
+                .Concat(ps.Streams.Progress.Select(p => p.StatusDescription))
+                .Concat(ps.Streams.Error.Select(e => e + " " + e.Exception))
+                .ToList();
+            Assert.Contains(lines, l => l.StartsWith("Replaced " + _folder.CountryPath, StringComparison.Ordinal));
+            Assert.Single(ps.Streams.Error);
+            Assert.All(lines, l =>
+            {
+                Assert.DoesNotContain(ConfigLicenseKey, l);
+                Assert.DoesNotContain(ConfigAccountId, l);
+            });
+        }
+
         /// <summary>
         /// A failed download is a non-terminating error (each database is its own file; the others
         /// still update), categorised, and its message holds neither the licence key nor the account.
