@@ -133,6 +133,32 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal(GeoTestData.CountryMmdb, File.ReadAllBytes(_folder.CountryPath));
         }
 
+        /// <summary>The verbose, warning and progress lines of a MaxMind update name neither the licence key nor the account.</summary>
+        [Fact]
+        public void NoStreamShowsTheCredentials()
+        {
+            ServeMaxMindCountry();
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Update-ConnectionGeoDatabase MaxMind -Database Country, Asn -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -Verbose")
+                .AddArgument(_server.Url("mm").AbsoluteUri).AddArgument(_folder.Path).AddArgument(_keysConfig);
+
+            Assert.Single(ps.Invoke()); // Country installs; Asn is not served (a non-terminating error)
+
+            var lines = ps.Streams.Verbose.Select(v => v.Message)
+                .Concat(ps.Streams.Warning.Select(w => w.Message))
+                .Concat(ps.Streams.Progress.Select(p => p.StatusDescription))
+                .Concat(ps.Streams.Error.Select(e => e + " " + e.Exception))
+                .ToList();
+            Assert.Contains(lines, l => l.StartsWith("Replaced " + _folder.CountryPath, StringComparison.Ordinal));
+            Assert.Single(ps.Streams.Error);
+            Assert.All(lines, l =>
+            {
+                Assert.DoesNotContain(ConfigLicenseKey, l);
+                Assert.DoesNotContain(ConfigAccountId, l);
+            });
+        }
+
         /// <summary>
         /// A failed download is a non-terminating error (each database is its own file; the others
         /// still update), categorised, and its message holds neither the licence key nor the account.
@@ -155,7 +181,10 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             string everything = error + " " + error.Exception + " " + error.TargetObject;
             Assert.DoesNotContain(key, everything);
             Assert.DoesNotContain("5550123", everything);
-            Assert.Contains("-LicenseKey", error.ToString());
+            Assert.Equal("Could not update the Country database " + _folder.CountryPath + ": HTTP 401 from " + _server.Url("mm/GeoLite2-Country/download").AbsoluteUri +
+                "?suffix=tar.gz.sha256. MaxMind refused the account ID and licence key. Check -AccountId and -LicenseKey (geoip.maxmindAccountId and geoip.maxmindLicenseKey in config.yml); " +
+                "a new licence key can take a few minutes to work. The previous database is unchanged.", error.ToString());
+            Assert.Equal(GeoDownloadAdvice.CheckMaxMindCredentials, ((GeoDownloadException)error.Exception).Advice);
             // The SecureString reached the server intact.
             Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("5550123:" + key)), Assert.Single(_server.Requests).Header("Authorization"));
             _folder.AssertUntouched();
@@ -166,7 +195,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             var errors = _ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -ErrorAction Stop; 'not reached'",
                 _server.Url("missing.mmdb").AbsoluteUri, _folder.Path, _emptyConfig);
-            Assert.Contains("HTTP 404", Assert.Single(errors).ToString());
+            Assert.Equal("Could not update the Country database " + _folder.CountryPath + ": not found (HTTP 404) at " + _server.Url("missing.mmdb").AbsoluteUri +
+                ". Check -Uri. The previous database is unchanged.", Assert.Single(errors).ToString());
             _folder.AssertUntouched();
         }
 
@@ -200,8 +230,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.StartsWith("MaxMindCredentialsMissing", error.FullyQualifiedErrorId);
             Assert.Contains("-LicenseKey", message);
             Assert.Contains("geoip.maxmindLicenseKey", message);
-            Assert.Contains("-AccountId", message);
-            Assert.Contains("geoip.maxmindAccountId", message);
+            Assert.Equal("-Source MaxMind needs an account ID: give -AccountId or set geoip.maxmindAccountId in config.yml; and a licence key: give -LicenseKey (plain text or a SecureString, e.g. from Get-Secret) " +
+                "or set geoip.maxmindLicenseKey in config.yml. Both are free at https://www.maxmind.com/en/geolite2/signup (Account > Manage License Keys).", message);
             Assert.Empty(_server.Requests);
 
             error = Assert.Single(_ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Source MaxMind -AccountId 42 -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]",
@@ -215,8 +245,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             var error = Assert.Single(_ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Source IpInfo -DestinationPath $args[0] -ConfigPath $args[1]",
                 _folder.Path, _emptyConfig));
-            Assert.Contains("-Token", error.ToString());
-            Assert.Contains("ipToken", error.ToString());
+            Assert.Equal("-Source IpInfo needs an IPinfo access token: give -Token (plain text or a SecureString, e.g. from Get-Secret) or set ipToken in config.yml. A free token is at https://ipinfo.io/signup.",
+                error.ToString());
+            Assert.StartsWith("IpInfoTokenMissing", error.FullyQualifiedErrorId);
         }
 
         [Fact]
@@ -225,8 +256,55 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var error = Assert.Single(_ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Source DbIpLite -Sha256 $args[0] -DestinationPath $args[1] -ConfigPath $args[2]",
                 new string('a', 64), _folder.Path, _emptyConfig));
             Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
-            Assert.Contains("-Source Url", error.ToString());
+            Assert.Equal("An expected SHA-256 is checked only for a download from a URL (MaxMind publishes its own checksums; DB-IP and IPinfo publish none). -Sha256 applies to -Source Url only.",
+                error.ToString());
+            Assert.StartsWith("InvalidGeoDatabaseRequest,ChecksumForUrlOnly", error.FullyQualifiedErrorId);
             Assert.Empty(_server.Requests);
+        }
+
+        [Fact]
+        public void AMirrorWithoutTheProvidersFilesIsNamedInTheAdvice()
+        {
+            var errors = _ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Source DbIpLite -Database City -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]",
+                _server.Url("free").AbsoluteUri, _folder.Path, _emptyConfig);
+            string month = DateTime.UtcNow.ToString("yyyy-MM"), last = DateTime.UtcNow.AddMonths(-1).ToString("yyyy-MM");
+            if (DateTime.UtcNow.Day == 1 && DateTime.UtcNow.Hour == 0) return; // the month may have turned during the call
+            Assert.Equal("Could not update the City database " + Path.Combine(_folder.Path, GeoIpPaths.CityFile) + ": not found (HTTP 404) at " +
+                _server.Url("free/dbip-city-lite-" + month + ".mmdb.gz").AbsoluteUri + " nor at " + _server.Url("free/dbip-city-lite-" + last + ".mmdb.gz").AbsoluteUri +
+                ". Check that the mirror given with -Uri holds the provider's file names (see Get-Help Update-ConnectionGeoDatabase -Parameter Uri). Nothing was installed.",
+                Assert.Single(errors).ToString());
+        }
+
+        [Fact]
+        public void IpInfoAsAskedForAsnWarnsWhereTheFileGoes()
+        {
+            var (output, warnings) = _ps.InvokeWithWarnings("Update-ConnectionGeoDatabase -Source IpInfo -Token t0k -Database Asn -DestinationPath $args[0] -ConfigPath $args[1] -WhatIf",
+                _folder.Path, _emptyConfig);
+            Assert.Empty(output);
+            Assert.Equal("IPinfo Lite is one file holding both country and ASN data; it is installed as country.mmdb, not as asn.mmdb.", Assert.Single(warnings));
+        }
+
+        /// <summary>Every advice the engine can give has this cmdlet's words, naming no secret and ending as a sentence.</summary>
+        [Fact]
+        public void EveryAdviceCodeIsWorded()
+        {
+            // The cmdlet assembly as the module loaded it (the tests do not reference it).
+            var type = ((Type)Assert.Single(_ps.Invoke("(Get-Command Update-ConnectionGeoDatabase).ImplementingType")).BaseObject)
+                .Assembly.GetType("ConnectionsMonitor.Commands.GeoUpdateWording", throwOnError: true);
+            var method = type.GetMethod("Advice", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic);
+            string Word(GeoDownloadAdvice a, GeoDownloadFailure f, GeoDownloadKind k) => (string)method.Invoke(null, new object[] { a, f, (GeoDownloadKind?)k });
+            foreach (GeoDownloadAdvice advice in Enum.GetValues(typeof(GeoDownloadAdvice)))
+            {
+                foreach (var failure in new[] { GeoDownloadFailure.InvalidRequest, GeoDownloadFailure.Network })
+                {
+                    string text = Word(advice, failure, GeoDownloadKind.City);
+                    if (advice == GeoDownloadAdvice.None) { Assert.Null(text); continue; }
+                    Assert.False(string.IsNullOrWhiteSpace(text), advice + " has no words");
+                    Assert.EndsWith(".", text);
+                }
+            }
+            Assert.Equal("Check that your MaxMind account can download GeoLite2-City.",
+                Word(GeoDownloadAdvice.CheckMaxMindEdition, GeoDownloadFailure.NotFound, GeoDownloadKind.City));
         }
     }
 }

@@ -345,6 +345,7 @@ namespace ConnectionsMonitor.Tests.Geo
         public async Task Http404AfterBothMonthsFailsNamingBoth()
         {
             var ex = await Fails(Request(GeoDownloadSource.DbIpLite, "free", GeoDownloadKind.Country), GeoDownloadFailure.NotFound);
+            Assert.Equal(GeoDownloadAdvice.MirrorMissingFiles, ex.Advice); // a mirror was given
             Assert.Contains("2026-11", ex.Message);
             Assert.Contains("2026-10", ex.Message);
         }
@@ -364,8 +365,9 @@ namespace ConnectionsMonitor.Tests.Geo
         {
             _server.Serve("/geoip/databases/GeoLite2-Country/download", Encoding.ASCII.GetBytes("Invalid license key"), 401);
             var ex = await Fails(Request(GeoDownloadSource.MaxMind, "geoip/databases", GeoDownloadKind.Country), GeoDownloadFailure.AccessDenied);
-            Assert.Contains("-LicenseKey", ex.Message);
-            Assert.Contains("geoip.maxmindLicenseKey", ex.Message);
+            Assert.Equal(GeoDownloadAdvice.CheckMaxMindCredentials, ex.Advice);
+            Assert.Equal("HTTP 401 from " + _server.Url("geoip/databases/GeoLite2-Country/download").AbsoluteUri + "?suffix=tar.gz.sha256. MaxMind refused the account ID and licence key.", ex.Reason);
+            Assert.Equal("Could not update the Country database " + _folder.CountryPath + ": " + ex.Reason + " The previous database is unchanged.", ex.Message);
         }
 
         [Fact]
@@ -374,6 +376,8 @@ namespace ConnectionsMonitor.Tests.Geo
             _server.Serve("/data/ipinfo_lite.mmdb", Encoding.ASCII.GetBytes("{\"error\":\"invalid token\"}"), 403);
             var ex = await Fails(Request(GeoDownloadSource.IpInfo, "data"), GeoDownloadFailure.AccessDenied);
             Assert.Contains("token=***", ex.Message);
+            Assert.Equal(GeoDownloadAdvice.CheckIpInfoToken, ex.Advice);
+            Assert.EndsWith("IPinfo refused the token.", ex.Reason);
         }
 
         [Fact]
@@ -385,6 +389,7 @@ namespace ConnectionsMonitor.Tests.Geo
                 Encoding.ASCII.GetBytes(new string('0', 64) + "  GeoLite2-Country_20261120.tar.gz\n"));
             var ex = await Fails(Request(GeoDownloadSource.MaxMind, "geoip/databases", GeoDownloadKind.Country), GeoDownloadFailure.ChecksumMismatch);
             Assert.Contains(GeoTestData.Sha256(tgz), ex.Message);
+            Assert.Equal(GeoDownloadAdvice.RetryCorruptedDownload, ex.Advice);
         }
 
         [Fact]
@@ -393,7 +398,8 @@ namespace ConnectionsMonitor.Tests.Geo
             _server.Serve("/db.mmdb", GeoTestData.CountryMmdb);
             var request = Request(GeoDownloadSource.Url, "db.mmdb");
             request.Sha256 = new string('a', 64);
-            await Fails(request, GeoDownloadFailure.ChecksumMismatch);
+            var ex = await Fails(request, GeoDownloadFailure.ChecksumMismatch);
+            Assert.Equal(GeoDownloadAdvice.CheckChecksum, ex.Advice);
         }
 
         [Fact]
@@ -419,7 +425,8 @@ namespace ConnectionsMonitor.Tests.Geo
             request.DestinationDirectory = Path.Combine(_folder.CountryPath, "sub"); // under a file
             var ex = await Assert.ThrowsAsync<GeoDownloadException>(() => UpdateOne(request));
             Assert.Equal(GeoDownloadFailure.FileSystem, ex.Failure);
-            Assert.Contains("-DestinationPath", ex.Message);
+            Assert.Equal(GeoDownloadAdvice.ChooseWritableFolder, ex.Advice);
+            Assert.Equal("the folder " + request.DestinationDirectory + " cannot be created (", ex.Reason.Substring(0, ex.Reason.IndexOf('(') + 1));
             Assert.Empty(_server.Requests);
             _folder.AssertUntouched();
         }
@@ -499,22 +506,30 @@ namespace ConnectionsMonitor.Tests.Geo
         }
 
         [Theory]
-        [InlineData(GeoDownloadSource.MaxMind, "licence key")]
-        [InlineData(GeoDownloadSource.IpInfo, "token")]
-        [InlineData(GeoDownloadSource.Url, "-Uri")]
-        public void MissingCredentialsOrAddressAreRefusedBeforeAnyDownload(GeoDownloadSource source, string named)
+        [InlineData(GeoDownloadSource.MaxMind, "MaxMind downloads need an account ID and a licence key.", GeoDownloadAdvice.ProvideMaxMindCredentials)]
+        [InlineData(GeoDownloadSource.IpInfo, "IPinfo downloads need an access token.", GeoDownloadAdvice.ProvideIpInfoToken)]
+        [InlineData(GeoDownloadSource.Url, "A download from a URL needs the address of a .mmdb, .mmdb.gz or .tar.gz file.", GeoDownloadAdvice.GiveUri)]
+        public void MissingCredentialsOrAddressAreRefusedBeforeAnyDownload(GeoDownloadSource source, string message, GeoDownloadAdvice advice)
         {
             var ex = Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = source, DestinationDirectory = _folder.Path }));
             Assert.Equal(GeoDownloadFailure.InvalidRequest, ex.Failure);
-            Assert.Contains(named, ex.Message);
+            Assert.Equal(message, ex.Message);
+            Assert.Equal(advice, ex.Advice);
+            Assert.Null(ex.TargetPath);
+            Assert.Equal(message + " Do this.", ex.MessageWith("Do this."));
         }
 
         [Fact]
         public void Sha256IsForUrlOnlyAndUrlTakesOneKind()
         {
-            Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = GeoDownloadSource.DbIpLite, DestinationDirectory = _folder.Path, Sha256 = new string('a', 64) }));
-            Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = GeoDownloadSource.Url, Uri = new Uri("https://x.example/a.mmdb"), DestinationDirectory = _folder.Path, Databases = new[] { GeoDownloadKind.Country, GeoDownloadKind.Asn } }));
-            Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = GeoDownloadSource.Url, Uri = new Uri("ftp://x.example/a.mmdb"), DestinationDirectory = _folder.Path }));
+            var ex = Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = GeoDownloadSource.DbIpLite, DestinationDirectory = _folder.Path, Sha256 = new string('a', 64) }));
+            Assert.Equal((GeoDownloadAdvice.ChecksumForUrlOnly, "An expected SHA-256 is checked only for a download from a URL (MaxMind publishes its own checksums; DB-IP and IPinfo publish none)."), (ex.Advice, ex.Message));
+            ex = Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = GeoDownloadSource.Url, Uri = new Uri("https://x.example/a.mmdb"), DestinationDirectory = _folder.Path, Databases = new[] { GeoDownloadKind.Country, GeoDownloadKind.Asn } }));
+            Assert.Equal((GeoDownloadAdvice.GiveOneDatabase, "A download from a URL fetches one file, so it installs one database (Country, Asn or City), not 2."), (ex.Advice, ex.Message));
+            ex = Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = GeoDownloadSource.Url, Uri = new Uri("ftp://x.example/a.mmdb"), DestinationDirectory = _folder.Path }));
+            Assert.Equal((GeoDownloadAdvice.UseHttpAddress, "The address \"ftp://x.example/a.mmdb\" is not an absolute http:// or https:// address."), (ex.Advice, ex.Message));
+            ex = Assert.Throws<GeoDownloadException>(() => _updater.Plan(new GeoDownloadRequest { Source = GeoDownloadSource.IpInfo, Token = Token, DestinationDirectory = _folder.Path, Databases = new[] { GeoDownloadKind.City } }));
+            Assert.Equal((GeoDownloadAdvice.UseSourceWithCities, "IPinfo Lite has country and ASN data but no cities."), (ex.Advice, ex.Message));
         }
 
         [Fact]

@@ -26,6 +26,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
     /// <summary>A .mmdb file could not be used; the message says which file and why.</summary>
     public sealed class GeoDatabaseException : Exception
     {
+        /// <summary>The file and why it cannot be used (a clause that follows "it", e.g. "is not a MaxMind DB file").</summary>
         public GeoDatabaseException(string path, string reason, Exception inner = null)
             : base("the GeoIP database '" + path + "' " + reason, inner)
         {
@@ -33,6 +34,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             Reason = reason;
         }
 
+        /// <summary>The database file.</summary>
         public string Path { get; }
 
         /// <summary>Why, without the file name (e.g. "is not a usable MaxMind DB (.mmdb) file: …").</summary>
@@ -70,10 +72,14 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             _plain = plain;
         }
 
+        /// <summary>The file this database was opened from.</summary>
         public string Path { get; }
+
+        /// <summary>Which record layout the file uses, detected when it was opened.</summary>
         public GeoDatabaseLayout Layout { get; }
         /// <summary>The file's own database_type, e.g. "GeoLite2-City" or "DBIP-Country-Lite".</summary>
         public string DatabaseType { get; }
+        /// <summary>build_epoch from the file's metadata, UTC.</summary>
         public DateTime BuildDateUtc { get; }
 
         /// <summary>Opens and identifies a database; throws GeoDatabaseException with a message fit for a user.</summary>
@@ -225,6 +231,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) ? n : (long?)null;
         }
 
+        /// <summary>Closes the file.</summary>
         public void Dispose()
         {
             _geoIp2?.Dispose();

@@ -41,10 +41,12 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         private readonly HttpClient _http;
         private readonly TimeSpan _timeout;
 
+        /// <summary>An updater with the <see cref="DefaultTimeout"/>.</summary>
         public GeoDatabaseUpdater() : this(DefaultTimeout)
         {
         }
 
+        /// <summary>An updater whose servers may take up to <paramref name="timeout"/> to answer or between data.</summary>
         public GeoDatabaseUpdater(TimeSpan timeout)
         {
             if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive.");
@@ -61,28 +63,29 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             _timeout = timeout;
         }
 
+        /// <summary>Closes the HTTP client.</summary>
         public void Dispose() => _http.Dispose();
 
         /// <summary>
-        /// The files a request fetches and where each goes, without touching the network. -Uri with a
-        /// named source replaces the provider's base address (a trailing / is added) and the provider's
+        /// The files a request fetches and where each goes, without touching the network. A
+        /// <see cref="GeoDownloadRequest.Uri"/> with a named source replaces the provider's base address (a trailing / is added) and the provider's
         /// own relative path is appended:
         /// DbIpLite <c>dbip-country-lite-YYYY-MM.mmdb.gz</c> (asn, city; this month, then last month on 404),
         /// MaxMind <c>GeoLite2-Country/download?suffix=tar.gz</c> (and <c>?suffix=tar.gz.sha256</c>),
-        /// IpInfo <c>ipinfo_lite.mmdb?token=TOKEN</c>. With Url, -Uri is the file itself.
+        /// IpInfo <c>ipinfo_lite.mmdb?token=TOKEN</c>. With Url, the Uri is the file itself.
         /// </summary>
-        /// <exception cref="GeoDownloadException">With <see cref="GeoDownloadFailure.InvalidRequest"/>: what is missing or wrong.</exception>
+        /// <exception cref="GeoDownloadException">With <see cref="GeoDownloadFailure.InvalidRequest"/>: what is missing or wrong, and an <see cref="GeoDownloadAdvice"/>.</exception>
         public IReadOnlyList<GeoDownloadPlan> Plan(GeoDownloadRequest request)
         {
             if (request == null) throw new ArgumentNullException(nameof(request));
             if (string.IsNullOrWhiteSpace(request.DestinationDirectory))
-                throw Invalid("No destination folder was given.");
+                throw Invalid(GeoDownloadAdvice.GiveDestination, "No destination folder was given.");
             if (request.Uri != null && (!request.Uri.IsAbsoluteUri || (request.Uri.Scheme != Uri.UriSchemeHttp && request.Uri.Scheme != Uri.UriSchemeHttps)))
-                throw Invalid("-Uri must be an absolute http:// or https:// address, not \"" + GeoDownloadText.Redact(request.Uri) + "\".");
+                throw Invalid(GeoDownloadAdvice.UseHttpAddress, "The address \"" + GeoDownloadText.Redact(request.Uri) + "\" is not an absolute http:// or https:// address.");
             if (!string.IsNullOrEmpty(request.Sha256) && request.Source != GeoDownloadSource.Url)
-                throw Invalid("-Sha256 applies to -Source Url only (MaxMind publishes its own checksums; DB-IP and IPinfo publish none).");
+                throw Invalid(GeoDownloadAdvice.ChecksumForUrlOnly, "An expected SHA-256 is checked only for a download from a URL (MaxMind publishes its own checksums; DB-IP and IPinfo publish none).");
             if (!string.IsNullOrEmpty(request.Sha256) && NormalizeSha256(request.Sha256) == null)
-                throw Invalid("-Sha256 must be 64 hexadecimal digits.");
+                throw Invalid(GeoDownloadAdvice.CheckChecksum, "The expected SHA-256 is not 64 hexadecimal digits.");
 
             var kinds = (request.Databases ?? new GeoDownloadKind[0]).Distinct().ToList();
             string directory = Path.GetFullPath(request.DestinationDirectory);
@@ -105,7 +108,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 case GeoDownloadSource.MaxMind:
                 {
                     if (string.IsNullOrWhiteSpace(request.AccountId) || string.IsNullOrWhiteSpace(request.LicenseKey))
-                        throw Invalid("MaxMind downloads need an account ID and a licence key.");
+                        throw Invalid(GeoDownloadAdvice.ProvideMaxMindCredentials, "MaxMind downloads need an account ID and a licence key.");
                     var baseUri = BaseFor(request, MaxMindBase);
                     foreach (var kind in DefaultKinds(kinds))
                     {
@@ -119,23 +122,23 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 case GeoDownloadSource.IpInfo:
                 {
                     if (string.IsNullOrWhiteSpace(request.Token))
-                        throw Invalid("IPinfo downloads need an access token.");
+                        throw Invalid(GeoDownloadAdvice.ProvideIpInfoToken, "IPinfo downloads need an access token.");
                     if (kinds.Contains(GeoDownloadKind.City))
-                        throw Invalid("IPinfo Lite has country and ASN data but no cities; use -Source DbIpLite or MaxMind for a City database.");
+                        throw Invalid(GeoDownloadAdvice.UseSourceWithCities, "IPinfo Lite has country and ASN data but no cities.");
                     var uri = new Uri(BaseFor(request, IpInfoBase), "ipinfo_lite.mmdb?token=" + Uri.EscapeDataString(request.Token.Trim()));
                     plans.Add(new GeoDownloadPlan(request, GeoDownloadKind.Country, Target(directory, GeoDownloadKind.Country), new[] { uri }, null));
                     break;
                 }
                 case GeoDownloadSource.Url:
                 {
-                    if (request.Uri == null) throw Invalid("-Source Url needs -Uri, the address of a .mmdb, .mmdb.gz or .tar.gz file.");
-                    if (kinds.Count > 1) throw Invalid("-Source Url fetches one file: give one -Database (Country, Asn or City) saying which database it is.");
+                    if (request.Uri == null) throw Invalid(GeoDownloadAdvice.GiveUri, "A download from a URL needs the address of a .mmdb, .mmdb.gz or .tar.gz file.");
+                    if (kinds.Count > 1) throw Invalid(GeoDownloadAdvice.GiveOneDatabase, "A download from a URL fetches one file, so it installs one database (Country, Asn or City), not " + kinds.Count + ".");
                     var kind = kinds.Count == 1 ? kinds[0] : GeoDownloadKind.Country;
                     plans.Add(new GeoDownloadPlan(request, kind, Target(directory, kind), new[] { request.Uri }, null));
                     break;
                 }
                 default:
-                    throw Invalid("Unknown source " + request.Source + ".");
+                    throw Invalid(GeoDownloadAdvice.None, "Unknown source " + request.Source + ".");
             }
             return plans;
         }
@@ -166,8 +169,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException)
                 {
-                    throw Fail(plan, GeoDownloadFailure.FileSystem, "the folder " + directory + " cannot be created (" + ex.Message + ").",
-                        "Choose a folder you can write to with -DestinationPath or geoip.directory.");
+                    throw Fail(plan, GeoDownloadFailure.FileSystem, GeoDownloadAdvice.ChooseWritableFolder, "the folder " + directory + " cannot be created (" + ex.Message + ").");
                 }
 
                 string expectedSha256 = plan.Sha256Uri != null ? await FetchSha256Async(plan, cancel).ConfigureAwait(false) : NormalizeSha256(plan.Request.Sha256);
@@ -180,8 +182,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 {
                     string actual = Sha256OfFile(downloaded, cancel);
                     if (actual != expectedSha256)
-                        throw Fail(plan, GeoDownloadFailure.ChecksumMismatch, "the file from " + shown + " has SHA-256 " + actual + " but " + expectedSha256 + " was expected.",
-                            plan.Source == GeoDownloadSource.Url ? "Check the -Sha256 value, then try again: the download may have been corrupted or altered." : "Try again: the download was corrupted or altered on the way.");
+                        throw Fail(plan, GeoDownloadFailure.ChecksumMismatch,
+                            plan.Source == GeoDownloadSource.Url ? GeoDownloadAdvice.CheckChecksum : GeoDownloadAdvice.RetryCorruptedDownload,
+                            "the file from " + shown + " has SHA-256 " + actual + " but " + expectedSha256 + " was expected.");
                 }
 
                 Report(progress, plan, shown, "Verifying", new FileInfo(downloaded).Length, null);
@@ -194,10 +197,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 }
                 catch (InvalidDataException ex)
                 {
-                    throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the file from " + shown + " is not usable: " + ex.Message,
-                        plan.Source == GeoDownloadSource.Url || plan.Request.Uri != null
-                            ? "Check that -Uri points at a complete " + plan.Kind + " database (.mmdb, .mmdb.gz or .tar.gz)."
-                            : "Try again later; if it persists, use another -Source.");
+                    throw Fail(plan, GeoDownloadFailure.InvalidDatabase,
+                        plan.Source == GeoDownloadSource.Url || plan.Request.Uri != null ? GeoDownloadAdvice.CheckFileAtUri : GeoDownloadAdvice.TryAnotherSource,
+                        "the file from " + shown + " is not usable: " + ex.Message);
                 }
 
                 var result = new GeoDownloadResult
@@ -230,8 +232,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 // Network and data problems are already GeoDownloadExceptions: this is the local disk.
-                throw Fail(plan, GeoDownloadFailure.FileSystem, "writing in " + directory + " failed (" + ex.Message + ").",
-                    "Check the free space and permissions there, or choose another folder with -DestinationPath.");
+                throw Fail(plan, GeoDownloadFailure.FileSystem, GeoDownloadAdvice.CheckDiskOrChooseFolder, "writing in " + directory + " failed (" + ex.Message + ").");
             }
             finally
             {
@@ -265,8 +266,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     return candidate;
                 }
             }
-            throw Fail(plan, GeoDownloadFailure.NotFound,
-                "not found (HTTP 404) at " + string.Join(" nor at ", notFound.Select(GeoDownloadText.Redact)) + ".", NotFoundAdvice(plan));
+            throw Fail(plan, GeoDownloadFailure.NotFound, NotFoundAdvice(plan),
+                "not found (HTTP 404) at " + string.Join(" nor at ", notFound.Select(GeoDownloadText.Redact)) + ".");
         }
 
         private async Task CopyBodyAsync(GeoDownloadPlan plan, HttpResponseMessage response, string shown, string path, IProgress<GeoDownloadProgress> progress, CancellationToken cancel)
@@ -293,7 +294,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                             if (n == 0) break;
                             received += n;
                             if (received > MaxFileBytes)
-                                throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the file at " + shown + " is larger than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
+                                throw Fail(plan, GeoDownloadFailure.InvalidDatabase, GeoDownloadAdvice.CheckUri, "the file at " + shown + " is larger than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.");
                             writing = true;
                             await file.WriteAsync(buffer, 0, n, cancel).ConfigureAwait(false);
                             writing = false;
@@ -309,16 +310,15 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 {
                     cancel.ThrowIfCancellationRequested();
                     if (stall.IsCancellationRequested)
-                        throw Fail(plan, GeoDownloadFailure.Network, "the download from " + shown + " stalled: no data for " + _timeout.TotalSeconds + " s after " +
-                            GeoDownloadText.Size(received) + (total != null ? " of " + GeoDownloadText.Size(total.Value) : "") + ".", "Try again; check the network connection and proxy.");
-                    throw Fail(plan, GeoDownloadFailure.Network, "the download from " + shown + " broke off after " + GeoDownloadText.Size(received) +
-                        (total != null ? " of " + GeoDownloadText.Size(total.Value) : "") + " (" + Describe(ex) + ").", "Try again; check the network connection and proxy.");
+                        throw Fail(plan, GeoDownloadFailure.Network, GeoDownloadAdvice.RetryCheckNetwork, "the download from " + shown + " stalled: no data for " + _timeout.TotalSeconds + " s after " +
+                            GeoDownloadText.Size(received) + (total != null ? " of " + GeoDownloadText.Size(total.Value) : "") + ".");
+                    throw Fail(plan, GeoDownloadFailure.Network, GeoDownloadAdvice.RetryCheckNetwork, "the download from " + shown + " broke off after " + GeoDownloadText.Size(received) +
+                        (total != null ? " of " + GeoDownloadText.Size(total.Value) : "") + " (" + Describe(ex) + ").");
                 }
             }
             Report(progress, plan, shown, "Downloading", received, total);
             if (total != null && received != total.Value)
-                throw Fail(plan, GeoDownloadFailure.Network, "the download from " + shown + " is truncated: " + received + " of " + total.Value + " bytes arrived.",
-                    "Try again; check the network connection and proxy.");
+                throw Fail(plan, GeoDownloadFailure.Network, GeoDownloadAdvice.RetryCheckNetwork, "the download from " + shown + " is truncated: " + received + " of " + total.Value + " bytes arrived.");
         }
 
         private static bool IsTransferFailure(Exception ex) =>
@@ -344,11 +344,11 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 catch (Exception ex) when (IsTransferFailure(ex))
                 {
                     cancel.ThrowIfCancellationRequested();
-                    throw Fail(plan, GeoDownloadFailure.Network, "the checksum at " + shown + " could not be read (" + Describe(ex) + ").", "Try again.");
+                    throw Fail(plan, GeoDownloadFailure.Network, GeoDownloadAdvice.Retry, "the checksum at " + shown + " could not be read (" + Describe(ex) + ").");
                 }
                 string first = text.Split(new[] { ' ', '\t', '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-                return NormalizeSha256(first) ?? throw Fail(plan, GeoDownloadFailure.InvalidDatabase,
-                    "the checksum file at " + shown + " does not hold a SHA-256.", "Try again later; if -Uri is a mirror, check that it serves the .sha256 files too.");
+                return NormalizeSha256(first) ?? throw Fail(plan, GeoDownloadFailure.InvalidDatabase, GeoDownloadAdvice.MirrorMissingChecksums,
+                    "the checksum file at " + shown + " does not hold a SHA-256.");
             }
         }
 
@@ -376,8 +376,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                         string reason = timeout.IsCancellationRequested
                             ? uri.Host + " did not answer within " + _timeout.TotalSeconds + " s"
                             : uri.Host + " could not be reached (" + Describe(ex) + ")";
-                        throw Fail(plan, GeoDownloadFailure.Network, reason + ".",
-                            "Check the network connection and proxy settings, or use -Uri with a mirror you can reach.");
+                        throw Fail(plan, GeoDownloadFailure.Network, GeoDownloadAdvice.CheckNetworkOrUseMirror, reason + ".");
                     }
                 }
 
@@ -388,9 +387,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 response.Dispose();
                 var next = location.IsAbsoluteUri ? location : new Uri(uri, location);
                 if (hop >= MaxRedirects)
-                    throw Fail(plan, GeoDownloadFailure.HttpError, "more than " + MaxRedirects + " redirects from " + GeoDownloadText.Redact(first) + ".", "Check -Uri.");
+                    throw Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.CheckUri, "more than " + MaxRedirects + " redirects from " + GeoDownloadText.Redact(first) + ".");
                 if (uri.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps)
-                    throw Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadText.Redact(uri) + " redirected to an unencrypted address (" + GeoDownloadText.Redact(next) + "), which was refused.", "Use a mirror served over https.");
+                    throw Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.UseHttpsMirror, GeoDownloadText.Redact(uri) + " redirected to an unencrypted address (" + GeoDownloadText.Redact(next) + "), which was refused.");
                 uri = next;
             }
         }
@@ -412,41 +411,31 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             string reason = "HTTP " + status + " from " + GeoDownloadText.Redact(uri) + ".";
             if (status == 401 || status == 403)
             {
-                string advice;
                 switch (plan.Source)
                 {
                     case GeoDownloadSource.MaxMind:
-                        advice = "MaxMind refused the credentials: check -AccountId and -LicenseKey (geoip.maxmindAccountId and geoip.maxmindLicenseKey in config.yml); a new licence key can take a few minutes to work.";
-                        break;
+                        return Fail(plan, GeoDownloadFailure.AccessDenied, GeoDownloadAdvice.CheckMaxMindCredentials, reason + " MaxMind refused the account ID and licence key.");
                     case GeoDownloadSource.IpInfo:
-                        advice = "IPinfo refused the token: check -Token (ipToken in config.yml) at https://ipinfo.io/account/token.";
-                        break;
+                        return Fail(plan, GeoDownloadFailure.AccessDenied, GeoDownloadAdvice.CheckIpInfoToken, reason + " IPinfo refused the token.");
                     default:
-                        advice = "The server refused access; check -Uri.";
-                        break;
+                        return Fail(plan, GeoDownloadFailure.AccessDenied, GeoDownloadAdvice.CheckAccessToUri, reason + " The server refused access.");
                 }
-                return Fail(plan, GeoDownloadFailure.AccessDenied, reason, advice);
             }
-            if (status == 404) return Fail(plan, GeoDownloadFailure.NotFound, reason, NotFoundAdvice(plan));
-            if (status == 429) return Fail(plan, GeoDownloadFailure.HttpError, reason, "The provider is limiting downloads; try again later (MaxMind allows a limited number of downloads per day).");
-            if (status >= 500) return Fail(plan, GeoDownloadFailure.HttpError, reason, "The server had a problem; try again later, or use another -Source or -Uri.");
-            return Fail(plan, GeoDownloadFailure.HttpError, reason, "Check -Source and -Uri.");
+            if (status == 404) return Fail(plan, GeoDownloadFailure.NotFound, NotFoundAdvice(plan), reason);
+            if (status == 429) return Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.WaitForRateLimit, reason + " The provider is limiting downloads.");
+            if (status >= 500) return Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.TryLaterOrAnotherSource, reason + " The server had a problem.");
+            return Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.CheckSourceAndUri, reason);
         }
 
-        private static string NotFoundAdvice(GeoDownloadPlan plan)
+        private static GeoDownloadAdvice NotFoundAdvice(GeoDownloadPlan plan)
         {
-            if (plan.Request.Uri != null && plan.Source != GeoDownloadSource.Url)
-                return "Check that the mirror given with -Uri holds the provider's file names (see Get-Help Update-ConnectionGeoDatabase -Parameter Uri).";
+            if (plan.Request.Uri != null && plan.Source != GeoDownloadSource.Url) return GeoDownloadAdvice.MirrorMissingFiles;
             switch (plan.Source)
             {
-                case GeoDownloadSource.DbIpLite:
-                    return "DB-IP publishes each month's files during the month; try again later, or use -Source MaxMind or IpInfo.";
-                case GeoDownloadSource.MaxMind:
-                    return "Check that your MaxMind account can download " + MaxMindEdition(plan.Kind) + ".";
-                case GeoDownloadSource.IpInfo:
-                    return "IPinfo may have moved the Lite database; download it from https://ipinfo.io/account/data-downloads and install it with -Source Url.";
-                default:
-                    return "Check -Uri.";
+                case GeoDownloadSource.DbIpLite: return GeoDownloadAdvice.WaitForMonthlyRelease;
+                case GeoDownloadSource.MaxMind: return GeoDownloadAdvice.CheckMaxMindEdition;
+                case GeoDownloadSource.IpInfo: return GeoDownloadAdvice.DownloadIpInfoManually;
+                default: return GeoDownloadAdvice.CheckUri;
             }
         }
 
@@ -471,7 +460,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                         cancel.ThrowIfCancellationRequested();
                         total += n;
                         if (total > MaxFileBytes)
-                            throw Fail(plan, GeoDownloadFailure.InvalidDatabase, "the download unpacks to more than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.", "Check -Uri.");
+                            throw Fail(plan, GeoDownloadFailure.InvalidDatabase, GeoDownloadAdvice.CheckUri, "the download unpacks to more than " + GeoDownloadText.Size(MaxFileBytes) + ", more than any GeoIP database.");
                         output.Write(buffer, 0, n);
                     }
                 }
@@ -531,8 +520,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                throw Fail(plan, GeoDownloadFailure.FileSystem, target + " could not be replaced (" + ex.Message + ").",
-                    "Close programs that hold it open, or choose another folder with -DestinationPath.");
+                throw Fail(plan, GeoDownloadFailure.FileSystem, GeoDownloadAdvice.CloseProgramsOrChooseFolder, target + " could not be replaced (" + ex.Message + ").");
             }
         }
 
@@ -558,7 +546,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         // ---- Naming -----------------------------------------------------------------------------
 
-        internal static string MaxMindEdition(GeoDownloadKind kind) =>
+        /// <summary>MaxMind's edition ID for a kind of database: GeoLite2-Country, GeoLite2-ASN or GeoLite2-City.</summary>
+        public static string MaxMindEdition(GeoDownloadKind kind) =>
             kind == GeoDownloadKind.Asn ? "GeoLite2-ASN" : kind == GeoDownloadKind.City ? "GeoLite2-City" : "GeoLite2-Country";
 
         internal static string FileName(GeoDownloadKind kind) =>
@@ -581,14 +570,13 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         private static void Report(IProgress<GeoDownloadProgress> progress, GeoDownloadPlan plan, string uri, string stage, long received, long? total) =>
             progress?.Report(new GeoDownloadProgress(plan.Kind, uri, stage, received, total));
 
-        private static GeoDownloadException Invalid(string message) =>
-            new GeoDownloadException(GeoDownloadFailure.InvalidRequest, null, message);
+        private static GeoDownloadException Invalid(GeoDownloadAdvice advice, string reason) =>
+            new GeoDownloadException(GeoDownloadFailure.InvalidRequest, advice, null, reason);
 
-        private static GeoDownloadException Fail(GeoDownloadPlan plan, GeoDownloadFailure failure, string reason, string advice)
+        private static GeoDownloadException Fail(GeoDownloadPlan plan, GeoDownloadFailure failure, GeoDownloadAdvice advice, string reason)
         {
             string kept = File.Exists(plan.TargetPath) ? "The previous database is unchanged." : "Nothing was installed.";
-            string message = "Could not update the " + plan.Kind + " database " + plan.TargetPath + ": " + reason + " " + advice + " " + kept;
-            return new GeoDownloadException(failure, plan.Kind, GeoDownloadText.Scrub(message, plan.Request));
+            return new GeoDownloadException(failure, advice, plan.Kind, plan.TargetPath, GeoDownloadText.Scrub(reason, plan.Request), kept);
         }
     }
 }

@@ -6,8 +6,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
     /// <summary>What the GeoIP databases say about one address; a field no database answers stays null.</summary>
     public sealed class GeoInfo
     {
+        /// <summary>Nothing known.</summary>
         public static readonly GeoInfo Empty = new GeoInfo(null, null, null, null, null, null, null);
 
+        /// <summary>An answer; null for each field the database does not know.</summary>
         public GeoInfo(string country, string countryName, string city, double? latitude, double? longitude, long? asn, string asnOrganization)
         {
             Country = country;
@@ -21,11 +23,17 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         /// <summary>ISO 3166-1 alpha-2 code, upper case.</summary>
         public string Country { get; }
+        /// <summary>The country's English name.</summary>
         public string CountryName { get; }
+        /// <summary>The city's English name (City databases only).</summary>
         public string City { get; }
+        /// <summary>Approximate latitude, degrees (City databases only).</summary>
         public double? Latitude { get; }
+        /// <summary>Approximate longitude, degrees (City databases only).</summary>
         public double? Longitude { get; }
+        /// <summary>Autonomous system number.</summary>
         public long? Asn { get; }
+        /// <summary>The autonomous system's organisation.</summary>
         public string AsnOrganization { get; }
 
         internal bool IsEmpty => Country == null && City == null && Asn == null;

@@ -12,8 +12,11 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
     /// </summary>
     public static class GeoIpPaths
     {
+        /// <summary>The installed country database's file name.</summary>
         public const string CountryFile = "country.mmdb";
+        /// <summary>The installed ASN database's file name.</summary>
         public const string AsnFile = "asn.mmdb";
+        /// <summary>The installed city database's file name.</summary>
         public const string CityFile = "city.mmdb";
 
         /// <summary>

@@ -27,6 +27,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
     {
         /// <summary>Bundled with the module (DB-IP Lite, CC BY 4.0).</summary>
         public const string BundledCountryFile = "dbip-country.mmdb";
+        /// <summary>Bundled with the module: ASN data (see GeoIP/SOURCES.md).</summary>
         public const string BundledAsnFile = "ip-location-db-asn.mmdb";
 
         private const int MaxCachedAddresses = 1 << 16;
@@ -49,6 +50,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         /// <summary>Lookups answered from the cache, and lookups that read a database (for benchmarks).</summary>
         public long CacheHits { get; private set; }
+        /// <summary>Lookups that read a database.</summary>
         public long CacheMisses { get; private set; }
 
         /// <summary>
@@ -194,7 +196,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     var slot = SlotFor(downloaded);
                     if (slot.Database == null && slot.Error == null) slot.Check();
                     if (slot.Database != null) return downloaded;
-                    problems.Add(slot.Error + " Using the bundled database instead; Update-ConnectionGeoDatabase replaces the file.");
+                    problems.Add(slot.Error + " Using the bundled database instead until the file is replaced by a working one (downloading the database again does that).");
                 }
             }
             if (bundledName == null || _bundledDirectory == null) return null;
@@ -204,6 +206,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             return null;
         }
 
+        /// <summary>Closes every open database file.</summary>
         public void Dispose()
         {
             lock (_gate)
