@@ -37,6 +37,12 @@ namespace ConnectionsMonitor
                     continue;
                 }
                 char c = name[i];
+                if (char.IsHighSurrogate(c))
+                {
+                    pattern.Append(c).Append(name[i + 1]); // a whole pair (UnsafeLength turned lone halves into '?')
+                    i += 2;
+                    continue;
+                }
                 if (c == '*' || c == '?' || c == '[' || c == ']' || c == '`') pattern.Append('`');
                 pattern.Append(c);
                 i++;
