@@ -38,6 +38,15 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         [Fact]
+        public void ReverseDnsNamesAreAlreadyInsideTheRules()
+        {
+            // HostNameSanitizer escapes at the entry (RFC 1035 \DDD); what it lets through is unchanged by Clean.
+            string name = ConnectionsMonitor.Engine.Enrichment.Dns.HostNameSanitizer.FromText("a\u001b[31m\u202E.b\u200B");
+            Assert.Equal(@"a\027\09131m\226\128\174.b\226\128\139", name);
+            Assert.Equal(name, UntrustedText.Clean(name));
+        }
+
+        [Fact]
         public void HtmlEncodesMarkupAfterCleaning()
         {
             Assert.Equal("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;",
