@@ -32,10 +32,6 @@ namespace ConnectionsMonitor
         public static string Foreign(string address, int? port, string hostName) =>
             TextFormat.Foreign(string.IsNullOrEmpty(address) ? null : address, port, hostName);
 
-        /// <summary>The Foreign cell fitted to <paramref name="cells"/> terminal cells (cut with "…", padded with spaces).</summary>
-        public static string Foreign(string address, int? port, string hostName, int cells) =>
-            TextFormat.Cell(Foreign(address, port, hostName), cells);
-
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
         public static string Geo(string country, string scope) => TextFormat.Geo(country, scope);
 
@@ -56,8 +52,5 @@ namespace ConnectionsMonitor
 
         /// <summary>Outside text (names, paths) for a list or table cell: <see cref="UntrustedText.ForTerminal"/>.</summary>
         public static string Safe(string text) => UntrustedText.ForTerminal(text);
-
-        /// <summary>Outside text fitted to <paramref name="cells"/> terminal cells (cut with "…", padded with spaces).</summary>
-        public static string Cell(string text, int cells) => TextFormat.Cell(text, cells);
     }
 }
