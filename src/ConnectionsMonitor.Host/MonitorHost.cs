@@ -122,6 +122,12 @@ namespace ConnectionsMonitor.Host
             }
         }
 
+        // PowerShell's table formatting pads and cuts by these: terminal cells, not UTF-16 units (the base class
+        // counts units, so a Chinese name would push the rest of its row right).
+        public override int LengthInBufferCells(string source) => ConnectionsMonitor.Engine.Display.CellWidth.Of(source);
+        public override int LengthInBufferCells(string source, int offset) => ConnectionsMonitor.Engine.Display.CellWidth.Of(source?.Substring(offset));
+        public override int LengthInBufferCells(char source) => ConnectionsMonitor.Engine.Display.CellWidth.Of(source.ToString());
+
         public override bool KeyAvailable => _terminal && Console.KeyAvailable;
 
         public override void FlushInputBuffer()

@@ -7,12 +7,14 @@ namespace ConnectionsMonitor
     /// Text shown in the module's table and list views (called from ConnectionsMonitor.Format.ps1xml).
     /// The formatting itself lives in the engine (<see cref="TextFormat"/>) so the live view
     /// (Show-ConnectionMonitor) renders cells exactly as these views do. Strings from the outside world
-    /// pass through <see cref="Safe"/> so a process name cannot carry terminal escape sequences into the console.
+    /// pass through <see cref="UntrustedText.ForTerminal"/> (<see cref="Safe"/> here) so a process name cannot
+    /// carry terminal escape sequences into the console; cells that can hold wide or combining characters are
+    /// fitted and padded in terminal cells (<see cref="CellWidth"/>), not UTF-16 units.
     /// </summary>
     public static class DisplayFormat
     {
-        /// <summary>"addr:port", with IPv6 addresses in brackets; empty when there is no endpoint.</summary>
-        public static string Endpoint(string address, int? port) => TextFormat.Endpoint(address, port);
+        /// <summary>"addr:port", with IPv6 addresses in brackets and IPv4-mapped ones (::ffff:a.b.c.d) in IPv4 form; empty when there is no endpoint.</summary>
+        public static string Endpoint(string address, int? port) => TextFormat.Endpoint(string.IsNullOrEmpty(address) ? null : address, port);
 
         /// <summary>Compact age: 42s, 5m12s, 3h04m, 2d05h; empty when unknown.</summary>
         public static string Age(TimeSpan? age) => TextFormat.Age(age);
@@ -30,7 +32,7 @@ namespace ConnectionsMonitor
         /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
         public static string Rate(double? bytesPerSecond) => TextFormat.Rate(bytesPerSecond);
 
-        /// <summary>The Foreign cell: the host name from reverse DNS when known, else the address; then the port.</summary>
+        /// <summary>The Foreign cell: the host name from reverse DNS when known, else the address (IPv4-mapped ones in IPv4 form); then the port.</summary>
         public static string Foreign(string address, int? port, string hostName) =>
             TextFormat.Foreign(string.IsNullOrEmpty(address) ? null : address, port, hostName);
 
@@ -40,12 +42,19 @@ namespace ConnectionsMonitor
         /// <summary>The Process cell: the name without control characters, after the seed's "[VPN]" marker for VPN connections (as the live view shows it).</summary>
         public static string Process(string name, bool? isVpn)
         {
-            string safe = TextFormat.Safe(name);
+            string safe = UntrustedText.ForTerminal(name);
             if (isVpn != true) return safe;
             return safe.Length == 0 ? TableLayout.VpnMarker : TableLayout.VpnMarker + " " + safe;
         }
 
-        /// <summary>Removes control characters (C0, DEL, C1 — ESC and CSI among them) and bidi overrides from text that came from outside.</summary>
-        public static string Safe(string text) => TextFormat.Safe(text);
+        /// <summary>
+        /// The Process cell fitted to <paramref name="cells"/> terminal cells: Chinese or emoji names take two cells a
+        /// character, combining marks none; cut at a grapheme boundary with "…", padded with spaces to exactly
+        /// <paramref name="cells"/> cells.
+        /// </summary>
+        public static string Process(string name, bool? isVpn, int cells) => TextFormat.Cell(Process(name, isVpn), cells);
+
+        /// <summary>Outside text (names, paths) for a list or table cell: <see cref="UntrustedText.ForTerminal"/>.</summary>
+        public static string Safe(string text) => UntrustedText.ForTerminal(text);
     }
 }

@@ -67,7 +67,7 @@ namespace ConnectionsMonitor.Engine.Configuration
 
     /// <summary>
     /// A configuration that cannot be used. Carries every error found in the file (Errors); the
-    /// location properties are those of the first. The message lists each error on its own line.
+    /// location properties are those of the first. The message lists each error on its own line (see Compose).
     /// </summary>
     public sealed class ConfigException : Exception
     {
@@ -86,12 +86,18 @@ namespace ConnectionsMonitor.Engine.Configuration
         public int Column => Errors[0].Column;
         public string Key => Errors[0].Key;
 
+        /// <summary>
+        /// One error: its <see cref="ConfigIssue.Message"/>. Several: a line naming the file and the count, then one
+        /// line per error, numbered "[1]", "[2]" …, each with its own file, line, key and what was expected. The
+        /// numbers keep the errors apart where PowerShell's concise error view joins the lines into one paragraph
+        /// (it does so for commands run from a script file).
+        /// </summary>
         private static string Compose(IReadOnlyList<ConfigError> errors)
         {
             if (errors == null || errors.Count == 0) throw new ArgumentException("A ConfigException needs at least one error.", nameof(errors));
             if (errors.Count == 1) return errors[0].Message;
-            return (errors[0].FilePath ?? "The configuration") + " has " + errors.Count + " errors:" + Environment.NewLine
-                + string.Join(Environment.NewLine, errors.Select(e => e.Message));
+            return (errors[0].FilePath ?? "The configuration") + " has " + errors.Count.ToString(CultureInfo.InvariantCulture) + " errors:" + Environment.NewLine
+                + string.Join(Environment.NewLine, errors.Select((e, i) => "[" + (i + 1).ToString(CultureInfo.InvariantCulture) + "] " + e.Message));
         }
     }
 }

@@ -81,7 +81,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             {
                 string full = Path.GetFullPath(explicitPath);
                 if (!_env.FileExists(full))
-                    throw new ConfigException(full, "the configuration file given with -ConfigPath does not exist.");
+                    throw new ConfigException(full, "the configuration file named for this command does not exist.");
                 return new ConfigLocation(ConfigSource.ExplicitPath, full);
             }
 

@@ -37,6 +37,7 @@ namespace ConnectionsMonitor.Engine.Configuration
         /// </summary>
         public YamlNode Parse(string text)
         {
+            if (!CheckIndentation(text)) return null;
             if (!CheckEvents(text)) return null;
             var stream = new YamlStream();
             try
@@ -45,7 +46,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             }
             catch (YamlException ex)
             {
-                Error(ex.Start, null, "this is not valid YAML: " + ex.Message);
+                Error(ex.Start, null, SyntaxDetail(ex));
                 return null;
             }
             if (stream.Documents.Count == 0) return null;
@@ -82,7 +83,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             }
             catch (YamlException ex)
             {
-                Error(ex.Start, null, "this is not valid YAML: " + ex.Message);
+                Error(ex.Start, null, SyntaxDetail(ex));
             }
             catch (InvalidOperationException)
             {
@@ -90,6 +91,61 @@ namespace ConnectionsMonitor.Engine.Configuration
                 Error(lastGood, null, "this is not valid YAML: the text cannot be parsed after this point; check for an unclosed [ or { or a missing quote.");
             }
             return Errors.Count == errorsBefore;
+        }
+
+        /// <summary>
+        /// Tabs in indentation, each reported at its own line and column. YAML allows only spaces there, and
+        /// YamlDotNet reports the mapping the tab breaks (a line or more earlier), which sends the reader to the
+        /// wrong place. Lines inside a block scalar (after "|" or "&gt;") are not indentation and are skipped.
+        /// </summary>
+        private bool CheckIndentation(string text)
+        {
+            int errorsBefore = Errors.Count;
+            string[] lines = text.Replace("\r\n", "\n").Split('\n');
+            int blockIndent = -1; // indentation of the key that opened a block scalar, while inside one
+            for (int n = 0; n < lines.Length; n++)
+            {
+                string line = lines[n];
+                int lead = 0;
+                while (lead < line.Length && (line[lead] == ' ' || line[lead] == '\t')) lead++;
+                bool blank = lead == line.Length || line[lead] == '#';
+                if (blockIndent >= 0)
+                {
+                    if (blank || lead > blockIndent) continue;
+                    blockIndent = -1;
+                }
+                if (blank) continue;
+                int tab = line.IndexOf('\t', 0, lead);
+                if (tab >= 0)
+                {
+                    string content = line.Substring(lead);
+                    int colon = content.IndexOf(':');
+                    string what = colon > 0 ? "the key '" + content.Substring(0, colon).Trim() + "' is" : "this line is";
+                    Errors.Add(new ConfigError(_source, n + 1, tab + 1, null,
+                        what + " indented with a tab character; YAML allows only spaces for indentation: replace the tab with spaces (as many as the keys above it at the same level)."));
+                    continue;
+                }
+                string trimmed = line.TrimEnd();
+                if (trimmed.EndsWith("|", StringComparison.Ordinal) || trimmed.EndsWith(">", StringComparison.Ordinal)
+                    || trimmed.EndsWith("|-", StringComparison.Ordinal) || trimmed.EndsWith(">-", StringComparison.Ordinal))
+                    blockIndent = lead;
+            }
+            return Errors.Count == errorsBefore;
+        }
+
+        /// <summary>A YamlDotNet syntax error in the loader's words, with what to do for the mistakes people make.</summary>
+        private static string SyntaxDetail(YamlException ex)
+        {
+            string detail = "this is not valid YAML: " + ex.Message;
+            if (ex.Message.IndexOf("hexadecimal", StringComparison.OrdinalIgnoreCase) >= 0
+                || ex.Message.IndexOf("escape", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                detail += (detail.EndsWith(".", StringComparison.Ordinal) ? "" : ".")
+                    + " In double quotes a backslash starts an escape sequence (\\U, \\x and \\u expect a hexadecimal number), so a Windows path"
+                    + " such as \"C:\\Users\\me\\GeoIP\" cannot be written that way: use single quotes ('C:\\Users\\me\\GeoIP'),"
+                    + " forward slashes (\"C:/Users/me/GeoIP\") or no quotes.";
+            }
+            return detail;
         }
 
         private sealed class Frame

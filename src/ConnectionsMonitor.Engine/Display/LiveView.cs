@@ -137,7 +137,7 @@ namespace ConnectionsMonitor.Engine.Display
             var sb = new StringBuilder("Top talkers:");
             foreach (var t in talkers)
             {
-                sb.Append(t.Rank == 1 ? " " : "  ").Append(TextFormat.Safe(t.Name));
+                sb.Append(t.Rank == 1 ? " " : "  ").Append(UntrustedText.ForTerminal(t.Name));
                 if (t.SendRate != null || t.ReceiveRate != null)
                     sb.Append(' ').Append(TextFormat.Rate((t.SendRate ?? 0) + (t.ReceiveRate ?? 0)));
                 sb.Append(" (").Append(t.Connections.ToString(CultureInfo.InvariantCulture)).Append(')');
@@ -291,7 +291,7 @@ namespace ConnectionsMonitor.Engine.Display
                                                       + " of " + _shown.Count.ToString(CultureInfo.InvariantCulture));
             if (_layout != null && _layout.HiddenForWidth > 0)
                 sb.Append("  (").Append(_layout.HiddenForWidth.ToString(CultureInfo.InvariantCulture)).Append(" columns hidden: window too narrow)");
-            if (!string.IsNullOrEmpty(Notice)) return new ScreenLine(sb.Append("  ").Append(TextFormat.Safe(Notice)).ToString(), _noticeStyle);
+            if (!string.IsNullOrEmpty(Notice)) return new ScreenLine(sb.Append("  ").Append(UntrustedText.ForTerminal(Notice)).ToString(), _noticeStyle);
             sb.Append("  q quit  s sort  p pause  / filter  arrows/PgUp/PgDn scroll");
             return new ScreenLine(sb.ToString());
         }

@@ -87,11 +87,11 @@ namespace ConnectionsMonitor.Engine.Display
             return sb.ToString();
         }
 
-        /// <summary>One line as it goes to the terminal: cut to the width, styled, style reset after it.</summary>
+        /// <summary>One line as it goes to the terminal: cut to the width in terminal cells (never inside a grapheme cluster), styled, style reset after it.</summary>
         public static string Encode(ScreenLine line, int width, out bool fillsWidth)
         {
-            string text = line.Text.Length > width ? line.Text.Substring(0, width) : line.Text;
-            fillsWidth = text.Length == width;
+            string text = CellWidth.Fit(line.Text, width, null);
+            fillsWidth = CellWidth.Of(text) == width;
             if (line.Style.Length == 0 || text.Length == 0) return text;
             return line.Style + text + TerminalColors.Reset;
         }

@@ -47,42 +47,88 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>Configured columns left out because the terminal is too narrow even at their narrowest.</summary>
         public int HiddenForWidth { get; }
 
-        /// <summary>Characters a row takes: the widths plus one space between columns.</summary>
+        /// <summary>Terminal cells a row takes: the widths plus one space between columns.</summary>
         public int TotalWidth => Columns.Sum(c => c.Width) + Math.Max(0, Columns.Count - 1);
 
         /// <summary>
-        /// The configured columns at their configured widths; when <paramref name="terminalWidth"/> is
-        /// smaller than that, the widest columns give up characters first (down to their header's
-        /// length), then columns are dropped from the right. Null width: no fitting (plain output).
+        /// Which columns give way first when the terminal is narrow: they give up characters in this order (each
+        /// down to <see cref="UsefulWidth"/>), and when that is not enough they are dropped in this order. Local's
+        /// endpoint already carries the port, so Port goes first; Process, the question this tool answers, goes last.
+        /// </summary>
+        public static readonly IReadOnlyList<string> GiveWayOrder = new[]
+        {
+            ColumnNames.Port, ColumnNames.Age, ColumnNames.Bytes, ColumnNames.Geo, ColumnNames.Pid,
+            ColumnNames.State, ColumnNames.Proto, ColumnNames.Foreign, ColumnNames.Local, ColumnNames.Process,
+        };
+
+        /// <summary>
+        /// The narrowest a column is cut to before columns are dropped, in terminal cells: what its usual values need
+        /// (an IPv4 endpoint "255.255.255.255:65535" is 21, "Established" 11, "Unspecified" 11, a PID 7, a port 5),
+        /// 12 for Process. Never wider than the configured width.
+        /// </summary>
+        public static int UsefulWidth(string column)
+        {
+            switch (column)
+            {
+                case ColumnNames.Proto: return 5;
+                case ColumnNames.Local: return 21;
+                case ColumnNames.Port: return 5;
+                case ColumnNames.Foreign: return 21;
+                case ColumnNames.State: return 11;
+                case ColumnNames.Pid: return 7;
+                case ColumnNames.Process: return 12;
+                case ColumnNames.Geo: return 11;
+                case ColumnNames.Bytes: return 7;
+                case ColumnNames.Age: return 6;
+                default: return Math.Max(3, column.Length);
+            }
+        }
+
+        /// <summary>
+        /// The configured columns (order and widths from config.yml) fitted to <paramref name="terminalWidth"/>
+        /// cells: columns give up characters in <see cref="GiveWayOrder"/> down to their <see cref="UsefulWidth"/>;
+        /// when that is not enough, columns are dropped in the same order (the rest keep their configured order)
+        /// and the widths are worked out again. Null width: no fitting (plain output).
         /// </summary>
         public static TableLayout FromConfig(MonitorConfig config, int? terminalWidth)
         {
-            var names = config.VisibleColumns;
-            var widths = names.Select(n => config.ColumnWidths.TryGetValue(n, out int w) ? w : n.Length).ToArray();
+            var names = config.VisibleColumns.ToList();
+            int[] Configured(List<string> ns) => ns.Select(n => config.ColumnWidths.TryGetValue(n, out int w) ? w : n.Length).ToArray();
+            var widths = Configured(names);
             int hidden = 0;
             if (terminalWidth != null)
             {
                 int available = Math.Max(1, terminalWidth.Value);
-                int count = names.Count;
-                while (count > 0 && Needed(widths, count) > available)
+                while (true)
                 {
-                    int excess = Needed(widths, count) - available;
-                    // Shrink one character at a time from the widest column that can still give one.
-                    while (excess > 0)
+                    widths = Configured(names);
+                    int excess = Needed(widths, widths.Length) - available;
+                    foreach (int i in ShrinkSequence(names))
                     {
-                        int widest = -1;
-                        for (int i = 0; i < count; i++)
-                            if (widths[i] > Minimum(names[i], widths[i]) && (widest < 0 || widths[i] > widths[widest])) widest = i;
-                        if (widest < 0) break;
-                        widths[widest]--;
-                        excess--;
+                        if (excess <= 0) break;
+                        int give = Math.Min(excess, widths[i] - Math.Min(widths[i], UsefulWidth(names[i])));
+                        widths[i] -= give;
+                        excess -= give;
                     }
-                    if (excess > 0) { count--; hidden++; }
+                    if (excess <= 0) break;
+                    if (names.Count == 1) { widths[0] = available; break; }
+                    names.RemoveAt(ShrinkSequence(names).First());
+                    hidden++;
                 }
-                names = names.Take(count).ToList();
             }
             var columns = names.Select((n, i) => new TableColumn(n, widths[i])).ToList();
             return new TableLayout(columns, config.TruncateOverflow, hidden);
+        }
+
+        // Indexes into names in give-way order; columns GiveWayOrder does not name come first.
+        private static IEnumerable<int> ShrinkSequence(List<string> names) =>
+            Enumerable.Range(0, names.Count).OrderBy(i => GiveWayRank(names[i])).ToList();
+
+        private static int GiveWayRank(string name)
+        {
+            for (int r = 0; r < GiveWayOrder.Count; r++)
+                if (string.Equals(GiveWayOrder[r], name, StringComparison.OrdinalIgnoreCase)) return r;
+            return -1;
         }
 
         private static int Needed(int[] widths, int count)
@@ -91,9 +137,6 @@ namespace ConnectionsMonitor.Engine.Display
             for (int i = 0; i < count; i++) sum += widths[i];
             return sum;
         }
-
-        // A column keeps at least its header (and never grows past its configured width).
-        private static int Minimum(string name, int configured) => Math.Min(configured, Math.Max(3, name.Length));
 
         /// <summary>The header line: column names padded to their widths.</summary>
         public string Header()
@@ -134,20 +177,20 @@ namespace ConnectionsMonitor.Engine.Display
             string fitted = Fit(text, width, TruncateOverflow);
             sb.Append(fitted);
             // The last cell is not padded: trailing blanks would only be drawn and diffed for nothing.
-            if (!last) sb.Append(' ', Math.Max(0, width - fitted.Length));
+            if (!last) sb.Append(' ', Math.Max(0, width - CellWidth.Of(fitted)));
         }
 
         /// <summary>
-        /// A cell's text within <paramref name="width"/>: cut with "..." when too long and truncation is on
-        /// (or hard-cut when the column is narrower than the ellipsis); as it is when truncation is off
-        /// (the seed lets such a cell push the rest of the row right).
+        /// A cell's text within <paramref name="width"/> terminal cells (<see cref="CellWidth"/>): cut at a grapheme
+        /// boundary with "..." when too wide and truncation is on (without the ellipsis when the column is not wider
+        /// than it); as it is when truncation is off (the seed lets such a cell push the rest of the row right).
+        /// A wide character that would straddle the edge is left out, so the result can be one cell short.
         /// </summary>
         public static string Fit(string text, int width, bool truncate)
         {
             text = text ?? "";
-            if (text.Length <= width || !truncate) return text;
-            if (width <= Ellipsis.Length) return text.Substring(0, Math.Max(0, width));
-            return text.Substring(0, width - Ellipsis.Length) + Ellipsis;
+            if (!truncate) return text;
+            return CellWidth.Fit(text, width, Ellipsis);
         }
 
         /// <summary>The text of one cell, before fitting. Outside-world strings are made safe here.</summary>
@@ -162,7 +205,7 @@ namespace ConnectionsMonitor.Engine.Display
                     return r.RemoteAddress == null ? "" : TextFormat.Foreign(AddressPattern.FormatAddress(r.RemoteAddress), r.RemotePort, r.RemoteHostName);
                 case ColumnNames.State: return r.State?.ToString() ?? "";
                 case ColumnNames.Pid: return r.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "";
-                case ColumnNames.Process: return TextFormat.Safe(r.ProcessName);
+                case ColumnNames.Process: return UntrustedText.ForTerminal(r.ProcessName);
                 case ColumnNames.Geo: return TextFormat.Geo(r.Country, r.AddressScope);
                 case ColumnNames.Bytes: return TextFormat.Bytes(r.BytesSent, r.BytesReceived);
                 case ColumnNames.Age:

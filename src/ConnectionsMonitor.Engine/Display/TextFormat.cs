@@ -1,28 +1,30 @@
 using System;
 using System.Globalization;
-using System.Text;
+using System.Net;
 
 namespace ConnectionsMonitor.Engine.Display
 {
     /// <summary>
     /// Cell text shared by the module's table views (through ConnectionsMonitor.DisplayFormat) and the
     /// live view. Lives in the engine so the live renderer, its tests and the benchmark use the same
-    /// formatting without PowerShell. Strings from the outside world pass through <see cref="Safe"/>
-    /// so a process name cannot carry terminal escape sequences into the console.
+    /// formatting without PowerShell. Strings from the outside world pass through
+    /// <see cref="UntrustedText.ForTerminal"/> so a process name cannot carry terminal escape sequences into the
+    /// console, and are measured in terminal cells (<see cref="CellWidth"/>), not UTF-16 units.
     /// </summary>
     public static class TextFormat
     {
-        /// <summary>"addr:port", with IPv6 addresses in brackets; empty when there is no endpoint.</summary>
+        /// <summary>"addr:port", with IPv6 addresses in brackets and IPv4-mapped ones in IPv4 form (<see cref="DisplayAddress"/>); empty when there is no endpoint.</summary>
         public static string Endpoint(string address, int? port)
         {
             if (address == null) return port == null ? "" : "*:" + port.Value.ToString(CultureInfo.InvariantCulture);
+            address = DisplayAddress(address);
             string host = address.IndexOf(':') >= 0 ? "[" + address + "]" : address;
             return port == null ? host : host + ":" + port.Value.ToString(CultureInfo.InvariantCulture);
         }
 
         /// <summary>The Foreign cell: the remote host's name when reverse DNS found one (resolveDNS / -ResolveDns), else its address; then the port.</summary>
         public static string Foreign(string address, int? port, string hostName) =>
-            string.IsNullOrEmpty(hostName) ? Endpoint(address, port) : Endpoint(Safe(hostName), port);
+            string.IsNullOrEmpty(hostName) ? Endpoint(address, port) : Endpoint(UntrustedText.ForTerminal(hostName), port);
 
         /// <summary>Compact age: 42s, 5m12s, 3h04m, 2d05h; empty when unknown.</summary>
         public static string Age(TimeSpan? age)
@@ -61,28 +63,27 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
         public static string Geo(string country, string scope) =>
             // PowerShell passes $null to a string parameter as "": treat empty as unknown.
-            Safe(!string.IsNullOrEmpty(country) ? country : scope ?? "");
+            UntrustedText.ForTerminal(!string.IsNullOrEmpty(country) ? country : scope ?? "");
 
         /// <summary>
-        /// Removes control characters (C0, DEL, C1 — ESC and CSI among them) and bidi overrides from
-        /// text that came from outside (process names, paths, DNS answers).
+        /// An address as the cells show it: an IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack socket
+        /// reports for an IPv4 peer) in its IPv4 form, everything else as it is. The objects keep the real text.
         /// </summary>
-        public static string Safe(string text)
+        public static string DisplayAddress(string address)
         {
-            if (string.IsNullOrEmpty(text)) return text ?? "";
-            StringBuilder sb = null;
-            for (int i = 0; i < text.Length; i++)
-            {
-                char c = text[i];
-                bool bad = char.IsControl(c) || (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069');
-                if (bad)
-                {
-                    if (sb == null) sb = new StringBuilder(text, 0, i, text.Length);
-                    continue;
-                }
-                sb?.Append(c);
-            }
-            return sb == null ? text : sb.ToString();
+            if (string.IsNullOrEmpty(address) || address.IndexOf("::ffff:", StringComparison.OrdinalIgnoreCase) < 0) return address;
+            return IPAddress.TryParse(address, out var ip) && ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4().ToString() : address;
+        }
+
+        /// <summary>
+        /// <paramref name="text"/> (outside text, cleaned here by <see cref="UntrustedText.ForTerminal"/>) fitted to
+        /// <paramref name="cells"/> terminal cells: cut at a grapheme boundary with "…" when too wide, then padded with
+        /// spaces (on the left when <paramref name="alignRight"/>) to exactly <paramref name="cells"/> cells.
+        /// </summary>
+        public static string Cell(string text, int cells, bool alignRight = false)
+        {
+            string fitted = CellWidth.Fit(UntrustedText.ForTerminal(text), cells, CellWidth.Ellipsis);
+            return alignRight ? CellWidth.PadLeft(fitted, cells) : CellWidth.PadRight(fitted, cells);
         }
     }
 }

@@ -27,9 +27,7 @@ namespace ConnectionsMonitor.Commands
             }
             foreach (var name in names.Where(pattern.IsMatch))
             {
-                string text = name.IndexOfAny(new[] { ' ', '\'', '"', '`', '$', '(', ')', ',', ';', '{', '}', '[', ']', '@', '#' }) >= 0
-                    ? "'" + name.Replace("'", "''") + "'"
-                    : name;
+                string text = PowerShellQuoting.CompletionText(name);
                 string shown = DisplayFormat.Safe(name);
                 yield return new CompletionResult(text, shown, CompletionResultType.ParameterValue, shown);
             }

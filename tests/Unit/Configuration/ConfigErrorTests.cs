@@ -167,6 +167,55 @@ namespace ConnectionsMonitor.Tests.Configuration
         }
 
         [Fact]
+        public void SeveralErrorsStandOnePerLineNumbered()
+        {
+            var ex = Fails("refreshInterval: fast\nresolveDNS: maybe\nmonitoring:\n  topTalkersCount: 0\n");
+            Assert.Equal(string.Join(System.Environment.NewLine,
+                "config.yml has 3 errors:",
+                "[1] config.yml, line 1, key 'refreshInterval': expected a whole number of milliseconds of at least 100, found 'fast'.",
+                "[2] config.yml, line 2, key 'resolveDNS': expected true or false, found 'maybe'.",
+                "[3] config.yml, line 4, key 'monitoring.topTalkersCount': expected a whole number from 1 to 100, found '0'."), ex.Message);
+        }
+
+        [Theory]
+        [InlineData("geoip:\n\tcountryDatabase: x\n", 2, 1, "the key 'countryDatabase' is")]
+        [InlineData("monitoring:\n  showStats: true\n\ttopTalkersCount: 3\n", 3, 1, "the key 'topTalkersCount' is")]
+        [InlineData("monitoring:\n  \tshowStats: true\n", 2, 3, "the key 'showStats' is")]
+        [InlineData("ipFiltering:\n  allowlist:\n\t- 10.0.0.1\n", 3, 1, "this line is")]
+        public void TabIndentationIsReportedAtItsOwnLine(string yaml, int line, int column, string what)
+        {
+            var e = SingleError(yaml);
+            Assert.Equal(line, e.Line);
+            Assert.Equal(column, e.Column);
+            Assert.Null(e.Key);
+            Assert.Equal("config.yml, line " + line + ": " + what + " indented with a tab character; YAML allows only spaces for indentation: "
+                + "replace the tab with spaces (as many as the keys above it at the same level).", e.Message);
+        }
+
+        [Fact]
+        public void TabsInsideValuesAndBlockScalarsAreNotIndentation()
+        {
+            ConfigLoader.LoadText("resolveDNS:\tfalse # tab after the colon\n", "config.yml");
+            ConfigLoader.LoadText("alerts:\n  webhooks:\n    - url: https://hooks.example.invalid/a\n      template: |\n        line one\n        \tindented with a tab inside the text\n", "config.yml");
+        }
+
+        [Theory]
+        [InlineData("geoip:\n  directory: \"C:\\Users\\me\\GeoIP\"\n", "did not find expected hexadecimal number.")]
+        [InlineData("geoip:\n  directory: \"C:\\data\\GeoIP\"\n", "found unknown escape character.")]
+        public void WindowsPathsInDoubleQuotesSayWhatToDo(string yaml, string yamlDotNetWords)
+        {
+            var e = SingleError(yaml);
+            Assert.Equal(2, e.Line);
+            Assert.Equal("config.yml, line 2: this is not valid YAML: While scanning a quoted scalar, " + yamlDotNetWords
+                + " In double quotes a backslash starts an escape sequence (\\U, \\x and \\u expect a hexadecimal number), so a Windows path"
+                + " such as \"C:\\Users\\me\\GeoIP\" cannot be written that way: use single quotes ('C:\\Users\\me\\GeoIP'),"
+                + " forward slashes (\"C:/Users/me/GeoIP\") or no quotes.", e.Message);
+            // And the advice works: the same path in single quotes, with forward slashes or bare loads.
+            foreach (var fixedYaml in new[] { "geoip:\n  directory: 'C:\\Users\\me\\GeoIP'\n", "geoip:\n  directory: \"C:/Users/me/GeoIP\"\n", "geoip:\n  directory: C:\\Users\\me\\GeoIP\n" })
+                ConfigLoader.LoadText(fixedYaml, "config.yml");
+        }
+
+        [Fact]
         public void EmptyValuesTakeDefaultsButEmptyListItemsAreErrors()
         {
             var c = ConfigLoader.LoadText("refreshInterval:\nmonitoring:\nalerts:\n  webhooks:\n", "c.yml").Config;

@@ -28,7 +28,7 @@ namespace ConnectionsMonitor.Tests.Host
             using var sockets = new LoopbackSockets();
             var (code, output, error) = Run("Get-MonitoredConnection", "-LocalPort", sockets.ListenPort.ToString());
             Assert.True(code == 0, error);
-            Assert.Matches(@"Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Age", output);
+            Assert.Matches(@"Proto\s+Local\s+Foreign\s+State\s+Process\s+PID\s+Geo\s+Bytes\s+Age\s+Port", output);
             Assert.Contains("127.0.0.1:" + sockets.ListenPort, output);
             Assert.Contains("Listen", output);
         }

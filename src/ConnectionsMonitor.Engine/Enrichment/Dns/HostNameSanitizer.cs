@@ -12,6 +12,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
     /// metacharacters, and a hostile name stays recognisable as hostile. IDN names stay in their ASCII (xn--) form.
     /// The root's trailing dot is removed. Names that cannot be a domain name at all (empty, an empty label,
     /// a label over 63 octets, over 255 octets in all) give null.
+    /// This is a DNS rule applied where names enter the module, stricter than the display rules: its output
+    /// passes <see cref="ConnectionsMonitor.Engine.Display.UntrustedText"/> unchanged, and everything shown
+    /// still goes through UntrustedText (one place for what may reach a terminal, a page or a chat).
     /// </summary>
     internal static class HostNameSanitizer
     {
