@@ -65,9 +65,13 @@ Describe 'Get-TopTalker' {
         $client.Connect($loopback, $port)
         $server = $listener.AcceptTcpClient()
         try {
+            # The server end reads everything: unread, the bytes would stop at the socket buffers
+            # (~128 KB on loopback) and never be acknowledged.
             $job = Start-ThreadJob -ScriptBlock {
-                param($c) Start-Sleep -Milliseconds 1500; $bytes = [byte[]]::new(1MB); $c.GetStream().Write($bytes, 0, $bytes.Length)
-            } -ArgumentList $client
+                param($c, $s)
+                $null = $s.GetStream().CopyToAsync([System.IO.Stream]::Null)
+                Start-Sleep -Milliseconds 1500; $bytes = [byte[]]::new(1MB); $c.GetStream().Write($bytes, 0, $bytes.Length)
+            } -ArgumentList $client, $server
             $talkers = Get-TopTalker -Duration 00:00:04 -Top 1000
             $job | Wait-Job | Remove-Job
             ($talkers | Where-Object { ($_.ProcessIds -split ', ') -contains "$PID" }).BytesSent | Should -BeGreaterOrEqual 1MB
