@@ -63,8 +63,20 @@ if [ "$rc" -ne 0 ] || ! [ -f out/ConnectionsMonitor/ConnectionsMonitor.psd1 ]; t
 fi
 
 echo "== xunit: dotnet test ConnectionsMonitor.sln -c Release =="
-dotnet test ConnectionsMonitor.sln -c Release --no-build 2>&1 | tee "$logs/xunit.log"
+rm -f "$logs/xunit.trx"
+dotnet test ConnectionsMonitor.sln -c Release --no-build --logger "trx;LogFileName=xunit.trx" --results-directory "$logs" 2>&1 | tee "$logs/xunit.log"
 rc=${PIPESTATUS[0]}
+# Each skipped test with its reason (the console logger names them without one).
+if [ -f "$logs/xunit.trx" ]; then
+  python3 - "$logs/xunit.trx" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {'t': 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010'}
+for r in ET.parse(sys.argv[1]).getroot().iterfind('.//t:UnitTestResult', ns):
+    if r.get('outcome') == 'NotExecuted':
+        m = r.find('.//t:Message', ns)
+        print('xunit skipped: %s -- %s' % (r.get('testName'), (m.text or '').strip() if m is not None else 'no reason given'))
+PY
+fi
 [ "$rc" -eq 0 ] || status=1
 xunit_lines=$(grep -E '^(Passed|Failed)! +- ' "$logs/xunit.log" || true)
 if [ -z "$xunit_lines" ]; then no_result "dotnet test"; fi
