@@ -23,6 +23,14 @@ mkdir -p "$logs"
 
 totals() { echo "$passed passed, $failed failed, $skipped skipped"; }
 no_result() { echo "$1 printed no result line: counted as one failure"; failed=$((failed + 1)); status=1; }
+# A suite that exits non-zero without a failed test counted (a crash, a hang, a set-up error)
+# counts as one failure, so the totals line never reads "0 failed" for a failing run.
+check_rc() { # name exit-status failures-before
+  if [ "$2" -ne 0 ]; then
+    status=1
+    if [ "$failed" -eq "$3" ]; then echo "$1 exited with status $2 and no failed test counted: counted as one failure"; failed=$((failed + 1)); fi
+  fi
+}
 add_line() { # adds "P passed, F failed, S skipped" (after an optional "name: " prefix)
   local p f s
   p=$(sed -nE 's/^[^0-9]*([0-9]+) passed.*/\1/p' <<<"$1")
@@ -64,6 +72,7 @@ fi
 
 echo "== xunit: dotnet test ConnectionsMonitor.sln -c Release =="
 rm -f "$logs/xunit.trx"
+before=$failed
 dotnet test ConnectionsMonitor.sln -c Release --no-build --logger "trx;LogFileName=xunit.trx" --results-directory "$logs" 2>&1 | tee "$logs/xunit.log"
 rc=${PIPESTATUS[0]}
 # Each skipped test with its reason (the console logger names them without one).
@@ -77,7 +86,6 @@ for r in ET.parse(sys.argv[1]).getroot().iterfind('.//t:UnitTestResult', ns):
         print('xunit skipped: %s -- %s' % (r.get('testName'), (m.text or '').strip() if m is not None else 'no reason given'))
 PY
 fi
-[ "$rc" -eq 0 ] || status=1
 xunit_lines=$(grep -E '^(Passed|Failed)! +- ' "$logs/xunit.log" || true)
 if [ -z "$xunit_lines" ]; then no_result "dotnet test"; fi
 while IFS= read -r line; do
@@ -88,6 +96,7 @@ while IFS= read -r line; do
   s=$(sed -nE 's/.*Skipped: *([0-9]+),.*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
 done <<<"$xunit_lines"
+check_rc "dotnet test" "$rc" "$before"
 xunit_summary="xunit: $passed passed, $failed failed, $skipped skipped"
 echo "$xunit_summary"
 
@@ -101,6 +110,7 @@ else
 fi
 
 echo "== Pester: ./build.ps1 -Task Pester under pwsh $pwsh_version =="
+before=$failed
 if [ -x "$pwsh" ]; then
   # This pwsh first on PATH: tests that start "a PowerShell" as a child process find this one.
   PATH="$tools/pwsh:$PATH" "$pwsh" -NoProfile -NonInteractive -File build.ps1 -Task Pester 2>&1 | tee "$logs/pester.log"
@@ -109,16 +119,17 @@ else
   echo "no pwsh: the Pester suite cannot run"; rc=1
   : >"$logs/pester.log"
 fi
-[ "$rc" -eq 0 ] || status=1
 pester_summary=$(grep -aE '^pester: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$logs/pester.log" | tail -n1)
 if [ -n "$pester_summary" ]; then add_line "$pester_summary"; else no_result "the Pester suite"; fi
+check_rc "the Pester suite" "$rc" "$before"
 
 echo "== Windows connection-table tests under Wine =="
+before=$failed
 bash .ci/wine-tests.sh 2>&1 | tee "$logs/wine.log"
 rc=${PIPESTATUS[0]}
-[ "$rc" -eq 0 ] || status=1
 wine_summary=$(grep -aE '^wine: [0-9]+ passed, [0-9]+ failed' "$logs/wine.log" | tail -n1)
 if [ -n "$wine_summary" ]; then add_line "$wine_summary"; else no_result "the Wine tests"; fi
+check_rc "the Wine tests" "$rc" "$before"
 
 echo "== totals =="
 echo "$xunit_summary"
