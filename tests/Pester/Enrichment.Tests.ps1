@@ -17,7 +17,7 @@ BeforeAll {
     # An empty GeoIP data folder, so databases downloaded on this machine do not change the answers.
     $geoDir = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'cm-pester-geo-' + [guid]::NewGuid())
     $config = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'cm-pester-' + [guid]::NewGuid() + '.yml')
-    Set-Content -LiteralPath $config -Value "geoip:`n  directory: '$geoDir'`n"
+    Set-Content -LiteralPath $config -Value "resolveDNS: false`ngeoip:`n  directory: '$geoDir'`n"
 }
 
 AfterAll {
@@ -47,7 +47,7 @@ Describe 'Enrichment of loopback connections' {
     }
 
     It 'gives a listener the Unspecified scope in the Geo column' {
-        $text = Get-MonitoredConnection -ConfigPath $config -LocalPort $listenerPort -State Listen | Out-String
+        $text = Get-MonitoredConnection -ConfigPath $config -LocalPort $listenerPort -State Listen | Out-String -Width 200
         $text | Should -Match 'Unspecified'
     }
 

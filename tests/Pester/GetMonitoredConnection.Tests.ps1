@@ -2,11 +2,16 @@
 # Pester suite for Windows PowerShell 5.1 and PowerShell 7 (Windows and Linux). Run by
 # ./build.ps1 -Test after the module is built into out/ConnectionsMonitor.
 
-BeforeAll {
-    $manifest = [System.IO.Path]::Combine($PSScriptRoot, '..', '..', 'out', 'ConnectionsMonitor', 'ConnectionsMonitor.psd1')
-    Import-Module $manifest -Force -ErrorAction Stop
-
+BeforeDiscovery {
+    # -Skip is evaluated at discovery, before BeforeAll runs.
     $isWindowsOS = [System.Environment]::OSVersion.Platform -eq 'Win32NT'
+}
+
+BeforeAll {
+    . ([System.IO.Path]::Combine($PSScriptRoot, 'TestSupport.ps1'))
+    Import-Module $ModuleManifest -Force -ErrorAction Stop
+    $null = Enter-TestConfig
+
     $loopback = [System.Net.IPAddress]::Loopback
 
     $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
@@ -24,6 +29,7 @@ BeforeAll {
 
 AfterAll {
     $client.Dispose(); $server.Dispose(); $listener.Stop(); $udp.Dispose()
+    Exit-TestConfig
     Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
 }
 
@@ -67,7 +73,11 @@ Describe 'Get-MonitoredConnection' {
     }
 
     It 'binds -ProcessId from Get-Process output' {
-        Get-Process -Id $PID | Get-MonitoredConnection -LocalPort $listenerPort | Should -HaveCount 1
+        # The listener and the server end of the accepted connection are both this process's.
+        $rows = Get-Process -Id $PID | Get-MonitoredConnection -LocalPort $listenerPort
+        $rows | Should -HaveCount 2
+        @($rows | Sort-Object State | ForEach-Object { "$($_.State) $($_.ProcessId)" }) | Should -Be @("Established $PID", "Listen $PID")
+        Get-Process -Id $PID | Get-MonitoredConnection -LocalPort $listenerPort -State Listen | Should -HaveCount 1
     }
 
     It 'filters by CIDR and wildcard remote address' {
@@ -113,7 +123,7 @@ Describe 'Get-MonitoredConnection' {
         $back.LocalPort | Should -Be $listenerPort
     }
 
-    It 'agrees with Get-NetTCPConnection on Windows' -Skip:(-not $isWindowsOS) {
+    It 'agrees with Get-NetTCPConnection (Windows only: there is no Get-NetTCPConnection elsewhere)' -Skip:(-not $isWindowsOS) {
         $ours = Get-MonitoredConnection -LocalPort $clientPort -State Established
         $theirs = Get-NetTCPConnection -LocalPort $clientPort -State Established
         $ours.OwningProcess | Should -Be $theirs.OwningProcess

@@ -2,12 +2,19 @@
 # Get-TopTalker, Get-ConnectionStatistic, Watch-Connection and Show-ConnectionMonitor against the
 # built module, on Windows PowerShell 5.1 and PowerShell 7.
 
-BeforeAll {
-    $manifest = [System.IO.Path]::Combine($PSScriptRoot, '..', '..', 'out', 'ConnectionsMonitor', 'ConnectionsMonitor.psd1')
-    Import-Module $manifest -Force -ErrorAction Stop
+BeforeDiscovery {
+    # -Skip is evaluated at discovery, before BeforeAll runs. Byte counts need an elevated session
+    # on Windows (ETW); on Linux tcp_info serves them to anyone for their own sockets.
     $isElevated = if ([System.Environment]::OSVersion.Platform -eq 'Win32NT') {
         ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
     } else { $true }
+}
+
+BeforeAll {
+    . ([System.IO.Path]::Combine($PSScriptRoot, 'TestSupport.ps1'))
+    $manifest = $ModuleManifest
+    Import-Module $manifest -Force -ErrorAction Stop
+    $null = Enter-TestConfig
 
     $loopback = [System.Net.IPAddress]::Loopback
     $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
@@ -17,6 +24,7 @@ BeforeAll {
 
 AfterAll {
     $listener.Stop()
+    Exit-TestConfig
     Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
 }
 
@@ -48,7 +56,7 @@ Describe 'Get-TopTalker' {
         finally { $client.Dispose(); $server.Dispose() }
     }
 
-    It 'counts bytes a connection moved during the window' -Skip:(-not $isElevated) {
+    It 'counts bytes a connection moved during the window (Windows: elevated only)' -Skip:(-not $isElevated) {
         if (-not (Get-Command Start-ThreadJob -ErrorAction SilentlyContinue)) {
             Set-ItResult -Skipped -Because 'Start-ThreadJob is not available'
             return
@@ -57,9 +65,13 @@ Describe 'Get-TopTalker' {
         $client.Connect($loopback, $port)
         $server = $listener.AcceptTcpClient()
         try {
+            # The server end reads everything: unread, the bytes would stop at the socket buffers
+            # (~128 KB on loopback) and never be acknowledged.
             $job = Start-ThreadJob -ScriptBlock {
-                param($c) Start-Sleep -Milliseconds 1500; $bytes = [byte[]]::new(1MB); $c.GetStream().Write($bytes, 0, $bytes.Length)
-            } -ArgumentList $client
+                param($c, $s)
+                $null = $s.GetStream().CopyToAsync([System.IO.Stream]::Null)
+                Start-Sleep -Milliseconds 1500; $bytes = [byte[]]::new(1MB); $c.GetStream().Write($bytes, 0, $bytes.Length)
+            } -ArgumentList $client, $server
             $talkers = Get-TopTalker -Duration 00:00:04 -Top 1000
             $job | Wait-Job | Remove-Job
             ($talkers | Where-Object { ($_.ProcessIds -split ', ') -contains "$PID" }).BytesSent | Should -BeGreaterOrEqual 1MB
@@ -97,7 +109,7 @@ Describe 'Watch-Connection' {
 Describe 'Show-ConnectionMonitor' {
     It 'prints plain tables without escapes when the output is not a terminal' {
         # A child PowerShell whose standard output is a pipe: the view must fall back to plain text.
-        $shell = [System.Diagnostics.Process]::GetCurrentProcess().Path
+        $shell = Get-TestPowerShellPath
         $text = & $shell -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Show-ConnectionMonitor -LocalPort $port -Count 1" | Out-String
         $LASTEXITCODE | Should -Be 0
         $text | Should -Match "$port"

@@ -3,8 +3,9 @@
 # serves the bundled DB-IP country database, on Windows PowerShell 5.1 and PowerShell 7.
 
 BeforeAll {
-    $repo = [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($PSScriptRoot, '..', '..'))
-    Import-Module ([System.IO.Path]::Combine($repo, 'out', 'ConnectionsMonitor', 'ConnectionsMonitor.psd1')) -Force -ErrorAction Stop
+    . ([System.IO.Path]::Combine($PSScriptRoot, 'TestSupport.ps1'))
+    $repo = $RepoRoot
+    Import-Module $ModuleManifest -Force -ErrorAction Stop
 
     $mmdb = [System.IO.File]::ReadAllBytes([System.IO.Path]::Combine($repo, 'data', 'GeoIP', 'dbip-country.mmdb'))
     $buffer = [System.IO.MemoryStream]::new()

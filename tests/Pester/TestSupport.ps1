@@ -1,0 +1,32 @@
+# Dot-sourced by the *.Tests.ps1 files in their BeforeAll: the built module, a configuration that
+# does not depend on this machine's own config, and the path of "this PowerShell" for child processes.
+# Works in Windows PowerShell 5.1 and PowerShell 7 on Windows and Linux.
+
+$RepoRoot = [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($PSScriptRoot, '..', '..'))
+$ModuleManifest = [System.IO.Path]::Combine($RepoRoot, 'out', 'ConnectionsMonitor', 'ConnectionsMonitor.psd1')
+
+# The executable of the PowerShell running the tests. [Diagnostics.Process]::GetCurrentProcess().Path
+# is 'dotnet' when pwsh runs as a dotnet tool, so take it from $PSHOME.
+function Get-TestPowerShellPath {
+    if ($PSVersionTable.PSEdition -eq 'Desktop') { return [System.IO.Path]::Combine($PSHOME, 'powershell.exe') }
+    $name = if ([System.Environment]::OSVersion.Platform -eq 'Win32NT') { 'pwsh.exe' } else { 'pwsh' }
+    return [System.IO.Path]::Combine($PSHOME, $name)
+}
+
+# A configuration for tests: no reverse DNS, an empty GeoIP folder (so databases downloaded on this
+# machine do not change answers), everything else as shipped. $env:CONNECTIONSMONITOR_CONFIG points
+# at it until Exit-TestConfig puts the previous value back.
+function Enter-TestConfig([string] $Extra = '') {
+    $id = [guid]::NewGuid().ToString('N')
+    $script:TestGeoDir = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "cm-pester-geo-$id")
+    $script:TestConfig = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "cm-pester-$id.yml")
+    Set-Content -LiteralPath $script:TestConfig -Encoding ASCII -Value ("resolveDNS: false`ngeoip:`n  directory: '$($script:TestGeoDir)'`n" + $Extra)
+    $script:SavedConfigEnv = $env:CONNECTIONSMONITOR_CONFIG
+    $env:CONNECTIONSMONITOR_CONFIG = $script:TestConfig
+    return $script:TestConfig
+}
+
+function Exit-TestConfig {
+    $env:CONNECTIONSMONITOR_CONFIG = $script:SavedConfigEnv
+    Remove-Item -LiteralPath $script:TestConfig -ErrorAction SilentlyContinue
+}

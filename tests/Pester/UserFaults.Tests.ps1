@@ -1,0 +1,83 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.3' }
+# The right behaviour where users have reported faults (issue #10). These pin what users expect;
+# they fail until the fixes land:
+#   - an empty pipeline (`@() | Get-MonitoredConnection`) printed the whole table
+#   - Export-Csv wrote three identical columns: OwningProcess, PID and ProcessId
+#   - Watch-Connection | ConvertTo-Json expanded Age into a nested TimeSpan object
+#   - Show-ConnectionMonitor's output could not be captured in a variable
+
+BeforeAll {
+    . ([System.IO.Path]::Combine($PSScriptRoot, 'TestSupport.ps1'))
+    Import-Module $ModuleManifest -Force -ErrorAction Stop
+    $null = Enter-TestConfig
+
+    $loopback = [System.Net.IPAddress]::Loopback
+    $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+}
+
+AfterAll {
+    $listener.Stop()
+    Exit-TestConfig
+    Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
+}
+
+Describe 'Empty pipeline input' {
+    It 'gives no rows for an empty array piped in' {
+        @(@() | Get-MonitoredConnection) | Should -HaveCount 0
+    }
+
+    It 'gives no rows when a filter upstream matched no process' {
+        @(Get-Process -Id $PID | Where-Object { $false } | Get-MonitoredConnection) | Should -HaveCount 0
+    }
+}
+
+Describe 'Export-Csv columns' {
+    It 'writes the process id once, as ProcessId' {
+        $header = @(Get-MonitoredConnection -LocalPort $port -State Listen | ConvertTo-Csv -NoTypeInformation)[0]
+        $columns = @($header -split ',' | ForEach-Object { $_.Trim('"') })
+        $columns | Should -Contain 'ProcessId'
+        @($columns | Where-Object { $_ -in 'OwningProcess', 'PID' }) | Should -HaveCount 0
+        # OwningProcess and PID stay reachable on the object for scripts written for Get-NetTCPConnection.
+        $row = Get-MonitoredConnection -LocalPort $port -State Listen
+        $row.OwningProcess | Should -Be $PID
+        $row.PID | Should -Be $PID
+    }
+}
+
+Describe 'Watch-Connection | ConvertTo-Json' {
+    It 'has no nested object for Age' {
+        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$ModuleManifest'; Watch-Connection -LocalPort $port -State Established -RefreshInterval 200 -Count 1 | ConvertTo-Json -Compress")
+            $async = $ps.BeginInvoke()
+            Start-Sleep -Milliseconds 800
+            $client.Connect($loopback, $port)
+            $server = $listener.AcceptTcpClient()
+            $async.AsyncWaitHandle.WaitOne(15000) | Should -BeTrue
+            $json = @($ps.EndInvoke($async)) -join ''
+            $event = $json | ConvertFrom-Json
+            $event.ChangeType | Should -Be 'Opened'
+            $event.LocalPort | Should -Be $port
+            $event.PSObject.Properties.Name | Should -Contain 'Age'
+            @($event.PSObject.Properties | Where-Object { $_.Value -is [System.Management.Automation.PSCustomObject] } | ForEach-Object Name) | Should -Be @()
+            $json | Should -Not -Match '"Ticks"'
+            $server.Dispose()
+        }
+        finally { $client.Dispose(); $ps.Dispose() }
+    }
+}
+
+Describe 'Show-ConnectionMonitor captured in a variable' {
+    It 'returns one plain-text frame with the header' {
+        $x = Show-ConnectionMonitor -LocalPort $port -Count 1
+        @($x).Count | Should -BeGreaterThan 0
+        @($x | Where-Object { $_ -isnot [string] }) | Should -HaveCount 0
+        $text = @($x) -join "`n"
+        $text | Should -Match 'Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Age'
+        $text | Should -Match "127\.0\.0\.1:$port\s+$port\s+0\.0\.0\.0:0\s+Listen\s+$PID\b"
+        $text | Should -Not -Match ([char]27)
+    }
+}
