@@ -113,7 +113,7 @@ Describe 'Get-MonitoredConnection' {
 
     It 'shows the seed''s columns in the default table view' {
         $text = Get-MonitoredConnection -LocalPort $listenerPort -State Listen | Out-String -Width 200
-        $text | Should -Match 'Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Age'
+        $text | Should -Match 'Proto\s+Local\s+Foreign\s+State\s+Process\s+PID\s+Geo\s+Bytes\s+Age\s+Port'
     }
 
     It 'round-trips through remoting serialization' {

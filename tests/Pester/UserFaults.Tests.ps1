@@ -61,7 +61,9 @@ Describe 'Watch-Connection | ConvertTo-Json' {
             $event = $json | ConvertFrom-Json
             $event.ChangeType | Should -Be 'Opened'
             $event.LocalPort | Should -Be $port
-            $event.PSObject.Properties.Name | Should -Contain 'Age'
+            $event.PSObject.Properties.Name | Should -Contain 'AgeSeconds'
+            $event.AgeSeconds | Should -BeOfType [long]
+            $event.AgeIsLowerBound | Should -BeFalse
             @($event.PSObject.Properties | Where-Object { $_.Value -is [System.Management.Automation.PSCustomObject] } | ForEach-Object Name) | Should -Be @()
             $json | Should -Not -Match '"Ticks"'
             $server.Dispose()

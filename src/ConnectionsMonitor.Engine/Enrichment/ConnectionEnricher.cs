@@ -38,14 +38,21 @@ namespace ConnectionsMonitor.Engine.Enrichment
         /// <summary>Scope, geo and VPN for every record; problems (a database that does not open …) go to <paramref name="warnings"/>.</summary>
         public void Classify(IReadOnlyList<ConnectionRecord> records, EnrichmentOptions options, ICollection<string> warnings)
         {
-            bool geo = options.Geo != null;
-            if (geo)
-                foreach (var problem in _geo.Refresh(options.Geo)) Add(warnings, problem);
+            bool anyPublic = false;
             foreach (var r in records)
             {
                 var scope = AddressScopes.Classify(r.RemoteAddress);
                 r.AddressScope = ScopeNames[(int)scope];
-                if (!geo || scope != AddressScope.Public) continue;
+                anyPublic |= scope == AddressScope.Public;
+            }
+            // The databases (18 MB as shipped) are opened only when a public address needs them: a
+            // snapshot of loopback and private connections reads none of them.
+            bool geo = options.Geo != null && anyPublic;
+            if (geo)
+                foreach (var problem in _geo.Refresh(options.Geo)) Add(warnings, problem);
+            foreach (var r in records)
+            {
+                if (!geo || !ReferenceEquals(r.AddressScope, ScopeNames[(int)AddressScope.Public])) continue;
                 var info = _geo.Lookup(r.RemoteAddress);
                 r.Country = info.Country;
                 r.CountryName = info.CountryName;

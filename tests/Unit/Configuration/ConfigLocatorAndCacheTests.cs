@@ -69,7 +69,7 @@ namespace ConnectionsMonitor.Tests.Configuration
             var ex = Assert.Throws<ConfigException>(() => Locator(new Dictionary<string, string>()).Locate(missing, null));
             Assert.Equal(missing, ex.FilePath);
             Assert.Contains(missing, ex.Message);
-            Assert.Contains("-ConfigPath", ex.Message);
+            Assert.Contains("the configuration file named for this command does not exist", ex.Message);
             Assert.Contains("does not exist", ex.Message);
         }
 

@@ -17,7 +17,7 @@ namespace ConnectionsMonitor.Tests.Display
         private const string Make =
             "function mk($n) { [ConnectionsMonitor.MonitoredConnection]@{ Protocol='TCP'; LocalAddress='::ffff:127.0.0.1'; LocalPort=8080; " +
             "RemoteAddress='::ffff:127.0.0.1'; RemotePort=50000; State='Established'; ProcessId=4242; ProcessName=$n; AddressScope='Loopback'; " +
-            "BytesSent=1024; BytesReceived=2048; Age=[TimeSpan]::FromSeconds(75) } }\n";
+            "BytesSent=1024; BytesReceived=2048; AgeSeconds=75; AgeIsLowerBound=$false } }\n";
 
         private static string[] Lines(string rendered) =>
             rendered.Replace("\r", "").Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).ToArray();
