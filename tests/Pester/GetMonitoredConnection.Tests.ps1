@@ -14,21 +14,16 @@ BeforeAll {
 
     $loopback = [System.Net.IPAddress]::Loopback
 
-    $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
-    $listener.Start()
-    $listenerPort = $listener.LocalEndpoint.Port
-
-    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-    $client.Connect($loopback, $listenerPort)
-    $server = $listener.AcceptTcpClient()
-    $clientPort = $client.Client.LocalEndPoint.Port
+    $pair = New-LoopbackPair
+    $listenerPort = $pair.Port
+    $clientPort = $pair.ClientPort
 
     $udp = [System.Net.Sockets.UdpClient]::new([System.Net.IPEndPoint]::new($loopback, 0))
     $udpPort = $udp.Client.LocalEndPoint.Port
 }
 
 AfterAll {
-    $client.Dispose(); $server.Dispose(); $listener.Stop(); $udp.Dispose()
+    Remove-LoopbackPair $pair; $udp.Dispose()
     Exit-TestConfig
     Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
 }

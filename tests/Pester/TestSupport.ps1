@@ -30,3 +30,20 @@ function Exit-TestConfig {
     $env:CONNECTIONSMONITOR_CONFIG = $script:SavedConfigEnv
     Remove-Item -LiteralPath $script:TestConfig -ErrorAction SilentlyContinue
 }
+
+# A loopback TCP listener of this process with one accepted connection: the rows the tests ask about.
+# Properties: Listener, Port (the listener's), Client, Server, ClientPort. Dispose with Remove-LoopbackPair.
+function New-LoopbackPair {
+    $loopback = [System.Net.IPAddress]::Loopback
+    $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+    $client.Connect($loopback, $port)
+    $server = $listener.AcceptTcpClient()
+    [pscustomobject]@{ Listener = $listener; Port = $port; Client = $client; Server = $server; ClientPort = $client.Client.LocalEndPoint.Port }
+}
+
+function Remove-LoopbackPair($Pair) {
+    $Pair.Client.Dispose(); $Pair.Server.Dispose(); $Pair.Listener.Stop()
+}

@@ -15,14 +15,9 @@ BeforeAll {
     Import-Module $ModuleManifest -Force -ErrorAction Stop
     $null = Enter-TestConfig
 
-    $loopback = [System.Net.IPAddress]::Loopback
-    $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
-    $listener.Start()
-    $port = $listener.LocalEndpoint.Port
-    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-    $client.Connect($loopback, $port)
-    $server = $listener.AcceptTcpClient()
-    $clientPort = $client.Client.LocalEndPoint.Port
+    $pair = New-LoopbackPair
+    $port = $pair.Port
+    $clientPort = $pair.ClientPort
     $processName = (Get-Process -Id $PID).ProcessName
     # Windows knows a connection's creation time (so Age is shown) and, elevated, its bytes.
     $onWindows = [System.Environment]::OSVersion.Platform -eq 'Win32NT'
@@ -33,7 +28,7 @@ BeforeAll {
 }
 
 AfterAll {
-    $client.Dispose(); $server.Dispose(); $listener.Stop()
+    Remove-LoopbackPair $pair
     Exit-TestConfig
     Remove-Module ConnectionsMonitor -ErrorAction SilentlyContinue
 }
