@@ -90,11 +90,6 @@ namespace ConnectionsMonitor.Engine.Session
                         if (options.Count != null && frames >= options.Count.Value) return;
                     }
                 }
-                catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-                {
-                    // Ctrl+C: leave quietly; the caller stops the pipeline.
-                    throw;
-                }
                 finally
                 {
                     // Also after an error or Ctrl+C: the user gets their screen, cursor and colours back.
