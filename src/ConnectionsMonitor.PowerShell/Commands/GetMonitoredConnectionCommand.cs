@@ -16,8 +16,9 @@ namespace ConnectionsMonitor.Commands
             var query = BuildQuery();
             var snapshot = Run(() => Session.Snapshot(query));
             Warn(snapshot.Warnings);
+            var mapper = new OutputMapper.Batch();
             foreach (var c in snapshot.Connections)
-                WriteObject(OutputMapper.ToConnection(c, snapshot.TimeStampUtc));
+                WriteObject(mapper.ToConnection(c, snapshot.TimeStampUtc));
         }
     }
 }

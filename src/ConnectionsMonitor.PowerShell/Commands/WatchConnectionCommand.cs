@@ -41,10 +41,11 @@ namespace ConnectionsMonitor.Commands
             };
             // The engine's enumeration runs here, on the pipeline thread: events and warnings are
             // written as each sample yields them.
+            var mapper = new OutputMapper.Batch();
             Run(() =>
             {
                 foreach (var e in Session.Watch(query, options, StopRequested.Token, WriteWarning))
-                    WriteObject(OutputMapper.ToEvent(e));
+                    WriteObject(mapper.ToEvent(e));
             });
         }
     }

@@ -15,52 +15,98 @@ namespace ConnectionsMonitor.Session
     /// </summary>
     internal static class OutputMapper
     {
-        internal static MonitoredConnection ToConnection(ConnectionRecord r, DateTime snapshotUtc) =>
-            Fill(new MonitoredConnection(), r, snapshotUtc);
-
-        internal static ConnectionEvent ToEvent(EngineEvent e)
+        /// <summary>
+        /// Maps many records of one read: rows share addresses and first-sighting times, so their
+        /// text and local times are made once per batch rather than once per row (10,000 rows of a
+        /// snapshot are mostly the same few addresses and one first-sighting time).
+        /// </summary>
+        internal sealed class Batch
         {
-            var result = Fill(new ConnectionEvent(), e.Connection, e.TimeStampUtc);
-            result.ChangeType = e.Change.ToString();
-            result.TimeStamp = e.TimeStampUtc.ToLocalTime();
-            result.PreviousState = e.PreviousState?.ToString();
-            return result;
-        }
+            private static readonly string[] StateNames = Names();
+            private readonly Dictionary<System.Net.IPAddress, string> _addresses = new Dictionary<System.Net.IPAddress, string>();
+            private readonly Dictionary<DateTime, DateTime> _localTimes = new Dictionary<DateTime, DateTime>();
 
-        private static T Fill<T>(T target, ConnectionRecord r, DateTime snapshotUtc) where T : MonitoredConnection
-        {
-            target.Protocol = r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP";
-            target.LocalAddress = AddressPattern.FormatAddress(r.LocalAddress);
-            target.LocalPort = r.LocalPort;
-            target.RemoteAddress = AddressPattern.FormatAddress(r.RemoteAddress);
-            target.RemotePort = r.RemotePort;
-            target.State = r.State?.ToString();
-            target.ProcessId = r.ProcessId;
-            target.ProcessName = r.ProcessName;
-            target.ProcessPath = r.ProcessPath;
-            target.UserName = r.UserName;
-            target.CreationTime = r.CreationTime?.ToLocalTime();
-            target.FirstSeen = r.FirstSeenUtc?.ToLocalTime();
-            var age = r.GetAge(snapshotUtc);
-            target.AgeSeconds = age == null ? (long?)null : (long)Math.Floor(age.Value.TotalSeconds);
-            target.AgeIsLowerBound = age == null ? (bool?)null : r.AgeIsLowerBound;
-            target.RemoteHostName = r.RemoteHostName;
-            target.Country = r.Country;
-            target.CountryName = r.CountryName;
-            target.City = r.City;
-            target.Latitude = r.Latitude;
-            target.Longitude = r.Longitude;
-            target.Asn = r.Asn;
-            target.AsnOrganization = r.AsnOrganization;
-            target.AddressScope = r.AddressScope;
-            target.IsVpn = r.IsVpn;
-            target.VpnReason = r.VpnReason;
-            target.Flags = r.Flags;
-            target.BytesSent = r.BytesSent;
-            target.BytesReceived = r.BytesReceived;
-            target.SendRate = r.SendRate;
-            target.ReceiveRate = r.ReceiveRate;
-            return target;
+            internal MonitoredConnection ToConnection(ConnectionRecord r, DateTime snapshotUtc) => Fill(new MonitoredConnection(), r, snapshotUtc);
+
+            internal ConnectionEvent ToEvent(EngineEvent e)
+            {
+                var result = Fill(new ConnectionEvent(), e.Connection, e.TimeStampUtc);
+                result.ChangeType = e.Change.ToString();
+                result.TimeStamp = Local(e.TimeStampUtc);
+                result.PreviousState = State(e.PreviousState);
+                return result;
+            }
+
+            internal T Fill<T>(T target, ConnectionRecord r, DateTime snapshotUtc) where T : MonitoredConnection
+            {
+                target.Protocol = r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP";
+                target.LocalAddress = Text(r.LocalAddress);
+                target.LocalPort = r.LocalPort;
+                target.RemoteAddress = Text(r.RemoteAddress);
+                target.RemotePort = r.RemotePort;
+                target.State = State(r.State);
+                target.ProcessId = r.ProcessId;
+                target.ProcessName = r.ProcessName;
+                target.ProcessPath = r.ProcessPath;
+                target.UserName = r.UserName;
+                target.CreationTime = r.CreationTime == null ? (DateTime?)null : Local(r.CreationTime.Value);
+                target.FirstSeen = r.FirstSeenUtc == null ? (DateTime?)null : Local(r.FirstSeenUtc.Value);
+                var age = r.GetAge(snapshotUtc);
+                target.AgeSeconds = age == null ? (long?)null : (long)Math.Floor(age.Value.TotalSeconds);
+                target.AgeIsLowerBound = age == null ? (bool?)null : r.AgeIsLowerBound;
+                target.RemoteHostName = r.RemoteHostName;
+                target.Country = r.Country;
+                target.CountryName = r.CountryName;
+                target.City = r.City;
+                target.Latitude = r.Latitude;
+                target.Longitude = r.Longitude;
+                target.Asn = r.Asn;
+                target.AsnOrganization = r.AsnOrganization;
+                target.AddressScope = r.AddressScope;
+                target.IsVpn = r.IsVpn;
+                target.VpnReason = r.VpnReason;
+                target.Flags = r.Flags;
+                target.BytesSent = r.BytesSent;
+                target.BytesReceived = r.BytesReceived;
+                target.SendRate = r.SendRate;
+                target.ReceiveRate = r.ReceiveRate;
+                return target;
+            }
+
+            private string Text(System.Net.IPAddress address)
+            {
+                if (address == null) return null;
+                if (!_addresses.TryGetValue(address, out var text))
+                {
+                    if (_addresses.Count > 4096) _addresses.Clear(); // many distinct peers: keep the cache small
+                    _addresses[address] = text = AddressPattern.FormatAddress(address);
+                }
+                return text;
+            }
+
+            private DateTime Local(DateTime utc)
+            {
+                if (!_localTimes.TryGetValue(utc, out var local))
+                {
+                    if (_localTimes.Count > 4096) _localTimes.Clear();
+                    _localTimes[utc] = local = utc.ToLocalTime();
+                }
+                return local;
+            }
+
+            private static string State(TcpState? state)
+            {
+                if (state == null) return null;
+                int i = (int)state.Value;
+                return i >= 0 && i < StateNames.Length && StateNames[i] != null ? StateNames[i] : state.Value.ToString();
+            }
+
+            private static string[] Names()
+            {
+                var names = new string[16];
+                foreach (TcpState s in Enum.GetValues(typeof(TcpState))) names[(int)s] = s.ToString();
+                return names;
+            }
         }
 
         internal static TopTalker ToTalker(EngineTalker t, double? durationSeconds) => new TopTalker
