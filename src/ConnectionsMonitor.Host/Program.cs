@@ -15,8 +15,29 @@ namespace ConnectionsMonitor.Host
         /// <summary>The module's main job: the live view (the seed's terminal mode).</summary>
         internal const string DefaultCommand = "Show-ConnectionMonitor";
 
+        /// <summary>What cmon --help prints.</summary>
+        internal const string Usage =
+            "Usage: cmon [COMMAND LINE | -Command SCRIPT | --help]\n" +
+            "Runs a ConnectionsMonitor command line in an embedded PowerShell (the whole command set, the module imported).\n" +
+            "  cmon                                          the live, colour-coded connection table (Show-ConnectionMonitor); q quits\n" +
+            "  cmon Get-MonitoredConnection -State Listen    any PowerShell command line\n" +
+            "  cmon -Command 'Get-MonitoredConnection | Export-Csv audit.csv'\n" +
+            "  cmon Get-Help Get-MonitoredConnection -Examples\n" +
+            "Exit status: 0 when the command wrote no error, 1 when it did, 2 for a usage or set-up problem.\n" +
+            "Environment: CONNECTIONSMONITOR_MODULE (the module's .psd1), CONNECTIONSMONITOR_CONFIG (config.yml), NO_COLOR.";
+
         public static int Main(string[] args)
         {
+            if (args.Length == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-?" || args[0] == "/?" || args[0].Equals("-Help", StringComparison.OrdinalIgnoreCase)))
+            {
+                Console.WriteLine(Usage);
+                return 0;
+            }
+            if (args.Length == 1 && (args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase) || args[0].Equals("-c", StringComparison.OrdinalIgnoreCase)))
+            {
+                Console.Error.WriteLine("cmon: -Command needs a script after it, e.g. cmon -Command 'Get-MonitoredConnection | Format-List'.");
+                return 2;
+            }
             string script = BuildScript(args);
             string modulePath = Environment.GetEnvironmentVariable("CONNECTIONSMONITOR_MODULE")
                 ?? Path.Combine(AppContext.BaseDirectory, "Modules", "ConnectionsMonitor", "ConnectionsMonitor.psd1");

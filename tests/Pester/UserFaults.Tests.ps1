@@ -83,3 +83,27 @@ Describe 'Show-ConnectionMonitor captured in a variable' {
         $text | Should -Not -Match ([char]27)
     }
 }
+
+Describe 'A relative $env:CONNECTIONSMONITOR_CONFIG' {
+    It 'is taken relative to the current PowerShell location, as -ConfigPath is' {
+        $saved = $env:CONNECTIONSMONITOR_CONFIG
+        $dir = Join-Path ([System.IO.Path]::GetTempPath()) ("cm-relcfg-" + [guid]::NewGuid().ToString('N'))
+        $null = New-Item -ItemType Directory -Path $dir
+        Set-Content -LiteralPath (Join-Path $dir 'bad.yml') -Value 'refreshInterval: fast' -Encoding ASCII
+        Push-Location $dir
+        try {
+            $env:CONNECTIONSMONITOR_CONFIG = './bad.yml'
+            $failure = $null
+            try { Get-MonitoredConnection -LocalPort 1 -ErrorAction Stop } catch { $failure = $_ }
+            $failure | Should -Not -BeNullOrEmpty
+            # The error names the file in this location (it exists, and is wrong), not a missing one elsewhere.
+            $failure.Exception.Message | Should -BeLike "*$([System.IO.Path]::Combine((Get-Location).ProviderPath, 'bad.yml'))*"
+            $failure.Exception.Message | Should -BeLike "*refreshInterval*"
+        }
+        finally {
+            Pop-Location
+            $env:CONNECTIONSMONITOR_CONFIG = $saved
+            Remove-Item -LiteralPath $dir -Recurse -Force
+        }
+    }
+}

@@ -52,7 +52,8 @@ Describe 'Format-Table and Format-List' {
         $text = Get-MonitoredConnection -LocalPort $port -State Listen | Format-Table | Out-String -Width 80
         foreach ($line in $text -split "\r?\n") { $line.Length | Should -BeLessOrEqual 80 }
         $lines = Get-Lines $text
-        $lines[0] | Should -Match '^Proto\s+Local\s+Foreign\s+State\s+Process\s'
+        # Exactly the five leading columns: PID is dropped whole, never squeezed to its last digit.
+        $lines[0] | Should -Match '^Proto\s+Local\s+Foreign\s+State\s+Process$'
         $row = @($lines | Where-Object { $_ -like 'TCP *' })
         $row | Should -HaveCount 1
         $row[0] | Should -Match "^TCP\s+127\.0\.0\.1:$port\s+0\.0\.0\.0:0\s+Listen\s+$([regex]::Escape($processName))(\s|$)"

@@ -52,6 +52,7 @@ namespace ConnectionsMonitor.Engine.Filtering
                 return false;
             }
             text = text.Trim();
+            text = WithoutBrackets(text);
 
             int slash = text.IndexOf('/');
             if (slash >= 0)
@@ -64,13 +65,25 @@ namespace ConnectionsMonitor.Engine.Filtering
                     error = "'" + text + "' is not a valid CIDR block: '" + addressPart + "' is not an IP address. Expected " + ExpectedForms + ".";
                     return false;
                 }
+                // An IPv4-mapped block (::ffff:10.0.0.0/104) is written over 128 bits; it matches as the
+                // IPv4 block it maps (10.0.0.0/8), since addresses are compared in their IPv4 form.
+                bool mapped = address.AddressFamily == AddressFamily.InterNetworkV6 && address.IsIPv4MappedToIPv6;
                 address = Normalize(address);
                 if (!ZoneFits(text, address, blockZone, out error)) return false;
-                int maxPrefix = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
+                int maxPrefix = address.AddressFamily == AddressFamily.InterNetwork && !mapped ? 32 : 128;
                 if (!int.TryParse(prefixPart, NumberStyles.None, CultureInfo.InvariantCulture, out int prefix) || prefix > maxPrefix)
                 {
                     error = "'" + text + "' is not a valid CIDR block: the prefix length must be a whole number from 0 to " + maxPrefix + ".";
                     return false;
+                }
+                if (mapped)
+                {
+                    if (prefix < 96)
+                    {
+                        error = "'" + text + "' is not a usable CIDR block: an IPv4-mapped block needs a prefix length from 96 to 128 (or write it in IPv4 form, e.g. 10.0.0.0/8).";
+                        return false;
+                    }
+                    prefix -= 96;
                 }
                 byte[] bytes = address.GetAddressBytes();
                 Mask(bytes, prefix);
@@ -113,6 +126,23 @@ namespace ConnectionsMonitor.Engine.Filtering
             byte[] singleBytes = single.GetAddressBytes();
             pattern = new AddressPattern(text, singleBytes, singleBytes.Length * 8, single.AddressFamily, null, zone);
             return true;
+        }
+
+        /// <summary>
+        /// "[::1]" and "[fe80::1%eth0]/64" (the bracketed form of URLs and of "[addr]:port") as the
+        /// address inside; a wildcard's character class ("10.0.0.[1-5]") is left alone.
+        /// </summary>
+        private static string WithoutBrackets(string text)
+        {
+            if (text.Length < 3 || text[0] != '[') return text;
+            int slash = text.IndexOf('/');
+            string head = slash < 0 ? text : text.Substring(0, slash);
+            if (head[head.Length - 1] != ']') return text;
+            string inside = head.Substring(1, head.Length - 2);
+            int percent = inside.IndexOf('%');
+            string bare = percent < 0 ? inside : inside.Substring(0, percent);
+            if (bare.IndexOf(':') < 0 || !IPAddress.TryParse(bare, out _)) return text;
+            return slash < 0 ? inside : inside + text.Substring(slash);
         }
 
         /// <summary>Cuts "%zone" off an address; false with a message when the zone is empty or malformed.</summary>

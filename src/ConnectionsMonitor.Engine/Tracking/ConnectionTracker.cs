@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Net;
 using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Tracking
@@ -57,38 +58,63 @@ namespace ConnectionsMonitor.Engine.Tracking
             var events = new List<ConnectionEvent>();
             var next = new Dictionary<ConnectionKey, ConnectionRecord>(snapshot.Connections.Count);
             bool baseline = _current == null;
+            List<ConnectionRecord> fresh = null;
             foreach (var r in snapshot.Connections)
             {
                 if (next.ContainsKey(r.Key)) continue; // a duplicate row in one read is the same connection
                 if (!baseline && _current.TryGetValue(r.Key, out var before))
-                {
-                    if (r.FirstSeenUtc == null || before.FirstSeenUtc < r.FirstSeenUtc)
-                    {
-                        r.FirstSeenUtc = before.FirstSeenUtc;
-                        r.FirstSeenIsLowerBound = before.FirstSeenIsLowerBound;
-                    }
-                    if (r.State != before.State)
-                        events.Add(new ConnectionEvent(ConnectionChange.StateChanged, snapshot.TimeStampUtc, r, before.State));
-                }
+                    Continue(events, snapshot.TimeStampUtc, r, before);
                 else if (baseline)
                 {
                     if (reportExistingAsOpened) events.Add(new ConnectionEvent(ConnectionChange.Opened, snapshot.TimeStampUtc, r, null));
                 }
                 else
-                {
-                    if (r.FirstSeenUtc == null) r.FirstSeenUtc = snapshot.TimeStampUtc;
-                    events.Add(new ConnectionEvent(ConnectionChange.Opened, snapshot.TimeStampUtc, r, null));
-                }
+                    (fresh ?? (fresh = new List<ConnectionRecord>())).Add(r);
                 next[r.Key] = r;
             }
             if (!baseline)
             {
+                // Rows whose exact key is gone. One of them and a fresh row with the same endpoints are
+                // the same connection whose owner or socket identity changed (a process that exits
+                // leaves its FIN_WAIT2 socket ownerless; a worker takes over a listener): a state
+                // change at most, never a Closed and an Opened for one connection.
+                Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord> gone = null;
                 foreach (var pair in _current)
                     if (!next.ContainsKey(pair.Key))
-                        events.Add(new ConnectionEvent(ConnectionChange.Closed, snapshot.TimeStampUtc, pair.Value, null));
+                        (gone ?? (gone = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[Endpoints(pair.Key)] = pair.Value;
+                if (fresh != null)
+                    foreach (var r in fresh)
+                    {
+                        if (gone != null && gone.TryGetValue(Endpoints(r.Key), out var before))
+                        {
+                            gone.Remove(Endpoints(r.Key));
+                            Continue(events, snapshot.TimeStampUtc, r, before);
+                            continue;
+                        }
+                        if (r.FirstSeenUtc == null) r.FirstSeenUtc = snapshot.TimeStampUtc;
+                        events.Add(new ConnectionEvent(ConnectionChange.Opened, snapshot.TimeStampUtc, r, null));
+                    }
+                if (gone != null)
+                    foreach (var r in gone.Values)
+                        events.Add(new ConnectionEvent(ConnectionChange.Closed, snapshot.TimeStampUtc, r, null));
             }
             _current = next;
             return events;
         }
+
+        /// <summary>The same connection seen again: keep its first sighting, report a state change.</summary>
+        private static void Continue(List<ConnectionEvent> events, DateTime timeStampUtc, ConnectionRecord r, ConnectionRecord before)
+        {
+            if (r.FirstSeenUtc == null || before.FirstSeenUtc < r.FirstSeenUtc)
+            {
+                r.FirstSeenUtc = before.FirstSeenUtc;
+                r.FirstSeenIsLowerBound = before.FirstSeenIsLowerBound;
+            }
+            if (r.State != before.State)
+                events.Add(new ConnectionEvent(ConnectionChange.StateChanged, timeStampUtc, r, before.State));
+        }
+
+        private static (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints(ConnectionKey k) =>
+            (k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort);
     }
 }

@@ -31,6 +31,7 @@ namespace ConnectionsMonitor.Commands
         public string[] Protocol { get; set; }
 
         [Parameter]
+        [TcpStateNameTransformation]
         public TcpState[] State { get; set; }
 
         [Parameter]
@@ -109,7 +110,7 @@ namespace ConnectionsMonitor.Commands
             Countries = Country?.Select(c => c.Trim().ToUpperInvariant()).Distinct().ToList(),
             ResolveDns = MyInvocation.BoundParameters.ContainsKey(nameof(ResolveDns)) ? ResolveDns.IsPresent : (bool?)null,
             // -ConfigPath is relative to PowerShell's location, which is not the process's directory.
-            ConfigPath = string.IsNullOrEmpty(ConfigPath) ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath),
+            ConfigPath = SessionRegistry.ConfigPathFor(this, ConfigPath),
         };
 
         private static List<PortRange> Ranges(int[] ports) => ports?.Select(p => new PortRange(p, p)).ToList();

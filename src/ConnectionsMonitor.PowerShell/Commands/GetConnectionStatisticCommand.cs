@@ -12,6 +12,7 @@ namespace ConnectionsMonitor.Commands
     public sealed class GetConnectionStatisticCommand : ConnectionFilterCommandBase
     {
         [Parameter]
+        [SecondsTransformation]
         [ValidateTimeSpanRange(0, 24 * 3600.0, Example = "00:00:05", ZeroAdvice = "00:00:00 counts one snapshot, with no rates")]
         public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
 

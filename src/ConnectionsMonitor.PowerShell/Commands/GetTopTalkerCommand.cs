@@ -23,6 +23,7 @@ namespace ConnectionsMonitor.Commands
         public int Top { get; set; }
 
         [Parameter]
+        [SecondsTransformation]
         [ValidateTimeSpanRange(0, 24 * 3600.0, Example = "00:00:05", ZeroAdvice = "00:00:00 ranks one snapshot by connection count")]
         public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -80,7 +80,7 @@ namespace ConnectionsMonitor.Commands
             {
                 var plan = Session.SessionRegistry.For(this).Plan(new Engine.Filtering.ConnectionQuery
                 {
-                    ConfigPath = string.IsNullOrEmpty(ConfigPath) ? null : GetUnresolvedProviderPathFromPSPath(ConfigPath),
+                    ConfigPath = Session.SessionRegistry.ConfigPathFor(this, ConfigPath),
                 });
                 foreach (var w in plan.Warnings) WriteWarning(w);
                 return plan.Config;

@@ -34,10 +34,78 @@ namespace ConnectionsMonitor.Commands
             if (span >= Minimum && span <= Maximum) return;
             string range = Minimum == TimeSpan.Zero ? "from 00:00:00" : "longer than zero";
             string message = string.Format(CultureInfo.InvariantCulture,
-                "{0} is not a valid time span here: expected {1} up to {2}, for example {3}{4}.",
+                "{0} is not a valid time span here: expected {1} up to {2}, for example {3}{4}. A plain number is read as seconds.",
                 span.ToString("c", CultureInfo.InvariantCulture), range, Maximum.ToString("c", CultureInfo.InvariantCulture),
                 Example ?? "00:00:05", string.IsNullOrEmpty(ZeroAdvice) ? "" : " (" + ZeroAdvice + ")");
             throw new ValidationMetadataException(message);
+        }
+    }
+}
+
+namespace ConnectionsMonitor.Commands
+{
+    /// <summary>
+    /// Reads a bare number given to a TimeSpan parameter as seconds (<c>-Duration 5</c> is five
+    /// seconds), where PowerShell's own conversion would read it as ticks of 100 ns and sample for
+    /// half a microsecond. TimeSpan text ("00:00:05") and TimeSpan values pass unchanged.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class SecondsTransformationAttribute : ArgumentTransformationAttribute
+    {
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            switch (value)
+            {
+                case int i: return TimeSpan.FromSeconds(i);
+                case long l: return TimeSpan.FromSeconds(l);
+                case double d when !double.IsNaN(d) && !double.IsInfinity(d) && Math.Abs(d) < TimeSpan.MaxValue.TotalSeconds: return TimeSpan.FromSeconds(d);
+                case decimal m: return TimeSpan.FromSeconds((double)m);
+                case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+                                   && Math.Abs(seconds) < TimeSpan.MaxValue.TotalSeconds:
+                    return TimeSpan.FromSeconds(seconds);
+                default: return inputData;
+            }
+        }
+    }
+}
+
+namespace ConnectionsMonitor.Commands
+{
+    /// <summary>
+    /// Lets -State take the names other tools print as well as Get-NetTCPConnection's: netstat's
+    /// LISTENING, ESTABLISHED, TIME_WAIT, ss's ESTAB, SYN-RECV, FIN-WAIT-1 …, in any case, with or
+    /// without '_' and '-'. Anything else is left for PowerShell to reject with the list of valid names.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class TcpStateNameTransformationAttribute : ArgumentTransformationAttribute
+    {
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            if (value is string one) return Map(one) is Engine.Model.TcpState s ? new[] { s } : inputData;
+            if (!(value is System.Collections.IEnumerable many)) return inputData;
+            var result = new System.Collections.Generic.List<object>();
+            foreach (object item in many)
+            {
+                object v = item is PSObject p ? p.BaseObject : item;
+                result.Add(v is string text && Map(text) is Engine.Model.TcpState mapped ? mapped : item);
+            }
+            return result.ToArray();
+        }
+
+        private static Engine.Model.TcpState? Map(string text)
+        {
+            string key = text.Trim().Replace("_", "").Replace("-", "").ToLowerInvariant();
+            switch (key)
+            {
+                case "listening": return Engine.Model.TcpState.Listen;
+                case "estab": return Engine.Model.TcpState.Established;
+                case "synrecv": case "synrcvd": return Engine.Model.TcpState.SynReceived;
+            }
+            foreach (Engine.Model.TcpState s in Enum.GetValues(typeof(Engine.Model.TcpState)))
+                if (string.Equals(s.ToString(), key, StringComparison.OrdinalIgnoreCase)) return s;
+            return null;
         }
     }
 }

@@ -17,6 +17,7 @@ namespace ConnectionsMonitor.Commands
         public int RefreshInterval { get; set; }
 
         [Parameter]
+        [SecondsTransformation]
         [ValidateTimeSpanRange(0.001, 365 * 24 * 3600.0, Example = "00:10:00", ZeroAdvice = "leave -Duration out to watch until Ctrl+C")]
         public TimeSpan Duration { get; set; }
 

@@ -95,6 +95,19 @@ namespace ConnectionsMonitor.Session
             return new MonitorSession(options);
         }
 
+        /// <summary>
+        /// The configuration file a command names, as a full path: -ConfigPath, else a relative
+        /// $env:CONNECTIONSMONITOR_CONFIG, both taken relative to PowerShell's current location (which
+        /// is not the process's working directory); null to let the session's usual lookup decide.
+        /// </summary>
+        internal static string ConfigPathFor(PSCmdlet cmdlet, string given)
+        {
+            if (!string.IsNullOrEmpty(given)) return cmdlet.GetUnresolvedProviderPathFromPSPath(given);
+            string fromVariable = Environment.GetEnvironmentVariable(Engine.Configuration.ConfigLocator.EnvironmentVariable);
+            if (string.IsNullOrWhiteSpace(fromVariable) || Path.IsPathRooted(fromVariable)) return null;
+            return cmdlet.GetUnresolvedProviderPathFromPSPath(fromVariable);
+        }
+
         private static MonitorSessionOptions DefaultOptions() => new MonitorSessionOptions
         {
             BundledGeoDirectory = BundledGeoDirectory(),

@@ -53,10 +53,13 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             // Rejected at binding, in PowerShell's words plus what is expected (not .NET's "(Parameter 'Duration') Actual value was").
             Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.GetTopTalkerCommand", error.FullyQualifiedErrorId);
             Assert.Equal("Cannot validate argument on parameter 'Duration'. -00:00:01 is not a valid time span here: expected from 00:00:00 up to 1.00:00:00, " +
-                         "for example 00:00:05 (00:00:00 ranks one snapshot by connection count).", error.Exception.Message);
+                         "for example 00:00:05 (00:00:00 ranks one snapshot by connection count). A plain number is read as seconds.", error.Exception.Message);
             error = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionStatistic -Duration 2.00:00:00"));
             Assert.Equal("Cannot validate argument on parameter 'Duration'. 2.00:00:00 is not a valid time span here: expected from 00:00:00 up to 1.00:00:00, " +
-                         "for example 00:00:05 (00:00:00 counts one snapshot, with no rates).", error.Exception.Message);
+                         "for example 00:00:05 (00:00:00 counts one snapshot, with no rates). A plain number is read as seconds.", error.Exception.Message);
+            // A bare number is seconds, not PowerShell's ticks: 2 is two seconds (an ungiven unit read as 200 ns sampled nothing).
+            var stat = Assert.Single(_ps.Invoke("Get-ConnectionStatistic -Duration 0.25"));
+            Assert.InRange((double)stat.Properties["SampleSeconds"].Value, 0.25, 5);
             error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -GroupBy Planet"));
             Assert.IsAssignableFrom<ParameterBindingException>(error.Exception);
         }

@@ -28,19 +28,19 @@ namespace ConnectionsMonitor.Tests.Display
             "----- -----                 -------               -----       -------",
             "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3")]
         [InlineData(120,
-            "Proto Local                 Foreign               State       Process              PID Geo           Bytes    Age  Port",
-            "----- -----                 -------               -----       -------              --- ---           -----    ---  ----",
-            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3             4242 Loopback      3.0KB  1m15s  8080")]
+            "Proto Local                 Foreign               State       Process               PID Geo          Bytes    Age  Port",
+            "----- -----                 -------               -----       -------               --- ---          -----    ---  ----",
+            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3              4242 Loopback     3.0KB  1m15s  8080")]
         [InlineData(200,
-            "Proto Local                 Foreign               State       Process              PID Geo           Bytes    Age  Port",
-            "----- -----                 -------               -----       -------              --- ---           -----    ---  ----",
-            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3             4242 Loopback      3.0KB  1m15s  8080")]
+            "Proto Local                 Foreign               State       Process               PID Geo          Bytes    Age  Port",
+            "----- -----                 -------               -----       -------               --- ---          -----    ---  ----",
+            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3              4242 Loopback     3.0KB  1m15s  8080")]
         public void DefaultViewAt80And120And200Columns(int width, string header, string rule, string row)
         {
             using var ps = new ModuleSession(width);
             var lines = Lines(ps.Render(Make + "mk 'python3'"));
             Assert.Equal(new[] { header, rule, row }, lines);
-            Assert.All(lines, l => Assert.True(CellWidth.Of(l) < width, l));
+            Assert.All(lines, l => Assert.True(CellWidth.Of(l) <= width, l));
             // The object keeps the address as the socket reported it.
             Assert.Equal("::ffff:127.0.0.1", ps.Invoke(Make + "(mk 'x').RemoteAddress").Single().BaseObject);
         }
@@ -72,17 +72,17 @@ namespace ConnectionsMonitor.Tests.Display
             using var ps = new ModuleSession(120);
             var lines = Lines(ps.Render(Make + "mk 'python3'; mk '" + name + "'"));
             Assert.Equal(4, lines.Length);
-            // Process starts at cell 62 and is 16 cells wide; PID is right-aligned in the 7 cells after one space.
+            // Process starts at cell 62 and is 17 cells wide; PID is right-aligned in the 7 cells after one space.
             string reference = lines[2];
             string wide = lines[3];
             int pidEnd = CellsBefore(reference, "4242") + 4;
-            Assert.Equal(62 + 16 + 1 + 7, pidEnd);
+            Assert.Equal(62 + 17 + 1 + 7, pidEnd);
             Assert.Equal(pidEnd, CellsBefore(wide, "4242") + 4);
             Assert.Equal(CellsBefore(reference, "Loopback"), CellsBefore(wide, "Loopback"));
             Assert.Equal(CellWidth.Of(reference), CellWidth.Of(wide));
-            // The cell holds the name (cut at a character boundary with "…" only when it is wider than 16 cells).
-            string cell = TextFormat.Cell(name, 16);
-            Assert.Equal(16, CellWidth.Of(cell));
+            // The cell holds the name (cut at a character boundary with "…" only when it is wider than 17 cells).
+            string cell = TextFormat.Cell(name, 17);
+            Assert.Equal(17, CellWidth.Of(cell));
             Assert.StartsWith("TCP   127.0.0.1:8080        127.0.0.1:50000       Established " + cell + "    4242 ", wide);
         }
 

@@ -32,14 +32,15 @@ namespace ConnectionsMonitor.Tests.Host
             try { Directory.Delete(_dir, true); } catch (IOException) { }
         }
 
-        private (int ExitCode, string Out, string Err) Cmon(string script)
+        private (int ExitCode, string Out, string Err) Cmon(string script) => CmonArgs("-Command", script);
+
+        private (int ExitCode, string Out, string Err) CmonArgs(params string[] args)
         {
             string exe = Path.Combine(Repo.Root, "src", "ConnectionsMonitor.Host", "bin", Repo.Configuration, "net10.0",
                 RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "cmon.exe" : "cmon");
             Assert.True(File.Exists(exe), "cmon not built: " + exe);
             var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-            psi.ArgumentList.Add("-Command");
-            psi.ArgumentList.Add(script);
+            foreach (var a in args) psi.ArgumentList.Add(a);
             psi.Environment["CONNECTIONSMONITOR_CONFIG"] = _config;
             psi.Environment["NO_COLOR"] = "1";
             using var p = Process.Start(psi);
@@ -51,6 +52,26 @@ namespace ConnectionsMonitor.Tests.Host
 
         private static string[] Lines(string text) =>
             text.Split('\n').Select(l => l.TrimEnd('\r', ' ')).Where(l => l.Length > 0).ToArray();
+
+        [Theory]
+        [InlineData("--help")]
+        [InlineData("-h")]
+        public void HelpPrintsUsageAndExitsZero(string flag)
+        {
+            var (code, output, error) = CmonArgs(flag);
+            Assert.Equal(0, code);
+            Assert.StartsWith("Usage: cmon [COMMAND LINE | -Command SCRIPT | --help]", output);
+            Assert.Equal("", error);
+        }
+
+        [Fact]
+        public void CommandWithNothingAfterItIsAUsageError()
+        {
+            var (code, output, error) = CmonArgs("-Command");
+            Assert.Equal(2, code);
+            Assert.Equal("", output);
+            Assert.StartsWith("cmon: -Command needs a script after it", error);
+        }
 
         [Fact]
         public void TheUtilityCommandsAreThere()

@@ -102,6 +102,33 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [Fact]
+        public void AConnectionThatLosesItsOwnerIsOneStateChangeNotACloseAndAnOpen()
+        {
+            // The client process exits after closing: its end lingers in FIN_WAIT2 with no owner and
+            // no inode (what Linux shows for an orphaned socket).
+            const string script = @"
+processes:
+  - { pid: 300, name: client, path: /usr/bin/client, user: me }
+samples:
+  - t: 0
+    rows:
+      - { protocol: TCP, local: 127.0.0.1, localPort: 36170, remote: 127.0.0.1, remotePort: 46000, state: Established, pid: 300, inode: 31 }
+  - t: 1
+    rows:
+      - { protocol: TCP, local: 127.0.0.1, localPort: 36170, remote: 127.0.0.1, remotePort: 46000, state: FinWait2 }
+  - t: 2
+    rows: []
+";
+            using var session = Replay(script);
+            var events = session.Watch(new ConnectionQuery(), new WatchOptions { Interval = TimeSpan.FromMilliseconds(20), Count = 2 }, CancellationToken.None, null).ToList();
+            Assert.Equal(new[] { ConnectionChange.StateChanged, ConnectionChange.Closed }, events.Select(e => e.Change));
+            Assert.Equal(TcpState.Established, events[0].PreviousState);
+            Assert.Equal(TcpState.FinWait2, events[0].Connection.State);
+            Assert.Null(events[0].Connection.ProcessId);
+            Assert.Equal(ReplayPlatform.Epoch, events[0].Connection.FirstSeenUtc); // still the same connection's first sighting
+        }
+
+        [Fact]
         public void IncludeExistingReportsTheFirstSampleAsOpenedWithLowerBoundAges()
         {
             using var session = Replay();

@@ -93,6 +93,21 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [Theory]
+        [InlineData("LISTENING", "Listen", 1)]      // netstat
+        [InlineData("ESTAB", "Established", 1)]     // ss
+        [InlineData("close_wait", "CloseWait", 0)]
+        [InlineData("Time-Wait", "TimeWait", 0)]
+        public void StateTakesTheNamesOtherToolsPrint(string given, string state, int rows)
+        {
+            using var ps = ReplaySession();
+            var found = ps.Invoke("Get-MonitoredConnection -State " + given);
+            Assert.Equal(rows, found.Count);
+            Assert.All(found, r => Assert.Equal(state, r.Properties["State"].Value));
+            var error = Assert.Single(ps.InvokeExpectingErrors("Get-MonitoredConnection -State Lisen"));
+            Assert.Contains("Listen", error.Exception.Message); // PowerShell's own error lists the valid names
+        }
+
+        [Theory]
         [InlineData("@() | Get-MonitoredConnection")]
         [InlineData("[System.Diagnostics.Process]::GetProcessesByName('no-such-process-here') | Get-MonitoredConnection")]
         [InlineData("@() | Get-TopTalker")]
