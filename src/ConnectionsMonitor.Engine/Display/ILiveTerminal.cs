@@ -5,6 +5,7 @@ namespace ConnectionsMonitor.Engine.Display
     /// <summary>One key press as the live view needs it.</summary>
     public readonly struct LiveKey
     {
+        /// <summary>A key as the host reports it: its virtual key, the character it types ('\0' for none), and whether Ctrl was held.</summary>
         public LiveKey(ConsoleKey key, char character, bool control)
         {
             Key = key;
@@ -12,7 +13,10 @@ namespace ConnectionsMonitor.Engine.Display
             Control = control;
         }
 
+        /// <summary>The virtual key (arrows, PgUp, Enter …).</summary>
         public ConsoleKey Key { get; }
+
+        /// <summary>The character typed, '\0' for keys that type none.</summary>
         public char Character { get; }
 
         /// <summary>Ctrl was held.</summary>

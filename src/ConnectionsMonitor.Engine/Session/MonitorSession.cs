@@ -84,6 +84,7 @@ namespace ConnectionsMonitor.Engine.Session
             GeoOff = geoOff;
         }
 
+        /// <summary>The ranked groups, best first (at most the number asked for).</summary>
         public IReadOnlyList<TopTalker> Talkers { get; }
 
         /// <summary>The metric used: the one asked for, else bytes when the sample has counters, else connections.</summary>
@@ -124,6 +125,7 @@ namespace ConnectionsMonitor.Engine.Session
         private MonitorEngine _engine;
         private bool _disposed;
 
+        /// <summary>A session that makes its platform on first use (options null: the running OS, the built-in configuration lookup).</summary>
         public MonitorSession(MonitorSessionOptions options = null)
         {
             _options = options ?? new MonitorSessionOptions();

@@ -93,6 +93,7 @@ namespace ConnectionsMonitor.Engine.Session
             _available.Release();
         }
 
+        /// <summary>Unsubscribes; the sampler stops when its last subscriber leaves.</summary>
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -110,6 +111,7 @@ namespace ConnectionsMonitor.Engine.Session
     /// <summary>A read on the sampler's thread failed; the inner exception says why.</summary>
     public sealed class SamplerException : Exception
     {
+        /// <summary>Wraps the read's own exception, whose message it keeps.</summary>
         public SamplerException(Exception inner) : base(inner.Message, inner) { }
     }
 

@@ -79,6 +79,7 @@ namespace ConnectionsMonitor.Engine.Session
             return true;
         }
 
+        /// <summary>Unsubscribes from the sampler.</summary>
         public void Dispose() => _subscription.Dispose();
     }
 }

@@ -125,10 +125,19 @@ namespace ConnectionsMonitor.Engine.Platform
             get { lock (_gate) return _next; }
         }
 
+        /// <summary>"Replay".</summary>
         public string Name => "Replay";
+
+        /// <summary>This object: each read returns the next recorded sample.</summary>
         public IConnectionTable Connections => this;
+
+        /// <summary>This object: the file's processes section.</summary>
         public IProcessCatalog Processes => this;
+
+        /// <summary>Null: a recording has no closing reports.</summary>
         public IClosedConnectionFeed ClosedConnections => null;
+
+        /// <summary>Null: a recording has no interfaces (VPN detection then cannot tell: IsVpn stays null).</summary>
         public INetworkInterfaceCatalog Interfaces => null;
 
         /// <summary>The next recorded sample (the last one again once they run out), cut to the protocols asked for.</summary>
@@ -145,6 +154,7 @@ namespace ConnectionsMonitor.Engine.Platform
             return new ConnectionTableResult(rows, new string[0]) { TimeStampUtc = sample.Time };
         }
 
+        /// <summary>The recorded processes among those asked for.</summary>
         public IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds)
         {
             var found = new Dictionary<int, ProcessInfo>();
