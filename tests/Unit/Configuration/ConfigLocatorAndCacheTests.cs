@@ -63,6 +63,14 @@ namespace ConnectionsMonitor.Tests.Configuration
         }
 
         [Fact]
+        public void AFolderGivenAsTheConfigurationIsSaidToBeAFolder()
+        {
+            var ex = Assert.Throws<ConfigException>(() => Locator(new Dictionary<string, string>()).Locate(_dir, null));
+            Assert.Equal(Path.GetFullPath(_dir), ex.FilePath);
+            Assert.Contains("this is a folder, not a configuration file; name the config.yml in it.", ex.Message);
+        }
+
+        [Fact]
         public void MissingExplicitPathIsAClearErrorNamingIt()
         {
             string missing = Path.Combine(_dir, "nope.yml");
