@@ -75,7 +75,12 @@ namespace ConnectionsMonitor.Engine.Configuration
 
         /// <param name="explicitPath">-ConfigPath, already resolved by the caller against its current location; null or empty when not given.</param>
         /// <param name="moduleDefaultPath">The module's config.yml; null when the caller has none.</param>
-        public ConfigLocation Locate(string explicitPath, string moduleDefaultPath)
+        /// <param name="currentDirectory">
+        /// The caller's current directory (PowerShell's location, which is not the process's working
+        /// directory), against which a relative path in the environment variable is taken; null for
+        /// the process's.
+        /// </param>
+        public ConfigLocation Locate(string explicitPath, string moduleDefaultPath, string currentDirectory = null)
         {
             if (!string.IsNullOrWhiteSpace(explicitPath))
             {
@@ -90,7 +95,7 @@ namespace ConnectionsMonitor.Engine.Configuration
             string fromVariable = _env.GetVariable(EnvironmentVariable);
             if (!string.IsNullOrWhiteSpace(fromVariable))
             {
-                string full = Path.GetFullPath(fromVariable);
+                string full = Path.GetFullPath(string.IsNullOrEmpty(currentDirectory) ? fromVariable : Path.Combine(currentDirectory, fromVariable));
                 if (!_env.FileExists(full))
                     throw new ConfigException(full, Directory.Exists(full)
                         ? "the environment variable " + EnvironmentVariable + " names a folder, not a configuration file; name the config.yml in it."

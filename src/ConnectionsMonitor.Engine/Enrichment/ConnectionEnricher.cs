@@ -19,6 +19,7 @@ namespace ConnectionsMonitor.Engine.Enrichment
     internal sealed class ConnectionEnricher : IDisposable
     {
         private static readonly string[] ScopeNames = Enum.GetNames(typeof(AddressScope));
+        private static readonly List<ConnectionRecord> NoRows = new List<ConnectionRecord>();
 
         private readonly GeoLocator _geo;
         private readonly INetworkInterfaceCatalog _interfaces;
@@ -38,21 +39,19 @@ namespace ConnectionsMonitor.Engine.Enrichment
         /// <summary>Scope, geo and VPN for every record; problems (a database that does not open …) go to <paramref name="warnings"/>.</summary>
         public void Classify(IReadOnlyList<ConnectionRecord> records, EnrichmentOptions options, ICollection<string> warnings)
         {
-            bool anyPublic = false;
+            List<ConnectionRecord> publicRows = null;
             foreach (var r in records)
             {
                 var scope = AddressScopes.Classify(r.RemoteAddress);
                 r.AddressScope = ScopeNames[(int)scope];
-                anyPublic |= scope == AddressScope.Public;
+                if (scope == AddressScope.Public && options.Geo != null) (publicRows ?? (publicRows = new List<ConnectionRecord>())).Add(r);
             }
             // The databases (18 MB as shipped) are opened only when a public address needs them: a
             // snapshot of loopback and private connections reads none of them.
-            bool geo = options.Geo != null && anyPublic;
-            if (geo)
+            if (publicRows != null)
                 foreach (var problem in _geo.Refresh(options.Geo)) Add(warnings, problem);
-            foreach (var r in records)
+            foreach (var r in publicRows ?? NoRows)
             {
-                if (!geo || !ReferenceEquals(r.AddressScope, ScopeNames[(int)AddressScope.Public])) continue;
                 var info = _geo.Lookup(r.RemoteAddress);
                 r.Country = info.Country;
                 r.CountryName = info.CountryName;

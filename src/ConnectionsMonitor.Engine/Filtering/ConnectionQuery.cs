@@ -23,6 +23,12 @@ namespace ConnectionsMonitor.Engine.Filtering
         /// </summary>
         public string ConfigPath { get; set; }
 
+        /// <summary>
+        /// The caller's current directory (a full path; PowerShell's location), against which a
+        /// relative $env:CONNECTIONSMONITOR_CONFIG is taken; null for the process's working directory.
+        /// </summary>
+        public string CurrentDirectory { get; set; }
+
         /// <summary>A shallow copy: the criteria collections are shared, so replace (never mutate) a collection on the copy.</summary>
         public ConnectionQuery Copy() => (ConnectionQuery)MemberwiseClone();
 

@@ -47,7 +47,7 @@ namespace ConnectionsMonitor.Engine.Session
                 }
             }
 
-            using (var feed = session.Subscribe(query, interval))
+            using (var feed = session.Subscribe(plan, interval))
             {
                 foreach (var w in feed.SetupWarnings) if (!interactive) terminal.Warn(w);
                 try

@@ -153,12 +153,6 @@ namespace ConnectionsMonitor.Engine.Session
             }
         }
 
-        /// <summary>True once the platform has been made (nothing is read or loaded before the first call that needs it).</summary>
-        public bool IsStarted
-        {
-            get { lock (_gate) return _engine != null; }
-        }
-
         /// <summary>True while the background sampler runs (it runs only while something subscribes).</summary>
         public bool IsSampling => _sampler.IsRunning;
 
@@ -175,7 +169,7 @@ namespace ConnectionsMonitor.Engine.Session
         public SessionPlan Plan(ConnectionQuery query)
         {
             if (query == null) throw new ArgumentNullException(nameof(query));
-            var location = _locator.Locate(query.ConfigPath, _options.DefaultConfigPath);
+            var location = _locator.Locate(query.ConfigPath, _options.DefaultConfigPath, query.CurrentDirectory);
             var load = _configs.Get(location);
             var filters = new List<ConnectionQuery> { query };
             filters.AddRange(ConfigFilters.ToQueries(load.Config));
@@ -208,9 +202,11 @@ namespace ConnectionsMonitor.Engine.Session
         /// subscriber. The queue holds <paramref name="capacity"/> samples; older ones are dropped
         /// (and counted) when the subscriber falls behind.
         /// </summary>
-        public SessionFeed Subscribe(ConnectionQuery query, TimeSpan? interval = null, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity)
+        public SessionFeed Subscribe(ConnectionQuery query, TimeSpan? interval = null, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity) =>
+            Subscribe(Plan(query), interval, reportExistingAsOpened, capacity);
+
+        internal SessionFeed Subscribe(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity)
         {
-            var plan = Plan(query);
             var every = interval ?? TimeSpan.FromMilliseconds(plan.Config.RefreshInterval);
             _ = Engine; // made here, on the caller's thread, so a platform failure is the caller's error
             var subscription = _sampler.Add(every, plan.Enrichment, capacity);
@@ -294,8 +290,12 @@ namespace ConnectionsMonitor.Engine.Session
         /// </summary>
         public TrafficWindow Measure(ConnectionQuery query, TimeSpan window, CancellationToken cancel)
         {
+            return Measure(Plan(query), window, cancel);
+        }
+
+        private TrafficWindow Measure(SessionPlan plan, TimeSpan window, CancellationToken cancel)
+        {
             if (window < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), window, "The sample window cannot be negative.");
-            var plan = Plan(query);
             var result = window > TimeSpan.Zero
                 ? TrafficWindow.Measure(Engine, window, cancel, plan.Enrichment, plan.Filters)
                 : TrafficWindow.Single(Engine.TakeSnapshot(plan.Enrichment, plan.Filters));
@@ -310,7 +310,7 @@ namespace ConnectionsMonitor.Engine.Session
         public TalkerRanking RankTalkers(ConnectionQuery query, TimeSpan window, TalkerGrouping groupBy, TalkerMetric? metric, int? top, CancellationToken cancel)
         {
             var plan = Plan(query);
-            var sample = Measure(query, window, cancel);
+            var sample = Measure(plan, window, cancel);
             var used = metric ?? (sample.HasByteCounters ? TalkerMetric.Bytes : TalkerMetric.Connections);
             bool noCounters = used == TalkerMetric.Bytes && !sample.HasByteCounters && window > TimeSpan.Zero;
             bool geoOff = groupBy == TalkerGrouping.Country && plan.Enrichment.Geo == null;

@@ -96,22 +96,22 @@ namespace ConnectionsMonitor.Commands
         internal bool NoPipelineInput => MyInvocation.ExpectingInput && !_inputBound;
 
         /// <summary>The parameters as the engine's one query type (a new object each call).</summary>
-        internal ConnectionQuery BuildQuery() => new ConnectionQuery
+        internal ConnectionQuery BuildQuery()
         {
-            Protocols = Protocol?.Select(p => string.Equals(p, "UDP", StringComparison.OrdinalIgnoreCase) ? TransportProtocol.Udp : TransportProtocol.Tcp).Distinct().ToList(),
-            States = State?.Distinct().ToList(),
-            Ports = Ranges(Port),
-            LocalPorts = Ranges(LocalPort),
-            RemotePorts = Ranges(RemotePort),
-            RemoteAddresses = RemoteAddress?.Select(AddressPattern.Parse).ToList(),
-            ProcessNames = ProcessName?.Select(n => new Wildcard(n)).ToList(),
-            ProcessIds = _pipelineProcessIds.Count > 0 ? _pipelineProcessIds.Distinct().ToList() : null,
-            ExcludeLoopback = ExcludeLoopback.IsPresent,
-            Countries = Country?.Select(c => c.Trim().ToUpperInvariant()).Distinct().ToList(),
-            ResolveDns = MyInvocation.BoundParameters.ContainsKey(nameof(ResolveDns)) ? ResolveDns.IsPresent : (bool?)null,
-            // -ConfigPath is relative to PowerShell's location, which is not the process's directory.
-            ConfigPath = SessionRegistry.ConfigPathFor(this, ConfigPath),
-        };
+            var query = SessionRegistry.ConfigQuery(this, ConfigPath);
+            query.Protocols = Protocol?.Select(p => string.Equals(p, "UDP", StringComparison.OrdinalIgnoreCase) ? TransportProtocol.Udp : TransportProtocol.Tcp).Distinct().ToList();
+            query.States = State?.Distinct().ToList();
+            query.Ports = Ranges(Port);
+            query.LocalPorts = Ranges(LocalPort);
+            query.RemotePorts = Ranges(RemotePort);
+            query.RemoteAddresses = RemoteAddress?.Select(AddressPattern.Parse).ToList();
+            query.ProcessNames = ProcessName?.Select(n => new Wildcard(n)).ToList();
+            query.ProcessIds = _pipelineProcessIds.Count > 0 ? _pipelineProcessIds.Distinct().ToList() : null;
+            query.ExcludeLoopback = ExcludeLoopback.IsPresent;
+            query.Countries = Country?.Select(c => c.Trim().ToUpperInvariant()).Distinct().ToList();
+            query.ResolveDns = MyInvocation.BoundParameters.ContainsKey(nameof(ResolveDns)) ? ResolveDns.IsPresent : (bool?)null;
+            return query;
+        }
 
         private static List<PortRange> Ranges(int[] ports) => ports?.Select(p => new PortRange(p, p)).ToList();
 
@@ -133,7 +133,7 @@ namespace ConnectionsMonitor.Commands
             }
             catch (ConfigException ex)
             {
-                ThrowTerminatingError(new ErrorRecord(ex, "InvalidConfiguration", ErrorCategory.InvalidData, ex.FilePath));
+                ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex));
                 throw; // not reached
             }
             catch (OperationCanceledException) when (StopRequested.IsCancellationRequested)

@@ -78,16 +78,13 @@ namespace ConnectionsMonitor.Commands
         {
             try
             {
-                var plan = Session.SessionRegistry.For(this).Plan(new Engine.Filtering.ConnectionQuery
-                {
-                    ConfigPath = Session.SessionRegistry.ConfigPathFor(this, ConfigPath),
-                });
+                var plan = Session.SessionRegistry.For(this).Plan(Session.SessionRegistry.ConfigQuery(this, ConfigPath));
                 foreach (var w in plan.Warnings) WriteWarning(w);
                 return plan.Config;
             }
             catch (Engine.Configuration.ConfigException ex)
             {
-                ThrowTerminatingError(new ErrorRecord(ex, "InvalidConfiguration", ErrorCategory.InvalidData, ex.FilePath));
+                ThrowTerminatingError(Session.SessionRegistry.InvalidConfiguration(ex));
                 throw; // not reached
             }
         }

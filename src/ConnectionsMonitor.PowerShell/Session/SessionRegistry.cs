@@ -96,17 +96,19 @@ namespace ConnectionsMonitor.Session
         }
 
         /// <summary>
-        /// The configuration file a command names, as a full path: -ConfigPath, else a relative
-        /// $env:CONNECTIONSMONITOR_CONFIG, both taken relative to PowerShell's current location (which
-        /// is not the process's working directory); null to let the session's usual lookup decide.
+        /// A query that names only a configuration: -ConfigPath (taken relative to PowerShell's
+        /// location, as every path parameter is) and PowerShell's current file-system location for
+        /// a relative $env:CONNECTIONSMONITOR_CONFIG.
         /// </summary>
-        internal static string ConfigPathFor(PSCmdlet cmdlet, string given)
+        internal static Engine.Filtering.ConnectionQuery ConfigQuery(PSCmdlet cmdlet, string configPath) => new Engine.Filtering.ConnectionQuery
         {
-            if (!string.IsNullOrEmpty(given)) return cmdlet.GetUnresolvedProviderPathFromPSPath(given);
-            string fromVariable = Environment.GetEnvironmentVariable(Engine.Configuration.ConfigLocator.EnvironmentVariable);
-            if (string.IsNullOrWhiteSpace(fromVariable) || Path.IsPathRooted(fromVariable)) return null;
-            return cmdlet.GetUnresolvedProviderPathFromPSPath(fromVariable);
-        }
+            ConfigPath = string.IsNullOrEmpty(configPath) ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(configPath),
+            CurrentDirectory = cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+        };
+
+        /// <summary>The error record of a configuration that cannot be used: terminating, naming the file.</summary>
+        internal static ErrorRecord InvalidConfiguration(Engine.Configuration.ConfigException ex) =>
+            new ErrorRecord(ex, "InvalidConfiguration", ErrorCategory.InvalidData, ex.FilePath);
 
         private static MonitorSessionOptions DefaultOptions() => new MonitorSessionOptions
         {

@@ -47,6 +47,14 @@ namespace ConnectionsMonitor.Tests.Configuration
             Assert.Equal((ConfigSource.ExplicitPath, explicitFile), Pair(Locator(vars).Locate(explicitFile, moduleFile)));
         }
 
+        [Fact]
+        public void ARelativeVariableIsTakenFromTheCallersCurrentDirectory()
+        {
+            string file = Write("here/cfg.yml", "");
+            var vars = new Dictionary<string, string> { [ConfigLocator.EnvironmentVariable] = "./cfg.yml" };
+            Assert.Equal((ConfigSource.EnvironmentVariable, file), Pair(Locator(vars).Locate(null, null, Path.Combine(_dir, "here"))));
+        }
+
         private static (ConfigSource, string) Pair(ConfigLocation l) => (l.Source, l.Path);
 
         [Fact]
