@@ -1,3 +1,6 @@
+// The parameter checks and conversions the connection cmdlets share (TimeSpan ranges, seconds for a
+// bare -Duration number, netstat/ss state names). The address and country validators and the
+// completers are in Completers.cs.
 using System;
 using System.Globalization;
 using System.Management.Automation;
