@@ -61,24 +61,25 @@ namespace ConnectionsMonitor.Tests.Session
         [Fact]
         public void FiltersOfOneCallDoNotResetAnotherCallsRates()
         {
-            using var session = Replay();
-            session.Snapshot(new ConnectionQuery());
+            using var session = Replay(ReplayScripts.Burst);
+            session.Snapshot(new ConnectionQuery());                                                   // t=0
             // A read narrowed to another process still moves every connection's memory forward.
-            var udpOnly = session.Snapshot(new ConnectionQuery { ProcessNames = new[] { new Wildcard("resolver") } });
+            var udpOnly = session.Snapshot(new ConnectionQuery { ProcessNames = new[] { new Wildcard("resolver") } }); // t=2
             Assert.Equal("resolver", Assert.Single(udpOnly.Connections).ProcessName);
-            var c = Client(session.Snapshot(new ConnectionQuery { Ports = new[] { new PortRange(8080, 8080) } }), 50001);
-            Assert.Equal(2000.0, c.SendRate); // samples at t=2 and t=4
+            var c = Client(session.Snapshot(new ConnectionQuery { Ports = new[] { new PortRange(8080, 8080) } }), 50001); // t=4
+            Assert.Equal(0.0, c.SendRate); // since t=2 (nothing moved), not since t=0 (2,500/s)
         }
 
         [Fact]
         public void CompletionPeeksWithoutTouchingRatesOrAges()
         {
-            using var session = Replay(ReplayScripts.Traffic);
+            using var session = Replay(ReplayScripts.Burst);
             session.Snapshot(new ConnectionQuery());                       // t=0
             Assert.Equal(new[] { "resolver", "web" }, session.CurrentProcessNames()); // peeks at t=2
             var c = Client(session.Snapshot(new ConnectionQuery()), 50001);  // t=4
-            // Rate since the previous snapshot (t=0), not since the peek: 8,000 bytes over 4 s.
-            Assert.Equal(2000.0, c.SendRate);
+            // Rate since the previous snapshot (t=0), not since the peek: 10,000 bytes over 4 s.
+            Assert.Equal(2500.0, c.SendRate);
+            Assert.Equal(0.0, c.ReceiveRate);
         }
 
         [Fact]

@@ -38,6 +38,30 @@ samples:
       - { protocol: UDP, local: 127.0.0.1, localPort: 53, pid: 200, inode: 20 }
 ";
 
+        /// <summary>
+        /// Three samples two seconds apart: web's connection sends 10,000 bytes between t=0 and t=2 and
+        /// nothing after, so a rate since t=2 (0) and a rate since t=0 (2,500/s) tell apart which
+        /// earlier read a rate counts from. resolver's UDP endpoint is there throughout.
+        /// </summary>
+        internal const string Burst = @"
+processes:
+  - { pid: 100, name: web, path: /usr/sbin/web, user: www }
+  - { pid: 200, name: resolver, path: /usr/bin/resolver, user: root }
+samples:
+  - t: 0
+    rows:
+      - { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 0, received: 0 }
+      - { protocol: UDP, local: 127.0.0.1, localPort: 53, pid: 200, inode: 20 }
+  - t: 2
+    rows:
+      - { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 10000, received: 0 }
+      - { protocol: UDP, local: 127.0.0.1, localPort: 53, pid: 200, inode: 20 }
+  - t: 4
+    rows:
+      - { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 10000, received: 0 }
+      - { protocol: UDP, local: 127.0.0.1, localPort: 53, pid: 200, inode: 20 }
+";
+
         /// <summary>Writes a script to a temporary file; the caller deletes it.</summary>
         internal static string ToFile(string script)
         {
