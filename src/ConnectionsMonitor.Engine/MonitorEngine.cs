@@ -83,11 +83,12 @@ namespace ConnectionsMonitor.Engine
             var request = BuildRequest(active);
             ConnectionTableResult table;
             IReadOnlyDictionary<int, ProcessInfo> processes;
-            var kept = new List<Kept>();
+            List<Kept> kept;
             DateTime now;
             lock (_gate)
             {
                 table = _platform.Connections.Read(request);
+                kept = new List<Kept>(table.Entries.Count);
                 now = table.TimeStampUtc ?? DateTime.UtcNow;
                 // Rates follow every connection read, not only the ones this call keeps, so calls with
                 // different filters do not reset each other's samples. A read narrowed by protocol

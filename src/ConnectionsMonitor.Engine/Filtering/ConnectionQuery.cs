@@ -79,9 +79,9 @@ namespace ConnectionsMonitor.Engine.Filtering
             if (!IsEmpty(LocalPorts) && !AnyContains(LocalPorts, localPort)) return false;
             if (!IsEmpty(RemotePorts) && (remotePort == null || !AnyContains(RemotePorts, remotePort.Value))) return false;
             if (!IsEmpty(Ports) && !AnyContains(Ports, localPort) && !(remotePort != null && AnyContains(Ports, remotePort.Value))) return false;
-            if (!IsEmpty(RemoteAddresses) && !RemoteAddresses.Any(p => p.IsMatch(remoteAddress))
+            if (!IsEmpty(RemoteAddresses) && !AnyMatches(RemoteAddresses, remoteAddress)
                 && !(RemoteAddressesApplyToPeersOnly && !HasPeer(remoteAddress))) return false;
-            if (!IsEmpty(ExcludedRemoteAddresses) && ExcludedRemoteAddresses.Any(p => p.IsMatch(remoteAddress))) return false;
+            if (!IsEmpty(ExcludedRemoteAddresses) && AnyMatches(ExcludedRemoteAddresses, remoteAddress)) return false;
             if (!IsEmpty(ProcessIds) && (processId == null || !ProcessIds.Contains(processId.Value))) return false;
             if (ExcludeLoopback && IsLoopbackConnection(localAddress, remoteAddress)) return false;
             return true;
@@ -133,6 +133,13 @@ namespace ConnectionsMonitor.Engine.Filtering
         internal static bool IsUnspecified(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
 
         private static bool HasPeer(IPAddress remote) => remote != null && !IsUnspecified(AddressPattern.Normalize(remote));
+
+        // A loop, not Any(lambda): a lambda capturing the address allocated a closure for every row read.
+        private static bool AnyMatches(IEnumerable<AddressPattern> patterns, IPAddress address)
+        {
+            foreach (var p in patterns) if (p.IsMatch(address)) return true;
+            return false;
+        }
 
         private static bool AnyContains(IEnumerable<PortRange> ranges, int port)
         {

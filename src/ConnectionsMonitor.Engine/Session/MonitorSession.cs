@@ -189,6 +189,33 @@ namespace ConnectionsMonitor.Engine.Session
         }
 
         /// <summary>One snapshot of the connections the query asks for, with rates since the session's previous read.</summary>
+        /// <summary>
+        /// Does ahead of the first call what every call needs, so that call is not the one to pay for
+        /// it: loads the configuration the query would use (parsing YAML the first time in a process
+        /// costs more than reading 10,000 sockets) and, at the same time, reads the connection table once
+        /// through <see cref="MonitorEngine.Peek"/> with no enrichment, which loads and compiles the code
+        /// of a read and attributes every socket to its owning process (the walk of /proc/*/fd on
+        /// Linux; IP Helper's owner columns on Windows). Nothing a call can observe changes: rates, first
+        /// sightings and the warnings already said are untouched, so a call that follows returns exactly
+        /// what it would have returned without this, only sooner. A call made meanwhile waits for the
+        /// read in progress rather than repeating it. Runs on the caller's thread (the PowerShell layer
+        /// starts it on a pool thread when the module is imported); failures are ignored here, because
+        /// the call that needs the failed part reports them in its own words.
+        /// </summary>
+        /// <param name="query">The query whose configuration to load (its ConfigPath and CurrentDirectory); may be null for the defaults.</param>
+        public void Prepare(ConnectionQuery query)
+        {
+            var config = System.Threading.Tasks.Task.Run(() =>
+            {
+                // The load only (cached for the call), not Plan: Plan marks the file's warnings as said.
+                try { _configs.Get(_locator.Locate(query?.ConfigPath, _options.DefaultConfigPath, query?.CurrentDirectory)); }
+                catch (Exception) { } // an invalid configuration is the first call's error to report
+            });
+            try { Engine.Peek(EnrichmentOptions.None); }
+            catch (Exception) { } // disposed meanwhile, or the platform failed: the first call says so
+            config.Wait();
+        }
+
         public ConnectionSnapshot Snapshot(ConnectionQuery query)
         {
             var plan = Plan(query);

@@ -20,6 +20,7 @@ namespace ConnectionsMonitor.Loading
 
         private static readonly object Gate = new object();
         private static bool _registered;
+        private static int _prepared;
 
         internal static string DependencyDirectory =>
             Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location), "deps");
@@ -40,6 +41,8 @@ namespace ConnectionsMonitor.Loading
 #endif
                 _registered = true;
             }
+            // Once per process: what it compiles and loads is shared by every later import.
+            if (System.Threading.Interlocked.Exchange(ref _prepared, 1) == 0) Session.SessionRegistry.PrepareInBackground();
         }
 
         public void OnRemove(PSModuleInfo module)

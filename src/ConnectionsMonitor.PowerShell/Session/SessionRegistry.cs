@@ -18,6 +18,7 @@ namespace ConnectionsMonitor.Session
     internal static class SessionRegistry
     {
         private static readonly ConditionalWeakTable<Runspace, MonitorSession> Sessions = new ConditionalWeakTable<Runspace, MonitorSession>();
+        private static readonly ConditionalWeakTable<Runspace, MonitorSession> Prepared = new ConditionalWeakTable<Runspace, MonitorSession>();
         private static readonly object Gate = new object();
 
         /// <summary>
@@ -31,14 +32,24 @@ namespace ConnectionsMonitor.Session
         internal static MonitorSession For(PSCmdlet cmdlet)
         {
             var runspace = Runspace.DefaultRunspace;
-            if (runspace == null) return Create(cmdlet); // not expected from a cmdlet; a session of its own then
-            lock (Gate)
+            if (runspace == null) return Create(cmdlet, null); // not expected from a cmdlet; a session of its own then
+            MonitorSession unused = null;
+            try
             {
-                if (Sessions.TryGetValue(runspace, out var existing)) return existing;
-                var session = Create(cmdlet);
-                Sessions.Add(runspace, session);
-                runspace.StateChanged += OnRunspaceStateChanged;
-                return session;
+                lock (Gate)
+                {
+                    if (Sessions.TryGetValue(runspace, out var existing)) return existing;
+                    var prepared = TakePrepared(runspace);
+                    var session = Create(cmdlet, prepared);
+                    if (session != prepared) unused = prepared;
+                    Sessions.Add(runspace, session);
+                    Watch(runspace);
+                    return session;
+                }
+            }
+            finally
+            {
+                unused?.Dispose(); // replay asked for after the import: the prepared session reads the machine
             }
         }
 
@@ -53,10 +64,10 @@ namespace ConnectionsMonitor.Session
             lock (Gate)
             {
                 if (runspace != null && Sessions.TryGetValue(runspace, out var existing)) return existing;
-                var session = new MonitorSession(DefaultOptions());
+                var session = (runspace == null ? null : TakePrepared(runspace)) ?? new MonitorSession(DefaultOptions());
                 if (runspace == null) return session;
                 Sessions.Add(runspace, session);
-                runspace.StateChanged += OnRunspaceStateChanged;
+                Watch(runspace);
                 return session;
             }
         }
@@ -65,14 +76,22 @@ namespace ConnectionsMonitor.Session
         internal static void Close(Runspace runspace)
         {
             if (runspace == null) return;
-            MonitorSession session;
+            MonitorSession session, prepared;
             lock (Gate)
             {
-                if (!Sessions.TryGetValue(runspace, out session)) return;
-                Sessions.Remove(runspace);
+                prepared = TakePrepared(runspace);
+                if (Sessions.TryGetValue(runspace, out session)) Sessions.Remove(runspace);
                 runspace.StateChanged -= OnRunspaceStateChanged;
             }
-            session.Dispose();
+            prepared?.Dispose();
+            session?.Dispose();
+        }
+
+        // Once per runspace, whether it has a prepared session, a session, or first one then the other.
+        private static void Watch(Runspace runspace)
+        {
+            runspace.StateChanged -= OnRunspaceStateChanged;
+            runspace.StateChanged += OnRunspaceStateChanged;
         }
 
         private static void OnRunspaceStateChanged(object sender, RunspaceStateEventArgs e)
@@ -82,10 +101,11 @@ namespace ConnectionsMonitor.Session
                 Close(sender as Runspace);
         }
 
-        private static MonitorSession Create(PSCmdlet cmdlet)
+        private static MonitorSession Create(PSCmdlet cmdlet, MonitorSession prepared)
         {
             object value = cmdlet.SessionState.PSVariable.GetValue(ReplayVariable);
             string replay = (value is PSObject pso ? pso.BaseObject : value) as string;
+            if (string.IsNullOrEmpty(replay) && prepared != null) return prepared;
             var options = DefaultOptions();
             if (!string.IsNullOrEmpty(replay))
             {
@@ -93,6 +113,44 @@ namespace ConnectionsMonitor.Session
                 options.PlatformFactory = () => Engine.Platform.ReplayPlatform.Load(path);
             }
             return new MonitorSession(options);
+        }
+
+        /// <summary>
+        /// Called once per process, on the first import: makes the importing runspace's session now
+        /// and runs <see cref="MonitorSession.Prepare"/> on a pool thread, so the configuration is
+        /// parsed, the read's code compiled and socket owners found while the import finishes and the
+        /// user types, instead of inside the first call (in a fresh pwsh that was most of a first
+        /// Get-MonitoredConnection). The session is only adopted by the runspace's first call, which
+        /// still decides as before: with $ConnectionsMonitorReplayPath set by then it is discarded for a
+        /// replay session. Later imports (other runspaces) find the code compiled and prepare nothing.
+        /// </summary>
+        internal static void PrepareInBackground()
+        {
+            var runspace = Runspace.DefaultRunspace;
+            if (runspace == null) return;
+            var query = new Engine.Filtering.ConnectionQuery { CurrentDirectory = CurrentDirectory(runspace) };
+            MonitorSession session;
+            lock (Gate)
+            {
+                if (Sessions.TryGetValue(runspace, out _) || Prepared.TryGetValue(runspace, out _)) return;
+                session = new MonitorSession(DefaultOptions());
+                Prepared.Add(runspace, session);
+                Watch(runspace);
+            }
+            System.Threading.Tasks.Task.Run(() => session.Prepare(query));
+        }
+
+        private static MonitorSession TakePrepared(Runspace runspace)
+        {
+            if (!Prepared.TryGetValue(runspace, out var prepared)) return null;
+            Prepared.Remove(runspace);
+            return prepared;
+        }
+
+        private static string CurrentDirectory(Runspace runspace)
+        {
+            try { return runspace.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath; }
+            catch (Exception) { return null; } // no file system provider, or the runspace is busy elsewhere
         }
 
         /// <summary>

@@ -224,6 +224,45 @@ samples:
         }
 
         [Fact]
+        public void PreparingReadsOnceAndLeavesRatesAgesAndConfigWarningsToTheFirstCall()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-prepare-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            string config = Path.Combine(dir, "config.yml");
+            File.WriteAllText(config, "monitoring:\n  refreshIntervall: 1000\n");
+            try
+            {
+                var platform = ReplayPlatform.Parse(ReplayScripts.Burst);
+                using var session = new MonitorSession(new MonitorSessionOptions { PlatformFactory = () => platform, DefaultConfigPath = config });
+                session.Prepare(new ConnectionQuery { CurrentDirectory = dir });    // peeks at t=0
+                var first = session.Snapshot(new ConnectionQuery { CurrentDirectory = dir }); // t=2
+                Assert.Equal(ReplayPlatform.Epoch.AddSeconds(2), first.TimeStampUtc);
+                var c = Client(first, 50001);
+                Assert.Null(c.SendRate);              // the peek left no sample behind: unknown, not a rate since t=0
+                Assert.True(c.AgeIsLowerBound);       // and no first sighting: still "there before the first look"
+                Assert.Equal(first.TimeStampUtc, c.FirstSeenUtc);
+                // The file's warning was loaded ahead but not said: the first call says it, once.
+                Assert.Contains(first.Warnings, w => w.Contains("refreshIntervall") && w.Contains("unknown key"));
+                var second = session.Snapshot(new ConnectionQuery { CurrentDirectory = dir }); // t=4
+                Assert.DoesNotContain(second.Warnings, w => w.Contains("refreshIntervall"));
+                Assert.Equal(0.0, Client(second, 50001).SendRate); // since t=2: nothing moved after the burst
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+
+        [Fact]
+        public void PreparingADisposedSessionIsQuiet()
+        {
+            var session = Replay();
+            session.Dispose();
+            session.Prepare(null); // the import's background preparation may lose the race with Remove-Module
+            Assert.Throws<ObjectDisposedException>(() => session.Snapshot(new ConnectionQuery()));
+        }
+
+        [Fact]
         public void WarningsThatDifferOnlyInACountAreSaidOnceOthersEachOnce()
         {
             using var session = Replay();

@@ -54,6 +54,37 @@ namespace ConnectionsMonitor.Tests.Session
             Assert.Equal(2L, second.Properties["AgeSeconds"].Value);
         }
 
+        // The first import in a process prepares its runspace's session in the background (see
+        // SessionRegistry.PrepareInBackground); which test imports first is not known, so this one
+        // asks for the preparation itself, the way the module initializer does.
+        private const string PrepareLikeTheImport =
+            "[ConnectionsMonitor.Loading.ModuleInitializer].Assembly.GetType('ConnectionsMonitor.Session.SessionRegistry')" +
+            ".GetMethod('PrepareInBackground', [Reflection.BindingFlags]'NonPublic,Static').Invoke($null, @())";
+
+        [Fact]
+        public void AReplayPathSetAfterThePreparedImportStillReplays()
+        {
+            using var ps = new ModuleSession();
+            ps.Invoke(PrepareLikeTheImport);
+            ps.Invoke("$global:ConnectionsMonitorReplayPath = $args[0]", _replay);
+            var rows = ps.Invoke("Get-MonitoredConnection");
+            Assert.Equal(3, rows.Count);
+            Assert.Equal(1000L, Row(rows, 50001).Properties["BytesSent"].Value); // the script's first sample: the prepared read did not consume it
+        }
+
+        [LinuxFact]
+        public void ThePreparedSessionIsTheOneTheFirstCallUsesAndItsRatesStartThere()
+        {
+            using var ps = new ModuleSession();
+            ps.Invoke(PrepareLikeTheImport);
+            using var sockets = new LoopbackSockets();
+            var rows = ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] -Protocol TCP", sockets.ClientPort);
+            var row = Assert.Single(rows, r => "Established".Equals(r.Properties["State"].Value));
+            Assert.Null(row.Properties["SendRate"].Value); // the background read left no sample: unknown, not a rate
+            Assert.Equal(true, row.Properties["AgeIsLowerBound"].Value);
+            Assert.Equal(System.Environment.ProcessId, row.Properties["ProcessId"].Value);
+        }
+
         [Fact]
         public void TwoRunspacesHaveIndependentTrackersAndRates()
         {

@@ -41,6 +41,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
 
         private readonly INetworkInterfaceCatalog _catalog;
         private readonly VpnConfig _config;
+        // vpn.ports copied once: enumerating the configured IReadOnlyList boxed an enumerator per row.
+        private readonly int[] _ports;
         private readonly Func<DateTime> _clock;
         private readonly object _gate = new object();
         private InterfaceMap _map;            // null until read successfully once
@@ -60,6 +62,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
         {
             _catalog = interfaces;
             _config = config ?? throw new ArgumentNullException(nameof(config));
+            _ports = config.Ports == null ? new int[0] : System.Linq.Enumerable.ToArray(config.Ports);
             _clock = utcClock ?? throw new ArgumentNullException(nameof(utcClock));
         }
 
@@ -207,7 +210,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
         private bool IsVpnPort(int port)
         {
             if (port <= 0) return false;
-            foreach (var p in _config.Ports) if (p == port) return true;
+            foreach (int p in _ports) if (p == port) return true;
             return false;
         }
 
