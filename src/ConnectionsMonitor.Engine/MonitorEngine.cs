@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Net.Sockets;
 using ConnectionsMonitor.Engine.Enrichment;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
@@ -80,21 +81,21 @@ namespace ConnectionsMonitor.Engine
             if (filters != null)
                 foreach (var f in filters) if (f != null) active.Add(f);
 
-            var request = BuildRequest(active);
+            var scope = ConnectionQuery.ReadScope(active);
             ConnectionTableResult table;
             IReadOnlyDictionary<int, ProcessInfo> processes;
             List<Kept> kept;
             DateTime now;
             lock (_gate)
             {
-                table = _platform.Connections.Read(request);
+                table = _platform.Connections.Read(scope);
                 kept = new List<Kept>(table.Entries.Count);
                 now = table.TimeStampUtc ?? DateTime.UtcNow;
                 // Rates follow every connection read, not only the ones this call keeps, so calls with
                 // different filters do not reset each other's samples. A read narrowed by protocol
                 // does not see the other protocol's connections: leave their samples alone then.
-                bool bothFamilies = request.IncludeIPv4 && request.IncludeIPv6;
-                bool fullRead = observe && request.IncludeTcp && request.IncludeUdp && bothFamilies;
+                bool bothFamilies = scope.Reads(AddressFamily.InterNetwork) && scope.Reads(AddressFamily.InterNetworkV6);
+                bool fullRead = observe && scope.Reads(TransportProtocol.Tcp) && scope.Reads(TransportProtocol.Udp) && bothFamilies;
                 if (fullRead) _rates.BeginRead();
                 var pids = new HashSet<int>();
                 foreach (var e in table.Entries)
@@ -110,8 +111,8 @@ namespace ConnectionsMonitor.Engine
                 if (fullRead) _rates.EndRead();
                 if (observe && bothFamilies)
                 {
-                    if (request.IncludeTcp) _rates.MarkBaseline(TransportProtocol.Tcp);
-                    if (request.IncludeUdp) _rates.MarkBaseline(TransportProtocol.Udp);
+                    if (scope.Reads(TransportProtocol.Tcp)) _rates.MarkBaseline(TransportProtocol.Tcp);
+                    if (scope.Reads(TransportProtocol.Udp)) _rates.MarkBaseline(TransportProtocol.Udp);
                 }
                 processes = pids.Count == 0 ? EmptyProcesses : _platform.Processes.Lookup(pids);
             }
@@ -225,22 +226,6 @@ namespace ConnectionsMonitor.Engine
         }
 
         private static readonly IReadOnlyDictionary<int, ProcessInfo> EmptyProcesses = new Dictionary<int, ProcessInfo>();
-
-        private static ConnectionTableRequest BuildRequest(List<ConnectionQuery> filters)
-        {
-            var request = new ConnectionTableRequest();
-            foreach (var f in filters)
-            {
-                if (f.Protocols != null && f.Protocols.Count > 0)
-                {
-                    request.IncludeTcp &= f.Protocols.Contains(TransportProtocol.Tcp);
-                    request.IncludeUdp &= f.Protocols.Contains(TransportProtocol.Udp);
-                }
-                // A TCP state filter can never match UDP rows (they have no state).
-                if (f.States != null && f.States.Count > 0) request.IncludeUdp = false;
-            }
-            return request;
-        }
 
         private static bool MatchesRows(List<ConnectionQuery> filters, SocketEntry e)
         {

@@ -8,6 +8,7 @@ using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Windows;
 using ConnectionsMonitor.Engine.Platform.Windows.Etw;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.WindowsTests
 {
@@ -38,7 +39,7 @@ namespace ConnectionsMonitor.WindowsTests
             // caught by the runner's timeout, and the session's own start/stop is timed below.
             using (var platform = new WindowsPlatform())
             {
-                var result = platform.Connections.Read(ConnectionTableRequest.All);
+                var result = platform.Connections.Read(new ConnectionQuery());
                 string etwWarning = result.Warnings.SingleOrDefault(w => w.Contains("ETW"));
                 if (etwWarning == null)
                 {
@@ -54,7 +55,7 @@ namespace ConnectionsMonitor.WindowsTests
                 Assert.NotEmpty(result.Entries);
 
                 // Later reads repeat the same reason (the cmdlets tell the user once) and never retry the start.
-                var again = platform.Connections.Read(ConnectionTableRequest.All);
+                var again = platform.Connections.Read(new ConnectionQuery());
                 Assert.Equal(etwWarning, Assert.Single(again.Warnings, w => w.Contains("ETW")));
                 Assert.Equal(etwWarning, platform.ClosedConnections.Start());
                 Assert.Empty(platform.ClosedConnections.DrainClosed());
@@ -82,7 +83,7 @@ namespace ConnectionsMonitor.WindowsTests
         {
             using (var platform = new WindowsPlatform())
             {
-                var first = platform.Connections.Read(ConnectionTableRequest.All);
+                var first = platform.Connections.Read(new ConnectionQuery());
                 Assert.SkipWhen(first.Warnings.Any(w => w.Contains("ETW")), "needs an elevated session on real Windows");
 
                 var payload = new byte[4096];
@@ -95,7 +96,7 @@ namespace ConnectionsMonitor.WindowsTests
                 SocketEntry row = null;
                 for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(10); Thread.Sleep(250))
                 {
-                    row = OwnClientRow(platform.Connections.Read(ConnectionTableRequest.All));
+                    row = OwnClientRow(platform.Connections.Read(new ConnectionQuery()));
                     if (row.BytesSent >= payload.Length) break;
                 }
                 Assert.True(row.BytesSent >= payload.Length, "client row BytesSent = " + row.BytesSent);

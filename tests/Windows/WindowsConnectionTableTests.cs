@@ -7,6 +7,7 @@ using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Windows;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.WindowsTests
 {
@@ -22,7 +23,7 @@ namespace ConnectionsMonitor.WindowsTests
             _sockets = sockets;
         }
 
-        private static ConnectionTableResult ReadAll() => new WindowsConnectionTable().Read(ConnectionTableRequest.All);
+        private static ConnectionTableResult ReadAll() => new WindowsConnectionTable().Read(new ConnectionQuery());
 
         private static SocketEntry Single(IEnumerable<SocketEntry> rows, TransportProtocol protocol, IPAddress local, int localPort, int? remotePort)
         {
@@ -81,7 +82,7 @@ namespace ConnectionsMonitor.WindowsTests
         public void Request_selects_protocols_and_families()
         {
             var table = new WindowsConnectionTable();
-            var tcpV4 = table.Read(new ConnectionTableRequest { IncludeUdp = false, IncludeIPv6 = false });
+            var tcpV4 = table.Read(new ConnectionQuery { Protocols = new[] { TransportProtocol.Tcp }, AddressFamilies = new[] { System.Net.Sockets.AddressFamily.InterNetwork } });
             Assert.NotEmpty(OwnRows(tcpV4));
             Assert.All(tcpV4.Entries, r =>
             {
@@ -89,7 +90,7 @@ namespace ConnectionsMonitor.WindowsTests
                 Assert.Equal(System.Net.Sockets.AddressFamily.InterNetwork, r.LocalAddress.AddressFamily);
             });
 
-            var udpV6 = table.Read(new ConnectionTableRequest { IncludeTcp = false, IncludeIPv4 = false });
+            var udpV6 = table.Read(new ConnectionQuery { Protocols = new[] { TransportProtocol.Udp }, AddressFamilies = new[] { System.Net.Sockets.AddressFamily.InterNetworkV6 } });
             Assert.Single(OwnRows(udpV6));
             Assert.All(udpV6.Entries, r =>
             {
@@ -97,14 +98,14 @@ namespace ConnectionsMonitor.WindowsTests
                 Assert.Equal(System.Net.Sockets.AddressFamily.InterNetworkV6, r.LocalAddress.AddressFamily);
             });
 
-            Assert.Empty(table.Read(new ConnectionTableRequest { IncludeTcp = false, IncludeUdp = false }).Entries);
+            Assert.Empty(table.Read(new ConnectionQuery { AddressFamilies = new[] { System.Net.Sockets.AddressFamily.Unspecified } }).Entries);
         }
 
         [Fact]
         public void A_too_small_buffer_grows_through_ERROR_INSUFFICIENT_BUFFER_and_is_kept()
         {
             var table = new WindowsConnectionTable(initialBufferSize: 256);
-            var first = table.Read(ConnectionTableRequest.All);
+            var first = table.Read(new ConnectionQuery());
             Assert.Empty(first.Warnings);
             Assert.Equal(6, OwnRows(first).Count(r => r.Protocol == TransportProtocol.Tcp));
             Assert.Equal(2, OwnRows(first).Count(r => r.Protocol == TransportProtocol.Udp));
@@ -112,7 +113,7 @@ namespace ConnectionsMonitor.WindowsTests
             Assert.True(grown > 256);
 
             // A second read of an unchanged system reuses the buffer it already has.
-            table.Read(ConnectionTableRequest.All);
+            table.Read(new ConnectionQuery());
             Assert.Equal(grown, table.BufferSize);
         }
 

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
+using System.Net.Sockets;
 using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Filtering
@@ -46,6 +47,58 @@ namespace ConnectionsMonitor.Engine.Filtering
         public ICollection<TransportProtocol> Protocols { get; set; }
         public ICollection<TcpState> States { get; set; }
 
+        /// <summary>
+        /// IP versions to read: <see cref="AddressFamily.InterNetwork"/> (IPv4) and/or
+        /// <see cref="AddressFamily.InterNetworkV6"/> (IPv6), taken from the local address of a row;
+        /// null or empty for both. A socket bound to an IPv4-mapped address (::ffff:a.b.c.d) is an IPv6
+        /// socket: the kernel keeps it in its AF_INET6 table (Windows: the IPv6 table of IP Helper).
+        /// </summary>
+        public ICollection<AddressFamily> AddressFamilies { get; set; }
+
+        /// <summary>
+        /// Whether the platform attributes each socket to its owning process (Linux: the walk of
+        /// /proc/PID/fd; Windows: the owner columns of GetExtendedTcpTable / GetExtendedUdpTable).
+        /// True unless a read only needs the sockets; rows read without it have a null ProcessId.
+        /// </summary>
+        public bool ResolveOwners { get; set; } = true;
+
+        /// <summary>
+        /// Whether rows of this protocol can match, so whether the platform has to read its table:
+        /// false when <see cref="Protocols"/> leaves it out, and for UDP when a TCP state is asked for
+        /// (UDP rows have no state).
+        /// </summary>
+        public bool Reads(TransportProtocol protocol)
+        {
+            if (!IsEmpty(Protocols) && !Protocols.Contains(protocol)) return false;
+            return protocol != TransportProtocol.Udp || IsEmpty(States);
+        }
+
+        /// <summary>Whether rows of this IP version can match (see <see cref="AddressFamilies"/>), so whether the platform has to read its tables.</summary>
+        public bool Reads(AddressFamily family) => IsEmpty(AddressFamilies) || AddressFamilies.Contains(family);
+
+        /// <summary>
+        /// The one query a platform is asked to read for several queries that must all hold (a
+        /// caller's and the configuration's filters): the protocols and IP versions every one of them
+        /// can match, owners when any of them needs them. Only what a table read uses is carried over.
+        /// </summary>
+        public static ConnectionQuery ReadScope(IEnumerable<ConnectionQuery> queries)
+        {
+            var protocols = new List<TransportProtocol>();
+            foreach (var p in new[] { TransportProtocol.Tcp, TransportProtocol.Udp })
+                if (queries.All(q => q.Reads(p))) protocols.Add(p);
+            var families = new List<AddressFamily>();
+            foreach (var f in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+                if (queries.All(q => q.Reads(f))) families.Add(f);
+            bool none = !queries.Any();
+            return new ConnectionQuery
+            {
+                // Nothing readable is said with a family no table has, since an empty set means "all".
+                Protocols = protocols.Count == 0 ? new[] { TransportProtocol.Tcp } : protocols,
+                AddressFamilies = families.Count == 0 || protocols.Count == 0 ? new[] { AddressFamily.Unspecified } : families,
+                ResolveOwners = none || queries.Any(q => q.ResolveOwners),
+            };
+        }
+
         /// <summary>Matches when either the local or the remote port is in the set.</summary>
         public ICollection<PortRange> Ports { get; set; }
         public ICollection<PortRange> LocalPorts { get; set; }
@@ -75,6 +128,7 @@ namespace ConnectionsMonitor.Engine.Filtering
             IPAddress remoteAddress, int? remotePort, int? processId)
         {
             if (!IsEmpty(Protocols) && !Protocols.Contains(protocol)) return false;
+            if (!IsEmpty(AddressFamilies) && (localAddress == null || !AddressFamilies.Contains(localAddress.AddressFamily))) return false;
             if (!IsEmpty(States) && (state == null || !States.Contains(state.Value))) return false;
             if (!IsEmpty(LocalPorts) && !AnyContains(LocalPorts, localPort)) return false;
             if (!IsEmpty(RemotePorts) && (remotePort == null || !AnyContains(RemotePorts, remotePort.Value))) return false;

@@ -1,23 +1,10 @@
 using System;
 using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Platform
 {
-    /// <summary>Which rows a connection-table read should return. Sources may push these down to the OS.</summary>
-    public sealed class ConnectionTableRequest
-    {
-        public bool IncludeTcp { get; set; } = true;
-        public bool IncludeUdp { get; set; } = true;
-        public bool IncludeIPv4 { get; set; } = true;
-        public bool IncludeIPv6 { get; set; } = true;
-
-        /// <summary>Whether to find the owning process of each socket (the costly part on Linux).</summary>
-        public bool ResolveOwners { get; set; } = true;
-
-        public static ConnectionTableRequest All => new ConnectionTableRequest();
-    }
-
     /// <summary>The rows of one read plus anything the user should be told (partial data, fallbacks).</summary>
     public sealed class ConnectionTableResult
     {
@@ -42,7 +29,13 @@ namespace ConnectionsMonitor.Engine.Platform
     /// <summary>An operating system's TCP/UDP connection table.</summary>
     public interface IConnectionTable
     {
-        ConnectionTableResult Read(ConnectionTableRequest request);
+        /// <summary>
+        /// Reads the tables <paramref name="query"/> can match (<see cref="ConnectionQuery.Reads(TransportProtocol)"/>,
+        /// <see cref="ConnectionQuery.Reads(System.Net.Sockets.AddressFamily)"/>), with owners when
+        /// <see cref="ConnectionQuery.ResolveOwners"/> is set. The rows are not filtered further: the
+        /// engine applies the rest of the query. Null reads everything.
+        /// </summary>
+        ConnectionTableResult Read(ConnectionQuery query);
     }
 
     /// <summary>Names, paths and users of processes, looked up for many PIDs in one pass.</summary>

@@ -8,6 +8,7 @@ using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Linux;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Linux
 {
@@ -65,7 +66,7 @@ namespace ConnectionsMonitor.Tests.Linux
             using var platform = new LinuxPlatform(LinuxTableMode.ProcNet, _root);
             Assert.Equal(_root, platform.ProcRoot);
 
-            var row = Assert.Single(platform.Connections.Read(ConnectionTableRequest.All).Entries);
+            var row = Assert.Single(platform.Connections.Read(new ConnectionQuery()).Entries);
             Assert.Equal(TransportProtocol.Tcp, row.Protocol);
             Assert.Equal(IPAddress.Loopback, row.LocalAddress);
             Assert.Equal(8080, row.LocalPort);
@@ -87,8 +88,8 @@ namespace ConnectionsMonitor.Tests.Linux
         public void CachedOwnerIsCheckedAgainstTheFdItWasFoundAt()
         {
             using var table = new LinuxConnectionTable(LinuxTableMode.ProcNet, _root);
-            Assert.Equal(4242, Assert.Single(table.Read(ConnectionTableRequest.All).Entries).ProcessId);
-            Assert.Equal(4242, Assert.Single(table.Read(ConnectionTableRequest.All).Entries).ProcessId);
+            Assert.Equal(4242, Assert.Single(table.Read(new ConnectionQuery()).Entries).ProcessId);
+            Assert.Equal(4242, Assert.Single(table.Read(new ConnectionQuery()).Entries).ProcessId);
             Assert.Equal(SocketOwnerResolver.WalkKind.None, table.OwnerResolver.LastWalk);
 
             // 4242 forks 4300, which keeps the listener at fd 4; 4242 closes fd 3 and reuses the number.
@@ -96,18 +97,18 @@ namespace ConnectionsMonitor.Tests.Linux
                 ("4", "socket:[" + ListenerInode + "]"));
             Relink(4242, "3", "socket:[999]");
 
-            Assert.Equal(4300, Assert.Single(table.Read(ConnectionTableRequest.All).Entries).ProcessId);
+            Assert.Equal(4300, Assert.Single(table.Read(new ConnectionQuery()).Entries).ProcessId);
             Assert.Equal(1, table.OwnerResolver.LastStaleOwners);
             Assert.NotEqual(SocketOwnerResolver.WalkKind.None, table.OwnerResolver.LastWalk);
 
             // Settled: checked, trusted, no walk.
-            Assert.Equal(4300, Assert.Single(table.Read(ConnectionTableRequest.All).Entries).ProcessId);
+            Assert.Equal(4300, Assert.Single(table.Read(new ConnectionQuery()).Entries).ProcessId);
             Assert.Equal(0, table.OwnerResolver.LastStaleOwners);
             Assert.Equal(SocketOwnerResolver.WalkKind.None, table.OwnerResolver.LastWalk);
 
             // The holder vanishes from the tree altogether: the socket has no owner to show.
             Directory.Delete(Path.Combine(_root, "4300"), true);
-            Assert.Null(Assert.Single(table.Read(ConnectionTableRequest.All).Entries).ProcessId);
+            Assert.Null(Assert.Single(table.Read(new ConnectionQuery()).Entries).ProcessId);
         }
 
         [LinuxFact]

@@ -7,6 +7,7 @@ using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Linux;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Linux
 {
@@ -61,7 +62,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 int port = int.Parse(parent.StandardOutput.ReadLine());
                 using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
                 table.OwnerResolver.SpotCheckReads = spotCheckReads;
-                Func<LinuxConnectionTable, SocketEntry> listener = t => t.Read(ConnectionTableRequest.All).Entries
+                Func<LinuxConnectionTable, SocketEntry> listener = t => t.Read(new ConnectionQuery()).Entries
                     .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
 
                 // Only the parent holds it.

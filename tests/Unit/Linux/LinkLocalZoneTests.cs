@@ -70,7 +70,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
 
                 using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
-                var row = table.Read(ConnectionTableRequest.All).Entries
+                var row = table.Read(new ConnectionQuery()).Entries
                     .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == localPort && e.RemotePort == port);
                 Assert.Equal(index, (uint)row.LocalAddress.ScopeId);
                 Assert.Equal(index, (uint)row.RemoteAddress.ScopeId);

@@ -9,6 +9,7 @@ using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Linux;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Linux
 {
@@ -17,7 +18,7 @@ namespace ConnectionsMonitor.Tests.Linux
     public class LinuxByteCounterTests
     {
         private static readonly int Me = Environment.ProcessId;
-        private static readonly ConnectionTableRequest TcpOnly = new ConnectionTableRequest { IncludeUdp = false, ResolveOwners = false };
+        private static readonly ConnectionQuery TcpOnly = new ConnectionQuery { Protocols = new[] { TransportProtocol.Tcp }, ResolveOwners = false };
 
         private static SocketEntry Row(IEnumerable<SocketEntry> rows, int localPort, int remotePort) =>
             rows.Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == localPort && e.RemotePort == remotePort);
@@ -84,15 +85,15 @@ namespace ConnectionsMonitor.Tests.Linux
             await TcpPair.ExchangeAsync(sockets.Client, sockets.Server, 10, 20);
             using var diag = new LinuxConnectionTable(LinuxTableMode.SockDiag);
             using var proc = new LinuxConnectionTable(LinuxTableMode.ProcNet);
-            LoopbackSockets.WaitUntil(() => diag.Read(ConnectionTableRequest.All).Entries
+            LoopbackSockets.WaitUntil(() => diag.Read(new ConnectionQuery()).Entries
                 .Any(e => sockets.IsOurs(e) && e.LocalPort == sockets.ClientPort && e.BytesSent == 10));
 
-            var ours = diag.Read(ConnectionTableRequest.All).Entries.Where(sockets.IsOurs).ToList();
+            var ours = diag.Read(new ConnectionQuery()).Entries.Where(sockets.IsOurs).ToList();
             Assert.All(ours.Where(e => e.Protocol == TransportProtocol.Udp), e => { Assert.Null(e.BytesSent); Assert.Null(e.BytesReceived); });
             Assert.All(ours.Where(e => e.State == TcpState.Listen), e => { Assert.Null(e.BytesSent); Assert.Null(e.BytesReceived); });
             Assert.Equal(2, ours.Count(e => e.State == TcpState.Established && e.BytesSent != null && e.BytesReceived != null));
 
-            Assert.All(proc.Read(ConnectionTableRequest.All).Entries, e => { Assert.Null(e.BytesSent); Assert.Null(e.BytesReceived); });
+            Assert.All(proc.Read(new ConnectionQuery()).Entries, e => { Assert.Null(e.BytesSent); Assert.Null(e.BytesReceived); });
         }
 
         [LinuxFact]
@@ -144,14 +145,14 @@ namespace ConnectionsMonitor.Tests.Linux
             feed.DrainClosed();
 
             var pair = new TcpPair();
-            table.Read(ConnectionTableRequest.All); // attributes both ends to this process
+            table.Read(new ConnectionQuery()); // attributes both ends to this process
             await pair.ExchangeAsync(250_000, 3_000_001);
             pair.Client.Dispose();
             // A read while the server holds the client's FIN (CLOSE_WAIT) is what lets its final count leave
             // the FIN out. The server closes only once the client's socket is gone (its FIN acknowledged, the
             // rest left to a TIME_WAIT minisocket), so the server's FIN cannot reach the full client socket.
             var all = new List<SocketEntry>();
-            LoopbackSockets.WaitUntil(() => table.Read(ConnectionTableRequest.All).Entries
+            LoopbackSockets.WaitUntil(() => table.Read(new ConnectionQuery()).Entries
                 .Any(e => e.LocalPort == pair.ListenPort && e.RemotePort == pair.ClientPort && e.State == TcpState.CloseWait));
             LoopbackSockets.WaitUntil(() =>
             {
@@ -187,7 +188,7 @@ namespace ConnectionsMonitor.Tests.Linux
             var feed = (LinuxClosedConnectionFeed)platform.ClosedConnections;
             Assert.Null(feed.Start());
             var pair = new TcpPair(Socket.OSSupportsIPv6);
-            table.Read(ConnectionTableRequest.All);
+            table.Read(new ConnectionQuery());
             await pair.ExchangeAsync(65_536, 1);
             pair.Dispose();
 

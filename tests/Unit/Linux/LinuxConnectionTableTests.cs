@@ -10,6 +10,7 @@ using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Linux;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Linux
 {
@@ -28,7 +29,7 @@ namespace ConnectionsMonitor.Tests.Linux
             var sockets = new LoopbackSockets();
             try
             {
-                var result = table.Read(ConnectionTableRequest.All);
+                var result = table.Read(new ConnectionQuery());
                 Assert.Empty(result.Warnings);
                 Assert.Equal(sockets.ExpectedOpenRows(Me), sockets.Actual(result.Entries));
                 foreach (var row in result.Entries.Where(sockets.IsOurs))
@@ -41,7 +42,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.Equal(Process.GetCurrentProcess().ProcessName, info.Name);
                 Assert.Equal(Environment.ProcessPath, info.Path);
 
-                sockets.CloseInOrder(() => table.Read(ConnectionTableRequest.All).Entries);
+                sockets.CloseInOrder(() => table.Read(new ConnectionQuery()).Entries);
             }
             finally
             {
@@ -53,10 +54,10 @@ namespace ConnectionsMonitor.Tests.Linux
             List<string> after = null;
             LoopbackSockets.WaitUntil(() =>
             {
-                after = sockets.Actual(table.Read(ConnectionTableRequest.All).Entries);
+                after = sockets.Actual(table.Read(new ConnectionQuery()).Entries);
                 return after.Count == 1 && after[0] == timeWait;
             });
-            var tw = table.Read(ConnectionTableRequest.All).Entries.Single(e => sockets.IsOurs(e));
+            var tw = table.Read(new ConnectionQuery()).Entries.Single(e => sockets.IsOurs(e));
             Assert.Null(tw.Inode);
             Assert.Null(tw.ProcessId);
         }
@@ -68,8 +69,8 @@ namespace ConnectionsMonitor.Tests.Linux
             using var proc = new LinuxConnectionTable(LinuxTableMode.ProcNet);
             using var sockets = new LoopbackSockets();
             // FullKey is every field but BytesSent/BytesReceived: only sock_diag has counters (/proc/net rows keep null).
-            var a = diag.Read(ConnectionTableRequest.All).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
-            var b = proc.Read(ConnectionTableRequest.All).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            var a = diag.Read(new ConnectionQuery()).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            var b = proc.Read(new ConnectionQuery()).Entries.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k, StringComparer.Ordinal).ToList();
             Assert.Equal(sockets.ExpectedOpenRows(Me).Count, a.Count);
             Assert.Equal(a, b);
         }
@@ -84,7 +85,7 @@ namespace ConnectionsMonitor.Tests.Linux
             using var proc = new LinuxConnectionTable(LinuxTableMode.ProcNet);
             using var sockets = new LoopbackSockets();
             Func<SocketEntry, bool> steady = e => e.State == TcpState.Listen || (e.Protocol == TransportProtocol.Udp && e.RemoteAddress == null);
-            var req = new ConnectionTableRequest { ResolveOwners = false };
+            var req = new ConnectionQuery { ResolveOwners = false };
             HashSet<string> Keys(LinuxConnectionTable t) => t.Read(req).Entries.Where(steady).Select(LoopbackSockets.FullKey).ToHashSet(StringComparer.Ordinal);
             var d1 = Keys(diag);
             var p1 = Keys(proc);
@@ -105,10 +106,10 @@ namespace ConnectionsMonitor.Tests.Linux
         {
             using var table = new LinuxConnectionTable(mode);
             using var sockets = new LoopbackSockets();
-            var udpOnly = table.Read(new ConnectionTableRequest { IncludeTcp = false }).Entries;
+            var udpOnly = table.Read(new ConnectionQuery { Protocols = new[] { TransportProtocol.Udp } }).Entries;
             Assert.All(udpOnly, e => Assert.Equal(TransportProtocol.Udp, e.Protocol));
             Assert.Equal(2, udpOnly.Count(sockets.IsOurs));
-            var v6TcpOnly = table.Read(new ConnectionTableRequest { IncludeUdp = false, IncludeIPv4 = false }).Entries;
+            var v6TcpOnly = table.Read(new ConnectionQuery { Protocols = new[] { TransportProtocol.Tcp }, AddressFamilies = new[] { AddressFamily.InterNetworkV6 } }).Entries;
             Assert.All(v6TcpOnly, e => Assert.Equal(AddressFamily.InterNetworkV6, e.LocalAddress.AddressFamily));
             Assert.All(v6TcpOnly, e => Assert.Equal(TransportProtocol.Tcp, e.Protocol));
             Assert.Equal(sockets.Listener6 != null ? 1 : 0, v6TcpOnly.Count(sockets.IsOurs));
@@ -122,7 +123,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 OpenSockDiag = () => throw new NetlinkException("Cannot open a netlink sock_diag socket: Address family not supported by protocol (errno 97)", 97),
             };
             using var sockets = new LoopbackSockets();
-            var result = table.Read(ConnectionTableRequest.All);
+            var result = table.Read(new ConnectionQuery());
             var warning = Assert.Single(result.Warnings);
             Assert.Contains("netlink sock_diag failed", warning);
             Assert.Contains("Address family not supported", warning);
@@ -137,7 +138,7 @@ namespace ConnectionsMonitor.Tests.Linux
             {
                 OpenSockDiag = () => throw new NetlinkException("nope", 97),
             };
-            Assert.Throws<NetlinkException>(() => table.Read(ConnectionTableRequest.All));
+            Assert.Throws<NetlinkException>(() => table.Read(new ConnectionQuery()));
         }
 
         [LinuxFact]
@@ -157,7 +158,7 @@ namespace ConnectionsMonitor.Tests.Linux
             {
                 int port = int.Parse(child.StandardOutput.ReadLine());
                 using var table = new LinuxConnectionTable();
-                var row = table.Read(ConnectionTableRequest.All).Entries
+                var row = table.Read(new ConnectionQuery()).Entries
                     .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
                 Assert.Equal(TcpState.Listen, row.State);
                 Assert.Equal(child.Id, row.ProcessId);
@@ -172,7 +173,7 @@ namespace ConnectionsMonitor.Tests.Linux
 
                 child.Kill();
                 child.WaitForExit();
-                Assert.DoesNotContain(table.Read(ConnectionTableRequest.All).Entries,
+                Assert.DoesNotContain(table.Read(new ConnectionQuery()).Entries,
                     e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.State == TcpState.Listen);
                 Assert.Empty(new LinuxProcessCatalog().Lookup(new[] { child.Id }));
             }
@@ -188,19 +189,19 @@ namespace ConnectionsMonitor.Tests.Linux
             using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
             var resolver = table.OwnerResolver;
             using var steady = new LoopbackSockets();
-            table.Read(ConnectionTableRequest.All);
+            table.Read(new ConnectionQuery());
             Assert.NotEqual(SocketOwnerResolver.WalkKind.None, resolver.LastWalk);
 
             // Unchanged set: everything comes from the cache. Another test may open sockets meanwhile,
             // so allow a walk, but our rows must carry our PID either way.
-            var warm = table.Read(ConnectionTableRequest.All);
+            var warm = table.Read(new ConnectionQuery());
             Assert.Equal(steady.ExpectedOpenRows(Me), steady.Actual(warm.Entries));
 
             var extra = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             extra.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             extra.Listen(1);
             int port = ((IPEndPoint)extra.LocalEndPoint).Port;
-            var after = table.Read(ConnectionTableRequest.All);
+            var after = table.Read(new ConnectionQuery());
             Assert.NotEqual(SocketOwnerResolver.WalkKind.None, resolver.LastWalk);
             var row = after.Entries.Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
             Assert.Equal(Me, row.ProcessId);
@@ -208,7 +209,7 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.True(resolver.IsCached(inode));
 
             extra.Dispose();
-            table.Read(ConnectionTableRequest.All);
+            table.Read(new ConnectionQuery());
             Assert.False(resolver.IsCached(inode));
         }
 
@@ -232,7 +233,7 @@ namespace ConnectionsMonitor.Tests.Linux
             {
                 int port = int.Parse(first.StandardOutput.ReadLine());
                 using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
-                Func<SocketEntry> row = () => table.Read(ConnectionTableRequest.All).Entries
+                Func<SocketEntry> row = () => table.Read(new ConnectionQuery()).Entries
                     .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
                 Assert.Equal(first.Id, row().ProcessId);
 
@@ -257,7 +258,7 @@ namespace ConnectionsMonitor.Tests.Linux
             var resolver = new SocketOwnerResolver();
             using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
             using var sockets = new LoopbackSockets();
-            var rows = table.Read(new ConnectionTableRequest { ResolveOwners = false }).Entries.ToList();
+            var rows = table.Read(new ConnectionQuery { ResolveOwners = false }).Entries.ToList();
             resolver.Resolve(rows, 0xF);
             Assert.NotEqual(SocketOwnerResolver.WalkKind.None, resolver.LastWalk);
             int cached = resolver.CachedOwnerCount;
@@ -287,9 +288,9 @@ namespace ConnectionsMonitor.Tests.Linux
         public void ReadAfterDisposeThrows()
         {
             var table = new LinuxConnectionTable();
-            table.Read(new ConnectionTableRequest { ResolveOwners = false });
+            table.Read(new ConnectionQuery { ResolveOwners = false });
             table.Dispose();
-            Assert.Throws<ObjectDisposedException>(() => table.Read(ConnectionTableRequest.All));
+            Assert.Throws<ObjectDisposedException>(() => table.Read(new ConnectionQuery()));
         }
 
         [LinuxFact]

@@ -8,6 +8,7 @@ using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Linux;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Linux
 {
@@ -52,7 +53,7 @@ namespace ConnectionsMonitor.Tests.Linux
         public void UnattributedSocketsDoNotTriggerAWalkOnEveryRead()
         {
             using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
-            var rows = table.Read(new ConnectionTableRequest { ResolveOwners = false }).Entries.ToList();
+            var rows = table.Read(new ConnectionQuery { ResolveOwners = false }).Entries.ToList();
             var orphan = rows.Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == _port && e.LocalAddress.Equals(IPAddress.Loopback));
             Assert.NotNull(orphan.Inode);
 
@@ -81,7 +82,7 @@ namespace ConnectionsMonitor.Tests.Linux
         public void UnprivilegedCallerGetsOneWarningAboutOtherUsersSockets()
         {
             using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag) { EffectiveUserId = 4242 };
-            var result = table.Read(ConnectionTableRequest.All);
+            var result = table.Read(new ConnectionQuery());
             Assert.Null(InFlight(result).ProcessId);
             var warning = Assert.Single(result.Warnings);
             var m = Regex.Match(warning, @"^The owners of (\d+) sockets? belonging to other users could not be read; run as root \(sudo\) to see every process\.$");
@@ -93,7 +94,7 @@ namespace ConnectionsMonitor.Tests.Linux
         public void NoWarningForRoot()
         {
             using var asRoot = new LinuxConnectionTable(LinuxTableMode.SockDiag) { EffectiveUserId = 0 };
-            var result = asRoot.Read(ConnectionTableRequest.All);
+            var result = asRoot.Read(new ConnectionQuery());
             Assert.Null(InFlight(result).ProcessId); // unattributed, yet root has nothing more to ask for
             Assert.Empty(result.Warnings);
         }

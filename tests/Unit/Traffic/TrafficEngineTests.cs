@@ -6,6 +6,7 @@ using ConnectionsMonitor.Engine;
 using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Traffic;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Traffic
 {
@@ -172,7 +173,7 @@ namespace ConnectionsMonitor.Tests.Traffic
 
         private sealed class FakeTable : ConnectionsMonitor.Engine.Platform.IConnectionTable
         {
-            public ConnectionsMonitor.Engine.Platform.ConnectionTableResult Read(ConnectionsMonitor.Engine.Platform.ConnectionTableRequest request) =>
+            public ConnectionsMonitor.Engine.Platform.ConnectionTableResult Read(ConnectionQuery request) =>
                 new ConnectionsMonitor.Engine.Platform.ConnectionTableResult(new SocketEntry[0], new string[0]);
         }
 

@@ -5,6 +5,7 @@ using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Windows;
 using Xunit;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Windows
 {
@@ -66,7 +67,7 @@ namespace ConnectionsMonitor.Tests.Windows
         private static byte[] UdpV6PidTable(int port) =>
             NativeTable.Build(4, new MIB_UDP6ROW_OWNER_PID { dwLocalPort = NativeTable.Port(port), dwOwningPid = 7 });
 
-        private static ConnectionTableRequest TcpV4Only => new ConnectionTableRequest { IncludeUdp = false, IncludeIPv6 = false };
+        private static ConnectionQuery TcpV4Only => new ConnectionQuery { Protocols = new[] { TransportProtocol.Tcp }, AddressFamilies = new[] { System.Net.Sockets.AddressFamily.InterNetwork } };
 
         [Fact]
         public void Table_that_keeps_growing_is_retried_until_it_fits_and_the_buffer_is_kept()
@@ -96,7 +97,7 @@ namespace ConnectionsMonitor.Tests.Windows
         {
             var ip = new ScriptedIpHelper();
             ip.Tables[IpHelperTableLayout.UdpV6Pid] = UdpV6PidTable(5353);
-            var request = new ConnectionTableRequest { IncludeTcp = false, IncludeIPv4 = false };
+            var request = new ConnectionQuery { Protocols = new[] { TransportProtocol.Udp }, AddressFamilies = new[] { System.Net.Sockets.AddressFamily.InterNetworkV6 } };
 
             var result = new WindowsConnectionTable(1024, ip.Fill).Read(request);
 
@@ -120,7 +121,7 @@ namespace ConnectionsMonitor.Tests.Windows
             ip.Enqueue(IpHelperTableLayout.TcpV6Module, NotSupported);
             ip.Enqueue(IpHelperTableLayout.TcpV6Pid, NotSupported);
 
-            var result = new WindowsConnectionTable(4096, ip.Fill).Read(new ConnectionTableRequest { IncludeUdp = false });
+            var result = new WindowsConnectionTable(4096, ip.Fill).Read(new ConnectionQuery { Protocols = new[] { TransportProtocol.Tcp } });
 
             Assert.Equal(2, result.Entries.Count);
             var warning = Assert.Single(result.Warnings);
@@ -132,7 +133,7 @@ namespace ConnectionsMonitor.Tests.Windows
         public void Every_table_failing_is_a_clear_exception()
         {
             var ip = new ScriptedIpHelper(); // knows no tables: every call answers ERROR_INVALID_PARAMETER
-            var ex = Assert.Throws<InvalidOperationException>(() => new WindowsConnectionTable(4096, ip.Fill).Read(ConnectionTableRequest.All));
+            var ex = Assert.Throws<InvalidOperationException>(() => new WindowsConnectionTable(4096, ip.Fill).Read(new ConnectionQuery()));
             Assert.Contains("No connection table could be read", ex.Message);
             foreach (var name in new[] { "Tcp IPv4", "Tcp IPv6", "Udp IPv4", "Udp IPv6" }) Assert.Contains(name, ex.Message);
             Assert.Equal(8, ip.Calls.Count);
@@ -159,7 +160,7 @@ namespace ConnectionsMonitor.Tests.Windows
             ip.Tables[IpHelperTableLayout.TcpV4Module] = TcpV4ModuleTable(1);
             new WindowsConnectionTable(4096, ip.Fill).Read(TcpV4Only);
             Assert.Equal(new[] { IpHelperTableLayout.TcpV4Module }, ip.Calls.Select(c => c.layout));
-            Assert.Empty(new WindowsConnectionTable(4096, ip.Fill).Read(new ConnectionTableRequest { IncludeTcp = false, IncludeUdp = false }).Entries);
+            Assert.Empty(new WindowsConnectionTable(4096, ip.Fill).Read(new ConnectionQuery { AddressFamilies = new[] { System.Net.Sockets.AddressFamily.Unspecified } }).Entries);
         }
 
         [Fact]

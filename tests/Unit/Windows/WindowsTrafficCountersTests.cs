@@ -8,6 +8,7 @@ using ConnectionsMonitor.Engine.Platform.Windows;
 using ConnectionsMonitor.Engine.Platform.Windows.Etw;
 using Xunit;
 using static ConnectionsMonitor.Engine.Platform.Windows.Interop.Etw;
+using ConnectionsMonitor.Engine.Filtering;
 
 namespace ConnectionsMonitor.Tests.Windows
 {
@@ -84,7 +85,7 @@ namespace ConnectionsMonitor.Tests.Windows
 
             for (int i = 0; i < 3; i++)
             {
-                var result = table.Read(ConnectionTableRequest.All);
+                var result = table.Read(new ConnectionQuery());
                 var row = Assert.Single(result.Entries);
                 Assert.Null(row.BytesSent);
                 Assert.Null(row.BytesReceived);
@@ -97,7 +98,7 @@ namespace ConnectionsMonitor.Tests.Windows
         public void Table_without_counters_never_starts_a_session_or_warns()
         {
             var ip = new OneConnectionIpHelper();
-            var result = new WindowsConnectionTable(4096, ip.Fill).Read(ConnectionTableRequest.All);
+            var result = new WindowsConnectionTable(4096, ip.Fill).Read(new ConnectionQuery());
             Assert.Empty(result.Warnings);
             Assert.Null(Assert.Single(result.Entries).BytesSent);
         }
@@ -108,18 +109,18 @@ namespace ConnectionsMonitor.Tests.Windows
             var source = new ScriptedSource(null);
             var (table, traffic, ip) = Build(source);
 
-            var first = table.Read(ConnectionTableRequest.All);
+            var first = table.Read(new ConnectionQuery());
             Assert.Empty(first.Warnings);
             Assert.Equal(0, Assert.Single(first.Entries).BytesSent); // session running, nothing seen yet
 
             source.Sink(NetworkEvent.Create(TransportProtocol.Tcp, TrafficDirection.Send, 100, 1200, Local, Remote));
             source.Sink(NetworkEvent.Create(TransportProtocol.Tcp, TrafficDirection.Receive, 100, 34000, Local, Remote));
-            var second = Assert.Single(table.Read(ConnectionTableRequest.All).Entries);
+            var second = Assert.Single(table.Read(new ConnectionQuery()).Entries);
             Assert.Equal(1200, second.BytesSent);
             Assert.Equal(34000, second.BytesReceived);
 
             ip.Connected = false;
-            Assert.Empty(table.Read(ConnectionTableRequest.All).Entries);
+            Assert.Empty(table.Read(new ConnectionQuery()).Entries);
             IClosedConnectionFeed feed = traffic;
             Assert.Null(feed.Start());
             var closed = Assert.Single(feed.DrainClosed());
@@ -134,10 +135,10 @@ namespace ConnectionsMonitor.Tests.Windows
         {
             var source = new ScriptedSource(null);
             var (table, traffic, _) = Build(source);
-            table.Read(ConnectionTableRequest.All);
+            table.Read(new ConnectionQuery());
             source.Sink(NetworkEvent.Create(TransportProtocol.Tcp, TrafficDirection.Send, 100, 5, Local, Remote));
-            table.Read(ConnectionTableRequest.All);
-            table.Read(new ConnectionTableRequest { IncludeTcp = false });
+            table.Read(new ConnectionQuery());
+            table.Read(new ConnectionQuery { Protocols = new[] { TransportProtocol.Udp } });
             Assert.Empty(traffic.DrainClosed());
         }
 
@@ -146,10 +147,10 @@ namespace ConnectionsMonitor.Tests.Windows
         {
             var source = new ScriptedSource(null);
             var (table, _, _) = Build(source);
-            Assert.Empty(table.Read(ConnectionTableRequest.All).Warnings);
+            Assert.Empty(table.Read(new ConnectionQuery()).Warnings);
 
             source.Failure = "ETW session ended: run PowerShell as Administrator.";
-            var result = table.Read(ConnectionTableRequest.All);
+            var result = table.Read(new ConnectionQuery());
             Assert.Null(Assert.Single(result.Entries).BytesSent);
             Assert.Equal(source.Failure, Assert.Single(result.Warnings));
         }

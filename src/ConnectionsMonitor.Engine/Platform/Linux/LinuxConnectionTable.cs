@@ -2,7 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Net.Sockets;
 using System.Text;
+using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Platform.Linux
@@ -86,9 +88,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <inheritdoc/>
         /// <exception cref="ObjectDisposedException">The table was disposed.</exception>
         /// <exception cref="NetlinkException">In <see cref="LinuxTableMode.SockDiag"/> mode, when netlink fails.</exception>
-        public ConnectionTableResult Read(ConnectionTableRequest request)
+        public ConnectionTableResult Read(ConnectionQuery request)
         {
-            request = request ?? ConnectionTableRequest.All;
+            request = request ?? new ConnectionQuery();
             lock (_lock)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(LinuxConnectionTable));
@@ -117,13 +119,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     string warning = OwnerWarning(rows);
                     if (warning != null) warnings.Add(warning);
                 }
-                if (request.IncludeTcp) Recent.Remember(rows);
+                if (request.Reads(TransportProtocol.Tcp)) Recent.Remember(rows);
                 _lastRowCount = rows.Count;
                 return new ConnectionTableResult(rows, warnings);
             }
         }
 
-        private void ReadSockDiag(ConnectionTableRequest request, List<SocketEntry> rows)
+        private void ReadSockDiag(ConnectionQuery request, List<SocketEntry> rows)
         {
             if (_sockDiag == null) _sockDiag = OpenSockDiag();
             foreach (var (tcp, family) in Dumps(request))
@@ -138,7 +140,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private const byte TcpInfoExtension = 1 << (SockDiagParser.INET_DIAG_INFO - 1);
 
         /// <summary>/proc/net has no byte counters: these rows keep BytesSent/BytesReceived null.</summary>
-        private void ReadProcNet(ConnectionTableRequest request, List<SocketEntry> rows)
+        private void ReadProcNet(ConnectionQuery request, List<SocketEntry> rows)
         {
             foreach (var (tcp, family) in Dumps(request))
             {
@@ -151,21 +153,21 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
         }
 
-        private static IEnumerable<(bool tcp, byte family)> Dumps(ConnectionTableRequest r)
+        private static IEnumerable<(bool tcp, byte family)> Dumps(ConnectionQuery r)
         {
-            if (r.IncludeTcp && r.IncludeIPv4) yield return (true, LinuxSocketRow.AF_INET);
-            if (r.IncludeTcp && r.IncludeIPv6) yield return (true, LinuxSocketRow.AF_INET6);
-            if (r.IncludeUdp && r.IncludeIPv4) yield return (false, LinuxSocketRow.AF_INET);
-            if (r.IncludeUdp && r.IncludeIPv6) yield return (false, LinuxSocketRow.AF_INET6);
+            if (r.Reads(TransportProtocol.Tcp) && r.Reads(AddressFamily.InterNetwork)) yield return (true, LinuxSocketRow.AF_INET);
+            if (r.Reads(TransportProtocol.Tcp) && r.Reads(AddressFamily.InterNetworkV6)) yield return (true, LinuxSocketRow.AF_INET6);
+            if (r.Reads(TransportProtocol.Udp) && r.Reads(AddressFamily.InterNetwork)) yield return (false, LinuxSocketRow.AF_INET);
+            if (r.Reads(TransportProtocol.Udp) && r.Reads(AddressFamily.InterNetworkV6)) yield return (false, LinuxSocketRow.AF_INET6);
         }
 
-        private static byte KindsOf(ConnectionTableRequest r)
+        private static byte KindsOf(ConnectionQuery r)
         {
             byte k = 0;
-            if (r.IncludeTcp && r.IncludeIPv4) k |= SocketOwnerResolver.TcpV4;
-            if (r.IncludeTcp && r.IncludeIPv6) k |= SocketOwnerResolver.TcpV6;
-            if (r.IncludeUdp && r.IncludeIPv4) k |= SocketOwnerResolver.UdpV4;
-            if (r.IncludeUdp && r.IncludeIPv6) k |= SocketOwnerResolver.UdpV6;
+            if (r.Reads(TransportProtocol.Tcp) && r.Reads(AddressFamily.InterNetwork)) k |= SocketOwnerResolver.TcpV4;
+            if (r.Reads(TransportProtocol.Tcp) && r.Reads(AddressFamily.InterNetworkV6)) k |= SocketOwnerResolver.TcpV6;
+            if (r.Reads(TransportProtocol.Udp) && r.Reads(AddressFamily.InterNetwork)) k |= SocketOwnerResolver.UdpV4;
+            if (r.Reads(TransportProtocol.Udp) && r.Reads(AddressFamily.InterNetworkV6)) k |= SocketOwnerResolver.UdpV6;
             return k;
         }
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Net;
+using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
 using YamlDotNet.Serialization;
 
@@ -141,14 +142,14 @@ namespace ConnectionsMonitor.Engine.Platform
         public INetworkInterfaceCatalog Interfaces => null;
 
         /// <summary>The next recorded sample (the last one again once they run out), cut to the protocols asked for.</summary>
-        public ConnectionTableResult Read(ConnectionTableRequest request)
+        public ConnectionTableResult Read(ConnectionQuery request)
         {
             (DateTime Time, List<SocketEntry> Rows) sample;
             lock (_gate) sample = _samples[Math.Min(_next++, _samples.Count - 1)];
             var rows = new List<SocketEntry>(sample.Rows.Count);
             foreach (var e in sample.Rows)
             {
-                if (e.Protocol == TransportProtocol.Tcp ? !request.IncludeTcp : !request.IncludeUdp) continue;
+                if (request != null && (!request.Reads(e.Protocol) || (e.LocalAddress != null && !request.Reads(e.LocalAddress.AddressFamily)))) continue;
                 rows.Add(Copy(e));
             }
             return new ConnectionTableResult(rows, new string[0]) { TimeStampUtc = sample.Time };

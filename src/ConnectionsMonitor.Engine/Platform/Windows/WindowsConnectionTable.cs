@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.Net.Sockets;
+using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Platform.Windows.Etw;
 
@@ -57,9 +58,9 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
 
         internal int BufferSize => _buffer.Length;
 
-        public ConnectionTableResult Read(ConnectionTableRequest request)
+        public ConnectionTableResult Read(ConnectionQuery request)
         {
-            if (request == null) throw new ArgumentNullException(nameof(request));
+            request = request ?? new ConnectionQuery();
             var entries = new List<SocketEntry>();
             var warnings = new List<string>();
             var failures = new List<string>();
@@ -74,10 +75,10 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             {
                 foreach (TransportProtocol protocol in new[] { TransportProtocol.Tcp, TransportProtocol.Udp })
                 {
-                    if (protocol == TransportProtocol.Tcp ? !request.IncludeTcp : !request.IncludeUdp) continue;
+                    if (!request.Reads(protocol)) continue;
                     foreach (AddressFamily family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
                     {
-                        if (family == AddressFamily.InterNetwork ? !request.IncludeIPv4 : !request.IncludeIPv6) continue;
+                        if (!request.Reads(family)) continue;
                         attempted++;
                         ReadOneTable(protocol, family, entries, warnings, failures);
                     }
