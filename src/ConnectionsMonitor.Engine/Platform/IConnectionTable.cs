@@ -15,6 +15,13 @@ namespace ConnectionsMonitor.Engine.Platform
         /// <summary>Whether to find the owning process of each socket (the costly part on Linux).</summary>
         public bool ResolveOwners { get; set; } = true;
 
+        /// <summary>
+        /// Whether the caller wants BytesSent / BytesReceived. Where counters cost a system resource
+        /// (Windows: an ETW session, see <see cref="IByteCounterUsers"/>) a read without this flag starts
+        /// nothing; rows still carry counts while counters run for someone else, and null otherwise.
+        /// </summary>
+        public bool IncludeByteCounts { get; set; } = true;
+
         public static ConnectionTableRequest All => new ConnectionTableRequest();
     }
 

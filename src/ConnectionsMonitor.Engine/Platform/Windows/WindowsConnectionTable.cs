@@ -64,11 +64,27 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             var warnings = new List<string>();
             var failures = new List<string>();
             int attempted = 0;
+            var covered = TableCoverage.None;
 
-            // Byte counters: the first read starts the ETW session. The mark is taken before the table is
-            // read, so counters of connections already gone at the read can be told from brand-new ones.
-            string trafficProblem = _traffic?.Start();
-            long mark = _traffic != null && trafficProblem == null ? _traffic.MarkTableRead() : 0;
+            // Byte counters: a read that asks for them starts (or keeps alive) the ETW session; one that
+            // does not still gets them while the session runs for someone else. The mark is taken before
+            // the table is read, so counters of connections already gone at the read can be told from
+            // brand-new ones.
+            string trafficProblem = null;
+            bool counting = false;
+            if (_traffic != null)
+            {
+                if (request.IncludeByteCounts)
+                {
+                    trafficProblem = _traffic.Start();
+                    counting = trafficProblem == null;
+                }
+                else
+                {
+                    counting = _traffic.IsCounting;
+                }
+            }
+            long mark = counting ? _traffic.MarkTableRead() : 0;
 
             lock (_gate)
             {
@@ -79,7 +95,8 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                     {
                         if (family == AddressFamily.InterNetwork ? !request.IncludeIPv4 : !request.IncludeIPv6) continue;
                         attempted++;
-                        ReadOneTable(protocol, family, entries, warnings, failures);
+                        if (ReadOneTable(protocol, family, entries, warnings, failures))
+                            covered |= CoverageOf(protocol, family);
                     }
                 }
             }
@@ -89,23 +106,27 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                     "No connection table could be read from IP Helper: " + string.Join("; ", failures));
             warnings.AddRange(failures);
 
-            if (_traffic != null)
-            {
-                if (trafficProblem != null)
-                {
-                    warnings.Add(trafficProblem); // rows keep BytesSent/BytesReceived null
-                }
-                else
-                {
-                    // Only a read of every table can show that a connection is gone.
-                    bool complete = attempted == 4 && failures.Count == 0;
-                    _traffic.Merge(entries, mark, complete);
-                }
-            }
+            if (trafficProblem != null)
+                warnings.Add(trafficProblem); // rows keep BytesSent/BytesReceived null
+            else if (counting)
+                _traffic.Merge(entries, mark, covered); // only tables read in full can show a connection is gone
             return new ConnectionTableResult(entries, warnings);
         }
 
-        private void ReadOneTable(TransportProtocol protocol, AddressFamily family, List<SocketEntry> entries,
+        private static TableCoverage CoverageOf(TransportProtocol protocol, AddressFamily family) =>
+            protocol == TransportProtocol.Tcp
+                ? (family == AddressFamily.InterNetworkV6 ? TableCoverage.TcpV6 : TableCoverage.TcpV4)
+                : (family == AddressFamily.InterNetworkV6 ? TableCoverage.UdpV6 : TableCoverage.UdpV4);
+
+        /// <summary>
+        /// Whether an IP Helper error says the address family itself is not there (IPv6 disabled or
+        /// unbound: ERROR_NOT_SUPPORTED; WSAEAFNOSUPPORT from the stack), i.e. the table is empty, not unreadable.
+        /// </summary>
+        internal static bool IsFamilyUnsupported(uint error) =>
+            error == Interop.Errors.ERROR_NOT_SUPPORTED || error == Interop.Errors.WSAEAFNOSUPPORT;
+
+        /// <summary>Reads one table into <paramref name="entries"/>; true when the table was read in full (or its family is absent).</summary>
+        private bool ReadOneTable(TransportProtocol protocol, AddressFamily family, List<SocketEntry> entries,
             List<string> warnings, List<string> failures)
         {
             var module = IpHelperTableLayout.For(protocol, family, ownerModule: true);
@@ -113,7 +134,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             if (moduleError == Interop.Errors.ERROR_SUCCESS)
             {
                 IpHelperTableParser.Parse(new ReadOnlySpan<byte>(_buffer, 0, length), module, entries);
-                return;
+                return true;
             }
 
             var pid = IpHelperTableLayout.For(protocol, family, ownerModule: false);
@@ -124,11 +145,16 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                     "{0} could not be read ({1}); used {2} instead, so {3} {4} sockets have no creation time.",
                     module.StructName, Describe(moduleError), pid.StructName, protocol, FamilyName(family)));
                 IpHelperTableParser.Parse(new ReadOnlySpan<byte>(_buffer, 0, length), pid, entries);
-                return;
+                return true;
             }
+
+            // With the family switched off (IPv6 disabled in the registry, say) there are no such
+            // sockets: the table is complete and empty, which is no failure and needs no warning.
+            if (IsFamilyUnsupported(moduleError) && IsFamilyUnsupported(pidError)) return true;
 
             failures.Add(string.Format("{0} {1} table not read: {2} failed with {3}, {4} with {5}",
                 protocol, FamilyName(family), module.StructName, Describe(moduleError), pid.StructName, Describe(pidError)));
+            return false;
         }
 
         /// <summary>
