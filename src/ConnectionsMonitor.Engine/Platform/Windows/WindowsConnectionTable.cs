@@ -29,10 +29,16 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         {
         }
 
-        /// <summary>The table with byte counters from <paramref name="traffic"/> (which the caller owns).</summary>
-        internal WindowsConnectionTable(WindowsTrafficCounters traffic) : this(InitialBufferSize, FillFromIpHelper, traffic)
+        /// <summary>
+        /// The table with byte counters from <paramref name="traffic"/> (which the caller owns) and, on reads
+        /// that resolve owners, the warning <paramref name="ownerWarning"/> returns (null: none).
+        /// </summary>
+        internal WindowsConnectionTable(WindowsTrafficCounters traffic, Func<string> ownerWarning)
+            : this(InitialBufferSize, FillFromIpHelper, traffic, ownerWarning)
         {
         }
+
+        private readonly Func<string> _ownerWarning;
 
         internal WindowsConnectionTable(int initialBufferSize) : this(initialBufferSize, FillFromIpHelper)
         {
@@ -48,8 +54,10 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         /// Tests start with a small buffer to drive the ERROR_INSUFFICIENT_BUFFER path, and substitute the
         /// source to replay error sequences (a growing table, a failing MODULE class) on any OS.
         /// </summary>
-        internal WindowsConnectionTable(int initialBufferSize, TableSource source, WindowsTrafficCounters traffic = null)
+        internal WindowsConnectionTable(int initialBufferSize, TableSource source, WindowsTrafficCounters traffic = null,
+            Func<string> ownerWarning = null)
         {
+            _ownerWarning = ownerWarning;
             _buffer = new byte[Math.Max(initialBufferSize, 4)];
             _source = source ?? throw new ArgumentNullException(nameof(source));
             _traffic = traffic;
@@ -106,6 +114,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                     "No connection table could be read from IP Helper: " + string.Join("; ", failures));
             warnings.AddRange(failures);
 
+            if (request.ResolveOwners && _ownerWarning?.Invoke() is string ownerProblem) warnings.Add(ownerProblem);
             if (trafficProblem != null)
                 warnings.Add(trafficProblem); // rows keep BytesSent/BytesReceived null
             else if (counting)

@@ -25,7 +25,9 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         internal WindowsPlatform(WindowsTrafficCounters traffic)
         {
             _traffic = traffic ?? throw new ArgumentNullException(nameof(traffic));
-            _connections = new WindowsConnectionTable(_traffic);
+            // A read that resolves owners says once per session (the session drops repeats) when user
+            // names of services and other users' processes will be null, before any process is opened.
+            _connections = new WindowsConnectionTable(_traffic, () => _processes.UserNameLimitation);
         }
 
         public string Name => "Windows";

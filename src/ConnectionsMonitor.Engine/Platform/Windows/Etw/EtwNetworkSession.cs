@@ -224,6 +224,9 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
                 if (IsStale(name)) StopByName(name);
         }
 
+        /// <summary>Names of the trace sessions running on this machine (QueryAllTraces), or null when they cannot be listed.</summary>
+        internal static IReadOnlyList<string> RunningSessionNames() => RunningSessionNames(QueryAllTracesNative);
+
         /// <summary>
         /// One QueryAllTraces call with room for <paramref name="capacity"/> sessions: returns its Win32
         /// error, the number of sessions it reported and, on success, their names.
