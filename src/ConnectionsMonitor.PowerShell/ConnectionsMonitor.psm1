@@ -6,7 +6,8 @@ $ErrorActionPreference = 'Stop'
 # values per version are Microsoft's ("How to: Determine which .NET Framework versions are installed").
 function Get-NetFrameworkProblem([object] $Release) {
     $minimum = 461808
-    $value = $Release -as [int]
+    # ($null -as [int] is 0, so a missing value is told apart first.)
+    $value = if ($null -eq $Release) { $null } else { $Release -as [int] }
     if ($null -ne $value -and $value -ge $minimum) { return $null }
     $known = [ordered]@{ 461308 = '4.7.1'; 460798 = '4.7'; 394802 = '4.6.2'; 394254 = '4.6.1'; 393295 = '4.6'; 379893 = '4.5.2'; 378675 = '4.5.1'; 378389 = '4.5' }
     $found = if ($null -eq $value) { 'no .NET Framework 4.5 or later was found in the registry' } else {
