@@ -307,3 +307,57 @@ namespace ConnectionsMonitor.Tests.Windows
         }
     }
 }
+
+namespace ConnectionsMonitor.Tests.Windows
+{
+    /// <summary>A sample window holds a claim on claimed counters for its whole length (a window longer than the idle time must not see them restart).</summary>
+    public class SampleWindowClaimTests
+    {
+        private sealed class ClaimCountingPlatform : IPlatform, IByteCounterUsers, IConnectionTable, IProcessCatalog
+        {
+            public int Held;
+            public readonly List<int> HeldAtReads = new List<int>();
+            public string Name => "claims";
+            public IConnectionTable Connections => this;
+            public IProcessCatalog Processes => this;
+            public IClosedConnectionFeed ClosedConnections => null;
+            public INetworkInterfaceCatalog Interfaces => null;
+
+            public IDisposable AcquireByteCounters(out string problem)
+            {
+                problem = null;
+                Held++;
+                return new Release(this);
+            }
+
+            public ConnectionTableResult Read(ConnectionTableRequest request)
+            {
+                HeldAtReads.Add(Held);
+                return new ConnectionTableResult(new List<SocketEntry>(), null);
+            }
+
+            public IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds) => new Dictionary<int, ProcessInfo>();
+
+            private sealed class Release : IDisposable
+            {
+                private ClaimCountingPlatform _owner;
+                public Release(ClaimCountingPlatform owner) => _owner = owner;
+                public void Dispose()
+                {
+                    if (_owner != null) _owner.Held--;
+                    _owner = null;
+                }
+            }
+        }
+
+        [Fact]
+        public void Both_snapshots_of_a_window_run_under_one_claim_released_at_the_end()
+        {
+            var platform = new ClaimCountingPlatform();
+            using (var engine = new ConnectionsMonitor.Engine.MonitorEngine(platform))
+                ConnectionsMonitor.Engine.Traffic.TrafficWindow.Measure(engine, TimeSpan.FromMilliseconds(1), CancellationToken.None);
+            Assert.Equal(new[] { 1, 1 }, platform.HeldAtReads);
+            Assert.Equal(0, platform.Held);
+        }
+    }
+}
