@@ -203,6 +203,25 @@ namespace ConnectionsMonitor.Tests.Windows
         }
 
         [Fact]
+        public void A_session_that_stops_during_a_read_that_did_not_ask_leaves_its_rows_unknown_not_zero()
+        {
+            var (counters, _, clock) = Build();
+            Assert.Null(counters.Start());
+            clock.Advance(Idle + TimeSpan.FromSeconds(1));
+            bool stopped = false;
+            uint StopsDuringTheRead(IpHelperTableLayout layout, byte[] buffer, ref uint size)
+            {
+                if (!stopped) { stopped = true; counters.StopIfIdle(); } // the idle timer fires mid-read
+                return OneConnection(layout, buffer, ref size);
+            }
+            var table = new WindowsConnectionTable(4096, StopsDuringTheRead, counters);
+            var row = Assert.Single(table.Read(WithoutBytes).Entries);
+            Assert.False(counters.IsRunning);
+            Assert.Null(row.BytesSent);
+            Assert.Null(row.BytesReceived);
+        }
+
+        [Fact]
         public void A_start_that_failed_is_not_retried_and_every_user_hears_why()
         {
             var (counters, etw, _) = Build();

@@ -118,7 +118,13 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             if (trafficProblem != null)
                 warnings.Add(trafficProblem); // rows keep BytesSent/BytesReceived null
             else if (counting)
+            {
                 _traffic.Merge(entries, mark, covered); // only tables read in full can show a connection is gone
+                // A read that did not ask keeps no session alive; if the idle stop came during the read,
+                // the merged zeros mean nothing: unknown, not 0.
+                if (!request.IncludeByteCounts && !_traffic.IsCounting)
+                    foreach (var e in entries) e.BytesSent = e.BytesReceived = null;
+            }
             return new ConnectionTableResult(entries, warnings);
         }
 
