@@ -82,6 +82,9 @@ namespace ConnectionsMonitor.Engine
                 foreach (var f in filters) if (f != null) active.Add(f);
 
             var scope = ConnectionQuery.ReadScope(active);
+            // A peek (completion, the import's preparation) shows no traffic: it starts no counters
+            // where they cost a system resource (Windows ETW), and its rows are not kept.
+            if (!observe) scope.IncludeByteCounts = false;
             ConnectionTableResult table;
             IReadOnlyDictionary<int, ProcessInfo> processes;
             List<Kept> kept;

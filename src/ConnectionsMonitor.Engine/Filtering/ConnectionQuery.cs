@@ -63,6 +63,14 @@ namespace ConnectionsMonitor.Engine.Filtering
         public bool ResolveOwners { get; set; } = true;
 
         /// <summary>
+        /// Whether the read wants BytesSent / BytesReceived. Where counters cost a system resource
+        /// (Windows: an ETW session, see <see cref="Platform.IByteCounterUsers"/>) a read without it
+        /// starts nothing; its rows still carry counts while counters run for someone else, and null
+        /// otherwise. Linux reads tcp_info either way (it is free there).
+        /// </summary>
+        public bool IncludeByteCounts { get; set; } = true;
+
+        /// <summary>
         /// Whether rows of this protocol can match, so whether the platform has to read its table:
         /// false when <see cref="Protocols"/> leaves it out, and for UDP when a TCP state is asked for
         /// (UDP rows have no state).
@@ -79,7 +87,7 @@ namespace ConnectionsMonitor.Engine.Filtering
         /// <summary>
         /// The one query a platform is asked to read for several queries that must all hold (a
         /// caller's and the configuration's filters): the protocols and IP versions every one of them
-        /// can match, owners when any of them needs them. Only what a table read uses is carried over.
+        /// can match, owners and byte counts when any of them needs them. Only what a table read uses is carried over.
         /// </summary>
         public static ConnectionQuery ReadScope(IEnumerable<ConnectionQuery> queries)
         {
@@ -96,6 +104,7 @@ namespace ConnectionsMonitor.Engine.Filtering
                 Protocols = protocols.Count == 0 ? new[] { TransportProtocol.Tcp } : protocols,
                 AddressFamilies = families.Count == 0 || protocols.Count == 0 ? new[] { AddressFamily.Unspecified } : families,
                 ResolveOwners = none || queries.Any(q => q.ResolveOwners),
+                IncludeByteCounts = none || queries.Any(q => q.IncludeByteCounts),
             };
         }
 

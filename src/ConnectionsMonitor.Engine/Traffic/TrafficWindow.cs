@@ -85,6 +85,15 @@ namespace ConnectionsMonitor.Engine.Traffic
         {
             if (duration <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(duration), "The sample window must be longer than zero.");
             var warnings = new List<string>();
+            // Where counters run only while claimed (Windows ETW), hold them for the whole window: a
+            // window longer than their idle time must not see them stop and restart from zero.
+            using ((engine.Platform as Platform.IByteCounterUsers)?.AcquireByteCounters(out _))
+                return MeasureHoldingCounters(engine, duration, cancel, enrichment, filters, warnings);
+        }
+
+        private static TrafficWindow MeasureHoldingCounters(MonitorEngine engine, TimeSpan duration, CancellationToken cancel,
+            Enrichment.EnrichmentOptions enrichment, ConnectionQuery[] filters, List<string> warnings)
+        {
             var feed = engine.Platform.ClosedConnections;
             string feedProblem = feed?.Start();
             bool closedSeen = feed != null && feedProblem == null;

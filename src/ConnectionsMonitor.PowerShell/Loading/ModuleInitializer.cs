@@ -12,7 +12,8 @@ namespace ConnectionsMonitor.Loading
     /// assembly conflicts ("Resolving PowerShell module assembly dependency conflicts"):
     /// on PowerShell 7 a private AssemblyLoadContext, so a host that already loaded another
     /// YamlDotNet or an older System.Text.Json keeps its own; on Windows PowerShell 5.1 an
-    /// AssemblyResolve handler limited to the module's folder.
+    /// AssemblyResolve handler limited to the module's folder that loads each file with LoadFile, so
+    /// no version mismatch is ever decided by the loader's own probing (<see cref="DesktopDependencyResolver"/>).
     /// </summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
@@ -29,7 +30,16 @@ namespace ConnectionsMonitor.Loading
         internal static string ModuleBase =>
             Path.GetDirectoryName(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location));
 
-        public void OnImport()
+        /// <summary>Called by PowerShell when the module is imported: registers the dependency resolver (once per process).</summary>
+        public void OnImport() => RegisterResolver();
+
+        /// <summary>
+        /// Registers the module's resolver once per process. Windows PowerShell's root module calls this
+        /// (by reflection) right after loading the cmdlet assembly and before Import-Module reflects over
+        /// its cmdlets, so no dependency can be touched before the resolver is in place; OnImport calls it
+        /// again, which does nothing.
+        /// </summary>
+        internal static void RegisterResolver()
         {
             lock (Gate)
             {
@@ -37,7 +47,8 @@ namespace ConnectionsMonitor.Loading
 #if NETCOREAPP
                 DependencyLoadContext.Register(DependencyDirectory);
 #else
-                AppDomain.CurrentDomain.AssemblyResolve += ResolveFromModuleFolder;
+                var resolver = new DesktopDependencyResolver(DependencyDirectory, ModuleBase);
+                AppDomain.CurrentDomain.AssemblyResolve += resolver.Resolve;
 #endif
                 _registered = true;
             }
@@ -45,30 +56,12 @@ namespace ConnectionsMonitor.Loading
             if (System.Threading.Interlocked.Exchange(ref _prepared, 1) == 0) Session.SessionRegistry.PrepareInBackground();
         }
 
+        /// <summary>Called by PowerShell when the module is removed: closes this runspace's monitoring session.</summary>
         public void OnRemove(PSModuleInfo module)
         {
             Session.SessionRegistry.Close(System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
             // The resolver stays registered: assemblies cannot be unloaded from the default context,
             // and a later re-import must find the same engine again.
         }
-
-#if !NETCOREAPP
-        private static Assembly ResolveFromModuleFolder(object sender, ResolveEventArgs args)
-        {
-            var requested = new AssemblyName(args.Name);
-            string candidate = Path.Combine(DependencyDirectory, requested.Name + ".dll");
-            if (!File.Exists(candidate)) return null;
-
-            // Serve only what the folder holds and only when it satisfies the request (same or newer
-            // version): this is the binding redirect .NET Framework would otherwise need.
-            var available = AssemblyName.GetAssemblyName(candidate);
-            if (requested.Version != null && available.Version < requested.Version) return null;
-            foreach (var loaded in AppDomain.CurrentDomain.GetAssemblies())
-            {
-                if (string.Equals(loaded.Location, candidate, StringComparison.OrdinalIgnoreCase)) return loaded;
-            }
-            return Assembly.LoadFrom(candidate);
-        }
-#endif
     }
 }

@@ -118,15 +118,17 @@ namespace ConnectionsMonitor.Tests.Windows
         {
             var ip = new ScriptedIpHelper();
             ip.Tables[IpHelperTableLayout.TcpV4Module] = TcpV4ModuleTable(2);
-            ip.Enqueue(IpHelperTableLayout.TcpV6Module, NotSupported);
-            ip.Enqueue(IpHelperTableLayout.TcpV6Pid, NotSupported);
+            // (ERROR_NOT_SUPPORTED would mean "no IPv6 here": an empty table, see UnsupportedFamilyTests.)
+            ip.Enqueue(IpHelperTableLayout.TcpV6Module, InvalidParameter);
+            ip.Enqueue(IpHelperTableLayout.TcpV6Pid, 31); // ERROR_GEN_FAILURE
 
             var result = new WindowsConnectionTable(4096, ip.Fill).Read(new ConnectionQuery { Protocols = new[] { TransportProtocol.Tcp } });
 
             Assert.Equal(2, result.Entries.Count);
             var warning = Assert.Single(result.Warnings);
             Assert.Contains("Tcp IPv6 table not read", warning);
-            Assert.Contains("error 50", warning);
+            Assert.Contains("error 87", warning);
+            Assert.Contains("error 31", warning);
         }
 
         [Fact]

@@ -161,9 +161,20 @@ namespace ConnectionsMonitor.Tests.Windows
             var source = new ScriptedSource(null);
             var platform = new WindowsPlatform(new WindowsTrafficCounters(source, new TrafficAggregator()));
             Assert.NotNull(platform.ClosedConnections);
+            Assert.Null(platform.ClosedConnections.Start());
             platform.Dispose();
             Assert.True(source.Disposed);
             Assert.NotNull(platform.ClosedConnections.Start()); // says it is off, does not restart
+            Assert.Equal(1, source.Starts);
+        }
+
+        [Fact]
+        public void Platform_dispose_before_any_use_starts_nothing()
+        {
+            var source = new ScriptedSource(null);
+            var platform = new WindowsPlatform(new WindowsTrafficCounters(source, new TrafficAggregator()));
+            platform.Dispose();
+            Assert.NotNull(platform.ClosedConnections.Start());
             Assert.Equal(0, source.Starts);
         }
 

@@ -53,6 +53,10 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             [DllImport("kernel32.dll", ExactSpelling = true, SetLastError = true)]
             internal static extern bool CloseHandle(IntPtr hObject);
 
+            /// <summary>The pseudo-handle (-1) of the calling process; never closed.</summary>
+            [DllImport("kernel32.dll", ExactSpelling = true)]
+            internal static extern IntPtr GetCurrentProcess();
+
             [DllImport("kernel32.dll", ExactSpelling = true, CharSet = CharSet.Unicode)]
             internal static extern IntPtr GetModuleHandleW(string lpModuleName);
 

@@ -30,10 +30,16 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         {
         }
 
-        /// <summary>The table with byte counters from <paramref name="traffic"/> (which the caller owns).</summary>
-        internal WindowsConnectionTable(WindowsTrafficCounters traffic) : this(InitialBufferSize, FillFromIpHelper, traffic)
+        /// <summary>
+        /// The table with byte counters from <paramref name="traffic"/> (which the caller owns) and, on reads
+        /// that resolve owners, the warning <paramref name="ownerWarning"/> returns (null: none).
+        /// </summary>
+        internal WindowsConnectionTable(WindowsTrafficCounters traffic, Func<string> ownerWarning)
+            : this(InitialBufferSize, FillFromIpHelper, traffic, ownerWarning)
         {
         }
+
+        private readonly Func<string> _ownerWarning;
 
         internal WindowsConnectionTable(int initialBufferSize) : this(initialBufferSize, FillFromIpHelper)
         {
@@ -49,8 +55,10 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         /// Tests start with a small buffer to drive the ERROR_INSUFFICIENT_BUFFER path, and substitute the
         /// source to replay error sequences (a growing table, a failing MODULE class) on any OS.
         /// </summary>
-        internal WindowsConnectionTable(int initialBufferSize, TableSource source, WindowsTrafficCounters traffic = null)
+        internal WindowsConnectionTable(int initialBufferSize, TableSource source, WindowsTrafficCounters traffic = null,
+            Func<string> ownerWarning = null)
         {
+            _ownerWarning = ownerWarning;
             _buffer = new byte[Math.Max(initialBufferSize, 4)];
             _source = source ?? throw new ArgumentNullException(nameof(source));
             _traffic = traffic;
@@ -65,11 +73,27 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             var warnings = new List<string>();
             var failures = new List<string>();
             int attempted = 0;
+            var covered = TableCoverage.None;
 
-            // Byte counters: the first read starts the ETW session. The mark is taken before the table is
-            // read, so counters of connections already gone at the read can be told from brand-new ones.
-            string trafficProblem = _traffic?.Start();
-            long mark = _traffic != null && trafficProblem == null ? _traffic.MarkTableRead() : 0;
+            // Byte counters: a read that asks for them starts (or keeps alive) the ETW session; one that
+            // does not still gets them while the session runs for someone else. The mark is taken before
+            // the table is read, so counters of connections already gone at the read can be told from
+            // brand-new ones.
+            string trafficProblem = null;
+            bool counting = false;
+            if (_traffic != null)
+            {
+                if (request.IncludeByteCounts)
+                {
+                    trafficProblem = _traffic.Start();
+                    counting = trafficProblem == null;
+                }
+                else
+                {
+                    counting = _traffic.IsCounting;
+                }
+            }
+            long mark = counting ? _traffic.MarkTableRead() : 0;
 
             lock (_gate)
             {
@@ -80,7 +104,8 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                     {
                         if (!request.Reads(family)) continue;
                         attempted++;
-                        ReadOneTable(protocol, family, entries, warnings, failures);
+                        if (ReadOneTable(protocol, family, entries, warnings, failures))
+                            covered |= CoverageOf(protocol, family);
                     }
                 }
             }
@@ -90,23 +115,34 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                     "No connection table could be read from IP Helper: " + string.Join("; ", failures));
             warnings.AddRange(failures);
 
-            if (_traffic != null)
+            if (request.ResolveOwners && _ownerWarning?.Invoke() is string ownerProblem) warnings.Add(ownerProblem);
+            if (trafficProblem != null)
+                warnings.Add(trafficProblem); // rows keep BytesSent/BytesReceived null
+            else if (counting)
             {
-                if (trafficProblem != null)
-                {
-                    warnings.Add(trafficProblem); // rows keep BytesSent/BytesReceived null
-                }
-                else
-                {
-                    // Only a read of every table can show that a connection is gone.
-                    bool complete = attempted == 4 && failures.Count == 0;
-                    _traffic.Merge(entries, mark, complete);
-                }
+                _traffic.Merge(entries, mark, covered); // only tables read in full can show a connection is gone
+                // A read that did not ask keeps no session alive; if the idle stop came during the read,
+                // the merged zeros mean nothing: unknown, not 0.
+                if (!request.IncludeByteCounts && !_traffic.IsCounting)
+                    foreach (var e in entries) e.BytesSent = e.BytesReceived = null;
             }
             return new ConnectionTableResult(entries, warnings);
         }
 
-        private void ReadOneTable(TransportProtocol protocol, AddressFamily family, List<SocketEntry> entries,
+        private static TableCoverage CoverageOf(TransportProtocol protocol, AddressFamily family) =>
+            protocol == TransportProtocol.Tcp
+                ? (family == AddressFamily.InterNetworkV6 ? TableCoverage.TcpV6 : TableCoverage.TcpV4)
+                : (family == AddressFamily.InterNetworkV6 ? TableCoverage.UdpV6 : TableCoverage.UdpV4);
+
+        /// <summary>
+        /// Whether an IP Helper error says the address family itself is not there (IPv6 disabled or
+        /// unbound: ERROR_NOT_SUPPORTED; WSAEAFNOSUPPORT from the stack), i.e. the table is empty, not unreadable.
+        /// </summary>
+        internal static bool IsFamilyUnsupported(uint error) =>
+            error == Interop.Errors.ERROR_NOT_SUPPORTED || error == Interop.Errors.WSAEAFNOSUPPORT;
+
+        /// <summary>Reads one table into <paramref name="entries"/>; true when the table was read in full (or its family is absent).</summary>
+        private bool ReadOneTable(TransportProtocol protocol, AddressFamily family, List<SocketEntry> entries,
             List<string> warnings, List<string> failures)
         {
             var module = IpHelperTableLayout.For(protocol, family, ownerModule: true);
@@ -114,7 +150,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             if (moduleError == Interop.Errors.ERROR_SUCCESS)
             {
                 IpHelperTableParser.Parse(new ReadOnlySpan<byte>(_buffer, 0, length), module, entries);
-                return;
+                return true;
             }
 
             var pid = IpHelperTableLayout.For(protocol, family, ownerModule: false);
@@ -125,11 +161,16 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
                     "{0} could not be read ({1}); used {2} instead, so {3} {4} sockets have no creation time.",
                     module.StructName, Describe(moduleError), pid.StructName, protocol, FamilyName(family)));
                 IpHelperTableParser.Parse(new ReadOnlySpan<byte>(_buffer, 0, length), pid, entries);
-                return;
+                return true;
             }
+
+            // With the family switched off (IPv6 disabled in the registry, say) there are no such
+            // sockets: the table is complete and empty, which is no failure and needs no warning.
+            if (IsFamilyUnsupported(moduleError) && IsFamilyUnsupported(pidError)) return true;
 
             failures.Add(string.Format("{0} {1} table not read: {2} failed with {3}, {4} with {5}",
                 protocol, FamilyName(family), module.StructName, Describe(moduleError), pid.StructName, Describe(pidError)));
+            return false;
         }
 
         /// <summary>

@@ -5,9 +5,11 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
 {
     /// <summary>
     /// Windows: IP Helper connection tables, a toolhelp-based process catalogue, and byte counters from an
-    /// ETW session of kernel network events (started by the first table read, stopped on Dispose).
+    /// ETW session of kernel network events. The session runs only while byte counts are wanted: while a
+    /// claim taken through <see cref="IByteCounterUsers.AcquireByteCounters"/> is held, or for a while
+    /// after a read that asked for them; it stops with the last claim, after the idle time, and on Dispose.
     /// </summary>
-    public sealed class WindowsPlatform : IPlatform, IDisposable
+    public sealed class WindowsPlatform : IPlatform, IByteCounterUsers, IDisposable
     {
         // One instance of each for the platform's lifetime: the table keeps its native buffer, the
         // catalogue its per-process cache, and the counters their ETW session across snapshots.
@@ -23,7 +25,9 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         internal WindowsPlatform(WindowsTrafficCounters traffic)
         {
             _traffic = traffic ?? throw new ArgumentNullException(nameof(traffic));
-            _connections = new WindowsConnectionTable(_traffic);
+            // A read that resolves owners says once per session (the session drops repeats) when user
+            // names of services and other users' processes will be null, before any process is opened.
+            _connections = new WindowsConnectionTable(_traffic, () => _processes.UserNameLimitation);
         }
 
         public string Name => "Windows";
@@ -31,6 +35,9 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         public IProcessCatalog Processes => _processes;
         public IClosedConnectionFeed ClosedConnections => _traffic;
         public INetworkInterfaceCatalog Interfaces => _interfaces;
+
+        /// <inheritdoc />
+        public IDisposable AcquireByteCounters(out string problem) => ((IByteCounterUsers)_traffic).AcquireByteCounters(out problem);
 
         /// <summary>Stops the ETW session (a session outlives its process unless stopped).</summary>
         public void Dispose() => _traffic.Dispose();

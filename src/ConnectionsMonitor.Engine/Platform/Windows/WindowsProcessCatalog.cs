@@ -11,8 +11,59 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
     /// toolhelp snapshot per lookup; path and user cost a handle each, so they are cached per
     /// (PID, start time) and re-read only when the PID has been reused.
     /// </summary>
+    /// <remarks>
+    /// UserName comes from the process's token (OpenProcessToken, TOKEN_QUERY; GetTokenInformation,
+    /// TokenUser; LookupAccountSid) as "DOMAIN\user". Reading the token of a service or of another user's
+    /// process needs SeDebugPrivilege enabled, which this catalogue does once per process before it first
+    /// opens a process, when the token is elevated and holds it (<see cref="DebugPrivilege"/>). Where the
+    /// token cannot be read, UserName is null, and <see cref="UserNameLimitation"/> says why.
+    /// </remarks>
     public sealed class WindowsProcessCatalog : IProcessCatalog
     {
+        private readonly Func<string> _privilegeCheck;
+
+        /// <summary>The catalogue of this machine's processes (enables SeDebugPrivilege where it can, once).</summary>
+        public WindowsProcessCatalog() : this(CheckDebugPrivilege)
+        {
+        }
+
+        /// <param name="privilegeCheck">Runs before the first process is opened; returns <see cref="UserNameLimitation"/>.</param>
+        internal WindowsProcessCatalog(Func<string> privilegeCheck)
+        {
+            _privilegeCheck = privilegeCheck ?? throw new ArgumentNullException(nameof(privilegeCheck));
+        }
+
+        private static string CheckDebugPrivilege()
+        {
+            var outcome = DebugPrivilege.EnsureEnabled(out string reason);
+            return DebugPrivilege.UserNameWarning(outcome, reason);
+        }
+
+        private readonly object _privilegeGate = new object();
+        private bool _privilegeChecked;
+        private string _userNameLimitation;
+
+        /// <summary>
+        /// Null when the tokens of services and other users' processes can be read (SeDebugPrivilege is
+        /// enabled); otherwise one sentence saying that their UserName is null and why (not elevated, the
+        /// privilege not held, or the call that failed). The first use enables the privilege if it can.
+        /// </summary>
+        public string UserNameLimitation
+        {
+            get
+            {
+                lock (_privilegeGate)
+                {
+                    if (!_privilegeChecked)
+                    {
+                        _userNameLimitation = _privilegeCheck();
+                        _privilegeChecked = true;
+                    }
+                    return _userNameLimitation;
+                }
+            }
+        }
+
         private const int IdlePid = 0;
         private const int SystemPid = 4;
 
@@ -25,6 +76,8 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
             var result = new Dictionary<int, ProcessInfo>();
             if (processIds.Count == 0) return result;
 
+            // Before any process is opened: the privilege decides whose tokens can be read.
+            _ = UserNameLimitation;
             Dictionary<int, string> names = ReadProcessNames();
             lock (_gate)
             {

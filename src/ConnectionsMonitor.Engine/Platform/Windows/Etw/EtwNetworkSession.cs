@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
@@ -215,17 +216,66 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         }
 
         /// <summary>Stops this module's sessions whose owning process (PID + start time in the name) is gone.</summary>
-        private static unsafe void StopStaleSessions()
+        private static void StopStaleSessions()
+        {
+            IReadOnlyList<string> names = RunningSessionNames(QueryAllTracesNative);
+            if (names == null) return; // best effort: a failed query only leaves stale sessions for a later start
+            foreach (string name in names)
+                if (IsStale(name)) StopByName(name);
+        }
+
+        /// <summary>Names of the trace sessions running on this machine (QueryAllTraces), or null when they cannot be listed.</summary>
+        internal static IReadOnlyList<string> RunningSessionNames() => RunningSessionNames(QueryAllTracesNative);
+
+        /// <summary>
+        /// One QueryAllTraces call with room for <paramref name="capacity"/> sessions: returns its Win32
+        /// error, the number of sessions it reported and, on success, their names.
+        /// </summary>
+        internal delegate int SessionQuery(int capacity, out uint sessionCount, out string[] names);
+
+        /// <summary>Most sessions one query makes room for (each slot is ~4 KB of native memory).</summary>
+        internal const int MaxQueryCapacity = 4096;
+
+        /// <summary>
+        /// Names of the running trace sessions, or null when they cannot be listed. Starts with room for
+        /// 64 (MAXLOGGERS); QueryAllTraces answers ERROR_MORE_DATA with the true count when more run
+        /// (possible on Windows 10 and later, where the session limit is configurable), and the query is
+        /// repeated with room for them, a few times in case sessions keep starting meanwhile.
+        /// </summary>
+        internal static IReadOnlyList<string> RunningSessionNames(SessionQuery query)
+        {
+            int capacity = MaxLoggers;
+            for (int attempt = 0; attempt < 4; attempt++)
+            {
+                int error = query(capacity, out uint count, out string[] names);
+                if (error == 0)
+                {
+                    var result = new List<string>();
+                    if (names != null)
+                        for (int i = 0; i < names.Length && i < count; i++)
+                            if (!string.IsNullOrEmpty(names[i])) result.Add(names[i]);
+                    return result;
+                }
+                if (error != ERROR_MORE_DATA || capacity >= MaxQueryCapacity) return null;
+                // Room for what was reported plus a margin for sessions starting between the calls.
+                capacity = (int)Math.Min(MaxQueryCapacity, Math.Max((long)capacity * 2, (long)count + 8));
+            }
+            return null;
+        }
+
+        private static unsafe int QueryAllTracesNative(int capacity, out uint sessionCount, out string[] names)
         {
             const int NameChars = 1024;
             int propsSize = sizeof(EVENT_TRACE_PROPERTIES);
             int slot = propsSize + 2 * NameChars * 2;
-            IntPtr block = Marshal.AllocHGlobal(slot * MaxLoggers);
+            names = null;
+            IntPtr block = Marshal.AllocHGlobal(checked(slot * capacity));
+            IntPtr pointerBlock = Marshal.AllocHGlobal(IntPtr.Size * capacity);
             try
             {
-                new Span<byte>((void*)block, slot * MaxLoggers).Clear();
-                var pointers = stackalloc IntPtr[MaxLoggers];
-                for (int i = 0; i < MaxLoggers; i++)
+                new Span<byte>((void*)block, slot * capacity).Clear();
+                var pointers = (IntPtr*)pointerBlock;
+                for (int i = 0; i < capacity; i++)
                 {
                     var p = (EVENT_TRACE_PROPERTIES*)((byte*)block + i * slot);
                     p->Wnode.BufferSize = (uint)slot;
@@ -233,16 +283,20 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
                     p->LogFileNameOffset = (uint)(propsSize + NameChars * 2);
                     pointers[i] = (IntPtr)p;
                 }
-                if (QueryAllTracesW(pointers, MaxLoggers, out uint count) != 0) return;
-                for (int i = 0; i < count && i < MaxLoggers; i++)
+                int error = QueryAllTracesW(pointers, (uint)capacity, out sessionCount);
+                if (error != 0) return error;
+                int n = (int)Math.Min(sessionCount, (uint)capacity);
+                names = new string[n];
+                for (int i = 0; i < n; i++)
                 {
                     var p = (EVENT_TRACE_PROPERTIES*)pointers[i];
-                    string name = Marshal.PtrToStringUni((IntPtr)((byte*)p + p->LoggerNameOffset));
-                    if (IsStale(name)) StopByName(name);
+                    names[i] = Marshal.PtrToStringUni((IntPtr)((byte*)p + p->LoggerNameOffset));
                 }
+                return 0;
             }
             finally
             {
+                Marshal.FreeHGlobal(pointerBlock);
                 Marshal.FreeHGlobal(block);
             }
         }

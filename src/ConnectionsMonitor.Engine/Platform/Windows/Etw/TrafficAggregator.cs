@@ -17,6 +17,20 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         public long Received { get; }
     }
 
+    /// <summary>Which of the four IP Helper tables one read covered completely (an unsupported family counts as read and empty).</summary>
+    [Flags]
+    internal enum TableCoverage
+    {
+        None = 0,
+        TcpV4 = 1,
+        TcpV6 = 2,
+        UdpV4 = 4,
+        UdpV6 = 8,
+        Tcp = TcpV4 | TcpV6,
+        Udp = UdpV4 | UdpV6,
+        All = Tcp | Udp,
+    }
+
     /// <summary>
     /// Turns a stream of send/receive events into per-connection byte counters and matches them to the
     /// rows of the connection table. Knows nothing of ETW, so it is tested anywhere with event sequences
@@ -46,25 +60,45 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         /// <summary>Closed connections held for the next drain; beyond this the oldest are dropped.</summary>
         public const int DefaultClosedCapacity = 10000;
 
+        /// <summary>
+        /// Counters kept for connections that no table read has matched. Beyond this the least recently
+        /// active unmatched counters are given up at the next merge (so a table that can never be read in
+        /// full does not let counters of closed connections pile up), and beyond twice this, events of
+        /// connections without a counter are not counted at all until a merge makes room.
+        /// </summary>
+        public const int DefaultUnmatchedCapacity = 50000;
+
         private readonly object _gate = new object();
         private readonly Dictionary<ConnectionKey, Counter> _open = new Dictionary<ConnectionKey, Counter>();
         private readonly Dictionary<uint, long[]> _processTotals = new Dictionary<uint, long[]>();
         private readonly Queue<SocketEntry> _closed = new Queue<SocketEntry>();
         private readonly int _closedCapacity;
+        private readonly int _unmatchedCapacity;
         private long _mark;
 
         public TrafficAggregator() : this(DefaultClosedCapacity)
         {
         }
 
-        public TrafficAggregator(int closedCapacity)
+        public TrafficAggregator(int closedCapacity, int unmatchedCapacity = DefaultUnmatchedCapacity)
         {
             if (closedCapacity < 1) throw new ArgumentOutOfRangeException(nameof(closedCapacity));
+            if (unmatchedCapacity < 1) throw new ArgumentOutOfRangeException(nameof(unmatchedCapacity));
             _closedCapacity = closedCapacity;
+            _unmatchedCapacity = unmatchedCapacity;
         }
 
         /// <summary>Closed connections dropped because nobody drained them in time.</summary>
         public long DroppedClosedCount { get; private set; }
+
+        /// <summary>
+        /// Counters of connections no table read matched, given up to keep the map bounded (their bytes
+        /// are neither on a row nor in the closed feed).
+        /// </summary>
+        public long EvictedCounterCount { get; private set; }
+
+        /// <summary>Events not counted because the map was full (twice the unmatched capacity).</summary>
+        public long UncountedEventCount { get; private set; }
 
         /// <summary>Counters currently held for connections not yet known to be closed.</summary>
         public int OpenCounterCount
@@ -80,6 +114,12 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
             {
                 if (!_open.TryGetValue(key, out Counter counter))
                 {
+                    // Memory stays bounded even when no merge ever runs (nobody reads the table).
+                    if (_open.Count >= 2 * _unmatchedCapacity)
+                    {
+                        UncountedEventCount++;
+                        return;
+                    }
                     counter = new Counter();
                     _open.Add(key, counter);
                 }
@@ -101,8 +141,21 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         /// and, when <paramref name="completeTable"/>, moves counters of connections no longer in the
         /// table to the closed list.
         /// </summary>
-        public void Merge(IList<SocketEntry> rows, long mark, bool completeTable)
+        public void Merge(IList<SocketEntry> rows, long mark, bool completeTable) =>
+            Merge(rows, mark, completeTable ? TableCoverage.All : TableCoverage.None);
+
+        /// <summary>
+        /// Sets BytesSent / BytesReceived of every row (0 where nothing was seen since the session started)
+        /// and moves counters of connections no longer in the table to the closed list, for each protocol
+        /// whose IPv4 and IPv6 tables were both read (<paramref name="covered"/>; an IPv4 connection of a
+        /// dual-mode socket may be listed in the IPv6 table, so one family alone proves nothing). Then, if
+        /// more than the unmatched capacity of counters matched no row, the least recently active of them
+        /// are given up (<see cref="EvictedCounterCount"/>).
+        /// </summary>
+        public void Merge(IList<SocketEntry> rows, long mark, TableCoverage covered)
         {
+            bool tcpCovered = (covered & TableCoverage.Tcp) == TableCoverage.Tcp;
+            bool udpCovered = (covered & TableCoverage.Udp) == TableCoverage.Udp;
             if (rows == null) throw new ArgumentNullException(nameof(rows));
             int n = rows.Count;
             var sent = new long[n];
@@ -115,6 +168,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
                 // counter mid-walk would count it twice.
                 var adopt = new List<KeyValuePair<ConnectionKey, uint>>();
                 var close = new List<ConnectionKey>();
+                List<KeyValuePair<ConnectionKey, long>> unmatched = null;
                 foreach (var pair in _open)
                 {
                     var key = pair.Key;
@@ -128,9 +182,14 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
                         if (key.ProcessId == NetworkEvent.UnknownProcessId && rowPid != NetworkEvent.UnknownProcessId)
                             adopt.Add(new KeyValuePair<ConnectionKey, uint>(key, rowPid));
                     }
-                    else if (completeTable && counter.LastEventMark < mark)
+                    else if ((key.Protocol == TransportProtocol.Tcp ? tcpCovered : udpCovered) && counter.LastEventMark < mark)
                     {
                         close.Add(key);
+                    }
+                    else
+                    {
+                        (unmatched ?? (unmatched = new List<KeyValuePair<ConnectionKey, long>>()))
+                            .Add(new KeyValuePair<ConnectionKey, long>(key, counter.LastEventMark));
                     }
                 }
 
@@ -140,12 +199,31 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
                     EnqueueClosed(key.ToClosedEntry(_open[key]));
                     _open.Remove(key);
                 }
+                if (unmatched != null && unmatched.Count > _unmatchedCapacity)
+                {
+                    // Least recently active first (ties in no particular order).
+                    unmatched.Sort((a, b) => a.Value.CompareTo(b.Value));
+                    int excess = unmatched.Count - _unmatchedCapacity;
+                    for (int i = 0; i < excess; i++) _open.Remove(unmatched[i].Key);
+                    EvictedCounterCount += excess;
+                }
             }
 
             for (int i = 0; i < n; i++)
             {
                 rows[i].BytesSent = sent[i];
                 rows[i].BytesReceived = received[i];
+            }
+        }
+
+        /// <summary>Forgets every counter, closed report and process total (a new session counts from zero).</summary>
+        public void Reset()
+        {
+            lock (_gate)
+            {
+                _open.Clear();
+                _processTotals.Clear();
+                _closed.Clear();
             }
         }
 
