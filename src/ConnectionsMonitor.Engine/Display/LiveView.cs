@@ -81,6 +81,9 @@ namespace ConnectionsMonitor.Engine.Display
 
         public int RefreshInterval { get; set; }
 
+        /// <summary>For the CPU benchmark only: told the name of each stage of <see cref="Update"/> as it finishes (see <see cref="Session.LiveViewOptions"/>).</summary>
+        internal Action<string> StageDone { get; set; }
+
         /// <summary>A message for the bottom line (partial-data warnings); null for none.</summary>
         public string Notice { get; set; }
 
@@ -102,8 +105,11 @@ namespace ConnectionsMonitor.Engine.Display
             var rows = new List<Row>(snapshot.Connections.Count);
             foreach (var r in snapshot.Connections) rows.Add(new Row(r, RowLook.For(r, _config, _suspicious, _highlighted)));
             _rows = rows;
+            StageDone?.Invoke("rows");
             Sort();
+            StageDone?.Invoke("sort");
             ApplyFilter();
+            StageDone?.Invoke("filter");
 
             if (_config.Monitoring.ShowStats || _config.Monitoring.ShowTopTalkers)
             {
@@ -116,6 +122,7 @@ namespace ConnectionsMonitor.Engine.Display
                 if (_config.Monitoring.ShowTopTalkers)
                     _talkersLine = TalkersLine(TopTalkers.Rank(window, TalkerGrouping.Process, TalkerMetric.Bytes, Math.Max(1, _config.Monitoring.TopTalkersCount)));
             }
+            StageDone?.Invoke("totals");
         }
 
         internal static string StatsLine(ConnectionStatistics s, bool measured)
