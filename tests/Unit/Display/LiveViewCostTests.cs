@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
+using ConnectionsMonitor.Engine;
 using ConnectionsMonitor.Engine.Configuration;
 using ConnectionsMonitor.Engine.Display;
 using ConnectionsMonitor.Engine.Model;
