@@ -18,8 +18,8 @@ namespace ConnectionsMonitor.Engine.Display
         // The indexed snapshot: its rows, and each key's last row (a key seen twice in one read counts its last row, as
         // the window does). _seen marks rows of it whose key the next snapshot has.
         private ConnectionSnapshot _indexed;
-        private Dictionary<ConnectionKey, int> _index = new Dictionary<ConnectionKey, int>();
-        private Dictionary<ConnectionKey, int> _spare = new Dictionary<ConnectionKey, int>();
+        private KeyIndex _index = new KeyIndex();
+        private KeyIndex _spare = new KeyIndex();
         private bool[] _seen = new bool[0];
 
         private readonly Dictionary<string, Group> _groups = new Dictionary<string, Group>(StringComparer.OrdinalIgnoreCase);
@@ -71,13 +71,14 @@ namespace ConnectionsMonitor.Engine.Display
             for (int i = 0; i < rows.Count; i++)
             {
                 var r = rows[i];
-                next[r.Key] = i;
+                var key = r.Key;
+                next.Set(key, i);
                 if (r.Protocol == TransportProtocol.Tcp) tcp++;
                 else udp++;
                 long? s = null, v = null;
                 if (Measured)
                 {
-                    if (_index.TryGetValue(r.Key, out int j))
+                    if (_index.TryGet(key, out int j))
                     {
                         _seen[j] = true;
                         var r0 = before[j];
@@ -103,7 +104,7 @@ namespace ConnectionsMonitor.Engine.Display
                     if (_seen[j]) continue;
                     var r0 = before[j];
                     // A key read twice: only its last row is indexed (and marked); the others share its fate.
-                    if (_index.TryGetValue(r0.Key, out int k) && _seen[k]) continue;
+                    if (_index.TryGet(r0.Key, out int k) && _seen[k]) continue;
                     Count(r0, null, null, ref last, ref lastName);
                 }
             }
@@ -122,12 +123,54 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>The top talkers of the last <see cref="Compute"/>, ranked as <see cref="TopTalkers.Rank"/> ranks them by bytes.</summary>
         public IReadOnlyList<TopTalker> Talkers { get; private set; } = new TopTalker[0];
 
-        private void Index(ConnectionSnapshot snapshot, Dictionary<ConnectionKey, int> index)
+        private void Index(ConnectionSnapshot snapshot, KeyIndex index)
         {
             index.Clear();
             var rows = snapshot.Connections;
-            for (int i = 0; i < rows.Count; i++) index[rows[i].Key] = i;
+            for (int i = 0; i < rows.Count; i++) index.Set(rows[i].Key, i);
             _indexed = snapshot;
+        }
+
+        /// <summary>
+        /// Row index by <see cref="ConnectionKey"/>, equal keys as <see cref="ConnectionKey.Equals(ConnectionKey)"/> says. A key
+        /// with a kernel socket cookie equals only keys with the same cookie and owner, so those are held under a
+        /// 16-byte key (cookie, owner) instead of the whole 64-byte one: a quarter of the memory to walk per refresh.
+        /// </summary>
+        private sealed class KeyIndex
+        {
+            private readonly Dictionary<CookieKey, int> _byCookie = new Dictionary<CookieKey, int>();
+            private readonly Dictionary<ConnectionKey, int> _byKey = new Dictionary<ConnectionKey, int>();
+
+            public void Clear()
+            {
+                _byCookie.Clear();
+                _byKey.Clear();
+            }
+
+            public void Set(ConnectionKey key, int index)
+            {
+                if (key.Cookie != 0) _byCookie[new CookieKey(key)] = index;
+                else _byKey[key] = index;
+            }
+
+            public bool TryGet(ConnectionKey key, out int index) =>
+                key.Cookie != 0 ? _byCookie.TryGetValue(new CookieKey(key), out index) : _byKey.TryGetValue(key, out index);
+        }
+
+        private readonly struct CookieKey : IEquatable<CookieKey>
+        {
+            private readonly ulong _cookie;
+            private readonly long _owner;
+
+            public CookieKey(ConnectionKey key)
+            {
+                _cookie = key.Cookie;
+                _owner = key.ProcessId ?? long.MinValue;
+            }
+
+            public bool Equals(CookieKey other) => _cookie == other._cookie && _owner == other._owner;
+            public override bool Equals(object obj) => obj is CookieKey k && Equals(k);
+            public override int GetHashCode() => unchecked(_cookie.GetHashCode() * 31 + _owner.GetHashCode());
         }
 
         private void Count(ConnectionRecord r, long? sent, long? received, ref Group last, ref string lastName)

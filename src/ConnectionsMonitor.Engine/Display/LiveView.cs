@@ -153,17 +153,12 @@ namespace ConnectionsMonitor.Engine.Display
                 _records = new ConnectionRecord[size];
                 _search = new string[size];
             }
-            for (int i = 0; i < n; i++)
-            {
-                _records[i] = connections[i];
-                _search[i] = null;
-            }
-            if (_count > n)
-            {
-                // Let the old snapshot's rows go.
-                Array.Clear(_records, n, _count - n);
-                Array.Clear(_search, n, _count - n);
-            }
+            if (connections is List<ConnectionRecord> list) list.CopyTo(_records);
+            else
+                for (int i = 0; i < n; i++) _records[i] = connections[i];
+            // Search texts belong to the old rows; past n, the old rows themselves are let go.
+            Array.Clear(_search, 0, Math.Max(n, _count));
+            if (_count > n) Array.Clear(_records, n, _count - n);
             _count = n;
             StageDone?.Invoke("rows");
             ApplyFilter();

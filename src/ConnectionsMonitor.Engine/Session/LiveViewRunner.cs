@@ -115,6 +115,9 @@ namespace ConnectionsMonitor.Engine.Session
         private static bool WaitInteractive(ILiveTerminal terminal, LiveView view, SessionFeed feed, CancellationToken cancel, Action draw,
             Action<string> stage, ref int width, ref int height, out SessionSample sample)
         {
+            // Intervals shorter than two polls (tests; the cmdlet allows 100 ms and up) are polled at half the interval.
+            var half = TimeSpan.FromTicks(feed.Subscription.Interval.Ticks / 2);
+            var poll = half < KeyPoll ? (half > TimeSpan.Zero ? half : TimeSpan.FromMilliseconds(1)) : KeyPoll;
             while (true)
             {
                 while (terminal.KeyAvailable)
@@ -126,10 +129,14 @@ namespace ConnectionsMonitor.Engine.Session
                 }
                 if (width != 0 && (terminal.Width != width || terminal.Height != height)) draw();
                 stage?.Invoke("wait");
-                bool got = feed.TryNext(KeyPoll, cancel, out sample);
                 // TryNext filters the rows and diffs them on this thread once a sample is there.
+                bool got = feed.TryNext(TimeSpan.Zero, cancel, out sample);
                 stage?.Invoke(got ? "feed" : "wait");
                 if (got) return true;
+                // Between samples, sleep on the cancellation token rather than inside the feed's wait: that wait
+                // spins before it blocks, 25 times a second, which cost more CPU than the rest of an idle second. A
+                // sample that comes meanwhile is drawn at the next poll (within one poll period).
+                if (cancel.WaitHandle.WaitOne(poll)) cancel.ThrowIfCancellationRequested();
             }
         }
     }
