@@ -37,7 +37,8 @@ namespace ConnectionsMonitor.Tests.Display
                 if (kind != 1 && random.Next(4) != 0) r.BytesSent = random.Next(0, 1 << 20);
                 if (kind != 1 && random.Next(4) != 0) r.BytesReceived = random.Next(0, 1 << 20);
                 r.FirstSeenUtc = random.Next(5) == 0 ? (DateTime?)null : T0.AddSeconds(-random.Next(0, 90000));
-                r.Key = new ConnectionKey(r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.ProcessId, (ulong)i, (ulong)(i + 1));
+                // Most keys carry a kernel cookie (Linux), every third none (Windows, /proc): both kinds of identity.
+                r.Key = new ConnectionKey(r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.ProcessId, (ulong)i, i % 3 == 0 ? 0UL : (ulong)(i + 1));
                 rows[i] = r;
             }
             return rows;
@@ -60,10 +61,16 @@ namespace ConnectionsMonitor.Tests.Display
             for (int i = 0; i < opened.Length; i++)
             {
                 var r = opened[i];
-                r.Key = new ConnectionKey(r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.ProcessId, null, (ulong)random.Next(1 << 30) + 100000);
+                r.Key = new ConnectionKey(r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.ProcessId, null, i % 3 == 0 ? 0UL : (ulong)random.Next(1 << 30) + 100000);
                 next.Add(r);
             }
             if (next.Count > 2) next.Insert(random.Next(next.Count), Copy(next[random.Next(next.Count)]));
+            // A socket shared with a child process: the same cookie under another owner is another connection.
+            var shared = Copy(next[random.Next(next.Count)]);
+            shared.ProcessId = (shared.ProcessId ?? 0) + 1000;
+            var k = shared.Key;
+            shared.Key = new ConnectionKey(k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort, shared.ProcessId, k.Inode, k.Cookie);
+            next.Add(shared);
             return next.ToArray();
         }
 
