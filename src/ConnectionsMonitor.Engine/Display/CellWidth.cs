@@ -60,6 +60,8 @@ namespace ConnectionsMonitor.Engine.Display
             int ellipsisWidth = Of(ellipsis);
             bool withEllipsis = !string.IsNullOrEmpty(ellipsis) && cells > ellipsisWidth;
             int room = withEllipsis ? cells - ellipsisWidth : cells;
+            // Printable ASCII: one character is one cluster of one cell, so the cut is a plain substring.
+            if (IsPlainAscii(text)) return withEllipsis ? text.Substring(0, room) + ellipsis : text.Substring(0, room);
             var sb = new StringBuilder(text.Length);
             int used = 0;
             var e = StringInfo.GetTextElementEnumerator(text);

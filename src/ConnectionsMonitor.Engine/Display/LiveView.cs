@@ -37,18 +37,39 @@ namespace ConnectionsMonitor.Engine.Display
     /// position and the filter prompt, driven by <see cref="HandleKey"/>. The caller takes snapshots,
     /// reads keys and writes frames (through <see cref="ScreenDiffer"/> to a terminal, or plain).
     /// </summary>
+    /// <remarks>
+    /// A refresh costs what the screen shows, not what the table holds: each row gets a sort key (a number; text
+    /// sorts rank the distinct texts first), but only the rows of the visible page are put in their final order
+    /// (a selection, not a sort of every row), coloured and formatted, and a row whose cells read as in the
+    /// previous frame keeps its line (<see cref="RowLineCache"/>). The header's totals take one pass over the rows
+    /// (<see cref="LiveTotals"/>). Buffers are kept between refreshes, so a refresh allocates little besides the lines shown.
+    /// </remarks>
     public sealed class LiveView
     {
-        private static readonly IReadOnlyList<ConnectionRecord> NoRecords = new ConnectionRecord[0];
-
         private readonly MonitorConfig _config;
         private readonly ColorDepth _depth;
         private readonly HashSet<int> _suspicious;
         private readonly Dictionary<int, ConfigColor> _highlighted;
         private readonly Dictionary<ConfigColor, string> _styles = new Dictionary<ConfigColor, string>();
         private readonly string _headerStyle, _titleStyle, _noticeStyle;
-        private List<Row> _rows = new List<Row>();
-        private List<Row> _shown = new List<Row>();
+        private readonly LiveTotals _totals = new LiveTotals();
+        private readonly RowLineCache _lines = new RowLineCache();
+
+        // The latest snapshot's rows in the snapshot's order: [0, _count).
+        private ConnectionRecord[] _records = new ConnectionRecord[0];
+        private int _count;
+        // Per row, what the filter searches; made when a filter first needs it, for this snapshot's rows only.
+        private string[] _search = new string[0];
+        // The rows that pass the filter, as sort keys: [0, _shownCount). Position p holds the p-th row of the
+        // display order once placed: all positions (_allPlaced) or [_placedFrom, _placedTo) (the page last drawn).
+        private OrderKey[] _order = new OrderKey[0];
+        private int _shownCount;
+        private bool _allPlaced;
+        private int _placedFrom, _placedTo;
+        // Scratch for text sorts: each shown row's text, and the distinct texts' ranks.
+        private string[] _texts = new string[0];
+        private readonly Dictionary<string, long> _ranks = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+
         private DateTime _timeStampUtc;
         private string _statsLine = "", _talkersLine = "";
         private TableLayout _layout;
@@ -57,12 +78,13 @@ namespace ConnectionsMonitor.Engine.Display
         private int _pageSize = 1;
         private string _draft = "";
 
+        /// <summary>A view drawn as <paramref name="config"/> says, in the colours <paramref name="depth"/> allows.</summary>
         public LiveView(MonitorConfig config, ColorDepth depth)
         {
             _config = config ?? throw new ArgumentNullException(nameof(config));
             _depth = depth;
             _suspicious = new HashSet<int>(config.Alerts.Conditions.SuspiciousPorts);
-            _highlighted = config.HighlightedPorts.ToDictionary(p => p.Key, p => p.Value); // a hash map: looked up twice per row per refresh
+            _highlighted = config.HighlightedPorts.ToDictionary(p => p.Key, p => p.Value); // a hash map: looked up twice per row shown
             bool styled = depth != ColorDepth.None;
             _headerStyle = styled ? "\u001b[7m" : "";   // reverse video: readable on any palette
             _titleStyle = styled ? "\u001b[1m" : "";
@@ -70,7 +92,10 @@ namespace ConnectionsMonitor.Engine.Display
             RefreshInterval = config.RefreshInterval;
         }
 
+        /// <summary>What the rows are sorted by ('s' cycles).</summary>
         public LiveSortKey SortKey { get; private set; } = LiveSortKey.Port;
+
+        /// <summary>True while paused ('p'): the caller keeps the rows it has.</summary>
         public bool Paused { get; private set; }
 
         /// <summary>The applied filter: rows whose text contains it (case-insensitive); empty for all rows.</summary>
@@ -79,18 +104,38 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>True while the filter prompt (/) is open.</summary>
         public bool EditingFilter { get; private set; }
 
+        /// <summary>The refresh interval the title shows, in milliseconds.</summary>
         public int RefreshInterval { get; set; }
+
+        /// <summary>For the CPU benchmark only: told the name of each stage of <see cref="Update"/> and <see cref="BuildFrame"/> as it finishes (see <see cref="Session.LiveViewOptions"/>).</summary>
+        internal Action<string> StageDone { get; set; }
 
         /// <summary>A message for the bottom line (partial-data warnings); null for none.</summary>
         public string Notice { get; set; }
 
         /// <summary>Rows that pass the filter, in display order.</summary>
-        public int ShownCount => _shown.Count;
-        public int TotalCount => _rows.Count;
+        public int ShownCount => _shownCount;
+
+        /// <summary>Rows of the latest snapshot.</summary>
+        public int TotalCount => _count;
+
+        /// <summary>Index of the first row shown.</summary>
         public int ScrollOffset => _scroll;
 
         /// <summary>The records in display order (sorted and filtered), for tests.</summary>
-        public IReadOnlyList<ConnectionRecord> ShownRecords => _shown.Select(r => r.Record).ToList();
+        public IReadOnlyList<ConnectionRecord> ShownRecords
+        {
+            get
+            {
+                PlaceAll();
+                var result = new ConnectionRecord[_shownCount];
+                for (int p = 0; p < _shownCount; p++) result[p] = _records[_order[p].Index];
+                return result;
+            }
+        }
+
+        /// <summary>Rows formatted into lines by the last <see cref="BuildFrame"/> (the others kept their line from the frame before); for tests and the benchmark.</summary>
+        internal int LastFormattedRows => _lines.Formatted;
 
         /// <summary>
         /// Takes in a new snapshot. <paramref name="previous"/> (the one before, or null) gives the
@@ -98,36 +143,49 @@ namespace ConnectionsMonitor.Engine.Display
         /// </summary>
         public void Update(ConnectionSnapshot snapshot, ConnectionSnapshot previous)
         {
+            if (snapshot == null) throw new ArgumentNullException(nameof(snapshot));
             _timeStampUtc = snapshot.TimeStampUtc;
-            var rows = new List<Row>(snapshot.Connections.Count);
-            foreach (var r in snapshot.Connections) rows.Add(new Row(r, RowLook.For(r, _config, _suspicious, _highlighted)));
-            _rows = rows;
-            Sort();
-            ApplyFilter();
-
-            if (_config.Monitoring.ShowStats || _config.Monitoring.ShowTopTalkers)
+            var connections = snapshot.Connections;
+            int n = connections.Count;
+            if (_records.Length < n)
             {
-                var duration = previous == null ? TimeSpan.Zero : snapshot.TimeStampUtc - previous.TimeStampUtc;
-                var window = duration > TimeSpan.Zero
-                    ? TrafficWindow.FromParts(previous, snapshot, duration, NoRecords, false)
-                    : TrafficWindow.Single(snapshot);
-                if (_config.Monitoring.ShowStats)
-                    _statsLine = StatsLine(duration > TimeSpan.Zero ? ConnectionStatistics.Compute(window) : ConnectionStatistics.Compute(snapshot), duration > TimeSpan.Zero);
-                if (_config.Monitoring.ShowTopTalkers)
-                    _talkersLine = TalkersLine(TopTalkers.Rank(window, TalkerGrouping.Process, TalkerMetric.Bytes, Math.Max(1, _config.Monitoring.TopTalkersCount)));
+                int size = Math.Max(n, _records.Length * 2);
+                _records = new ConnectionRecord[size];
+                _search = new string[size];
             }
+            if (connections is List<ConnectionRecord> list) list.CopyTo(_records);
+            else
+                for (int i = 0; i < n; i++) _records[i] = connections[i];
+            // Search texts belong to the old rows; past n, the old rows themselves are let go.
+            Array.Clear(_search, 0, Math.Max(n, _count));
+            if (_count > n) Array.Clear(_records, n, _count - n);
+            _count = n;
+            StageDone?.Invoke("rows");
+            ApplyFilter();
+            StageDone?.Invoke("filter");
+            Sort();
+            StageDone?.Invoke("sort");
+
+            bool stats = _config.Monitoring.ShowStats, talkers = _config.Monitoring.ShowTopTalkers;
+            if (stats || talkers)
+            {
+                _totals.Compute(snapshot, previous, talkers, Math.Max(1, _config.Monitoring.TopTalkersCount));
+                if (stats) _statsLine = StatsLine(_totals.Tcp, _totals.Udp, _totals.SendRate, _totals.ReceiveRate, _totals.Measured);
+                if (talkers) _talkersLine = TalkersLine(_totals.Talkers);
+            }
+            StageDone?.Invoke("totals");
         }
 
-        internal static string StatsLine(ConnectionStatistics s, bool measured)
+        internal static string StatsLine(int tcp, int udp, double? sendRate, double? receiveRate, bool measured)
         {
             var sb = new StringBuilder();
-            sb.Append("TCP: ").Append(s.Tcp.ToString(CultureInfo.InvariantCulture))
-              .Append("  UDP: ").Append(s.Udp.ToString(CultureInfo.InvariantCulture))
-              .Append("  Total: ").Append(s.Total.ToString(CultureInfo.InvariantCulture))
+            sb.Append("TCP: ").Append(tcp.ToString(CultureInfo.InvariantCulture))
+              .Append("  UDP: ").Append(udp.ToString(CultureInfo.InvariantCulture))
+              .Append("  Total: ").Append((tcp + udp).ToString(CultureInfo.InvariantCulture))
               .Append("  Bandwidth: ");
             if (!measured) sb.Append("measuring...");
-            else if (s.SendRate == null && s.ReceiveRate == null) sb.Append("not counted here");
-            else sb.Append("sent ").Append(TextFormat.Rate(s.SendRate ?? 0)).Append(", received ").Append(TextFormat.Rate(s.ReceiveRate ?? 0));
+            else if (sendRate == null && receiveRate == null) sb.Append("not counted here");
+            else sb.Append("sent ").Append(TextFormat.Rate(sendRate ?? 0)).Append(", received ").Append(TextFormat.Rate(receiveRate ?? 0));
             return sb.ToString();
         }
 
@@ -162,6 +220,7 @@ namespace ConnectionsMonitor.Engine.Display
                     if (Filter.Length == 0) return LiveAction.None;
                     Filter = "";
                     ApplyFilter();
+                    Sort();
                     return LiveAction.Redraw;
             }
             switch (character)
@@ -170,7 +229,6 @@ namespace ConnectionsMonitor.Engine.Display
                 case 's':
                     SortKey = (LiveSortKey)(((int)SortKey + 1) % Enum.GetValues(typeof(LiveSortKey)).Length);
                     Sort();
-                    ApplyFilter();
                     _scroll = 0;
                     return LiveAction.Redraw;
                 case 'p': case 'P': case ' ':
@@ -195,6 +253,7 @@ namespace ConnectionsMonitor.Engine.Display
                     Filter = _draft.Trim();
                     _scroll = 0;
                     ApplyFilter();
+                    Sort();
                     return LiveAction.Redraw;
                 case ConsoleKey.Escape:
                     EditingFilter = false;
@@ -212,7 +271,7 @@ namespace ConnectionsMonitor.Engine.Display
 
         private LiveAction ScrollTo(int offset)
         {
-            int max = Math.Max(0, _shown.Count - _pageSize);
+            int max = Math.Max(0, _shownCount - _pageSize);
             int next = Math.Max(0, Math.Min(max, offset));
             if (next == _scroll) return LiveAction.None;
             _scroll = next;
@@ -227,16 +286,20 @@ namespace ConnectionsMonitor.Engine.Display
         public IReadOnlyList<ScreenLine> BuildFrame(int width, int height)
         {
             var layout = Layout(width);
-            var lines = new List<ScreenLine>(height);
+            var lines = new List<ScreenLine>(Math.Max(1, height));
             lines.Add(new ScreenLine(Title(), _titleStyle));
             if (_config.Monitoring.ShowStats) lines.Add(new ScreenLine(_statsLine));
             if (_config.Monitoring.ShowTopTalkers) lines.Add(new ScreenLine(_talkersLine));
             lines.Add(new ScreenLine(layout.Header(), _headerStyle));
             int area = Math.Max(1, height - lines.Count - 1);
             _pageSize = area;
-            _scroll = Math.Max(0, Math.Min(_scroll, _shown.Count - area));
-            int end = Math.Min(_shown.Count, _scroll + area);
-            for (int i = _scroll; i < end; i++) lines.Add(RowLine(layout, _shown[i]));
+            _scroll = Math.Max(0, Math.Min(_scroll, _shownCount - area));
+            int end = Math.Min(_shownCount, _scroll + area);
+            Place(_scroll, end);
+            StageDone?.Invoke("page");
+            _lines.BeginFrame(layout);
+            for (int p = _scroll; p < end; p++) lines.Add(RowLine(layout, _records[_order[p].Index]));
+            _lines.EndFrame();
             for (int i = end - _scroll; i < area; i++) lines.Add(new ScreenLine(""));
             lines.Add(Footer(end));
             return lines;
@@ -246,11 +309,16 @@ namespace ConnectionsMonitor.Engine.Display
         public IReadOnlyList<ScreenLine> BuildPlainFrame()
         {
             var layout = Layout(null);
-            var lines = new List<ScreenLine>(_shown.Count + 4) { new ScreenLine(Title()) };
+            PlaceAll();
+            var lines = new List<ScreenLine>(_shownCount + 4) { new ScreenLine(Title()) };
             if (_config.Monitoring.ShowStats) lines.Add(new ScreenLine(_statsLine));
             if (_config.Monitoring.ShowTopTalkers) lines.Add(new ScreenLine(_talkersLine));
             lines.Add(new ScreenLine(layout.Header()));
-            foreach (var row in _shown) lines.Add(new ScreenLine(layout.Row(row.Record, row.Look, _timeStampUtc)));
+            for (int p = 0; p < _shownCount; p++)
+            {
+                var r = _records[_order[p].Index];
+                lines.Add(new ScreenLine(layout.Row(r, Look(r), _timeStampUtc)));
+            }
             return lines;
         }
 
@@ -264,11 +332,14 @@ namespace ConnectionsMonitor.Engine.Display
             return _layout;
         }
 
-        private ScreenLine RowLine(TableLayout layout, Row row)
+        private RowLook Look(ConnectionRecord r) => RowLook.For(r, _config, _suspicious, _highlighted);
+
+        private ScreenLine RowLine(TableLayout layout, ConnectionRecord r)
         {
-            if (!_styles.TryGetValue(row.Look.Color, out var style))
-                _styles[row.Look.Color] = style = TerminalColors.Foreground(row.Look.Color, _depth);
-            return new ScreenLine(layout.Row(row.Record, row.Look, _timeStampUtc), style);
+            var look = Look(r);
+            if (!_styles.TryGetValue(look.Color, out var style))
+                _styles[look.Color] = style = TerminalColors.Foreground(look.Color, _depth);
+            return new ScreenLine(_lines.Line(layout, r, look, _timeStampUtc), style);
         }
 
         private string Title()
@@ -276,7 +347,7 @@ namespace ConnectionsMonitor.Engine.Display
             var sb = new StringBuilder("ConnectionsMonitor  ");
             if (_timeStampUtc != default(DateTime))
                 sb.Append(_timeStampUtc.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture)).Append("  ");
-            sb.Append(_rows.Count.ToString(CultureInfo.InvariantCulture)).Append(" connections  refresh ")
+            sb.Append(_count.ToString(CultureInfo.InvariantCulture)).Append(" connections  refresh ")
               .Append(RefreshInterval.ToString(CultureInfo.InvariantCulture)).Append(" ms  sort: ").Append(SortKey);
             if (Filter.Length > 0) sb.Append("  filter: ").Append(Filter);
             if (Paused) sb.Append("  [PAUSED]");
@@ -287,8 +358,8 @@ namespace ConnectionsMonitor.Engine.Display
         {
             if (EditingFilter) return new ScreenLine("Filter (Enter applies, Esc cancels): " + _draft + "_");
             var sb = new StringBuilder();
-            sb.Append(_shown.Count == 0 ? "no rows" : "rows " + (_scroll + 1).ToString(CultureInfo.InvariantCulture) + "-" + end.ToString(CultureInfo.InvariantCulture)
-                                                      + " of " + _shown.Count.ToString(CultureInfo.InvariantCulture));
+            sb.Append(_shownCount == 0 ? "no rows" : "rows " + (_scroll + 1).ToString(CultureInfo.InvariantCulture) + "-" + end.ToString(CultureInfo.InvariantCulture)
+                                                      + " of " + _shownCount.ToString(CultureInfo.InvariantCulture));
             if (_layout != null && _layout.HiddenForWidth > 0)
                 sb.Append("  (").Append(_layout.HiddenForWidth.ToString(CultureInfo.InvariantCulture)).Append(" columns hidden: window too narrow)");
             if (!string.IsNullOrEmpty(Notice)) return new ScreenLine(sb.Append("  ").Append(UntrustedText.ForTerminal(Notice)).ToString(), _noticeStyle);
@@ -296,107 +367,220 @@ namespace ConnectionsMonitor.Engine.Display
             return new ScreenLine(sb.ToString());
         }
 
-        private void Sort()
+        // The rows that pass the filter, in snapshot order, keyed later by Sort.
+        private void ApplyFilter()
         {
-            int n = _rows.Count;
-            if (n < 2) return;
-            // Numeric sorts go through Array.Sort over struct keys (no delegate per comparison): with
-            // 10,000 rows this is what keeps a refresh cheap. Text sorts compare strings, then the keys.
-            var keys = new OrderKey[n];
-            var rows = _rows.ToArray();
-            for (int i = 0; i < n; i++) keys[i] = new OrderKey(PrimaryOf(rows[i].Record, rows[i]), TieOf(rows[i].Record));
-            if (SortKey == LiveSortKey.Process || SortKey == LiveSortKey.Foreign)
+            if (_order.Length < _count) _order = new OrderKey[_records.Length];
+            int shown = 0;
+            if (Filter.Length == 0)
             {
-                bool process = SortKey == LiveSortKey.Process;
-                var order = new int[n];
-                for (int i = 0; i < n; i++) order[i] = i;
-                Array.Sort(order, (a, b) =>
-                {
-                    int c = process ? CompareText(rows[a].Record.ProcessName, rows[b].Record.ProcessName) : CompareText(rows[a].Foreign, rows[b].Foreign);
-                    return c != 0 ? c : keys[a].CompareTo(keys[b]);
-                });
-                _rows = order.Select(i => rows[i]).ToList();
-                return;
+                for (int i = 0; i < _count; i++) _order[shown++] = new OrderKey(0, 0, i);
             }
-            Array.Sort(keys, rows);
-            _rows = new List<Row>(rows);
+            else
+            {
+                for (int i = 0; i < _count; i++)
+                    if (SearchText(i).IndexOf(Filter, StringComparison.OrdinalIgnoreCase) >= 0) _order[shown++] = new OrderKey(0, 0, i);
+            }
+            _shownCount = shown;
         }
 
+        // Gives every shown row its key for the current sort; nothing is in place until a page is asked for.
+        private void Sort()
+        {
+            int n = _shownCount;
+            if (SortKey == LiveSortKey.Process || SortKey == LiveSortKey.Foreign) RankTexts(SortKey == LiveSortKey.Process);
+            else
+                for (int p = 0; p < n; p++)
+                {
+                    int i = _order[p].Index;
+                    var r = _records[i];
+                    _order[p] = new OrderKey(PrimaryOf(r), TieOf(r), i);
+                }
+            _allPlaced = n < 2;
+            _placedFrom = _placedTo = 0;
+        }
+
+        // Text sorts: the distinct texts (compared ignoring case, as the sort compares them) ranked once, so rows
+        // compare numbers; rows without the text go last.
+        private void RankTexts(bool process)
+        {
+            int n = _shownCount;
+            if (_texts.Length < n) _texts = new string[Math.Max(n, _texts.Length * 2)];
+            _ranks.Clear();
+            for (int p = 0; p < n; p++)
+            {
+                var r = _records[_order[p].Index];
+                string text = process ? r.ProcessName : Foreign(r);
+                _texts[p] = text;
+                if (text != null) _ranks[text] = 0;
+            }
+            var distinct = new string[_ranks.Count];
+            _ranks.Keys.CopyTo(distinct, 0);
+            Array.Sort(distinct, StringComparer.OrdinalIgnoreCase);
+            for (int k = 0; k < distinct.Length; k++) _ranks[distinct[k]] = k;
+            for (int p = 0; p < n; p++)
+            {
+                int i = _order[p].Index;
+                _order[p] = new OrderKey(_texts[p] == null ? long.MaxValue : _ranks[_texts[p]], TieOf(_records[i]), i);
+                _texts[p] = null;
+            }
+            _ranks.Clear();
+        }
+
+        private static string Foreign(ConnectionRecord r) =>
+            r.RemoteAddress == null ? null : TableLayout.CellText(ColumnNames.Foreign, r, default(DateTime));
+
         // The primary sort value; unknowns (long.MaxValue) sort last whichever way the known values go.
-        private long PrimaryOf(ConnectionRecord r, Row row)
+        private long PrimaryOf(ConnectionRecord r)
         {
             switch (SortKey)
             {
                 case LiveSortKey.Pid: return r.ProcessId ?? long.MaxValue;
                 case LiveSortKey.State: return r.State == null ? long.MaxValue : (long)r.State.Value;
-                case LiveSortKey.Age: var since = row.Since; return since == null ? long.MaxValue : -since.Value.Ticks; // newest first
-                case LiveSortKey.Bytes: var bytes = row.Bytes; return bytes == null ? long.MaxValue : -bytes.Value;     // busiest first
+                case LiveSortKey.Age: var since = r.CreationTime ?? r.FirstSeenUtc; return since == null ? long.MaxValue : -since.Value.Ticks; // newest first
+                case LiveSortKey.Bytes:
+                    if (r.BytesSent == null && r.BytesReceived == null) return long.MaxValue;
+                    return -((r.BytesSent ?? 0) + (r.BytesReceived ?? 0)); // busiest first
                 case LiveSortKey.Protocol: return (long)r.Protocol;
                 case LiveSortKey.Port: return r.LocalPort;
                 default: return 0;
             }
         }
 
-        // Ties fall back to a fixed order (protocol, local port, remote port, PID) so rows do not jump between refreshes.
+        // Ties fall back to a fixed order (protocol, local port, remote port, PID, then the snapshot's order) so rows do not jump between refreshes.
         private static long TieOf(ConnectionRecord r) =>
             ((long)r.Protocol << 60) | ((long)r.LocalPort << 43) | ((long)((r.RemotePort ?? -1) + 1) << 26) | (long)((r.ProcessId ?? -1) + 1 & 0x3FFFFFF);
 
-        private readonly struct OrderKey : IComparable<OrderKey>
+        // Puts the rows of display positions [from, to) in place, in order.
+        private void Place(int from, int to)
         {
-            private readonly long _primary, _tie;
-            public OrderKey(long primary, long tie) { _primary = primary; _tie = tie; }
-            public int CompareTo(OrderKey other) => _primary != other._primary ? _primary.CompareTo(other._primary) : _tie.CompareTo(other._tie);
-        }
-
-        private static int CompareText(string a, string b)
-        {
-            if (a == null) return b == null ? 0 : 1;
-            if (b == null) return -1;
-            return string.Compare(a, b, StringComparison.OrdinalIgnoreCase);
-        }
-
-        private void ApplyFilter()
-        {
-            if (Filter.Length == 0)
+            if (_allPlaced || to <= from || (from >= _placedFrom && to <= _placedTo)) return;
+            if (_shownCount <= 64 || to - from >= _shownCount / 2)
             {
-                _shown = _rows;
+                PlaceAll();
                 return;
             }
-            var shown = new List<Row>();
-            foreach (var row in _rows)
-                if (row.SearchText.IndexOf(Filter, StringComparison.OrdinalIgnoreCase) >= 0) shown.Add(row);
-            _shown = shown;
+            OrderSelection.Select(_order, 0, _shownCount, from, to);
+            _placedFrom = from;
+            _placedTo = to;
         }
 
-        private sealed class Row
+        private void PlaceAll()
         {
-            private string _foreign, _search;
+            if (_allPlaced) return;
+            Array.Sort(_order, 0, _shownCount);
+            _allPlaced = true;
+        }
 
-            public Row(ConnectionRecord record, RowLook look)
+        private string SearchText(int i) => _search[i] ?? (_search[i] = SearchTextOf(_records[i], Look(_records[i])));
+
+        /// <summary>What the filter matches: protocol, both endpoints, state, PID, process, markers.</summary>
+        private static string SearchTextOf(ConnectionRecord r, RowLook look) => string.Join(" ",
+            TableLayout.CellText(ColumnNames.Proto, r, default(DateTime)),
+            TableLayout.CellText(ColumnNames.Local, r, default(DateTime)),
+            Foreign(r) ?? "",
+            TableLayout.CellText(ColumnNames.State, r, default(DateTime)),
+            TableLayout.CellText(ColumnNames.Pid, r, default(DateTime)),
+            TableLayout.CellText(ColumnNames.Process, r, default(DateTime)),
+            TableLayout.CellText(ColumnNames.Geo, r, default(DateTime)),
+            look.Markers);
+    }
+
+    /// <summary>A row's place in the display order: its sort value, the fixed tie-break, then its index in the snapshot.</summary>
+    internal readonly struct OrderKey : IComparable<OrderKey>
+    {
+        private readonly long _primary, _tie;
+
+        /// <summary>The row <paramref name="index"/> of the snapshot with its sort value and tie-break.</summary>
+        public OrderKey(long primary, long tie, int index)
+        {
+            _primary = primary;
+            _tie = tie;
+            Index = index;
+        }
+
+        /// <summary>The row's index in the snapshot.</summary>
+        public int Index { get; }
+
+        /// <summary>By sort value, tie-break, then snapshot index: a total order, so any selection gives the same rows in the same order.</summary>
+        public int CompareTo(OrderKey other) =>
+            _primary != other._primary ? _primary.CompareTo(other._primary)
+            : _tie != other._tie ? _tie.CompareTo(other._tie)
+            : Index.CompareTo(other.Index);
+    }
+
+    /// <summary>
+    /// Partial ordering for the live view's page: after <see cref="Select"/>, positions [from, to) hold exactly the
+    /// items a full sort would put there, in order, at the cost of a quickselect (linear on average) instead of a sort
+    /// of every row. Falls back to sorting a range when it is small or the partitioning degenerates.
+    /// </summary>
+    internal static class OrderSelection
+    {
+        private const int SortBelow = 24;
+
+        /// <summary>Orders <paramref name="items"/>[lo, hi) so that positions [from, to) are in their sorted place and sorted.</summary>
+        public static void Select<T>(T[] items, int lo, int hi, int from, int to) where T : IComparable<T>
+        {
+            int depth = 2 * Log2(hi - lo + 1);
+            Select(items, lo, hi, from, to, depth);
+        }
+
+        private static void Select<T>(T[] items, int lo, int hi, int from, int to, int depth) where T : IComparable<T>
+        {
+            while (hi - lo > 1 && to > lo && from < hi)
             {
-                Record = record;
-                Look = look;
+                if (hi - lo <= SortBelow || depth-- <= 0 || (from <= lo && hi <= to))
+                {
+                    Array.Sort(items, lo, hi - lo);
+                    return;
+                }
+                int p = Partition(items, lo, hi);
+                // [lo, p) < items[p] < (p, hi): p is in place; go on with the side(s) that hold wanted positions.
+                bool left = from < p, right = to > p + 1;
+                if (left && right)
+                {
+                    Select(items, lo, p, from, to, depth);
+                    lo = p + 1;
+                }
+                else if (left) hi = p;
+                else if (right) lo = p + 1;
+                else return;
             }
+        }
 
-            public readonly ConnectionRecord Record;
-            public readonly RowLook Look;
+        // Median of three as the pivot, moved to the end; Lomuto partition. Returns the pivot's final position.
+        private static int Partition<T>(T[] a, int lo, int hi) where T : IComparable<T>
+        {
+            int last = hi - 1, mid = lo + (hi - lo) / 2;
+            if (a[mid].CompareTo(a[lo]) < 0) Swap(a, mid, lo);
+            if (a[last].CompareTo(a[lo]) < 0) Swap(a, last, lo);
+            if (a[last].CompareTo(a[mid]) < 0) Swap(a, last, mid);
+            // Now a[lo] <= a[mid] <= a[last]: the median is at mid.
+            Swap(a, mid, last);
+            var pivot = a[last];
+            int store = lo;
+            for (int i = lo; i < last; i++)
+                if (a[i].CompareTo(pivot) < 0)
+                {
+                    if (i != store) Swap(a, i, store);
+                    store++;
+                }
+            Swap(a, store, last);
+            return store;
+        }
 
-            public string Foreign => _foreign ?? (_foreign = Record.RemoteAddress == null ? null : TableLayout.CellText(ColumnNames.Foreign, Record, default(DateTime)));
+        private static void Swap<T>(T[] a, int i, int j)
+        {
+            var t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
 
-            public DateTime? Since => Record.CreationTime ?? Record.FirstSeenUtc;
-
-            public long? Bytes => Record.BytesSent == null && Record.BytesReceived == null ? (long?)null : (Record.BytesSent ?? 0) + (Record.BytesReceived ?? 0);
-
-            /// <summary>What the filter matches: protocol, both endpoints, state, PID, process, markers.</summary>
-            public string SearchText => _search ?? (_search = string.Join(" ",
-                TableLayout.CellText(ColumnNames.Proto, Record, default(DateTime)),
-                TableLayout.CellText(ColumnNames.Local, Record, default(DateTime)),
-                Foreign ?? "",
-                TableLayout.CellText(ColumnNames.State, Record, default(DateTime)),
-                TableLayout.CellText(ColumnNames.Pid, Record, default(DateTime)),
-                TableLayout.CellText(ColumnNames.Process, Record, default(DateTime)),
-                TableLayout.CellText(ColumnNames.Geo, Record, default(DateTime)),
-                Look.Markers));
+        private static int Log2(int n)
+        {
+            int log = 0;
+            while ((n >>= 1) > 0) log++;
+            return log;
         }
     }
 }

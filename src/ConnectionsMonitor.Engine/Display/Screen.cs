@@ -51,6 +51,7 @@ namespace ConnectionsMonitor.Engine.Display
     public sealed class ScreenDiffer
     {
         private string[] _previous;
+        private ScreenLine[] _previousLines;
         private int _width, _height;
 
         /// <summary>Forces a full redraw next time (after something else wrote to the screen).</summary>
@@ -59,21 +60,39 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>Lines changed by the last <see cref="Render"/> (for tests and the benchmark).</summary>
         public int LastChangedLines { get; private set; }
 
+        /// <summary>Lines the last <see cref="Render"/> had to encode (cut to the width and styled) because they differ from the frame before as text or style; for tests.</summary>
+        internal int LastEncodedLines { get; private set; }
+
+        /// <summary>
+        /// The output that turns the screen drawn last into <paramref name="frame"/> on a terminal of
+        /// <paramref name="width"/> × <paramref name="height"/>: everything after a resize or <see cref="Invalidate"/>,
+        /// else only the lines whose output changed. A line equal to the one drawn at its row last time is not
+        /// encoded again.
+        /// </summary>
         public string Render(IReadOnlyList<ScreenLine> frame, int width, int height)
         {
             width = Math.Max(1, width);
             height = Math.Max(1, height);
             bool full = _previous == null || width != _width || height != _height;
-            var lines = new string[height];
+            var lines = full || _previous.Length != height ? new string[height] : _previous;
+            var sources = full || _previousLines == null || _previousLines.Length != height ? new ScreenLine[height] : _previousLines;
             var sb = new StringBuilder();
             if (full) sb.Append(TerminalColors.Reset).Append(Ansi.ClearScreen);
-            int changed = 0;
+            int changed = 0, encodedCount = 0;
             for (int i = 0; i < height; i++)
             {
-                var line = i < frame.Count ? frame[i] : new ScreenLine("");
+                var line = i < frame.Count ? frame[i] : Blank;
+                // The same text and style as drawn last time: the same output, nothing to send.
+                if (!full && sources[i].Equals(line)) continue;
                 string encoded = Encode(line, width, out bool fillsWidth);
+                encodedCount++;
+                sources[i] = line;
+                if (full ? encoded.Length == 0 : lines[i] == encoded)
+                {
+                    lines[i] = encoded;
+                    continue;
+                }
                 lines[i] = encoded;
-                if (full ? encoded.Length == 0 : _previous[i] == encoded) continue;
                 changed++;
                 sb.Append(Ansi.MoveTo(i + 1, 1)).Append(encoded);
                 // A line that fills the width needs no erase (and erasing with the cursor parked on the
@@ -81,17 +100,27 @@ namespace ConnectionsMonitor.Engine.Display
                 if (!fillsWidth) sb.Append(Ansi.EraseToEndOfLine);
             }
             _previous = lines;
+            _previousLines = sources;
             _width = width;
             _height = height;
             LastChangedLines = changed;
+            LastEncodedLines = encodedCount;
             return sb.ToString();
         }
+
+        private static readonly ScreenLine Blank = new ScreenLine("");
 
         /// <summary>One line as it goes to the terminal: cut to the width in terminal cells (never inside a grapheme cluster), styled, style reset after it.</summary>
         public static string Encode(ScreenLine line, int width, out bool fillsWidth)
         {
-            string text = CellWidth.Fit(line.Text, width, null);
-            fillsWidth = CellWidth.Of(text) == width;
+            string text = line.Text;
+            int cells = CellWidth.Of(text);
+            if (cells > width)
+            {
+                text = CellWidth.Fit(text, width, null);
+                cells = CellWidth.Of(text);
+            }
+            fillsWidth = cells == width;
             if (line.Style.Length == 0 || text.Length == 0) return text;
             return line.Style + text + TerminalColors.Reset;
         }

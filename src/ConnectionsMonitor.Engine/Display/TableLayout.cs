@@ -39,6 +39,7 @@ namespace ConnectionsMonitor.Engine.Display
             Columns = columns;
             TruncateOverflow = truncate;
             HiddenForWidth = hidden;
+            TotalWidth = columns.Sum(c => c.Width) + Math.Max(0, columns.Count - 1);
         }
 
         public IReadOnlyList<TableColumn> Columns { get; }
@@ -48,7 +49,7 @@ namespace ConnectionsMonitor.Engine.Display
         public int HiddenForWidth { get; }
 
         /// <summary>Terminal cells a row takes: the widths plus one space between columns.</summary>
-        public int TotalWidth => Columns.Sum(c => c.Width) + Math.Max(0, Columns.Count - 1);
+        public int TotalWidth { get; }
 
         /// <summary>
         /// Which columns give way first when the terminal is narrow: they give up characters in this order (each
@@ -193,7 +194,11 @@ namespace ConnectionsMonitor.Engine.Display
             return CellWidth.Fit(text, width, Ellipsis);
         }
 
-        /// <summary>The text of one cell, before fitting. Outside-world strings are made safe here.</summary>
+        /// <summary>
+        /// The text of one cell, before fitting. Outside-world strings are made safe here. The live view reuses a row's
+        /// line while every record field read here reads the same (<see cref="RowLineCache"/>): a cell that reads a
+        /// further field must be taught to it too.
+        /// </summary>
         public static string CellText(string column, ConnectionRecord r, DateTime nowUtc)
         {
             switch (column)

@@ -44,12 +44,14 @@ namespace ConnectionsMonitor.Engine.Display
             return Size((sent ?? 0) + (received ?? 0));
         }
 
+        private static readonly string[] SizeUnits = { "B", "KB", "MB", "GB", "TB" };
+
         /// <summary>Human byte count; empty when unknown.</summary>
         public static string Size(double? bytes)
         {
             if (bytes == null) return "";
             double total = bytes.Value;
-            string[] units = { "B", "KB", "MB", "GB", "TB" };
+            var units = SizeUnits;
             int u = 0;
             while (total >= 1024 && u < units.Length - 1) { total /= 1024; u++; }
             return u == 0
