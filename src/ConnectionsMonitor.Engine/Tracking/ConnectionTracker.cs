@@ -45,6 +45,9 @@ namespace ConnectionsMonitor.Engine.Tracking
     public sealed class ConnectionTracker
     {
         private Dictionary<ConnectionKey, ConnectionRecord> _current;
+        // The previous sample's dictionary, cleared and refilled as the next one: a sampler feeding a
+        // live view at 10,000 rows a second otherwise allocated a large-object-heap table per sample.
+        private Dictionary<ConnectionKey, ConnectionRecord> _spare;
 
         /// <summary>Connections currently tracked.</summary>
         public int Count => _current?.Count ?? 0;
@@ -56,23 +59,30 @@ namespace ConnectionsMonitor.Engine.Tracking
         public IReadOnlyList<ConnectionEvent> Update(ConnectionSnapshot snapshot, bool reportExistingAsOpened = false)
         {
             var events = new List<ConnectionEvent>();
-            var next = new Dictionary<ConnectionKey, ConnectionRecord>(snapshot.Connections.Count);
+            var next = _spare ?? new Dictionary<ConnectionKey, ConnectionRecord>(snapshot.Connections.Count);
+            _spare = null;
+            next.Clear();
             bool baseline = _current == null;
             List<ConnectionRecord> fresh = null;
+            int continued = 0;
             foreach (var r in snapshot.Connections)
             {
                 if (next.ContainsKey(r.Key)) continue; // a duplicate row in one read is the same connection
+                next.Add(r.Key, r);
                 if (!baseline && _current.TryGetValue(r.Key, out var before))
+                {
+                    continued++;
                     Continue(events, snapshot.TimeStampUtc, r, before);
+                }
                 else if (baseline)
                 {
                     if (reportExistingAsOpened) events.Add(new ConnectionEvent(ConnectionChange.Opened, snapshot.TimeStampUtc, r, null));
                 }
                 else
                     (fresh ?? (fresh = new List<ConnectionRecord>())).Add(r);
-                next[r.Key] = r;
             }
-            if (!baseline)
+            // Every earlier key seen again and nothing new: nothing opened or closed (the steady case).
+            if (!baseline && (continued != _current.Count || fresh != null))
             {
                 // Rows whose exact key is gone. One of them and a fresh row with the same endpoints are
                 // the same connection whose owner or socket identity changed (a process that exits
@@ -98,6 +108,7 @@ namespace ConnectionsMonitor.Engine.Tracking
                     foreach (var r in gone.Values)
                         events.Add(new ConnectionEvent(ConnectionChange.Closed, snapshot.TimeStampUtc, r, null));
             }
+            if (_current != null && _current.Count <= 4 * Math.Max(next.Count, 1024)) _spare = _current; // a huge old table is let go
             _current = next;
             return events;
         }

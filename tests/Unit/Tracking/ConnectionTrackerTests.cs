@@ -80,6 +80,23 @@ namespace ConnectionsMonitor.Tests.Tracking
         }
 
         [Fact]
+        public void SteadySamplesThenOneCloseAndOneOpenGiveExactlyThoseEvents()
+        {
+            // Steady samples reuse the tracker's tables (and skip the search for closed rows): the
+            // change after them must still be seen exactly, and a same-size swap is not "steady".
+            var tracker = new ConnectionTracker();
+            Assert.Empty(tracker.Update(Snap(Row(1, TcpState.Established), Row(2, TcpState.Established))));
+            Assert.Empty(tracker.Update(Snap(Row(1, TcpState.Established), Row(2, TcpState.Established))));
+            Assert.Empty(tracker.Update(Snap(Row(2, TcpState.Established), Row(1, TcpState.Established), Row(1, TcpState.Established))));
+            var events = tracker.Update(Snap(Row(1, TcpState.Established), Row(3, TcpState.Established)));
+            Assert.Equal(new[] { "Opened 3", "Closed 2" }, events.Select(e => e.Change + " " + e.Connection.LocalPort).ToArray());
+            var state = Assert.Single(tracker.Update(Snap(Row(1, TcpState.CloseWait), Row(3, TcpState.Established))));
+            Assert.Equal(ConnectionChange.StateChanged, state.Change);
+            Assert.Equal(TcpState.Established, state.PreviousState);
+            Assert.Equal(2, tracker.Count);
+        }
+
+        [Fact]
         public void MemoryFollowsTheTableOverAMillionConnections()
         {
             var tracker = new ConnectionTracker();
