@@ -78,7 +78,7 @@ namespace ConnectionsMonitor.Tests.Session
             using var ps = new ModuleSession();
             ps.Invoke(PrepareLikeTheImport);
             using var sockets = new LoopbackSockets();
-            var rows = ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] -Protocol TCP", sockets.ClientPort);
+            var rows = ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] -Protocol TCP -ProcessId $PID", sockets.ClientPort);
             var row = Assert.Single(rows, r => "Established".Equals(r.Properties["State"].Value));
             Assert.Null(row.Properties["SendRate"].Value); // the background read left no sample: unknown, not a rate
             Assert.Equal(true, row.Properties["AgeIsLowerBound"].Value);
