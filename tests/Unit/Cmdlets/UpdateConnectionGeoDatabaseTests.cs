@@ -170,11 +170,14 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             const string key = "Secure_Key_9f2c1b";
             _server.Serve("/mm/GeoLite2-Country/download", Encoding.ASCII.GetBytes("Invalid license key"), 401);
 
-            var errors = _ps.InvokeExpectingErrors(
+            var (output, errors, terminated) = _ps.InvokeCollecting(
                 "$key = [System.Security.SecureString]::new(); foreach ($c in $args[3].ToCharArray()) { $key.AppendChar($c) }; " +
                 "Update-ConnectionGeoDatabase -Source MaxMind -Database Country -AccountId 5550123 -LicenseKey $key -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]; 'after'",
                 _server.Url("mm").AbsoluteUri, _folder.Path, _emptyConfig, key);
 
+            // Non-terminating: the script goes on to its next statement.
+            Assert.False(terminated);
+            Assert.Equal(new object[] { "after" }, output.Select(o => o.BaseObject));
             var error = Assert.Single(errors);
             Assert.Equal("GeoDatabaseUpdateFailed,AccessDenied,ConnectionsMonitor.Commands.UpdateConnectionGeoDatabaseCommand", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.AuthenticationError, error.CategoryInfo.Category);
@@ -190,11 +193,43 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             _folder.AssertUntouched();
         }
 
+        private void ServeDbIpAsn()
+        {
+            // The bundled ASN database as DB-IP's mirror would hold it, under this month's and last month's names.
+            byte[] asnGz = GeoTestData.Gzip(File.ReadAllBytes(Path.Combine(Repo.Root, "data", "GeoIP", "ip-location-db-asn.mmdb")));
+            foreach (var month in new[] { DateTime.UtcNow, DateTime.UtcNow.AddMonths(-1) })
+                _server.Serve("/free/dbip-asn-lite-" + month.ToString("yyyy-MM") + ".mmdb.gz", asnGz);
+        }
+
+        /// <summary>README: "the error (non-terminating per database ...)": the Country database fails, the Asn database after it still installs, and the script goes on.</summary>
+        [Fact]
+        public void AFailureIsNonTerminatingPerDatabase()
+        {
+            ServeDbIpAsn(); // the Country file is not on the mirror: 404
+
+            var (output, errors, terminated) = _ps.InvokeCollecting(
+                "Update-ConnectionGeoDatabase -Source DbIpLite -Database Country, Asn -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]; 'after'",
+                _server.Url("free").AbsoluteUri, _folder.Path, _emptyConfig);
+
+            Assert.False(terminated);
+            var error = Assert.Single(errors);
+            Assert.StartsWith("Could not update the Country database " + _folder.CountryPath + ": not found (HTTP 404)", error.ToString());
+            Assert.Equal(2, output.Count);
+            Assert.Equal("ConnectionsMonitor.GeoDatabaseInfo", output[0].TypeNames[0]);
+            Assert.Equal("Asn", output[0].Properties["Database"].Value);
+            Assert.Equal(_folder.AsnPath, output[0].Properties["Path"].Value);
+            Assert.Equal("after", output[1].BaseObject);
+            Assert.Equal(GeoFolder.PreviousBytes, File.ReadAllBytes(_folder.CountryPath)); // the failed one is untouched
+            Assert.Equal(new[] { GeoIpPaths.AsnFile, GeoIpPaths.CountryFile }.OrderBy(n => n, StringComparer.Ordinal), _folder.Files);
+        }
+
         [Fact]
         public void AFailureStopsTheScriptWithErrorActionStop()
         {
-            var errors = _ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -ErrorAction Stop; 'not reached'",
+            var (output, errors, terminated) = _ps.InvokeCollecting("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -ErrorAction Stop; 'not reached'",
                 _server.Url("missing.mmdb").AbsoluteUri, _folder.Path, _emptyConfig);
+            Assert.True(terminated);
+            Assert.Empty(output); // the statement after it did not run
             Assert.Equal("Could not update the Country database " + _folder.CountryPath + ": not found (HTTP 404) at " + _server.Url("missing.mmdb").AbsoluteUri +
                 ". Check -Uri. The previous database is unchanged.", Assert.Single(errors).ToString());
             _folder.AssertUntouched();
@@ -209,10 +244,11 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             ps.AddScript("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]")
                 .AddArgument(_server.Url("slow.mmdb").AbsoluteUri).AddArgument(_folder.Path).AddArgument(_emptyConfig);
             var running = ps.BeginInvoke();
+            // Stop once the first bytes have landed in the temporary file beside the installed one (the server then stalls).
+            bool Landed() => Directory.GetFiles(_folder.Path).Any(f => f != _folder.CountryPath && new FileInfo(f).Length > 0);
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (_server.Requests.Count == 0 && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(20);
-            Assert.NotEmpty(_server.Requests);
-            System.Threading.Thread.Sleep(200); // let the first bytes land in the temporary file
+            while (!Landed() && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(20);
+            Assert.True(Landed(), "no temporary file with the first bytes appeared in " + _folder.Path + " within 20 s; requests: " + _server.Requests.Count);
 
             ps.Stop(); // what Ctrl+C does
 
