@@ -130,7 +130,13 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var views = doc.Descendants("View").Where(v => v.Descendants("TypeName").Any(t => t.Value == "ConnectionsMonitor.MonitoredConnection")).ToList();
             Assert.Contains(views, v => v.Element("TableControl") != null);
             var list = Assert.Single(views, v => v.Element("ListControl") != null);
-            Assert.True(list.Descendants("ListItem").Count() >= 20);
+            // Every item, in order (a property by name, or Age by its label): an item dropped or renamed shows here.
+            Assert.Equal(new[]
+            {
+                "Protocol", "LocalAddress", "LocalPort", "RemoteAddress", "RemotePort", "State", "ProcessId", "ProcessName", "ProcessPath",
+                "UserName", "CreationTime", "Age", "RemoteHostName", "Country", "CountryName", "Asn", "AsnOrganization", "AddressScope",
+                "IsVpn", "VpnReason", "Flags", "BytesSent", "BytesReceived", "SendRate", "ReceiveRate",
+            }, list.Descendants("ListItem").Select(i => (string)i.Element("PropertyName") ?? (string)i.Element("Label")));
         }
 
         [Theory]

@@ -18,6 +18,8 @@ namespace ConnectionsMonitor.Tests.TestSupport
         private readonly StringWriter _out = new StringWriter();
         private readonly StringWriter _err = new StringWriter();
 
+        static ModuleSession() => TestEnvironment.Isolate();
+
         public ModuleSession(int width = 200)
         {
             if (!File.Exists(Repo.ModuleManifest))
