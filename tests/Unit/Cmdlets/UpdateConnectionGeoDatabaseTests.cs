@@ -64,6 +64,51 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.False(Directory.Exists(fresh));
         }
 
+        /// <summary>README: "-WhatIf lists what would be fetched": one line per database, naming the address and the file it would replace.</summary>
+        [Fact]
+        public void WhatIfListsEachDownloadAndItsTarget()
+        {
+            string text = _ps.Render("Update-ConnectionGeoDatabase -Source DbIpLite -Database Country, Asn -Uri '" + _server.Url("free").AbsoluteUri +
+                                     "' -DestinationPath '" + _folder.Path + "' -ConfigPath '" + _emptyConfig + "' -WhatIf");
+            var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("What if:", StringComparison.Ordinal)).ToList();
+            string Line(string kind, string file, string target, DateTime now) =>
+                "What if: Performing the operation \"Download the " + kind + " database from " +
+                _server.Url("free/dbip-" + file + "-lite-" + now.ToString("yyyy-MM") + ".mmdb.gz").AbsoluteUri + " (or " +
+                _server.Url("free/dbip-" + file + "-lite-" + now.AddMonths(-1).ToString("yyyy-MM") + ".mmdb.gz").AbsoluteUri +
+                " if that is not published yet) and install it\" on target \"" + target + "\".";
+            Assert.True(lines.Count == 2, "expected two What if lines, got:\n" + text);
+            var now = DateTime.UtcNow;
+            Assert.Contains(lines[0], new[] { Line("Country", "country", _folder.CountryPath, now), Line("Country", "country", _folder.CountryPath, now.AddHours(-1)) });
+            Assert.Contains(lines[1], new[] { Line("Asn", "asn", _folder.AsnPath, now), Line("Asn", "asn", _folder.AsnPath, now.AddHours(-1)) });
+            Assert.Empty(_server.Requests);
+            _folder.AssertUntouched();
+        }
+
+        /// <summary>README: "A download that is not newer than the installed file is kept out unless -Force."</summary>
+        [Fact]
+        public void ADownloadNoNewerThanTheInstalledFileIsKeptOutUnlessForce()
+        {
+            _server.Serve("/files/country.mmdb", GeoTestData.CountryMmdb);
+            string url = _server.Url("files/country.mmdb").AbsoluteUri;
+            const string update = "Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]";
+            Assert.Single(_ps.Invoke(update, url, _folder.Path, _emptyConfig)); // over the previous (not a database): installed
+            var installedAt = File.GetLastWriteTimeUtc(_folder.CountryPath);
+            File.SetLastWriteTimeUtc(_folder.CountryPath, installedAt.AddDays(-1)); // so a replacement shows in the timestamp
+
+            var (output, warnings) = _ps.InvokeWithWarnings(update, url, _folder.Path, _emptyConfig);
+            Assert.Empty(output);
+            var kept = Assert.Single(warnings);
+            Assert.StartsWith("Kept " + _folder.CountryPath + ": the Country database there (", kept);
+            Assert.EndsWith("Use -Force to replace it anyway.", kept);
+            Assert.Equal(installedAt.AddDays(-1), File.GetLastWriteTimeUtc(_folder.CountryPath));
+
+            var forced = Assert.Single(_ps.Invoke(update + " -Force", url, _folder.Path, _emptyConfig));
+            Assert.Equal(_folder.CountryPath, forced.Properties["Path"].Value);
+            Assert.True(File.GetLastWriteTimeUtc(_folder.CountryPath) > installedAt.AddDays(-1), "-Force did not replace the file");
+            Assert.Equal(GeoTestData.CountryMmdb, File.ReadAllBytes(_folder.CountryPath));
+            Assert.Equal(new[] { GeoIpPaths.CountryFile }, _folder.Files);
+        }
+
         [Fact]
         public void ASuccessInstallsTheFileAndWritesGeoDatabaseInfo()
         {
