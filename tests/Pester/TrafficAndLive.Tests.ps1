@@ -95,7 +95,7 @@ Describe 'Watch-Connection' {
             # The import first, to its end: the watch below then starts at once.
             $null = $ps.AddScript("Import-Module '$manifest'").Invoke()
             $ps.Commands.Clear()
-            $null = $ps.AddScript("Watch-Connection -Port $port -State Established -RefreshInterval 200 -Count 2")
+            $null = $ps.AddScript("Watch-Connection -Port $port -ProcessId $PID -State Established -RefreshInterval 200 -Count 2")
             $async = $ps.BeginInvoke()
             $opened = Open-UntilReported $listener { param($ms) $async.AsyncWaitHandle.WaitOne($ms) }.GetNewClosure()
             $events = $ps.EndInvoke($async)

@@ -59,7 +59,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Watch-Connection -Port $args[0] -State Established -RefreshInterval 200 -Count 2").AddArgument(port);
+            ps.AddScript("Watch-Connection -Port $args[0] -ProcessId $PID -State Established -RefreshInterval 200 -Count 2").AddArgument(port);
             var output = new PSDataCollection<PSObject>();
             var first = new ManualResetEventSlim();
             output.DataAdded += (s, e) => first.Set();
@@ -136,7 +136,7 @@ samples:
             ps.Runspace = _ps.Runspace;
             // -IncludeExisting reports the listener at once: once it has streamed, the watch is in its loop,
             // waiting for a refresh a minute away.
-            ps.AddScript("Watch-Connection -IncludeExisting -LocalPort $args[0] -State Listen -RefreshInterval 60000").AddArgument(s.ListenPort);
+            ps.AddScript("Watch-Connection -IncludeExisting -LocalPort $args[0] -ProcessId $PID -State Listen -RefreshInterval 60000").AddArgument(s.ListenPort);
             var output = new PSDataCollection<PSObject>();
             var first = new ManualResetEventSlim();
             output.DataAdded += (_, _) => first.Set();
@@ -172,7 +172,7 @@ samples:
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Watch-Connection -LocalPort $args[0] -RefreshInterval 100").AddArgument(port);
+            ps.AddScript("Watch-Connection -LocalPort $args[0] -ProcessId $PID -RefreshInterval 100").AddArgument(port);
             var output = new PSDataCollection<PSObject>();
             var events = new System.Collections.Concurrent.BlockingCollection<PSObject>();
             output.DataAdded += (_, e) => events.Add(output[e.Index]);
