@@ -47,3 +47,25 @@ function New-LoopbackPair {
 function Remove-LoopbackPair($Pair) {
     $Pair.Client.Dispose(); $Pair.Server.Dispose(); $Pair.Listener.Stop()
 }
+
+# Opens loopback connections to $Listener one at a time until & $Reported $WaitMs says the watch under test
+# reported one (for example { param($ms) $async.AsyncWaitHandle.WaitOne($ms) } for a watch that ends with
+# -Count). A watch gives no sign when it has taken its baseline, and a connection opened before that is part
+# of the baseline and never reported: rather than sleeping for "long enough", a connection not reported
+# within $WaitMs stays open (unchanged, it gives no event) and another one is opened. Throws after
+# $TimeoutMs. Returns the clients and accepted ends, in order; the caller disposes them.
+function Open-UntilReported($Listener, [scriptblock] $Reported, [int] $WaitMs = 2000, [int] $TimeoutMs = 15000) {
+    $opened = [System.Collections.Generic.List[System.IDisposable]]::new()
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
+    while ($true) {
+        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+        $opened.Add($client)
+        $client.Connect([System.Net.IPAddress]::Loopback, $Listener.LocalEndpoint.Port)
+        $opened.Add($Listener.AcceptTcpClient())
+        if (& $Reported $WaitMs) { return , $opened }
+        if ($clock.ElapsedMilliseconds -gt $TimeoutMs) {
+            foreach ($o in $opened) { $o.Dispose() }
+            throw "the watch reported none of $($opened.Count / 2) connections opened over $($clock.Elapsed) (did it take its baseline?)"
+        }
+    }
+}

@@ -90,19 +90,25 @@ Describe 'Watch-Connection' {
 
     It 'streams a new connection as Opened' {
         $ps = [PowerShell]::Create()
-        $null = $ps.AddScript("Import-Module '$manifest'; Watch-Connection -Port $port -State Established -RefreshInterval 200 -Count 2")
-        $async = $ps.BeginInvoke()
-        Start-Sleep -Milliseconds 800
-        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-        $client.Connect($loopback, $port)
-        $server = $listener.AcceptTcpClient()
+        $opened = @()
         try {
-            $async.AsyncWaitHandle.WaitOne(15000) | Should -BeTrue
+            # The import first, to its end: the watch below then starts at once.
+            $null = $ps.AddScript("Import-Module '$manifest'").Invoke()
+            $ps.Commands.Clear()
+            $null = $ps.AddScript("Watch-Connection -Port $port -ProcessId $PID -State Established -RefreshInterval 200 -Count 2")
+            $async = $ps.BeginInvoke()
+            $opened = Open-UntilReported $listener { param($ms) $async.AsyncWaitHandle.WaitOne($ms) }.GetNewClosure()
             $events = $ps.EndInvoke($async)
             $events | Should -HaveCount 2
             $events.ChangeType | Should -Be @('Opened', 'Opened')
+            # Both ends of the one connection the watch saw open: the server's end and the client's.
+            $serverEnd = @($events | Where-Object LocalPort -eq $port)
+            $clientEnd = @($events | Where-Object RemotePort -eq $port)
+            $serverEnd | Should -HaveCount 1
+            $clientEnd | Should -HaveCount 1
+            $clientEnd[0].LocalPort | Should -Be $serverEnd[0].RemotePort
         }
-        finally { $client.Dispose(); $server.Dispose(); $ps.Dispose() }
+        finally { foreach ($o in $opened) { $o.Dispose() }; $ps.Dispose() }
     }
 }
 

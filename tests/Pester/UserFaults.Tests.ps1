@@ -48,27 +48,28 @@ Describe 'Export-Csv columns' {
 
 Describe 'Watch-Connection | ConvertTo-Json' {
     It 'has no nested object for Age' {
-        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
         $ps = [PowerShell]::Create()
+        $opened = @()
         try {
-            $null = $ps.AddScript("Import-Module '$ModuleManifest'; Watch-Connection -LocalPort $port -State Established -RefreshInterval 200 -Count 1 | ConvertTo-Json -Compress")
+            # The import first, to its end: the watch below then starts at once.
+            $null = $ps.AddScript("Import-Module '$ModuleManifest'").Invoke()
+            $ps.Commands.Clear()
+            $null = $ps.AddScript("Watch-Connection -LocalPort $port -ProcessId $PID -State Established -RefreshInterval 200 -Count 1 | ConvertTo-Json -Compress")
             $async = $ps.BeginInvoke()
-            Start-Sleep -Milliseconds 800
-            $client.Connect($loopback, $port)
-            $server = $listener.AcceptTcpClient()
-            $async.AsyncWaitHandle.WaitOne(15000) | Should -BeTrue
+            $opened = Open-UntilReported $listener { param($ms) $async.AsyncWaitHandle.WaitOne($ms) }.GetNewClosure()
             $json = @($ps.EndInvoke($async)) -join ''
             $event = $json | ConvertFrom-Json
             $event.ChangeType | Should -Be 'Opened'
             $event.LocalPort | Should -Be $port
             $event.PSObject.Properties.Name | Should -Contain 'AgeSeconds'
             $event.AgeSeconds | Should -BeOfType [long]
-            $event.AgeIsLowerBound | Should -BeFalse
+            # Opened while watched: its age is measured, not a lower bound. $false, not $null (unknown).
+            $event.AgeIsLowerBound | Should -BeOfType [bool]
+            $event.AgeIsLowerBound | Should -Be $false
             @($event.PSObject.Properties | Where-Object { $_.Value -is [System.Management.Automation.PSCustomObject] } | ForEach-Object Name) | Should -Be @()
             $json | Should -Not -Match '"Ticks"'
-            $server.Dispose()
         }
-        finally { $client.Dispose(); $ps.Dispose() }
+        finally { foreach ($o in $opened) { $o.Dispose() }; $ps.Dispose() }
     }
 }
 

@@ -34,29 +34,29 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
 
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -Country us", _config, port));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -Country us", _config, port));
             Assert.Equal("US", Prop<string>(row, "Country"));
             Assert.Equal("United States", Prop<string>(row, "CountryName"));
             Assert.Equal("Public", Prop<string>(row, "AddressScope"));
             Assert.Equal(15169L, Prop<long?>(row, "Asn"));
             Assert.Equal("Google LLC", Prop<string>(row, "AsnOrganization"));
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -Country DE, FR", _config, port));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -Country DE, FR", _config, port));
             // The audit idiom from the README: Where-Object on Country, no token, no network.
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] | Where-Object Country -notin 'DE','FR'", _config, port));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID | Where-Object Country -notin 'DE','FR'", _config, port));
         }
 
         [LinuxFact]
         public void GeoColumnShowsTheCountryOrTheScope()
         {
-            using var peer = new PublicPeer("1.1.1.2", 4442);
+            using var peer = new PublicPeer("1.1.1.52", 4442);
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
-            string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -LocalPort " + port);
-            var line = text.Split('\n').Single(l => l.Contains("1.1.1.2:4442"));
+            string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -ProcessId $PID -LocalPort " + port);
+            var line = text.Split('\n').Single(l => l.Contains("1.1.1.52:4442"));
             Assert.Contains(" AU ", line + " ");
 
             using var sockets = new LoopbackSockets();
-            string loop = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -LocalPort " + sockets.ListenPort + " -State Listen");
+            string loop = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -ProcessId $PID -LocalPort " + sockets.ListenPort + " -State Listen");
             Assert.True(loop.Split('\n').Any(l => l.Contains(":" + sockets.ListenPort) && l.Contains("Unspecified")), loop);
         }
 
@@ -68,14 +68,14 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             listener.Start();
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
 
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] | Where-Object IsVpn", _config, port));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID | Where-Object IsVpn", _config, port));
             Assert.Equal(true, Prop<bool?>(row, "IsVpn"));
             Assert.Contains("interface " + tun.Name + " (tun)", Prop<string>(row, "VpnReason"));
-            string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -LocalPort " + port);
+            string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -ProcessId $PID -LocalPort " + port);
             Assert.Contains(text.Split('\n'), l => l.Contains(tun.Address + ":" + port) && l.Contains("[VPN] " + System.Diagnostics.Process.GetCurrentProcess().ProcessName));
 
             using var sockets = new LoopbackSockets();
-            var loop = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -State Listen", _config, sockets.ListenPort));
+            var loop = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -State Listen", _config, sockets.ListenPort));
             Assert.Equal(false, Prop<bool?>(loop, "IsVpn"));
             Assert.Null(Prop<string>(loop, "VpnReason"));
         }
@@ -83,11 +83,11 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void TopTalkersGroupByCountry()
         {
-            using var peer = new PublicPeer("1.1.1.3", 4445);
+            using var peer = new PublicPeer("1.1.1.53", 4445);
             using var first = peer.Connect();
             using var second = peer.Connect();
             int a = ((IPEndPoint)first.LocalEndPoint).Port, b = ((IPEndPoint)second.LocalEndPoint).Port;
-            var talkers = _ps.Invoke("Get-TopTalker -ConfigPath $args[0] -LocalPort $args[1], $args[2] -GroupBy Country -By Connections", _config, a, b);
+            var talkers = _ps.Invoke("Get-TopTalker -ConfigPath $args[0] -LocalPort $args[1], $args[2] -ProcessId $PID -GroupBy Country -By Connections", _config, a, b);
             var au = Assert.Single(talkers);
             Assert.Equal("AU", au.Properties["Name"].Value);
             Assert.Equal(2, au.Properties["Connections"].Value);
@@ -117,7 +117,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             using var peer = new PublicPeer("8.8.8.6", 4444);
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", _config, port));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID", _config, port));
             foreach (var name in new[] { "RemoteHostName", "Country", "CountryName", "City", "Latitude", "Longitude", "Asn", "AsnOrganization", "AddressScope", "IsVpn", "VpnReason" })
             {
                 var p = row.Properties[name];

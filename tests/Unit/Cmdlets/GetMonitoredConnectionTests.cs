@@ -32,7 +32,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void ListenerRowHasStatePortsAndThisProcess()
         {
-            var rows = _ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] -State Listen", _s.ListenPort);
+            var rows = _ps.Invoke("Get-MonitoredConnection -ProcessId $PID -LocalPort $args[0] -State Listen", _s.ListenPort);
             var row = Assert.Single(rows);
             Assert.Equal("ConnectionsMonitor.MonitoredConnection", row.TypeNames[0]);
             Assert.Equal("TCP", Prop<string>(row, "Protocol"));
@@ -53,24 +53,24 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             int pid = Environment.ProcessId;
             // -Protocol
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -Protocol UDP -LocalPort $args[0]", _s.ListenPort));
-            var udp = Assert.Single(_ps.Invoke("Get-MonitoredConnection -Protocol udp -LocalPort $args[0]", _s.UdpPort));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -Protocol UDP -LocalPort $args[0]", _s.ListenPort));
+            var udp = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -Protocol udp -LocalPort $args[0]", _s.UdpPort));
             Assert.Null(udp.Properties["State"].Value);
             Assert.Null(udp.Properties["RemoteAddress"].Value);
             // -State
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -LocalPort $args[0]", _s.ListenPort));
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -State Listen -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Established -LocalPort $args[0]", _s.ListenPort));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Listen -LocalPort $args[0]", _s.ClientPort));
             // -Port matches either end: the pair's two rows both involve the server port.
             var both = _ps.Invoke("Get-MonitoredConnection -Port $args[0] -State Established -ProcessId $args[1]", _s.ListenPort, pid);
             Assert.Equal(2, both.Count);
             // -RemotePort
-            var client = Assert.Single(_ps.Invoke("Get-MonitoredConnection -RemotePort $args[0] -State Established", _s.ListenPort));
+            var client = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -RemotePort $args[0] -State Established", _s.ListenPort));
             Assert.Equal(_s.ClientPort, Prop<int>(client, "LocalPort"));
             // -RemoteAddress: single, CIDR (v4 and v6), wildcard, and non-matching.
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -RemoteAddress 127.0.0.1 -LocalPort $args[0]", _s.ClientPort));
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -RemoteAddress 127.0.0.0/8 -LocalPort $args[0]", _s.ClientPort));
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -State Established -RemoteAddress '127.0.*' -LocalPort $args[0]", _s.ClientPort));
-            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -RemoteAddress 10.0.0.0/8, fd00::/8 -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Established -RemoteAddress 127.0.0.1 -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Established -RemoteAddress 127.0.0.0/8 -LocalPort $args[0]", _s.ClientPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Established -RemoteAddress '127.0.*' -LocalPort $args[0]", _s.ClientPort));
+            Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -RemoteAddress 10.0.0.0/8, fd00::/8 -LocalPort $args[0]", _s.ClientPort));
             // -ProcessName with wildcards
             string name = Process.GetCurrentProcess().ProcessName;
             Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessName ($args[1].Substring(0, 2) + '*') -LocalPort $args[0] -State Listen", _s.ListenPort, name));
@@ -94,7 +94,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void SurvivesRemotingSerialization()
         {
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -LocalPort $args[0] -State Established", _s.ClientPort));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -LocalPort $args[0] -State Established", _s.ClientPort));
             string xml = PSSerializer.Serialize(row);
             var back = (PSObject)PSSerializer.Deserialize(xml);
             Assert.Equal("Deserialized.ConnectionsMonitor.MonitoredConnection", back.TypeNames[0]);
@@ -130,7 +130,13 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var views = doc.Descendants("View").Where(v => v.Descendants("TypeName").Any(t => t.Value == "ConnectionsMonitor.MonitoredConnection")).ToList();
             Assert.Contains(views, v => v.Element("TableControl") != null);
             var list = Assert.Single(views, v => v.Element("ListControl") != null);
-            Assert.True(list.Descendants("ListItem").Count() >= 20);
+            // Every item, in order (a property by name, or Age by its label): an item dropped or renamed shows here.
+            Assert.Equal(new[]
+            {
+                "Protocol", "LocalAddress", "LocalPort", "RemoteAddress", "RemotePort", "State", "ProcessId", "ProcessName", "ProcessPath",
+                "UserName", "CreationTime", "Age", "RemoteHostName", "Country", "CountryName", "Asn", "AsnOrganization", "AddressScope",
+                "IsVpn", "VpnReason", "Flags", "BytesSent", "BytesReceived", "SendRate", "ReceiveRate",
+            }, list.Descendants("ListItem").Select(i => (string)i.Element("PropertyName") ?? (string)i.Element("Label")));
         }
 
         [Theory]

@@ -64,6 +64,51 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.False(Directory.Exists(fresh));
         }
 
+        /// <summary>README: "-WhatIf lists what would be fetched": one line per database, naming the address and the file it would replace.</summary>
+        [Fact]
+        public void WhatIfListsEachDownloadAndItsTarget()
+        {
+            string text = _ps.Render("Update-ConnectionGeoDatabase -Source DbIpLite -Database Country, Asn -Uri '" + _server.Url("free").AbsoluteUri +
+                                     "' -DestinationPath '" + _folder.Path + "' -ConfigPath '" + _emptyConfig + "' -WhatIf");
+            var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("What if:", StringComparison.Ordinal)).ToList();
+            string Line(string kind, string file, string target, DateTime now) =>
+                "What if: Performing the operation \"Download the " + kind + " database from " +
+                _server.Url("free/dbip-" + file + "-lite-" + now.ToString("yyyy-MM") + ".mmdb.gz").AbsoluteUri + " (or " +
+                _server.Url("free/dbip-" + file + "-lite-" + now.AddMonths(-1).ToString("yyyy-MM") + ".mmdb.gz").AbsoluteUri +
+                " if that is not published yet) and install it\" on target \"" + target + "\".";
+            Assert.True(lines.Count == 2, "expected two What if lines, got:\n" + text);
+            var now = DateTime.UtcNow;
+            Assert.Contains(lines[0], new[] { Line("Country", "country", _folder.CountryPath, now), Line("Country", "country", _folder.CountryPath, now.AddHours(-1)) });
+            Assert.Contains(lines[1], new[] { Line("Asn", "asn", _folder.AsnPath, now), Line("Asn", "asn", _folder.AsnPath, now.AddHours(-1)) });
+            Assert.Empty(_server.Requests);
+            _folder.AssertUntouched();
+        }
+
+        /// <summary>README: "A download that is not newer than the installed file is kept out unless -Force."</summary>
+        [Fact]
+        public void ADownloadNoNewerThanTheInstalledFileIsKeptOutUnlessForce()
+        {
+            _server.Serve("/files/country.mmdb", GeoTestData.CountryMmdb);
+            string url = _server.Url("files/country.mmdb").AbsoluteUri;
+            const string update = "Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]";
+            Assert.Single(_ps.Invoke(update, url, _folder.Path, _emptyConfig)); // over the previous (not a database): installed
+            var installedAt = File.GetLastWriteTimeUtc(_folder.CountryPath);
+            File.SetLastWriteTimeUtc(_folder.CountryPath, installedAt.AddDays(-1)); // so a replacement shows in the timestamp
+
+            var (output, warnings) = _ps.InvokeWithWarnings(update, url, _folder.Path, _emptyConfig);
+            Assert.Empty(output);
+            var kept = Assert.Single(warnings);
+            Assert.StartsWith("Kept " + _folder.CountryPath + ": the Country database there (", kept);
+            Assert.EndsWith("Use -Force to replace it anyway.", kept);
+            Assert.Equal(installedAt.AddDays(-1), File.GetLastWriteTimeUtc(_folder.CountryPath));
+
+            var forced = Assert.Single(_ps.Invoke(update + " -Force", url, _folder.Path, _emptyConfig));
+            Assert.Equal(_folder.CountryPath, forced.Properties["Path"].Value);
+            Assert.True(File.GetLastWriteTimeUtc(_folder.CountryPath) > installedAt.AddDays(-1), "-Force did not replace the file");
+            Assert.Equal(GeoTestData.CountryMmdb, File.ReadAllBytes(_folder.CountryPath));
+            Assert.Equal(new[] { GeoIpPaths.CountryFile }, _folder.Files);
+        }
+
         [Fact]
         public void ASuccessInstallsTheFileAndWritesGeoDatabaseInfo()
         {
@@ -170,11 +215,14 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             const string key = "Secure_Key_9f2c1b";
             _server.Serve("/mm/GeoLite2-Country/download", Encoding.ASCII.GetBytes("Invalid license key"), 401);
 
-            var errors = _ps.InvokeExpectingErrors(
+            var (output, errors, terminated) = _ps.InvokeCollecting(
                 "$key = [System.Security.SecureString]::new(); foreach ($c in $args[3].ToCharArray()) { $key.AppendChar($c) }; " +
                 "Update-ConnectionGeoDatabase -Source MaxMind -Database Country -AccountId 5550123 -LicenseKey $key -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]; 'after'",
                 _server.Url("mm").AbsoluteUri, _folder.Path, _emptyConfig, key);
 
+            // Non-terminating: the script goes on to its next statement.
+            Assert.False(terminated);
+            Assert.Equal(new object[] { "after" }, output.Select(o => o.BaseObject));
             var error = Assert.Single(errors);
             Assert.Equal("GeoDatabaseUpdateFailed,AccessDenied,ConnectionsMonitor.Commands.UpdateConnectionGeoDatabaseCommand", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.AuthenticationError, error.CategoryInfo.Category);
@@ -190,11 +238,43 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             _folder.AssertUntouched();
         }
 
+        private void ServeDbIpAsn()
+        {
+            // The bundled ASN database as DB-IP's mirror would hold it, under this month's and last month's names.
+            byte[] asnGz = GeoTestData.Gzip(File.ReadAllBytes(Path.Combine(Repo.Root, "data", "GeoIP", "ip-location-db-asn.mmdb")));
+            foreach (var month in new[] { DateTime.UtcNow, DateTime.UtcNow.AddMonths(-1) })
+                _server.Serve("/free/dbip-asn-lite-" + month.ToString("yyyy-MM") + ".mmdb.gz", asnGz);
+        }
+
+        /// <summary>README: "the error (non-terminating per database ...)": the Country database fails, the Asn database after it still installs, and the script goes on.</summary>
+        [Fact]
+        public void AFailureIsNonTerminatingPerDatabase()
+        {
+            ServeDbIpAsn(); // the Country file is not on the mirror: 404
+
+            var (output, errors, terminated) = _ps.InvokeCollecting(
+                "Update-ConnectionGeoDatabase -Source DbIpLite -Database Country, Asn -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]; 'after'",
+                _server.Url("free").AbsoluteUri, _folder.Path, _emptyConfig);
+
+            Assert.False(terminated);
+            var error = Assert.Single(errors);
+            Assert.StartsWith("Could not update the Country database " + _folder.CountryPath + ": not found (HTTP 404)", error.ToString());
+            Assert.Equal(2, output.Count);
+            Assert.Equal("ConnectionsMonitor.GeoDatabaseInfo", output[0].TypeNames[0]);
+            Assert.Equal("Asn", output[0].Properties["Database"].Value);
+            Assert.Equal(_folder.AsnPath, output[0].Properties["Path"].Value);
+            Assert.Equal("after", output[1].BaseObject);
+            Assert.Equal(GeoFolder.PreviousBytes, File.ReadAllBytes(_folder.CountryPath)); // the failed one is untouched
+            Assert.Equal(new[] { GeoIpPaths.AsnFile, GeoIpPaths.CountryFile }.OrderBy(n => n, StringComparer.Ordinal), _folder.Files);
+        }
+
         [Fact]
         public void AFailureStopsTheScriptWithErrorActionStop()
         {
-            var errors = _ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -ErrorAction Stop; 'not reached'",
+            var (output, errors, terminated) = _ps.InvokeCollecting("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2] -ErrorAction Stop; 'not reached'",
                 _server.Url("missing.mmdb").AbsoluteUri, _folder.Path, _emptyConfig);
+            Assert.True(terminated);
+            Assert.Empty(output); // the statement after it did not run
             Assert.Equal("Could not update the Country database " + _folder.CountryPath + ": not found (HTTP 404) at " + _server.Url("missing.mmdb").AbsoluteUri +
                 ". Check -Uri. The previous database is unchanged.", Assert.Single(errors).ToString());
             _folder.AssertUntouched();
@@ -209,10 +289,11 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             ps.AddScript("Update-ConnectionGeoDatabase -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]")
                 .AddArgument(_server.Url("slow.mmdb").AbsoluteUri).AddArgument(_folder.Path).AddArgument(_emptyConfig);
             var running = ps.BeginInvoke();
+            // Stop once the first bytes have landed in the temporary file beside the installed one (the server then stalls).
+            bool Landed() => Directory.GetFiles(_folder.Path).Any(f => f != _folder.CountryPath && new FileInfo(f).Length > 0);
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (_server.Requests.Count == 0 && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(20);
-            Assert.NotEmpty(_server.Requests);
-            System.Threading.Thread.Sleep(200); // let the first bytes land in the temporary file
+            while (!Landed() && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(20);
+            Assert.True(Landed(), "no temporary file with the first bytes appeared in " + _folder.Path + " within 20 s; requests: " + _server.Requests.Count);
 
             ps.Stop(); // what Ctrl+C does
 
@@ -265,14 +346,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [Fact]
         public void AMirrorWithoutTheProvidersFilesIsNamedInTheAdvice()
         {
+            var before = DateTime.UtcNow;
             var errors = _ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Source DbIpLite -Database City -Uri $args[0] -DestinationPath $args[1] -ConfigPath $args[2]",
                 _server.Url("free").AbsoluteUri, _folder.Path, _emptyConfig);
-            string month = DateTime.UtcNow.ToString("yyyy-MM"), last = DateTime.UtcNow.AddMonths(-1).ToString("yyyy-MM");
-            if (DateTime.UtcNow.Day == 1 && DateTime.UtcNow.Hour == 0) return; // the month may have turned during the call
-            Assert.Equal("Could not update the City database " + Path.Combine(_folder.Path, GeoIpPaths.CityFile) + ": not found (HTTP 404) at " +
-                _server.Url("free/dbip-city-lite-" + month + ".mmdb.gz").AbsoluteUri + " nor at " + _server.Url("free/dbip-city-lite-" + last + ".mmdb.gz").AbsoluteUri +
-                ". Check that the mirror given with -Uri holds the provider's file names (see Get-Help Update-ConnectionGeoDatabase -Parameter Uri). Nothing was installed.",
-                Assert.Single(errors).ToString());
+            var after = DateTime.UtcNow;
+            string Expected(DateTime now) => "Could not update the City database " + Path.Combine(_folder.Path, GeoIpPaths.CityFile) + ": not found (HTTP 404) at " +
+                _server.Url("free/dbip-city-lite-" + now.ToString("yyyy-MM") + ".mmdb.gz").AbsoluteUri + " nor at " +
+                _server.Url("free/dbip-city-lite-" + now.AddMonths(-1).ToString("yyyy-MM") + ".mmdb.gz").AbsoluteUri +
+                ". Check that the mirror given with -Uri holds the provider's file names (see Get-Help Update-ConnectionGeoDatabase -Parameter Uri). Nothing was installed.";
+            // The month may turn during the call: then the message is the one of either side of midnight.
+            Assert.Contains(Assert.Single(errors).ToString(), new[] { Expected(before), Expected(after) });
         }
 
         [Fact]

@@ -28,6 +28,29 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             return ps.EndInvoke(async);
         }
 
+        /// <summary>
+        /// Opens connections to the listener, one at a time, until the watch reports one (<paramref name="reported"/>).
+        /// The watch gives no sign when it has taken its baseline, and a connection opened before that is part of
+        /// the baseline and never reported; so instead of sleeping for "long enough", a connection that is not
+        /// reported within <paramref name="wait"/> is kept open (it stays in the baseline, unchanged) and another one
+        /// is opened. Fails, naming the time, when none is reported within ten seconds.
+        /// </summary>
+        internal static void OpenUntilReported(TcpListener listener, Func<TimeSpan, bool> reported, TimeSpan wait, System.Collections.Generic.List<IDisposable> keep)
+        {
+            var deadline = Stopwatch.StartNew();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            while (true)
+            {
+                var client = new TcpClient(AddressFamily.InterNetwork);
+                keep.Add(client);
+                client.Connect(IPAddress.Loopback, port);
+                keep.Add(listener.AcceptTcpClient());
+                if (reported(wait)) return;
+                if (deadline.Elapsed > TimeSpan.FromSeconds(10))
+                    Assert.Fail("the watch reported none of " + keep.Count / 2 + " connections opened over " + deadline.Elapsed + " (did it take its baseline?)");
+            }
+        }
+
         [LinuxFact]
         public void EventsStreamBeforeTheCommandEndsAndCountEndsIt()
         {
@@ -36,58 +59,94 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Watch-Connection -Port $args[0] -State Established -RefreshInterval 200 -Count 2").AddArgument(port);
+            ps.AddScript("Watch-Connection -Port $args[0] -ProcessId $PID -State Established -RefreshInterval 200 -Count 2").AddArgument(port);
             var output = new PSDataCollection<PSObject>();
             var first = new ManualResetEventSlim();
             output.DataAdded += (s, e) => first.Set();
             var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
-            Thread.Sleep(600); // the baseline is taken
-            using var client = new TcpClient(AddressFamily.InterNetwork);
-            client.Connect(IPAddress.Loopback, port);
-            using var accepted = listener.AcceptTcpClient();
-            Assert.True(first.Wait(TimeSpan.FromSeconds(5)), "no event streamed");
-            EndWithin(ps, async, TimeSpan.FromSeconds(10));
+            var open = new System.Collections.Generic.List<IDisposable>();
+            try
+            {
+                // An event streams while the command still runs (-Count 2 is not reached by the first one alone
+                // before it is written: the handler sees it as it is written).
+                OpenUntilReported(listener, wait => first.Wait(wait), TimeSpan.FromSeconds(2), open);
+                EndWithin(ps, async, TimeSpan.FromSeconds(10));
+            }
+            finally
+            {
+                foreach (var d in open) d.Dispose();
+            }
             Assert.Equal(2, output.Count); // -Count 2: both ends of the new connection opened, then it stopped
             Assert.All(output, o => Assert.Equal("Opened", o.Properties["ChangeType"].Value));
             Assert.Equal("ConnectionsMonitor.ConnectionEvent", output[0].TypeNames[0]);
-            Assert.Contains(output, o => (int)o.Properties["LocalPort"].Value == port && "Established".Equals(o.Properties["State"].Value));
+            // The two ends of one connection: the server's end (local port = the listener's) and the client's.
+            var server = Assert.Single(output, o => (int)o.Properties["LocalPort"].Value == port);
+            var client = Assert.Single(output, o => (int)o.Properties["RemotePort"].Value == port);
+            Assert.Equal(server.Properties["RemotePort"].Value, client.Properties["LocalPort"].Value);
+            Assert.All(output, o => Assert.Equal("Established", o.Properties["State"].Value));
             Assert.All(output, o => Assert.NotNull(o.Properties["AgeSeconds"].Value)); // opened while watched: it has an age
             Assert.All(output, o => Assert.Equal(false, o.Properties["AgeIsLowerBound"].Value)); // ... measured, not a lower bound
         }
 
-        [LinuxFact]
+        /// <summary>Two samples: a listener, then the listener and a new connection.</summary>
+        private const string OneConnectionOpens = @"
+processes:
+  - { pid: 100, name: web, path: /usr/sbin/web, user: www }
+samples:
+  - t: 0
+    rows:
+      - { protocol: TCP, local: 0.0.0.0, localPort: 8080, remote: 0.0.0.0, remotePort: 0, state: Listen, pid: 100, inode: 10 }
+  - t: 2
+    rows:
+      - { protocol: TCP, local: 0.0.0.0, localPort: 8080, remote: 0.0.0.0, remotePort: 0, state: Listen, pid: 100, inode: 10 }
+      - { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 0, received: 0 }
+";
+
+        [Fact]
         public void DurationEndsItAndTheLastIntervalIsReported()
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            using var ps = System.Management.Automation.PowerShell.Create();
-            ps.Runspace = _ps.Runspace;
-            ps.AddScript("Watch-Connection -LocalPort $args[0] -RefreshInterval 60000 -Duration 00:00:01.5 -State Established").AddArgument(port);
-            var clock = Stopwatch.StartNew();
-            var async = ps.BeginInvoke();
-            Thread.Sleep(500);
-            using var client = new TcpClient(AddressFamily.InterNetwork);
-            client.Connect(IPAddress.Loopback, port);
-            using var accepted = listener.AcceptTcpClient();
-            var events = EndWithin(ps, async, TimeSpan.FromSeconds(10));
-            Assert.InRange(clock.Elapsed.TotalSeconds, 1.4, 10);
-            var opened = Assert.Single(events, e => (int)e.Properties["LocalPort"].Value == port);
-            Assert.Equal("Opened", opened.Properties["ChangeType"].Value);
+            // The replay platform gives the baseline (the first table read) and then the table with the new
+            // connection. With a refresh interval of a minute, the only read that can see it within a
+            // -Duration of 1.5 s is the last one taken when the duration ends.
+            string replay = Session.ReplayScripts.ToFile(OneConnectionOpens);
+            try
+            {
+                using var fresh = new ModuleSession();
+                fresh.Invoke("$global:ConnectionsMonitorReplayPath = $args[0]", replay);
+                var clock = Stopwatch.StartNew();
+                var events = fresh.Invoke("Watch-Connection -RefreshInterval 60000 -Duration 00:00:01.5");
+                Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.5), "ended after " + clock.Elapsed + ", before -Duration");
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "ended after " + clock.Elapsed + ": it waited for the refresh interval");
+                var opened = Assert.Single(events);
+                Assert.Equal("Opened", opened.Properties["ChangeType"].Value);
+                Assert.Equal(50001, opened.Properties["RemotePort"].Value);
+                Assert.Equal("Established", opened.Properties["State"].Value);
+            }
+            finally
+            {
+                System.IO.File.Delete(replay);
+            }
         }
 
         [Fact]
-        public void StopFromAnotherThreadEndsItWithinOneInterval()
+        public void StopFromAnotherThreadEndsItWithoutWaitingForTheInterval()
         {
+            using var s = new LoopbackSockets();
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Watch-Connection -RefreshInterval 1000");
-            var async = ps.BeginInvoke();
-            Thread.Sleep(700);
+            // -IncludeExisting reports the listener at once: once it has streamed, the watch is in its loop,
+            // waiting for a refresh a minute away.
+            ps.AddScript("Watch-Connection -IncludeExisting -LocalPort $args[0] -ProcessId $PID -State Listen -RefreshInterval 60000").AddArgument(s.ListenPort);
+            var output = new PSDataCollection<PSObject>();
+            var first = new ManualResetEventSlim();
+            output.DataAdded += (_, _) => first.Set();
+            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            Assert.True(first.Wait(TimeSpan.FromSeconds(15)), "the watch reported no existing listener within 15 s");
             var clock = Stopwatch.StartNew();
             ps.Stop();
             Assert.Throws<PipelineStoppedException>(() => ps.EndInvoke(async));
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "stopping took " + clock.Elapsed);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "stopping took " + clock.Elapsed + " (the interval is a minute)");
+            Assert.Equal("Opened", Assert.Single(output).Properties["ChangeType"].Value);
         }
 
         [LinuxFact]
@@ -103,6 +162,59 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal(0L, row.Properties["AgeSeconds"].Value);
             Assert.Equal(true, row.Properties["AgeIsLowerBound"].Value);
             Assert.Equal(Environment.ProcessId, row.Properties["OwningProcess"].Value);
+        }
+
+        [LinuxFact]
+        public void ClosingAConnectionStreamsStateChangedThenClosed()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript("Watch-Connection -LocalPort $args[0] -ProcessId $PID -RefreshInterval 100").AddArgument(port);
+            var output = new PSDataCollection<PSObject>();
+            var events = new System.Collections.Concurrent.BlockingCollection<PSObject>();
+            output.DataAdded += (_, e) => events.Add(output[e.Index]);
+            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            var open = new System.Collections.Generic.List<IDisposable>();
+            try
+            {
+                OpenUntilReported(listener, wait => events.TryTake(out _, wait), TimeSpan.FromSeconds(2), open);
+                // The last pair is the one reported; the server's end (local port = the listener's) is what the watch sees.
+                var client = (TcpClient)open[open.Count - 2];
+                var server = (TcpClient)open[open.Count - 1];
+                int clientPort = ((IPEndPoint)client.Client.LocalEndPoint).Port;
+                PSObject Next(string what)
+                {
+                    var deadline = Stopwatch.StartNew();
+                    while (events.TryTake(out var e, TimeSpan.FromSeconds(10) - deadline.Elapsed))
+                        if (clientPort.Equals(e.Properties["RemotePort"].Value) && what.Equals(e.Properties["ChangeType"].Value)) return e;
+                    Assert.Fail("no " + what + " event for the connection from port " + clientPort + " within 10 s");
+                    return null;
+                }
+
+                // The peer closes: the server's end goes Established -> CloseWait.
+                client.Client.Shutdown(SocketShutdown.Both);
+                client.Close();
+                var changed = Next("StateChanged");
+                Assert.Equal("StateChanged", changed.Properties["ChangeType"].Value);
+                Assert.Equal("Established", changed.Properties["PreviousState"].Value);
+                Assert.Equal("CloseWait", changed.Properties["State"].Value);
+
+                // The server closes too: its end leaves the table (a sample may first catch it in LastAck; the
+                // client's end sits in TimeWait with local port clientPort, which -LocalPort does not select).
+                server.Close();
+                var closed = Next("Closed");
+                Assert.Equal("Closed", closed.Properties["ChangeType"].Value);
+                Assert.Equal(port, closed.Properties["LocalPort"].Value);
+                Assert.Equal(Environment.ProcessId, closed.Properties["ProcessId"].Value);
+            }
+            finally
+            {
+                ps.Stop();
+                foreach (var d in open) d.Dispose();
+            }
         }
 
         [Fact]

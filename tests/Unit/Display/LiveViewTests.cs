@@ -109,6 +109,47 @@ namespace ConnectionsMonitor.Tests.Display
             Assert.Equal(LiveAction.Quit, view.HandleKey(ConsoleKey.C, '\u0003', control: true));
         }
 
+        /// <summary>README: "`p` (or Space) pauses".</summary>
+        [Fact]
+        public void SpacePausesAndResumesAsPDoes()
+        {
+            var view = ViewOf(3);
+            Assert.Equal(LiveAction.Redraw, view.HandleKey(ConsoleKey.Spacebar, ' '));
+            Assert.True(view.Paused);
+            Assert.Contains("[PAUSED]", view.BuildFrame(120, 10)[0].Text);
+            Assert.Equal(LiveAction.Redraw, view.HandleKey(ConsoleKey.Spacebar, ' '));
+            Assert.False(view.Paused);
+            Assert.DoesNotContain("[PAUSED]", view.BuildFrame(120, 10)[0].Text);
+        }
+
+        /// <summary>README: "`/` filters rows by text (Enter applies, Esc cancels, Esc again clears)".</summary>
+        [Fact]
+        public void EscCancelsTheFilterBeingTypedAndEscAgainClearsTheAppliedOne()
+        {
+            var view = ViewOf(21);
+            view.HandleKey(ConsoleKey.Oem2, '/');
+            foreach (char c in "p3") view.HandleKey(ConsoleKey.A, c);
+            view.HandleKey(ConsoleKey.Enter, '\r');
+            Assert.Equal(3, view.ShownCount);
+
+            // A new prompt, typed into, then Esc: the prompt closes and the applied filter stays as it was.
+            view.HandleKey(ConsoleKey.Oem2, '/');
+            foreach (char c in "5") view.HandleKey(ConsoleKey.A, c);
+            Assert.Equal(LiveAction.Redraw, view.HandleKey(ConsoleKey.Escape, '\u001b'));
+            Assert.False(view.EditingFilter);
+            Assert.Equal("p3", view.Filter);
+            Assert.Equal(3, view.ShownCount);
+            Assert.DoesNotContain(view.BuildFrame(120, 10), l => l.Text.StartsWith("Filter (", StringComparison.Ordinal));
+
+            // Esc again: the filter is cleared and every row is back.
+            Assert.Equal(LiveAction.Redraw, view.HandleKey(ConsoleKey.Escape, '\u001b'));
+            Assert.Equal("", view.Filter);
+            Assert.Equal(21, view.ShownCount);
+            Assert.DoesNotContain("filter:", view.BuildFrame(120, 10)[0].Text);
+            // With nothing left to clear, Esc does nothing (it does not quit).
+            Assert.Equal(LiveAction.None, view.HandleKey(ConsoleKey.Escape, '\u001b'));
+        }
+
         [Fact]
         public void SlashOpensAFilterPromptThatNarrowsTheRows()
         {

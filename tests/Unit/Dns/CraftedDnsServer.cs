@@ -19,6 +19,7 @@ namespace ConnectionsMonitor.Tests.Dns
         private readonly int _rcode;
         private readonly bool _soa;
         private readonly uint _soaTtl, _soaMinimum;
+        private uint _ptrTtl = 60;
         private int _received;
 
         private CraftedDnsServer(byte[][] ptrLabels, int rcode, bool soa, uint soaTtl, uint soaMinimum)
@@ -37,6 +38,9 @@ namespace ConnectionsMonitor.Tests.Dns
 
         /// <summary>Answers every query with one PTR record (TTL 60) whose target is these labels, byte for byte.</summary>
         public static CraftedDnsServer AnsweringPtr(params byte[][] labels) => new CraftedDnsServer(labels, 0, false, 0, 0);
+
+        /// <summary>Answers every query with one PTR record with this TTL whose target is these labels.</summary>
+        public static CraftedDnsServer AnsweringPtrWithTtl(uint ttl, params byte[][] labels) => new CraftedDnsServer(labels, 0, false, 0, 0) { _ptrTtl = ttl };
 
         /// <summary>Answers every query with NXDOMAIN and an SOA record (this TTL and MINIMUM) in the authority section.</summary>
         public static CraftedDnsServer AnsweringNxDomain(uint soaTtl, uint soaMinimum) => new CraftedDnsServer(null, 3, true, soaTtl, soaMinimum);
@@ -85,7 +89,7 @@ namespace ConnectionsMonitor.Tests.Dns
             if (ptr)
             {
                 m.Add(0xC0); m.Add(0x0C);                                // owner: the question's name
-                Add16(m, 12); Add16(m, 1); Add32(m, 60);
+                Add16(m, 12); Add16(m, 1); Add32(m, _ptrTtl);
                 var target = new List<byte>();
                 foreach (var label in _ptrLabels) { target.Add((byte)label.Length); target.AddRange(label); }
                 target.Add(0);

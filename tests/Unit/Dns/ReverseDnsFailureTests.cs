@@ -31,11 +31,13 @@ namespace ConnectionsMonitor.Tests.Dns
         public void A_silent_server_costs_a_snapshot_no_more_than_its_deadline_and_its_address_is_retried_after_FailureRetry()
         {
             var retry = TimeSpan.FromSeconds(2);
+            // Deadlines are real time (the resolver waits on the wall clock); the failure cache runs on a clock the test moves.
+            var cacheClock = new ManualClock();
             using (var silent = new SilentUdpServer())
             using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions
             {
                 Servers = new[] { silent.EndPoint }, QueryTimeout = TimeSpan.FromSeconds(3), FailureRetry = retry,
-            }))
+            }, cacheClock.Read))
             {
                 var clock = Stopwatch.StartNew();
                 var names = resolver.Resolve(new[] { HostA }, TimeSpan.FromMilliseconds(200));
@@ -59,15 +61,12 @@ namespace ConnectionsMonitor.Tests.Dns
                 using (var dnsmasq = new DnsmasqServer("10.1.2.3 host-a.test\n", silent.Port))
                 {
                     WaitFor(() => resolver.Statistics.Failures == 1, TimeSpan.FromSeconds(15), "the query to time out");
-                    var sinceFailure = Stopwatch.StartNew();
+                    cacheClock.Advance(retry - TimeSpan.FromMilliseconds(1));
                     Assert.Empty(resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(5)));
-                    if (sinceFailure.Elapsed < retry - TimeSpan.FromMilliseconds(500))
-                    {
-                        Assert.Equal(0, dnsmasq.PtrQueriesFor(HostA));
-                        Assert.Equal(1, resolver.Statistics.NegativeHits);
-                    }
+                    Assert.Equal(0, dnsmasq.PtrQueriesFor(HostA));
+                    Assert.Equal(1, resolver.Statistics.NegativeHits);
 
-                    Thread.Sleep(retry - sinceFailure.Elapsed + TimeSpan.FromMilliseconds(200));
+                    cacheClock.Advance(TimeSpan.FromMilliseconds(2));
                     Assert.Equal("host-a.test", resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(10))[HostA]);
                     Assert.Equal(1, dnsmasq.PtrQueriesFor(HostA));
                     Assert.Equal(2, resolver.Statistics.QueriesSent);
@@ -80,18 +79,21 @@ namespace ConnectionsMonitor.Tests.Dns
         [InlineData(5)]   // REFUSED
         public void An_error_answer_is_remembered_for_FailureRetry_only(int rcode)
         {
-            var retry = TimeSpan.FromSeconds(1);
+            var retry = TimeSpan.FromSeconds(30); // the default
+            var clock = new ManualClock();
             using (var server = CraftedDnsServer.AnsweringError(rcode))
-            using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions { Servers = new[] { server.EndPoint }, FailureRetry = retry }))
+            using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions { Servers = new[] { server.EndPoint } }, clock.Read))
             {
+                Assert.Equal(retry, resolver.Options.FailureRetry);
                 Assert.Empty(resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(10)));
-                var sinceFailure = Stopwatch.StartNew();
                 Assert.Equal(1, resolver.Statistics.Failures);
 
+                clock.Advance(retry - TimeSpan.FromMilliseconds(1));
                 Assert.Empty(resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(10)));
-                if (sinceFailure.Elapsed < retry - TimeSpan.FromMilliseconds(300)) Assert.Equal(1, server.Received);
+                Assert.Equal(1, server.Received);
+                Assert.Equal(1, resolver.Statistics.NegativeHits);
 
-                Thread.Sleep(retry - sinceFailure.Elapsed + TimeSpan.FromMilliseconds(200));
+                clock.Advance(TimeSpan.FromMilliseconds(2));
                 Assert.Empty(resolver.Resolve(new[] { HostA }, TimeSpan.FromSeconds(10)));
                 Assert.Equal(2, server.Received);
                 Assert.Equal(2, resolver.Statistics.Failures);

@@ -76,29 +76,51 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [LinuxFact]
-        public void A_name_is_asked_again_once_its_ttl_has_passed()
+        private static readonly TimeSpan Millisecond = TimeSpan.FromMilliseconds(1);
+
+        /// <summary>
+        /// Asks for HostA, then checks that the answer is served from the cache until a millisecond before
+        /// <paramref name="lifetime"/> has passed on the resolver's clock and asked again a millisecond after.
+        /// </summary>
+        private static void AssertNameCachedFor(DnsmasqServer dnsmasq, ReverseDnsOptions options, TimeSpan lifetime)
         {
-            const int ttlSeconds = 2;
-            using (var dnsmasq = new DnsmasqServer(Hosts, extraArguments: new[] { "--local-ttl=" + ttlSeconds }))
-            using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions { Servers = new[] { dnsmasq.EndPoint }, MinimumTtl = TimeSpan.Zero }))
+            var clock = new ManualClock();
+            using (var resolver = new ReverseDnsResolver(options, clock.Read))
             {
                 Assert.Equal("host-a.test", resolver.Resolve(new[] { HostA }, Patient)[HostA]);
-                var sinceAnswer = Stopwatch.StartNew();
-
+                clock.Advance(lifetime - Millisecond);
                 Assert.Equal("host-a.test", resolver.Resolve(new[] { HostA }, Patient)[HostA]);
-                // Only meaningful while the TTL has surely not run out (a stalled machine may take longer to get here).
-                if (sinceAnswer.Elapsed < TimeSpan.FromSeconds(ttlSeconds) - TimeSpan.FromMilliseconds(500))
-                {
-                    Assert.Equal(1, dnsmasq.PtrQueriesFor(HostA));
-                    Assert.Equal(1, resolver.Statistics.CacheHits);
-                }
+                Assert.Equal(1, dnsmasq.PtrQueriesFor(HostA));
+                Assert.Equal(1, resolver.Statistics.CacheHits);
 
-                Thread.Sleep(TimeSpan.FromSeconds(ttlSeconds) - sinceAnswer.Elapsed + TimeSpan.FromMilliseconds(300));
+                clock.Advance(Millisecond + Millisecond);
                 Assert.Equal("host-a.test", resolver.Resolve(new[] { HostA }, Patient)[HostA]);
                 Assert.Equal(2, dnsmasq.PtrQueriesFor(HostA));
                 Assert.Equal(2, resolver.Statistics.QueriesSent);
             }
+        }
+
+        [LinuxFact]
+        public void A_name_is_asked_again_once_its_ttl_has_passed()
+        {
+            using (var dnsmasq = new DnsmasqServer(Hosts, extraArguments: new[] { "--local-ttl=2" }))
+                AssertNameCachedFor(dnsmasq, new ReverseDnsOptions { Servers = new[] { dnsmasq.EndPoint }, MinimumTtl = TimeSpan.Zero }, TimeSpan.FromSeconds(2));
+        }
+
+        [LinuxFact]
+        public void A_ttl_below_five_seconds_is_raised_to_five_seconds()
+        {
+            // README: "Answers are cached for their TTL (5 s to 1 day)". The default options, TTL 1 s on the wire.
+            using (var dnsmasq = new DnsmasqServer(Hosts, extraArguments: new[] { "--local-ttl=1" }))
+                AssertNameCachedFor(dnsmasq, Against(dnsmasq.EndPoint), TimeSpan.FromSeconds(5));
+        }
+
+        [LinuxFact]
+        public void A_ttl_above_one_day_is_cut_to_one_day()
+        {
+            // TTL two days on the wire; the default options keep it one day.
+            using (var dnsmasq = new DnsmasqServer(Hosts, extraArguments: new[] { "--local-ttl=172800" }))
+                AssertNameCachedFor(dnsmasq, Against(dnsmasq.EndPoint), TimeSpan.FromDays(1));
         }
 
         private static string NumberedHosts(int count) =>
@@ -184,24 +206,47 @@ namespace ConnectionsMonitor.Tests.Dns
             }
         }
 
-        [LinuxFact]
-        public void A_negative_answer_lives_as_long_as_its_SOA_says()
+        /// <summary>Asks for an address the server says does not exist, then checks the "no name" is kept for exactly <paramref name="lifetime"/>.</summary>
+        private static void AssertNoNameCachedFor(CraftedDnsServer server, ReverseDnsOptions options, TimeSpan lifetime)
         {
-            // RFC 2308: the negative TTL is the smaller of the SOA's TTL (here 3600 s) and its MINIMUM (here 1 s).
-            using (var server = CraftedDnsServer.AnsweringNxDomain(soaTtl: 3600, soaMinimum: 1))
-            using (var resolver = new ReverseDnsResolver(new ReverseDnsOptions { Servers = new[] { server.EndPoint }, MinimumTtl = TimeSpan.Zero }))
+            var clock = new ManualClock();
+            using (var resolver = new ReverseDnsResolver(options, clock.Read))
             {
                 var address = IPAddress.Parse("192.0.2.8");
                 Assert.Empty(resolver.Resolve(new[] { address }, Patient));
-                var sinceAnswer = Stopwatch.StartNew();
+                clock.Advance(lifetime - Millisecond);
                 Assert.Empty(resolver.Resolve(new[] { address }, Patient));
-                if (sinceAnswer.Elapsed < TimeSpan.FromMilliseconds(500)) Assert.Equal(1, server.Received);
+                Assert.Equal(1, server.Received);
+                Assert.Equal(1, resolver.Statistics.NegativeHits);
 
-                Thread.Sleep(TimeSpan.FromSeconds(1.3) - sinceAnswer.Elapsed);
+                clock.Advance(Millisecond + Millisecond);
                 Assert.Empty(resolver.Resolve(new[] { address }, Patient));
                 Assert.Equal(2, server.Received);
-                Assert.Equal(0, resolver.Statistics.Failures);
+                Assert.Equal(0, resolver.Statistics.Failures); // "no name" is an answer, not a failure
             }
+        }
+
+        [LinuxFact]
+        public void A_negative_answer_lives_as_long_as_its_SOA_says()
+        {
+            // RFC 2308: the negative TTL is the smaller of the SOA's TTL (here 3600 s) and its MINIMUM (here 7 s).
+            using (var server = CraftedDnsServer.AnsweringNxDomain(soaTtl: 3600, soaMinimum: 7))
+                AssertNoNameCachedFor(server, new ReverseDnsOptions { Servers = new[] { server.EndPoint } }, TimeSpan.FromSeconds(7));
+        }
+
+        [LinuxFact]
+        public void A_negative_answer_without_an_SOA_lives_five_minutes()
+        {
+            // README: "NXDOMAIN for the zone's negative TTL (RFC 2308; 5 min without an SOA)". Default options.
+            using (var server = CraftedDnsServer.AnsweringError(3))
+                AssertNoNameCachedFor(server, new ReverseDnsOptions { Servers = new[] { server.EndPoint } }, TimeSpan.FromMinutes(5));
+        }
+
+        [LinuxFact]
+        public void A_negative_answer_with_a_short_SOA_is_raised_to_five_seconds()
+        {
+            using (var server = CraftedDnsServer.AnsweringNxDomain(soaTtl: 3600, soaMinimum: 1))
+                AssertNoNameCachedFor(server, new ReverseDnsOptions { Servers = new[] { server.EndPoint } }, TimeSpan.FromSeconds(5));
         }
     }
 }

@@ -76,5 +76,49 @@ namespace ConnectionsMonitor.Tests.Geo
             using var reader = new DatabaseReader(folder.File("a.mmdb"));
             Assert.Equal(15169, reader.Asn("2001:4860::1").AutonomousSystemNumber);
         }
+
+        /// <summary>The folder with the unpacked @ip-location-db/asn 2.3.2026061719 package (SOURCES.md): $CM_ASN_PACKAGE, else ./package at the repository root.</summary>
+        private static string AsnPackage =>
+            Environment.GetEnvironmentVariable("CM_ASN_PACKAGE") is string set && set.Length > 0 ? set : System.IO.Path.Combine(Repo.Root, "package");
+
+        /// <summary>Runs where the package's CSV files are on this machine (the tests fetch nothing from the network).</summary>
+        public sealed class AsnPackageFactAttribute : FactAttribute
+        {
+            public AsnPackageFactAttribute()
+            {
+                if (!System.IO.File.Exists(System.IO.Path.Combine(AsnPackage, "asn-ipv4.csv")) || !System.IO.File.Exists(System.IO.Path.Combine(AsnPackage, "asn-ipv6.csv")))
+                    Skip = "the CSV files of @ip-location-db/asn 2.3.2026061719 are not in " + AsnPackage +
+                           " (npm pack @ip-location-db/asn@2.3.2026061719 and unpack it there, or set CM_ASN_PACKAGE): the bundled database cannot be rebuilt here";
+            }
+        }
+
+        /// <summary>README / data/GeoIP/SOURCES.md: tools/GeoDataBuilder "rebuilds it byte for byte".</summary>
+        [AsnPackageFact]
+        public void TheBundledAsnDatabaseRebuildsByteForByte()
+        {
+            string v4 = System.IO.Path.Combine(AsnPackage, "asn-ipv4.csv"), v6 = System.IO.Path.Combine(AsnPackage, "asn-ipv6.csv");
+            // The inputs SOURCES.md names: other CSVs would build another database, and that is not what this checks.
+            Assert.Equal("76afd7f575bc22d3b3d52f4666fb1ec20c254948829c8f23b1ecc8b8856106d5", Sha256Of(v4));
+            Assert.Equal("c91289d4d5dba149fb5f0c12ff3a6db3ad2d1910250034f56f187f4d32f1d337", Sha256Of(v6));
+            string output = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cm-asn-rebuild-" + Guid.NewGuid().ToString("N") + ".mmdb");
+            try
+            {
+                AsnDatabaseBuilder.Build(v4, v6, output, 1_781_722_800, log: null);
+                string bundled = System.IO.Path.Combine(Repo.Root, "data", "GeoIP", "ip-location-db-asn.mmdb");
+                Assert.Equal("68a717341117d51139ac0df2a3ec9c75e0fd9daa281e72b80a743b8638f2f8d0", Sha256Of(bundled));
+                Assert.Equal(Sha256Of(bundled), Sha256Of(output));
+                Assert.Equal(10_314_454L, new System.IO.FileInfo(output).Length);
+            }
+            finally
+            {
+                System.IO.File.Delete(output);
+            }
+        }
+
+        private static string Sha256Of(string path)
+        {
+            using var stream = System.IO.File.OpenRead(path);
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+        }
     }
 }

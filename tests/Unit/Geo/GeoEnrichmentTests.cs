@@ -36,13 +36,13 @@ namespace ConnectionsMonitor.Tests.Geo
         [LinuxFact]
         public void PublicPeerGetsCountryAsnAndScope()
         {
-            using var peer = new PublicPeer("8.8.4.4", 4431);
+            using var peer = new PublicPeer("8.8.4.5", 4431);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
 
-            var snapshot = _engine.TakeSnapshot(Options(), new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } });
+            var snapshot = _engine.TakeSnapshot(Options(), new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } });
             var row = Assert.Single(snapshot.Connections);
-            Assert.Equal("8.8.4.4", AddressPattern.FormatAddress(row.RemoteAddress));
+            Assert.Equal("8.8.4.5", AddressPattern.FormatAddress(row.RemoteAddress));
             Assert.Equal("Public", row.AddressScope);
             Assert.Equal("US", row.Country);
             Assert.Equal("United States", row.CountryName);
@@ -55,10 +55,10 @@ namespace ConnectionsMonitor.Tests.Geo
         [LinuxFact]
         public void CountryFilterKeepsOnlyThatCountry()
         {
-            using var peer = new PublicPeer("1.0.0.1", 4432);
+            using var peer = new PublicPeer("1.0.0.50", 4432);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } };
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
 
             var au = _engine.TakeSnapshot(Options(), byPort, new ConnectionQuery { Countries = new[] { "au" } });
             Assert.Equal("AU", Assert.Single(au.Connections).Country);
@@ -68,10 +68,10 @@ namespace ConnectionsMonitor.Tests.Geo
         [LinuxFact]
         public void SeedCountryFilterInConfigApplies()
         {
-            using var peer = new PublicPeer("8.8.8.8", 4433);
+            using var peer = new PublicPeer("8.8.8.13", 4433);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } };
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
 
             var allow = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['US']\n", "t.yml").Config;
             var deny = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['FR']\n", "t.yml").Config;
@@ -88,10 +88,10 @@ namespace ConnectionsMonitor.Tests.Geo
                 LocalPorts = new[] { new PortRange(sockets.ListenPort, sockets.ListenPort) },
                 ProcessIds = new[] { Environment.ProcessId },
             });
-            Assert.NotEmpty(snapshot.Connections);
+            // The listener (remote 0.0.0.0: Unspecified) and the accepted end (remote 127.0.0.1: Loopback).
+            Assert.Equal(new[] { "Loopback", "Unspecified" }, snapshot.Connections.Select(r => r.AddressScope.ToString()).OrderBy(s => s, StringComparer.Ordinal));
             foreach (var r in snapshot.Connections)
             {
-                Assert.Contains(r.AddressScope, new[] { "Loopback", "Unspecified" });
                 Assert.Null(r.Country);
                 Assert.Null(r.Asn);
             }
@@ -100,10 +100,10 @@ namespace ConnectionsMonitor.Tests.Geo
         [LinuxFact]
         public void GeoIpOffLeavesCountryNullAndCountryFiltersWarn()
         {
-            using var peer = new PublicPeer("9.9.9.9", 4434);
+            using var peer = new PublicPeer("9.9.9.50", 4434);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) } };
+            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
 
             var off = Options("  enabled: false\n");
             var row = Assert.Single(_engine.TakeSnapshot(off, byPort).Connections);

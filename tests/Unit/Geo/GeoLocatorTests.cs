@@ -17,6 +17,19 @@ namespace ConnectionsMonitor.Tests.Geo
 
         public static string BundledDirectory => Path.Combine(Repo.Root, "data", "GeoIP");
 
+        /// <summary>Refreshes every 50 ms until <paramref name="done"/>; returns the last refresh's warnings; fails after 10 s.</summary>
+        internal static System.Collections.Generic.IReadOnlyList<string> RefreshUntil(GeoLocator geo, GeoIpConfig config, Func<bool> done, string what)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                var warnings = geo.Refresh(config);
+                if (done()) return warnings;
+                if (clock.Elapsed > TimeSpan.FromSeconds(10)) { Assert.Fail("waited 10 s for " + what); return warnings; }
+                Thread.Sleep(50);
+            }
+        }
+
         public void Dispose() => Directory.Delete(_dir, true);
 
         /// <summary>A config whose data directory is an empty temp folder, so nothing downloaded on this machine interferes.</summary>
@@ -56,11 +69,11 @@ namespace ConnectionsMonitor.Tests.Geo
             geo.Refresh(Config());
             var address = IPAddress.Parse("8.8.8.8");
             var first = geo.Lookup(address);
-            long misses = geo.CacheMisses;
+            long misses = geo.CacheMisses, hits = geo.CacheHits;
             var second = geo.Lookup(IPAddress.Parse("8.8.8.8"));
             Assert.Same(first, second);
             Assert.Equal(misses, geo.CacheMisses);
-            Assert.True(geo.CacheHits >= 1);
+            Assert.Equal(hits + 1, geo.CacheHits);
         }
 
         [Fact]
@@ -118,9 +131,9 @@ namespace ConnectionsMonitor.Tests.Geo
             string temp = path + ".new";
             File.Copy(Path.Combine(BundledDirectory, GeoLocator.BundledCountryFile), temp);
             File.Move(temp, path, overwrite: true);
-            Thread.Sleep(1100); // files are checked at most once a second
-            Assert.Empty(geo.Refresh(config));
-            Assert.Equal("US", geo.Lookup(IPAddress.Parse("8.8.8.8")).Country);
+            // Files are checked at most once a second: refresh until the new file is in use, instead of sleeping.
+            var warnings = RefreshUntil(geo, config, () => geo.Lookup(IPAddress.Parse("8.8.8.8")).Country == "US", "the replaced database to answer US");
+            Assert.Empty(warnings);
         }
 
         [Fact]
@@ -232,9 +245,9 @@ namespace ConnectionsMonitor.Tests.Geo
 
             string next = TestGeoDatabases.Country(_dir.File("next.mmdb"), ("8.8.8.0/24", "FR", "France", "EU"));
             File.Move(next, path, overwrite: true);
-            Thread.Sleep(1100); // files are checked at most once a second
-            Assert.Empty(geo.Refresh(config));
-            Assert.Equal("FR", geo.Lookup(IPAddress.Parse("8.8.8.8")).Country); // the cached DE answer is gone too
+            // Files are checked at most once a second: refresh until the new file is in use (the cached DE answer is gone too).
+            var warnings = GeoLocatorTests.RefreshUntil(geo, config, () => geo.Lookup(IPAddress.Parse("8.8.8.8")).Country == "FR", "the replaced database to answer FR");
+            Assert.Empty(warnings);
         }
 
         [Fact]

@@ -28,10 +28,14 @@ namespace ConnectionsMonitor.Tests.Linux
         [InlineData(65_536, 1, false)]
         [InlineData(10_000_000, 65_536, false)]
         [InlineData(33_554_432, 10_000_000, false)]
-        [InlineData(33_554_432, 1, true)]
-        public async Task BothEndsCountExactlyWhatMoved(int clientSends, int serverSends, bool ipv6)
+        public Task BothEndsCountExactlyWhatMoved(int clientSends, int serverSends, bool ipv6) => CountExactly(clientSends, serverSends, ipv6);
+
+        // Its own fact: on a machine without IPv6 it is skipped, saying so, rather than passing without a look.
+        [IPv6Fact]
+        public Task BothEndsCountExactlyWhatMovedOverIPv6() => CountExactly(33_554_432, 1, ipv6: true);
+
+        private async Task CountExactly(int clientSends, int serverSends, bool ipv6)
         {
-            if (ipv6 && !Socket.OSSupportsIPv6) return;
             using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
             using var pair = new TcpPair(ipv6);
             var fresh = table.Read(TcpOnly).Entries;

@@ -105,11 +105,16 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.InRange(info.StartTime.Value, expected.AddSeconds(-1), expected.AddSeconds(1));
         }
 
-        [LinuxFact]
+        /// <summary>PID 2 is kthreadd outside PID namespaces; a container may not show it.</summary>
+        public sealed class KthreaddFactAttribute : PrerequisiteFactAttribute
+        {
+            public KthreaddFactAttribute() : base(() =>
+                File.Exists("/proc/2/comm") && File.ReadAllText("/proc/2/comm").Trim() == "kthreadd" ? null : "PID 2 is not kthreadd here (a PID namespace): no kernel thread to look at") { }
+        }
+
+        [KthreaddFact]
         public void KernelThreadHasNoPath()
         {
-            // PID 2 is kthreadd outside PID namespaces (containers may not show it).
-            if (!File.Exists("/proc/2/comm") || File.ReadAllText("/proc/2/comm").Trim() != "kthreadd") return;
             var info = new LinuxProcessCatalog().Lookup(new[] { 2 })[2];
             Assert.Equal("kthreadd", info.Name);
             Assert.Null(info.Path);

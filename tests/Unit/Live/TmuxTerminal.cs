@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Threading;
+using ConnectionsMonitor.Tests.TestSupport;
 
 namespace ConnectionsMonitor.Tests.Live
 {
@@ -19,7 +20,8 @@ namespace ConnectionsMonitor.Tests.Live
         public TmuxTerminal(int width, int height)
         {
             Tmux("-f", "/dev/null", "new-session", "-d", "-s", Target, "-x", width.ToString(), "-y", height.ToString(),
-                "env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=" + (Environment.GetEnvironmentVariable("HOME") ?? "/root") + " PS1='$ ' bash --norc --noprofile");
+                "env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=" + (Environment.GetEnvironmentVariable("HOME") ?? "/root") +
+                " XDG_CONFIG_HOME=" + TestEnvironment.ConfigHome + " XDG_DATA_HOME=" + TestEnvironment.DataHome + " PS1='$ ' bash --norc --noprofile");
         }
 
         /// <summary>Types a command line and presses Enter.</summary>

@@ -304,6 +304,47 @@ samples:
             Assert.Contains("sort: Process", terminal.Screen.ToString()); // 's' moved the sort from Port to Process
         }
 
+        /// <summary>README: "the screen, cursor and colours come back when it ends, also after Ctrl+C or an error".</summary>
+        [Fact]
+        public void AnErrorInTheLiveViewStillRestoresTheScreen()
+        {
+            using var session = Replay();
+            var failure = new IOException("the terminal went away");
+            var terminal = new FakeTerminal { Interactive = true, ReadKeyFails = failure, HoldKeysUntilFrames = 2 }; // the first write enters the screen, the second draws a frame
+            terminal.Keys.Enqueue(new LiveKey(ConsoleKey.S, 's', false)); // a key is waiting once the first frame is drawn: reading it fails
+            var thrown = Assert.Throws<IOException>(() =>
+                session.RunLiveView(terminal, new ConnectionQuery(), new LiveViewOptions { Interval = TimeSpan.FromMilliseconds(20) }, CancellationToken.None));
+            Assert.Same(failure, thrown);
+            string screen = terminal.Screen.ToString();
+            Assert.StartsWith(Ansi.Enter, screen);
+            Assert.Contains("ConnectionsMonitor", screen); // a frame was drawn before the error
+            Assert.EndsWith(Ansi.Restore, screen);
+            Assert.Equal(1, CountOf(screen, Ansi.Restore));
+        }
+
+        /// <summary>Cancelling (what Ctrl+C does) restores the screen too.</summary>
+        [Fact]
+        public void CancellingTheLiveViewRestoresTheScreen()
+        {
+            using var session = Replay();
+            var terminal = new FakeTerminal { Interactive = true };
+            using var cancel = new CancellationTokenSource();
+            var run = System.Threading.Tasks.Task.Run(() =>
+                session.RunLiveView(terminal, new ConnectionQuery(), new LiveViewOptions { Interval = TimeSpan.FromMilliseconds(20) }, cancel.Token));
+            Assert.True(SpinWait.SpinUntil(() => { lock (terminal.Screen) return terminal.Screen.ToString().Contains("ConnectionsMonitor"); }, TimeSpan.FromSeconds(15)), "no frame drawn within 15 s");
+            cancel.Cancel();
+            try { Assert.True(run.Wait(TimeSpan.FromSeconds(15)), "the live view did not end within 15 s of the cancel"); }
+            catch (AggregateException e) when (e.InnerException is OperationCanceledException) { }
+            lock (terminal.Screen) Assert.EndsWith(Ansi.Restore, terminal.Screen.ToString());
+        }
+
+        private static int CountOf(string text, string part)
+        {
+            int n = 0;
+            for (int i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal)) n++;
+            return n;
+        }
+
         /// <summary>A terminal double: records what the view writes and hands it scripted keys.</summary>
         internal sealed class FakeTerminal : ILiveTerminal
         {
@@ -320,11 +361,13 @@ samples:
             public int Width => 120;
             public int Height => 20;
             public bool KeyAvailable => _draws >= HoldKeysUntilFrames && Keys.Count > 0;
-            public LiveKey ReadKey() => Keys.Dequeue();
+            /// <summary>When set, reading a key throws this: a terminal that fails in the middle of a run.</summary>
+            public Exception ReadKeyFails;
+            public LiveKey ReadKey() => ReadKeyFails != null ? throw ReadKeyFails : Keys.Dequeue();
 
             public void Write(string text)
             {
-                Screen.Append(text);
+                lock (Screen) Screen.Append(text);
                 _draws++;
             }
 

@@ -18,6 +18,8 @@ namespace ConnectionsMonitor.Tests.TestSupport
         private readonly StringWriter _out = new StringWriter();
         private readonly StringWriter _err = new StringWriter();
 
+        static ModuleSession() => TestEnvironment.Isolate();
+
         public ModuleSession(int width = 200)
         {
             if (!File.Exists(Repo.ModuleManifest))
@@ -45,6 +47,25 @@ namespace ConnectionsMonitor.Tests.TestSupport
                 return new[] { ex.ErrorRecord };
             }
             return ps.Streams.Error.ToList();
+        }
+
+        /// <summary>
+        /// Runs a script and returns everything: its output (up to a terminating error), every error it wrote, and
+        /// whether a terminating error ended it. For tests that tell non-terminating errors from terminating ones.
+        /// </summary>
+        public (Collection<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, bool Terminated) InvokeCollecting(string script, params object[] args)
+        {
+            using var ps = Create(script, args);
+            var output = new PSDataCollection<PSObject>();
+            try
+            {
+                ps.Invoke(null, output);
+            }
+            catch (RuntimeException ex)
+            {
+                return (new Collection<PSObject>(output.ToList()), ps.Streams.Error.Append(ex.ErrorRecord).ToList(), true);
+            }
+            return (new Collection<PSObject>(output.ToList()), ps.Streams.Error.ToList(), false);
         }
 
         /// <summary>Runs a script and returns its output and warnings; throws when it wrote errors.</summary>

@@ -29,3 +29,30 @@ namespace ConnectionsMonitor.Tests.TestSupport
         }
     }
 }
+
+namespace ConnectionsMonitor.Tests.TestSupport
+{
+    /// <summary>
+    /// A fact that needs something of the machine it runs on: skipped, with the reason given, when
+    /// <c>missing</c> names what is absent (xunit 2 decides skips before the test runs; a test that
+    /// found its prerequisite missing and returned would pass without asserting anything).
+    /// </summary>
+    public abstract class PrerequisiteFactAttribute : FactAttribute
+    {
+        protected PrerequisiteFactAttribute(System.Func<string> missing)
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) Skip = "needs Linux";
+            else
+            {
+                string reason = missing();
+                if (reason != null) Skip = reason;
+            }
+        }
+    }
+
+    /// <summary>Linux with IPv6 sockets (a kernel booted with ipv6.disable=1 has none).</summary>
+    public sealed class IPv6FactAttribute : PrerequisiteFactAttribute
+    {
+        public IPv6FactAttribute() : base(() => System.Net.Sockets.Socket.OSSupportsIPv6 ? null : "IPv6 is not available on this machine (Socket.OSSupportsIPv6 is false)") { }
+    }
+}

@@ -6,6 +6,9 @@ namespace ConnectionsMonitor.Tests.TestSupport
     /// <summary>Paths into the repository and the built module folder.</summary>
     public static class Repo
     {
+        // Everything that runs the module finds it through here: isolate this process from the machine's own config first.
+        static Repo() => TestEnvironment.Isolate();
+
         public static string Root { get; } = FindRoot();
 
         public static string ModuleManifest => Path.Combine(Root, "out", "ConnectionsMonitor", "ConnectionsMonitor.psd1");

@@ -31,6 +31,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
 
         private readonly ReverseDnsOptions _options;
         private readonly IPtrSource _source;
+        private readonly Func<TimeSpan> _now;
         private readonly object _gate = new object();
         private readonly Dictionary<IPAddress, Entry> _cache = new Dictionary<IPAddress, Entry>();
         private readonly Queue<Entry> _queue = new Queue<Entry>();
@@ -42,9 +43,15 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
 
         /// <summary>A resolver with its own copy of <paramref name="options"/> (later changes to them have no effect).</summary>
         /// <exception cref="ArgumentException">A setting is out of range.</exception>
-        public ReverseDnsResolver(ReverseDnsOptions options)
+        public ReverseDnsResolver(ReverseDnsOptions options) : this(options, () => Clock.Elapsed)
+        {
+        }
+
+        /// <summary>As the public constructor, with the clock cache lifetimes are measured on (tests move it by hand).</summary>
+        internal ReverseDnsResolver(ReverseDnsOptions options, Func<TimeSpan> clock)
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
+            _now = clock ?? throw new ArgumentNullException(nameof(clock));
             options.Validate();
             _options = options.Clone();
             _source = _options.Servers.Count > 0
@@ -78,7 +85,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(ReverseDnsResolver));
-                var now = Clock.Elapsed;
+                var now = _now();
                 foreach (var address in addresses)
                 {
                     if (address == null) continue;
@@ -232,7 +239,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Dns
                 entry.Done = null;
                 if (!_disposed)
                 {
-                    Store(entry, outcome, Clock.Elapsed);
+                    Store(entry, outcome, _now());
                     StartQueued();
                 }
             }
