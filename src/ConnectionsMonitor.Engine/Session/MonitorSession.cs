@@ -317,14 +317,14 @@ namespace ConnectionsMonitor.Engine.Session
         /// </summary>
         public TrafficWindow Measure(ConnectionQuery query, TimeSpan window, CancellationToken cancel)
         {
-            return Measure(Plan(query), window, cancel);
+            return Measure(Plan(query), window, cancel, null);
         }
 
-        private TrafficWindow Measure(SessionPlan plan, TimeSpan window, CancellationToken cancel)
+        private TrafficWindow Measure(SessionPlan plan, TimeSpan window, CancellationToken cancel, IProgress<TimeSpan> progress)
         {
             if (window < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), window, "The sample window cannot be negative.");
             var result = window > TimeSpan.Zero
-                ? TrafficWindow.Measure(Engine, window, cancel, plan.Enrichment, plan.Filters)
+                ? TrafficWindow.Measure(Engine, window, cancel, progress, plan.Enrichment, plan.Filters)
                 : TrafficWindow.Single(Engine.TakeSnapshot(plan.Enrichment, plan.Filters));
             return TrafficWindow.WithWarnings(result, Join(plan.Warnings, Unsaid(result.Warnings)));
         }
@@ -332,12 +332,14 @@ namespace ConnectionsMonitor.Engine.Session
         /// <summary>
         /// Ranks talkers over a window. With no <paramref name="metric"/>, bytes when the sample has
         /// counters, else connections; <paramref name="top"/> null means the configuration's
-        /// monitoring.topTalkersCount.
+        /// monitoring.topTalkersCount. <paramref name="progress"/> (optional) hears how much of the window
+        /// has passed, as <see cref="TrafficWindow.Measure(MonitorEngine, TimeSpan, CancellationToken, IProgress{TimeSpan}, EnrichmentOptions, ConnectionQuery[])"/> says.
         /// </summary>
-        public TalkerRanking RankTalkers(ConnectionQuery query, TimeSpan window, TalkerGrouping groupBy, TalkerMetric? metric, int? top, CancellationToken cancel)
+        public TalkerRanking RankTalkers(ConnectionQuery query, TimeSpan window, TalkerGrouping groupBy, TalkerMetric? metric, int? top, CancellationToken cancel,
+            IProgress<TimeSpan> progress = null)
         {
             var plan = Plan(query);
-            var sample = Measure(plan, window, cancel);
+            var sample = Measure(plan, window, cancel, progress);
             var used = metric ?? (sample.HasByteCounters ? TalkerMetric.Bytes : TalkerMetric.Connections);
             bool noCounters = used == TalkerMetric.Bytes && !sample.HasByteCounters && window > TimeSpan.Zero;
             bool geoOff = groupBy == TalkerGrouping.Country && plan.Enrichment.Geo == null;
@@ -346,9 +348,10 @@ namespace ConnectionsMonitor.Engine.Session
         }
 
         /// <summary>Counts by protocol and state, listening ports, and (over a window longer than zero) bytes and rates.</summary>
-        public ConnectionStatistics Statistics(ConnectionQuery query, TimeSpan window, CancellationToken cancel, out IReadOnlyList<string> warnings)
+        public ConnectionStatistics Statistics(ConnectionQuery query, TimeSpan window, CancellationToken cancel, out IReadOnlyList<string> warnings,
+            IProgress<TimeSpan> progress = null)
         {
-            var sample = Measure(query, window, cancel);
+            var sample = Measure(Plan(query), window, cancel, progress);
             warnings = sample.Warnings;
             return window > TimeSpan.Zero ? ConnectionStatistics.Compute(sample) : ConnectionStatistics.Compute(sample.Last);
         }

@@ -81,18 +81,28 @@ namespace ConnectionsMonitor.Engine.Traffic
             Measure(engine, duration, cancel, Enrichment.EnrichmentOptions.Default, filters);
 
         /// <summary>As above, with the snapshots enriched as asked.</summary>
-        public static TrafficWindow Measure(MonitorEngine engine, TimeSpan duration, CancellationToken cancel, Enrichment.EnrichmentOptions enrichment, params ConnectionQuery[] filters)
+        public static TrafficWindow Measure(MonitorEngine engine, TimeSpan duration, CancellationToken cancel, Enrichment.EnrichmentOptions enrichment, params ConnectionQuery[] filters) =>
+            Measure(engine, duration, cancel, null, enrichment, filters);
+
+        /// <summary>
+        /// As above, telling <paramref name="progress"/> how much of the window has passed: once with
+        /// <see cref="TimeSpan.Zero"/> right after the first snapshot (the moment the window opens:
+        /// traffic from then on is counted), about once a second while it waits, and once with the
+        /// whole duration before the second snapshot. Reports come from the measuring thread.
+        /// </summary>
+        public static TrafficWindow Measure(MonitorEngine engine, TimeSpan duration, CancellationToken cancel, IProgress<TimeSpan> progress,
+            Enrichment.EnrichmentOptions enrichment, params ConnectionQuery[] filters)
         {
             if (duration <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(duration), "The sample window must be longer than zero.");
             var warnings = new List<string>();
             // Where counters run only while claimed (Windows ETW), hold them for the whole window: a
             // window longer than their idle time must not see them stop and restart from zero.
             using ((engine.Platform as Platform.IByteCounterUsers)?.AcquireByteCounters(out _))
-                return MeasureHoldingCounters(engine, duration, cancel, enrichment, filters, warnings);
+                return MeasureHoldingCounters(engine, duration, cancel, progress, enrichment, filters, warnings);
         }
 
         private static TrafficWindow MeasureHoldingCounters(MonitorEngine engine, TimeSpan duration, CancellationToken cancel,
-            Enrichment.EnrichmentOptions enrichment, ConnectionQuery[] filters, List<string> warnings)
+            IProgress<TimeSpan> progress, Enrichment.EnrichmentOptions enrichment, ConnectionQuery[] filters, List<string> warnings)
         {
             var feed = engine.Platform.ClosedConnections;
             string feedProblem = feed?.Start();
@@ -103,7 +113,18 @@ namespace ConnectionsMonitor.Engine.Traffic
 
             var clock = Stopwatch.StartNew();
             var first = engine.TakeSnapshot(enrichment, filters);
-            if (cancel.WaitHandle.WaitOne(duration)) cancel.ThrowIfCancellationRequested();
+            var opened = clock.Elapsed;
+            progress?.Report(TimeSpan.Zero);
+            while (true)
+            {
+                var left = duration - (clock.Elapsed - opened);
+                if (left <= TimeSpan.Zero) break;
+                var step = progress == null || left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1);
+                if (cancel.WaitHandle.WaitOne(step)) cancel.ThrowIfCancellationRequested();
+                var passed = clock.Elapsed - opened;
+                if (passed < duration) progress?.Report(passed);
+            }
+            progress?.Report(duration);
             var last = engine.TakeSnapshot(enrichment, filters);
             var elapsed = clock.Elapsed;
             // Drained after the second snapshot: a connection that closed after it is still in it and

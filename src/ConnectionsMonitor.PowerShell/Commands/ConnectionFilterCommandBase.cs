@@ -148,5 +148,38 @@ namespace ConnectionsMonitor.Commands
         }
 
         internal void Run(Action call) => Run(() => { call(); return 0; });
+
+        /// <summary>
+        /// Runs a sample window (<paramref name="measure"/>) on a pool thread while this, the
+        /// pipeline thread, writes what it reports: one verbose line when the window opens (the first
+        /// snapshot is taken; traffic from then on counts) and a progress bar over the window, closed
+        /// when the window ends. A window of zero is one snapshot, taken on this thread. Ctrl+C stops
+        /// the window (PipelineStoppedException).
+        /// </summary>
+        internal T MeasureWithProgress<T>(TimeSpan window, Func<IProgress<TimeSpan>, CancellationToken, T> measure)
+        {
+            if (window <= TimeSpan.Zero) return measure(null, StopRequested.Token);
+            const string activity = "Measuring traffic";
+            var result = PipelineWorker.Run<T, TimeSpan>(
+                (progress, token) => System.Threading.Tasks.Task.FromResult(measure(progress, token)),
+                passed =>
+                {
+                    if (passed == TimeSpan.Zero)
+                        WriteVerbose(string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                            "First snapshot taken; counting traffic for {0:0.###} s.", window.TotalSeconds));
+                    // A new record each time: the host (and a captured stream) keeps the ones written.
+                    WriteProgress(new ProgressRecord(WindowActivityId, activity, string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                        "{0:0} of {1:0} s", passed.TotalSeconds, window.TotalSeconds))
+                    {
+                        PercentComplete = (int)Math.Min(100, 100 * passed.Ticks / window.Ticks),
+                        SecondsRemaining = (int)Math.Ceiling((window - passed).TotalSeconds),
+                    });
+                },
+                StopRequested.Token);
+            WriteProgress(new ProgressRecord(WindowActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+            return result;
+        }
+
+        private const int WindowActivityId = 0x434d; // "CM": one activity per cmdlet call
     }
 }

@@ -21,7 +21,7 @@ namespace ConnectionsMonitor.Commands
             if (NoPipelineInput) return;
             var query = BuildQuery();
             System.Collections.Generic.IReadOnlyList<string> warnings = null;
-            var statistics = Run(() => Session.Statistics(query, Duration, StopRequested.Token, out warnings));
+            var statistics = Run(() => MeasureWithProgress(Duration, (progress, token) => Session.Statistics(query, Duration, token, out warnings, progress)));
             Warn(warnings);
             WriteObject(OutputMapper.ToStatistic(statistics));
         }

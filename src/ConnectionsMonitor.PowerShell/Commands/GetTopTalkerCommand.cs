@@ -37,7 +37,8 @@ namespace ConnectionsMonitor.Commands
             var metric = byGiven ? (By == TopTalkerMetric.Bytes ? TalkerMetric.Bytes : TalkerMetric.Connections) : (TalkerMetric?)null;
             var grouping = (TalkerGrouping)Enum.Parse(typeof(TalkerGrouping), GroupBy.ToString());
             var query = BuildQuery();
-            var ranking = Run(() => Session.RankTalkers(query, window, grouping, metric, bound.ContainsKey(nameof(Top)) ? Top : (int?)null, StopRequested.Token));
+            int? top = bound.ContainsKey(nameof(Top)) ? Top : (int?)null;
+            var ranking = Run(() => MeasureWithProgress(window, (progress, token) => Session.RankTalkers(query, window, grouping, metric, top, token, progress)));
             Warn(ranking.Window.Warnings);
             if (ranking.NoByteCounters)
                 WriteWarning("No connection in the sample has byte counters, so every group ranks at 0 bytes. " +

@@ -86,6 +86,33 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [Fact]
+        public void ASampleWindowSaysWhenItOpensAndShowsItsProgressOnThePipelineThread()
+        {
+            using var ps = ReplaySession();
+            using var call = System.Management.Automation.PowerShell.Create();
+            call.Runspace = ps.Runspace;
+            call.AddScript("Get-ConnectionStatistic -Duration 00:00:02 -Verbose");
+            var stat = Assert.Single(call.Invoke());
+            Assert.True((double)stat.Properties["SampleSeconds"].Value >= 2.0); // the window is never shorter than asked
+            Assert.Equal(new[] { "First snapshot taken; counting traffic for 2 s." }, call.Streams.Verbose.Select(v => v.Message).ToArray());
+            var progress = call.Streams.Progress.ToList();
+            Assert.True(progress.Count >= 3, "progress records: " + progress.Count); // opened, at least one tick, completed
+            Assert.All(progress, p => Assert.Equal("Measuring traffic", p.Activity));
+            Assert.Equal(System.Management.Automation.ProgressRecordType.Completed, progress[^1].RecordType);
+            var percents = progress.Take(progress.Count - 1).Select(p => p.PercentComplete).ToList();
+            Assert.Equal(0, percents[0]);
+            Assert.True(100 == percents[^1], "percents: " + string.Join(",", progress.Select(p => p.PercentComplete + "/" + p.RecordType + "/" + p.StatusDescription)));
+            Assert.Equal(percents.OrderBy(p => p), percents); // never goes back
+            // No window, no progress: ranking by connections is one snapshot.
+            call.Commands.Clear();
+            call.Streams.ClearStreams();
+            call.AddScript("Get-TopTalker -By Connections -Verbose");
+            call.Invoke();
+            Assert.Empty(call.Streams.Progress);
+            Assert.Empty(call.Streams.Verbose);
+        }
+
+        [Fact]
         public void TwoRunspacesHaveIndependentTrackersAndRates()
         {
             using var a = ReplaySession();
