@@ -18,8 +18,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
     /// <summary>
     /// Answers "where is this address" from the configured, downloaded or bundled databases.
-    /// Each file is opened once and shared by every snapshot of the session; answers are cached per
-    /// address. A file replaced on disk (Update-ConnectionGeoDatabase, or a user copying one in) is
+    /// Each file is opened once (held in memory once) and shared by every snapshot of the session. A
+    /// lookup walks each database's search tree to the record that answers the address; the merged
+    /// answer is kept by that combination of records, so an address whose records were met before
+    /// (through any address) is answered without decoding or allocating anything. A file replaced on disk (Update-ConnectionGeoDatabase, or a user copying one in) is
     /// noticed within a second and reopened, without re-importing the module. A file that cannot be
     /// opened gives one warning and empty geo fields — never a failed snapshot.
     /// </summary>
@@ -30,17 +32,22 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         /// <summary>Bundled with the module: ASN data (see GeoIP/SOURCES.md).</summary>
         public const string BundledAsnFile = "ip-location-db-asn.mmdb";
 
-        private const int MaxCachedAddresses = 1 << 16;
+        private const int MaxCachedAnswers = 1 << 16; // combinations of records; the bundled files have about 100,000 ASN records
         private static readonly TimeSpan FileCheckInterval = TimeSpan.FromSeconds(1);
 
         private readonly object _gate = new object();
         private readonly string _bundledDirectory;
         private readonly Dictionary<string, Slot> _slots = new Dictionary<string, Slot>(StringComparer.Ordinal);
-        private readonly Dictionary<IPAddress, GeoInfo> _cache = new Dictionary<IPAddress, GeoInfo>();
+        // Merged answers by the records that make them: a new address whose country and ASN records
+        // were met before (most are: a country database has a few hundred records, an ASN database some
+        // tens of thousands) costs the tree walks and one lookup here, no merge and no allocation.
+        private readonly Dictionary<RecordSet, GeoInfo> _byRecords = new Dictionary<RecordSet, GeoInfo>();
         private string _cacheSignature;
         private DateTime _lastFileCheckUtc = DateTime.MinValue;
         private GeoSources _sources;
         private GeoIpConfig _sourcesFor;
+        private static readonly Slot[] NoSlots = new Slot[0];
+        private Slot[] _reading = NoSlots; // the sources' slots in the order Read asks them (City, Country, ASN), one per file
 
         /// <param name="bundledDirectory">The module's GeoIP folder (null: no bundled databases).</param>
         public GeoLocator(string bundledDirectory)
@@ -48,9 +55,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             _bundledDirectory = bundledDirectory;
         }
 
-        /// <summary>Lookups answered from the cache, and lookups that read a database (for benchmarks).</summary>
+        /// <summary>Lookups answered by a kept answer: the same records answered an earlier lookup (for tests and benchmarks).</summary>
         public long CacheHits { get; private set; }
-        /// <summary>Lookups that read a database.</summary>
+        /// <summary>Lookups whose combination of records was new: their records were decoded (or taken from the databases' own record caches) and merged.</summary>
         public long CacheMisses { get; private set; }
 
         /// <summary>
@@ -77,34 +84,29 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     if (slot.Error != null) problems.Add(slot.Error);
                 }
                 if (recheck) _lastFileCheckUtc = now;
+                var reading = new List<Slot>(3);
+                foreach (var path in new[] { _sources.City, _sources.Country, _sources.Asn })
+                    if (path != null && !reading.Contains(_slots[path])) reading.Add(_slots[path]);
+                _reading = reading.ToArray();
                 // A changed file or a changed choice of files invalidates every cached answer.
                 string signature = _sources.Signature + "#" + StampOf(_sources.Country) + StampOf(_sources.Asn) + StampOf(_sources.City);
                 if (signature != _cacheSignature)
                 {
-                    _cache.Clear();
+                    ClearCaches();
                     _cacheSignature = signature;
                 }
                 return problems;
             }
         }
 
-        /// <summary>What the databases say about an address; call Refresh first (once per batch).</summary>
+        /// <summary>What the databases say about an address (IPv4-mapped IPv6 addresses as IPv4); call Refresh first (once per batch).</summary>
         public GeoInfo Lookup(IPAddress address)
         {
             if (address == null) return GeoInfo.Empty;
             lock (_gate)
             {
                 if (_sources == null) return GeoInfo.Empty;
-                if (_cache.TryGetValue(address, out var known))
-                {
-                    CacheHits++;
-                    return known;
-                }
-                CacheMisses++;
-                var info = Read(Filtering.AddressPattern.Normalize(address));
-                if (_cache.Count >= MaxCachedAddresses) _cache.Clear();
-                _cache[address] = info;
-                return info;
+                return Read(Filtering.AddressPattern.Normalize(address));
             }
         }
 
@@ -126,24 +128,67 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         private GeoInfo Read(IPAddress address)
         {
+            // Which record of each database answers; at most three databases (City, Country, ASN).
+            var slots = _reading;
+            var key = new RecordSet();
+            for (int i = 0; i < slots.Length; i++)
+            {
+                var database = slots[i].Database;
+                key[i] = database == null ? -1 : database.Find(address);
+            }
+            if (_byRecords.TryGetValue(key, out var known))
+            {
+                CacheHits++;
+                return known;
+            }
+            CacheMisses++;
             // City answers first (it is the more precise place and carries the country too), then
             // the country database fills what it left blank, then ASN.
             GeoInfo result = GeoInfo.Empty;
-            foreach (var path in new[] { _sources.City, _sources.Country, _sources.Asn })
+            bool failed = false;
+            for (int i = 0; i < slots.Length; i++)
             {
-                if (path == null) continue;
-                var slot = _slots[path];
-                if (slot.Database == null) continue;
+                var database = slots[i].Database;
+                if (database == null) continue;
                 try
                 {
-                    result = result.Merge(slot.Database.Lookup(address));
+                    result = result.Merge(database.Answer(key[i]));
                 }
                 catch (GeoDatabaseException ex)
                 {
-                    slot.Fail(ex.Message + ".");
+                    slots[i].Fail(ex.Message + ".");
+                    failed = true;
                 }
             }
+            if (failed)
+            {
+                ClearCaches(); // answers read from the damaged file are not trusted any longer
+                return result;
+            }
+            if (_byRecords.Count >= MaxCachedAnswers) _byRecords.Clear();
+            _byRecords[key] = result;
             return result;
+        }
+
+        private void ClearCaches()
+        {
+            _byRecords.Clear();
+        }
+
+        /// <summary>The record positions (-1: none) that answer an address in each database read, in reading order.</summary>
+        private struct RecordSet : IEquatable<RecordSet>
+        {
+            private int _a, _b, _c;
+
+            public int this[int i]
+            {
+                get => i == 0 ? _a : i == 1 ? _b : _c;
+                set { if (i == 0) _a = value; else if (i == 1) _b = value; else _c = value; }
+            }
+
+            public bool Equals(RecordSet other) => _a == other._a && _b == other._b && _c == other._c;
+            public override bool Equals(object obj) => obj is RecordSet other && Equals(other);
+            public override int GetHashCode() => unchecked((_a * 397 ^ _b) * 397 ^ _c);
         }
 
         private string StampOf(string path) => path != null && _slots.TryGetValue(path, out var s) ? s.Stamp : "";
@@ -213,8 +258,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             {
                 foreach (var slot in _slots.Values) slot.Close();
                 _slots.Clear();
-                _cache.Clear();
+                ClearCaches();
                 _sources = null;
+                _reading = NoSlots;
             }
         }
 
