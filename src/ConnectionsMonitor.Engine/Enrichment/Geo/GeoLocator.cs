@@ -21,7 +21,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
     /// Each file is opened once (held in memory once) and shared by every snapshot of the session. A
     /// lookup walks each database's search tree to the record that answers the address; the merged
     /// answer is kept by that combination of records, so an address whose records were met before
-    /// (through any address) is answered without decoding or allocating anything. A file replaced on disk (Update-ConnectionGeoDatabase, or a user copying one in) is
+    /// (through any address) is answered without decoding or allocating anything, and recent IPv4
+    /// addresses are answered without walking. A file replaced on disk (Update-ConnectionGeoDatabase, or a user copying one in) is
     /// noticed within a second and reopened, without re-importing the module. A file that cannot be
     /// opened gives one warning and empty geo fields — never a failed snapshot.
     /// </summary>
@@ -41,7 +42,14 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         // Merged answers by the records that make them: a new address whose country and ASN records
         // were met before (most are: a country database has a few hundred records, an ASN database some
         // tens of thousands) costs the tree walks and one lookup here, no merge and no allocation.
-        private readonly Dictionary<RecordSet, GeoInfo> _byRecords = new Dictionary<RecordSet, GeoInfo>();
+        private readonly Dictionary<RecordSet, int> _byRecords = new Dictionary<RecordSet, int>(); // the answer's number in _answers
+        private readonly List<GeoInfo> _answers = new List<GeoInfo>();
+        // Recent IPv4 addresses, one slot per address hash (a newer address takes the slot), with the
+        // number of their answer: a steady table's addresses are answered without walking the trees.
+        // 128 KiB of numbers, no references, so the slots stay in the CPU's cache and writing one
+        // costs the garbage collector nothing.
+        private const int RecentBits = 14;
+        private readonly RecentAddress[] _recentIPv4 = new RecentAddress[1 << RecentBits];
         private string _cacheSignature;
         private DateTime _lastFileCheckUtc = DateTime.MinValue;
         private GeoSources _sources;
@@ -55,7 +63,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             _bundledDirectory = bundledDirectory;
         }
 
-        /// <summary>Lookups answered by a kept answer: the same records answered an earlier lookup (for tests and benchmarks).</summary>
+        /// <summary>Lookups answered by a kept answer: the same IPv4 address recently, or the same records for an earlier address (for tests and benchmarks).</summary>
         public long CacheHits { get; private set; }
         /// <summary>Lookups whose combination of records was new: their records were decoded (or taken from the databases' own record caches) and merged.</summary>
         public long CacheMisses { get; private set; }
@@ -106,7 +114,20 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             lock (_gate)
             {
                 if (_sources == null) return GeoInfo.Empty;
-                return Read(Filtering.AddressPattern.Normalize(address));
+                address = Filtering.AddressPattern.Normalize(address);
+                if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork) return Read(address);
+                // IPv4: a steady table's addresses are answered from the recent slots, without walking.
+                uint v4 = AddressScopes.IPv4Value(address);
+                ref var slot = ref _recentIPv4[(v4 * 2654435769u) >> (32 - RecentBits)];
+                if (slot.Answer > 0 && slot.Address == v4)
+                {
+                    CacheHits++;
+                    return _answers[slot.Answer - 1];
+                }
+                var info = Read(address, out int answer);
+                slot.Address = v4;
+                slot.Answer = answer;
+                return info;
             }
         }
 
@@ -126,8 +147,12 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             }
         }
 
-        private GeoInfo Read(IPAddress address)
+        private GeoInfo Read(IPAddress address) => Read(address, out _);
+
+        /// <summary>The merged answer, and its number in _answers plus one (0: not kept).</summary>
+        private GeoInfo Read(IPAddress address, out int answer)
         {
+            answer = 0;
             // Which record of each database answers; at most three databases (City, Country, ASN).
             var slots = _reading;
             var key = new RecordSet();
@@ -136,10 +161,11 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 var database = slots[i].Database;
                 key[i] = database == null ? -1 : database.Find(address);
             }
-            if (_byRecords.TryGetValue(key, out var known))
+            if (_byRecords.TryGetValue(key, out int number))
             {
                 CacheHits++;
-                return known;
+                answer = number + 1;
+                return _answers[number];
             }
             CacheMisses++;
             // City answers first (it is the more precise place and carries the country too), then
@@ -165,14 +191,25 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 ClearCaches(); // answers read from the damaged file are not trusted any longer
                 return result;
             }
-            if (_byRecords.Count >= MaxCachedAnswers) _byRecords.Clear();
-            _byRecords[key] = result;
+            if (_answers.Count >= MaxCachedAnswers) ClearCaches();
+            _byRecords[key] = _answers.Count;
+            _answers.Add(result);
+            answer = _answers.Count;
             return result;
         }
 
         private void ClearCaches()
         {
             _byRecords.Clear();
+            _answers.Clear();
+            Array.Clear(_recentIPv4, 0, _recentIPv4.Length);
+        }
+
+        /// <summary>An IPv4 address and the number of its answer in _answers plus one (0: empty slot).</summary>
+        private struct RecentAddress
+        {
+            public uint Address;
+            public int Answer;
         }
 
         /// <summary>The record positions (-1: none) that answer an address in each database read, in reading order.</summary>
