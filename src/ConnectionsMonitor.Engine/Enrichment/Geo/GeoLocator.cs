@@ -46,9 +46,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         private readonly List<GeoInfo> _answers = new List<GeoInfo>();
         // Recent IPv4 addresses, one slot per address hash (a newer address takes the slot), with the
         // number of their answer: a steady table's addresses are answered without walking the trees.
-        // 128 KiB of numbers, no references, so the slots stay in the CPU's cache and writing one
-        // costs the garbage collector nothing.
-        private const int RecentBits = 14;
+        // 65,536 slots (512 KiB of numbers, no references: they stay in the CPU's second-level cache
+        // and writing one costs the garbage collector nothing); a table of 10,000 addresses shares
+        // few slots, where 16,384 slots made about 40 % of its lookups walk again.
+        private const int RecentBits = 16;
         private readonly RecentAddress[] _recentIPv4 = new RecentAddress[1 << RecentBits];
         private string _cacheSignature;
         private DateTime _lastFileCheckUtc = DateTime.MinValue;
