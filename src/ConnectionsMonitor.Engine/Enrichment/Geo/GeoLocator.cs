@@ -46,7 +46,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         private readonly List<GeoInfo> _answers = new List<GeoInfo>();
         // Recent IPv4 addresses with the number of their answer: a steady table's addresses are
         // answered without walking the trees. 2,048 sets of 8 slots (an address goes to the set its
-        // hash picks, a newer one takes a slot of a full set): 128 KiB of numbers, no references, so
+        // hash picks, newest first; the oldest of a full set makes room): 128 KiB of numbers, no references, so
         // they stay in the CPU's second-level cache next to the rows being filled, and writing one
         // costs the garbage collector nothing. (A dictionary of addresses cost new addresses 20-30 %;
         // one slot per hash made 40 % of a 10,000-address table collide; 65,536 single slots
@@ -133,11 +133,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     }
                 }
                 var info = Read(address, out int answer);
-                int free = set + (int)(hash & (RecentWays - 1)); // a full set loses the slot the hash's low bits pick
-                for (int i = set; i < set + RecentWays; i++)
-                    if (recent[i].Answer == 0) { free = i; break; }
-                recent[free].Address = v4;
-                recent[free].Answer = answer;
+                // The newest first: the set's oldest address (its last slot) makes room.
+                Array.Copy(recent, set, recent, set + 1, RecentWays - 1);
+                recent[set].Address = v4;
+                recent[set].Answer = answer;
                 return info;
             }
         }
