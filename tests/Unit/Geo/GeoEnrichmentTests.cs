@@ -33,6 +33,13 @@ namespace ConnectionsMonitor.Tests.Geo
             return EnrichmentOptions.From(config, resolveDns: false);
         }
 
+        /// <summary>
+        /// This process's connections from <paramref name="localPort"/>: another process (tests of other
+        /// suites run alongside) can hold a loopback socket with the same port number.
+        /// </summary>
+        private static ConnectionQuery ByPort(int localPort) =>
+            new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
+
         [LinuxFact]
         public void PublicPeerGetsCountryAsnAndScope()
         {
@@ -40,7 +47,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
 
-            var snapshot = _engine.TakeSnapshot(Options(), new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } });
+            var snapshot = _engine.TakeSnapshot(Options(), ByPort(localPort));
             var row = Assert.Single(snapshot.Connections);
             Assert.Equal("8.8.4.5", AddressPattern.FormatAddress(row.RemoteAddress));
             Assert.Equal("Public", row.AddressScope);
@@ -58,7 +65,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var peer = new PublicPeer("1.0.0.50", 4432);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
+            var byPort = ByPort(localPort);
 
             var au = _engine.TakeSnapshot(Options(), byPort, new ConnectionQuery { Countries = new[] { "au" } });
             Assert.Equal("AU", Assert.Single(au.Connections).Country);
@@ -71,7 +78,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var peer = new PublicPeer("8.8.8.13", 4433);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
+            var byPort = ByPort(localPort);
 
             var allow = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['US']\n", "t.yml").Config;
             var deny = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['FR']\n", "t.yml").Config;
@@ -103,7 +110,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var peer = new PublicPeer("9.9.9.50", 4434);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
+            var byPort = ByPort(localPort);
 
             var off = Options("  enabled: false\n");
             var row = Assert.Single(_engine.TakeSnapshot(off, byPort).Connections);

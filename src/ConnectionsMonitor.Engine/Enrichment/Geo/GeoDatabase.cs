@@ -2,20 +2,19 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Net;
-using MaxMind.Db;
-using MaxMind.GeoIP2;
-using MaxMind.GeoIP2.Exceptions;
+using System.Text;
+using System.Threading;
 
 namespace ConnectionsMonitor.Engine.Enrichment.Geo
 {
     /// <summary>The record layouts this module reads.</summary>
     public enum GeoDatabaseLayout
     {
-        /// <summary>GeoLite2/GeoIP2/DB-IP Country: read with MaxMind.GeoIP2's DatabaseReader.Country.</summary>
+        /// <summary>GeoLite2/GeoIP2/DB-IP Country: country.iso_code and country.names.en (what MaxMind.GeoIP2's DatabaseReader.Country answers).</summary>
         Country,
-        /// <summary>GeoLite2/GeoIP2/DB-IP City: country plus city and coordinates (DatabaseReader.City).</summary>
+        /// <summary>GeoLite2/GeoIP2/DB-IP City: the country, city.names.en and location.latitude/longitude (DatabaseReader.City).</summary>
         City,
-        /// <summary>GeoLite2-ASN layout: autonomous system number and organisation (DatabaseReader.Asn).</summary>
+        /// <summary>GeoLite2-ASN layout: autonomous_system_number and autonomous_system_organization (DatabaseReader.Asn).</summary>
         Asn,
         /// <summary>Records that are just {country_code} (the bundled ip-location-db DB-IP Lite file).</summary>
         CountryCode,
@@ -42,9 +41,13 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
     }
 
     /// <summary>
-    /// One opened .mmdb file. The whole file is read into memory, so the file on disk is never
-    /// locked and can be replaced (Update-ConnectionGeoDatabase does that) while this copy answers.
-    /// Lookups are thread-safe (the MaxMind readers are).
+    /// One opened .mmdb file. The whole file is read into one byte array, held once: the search
+    /// tree is walked and the records are decoded from that same array (MmdbSearchTree,
+    /// MmdbValues), so the file on disk is never locked and can be replaced
+    /// (Update-ConnectionGeoDatabase does that) while this copy answers. Each data record is decoded
+    /// once and its answer kept by offset, since many addresses share one record. The answers are
+    /// those of MaxMind's readers (DatabaseReader.Country/City/Asn, Reader.Find for the DB-IP Lite
+    /// and IPinfo layouts); the tests compare the two address for address. Lookups are thread-safe.
     /// </summary>
     public sealed class GeoDatabase : IDisposable
     {
@@ -57,19 +60,25 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         // Decoded answers by data-record offset: addresses that share a record share its answer.
         private const int MaxCachedRecords = 1 << 18;
 
-        private readonly DatabaseReader _geoIp2;
-        private readonly Reader _plain;
-        private MmdbSearchTree _tree;
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<long, GeoInfo> _byRecord = new System.Collections.Concurrent.ConcurrentDictionary<long, GeoInfo>();
+        // Record keys, as the files spell them (UTF-8).
+        private static readonly byte[] CountryKey = Key("country"), IsoCodeKey = Key("iso_code"), NamesKey = Key("names"), EnglishKey = Key("en"),
+            CityKey = Key("city"), LocationKey = Key("location"), LatitudeKey = Key("latitude"), LongitudeKey = Key("longitude"),
+            AsNumberKey = Key("autonomous_system_number"), AsOrganizationKey = Key("autonomous_system_organization"),
+            CountryCodeKey = Key("country_code"), AsnKey = Key("asn"), AsNameKey = Key("as_name");
 
-        private GeoDatabase(string path, GeoDatabaseLayout layout, Metadata metadata, DatabaseReader geoIp2, Reader plain)
+        private readonly MmdbSearchTree _tree;
+        private readonly MmdbValues _data;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, GeoInfo> _byRecord = new System.Collections.Concurrent.ConcurrentDictionary<int, GeoInfo>();
+        private int _cachedRecords;
+
+        private GeoDatabase(string path, GeoDatabaseLayout layout, MmdbSearchTree tree)
         {
             Path = path;
             Layout = layout;
-            DatabaseType = metadata.DatabaseType;
-            BuildDateUtc = DateTime.SpecifyKind(metadata.BuildDate, DateTimeKind.Utc);
-            _geoIp2 = geoIp2;
-            _plain = plain;
+            DatabaseType = tree.DatabaseType;
+            BuildDateUtc = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(tree.BuildEpoch);
+            _tree = tree;
+            _data = tree.Data;
         }
 
         /// <summary>The file this database was opened from.</summary>
@@ -81,6 +90,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         public string DatabaseType { get; }
         /// <summary>build_epoch from the file's metadata, UTC.</summary>
         public DateTime BuildDateUtc { get; }
+
+        /// <summary>Bytes of memory the open file holds (the file's size: it is held once).</summary>
+        public long MemoryBytes => _tree.Length;
 
         /// <summary>Opens and identifies a database; throws GeoDatabaseException with a message fit for a user.</summary>
         public static GeoDatabase Open(string path)
@@ -94,60 +106,39 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             {
                 throw new GeoDatabaseException(path, "cannot be read: " + ex.Message, ex);
             }
+            var tree = MmdbSearchTree.TryCreate(bytes)
+                ?? throw new GeoDatabaseException(path, "is not a usable MaxMind DB (.mmdb) file: its metadata (node_count, record_size, ip_version) cannot be read; the file is not a MaxMind DB, or it is truncated or damaged");
+            string type = tree.DatabaseType;
+            // MaxMind's type names, and DB-IP's monthly files (e.g. "DBIP-City-Lite", "DBIP-ASN-Lite
+            // (compat=GeoLite2-ASN)") name their layout; other files are told by their records' keys.
+            GeoDatabaseLayout? layout = null;
+            if (type.IndexOf("City", StringComparison.Ordinal) >= 0) layout = GeoDatabaseLayout.City;
+            else if (type.IndexOf("ASN", StringComparison.Ordinal) >= 0) layout = GeoDatabaseLayout.Asn;
+            else if (type.IndexOf("Country", StringComparison.Ordinal) >= 0) layout = GeoDatabaseLayout.Country;
             try
             {
-                return FromBytes(path, bytes);
+                layout = layout ?? Identify(tree) ?? throw new GeoDatabaseException(path,
+                    "(database_type '" + type + "') has no country or ASN fields this module reads; expected a GeoLite2/GeoIP2/DB-IP Country, City or ASN database, a DB-IP Lite country_code database or IPinfo Lite.");
             }
-            catch (GeoDatabaseException) { throw; }
-            catch (Exception ex) // the readers throw several types (InvalidDatabaseException, IndexOutOfRange …) for damaged files
+            catch (InvalidDataException ex)
             {
                 throw new GeoDatabaseException(path, "is not a usable MaxMind DB (.mmdb) file: " + ex.Message, ex);
             }
-        }
-
-        private static GeoDatabase FromBytes(string path, byte[] bytes)
-        {
-            var plain = new Reader(new MemoryStream(bytes, writable: false));
-            try
-            {
-                var meta = plain.Metadata;
-                string type = meta.DatabaseType ?? "";
-                // DatabaseReader insists on its own type names; DB-IP's monthly files say e.g.
-                // "DBIP-City-Lite" and "DBIP-ASN-Lite (compat=GeoLite2-ASN)", which it accepts.
-                GeoDatabaseLayout? layout = null;
-                if (type.IndexOf("City", StringComparison.Ordinal) >= 0) layout = GeoDatabaseLayout.City;
-                else if (type.IndexOf("ASN", StringComparison.Ordinal) >= 0) layout = GeoDatabaseLayout.Asn;
-                else if (type.IndexOf("Country", StringComparison.Ordinal) >= 0) layout = GeoDatabaseLayout.Country;
-                if (layout != null)
-                {
-                    var geo = new DatabaseReader(new MemoryStream(bytes, writable: false));
-                    var db = new GeoDatabase(path, layout.Value, meta, geo, null) { _tree = MmdbSearchTree.TryCreate(bytes) };
-                    plain.Dispose();
-                    db.Probe();
-                    return db;
-                }
-                var probed = Identify(plain) ?? throw new GeoDatabaseException(path,
-                    "(database_type '" + type + "') has no country or ASN fields this module reads; expected a GeoLite2/GeoIP2/DB-IP Country, City or ASN database, a DB-IP Lite country_code database or IPinfo Lite.");
-                var result = new GeoDatabase(path, probed, meta, null, plain) { _tree = MmdbSearchTree.TryCreate(bytes) };
-                result.Probe();
-                return result;
-            }
-            catch
-            {
-                plain.Dispose();
-                throw;
-            }
+            var db = new GeoDatabase(path, layout.Value, tree);
+            db.Probe();
+            return db;
         }
 
         /// <summary>Tells the layout of a database whose database_type is not one of MaxMind's, from the keys of its records.</summary>
-        private static GeoDatabaseLayout? Identify(Reader reader)
+        private static GeoDatabaseLayout? Identify(MmdbSearchTree tree)
         {
             foreach (var address in ProbeAddresses)
             {
-                var record = reader.Find<Dictionary<string, object>>(address);
-                if (record == null) continue;
-                if (record.ContainsKey("country_code") && (record.ContainsKey("asn") || record.ContainsKey("as_name"))) return GeoDatabaseLayout.IpInfo;
-                if (record.ContainsKey("country_code")) return GeoDatabaseLayout.CountryCode;
+                int record = tree.Find(address);
+                if (record < 0) continue;
+                bool code = tree.Data.Find(record, CountryCodeKey) >= 0;
+                if (code && (tree.Data.Find(record, AsnKey) >= 0 || tree.Data.Find(record, AsNameKey) >= 0)) return GeoDatabaseLayout.IpInfo;
+                if (code) return GeoDatabaseLayout.CountryCode;
             }
             return null;
         }
@@ -161,52 +152,61 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         }
 
         /// <summary>What this database knows about an address (GeoInfo.Empty when nothing).</summary>
-        public GeoInfo Lookup(IPAddress address)
-        {
-            if (_tree == null) return Decode(address);
-            long offset = _tree.Find(address);
-            if (offset < 0) return GeoInfo.Empty;
-            if (_byRecord.TryGetValue(offset, out var known)) return known;
-            var info = Decode(address);
-            if (_byRecord.Count < MaxCachedRecords) _byRecord[offset] = info;
-            return info;
-        }
+        public GeoInfo Lookup(IPAddress address) => Answer(Find(address));
 
-        /// <summary>The record for an address, decoded by MaxMind's readers (the reference the tree walk is tested against).</summary>
-        internal GeoInfo Decode(IPAddress address)
+        /// <summary>Which record answers <paramref name="address"/>: its position in the file (one position, one answer), or -1 for none.</summary>
+        internal int Find(IPAddress address) => _tree.Find(address);
+
+        /// <summary>The answer of the record at <paramref name="record"/> (from <see cref="Find"/>), decoded on first use and kept.</summary>
+        internal GeoInfo Answer(int record)
         {
+            if (record < 0) return GeoInfo.Empty;
+            if (_byRecord.TryGetValue(record, out var known)) return known;
+            GeoInfo info;
             try
             {
-                switch (Layout)
-                {
-                    case GeoDatabaseLayout.Country:
-                        if (!_geoIp2.TryCountry(address, out var country)) return GeoInfo.Empty;
-                        return Make(country.Country.IsoCode, country.Country.Name, null, null, null, null, null);
-                    case GeoDatabaseLayout.City:
-                        if (!_geoIp2.TryCity(address, out var city)) return GeoInfo.Empty;
-                        return Make(city.Country.IsoCode, city.Country.Name, city.City.Name, city.Location.Latitude, city.Location.Longitude, null, null);
-                    case GeoDatabaseLayout.Asn:
-                        if (!_geoIp2.TryAsn(address, out var asn)) return GeoInfo.Empty;
-                        return Make(null, null, null, null, null, asn.AutonomousSystemNumber, asn.AutonomousSystemOrganization);
-                    case GeoDatabaseLayout.CountryCode:
-                        var code = _plain.Find<CountryCodeRecord>(address);
-                        return code == null ? GeoInfo.Empty : Make(code.CountryCode, null, null, null, null, null, null);
-                    default:
-                        var info = _plain.Find<IpInfoRecord>(address);
-                        return info == null ? GeoInfo.Empty : Make(info.CountryCode, info.CountryName, null, null, null, ParseAsn(info.Asn), info.AsName);
-                }
+                info = Decode(record);
             }
-            catch (AddressNotFoundException)
-            {
-                return GeoInfo.Empty;
-            }
-            catch (InvalidDatabaseException ex)
+            catch (InvalidDataException ex)
             {
                 throw new GeoDatabaseException(Path, "is damaged: " + ex.Message, ex);
             }
+            // A counter, not _byRecord.Count: ConcurrentDictionary.Count takes every lock of the table.
+            if (Volatile.Read(ref _cachedRecords) < MaxCachedRecords && _byRecord.TryAdd(record, info)) Interlocked.Increment(ref _cachedRecords);
+            return info;
         }
 
-        private static GeoInfo Make(string code, string name, string city, double? latitude, double? longitude, long? asn, string organization)
+        /// <summary>The answer of the record at <paramref name="record"/> (a position in the file), read the way MaxMind's readers map the layout's fields.</summary>
+        private GeoInfo Decode(int record)
+        {
+            var d = _data;
+            switch (Layout)
+            {
+                case GeoDatabaseLayout.Country:
+                {
+                    int country = d.Find(record, CountryKey);
+                    return Make(d.String(d.Find(country, IsoCodeKey)), d.String(d.Find(country, NamesKey, EnglishKey)), null, null, null, null, null);
+                }
+                case GeoDatabaseLayout.City:
+                {
+                    int country = d.Find(record, CountryKey), location = d.Find(record, LocationKey);
+                    return Make(d.String(d.Find(country, IsoCodeKey)), d.String(d.Find(country, NamesKey, EnglishKey)),
+                        d.String(d.Find(record, CityKey, NamesKey, EnglishKey)), d.Number(d.Find(location, LatitudeKey)), d.Number(d.Find(location, LongitudeKey)), null, null);
+                }
+                case GeoDatabaseLayout.Asn:
+                    return Make(null, null, null, null, null, d.Integer(d.Find(record, AsNumberKey)), d.String(d.Find(record, AsOrganizationKey)));
+                case GeoDatabaseLayout.CountryCode:
+                    return Make(d.String(d.Find(record, CountryCodeKey)), null, null, null, null, null, null);
+                default:
+                    return Make(d.String(d.Find(record, CountryCodeKey)), d.String(d.Find(record, CountryKey)), null, null, null,
+                        ParseAsn(d.String(d.Find(record, AsnKey))), d.String(d.Find(record, AsNameKey)));
+            }
+        }
+
+        private static byte[] Key(string name) => Encoding.UTF8.GetBytes(name);
+
+        /// <summary>An answer from the raw field values of a record: the country code normalized (two upper-case letters, else unknown), the English country name from the code when the record has none, empty strings as unknown.</summary>
+        internal static GeoInfo Make(string code, string name, string city, double? latitude, double? longitude, long? asn, string organization)
         {
             string iso = NormalizeCode(code);
             if (iso == null && city == null && latitude == null && asn == null) return GeoInfo.Empty;
@@ -231,36 +231,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) ? n : (long?)null;
         }
 
-        /// <summary>Closes the file.</summary>
+        /// <summary>Lets go of the file's bytes (they are collected with the last reference to this object).</summary>
         public void Dispose()
         {
-            _geoIp2?.Dispose();
-            _plain?.Dispose();
-        }
-
-        internal sealed class CountryCodeRecord
-        {
-            [Constructor]
-            public CountryCodeRecord([MapKey("country_code")] string countryCode) { CountryCode = countryCode; }
-            public string CountryCode { get; }
-        }
-
-        internal sealed class IpInfoRecord
-        {
-            [Constructor]
-            public IpInfoRecord([MapKey("country_code")] string countryCode, [MapKey("country")] string countryName,
-                [MapKey("asn")] string asn, [MapKey("as_name")] string asName)
-            {
-                CountryCode = countryCode;
-                CountryName = countryName;
-                Asn = asn;
-                AsName = asName;
-            }
-
-            public string CountryCode { get; }
-            public string CountryName { get; }
-            public string Asn { get; }
-            public string AsName { get; }
+            _byRecord.Clear();
         }
     }
 }
