@@ -120,7 +120,8 @@ namespace ConnectionsMonitor.Engine.Traffic
                 var left = duration - (clock.Elapsed - opened);
                 if (left <= TimeSpan.Zero) break;
                 var step = progress == null || left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1);
-                if (cancel.WaitHandle.WaitOne(step)) cancel.ThrowIfCancellationRequested();
+                // Whole milliseconds, rounded up: a timeout under 1 ms rounds down to 0 and the loop would spin.
+                if (cancel.WaitHandle.WaitOne((int)Math.Ceiling(step.TotalMilliseconds))) cancel.ThrowIfCancellationRequested();
                 var passed = clock.Elapsed - opened;
                 if (passed < duration) progress?.Report(passed);
             }

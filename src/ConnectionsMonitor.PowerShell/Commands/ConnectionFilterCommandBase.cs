@@ -90,6 +90,7 @@ namespace ConnectionsMonitor.Commands
         protected override void StopProcessing() => StopRequested.Cancel();
 
         /// <summary>The runspace's monitor session.</summary>
+        /// <summary>The runspace's session. Read it on the pipeline thread: elsewhere there is no current runspace to find it by.</summary>
         internal MonitorSession Session => SessionRegistry.For(this);
 
         /// <summary>True when the command sits downstream in a pipeline that delivered no process: it has nothing to ask about.</summary>

@@ -21,7 +21,8 @@ namespace ConnectionsMonitor.Commands
             if (NoPipelineInput) return;
             var query = BuildQuery();
             System.Collections.Generic.IReadOnlyList<string> warnings = null;
-            var statistics = Run(() => MeasureWithProgress(Duration, (progress, token) => Session.Statistics(query, Duration, token, out warnings, progress)));
+            var session = Session; // here, on the pipeline thread: the window runs where there is no runspace
+            var statistics = Run(() => MeasureWithProgress(Duration, (progress, token) => session.Statistics(query, Duration, token, out warnings, progress)));
             Warn(warnings);
             WriteObject(OutputMapper.ToStatistic(statistics));
         }

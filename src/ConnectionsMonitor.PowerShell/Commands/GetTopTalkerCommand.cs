@@ -38,7 +38,8 @@ namespace ConnectionsMonitor.Commands
             var grouping = (TalkerGrouping)Enum.Parse(typeof(TalkerGrouping), GroupBy.ToString());
             var query = BuildQuery();
             int? top = bound.ContainsKey(nameof(Top)) ? Top : (int?)null;
-            var ranking = Run(() => MeasureWithProgress(window, (progress, token) => Session.RankTalkers(query, window, grouping, metric, top, token, progress)));
+            var session = Session; // here, on the pipeline thread: the window runs where there is no runspace
+            var ranking = Run(() => MeasureWithProgress(window, (progress, token) => session.RankTalkers(query, window, grouping, metric, top, token, progress)));
             Warn(ranking.Window.Warnings);
             if (ranking.NoByteCounters)
                 WriteWarning("No connection in the sample has byte counters, so every group ranks at 0 bytes. " +

@@ -64,9 +64,12 @@ namespace ConnectionsMonitor.Session
             lock (Gate)
             {
                 if (runspace != null && Sessions.TryGetValue(runspace, out var existing)) return existing;
-                var session = (runspace == null ? null : TakePrepared(runspace)) ?? new MonitorSession(DefaultOptions());
+                if (runspace != null && Prepared.TryGetValue(runspace, out var prepared)) return prepared;
+                var session = new MonitorSession(DefaultOptions());
                 if (runspace == null) return session;
-                Sessions.Add(runspace, session);
+                // Kept as the prepared one, not adopted: the runspace's first call still decides (a replay
+                // path set before it wins), as when the import prepared it.
+                Prepared.Add(runspace, session);
                 Watch(runspace);
                 return session;
             }

@@ -96,7 +96,8 @@ namespace ConnectionsMonitor.Tests.Session
             Assert.True((double)stat.Properties["SampleSeconds"].Value >= 2.0); // the window is never shorter than asked
             Assert.Equal(new[] { "First snapshot taken; counting traffic for 2 s." }, call.Streams.Verbose.Select(v => v.Message).ToArray());
             var progress = call.Streams.Progress.ToList();
-            Assert.True(progress.Count >= 3, "progress records: " + progress.Count); // opened, at least one tick, completed
+            // Opened, about one a second, full, completed: no burst of records at the window's end.
+            Assert.True(progress.Count >= 3 && progress.Count <= 6, "progress records: " + string.Join(",", progress.Select(p => p.PercentComplete)));
             Assert.All(progress, p => Assert.Equal("Measuring traffic", p.Activity));
             Assert.Equal(System.Management.Automation.ProgressRecordType.Completed, progress[^1].RecordType);
             var percents = progress.Take(progress.Count - 1).Select(p => p.PercentComplete).ToList();
@@ -110,6 +111,30 @@ namespace ConnectionsMonitor.Tests.Session
             call.Invoke();
             Assert.Empty(call.Streams.Progress);
             Assert.Empty(call.Streams.Verbose);
+        }
+
+        [Fact]
+        public void ASampleWindowUsesTheRunspacesSessionNotAFreshOne()
+        {
+            // The window runs on a pool thread; the session must still be the runspace's (it was a
+            // fresh, never-disposed one per call: replay from its start, a thread and sockets leaked).
+            using var ps = ReplaySession();
+            ps.Invoke("$null = Get-MonitoredConnection; $null = Get-MonitoredConnection"); // t=0, t=2
+            var stat = Assert.Single(ps.Invoke("Get-ConnectionStatistic -Duration 00:00:00.2"));     // t=4 .. t=6
+            Assert.Equal(9000L, stat.Properties["BytesSent"].Value); // the counters at t=6; a fresh session would have ended at t=2 (5,000)
+            var talkers = ps.Invoke("Get-TopTalker -Duration 00:00:00.2 -GroupBy Process");          // t=6 .. t=6 (the last repeats)
+            Assert.Equal(0L, Assert.Single(talkers, t => "web".Equals(t.Properties["Name"].Value)).Properties["BytesSent"].Value);
+        }
+
+        [Fact]
+        public void TabCompletionBeforeTheFirstCallDoesNotStopAReplay()
+        {
+            using var ps = new ModuleSession();
+            ps.Invoke("$global:ConnectionsMonitorReplayPath = $args[0]", _replay);
+            ps.Invoke("$line = 'Get-MonitoredConnection -ProcessName w'; $null = TabExpansion2 $line $line.Length");
+            var rows = ps.Invoke("Get-MonitoredConnection");
+            Assert.Equal(3, rows.Count);
+            Assert.Equal(1000L, Row(rows, 50001).Properties["BytesSent"].Value);
         }
 
         [Fact]
