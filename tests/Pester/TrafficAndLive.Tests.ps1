@@ -57,26 +57,31 @@ Describe 'Get-TopTalker' {
     }
 
     It 'counts bytes a connection moved during the window (Windows: elevated only)' -Skip:(-not $isElevated) {
-        if (-not (Get-Command Start-ThreadJob -ErrorAction SilentlyContinue)) {
-            Set-ItResult -Skipped -Because 'Start-ThreadJob is not available'
-            return
-        }
         $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
         $client.Connect($loopback, $port)
         $server = $listener.AcceptTcpClient()
+        # The server end reads everything: unread, the bytes would stop at the socket buffers
+        # (~128 KB on loopback) and never be acknowledged.
+        $null = $server.GetStream().CopyToAsync([System.IO.Stream]::Null)
+        $ps = [PowerShell]::Create()
         try {
-            # The server end reads everything: unread, the bytes would stop at the socket buffers
-            # (~128 KB on loopback) and never be acknowledged.
-            $job = Start-ThreadJob -ScriptBlock {
-                param($c, $s)
-                $null = $s.GetStream().CopyToAsync([System.IO.Stream]::Null)
-                Start-Sleep -Milliseconds 1500; $bytes = [byte[]]::new(1MB); $c.GetStream().Write($bytes, 0, $bytes.Length)
-            } -ArgumentList $client, $server
-            $talkers = Get-TopTalker -Duration 00:00:04 -Top 1000
-            $job | Wait-Job | Remove-Job
+            $null = $ps.AddScript("Import-Module '$manifest'").Invoke()
+            $ps.Commands.Clear()
+            $null = $ps.AddScript('Get-TopTalker -Duration 00:00:04 -Top 1000 -Verbose')
+            $async = $ps.BeginInvoke()
+            # Send once the window is open (its first snapshot taken), not after a guessed sleep.
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not ($ps.Streams.Verbose | Where-Object Message -like 'First snapshot taken*')) {
+                if ($async.IsCompleted) { throw "Get-TopTalker ended before its window opened: $($ps.Streams.Error)" }
+                if ([DateTime]::UtcNow -gt $deadline) { throw 'no "First snapshot taken" within 60 s' }
+                Start-Sleep -Milliseconds 10
+            }
+            $bytes = [byte[]]::new(1MB)
+            $client.GetStream().Write($bytes, 0, $bytes.Length)
+            $talkers = $ps.EndInvoke($async)
             ($talkers | Where-Object { ($_.ProcessIds -split ', ') -contains "$PID" }).BytesSent | Should -BeGreaterOrEqual 1MB
         }
-        finally { $client.Dispose(); $server.Dispose() }
+        finally { $ps.Dispose(); $client.Dispose(); $server.Dispose() }
     }
 }
 
