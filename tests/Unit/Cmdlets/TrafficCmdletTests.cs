@@ -69,10 +69,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Get-TopTalker -Duration 00:05:00");
-            var clock = System.Diagnostics.Stopwatch.StartNew();
+            ps.AddScript("Get-TopTalker -Duration 00:05:00 -Verbose");
             var async = ps.BeginInvoke();
-            System.Threading.Thread.Sleep(500);
+            // Stopped inside the window (its first snapshot taken), which is the wait that must end promptly.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!ps.Streams.Verbose.ToArray().Any(v => v.Message.StartsWith("First snapshot taken", StringComparison.Ordinal)))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no 'First snapshot taken' within 60 s");
+                System.Threading.Thread.Sleep(10);
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             ps.Stop();
             Assert.Throws<PipelineStoppedException>(() => ps.EndInvoke(async));
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the stop took " + clock.Elapsed);
