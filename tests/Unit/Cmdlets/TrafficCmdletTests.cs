@@ -71,13 +71,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             ps.Runspace = _ps.Runspace;
             ps.AddScript("Get-TopTalker -Duration 00:05:00 -Verbose");
             var async = ps.BeginInvoke();
-            // Stopped inside the window (its first snapshot taken), which is the wait that must end promptly.
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!ps.Streams.Verbose.ToArray().Any(v => v.Message.StartsWith("First snapshot taken", StringComparison.Ordinal)))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "no 'First snapshot taken' within 60 s");
-                System.Threading.Thread.Sleep(10);
-            }
+            ModuleSession.WaitUntilTheWindowOpens(ps); // stopped inside the window: the wait that must end promptly
             var clock = System.Diagnostics.Stopwatch.StartNew();
             ps.Stop();
             Assert.Throws<PipelineStoppedException>(() => ps.EndInvoke(async));

@@ -30,7 +30,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             ps.Runspace = _ps.Runspace;
             ps.AddScript("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 -Verbose | Where-Object Name -in 'cm-big', 'cm-small'");
             var async = ps.BeginInvoke();
-            WaitUntilTheWindowOpens(ps);
+            ModuleSession.WaitUntilTheWindowOpens(ps);
             big.Do("send 3000000");
             small.Do("send 1000000");
             small.Do("close"); // closes inside the window
@@ -121,7 +121,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             ps.Runspace = _ps.Runspace;
             ps.AddScript("Get-ConnectionStatistic -Duration 00:00:03 -ExcludeLoopback:$false -Verbose");
             var async = ps.BeginInvoke();
-            WaitUntilTheWindowOpens(ps);
+            ModuleSession.WaitUntilTheWindowOpens(ps);
             child.Do("send 5000000");
             var stat = Assert.Single(ps.EndInvoke(async));
             double seconds = (double)stat.Properties["SampleSeconds"].Value;
@@ -130,20 +130,5 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.True((double)stat.Properties["ReceiveRate"].Value * seconds >= 5_000_000 - 1);
         }
     
-        /// <summary>
-        /// Waits for the cmdlet's "First snapshot taken" verbose line: traffic sent after it is inside
-        /// the window (the window's progress report, written on the pipeline thread).
-        /// </summary>
-        private static void WaitUntilTheWindowOpens(System.Management.Automation.PowerShell ps)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!ps.Streams.Verbose.ToArray().Any(v => v.Message.StartsWith("First snapshot taken", StringComparison.Ordinal)))
-            {
-                if (ps.InvocationStateInfo.State != System.Management.Automation.PSInvocationState.Running)
-                    throw new InvalidOperationException("The command ended before its window opened: " + ps.InvocationStateInfo.State + " " + ps.InvocationStateInfo.Reason);
-                if (DateTime.UtcNow > deadline) throw new TimeoutException("No 'First snapshot taken' verbose line within 60 s.");
-                Thread.Sleep(10);
-            }
-        }
     }
 }

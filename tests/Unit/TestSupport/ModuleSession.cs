@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Threading;
 using ConnectionsMonitor.Host;
 
 namespace ConnectionsMonitor.Tests.TestSupport
@@ -96,5 +97,21 @@ namespace ConnectionsMonitor.Tests.TestSupport
         }
 
         public void Dispose() => Shell.Dispose();
+    
+        /// <summary>
+        /// Waits for the cmdlet's "First snapshot taken" verbose line: traffic sent after it is inside
+        /// the window (the window's progress report, written on the pipeline thread).
+        /// </summary>
+        public static void WaitUntilTheWindowOpens(System.Management.Automation.PowerShell ps)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!ps.Streams.Verbose.ToArray().Any(v => v.Message.StartsWith("First snapshot taken", StringComparison.Ordinal)))
+            {
+                if (ps.InvocationStateInfo.State != System.Management.Automation.PSInvocationState.Running)
+                    throw new InvalidOperationException("The command ended before its window opened: " + ps.InvocationStateInfo.State + " " + ps.InvocationStateInfo.Reason);
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("No 'First snapshot taken' verbose line within 60 s.");
+                Thread.Sleep(10);
+            }
+        }
     }
 }

@@ -112,10 +112,7 @@ namespace ConnectionsMonitor.Tests.Windows
             byte[] table = layout == IpHelperTableLayout.TcpV4Module
                 ? NativeTable.Build(8, new MIB_TCPROW_OWNER_MODULE { dwState = 2, dwLocalAddr = NativeTable.V4("127.0.0.1"), dwLocalPort = NativeTable.Port(8080), dwOwningPid = 100 })
                 : new byte[4];
-            if (table.Length > buffer.Length) { size = (uint)table.Length; return 122; }
-            Array.Clear(buffer, 0, buffer.Length);
-            table.CopyTo(buffer, 0);
-            return 0;
+            return NativeTable.Answer(table, buffer, ref size);
         }
 
         [Fact]

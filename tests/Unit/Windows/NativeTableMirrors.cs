@@ -90,6 +90,35 @@ namespace ConnectionsMonitor.Tests.Windows
             return buffer;
         }
 
+        /// <summary>
+        /// Answers a GetExtendedTcpTable / GetExtendedUdpTable call with <paramref name="table"/> as Windows
+        /// does: ERROR_INSUFFICIENT_BUFFER (122) and the size needed when it does not fit, else the table
+        /// copied into a cleared buffer and NO_ERROR.
+        /// </summary>
+        public static uint Answer(byte[] table, byte[] buffer, ref uint size)
+        {
+            if (table.Length > buffer.Length)
+            {
+                size = (uint)table.Length;
+                return 122;
+            }
+            Array.Clear(buffer, 0, buffer.Length);
+            table.CopyTo(buffer, 0);
+            return 0;
+        }
+
+        /// <summary>A TCP_TABLE_OWNER_MODULE_ALL table of one established IPv4 connection owned by <paramref name="pid"/>.</summary>
+        public static byte[] OneEstablishedV4(IPEndPoint local, IPEndPoint remote, uint pid) =>
+            Build(8, new MIB_TCPROW_OWNER_MODULE
+            {
+                dwState = 5,
+                dwLocalAddr = V4(local.Address.ToString()),
+                dwLocalPort = Port(local.Port),
+                dwRemoteAddr = V4(remote.Address.ToString()),
+                dwRemotePort = Port(remote.Port),
+                dwOwningPid = pid,
+            });
+
         /// <summary>A port DWORD as Windows fills it: network-order port in the low 16 bits, anything above.</summary>
         public static uint Port(int port, ushort highBits = 0) =>
             BinaryPrimitives.ReverseEndianness((ushort)port) | ((uint)highBits << 16);

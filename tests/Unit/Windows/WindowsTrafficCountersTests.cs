@@ -49,24 +49,9 @@ namespace ConnectionsMonitor.Tests.Windows
             public uint Fill(IpHelperTableLayout layout, byte[] buffer, ref uint size)
             {
                 byte[] table = layout == IpHelperTableLayout.TcpV4Module && Connected
-                    ? NativeTable.Build(8, new MIB_TCPROW_OWNER_MODULE
-                    {
-                        dwState = 5,
-                        dwLocalAddr = NativeTable.V4(Local.Address.ToString()),
-                        dwLocalPort = NativeTable.Port(Local.Port),
-                        dwRemoteAddr = NativeTable.V4(Remote.Address.ToString()),
-                        dwRemotePort = NativeTable.Port(Remote.Port),
-                        dwOwningPid = 100,
-                    })
+                    ? NativeTable.OneEstablishedV4(Local, Remote, 100)
                     : new byte[4];
-                if (table.Length > buffer.Length)
-                {
-                    size = (uint)table.Length;
-                    return 122;
-                }
-                Array.Clear(buffer, 0, buffer.Length);
-                table.CopyTo(buffer, 0);
-                return 0;
+                return NativeTable.Answer(table, buffer, ref size);
             }
         }
 
