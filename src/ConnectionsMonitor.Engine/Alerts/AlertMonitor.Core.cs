@@ -12,7 +12,15 @@ namespace ConnectionsMonitor.Engine.Alerts
         private readonly object _gate = new object();
         private readonly Dictionary<string, RuleEntry> _rules = new Dictionary<string, RuleEntry>(StringComparer.OrdinalIgnoreCase);
         private readonly List<string> _warnings = new List<string>();
+        private readonly Session.MonitorSession _session;
+        private readonly Func<IAlertDelivery> _deliveryFactory;
         private bool _disposed;
+
+        internal AlertMonitor(Session.MonitorSession session, Func<IAlertDelivery> deliveryFactory)
+        {
+            _session = session;
+            _deliveryFactory = deliveryFactory;
+        }
 
         private sealed class RuleEntry
         {

@@ -27,6 +27,9 @@ namespace ConnectionsMonitor.Engine.Session
 
         /// <summary>Environment variables, platform and home folder for the configuration lookup; null for the current process's.</summary>
         public ConfigEnvironment ConfigEnvironment { get; set; }
+
+        /// <summary>Makes the webhook sender of the session's alerts on first use; null for the built-in one (tests give their own).</summary>
+        public Func<Alerts.IAlertDelivery> AlertDeliveryFactory { get; set; }
     }
 
     /// <summary>What one query resolves to under its configuration: the filters to apply (the query's and the configuration's), the enrichment, the configuration.</summary>
@@ -122,6 +125,7 @@ namespace ConnectionsMonitor.Engine.Session
         private readonly HashSet<string> _said = new HashSet<string>(StringComparer.Ordinal);
         private readonly Dictionary<(ConfigLoadResult, bool?), EnrichmentOptions> _enrichments = new Dictionary<(ConfigLoadResult, bool?), EnrichmentOptions>();
         private readonly Sampler _sampler;
+        private readonly Alerts.AlertMonitor _alerts;
         private MonitorEngine _engine;
         private bool _disposed;
 
@@ -131,7 +135,11 @@ namespace ConnectionsMonitor.Engine.Session
             _options = options ?? new MonitorSessionOptions();
             _locator = new ConfigLocator(_options.ConfigEnvironment);
             _sampler = new Sampler(e => Engine.TakeSnapshot(e));
+            _alerts = new Alerts.AlertMonitor(this, _options.AlertDeliveryFactory);
         }
+
+        /// <summary>The session's alert rules (Register-ConnectionAlert and config.yml's alerts.*).</summary>
+        public Alerts.AlertMonitor Alerts => _alerts;
 
         /// <summary>A session over a platform made beforehand (tests, benchmarks).</summary>
         public MonitorSession(IPlatform platform, string bundledGeoDirectory = null)
@@ -441,6 +449,7 @@ namespace ConnectionsMonitor.Engine.Session
                 engine = _engine;
                 _engine = null;
             }
+            _alerts.Dispose();
             _sampler.Dispose();
             engine?.Dispose();
         }
