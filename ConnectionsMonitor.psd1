@@ -10,7 +10,8 @@
     PowerShellVersion    = '5.1'
     FormatsToProcess     = @('ConnectionsMonitor.Format.ps1xml')
     TypesToProcess       = @('ConnectionsMonitor.Types.ps1xml')
-    CmdletsToExport      = @('Get-MonitoredConnection', 'Get-TopTalker', 'Get-ConnectionStatistic', 'Watch-Connection', 'Show-ConnectionMonitor', 'Update-ConnectionGeoDatabase')
+    CmdletsToExport      = @('Get-MonitoredConnection', 'Get-TopTalker', 'Get-ConnectionStatistic', 'Watch-Connection', 'Show-ConnectionMonitor', 'Update-ConnectionGeoDatabase',
+                            'Register-ConnectionAlert', 'Get-ConnectionAlert', 'Unregister-ConnectionAlert', 'Test-ConnectionAlert')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

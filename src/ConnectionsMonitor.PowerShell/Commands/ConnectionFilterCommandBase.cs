@@ -26,9 +26,11 @@ namespace ConnectionsMonitor.Commands
         /// <summary>Cancelled by StopProcessing (Ctrl+C); long-running commands wait on it.</summary>
         internal CancellationTokenSource StopRequested { get; } = new CancellationTokenSource();
 
+        // Virtual: Register-ConnectionAlert declares -Protocol again without a position (its -Name is the
+        // positional one) and BuildQuery reads whichever declaration PowerShell bound.
         [Parameter(Position = 0)]
         [ValidateSet("TCP", "UDP", IgnoreCase = true)]
-        public string[] Protocol { get; set; }
+        public virtual string[] Protocol { get; set; }
 
         [Parameter]
         [TcpStateNameTransformation]
@@ -42,9 +44,13 @@ namespace ConnectionsMonitor.Commands
         [ValidateRange(0, 65535)]
         public int[] LocalPort { get; set; }
 
+        // Virtual: Register-ConnectionAlert's -RemotePort is a condition, not a filter (see RemotePortFilter).
         [Parameter]
         [ValidateRange(0, 65535)]
-        public int[] RemotePort { get; set; }
+        public virtual int[] RemotePort { get; set; }
+
+        /// <summary>The remote ports the query filters on: -RemotePort, unless a command gives the name another meaning.</summary>
+        private protected virtual int[] RemotePortFilter => RemotePort;
 
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -104,7 +110,7 @@ namespace ConnectionsMonitor.Commands
             query.States = State?.Distinct().ToList();
             query.Ports = Ranges(Port);
             query.LocalPorts = Ranges(LocalPort);
-            query.RemotePorts = Ranges(RemotePort);
+            query.RemotePorts = Ranges(RemotePortFilter);
             query.RemoteAddresses = RemoteAddress?.Select(AddressPattern.Parse).ToList();
             query.ProcessNames = ProcessName?.Select(n => new Wildcard(n)).ToList();
             query.ProcessIds = _pipelineProcessIds.Count > 0 ? _pipelineProcessIds.Distinct().ToList() : null;

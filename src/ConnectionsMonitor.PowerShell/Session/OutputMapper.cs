@@ -13,7 +13,7 @@ namespace ConnectionsMonitor.Session
     /// properties (strings, numbers, booleans, DateTime) so they survive Export-Csv, ConvertTo-Json
     /// and remoting unchanged. Cmdlet classes keep engine types out of their public signatures.
     /// </summary>
-    internal static class OutputMapper
+    internal static partial class OutputMapper
     {
         /// <summary>
         /// Maps many records of one read: rows share addresses and first-sighting times, so their

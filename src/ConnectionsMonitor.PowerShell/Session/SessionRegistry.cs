@@ -44,6 +44,8 @@ namespace ConnectionsMonitor.Session
                     if (session != prepared) unused = prepared;
                     Sessions.Add(runspace, session);
                     Watch(runspace);
+                    // Alerts reach this runspace's PowerShell events through its event manager, taken here on the pipeline thread.
+                    AlertBridge.Attach(session, cmdlet.Events);
                     return session;
                 }
             }
@@ -86,6 +88,8 @@ namespace ConnectionsMonitor.Session
                 if (Sessions.TryGetValue(runspace, out session)) Sessions.Remove(runspace);
                 runspace.StateChanged -= OnRunspaceStateChanged;
             }
+            AlertBridge.Close(prepared);
+            AlertBridge.Close(session);
             prepared?.Dispose();
             session?.Dispose();
         }
