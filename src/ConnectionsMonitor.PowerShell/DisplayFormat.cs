@@ -54,6 +54,17 @@ namespace ConnectionsMonitor
         /// </summary>
         public static string Process(string name, bool? isVpn, int cells) => TextFormat.Cell(Process(name, isVpn), cells);
 
+        /// <summary>
+        /// The Process cell of a row alert rules may have flagged: the seed's "[!]" first when <paramref name="flags"/>
+        /// names any rule, then as <see cref="Process(string, bool?, int)"/> ("[!] [VPN] openvpn"), fitted to <paramref name="cells"/>.
+        /// </summary>
+        public static string Process(string name, bool? isVpn, string flags, int cells)
+        {
+            string cell = Process(name, isVpn);
+            if (!string.IsNullOrWhiteSpace(flags)) cell = cell.Length == 0 ? TableLayout.SuspiciousMarker : TableLayout.SuspiciousMarker + " " + cell;
+            return TextFormat.Cell(cell, cells);
+        }
+
         /// <summary>Outside text (names, paths) for a list or table cell: <see cref="UntrustedText.ForTerminal"/>.</summary>
         public static string Safe(string text) => UntrustedText.ForTerminal(text);
     }
