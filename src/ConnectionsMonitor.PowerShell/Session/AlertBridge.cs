@@ -27,13 +27,13 @@ namespace ConnectionsMonitor.Session
         /// <summary>
         /// Runs the user's block (bound by <see cref="AddAction"/> into this subscription's module, so it sees
         /// $Event) and reports what fails. Errors it writes become output through 2>&amp;1 and are reported
-        /// one by one; a terminating error ends it and is reported; the event job itself never fails.
+        /// as they stream by (before a later throw ends it); a terminating error ends it and is reported; the event job itself never fails.
         /// </summary>
         private const string WrapperScript =
             "try {\n" +
-            "    foreach ($__cmOut in @(& $__cmAction @args 2>&1)) {\n" +
-            "        if ($__cmOut -is [System.Management.Automation.ErrorRecord]) { $__cmReport.Invoke($__cmOut) } else { $__cmOut }\n" +
-            "    }\n" +
+            "    & $__cmAction @args 2>&1 | & { process {\n" +
+            "        if ($_ -is [System.Management.Automation.ErrorRecord]) { $__cmReport.Invoke($_) } else { $_ }\n" +
+            "    } }\n" +
             "} catch {\n" +
             "    $__cmReport.Invoke($_)\n" +
             "}\n";
