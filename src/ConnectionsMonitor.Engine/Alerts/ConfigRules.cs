@@ -16,6 +16,7 @@ namespace ConnectionsMonitor.Engine.Alerts
     /// session (NewRemoteCountry; needs GeoIP).</item>
     /// <item>maxConnections → config.maxConnections: more than N connections (listeners not counted), edge-triggered.</item>
     /// <item>maxBandwidth → config.maxBandwidth: more than N bytes/s sent + received over all connections, from real counters, edge-triggered.</item>
+    /// <item>portScan: true (this module's key) → config.portScan with alerts.portScan.ports / window.</item>
     /// </list>
     /// </summary>
     internal static class ConfigRules
@@ -24,6 +25,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         {
             var targets = alerts.Webhooks.Select(w => new AlertTarget(w.Url)).ToList().AsReadOnly();
             var c = alerts.Conditions;
+            var repeat = System.TimeSpan.FromMilliseconds(alerts.RepeatInterval);
             if (c.SuspiciousPorts.Count > 0)
             {
                 var ports = c.SuspiciousPorts.ToArray();
@@ -38,9 +40,14 @@ namespace ConnectionsMonitor.Engine.Alerts
                 yield return Rule("maxConnections", targets, new AlertCondition(AlertKind.MaxConnections) { Threshold = c.MaxConnections });
             if (c.MaxBandwidth > 0)
                 yield return Rule("maxBandwidth", targets, new AlertCondition(AlertKind.MaxBandwidth) { Threshold = c.MaxBandwidth });
+            if (c.PortScan)
+                yield return Rule("portScan", targets, new AlertCondition(AlertKind.PortScan)
+                {
+                    ScanPorts = alerts.PortScanPorts,
+                    ScanWindow = System.TimeSpan.FromMilliseconds(alerts.PortScanWindow),
+                });
+            AlertRule Rule(string key, IReadOnlyList<AlertTarget> to, params AlertCondition[] conditions) =>
+                new AlertRule(AlertMonitor.ConfigRulePrefix + key, conditions) { Targets = to, Origin = "config", RepeatInterval = repeat };
         }
-
-        private static AlertRule Rule(string key, IReadOnlyList<AlertTarget> targets, params AlertCondition[] conditions) =>
-            new AlertRule(AlertMonitor.ConfigRulePrefix + key, conditions) { Targets = targets, Origin = "config" };
     }
 }

@@ -223,5 +223,20 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.Equal("Discord https://discord.com/…", rules[0].Targets[0].ToString());
             Assert.Equal(10, rules[2].Conditions[0].Threshold);
         }
-    }
+    
+        [Fact]
+        public void TheModulesOwnAlertKeysLoadAndBadValuesSayWhatIsExpected()
+        {
+            var config = Config("alerts:\n  enabled: true\n  repeatInterval: 60000\n  conditions:\n    portScan: true\n    maxBandwidth: 0\n  portScan:\n    ports: 4\n    window: 5000\n");
+            var rules = ConfigRules.From(config.Alerts).ToList();
+            Assert.Equal(new[] { "config.suspiciousPorts", "config.newForeignConnections", "config.maxConnections", "config.portScan" }, rules.Select(r => r.Name).ToArray());
+            var scan = rules[3].Conditions[0];
+            Assert.Equal(4, scan.ScanPorts);
+            Assert.Equal(TimeSpan.FromSeconds(5), scan.ScanWindow);
+            Assert.All(rules, r => Assert.Equal(TimeSpan.FromMinutes(1), r.RepeatInterval));
+            var bad = Assert.Throws<Engine.Configuration.ConfigException>(() => Config("alerts:\n  portScan:\n    ports: 1\n"));
+            Assert.Contains("alerts.portScan.ports", bad.Message);
+            Assert.Contains("a whole number of distinct ports from 2 to 65535", bad.Message);
+        }
+}
 }
