@@ -30,6 +30,20 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         public DateTime TimeUtc { get; }
         public IReadOnlyList<ConnectionRecord> Rows { get; }
+
+        private HashSet<ConnectionKey> _present;
+
+        /// <summary>The keys of every row (made on first use, shared by the rules).</summary>
+        public HashSet<ConnectionKey> Present
+        {
+            get
+            {
+                if (_present != null) return _present;
+                var set = new HashSet<ConnectionKey>();
+                foreach (var r in Rows) set.Add(r.Key);
+                return _present = set;
+            }
+        }
         public IReadOnlyList<ConnectionEvent> Events { get; }
 
         /// <summary>A TCP socket in Listen, or a UDP socket with no remote end (it receives from anyone).</summary>
@@ -96,7 +110,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             public readonly HashSet<string> Exclude;
             public readonly HashSet<ConnectionKey> Fired = new HashSet<ConnectionKey>();
             public readonly Memory Seen = new Memory(MemoryLimit);
-            public readonly Dictionary<string, Level> Levels = new Dictionary<string, Level>(StringComparer.Ordinal);
+            public readonly Dictionary<int, Level> Levels = new Dictionary<int, Level>();
             public readonly Dictionary<ConnectionKey, ConnectionRecord> Vpn = new Dictionary<ConnectionKey, ConnectionRecord>();
             public IPortScanSource Scan;
             public bool SaidNoCounters;
@@ -107,6 +121,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             public bool On;
             public DateTime LastSaidUtc;
             public double Value;
+            public ConnectionRecord Who;
         }
 
         /// <summary>A set that forgets its oldest entries past a limit.</summary>
@@ -151,15 +166,13 @@ namespace ConnectionsMonitor.Engine.Alerts
             var rows = _rule.Filter == null ? sample.Rows : sample.Rows.Where(_rule.Filter.Matches).ToList();
             var alerts = new List<AlertEvent>();
             var flagged = new HashSet<ConnectionKey>();
-            var present = new HashSet<ConnectionKey>();
-            foreach (var r in rows) present.Add(r.Key);
             foreach (var s in _states.Values)
             {
                 switch (s.Condition.Kind)
                 {
                     case AlertKind.RemotePort:
                     case AlertKind.InboundPort:
-                        PerConnection(s, sample, rows, present, flagged, alerts);
+                        PerConnection(s, sample, rows, flagged, alerts);
                         break;
                     case AlertKind.NewListeningPort:
                     case AlertKind.NewPublicAddress:
@@ -173,7 +186,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                         Levels(s, sample, rows, alerts);
                         break;
                     case AlertKind.VpnChange:
-                        Vpn(s, sample, rows, present, flagged, alerts);
+                        Vpn(s, sample, rows, flagged, alerts);
                         break;
                     case AlertKind.PortScan:
                         Scan(s, sample, rows, alerts);
@@ -181,18 +194,17 @@ namespace ConnectionsMonitor.Engine.Alerts
                 }
             }
             _baselined = true;
-            lock (_flagGate)
+            if (_flagged.Count > 0 || flagged.Count > 0)
             {
                 // Keep the flags of connections still open; add this sample's.
-                var next = new HashSet<ConnectionKey>();
-                foreach (var k in _flagged) if (present.Contains(k)) next.Add(k);
-                next.UnionWith(flagged);
-                _flagged = next;
+                var next = new HashSet<ConnectionKey>(flagged);
+                foreach (var k in _flagged) if (sample.Present.Contains(k)) next.Add(k);
+                lock (_flagGate) _flagged = next;
             }
             return alerts;
         }
 
-        private void PerConnection(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, HashSet<ConnectionKey> present,
+        private void PerConnection(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows,
             HashSet<ConnectionKey> flagged, List<AlertEvent> alerts)
         {
             bool outbound = s.Condition.Kind == AlertKind.RemotePort;
@@ -206,7 +218,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                 flagged.Add(r.Key);
                 (items ?? (items = new List<AlertItem>())).Add(AlertItem.From(r));
             }
-            s.Fired.IntersectWith(present); // a closed connection's key may come back as a new connection
+            if (s.Fired.Count > 0) s.Fired.IntersectWith(sample.Present); // a closed connection's key may come back as a new connection
             if (items == null) return;
             string what = outbound
                 ? "Outbound connection to port " + string.Join(", ", items.Select(i => i.RemotePort).Distinct())
@@ -282,9 +294,9 @@ namespace ConnectionsMonitor.Engine.Alerts
             var c = s.Condition;
             bool bandwidth = c.Kind == AlertKind.MaxBandwidth;
             double threshold = c.Threshold ?? double.MaxValue;
-            // Subject → value; "" is the total.
-            var values = new Dictionary<string, double>(StringComparer.Ordinal);
-            var names = new Dictionary<string, ConnectionRecord>(StringComparer.Ordinal);
+            // Subject (process id; -1 for the total) → value.
+            var values = new Dictionary<int, double>();
+            var names = new Dictionary<int, ConnectionRecord>();
             bool anyCounter = false;
             foreach (var r in rows)
             {
@@ -300,8 +312,8 @@ namespace ConnectionsMonitor.Engine.Alerts
                     if (AlertSample.IsListener(r)) continue;
                     v = 1;
                 }
-                string subject = c.PerProcess ? (r.ProcessId == null ? null : r.ProcessId.Value.ToString(CultureInfo.InvariantCulture)) : "";
-                if (subject == null) continue;
+                int subject = c.PerProcess ? r.ProcessId ?? -2 : -1;
+                if (subject == -2) continue;
                 values.TryGetValue(subject, out var sum);
                 values[subject] = sum + v;
                 if (!names.ContainsKey(subject)) names[subject] = r;
@@ -316,13 +328,14 @@ namespace ConnectionsMonitor.Engine.Alerts
                 }
                 return;
             }
-            if (!c.PerProcess && !values.ContainsKey("")) values[""] = 0;
+            if (!c.PerProcess && !values.ContainsKey(-1)) values[-1] = 0;
             foreach (var kv in values)
             {
                 if (!s.Levels.TryGetValue(kv.Key, out var level)) s.Levels[kv.Key] = level = new Level();
                 level.Value = kv.Value;
                 bool over = kv.Value > threshold;
                 names.TryGetValue(kv.Key, out var who);
+                level.Who = who ?? level.Who;
                 if (over && !level.On)
                 {
                     level.On = true;
@@ -344,7 +357,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             foreach (var gone in s.Levels.Where(l => !values.ContainsKey(l.Key)).Select(l => l.Key).ToList())
             {
                 var level = s.Levels[gone];
-                if (level.On) alerts.Add(LevelAlert(c, AlertStatus.Resolved, sample.TimeUtc, 0, threshold, null, gone));
+                if (level.On) alerts.Add(LevelAlert(c, AlertStatus.Resolved, sample.TimeUtc, 0, threshold, level.Who, gone.ToString(CultureInfo.InvariantCulture)));
                 s.Levels.Remove(gone);
             }
         }
@@ -364,7 +377,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             return new AlertEvent(_rule.Name, c.Kind, status, t, text, items) { Value = value, Threshold = threshold, Subject = subject };
         }
 
-        private void Vpn(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, HashSet<ConnectionKey> present, HashSet<ConnectionKey> flagged, List<AlertEvent> alerts)
+        private void Vpn(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, HashSet<ConnectionKey> flagged, List<AlertEvent> alerts)
         {
             List<AlertItem> up = null, down = null;
             var now = new Dictionary<ConnectionKey, ConnectionRecord>();

@@ -171,7 +171,8 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.Equal("Bandwidth of a (PID 1) is 1.2 KB/s, above 1000 B/s", a.Summary);
             var gone = Assert.Single(ev.Evaluate(Sample(4, Conn(2, "b", 2, 100, 100))));
             Assert.Equal(AlertStatus.Resolved, gone.Status);
-            Assert.Equal("a (PID 1)", gone.Subject == null ? null : "a (PID 1)");
+            Assert.Equal("a (PID 1)", gone.Subject);
+            Assert.Equal("Bandwidth of a (PID 1) back to 0 B/s (limit 1000 B/s)", gone.Summary);
         }
 
         [Fact]
