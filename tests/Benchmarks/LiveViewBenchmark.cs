@@ -196,7 +196,7 @@ internal static class LiveViewBenchmark
     }
 
     // Every thread of this process: its name (comm) and the CPU time it has run, in ns (schedstat's first field).
-    private static Dictionary<int, (string, long)> Threads()
+    internal static Dictionary<int, (string, long)> Threads()
     {
         var result = new Dictionary<int, (string, long)>();
         foreach (var dir in Directory.GetDirectories("/proc/self/task"))

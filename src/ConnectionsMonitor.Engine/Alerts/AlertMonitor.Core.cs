@@ -3,20 +3,40 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Session;
 
 namespace ConnectionsMonitor.Engine.Alerts
 {
     public sealed partial class AlertMonitor
     {
+        /// <summary>Name prefix of the rules made from config.yml's alerts.conditions.</summary>
+        public const string ConfigRulePrefix = "config.";
+
         private readonly object _gate = new object();
         private readonly Dictionary<string, RuleEntry> _rules = new Dictionary<string, RuleEntry>(StringComparer.OrdinalIgnoreCase);
         private readonly List<string> _warnings = new List<string>();
-        private readonly Session.MonitorSession _session;
+        private readonly HashSet<string> _warned = new HashSet<string>(StringComparer.Ordinal);
+        private readonly MonitorSession _session;
         private readonly Func<IAlertDelivery> _deliveryFactory;
+        private IAlertDelivery _delivery;
+        private Thread _thread;
+        private CancellationTokenSource _stop;
+        private SessionPlan _plan;
+        private AlertSample _last;
+        private int _watchers;
+        private long _samples;
         private bool _disposed;
 
-        internal AlertMonitor(Session.MonitorSession session, Func<IAlertDelivery> deliveryFactory)
+        /// <summary>Makes port-scan evidence sources for PortScan conditions; tests replace it.</summary>
+        internal Func<AlertCondition, IPortScanSource> PortScanSourceFactory { get; set; }
+
+        /// <summary>Time between the samples the rules see; null for the configuration's refreshInterval. Takes effect when watching starts.</summary>
+        public TimeSpan? Interval { get; set; }
+
+        internal AlertMonitor(MonitorSession session, Func<IAlertDelivery> deliveryFactory)
         {
             _session = session;
             _deliveryFactory = deliveryFactory;
@@ -25,14 +45,27 @@ namespace ConnectionsMonitor.Engine.Alerts
         private sealed class RuleEntry
         {
             public AlertRule Rule;
+            public RuleEvaluator Evaluator;
             public long Fired;
             public DateTime? LastFiredUtc;
-            public int Active;
             public long ActionErrors;
             public string LastActionError;
         }
 
-        /// <summary>Adds a rule and starts watching if it is the first. Throws ArgumentException when a rule of that name exists.</summary>
+        /// <summary>True while the evaluation thread runs.</summary>
+        public bool IsWatching
+        {
+            get { lock (_gate) return _thread != null; }
+        }
+
+        /// <summary>Samples evaluated so far.</summary>
+        public long SamplesEvaluated => Interlocked.Read(ref _samples);
+
+        /// <summary>
+        /// Adds a rule and starts watching (subscribing to the session's sampler at the configuration's
+        /// refreshInterval) if it is the first. Throws <see cref="ArgumentException"/> when a rule of that
+        /// name exists, and <see cref="ConfigException"/> when the configuration cannot be used.
+        /// </summary>
         public AlertRuleState Register(AlertRule rule)
         {
             if (rule == null) throw new ArgumentNullException(nameof(rule));
@@ -41,16 +74,33 @@ namespace ConnectionsMonitor.Engine.Alerts
                 if (_disposed) throw new ObjectDisposedException(nameof(AlertMonitor));
                 if (_rules.ContainsKey(rule.Name))
                     throw new ArgumentException("An alert rule named '" + rule.Name + "' exists already.", nameof(rule));
-                var e = new RuleEntry { Rule = rule };
+                var e = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
                 _rules[rule.Name] = e;
+                try { EnsureThread(rule.Filter); }
+                catch
+                {
+                    _rules.Remove(rule.Name);
+                    e.Evaluator.Dispose();
+                    throw;
+                }
                 return StateOf(e);
             }
         }
 
-        /// <summary>Removes a rule; false when there is none of that name.</summary>
+        /// <summary>Removes a rule (its queued webhook messages still go); false when there is none of that name. The thread stops with the last rule.</summary>
         public bool Unregister(string name)
         {
-            lock (_gate) return name != null && _rules.Remove(name);
+            Thread stopped = null;
+            lock (_gate)
+            {
+                if (name == null || !_rules.TryGetValue(name, out var e)) return false;
+                _rules.Remove(name);
+                e.Evaluator.Dispose();
+                _delivery?.Forget(e.Rule.Name);
+                if (_rules.Count == 0) stopped = StopThread();
+            }
+            Join(stopped);
+            return true;
         }
 
         /// <summary>The registered rules, sorted by name.</summary>
@@ -65,6 +115,54 @@ namespace ConnectionsMonitor.Engine.Alerts
             lock (_gate) return name != null && _rules.TryGetValue(name, out var e) ? StateOf(e) : null;
         }
 
+        /// <summary>
+        /// Says a rule's test: raises one <see cref="AlertStatus.Test"/> alert through <see cref="Raised"/>
+        /// and sends it to each of the rule's webhooks now (with the usual retries), returning one result per
+        /// webhook. Throws <see cref="ArgumentException"/> when there is no such rule.
+        /// </summary>
+        public async Task<IReadOnlyList<AlertDeliveryResult>> TestAsync(string name, CancellationToken cancel)
+        {
+            RuleEntry e;
+            lock (_gate)
+                if (name == null || !_rules.TryGetValue(name, out e))
+                    throw new ArgumentException("There is no alert rule named '" + name + "'.", nameof(name));
+            var alert = new AlertEvent(e.Rule.Name, e.Rule.Conditions[0].Kind, AlertStatus.Test, DateTime.UtcNow,
+                "Test message for alert rule '" + e.Rule.Name + "' (" + e.Rule.Kind + "); nothing happened.", new AlertItem[0]);
+            Raise(e, alert);
+            if (e.Rule.Targets.Count == 0) return new AlertDeliveryResult[0];
+            var delivery = Delivery();
+            if (delivery == null) return e.Rule.Targets.Select(t => new AlertDeliveryResult { Target = t.Redacted, Error = "No webhook sender in this session." }).ToList();
+            return await delivery.SendNowAsync(e.Rule, alert, cancel).ConfigureAwait(false);
+        }
+
+        /// <summary>The names of the rules that flag <paramref name="r"/>, sorted and comma-separated ("rdp,scan"); null when none.</summary>
+        public string FlagsFor(ConnectionRecord r)
+        {
+            if (r == null) return null;
+            List<RuleEvaluator> evaluators;
+            AlertSample last;
+            lock (_gate)
+            {
+                if (_rules.Count == 0) return null;
+                evaluators = _rules.Values.Select(e => e.Evaluator).ToList();
+                last = _last;
+            }
+            List<string> names = null;
+            foreach (var ev in evaluators)
+                if (ev.Flags(r, last)) (names ?? (names = new List<string>())).Add(ev.Rule.Name);
+            if (names == null) return null;
+            names.Sort(StringComparer.OrdinalIgnoreCase);
+            return string.Join(",", names);
+        }
+
+        /// <summary>Sets <see cref="ConnectionRecord.Flags"/> on each row (null where no rule flags it). Does nothing when no rule is registered.</summary>
+        public void ApplyFlags(IEnumerable<ConnectionRecord> rows)
+        {
+            if (rows == null) return;
+            lock (_gate) if (_rules.Count == 0) return;
+            foreach (var r in rows) r.Flags = FlagsFor(r);
+        }
+
         /// <summary>Says a failure of the rule's in-process consumer (a script block); shown by Get-ConnectionAlert.</summary>
         public void ReportActionError(string ruleName, string message)
         {
@@ -72,19 +170,202 @@ namespace ConnectionsMonitor.Engine.Alerts
                 if (ruleName != null && _rules.TryGetValue(ruleName, out var e)) { e.ActionErrors++; e.LastActionError = message; }
         }
 
-        /// <summary>Warnings not said yet (each once).</summary>
+        /// <summary>Warnings not said yet (each once per session).</summary>
         public IReadOnlyList<string> TakeWarnings()
         {
             lock (_warnings) { var w = _warnings.ToList(); _warnings.Clear(); return w; }
         }
 
-        private AlertRuleState StateOf(RuleEntry e) =>
-            new AlertRuleState(e.Rule, e.Fired, e.LastFiredUtc, e.Active, null, e.ActionErrors, e.LastActionError);
+        private void Warn(string text)
+        {
+            lock (_warnings) if (_warned.Add(text)) _warnings.Add(text);
+        }
 
-        /// <summary>Stops watching and flushes what is queued for webhooks.</summary>
+        private AlertRuleState StateOf(RuleEntry e) =>
+            new AlertRuleState(e.Rule, e.Fired, e.LastFiredUtc, e.Evaluator.Active, _delivery?.StatsFor(e.Rule.Name), e.ActionErrors, e.LastActionError);
+
+        private IAlertDelivery Delivery()
+        {
+            lock (_gate)
+            {
+                if (_disposed) return null;
+                return _delivery ?? (_delivery = (_deliveryFactory ?? DefaultDelivery)());
+            }
+        }
+
+        /// <summary>The built-in webhook sender (null until one is wired in).</summary>
+        private static IAlertDelivery DefaultDelivery() => null;
+
+        /// <summary>The built-in port-scan evidence (null until one is wired in).</summary>
+        private static IPortScanSource DefaultScanSource(AlertCondition condition) => null;
+
+        // ---- config.yml's alerts, while something watches ----
+
+        /// <summary>
+        /// A watcher (Watch-Connection, the live view, the dashboard, the service) started with this plan:
+        /// with alerts.enabled, the configuration's conditions become rules (named config.*) until the last
+        /// watcher stops. A one-off snapshot never calls this, so an audit starts nothing in the background.
+        /// </summary>
+        internal void WatcherStarted(SessionPlan plan)
+        {
+            lock (_gate)
+            {
+                if (_disposed) return;
+                if (_watchers++ > 0) return;
+                var alerts = plan.Config.Alerts;
+                if (!alerts.Enabled) return;
+                foreach (var rule in ConfigRules.From(alerts))
+                {
+                    if (_rules.ContainsKey(rule.Name)) continue;
+                    _rules[rule.Name] = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
+                }
+                if (_rules.Count > 0) EnsureThread(null, plan);
+            }
+        }
+
+        /// <summary>The last watcher left: the config.* rules go (registered rules stay).</summary>
+        internal void WatcherStopped()
+        {
+            Thread stopped = null;
+            lock (_gate)
+            {
+                if (_watchers == 0 || --_watchers > 0) return;
+                foreach (var name in _rules.Where(kv => kv.Value.Rule.Origin == "config").Select(kv => kv.Key).ToList())
+                {
+                    _rules[name].Evaluator.Dispose();
+                    _rules.Remove(name);
+                }
+                if (_rules.Count == 0) stopped = StopThread();
+            }
+            Join(stopped);
+        }
+
+        // ---- the evaluation thread ----
+
+        private void EnsureThread(ConnectionQuery filter, SessionPlan plan = null)
+        {
+            if (_thread != null) return;
+            var query = new ConnectionQuery { ConfigPath = filter?.ConfigPath, CurrentDirectory = filter?.CurrentDirectory };
+            _plan = plan ?? _session.Plan(query);
+            var feed = _session.SubscribeInternal(_plan, Interval, reportExistingAsOpened: false, capacity: 2, watcher: false);
+            foreach (var w in _plan.Warnings) Warn(w);
+            _stop = new CancellationTokenSource();
+            var stop = _stop;
+            _thread = new Thread(() => Run(feed, stop.Token)) { IsBackground = true, Name = ThreadName };
+            _thread.Start();
+        }
+
+        private Thread StopThread()
+        {
+            var t = _thread;
+            _thread = null;
+            _stop?.Cancel();
+            _last = null;
+            return t;
+        }
+
+        private static void Join(Thread t)
+        {
+            if (t != null && t != Thread.CurrentThread) t.Join();
+        }
+
+        private void Run(SessionFeed feed, CancellationToken stop)
+        {
+            using (feed)
+            {
+                try
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        SessionSample sample;
+                        try
+                        {
+                            if (!feed.TryNext(TimeSpan.FromMilliseconds(-1), stop, out sample)) continue;
+                        }
+                        catch (SamplerException ex)
+                        {
+                            Warn("Alert rules could not read the connection table: " + ex.Message);
+                            continue;
+                        }
+                        Evaluate(sample);
+                    }
+                }
+                catch (OperationCanceledException) { }
+            }
+        }
+
+        /// <summary>Evaluates every rule against one sample (the alert thread; tests call it directly).</summary>
+        internal void Evaluate(SessionSample sample)
+        {
+            var s = new AlertSample(sample.Snapshot.TimeStampUtc, sample.Snapshot.Connections, sample.Events);
+            foreach (var w in sample.Snapshot.Warnings) Warn(w);
+            if (sample.DroppedBefore > 0) Warn(MonitorSession.DropWarning(sample.DroppedBefore));
+            List<RuleEntry> entries;
+            lock (_gate)
+            {
+                _last = s;
+                entries = _rules.Values.ToList();
+            }
+            foreach (var e in entries)
+            {
+                List<AlertEvent> alerts;
+                try { alerts = e.Evaluator.Evaluate(s); }
+                catch (Exception ex)
+                {
+                    Warn("Alert rule '" + e.Rule.Name + "' failed on a sample: " + ex.Message);
+                    continue;
+                }
+                foreach (var w in e.Evaluator.Warnings) Warn(w);
+                e.Evaluator.Warnings.Clear();
+                foreach (var a in alerts)
+                {
+                    lock (_gate)
+                    {
+                        if (!_rules.ContainsKey(e.Rule.Name)) break; // unregistered meanwhile
+                        e.Fired++;
+                        e.LastFiredUtc = a.TimeUtc;
+                    }
+                    Raise(e, a);
+                    if (e.Rule.Targets.Count > 0) Delivery()?.Enqueue(e.Rule, a);
+                }
+            }
+            Interlocked.Increment(ref _samples);
+        }
+
+        private void Raise(RuleEntry e, AlertEvent a)
+        {
+            var handlers = Raised;
+            if (handlers == null) return;
+            foreach (Action<AlertRule, AlertEvent> h in handlers.GetInvocationList())
+            {
+                try { h(e.Rule, a); }
+                catch (Exception ex) { ReportActionError(e.Rule.Name, ex.Message); }
+            }
+        }
+
+        /// <summary>Stops watching, then waits briefly for queued webhook messages and writes what is left to the dead-letter file.</summary>
         public void Dispose()
         {
-            lock (_gate) { _disposed = true; _rules.Clear(); }
+            Thread t;
+            IAlertDelivery delivery;
+            List<RuleEntry> entries;
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                t = StopThread();
+                delivery = _delivery;
+                _delivery = null;
+                entries = _rules.Values.ToList();
+                _rules.Clear();
+            }
+            Join(t);
+            foreach (var e in entries) e.Evaluator.Dispose();
+            if (delivery != null)
+            {
+                try { delivery.Flush(TimeSpan.FromSeconds(2)); } catch (Exception) { }
+                delivery.Dispose();
+            }
         }
     }
 }

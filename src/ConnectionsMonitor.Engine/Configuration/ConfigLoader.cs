@@ -109,7 +109,15 @@ namespace ConnectionsMonitor.Engine.Configuration
                     k.NewForeignConnections = cond.Bool("newForeignConnections", k.NewForeignConnections);
                     k.MaxConnections = cond.Integer("maxConnections", 0, long.MaxValue, WholeNumber, k.MaxConnections);
                     k.MaxBandwidth = cond.Integer("maxBandwidth", 0, long.MaxValue, "a whole number of bytes per second, 0 or more", k.MaxBandwidth);
+                    k.PortScan = cond.Bool("portScan", k.PortScan);
                 });
+                alerts.RepeatInterval = a.Integer("repeatInterval", 0, long.MaxValue, Milliseconds, alerts.RepeatInterval);
+                a.Section("portScan", ps =>
+                {
+                    alerts.PortScanPorts = (int)ps.Integer("ports", 2, 65535, "a whole number of distinct ports from 2 to 65535", alerts.PortScanPorts);
+                    alerts.PortScanWindow = ps.Integer("window", 100, 86400000, "milliseconds from 100 to 86400000 (one day)", alerts.PortScanWindow);
+                });
+                alerts.DeadLetterPath = EmptyAsNull(a.Text("deadLetterPath", "the path of a file", alerts.DeadLetterPath));
             });
 
             s.Section("ipFiltering", f =>

@@ -119,6 +119,14 @@ namespace ConnectionsMonitor.Engine.Configuration
         public bool Enabled { get; internal set; }
         public IReadOnlyList<WebhookConfig> Webhooks { get; internal set; } = MonitorConfig.ReadOnly(new WebhookConfig[0]);
         public AlertConditionsConfig Conditions { get; internal set; } = new AlertConditionsConfig();
+        /// <summary>How often a level condition (maxConnections, maxBandwidth) that stays on is said again, in ms; 0 never (default 15 minutes).</summary>
+        public long RepeatInterval { get; internal set; } = 900000;
+        /// <summary>Distinct local ports from one remote address that make a port scan (alerts.portScan.ports, default 6).</summary>
+        public int PortScanPorts { get; internal set; } = 6;
+        /// <summary>The window those ports must fall within, in ms (alerts.portScan.window, default 10000).</summary>
+        public long PortScanWindow { get; internal set; } = 10000;
+        /// <summary>Where undelivered webhook messages are written (JSON lines); null for the default in the user's data folder.</summary>
+        public string DeadLetterPath { get; internal set; }
     }
 
     /// <summary>One webhook target. The URL often embeds a secret (Discord, Slack), so ToString hides it.</summary>
@@ -136,6 +144,8 @@ namespace ConnectionsMonitor.Engine.Configuration
         public long MaxConnections { get; internal set; } = 500;
         /// <summary>Bytes per second across all connections (default 10 MiB/s).</summary>
         public long MaxBandwidth { get; internal set; } = 10485760;
+        /// <summary>Port-scan detection (not in the Node tool's keys; default off there, so a seed config behaves as before).</summary>
+        public bool PortScan { get; internal set; }
     }
 
     public sealed class IpFilteringConfig

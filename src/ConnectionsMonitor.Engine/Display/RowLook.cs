@@ -16,7 +16,7 @@ namespace ConnectionsMonitor.Engine.Display
 
         public ConfigColor Color { get; }
 
-        /// <summary>A port of the row is in alerts.conditions.suspiciousPorts.</summary>
+        /// <summary>A port of the row is in alerts.conditions.suspiciousPorts, or an alert rule flags the row (<see cref="ConnectionRecord.Flags"/>).</summary>
         public bool Suspicious { get; }
 
         /// <summary>The connection was recognised as a VPN (IsVpn is true; unknown shows nothing).</summary>
@@ -28,7 +28,7 @@ namespace ConnectionsMonitor.Engine.Display
                        : (Vpn ? TableLayout.VpnMarker : "");
 
         /// <summary>
-        /// The seed's colour rules: a suspicious port (local or remote) makes the row red and flags it;
+        /// The seed's colour rules: a suspicious port (local or remote) or an alert rule's flag makes the row red and marks it;
         /// otherwise a highlighted port (local first, then remote) gives the row its colour; otherwise
         /// the state colour (colors.tcp.* by state, colors.udp for UDP).
         /// </summary>
@@ -37,7 +37,7 @@ namespace ConnectionsMonitor.Engine.Display
             var highlighted = highlightedPorts ?? config.HighlightedPorts;
             bool vpn = r.IsVpn == true;
             int remote = r.RemotePort ?? 0;
-            if (suspiciousPorts.Contains(r.LocalPort) || (remote != 0 && suspiciousPorts.Contains(remote)))
+            if (suspiciousPorts.Contains(r.LocalPort) || (remote != 0 && suspiciousPorts.Contains(remote)) || !string.IsNullOrEmpty(r.Flags))
                 return new RowLook(Red, true, vpn);
             if (highlighted.TryGetValue(r.LocalPort, out var local)) return new RowLook(local, false, vpn);
             if (remote != 0 && highlighted.TryGetValue(remote, out var far)) return new RowLook(far, false, vpn);

@@ -86,6 +86,7 @@ namespace ConnectionsMonitor.Engine.Session
                         if (!view.Paused || previous == null)
                         {
                             var snapshot = sample.Snapshot;
+                            session.Alerts.ApplyFlags(snapshot.Connections);
                             if (interactive)
                             {
                                 // A warning written mid-screen would be overdrawn; the view shows it on its bottom line.
@@ -94,6 +95,7 @@ namespace ConnectionsMonitor.Engine.Session
                             else
                             {
                                 foreach (var w in session.Unsaid(snapshot.Warnings)) terminal.Warn(w);
+                                foreach (var w in session.Alerts.TakeWarnings()) terminal.Warn(w);
                             }
                             view.Update(snapshot, previous);
                             previous = snapshot;

@@ -228,6 +228,7 @@ namespace ConnectionsMonitor.Engine.Session
         {
             var plan = Plan(query);
             var s = Engine.TakeSnapshot(plan.Enrichment, plan.Filters);
+            _alerts.ApplyFlags(s.Connections);
             return WithWarnings(s, plan.Warnings);
         }
 
@@ -240,12 +241,23 @@ namespace ConnectionsMonitor.Engine.Session
         public SessionFeed Subscribe(ConnectionQuery query, TimeSpan? interval = null, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity) =>
             Subscribe(Plan(query), interval, reportExistingAsOpened, capacity);
 
-        internal SessionFeed Subscribe(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity)
+        internal SessionFeed Subscribe(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity) =>
+            SubscribeInternal(plan, interval, reportExistingAsOpened, capacity, watcher: true);
+
+        /// <summary>
+        /// A feed from the sampler. A <paramref name="watcher"/> (Watch, the live view, the dashboard …) also
+        /// switches on config.yml's alert rules while it runs (alerts.enabled); the alert thread's own feed is
+        /// not a watcher.
+        /// </summary>
+        internal SessionFeed SubscribeInternal(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened, int capacity, bool watcher)
         {
             var every = interval ?? TimeSpan.FromMilliseconds(plan.Config.RefreshInterval);
             _ = Engine; // made here, on the caller's thread, so a platform failure is the caller's error
             var subscription = _sampler.Add(every, plan.Enrichment, capacity);
-            return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings);
+            if (!watcher) return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings, null);
+            try { _alerts.WatcherStarted(plan); }
+            catch { subscription.Dispose(); throw; }
+            return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings, _alerts.WatcherStopped);
         }
 
         /// <summary>
@@ -296,6 +308,8 @@ namespace ConnectionsMonitor.Engine.Session
                     }
                     foreach (var w in Unsaid(sample.Snapshot.Warnings)) warn(w);
                     if (sample.DroppedBefore > 0) warn(DropWarning(sample.DroppedBefore));
+                    foreach (var w in _alerts.TakeWarnings()) warn(w);
+                    _alerts.ApplyFlags(sample.Snapshot.Connections);
                     foreach (var e in sample.Events)
                     {
                         if (!MatchesStates(states, e)) continue;

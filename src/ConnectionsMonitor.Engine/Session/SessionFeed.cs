@@ -41,8 +41,11 @@ namespace ConnectionsMonitor.Engine.Session
         private readonly bool _reportExisting;
         private bool _first = true;
 
-        internal SessionFeed(SamplerSubscription subscription, ConnectionQuery[] filters, bool reportExistingAsOpened, IReadOnlyList<string> setupWarnings)
+        private Action _onDispose;
+
+        internal SessionFeed(SamplerSubscription subscription, ConnectionQuery[] filters, bool reportExistingAsOpened, IReadOnlyList<string> setupWarnings, Action onDispose)
         {
+            _onDispose = onDispose;
             _subscription = subscription;
             _filters = filters;
             _reportExisting = reportExistingAsOpened;
@@ -80,6 +83,10 @@ namespace ConnectionsMonitor.Engine.Session
         }
 
         /// <summary>Unsubscribes from the sampler.</summary>
-        public void Dispose() => _subscription.Dispose();
+        public void Dispose()
+        {
+            _subscription.Dispose();
+            System.Threading.Interlocked.Exchange(ref _onDispose, null)?.Invoke();
+        }
     }
 }

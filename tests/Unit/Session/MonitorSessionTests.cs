@@ -386,14 +386,17 @@ samples:
         public const string Name = "Sampler threads";
 
         /// <summary>Threads of this process named as the sampler names its thread (Linux: /proc/self/task/*/comm).</summary>
-        public static int Count()
+        public static int Count() => Count(MonitorSession.SamplerThreadName);
+
+        /// <summary>Threads of this process with this OS name.</summary>
+        public static int Count(string threadName)
         {
             int n = 0;
             foreach (var task in Directory.GetDirectories("/proc/self/task"))
             {
                 try
                 {
-                    if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == MonitorSession.SamplerThreadName) n++;
+                    if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == threadName) n++;
                 }
                 catch (IOException)
                 {

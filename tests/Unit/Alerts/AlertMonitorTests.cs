@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionsMonitor.Engine.Alerts;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Tests.Session;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Alerts
+{
+    /// <summary>The session's alert rules on this machine's real connection table: the thread, real listeners, config rules while watching.</summary>
+    [Collection(SamplerThreads.Name)]
+    public class AlertMonitorTests
+    {
+        private static MonitorSession RealSession(string configPath = null)
+        {
+            TestEnvironment.Isolate();
+            return new MonitorSession(new MonitorSessionOptions { DefaultConfigPath = configPath });
+        }
+
+        private static ConnectionQuery Mine() => new ConnectionQuery { ProcessIds = new[] { Environment.ProcessId } };
+
+        [Fact]
+        public void ANewListenerRaisesOneAlertWithItsPortAndProcess()
+        {
+            using var session = RealSession();
+            var got = new BlockingCollection<AlertEvent>();
+            session.Alerts.Raised += (rule, a) => got.Add(a);
+            session.Alerts.Interval = TimeSpan.FromMilliseconds(200);
+            session.Alerts.Register(new AlertRule("listen", new[] { new AlertCondition(AlertKind.NewListeningPort) }) { Filter = Mine() });
+            Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= 1, TimeSpan.FromSeconds(20)), "no sample was evaluated");
+            Assert.Equal(1, SamplerThreads.Count(AlertMonitor.ThreadName));
+
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            try
+            {
+                int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                Assert.True(got.TryTake(out var a, TimeSpan.FromSeconds(20)), "no alert for the new listener");
+                Assert.Equal(AlertKind.NewListeningPort, a.Kind);
+                Assert.Equal(AlertStatus.Firing, a.Status);
+                var item = Assert.Single(a.Items);
+                Assert.Equal(port, item.LocalPort);
+                Assert.Equal(Environment.ProcessId, item.ProcessId);
+                Assert.Contains("New listening port " + port + "/TCP by ", a.Summary);
+                // Once: three more samples bring nothing.
+                long seen = session.Alerts.SamplesEvaluated;
+                Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= seen + 3, TimeSpan.FromSeconds(20)));
+                Assert.Empty(got);
+                var state = session.Alerts.Find("LISTEN");
+                Assert.Equal(1, state.Fired);
+                Assert.Equal(a.TimeUtc, state.LastFiredUtc);
+                // Get-MonitoredConnection's rows carry the flag.
+                var row = Assert.Single(session.Snapshot(new ConnectionQuery { ProcessIds = new[] { Environment.ProcessId }, LocalPorts = new[] { new PortRange(port, port) } }).Connections);
+                Assert.Equal("listen", row.Flags);
+            }
+            finally
+            {
+                listener.Stop();
+            }
+            Assert.True(session.Alerts.Unregister("listen"));
+            Assert.False(session.Alerts.IsWatching);
+            Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count() == 0, TimeSpan.FromSeconds(10)), "the sampler kept running without rules");
+        }
+
+        [Fact]
+        public void RuleNamesAreUniqueAndAHandlerThatThrowsIsCountedNotLost()
+        {
+            using var session = RealSession();
+            session.Alerts.Raised += (rule, a) => throw new InvalidOperationException("handler broke");
+            var rule = new AlertRule("t1", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 1000000 } });
+            session.Alerts.Register(rule);
+            var dup = Assert.Throws<ArgumentException>(() => session.Alerts.Register(new AlertRule("T1", new[] { new AlertCondition(AlertKind.PortScan) })));
+            Assert.StartsWith("An alert rule named 'T1' exists already.", dup.Message);
+            var results = session.Alerts.TestAsync("t1", CancellationToken.None).GetAwaiter().GetResult();
+            Assert.Empty(results); // no webhooks
+            var state = session.Alerts.Find("t1");
+            Assert.Equal(1, state.ActionErrors);
+            Assert.Equal("handler broke", state.LastActionError);
+            Assert.Equal(0, state.Fired); // a test is not a firing
+            Assert.Throws<ArgumentException>(() => session.Alerts.TestAsync("nope", CancellationToken.None).GetAwaiter().GetResult());
+        }
+
+        [Fact]
+        public void ConfigRulesRunWhileSomethingWatchesAndAOneOffSnapshotStartsNothing()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-alert-config-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            string config = Path.Combine(dir, "config.yml");
+            File.WriteAllText(config, "refreshInterval: 200\nalerts:\n  enabled: true\n  conditions:\n    suspiciousPorts: [23]\n    maxConnections: 100000\n");
+            try
+            {
+                using var session = RealSession(config);
+                session.Snapshot(Mine());
+                Assert.False(session.Alerts.IsWatching);
+                Assert.Empty(session.Alerts.Rules);
+                Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+
+                using (var cancel = new CancellationTokenSource())
+                {
+                    var watch = Task.Run(() => session.Watch(Mine(), new WatchOptions { Duration = TimeSpan.FromSeconds(30) }, cancel.Token, null).ToList());
+                    Assert.True(SpinWait.SpinUntil(() => session.Alerts.Rules.Count == 4, TimeSpan.FromSeconds(20)), "config rules did not start with the watch");
+                    Assert.Equal(new[] { "config.maxBandwidth", "config.maxConnections", "config.newForeignConnections", "config.suspiciousPorts" },
+                        session.Alerts.Rules.Select(r => r.Rule.Name).ToArray());
+                    Assert.True(session.Alerts.IsWatching);
+                    Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= 2, TimeSpan.FromSeconds(20)));
+                    cancel.Cancel();
+                    Assert.ThrowsAny<OperationCanceledException>(() => watch.GetAwaiter().GetResult());
+                }
+                Assert.True(SpinWait.SpinUntil(() => !session.Alerts.IsWatching, TimeSpan.FromSeconds(10)));
+                Assert.Empty(session.Alerts.Rules);
+                Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+
+        [Fact]
+        public void DisposingTheSessionStopsTheAlertThread()
+        {
+            var session = RealSession();
+            session.Alerts.Interval = TimeSpan.FromMilliseconds(200);
+            session.Alerts.Register(new AlertRule("x", new[] { new AlertCondition(AlertKind.NewPublicAddress) }));
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count(AlertMonitor.ThreadName) == 1, TimeSpan.FromSeconds(10)));
+            session.Dispose();
+            Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+            Assert.Equal(0, SamplerThreads.Count());
+        }
+    }
+}

@@ -1,0 +1,243 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using ConnectionsMonitor.Engine.Alerts;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Tracking;
+using Xunit;
+using static ConnectionsMonitor.Tests.Display.DisplayTestSupport;
+
+namespace ConnectionsMonitor.Tests.Alerts
+{
+    /// <summary>Each rule kind on scripted samples: what fires, when, once, and what it says.</summary>
+    public class RuleEvaluatorTests
+    {
+        private static readonly DateTime T0 = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);
+
+        private static RuleEvaluator Rule(params AlertCondition[] c) => new RuleEvaluator(new AlertRule("r", c), null);
+
+        private static AlertSample Sample(int second, params ConnectionRecord[] rows) =>
+            new AlertSample(T0.AddSeconds(second), rows, new ConnectionEvent[0]);
+
+        private static ConnectionRecord Listener(int port, string process = "srv", int pid = 300)
+        {
+            var r = Tcp(port, 0, TcpState.Listen, process, pid, "0.0.0.0", "0.0.0.0");
+            r.RemotePort = 0;
+            return r;
+        }
+
+        [Fact]
+        public void ARemotePortFiresOncePerOutboundConnectionNotPerSample()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 3389, 23 } });
+            var rdp = Tcp(50000, 3389, TcpState.Established, "mstsc", 10);
+            var web = Tcp(50001, 443, TcpState.Established, "browser", 11);
+            var first = ev.Evaluate(Sample(0, rdp, web));
+            var a = Assert.Single(first);
+            Assert.Equal(AlertStatus.Firing, a.Status);
+            Assert.Equal(AlertKind.RemotePort, a.Kind);
+            Assert.Equal("Outbound connection to port 3389 by mstsc (PID 10) (10.0.0.5:50000 ↔ 203.0.113.7:3389)", a.Summary);
+            Assert.Equal(10, Assert.Single(a.Items).ProcessId);
+            Assert.Empty(ev.Evaluate(Sample(2, rdp, web)));
+            Assert.Empty(ev.Evaluate(Sample(4, rdp, web)));
+            // A second connection to the port is a new alert; the first still is not.
+            var rdp2 = Tcp(50002, 3389, TcpState.Established, "mstsc", 10);
+            var second = Assert.Single(ev.Evaluate(Sample(6, rdp, rdp2)));
+            Assert.Equal(50002, Assert.Single(second.Items).LocalPort);
+            Assert.True(ev.Flags(rdp, Sample(6, rdp, rdp2)));
+            Assert.False(ev.Flags(web, Sample(6, rdp, web)));
+        }
+
+        [Fact]
+        public void TheSeedsLocalPortStormDoesNotHappen_ListenersOn135And445AndTheirClientsAreNotOutbound()
+        {
+            // The seed checked the local port: every Windows machine listening on 135/139/445 alerted every cycle.
+            var ev = Rule(new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 135, 139, 445 } });
+            var rows = new[] { Listener(135), Listener(139), Listener(445), Tcp(445, 51000, TcpState.Established, "System", 4, remote: "10.0.0.9") };
+            for (int i = 0; i < 10; i++) Assert.Empty(ev.Evaluate(Sample(i * 2, rows)));
+        }
+
+        [Fact]
+        public void AnInboundPortFiresForSomeoneConnectingInNotForOurOwnClients()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.InboundPort) { Ports = new[] { 3389 } });
+            var inbound = Tcp(3389, 51000, TcpState.Established, "svchost", 900, remote: "198.51.100.4");
+            var ours = Tcp(50000, 3389, TcpState.Established, "mstsc", 10); // we are the client: outbound
+            var a = Assert.Single(ev.Evaluate(Sample(0, Listener(3389, "svchost", 900), inbound, ours)));
+            Assert.Equal("198.51.100.4", Assert.Single(a.Items).RemoteAddress);
+            Assert.StartsWith("Inbound connection to local port 3389 by svchost (PID 900)", a.Summary);
+            Assert.Empty(ev.Evaluate(Sample(2, Listener(3389, "svchost", 900), inbound, ours)));
+        }
+
+        [Fact]
+        public void NewKindsTakeTheFirstSampleAsTheBaselineAndFireOnceForWhatComesAfter()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.NewListeningPort));
+            Assert.Empty(ev.Evaluate(Sample(0, Listener(22), Listener(445))));
+            var a = Assert.Single(ev.Evaluate(Sample(2, Listener(22), Listener(445), Listener(8080, "nginx", 412))));
+            Assert.Equal("New listening port 8080/TCP by nginx (PID 412)", a.Summary);
+            Assert.Equal(412, Assert.Single(a.Items).ProcessId);
+            Assert.Empty(ev.Evaluate(Sample(4, Listener(22), Listener(445), Listener(8080, "nginx", 412))));
+            // The same server restarting on its port is not new.
+            Assert.Empty(ev.Evaluate(Sample(6, Listener(22), Listener(445))));
+            Assert.Empty(ev.Evaluate(Sample(8, Listener(22), Listener(445), Listener(8080, "nginx", 413))));
+        }
+
+        [Fact]
+        public void ANewRemoteCountrySkipsTheExcludedOnesAndUnknownCountries()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.NewRemoteCountry) { Exclude = new[] { "US", "DE" } });
+            ConnectionRecord To(int port, string country) { var r = Tcp(50000 + port, 443, TcpState.Established); r.Country = country; return r; }
+            Assert.Empty(ev.Evaluate(Sample(0, To(1, "FR"))));
+            Assert.Empty(ev.Evaluate(Sample(2, To(1, "FR"), To(2, "US"), To(3, "de"), To(4, null))));
+            var a = Assert.Single(ev.Evaluate(Sample(4, To(5, "JP"), To(6, "JP"), To(7, "BR"))));
+            Assert.Equal(new[] { "JP", "BR" }, a.Items.Select(i => i.Country).ToArray());
+            Assert.Equal("New remote country JP, BR (2 connections)", a.Summary);
+        }
+
+        [Fact]
+        public void ANewPublicAddressIgnoresPrivateLoopbackAndDocumentationOnlyByScope()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.NewPublicAddress));
+            Assert.Empty(ev.Evaluate(Sample(0)));
+            var rows = new[]
+            {
+                Tcp(50000, 443, TcpState.Established, remote: "8.8.8.8"),
+                Tcp(50001, 443, TcpState.Established, remote: "192.168.1.1"),
+                Tcp(50002, 443, TcpState.Established, remote: "127.0.0.1"),
+                Tcp(50003, 443, TcpState.Established, remote: "::ffff:8.8.4.4"),
+            };
+            var a = Assert.Single(ev.Evaluate(Sample(2, rows)));
+            Assert.Equal(new[] { "8.8.8.8", "::ffff:8.8.4.4" }, a.Items.Select(i => i.RemoteAddress).ToArray());
+        }
+
+        [Fact]
+        public void AProcessFirstTalkingOutFiresOncePerProgramAndNeverForLoopbackOrInbound()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.NewProcessTalkingOut));
+            Assert.Empty(ev.Evaluate(Sample(0, Tcp(50000, 443, TcpState.Established, "browser", 1))));
+            var rows = new[]
+            {
+                Tcp(50000, 443, TcpState.Established, "browser", 1),
+                Tcp(50001, 443, TcpState.Established, "curl", 2),
+                Tcp(50002, 443, TcpState.Established, "curl", 2),
+                Tcp(50003, 80, TcpState.Established, "local", 3, remote: "127.0.0.1"),
+                Listener(22, "sshd", 4), Tcp(22, 50100, TcpState.Established, "sshd", 4, remote: "198.51.100.9"),
+            };
+            var a = Assert.Single(ev.Evaluate(Sample(2, rows)));
+            Assert.Equal("First outbound connection of curl (PID 2) (10.0.0.5:50001 ↔ 203.0.113.7:443)", a.Summary);
+        }
+
+        [Fact]
+        public void LevelsFireWhenTheyStartRepeatAtTheIntervalAndResolveWhenTheyEnd()
+        {
+            var rule = new AlertRule("busy", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 2 } }) { RepeatInterval = TimeSpan.FromSeconds(10) };
+            var ev = new RuleEvaluator(rule, null);
+            ConnectionRecord[] Rows(int n) => Enumerable.Range(0, n).Select(i => Tcp(50000 + i, 443, TcpState.Established)).Concat(new[] { Listener(22), Listener(80) }).ToArray();
+            Assert.Empty(ev.Evaluate(Sample(0, Rows(2)))); // listeners do not count: 2 is not above 2
+            var on = Assert.Single(ev.Evaluate(Sample(2, Rows(3))));
+            Assert.Equal(AlertStatus.Firing, on.Status);
+            Assert.Equal(3.0, on.Value);
+            Assert.Equal("Connection count is 3 connections, above 2", on.Summary);
+            Assert.Equal(1, ev.Active);
+            Assert.Empty(ev.Evaluate(Sample(4, Rows(4))));
+            Assert.Empty(ev.Evaluate(Sample(10, Rows(4))));
+            Assert.Equal(AlertStatus.Repeating, Assert.Single(ev.Evaluate(Sample(12, Rows(4)))).Status);
+            var off = Assert.Single(ev.Evaluate(Sample(14, Rows(1))));
+            Assert.Equal(AlertStatus.Resolved, off.Status);
+            Assert.Equal("Connection count back to 1 connections (limit 2)", off.Summary);
+            Assert.Equal(0, ev.Active);
+            Assert.Empty(ev.Evaluate(Sample(16, Rows(1))));
+        }
+
+        [Fact]
+        public void BandwidthPerProcessUsesRealRatesAndSaysOnceWhenThereAreNone()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.MaxBandwidth) { Threshold = 1000, PerProcess = true });
+            ConnectionRecord Conn(int port, string name, int pid, double? send, double? recv)
+            {
+                var r = Tcp(port, 443, TcpState.Established, name, pid);
+                r.SendRate = send;
+                r.ReceiveRate = recv;
+                return r;
+            }
+            Assert.Empty(ev.Evaluate(Sample(0, Conn(1, "a", 1, null, null))));
+            Assert.Contains("no connection has byte counters", Assert.Single(ev.Warnings));
+            var alerts = ev.Evaluate(Sample(2, Conn(1, "a", 1, 600, 600), Conn(2, "b", 2, 100, 100), Conn(3, "a", 1, 0, 10)));
+            var a = Assert.Single(alerts);
+            Assert.Equal("a (PID 1)", a.Subject);
+            Assert.Equal(1210.0, a.Value);
+            Assert.Equal("Bandwidth of a (PID 1) is 1.2 KB/s, above 1000 B/s", a.Summary);
+            var gone = Assert.Single(ev.Evaluate(Sample(4, Conn(2, "b", 2, 100, 100))));
+            Assert.Equal(AlertStatus.Resolved, gone.Status);
+            Assert.Equal("a (PID 1)", gone.Subject);
+            Assert.Equal("Bandwidth of a (PID 1) back to 0 B/s (limit 1000 B/s)", gone.Summary);
+        }
+
+        [Fact]
+        public void AVpnConnectionUpAndDownAreOneAlertEach()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.VpnChange));
+            var vpn = Tcp(50000, 1194, TcpState.Established, "openvpn", 7);
+            vpn.IsVpn = true;
+            vpn.VpnReason = "process openvpn";
+            Assert.Empty(ev.Evaluate(Sample(0)));
+            var up = Assert.Single(ev.Evaluate(Sample(2, vpn)));
+            Assert.Equal(AlertStatus.Firing, up.Status);
+            Assert.Equal("process openvpn", Assert.Single(up.Items).Detail);
+            Assert.Empty(ev.Evaluate(Sample(4, vpn)));
+            Assert.Equal(AlertStatus.Resolved, Assert.Single(ev.Evaluate(Sample(6))).Status);
+        }
+
+        [Fact]
+        public void TheRuleFilterLimitsWhatItSees()
+        {
+            var rule = new AlertRule("r", new[] { new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 443 } } })
+            {
+                Filter = new Engine.Filtering.ConnectionQuery { ProcessNames = new[] { new Engine.Filtering.Wildcard("curl*") } },
+            };
+            var ev = new RuleEvaluator(rule, null);
+            var a = Assert.Single(ev.Evaluate(Sample(0, Tcp(50000, 443, TcpState.Established, "browser", 1), Tcp(50001, 443, TcpState.Established, "curl.exe", 2))));
+            Assert.Equal("curl.exe", Assert.Single(a.Items).ProcessName);
+        }
+
+        [Fact]
+        public void ProcessNamesInSummariesAreCleanedOfTerminalEscapes()
+        {
+            var ev = Rule(new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 23 } });
+            var a = Assert.Single(ev.Evaluate(Sample(0, Tcp(50000, 23, TcpState.Established, "evil\u001b]0;pwned\u0007\u001b[31m", 5))));
+            Assert.Equal(-1, a.Summary.IndexOf('\u001b'));
+            Assert.StartsWith("Outbound connection to port 23 by evil (PID 5)", a.Summary);
+            Assert.Equal("evil\u001b]0;pwned\u0007\u001b[31m", Assert.Single(a.Items).ProcessName); // raw in the item; each output escapes
+        }
+
+        [Fact]
+        public void ConfigConditionsBecomeRulesWithMeaningsThatHoldUp()
+        {
+            var config = Config("alerts:\n  enabled: true\n  webhooks:\n    - url: 'https://discord.com/api/webhooks/1/secret-token'\n  conditions:\n    suspiciousPorts: [23, 445]\n    maxConnections: 10\n");
+            var rules = ConfigRules.From(config.Alerts).ToList();
+            Assert.Equal(new[] { "config.suspiciousPorts", "config.newForeignConnections", "config.maxConnections", "config.maxBandwidth" }, rules.Select(r => r.Name).ToArray());
+            Assert.Equal("RemotePort, InboundPort, NewListeningPort", rules[0].Kind);
+            Assert.All(rules, r => Assert.Equal("config", r.Origin));
+            Assert.Equal(AlertTargetKind.Discord, Assert.Single(rules[0].Targets).Kind);
+            Assert.Equal("Discord https://discord.com/…", rules[0].Targets[0].ToString());
+            Assert.Equal(10, rules[2].Conditions[0].Threshold);
+        }
+    
+        [Fact]
+        public void TheModulesOwnAlertKeysLoadAndBadValuesSayWhatIsExpected()
+        {
+            var config = Config("alerts:\n  enabled: true\n  repeatInterval: 60000\n  conditions:\n    portScan: true\n    maxBandwidth: 0\n  portScan:\n    ports: 4\n    window: 5000\n");
+            var rules = ConfigRules.From(config.Alerts).ToList();
+            Assert.Equal(new[] { "config.suspiciousPorts", "config.newForeignConnections", "config.maxConnections", "config.portScan" }, rules.Select(r => r.Name).ToArray());
+            var scan = rules[3].Conditions[0];
+            Assert.Equal(4, scan.ScanPorts);
+            Assert.Equal(TimeSpan.FromSeconds(5), scan.ScanWindow);
+            Assert.All(rules, r => Assert.Equal(TimeSpan.FromMinutes(1), r.RepeatInterval));
+            var bad = Assert.Throws<Engine.Configuration.ConfigException>(() => Config("alerts:\n  portScan:\n    ports: 1\n"));
+            Assert.Contains("alerts.portScan.ports", bad.Message);
+            Assert.Contains("a whole number of distinct ports from 2 to 65535", bad.Message);
+        }
+}
+}
