@@ -29,6 +29,8 @@ namespace ConnectionsMonitor.Tests.TestSupport
             /// <summary>Send the headers and this many bytes, then hold the connection open without sending more.</summary>
             public int? StallAfter;
             public Dictionary<string, string> Headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            /// <summary>Headers whose value is made when the answer is sent (an HTTP date relative to then, say).</summary>
+            public Dictionary<string, Func<string>> LateHeaders = new Dictionary<string, Func<string>>(StringComparer.OrdinalIgnoreCase);
             /// <summary>Wait this long after reading the request before answering.</summary>
             public TimeSpan Delay;
             /// <summary>Read the request, never answer; the connection stays open until the client gives up or the server is disposed.</summary>
@@ -161,6 +163,7 @@ namespace ConnectionsMonitor.Tests.TestSupport
                 head.Append("Content-Length: ").Append(response.Body.Length).Append("\r\n");
                 head.Append("Connection: close\r\n");
                 foreach (var h in response.Headers) head.Append(h.Key).Append(": ").Append(h.Value).Append("\r\n");
+                foreach (var h in response.LateHeaders) head.Append(h.Key).Append(": ").Append(h.Value()).Append("\r\n");
                 head.Append("\r\n");
                 var headBytes = Encoding.ASCII.GetBytes(head.ToString());
                 await stream.WriteAsync(headBytes, 0, headBytes.Length);
