@@ -539,7 +539,7 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
         {
             string key = target.Kind + " " + target.Url.AbsoluteUri;
             if (!_targets.TryGetValue(key, out var state))
-                _targets[key] = state = new TargetState(key, target, BuildPipeline());
+                _targets[key] = state = new TargetState(key, target, new Lazy<ResiliencePipeline<Attempt>>(BuildPipeline));
             return state;
         }
 
@@ -562,16 +562,19 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
 
         private sealed class TargetState
         {
-            public TargetState(string key, AlertTarget target, ResiliencePipeline<Attempt> pipeline)
+            private readonly Lazy<ResiliencePipeline<Attempt>> _pipeline;
+
+            public TargetState(string key, AlertTarget target, Lazy<ResiliencePipeline<Attempt>> pipeline)
             {
                 Key = key;
                 Target = target;
-                Pipeline = pipeline;
+                _pipeline = pipeline;
             }
 
             public string Key { get; }              // holds the URL: never shown
             public AlertTarget Target { get; }
-            public ResiliencePipeline<Attempt> Pipeline { get; }
+            /// <summary>Built on first send (on a sending task), so Enqueue never pays for it.</summary>
+            public ResiliencePipeline<Attempt> Pipeline => _pipeline.Value;
             public bool Busy;                        // a queued message to it is in flight (under _gate)
             public long NextSlot;                    // Slack pacing (under lock(this))
 
