@@ -9,7 +9,8 @@ namespace ConnectionsMonitor.Engine.Display
     /// <list type="bullet">
     /// <item><see cref="ForTerminal"/>: the table views, the live view, completion list items, messages.</item>
     /// <item><see cref="ForHtml"/>: HTML text and attribute values (the dashboard).</item>
-    /// <item><see cref="ForChat"/>: webhook messages (Discord, Slack, Teams).</item>
+    /// <item><see cref="ForChat"/>: Slack webhook messages (chat text that is not Markdown).</item>
+    /// <item><see cref="ForMarkdown"/>: Markdown chat text (Discord message content, Teams Adaptive Card TextBlocks).</item>
     /// <item><see cref="ForCsvCell"/>: cells of CSV files a spreadsheet may open.</item>
     /// </list>
     /// The objects the cmdlets write keep the raw value; only what is shown is cleaned.
@@ -74,7 +75,8 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>
         /// Text for a chat message (Discord, Slack, Teams): <see cref="Clean"/>; mentions neutralised by a zero-width
         /// space after the '@' of @everyone and @here and of every "&lt;@" / "&lt;!" (Discord user, role and
-        /// channel mentions; Slack's &lt;!here&gt;), so nobody is pinged by a process name; then Slack's three
+        /// channel mentions; Slack's &lt;!here&gt;), so nobody is pinged by a process name; a zero-width space after
+        /// the ':' of "://" so a bare URL is not made into a link; then Slack's three
         /// control characters &amp; &lt; &gt; written as &amp;amp; &amp;lt; &amp;gt; (Slack shows them as the characters).
         /// </summary>
         public static string ForChat(string text)
@@ -96,8 +98,41 @@ namespace ConnectionsMonitor.Engine.Display
                         sb.Append('@');
                         if (StartsWithWord(clean, i + 1, "everyone") || StartsWithWord(clean, i + 1, "here")) sb.Append('\u200B');
                         break;
+                    case ':':
+                        sb.Append(':');
+                        if (StartsWithWord(clean, i + 1, "//")) sb.Append('\u200B');
+                        break;
                     default: sb.Append(c); break;
                 }
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>The characters <see cref="ForMarkdown"/> writes with a backslash in front.</summary>
+        private const string MarkdownSpecials = "\\`*_~|[]<>#";
+
+        /// <summary>
+        /// Text inside Markdown chat messages (Discord content, Teams Adaptive Card TextBlocks): <see cref="Clean"/>
+        /// (so no line breaks: outside text cannot start a heading, quote or list line); mentions neutralised as in
+        /// <see cref="ForChat"/> (a zero-width space after the '@' of @everyone / @here and after every "&lt;" that
+        /// is followed by '@', '!' or '#'); a backslash before each of \ ` * _ ~ | [ ] &lt; &gt; # (bold, italics,
+        /// strike, spoilers, code, links, Discord's &lt;@id&gt; &lt;t:…&gt; &lt;:emoji:&gt; forms); and, for renderers that
+        /// ignore backslash escapes, a zero-width space inside every "](" (a link's text-to-URL join) and after
+        /// the ':' of "://" (so a bare URL is not made into a link). What the reader sees is the original text.
+        /// </summary>
+        public static string ForMarkdown(string text)
+        {
+            string clean = Clean(text);
+            var sb = new StringBuilder(clean.Length + 16);
+            for (int i = 0; i < clean.Length; i++)
+            {
+                char c = clean[i];
+                if (MarkdownSpecials.IndexOf(c) >= 0) sb.Append('\\');
+                sb.Append(c);
+                if (c == '<' && i + 1 < clean.Length && (clean[i + 1] == '@' || clean[i + 1] == '!' || clean[i + 1] == '#')) sb.Append('\u200B');
+                else if (c == '@' && (StartsWithWord(clean, i + 1, "everyone") || StartsWithWord(clean, i + 1, "here"))) sb.Append('\u200B');
+                else if (c == ']' && i + 1 < clean.Length && clean[i + 1] == '(') sb.Append('\u200B');
+                else if (c == ':' && StartsWithWord(clean, i + 1, "//")) sb.Append('\u200B');
             }
             return sb.ToString();
         }
