@@ -193,8 +193,17 @@ namespace ConnectionsMonitor.Engine.Alerts
             }
         }
 
-        /// <summary>The built-in webhook sender (null until one is wired in).</summary>
-        private static IAlertDelivery DefaultDelivery() => null;
+        /// <summary>The built-in webhook sender, with the configuration's dead-letter path.</summary>
+        private IAlertDelivery DefaultDelivery() =>
+            new Delivery.WebhookDelivery(new Delivery.WebhookDeliveryOptions { DeadLetterPath = _plan?.Config.Alerts.DeadLetterPath });
+
+        /// <summary>Undelivered webhook messages written to the dead-letter file when the session ended (0 if none), and where.</summary>
+        public int DeadLettered { get; private set; }
+
+        /// <summary>The dead-letter file of this session's webhook sender; null when nothing was sent.</summary>
+        public string DeadLetterPath => (_delivery as Delivery.WebhookDelivery)?.DeadLetterPath ?? _deadLetterPath;
+
+        private string _deadLetterPath;
 
         /// <summary>The built-in port-scan evidence (null until one is wired in).</summary>
         private static IPortScanSource DefaultScanSource(AlertCondition condition) => null;
@@ -363,7 +372,8 @@ namespace ConnectionsMonitor.Engine.Alerts
             foreach (var e in entries) e.Evaluator.Dispose();
             if (delivery != null)
             {
-                try { delivery.Flush(TimeSpan.FromSeconds(2)); } catch (Exception) { }
+                _deadLetterPath = (delivery as Delivery.WebhookDelivery)?.DeadLetterPath;
+                try { DeadLettered = delivery.Flush(TimeSpan.FromSeconds(2)); } catch (Exception) { }
                 delivery.Dispose();
             }
         }

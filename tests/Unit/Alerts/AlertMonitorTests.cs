@@ -25,11 +25,23 @@ namespace ConnectionsMonitor.Tests.Alerts
             return new MonitorSession(new MonitorSessionOptions { DefaultConfigPath = configPath });
         }
 
+        /// <summary>
+        /// Waits for the alert threads of earlier tests to end: a hosted runspace closes its session from its
+        /// StateChanged event, which PowerShell may raise a moment after Close returns. A thread that never ends fails.
+        /// </summary>
+        private static void NoAlertThreadLeft() =>
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count(AlertMonitor.ThreadName) == 0, TimeSpan.FromSeconds(10)), "an alert thread is left running");
+
+        /// <summary>After the thread was joined: the OS may list an ended thread in /proc/self/task for a moment longer.</summary>
+        private static void ThreadGone() =>
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count(AlertMonitor.ThreadName) == 0, TimeSpan.FromSeconds(2)), "the alert thread did not end");
+
         private static ConnectionQuery Mine() => new ConnectionQuery { ProcessIds = new[] { Environment.ProcessId } };
 
         [Fact]
         public void ANewListenerRaisesOneAlertWithItsPortAndProcess()
         {
+            NoAlertThreadLeft();
             using var session = RealSession();
             var got = new BlockingCollection<AlertEvent>();
             session.Alerts.Raised += (rule, a) => got.Add(a);
@@ -67,7 +79,7 @@ namespace ConnectionsMonitor.Tests.Alerts
             }
             Assert.True(session.Alerts.Unregister("listen"));
             Assert.False(session.Alerts.IsWatching);
-            Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+            ThreadGone();
             Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count() == 0, TimeSpan.FromSeconds(10)), "the sampler kept running without rules");
         }
 
@@ -98,11 +110,12 @@ namespace ConnectionsMonitor.Tests.Alerts
             File.WriteAllText(config, "refreshInterval: 200\nalerts:\n  enabled: true\n  conditions:\n    suspiciousPorts: [23]\n    maxConnections: 100000\n");
             try
             {
+                NoAlertThreadLeft();
                 using var session = RealSession(config);
                 session.Snapshot(Mine());
                 Assert.False(session.Alerts.IsWatching);
                 Assert.Empty(session.Alerts.Rules);
-                Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+                NoAlertThreadLeft();
 
                 using (var cancel = new CancellationTokenSource())
                 {
@@ -117,7 +130,7 @@ namespace ConnectionsMonitor.Tests.Alerts
                 }
                 Assert.True(SpinWait.SpinUntil(() => !session.Alerts.IsWatching, TimeSpan.FromSeconds(10)));
                 Assert.Empty(session.Alerts.Rules);
-                Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+                ThreadGone();
             }
             finally
             {
@@ -128,12 +141,13 @@ namespace ConnectionsMonitor.Tests.Alerts
         [Fact]
         public void DisposingTheSessionStopsTheAlertThread()
         {
+            NoAlertThreadLeft();
             var session = RealSession();
             session.Alerts.Interval = TimeSpan.FromMilliseconds(200);
             session.Alerts.Register(new AlertRule("x", new[] { new AlertCondition(AlertKind.NewPublicAddress) }));
             Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count(AlertMonitor.ThreadName) == 1, TimeSpan.FromSeconds(10)));
             session.Dispose();
-            Assert.Equal(0, SamplerThreads.Count(AlertMonitor.ThreadName));
+            ThreadGone();
             Assert.Equal(0, SamplerThreads.Count());
         }
     }

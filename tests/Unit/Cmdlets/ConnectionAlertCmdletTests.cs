@@ -11,6 +11,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
     /// Register-, Get-, Unregister- and Test-ConnectionAlert in a real runspace with the built module: each
     /// test its own runspace (rules live as long as the session), so no test sees another's rules.
     /// </summary>
+    // Registering a rule starts the session's alert thread and sampler: kept apart from the tests that count those threads.
+    [Collection(ConnectionsMonitor.Tests.Session.SamplerThreads.Name)]
     public sealed class ConnectionAlertCmdletTests : IDisposable
     {
         /// <summary>A webhook URL whose token must never be shown.</summary>

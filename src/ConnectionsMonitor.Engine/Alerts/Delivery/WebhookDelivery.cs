@@ -18,8 +18,9 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
 {
     /// <summary>
     /// Sends alerts to Discord, Slack, Teams and generic webhooks (docs/alert-webhooks.md). <see cref="Enqueue"/>
-    /// only queues (bounded; the oldest is dropped and counted when full) and groups alerts of one rule within the
-    /// rule's GroupWindow into one message; a background task sends, one message at a time per target, through a
+    /// only queues (bounded; the oldest is dropped and counted when full); the first alert of a rule after a quiet
+    /// GroupWindow is sent at once, and the alerts that follow within the window go together as one message when it
+    /// ends (at most one message per rule and target per window); a background task sends, one message at a time per target, through a
     /// Polly pipeline per target: circuit breaker around retries (exponential backoff with jitter, 429
     /// Retry-After honoured up to a cap) around a per-attempt time-out. Failed messages, and whatever
     /// <see cref="Flush"/> finds still undelivered, go to the dead-letter file. The webhook URL is a secret: no
@@ -94,8 +95,12 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                         open.Alerts.Add(alert);
                         continue;
                     }
+                    // Leading edge: the first alert after a quiet window goes at once (no waiting between the sample
+                    // and the POST); alerts within the window after it wait for the window's end and go as one message.
+                    long window = Ticks(rule.GroupWindow);
+                    long due = open != null && now < open.Due + window ? open.Due + window : now;
                     if (_queued.Count >= _options.QueueCapacity) DropOldest_NeedsLock();
-                    var message = new Message(++_sequence, rule.Name, groupKey, counters, state, now + Ticks(rule.GroupWindow));
+                    var message = new Message(++_sequence, rule.Name, groupKey, counters, state, due);
                     message.Alerts.Add(alert);
                     _queued.Add(message);
                     _grouping[groupKey] = message;

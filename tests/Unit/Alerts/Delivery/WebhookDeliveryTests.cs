@@ -227,7 +227,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
         }
 
         [Fact]
-        public void AlertsOfOneRuleWithinTheGroupWindowGoOutAsOneMessage()
+        public void TheFirstAlertGoesAtOnceAndTheRestOfItsWindowGoOutAsOneMessage()
         {
             string path = _bed.NewHookPath();
             _bed.Server.Script(path, Response.Answer(200));
@@ -238,19 +238,27 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             var a = new[] { WebhookTestBed.Alert("ruleA", "p1"), WebhookTestBed.Alert("ruleA", "p2"), WebhookTestBed.Alert("ruleA", "p3") };
             var b = WebhookTestBed.Alert("ruleB", "q1");
 
+            var sent = Stopwatch.StartNew();
             foreach (var alert in a) delivery.Enqueue(ruleA, alert);
             delivery.Enqueue(ruleB, b);
 
-            _bed.Server.WaitForRequests(2, Wait);
-            WebhookTestBed.WaitUntil(() => delivery.StatsFor("ruleA").Delivered + delivery.StatsFor("ruleB").Delivered == 2, Wait, "both delivered");
+            _bed.Server.WaitForRequests(3, Wait);
+            WebhookTestBed.WaitUntil(() => delivery.StatsFor("ruleA").Delivered + delivery.StatsFor("ruleB").Delivered == 3, Wait, "all delivered");
             Assert.Equal(0, delivery.Flush(Wait));
-            var bodies = _bed.Server.Requests.Select(WebhookTestBed.Json).ToList();
-            Assert.Equal(2, bodies.Count);
-            var forA = bodies.Single(j => j.GetProperty("rule").GetString() == "ruleA");
-            Assert.Equal(3, forA.GetProperty("count").GetInt32());
-            Assert.Equal(a.Select(x => x.Id), forA.GetProperty("alerts").EnumerateArray().Select(x => x.GetProperty("id").GetGuid()));
+            var requests = _bed.Server.Requests;
+            var bodies = requests.Select(WebhookTestBed.Json).ToList();
+            Assert.Equal(3, bodies.Count);
+            var forA = bodies.Where(j => j.GetProperty("rule").GetString() == "ruleA").ToList();
+            Assert.Equal(2, forA.Count);
+            // p1 at once, alone; p2 and p3 together when ruleA's window has passed.
+            Assert.Equal(new[] { a[0].Id }, forA[0].GetProperty("alerts").EnumerateArray().Select(x => x.GetProperty("id").GetGuid()));
+            Assert.Equal(2, forA[1].GetProperty("count").GetInt32());
+            Assert.Equal(new[] { a[1].Id, a[2].Id }, forA[1].GetProperty("alerts").EnumerateArray().Select(x => x.GetProperty("id").GetGuid()));
             var forB = bodies.Single(j => j.GetProperty("rule").GetString() == "ruleB");
             Assert.Equal(b.Id, forB.GetProperty("alerts").EnumerateArray().Single().GetProperty("id").GetGuid());
+            var aRequests = requests.Where(r => WebhookTestBed.Json(r).GetProperty("rule").GetString() == "ruleA").ToList();
+            var gap = aRequests[1].ReceivedAt - aRequests[0].ReceivedAt;
+            Assert.True(gap >= TimeSpan.FromMilliseconds(900), "the grouped message came " + gap.TotalMilliseconds + " ms after the first");
         }
 
         [Fact]
@@ -262,9 +270,12 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             var delivery = _bed.Delivery();
             foreach (var p in new[] { "p1", "p2", "p3" }) delivery.Enqueue(rule, WebhookTestBed.Alert("burst", p));
 
-            string content = WebhookTestBed.Json(_bed.Server.WaitForRequests(1, Wait)[0]).GetProperty("content").GetString();
-            Assert.StartsWith("**3 alerts — rule burst on testhost**", content, StringComparison.Ordinal);
-            foreach (var p in new[] { "p1", "p2", "p3" }) Assert.Contains("by " + p, content, StringComparison.Ordinal);
+            var requests = _bed.Server.WaitForRequests(2, Wait);
+            string first = WebhookTestBed.Json(requests[0]).GetProperty("content").GetString();
+            Assert.Contains("by p1", first, StringComparison.Ordinal);
+            string content = WebhookTestBed.Json(requests[1]).GetProperty("content").GetString();
+            Assert.StartsWith("**2 alerts — rule burst on testhost**", content, StringComparison.Ordinal);
+            foreach (var p in new[] { "p2", "p3" }) Assert.Contains("by " + p, content, StringComparison.Ordinal);
         }
 
         [Fact]
