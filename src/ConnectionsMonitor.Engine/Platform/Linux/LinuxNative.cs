@@ -60,6 +60,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal static extern int setsockopt(int fd, int level, int name, int* value, uint len);
 
         [DllImport(Libc, SetLastError = true)]
+        internal static extern int setsockopt(int fd, int level, int name, byte* value, uint len);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern IntPtr recvfrom(int fd, byte* buf, UIntPtr len, int flags, byte* from, uint* fromLength);
+
+        [DllImport(Libc, SetLastError = true)]
         internal static extern int poll(PollFd* fds, UIntPtr nfds, int timeoutMs);
 
         [StructLayout(LayoutKind.Sequential)]

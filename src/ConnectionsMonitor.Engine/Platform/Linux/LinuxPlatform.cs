@@ -4,7 +4,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// Linux: one connection table and one process catalogue for the life of the platform object,
     /// since their caches (netlink socket, inode → PID, PID → process) are what make repeated reads cheap.
     /// </summary>
-    public sealed class LinuxPlatform : IPlatform, System.IDisposable
+    public sealed class LinuxPlatform : IPlatform, IInboundSynCapture, System.IDisposable
     {
         private readonly LinuxConnectionTable _connections;
         private readonly LinuxProcessCatalog _processes;
@@ -44,6 +44,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         public IClosedConnectionFeed ClosedConnections => _closed;
         /// <inheritdoc/>
         public INetworkInterfaceCatalog Interfaces => _interfaces;
+
+        /// <summary>
+        /// A packet capture of inbound TCP SYNs addressed to this host's addresses (getifaddrs, read again
+        /// when a destination is not among them); the caller starts and disposes it. Needs CAP_NET_RAW to start.
+        /// </summary>
+        public IInboundSynSource CreateInboundSynSource() => new LinuxSynCapture(LocalAddresses);
+
+        private static System.Collections.Generic.IReadOnlyCollection<System.Net.IPAddress> LocalAddresses()
+        {
+            var all = new System.Collections.Generic.List<System.Net.IPAddress>();
+            foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+                all.AddRange(NetworkInterfaces.UnicastAddresses(nic));
+            return all;
+        }
 
         /// <summary>Closes the netlink sockets of the table and the closed-connection feed.</summary>
         public void Dispose()
