@@ -205,8 +205,21 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         private string _deadLetterPath;
 
-        /// <summary>The built-in port-scan evidence (null until one is wired in).</summary>
-        private static IPortScanSource DefaultScanSource(AlertCondition condition) => null;
+        /// <summary>The built-in port-scan evidence: packet capture where the platform offers it, else the socket table.</summary>
+        private IPortScanSource DefaultScanSource(AlertCondition condition) =>
+            new PortScanWatchSource(new PortScan.PortScanWatch(_session.Engine.Platform, condition.ScanPorts, condition.ScanWindow));
+
+        private sealed class PortScanWatchSource : IPortScanSource
+        {
+            private readonly PortScan.PortScanWatch _watch;
+            public PortScanWatchSource(PortScan.PortScanWatch watch) { _watch = watch; }
+            public string Limitation => _watch.Limitation;
+            public void Observe(AlertSample sample) =>
+                _watch.Observe(new ConnectionSnapshot(sample.TimeUtc, sample.Rows, new string[0]), sample.Events);
+            public IReadOnlyList<PortScanFindingInfo> TakeFindings(DateTime nowUtc) =>
+                _watch.TakeFindings(nowUtc).Select(f => new PortScanFindingInfo { RemoteAddress = f.RemoteAddress, Ports = f.Ports, Source = f.Source }).ToList();
+            public void Dispose() => _watch.Dispose();
+        }
 
         // ---- config.yml's alerts, while something watches ----
 
