@@ -156,6 +156,12 @@ namespace ConnectionsMonitor.Engine.Alerts
     /// </summary>
     public interface IAlertDelivery : IDisposable
     {
+        /// <summary>
+        /// Gets ready to send for <paramref name="rule"/> without sending anything (builds what each target needs, so the
+        /// first alert does not pay for it); returns at once, the work runs in the background.
+        /// </summary>
+        void Prepare(AlertRule rule);
+
         /// <summary>Queues <paramref name="alert"/> for each of <paramref name="rule"/>'s targets; returns at once. Alerts of one rule within its GroupWindow go out as one message.</summary>
         void Enqueue(AlertRule rule, AlertEvent alert);
 

@@ -76,7 +76,11 @@ namespace ConnectionsMonitor.Engine.Alerts
                     throw new ArgumentException("An alert rule named '" + rule.Name + "' exists already.", nameof(rule));
                 var e = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
                 _rules[rule.Name] = e;
-                try { EnsureThread(rule.Filter); }
+                try
+                {
+                    EnsureThread(rule.Filter);
+                    if (rule.Targets.Count > 0) (_delivery ?? (_delivery = (_deliveryFactory ?? DefaultDelivery)()))?.Prepare(rule);
+                }
                 catch
                 {
                     _rules.Remove(rule.Name);

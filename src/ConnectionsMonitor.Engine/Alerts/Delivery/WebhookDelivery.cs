@@ -67,6 +67,30 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
         public string DeadLetterPath { get; }
 
         /// <inheritdoc />
+        public void Prepare(AlertRule rule)
+        {
+            if (rule == null || rule.Targets.Count == 0 || Volatile.Read(ref _disposed) != 0) return;
+            var targets = Distinct(rule.Targets);
+            Task.Run(() =>
+            {
+                try
+                {
+                    // Builds each target's pipeline and runs the payload and request code once (JIT), with no request sent.
+                    var probe = new AlertEvent(rule.Name, rule.Conditions[0].Kind, AlertStatus.Test, DateTime.UtcNow, "", new AlertItem[0]);
+                    foreach (var t in targets)
+                    {
+                        TargetState state;
+                        lock (_gate) state = TargetFor(t);
+                        _ = state.Pipeline;
+                        using (var request = new HttpRequestMessage(HttpMethod.Post, t.Url) { Content = new ByteArrayContent(AlertPayloads.Build(t.Kind, new[] { probe }, _options.DiscordUserName)) })
+                            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                    }
+                }
+                catch (Exception) { } // only a head start: the first real send does this work itself
+            });
+        }
+
+        /// <inheritdoc />
         public void Enqueue(AlertRule rule, AlertEvent alert)
         {
             if (rule == null) throw new ArgumentNullException(nameof(rule));
