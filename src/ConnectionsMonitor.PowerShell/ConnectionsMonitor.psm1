@@ -46,6 +46,14 @@ if ($edition -eq 'desktop') {
     $null = $initializer.GetMethod('RegisterResolver', [System.Reflection.BindingFlags]'NonPublic, Static').Invoke($null, @())
 }
 Import-Module -Name $cmdletAssemblyPath -ErrorAction Stop
+# On Remove-Module: close this runspace's session here, where a warning can still be written, and say what
+# its alert webhooks could not deliver (the messages are in the dead-letter file, not lost).
+$sessionRegistry = [System.Reflection.Assembly]::LoadFrom($cmdletAssemblyPath).GetType('ConnectionsMonitor.Session.SessionRegistry', $true)
+$ExecutionContext.SessionState.Module.OnRemove = {
+    $report = $sessionRegistry.GetMethod('CloseAndReport', [System.Reflection.BindingFlags]'NonPublic, Static').Invoke(
+        $null, @([System.Management.Automation.Runspaces.Runspace]::DefaultRunspace))
+    if ($report) { Write-Warning $report }
+}.GetNewClosure()
 # A binary module imported from a script module stays nested; export its cmdlets (the manifest's
 # CmdletsToExport decides which).
 Export-ModuleMember -Cmdlet '*'

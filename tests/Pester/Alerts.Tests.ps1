@@ -106,3 +106,52 @@ Describe 'Webhook secrets' {
         }
     }
 }
+
+Describe 'What the webhooks could not deliver' {
+    It 'Remove-Module says how many alert messages went to the dead-letter file, and the file has them without the token' {
+        $id = [guid]::NewGuid().ToString('N')
+        $dead = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "cm-dead-$id.jsonl")
+        $config = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "cm-dead-$id.yml")
+        Set-Content -LiteralPath $config -Encoding ASCII -Value "refreshInterval: 200`nresolveDNS: false`nalerts:`n  deadLetterPath: '$dead'`n"
+        # A webhook that takes the connection and never answers: the alert is in flight when the module goes.
+        $hang = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $hang.Start()
+        $saved = $env:CONNECTIONSMONITOR_CONFIG
+        try {
+            $env:CONNECTIONSMONITOR_CONFIG = $config
+            $child = @"
+Import-Module '$ModuleManifest' -ErrorAction Stop
+Register-ConnectionAlert -Name hang -NewListeningPort -ProcessId `$PID -Webhook 'http://127.0.0.1:$($hang.LocalEndpoint.Port)/hook/$token' -GroupWindow 0
+`$listeners = @()
+`$clock = [System.Diagnostics.Stopwatch]::StartNew()
+while ((Get-ConnectionAlert hang).Pending -eq 0 -and `$clock.Elapsed.TotalSeconds -lt 20) {
+    `$l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); `$l.Start(); `$listeners += `$l
+    Start-Sleep -Milliseconds 500
+}
+"PENDING: `$((Get-ConnectionAlert hang).Pending)"
+Remove-Module ConnectionsMonitor 3>&1 | ForEach-Object { "WARN: `$_" }
+"@
+            $shell = Get-TestPowerShellPath
+            $out = & $shell -NoProfile -NonInteractive -Command $child 2>&1 | Out-String -Width 400
+        }
+        finally {
+            $env:CONNECTIONSMONITOR_CONFIG = $saved
+            $hang.Stop()
+        }
+        try {
+            $out | Should -Match 'PENDING: 1'
+            $out | Should -Match ([regex]::Escape("WARN: 1 alert message(s) could not be delivered before the module was removed; they are in $dead (one JSON line each)."))
+            $out | Should -Not -Match $token
+            $lines = @(Get-Content -LiteralPath $dead)
+            $lines.Count | Should -Be 1
+            $entry = $lines[0] | ConvertFrom-Json
+            $entry.rule | Should -Be 'hang'
+            $entry.payload.alerts[0].kind | Should -Be 'NewListeningPort'
+            $entry.target | Should -Match '^Generic http://127\.0\.0\.1:\d+/'
+            $lines[0] | Should -Not -Match $token
+        }
+        finally {
+            Remove-Item -LiteralPath $dead, $config -ErrorAction SilentlyContinue
+        }
+    }
+}

@@ -92,6 +92,31 @@ namespace ConnectionsMonitor.Session
             AlertBridge.Close(session);
             prepared?.Dispose();
             session?.Dispose();
+            if (session != null && session.Alerts.DeadLettered > 0)
+                lock (Gate)
+                {
+                    UndeliveredTable.Remove(runspace);
+                    UndeliveredTable.Add(runspace, session.Alerts.DeadLettered + " alert message(s) could not be delivered before the module was removed; they are in " +
+                                                    session.Alerts.DeadLetterPath + " (one JSON line each).");
+                }
+        }
+
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Runspace, string> UndeliveredTable = new System.Runtime.CompilerServices.ConditionalWeakTable<Runspace, string>();
+
+        /// <summary>
+        /// Closes the runspace's session (if the module's removal has not yet) and returns what it could not
+        /// deliver, worded for a warning; null when everything went. The module's OnRemove script says it.
+        /// </summary>
+        internal static string CloseAndReport(Runspace runspace)
+        {
+            if (runspace == null) return null;
+            Close(runspace);
+            lock (Gate)
+            {
+                if (!UndeliveredTable.TryGetValue(runspace, out var report)) return null;
+                UndeliveredTable.Remove(runspace);
+                return report;
+            }
         }
 
         // Once per runspace, whether it has a prepared session, a session, or first one then the other.
