@@ -159,8 +159,8 @@ namespace ConnectionsMonitor.Engine.Alerts
 
     /// <summary>
     /// An alert rule: conditions (any of which fires it), a filter on the connections it looks at (the
-    /// same <see cref="ConnectionQuery"/> Get-MonitoredConnection takes; the port scan and VPN kinds ignore
-    /// it except for ProcessNames/Countries where they apply), and where its alerts go: webhooks, a
+    /// same <see cref="ConnectionQuery"/> Get-MonitoredConnection takes; every kind but PortScan sees only the
+    /// rows it matches, while a port scan counts every inbound attempt whatever it touches), and where its alerts go: webhooks, a
     /// PowerShell event source identifier, a script block (held by the PowerShell layer, flagged by
     /// <see cref="HasAction"/>). Set up before <see cref="AlertMonitor.Register"/>; not changed after.
     /// </summary>
