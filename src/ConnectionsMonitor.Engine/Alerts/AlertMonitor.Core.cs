@@ -69,6 +69,9 @@ namespace ConnectionsMonitor.Engine.Alerts
         public AlertRuleState Register(AlertRule rule)
         {
             if (rule == null) throw new ArgumentNullException(nameof(rule));
+            // The configuration a rule names must load (a missing or broken file is the caller's error now, not
+            // silence later). The rules share one alert thread, which keeps the configuration it started with.
+            _session.Plan(new ConnectionQuery { ConfigPath = rule.Filter?.ConfigPath, CurrentDirectory = rule.Filter?.CurrentDirectory });
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(AlertMonitor));

@@ -15,6 +15,34 @@ namespace ConnectionsMonitor.Engine.Alerts
     /// sample, and which (protocol, local port) pairs have a listener — a row on such a port with a remote
     /// end is inbound (someone connected to us), any other row with a remote end is outbound.
     /// </summary>
+    /// <summary>
+    /// A connection by its endpoints alone (protocol, local and remote address and port): the same connection
+    /// while it closes, when its row loses its owner (a socket in FinWait2 or TimeWait has no process).
+    /// </summary>
+    internal readonly struct Endpoints : IEquatable<Endpoints>
+    {
+        private readonly TransportProtocol _protocol;
+        private readonly IPAddress _local, _remote;
+        private readonly int _localPort, _remotePort;
+
+        public Endpoints(ConnectionRecord r)
+        {
+            _protocol = r.Protocol;
+            _local = r.LocalAddress;
+            _remote = r.RemoteAddress;
+            _localPort = r.LocalPort;
+            _remotePort = r.RemotePort ?? 0;
+        }
+
+        public bool Equals(Endpoints o) =>
+            _protocol == o._protocol && _localPort == o._localPort && _remotePort == o._remotePort && Equals(_local, o._local) && Equals(_remote, o._remote);
+
+        public override bool Equals(object obj) => obj is Endpoints o && Equals(o);
+
+        public override int GetHashCode() =>
+            (((int)_protocol * 397 ^ _localPort) * 397 ^ _remotePort) * 397 ^ (_remote?.GetHashCode() ?? 0);
+    }
+
     internal sealed class AlertSample
     {
         private readonly HashSet<long> _listening = new HashSet<long>();
@@ -31,16 +59,16 @@ namespace ConnectionsMonitor.Engine.Alerts
         public DateTime TimeUtc { get; }
         public IReadOnlyList<ConnectionRecord> Rows { get; }
 
-        private HashSet<ConnectionKey> _present;
+        private HashSet<Endpoints> _present;
 
-        /// <summary>The keys of every row (made on first use, shared by the rules).</summary>
-        public HashSet<ConnectionKey> Present
+        /// <summary>The endpoints of every row (made on first use, shared by the rules).</summary>
+        public HashSet<Endpoints> Present
         {
             get
             {
                 if (_present != null) return _present;
-                var set = new HashSet<ConnectionKey>();
-                foreach (var r in Rows) set.Add(r.Key);
+                var set = new HashSet<Endpoints>();
+                foreach (var r in Rows) set.Add(new Endpoints(r));
                 return _present = set;
             }
         }
@@ -78,7 +106,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         private readonly Func<AlertCondition, IPortScanSource> _scanFactory;
         private readonly Dictionary<AlertKind, ConditionState> _states = new Dictionary<AlertKind, ConditionState>();
         private readonly object _flagGate = new object();
-        private HashSet<ConnectionKey> _flagged = new HashSet<ConnectionKey>();
+        private HashSet<Endpoints> _flagged = new HashSet<Endpoints>();
         private HashSet<string> _flaggedRemotes = new HashSet<string>(StringComparer.Ordinal);
         private bool _baselined;
 
@@ -108,12 +136,13 @@ namespace ConnectionsMonitor.Engine.Alerts
             public readonly AlertCondition Condition;
             public readonly HashSet<int> Ports;
             public readonly HashSet<string> Exclude;
-            public readonly HashSet<ConnectionKey> Fired = new HashSet<ConnectionKey>();
+            public readonly HashSet<Endpoints> Fired = new HashSet<Endpoints>();
             public readonly Memory Seen = new Memory(MemoryLimit);
             public readonly Dictionary<int, Level> Levels = new Dictionary<int, Level>();
-            public readonly Dictionary<ConnectionKey, ConnectionRecord> Vpn = new Dictionary<ConnectionKey, ConnectionRecord>();
+            public readonly Dictionary<Endpoints, ConnectionRecord> Vpn = new Dictionary<Endpoints, ConnectionRecord>();
             public IPortScanSource Scan;
             public bool SaidNoCounters;
+            public int SamplesWithoutCounters;
         }
 
         private sealed class Level
@@ -147,7 +176,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         {
             lock (_flagGate)
             {
-                if (_flagged.Contains(r.Key)) return true;
+                if (_flagged.Contains(new Endpoints(r))) return true;
                 if (r.RemoteAddress != null && _flaggedRemotes.Count > 0 && _flaggedRemotes.Contains(Canonical(r.RemoteAddress))) return true;
             }
             if (_rule.Filter != null && !_rule.Filter.Matches(r)) return false;
@@ -165,7 +194,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         {
             var rows = _rule.Filter == null ? sample.Rows : sample.Rows.Where(_rule.Filter.Matches).ToList();
             var alerts = new List<AlertEvent>();
-            var flagged = new HashSet<ConnectionKey>();
+            var flagged = new HashSet<Endpoints>();
             foreach (var s in _states.Values)
             {
                 switch (s.Condition.Kind)
@@ -197,7 +226,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             if (_flagged.Count > 0 || flagged.Count > 0)
             {
                 // Keep the flags of connections still open; add this sample's.
-                var next = new HashSet<ConnectionKey>(flagged);
+                var next = new HashSet<Endpoints>(flagged);
                 foreach (var k in _flagged) if (sample.Present.Contains(k)) next.Add(k);
                 lock (_flagGate) _flagged = next;
             }
@@ -205,7 +234,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         }
 
         private void PerConnection(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows,
-            HashSet<ConnectionKey> flagged, List<AlertEvent> alerts)
+            HashSet<Endpoints> flagged, List<AlertEvent> alerts)
         {
             bool outbound = s.Condition.Kind == AlertKind.RemotePort;
             List<AlertItem> items = null;
@@ -214,8 +243,9 @@ namespace ConnectionsMonitor.Engine.Alerts
                 bool hit = outbound
                     ? r.RemotePort != null && s.Ports.Contains(r.RemotePort.Value) && sample.IsOutbound(r)
                     : s.Ports.Contains(r.LocalPort) && sample.IsInbound(r);
-                if (!hit || !s.Fired.Add(r.Key)) continue;
-                flagged.Add(r.Key);
+                var key = new Endpoints(r);
+                if (!hit || !s.Fired.Add(key)) continue;
+                flagged.Add(key);
                 (items ?? (items = new List<AlertItem>())).Add(AlertItem.From(r));
             }
             if (s.Fired.Count > 0) s.Fired.IntersectWith(sample.Present); // a closed connection's key may come back as a new connection
@@ -226,7 +256,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             alerts.Add(new AlertEvent(_rule.Name, s.Condition.Kind, AlertStatus.Firing, sample.TimeUtc, Summarize(what, items), items));
         }
 
-        private void New(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, HashSet<ConnectionKey> flagged, List<AlertEvent> alerts)
+        private void New(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, HashSet<Endpoints> flagged, List<AlertEvent> alerts)
         {
             var kind = s.Condition.Kind;
             List<AlertItem> items = null;
@@ -234,7 +264,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             {
                 string key = NewKey(s, sample, r, out string detail);
                 if (key == null || !s.Seen.Add(key) || !_baselined) continue;
-                flagged.Add(r.Key);
+                flagged.Add(new Endpoints(r));
                 (items ?? (items = new List<AlertItem>())).Add(AlertItem.From(r, detail));
             }
             if (items == null) return;
@@ -283,7 +313,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                     if (!sample.IsOutbound(r) || r.RemoteAddress == null || IPAddress.IsLoopback(r.RemoteAddress)) return null;
                     var who = r.ProcessPath ?? r.ProcessName;
                     if (string.IsNullOrEmpty(who)) return null;
-                    detail = "to " + r.RemoteAddress + ":" + r.RemotePort;
+                    detail = "to " + Endpoint(r.RemoteAddress?.ToString(), r.RemotePort);
                     return who;
             }
             return null;
@@ -297,12 +327,13 @@ namespace ConnectionsMonitor.Engine.Alerts
             // Subject (process id; -1 for the total) → value.
             var values = new Dictionary<int, double>();
             var names = new Dictionary<int, ConnectionRecord>();
-            bool anyCounter = false;
+            bool anyCounter = false, anyTcpConnection = false;
             foreach (var r in rows)
             {
                 double v;
                 if (bandwidth)
                 {
+                    if (r.Protocol == TransportProtocol.Tcp && r.State == TcpState.Established) anyTcpConnection = true;
                     if (r.SendRate == null && r.ReceiveRate == null) continue;
                     anyCounter = true;
                     v = (r.SendRate ?? 0) + (r.ReceiveRate ?? 0);
@@ -318,10 +349,11 @@ namespace ConnectionsMonitor.Engine.Alerts
                 values[subject] = sum + v;
                 if (!names.ContainsKey(subject)) names[subject] = r;
             }
-            if (bandwidth && !anyCounter && rows.Count > 0)
+            if (bandwidth && !anyCounter)
             {
-                // Unknown is not zero: leave the level as it is and say once why nothing can fire.
-                if (!s.SaidNoCounters)
+                // Unknown is not zero: leave the level as it is. Rates need two samples and established TCP
+                // connections; when there are such connections and still no counters, say once why nothing can fire.
+                if (anyTcpConnection && ++s.SamplesWithoutCounters >= 3 && !s.SaidNoCounters)
                 {
                     s.SaidNoCounters = true;
                     Warnings.Add("Alert rule '" + _rule.Name + "': no connection has byte counters here, so its bandwidth condition cannot fire (Linux: TCP counters come from sock_diag; Windows: run elevated for ETW byte counts).");
@@ -377,12 +409,12 @@ namespace ConnectionsMonitor.Engine.Alerts
             return new AlertEvent(_rule.Name, c.Kind, status, t, text, items) { Value = value, Threshold = threshold, Subject = subject };
         }
 
-        private void Vpn(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, HashSet<ConnectionKey> flagged, List<AlertEvent> alerts)
+        private void Vpn(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, HashSet<Endpoints> flagged, List<AlertEvent> alerts)
         {
             List<AlertItem> up = null, down = null;
-            var now = new Dictionary<ConnectionKey, ConnectionRecord>();
+            var now = new Dictionary<Endpoints, ConnectionRecord>();
             foreach (var r in rows)
-                if (r.IsVpn == true && !AlertSample.IsListener(r)) now[r.Key] = r;
+                if (r.IsVpn == true && IsUp(r)) now[new Endpoints(r)] = r;
             foreach (var kv in now)
             {
                 flagged.Add(kv.Key);
@@ -395,6 +427,12 @@ namespace ConnectionsMonitor.Engine.Alerts
             if (up != null) alerts.Add(new AlertEvent(_rule.Name, AlertKind.VpnChange, AlertStatus.Firing, sample.TimeUtc, Summarize("VPN connection up", up), up));
             if (down != null) alerts.Add(new AlertEvent(_rule.Name, AlertKind.VpnChange, AlertStatus.Resolved, sample.TimeUtc, Summarize("VPN connection down", down), down));
         }
+
+        /// <summary>A connection that carries traffic: TCP being set up or established, UDP with a remote end. A closing one (FinWait, TimeWait …) is down.</summary>
+        private static bool IsUp(ConnectionRecord r) =>
+            r.Protocol == TransportProtocol.Tcp
+                ? r.State == TcpState.Established || r.State == TcpState.SynSent || r.State == TcpState.SynReceived
+                : AlertSample.HasRemote(r);
 
         private void Scan(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, List<AlertEvent> alerts)
         {
@@ -423,10 +461,21 @@ namespace ConnectionsMonitor.Engine.Alerts
                 var i = items[0];
                 string who = !namesProcess && (i.ProcessName != null || i.ProcessId != null) ? " by " + Name(i) : "";
                 bool remote = i.RemoteAddress != null && i.RemotePort.GetValueOrDefault() != 0;
-                string where = remote ? " (" + i.LocalAddress + ":" + i.LocalPort + " ↔ " + i.RemoteAddress + ":" + i.RemotePort + ")" : "";
+                string where = remote ? " (" + Endpoint(i.LocalAddress, i.LocalPort) + " ↔ " + Endpoint(i.RemoteAddress, i.RemotePort) + ")" : "";
                 return what + who + where;
             }
             return what + " (" + items.Count + " connections)";
+        }
+
+        /// <summary>"10.0.0.5:443", "[2001:db8::1]:443"; an IPv4-mapped IPv6 address as its IPv4 address.</summary>
+        internal static string Endpoint(string address, int? port)
+        {
+            if (address != null && IPAddress.TryParse(address, out var ip))
+            {
+                if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
+                address = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + ip + "]" : ip.ToString();
+            }
+            return address + ":" + port;
         }
 
         private static string Name(AlertItem i) =>

@@ -214,11 +214,11 @@ namespace ConnectionsMonitor.Commands
             if (PortScan || bound.ContainsKey(nameof(PortScanThreshold)) || bound.ContainsKey(nameof(PortScanWindow)))
                 conditions.Add(new AlertCondition(AlertKind.PortScan) { ScanPorts = PortScanThreshold, ScanWindow = PortScanWindow });
 
+            if (PerProcess && !bound.ContainsKey(nameof(MaxConnections)) && !bound.ContainsKey(nameof(MaxBandwidth)))
+                Fail("-PerProcess applies to -MaxConnections and -MaxBandwidth; give one of them, or leave -PerProcess out.", "PerProcessWithoutLevel");
             if (conditions.Count == 0)
                 Fail("The rule '" + Name + "' has no condition: give at least one of -RemotePort, -InboundPort, -NewListeningPort, -NewPublicAddress, " +
                      "-NewRemoteCountry, -NewRemoteAsn, -NewProcessTalkingOut, -MaxConnections, -MaxBandwidth, -VpnChange or -PortScan.", "NoAlertCondition");
-            if (PerProcess && !bound.ContainsKey(nameof(MaxConnections)) && !bound.ContainsKey(nameof(MaxBandwidth)))
-                Fail("-PerProcess applies to -MaxConnections and -MaxBandwidth; give one of them, or leave -PerProcess out.", "PerProcessWithoutLevel");
             if (WebhookKind != null && Webhook == null)
                 Fail("-WebhookKind says how to format messages for -Webhook; give -Webhook too, or leave -WebhookKind out.", "WebhookKindWithoutWebhook");
             if (SourceIdentifier != null && SourceIdentifier.StartsWith("PowerShell.", StringComparison.OrdinalIgnoreCase))

@@ -148,7 +148,22 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count(AlertMonitor.ThreadName) == 1, TimeSpan.FromSeconds(10)));
             session.Dispose();
             ThreadGone();
-            Assert.Equal(0, SamplerThreads.Count());
+            // Joined; the OS may list the ended thread a moment longer.
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count() == 0, TimeSpan.FromSeconds(2)), "the sampler thread did not end");
         }
-    }
+    
+        [Fact]
+        public void ARuleWhoseConfigurationFileIsMissingIsRefusedSayingWhichFile()
+        {
+            using var session = RealSession();
+            string missing = Path.Combine(Path.GetTempPath(), "cm-no-such-" + Guid.NewGuid().ToString("N") + ".yml");
+            var e = Assert.ThrowsAny<Exception>(() => session.Alerts.Register(new AlertRule("cfg", new[] { new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 23 } } })
+            {
+                Filter = new ConnectionQuery { ConfigPath = missing },
+            }));
+            Assert.Contains(missing, e.Message);
+            Assert.Empty(session.Alerts.Rules);
+            Assert.False(session.Alerts.IsWatching);
+        }
+}
 }

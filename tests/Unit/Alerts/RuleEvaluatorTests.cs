@@ -162,8 +162,16 @@ namespace ConnectionsMonitor.Tests.Alerts
                 r.ReceiveRate = recv;
                 return r;
             }
+            // Listeners have no counters: nothing to say. Established connections with none, three samples running: say it once.
+            Assert.Empty(ev.Evaluate(Sample(0, Listener(80))));
+            Assert.Empty(ev.Warnings);
+            for (int i = 0; i < 2; i++) Assert.Empty(ev.Evaluate(Sample(0, Conn(1, "a", 1, null, null))));
+            Assert.Empty(ev.Warnings); // rates need two samples: not yet a sign that there are no counters
             Assert.Empty(ev.Evaluate(Sample(0, Conn(1, "a", 1, null, null))));
             Assert.Contains("no connection has byte counters", Assert.Single(ev.Warnings));
+            ev.Warnings.Clear();
+            Assert.Empty(ev.Evaluate(Sample(0, Conn(1, "a", 1, null, null))));
+            Assert.Empty(ev.Warnings);
             var alerts = ev.Evaluate(Sample(2, Conn(1, "a", 1, 600, 600), Conn(2, "b", 2, 100, 100), Conn(3, "a", 1, 0, 10)));
             var a = Assert.Single(alerts);
             Assert.Equal("a (PID 1)", a.Subject);
@@ -238,6 +246,39 @@ namespace ConnectionsMonitor.Tests.Alerts
             var bad = Assert.Throws<Engine.Configuration.ConfigException>(() => Config("alerts:\n  portScan:\n    ports: 1\n"));
             Assert.Contains("alerts.portScan.ports", bad.Message);
             Assert.Contains("a whole number of distinct ports from 2 to 65535", bad.Message);
+        }
+
+        [Fact]
+        public void AClosingConnectionThatLostItsOwnerIsTheSameConnection()
+        {
+            // Seen for real: a VPN connection closing showed up as FinWait2 with no process, and was taken for a new one.
+            var vpn = Rule(new AlertCondition(AlertKind.VpnChange));
+            var rdp = Rule(new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 1194 } });
+            var open = Tcp(53321, 1194, TcpState.Established, "python3", 24567);
+            open.IsVpn = true;
+            var closing = Tcp(53321, 1194, TcpState.FinWait2, null, 0);
+            closing.ProcessId = null;
+            closing.Key = new ConnectionKey(TransportProtocol.Tcp, closing.LocalAddress, 53321, closing.RemoteAddress, 1194, null, 999);
+            closing.IsVpn = true;
+            Assert.Empty(vpn.Evaluate(Sample(0)));
+            Assert.Equal(AlertStatus.Firing, Assert.Single(vpn.Evaluate(Sample(2, open))).Status);
+            var down = Assert.Single(vpn.Evaluate(Sample(4, closing)));
+            Assert.Equal(AlertStatus.Resolved, down.Status);
+            Assert.Equal(24567, Assert.Single(down.Items).ProcessId); // said with the owner it had
+            Assert.Empty(vpn.Evaluate(Sample(6)));
+
+            Assert.Single(rdp.Evaluate(Sample(0, open)));
+            Assert.Empty(rdp.Evaluate(Sample(2, closing)));
+        }
+
+        [Fact]
+        public void EndpointsInSummariesBracketIPv6AndShowMappedIPv4AsIPv4()
+        {
+            Assert.Equal("[2001:db8::1]:443", RuleEvaluator.Endpoint("2001:db8::1", 443));
+            Assert.Equal("127.0.0.1:2323", RuleEvaluator.Endpoint("::ffff:127.0.0.1", 2323));
+            var ev = Rule(new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 2323 } });
+            var a = Assert.Single(ev.Evaluate(Sample(0, Tcp(34700, 2323, TcpState.Established, "nc", 9, "::ffff:127.0.0.1", "::ffff:127.0.0.1"))));
+            Assert.Equal("Outbound connection to port 2323 by nc (PID 9) (127.0.0.1:34700 ↔ 127.0.0.1:2323)", a.Summary);
         }
 }
 }

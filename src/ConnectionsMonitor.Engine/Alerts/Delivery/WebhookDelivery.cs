@@ -40,6 +40,8 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
         private readonly Dictionary<string, Counters> _counters = new Dictionary<string, Counters>(StringComparer.OrdinalIgnoreCase);
         private readonly List<Message> _queued = new List<Message>();
         private readonly Dictionary<string, Message> _grouping = new Dictionary<string, Message>(StringComparer.Ordinal);
+        // When the latest message of each rule and target was (or is) due: kept after it is sent, for the window after it.
+        private readonly Dictionary<string, long> _lastDue = new Dictionary<string, long>(StringComparer.Ordinal);
         private readonly HashSet<Message> _inFlight = new HashSet<Message>();
         private readonly Task _dispatcher;
         private long _sequence;
@@ -122,7 +124,8 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                     // Leading edge: the first alert after a quiet window goes at once (no waiting between the sample
                     // and the POST); alerts within the window after it wait for the window's end and go as one message.
                     long window = Ticks(rule.GroupWindow);
-                    long due = open != null && now < open.Due + window ? open.Due + window : now;
+                    long due = _lastDue.TryGetValue(groupKey, out long lastDue) && now < lastDue + window ? lastDue + window : now;
+                    _lastDue[groupKey] = due;
                     if (_queued.Count >= _options.QueueCapacity) DropOldest_NeedsLock();
                     var message = new Message(++_sequence, rule.Name, groupKey, counters, state, due);
                     message.Alerts.Add(alert);
@@ -154,7 +157,8 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                 {
                     byte[] payload = AlertPayloads.Build(state.Target.Kind, new[] { alert }, _options.DiscordUserName);
                     var outcome = await SendAsync(state, payload, linked.Token).ConfigureAwait(false);
-                    Record(counters, state, outcome);
+                    // Stopped by its caller (Ctrl+C on Test-ConnectionAlert): not the webhook's failure.
+                    if (!(outcome.Cancelled && cancel.IsCancellationRequested)) Record(counters, state, outcome);
                     return outcome.ToResult(state);
                 }).ToList();
                 var results = await Task.WhenAll(sends).ConfigureAwait(false);
