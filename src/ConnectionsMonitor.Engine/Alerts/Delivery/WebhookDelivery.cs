@@ -99,6 +99,7 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
             if (alert == null) throw new ArgumentNullException(nameof(alert));
             var targets = Distinct(rule.Targets);
             if (targets.Count == 0) return;
+            List<Message> dropped = null;
             lock (_gate)
             {
                 var counters = CountersFor(rule.Name);
@@ -126,7 +127,7 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                     long window = Ticks(rule.GroupWindow);
                     long due = _lastDue.TryGetValue(groupKey, out long lastDue) && now < lastDue + window ? lastDue + window : now;
                     _lastDue[groupKey] = due;
-                    if (_queued.Count >= _options.QueueCapacity) DropOldest_NeedsLock();
+                    if (_queued.Count >= _options.QueueCapacity) (dropped ?? (dropped = new List<Message>())).Add(DropOldest_NeedsLock());
                     var message = new Message(++_sequence, rule.Name, groupKey, counters, state, due);
                     message.Alerts.Add(alert);
                     _queued.Add(message);
@@ -134,6 +135,10 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                     lock (counters) counters.Pending++;
                 }
             }
+            // Dropped, not lost: the file keeps what the queue could not (written outside the lock: it is a file write).
+            if (dropped != null)
+                WriteDeadLetters(dropped.Select(m => Entry(m, BuildPayload(m), 0, "dropped: the queue was full (" +
+                    _options.QueueCapacity.ToString(CultureInfo.InvariantCulture) + " messages)")).ToList());
             _signal.Release();
         }
 
@@ -333,7 +338,7 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
             }
         }
 
-        private void DropOldest_NeedsLock()
+        private Message DropOldest_NeedsLock()
         {
             var oldest = _queued[0];
             _queued.RemoveAt(0);
@@ -343,8 +348,9 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                 oldest.Counters.Pending--;
                 oldest.Counters.Dropped++;
                 oldest.Counters.LastError = oldest.Target.Target.Redacted + ": queue full (" + _options.QueueCapacity.ToString(CultureInfo.InvariantCulture)
-                    + " messages), oldest message dropped (" + oldest.Alerts.Count.ToString(CultureInfo.InvariantCulture) + " alerts)";
+                    + " messages), oldest message dropped (" + oldest.Alerts.Count.ToString(CultureInfo.InvariantCulture) + " alerts) and written to the dead-letter file";
             }
+            return oldest;
         }
 
         private byte[] BuildPayload(Message m)

@@ -297,8 +297,13 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             var stats = delivery.StatsFor("r1");
             Assert.Equal(1, stats.Dropped);
             Assert.Equal(3, stats.Pending);
-            Assert.Equal(rule.Targets[0].Redacted + ": queue full (2 messages), oldest message dropped (1 alerts)", stats.LastError);
+            Assert.Equal(rule.Targets[0].Redacted + ": queue full (2 messages), oldest message dropped (1 alerts) and written to the dead-letter file", stats.LastError);
             Assert.Single(_bed.Server.Requests);
+            // Dropped from the queue, kept in the file: the first queued after the hanging one ("later0").
+            var line = Assert.Single(_bed.DeadLetterLines());
+            Assert.Contains("\"error\":\"dropped: the queue was full (2 messages)\"", line);
+            Assert.Contains("later0", line);
+            Assert.DoesNotContain(WebhookTestBed.PathToken, line);
         }
 
         [Fact]
