@@ -23,7 +23,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// unprivileged dump. Where a kernel or security module refuses the subscription (EPERM/EACCES),
     /// <see cref="Start"/> says that root is needed.
     /// </remarks>
-    public sealed unsafe class LinuxClosedConnectionFeed : IClosedConnectionFeed, IDisposable
+    internal sealed unsafe class LinuxClosedConnectionFeed : LinuxSocketReader<SocketEntry>, IClosedConnectionFeed
     {
         // Once started, the listener hears every TCP socket that closes on the machine, also between
         // sample windows, and only a window drains it. The cap bounds what an idle session holds
@@ -37,20 +37,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         // Room for bursts between thread wake-ups; a destroy message takes about 1 KiB of skb memory.
         private const int ReceiveBufferBytes = 8 * 1024 * 1024;
-        private const int PollMilliseconds = 200;
 
         private readonly RecentTcpSockets _recent;
-        private readonly object _lock = new object();
         private readonly SockDiagAttributeHandler _onAttribute;
-        private List<SocketEntry> _pending = new List<SocketEntry>();
-        private int _fd = -1;
-        private Thread _thread;
-        private volatile bool _stop;
-        private string _failure;
-        private bool _disposed;
-        private long _overruns, _dropped;
+        private readonly byte[] _buffer = new byte[64 * 1024]; // a destroy message is a few hundred bytes; one per datagram
+        private readonly List<SocketEntry> _rows = new List<SocketEntry>();
+        private long _overruns;
 
-        internal LinuxClosedConnectionFeed(RecentTcpSockets recent)
+        internal LinuxClosedConnectionFeed(RecentTcpSockets recent) : base("ConnectionsMonitor sock_diag destroy events", MaxPending)
         {
             _recent = recent;
             _onAttribute = OnAttribute;
@@ -65,52 +59,27 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// </summary>
         public long Overruns => Interlocked.Read(ref _overruns);
 
-        /// <summary>Closed connections dropped because <see cref="MaxPending"/> were waiting for <see cref="DrainClosed"/>.</summary>
-        public long Dropped => Interlocked.Read(ref _dropped);
-
-        /// <summary>Overruns count at least one lost event each (netlink does not say how many).</summary>
+        /// <summary>Overruns count at least one lost event each (netlink does not say how many); <see cref="LinuxSocketReader{T}.Dropped"/> counts what the cap of <see cref="MaxPending"/> turned away.</summary>
         public long LostReports => Overruns + Dropped;
-
-        internal bool IsRunning { get { lock (_lock) return _thread != null; } }
-
-        public string Start()
-        {
-            lock (_lock)
-            {
-                if (_disposed) throw new ObjectDisposedException(nameof(LinuxClosedConnectionFeed));
-                if (_thread != null) return null;
-                // Privilege does not come back during a process's life: remember the refusal.
-                if (_failure != null) return _failure;
-                try
-                {
-                    _fd = OpenSubscription();
-                }
-                catch (NetlinkException ex)
-                {
-                    _failure = ex.Errno == LinuxNative.EPERM || ex.Errno == EACCES
-                        ? "Traffic of connections that close between samples is counted only when running as root (CAP_NET_ADMIN): " +
-                          "the kernel refused the subscription to sock_diag destroy events (" + LinuxNative.ErrnoText(ex.Errno) + ")."
-                        : "Traffic of connections that close between samples is not counted: " + ex.Message;
-                    return _failure;
-                }
-                _thread = new Thread(Listen) { IsBackground = true, Name = "ConnectionsMonitor sock_diag destroy events" };
-                _thread.Start();
-                return null;
-            }
-        }
 
         private const int EACCES = 13;
 
-        public IReadOnlyList<SocketEntry> DrainClosed()
+        /// <summary>The closed connections heard since the previous call.</summary>
+        public IReadOnlyList<SocketEntry> DrainClosed() => Drain();
+
+        protected override int Open() => OpenSubscription();
+
+        protected override string DescribeOpenFailure(Exception e)
         {
-            lock (_lock)
-            {
-                if (_pending.Count == 0) return Array.Empty<SocketEntry>();
-                var drained = _pending;
-                _pending = new List<SocketEntry>();
-                return drained;
-            }
+            if (!(e is NetlinkException ex)) return null;
+            return ex.Errno == LinuxNative.EPERM || ex.Errno == EACCES
+                ? "Traffic of connections that close between samples is counted only when running as root (CAP_NET_ADMIN): " +
+                  "the kernel refused the subscription to sock_diag destroy events (" + LinuxNative.ErrnoText(ex.Errno) + ")."
+                : "Traffic of connections that close between samples is not counted: " + ex.Message;
         }
+
+        protected override string DescribeStop(Exception e) =>
+            "Traffic of connections that close between samples is no longer counted: " + e.Message;
 
         private static int OpenDestroySubscription()
         {
@@ -139,36 +108,30 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             return fd;
         }
 
-        private void Listen()
+        protected override string ReadQueued(int fd, Func<bool> stopping)
         {
-            var buffer = new byte[64 * 1024]; // a destroy message is a few hundred bytes; one per datagram
-            var rows = new List<SocketEntry>();
-            while (!_stop)
+            while (!stopping())
             {
-                var p = new LinuxNative.PollFd { Fd = _fd, Events = LinuxNative.POLLIN };
-                if (LinuxNative.poll(&p, (UIntPtr)1, PollMilliseconds) <= 0) continue; // timeout or EINTR: check _stop
-                while (!_stop)
+                long n;
+                fixed (byte* b = _buffer) n = (long)LinuxNative.recv(fd, b, (UIntPtr)_buffer.Length, LinuxNative.MSG_DONTWAIT);
+                if (n < 0)
                 {
-                    long n;
-                    fixed (byte* b = buffer) n = (long)LinuxNative.recv(_fd, b, (UIntPtr)buffer.Length, LinuxNative.MSG_DONTWAIT);
-                    if (n < 0)
-                    {
-                        int errno = LinuxNative.LastErrno;
-                        if (errno == LinuxNative.ENOBUFS) { Interlocked.Increment(ref _overruns); continue; }
-                        if (errno == LinuxNative.EINTR) continue;
-                        break; // EAGAIN: queue empty
-                    }
-                    if (n == 0) break;
-                    rows.Clear();
-                    try
-                    {
-                        SockDiagParser.Parse(new ReadOnlySpan<byte>(buffer, 0, (int)n), tcp: true, sequence: null, rows, _onAttribute);
-                    }
-                    catch (InvalidDataException) { continue; } // a message we cannot read: skip it, keep listening
-                    catch (NetlinkException) { continue; }
-                    foreach (var row in rows) Accept(row);
+                    int errno = LinuxNative.LastErrno;
+                    if (errno == LinuxNative.ENOBUFS) { Interlocked.Increment(ref _overruns); continue; }
+                    if (errno == LinuxNative.EINTR) continue;
+                    return null; // EAGAIN: queue empty
                 }
+                if (n == 0) return null;
+                _rows.Clear();
+                try
+                {
+                    SockDiagParser.Parse(new ReadOnlySpan<byte>(_buffer, 0, (int)n), tcp: true, sequence: null, _rows, _onAttribute);
+                }
+                catch (InvalidDataException) { continue; } // a message we cannot read: skip it, keep listening
+                catch (NetlinkException) { continue; }
+                foreach (var row in _rows) Accept(row);
             }
+            return null;
         }
 
         /// <summary>Final counters; the peer's FIN is subtracted when a read saw it arrive (the CLOSE state cannot tell).</summary>
@@ -184,31 +147,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             bool seen = _recent.TryGet(row.SockDiagCookie, out var known);
             if ((seen && known.Listening) || row.RemotePort == 0) return;
             row.ProcessId = known.ProcessId;
-            lock (_lock)
-            {
-                if (_pending.Count >= MaxPending) { Interlocked.Increment(ref _dropped); return; }
-                _pending.Add(row);
-            }
-        }
-
-        /// <summary>Stops the listener thread and closes the subscription.</summary>
-        public void Dispose()
-        {
-            Thread thread;
-            lock (_lock)
-            {
-                if (_disposed) return;
-                _disposed = true;
-                thread = _thread;
-                _stop = true;
-            }
-            thread?.Join();
-            lock (_lock)
-            {
-                if (_fd >= 0) LinuxNative.close(_fd);
-                _fd = -1;
-                _pending.Clear();
-            }
+            Add(row);
         }
     }
 }

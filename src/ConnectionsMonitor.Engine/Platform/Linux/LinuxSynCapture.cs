@@ -20,7 +20,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// someone else's): the addresses are read from the interface catalogue and read again, at most once
     /// a second, when a destination is not among them.
     /// </remarks>
-    internal sealed unsafe class LinuxSynCapture : IInboundSynSource
+    internal sealed unsafe class LinuxSynCapture : LinuxSocketReader<InboundSyn>, IInboundSynSource
     {
         /// <summary>The capture thread's name (Linux keeps 15 bytes).</summary>
         internal const string ThreadName = "cmon-syncap";
@@ -32,24 +32,15 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal const byte PACKET_OUTGOING = 4;
         internal const int SockaddrLlSize = 20;
         internal const int MaxPending = 10_000;
-        private const int PollMilliseconds = 200;
         private const int ReceiveBufferBytes = 1024 * 1024;
         private const int EACCES = 13;
 
         private readonly Func<IReadOnlyCollection<IPAddress>> _localAddresses;
-        private readonly object _lock = new object();
-        private List<InboundSyn> _pending = new List<InboundSyn>();
         private HashSet<IPAddress> _local = new HashSet<IPAddress>();
         private DateTime _localReadUtc = DateTime.MinValue;
-        private int _fd = -1;
-        private Thread _thread;
-        private volatile bool _stop;
-        private volatile string _failure;
-        private bool _disposed, _started;
-        private long _dropped;
 
         /// <param name="localAddresses">This host's addresses now (IPv6 link-local scope ids are ignored).</param>
-        internal LinuxSynCapture(Func<IReadOnlyCollection<IPAddress>> localAddresses)
+        internal LinuxSynCapture(Func<IReadOnlyCollection<IPAddress>> localAddresses) : base(ThreadName, MaxPending)
         {
             _localAddresses = localAddresses ?? throw new ArgumentNullException(nameof(localAddresses));
         }
@@ -57,48 +48,21 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>Opens the filtered, bound socket and returns its fd, or throws with the errno; tests substitute a failing one.</summary>
         internal Func<int> OpenSocket { get; set; } = OpenFilteredSocket;
 
-        public string Failure => _failure;
+        protected override int Open() => OpenSocket();
 
-        public long Dropped => Interlocked.Read(ref _dropped);
-
-        internal bool IsRunning { get { lock (_lock) return _thread != null && _thread.IsAlive; } }
-
-        public string Start()
+        protected override string DescribeOpenFailure(Exception e)
         {
-            lock (_lock)
-            {
-                if (_disposed) throw new ObjectDisposedException(nameof(LinuxSynCapture));
-                if (_started) return _failure;
-                _started = true;
-                try
-                {
-                    _fd = OpenSocket();
-                }
-                catch (CaptureException ex)
-                {
-                    _failure = ex.Errno == LinuxNative.EPERM || ex.Errno == EACCES
-                        ? "Probes of closed ports and half-open SYN scans are seen only with packet capture, which needs root (CAP_NET_RAW): " +
-                          "the kernel refused the packet socket (" + LinuxNative.ErrnoText(ex.Errno) + "); watching accepted connections in the socket table instead."
-                        : "Packet capture of inbound SYNs is not available (" + ex.Message + "); watching accepted connections in the socket table instead.";
-                    return _failure;
-                }
-                RefreshLocal(DateTime.UtcNow);
-                _thread = new Thread(Listen) { IsBackground = true, Name = ThreadName };
-                _thread.Start();
-                return null;
-            }
+            if (!(e is CaptureException ex)) return null;
+            return ex.Errno == LinuxNative.EPERM || ex.Errno == EACCES
+                ? "Probes of closed ports and half-open SYN scans are seen only with packet capture, which needs root (CAP_NET_RAW): " +
+                  "the kernel refused the packet socket (" + LinuxNative.ErrnoText(ex.Errno) + "); watching accepted connections in the socket table instead."
+                : "Packet capture of inbound SYNs is not available (" + ex.Message + "); watching accepted connections in the socket table instead.";
         }
 
-        public IReadOnlyList<InboundSyn> Drain()
-        {
-            lock (_lock)
-            {
-                if (_pending.Count == 0) return Array.Empty<InboundSyn>();
-                var drained = _pending;
-                _pending = new List<InboundSyn>();
-                return drained;
-            }
-        }
+        protected override void OnOpened() => RefreshLocal(DateTime.UtcNow);
+
+        protected override string DescribeStop(Exception e) =>
+            "Packet capture of inbound SYNs stopped: " + e.Message + "; watching accepted connections in the socket table instead.";
 
         internal sealed class CaptureException : Exception
         {
@@ -161,50 +125,34 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
         }
 
-        private void Listen()
+        private readonly byte[] _buffer = new byte[(int)SynPacketParser.SnapLength];
+
+        protected override string ReadQueued(int fd, Func<bool> stopping)
         {
-            var buffer = new byte[(int)SynPacketParser.SnapLength];
             byte* from = stackalloc byte[SockaddrLlSize];
-            try
+            while (!stopping())
             {
-                while (!_stop)
+                uint fromLength = SockaddrLlSize;
+                long n;
+                fixed (byte* b = _buffer)
+                    n = (long)LinuxNative.recvfrom(fd, b, (UIntPtr)_buffer.Length, LinuxNative.MSG_DONTWAIT, from, &fromLength);
+                if (n < 0)
                 {
-                    var p = new LinuxNative.PollFd { Fd = _fd, Events = LinuxNative.POLLIN };
-                    if (LinuxNative.poll(&p, (UIntPtr)1, PollMilliseconds) <= 0) continue; // timeout or EINTR: check _stop
-                    while (!_stop)
-                    {
-                        uint fromLength = SockaddrLlSize;
-                        long n;
-                        fixed (byte* b = buffer)
-                            n = (long)LinuxNative.recvfrom(_fd, b, (UIntPtr)buffer.Length, LinuxNative.MSG_DONTWAIT, from, &fromLength);
-                        if (n < 0)
-                        {
-                            int errno = LinuxNative.LastErrno;
-                            if (errno == LinuxNative.EINTR || errno == LinuxNative.ENOBUFS) continue;
-                            if (errno == LinuxNative.EAGAIN) break;
-                            _failure = "Packet capture of inbound SYNs stopped: " + LinuxNative.ErrnoText(errno) + "; watching accepted connections in the socket table instead.";
-                            return;
-                        }
-                        if (from[10] == PACKET_OUTGOING) continue; // our own SYNs (and loopback's outgoing copy)
-                        int ifindex = *(int*)(from + 4);
-                        if (!SynPacketParser.TryParseSyn(new ReadOnlySpan<byte>(buffer, 0, (int)n), ifindex,
-                                out var source, out int sourcePort, out var destination, out int destinationPort))
-                            continue;
-                        var now = DateTime.UtcNow;
-                        if (!IsLocal(destination, now)) continue;
-                        var syn = new InboundSyn(source, sourcePort, destination, destinationPort, now);
-                        lock (_lock)
-                        {
-                            if (_pending.Count >= MaxPending) { Interlocked.Increment(ref _dropped); continue; }
-                            _pending.Add(syn);
-                        }
-                    }
+                    int errno = LinuxNative.LastErrno;
+                    if (errno == LinuxNative.EINTR || errno == LinuxNative.ENOBUFS) continue;
+                    if (errno == LinuxNative.EAGAIN) return null;
+                    return "Packet capture of inbound SYNs stopped: " + LinuxNative.ErrnoText(errno) + "; watching accepted connections in the socket table instead.";
                 }
+                if (from[10] == PACKET_OUTGOING) continue; // our own SYNs (and loopback's outgoing copy)
+                int ifindex = *(int*)(from + 4);
+                if (!SynPacketParser.TryParseSyn(new ReadOnlySpan<byte>(_buffer, 0, (int)n), ifindex,
+                        out var source, out int sourcePort, out var destination, out int destinationPort))
+                    continue;
+                var now = DateTime.UtcNow;
+                if (!IsLocal(destination, now)) continue;
+                Add(new InboundSyn(source, sourcePort, destination, destinationPort, now));
             }
-            catch (Exception ex)
-            {
-                _failure = "Packet capture of inbound SYNs stopped: " + ex.Message + "; watching accepted connections in the socket table instead.";
-            }
+            return null;
         }
 
         private bool IsLocal(IPAddress destination, DateTime now)
@@ -231,26 +179,5 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         private static IPAddress WithoutScope(IPAddress a) =>
             a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && a.ScopeId != 0 ? new IPAddress(a.GetAddressBytes()) : a;
-
-        /// <summary>Stops and joins the capture thread, then closes the socket.</summary>
-        public void Dispose()
-        {
-            Thread thread;
-            lock (_lock)
-            {
-                if (_disposed) return;
-                _disposed = true;
-                thread = _thread;
-                _stop = true;
-            }
-            thread?.Join();
-            lock (_lock)
-            {
-                if (_fd >= 0) LinuxNative.close(_fd);
-                _fd = -1;
-                _thread = null;
-                _pending.Clear();
-            }
-        }
     }
 }

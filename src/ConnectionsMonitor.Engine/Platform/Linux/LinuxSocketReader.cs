@@ -1,0 +1,159 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace ConnectionsMonitor.Engine.Platform.Linux
+{
+    /// <summary>
+    /// A kernel socket that a background thread reads as data arrives — the sock_diag destroy subscription
+    /// (<see cref="LinuxClosedConnectionFeed"/>) and the SYN packet capture (<see cref="LinuxSynCapture"/>) —
+    /// with what it read kept in a bounded list until a consumer drains it. This class owns the socket's life:
+    /// open once (a refusal is remembered: privilege does not come back during a process's life), a thread that
+    /// polls every 200 ms so a stop is seen promptly, the cap on what waits (what the cap turns away is counted
+    /// in <see cref="Dropped"/>), and a stop that joins the thread before the socket is closed. Subclasses say
+    /// how to open the socket, how to word a refusal, and how to read what is queued on it.
+    /// </summary>
+    internal abstract class LinuxSocketReader<T> : IDisposable
+    {
+        private const int PollMilliseconds = 200;
+
+        private readonly string _threadName;
+        private readonly int _maxPending;
+        private readonly object _gate = new object();
+        private List<T> _pending = new List<T>();
+        private int _fd = -1;
+        private Thread _thread;
+        private volatile bool _stop;
+        private volatile string _failure;
+        private bool _disposed, _started;
+        private long _dropped;
+
+        protected LinuxSocketReader(string threadName, int maxPending)
+        {
+            _threadName = threadName;
+            _maxPending = maxPending;
+        }
+
+        /// <summary>Why reading is not (or no longer) possible, in words for the user; null while it runs or before it starts.</summary>
+        public string Failure => _failure;
+
+        /// <summary>Items turned away because the cap of waiting items was reached.</summary>
+        public long Dropped => Interlocked.Read(ref _dropped);
+
+        /// <summary>True while the reading thread runs.</summary>
+        internal bool IsRunning
+        {
+            get { lock (_gate) return _thread != null && _thread.IsAlive; }
+        }
+
+        /// <summary>Opens the socket and returns its fd; throws when the kernel refuses (the exception goes to <see cref="DescribeOpenFailure"/>).</summary>
+        protected abstract int Open();
+
+        /// <summary>The refusal in words for the user; null to let the exception through.</summary>
+        protected abstract string DescribeOpenFailure(Exception e);
+
+        /// <summary>Runs under the start lock once the socket is open, before the thread starts.</summary>
+        protected virtual void OnOpened() { }
+
+        /// <summary>
+        /// Reads everything queued on <paramref name="fd"/> without blocking (until EAGAIN), handing each item to
+        /// <see cref="Add"/>; <paramref name="stopping"/> turns true when the reader is being stopped. Returns null
+        /// to go on, or why reading cannot go on (the thread then ends with that as <see cref="Failure"/>).
+        /// </summary>
+        protected abstract string ReadQueued(int fd, Func<bool> stopping);
+
+        /// <summary>An unexpected exception on the reading thread in words for the user.</summary>
+        protected abstract string DescribeStop(Exception e);
+
+        /// <summary>Opens the socket and starts the thread, once; returns null when reading runs, else why not (the same answer on later calls).</summary>
+        public string Start()
+        {
+            lock (_gate)
+            {
+                if (_disposed) throw new ObjectDisposedException(GetType().Name);
+                if (_started) return _failure;
+                _started = true;
+                try
+                {
+                    _fd = Open();
+                }
+                catch (Exception e)
+                {
+                    string text = DescribeOpenFailure(e);
+                    if (text == null) throw;
+                    _failure = text;
+                    return _failure;
+                }
+                OnOpened();
+                _thread = new Thread(Listen) { IsBackground = true, Name = _threadName };
+                _thread.Start();
+                return null;
+            }
+        }
+
+        /// <summary>Keeps <paramref name="item"/> for the next drain, or counts it as dropped when the cap is reached. Called on the reading thread.</summary>
+        protected void Add(T item)
+        {
+            lock (_gate)
+            {
+                if (_pending.Count >= _maxPending) { Interlocked.Increment(ref _dropped); return; }
+                _pending.Add(item);
+            }
+        }
+
+        /// <summary>What was read since the previous drain, oldest first.</summary>
+        public IReadOnlyList<T> Drain()
+        {
+            lock (_gate)
+            {
+                if (_pending.Count == 0) return Array.Empty<T>();
+                var drained = _pending;
+                _pending = new List<T>();
+                return drained;
+            }
+        }
+
+        private unsafe void Listen()
+        {
+            try
+            {
+                while (!_stop)
+                {
+                    var p = new LinuxNative.PollFd { Fd = _fd, Events = LinuxNative.POLLIN };
+                    if (LinuxNative.poll(&p, (UIntPtr)1, PollMilliseconds) <= 0) continue; // time-out or EINTR: look at _stop
+                    string failure = ReadQueued(_fd, () => _stop);
+                    if (failure != null)
+                    {
+                        _failure = failure;
+                        return;
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                _failure = DescribeStop(e);
+            }
+        }
+
+        /// <summary>Stops and joins the reading thread, then closes the socket.</summary>
+        public void Dispose()
+        {
+            Thread thread;
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                thread = _thread;
+                _stop = true;
+            }
+            thread?.Join();
+            lock (_gate)
+            {
+                if (_fd >= 0) LinuxNative.close(_fd);
+                _fd = -1;
+                _thread = null;
+                _pending.Clear();
+            }
+        }
+    }
+}
