@@ -208,7 +208,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// <summary>How often a level condition that stays on is said again (default 15 minutes; zero: never).</summary>
         public TimeSpan RepeatInterval { get; set; } = TimeSpan.FromMinutes(15);
 
-        /// <summary>Alerts of this rule within this time of the first are grouped into one message (default 5 s).</summary>
+        /// <summary>The first alert of this rule goes to its webhooks at once; the alerts that follow within this time go together as one message when it ends (default 5 s; zero sends each alone).</summary>
         public TimeSpan GroupWindow { get; set; } = TimeSpan.FromSeconds(5);
 
         /// <summary>Where the rule came from: "config" for alerts.* in config.yml, null for Register-ConnectionAlert.</summary>
