@@ -98,15 +98,17 @@ namespace ConnectionsMonitor.Engine.Alerts
         public bool Unregister(string name)
         {
             Thread stopped = null;
+            RuleEntry removed;
             lock (_gate)
             {
-                if (name == null || !_rules.TryGetValue(name, out var e)) return false;
+                if (name == null || !_rules.TryGetValue(name, out removed)) return false;
                 _rules.Remove(name);
-                e.Evaluator.Dispose();
-                _delivery?.Forget(e.Rule.Name);
+                _delivery?.Forget(removed.Rule.Name);
                 if (_rules.Count == 0) stopped = StopThread();
             }
             Join(stopped);
+            // Outside the lock: it waits for an evaluation of this rule in progress on the alert thread.
+            removed.Evaluator.Dispose();
             return true;
         }
 
@@ -243,12 +245,24 @@ namespace ConnectionsMonitor.Engine.Alerts
                 if (_watchers++ > 0) return;
                 var alerts = plan.Config.Alerts;
                 if (!alerts.Enabled) return;
-                foreach (var rule in ConfigRules.From(alerts))
+                var added = new List<string>();
+                try
                 {
-                    if (_rules.ContainsKey(rule.Name)) continue;
-                    _rules[rule.Name] = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
+                    foreach (var rule in ConfigRules.From(alerts))
+                    {
+                        if (_rules.ContainsKey(rule.Name)) continue;
+                        _rules[rule.Name] = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
+                        added.Add(rule.Name);
+                    }
+                    if (_rules.Count > 0) EnsureThread(null, plan);
                 }
-                if (_rules.Count > 0) EnsureThread(null, plan);
+                catch
+                {
+                    // The watcher does not start (its caller disposes its subscription and never calls WatcherStopped): undo.
+                    _watchers--;
+                    foreach (var name in added) _rules.Remove(name);
+                    throw;
+                }
             }
         }
 
@@ -256,17 +270,20 @@ namespace ConnectionsMonitor.Engine.Alerts
         internal void WatcherStopped()
         {
             Thread stopped = null;
+            var removed = new List<RuleEntry>();
             lock (_gate)
             {
                 if (_watchers == 0 || --_watchers > 0) return;
                 foreach (var name in _rules.Where(kv => kv.Value.Rule.Origin == "config").Select(kv => kv.Key).ToList())
                 {
-                    _rules[name].Evaluator.Dispose();
+                    removed.Add(_rules[name]);
                     _rules.Remove(name);
                 }
                 if (_rules.Count == 0) stopped = StopThread();
             }
             Join(stopped);
+            foreach (var e in removed) e.Evaluator.Dispose(); // outside the lock, as in Unregister
+
         }
 
         // ---- the evaluation thread ----

@@ -119,8 +119,12 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         public AlertRule Rule => _rule;
 
-        /// <summary>Level conditions (per subject) that are on.</summary>
-        public int Active => _states.Values.Sum(s => s.Levels.Count(l => l.Value.On));
+        private readonly object _evaluating = new object();
+        private volatile int _active;
+        private bool _disposed;
+
+        /// <summary>Level conditions (per subject) that are on, as of the latest evaluation (any thread may read it).</summary>
+        public int Active => _active;
 
         /// <summary>Blind spots to say once (port-scan sources, missing byte counters).</summary>
         public List<string> Warnings { get; } = new List<string>();
@@ -191,6 +195,19 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         /// <summary>The alerts this sample raises for the rule (in-sample bursts are one alert listing every item).</summary>
         public List<AlertEvent> Evaluate(AlertSample sample)
+        {
+            // Dispose waits for an evaluation in progress, and none starts after it: a port-scan watch (a thread
+            // and a packet socket) is never made for a rule that was just removed.
+            lock (_evaluating)
+            {
+                if (_disposed) return new List<AlertEvent>();
+                var alerts = EvaluateCore(sample);
+                _active = _states.Values.Sum(s => s.Levels.Count(l => l.Value.On));
+                return alerts;
+            }
+        }
+
+        private List<AlertEvent> EvaluateCore(AlertSample sample)
         {
             var rows = _rule.Filter == null ? sample.Rows : sample.Rows.Where(_rule.Filter.Matches).ToList();
             var alerts = new List<AlertEvent>();
@@ -495,6 +512,11 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         public void Dispose()
         {
+            lock (_evaluating)
+            {
+                if (_disposed) return;
+                _disposed = true;
+            }
             foreach (var s in _states.Values) s.Scan?.Dispose();
         }
     }

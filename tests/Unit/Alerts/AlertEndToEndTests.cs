@@ -191,10 +191,19 @@ namespace ConnectionsMonitor.Tests.Alerts
                 Assert.Equal(2, suspicious.Count);
                 Assert.Equal(new[] { "InboundPort", "RemotePort" }, suspicious.Select(a => a.GetProperty("kind").GetString()).OrderBy(k => k, StringComparer.Ordinal));
                 Assert.All(suspicious, a => Assert.Equal(Environment.ProcessId, a.GetProperty("items")[0].GetProperty("processId").GetInt32()));
-                // And the whole file stays quiet: no rule posted more than a start and an end.
+                // And the rest of the file stays quiet. The levels count the whole machine, where other tests open and
+                // close sockets meanwhile: they may fire and resolve, but only ever alternately (edge-triggered), never
+                // "firing" twice in a row as the seed's maxConnections did every cycle.
                 foreach (var g in posted.GroupBy(p => p.Alert.GetProperty("rule").GetString()))
-                    Assert.True(g.Count() <= 2, g.Key + " posted " + g.Count() + " alerts in 30 s");
-                Assert.True(_hook.Requests.Count <= 8, _hook.Requests.Count + " POSTs in 30 s");
+                {
+                    var statuses = g.Select(p => p.Alert.GetProperty("status").GetString()).ToList();
+                    if (g.Key == "config.maxConnections" || g.Key == "config.maxBandwidth")
+                    {
+                        for (int i = 1; i < statuses.Count; i++)
+                            Assert.True(statuses[i] != statuses[i - 1] || statuses[i] == "repeating", g.Key + " posted " + string.Join(", ", statuses));
+                    }
+                    else Assert.True(g.Count() <= 2, g.Key + " posted " + g.Count() + " alerts in 30 s");
+                }
             }
             finally
             {
@@ -210,13 +219,14 @@ namespace ConnectionsMonitor.Tests.Alerts
             using var session = Session();
             var raised = new ConcurrentQueue<AlertEvent>();
             session.Alerts.Raised += (r, a) => raised.Enqueue(a);
-            session.Alerts.Register(new AlertRule("listen", new[] { new AlertCondition(AlertKind.NewListeningPort) })
+            int port = AlertMonitorTests.FreePort(); // one port: other tests in this process open listeners meanwhile
+            session.Alerts.Register(new AlertRule("listen", new[] { new AlertCondition(AlertKind.NewListeningPort) { Ports = new[] { port } } })
             {
                 Filter = new ConnectionQuery { ProcessIds = new[] { Environment.ProcessId } },
                 Targets = new[] { Hook() },
             });
             Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= 1, TimeSpan.FromSeconds(20)));
-            var listener = new TcpListener(IPAddress.Loopback, 0);
+            var listener = new TcpListener(IPAddress.Loopback, port);
             listener.Start();
             try
             {

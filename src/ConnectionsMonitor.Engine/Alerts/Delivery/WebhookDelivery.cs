@@ -228,14 +228,15 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                     Fail(m.Counters, m.Target, error, pendingDone: true);
                     entries.Add(Entry(m, payload, 0, error));
                 }
-                WriteDeadLetters(entries);
+                bool written = WriteDeadLetters(entries);
 
                 // In-flight sends end at once when cancelled; each writes its own line (it knows its attempts and last error).
                 var wait = Stopwatch.StartNew();
                 lock (_gate)
                     while (cancelled.Any(_inFlight.Contains) && wait.Elapsed < TimeSpan.FromSeconds(5))
                         Monitor.Wait(_gate, TimeSpan.FromMilliseconds(100));
-                return leftovers.Count + cancelled.Count(m => m.DeadLettered);
+                // Only what is in the file: a message the file could not take is in Failed, with "(dead-letter file not writable)".
+                return (written ? leftovers.Count : 0) + cancelled.Count(m => m.DeadLettered);
             }
             finally
             {
@@ -315,10 +316,7 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                 }
                 Record(m.Counters, m.Target, outcome, pendingDone: true);
                 if (!outcome.Delivered)
-                {
-                    WriteDeadLetters(new[] { Entry(m, payload, outcome.Attempts, outcome.Error) });
-                    m.DeadLettered = true;
-                }
+                    m.DeadLettered = WriteDeadLetters(new[] { Entry(m, payload, outcome.Attempts, outcome.Error) });
             }
             catch (Exception e)
             {
@@ -552,18 +550,19 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
             };
         }
 
-        private void WriteDeadLetters(IReadOnlyCollection<DeadLetter> entries)
+        /// <summary>Appends the entries to the dead-letter file; true when they are in it (false when the file is off or not writable).</summary>
+        private bool WriteDeadLetters(IReadOnlyCollection<DeadLetter> entries)
         {
-            if (!_options.DeadLetterEnabled || entries.Count == 0) return;
-            if (!_deadLetters.Append(entries))
+            if (entries.Count == 0) return true;
+            if (!_options.DeadLetterEnabled) return false;
+            if (_deadLetters.Append(entries)) return true;
+            foreach (var e in entries)
             {
-                foreach (var e in entries)
-                {
-                    Counters c;
-                    lock (_gate) _counters.TryGetValue(e.Rule, out c);
-                    if (c != null) lock (c) c.LastError += " (dead-letter file not writable)";
-                }
+                Counters c;
+                lock (_gate) _counters.TryGetValue(e.Rule, out c);
+                if (c != null) lock (c) c.LastError += " (dead-letter file not writable)";
             }
+            return false;
         }
 
         // ---- helpers ----
