@@ -54,13 +54,18 @@ namespace ConnectionsMonitor.Engine.Alerts
         public string Detail { get; set; }
 
         /// <summary>The item for a connection record.</summary>
-        public static AlertItem From(ConnectionRecord r, string detail = null) => new AlertItem
+        public static AlertItem From(ConnectionRecord r, string detail = null)
+        {
+            // A listener (or an unconnected UDP socket) has no remote end: null, not 0.0.0.0:0.
+            bool remote = r.RemoteAddress != null && r.RemotePort.GetValueOrDefault() != 0 &&
+                          !r.RemoteAddress.Equals(System.Net.IPAddress.Any) && !r.RemoteAddress.Equals(System.Net.IPAddress.IPv6Any);
+            return new AlertItem
         {
             Protocol = r.Protocol,
             LocalAddress = r.LocalAddress?.ToString(),
             LocalPort = r.LocalPort,
-            RemoteAddress = r.RemoteAddress?.ToString(),
-            RemotePort = r.RemotePort,
+            RemoteAddress = remote ? r.RemoteAddress.ToString() : null,
+            RemotePort = remote ? r.RemotePort : null,
             State = r.State,
             ProcessId = r.ProcessId,
             ProcessName = r.ProcessName,
@@ -71,6 +76,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             AsnOrganization = r.AsnOrganization,
             Detail = detail,
         };
+        }
     }
 
     /// <summary>

@@ -254,7 +254,11 @@ namespace ConnectionsMonitor.Engine.Alerts
                         _rules[rule.Name] = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
                         added.Add(rule.Name);
                     }
-                    if (_rules.Count > 0) EnsureThread(null, plan);
+                    // The watcher's configuration, not its filter: config rules look at every connection, whatever
+                    // the live view or Watch-Connection was asked to show (a filtered-out listener would make an
+                    // inbound connection look outbound).
+                    var query = plan.Filters.Length > 0 ? plan.Filters[0] : null;
+                    if (_rules.Count > 0) EnsureThread(query);
                 }
                 catch
                 {
@@ -288,11 +292,12 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         // ---- the evaluation thread ----
 
-        private void EnsureThread(ConnectionQuery filter, SessionPlan plan = null)
+        /// <summary>Starts the alert thread (under the lock) with the configuration <paramref name="configOf"/> names; its filters are not used.</summary>
+        private void EnsureThread(ConnectionQuery configOf)
         {
             if (_thread != null) return;
-            var query = new ConnectionQuery { ConfigPath = filter?.ConfigPath, CurrentDirectory = filter?.CurrentDirectory };
-            _plan = plan ?? _session.Plan(query);
+            var query = new ConnectionQuery { ConfigPath = configOf?.ConfigPath, CurrentDirectory = configOf?.CurrentDirectory };
+            _plan = _session.Plan(query);
             var feed = _session.SubscribeInternal(_plan, Interval, reportExistingAsOpened: false, capacity: 2, watcher: false);
             foreach (var w in _plan.Warnings) Warn(w);
             _stop = new CancellationTokenSource();

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using System.Threading;
 using ConnectionsMonitor.Engine.Display;
@@ -60,6 +61,9 @@ namespace ConnectionsMonitor.Engine.Session
                 }
             }
 
+            // Alert rules' warnings (a port-scan watch that cannot capture …): on the status line while the view
+            // runs, then as warnings once the screen is back.
+            var alertNotes = new List<string>();
             using (var feed = session.Subscribe(plan, interval))
             {
                 foreach (var w in feed.SetupWarnings) if (!interactive) terminal.Warn(w);
@@ -90,7 +94,8 @@ namespace ConnectionsMonitor.Engine.Session
                             if (interactive)
                             {
                                 // A warning written mid-screen would be overdrawn; the view shows it on its bottom line.
-                                view.Notice = snapshot.Warnings.Count > 0 ? snapshot.Warnings[0] : null;
+                                alertNotes.AddRange(session.Alerts.TakeWarnings());
+                                view.Notice = snapshot.Warnings.Count > 0 ? snapshot.Warnings[0] : alertNotes.Count > 0 ? alertNotes[alertNotes.Count - 1] : null;
                             }
                             else
                             {
@@ -111,6 +116,7 @@ namespace ConnectionsMonitor.Engine.Session
                     if (entered) terminal.Write(Ansi.Restore);
                 }
             }
+            foreach (var w in alertNotes) terminal.Warn(w);
         }
 
         /// <summary>Handles keys and resizes until the next sample arrives; false when the user quit.</summary>

@@ -175,5 +175,52 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.Empty(session.Alerts.Rules);
             Assert.False(session.Alerts.IsWatching);
         }
+
+        [Fact]
+        public void ConfigRulesLookAtEveryConnectionWhateverTheWatchersFilter()
+        {
+            // Seen for real: Watch-Connection -RemoteAddress … made config rules blind to inbound connections
+            // (the listener was filtered out, so the connection looked outbound) and to new listeners.
+            NoAlertThreadLeft();
+            int port = FreePort();
+            string dir = Path.Combine(Path.GetTempPath(), "cm-alert-config-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            string config = Path.Combine(dir, "config.yml");
+            File.WriteAllText(config, "refreshInterval: 200\nalerts:\n  enabled: true\n  conditions:\n    suspiciousPorts: [" + port + "]\n" +
+                                      "    newForeignConnections: false\n    maxConnections: 0\n    maxBandwidth: 0\n");
+            TcpListener listener = null;
+            TcpClient client = null;
+            Socket accepted = null;
+            try
+            {
+                using var session = RealSession(config);
+                var got = new BlockingCollection<AlertEvent>();
+                session.Alerts.Raised += (rule, a) => got.Add(a);
+                using var cancel = new CancellationTokenSource();
+                var nothing = new ConnectionQuery { RemoteAddresses = new[] { AddressPattern.Parse("203.0.113.0/24") } }; // matches none of this test's rows
+                var watch = Task.Run(() => session.Watch(nothing, new WatchOptions { Duration = TimeSpan.FromSeconds(60) }, cancel.Token, null).ToList());
+                Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= 2, TimeSpan.FromSeconds(20)), "the config rules did not start");
+
+                listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                client = new TcpClient();
+                client.Connect(IPAddress.Loopback, port);
+                accepted = listener.AcceptSocket();
+                var kinds = new System.Collections.Generic.HashSet<AlertKind>();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (kinds.Count < 3 && clock.Elapsed < TimeSpan.FromSeconds(20))
+                    if (got.TryTake(out var a, TimeSpan.FromMilliseconds(500)) && a.RuleName == "config.suspiciousPorts") kinds.Add(a.Kind);
+                Assert.Equal(new[] { AlertKind.RemotePort, AlertKind.InboundPort, AlertKind.NewListeningPort }.OrderBy(k => k), kinds.OrderBy(k => k));
+                cancel.Cancel();
+                Assert.ThrowsAny<OperationCanceledException>(() => watch.GetAwaiter().GetResult());
+            }
+            finally
+            {
+                accepted?.Dispose();
+                client?.Dispose();
+                listener?.Stop();
+                Directory.Delete(dir, true);
+            }
+        }
 }
 }

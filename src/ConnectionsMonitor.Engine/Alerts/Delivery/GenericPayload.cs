@@ -51,9 +51,12 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
             Number(w, "threshold", a.Threshold);
             String(w, "subject", a.Subject);
             w.WriteStartArray("items");
+            int written = 0, omitted = 0;
             foreach (var i in a.Items)
             {
                 if (i == null) continue;
+                if (written == MaxItems) { omitted++; continue; }
+                written++;
                 w.WriteStartObject();
                 if (i.Protocol == null) w.WriteNull("protocol"); else w.WriteString("protocol", i.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP");
                 String(w, "localAddress", i.LocalAddress);
@@ -72,8 +75,12 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            w.WriteNumber("itemsOmitted", omitted);
             w.WriteEndObject();
         }
+
+        /// <summary>Items written per alert at most (a burst of thousands of connections would make a body of megabytes); the rest are counted in "itemsOmitted".</summary>
+        public const int MaxItems = 200;
 
         private static void String(Utf8JsonWriter w, string name, string value)
         {

@@ -243,5 +243,21 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
                 else Assert.False(char.IsLowSurrogate(s[i]), "lone low surrogate at " + i);
             }
         }
-    }
+    
+        [Fact]
+        public void AGenericBodyKeepsTheFirst200ItemsOfABurstAndCountsTheRest()
+        {
+            var one = WebhookTestBed.Alert("burst").Items[0];
+            var items = Enumerable.Range(0, 2000).Select(i => new AlertItem { Protocol = one.Protocol, LocalPort = 40000 + i, ProcessName = "p" + i }).ToArray();
+            var alert = new AlertEvent("burst", AlertKind.NewProcessTalkingOut, AlertStatus.Firing, DateTime.UtcNow, "2000 connections", items);
+            byte[] body = AlertPayloads.Build(AlertTargetKind.Generic, new[] { alert });
+            var a = JsonDocument.Parse(body).RootElement.GetProperty("alerts")[0];
+            Assert.Equal(200, a.GetProperty("items").GetArrayLength());
+            Assert.Equal(40199, a.GetProperty("items")[199].GetProperty("localPort").GetInt32());
+            Assert.Equal(1800, a.GetProperty("itemsOmitted").GetInt32());
+            Assert.True(body.Length < 100_000, body.Length + " bytes");
+            var small = JsonDocument.Parse(AlertPayloads.Build(AlertTargetKind.Generic, new[] { WebhookTestBed.Alert("one") })).RootElement.GetProperty("alerts")[0];
+            Assert.Equal(0, small.GetProperty("itemsOmitted").GetInt32());
+        }
+}
 }
