@@ -204,5 +204,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Contains(lines, l => l.Contains("203.0.113.9:443") && l.Contains(" curl") && !l.Contains("[!]"));
             Assert.Equal("[!] [VPN] openvpn", _ps.Invoke("[ConnectionsMonitor.DisplayFormat]::Process('openvpn', $true, 'rdp,scan', 17)")[0].ToString().TrimEnd());
         }
+
+        [Fact]
+        public void AFlaggedWatchEventShowsTheMarkerToo()
+        {
+            string shown = _ps.Render(
+                "[ConnectionsMonitor.ConnectionEvent]@{ ChangeType = 'Opened'; TimeStamp = [datetime]'2026-11-30 12:00:00'; Protocol = 'TCP'; LocalAddress = '10.0.0.5'; LocalPort = 50000; RemoteAddress = '203.0.113.9'; RemotePort = 3389; State = 'Established'; ProcessName = 'mstsc'; ProcessId = 42; Flags = 'rdp' }, " +
+                "[ConnectionsMonitor.ConnectionEvent]@{ ChangeType = 'Opened'; TimeStamp = [datetime]'2026-11-30 12:00:01'; Protocol = 'TCP'; LocalAddress = '10.0.0.5'; LocalPort = 50001; RemoteAddress = '203.0.113.9'; RemotePort = 443; State = 'Established'; ProcessName = 'curl'; ProcessId = 43 }");
+            var lines = shown.Split('\n');
+            Assert.Contains(lines, l => l.Contains("203.0.113.9:3389") && l.Contains("[!] mstsc"));
+            Assert.Contains(lines, l => l.Contains("203.0.113.9:443") && l.Contains(" curl") && !l.Contains("[!]"));
+        }
     }
 }
