@@ -163,8 +163,10 @@ namespace ConnectionsMonitor.Engine.Alerts
     public interface IAlertDelivery : IDisposable
     {
         /// <summary>
-        /// Gets ready to send for <paramref name="rule"/> without sending anything (builds what each target needs, so the
-        /// first alert does not pay for it); returns at once, the work runs in the background.
+        /// Gets ready to send for <paramref name="rule"/> without sending anything to its targets (builds what each target
+        /// needs, so the first alert does not pay for it). Called before the rule is evaluated; the first call in a process
+        /// may block for tens of milliseconds (the webhook delivery compiles its HTTP send path with one request to a listener
+        /// of its own on 127.0.0.1, closed before this returns), the rest runs in the background.
         /// </summary>
         void Prepare(AlertRule rule);
 

@@ -72,6 +72,9 @@ namespace ConnectionsMonitor.Engine.Alerts
             // The configuration a rule names must load (a missing or broken file is the caller's error now, not
             // silence later). The rules share one alert thread, which keeps the configuration it started with.
             _session.Plan(new ConnectionQuery { ConfigPath = rule.Filter?.ConfigPath, CurrentDirectory = rule.Filter?.CurrentDirectory });
+            // Before the rule is evaluated (and outside the lock: the first call may block briefly), so the
+            // delivery's own short-lived loopback warm-up listener is gone before this rule's baseline.
+            if (rule.Targets.Count > 0) Delivery()?.Prepare(rule);
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(AlertMonitor));
@@ -82,7 +85,6 @@ namespace ConnectionsMonitor.Engine.Alerts
                 try
                 {
                     EnsureThread(rule.Filter);
-                    if (rule.Targets.Count > 0) (_delivery ?? (_delivery = (_deliveryFactory ?? DefaultDelivery)()))?.Prepare(rule);
                 }
                 catch
                 {

@@ -31,6 +31,37 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             return (WebhookTestBed.Rule(name, TimeSpan.Zero, _bed.Target(path, kind)), path);
         }
 
+        [Fact]
+        public void PrepareSendsNothingToTheTargets()
+        {
+            var (rule, _) = RuleWith("prep", AlertTargetKind.Discord, Response.Answer(204));
+            var delivery = _bed.Delivery();
+            delivery.Prepare(rule);
+            Thread.Sleep(1000); // the background part (pipelines, payload code) has long finished by then
+            Assert.Empty(_bed.Server.Requests);
+            Assert.Equal(0, delivery.StatsFor("prep").Delivered);
+        }
+
+        [Fact]
+        public void TheHttpWarmUpExchangesOneRequestWithItsOwnLoopbackListenerAndClosesIt()
+        {
+            int port = WebhookDelivery.WarmHttpPath(again: true);
+            Assert.InRange(port, 1, 65535);
+            // Closed before it returned: nothing listens there any more (a connect is refused) …
+            using (var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+            {
+                var refused = Assert.Throws<System.Net.Sockets.SocketException>(() => probe.Connect(System.Net.IPAddress.Loopback, port));
+                Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, refused.SocketErrorCode);
+            }
+            // … and the kernel's table has no listener on that port (state 0A = LISTEN in /proc/net/tcp).
+            if (File.Exists("/proc/net/tcp"))
+                Assert.DoesNotContain(File.ReadAllLines("/proc/net/tcp").Skip(1), line =>
+                {
+                    var f = line.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+                    return f[3] == "0A" && Convert.ToInt32(f[1].Split(':')[1], 16) == port;
+                });
+        }
+
         [Theory]
         [InlineData(500)]
         [InlineData(503)]
