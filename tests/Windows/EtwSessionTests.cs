@@ -20,6 +20,9 @@ namespace ConnectionsMonitor.WindowsTests
     /// crashing (the port-scan accept source likewise: one sentence, no exception); elevated on real Windows
     /// it must count this process's own loopback traffic and report its own loopback accept, listener local.
     /// </summary>
+    // One collection with EtwLifecycleTests: that class counts this process's ETW sessions, and the
+    // sessions started here (byte counters, accept events) must not run meanwhile.
+    [Collection(EtwLifecycleTests.Collection)]
     public sealed class EtwSessionTests : IClassFixture<LiveSockets>
     {
         private readonly LiveSockets _sockets;
