@@ -13,8 +13,12 @@ namespace ConnectionsMonitor.WindowsTests
     /// of sessions (QueryAllTraces) when the last claim is released. Needs an elevated session on real
     /// Windows; under Wine the claim must report why counts are off and start nothing that lingers.
     /// </summary>
+    [Collection(Collection)]
     public sealed class EtwLifecycleTests
     {
+        /// <summary>The tests that start ETW sessions of this process, run one at a time (this class counts them).</summary>
+        internal const string Collection = "ETW sessions of this process";
+
         private static bool ExpectWine => Environment.GetEnvironmentVariable("CONNECTIONSMONITOR_EXPECT_WINE") == "1";
 
         private static string[] OwnSessions() =>

@@ -216,7 +216,7 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         private string _deadLetterPath;
 
-        /// <summary>The built-in port-scan evidence: packet capture where the platform offers it, else the socket table.</summary>
+        /// <summary>The built-in port-scan evidence: the platform's real-time source where it offers one (Linux: SYN capture; Windows: ETW accept events), else the socket table.</summary>
         private IPortScanSource DefaultScanSource(AlertCondition condition) =>
             new PortScanWatchSource(new PortScan.PortScanWatch(_session.Engine.Platform, condition.ScanPorts, condition.ScanWindow));
 

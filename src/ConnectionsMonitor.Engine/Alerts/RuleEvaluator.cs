@@ -126,7 +126,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// <summary>Level conditions (per subject) that are on, as of the latest evaluation (any thread may read it).</summary>
         public int Active => _active;
 
-        /// <summary>Blind spots to say once (port-scan sources, missing byte counters).</summary>
+        /// <summary>Blind spots to say once (a port-scan source when it starts and again if what it misses changes; missing byte counters).</summary>
         public List<string> Warnings { get; } = new List<string>();
 
         private sealed class ConditionState
@@ -145,6 +145,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             public readonly Dictionary<int, Level> Levels = new Dictionary<int, Level>();
             public readonly Dictionary<Endpoints, ConnectionRecord> Vpn = new Dictionary<Endpoints, ConnectionRecord>();
             public IPortScanSource Scan;
+            public string SaidScanLimitation;
             public bool SaidNoCounters;
             public int SamplesWithoutCounters;
         }
@@ -457,10 +458,15 @@ namespace ConnectionsMonitor.Engine.Alerts
             {
                 s.Scan = _scanFactory?.Invoke(s.Condition);
                 if (s.Scan == null) return;
-                if (s.Scan.Limitation != null) Warnings.Add("Alert rule '" + _rule.Name + "': " + s.Scan.Limitation);
             }
             s.Scan.Observe(sample);
-            foreach (var f in s.Scan.TakeFindings(sample.TimeUtc))
+            var findings = s.Scan.TakeFindings(sample.TimeUtc);
+            // Said once when the watch starts, and again only when it changes (a capture or ETW session
+            // that stopped on its own leaves the watch on the socket table, and says why).
+            string limitation = s.Scan.Limitation;
+            if (limitation != null && limitation != s.SaidScanLimitation) Warnings.Add("Alert rule '" + _rule.Name + "': " + limitation);
+            s.SaidScanLimitation = limitation;
+            foreach (var f in findings)
             {
                 lock (_flagGate) _flaggedRemotes.Add(f.RemoteAddress);
                 var item = new AlertItem { RemoteAddress = f.RemoteAddress, Detail = "ports " + string.Join(",", f.Ports) + " (" + f.Source + ")" };

@@ -280,5 +280,31 @@ namespace ConnectionsMonitor.Tests.Alerts
             var a = Assert.Single(ev.Evaluate(Sample(0, Tcp(34700, 2323, TcpState.Established, "nc", 9, "::ffff:127.0.0.1", "::ffff:127.0.0.1"))));
             Assert.Equal("Outbound connection to port 2323 by nc (PID 9) (127.0.0.1:34700 ↔ 127.0.0.1:2323)", a.Summary);
         }
-}
+
+        /// <summary>A port-scan source whose limitation the test changes (a capture or ETW session that stops).</summary>
+        private sealed class ScriptedScan : IPortScanSource
+        {
+            public string Limitation { get; set; }
+            public void Observe(AlertSample sample) { }
+            public IReadOnlyList<PortScanFindingInfo> TakeFindings(DateTime nowUtc) => new PortScanFindingInfo[0];
+            public void Dispose() { }
+        }
+
+        [Fact]
+        public void APortScanLimitationIsSaidOnceAndAgainOnlyWhenItChanges()
+        {
+            var scan = new ScriptedScan { Limitation = "On Windows accepted connections are seen as they happen (ETW accept events); probes of closed ports … are missed." };
+            var ev = new RuleEvaluator(new AlertRule("scan", new[] { new AlertCondition(AlertKind.PortScan) }), _ => scan);
+            ev.Evaluate(Sample(0));
+            ev.Evaluate(Sample(2));
+            Assert.Equal(new[] { "Alert rule 'scan': " + scan.Limitation }, ev.Warnings);
+
+            // The session stopped: the watch is on the socket table now, and the rule says why, once.
+            scan.Limitation = "ETW accept events stopped (the ETW session was stopped by someone else); watching accepted connections in the socket table instead.";
+            ev.Evaluate(Sample(4));
+            ev.Evaluate(Sample(6));
+            Assert.Equal(2, ev.Warnings.Count);
+            Assert.Equal("Alert rule 'scan': " + scan.Limitation, ev.Warnings[1]);
+        }
+    }
 }

@@ -15,6 +15,9 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
         /// <summary><see cref="Source"/> of findings from connections that appeared in the socket table.</summary>
         public const string SocketTable = "socket table";
 
+        /// <summary><see cref="Source"/> of findings from connections the Windows kernel reported accepting (ETW TcpIp Accept events).</summary>
+        public const string AcceptEvents = "ETW accept events";
+
         public PortScanFinding(string remoteAddress, IReadOnlyList<int> ports, DateTime firstUtc, DateTime lastUtc, int attempts, string source)
         {
             RemoteAddress = remoteAddress ?? throw new ArgumentNullException(nameof(remoteAddress));
@@ -37,10 +40,10 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
         /// <summary>The attempt that reached the threshold (UTC).</summary>
         public DateTime LastUtc { get; }
 
-        /// <summary>Attempts counted on those ports (a retransmitted SYN is an attempt of its own).</summary>
+        /// <summary>Attempts counted on those ports (a retransmitted SYN is an attempt of its own; with ETW, each accepted connection is one).</summary>
         public int Attempts { get; }
 
-        /// <summary>"packet capture" or "socket table": what saw the attempts.</summary>
+        /// <summary>What saw the attempts: <see cref="PacketCapture"/> ("packet capture"), <see cref="AcceptEvents"/> ("ETW accept events") or <see cref="SocketTable"/> ("socket table").</summary>
         public string Source { get; }
 
         /// <summary>"203.0.113.9 tried 6 ports (22,23,80,443,3389,8080) in 2.1 s (socket table)".</summary>

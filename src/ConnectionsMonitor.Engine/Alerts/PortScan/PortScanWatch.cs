@@ -9,18 +9,28 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
 {
     /// <summary>
     /// What a PortScan alert condition watches: inbound connection attempts, counted per remote address
-    /// by a <see cref="PortScanDetector"/>. Two kinds of evidence:
+    /// by a <see cref="PortScanDetector"/>. Three kinds of evidence:
     /// <list type="bullet">
-    /// <item>Packet capture, where the platform offers it (<see cref="IInboundSynCapture"/>; Linux with
-    /// CAP_NET_RAW): every SYN addressed to this host, also to closed ports and from half-open scans.
-    /// While it runs, the socket table is not used.</item>
+    /// <item>Packet capture, where the platform offers it (<see cref="IInboundSynCapture"/> with
+    /// <see cref="InboundAttemptKind.Syn"/>; Linux with CAP_NET_RAW): every SYN addressed to this host,
+    /// also to closed ports and from half-open scans. Findings say <see cref="PortScanFinding.PacketCapture"/>.</item>
+    /// <item>ETW accept events (<see cref="InboundAttemptKind.AcceptedConnection"/>; Windows, elevated):
+    /// every connection the kernel accepts on a listening port, as it happens, so a connect scan whose
+    /// connections open and close between two samples still counts. Probes of closed ports, half-open
+    /// scans and UDP scans make no accept: <see cref="Limitation"/> says so while it runs. Findings say
+    /// <see cref="PortScanFinding.AcceptEvents"/>.</item>
     /// <item>The socket table otherwise: a TCP connection that appeared in a sample (an Opened event) and
     /// whose local port has a listener in that sample (same or wildcard local address) is one attempt from
     /// its remote address. A connection whose local port is not listening is one of ours (outbound) and
     /// never counts. Needs samples that include the listeners (no port or state filter).</item>
     /// </list>
+    /// While a real-time source (the first two) runs, the socket table is not used: every connection the
+    /// table could show as accepted was accepted, and so already seen by either source. (A SYN_RECEIVED
+    /// row, a handshake still open, is the one thing the table shows that an accept does not; it lasts
+    /// about one round trip, so a sample almost never catches one.) When the source stops on its own,
+    /// the watch falls back to the table and <see cref="Limitation"/> says why.
     /// Thread-safe: <see cref="Observe"/> and <see cref="TakeFindings"/> may come from different threads.
-    /// Dispose stops the capture (its thread is joined).
+    /// Dispose stops the source (its thread is joined).
     /// </summary>
     public sealed class PortScanWatch : IDisposable
     {
@@ -33,34 +43,47 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
         private string _limitation;
         private bool _disposed;
 
+        /// <summary>What a watch reading ETW accept events still misses (its <see cref="Limitation"/> while they flow).</summary>
+        public const string AcceptEventsLimitation =
+            "On Windows accepted connections are seen as they happen (ETW accept events); probes of closed ports, " +
+            "half-open SYN scans and UDP scans make no accept and are missed.";
+
         /// <summary>
         /// A watch for <paramref name="scanPorts"/> distinct local ports from one address within
-        /// <paramref name="window"/>; starts packet capture when <paramref name="platform"/> offers it
-        /// and the process may (else <see cref="Limitation"/> says what is missed; no exception).
+        /// <paramref name="window"/>; starts the real-time source of inbound attempts when
+        /// <paramref name="platform"/> offers one (<see cref="IInboundSynCapture"/>: SYN capture on Linux,
+        /// ETW accept events on Windows) and the process may (else <see cref="Limitation"/> says what is
+        /// missed; no exception).
         /// </summary>
         public PortScanWatch(IPlatform platform, int scanPorts, TimeSpan window)
             : this(platform, scanPorts, window, (platform as IInboundSynCapture)?.CreateInboundSynSource())
         {
         }
 
-        /// <summary>As the public constructor with the capture given (null: socket table only); the watch starts and disposes it.</summary>
+        /// <summary>As the public constructor with the source given (null: socket table only); the watch starts and disposes it.</summary>
         internal PortScanWatch(IPlatform platform, int scanPorts, TimeSpan window, IInboundSynSource capture)
         {
             if (platform == null) throw new ArgumentNullException(nameof(platform));
             _detector = new PortScanDetector(scanPorts, window);
             _tableLimitation = platform.Name == "Windows"
-                ? "On Windows only connections accepted on listening ports are seen (socket table, between samples): probes of closed ports, half-open SYN scans and UDP scans are missed."
+                ? "On Windows without ETW accept events only connections accepted on listening ports that a sample of the socket table shows are seen: connections opened and closed between two samples, probes of closed ports, half-open SYN scans and UDP scans are missed."
                 : "Probes of closed ports are not visible without packet capture (needs root / CAP_NET_RAW); half-open SYN scans may be missed between samples.";
             if (capture != null)
             {
+                bool accepts = capture.Kind == InboundAttemptKind.AcceptedConnection;
                 string refused;
                 try { refused = capture.Start(); }
-                catch (Exception ex) when (!(ex is OutOfMemoryException)) { refused = "Packet capture of inbound SYNs could not start: " + ex.Message; }
+                catch (Exception ex) when (!(ex is OutOfMemoryException))
+                {
+                    refused = (accepts ? "ETW accept events" : "Packet capture of inbound SYNs") + " could not start (" +
+                              ex.Message.TrimEnd('.') + "); watching accepted connections in the socket table instead.";
+                }
                 if (refused == null)
                 {
                     _capture = capture;
                     _capturing = true;
-                    _detector.Source = PortScanFinding.PacketCapture;
+                    _detector.Source = accepts ? PortScanFinding.AcceptEvents : PortScanFinding.PacketCapture;
+                    _limitation = accepts ? AcceptEventsLimitation : null;
                 }
                 else
                 {
@@ -72,12 +95,17 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
         }
 
         /// <summary>
-        /// One sentence on what this watch cannot see (no packet capture: closed ports, half-open scans),
-        /// or null while packet capture runs.
+        /// One sentence on what this watch cannot see: why there is no real-time source and what the socket
+        /// table misses; while ETW accept events run, <see cref="AcceptEventsLimitation"/> (closed ports,
+        /// half-open and UDP scans); null while packet capture runs (it sees every inbound TCP attempt).
+        /// When a source stops on its own, its failure.
         /// </summary>
         public string Limitation { get { lock (_gate) { CheckCapture(); return _limitation; } } }
 
-        /// <summary>True while inbound SYNs are captured (the socket table is then not used).</summary>
+        /// <summary>
+        /// True while a real-time source of inbound attempts runs (SYN capture on Linux, ETW accept events on
+        /// Windows); the socket table is then not used.
+        /// </summary>
         public bool IsCapturing { get { lock (_gate) { CheckCapture(); return _capturing; } } }
 
         /// <summary>Distinct local ports that make a scan.</summary>
@@ -89,7 +117,7 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
         /// <summary>
         /// Socket-table evidence from one sample and the tracker's events for it (ConnectionTracker.Update):
         /// each Opened TCP connection accepted on a listening port is an attempt from its remote address at
-        /// the sample's time. Ignored while packet capture runs (it has seen those SYNs already).
+        /// the sample's time. Ignored while a real-time source runs (it has seen those attempts already).
         /// </summary>
         public void Observe(ConnectionSnapshot sample, IReadOnlyList<ConnectionEvent> events)
         {
@@ -114,7 +142,7 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
         }
 
         /// <summary>
-        /// The findings since the previous call, each once; first takes the SYNs captured since then.
+        /// The findings since the previous call, each once; first takes the attempts the real-time source read since then.
         /// Remotes quiet for a whole window at <paramref name="nowUtc"/> are forgotten.
         /// </summary>
         public IReadOnlyList<PortScanFinding> TakeFindings(DateTime nowUtc)
@@ -141,7 +169,7 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
             if (f != null) _findings.Add(f);
         }
 
-        /// <summary>A capture that stopped on its own: fall back to the socket table and say why.</summary>
+        /// <summary>A real-time source that stopped on its own: fall back to the socket table and say why.</summary>
         private void CheckCapture()
         {
             if (!_capturing) return;
@@ -182,7 +210,7 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
             return false;
         }
 
-        /// <summary>Stops packet capture (joins its thread, closes its socket).</summary>
+        /// <summary>Stops the real-time source (Linux: joins the capture thread, closes its socket; Windows: stops the ETW session).</summary>
         public void Dispose()
         {
             IInboundSynSource capture;

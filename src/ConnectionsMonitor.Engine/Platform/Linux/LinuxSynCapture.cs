@@ -50,6 +50,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         protected override int Open() => OpenSocket();
 
+        /// <summary>SYNs: also probes of closed ports and half-open scans.</summary>
+        public InboundAttemptKind Kind => InboundAttemptKind.Syn;
+
         protected override string DescribeOpenFailure(Exception e)
         {
             if (!(e is CaptureException ex)) return null;

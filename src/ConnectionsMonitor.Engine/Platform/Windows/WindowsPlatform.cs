@@ -8,8 +8,10 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
     /// ETW session of kernel network events. The session runs only while byte counts are wanted: while a
     /// claim taken through <see cref="IByteCounterUsers.AcquireByteCounters"/> is held, or for a while
     /// after a read that asked for them; it stops with the last claim, after the idle time, and on Dispose.
+    /// Port-scan watches get inbound attempts from ETW TcpIp Accept events (<see cref="CreateInboundSynSource"/>),
+    /// an ETW session of each watch's own that runs while the watch does.
     /// </summary>
-    public sealed class WindowsPlatform : IPlatform, IByteCounterUsers, IDisposable
+    public sealed class WindowsPlatform : IPlatform, IByteCounterUsers, IInboundSynCapture, IDisposable
     {
         // One instance of each for the platform's lifetime: the table keeps its native buffer, the
         // catalogue its per-process cache, and the counters their ETW session across snapshots.
@@ -39,7 +41,14 @@ namespace ConnectionsMonitor.Engine.Platform.Windows
         /// <inheritdoc />
         public IDisposable AcquireByteCounters(out string problem) => ((IByteCounterUsers)_traffic).AcquireByteCounters(out problem);
 
-        /// <summary>Stops the ETW session (a session outlives its process unless stopped).</summary>
+        /// <summary>
+        /// A new, not yet started source of the connections this host accepts (TCP, IPv4 and IPv6), from
+        /// the kernel's ETW TcpIp Accept events. Its Start needs an elevated process and returns one
+        /// sentence when it cannot run (not elevated; Wine, which has no ETW); the caller disposes it.
+        /// </summary>
+        public IInboundSynSource CreateInboundSynSource() => new EtwAcceptSource();
+
+        /// <summary>Stops the byte counters' ETW session (a session outlives its process unless stopped).</summary>
         public void Dispose() => _traffic.Dispose();
     }
 }

@@ -14,8 +14,12 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
     /// a system-logger session of its own name (Windows 8+), consumed by ProcessTrace on a background
     /// thread, stopped on Dispose and at process exit. Sessions outlive the process that started them, so a
     /// start first stops sessions this module left behind in processes that no longer run.
+    /// <para>One class for both uses: the byte counters take its send/receive events
+    /// (<see cref="INetworkEventSource"/>), the Windows port-scan source its TCP accepts
+    /// (<see cref="IAcceptEventSource"/>); <see cref="Route"/> sends each event to the one sink it is for.
+    /// Each use has a session instance of its own, worded for what it is used for.</para>
     /// </summary>
-    internal sealed class EtwNetworkSession : INetworkEventSource
+    internal sealed class EtwNetworkSession : INetworkEventSource, IAcceptEventSource
     {
         internal const string SessionPrefix = "ConnectionsMonitor-";
 
@@ -29,7 +33,10 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         private readonly string _sessionName;
         // Kept in a field: the native side calls it for every event until CloseTrace.
         private readonly EventRecordCallback _callback;
-        private Action<NetworkEvent> _sink;
+        private readonly string _elevationWarning;
+        private readonly Func<string, string> _describeStop;
+        private Action<NetworkEvent> _trafficSink;
+        private Action<TcpAcceptEvent> _acceptSink;
         private Thread _consumer;
         private ulong _traceHandle;
         private IntPtr _loggerNameForConsumer;
@@ -38,8 +45,23 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         private volatile string _failure;
         private long _callbackErrors;
 
-        public unsafe EtwNetworkSession()
+        /// <summary>A session for the byte counters, worded as <see cref="ElevationWarning"/>.</summary>
+        public EtwNetworkSession() : this(ElevationWarning, null)
         {
+        }
+
+        /// <param name="elevationWarning">
+        /// The sentence a start refused for want of elevation returns; other refusals return it with the
+        /// reason in parentheses.
+        /// </param>
+        /// <param name="describeStop">
+        /// Words <see cref="Failure"/> from the reason the session stopped after starting (one sentence);
+        /// null for the refusal wording with that reason.
+        /// </param>
+        internal unsafe EtwNetworkSession(string elevationWarning, Func<string, string> describeStop)
+        {
+            _elevationWarning = elevationWarning ?? throw new ArgumentNullException(nameof(elevationWarning));
+            _describeStop = describeStop;
             // Unique per process and instance, stable enough to tell who owns a session: the PID and the
             // process's start time (PIDs are reused) are in the name, which is all a later run can see.
             _sessionName = string.Format(CultureInfo.InvariantCulture, "{0}{1}-{2:x}-{3}", SessionPrefix,
@@ -54,14 +76,28 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
         /// <summary>Events whose handling threw (and were dropped so ProcessTrace never sees an exception).</summary>
         public long CallbackErrors => Interlocked.Read(ref _callbackErrors);
 
-        public string Start(Action<NetworkEvent> sink)
+        /// <summary>Starts delivering send/receive events (accepts are not delivered). See <see cref="Start(Action{NetworkEvent}, Action{TcpAcceptEvent})"/>.</summary>
+        public string Start(Action<NetworkEvent> sink) =>
+            Start(sink ?? throw new ArgumentNullException(nameof(sink)), null);
+
+        /// <summary>Starts delivering TCP accepts (send/receive events are not delivered). See <see cref="Start(Action{NetworkEvent}, Action{TcpAcceptEvent})"/>.</summary>
+        public string StartAccepts(Action<TcpAcceptEvent> sink) =>
+            Start(null, sink ?? throw new ArgumentNullException(nameof(sink)));
+
+        /// <summary>
+        /// Starts the session, once: <paramref name="traffic"/> gets its send/receive events and
+        /// <paramref name="accepts"/> its TCP accepts, on the consumer thread (either may be null, not
+        /// both). Null when running; else why not, in one sentence (no elevation, no ETW under Wine …).
+        /// </summary>
+        public string Start(Action<NetworkEvent> traffic, Action<TcpAcceptEvent> accepts)
         {
-            if (sink == null) throw new ArgumentNullException(nameof(sink));
+            if (traffic == null && accepts == null) throw new ArgumentException("A session needs a sink for its events.");
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(EtwNetworkSession));
                 if (_running) return null;
-                _sink = sink;
+                _trafficSink = traffic;
+                _acceptSink = accepts;
                 try
                 {
                     return StartCore();
@@ -85,7 +121,7 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
                 StopByName(_sessionName);
                 error = StartSession(out _);
             }
-            if (error == ERROR_ACCESS_DENIED) return ElevationWarning;
+            if (error == ERROR_ACCESS_DENIED) return _elevationWarning;
             if (error != 0) return Explain("StartTrace failed with " + Describe(error));
 
             _loggerNameForConsumer = Marshal.StringToHGlobalUni(_sessionName);
@@ -145,31 +181,46 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
             }
             catch (Exception ex)
             {
-                _failure = Explain("ProcessTrace failed (" + ex.GetType().Name + ": " + ex.Message + ")");
+                _failure = Stopped("ProcessTrace failed (" + ex.GetType().Name + ": " + ex.Message + ")");
                 return;
             }
             // Returning at all means the session ended; when we did not end it, say so.
             if (!_disposed)
-                _failure = Explain(error == 0
+                _failure = Stopped(error == 0
                     ? "the ETW session was stopped by someone else"
                     : "ProcessTrace ended with " + Describe(error));
         }
+
+        private string Stopped(string reason) => _describeStop != null ? _describeStop(reason) : Explain(reason);
 
         private unsafe void OnEvent(EVENT_RECORD* record)
         {
             try
             {
                 EVENT_HEADER* header = &record->EventHeader;
-                if (KernelNetworkEventParser.TryParse(header->ProviderId, header->EventDescriptor.Opcode,
-                        header->EventDescriptor.Version,
-                        new ReadOnlySpan<byte>((void*)record->UserData, record->UserDataLength), out var parsed))
-                    _sink(parsed);
+                Route(header->ProviderId, header->EventDescriptor.Opcode, header->EventDescriptor.Version,
+                    new ReadOnlySpan<byte>((void*)record->UserData, record->UserDataLength), _trafficSink, _acceptSink);
             }
             catch (Exception)
             {
                 // An exception must not unwind into ProcessTrace's native frames; the event is dropped.
                 Interlocked.Increment(ref _callbackErrors);
             }
+        }
+
+        /// <summary>
+        /// Hands one kernel event to the sink it is for: a TCP/UDP send or receive to
+        /// <paramref name="traffic"/>, a TCP accept to <paramref name="accepts"/>, anything else (and any
+        /// event whose sink is null) to nobody. The two parsers never both accept one event, so an accept
+        /// can never reach the byte counters.
+        /// </summary>
+        internal static void Route(Guid provider, byte opcode, byte version, ReadOnlySpan<byte> userData,
+            Action<NetworkEvent> traffic, Action<TcpAcceptEvent> accepts)
+        {
+            if (traffic != null && KernelNetworkEventParser.TryParse(provider, opcode, version, userData, out var sent))
+                traffic(sent);
+            else if (accepts != null && KernelNetworkEventParser.TryParseAccept(provider, opcode, version, userData, out var accepted))
+                accepts(accepted);
         }
 
         private void OnProcessExit(object sender, EventArgs e) => Dispose();
@@ -363,10 +414,10 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
             }
         }
 
-        private static string Explain(string reason) =>
+        private string Explain(string reason) =>
             WithReason("the ETW session could not be used: " + reason + WineNote());
 
-        private static string WithReason(string reason) => ElevationWarning.TrimEnd('.') + " (" + reason + ").";
+        private string WithReason(string reason) => _elevationWarning.TrimEnd('.') + " (" + reason + ").";
 
         private static string WineNote() =>
             WineDetection.IsRunningUnderWine ? "; Wine does not implement ETW" : "";
