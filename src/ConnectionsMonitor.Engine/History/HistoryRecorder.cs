@@ -179,7 +179,7 @@ namespace ConnectionsMonitor.Engine.History
                         nextMaintenance = Clock() + _options.MaintenanceInterval;
                     }
                 }
-                if (lastSample != null) Commit(store, builder.Finish());
+                if (lastSample != null) { store.Write(builder.Finish()); Say(store.TakeWarnings()); }
                 store.CloseLeftOpen();
             }
             catch (Exception ex) when (!(ex is OutOfMemoryException))
