@@ -136,10 +136,16 @@ namespace ConnectionsMonitor.Engine.Session
             _locator = new ConfigLocator(_options.ConfigEnvironment);
             _sampler = new Sampler(e => Engine.TakeSnapshot(e));
             _alerts = new Alerts.AlertMonitor(this, _options.AlertDeliveryFactory);
+            _history = new History.HistoryRecorder(this);
         }
 
         /// <summary>The session's alert rules (Register-ConnectionAlert and config.yml's alerts.*).</summary>
         public Alerts.AlertMonitor Alerts => _alerts;
+
+        /// <summary>The session's history recorder (one recording at a time; stopped with the session).</summary>
+        public History.HistoryRecorder History => _history;
+
+        private readonly History.HistoryRecorder _history;
 
         /// <summary>A session over a platform made beforehand (tests, benchmarks).</summary>
         public MonitorSession(IPlatform platform, string bundledGeoDirectory = null)
@@ -463,6 +469,7 @@ namespace ConnectionsMonitor.Engine.Session
                 engine = _engine;
                 _engine = null;
             }
+            _history.Dispose();
             _alerts.Dispose();
             _sampler.Dispose();
             engine?.Dispose();

@@ -1,0 +1,202 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Tracking;
+
+namespace ConnectionsMonitor.Engine.History
+{
+    /// <summary>
+    /// Turns the session's samples (rows plus the tracker's Opened / Closed / StateChanged events) into what the
+    /// history stores: a totals row per sample, a process row per name and minute, a connection row per life.
+    /// Bytes are deltas of the kernel's per-connection counters between samples (a connection first seen after the
+    /// first sample counts its whole counter: it opened within the interval), so they are bytes moved while recording.
+    /// Pure: no clock, no I/O. Not thread-safe.
+    /// </summary>
+    internal sealed class HistoryBatchBuilder
+    {
+        private sealed class Tracked
+        {
+            public OpenedConnection Opened;
+            // The counters when last seen (null: never known); FromZero: opened while recording, so its first counters were all moved now.
+            public long? Sent, Received;
+            public bool FromZero;
+        }
+
+        private sealed class ProcessAccumulator
+        {
+            public int Samples, Max;
+            public long ConnectionSum;
+            public long? Sent, Received;
+        }
+
+        private readonly Dictionary<ConnectionKey, Tracked> _open = new Dictionary<ConnectionKey, Tracked>();
+        private readonly Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionKey> _byEndpoints =
+            new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionKey>();
+        private Dictionary<string, ProcessAccumulator> _minute = new Dictionary<string, ProcessAccumulator>(StringComparer.Ordinal);
+        private const string NoName = "\0";
+        private long _minuteStart = long.MinValue;
+        private DateTime? _previousSample;
+        private bool _first = true;
+
+        /// <summary>Connections open now (as recorded).</summary>
+        public int OpenConnections => _open.Count;
+
+        /// <summary>
+        /// The batch for one sample. <paramref name="events"/> are the feed's events for it (the first sample's rows all
+        /// reported as Opened); <paramref name="interval"/> is the sampling interval, the period of the first totals row.
+        /// </summary>
+        public HistoryBatch Add(ConnectionSnapshot sample, IReadOnlyList<ConnectionEvent> events, TimeSpan interval)
+        {
+            var batch = new HistoryBatch();
+            DateTime now = sample.TimeStampUtc;
+            bool baseline = _first;
+            _first = false;
+
+            // Minute boundary: the process rows of the minute that ended go out with this sample.
+            long minute = now.Ticks / TimeSpan.TicksPerMinute;
+            if (_minuteStart != long.MinValue && minute != _minuteStart) FlushMinute(batch, TimeSpan.FromMinutes(1));
+            _minuteStart = minute;
+
+            foreach (var ev in events)
+            {
+                var c = ev.Connection;
+                switch (ev.Change)
+                {
+                    case ConnectionChange.Opened:
+                        if (_open.ContainsKey(c.Key)) break;
+                        var opened = new OpenedConnection { Row = RowOf(c, now) };
+                        batch.Opened.Add(opened);
+                        // Bytes before the first sample were not moved while recording; later arrivals opened within the interval.
+                        _open[c.Key] = new Tracked { Opened = opened, FromZero = !baseline };
+                        _byEndpoints[Endpoints(c.Key)] = c.Key;
+                        break;
+                    case ConnectionChange.Closed:
+                        if (!_open.TryGetValue(c.Key, out var gone)) break;
+                        _open.Remove(c.Key);
+                        if (_byEndpoints.TryGetValue(Endpoints(c.Key), out var k) && k.Equals(c.Key)) _byEndpoints.Remove(Endpoints(c.Key));
+                        batch.Closed.Add(new ClosedConnection { Connection = gone.Opened, ClosedUtc = now, BytesSent = gone.Sent, BytesReceived = gone.Received });
+                        break;
+                    case ConnectionChange.StateChanged:
+                        // The same connection; its key changes when its owner does (an exiting process leaves its socket ownerless).
+                        if (_open.ContainsKey(c.Key)) break;
+                        if (_byEndpoints.TryGetValue(Endpoints(c.Key), out var oldKey) && _open.TryGetValue(oldKey, out var moved))
+                        {
+                            _open.Remove(oldKey);
+                            _open[c.Key] = moved;
+                            _byEndpoints[Endpoints(c.Key)] = c.Key;
+                        }
+                        break;
+                }
+            }
+
+            int tcp = 0, udp = 0, established = 0, listening = 0;
+            long? sent = null, received = null;
+            var perProcess = new Dictionary<string, (int Count, long? Sent, long? Received)>(StringComparer.Ordinal);
+            foreach (var r in sample.Connections)
+            {
+                if (r.Protocol == TransportProtocol.Tcp)
+                {
+                    tcp++;
+                    if (r.State == TcpState.Established) established++;
+                    else if (r.State == TcpState.Listen) listening++;
+                }
+                else udp++;
+                long? ds = null, dr = null;
+                if (_open.TryGetValue(r.Key, out var t))
+                {
+                    ds = Delta(r.BytesSent, t.Sent, t.FromZero);
+                    dr = Delta(r.BytesReceived, t.Received, t.FromZero);
+                    if (r.BytesSent != null) t.Sent = r.BytesSent;
+                    if (r.BytesReceived != null) t.Received = r.BytesReceived;
+                }
+                sent = Add(sent, ds);
+                received = Add(received, dr);
+                string name = r.ProcessName ?? NoName;
+                perProcess.TryGetValue(name, out var p);
+                perProcess[name] = (p.Count + 1, Add(p.Sent, ds), Add(p.Received, dr));
+            }
+            foreach (var kv in perProcess)
+            {
+                if (!_minute.TryGetValue(kv.Key, out var acc)) _minute[kv.Key] = acc = new ProcessAccumulator();
+                acc.Samples++;
+                acc.ConnectionSum += kv.Value.Count;
+                if (kv.Value.Count > acc.Max) acc.Max = kv.Value.Count;
+                acc.Sent = Add(acc.Sent, kv.Value.Sent);
+                acc.Received = Add(acc.Received, kv.Value.Received);
+            }
+
+            var period = _previousSample == null || now <= _previousSample.Value ? interval : now - _previousSample.Value;
+            _previousSample = now;
+            batch.Totals = new TotalsRow
+            {
+                TimeUtc = now, Period = period, Samples = 1, Tcp = tcp, Udp = udp, Established = established, Listening = listening,
+                MaxConnections = tcp + udp, BytesSent = sent, BytesReceived = received,
+            };
+            return batch;
+        }
+
+        /// <summary>What a stop writes: the process rows of the minute in progress (its Samples say how much of it was seen).</summary>
+        public HistoryBatch Finish()
+        {
+            var batch = new HistoryBatch();
+            if (_minuteStart != long.MinValue) FlushMinute(batch, TimeSpan.FromMinutes(1));
+            return batch;
+        }
+
+        private void FlushMinute(HistoryBatch batch, TimeSpan period)
+        {
+            var start = new DateTime(_minuteStart * TimeSpan.TicksPerMinute, DateTimeKind.Utc);
+            foreach (var kv in _minute)
+                batch.Processes.Add(new ProcessRow
+                {
+                    TimeUtc = start, Period = period, ProcessName = kv.Key == NoName ? null : kv.Key, Samples = kv.Value.Samples,
+                    Connections = (double)kv.Value.ConnectionSum / kv.Value.Samples, MaxConnections = kv.Value.Max,
+                    BytesSent = kv.Value.Sent, BytesReceived = kv.Value.Received,
+                });
+            _minute = new Dictionary<string, ProcessAccumulator>(StringComparer.Ordinal);
+        }
+
+        private static long? Delta(long? now, long? before, bool fromZero)
+        {
+            if (now == null) return null;
+            if (before == null) return fromZero ? now : null; // counters of a connection older than the recording: not all moved now
+            return now.Value >= before.Value ? now.Value - before.Value : (long?)null; // a reset counter says nothing
+        }
+
+        private static long? Add(long? a, long? b) => a == null ? b : b == null ? a : a.Value + b.Value;
+
+        private static (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints(ConnectionKey k) =>
+            (k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort);
+
+        /// <summary>The stored form of a connection: addresses in canonical text, IPv4-mapped IPv6 as IPv4, no remote for listeners.</summary>
+        internal static ConnectionRow RowOf(ConnectionRecord c, DateTime seenUtc)
+        {
+            string remote = null;
+            int? remotePort = null;
+            if (c.RemoteAddress != null && !c.RemoteAddress.Equals(IPAddress.Any) && !c.RemoteAddress.Equals(IPAddress.IPv6Any))
+            {
+                remote = AddressPattern.FormatAddress(AddressPattern.Normalize(c.RemoteAddress));
+                remotePort = c.RemotePort == 0 ? null : c.RemotePort;
+            }
+            return new ConnectionRow
+            {
+                OpenedUtc = c.CreationTime?.ToUniversalTime() ?? c.FirstSeenUtc ?? seenUtc,
+                Protocol = c.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP",
+                LocalAddress = c.LocalAddress == null ? "" : AddressPattern.FormatAddress(AddressPattern.Normalize(c.LocalAddress)),
+                LocalPort = c.LocalPort,
+                RemoteAddress = remote,
+                RemotePort = remotePort,
+                State = c.Protocol == TransportProtocol.Tcp ? c.State?.ToString() : null,
+                ProcessId = c.ProcessId,
+                ProcessName = c.ProcessName,
+                Country = c.Country,
+                Asn = c.Asn,
+                AsnOrganization = c.AsnOrganization,
+                BytesSent = c.BytesSent,
+                BytesReceived = c.BytesReceived,
+            };
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Session;
+
+namespace ConnectionsMonitor.Engine.History
+{
+    /// <summary>What a recording is doing (Start-/Stop-ConnectionRecording).</summary>
+    public sealed class HistoryRecordingState
+    {
+        internal HistoryRecordingState(string path, TimeSpan interval, DateTime startedUtc, long written, long lost, long dropped, DateTime? lastUtc, int open, long sizeBytes, bool running, string failure)
+        {
+            Path = path; Interval = interval; StartedUtc = startedUtc; SamplesWritten = written; SamplesLost = lost; SamplesDropped = dropped;
+            LastSampleUtc = lastUtc; OpenConnections = open; SizeBytes = sizeBytes; IsRecording = running; Failure = failure;
+        }
+
+        /// <summary>The SQLite file.</summary>
+        public string Path { get; }
+        /// <summary>Sampling interval.</summary>
+        public TimeSpan Interval { get; }
+        /// <summary>When the recording started (UTC).</summary>
+        public DateTime StartedUtc { get; }
+        /// <summary>Samples committed to the file.</summary>
+        public long SamplesWritten { get; }
+        /// <summary>Samples that could not be written (a full disk).</summary>
+        public long SamplesLost { get; }
+        /// <summary>Samples the recorder fell behind on and skipped (the session's queue dropped them).</summary>
+        public long SamplesDropped { get; }
+        /// <summary>Time of the last sample written (UTC), null before the first.</summary>
+        public DateTime? LastSampleUtc { get; }
+        /// <summary>Connections open as recorded.</summary>
+        public int OpenConnections { get; }
+        /// <summary>Size of the file and its write-ahead log, bytes.</summary>
+        public long SizeBytes { get; }
+        /// <summary>True while samples are being recorded.</summary>
+        public bool IsRecording { get; }
+        /// <summary>Why the recording stopped on its own, or null.</summary>
+        public string Failure { get; }
+    }
+
+    /// <summary>
+    /// A subscriber of the session's sampler that writes every sample into a <see cref="HistoryStore"/> on a thread of
+    /// its own ("cmon-history"): totals, per-process minutes, connection lives; roll-ups and pruning every
+    /// <see cref="HistoryOptions.MaintenanceInterval"/>. It never stalls the sampler (its queue drops the oldest and
+    /// counts it). One per session at a time (<see cref="MonitorSession.History"/>). Thread-safe.
+    /// </summary>
+    public sealed class HistoryRecorder : IDisposable
+    {
+        private readonly MonitorSession _session;
+        private readonly object _gate = new object();
+        private readonly List<string> _warnings = new List<string>();
+        private Thread _thread;
+        private CancellationTokenSource _stop;
+        private HistoryStore _store;
+        private HistoryOptions _options;
+        private TimeSpan _interval;
+        private DateTime _started;
+        private long _written, _lost, _dropped;
+        private DateTime? _last;
+        private volatile int _open;
+        private string _failure;
+
+        internal HistoryRecorder(MonitorSession session) { _session = session; }
+
+        /// <summary>Clock for maintenance (tests inject one); samples carry their own times.</summary>
+        internal Func<DateTime> Clock { get; set; } = () => DateTime.UtcNow;
+
+        /// <summary>True while recording.</summary>
+        public bool IsRecording { get { lock (_gate) return _thread != null; } }
+
+        /// <summary>
+        /// Starts recording into <paramref name="path"/> every <paramref name="interval"/> (null: refreshInterval of the
+        /// configuration <paramref name="configQuery"/> names). The configuration's connection filters apply.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">This session records already.</exception>
+        /// <exception cref="HistoryLockedException">Another recorder writes that file.</exception>
+        /// <exception cref="HistoryException">The file cannot be used.</exception>
+        public HistoryRecordingState Start(string path, HistoryOptions options, TimeSpan? interval, ConnectionQuery configQuery)
+        {
+            var plan = _session.Plan(configQuery ?? new ConnectionQuery());
+            lock (_gate)
+            {
+                if (_thread != null) throw new InvalidOperationException("This session is recording into '" + _store.Path + "' already; stop that recording first.");
+                _options = options ?? new HistoryOptions();
+                var store = HistoryStore.OpenWriter(path, _options);
+                SessionFeed feed;
+                try
+                {
+                    feed = _session.SubscribeInternal(plan, interval, reportExistingAsOpened: true, capacity: 16, watcher: false);
+                }
+                catch
+                {
+                    store.Dispose();
+                    throw;
+                }
+                _store = store;
+                _warnings.AddRange(store.TakeWarnings());
+                _interval = feed.Subscription.Interval;
+                _started = DateTime.UtcNow;
+                _written = _lost = _dropped = 0;
+                _last = null;
+                _failure = null;
+                _stop = new CancellationTokenSource();
+                var token = _stop.Token;
+                _thread = new Thread(() => Run(feed, store, token)) { IsBackground = true, Name = "cmon-history" };
+                _thread.Start();
+                return StateLocked();
+            }
+        }
+
+        /// <summary>Stops recording (the last minute's process rows are written, open connections are closed as "recording stopped"); returns the final state, or null when not recording.</summary>
+        public HistoryRecordingState Stop()
+        {
+            Thread thread;
+            lock (_gate)
+            {
+                if (_thread == null) return null;
+                thread = _thread;
+                _stop.Cancel();
+            }
+            thread.Join();
+            lock (_gate)
+            {
+                var state = StateLocked(running: false);
+                _thread = null;
+                _store = null;
+                return state;
+            }
+        }
+
+        /// <summary>The recording's state, or null when this session has not recorded.</summary>
+        public HistoryRecordingState State
+        {
+            get { lock (_gate) return _store == null ? null : StateLocked(); }
+        }
+
+        /// <summary>Warnings (a damaged file set aside, a full disk, a recording that stopped), each once.</summary>
+        public IReadOnlyList<string> TakeWarnings()
+        {
+            lock (_gate)
+            {
+                var w = _warnings.ToArray();
+                _warnings.Clear();
+                return w;
+            }
+        }
+
+        private HistoryRecordingState StateLocked(bool? running = null) =>
+            new HistoryRecordingState(_store?.Path, _interval, _started, Interlocked.Read(ref _written), Interlocked.Read(ref _lost), Interlocked.Read(ref _dropped),
+                _last, _open, _store?.SizeBytes ?? 0, running ?? (_thread != null && _failure == null), _failure);
+
+        private void Run(SessionFeed feed, HistoryStore store, CancellationToken stop)
+        {
+            var builder = new HistoryBatchBuilder();
+            DateTime nextMaintenance = Clock() + TimeSpan.FromSeconds(5);
+            DateTime? lastSample = null;
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    SessionSample sample;
+                    try
+                    {
+                        if (!feed.TryNext(TimeSpan.FromSeconds(1), stop, out sample)) goto maintenance;
+                    }
+                    catch (OperationCanceledException) { break; }
+                    Interlocked.Add(ref _dropped, sample.DroppedBefore);
+                    var batch = builder.Add(sample.Snapshot, sample.Events, _interval);
+                    Commit(store, batch);
+                    lastSample = sample.Snapshot.TimeStampUtc;
+                    lock (_gate) _last = lastSample;
+                    _open = builder.OpenConnections;
+                maintenance:
+                    if (Clock() >= nextMaintenance)
+                    {
+                        store.Maintain(Clock());
+                        Say(store.TakeWarnings());
+                        nextMaintenance = Clock() + _options.MaintenanceInterval;
+                    }
+                }
+                if (lastSample != null) { store.Write(builder.Finish()); Say(store.TakeWarnings()); }
+                store.CloseLeftOpen();
+            }
+            catch (Exception ex) when (!(ex is OutOfMemoryException))
+            {
+                lock (_gate)
+                {
+                    _failure = "Recording into '" + store.Path + "' stopped: " + ex.Message;
+                    _warnings.Add(_failure);
+                }
+            }
+            finally
+            {
+                feed.Dispose();
+                store.Dispose(); // connections still open are closed as "recording stopped" when the file is next opened
+            }
+        }
+
+        private void Commit(HistoryStore store, HistoryBatch batch)
+        {
+            if (store.Write(batch)) Interlocked.Increment(ref _written);
+            else Interlocked.Increment(ref _lost);
+            Say(store.TakeWarnings());
+        }
+
+        private void Say(IReadOnlyList<string> warnings)
+        {
+            if (warnings.Count == 0) return;
+            lock (_gate) _warnings.AddRange(warnings);
+        }
+
+        /// <summary>Stops recording.</summary>
+        public void Dispose() => Stop();
+    }
+}

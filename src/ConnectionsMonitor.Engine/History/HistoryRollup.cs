@@ -1,0 +1,64 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace ConnectionsMonitor.Engine.History
+{
+    /// <summary>Where and how long the recorder keeps history (config.yml's history.* and monitoring.historyRetention).</summary>
+    public sealed class HistoryOptions
+    {
+        /// <summary>Everything older goes (monitoring.historyRetention; default 7 days).</summary>
+        public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+        /// <summary>Totals are kept per sample, and processes per minute, for this long; then per minute and per hour (history.rawRetention; default 1 day).</summary>
+        public TimeSpan RawRetention { get; set; } = TimeSpan.FromDays(1);
+        /// <summary>Connection life records are kept this long after they close (history.connectionRetention; default 7 days).</summary>
+        public TimeSpan ConnectionRetention { get; set; } = TimeSpan.FromDays(7);
+        /// <summary>How often roll-ups and pruning run (default every 10 minutes).</summary>
+        public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(10);
+    }
+
+    /// <summary>Sums stored rows into longer periods at query time (Get-ConnectionHistory -Interval).</summary>
+    internal static class HistoryRollup
+    {
+        private static long Bucket(DateTime t, TimeSpan interval) => t.Ticks / interval.Ticks * interval.Ticks;
+
+        private static long? Sum(IEnumerable<long?> values)
+        {
+            long? total = null;
+            foreach (var v in values) if (v != null) total = (total ?? 0) + v.Value;
+            return total;
+        }
+
+        public static List<TotalsRow> Totals(List<TotalsRow> rows, TimeSpan interval)
+        {
+            if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be longer than zero.");
+            return rows.GroupBy(r => Bucket(r.TimeUtc, interval)).Select(g =>
+            {
+                int samples = g.Sum(r => r.Samples);
+                double Avg(Func<TotalsRow, double> f) => g.Sum(r => f(r) * r.Samples) / samples;
+                return new TotalsRow
+                {
+                    TimeUtc = new DateTime(g.Key, DateTimeKind.Utc), Period = interval, Samples = samples,
+                    Tcp = Avg(r => r.Tcp), Udp = Avg(r => r.Udp), Established = Avg(r => r.Established), Listening = Avg(r => r.Listening),
+                    MaxConnections = g.Max(r => r.MaxConnections),
+                    BytesSent = Sum(g.Select(r => r.BytesSent)), BytesReceived = Sum(g.Select(r => r.BytesReceived)),
+                };
+            }).OrderBy(r => r.TimeUtc).ToList();
+        }
+
+        public static List<ProcessRow> Processes(List<ProcessRow> rows, TimeSpan interval)
+        {
+            if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be longer than zero.");
+            return rows.GroupBy(r => (Bucket(r.TimeUtc, interval), r.ProcessName)).Select(g =>
+            {
+                int samples = g.Sum(r => r.Samples);
+                return new ProcessRow
+                {
+                    TimeUtc = new DateTime(g.Key.Item1, DateTimeKind.Utc), Period = interval, ProcessName = g.Key.ProcessName, Samples = samples,
+                    Connections = samples == 0 ? 0 : g.Sum(r => r.Connections * r.Samples) / samples, MaxConnections = g.Max(r => r.MaxConnections),
+                    BytesSent = Sum(g.Select(r => r.BytesSent)), BytesReceived = Sum(g.Select(r => r.BytesReceived)),
+                };
+            }).OrderBy(r => r.TimeUtc).ThenBy(r => r.ProcessName, StringComparer.OrdinalIgnoreCase).ToList();
+        }
+    }
+}

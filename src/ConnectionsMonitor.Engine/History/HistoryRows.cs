@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using ConnectionsMonitor.Engine.Filtering;
+
+namespace ConnectionsMonitor.Engine.History
+{
+    /// <summary>What a history row describes (Get-ConnectionHistory's -Kind).</summary>
+    public enum HistoryKind
+    {
+        /// <summary>The whole machine at one time: connection counts and bytes moved.</summary>
+        Totals,
+        /// <summary>One process name over a period: connections and bytes moved.</summary>
+        Process,
+        /// <summary>One connection's life: opened, closed, its ends, owner, place and bytes.</summary>
+        Connection,
+    }
+
+    /// <summary>
+    /// One row of the totals table: the machine as one sample saw it (resolution 0) or a roll-up of samples.
+    /// Counts are connections (TCP rows of every state, UDP sockets); bytes are payload bytes moved during the
+    /// period (kernel tcp_info / ETW counters, summed over connections; null when no connection had counters).
+    /// </summary>
+    public sealed class TotalsRow
+    {
+        /// <summary>Start of the period (UTC). For a raw sample: when its table read ended.</summary>
+        public DateTime TimeUtc { get; set; }
+        /// <summary>Length of the period the row covers; the sample interval for raw rows.</summary>
+        public TimeSpan Period { get; set; }
+        /// <summary>Samples summed into the row (1 for a raw row).</summary>
+        public int Samples { get; set; }
+        /// <summary>TCP connections (all states, listeners included); the average over the period for a roll-up.</summary>
+        public double Tcp { get; set; }
+        /// <summary>UDP sockets; the average over the period for a roll-up.</summary>
+        public double Udp { get; set; }
+        /// <summary>TCP connections in Established; the average over the period for a roll-up.</summary>
+        public double Established { get; set; }
+        /// <summary>TCP listeners; the average over the period for a roll-up.</summary>
+        public double Listening { get; set; }
+        /// <summary>Most connections (TCP + UDP) in one sample of the period.</summary>
+        public int MaxConnections { get; set; }
+        /// <summary>Payload bytes sent during the period, or null when unknown.</summary>
+        public long? BytesSent { get; set; }
+        /// <summary>Payload bytes received during the period, or null when unknown.</summary>
+        public long? BytesReceived { get; set; }
+    }
+
+    /// <summary>
+    /// One process name over one period (a minute when recorded, rolled up to hours after the raw retention):
+    /// how many connections it held and the payload bytes its connections moved.
+    /// </summary>
+    public sealed class ProcessRow
+    {
+        /// <summary>Start of the period (UTC).</summary>
+        public DateTime TimeUtc { get; set; }
+        /// <summary>Length of the period.</summary>
+        public TimeSpan Period { get; set; }
+        /// <summary>The process name (executable name without extension), or null for connections with no known owner.</summary>
+        public string ProcessName { get; set; }
+        /// <summary>Samples in the period in which the process held at least one connection.</summary>
+        public int Samples { get; set; }
+        /// <summary>Average connections per sample over those samples.</summary>
+        public double Connections { get; set; }
+        /// <summary>Most connections in one sample.</summary>
+        public int MaxConnections { get; set; }
+        /// <summary>Payload bytes sent during the period, or null when unknown.</summary>
+        public long? BytesSent { get; set; }
+        /// <summary>Payload bytes received during the period, or null when unknown.</summary>
+        public long? BytesReceived { get; set; }
+    }
+
+    /// <summary>
+    /// One connection's life as the recorder saw it: from the sample it first appeared in to the sample it was gone
+    /// from. Bytes are the connection's counters when last seen (payload bytes since it opened; null when unknown).
+    /// </summary>
+    public sealed class ConnectionRow
+    {
+        /// <summary>When the recorder first saw it (UTC); the connection's own creation time where the OS gives one.</summary>
+        public DateTime OpenedUtc { get; set; }
+        /// <summary>
+        /// The first sample that no longer had it (UTC); null while it is open. For connections still open when a
+        /// recorder stopped, the time of that recorder's last sample (ClosedByRecorderStop true).
+        /// </summary>
+        public DateTime? ClosedUtc { get; set; }
+        /// <summary>True when <see cref="ClosedUtc"/> is the end of the recording, not the connection's.</summary>
+        public bool ClosedByRecorderStop { get; set; }
+        /// <summary>"TCP" or "UDP".</summary>
+        public string Protocol { get; set; }
+        /// <summary>This host's address.</summary>
+        public string LocalAddress { get; set; }
+        /// <summary>This host's port.</summary>
+        public int LocalPort { get; set; }
+        /// <summary>The peer's address, null for listeners and unconnected UDP sockets.</summary>
+        public string RemoteAddress { get; set; }
+        /// <summary>The peer's port, null where there is no peer.</summary>
+        public int? RemotePort { get; set; }
+        /// <summary>The TCP state when first seen (Listen, Established …); null for UDP.</summary>
+        public string State { get; set; }
+        /// <summary>Owning process id, null when unknown.</summary>
+        public int? ProcessId { get; set; }
+        /// <summary>Owning process name, null when unknown.</summary>
+        public string ProcessName { get; set; }
+        /// <summary>ISO 3166-1 alpha-2 country of the remote address (GeoIP), null when unknown or not public.</summary>
+        public string Country { get; set; }
+        /// <summary>Autonomous system number of the remote address, null when unknown.</summary>
+        public long? Asn { get; set; }
+        /// <summary>The AS's organisation, null when unknown.</summary>
+        public string AsnOrganization { get; set; }
+        /// <summary>Payload bytes sent when last seen, null when unknown.</summary>
+        public long? BytesSent { get; set; }
+        /// <summary>Payload bytes received when last seen, null when unknown.</summary>
+        public long? BytesReceived { get; set; }
+    }
+
+    /// <summary>
+    /// A question to the history: a time range, a kind and filters. Null members do not filter. Times are UTC.
+    /// </summary>
+    public sealed class HistoryQuery
+    {
+        /// <summary>Rows at or after this time (a connection: still open at or after it).</summary>
+        public DateTime? SinceUtc { get; set; }
+        /// <summary>Rows before this time (a connection: opened before it).</summary>
+        public DateTime? UntilUtc { get; set; }
+        /// <summary>Which table.</summary>
+        public HistoryKind Kind { get; set; } = HistoryKind.Totals;
+        /// <summary>Totals and process rows summed into periods of this length (at least one minute for processes); null as stored.</summary>
+        public TimeSpan? Interval { get; set; }
+        /// <summary>Process names, with * and ? wildcards, case-insensitive (Process and Connection kinds).</summary>
+        public IReadOnlyList<string> ProcessNames { get; set; }
+        /// <summary>Remote addresses or networks (Connection kind).</summary>
+        public IReadOnlyList<AddressPattern> RemoteAddresses { get; set; }
+        /// <summary>ISO 3166-1 alpha-2 codes of the remote address (Connection kind).</summary>
+        public IReadOnlyList<string> Countries { get; set; }
+        /// <summary>At most this many rows (the newest when more match); null for all.</summary>
+        public int? Limit { get; set; }
+    }
+}

@@ -1,0 +1,633 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Text;
+using ConnectionsMonitor.Engine.Filtering;
+using Microsoft.Data.Sqlite;
+
+namespace ConnectionsMonitor.Engine.History
+{
+    /// <summary>
+    /// The connection history on disk: one SQLite file (Microsoft.Data.Sqlite over the bundled e_sqlite3) in WAL mode,
+    /// written by one recorder at a time and read by any number of sessions meanwhile.
+    /// <para>Tables (times are Unix milliseconds, UTC):</para>
+    /// <list type="bullet">
+    /// <item><c>totals</c>: one row per sample (resolution 0) for <see cref="HistoryOptions.RawRetention"/>, then
+    /// one-minute roll-ups until <see cref="HistoryOptions.Retention"/>.</item>
+    /// <item><c>process</c>: one row per process name and minute, then per hour after the raw retention.</item>
+    /// <item><c>connection</c>: one row per connection's life (opened, closed, ends, owner, country, ASN, bytes at
+    /// close), kept for <see cref="HistoryOptions.ConnectionRetention"/>.</item>
+    /// </list>
+    /// Each <see cref="Write"/> is one transaction: after a crash (kill -9 included) every committed sample is there
+    /// (WAL, synchronous=NORMAL: durable against a process crash; a power cut may lose the last transactions).
+    /// A writer holds an exclusive lock on "&lt;file&gt;.lock" (an OS file lock, released when the process dies), so a
+    /// second writer gets <see cref="HistoryLockedException"/>, never a shared file. A file that is not a database or is
+    /// corrupt is renamed "&lt;file&gt;.corrupt-&lt;time&gt;" and a new one started (a warning says so).
+    /// Not thread-safe: one writer thread; readers open their own store.
+    /// </summary>
+    public sealed class HistoryStore : IDisposable
+    {
+        /// <summary>The schema this code writes (PRAGMA user_version).</summary>
+        public const int SchemaVersion = 1;
+
+        private const long Minute = 60000, Hour = 3600000;
+
+        private readonly SqliteConnection _db;
+        private readonly FileStream _lock;
+        private readonly HistoryOptions _options;
+        private readonly List<string> _warnings = new List<string>();
+        private SqliteCommand _insertTotals, _insertProcess, _insertConnection, _closeConnection;
+
+        private HistoryStore(string path, SqliteConnection db, FileStream writerLock, HistoryOptions options)
+        {
+            Path = path;
+            _db = db;
+            _lock = writerLock;
+            _options = options;
+        }
+
+        /// <summary>The database file.</summary>
+        public string Path { get; }
+
+        /// <summary>True for the store that records (holds the writer lock).</summary>
+        public bool IsWriter => _lock != null;
+
+        /// <summary>
+        /// Opens (creating folders and file as needed) the history at <paramref name="path"/> for recording.
+        /// </summary>
+        /// <exception cref="HistoryLockedException">Another process (or store) records into this file.</exception>
+        /// <exception cref="HistoryException">The file cannot be created or opened (permissions, a directory there …).</exception>
+        public static HistoryStore OpenWriter(string path, HistoryOptions options)
+        {
+            if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("A history file path is needed.", nameof(path));
+            options = options ?? new HistoryOptions();
+            path = System.IO.Path.GetFullPath(path);
+            try { Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new HistoryException("The folder of the history file '" + path + "' cannot be created: " + ex.Message, ex);
+            }
+            var writerLock = TakeWriterLock(path);
+            var warnings = new List<string>();
+            SqliteConnection db = null;
+            try
+            {
+                db = OpenChecked(path, warnings);
+                var store = new HistoryStore(path, db, writerLock, options);
+                store._warnings.AddRange(warnings);
+                store.CreateSchema();
+                store.CloseLeftOpen();
+                return store;
+            }
+            catch
+            {
+                db?.Dispose();
+                writerLock.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Opens the history at <paramref name="path"/> to read; it may be written meanwhile.</summary>
+        /// <exception cref="HistoryException">No such file, or it is not a history database.</exception>
+        public static HistoryStore OpenReader(string path)
+        {
+            if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("A history file path is needed.", nameof(path));
+            path = System.IO.Path.GetFullPath(path);
+            if (!File.Exists(path)) throw new HistoryException("There is no history file at '" + path + "': start a recording first, or name the file of one.");
+            var db = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadOnly));
+            try
+            {
+                db.Open();
+                long version = Scalar(db, "PRAGMA user_version");
+                if (version == 0 && Scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'totals'") == 0)
+                    throw new HistoryException("'" + path + "' holds no connection history yet.");
+                if (version > SchemaVersion)
+                    throw new HistoryException("'" + path + "' was written by a newer version of the module (history schema " + version + "; this one reads " + SchemaVersion + ").");
+            }
+            catch (SqliteException ex)
+            {
+                db.Dispose();
+                throw new HistoryException("'" + path + "' cannot be read as a connection history: " + ex.Message, ex);
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
+            return new HistoryStore(path, db, null, new HistoryOptions());
+        }
+
+        /// <summary>Warnings since the previous call (a corrupt file set aside, a full disk …), each once.</summary>
+        public IReadOnlyList<string> TakeWarnings()
+        {
+            var w = _warnings.ToArray();
+            _warnings.Clear();
+            return w;
+        }
+
+        private static string ConnectionString(string path, SqliteOpenMode mode) => new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = mode,
+            Pooling = false, // a closed store lets go of the file at once (set aside, deleted by a test …)
+            DefaultTimeout = 10,
+        }.ToString();
+
+        private static FileStream TakeWriterLock(string path)
+        {
+            string lockPath = path + ".lock";
+            try
+            {
+                // FileShare.None is an OS lock (flock on Unix, a share mode on Windows) that dies with the process.
+                // The writer's process id goes into the database (meta), where a refused writer can read it.
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException ex) when (!(ex is FileNotFoundException) && !(ex is DirectoryNotFoundException))
+            {
+                throw new HistoryLockedException(path, WriterOf(path));
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                throw new HistoryException("The history file '" + path + "' cannot be written: " + ex.Message, ex);
+            }
+        }
+
+        /// <summary>The process id the recording writer put into the file's meta table, or null.</summary>
+        private static int? WriterOf(string path)
+        {
+            try
+            {
+                using (var db = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadOnly)))
+                {
+                    db.Open();
+                    using (var c = new SqliteCommand("SELECT value FROM meta WHERE key = 'writer_pid'", db))
+                        return c.ExecuteScalar() is string text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : (int?)null;
+                }
+            }
+            catch (SqliteException) { return null; }
+        }
+
+        /// <summary>Opens read-write; a file that is not a database, or a corrupt one, is set aside and a new one made.</summary>
+        private static SqliteConnection OpenChecked(string path, List<string> warnings)
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                var db = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadWriteCreate));
+                try
+                {
+                    db.Open();
+                    Execute(db, "PRAGMA journal_mode=WAL");
+                    Execute(db, "PRAGMA synchronous=NORMAL");
+                    string check = (string)new SqliteCommand("PRAGMA quick_check(1)", db).ExecuteScalar();
+                    if (!string.Equals(check, "ok", StringComparison.OrdinalIgnoreCase)) throw new InvalidDataException(check);
+                    long version = Scalar(db, "PRAGMA user_version");
+                    if (version > SchemaVersion)
+                        throw new HistoryException("'" + path + "' was written by a newer version of the module (history schema " + version + "; this one writes " + SchemaVersion + "): record into another file.");
+                    return db;
+                }
+                catch (Exception ex) when (attempt == 0 && (IsCorrupt(ex) || ex is InvalidDataException))
+                {
+                    db.Dispose();
+                    string aside = SetAside(path);
+                    warnings.Add("The history file '" + path + "' was damaged (" + FirstLine(ex.Message) + "); it was moved to '" + aside + "' and a new one started.");
+                }
+                catch (SqliteException ex)
+                {
+                    db.Dispose();
+                    throw new HistoryException("The history file '" + path + "' cannot be opened: " + ex.Message, ex);
+                }
+                catch
+                {
+                    db.Dispose();
+                    throw;
+                }
+            }
+        }
+
+        internal static bool IsCorrupt(Exception ex) =>
+            ex is SqliteException s && (s.SqliteErrorCode == 11 /* SQLITE_CORRUPT */ || s.SqliteErrorCode == 26 /* SQLITE_NOTADB */);
+
+        private static bool IsDiskFull(Exception ex) =>
+            ex is SqliteException s && (s.SqliteErrorCode == 13 /* SQLITE_FULL */ || (s.SqliteErrorCode == 10 /* SQLITE_IOERR */ && s.SqliteExtendedErrorCode == (10 | (13 << 8)) /* IOERR_WRITE */));
+
+        private static string SetAside(string path)
+        {
+            string aside = path + ".corrupt-" + DateTime.UtcNow.ToString("yyyyMMddTHHmmssZ", CultureInfo.InvariantCulture);
+            for (int i = 1; File.Exists(aside); i++) aside = aside.Split('~')[0] + "~" + i;
+            SqliteConnection.ClearAllPools();
+            File.Move(path, aside);
+            foreach (var suffix in new[] { "-wal", "-shm" })
+                if (File.Exists(path + suffix)) File.Move(path + suffix, aside + suffix);
+            return aside;
+        }
+
+        private static string FirstLine(string text)
+        {
+            int nl = text.IndexOfAny(new[] { '\r', '\n' });
+            return nl < 0 ? text : text.Substring(0, nl);
+        }
+
+        private void CreateSchema()
+        {
+            using (var tx = _db.BeginTransaction())
+            {
+                Execute(_db, @"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS totals (
+  ts INTEGER NOT NULL, resolution_ms INTEGER NOT NULL, period_ms INTEGER NOT NULL, samples INTEGER NOT NULL,
+  tcp REAL NOT NULL, udp REAL NOT NULL, established REAL NOT NULL, listening REAL NOT NULL, max_connections INTEGER NOT NULL,
+  bytes_sent INTEGER, bytes_received INTEGER,
+  PRIMARY KEY (resolution_ms, ts)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS process (
+  ts INTEGER NOT NULL, resolution_ms INTEGER NOT NULL, name TEXT, samples INTEGER NOT NULL,
+  connections REAL NOT NULL, max_connections INTEGER NOT NULL, bytes_sent INTEGER, bytes_received INTEGER);
+CREATE INDEX IF NOT EXISTS process_time ON process (resolution_ms, ts);
+CREATE TABLE IF NOT EXISTS connection (
+  id INTEGER PRIMARY KEY, opened INTEGER NOT NULL, closed INTEGER, closed_by_stop INTEGER NOT NULL DEFAULT 0,
+  protocol TEXT NOT NULL, local_address TEXT NOT NULL, local_port INTEGER NOT NULL, remote_address TEXT, remote_port INTEGER,
+  state TEXT, pid INTEGER, process_name TEXT, country TEXT, asn INTEGER, asn_organization TEXT,
+  bytes_sent INTEGER, bytes_received INTEGER);
+CREATE INDEX IF NOT EXISTS connection_opened ON connection (opened);
+CREATE INDEX IF NOT EXISTS connection_remote ON connection (remote_address);
+CREATE INDEX IF NOT EXISTS connection_open ON connection (closed) WHERE closed IS NULL;
+PRAGMA user_version = " + SchemaVersion.ToString(CultureInfo.InvariantCulture) + ";", tx);
+                Execute(_db, "INSERT OR REPLACE INTO meta VALUES ('writer_pid', $pid), ('writer_started', $at)", tx,
+                    ("$pid", System.Diagnostics.Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture)), ("$at", DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture)));
+                tx.Commit();
+            }
+        }
+
+        /// <summary>Connections a recorder left open (it stopped, or was killed) end with its last sample (closed_by_stop).</summary>
+        internal void CloseLeftOpen()
+        {
+            Execute(_db, "UPDATE connection SET closed = max(opened, coalesce((SELECT max(ts) FROM totals WHERE resolution_ms = 0), opened)), closed_by_stop = 1 WHERE closed IS NULL");
+        }
+
+        /// <summary>
+        /// Writes one sample in one transaction. A full disk adds a warning (once until a write succeeds again) and
+        /// loses only this sample; a file found corrupt is set aside, a new one started, and the sample written there.
+        /// Returns true when the sample is on disk.
+        /// </summary>
+        public bool Write(HistoryBatch batch)
+        {
+            if (batch == null) throw new ArgumentNullException(nameof(batch));
+            if (!IsWriter) throw new InvalidOperationException("This history store was opened to read.");
+            try
+            {
+                WriteCore(batch);
+                _diskFullSaid = false;
+                return true;
+            }
+            catch (Exception ex) when (IsDiskFull(ex))
+            {
+                if (!_diskFullSaid) _warnings.Add("The disk of the history file '" + Path + "' is full: samples are not recorded until there is room again (" + FirstLine(ex.Message) + ").");
+                _diskFullSaid = true;
+                return false;
+            }
+        }
+
+        private bool _diskFullSaid;
+
+        private void WriteCore(HistoryBatch b)
+        {
+            using (var tx = _db.BeginTransaction())
+            {
+                if (b.Totals != null)
+                {
+                    var c = _insertTotals ?? (_insertTotals = Prepare("INSERT OR REPLACE INTO totals VALUES ($ts, 0, $period, 1, $tcp, $udp, $est, $listen, $max, $sent, $recv)",
+                        "$ts", "$period", "$tcp", "$udp", "$est", "$listen", "$max", "$sent", "$recv"));
+                    c.Transaction = tx;
+                    var t = b.Totals;
+                    Bind(c, ToMs(t.TimeUtc), (long)t.Period.TotalMilliseconds, t.Tcp, t.Udp, t.Established, t.Listening, t.MaxConnections, t.BytesSent, t.BytesReceived);
+                    c.ExecuteNonQuery();
+                }
+                if (b.Processes.Count > 0)
+                {
+                    var c = _insertProcess ?? (_insertProcess = Prepare("INSERT INTO process VALUES ($ts, $res, $name, $samples, $conn, $max, $sent, $recv)",
+                        "$ts", "$res", "$name", "$samples", "$conn", "$max", "$sent", "$recv"));
+                    c.Transaction = tx;
+                    foreach (var p in b.Processes)
+                    {
+                        Bind(c, ToMs(p.TimeUtc), (long)p.Period.TotalMilliseconds, p.ProcessName, p.Samples, p.Connections, p.MaxConnections, p.BytesSent, p.BytesReceived);
+                        c.ExecuteNonQuery();
+                    }
+                }
+                if (b.Opened.Count > 0)
+                {
+                    var c = _insertConnection ?? (_insertConnection = Prepare(
+                        "INSERT INTO connection (opened, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, asn_organization, bytes_sent, bytes_received) " +
+                        "VALUES ($opened, $proto, $laddr, $lport, $raddr, $rport, $state, $pid, $name, $country, $asn, $org, $sent, $recv) RETURNING id",
+                        "$opened", "$proto", "$laddr", "$lport", "$raddr", "$rport", "$state", "$pid", "$name", "$country", "$asn", "$org", "$sent", "$recv"));
+                    c.Transaction = tx;
+                    foreach (var o in b.Opened)
+                    {
+                        var r = o.Row;
+                        Bind(c, ToMs(r.OpenedUtc), r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.State, r.ProcessId, r.ProcessName, r.Country, r.Asn, r.AsnOrganization, r.BytesSent, r.BytesReceived);
+                        o.Id = (long)c.ExecuteScalar();
+                    }
+                }
+                if (b.Closed.Count > 0)
+                {
+                    var c = _closeConnection ?? (_closeConnection = Prepare("UPDATE connection SET closed = $closed, bytes_sent = coalesce($sent, bytes_sent), bytes_received = coalesce($recv, bytes_received) WHERE id = $id",
+                        "$closed", "$sent", "$recv", "$id"));
+                    c.Transaction = tx;
+                    foreach (var x in b.Closed)
+                    {
+                        if (x.Connection == null || x.Connection.Id == 0) continue;
+                        Bind(c, ToMs(x.ClosedUtc), x.BytesSent, x.BytesReceived, x.Connection.Id);
+                        c.ExecuteNonQuery();
+                    }
+                }
+                tx.Commit();
+            }
+        }
+
+        /// <summary>
+        /// Rolls up and prunes at <paramref name="nowUtc"/>: raw totals older than the raw retention become one-minute
+        /// rows, minute process rows become hourly ones, and everything older than its retention goes. One transaction.
+        /// </summary>
+        public void Maintain(DateTime nowUtc)
+        {
+            if (!IsWriter) throw new InvalidOperationException("This history store was opened to read.");
+            long now = ToMs(nowUtc);
+            long rawCut = (now - (long)_options.RawRetention.TotalMilliseconds) / Minute * Minute;
+            long processCut = (now - (long)_options.RawRetention.TotalMilliseconds) / Hour * Hour;
+            long keep = now - (long)_options.Retention.TotalMilliseconds;
+            long keepConnections = now - (long)_options.ConnectionRetention.TotalMilliseconds;
+            try
+            {
+                using (var tx = _db.BeginTransaction())
+                {
+                    // Totals: raw samples of whole minutes before the cut → one row per minute (averages, max, sums).
+                    Execute(_db, @"
+INSERT OR REPLACE INTO totals
+SELECT (ts / 60000) * 60000, 60000, 60000, sum(samples), avg(tcp), avg(udp), avg(established), avg(listening), max(max_connections),
+       sum(bytes_sent), sum(bytes_received)
+FROM totals WHERE resolution_ms = 0 AND ts < $cut GROUP BY ts / 60000;
+DELETE FROM totals WHERE resolution_ms = 0 AND ts < $cut;
+INSERT INTO process
+SELECT (ts / 3600000) * 3600000, 3600000, name, sum(samples), sum(connections * samples) / sum(samples), max(max_connections),
+       sum(bytes_sent), sum(bytes_received)
+FROM process WHERE resolution_ms = 60000 AND ts < $pcut GROUP BY ts / 3600000, name;
+DELETE FROM process WHERE resolution_ms = 60000 AND ts < $pcut;
+DELETE FROM totals WHERE ts < $keep;
+DELETE FROM process WHERE ts < $keep;
+DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT NULL;", tx,
+                        ("$cut", rawCut), ("$pcut", processCut), ("$keep", keep), ("$keepc", keepConnections));
+                    tx.Commit();
+                }
+            }
+            catch (Exception ex) when (IsDiskFull(ex))
+            {
+                if (!_diskFullSaid) _warnings.Add("The disk of the history file '" + Path + "' is full: roll-ups wait until there is room (" + FirstLine(ex.Message) + ").");
+                _diskFullSaid = true;
+            }
+        }
+
+        // ---- reading ----
+
+        /// <summary>Totals rows in the range, oldest first; with an interval, summed into periods of that length.</summary>
+        public IReadOnlyList<TotalsRow> QueryTotals(HistoryQuery q)
+        {
+            var (since, until) = Range(q);
+            var rows = new List<TotalsRow>();
+            using (var c = new SqliteCommand("SELECT ts, period_ms, samples, tcp, udp, established, listening, max_connections, bytes_sent, bytes_received FROM totals WHERE ts >= $since AND ts < $until ORDER BY ts, resolution_ms", _db))
+            {
+                c.Parameters.AddWithValue("$since", since);
+                c.Parameters.AddWithValue("$until", until);
+                using (var r = c.ExecuteReader())
+                    while (r.Read())
+                        rows.Add(new TotalsRow
+                        {
+                            TimeUtc = FromMs(r.GetInt64(0)), Period = TimeSpan.FromMilliseconds(r.GetInt64(1)), Samples = r.GetInt32(2),
+                            Tcp = r.GetDouble(3), Udp = r.GetDouble(4), Established = r.GetDouble(5), Listening = r.GetDouble(6),
+                            MaxConnections = r.GetInt32(7), BytesSent = NullableLong(r, 8), BytesReceived = NullableLong(r, 9),
+                        });
+            }
+            if (q.Interval != null) rows = HistoryRollup.Totals(rows, q.Interval.Value);
+            return Limit(rows, q.Limit);
+        }
+
+        /// <summary>Process rows in the range, oldest first, for the names asked (all when none); with an interval, summed per name into periods of that length.</summary>
+        public IReadOnlyList<ProcessRow> QueryProcesses(HistoryQuery q)
+        {
+            var (since, until) = Range(q);
+            var names = Patterns(q.ProcessNames);
+            var rows = new List<ProcessRow>();
+            using (var c = new SqliteCommand("SELECT ts, resolution_ms, name, samples, connections, max_connections, bytes_sent, bytes_received FROM process WHERE ts >= $since AND ts < $until ORDER BY ts, name", _db))
+            {
+                c.Parameters.AddWithValue("$since", since);
+                c.Parameters.AddWithValue("$until", until);
+                using (var r = c.ExecuteReader())
+                    while (r.Read())
+                    {
+                        string name = r.IsDBNull(2) ? null : r.GetString(2);
+                        if (names != null && !ConnectionQuery.MatchesAnyProcessName(names, name)) continue;
+                        rows.Add(new ProcessRow
+                        {
+                            TimeUtc = FromMs(r.GetInt64(0)), Period = TimeSpan.FromMilliseconds(r.GetInt64(1)), ProcessName = name,
+                            Samples = r.GetInt32(3), Connections = r.GetDouble(4), MaxConnections = r.GetInt32(5),
+                            BytesSent = NullableLong(r, 6), BytesReceived = NullableLong(r, 7),
+                        });
+                    }
+            }
+            if (q.Interval != null) rows = HistoryRollup.Processes(rows, q.Interval.Value);
+            return Limit(rows, q.Limit);
+        }
+
+        /// <summary>Connections alive at some time in the range (opened before its end, not closed before its start), oldest first.</summary>
+        public IReadOnlyList<ConnectionRow> QueryConnections(HistoryQuery q)
+        {
+            var (since, until) = Range(q);
+            var names = Patterns(q.ProcessNames);
+            var sql = new StringBuilder("SELECT opened, closed, closed_by_stop, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, asn_organization, bytes_sent, bytes_received FROM connection WHERE opened < $until AND (closed IS NULL OR closed >= $since)");
+            var c = new SqliteCommand { Connection = _db };
+            // Plain addresses narrow the read through the index; networks and wildcards are matched below.
+            var exact = q.RemoteAddresses != null && q.RemoteAddresses.Count > 0 && q.RemoteAddresses.All(IsSingleAddress)
+                ? q.RemoteAddresses.Select(p => AddressPattern.FormatAddress(AddressPattern.Normalize(IPAddress.Parse(p.Text)))).ToList()
+                : null;
+            if (exact != null)
+            {
+                sql.Append(" AND remote_address IN (");
+                for (int i = 0; i < exact.Count; i++)
+                {
+                    sql.Append(i == 0 ? "" : ", ").Append("$a").Append(i);
+                    c.Parameters.AddWithValue("$a" + i.ToString(CultureInfo.InvariantCulture), exact[i]);
+                }
+                sql.Append(')');
+            }
+            sql.Append(" ORDER BY opened, id");
+            c.CommandText = sql.ToString();
+            c.Parameters.AddWithValue("$since", since);
+            c.Parameters.AddWithValue("$until", until);
+            var rows = new List<ConnectionRow>();
+            var countries = q.Countries != null && q.Countries.Count > 0 ? new HashSet<string>(q.Countries, StringComparer.OrdinalIgnoreCase) : null;
+            using (c)
+            using (var r = c.ExecuteReader())
+                while (r.Read())
+                {
+                    var row = new ConnectionRow
+                    {
+                        OpenedUtc = FromMs(r.GetInt64(0)), ClosedUtc = r.IsDBNull(1) ? (DateTime?)null : FromMs(r.GetInt64(1)), ClosedByRecorderStop = r.GetInt64(2) != 0,
+                        Protocol = r.GetString(3), LocalAddress = r.GetString(4), LocalPort = r.GetInt32(5),
+                        RemoteAddress = r.IsDBNull(6) ? null : r.GetString(6), RemotePort = r.IsDBNull(7) ? (int?)null : r.GetInt32(7),
+                        State = r.IsDBNull(8) ? null : r.GetString(8), ProcessId = r.IsDBNull(9) ? (int?)null : r.GetInt32(9),
+                        ProcessName = r.IsDBNull(10) ? null : r.GetString(10), Country = r.IsDBNull(11) ? null : r.GetString(11),
+                        Asn = NullableLong(r, 12), AsnOrganization = r.IsDBNull(13) ? null : r.GetString(13),
+                        BytesSent = NullableLong(r, 14), BytesReceived = NullableLong(r, 15),
+                    };
+                    if (names != null && !ConnectionQuery.MatchesAnyProcessName(names, row.ProcessName)) continue;
+                    if (countries != null && (row.Country == null || !countries.Contains(row.Country))) continue;
+                    if (exact == null && q.RemoteAddresses != null && q.RemoteAddresses.Count > 0)
+                    {
+                        if (row.RemoteAddress == null || !IPAddress.TryParse(row.RemoteAddress, out var ip) || !q.RemoteAddresses.Any(p => p.IsMatch(ip))) continue;
+                    }
+                    rows.Add(row);
+                }
+            return Limit(rows, q.Limit);
+        }
+
+        private static bool IsSingleAddress(AddressPattern p) =>
+            p.Zone == null && p.Text.IndexOfAny(new[] { '/', '*', '?', '%' }) < 0 && IPAddress.TryParse(p.Text, out _);
+
+        private static List<Wildcard> Patterns(IReadOnlyList<string> names) =>
+            names == null || names.Count == 0 ? null : names.Select(n => new Wildcard(n)).ToList();
+
+        private static (long Since, long Until) Range(HistoryQuery q)
+        {
+            if (q == null) throw new ArgumentNullException(nameof(q));
+            long since = q.SinceUtc == null ? long.MinValue : ToMs(q.SinceUtc.Value);
+            long until = q.UntilUtc == null ? long.MaxValue : ToMs(q.UntilUtc.Value);
+            return (since, until);
+        }
+
+        private static IReadOnlyList<T> Limit<T>(List<T> rows, int? limit) =>
+            limit == null || rows.Count <= limit.Value ? rows : rows.GetRange(rows.Count - limit.Value, limit.Value);
+
+        /// <summary>Size of the database file and its write-ahead log, in bytes.</summary>
+        public long SizeBytes =>
+            FileLength(Path) + FileLength(Path + "-wal");
+
+        private static long FileLength(string p) => File.Exists(p) ? new FileInfo(p).Length : 0;
+
+        // ---- helpers ----
+
+        internal static long ToMs(DateTime utc) =>
+            (long)(DateTime.SpecifyKind(utc, DateTimeKind.Utc) - UnixEpoch).TotalMilliseconds;
+
+        internal static DateTime FromMs(long ms) => UnixEpoch.AddMilliseconds(ms);
+
+        private static readonly DateTime UnixEpoch = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+        private static long? NullableLong(SqliteDataReader r, int i) => r.IsDBNull(i) ? (long?)null : r.GetInt64(i);
+
+        private SqliteCommand Prepare(string sql, params string[] names)
+        {
+            var c = new SqliteCommand(sql, _db);
+            foreach (var n in names) c.Parameters.Add(new SqliteParameter { ParameterName = n });
+            c.Prepare();
+            return c;
+        }
+
+        private static void Bind(SqliteCommand c, params object[] values)
+        {
+            for (int i = 0; i < values.Length; i++) c.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+
+        private static long Scalar(SqliteConnection db, string sql)
+        {
+            using (var c = new SqliteCommand(sql, db)) return Convert.ToInt64(c.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        private static void Execute(SqliteConnection db, string sql, SqliteTransaction tx = null, params (string Name, object Value)[] parameters)
+        {
+            using (var c = new SqliteCommand(sql, db, tx))
+            {
+                foreach (var p in parameters) c.Parameters.AddWithValue(p.Name, p.Value);
+                c.ExecuteNonQuery();
+            }
+        }
+
+        /// <summary>Closes the database (checkpointing the WAL) and lets go of the writer lock.</summary>
+        public void Dispose()
+        {
+            foreach (var c in new[] { _insertTotals, _insertProcess, _insertConnection, _closeConnection }) c?.Dispose();
+            try
+            {
+                if (IsWriter) Execute(_db, "PRAGMA wal_checkpoint(TRUNCATE)");
+            }
+            catch (SqliteException) { } // a reader holding a snapshot; the next open checkpoints
+            _db.Dispose();
+            if (_lock != null)
+            {
+                string lockPath = _lock.Name;
+                _lock.Dispose();
+                try { File.Delete(lockPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+    }
+
+    /// <summary>What one sample adds to the history (built by <see cref="HistoryRecorder"/>).</summary>
+    public sealed class HistoryBatch
+    {
+        /// <summary>The sample's totals row, or null.</summary>
+        public TotalsRow Totals { get; set; }
+        /// <summary>Process rows of minutes that ended.</summary>
+        public List<ProcessRow> Processes { get; } = new List<ProcessRow>();
+        /// <summary>Connections first seen in this sample; <see cref="OpenedConnection.Id"/> is set when written.</summary>
+        public List<OpenedConnection> Opened { get; } = new List<OpenedConnection>();
+        /// <summary>Connections gone in this sample.</summary>
+        public List<ClosedConnection> Closed { get; } = new List<ClosedConnection>();
+    }
+
+    /// <summary>A connection to insert; <see cref="Id"/> is its row id once written.</summary>
+    public sealed class OpenedConnection
+    {
+        /// <summary>The row as first seen.</summary>
+        public ConnectionRow Row { get; set; }
+        /// <summary>The row id, set by <see cref="HistoryStore.Write"/>; 0 before.</summary>
+        public long Id { get; set; }
+    }
+
+    /// <summary>A connection that ended: its row (written earlier), when, and its counters when last seen.</summary>
+    public sealed class ClosedConnection
+    {
+        /// <summary>The connection as it was opened; its <see cref="OpenedConnection.Id"/> names the row (0: never written, nothing to update).</summary>
+        public OpenedConnection Connection { get; set; }
+        /// <summary>The first sample it was gone from (UTC).</summary>
+        public DateTime ClosedUtc { get; set; }
+        /// <summary>Payload bytes sent when last seen (null keeps what the row has).</summary>
+        public long? BytesSent { get; set; }
+        /// <summary>Payload bytes received when last seen (null keeps what the row has).</summary>
+        public long? BytesReceived { get; set; }
+    }
+
+    /// <summary>The history file cannot be used (missing, unreadable, not a history, from a newer module).</summary>
+    public class HistoryException : Exception
+    {
+        /// <summary>An exception with a message that says what is wrong and what to do.</summary>
+        public HistoryException(string message, Exception inner = null) : base(message, inner) { }
+    }
+
+    /// <summary>Another recorder writes this history file: one writer per file.</summary>
+    public sealed class HistoryLockedException : HistoryException
+    {
+        /// <summary>The file and the writer's process id when known.</summary>
+        public HistoryLockedException(string path, int? ownerProcessId)
+            : base("The history file '" + path + "' is being recorded by another " + (ownerProcessId != null ? "process (PID " + ownerProcessId.Value.ToString(CultureInfo.InvariantCulture) + ")" : "process") +
+                   ": one recorder per file. Stop that recording (or service) or record into another file.")
+        {
+            FilePath = path;
+            OwnerProcessId = ownerProcessId;
+        }
+
+        /// <summary>The history file.</summary>
+        public string FilePath { get; }
+
+        /// <summary>The recording process's id (from the lock file), or null when it could not be read.</summary>
+        public int? OwnerProcessId { get; }
+    }
+}

@@ -1,0 +1,104 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.History;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Tests.Session;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.History
+{
+    /// <summary>The session's recorder on real loopback sockets, into a real SQLite file, read back while and after it writes.</summary>
+    [Collection(SamplerThreads.Name)]
+    public sealed class HistoryRecorderTests : IDisposable
+    {
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "cm-recorder-" + Guid.NewGuid().ToString("N"));
+
+        public void Dispose()
+        {
+            try { Directory.Delete(_dir, true); } catch (IOException) { }
+        }
+
+        [Fact]
+        public void AConnectionsLifeBytesAndOwnerAreRecordedAndReadableWhileRecording()
+        {
+            string db = Path.Combine(_dir, "h.db");
+            using var session = new MonitorSession(new MonitorSessionOptions());
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var started = session.History.Start(db, new HistoryOptions(), TimeSpan.FromMilliseconds(200), null);
+            Assert.True(started.IsRecording);
+            Assert.Equal(1, SamplerThreads.Count("cmon-history"));
+            Assert.Throws<InvalidOperationException>(() => session.History.Start(db, null, null, null));
+            Assert.True(SpinWait.SpinUntil(() => session.History.State.SamplesWritten >= 2, TimeSpan.FromSeconds(10)));
+
+            int clientPort;
+            using (var client = new TcpClient())
+            {
+                client.Connect(IPAddress.Loopback, port);
+                clientPort = ((IPEndPoint)client.Client.LocalEndPoint).Port;
+                using var server = listener.AcceptTcpClient();
+                client.GetStream().Write(new byte[70000], 0, 70000);
+                var buffer = new byte[70000];
+                int got = 0;
+                while (got < 70000) got += server.GetStream().Read(buffer, got, 70000 - got);
+                server.GetStream().Write(new byte[1234], 0, 1234);
+                int back = 0;
+                while (back < 1234) back += client.GetStream().Read(buffer, back, 1234 - back);
+                long seen = session.History.State.SamplesWritten;
+                Assert.True(SpinWait.SpinUntil(() => session.History.State.SamplesWritten >= seen + 3, TimeSpan.FromSeconds(10)));
+                // Read while the recorder writes.
+                using (var reader = HistoryStore.OpenReader(db))
+                {
+                    var open = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Where(c => c.LocalPort == clientPort && c.RemotePort == port).ToList();
+                    var row = Assert.Single(open);
+                    Assert.Null(row.ClosedUtc);
+                }
+                client.Client.LingerState = new LingerOption(true, 0); // RST: the row goes at once, no TIME_WAIT under the same ends
+            }
+            long after = session.History.State.SamplesWritten;
+            Assert.True(SpinWait.SpinUntil(() => session.History.State.SamplesWritten >= after + 3, TimeSpan.FromSeconds(10)));
+            var final = session.History.Stop();
+            Assert.False(final.IsRecording);
+            Assert.Null(session.History.Stop());
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count("cmon-history") == 0, TimeSpan.FromSeconds(2)), "the recorder thread did not end");
+            listener.Stop();
+
+            using var read = HistoryStore.OpenReader(db);
+            var life = read.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, RemoteAddresses = new[] { AddressPattern.Parse("127.0.0.1") } })
+                .Single(c => c.LocalPort == clientPort && c.RemotePort == port);
+            Assert.Equal(("TCP", "127.0.0.1", Environment.ProcessId), (life.Protocol, life.LocalAddress, life.ProcessId.Value));
+            Assert.NotNull(life.ClosedUtc);
+            Assert.False(life.ClosedByRecorderStop);
+            Assert.Equal(70000, life.BytesSent);      // tcp_info bytes_acked
+            Assert.Equal(1234, life.BytesReceived);   // tcp_info bytes_received
+            var listenerLife = read.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Single(c => c.LocalPort == port && c.State == "Listen");
+            Assert.True(listenerLife.ClosedByRecorderStop); // it outlived the recording
+            Assert.Null(listenerLife.RemoteAddress);
+            var totals = read.QueryTotals(new HistoryQuery());
+            Assert.Equal(final.SamplesWritten, totals.Count);
+            Assert.True(totals.Sum(t => t.BytesSent ?? 0) >= 70000, "the totals count the bytes moved while recording");
+            var mine = read.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, ProcessNames = new[] { System.Diagnostics.Process.GetCurrentProcess().ProcessName } });
+            Assert.NotEmpty(mine);
+            Assert.True(mine.Sum(p => p.BytesSent ?? 0) >= 70000 + 1234, "both ends are this process");
+        }
+
+        [Fact]
+        public void ClosingTheSessionStopsTheRecorderAndLetsGoOfTheFile()
+        {
+            string db = Path.Combine(_dir, "s.db");
+            var session = new MonitorSession(new MonitorSessionOptions());
+            session.History.Start(db, null, TimeSpan.FromMilliseconds(200), null);
+            Assert.True(SpinWait.SpinUntil(() => session.History.State.SamplesWritten >= 1, TimeSpan.FromSeconds(10)));
+            session.Dispose();
+            Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count("cmon-history") == 0, TimeSpan.FromSeconds(2)), "the recorder thread did not end");
+            using (HistoryStore.OpenWriter(db, null)) { } // the lock is free again
+        }
+    }
+}

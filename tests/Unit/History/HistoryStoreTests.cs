@@ -1,0 +1,211 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using ConnectionsMonitor.Engine;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.History;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Engine.Tracking;
+using ConnectionsMonitor.Tests.Display;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.History
+{
+    /// <summary>The SQLite history: exact rows back from real files, roll-ups and retention on a given clock, damaged files, one writer.</summary>
+    public sealed class HistoryStoreTests : IDisposable
+    {
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "cm-history-" + Guid.NewGuid().ToString("N"));
+        private string DbPath => Path.Combine(_dir, "history.db");
+        private static readonly DateTime T0 = new DateTime(2026, 11, 24, 10, 0, 0, DateTimeKind.Utc); // a Tuesday
+
+        public void Dispose()
+        {
+            try { Directory.Delete(_dir, true); } catch (IOException) { }
+        }
+
+        private static ConnectionRecord WithBytes(ConnectionRecord r, long? sent, long? received)
+        {
+            r.BytesSent = sent;
+            r.BytesReceived = received;
+            return r;
+        }
+
+        private static ConnectionSnapshot Snap(DateTime t, params ConnectionRecord[] rows) => new ConnectionSnapshot(t, rows, new string[0]);
+
+        /// <summary>Feeds scripted samples through the builder and tracker, as the recorder does, and writes each.</summary>
+        private static void Record(HistoryStore store, params ConnectionSnapshot[] samples)
+        {
+            var tracker = new ConnectionTracker();
+            var builder = new HistoryBatchBuilder();
+            bool first = true;
+            foreach (var s in samples)
+            {
+                var events = tracker.Update(s, first);
+                first = false;
+                Assert.True(store.Write(builder.Add(s, events, TimeSpan.FromSeconds(2))));
+            }
+            Assert.True(store.Write(builder.Finish()));
+        }
+
+        [Fact]
+        public void SamplesComeBackAsExactTotalsProcessMinutesAndConnectionLives()
+        {
+            var web = DisplayTestSupport.Tcp(50000, 443, TcpState.Established, "curl", 100, "10.0.0.5", "203.0.113.5");
+            web.Country = "US"; web.Asn = 64500; web.AsnOrganization = "Example Net";
+            var listener = DisplayTestSupport.Tcp(8080, 0, TcpState.Listen, "nginx", 200, "0.0.0.0", "0.0.0.0");
+            var dns = DisplayTestSupport.Udp(53, "dnsmasq");
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+                Record(store,
+                    Snap(T0, WithBytes(web, 1000, 5000), listener, dns),                        // baseline: bytes before the recording are not counted
+                    Snap(T0.AddSeconds(2), WithBytes(Clone(web), 1500, 9000), listener, dns),   // +500 / +4000
+                    Snap(T0.AddSeconds(4), listener, dns),                                      // curl's connection closed
+                    Snap(T0.AddSeconds(62), listener));                                         // next minute; dnsmasq's socket gone
+
+            using (var reader = HistoryStore.OpenReader(DbPath))
+            {
+                var totals = reader.QueryTotals(new HistoryQuery());
+                Assert.Equal(new[] { T0, T0.AddSeconds(2), T0.AddSeconds(4), T0.AddSeconds(62) }, totals.Select(t => t.TimeUtc));
+                Assert.Equal(new double[] { 2, 2, 1, 1 }, totals.Select(t => t.Tcp));
+                Assert.Equal(new double[] { 1, 1, 1, 0 }, totals.Select(t => t.Udp));
+                Assert.Equal(new double[] { 1, 1, 0, 0 }, totals.Select(t => t.Established));
+                Assert.Equal(new long?[] { null, 500, null, null }, totals.Select(t => t.BytesSent));
+                Assert.Equal(new long?[] { null, 4000, null, null }, totals.Select(t => t.BytesReceived));
+                Assert.Equal(TimeSpan.FromSeconds(58), totals[3].Period);
+
+                var minute = reader.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, UntilUtc = T0.AddMinutes(1) });
+                Assert.Equal(new[] { "curl", "dnsmasq", "nginx" }, minute.Select(p => p.ProcessName));
+                var curl = minute[0];
+                Assert.Equal(2, curl.Samples);
+                Assert.Equal(1.0, curl.Connections);
+                Assert.Equal(500, curl.BytesSent);
+                Assert.Equal(4000, curl.BytesReceived);
+                Assert.Equal(3, minute.Single(p => p.ProcessName == "nginx").Samples);
+                var last = reader.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, SinceUtc = T0.AddMinutes(1), ProcessNames = new[] { "ng*" } });
+                Assert.Equal("nginx", Assert.Single(last).ProcessName);
+
+                var lives = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, RemoteAddresses = new[] { AddressPattern.Parse("203.0.113.5") } });
+                var life = Assert.Single(lives);
+                Assert.Equal(T0, life.OpenedUtc);
+                Assert.Equal(T0.AddSeconds(4), life.ClosedUtc);
+                Assert.False(life.ClosedByRecorderStop);
+                Assert.Equal(("TCP", "10.0.0.5", 50000, 443, "Established", 100, "curl", "US", 64500L, "Example Net"),
+                    (life.Protocol, life.LocalAddress, life.LocalPort, life.RemotePort.Value, life.State, life.ProcessId.Value, life.ProcessName, life.Country, life.Asn.Value, life.AsnOrganization));
+                Assert.Equal(1500, life.BytesSent);     // its counters when last seen
+                Assert.Equal(9000, life.BytesReceived);
+
+                var inNet = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, RemoteAddresses = new[] { AddressPattern.Parse("203.0.113.0/24") }, Countries = new[] { "us" } });
+                Assert.Single(inNet);
+                Assert.Empty(reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, Countries = new[] { "DE" } }));
+                var dnsLife = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, ProcessNames = new[] { "dnsmasq" } }).Single();
+                Assert.Null(dnsLife.RemoteAddress);
+                Assert.Null(dnsLife.RemotePort);
+                Assert.Null(dnsLife.State);
+                Assert.Equal(T0.AddSeconds(62), dnsLife.ClosedUtc);
+                // The listener outlived the recording: closed by its stop, at the last sample.
+                var nginx = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, ProcessNames = new[] { "nginx" } }).Single();
+                Assert.Null(nginx.ClosedUtc); // the writer was disposed without Stop: closed when the file is next opened to write
+            }
+            using (HistoryStore.OpenWriter(DbPath, null)) { }
+            using (var reader = HistoryStore.OpenReader(DbPath))
+            {
+                var nginx = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, ProcessNames = new[] { "nginx" } }).Single();
+                Assert.Equal(T0.AddSeconds(62), nginx.ClosedUtc);
+                Assert.True(nginx.ClosedByRecorderStop);
+            }
+        }
+
+        private static ConnectionRecord Clone(ConnectionRecord r) => new ConnectionRecord
+        {
+            Key = r.Key, Protocol = r.Protocol, LocalAddress = r.LocalAddress, LocalPort = r.LocalPort, RemoteAddress = r.RemoteAddress, RemotePort = r.RemotePort,
+            State = r.State, ProcessId = r.ProcessId, ProcessName = r.ProcessName, Country = r.Country, Asn = r.Asn, AsnOrganization = r.AsnOrganization,
+        };
+
+        [Fact]
+        public void RollUpsKeepSumsAndAveragesAndRetentionPrunes()
+        {
+            var options = new HistoryOptions { RawRetention = TimeSpan.FromHours(1), Retention = TimeSpan.FromDays(2), ConnectionRetention = TimeSpan.FromDays(1) };
+            var a = DisplayTestSupport.Tcp(50000, 443, TcpState.Established, "app", 1);
+            var b = DisplayTestSupport.Tcp(50001, 443, TcpState.Established, "app", 1);
+            using (var store = HistoryStore.OpenWriter(DbPath, options))
+            {
+                // Two minutes at 10 s: 1 connection the first minute, 2 the second; 100 bytes sent per sample after the first.
+                var samples = new List<ConnectionSnapshot>();
+                for (int i = 0; i < 12; i++)
+                {
+                    var rows = new List<ConnectionRecord> { WithBytes(Clone(a), 100L * i, 0) };
+                    if (i >= 6) rows.Add(Clone(b));
+                    samples.Add(Snap(T0.AddSeconds(10 * i), rows.ToArray()));
+                }
+                Record(store, samples.ToArray());
+                store.CloseLeftOpen(); // as a stop does: the two lives end at the last sample, 10:01:50
+                store.Maintain(T0.AddHours(2).AddMinutes(5)); // raw hour back to 11:05: both minutes roll up, and the process minutes of the hour before 11:00
+                var totals = store.QueryTotals(new HistoryQuery());
+                Assert.Equal(new[] { T0, T0.AddMinutes(1) }, totals.Select(t => t.TimeUtc));
+                Assert.All(totals, t => Assert.Equal(TimeSpan.FromMinutes(1), t.Period));
+                Assert.Equal(new[] { 6, 6 }, totals.Select(t => t.Samples));
+                Assert.Equal(new[] { 1.0, 2.0 }, totals.Select(t => t.Tcp));
+                Assert.Equal(new long?[] { 500, 600 }, totals.Select(t => t.BytesSent));
+                var hourly = store.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process });
+                // Process minutes before 11:00 → one hourly row: 12 samples, 1.5 connections on average, max 2.
+                var app = Assert.Single(hourly);
+                Assert.Equal((T0, TimeSpan.FromHours(1), 12, 1.5, 2, 1100L), (app.TimeUtc, app.Period, app.Samples, app.Connections, app.MaxConnections, app.BytesSent.Value));
+                var asked = store.QueryTotals(new HistoryQuery { Interval = TimeSpan.FromMinutes(5) });
+                var five = Assert.Single(asked);
+                Assert.Equal((12, 1.5, 2, 1100L), (five.Samples, five.Tcp, five.MaxConnections, five.BytesSent.Value));
+
+                Assert.Equal(2, store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Count);
+                store.Maintain(T0.AddDays(1).AddHours(1)); // connection lives closed (by the stop, at 10:01:50) over a day ago go
+                Assert.Empty(store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }));
+                Assert.Equal(2, store.QueryTotals(new HistoryQuery()).Count);
+                store.Maintain(T0.AddDays(2).AddHours(1)); // and everything after two days
+                Assert.Empty(store.QueryTotals(new HistoryQuery()));
+                Assert.Empty(store.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process }));
+            }
+        }
+
+        [Fact]
+        public void ADamagedFileIsSetAsideWithAWarningAndANewOneStarted()
+        {
+            Directory.CreateDirectory(_dir);
+            File.WriteAllText(DbPath, "this is not a database, it is a text file that someone put here by mistake\n" + new string('x', 5000));
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+            {
+                var warning = Assert.Single(store.TakeWarnings());
+                Assert.Contains("was damaged", warning);
+                string aside = Directory.GetFiles(_dir, "history.db.corrupt-*").Single();
+                Assert.Contains(aside, warning);
+                Assert.StartsWith("this is not a database", File.ReadAllText(aside));
+                Record(store, Snap(T0, DisplayTestSupport.Udp(53)));
+                Assert.Single(store.QueryTotals(new HistoryQuery()));
+            }
+        }
+
+        [Fact]
+        public void ASecondWriterIsRefusedWithTheFirstOnesProcessIdAndTheFileStaysWhole()
+        {
+            using (var first = HistoryStore.OpenWriter(DbPath, null))
+            {
+                Record(first, Snap(T0, DisplayTestSupport.Udp(53)));
+                var refused = Assert.Throws<HistoryLockedException>(() => HistoryStore.OpenWriter(DbPath, null));
+                Assert.Equal(Environment.ProcessId, refused.OwnerProcessId);
+                Assert.Contains("one recorder per file", refused.Message);
+                // Reading meanwhile is fine.
+                using (var reader = HistoryStore.OpenReader(DbPath)) Assert.Single(reader.QueryTotals(new HistoryQuery()));
+            }
+            using (var again = HistoryStore.OpenWriter(DbPath, null)) Assert.Single(again.QueryTotals(new HistoryQuery()));
+        }
+
+        [Fact]
+        public void ReadingAFileThatIsNotThereSaysSo()
+        {
+            var ex = Assert.Throws<HistoryException>(() => HistoryStore.OpenReader(DbPath));
+            Assert.Contains("There is no history file at", ex.Message);
+        }
+    }
+}
