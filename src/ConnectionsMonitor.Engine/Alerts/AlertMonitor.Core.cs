@@ -71,10 +71,11 @@ namespace ConnectionsMonitor.Engine.Alerts
             if (rule == null) throw new ArgumentNullException(nameof(rule));
             // The configuration a rule names must load (a missing or broken file is the caller's error now, not
             // silence later). The rules share one alert thread, which keeps the configuration it started with.
-            _session.Plan(new ConnectionQuery { ConfigPath = rule.Filter?.ConfigPath, CurrentDirectory = rule.Filter?.CurrentDirectory });
+            var plan = _session.Plan(new ConnectionQuery { ConfigPath = rule.Filter?.ConfigPath, CurrentDirectory = rule.Filter?.CurrentDirectory });
             // Before the rule is evaluated (and outside the lock: the first call may block briefly), so the
-            // delivery's own short-lived loopback warm-up listener is gone before this rule's baseline.
-            if (rule.Targets.Count > 0) Delivery()?.Prepare(rule);
+            // delivery's own short-lived loopback warm-up listener is gone before this rule's baseline. A delivery
+            // made now takes this rule's configuration (its dead-letter path), as the alert thread it starts will.
+            if (rule.Targets.Count > 0) Delivery(plan)?.Prepare(rule);
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(AlertMonitor));
@@ -195,18 +196,18 @@ namespace ConnectionsMonitor.Engine.Alerts
         private AlertRuleState StateOf(RuleEntry e) =>
             new AlertRuleState(e.Rule, e.Fired, e.LastFiredUtc, e.Evaluator.Active, _delivery?.StatsFor(e.Rule.Name), e.ActionErrors, e.LastActionError);
 
-        private IAlertDelivery Delivery()
+        private IAlertDelivery Delivery(SessionPlan planBeforeThread = null)
         {
             lock (_gate)
             {
                 if (_disposed) return null;
-                return _delivery ?? (_delivery = (_deliveryFactory ?? DefaultDelivery)());
+                return _delivery ?? (_delivery = _deliveryFactory != null ? _deliveryFactory() : DefaultDelivery(_plan ?? planBeforeThread));
             }
         }
 
-        /// <summary>The built-in webhook sender, with the configuration's dead-letter path.</summary>
-        private IAlertDelivery DefaultDelivery() =>
-            new Delivery.WebhookDelivery(new Delivery.WebhookDeliveryOptions { DeadLetterPath = _plan?.Config.Alerts.DeadLetterPath });
+        /// <summary>The built-in webhook sender, with the configuration's dead-letter path (the alert thread's configuration, or the one given before it starts).</summary>
+        private static IAlertDelivery DefaultDelivery(SessionPlan plan) =>
+            new Delivery.WebhookDelivery(new Delivery.WebhookDeliveryOptions { DeadLetterPath = plan?.Config.Alerts.DeadLetterPath });
 
         /// <summary>Undelivered webhook messages written to the dead-letter file when the session ended (0 if none), and where.</summary>
         public int DeadLettered { get; private set; }
