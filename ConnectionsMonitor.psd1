@@ -11,7 +11,8 @@
     FormatsToProcess     = @('ConnectionsMonitor.Format.ps1xml')
     TypesToProcess       = @('ConnectionsMonitor.Types.ps1xml')
     CmdletsToExport      = @('Get-MonitoredConnection', 'Get-TopTalker', 'Get-ConnectionStatistic', 'Watch-Connection', 'Show-ConnectionMonitor', 'Update-ConnectionGeoDatabase',
-                            'Register-ConnectionAlert', 'Get-ConnectionAlert', 'Unregister-ConnectionAlert', 'Test-ConnectionAlert')
+                            'Register-ConnectionAlert', 'Get-ConnectionAlert', 'Unregister-ConnectionAlert', 'Test-ConnectionAlert',
+                            'Start-ConnectionRecording', 'Stop-ConnectionRecording', 'Get-ConnectionRecording', 'Get-ConnectionHistory')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

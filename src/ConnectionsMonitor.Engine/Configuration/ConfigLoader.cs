@@ -97,6 +97,14 @@ namespace ConnectionsMonitor.Engine.Configuration
                 mon.HistoryRetention = m.Integer("historyRetention", 0, long.MaxValue, Milliseconds, mon.HistoryRetention);
             });
 
+            s.Section("history", h =>
+            {
+                var hist = c.History;
+                hist.Path = EmptyAsNull(h.Text("path", "the path of a file", hist.Path));
+                hist.RawRetention = h.Integer("rawRetention", 60000, long.MaxValue, "milliseconds, at least 60000 (one minute)", hist.RawRetention);
+                hist.ConnectionRetention = h.Integer("connectionRetention", 60000, long.MaxValue, "milliseconds, at least 60000 (one minute)", hist.ConnectionRetention);
+            });
+
             s.Section("alerts", a =>
             {
                 var alerts = c.Alerts;

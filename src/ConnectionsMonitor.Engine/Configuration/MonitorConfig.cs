@@ -57,6 +57,8 @@ namespace ConnectionsMonitor.Engine.Configuration
 
         public MonitoringConfig Monitoring { get; internal set; } = new MonitoringConfig();
         public AlertsConfig Alerts { get; internal set; } = new AlertsConfig();
+        /// <summary>The history recorder's file and retentions (history.*; the overall retention is monitoring.historyRetention).</summary>
+        public HistoryConfig History { get; internal set; } = new HistoryConfig();
         public IpFilteringConfig IpFiltering { get; internal set; } = new IpFilteringConfig();
         public ConnectionFilteringConfig ConnectionFiltering { get; internal set; } = new ConnectionFilteringConfig();
         public DashboardConfig Dashboard { get; internal set; } = new DashboardConfig();
@@ -112,6 +114,17 @@ namespace ConnectionsMonitor.Engine.Configuration
         public bool TrackHistory { get; internal set; } = true;
         /// <summary>How long history samples are kept, in milliseconds (default 7 days).</summary>
         public long HistoryRetention { get; internal set; } = 604800000;
+    }
+
+    /// <summary>history.* in config.yml.</summary>
+    public sealed class HistoryConfig
+    {
+        /// <summary>The SQLite history file (history.path); null for history.db in the user's data folder.</summary>
+        public string Path { get; internal set; }
+        /// <summary>How long totals are kept per sample and processes per minute before roll-up, in ms (history.rawRetention; default 1 day).</summary>
+        public long RawRetention { get; internal set; } = 86400000;
+        /// <summary>How long connection lives are kept after they close, in ms (history.connectionRetention; default 7 days).</summary>
+        public long ConnectionRetention { get; internal set; } = 604800000;
     }
 
     public sealed class AlertsConfig

@@ -15,6 +15,23 @@ namespace ConnectionsMonitor.Engine.History
         public TimeSpan ConnectionRetention { get; set; } = TimeSpan.FromDays(7);
         /// <summary>How often roll-ups and pruning run (default every 10 minutes).</summary>
         public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>The options a configuration gives (monitoring.historyRetention, history.rawRetention, history.connectionRetention).</summary>
+        public static HistoryOptions From(Configuration.MonitorConfig config) => new HistoryOptions
+        {
+            Retention = TimeSpan.FromMilliseconds(config.Monitoring.HistoryRetention),
+            RawRetention = TimeSpan.FromMilliseconds(config.History.RawRetention),
+            ConnectionRetention = TimeSpan.FromMilliseconds(config.History.ConnectionRetention),
+        };
+
+        /// <summary>
+        /// The history file a configuration names (history.path), else <see cref="DefaultPath"/>.
+        /// </summary>
+        public static string PathFrom(Configuration.MonitorConfig config) => config?.History.Path ?? DefaultPath();
+
+        /// <summary>history.db in the user's data folder: %LOCALAPPDATA%\ConnectionsMonitor on Windows, $XDG_DATA_HOME (or ~/.local/share)/ConnectionsMonitor elsewhere.</summary>
+        public static string DefaultPath() =>
+            System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Enrichment.Geo.GeoIpPaths.DefaultDataDirectory()), "history.db");
     }
 
     /// <summary>Sums stored rows into longer periods at query time (Get-ConnectionHistory -Interval).</summary>

@@ -52,6 +52,17 @@ namespace ConnectionsMonitor.Loading
             return LoadFromAssemblyPath(candidate);
         }
 
+        /// <summary>
+        /// Native libraries the dependencies import by name (SQLite's e_sqlite3): served from
+        /// deps/runtimes/&lt;rid&gt;/native/ for the running OS and architecture; anything else goes to the
+        /// default probing (IntPtr.Zero).
+        /// </summary>
+        protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
+        {
+            string path = NativeLibrary.PathIn(_directory, unmanagedDllName);
+            return path != null ? LoadUnmanagedDllFromPath(path) : IntPtr.Zero;
+        }
+
         /// <summary>Name → path of the assemblies that ship with the running .NET (and PowerShell, where it is self-contained).</summary>
         private static Dictionary<string, string> ReadTrustedPlatformAssemblyPaths()
         {

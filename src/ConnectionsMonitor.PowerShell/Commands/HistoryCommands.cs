@@ -1,0 +1,252 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.History;
+using ConnectionsMonitor.Session;
+
+namespace ConnectionsMonitor.Commands
+{
+    /// <summary>What the history cmdlets share: the session, the configuration's history file and options, error wording.</summary>
+    public abstract class HistoryCommandBase : PSCmdlet
+    {
+        /// <summary>The history file; default: history.path of the configuration, else history.db in the user's data folder.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; }
+
+        /// <summary>The configuration file to use instead of the usual lookup.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string ConfigPath { get; set; }
+
+        internal Engine.Session.MonitorSession Session => SessionRegistry.For(this);
+
+        /// <summary>The query naming this call's configuration; a configuration that cannot be used ends the call.</summary>
+        internal ConnectionQuery ConfigQuery() => SessionRegistry.ConfigQuery(this, ConfigPath);
+
+        internal MonitorConfig Config()
+        {
+            try { return Session.Plan(ConfigQuery()).Config; }
+            catch (ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); return null; }
+        }
+
+        /// <summary>-Path (relative to PowerShell's location), else the configuration's file.</summary>
+        internal string ResolvedPath(MonitorConfig config) =>
+            string.IsNullOrEmpty(Path) ? HistoryOptions.PathFrom(config) : GetUnresolvedProviderPathFromPSPath(Path);
+
+        internal void SayWarnings()
+        {
+            foreach (var w in Session.History.TakeWarnings()) WriteWarning(w);
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Starts recording this session's connections into the SQLite history: totals every sample, per-process minutes, every connection's life.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Start, "ConnectionRecording", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(ConnectionRecording))]
+    public sealed class StartConnectionRecordingCommand : HistoryCommandBase
+    {
+        /// <summary>Sampling interval; default the configuration's refreshInterval.</summary>
+        [Parameter]
+        [ValidateTimeSpanRange(0.1, 24 * 3600.0, Example = "00:00:02")]
+        public TimeSpan Interval { get; set; }
+
+        /// <summary>Write the recording's state.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var config = Config();
+            string path = ResolvedPath(config);
+            if (!ShouldProcess(path, "Record connection history")) return;
+            try
+            {
+                TimeSpan? every = MyInvocation.BoundParameters.ContainsKey(nameof(Interval)) ? Interval : (TimeSpan?)null;
+                var state = Session.History.Start(path, HistoryOptions.From(config), every, ConfigQuery());
+                SayWarnings();
+                WriteVerbose("Recording every " + state.Interval.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s into '" + state.Path + "'.");
+                if (PassThru) WriteObject(OutputMapper.ToRecording(state));
+            }
+            catch (InvalidOperationException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(ex.Message + " (Stop-ConnectionRecording)", ex), "RecordingAlreadyRunning", ErrorCategory.ResourceExists, path));
+            }
+            catch (HistoryLockedException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, "HistoryFileInUse", ErrorCategory.ResourceBusy, path));
+            }
+            catch (HistoryException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, "HistoryFileUnusable", ErrorCategory.OpenError, path));
+            }
+            catch (ConfigException ex)
+            {
+                ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Stops this session's recording (its last minute is written; connections still open are marked as ended by the stop).</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Stop, "ConnectionRecording", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(ConnectionRecording))]
+    public sealed class StopConnectionRecordingCommand : PSCmdlet
+    {
+        /// <summary>Write the recording's final state.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var session = SessionRegistry.For(this);
+            var state = session.History.State;
+            if (state == null || !session.History.IsRecording)
+            {
+                WriteWarning("This session is not recording (Start-ConnectionRecording starts it).");
+                return;
+            }
+            if (!ShouldProcess(state.Path, "Stop recording connection history")) return;
+            var final = session.History.Stop();
+            foreach (var w in session.History.TakeWarnings()) WriteWarning(w);
+            if (final != null)
+            {
+                WriteVerbose("Recorded " + final.SamplesWritten + " samples into '" + final.Path + "'.");
+                if (PassThru) WriteObject(OutputMapper.ToRecording(final));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Gets the state of this session's recording: file, samples written and lost, size.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "ConnectionRecording")]
+    [OutputType(typeof(ConnectionRecording))]
+    public sealed class GetConnectionRecordingCommand : PSCmdlet
+    {
+        protected override void EndProcessing()
+        {
+            var history = SessionRegistry.For(this).History;
+            foreach (var w in history.TakeWarnings()) WriteWarning(w);
+            var state = history.State;
+            if (state != null) WriteObject(OutputMapper.ToRecording(state));
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Gets rows of the connection history: machine totals, per-process traffic, or connection lives, over a time range.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "ConnectionHistory")]
+    [OutputType(typeof(ConnectionHistoryTotals), typeof(ConnectionHistoryProcess), typeof(ConnectionHistoryConnection))]
+    public sealed class GetConnectionHistoryCommand : HistoryCommandBase
+    {
+        /// <summary>Totals, Process or Connection; default Connection with -RemoteAddress or -Country, Process with -ProcessName, else Totals.</summary>
+        [Parameter(Position = 0)]
+        public ConnectionHistoryKind Kind { get; set; }
+
+        /// <summary>Rows from this time on (local time unless the DateTime says UTC).</summary>
+        [Parameter]
+        public DateTime Since { get; set; }
+
+        /// <summary>Rows before this time.</summary>
+        [Parameter]
+        public DateTime Until { get; set; }
+
+        /// <summary>Sum totals or process rows into periods of this length (one minute at least for processes).</summary>
+        [Parameter]
+        [ValidateTimeSpanRange(1, 366 * 24 * 3600.0, Example = "00:05:00")]
+        public TimeSpan Interval { get; set; }
+
+        /// <summary>Process names, wildcards allowed.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] ProcessName { get; set; }
+
+        /// <summary>Remote addresses: an address, a CIDR block or a wildcard (Connection rows).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string[] RemoteAddress { get; set; }
+
+        /// <summary>ISO 3166-1 alpha-2 country codes of the remote address (Connection rows).</summary>
+        [Parameter]
+        [ValidatePattern("^[A-Za-z]{2}$")]
+        public string[] Country { get; set; }
+
+        /// <summary>Only the newest N rows.</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int Last { get; set; }
+
+        private readonly List<string> _names = new List<string>();
+        private readonly List<AddressPattern> _addresses = new List<AddressPattern>();
+
+        protected override void ProcessRecord()
+        {
+            if (ProcessName != null) _names.AddRange(ProcessName);
+            if (RemoteAddress != null)
+                foreach (var text in RemoteAddress)
+                {
+                    if (!AddressPattern.TryParse(text, out var pattern, out string error))
+                    {
+                        WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress '" + text + "': " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
+                        continue;
+                    }
+                    _addresses.Add(pattern);
+                }
+        }
+
+        private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+
+        protected override void EndProcessing()
+        {
+            HistoryKind? Kind = Bound(nameof(this.Kind)) ? (HistoryKind)(int)this.Kind : (HistoryKind?)null;
+            DateTime? Since = Bound(nameof(this.Since)) ? this.Since : (DateTime?)null;
+            DateTime? Until = Bound(nameof(this.Until)) ? this.Until : (DateTime?)null;
+            TimeSpan? Interval = Bound(nameof(this.Interval)) ? this.Interval : (TimeSpan?)null;
+            int? Last = Bound(nameof(this.Last)) ? this.Last : (int?)null;
+            var kind = Kind ?? (_addresses.Count > 0 || Country != null ? HistoryKind.Connection : _names.Count > 0 ? HistoryKind.Process : HistoryKind.Totals);
+            if (kind != HistoryKind.Connection && (_addresses.Count > 0 || Country != null))
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-RemoteAddress and -Country filter connection lives: use them with -Kind Connection (or without -Kind)."), "FilterNeedsConnectionKind", ErrorCategory.InvalidArgument, kind));
+            if (kind == HistoryKind.Connection && Interval != null)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Interval sums totals and process rows; connection lives are not summed. Leave it out, or use -Kind Totals or Process."), "IntervalNeedsRollupKind", ErrorCategory.InvalidArgument, Interval));
+            if (kind == HistoryKind.Process && Interval != null && Interval.Value < TimeSpan.FromMinutes(1))
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("Process rows are per minute: -Interval must be one minute or more for them."), "IntervalTooShort", ErrorCategory.InvalidArgument, Interval));
+            if (Since != null && Until != null && Until.Value <= Since.Value)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Until (" + Until.Value.ToString("o") + ") must be after -Since (" + Since.Value.ToString("o") + ")."), "EmptyRange", ErrorCategory.InvalidArgument, Until));
+            string path = ResolvedPath(Config());
+            var query = new HistoryQuery
+            {
+                Kind = kind,
+                SinceUtc = Since?.ToUniversalTime(),
+                UntilUtc = Until?.ToUniversalTime(),
+                Interval = Interval,
+                ProcessNames = _names.Count > 0 ? _names : null,
+                RemoteAddresses = _addresses.Count > 0 ? _addresses : null,
+                Countries = Country,
+                Limit = Last,
+            };
+            HistoryStore store;
+            try { store = HistoryStore.OpenReader(path); }
+            catch (HistoryException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, "HistoryFileUnusable", ErrorCategory.OpenError, path));
+                return;
+            }
+            using (store)
+            {
+                switch (kind)
+                {
+                    case HistoryKind.Totals: foreach (var r in store.QueryTotals(query)) WriteObject(OutputMapper.ToHistory(r)); break;
+                    case HistoryKind.Process: foreach (var r in store.QueryProcesses(query)) WriteObject(OutputMapper.ToHistory(r)); break;
+                    default: foreach (var r in store.QueryConnections(query)) WriteObject(OutputMapper.ToHistory(r)); break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System;
+
+namespace ConnectionsMonitor
+{
+    /// <summary>
+    /// What Get-ConnectionHistory returns (its -Kind): machine totals, per-process periods or connection lives.
+    /// Declared here, not taken from the engine: an enum parameter's backing field makes PowerShell load its type
+    /// while it lists the module's cmdlets, before the module's resolver can serve the engine.
+    /// </summary>
+    public enum ConnectionHistoryKind
+    {
+        /// <summary>ConnectionHistoryTotals rows.</summary>
+        Totals,
+        /// <summary>ConnectionHistoryProcess rows.</summary>
+        Process,
+        /// <summary>ConnectionHistoryConnection rows.</summary>
+        Connection,
+    }
+
+    /// <summary>
+    /// The state of this session's recording (Start-, Stop-, Get-ConnectionRecording). Times are local; flat
+    /// primitives only, so it survives Export-Csv, ConvertTo-Json and remoting.
+    /// </summary>
+    public class ConnectionRecording
+    {
+        /// <summary>The SQLite history file.</summary>
+        public string Path { get; set; }
+        /// <summary>The sampling interval.</summary>
+        public TimeSpan Interval { get; set; }
+        /// <summary>When the recording started (local time).</summary>
+        public DateTime Started { get; set; }
+        /// <summary>Samples committed to the file.</summary>
+        public long SamplesWritten { get; set; }
+        /// <summary>Samples that could not be written (a full disk).</summary>
+        public long SamplesLost { get; set; }
+        /// <summary>Samples skipped because the recorder fell behind the sampler.</summary>
+        public long SamplesDropped { get; set; }
+        /// <summary>Time of the last sample written (local), null before the first.</summary>
+        public DateTime? LastSample { get; set; }
+        /// <summary>Connections open as recorded.</summary>
+        public int OpenConnections { get; set; }
+        /// <summary>Size of the file and its write-ahead log, in bytes.</summary>
+        public long SizeBytes { get; set; }
+        /// <summary>True while samples are being recorded.</summary>
+        public bool IsRecording { get; set; }
+        /// <summary>Why the recording stopped on its own; null otherwise.</summary>
+        public string Failure { get; set; }
+    }
+
+    /// <summary>
+    /// The machine at one time (Get-ConnectionHistory -Kind Totals): one sample, or a roll-up of samples.
+    /// Counts are averages over the period for roll-ups; bytes are payload bytes moved during the period
+    /// (tcp_info / ETW counters summed over connections), null when unknown.
+    /// </summary>
+    public class ConnectionHistoryTotals
+    {
+        /// <summary>Start of the period (local time); for a sample, when its table read ended.</summary>
+        public DateTime Time { get; set; }
+        /// <summary>Length of the period.</summary>
+        public TimeSpan Period { get; set; }
+        public int Samples { get; set; }
+        /// <summary>TCP rows of every state, listeners included.</summary>
+        public double Tcp { get; set; }
+        /// <summary>UDP sockets.</summary>
+        public double Udp { get; set; }
+        public double Established { get; set; }
+        public double Listening { get; set; }
+        /// <summary>Most connections (TCP + UDP) in one sample of the period.</summary>
+        public int MaxConnections { get; set; }
+        public long? BytesSent { get; set; }
+        public long? BytesReceived { get; set; }
+    }
+
+    /// <summary>
+    /// One process name over one period (Get-ConnectionHistory -Kind Process): its connections and the payload
+    /// bytes they moved. Minutes for a day after recording, then hours.
+    /// </summary>
+    public class ConnectionHistoryProcess
+    {
+        /// <summary>Start of the period (local time).</summary>
+        public DateTime Time { get; set; }
+        public TimeSpan Period { get; set; }
+        /// <summary>The process name; null for connections with no known owner.</summary>
+        public string ProcessName { get; set; }
+        /// <summary>Samples in which the process held a connection.</summary>
+        public int Samples { get; set; }
+        /// <summary>Average connections per such sample.</summary>
+        public double Connections { get; set; }
+        public int MaxConnections { get; set; }
+        public long? BytesSent { get; set; }
+        public long? BytesReceived { get; set; }
+    }
+
+    /// <summary>
+    /// One connection's life as recorded (Get-ConnectionHistory -Kind Connection): when it was first and last
+    /// seen, its ends, owner, place and the bytes its counters held when last seen.
+    /// </summary>
+    public class ConnectionHistoryConnection
+    {
+        /// <summary>When it opened (local time): the OS's creation time where there is one, else the sample that first had it.</summary>
+        public DateTime Opened { get; set; }
+        /// <summary>The first sample without it (local time); null while open.</summary>
+        public DateTime? Closed { get; set; }
+        /// <summary>True when Closed is the end of the recording rather than of the connection.</summary>
+        public bool ClosedByRecordingStop { get; set; }
+        /// <summary>TCP or UDP.</summary>
+        public string Protocol { get; set; }
+        public string LocalAddress { get; set; }
+        public int LocalPort { get; set; }
+        /// <summary>Null for listeners and unconnected UDP sockets.</summary>
+        public string RemoteAddress { get; set; }
+        public int? RemotePort { get; set; }
+        /// <summary>The TCP state when first seen; null for UDP.</summary>
+        public string State { get; set; }
+        public int? ProcessId { get; set; }
+        public string ProcessName { get; set; }
+        /// <summary>ISO 3166-1 alpha-2 country of the remote address; null when unknown or not public.</summary>
+        public string Country { get; set; }
+        public long? Asn { get; set; }
+        public string AsnOrganization { get; set; }
+        public long? BytesSent { get; set; }
+        public long? BytesReceived { get; set; }
+    }
+}
