@@ -1,0 +1,144 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Cmdlets
+{
+    /// <summary>
+    /// Start-/Stop-/Get-ConnectionRecording and Get-ConnectionHistory in a real runspace with the built module (SQLite
+    /// loaded through the module's own resolver), on real loopback sockets and a real file.
+    /// </summary>
+    [Collection(ConnectionsMonitor.Tests.Session.SamplerThreads.Name)]
+    public sealed class HistoryCmdletTests : IDisposable
+    {
+        private readonly ModuleSession _ps = new ModuleSession();
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "cm-history-cmdlet-" + Guid.NewGuid().ToString("N"));
+        private string Db => Path.Combine(_dir, "h.db");
+
+        public void Dispose()
+        {
+            _ps.Dispose();
+            try { Directory.Delete(_dir, true); } catch (IOException) { }
+        }
+
+        private static T Prop<T>(PSObject o, string name) => (T)o.Properties[name].Value;
+
+        private long Written() => Prop<long>(Assert.Single(_ps.Invoke("Get-ConnectionRecording")), "SamplesWritten");
+
+        [Fact]
+        public void RecordAConnectionThenFindItByAddressProcessAndTime()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var started = Assert.Single(_ps.Invoke("Start-ConnectionRecording -Path $args[0] -Interval 00:00:00.2 -PassThru", Db));
+            Assert.Equal("ConnectionsMonitor.ConnectionRecording", started.TypeNames[0]);
+            Assert.True(Prop<bool>(started, "IsRecording"));
+            Assert.Equal(TimeSpan.FromMilliseconds(200), Prop<TimeSpan>(started, "Interval"));
+            Assert.True(SpinWait.SpinUntil(() => Written() >= 2, TimeSpan.FromSeconds(10)));
+            DateTime before = DateTime.Now;
+            int clientPort;
+            using (var client = new TcpClient())
+            {
+                client.Connect(IPAddress.Loopback, port);
+                clientPort = ((IPEndPoint)client.Client.LocalEndPoint).Port;
+                using var server = listener.AcceptTcpClient();
+                client.GetStream().Write(new byte[5000], 0, 5000);
+                var buffer = new byte[5000];
+                int got = 0;
+                while (got < 5000) got += server.GetStream().Read(buffer, got, 5000 - got);
+                long seen = Written();
+                Assert.True(SpinWait.SpinUntil(() => Written() >= seen + 3, TimeSpan.FromSeconds(10)));
+                client.Client.LingerState = new LingerOption(true, 0);
+            }
+            long after = Written();
+            Assert.True(SpinWait.SpinUntil(() => Written() >= after + 3, TimeSpan.FromSeconds(10)));
+            var final = Assert.Single(_ps.Invoke("Stop-ConnectionRecording -PassThru"));
+            Assert.False(Prop<bool>(final, "IsRecording"));
+            listener.Stop();
+
+            // -RemoteAddress alone means connection lives.
+            var lives = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -RemoteAddress 127.0.0.0/8 -Since $args[1]", Db, before)
+                .Where(o => Prop<int>(o, "LocalPort") == clientPort && Prop<int?>(o, "RemotePort") == port).ToList();
+            var life = Assert.Single(lives);
+            Assert.Equal("ConnectionsMonitor.ConnectionHistoryConnection", life.TypeNames[0]);
+            Assert.Equal(Environment.ProcessId, Prop<int?>(life, "ProcessId"));
+            Assert.Equal(5000L, Prop<long?>(life, "BytesSent"));
+            Assert.NotNull(life.Properties["Closed"].Value);
+            Assert.Equal(DateTimeKind.Local, Prop<DateTime>(life, "Opened").Kind);
+
+            // Totals by default; -Interval sums them.
+            var totals = _ps.Invoke("Get-ConnectionHistory -Path $args[0]", Db);
+            Assert.Equal(Prop<long>(final, "SamplesWritten"), totals.Count);
+            Assert.All(totals, t => Assert.Equal("ConnectionsMonitor.ConnectionHistoryTotals", t.TypeNames[0]));
+            var summed = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -Interval 1.00:00:00", Db);
+            Assert.Equal(totals.Sum(t => Prop<int>(t, "Samples")), summed.Sum(t => Prop<int>(t, "Samples")));
+            Assert.Equal(2, _ps.Invoke("Get-ConnectionHistory -Path $args[0] -Last 2", Db).Count);
+
+            // -ProcessName alone means process rows: this process moved those 5000 bytes (and received them).
+            string me = System.Diagnostics.Process.GetCurrentProcess().ProcessName;
+            var mine = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -ProcessName $args[1]", Db, me);
+            Assert.NotEmpty(mine);
+            Assert.All(mine, p => Assert.Equal(me, Prop<string>(p, "ProcessName")));
+            Assert.True(mine.Sum(p => Prop<long?>(p, "BytesSent") ?? 0) >= 5000);
+
+            // Flat objects: a CSV of connection lives has one header row and their fields.
+            var csv = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Connection | ConvertTo-Csv -NoTypeInformation", Db).Select(o => o.ToString()).ToList();
+            Assert.StartsWith("\"Opened\",\"Closed\",\"ClosedByRecordingStop\",\"Protocol\"", csv[0]);
+        }
+
+        [Fact]
+        public void ASecondRecorderOnTheSameFileIsRefusedWithTheFirstOnesProcessId()
+        {
+            _ps.Invoke("Start-ConnectionRecording -Path $args[0] -Interval 00:00:00.5", Db);
+            try
+            {
+                using var other = new ModuleSession();
+                var errors = other.InvokeExpectingErrors("Start-ConnectionRecording -Path $args[0]", Db);
+                var error = Assert.Single(errors);
+                Assert.Equal("HistoryFileInUse,ConnectionsMonitor.Commands.StartConnectionRecordingCommand", error.FullyQualifiedErrorId);
+                Assert.Contains("(PID " + Environment.ProcessId + ")", error.Exception.Message);
+                // The same session asked twice: a clear error too.
+                var twice = Assert.Single(_ps.InvokeExpectingErrors("Start-ConnectionRecording -Path $args[0]", Path.Combine(_dir, "other.db")));
+                Assert.Equal("RecordingAlreadyRunning,ConnectionsMonitor.Commands.StartConnectionRecordingCommand", twice.FullyQualifiedErrorId);
+            }
+            finally
+            {
+                _ps.Invoke("Stop-ConnectionRecording");
+            }
+            var (_, warnings) = _ps.InvokeWithWarnings("Stop-ConnectionRecording");
+            Assert.Equal("This session is not recording (Start-ConnectionRecording starts it).", Assert.Single(warnings));
+        }
+
+        [Fact]
+        public void BadQuestionsGetErrorsThatSayWhatIsExpected()
+        {
+            var missing = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0]", Path.Combine(_dir, "none.db")));
+            Assert.StartsWith("There is no history file at '", missing.Exception.Message);
+            Assert.Equal("HistoryFileUnusable,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", missing.FullyQualifiedErrorId);
+            var kind = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Process -RemoteAddress 10.0.0.1", Db));
+            Assert.Equal("-RemoteAddress and -Country filter connection lives: use them with -Kind Connection (or without -Kind).", kind.Exception.Message);
+            var interval = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Connection -Interval 00:05:00", Db));
+            Assert.Equal("IntervalNeedsRollupKind,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", interval.FullyQualifiedErrorId);
+            var address = _ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -RemoteAddress 300.1.1.1", Db);
+            Assert.Contains(address, e => e.FullyQualifiedErrorId.StartsWith("InvalidRemoteAddress", StringComparison.Ordinal) && e.Exception.Message.Contains("300.1.1.1"));
+            var range = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Since (Get-Date) -Until (Get-Date).AddHours(-1)", Db));
+            Assert.Equal("EmptyRange,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", range.FullyQualifiedErrorId);
+            Assert.False(File.Exists(Db)); // nothing was created by asking
+        }
+
+        [Fact]
+        public void WhatIfStartsNothingAndCreatesNoFile()
+        {
+            _ps.Invoke("Start-ConnectionRecording -Path $args[0] -WhatIf", Db);
+            Assert.Empty(_ps.Invoke("Get-ConnectionRecording"));
+            Assert.False(File.Exists(Db));
+        }
+    }
+}
