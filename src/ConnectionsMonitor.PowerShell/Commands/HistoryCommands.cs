@@ -52,6 +52,7 @@ namespace ConnectionsMonitor.Commands
     {
         /// <summary>Sampling interval; default the configuration's refreshInterval.</summary>
         [Parameter]
+        [SecondsTransformation]
         [ValidateTimeSpanRange(0.1, 24 * 3600.0, Example = "00:00:02")]
         public TimeSpan Interval { get; set; }
 
@@ -159,6 +160,7 @@ namespace ConnectionsMonitor.Commands
 
         /// <summary>Sum totals or process rows into periods of this length (one minute at least for processes).</summary>
         [Parameter]
+        [SecondsTransformation]
         [ValidateTimeSpanRange(1, 366 * 24 * 3600.0, Example = "00:05:00")]
         public TimeSpan Interval { get; set; }
 

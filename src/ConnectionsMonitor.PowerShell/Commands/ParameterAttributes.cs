@@ -35,7 +35,10 @@ namespace ConnectionsMonitor.Commands
             object value = arguments is PSObject pso ? pso.BaseObject : arguments;
             if (!(value is TimeSpan span)) return; // the binder already converted or rejected it
             if (span >= Minimum && span <= Maximum) return;
-            string range = Minimum == TimeSpan.Zero ? "from 00:00:00" : "longer than zero";
+            // A minimum of a millisecond or less stands for "anything above zero"; a real floor is said as it is.
+            string range = Minimum == TimeSpan.Zero ? "from 00:00:00"
+                : Minimum <= TimeSpan.FromMilliseconds(1) ? "longer than zero"
+                : "from " + Minimum.ToString("c", CultureInfo.InvariantCulture);
             string message = string.Format(CultureInfo.InvariantCulture,
                 "{0} is not a valid time span here: expected {1} up to {2}, for example {3}{4}. A plain number is read as seconds.",
                 span.ToString("c", CultureInfo.InvariantCulture), range, Maximum.ToString("c", CultureInfo.InvariantCulture),
