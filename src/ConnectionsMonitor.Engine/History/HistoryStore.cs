@@ -346,37 +346,47 @@ PRAGMA user_version = " + SchemaVersion.ToString(CultureInfo.InvariantCulture) +
         }
 
         /// <summary>
-        /// Rolls up and prunes at <paramref name="nowUtc"/>: raw totals older than the raw retention become one-minute
-        /// rows, minute process rows become hourly ones, and everything older than its retention goes. One transaction.
+        /// Rolls up and prunes at <paramref name="nowUtc"/>, in one transaction. Two tiers per table, both kept up to
+        /// date: totals per sample and per minute, processes per minute and per hour. Whole minutes (hours) that ended
+        /// a little while ago (<see cref="RollUpLag"/>, so a late sample still lands in its minute) are summed into the
+        /// coarse tier as they end; the fine tier is kept for <see cref="HistoryOptions.RawRetention"/>, the coarse one
+        /// and everything else for <see cref="HistoryOptions.Retention"/>; connection lives for
+        /// <see cref="HistoryOptions.ConnectionRetention"/> after they closed.
         /// </summary>
         public void Maintain(DateTime nowUtc)
         {
             if (!IsWriter) throw new InvalidOperationException("This history store was opened to read.");
             long now = ToMs(nowUtc);
-            long rawCut = (now - (long)_options.RawRetention.TotalMilliseconds) / Minute * Minute;
-            long processCut = (now - (long)_options.RawRetention.TotalMilliseconds) / Hour * Hour;
+            long lag = (long)RollUpLag.TotalMilliseconds;
+            long minutesDone = (now - lag) / Minute * Minute, hoursDone = (now - lag) / Hour * Hour;
+            long rawCut = Math.Min(now - (long)_options.RawRetention.TotalMilliseconds, minutesDone);
+            long minuteCut = Math.Min(now - (long)_options.RawRetention.TotalMilliseconds, hoursDone);
             long keep = now - (long)_options.Retention.TotalMilliseconds;
             long keepConnections = now - (long)_options.ConnectionRetention.TotalMilliseconds;
             try
             {
                 using (var tx = _db.BeginTransaction())
                 {
-                    // Totals: raw samples of whole minutes before the cut → one row per minute (averages, max, sums).
+                    long totalsFrom = Through(tx, "totals_minutes_through"), processFrom = Through(tx, "process_hours_through");
                     Execute(_db, @"
 INSERT OR REPLACE INTO totals
 SELECT (ts / 60000) * 60000, 60000, 60000, sum(samples), avg(tcp), avg(udp), avg(established), avg(listening), max(max_connections),
        sum(bytes_sent), sum(bytes_received)
-FROM totals WHERE resolution_ms = 0 AND ts < $cut GROUP BY ts / 60000;
-DELETE FROM totals WHERE resolution_ms = 0 AND ts < $cut;
+FROM totals WHERE resolution_ms = 0 AND ts >= $tfrom AND ts < $tdone GROUP BY ts / 60000;
+DELETE FROM process WHERE resolution_ms = 3600000 AND ts >= $pfrom AND ts < $pdone;
 INSERT INTO process
 SELECT (ts / 3600000) * 3600000, 3600000, name, sum(samples), sum(connections * samples) / sum(samples), max(max_connections),
        sum(bytes_sent), sum(bytes_received)
-FROM process WHERE resolution_ms = 60000 AND ts < $pcut GROUP BY ts / 3600000, name;
-DELETE FROM process WHERE resolution_ms = 60000 AND ts < $pcut;
+FROM process WHERE resolution_ms = 60000 AND ts >= $pfrom AND ts < $pdone GROUP BY ts / 3600000, name;
+INSERT OR REPLACE INTO meta VALUES ('totals_minutes_through', $tdone), ('process_hours_through', $pdone);
+DELETE FROM totals WHERE resolution_ms = 0 AND ts < $rawcut;
+DELETE FROM process WHERE resolution_ms = 60000 AND ts < $minutecut;
 DELETE FROM totals WHERE ts < $keep;
 DELETE FROM process WHERE ts < $keep;
 DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT NULL;", tx,
-                        ("$cut", rawCut), ("$pcut", processCut), ("$keep", keep), ("$keepc", keepConnections));
+                        ("$tfrom", Math.Min(totalsFrom, minutesDone)), ("$tdone", Math.Max(totalsFrom, minutesDone)),
+                        ("$pfrom", Math.Min(processFrom, hoursDone)), ("$pdone", Math.Max(processFrom, hoursDone)),
+                        ("$rawcut", rawCut), ("$minutecut", minuteCut), ("$keep", keep), ("$keepc", keepConnections));
                     tx.Commit();
                 }
             }
@@ -387,6 +397,53 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
             }
         }
 
+        /// <summary>How long after a minute (an hour) ends it is rolled up: samples the recorder queued still land in it.</summary>
+        public static readonly TimeSpan RollUpLag = TimeSpan.FromMinutes(2);
+
+        /// <summary>The time (Unix ms) up to which the fine tier has been summed into the coarse one; 0 before the first roll-up.</summary>
+        private long Through(SqliteTransaction tx, string key)
+        {
+            using (var c = new SqliteCommand("SELECT value FROM meta WHERE key = $k", _db, tx))
+            {
+                c.Parameters.AddWithValue("$k", key);
+                return c.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : 0;
+            }
+        }
+
+        /// <summary>As <see cref="Through(SqliteTransaction, string)"/> for readers (no transaction; a missing meta table reads as 0).</summary>
+        private long Through(string key)
+        {
+            try
+            {
+                using (var c = new SqliteCommand("SELECT value FROM meta WHERE key = $k", _db))
+                {
+                    c.Parameters.AddWithValue("$k", key);
+                    return c.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : 0;
+                }
+            }
+            catch (SqliteException) { return 0; }
+        }
+
+        /// <summary>
+        /// Which tier answers: the coarse one (where rolled up, the fine one after that) when the question reaches back
+        /// past the fine tier's retention, asks for all history, or sums into periods no shorter than the coarse
+        /// resolution; else the fine one alone. Returns the SQL condition on resolution_ms and ts.
+        /// </summary>
+        private string Tier(HistoryQuery q, string table, long fine, long coarse, string throughKey, SqliteCommand c)
+        {
+            long through = Through(throughKey);
+            // Where the fine tier begins, from the file itself (its writer's retention is not known to a reader).
+            long? fineStart;
+            using (var first = new SqliteCommand("SELECT min(ts) FROM " + table + " WHERE resolution_ms = " + fine.ToString(CultureInfo.InvariantCulture), _db))
+                fineStart = first.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : (long?)null;
+            bool useCoarse = q.SinceUtc == null || fineStart == null || ToMs(q.SinceUtc.Value) < fineStart.Value
+                             || (q.Interval != null && q.Interval.Value.TotalMilliseconds >= coarse);
+            c.Parameters.AddWithValue("$through", through);
+            return useCoarse
+                ? "((resolution_ms = " + coarse.ToString(CultureInfo.InvariantCulture) + " AND ts < $through) OR (resolution_ms = " + fine.ToString(CultureInfo.InvariantCulture) + " AND ts >= $through))"
+                : "resolution_ms = " + fine.ToString(CultureInfo.InvariantCulture);
+        }
+
         // ---- reading ----
 
         /// <summary>Totals rows in the range, oldest first; with an interval, summed into periods of that length.</summary>
@@ -394,8 +451,10 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         {
             var (since, until) = Range(q);
             var rows = new List<TotalsRow>();
-            using (var c = new SqliteCommand("SELECT ts, period_ms, samples, tcp, udp, established, listening, max_connections, bytes_sent, bytes_received FROM totals WHERE ts >= $since AND ts < $until ORDER BY ts, resolution_ms", _db))
+            using (var c = new SqliteCommand { Connection = _db })
             {
+                c.CommandText = "SELECT ts, period_ms, samples, tcp, udp, established, listening, max_connections, bytes_sent, bytes_received FROM totals WHERE ts >= $since AND ts < $until AND "
+                    + Tier(q, "totals", 0, Minute, "totals_minutes_through", c) + " ORDER BY ts, resolution_ms";
                 c.Parameters.AddWithValue("$since", since);
                 c.Parameters.AddWithValue("$until", until);
                 using (var r = c.ExecuteReader())
@@ -417,8 +476,10 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
             var (since, until) = Range(q);
             var names = Patterns(q.ProcessNames);
             var rows = new List<ProcessRow>();
-            using (var c = new SqliteCommand("SELECT ts, resolution_ms, name, samples, connections, max_connections, bytes_sent, bytes_received FROM process WHERE ts >= $since AND ts < $until ORDER BY ts, name", _db))
+            using (var c = new SqliteCommand { Connection = _db })
             {
+                c.CommandText = "SELECT ts, resolution_ms, name, samples, connections, max_connections, bytes_sent, bytes_received FROM process WHERE ts >= $since AND ts < $until AND "
+                    + Tier(q, "process", Minute, Hour, "process_hours_through", c) + " ORDER BY ts, name";
                 c.Parameters.AddWithValue("$since", since);
                 c.Parameters.AddWithValue("$until", until);
                 using (var r = c.ExecuteReader())

@@ -170,6 +170,26 @@ namespace ConnectionsMonitor.Tests.History
         }
 
         [Fact]
+        public void QuestionsReachingPastTheFineTierGetTheCoarseOneThenTheFineRowsNotYetRolledUp()
+        {
+            var options = new HistoryOptions { RawRetention = TimeSpan.FromHours(1) };
+            using (var store = HistoryStore.OpenWriter(DbPath, options))
+            {
+                var a = DisplayTestSupport.Tcp(50000, 443, TcpState.Established, "app", 1);
+                Record(store, Enumerable.Range(0, 60).Select(i => Snap(T0.AddSeconds(10 * i), Clone(a))).ToArray()); // 10:00:00 … 10:09:50
+                store.Maintain(T0.AddMinutes(10)); // minutes that ended two minutes ago (10:00 … 10:07) are rolled up; nothing is old enough to go
+                var recent = store.QueryTotals(new HistoryQuery { SinceUtc = T0.AddMinutes(5) });
+                Assert.Equal(30, recent.Count); // inside the fine tier: every sample from 10:05
+                Assert.All(recent, r => Assert.Equal(1, r.Samples));
+                var all = store.QueryTotals(new HistoryQuery());
+                Assert.Equal(Enumerable.Range(0, 8).Select(m => T0.AddMinutes(m)).Concat(Enumerable.Range(48, 12).Select(i => T0.AddSeconds(10 * i))), all.Select(r => r.TimeUtc));
+                Assert.Equal(60, all.Sum(r => r.Samples)); // no sample twice, none lost
+                var summed = Assert.Single(store.QueryTotals(new HistoryQuery { SinceUtc = T0.AddMinutes(5), Interval = TimeSpan.FromMinutes(5) }));
+                Assert.Equal((T0.AddMinutes(5), 30), (summed.TimeUtc, summed.Samples));
+            }
+        }
+
+        [Fact]
         public void ADamagedFileIsSetAsideWithAWarningAndANewOneStarted()
         {
             Directory.CreateDirectory(_dir);
