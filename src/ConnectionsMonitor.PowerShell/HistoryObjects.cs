@@ -25,8 +25,8 @@ namespace ConnectionsMonitor
     {
         /// <summary>The SQLite history file.</summary>
         public string Path { get; set; }
-        /// <summary>The sampling interval.</summary>
-        public TimeSpan Interval { get; set; }
+        /// <summary>The sampling interval, in seconds.</summary>
+        public double IntervalSeconds { get; set; }
         /// <summary>When the recording started (local time).</summary>
         public DateTime Started { get; set; }
         /// <summary>Samples committed to the file.</summary>
@@ -56,8 +56,8 @@ namespace ConnectionsMonitor
     {
         /// <summary>Start of the period (local time); for a sample, when its table read ended.</summary>
         public DateTime Time { get; set; }
-        /// <summary>Length of the period.</summary>
-        public TimeSpan Period { get; set; }
+        /// <summary>Length of the period, in seconds (a number, so CSV and JSON carry one plain value).</summary>
+        public double PeriodSeconds { get; set; }
         public int Samples { get; set; }
         /// <summary>TCP rows of every state, listeners included.</summary>
         public double Tcp { get; set; }
@@ -79,7 +79,8 @@ namespace ConnectionsMonitor
     {
         /// <summary>Start of the period (local time).</summary>
         public DateTime Time { get; set; }
-        public TimeSpan Period { get; set; }
+        /// <summary>Length of the period, in seconds.</summary>
+        public double PeriodSeconds { get; set; }
         /// <summary>The process name; null for connections with no known owner.</summary>
         public string ProcessName { get; set; }
         /// <summary>Samples in which the process held a connection.</summary>
@@ -99,6 +100,8 @@ namespace ConnectionsMonitor
     {
         /// <summary>When it opened (local time): the OS's creation time where there is one, else the sample that first had it.</summary>
         public DateTime Opened { get; set; }
+        /// <summary>True when it was already open when the recording started and the OS gives no creation time: Opened is then the recording's start.</summary>
+        public bool OpenedBeforeRecording { get; set; }
         /// <summary>The first sample without it (local time); null while open.</summary>
         public DateTime? Closed { get; set; }
         /// <summary>True when Closed is the end of the recording rather than of the connection.</summary>
@@ -106,8 +109,9 @@ namespace ConnectionsMonitor
         /// <summary>TCP or UDP.</summary>
         public string Protocol { get; set; }
         public string LocalAddress { get; set; }
-        public int LocalPort { get; set; }
-        /// <summary>Null for listeners and unconnected UDP sockets.</summary>
+        /// <summary>Null in an hourly roll-up of connections this host made (RemotePort is the service).</summary>
+        public int? LocalPort { get; set; }
+        /// <summary>Null for listeners and unconnected UDP sockets, and in a roll-up of connections to this host's service port.</summary>
         public string RemoteAddress { get; set; }
         public int? RemotePort { get; set; }
         /// <summary>The TCP state when first seen; null for UDP.</summary>
@@ -120,5 +124,7 @@ namespace ConnectionsMonitor
         public string AsnOrganization { get; set; }
         public long? BytesSent { get; set; }
         public long? BytesReceived { get; set; }
+        /// <summary>Connections this row stands for: 1, or more in an hourly roll-up of lives older than history.rawRetention (Opened is then the hour; bytes are sums).</summary>
+        public int Connections { get; set; }
     }
 }

@@ -15,20 +15,20 @@ using ConnectionsMonitor.Engine.Session;
 //     CPU time of the recorder thread ("cmon-history", which also filters and diffs its feed and writes SQLite) and
 //     of the sampler from /proc/self/task/*/schedstat, as % of one core; the file's growth per sample.
 //  2. A generated week written through HistoryStore and rolled up by its own Maintain every simulated hour, as a
-//     recorder at 2 s would leave it: totals per sample, 100 processes per minute, 1,000 steady connections and 10 new ones a second
-//     (each living 30 s) for the last day of connection lives, then the size; a week of lives is estimated from
-//     the day (they are not rolled up yet).
+//     recorder at 2 s would leave it: totals per sample, 100 processes per minute, 1,000 steady connections and 10
+//     new ones a second (each living 30 s) to 2,000 remote addresses (--remotes), then the file's size.
 //  3. Get-ConnectionHistory -Kind Process over that week, timed in a real pwsh (first and warm calls), when the
 //     pwsh the test command installs is there.
 internal static class HistoryBenchmark
 {
     public static int Run(string[] args)
     {
-        int connections = 10000, seconds = 30, processes = 100;
+        int connections = 10000, seconds = 30, processes = 100, remotes = 2000;
         for (int i = 0; i < args.Length - 1; i++)
         {
             if (args[i] == "--connections") connections = int.Parse(args[i + 1]);
             if (args[i] == "--seconds") seconds = int.Parse(args[i + 1]);
+            if (args[i] == "--remotes") remotes = int.Parse(args[i + 1]);
         }
         if (!OperatingSystem.IsLinux())
         {
@@ -41,7 +41,7 @@ internal static class HistoryBenchmark
         {
             Recorder(Path.Combine(dir, "live.db"), connections, seconds);
             string week = Path.Combine(dir, "week.db");
-            GenerateWeek(week, processes);
+            GenerateWeek(week, processes, remotes);
             QueryThroughCmdlet(week);
         }
         finally
@@ -76,15 +76,22 @@ internal static class HistoryBenchmark
         Console.WriteLine($"{samples,7}  {rec,18:F2}  {Pct(MonitorSession.SamplerThreadName),17:F2}  {bytesPerSample,21:F0}  recorder <= 3 %: {(rec <= 3 ? "met" : "NOT met")}");
     }
 
-    private static void GenerateWeek(string path, int processes)
+    private static void GenerateWeek(string path, int processes, int remotes)
     {
         var now = DateTime.UtcNow;
         var start = now.AddDays(-7);
         var clock = Stopwatch.StartNew();
+        long livesWritten = 0;
         using (var store = HistoryStore.OpenWriter(path, new HistoryOptions()))
         {
-            // Totals every 2 s and process minutes for the week, in batches of one minute (as the recorder writes them).
             var random = new Random(13);
+            // 1,000 steady connections for the whole week.
+            var steady = new HistoryBatch();
+            for (int c = 0; c < 1000; c++) steady.Opened.Add(Life(start, c, processes, remotes));
+            store.Write(steady);
+            var open = new Queue<OpenedConnection>();
+            int n = 1000;
+            // Minute by minute, as the recorder writes: 30 samples of totals, 100 process rows, 600 new lives, the lives 30 s old closed.
             for (var minute = start; minute < now; minute = minute.AddMinutes(1))
             {
                 var batch = new HistoryBatch();
@@ -94,33 +101,9 @@ internal static class HistoryBenchmark
                         TimeUtc = minute, Period = TimeSpan.FromMinutes(1), ProcessName = "process" + p.ToString("D3", CultureInfo.InvariantCulture), Samples = 30,
                         Connections = 10 + random.Next(5), MaxConnections = 15, BytesSent = random.Next(1 << 20), BytesReceived = random.Next(1 << 22),
                     });
-                store.Write(batch);
-                var samples = new HistoryBatch();
-                for (int s = 0; s < 30; s++)
+                for (int k = 0; k < 600; k++)
                 {
-                    samples.Totals = new TotalsRow
-                    {
-                        TimeUtc = minute.AddSeconds(2 * s), Period = TimeSpan.FromSeconds(2), Samples = 1, Tcp = 1000 + random.Next(300), Udp = 40,
-                        Established = 1000, Listening = 30, MaxConnections = 1340, BytesSent = random.Next(1 << 20), BytesReceived = random.Next(1 << 22),
-                    };
-                    store.Write(samples);
-                }
-                if (minute.Minute == 0) store.Maintain(minute); // hourly here; the recorder runs it every ten minutes
-            }
-            // Connection lives of the last day: 1,000 steady, and 10 new a second that each live 30 s.
-            var dayStart = now.AddDays(-1);
-            var steady = new HistoryBatch();
-            for (int c = 0; c < 1000; c++) steady.Opened.Add(Life(dayStart, c, "process" + (c % processes).ToString("D3", CultureInfo.InvariantCulture)));
-            store.Write(steady);
-            var open = new Queue<OpenedConnection>();
-            int n = 1000;
-            for (var second = dayStart; second < now; second = second.AddSeconds(1))
-            {
-                var batch = new HistoryBatch();
-                for (int k = 0; k < 10; k++)
-                {
-                    var o = Life(second, n, "process" + (n % processes).ToString("D3", CultureInfo.InvariantCulture));
-                    n++;
+                    var o = Life(minute.AddMilliseconds(100 * k), n++, processes, remotes);
                     batch.Opened.Add(o);
                     open.Enqueue(o);
                 }
@@ -129,41 +112,50 @@ internal static class HistoryBenchmark
                     var gone = open.Dequeue();
                     batch.Closed.Add(new ClosedConnection { Connection = gone, ClosedUtc = gone.Row.OpenedUtc.AddSeconds(30), BytesSent = 4096, BytesReceived = 65536 });
                 }
+                livesWritten += 600;
                 store.Write(batch);
-                if (second.Second == 0 && second.Minute == 0) store.Maintain(second);
+                for (int s = 0; s < 30; s++)
+                {
+                    var sample = new HistoryBatch
+                    {
+                        Totals = new TotalsRow
+                        {
+                            TimeUtc = minute.AddSeconds(2 * s), Period = TimeSpan.FromSeconds(2), Samples = 1, Tcp = 1300 + random.Next(20), Udp = 40,
+                            Established = 1300, Listening = 30, MaxConnections = 1340, BytesSent = random.Next(1 << 20), BytesReceived = random.Next(1 << 22),
+                        },
+                    };
+                    store.Write(sample);
+                }
+                if (minute.Minute == 0) store.Maintain(minute); // hourly here; the recorder runs it every ten minutes
             }
             store.Maintain(now);
         }
         long size = new FileInfo(path).Length + (File.Exists(path + "-wal") ? new FileInfo(path + "-wal").Length : 0);
-        using var reader = HistoryStore.OpenReader(path);
-        long lives = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, SinceUtc = now.AddDays(-2) }).Count;
-        // A week of lives is seven such days; the other tables are already a whole week.
-        long connectionBytesPerDay = EstimateConnectionBytes(path, lives);
-        Console.WriteLine($"# a generated week ({processes} processes, totals every 2 s, 1,000 steady + 10 new connections/s for the last day), written and rolled up in {clock.Elapsed.TotalSeconds:F0} s");
-        Console.WriteLine("file_MB  connection_lives_day  lives_MB_per_day  week_with_7_days_of_lives_MB  target");
-        double mb = size / 1048576.0, weekMb = mb + 6 * connectionBytesPerDay / 1048576.0;
-        Console.WriteLine($"{mb,7:F1}  {lives,20}  {connectionBytesPerDay / 1048576.0,16:F1}  {weekMb,28:F1}  week <= 200 MB: {(weekMb <= 200 ? "met" : "NOT met")}");
-    }
-
-    /// <summary>The space the connection table and its indexes take (SQLite's dbstat), in bytes.</summary>
-    private static long EstimateConnectionBytes(string path, long lives)
-    {
         using var db = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path + ";Mode=ReadOnly;Pooling=False");
         db.Open();
-        using var c = new Microsoft.Data.Sqlite.SqliteCommand("SELECT sum(pgsize) FROM dbstat WHERE name IN ('connection', 'connection_opened', 'connection_remote', 'connection_open')", db);
-        try { return Convert.ToInt64(c.ExecuteScalar(), CultureInfo.InvariantCulture); }
-        catch (Microsoft.Data.Sqlite.SqliteException) { return lives * 100; } // a SQLite without dbstat: about 100 bytes a row
+        long Scalar(string sql) { using var c = new Microsoft.Data.Sqlite.SqliteCommand(sql, db); return Convert.ToInt64(c.ExecuteScalar(), CultureInfo.InvariantCulture); }
+        long raw = Scalar("SELECT count(*) FROM connection WHERE rolled_up = 0"), rolled = Scalar("SELECT count(*) FROM connection WHERE rolled_up = 1");
+        Console.WriteLine($"# a generated week: {processes} processes, totals every 2 s, 1,000 steady connections and 10 new a second (each living 30 s) to {remotes} remote addresses; written and rolled up in {clock.Elapsed.TotalSeconds:F0} s");
+        Console.WriteLine("file_MB  lives_written  raw_life_rows  rolled_up_rows  target");
+        double mb = size / 1048576.0;
+        Console.WriteLine($"{mb,7:F1}  {livesWritten,13}  {raw,13}  {rolled,14}  week <= 200 MB: {(mb <= 200 ? "met" : "NOT met")}");
     }
 
-    private static OpenedConnection Life(DateTime opened, int n, string process) => new OpenedConnection
+    /// <summary>The n-th connection: an ephemeral local port to port 443 of one of <paramref name="remotes"/> addresses, owned by one of the processes.</summary>
+    private static OpenedConnection Life(DateTime opened, int n, int processes, int remotes)
     {
-        Row = new ConnectionRow
+        int r = n % remotes;
+        return new OpenedConnection
         {
-            OpenedUtc = opened, Protocol = "TCP", LocalAddress = "10.0.0.5", LocalPort = 32768 + n % 28000,
-            RemoteAddress = "203.0." + (n / 250 % 256).ToString(CultureInfo.InvariantCulture) + "." + (n % 250).ToString(CultureInfo.InvariantCulture), RemotePort = 443,
-            State = "Established", ProcessId = 1000 + n % 100, ProcessName = process, Country = "US", Asn = 64500, AsnOrganization = "Example Net",
-        },
-    };
+            Row = new ConnectionRow
+            {
+                OpenedUtc = opened, Protocol = "TCP", LocalAddress = "10.0.0.5", LocalPort = 32768 + n % 28000,
+                RemoteAddress = "203.0." + (r / 250 % 256).ToString(CultureInfo.InvariantCulture) + "." + (r % 250).ToString(CultureInfo.InvariantCulture), RemotePort = 443,
+                State = "Established", ProcessId = 1000 + n % processes, ProcessName = "process" + (n % processes).ToString("D3", CultureInfo.InvariantCulture),
+                Country = "US", Asn = 64500, AsnOrganization = "Example Net",
+            },
+        };
+    }
 
     private static void QueryThroughCmdlet(string path)
     {

@@ -22,6 +22,11 @@ namespace ConnectionsMonitor.Engine.History
             // The counters when last seen (null: never known); FromZero: opened while recording, so its first counters were all moved now.
             public long? Sent, Received;
             public bool FromZero;
+            // Its counters have been through one sample's delta already.
+            public bool Counted;
+            public string State;
+            // Counters or state changed since the row was last written.
+            public bool Dirty;
         }
 
         private sealed class ProcessAccumulator
@@ -66,26 +71,31 @@ namespace ConnectionsMonitor.Engine.History
                 {
                     case ConnectionChange.Opened:
                         if (_open.ContainsKey(c.Key)) break;
-                        var opened = new OpenedConnection { Row = RowOf(c, now) };
+                        var opened = new OpenedConnection { Row = RowOf(c, now, baseline) };
                         batch.Opened.Add(opened);
                         // Bytes before the first sample were not moved while recording; later arrivals opened within the interval.
-                        _open[c.Key] = new Tracked { Opened = opened, FromZero = !baseline };
+                        _open[c.Key] = new Tracked { Opened = opened, FromZero = !baseline, State = opened.Row.State, Sent = c.BytesSent, Received = c.BytesReceived, Counted = false };
                         _byEndpoints[Endpoints(c.Key)] = c.Key;
                         break;
                     case ConnectionChange.Closed:
                         if (!_open.TryGetValue(c.Key, out var gone)) break;
                         _open.Remove(c.Key);
                         if (_byEndpoints.TryGetValue(Endpoints(c.Key), out var k) && k.Equals(c.Key)) _byEndpoints.Remove(Endpoints(c.Key));
-                        batch.Closed.Add(new ClosedConnection { Connection = gone.Opened, ClosedUtc = now, BytesSent = gone.Sent, BytesReceived = gone.Received });
+                        batch.Closed.Add(new ClosedConnection { Connection = gone.Opened, ClosedUtc = now, BytesSent = gone.Sent, BytesReceived = gone.Received, State = gone.State });
                         break;
                     case ConnectionChange.StateChanged:
                         // The same connection; its key changes when its owner does (an exiting process leaves its socket ownerless).
-                        if (_open.ContainsKey(c.Key)) break;
-                        if (_byEndpoints.TryGetValue(Endpoints(c.Key), out var oldKey) && _open.TryGetValue(oldKey, out var moved))
+                        if (!_open.TryGetValue(c.Key, out var changed)
+                            && _byEndpoints.TryGetValue(Endpoints(c.Key), out var oldKey) && _open.TryGetValue(oldKey, out changed))
                         {
                             _open.Remove(oldKey);
-                            _open[c.Key] = moved;
+                            _open[c.Key] = changed;
                             _byEndpoints[Endpoints(c.Key)] = c.Key;
+                        }
+                        if (changed != null && c.Protocol == TransportProtocol.Tcp && c.State != null)
+                        {
+                            changed.State = c.State.ToString();
+                            changed.Dirty = true;
                         }
                         break;
                 }
@@ -106,10 +116,12 @@ namespace ConnectionsMonitor.Engine.History
                 long? ds = null, dr = null;
                 if (_open.TryGetValue(r.Key, out var t))
                 {
-                    ds = Delta(r.BytesSent, t.Sent, t.FromZero);
-                    dr = Delta(r.BytesReceived, t.Received, t.FromZero);
-                    if (r.BytesSent != null) t.Sent = r.BytesSent;
-                    if (r.BytesReceived != null) t.Received = r.BytesReceived;
+                    // The first sight of a connection counts only when it opened while recording (its counters are all new).
+                    ds = t.Counted ? Delta(r.BytesSent, t.Sent, false) : t.FromZero ? r.BytesSent : null;
+                    dr = t.Counted ? Delta(r.BytesReceived, t.Received, false) : t.FromZero ? r.BytesReceived : null;
+                    t.Counted = true;
+                    if (r.BytesSent != null && r.BytesSent != t.Sent) { t.Sent = r.BytesSent; t.Dirty = true; }
+                    if (r.BytesReceived != null && r.BytesReceived != t.Received) { t.Received = r.BytesReceived; t.Dirty = true; }
                 }
                 sent = Add(sent, ds);
                 received = Add(received, dr);
@@ -147,6 +159,13 @@ namespace ConnectionsMonitor.Engine.History
 
         private void FlushMinute(HistoryBatch batch, TimeSpan period)
         {
+            // Open connections' rows catch up with their counters and state once a minute (not every sample: 10,000 updates a sample).
+            foreach (var t in _open.Values)
+            {
+                if (!t.Dirty) continue;
+                batch.Progress.Add(new ClosedConnection { Connection = t.Opened, BytesSent = t.Sent, BytesReceived = t.Received, State = t.State });
+                t.Dirty = false;
+            }
             var start = new DateTime(_minuteStart * TimeSpan.TicksPerMinute, DateTimeKind.Utc);
             foreach (var kv in _minute)
                 batch.Processes.Add(new ProcessRow
@@ -171,7 +190,7 @@ namespace ConnectionsMonitor.Engine.History
             (k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort);
 
         /// <summary>The stored form of a connection: addresses in canonical text, IPv4-mapped IPv6 as IPv4, no remote for listeners.</summary>
-        internal static ConnectionRow RowOf(ConnectionRecord c, DateTime seenUtc)
+        internal static ConnectionRow RowOf(ConnectionRecord c, DateTime seenUtc, bool openBeforeRecording = false)
         {
             string remote = null;
             int? remotePort = null;
@@ -182,7 +201,9 @@ namespace ConnectionsMonitor.Engine.History
             }
             return new ConnectionRow
             {
-                OpenedUtc = c.CreationTime?.ToUniversalTime() ?? c.FirstSeenUtc ?? seenUtc,
+                // Not the session's FirstSeen: the session may have seen it long before this recording (into another file).
+                OpenedUtc = c.CreationTime?.ToUniversalTime() ?? seenUtc,
+                OpenedBeforeRecording = c.CreationTime == null && openBeforeRecording,
                 Protocol = c.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP",
                 LocalAddress = c.LocalAddress == null ? "" : AddressPattern.FormatAddress(AddressPattern.Normalize(c.LocalAddress)),
                 LocalPort = c.LocalPort,

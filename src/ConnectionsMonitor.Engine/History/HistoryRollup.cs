@@ -37,7 +37,14 @@ namespace ConnectionsMonitor.Engine.History
     /// <summary>Sums stored rows into longer periods at query time (Get-ConnectionHistory -Interval).</summary>
     internal static class HistoryRollup
     {
-        private static long Bucket(DateTime t, TimeSpan interval) => t.Ticks / interval.Ticks * interval.Ticks;
+        /// <summary>The UTC start of the period <paramref name="t"/> falls in: periods counted from midnight 0001-01-01 on the zone's clock.</summary>
+        private static long Bucket(DateTime t, TimeSpan interval, TimeZoneInfo zone)
+        {
+            if (zone == null || zone == TimeZoneInfo.Utc) return t.Ticks / interval.Ticks * interval.Ticks;
+            var offset = zone.GetUtcOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+            long local = t.Ticks + offset.Ticks;
+            return local / interval.Ticks * interval.Ticks - offset.Ticks;
+        }
 
         private static long? Sum(IEnumerable<long?> values)
         {
@@ -46,10 +53,10 @@ namespace ConnectionsMonitor.Engine.History
             return total;
         }
 
-        public static List<TotalsRow> Totals(List<TotalsRow> rows, TimeSpan interval)
+        public static List<TotalsRow> Totals(List<TotalsRow> rows, TimeSpan interval, TimeZoneInfo zone = null)
         {
             if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be longer than zero.");
-            return rows.GroupBy(r => Bucket(r.TimeUtc, interval)).Select(g =>
+            return rows.GroupBy(r => Bucket(r.TimeUtc, interval, zone)).Select(g =>
             {
                 int samples = g.Sum(r => r.Samples);
                 double Avg(Func<TotalsRow, double> f) => g.Sum(r => f(r) * r.Samples) / samples;
@@ -63,10 +70,10 @@ namespace ConnectionsMonitor.Engine.History
             }).OrderBy(r => r.TimeUtc).ToList();
         }
 
-        public static List<ProcessRow> Processes(List<ProcessRow> rows, TimeSpan interval)
+        public static List<ProcessRow> Processes(List<ProcessRow> rows, TimeSpan interval, TimeZoneInfo zone = null)
         {
             if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be longer than zero.");
-            return rows.GroupBy(r => (Bucket(r.TimeUtc, interval), r.ProcessName)).Select(g =>
+            return rows.GroupBy(r => (Bucket(r.TimeUtc, interval, zone), r.ProcessName)).Select(g =>
             {
                 int samples = g.Sum(r => r.Samples);
                 return new ProcessRow

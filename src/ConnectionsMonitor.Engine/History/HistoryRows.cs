@@ -72,11 +72,14 @@ namespace ConnectionsMonitor.Engine.History
     /// <summary>
     /// One connection's life as the recorder saw it: from the sample it first appeared in to the sample it was gone
     /// from. Bytes are the connection's counters when last seen (payload bytes since it opened; null when unknown).
+    /// Lives older than the raw retention are kept as hourly roll-ups (<see cref="Lives"/> &gt; 1 possible).
     /// </summary>
     public sealed class ConnectionRow
     {
-        /// <summary>When the recorder first saw it (UTC); the connection's own creation time where the OS gives one.</summary>
+        /// <summary>When it opened (UTC): the OS's creation time where there is one (Windows), else the sample that first had it.</summary>
         public DateTime OpenedUtc { get; set; }
+        /// <summary>True when it was already open when the recording started and the OS gives no creation time: <see cref="OpenedUtc"/> is then the recording's start, a lower bound.</summary>
+        public bool OpenedBeforeRecording { get; set; }
         /// <summary>
         /// The first sample that no longer had it (UTC); null while it is open. For connections still open when a
         /// recorder stopped, the time of that recorder's last sample (ClosedByRecorderStop true).
@@ -88,13 +91,19 @@ namespace ConnectionsMonitor.Engine.History
         public string Protocol { get; set; }
         /// <summary>This host's address.</summary>
         public string LocalAddress { get; set; }
-        /// <summary>This host's port.</summary>
-        public int LocalPort { get; set; }
+        /// <summary>This host's port; null in a roll-up of connections this host made (the peer's port is the service).</summary>
+        public int? LocalPort { get; set; }
         /// <summary>The peer's address, null for listeners and unconnected UDP sockets.</summary>
         public string RemoteAddress { get; set; }
-        /// <summary>The peer's port, null where there is no peer.</summary>
+        /// <summary>The peer's port, null where there is no peer, and in a roll-up of connections to this host's service port.</summary>
         public int? RemotePort { get; set; }
-        /// <summary>The TCP state when first seen (Listen, Established …); null for UDP.</summary>
+        /// <summary>
+        /// Connection lives this row stands for: 1 for one connection; more in an hourly roll-up of lives older than the
+        /// raw retention (same process, protocol, addresses and service port — the lower of the two ports — within one
+        /// hour; Opened is then the hour, Closed the last close, bytes the sums, State and ProcessId null).
+        /// </summary>
+        public int Lives { get; set; } = 1;
+        /// <summary>The TCP state when last written (Listen, Established, TimeWait …; updated once a minute and at close); null for UDP.</summary>
         public string State { get; set; }
         /// <summary>Owning process id, null when unknown.</summary>
         public int? ProcessId { get; set; }
@@ -106,7 +115,7 @@ namespace ConnectionsMonitor.Engine.History
         public long? Asn { get; set; }
         /// <summary>The AS's organisation, null when unknown.</summary>
         public string AsnOrganization { get; set; }
-        /// <summary>Payload bytes sent when last seen, null when unknown.</summary>
+        /// <summary>Payload bytes sent over the connection's life (its kernel counter, bytes before the recording included) when last written — once a minute and at close; null when unknown.</summary>
         public long? BytesSent { get; set; }
         /// <summary>Payload bytes received when last seen, null when unknown.</summary>
         public long? BytesReceived { get; set; }
@@ -133,5 +142,7 @@ namespace ConnectionsMonitor.Engine.History
         public IReadOnlyList<string> Countries { get; set; }
         /// <summary>At most this many rows (the newest when more match); null for all.</summary>
         public int? Limit { get; set; }
+        /// <summary>The clock whose midnights and hours <see cref="Interval"/> periods begin at; null for UTC.</summary>
+        public TimeZoneInfo TimeZone { get; set; }
     }
 }

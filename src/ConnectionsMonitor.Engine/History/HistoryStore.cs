@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using ConnectionsMonitor.Engine.Filtering;
 using Microsoft.Data.Sqlite;
@@ -23,9 +24,10 @@ namespace ConnectionsMonitor.Engine.History
     /// </list>
     /// Each <see cref="Write"/> is one transaction: after a crash (kill -9 included) every committed sample is there
     /// (WAL, synchronous=NORMAL: durable against a process crash; a power cut may lose the last transactions).
-    /// A writer holds an exclusive lock on "&lt;file&gt;.lock" (an OS file lock, released when the process dies), so a
-    /// second writer gets <see cref="HistoryLockedException"/>, never a shared file. A file that is not a database or is
-    /// corrupt is renamed "&lt;file&gt;.corrupt-&lt;time&gt;" and a new one started (a warning says so).
+    /// A writer holds an exclusive lock on "&lt;file&gt;.lock" (an OS file lock, released when the process dies; the empty
+    /// file stays), so a second writer gets <see cref="HistoryLockedException"/>, never a shared file. A history of ours
+    /// (PRAGMA application_id <see cref="ApplicationId"/>, or a lock file beside it) that is damaged is renamed
+    /// "&lt;file&gt;.corrupt-&lt;time&gt;" and a new one started (a warning says so); any other file is refused untouched.
     /// Not thread-safe: one writer thread; readers open their own store.
     /// </summary>
     public sealed class HistoryStore : IDisposable
@@ -39,7 +41,7 @@ namespace ConnectionsMonitor.Engine.History
         private readonly FileStream _lock;
         private readonly HistoryOptions _options;
         private readonly List<string> _warnings = new List<string>();
-        private SqliteCommand _insertTotals, _insertProcess, _insertConnection, _closeConnection;
+        private SqliteCommand _insertTotals, _insertProcess, _insertConnection, _closeConnection, _progressConnection;
 
         private HistoryStore(string path, SqliteConnection db, FileStream writerLock, HistoryOptions options)
         {
@@ -70,11 +72,14 @@ namespace ConnectionsMonitor.Engine.History
             {
                 throw new HistoryException("The folder of the history file '" + path + "' cannot be created: " + ex.Message, ex);
             }
+            if (Directory.Exists(path)) throw new HistoryException("'" + path + "' is a folder: name a file for the history.");
+            bool lockFileExisted = File.Exists(path + ".lock");
             var writerLock = TakeWriterLock(path);
             var warnings = new List<string>();
             SqliteConnection db = null;
             try
             {
+                CheckOwnership(path, lockFileExisted, warnings);
                 db = OpenChecked(path, warnings);
                 var store = new HistoryStore(path, db, writerLock, options);
                 store._warnings.AddRange(warnings);
@@ -145,14 +150,77 @@ namespace ConnectionsMonitor.Engine.History
                 // The writer's process id goes into the database (meta), where a refused writer can read it.
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException ex) when (!(ex is FileNotFoundException) && !(ex is DirectoryNotFoundException))
+            catch (IOException ex) when (IsLockedByOther(ex))
             {
                 throw new HistoryLockedException(path, WriterOf(path));
+            }
+            catch (IOException ex)
+            {
+                throw new HistoryException("The history file '" + path + "' cannot be written: " + ex.Message, ex);
             }
             catch (UnauthorizedAccessException ex)
             {
                 throw new HistoryException("The history file '" + path + "' cannot be written: " + ex.Message, ex);
             }
+        }
+
+        /// <summary>
+        /// Another holder of the lock: Windows reports a sharing or lock violation (ERROR_SHARING_VIOLATION 32,
+        /// ERROR_LOCK_VIOLATION 33 in the HRESULT); .NET on Unix gives flock's EWOULDBLOCK as the HResult (11 on Linux,
+        /// 35 on macOS).
+        /// </summary>
+        private static bool IsLockedByOther(IOException ex)
+        {
+            int code = ex.HResult & 0xFFFF;
+            if (code == 32 || code == 33) return true;
+            return !RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && (ex.HResult == 11 || ex.HResult == 35);
+        }
+
+        /// <summary>PRAGMA application_id of a history file ("CMON"), so a file of another program is never written into.</summary>
+        public const int ApplicationId = 0x434D4F4E;
+
+        /// <summary>
+        /// Refuses a file that is not a history of ours: an SQLite database of another program (its application_id is
+        /// not <see cref="ApplicationId"/>), or another kind of file, unless a lock file beside it says a recorder of
+        /// ours used this path before (then the file is ours and damaged: it is set aside with a warning).
+        /// </summary>
+        private static void CheckOwnership(string path, bool recordedBefore, List<string> warnings)
+        {
+            if (Directory.Exists(path)) throw new HistoryException("'" + path + "' is a folder: name a file for the history.");
+            var info = new FileInfo(path);
+            if (!info.Exists || info.Length == 0) return;
+            byte[] header = new byte[100];
+            int read;
+            using (var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)) read = f.Read(header, 0, header.Length);
+            bool sqlite = read == 100 && Encoding.ASCII.GetString(header, 0, 16) == "SQLite format 3\0";
+            if (sqlite)
+            {
+                int id = (header[68] << 24) | (header[69] << 16) | (header[70] << 8) | header[71];
+                if (id == ApplicationId) return;
+                // A recorder killed before its first checkpoint left the id in the write-ahead log, not in the file's header.
+                if (recordedBefore || File.Exists(path + "-wal")) id = ApplicationIdThroughLog(path) ?? id;
+                if (id == ApplicationId) return;
+                throw new HistoryException("'" + path + "' is an SQLite database of another program (application id " + id.ToString(CultureInfo.InvariantCulture) +
+                                           "), not a ConnectionsMonitor history: nothing was written to it. Choose another path.");
+            }
+            if (!recordedBefore)
+                throw new HistoryException("'" + path + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Remove it or choose another path.");
+            string aside = SetAside(path);
+            warnings.Add("The history file '" + path + "' was damaged (not a database any more); it was moved to '" + aside + "' and a new one started.");
+        }
+
+        /// <summary>PRAGMA application_id as SQLite reads it (through the write-ahead log), read-only; null when it cannot be read.</summary>
+        private static int? ApplicationIdThroughLog(string path)
+        {
+            try
+            {
+                using (var db = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadOnly)))
+                {
+                    db.Open();
+                    return (int)Scalar(db, "PRAGMA application_id");
+                }
+            }
+            catch (SqliteException) { return null; }
         }
 
         /// <summary>The process id the recording writer put into the file's meta table, or null.</summary>
@@ -247,13 +315,15 @@ CREATE TABLE IF NOT EXISTS process (
 CREATE INDEX IF NOT EXISTS process_time ON process (resolution_ms, ts);
 CREATE TABLE IF NOT EXISTS connection (
   id INTEGER PRIMARY KEY, opened INTEGER NOT NULL, closed INTEGER, closed_by_stop INTEGER NOT NULL DEFAULT 0,
-  protocol TEXT NOT NULL, local_address TEXT NOT NULL, local_port INTEGER NOT NULL, remote_address TEXT, remote_port INTEGER,
+  protocol TEXT NOT NULL, local_address TEXT NOT NULL, local_port INTEGER, remote_address TEXT, remote_port INTEGER,
   state TEXT, pid INTEGER, process_name TEXT, country TEXT, asn INTEGER, asn_organization TEXT,
-  bytes_sent INTEGER, bytes_received INTEGER);
+  bytes_sent INTEGER, bytes_received INTEGER, lives INTEGER NOT NULL DEFAULT 1, rolled_up INTEGER NOT NULL DEFAULT 0,
+  opened_before INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS connection_opened ON connection (opened);
 CREATE INDEX IF NOT EXISTS connection_remote ON connection (remote_address);
 CREATE INDEX IF NOT EXISTS connection_open ON connection (closed) WHERE closed IS NULL;
-PRAGMA user_version = " + SchemaVersion.ToString(CultureInfo.InvariantCulture) + ";", tx);
+PRAGMA user_version = " + SchemaVersion.ToString(CultureInfo.InvariantCulture) + @";
+PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture) + ";", tx);
                 Execute(_db, "INSERT OR REPLACE INTO meta VALUES ('writer_pid', $pid), ('writer_started', $at)", tx,
                     ("$pid", System.Diagnostics.Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture)), ("$at", DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture)));
                 tx.Commit();
@@ -318,26 +388,38 @@ PRAGMA user_version = " + SchemaVersion.ToString(CultureInfo.InvariantCulture) +
                 if (b.Opened.Count > 0)
                 {
                     var c = _insertConnection ?? (_insertConnection = Prepare(
-                        "INSERT INTO connection (opened, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, asn_organization, bytes_sent, bytes_received) " +
-                        "VALUES ($opened, $proto, $laddr, $lport, $raddr, $rport, $state, $pid, $name, $country, $asn, $org, $sent, $recv) RETURNING id",
-                        "$opened", "$proto", "$laddr", "$lport", "$raddr", "$rport", "$state", "$pid", "$name", "$country", "$asn", "$org", "$sent", "$recv"));
+                        "INSERT INTO connection (opened, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, asn_organization, bytes_sent, bytes_received, opened_before) " +
+                        "VALUES ($opened, $proto, $laddr, $lport, $raddr, $rport, $state, $pid, $name, $country, $asn, $org, $sent, $recv, $before) RETURNING id",
+                        "$opened", "$proto", "$laddr", "$lport", "$raddr", "$rport", "$state", "$pid", "$name", "$country", "$asn", "$org", "$sent", "$recv", "$before"));
                     c.Transaction = tx;
                     foreach (var o in b.Opened)
                     {
                         var r = o.Row;
-                        Bind(c, ToMs(r.OpenedUtc), r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.State, r.ProcessId, r.ProcessName, r.Country, r.Asn, r.AsnOrganization, r.BytesSent, r.BytesReceived);
+                        Bind(c, ToMs(r.OpenedUtc), r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, r.State, r.ProcessId, r.ProcessName, r.Country, r.Asn, r.AsnOrganization, r.BytesSent, r.BytesReceived, r.OpenedBeforeRecording ? 1 : 0);
                         o.Id = (long)c.ExecuteScalar();
                     }
                 }
                 if (b.Closed.Count > 0)
                 {
-                    var c = _closeConnection ?? (_closeConnection = Prepare("UPDATE connection SET closed = $closed, bytes_sent = coalesce($sent, bytes_sent), bytes_received = coalesce($recv, bytes_received) WHERE id = $id",
-                        "$closed", "$sent", "$recv", "$id"));
+                    var c = _closeConnection ?? (_closeConnection = Prepare("UPDATE connection SET closed = $closed, bytes_sent = coalesce($sent, bytes_sent), bytes_received = coalesce($recv, bytes_received), state = coalesce($state, state) WHERE id = $id",
+                        "$closed", "$sent", "$recv", "$state", "$id"));
                     c.Transaction = tx;
                     foreach (var x in b.Closed)
                     {
                         if (x.Connection == null || x.Connection.Id == 0) continue;
-                        Bind(c, ToMs(x.ClosedUtc), x.BytesSent, x.BytesReceived, x.Connection.Id);
+                        Bind(c, ToMs(x.ClosedUtc), x.BytesSent, x.BytesReceived, x.State, x.Connection.Id);
+                        c.ExecuteNonQuery();
+                    }
+                }
+                if (b.Progress.Count > 0)
+                {
+                    var c = _progressConnection ?? (_progressConnection = Prepare("UPDATE connection SET bytes_sent = coalesce($sent, bytes_sent), bytes_received = coalesce($recv, bytes_received), state = coalesce($state, state) WHERE id = $id",
+                        "$sent", "$recv", "$state", "$id"));
+                    c.Transaction = tx;
+                    foreach (var x in b.Progress)
+                    {
+                        if (x.Connection == null || x.Connection.Id == 0) continue;
+                        Bind(c, x.BytesSent, x.BytesReceived, x.State, x.Connection.Id);
                         c.ExecuteNonQuery();
                     }
                 }
@@ -363,6 +445,7 @@ PRAGMA user_version = " + SchemaVersion.ToString(CultureInfo.InvariantCulture) +
             long minuteCut = Math.Min(now - (long)_options.RawRetention.TotalMilliseconds, hoursDone);
             long keep = now - (long)_options.Retention.TotalMilliseconds;
             long keepConnections = now - (long)_options.ConnectionRetention.TotalMilliseconds;
+            long livesCut = Math.Min(now - (long)_options.RawRetention.TotalMilliseconds, hoursDone);
             try
             {
                 using (var tx = _db.BeginTransaction())
@@ -383,10 +466,21 @@ DELETE FROM totals WHERE resolution_ms = 0 AND ts < $rawcut;
 DELETE FROM process WHERE resolution_ms = 60000 AND ts < $minutecut;
 DELETE FROM totals WHERE ts < $keep;
 DELETE FROM process WHERE ts < $keep;
+INSERT INTO connection (opened, closed, closed_by_stop, protocol, local_address, local_port, remote_address, remote_port, process_name, country, asn, asn_organization, bytes_sent, bytes_received, lives, rolled_up)
+SELECT (opened / 3600000) * 3600000, max(closed), min(closed_by_stop), protocol, local_address,
+       CASE WHEN remote_port IS NULL OR local_port <= remote_port THEN local_port END,
+       remote_address,
+       CASE WHEN remote_port IS NOT NULL AND local_port > remote_port THEN remote_port END,
+       process_name, country, asn, asn_organization, sum(bytes_sent), sum(bytes_received), count(*), 1
+FROM connection WHERE rolled_up = 0 AND closed IS NOT NULL AND opened < $livescut AND closed < $livescut
+GROUP BY opened / 3600000, protocol, local_address, remote_address, process_name,
+         CASE WHEN remote_port IS NULL OR local_port <= remote_port THEN local_port END,
+         CASE WHEN remote_port IS NOT NULL AND local_port > remote_port THEN remote_port END;
+DELETE FROM connection WHERE rolled_up = 0 AND closed IS NOT NULL AND opened < $livescut AND closed < $livescut;
 DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT NULL;", tx,
                         ("$tfrom", Math.Min(totalsFrom, minutesDone)), ("$tdone", Math.Max(totalsFrom, minutesDone)),
                         ("$pfrom", Math.Min(processFrom, hoursDone)), ("$pdone", Math.Max(processFrom, hoursDone)),
-                        ("$rawcut", rawCut), ("$minutecut", minuteCut), ("$keep", keep), ("$keepc", keepConnections));
+                        ("$rawcut", rawCut), ("$minutecut", minuteCut), ("$keep", keep), ("$keepc", keepConnections), ("$livescut", livesCut));
                     tx.Commit();
                 }
             }
@@ -466,7 +560,7 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
                             MaxConnections = r.GetInt32(7), BytesSent = NullableLong(r, 8), BytesReceived = NullableLong(r, 9),
                         });
             }
-            if (q.Interval != null) rows = HistoryRollup.Totals(rows, q.Interval.Value);
+            if (q.Interval != null) rows = HistoryRollup.Totals(rows, q.Interval.Value, q.TimeZone);
             return Limit(rows, q.Limit);
         }
 
@@ -495,7 +589,7 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
                         });
                     }
             }
-            if (q.Interval != null) rows = HistoryRollup.Processes(rows, q.Interval.Value);
+            if (q.Interval != null) rows = HistoryRollup.Processes(rows, q.Interval.Value, q.TimeZone);
             return Limit(rows, q.Limit);
         }
 
@@ -504,7 +598,7 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         {
             var (since, until) = Range(q);
             var names = Patterns(q.ProcessNames);
-            var sql = new StringBuilder("SELECT opened, closed, closed_by_stop, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, asn_organization, bytes_sent, bytes_received FROM connection WHERE opened < $until AND (closed IS NULL OR closed >= $since)");
+            var sql = new StringBuilder("SELECT opened, closed, closed_by_stop, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, asn_organization, bytes_sent, bytes_received, lives, opened_before FROM connection WHERE opened < $until AND (closed IS NULL OR closed >= $since)");
             var c = new SqliteCommand { Connection = _db };
             // Plain addresses narrow the read through the index; networks and wildcards are matched below.
             var exact = q.RemoteAddresses != null && q.RemoteAddresses.Count > 0 && q.RemoteAddresses.All(IsSingleAddress)
@@ -533,7 +627,7 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
                     var row = new ConnectionRow
                     {
                         OpenedUtc = FromMs(r.GetInt64(0)), ClosedUtc = r.IsDBNull(1) ? (DateTime?)null : FromMs(r.GetInt64(1)), ClosedByRecorderStop = r.GetInt64(2) != 0,
-                        Protocol = r.GetString(3), LocalAddress = r.GetString(4), LocalPort = r.GetInt32(5),
+                        Protocol = r.GetString(3), LocalAddress = r.GetString(4), LocalPort = r.IsDBNull(5) ? (int?)null : r.GetInt32(5), Lives = r.GetInt32(16), OpenedBeforeRecording = r.GetInt64(17) != 0,
                         RemoteAddress = r.IsDBNull(6) ? null : r.GetString(6), RemotePort = r.IsDBNull(7) ? (int?)null : r.GetInt32(7),
                         State = r.IsDBNull(8) ? null : r.GetString(8), ProcessId = r.IsDBNull(9) ? (int?)null : r.GetInt32(9),
                         ProcessName = r.IsDBNull(10) ? null : r.GetString(10), Country = r.IsDBNull(11) ? null : r.GetString(11),
@@ -615,19 +709,15 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         /// <summary>Closes the database (checkpointing the WAL) and lets go of the writer lock.</summary>
         public void Dispose()
         {
-            foreach (var c in new[] { _insertTotals, _insertProcess, _insertConnection, _closeConnection }) c?.Dispose();
+            foreach (var c in new[] { _insertTotals, _insertProcess, _insertConnection, _closeConnection, _progressConnection }) c?.Dispose();
             try
             {
                 if (IsWriter) Execute(_db, "PRAGMA wal_checkpoint(TRUNCATE)");
             }
             catch (SqliteException) { } // a reader holding a snapshot; the next open checkpoints
             _db.Dispose();
-            if (_lock != null)
-            {
-                string lockPath = _lock.Name;
-                _lock.Dispose();
-                try { File.Delete(lockPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            }
+            // The lock file stays (empty): it says a recorder of ours used this path, so a damaged file here is ours to set aside.
+            _lock?.Dispose();
         }
     }
 
@@ -642,6 +732,8 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         public List<OpenedConnection> Opened { get; } = new List<OpenedConnection>();
         /// <summary>Connections gone in this sample.</summary>
         public List<ClosedConnection> Closed { get; } = new List<ClosedConnection>();
+        /// <summary>Open connections whose counters or state changed since they were last written (once a minute).</summary>
+        public List<ClosedConnection> Progress { get; } = new List<ClosedConnection>();
     }
 
     /// <summary>A connection to insert; <see cref="Id"/> is its row id once written.</summary>
@@ -664,6 +756,8 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         public long? BytesSent { get; set; }
         /// <summary>Payload bytes received when last seen (null keeps what the row has).</summary>
         public long? BytesReceived { get; set; }
+        /// <summary>The TCP state when last seen (null keeps what the row has).</summary>
+        public string State { get; set; }
     }
 
     /// <summary>The history file cannot be used (missing, unreadable, not a history, from a newer module).</summary>

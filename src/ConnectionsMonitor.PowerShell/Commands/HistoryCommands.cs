@@ -29,13 +29,22 @@ namespace ConnectionsMonitor.Commands
 
         internal MonitorConfig Config()
         {
-            try { return Session.Plan(ConfigQuery()).Config; }
+            try
+            {
+                var plan = Session.Plan(ConfigQuery());
+                foreach (var w in plan.Warnings) WriteWarning(w); // a mistyped history key is said here too
+                return plan.Config;
+            }
             catch (ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); return null; }
         }
 
-        /// <summary>-Path (relative to PowerShell's location), else the configuration's file.</summary>
-        internal string ResolvedPath(MonitorConfig config) =>
-            string.IsNullOrEmpty(Path) ? HistoryOptions.PathFrom(config) : GetUnresolvedProviderPathFromPSPath(Path);
+        /// <summary>-Path (relative to PowerShell's location), else the file this session records into, else the configuration's file.</summary>
+        internal string ResolvedPath(MonitorConfig config)
+        {
+            if (!string.IsNullOrEmpty(Path)) return GetUnresolvedProviderPathFromPSPath(Path);
+            var recording = Session.History.State;
+            return recording != null && recording.IsRecording ? recording.Path : HistoryOptions.PathFrom(config);
+        }
 
         internal void SayWarnings()
         {
@@ -53,7 +62,7 @@ namespace ConnectionsMonitor.Commands
         /// <summary>Sampling interval; default the configuration's refreshInterval.</summary>
         [Parameter]
         [SecondsTransformation]
-        [ValidateTimeSpanRange(0.1, 24 * 3600.0, Example = "00:00:02")]
+        [ValidateTimeSpanRange(0.1, 3600.0, Example = "00:00:02")]
         public TimeSpan Interval { get; set; }
 
         /// <summary>Write the recording's state.</summary>
@@ -167,12 +176,12 @@ namespace ConnectionsMonitor.Commands
         /// <summary>Process names, wildcards allowed.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
-        [ValidateNotNullOrEmpty]
+        [AllowNull, AllowEmptyCollection]
         public string[] ProcessName { get; set; }
 
         /// <summary>Remote addresses: an address, a CIDR block or a wildcard (Connection rows).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ValidateNotNullOrEmpty]
+        [AllowNull, AllowEmptyCollection]
         public string[] RemoteAddress { get; set; }
 
         /// <summary>ISO 3166-1 alpha-2 country codes of the remote address (Connection rows).</summary>
@@ -187,20 +196,30 @@ namespace ConnectionsMonitor.Commands
 
         private readonly List<string> _names = new List<string>();
         private readonly List<AddressPattern> _addresses = new List<AddressPattern>();
+        private bool _namesAsked, _addressesAsked, _anyInput;
 
         protected override void ProcessRecord()
         {
-            if (ProcessName != null) _names.AddRange(ProcessName);
-            if (RemoteAddress != null)
-                foreach (var text in RemoteAddress)
-                {
-                    if (!AddressPattern.TryParse(text, out var pattern, out string error))
+            _anyInput = true;
+            if (Bound(nameof(ProcessName)))
+            {
+                _namesAsked = true;
+                if (ProcessName != null) _names.AddRange(ProcessName.Where(n => !string.IsNullOrEmpty(n)));
+            }
+            if (Bound(nameof(RemoteAddress)))
+            {
+                _addressesAsked = true;
+                if (RemoteAddress != null)
+                    foreach (var text in RemoteAddress.Where(t => !string.IsNullOrEmpty(t)))
                     {
-                        WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress '" + text + "': " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
-                        continue;
+                        if (!AddressPattern.TryParse(text, out var pattern, out string error))
+                        {
+                            WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress '" + text + "': " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
+                            continue;
+                        }
+                        _addresses.Add(pattern);
                     }
-                    _addresses.Add(pattern);
-                }
+            }
         }
 
         private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
@@ -212,7 +231,11 @@ namespace ConnectionsMonitor.Commands
             DateTime? Until = Bound(nameof(this.Until)) ? this.Until : (DateTime?)null;
             TimeSpan? Interval = Bound(nameof(this.Interval)) ? this.Interval : (TimeSpan?)null;
             int? Last = Bound(nameof(this.Last)) ? this.Last : (int?)null;
-            var kind = Kind ?? (_addresses.Count > 0 || Country != null ? HistoryKind.Connection : _names.Count > 0 ? HistoryKind.Process : HistoryKind.Totals);
+            // Piped input that never came (Get-Process nosuch | …), or filters that all failed or were empty, ask for
+            // nothing: no rows, never the whole machine's totals in their place.
+            if (MyInvocation.ExpectingInput && !_anyInput) return;
+            if ((_namesAsked && _names.Count == 0) || (_addressesAsked && _addresses.Count == 0)) return;
+            var kind = Kind ?? (_addressesAsked || Country != null ? HistoryKind.Connection : _namesAsked ? HistoryKind.Process : HistoryKind.Totals);
             if (kind != HistoryKind.Connection && (_addresses.Count > 0 || Country != null))
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-RemoteAddress and -Country filter connection lives: use them with -Kind Connection (or without -Kind)."), "FilterNeedsConnectionKind", ErrorCategory.InvalidArgument, kind));
             if (kind == HistoryKind.Connection && Interval != null)
@@ -232,6 +255,7 @@ namespace ConnectionsMonitor.Commands
                 RemoteAddresses = _addresses.Count > 0 ? _addresses : null,
                 Countries = Country,
                 Limit = Last,
+                TimeZone = TimeZoneInfo.Local, // -Interval periods begin at local midnights and hours
             };
             HistoryStore store;
             try { store = HistoryStore.OpenReader(path); }

@@ -9,29 +9,29 @@ namespace ConnectionsMonitor.Session
 
         internal static ConnectionRecording ToRecording(HistoryRecordingState s) => new ConnectionRecording
         {
-            Path = s.Path, Interval = s.Interval, Started = Local(s.StartedUtc), SamplesWritten = s.SamplesWritten, SamplesLost = s.SamplesLost,
+            Path = s.Path, IntervalSeconds = s.Interval.TotalSeconds, Started = Local(s.StartedUtc), SamplesWritten = s.SamplesWritten, SamplesLost = s.SamplesLost,
             SamplesDropped = s.SamplesDropped, LastSample = s.LastSampleUtc == null ? (DateTime?)null : Local(s.LastSampleUtc.Value),
             OpenConnections = s.OpenConnections, SizeBytes = s.SizeBytes, IsRecording = s.IsRecording, Failure = s.Failure,
         };
 
         internal static ConnectionHistoryTotals ToHistory(TotalsRow r) => new ConnectionHistoryTotals
         {
-            Time = Local(r.TimeUtc), Period = r.Period, Samples = r.Samples, Tcp = r.Tcp, Udp = r.Udp, Established = r.Established,
+            Time = Local(r.TimeUtc), PeriodSeconds = r.Period.TotalSeconds, Samples = r.Samples, Tcp = r.Tcp, Udp = r.Udp, Established = r.Established,
             Listening = r.Listening, MaxConnections = r.MaxConnections, BytesSent = r.BytesSent, BytesReceived = r.BytesReceived,
         };
 
         internal static ConnectionHistoryProcess ToHistory(ProcessRow r) => new ConnectionHistoryProcess
         {
-            Time = Local(r.TimeUtc), Period = r.Period, ProcessName = r.ProcessName, Samples = r.Samples, Connections = r.Connections,
+            Time = Local(r.TimeUtc), PeriodSeconds = r.Period.TotalSeconds, ProcessName = r.ProcessName, Samples = r.Samples, Connections = r.Connections,
             MaxConnections = r.MaxConnections, BytesSent = r.BytesSent, BytesReceived = r.BytesReceived,
         };
 
         internal static ConnectionHistoryConnection ToHistory(ConnectionRow r) => new ConnectionHistoryConnection
         {
-            Opened = Local(r.OpenedUtc), Closed = r.ClosedUtc == null ? (DateTime?)null : Local(r.ClosedUtc.Value), ClosedByRecordingStop = r.ClosedByRecorderStop,
+            Opened = Local(r.OpenedUtc), OpenedBeforeRecording = r.OpenedBeforeRecording, Closed = r.ClosedUtc == null ? (DateTime?)null : Local(r.ClosedUtc.Value), ClosedByRecordingStop = r.ClosedByRecorderStop,
             Protocol = r.Protocol, LocalAddress = r.LocalAddress, LocalPort = r.LocalPort, RemoteAddress = r.RemoteAddress, RemotePort = r.RemotePort,
             State = r.State, ProcessId = r.ProcessId, ProcessName = r.ProcessName, Country = r.Country, Asn = r.Asn, AsnOrganization = r.AsnOrganization,
-            BytesSent = r.BytesSent, BytesReceived = r.BytesReceived,
+            BytesSent = r.BytesSent, BytesReceived = r.BytesReceived, Connections = r.Lives,
         };
     }
 }

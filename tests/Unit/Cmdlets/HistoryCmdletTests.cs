@@ -40,7 +40,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var started = Assert.Single(_ps.Invoke("Start-ConnectionRecording -Path $args[0] -Interval 00:00:00.2 -PassThru", Db));
             Assert.Equal("ConnectionsMonitor.ConnectionRecording", started.TypeNames[0]);
             Assert.True(Prop<bool>(started, "IsRecording"));
-            Assert.Equal(TimeSpan.FromMilliseconds(200), Prop<TimeSpan>(started, "Interval"));
+            Assert.Equal(0.2, Prop<double>(started, "IntervalSeconds"), 6);
             Assert.True(SpinWait.SpinUntil(() => Written() >= 2, TimeSpan.FromSeconds(10)));
             DateTime before = DateTime.Now;
             int clientPort;
@@ -90,7 +90,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
             // Flat objects: a CSV of connection lives has one header row and their fields.
             var csv = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Connection | ConvertTo-Csv -NoTypeInformation", Db).Select(o => o.ToString()).ToList();
-            Assert.StartsWith("\"Opened\",\"Closed\",\"ClosedByRecordingStop\",\"Protocol\"", csv[0]);
+            Assert.StartsWith("\"Opened\",\"OpenedBeforeRecording\",\"Closed\",\"ClosedByRecordingStop\",\"Protocol\"", csv[0]);
         }
 
         [Fact]
@@ -126,8 +126,10 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal("-RemoteAddress and -Country filter connection lives: use them with -Kind Connection (or without -Kind).", kind.Exception.Message);
             var interval = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Connection -Interval 00:05:00", Db));
             Assert.Equal("IntervalNeedsRollupKind,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", interval.FullyQualifiedErrorId);
-            var address = _ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -RemoteAddress 300.1.1.1", Db);
-            Assert.Contains(address, e => e.FullyQualifiedErrorId.StartsWith("InvalidRemoteAddress", StringComparison.Ordinal) && e.Exception.Message.Contains("300.1.1.1"));
+            var (rows, errors, _) = _ps.InvokeCollecting("Get-ConnectionHistory -Path $args[0] -RemoteAddress 300.1.1.1", Db);
+            Assert.Contains(errors, e => e.FullyQualifiedErrorId.StartsWith("InvalidRemoteAddress", StringComparison.Ordinal) && e.Exception.Message.Contains("300.1.1.1"));
+            Assert.Empty(rows); // a mistyped filter asks for nothing, never for the whole machine's totals
+            Assert.Empty(_ps.Invoke("Get-Process -Id 2147483647 -ErrorAction SilentlyContinue | Get-ConnectionHistory -Path $args[0]", Db)); // nothing piped in
             var range = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Since (Get-Date) -Until (Get-Date).AddHours(-1)", Db));
             Assert.Equal("EmptyRange,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", range.FullyQualifiedErrorId);
             Assert.False(File.Exists(Db)); // nothing was created by asking

@@ -80,6 +80,8 @@ namespace ConnectionsMonitor.Tests.History
             Assert.Equal(1234, life.BytesReceived);   // tcp_info bytes_received
             var listenerLife = read.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Single(c => c.LocalPort == port && c.State == "Listen");
             Assert.True(listenerLife.ClosedByRecorderStop); // it outlived the recording
+            Assert.True(listenerLife.OpenedBeforeRecording); // and was there before it: Opened is the recording's start
+            Assert.False(life.OpenedBeforeRecording);
             Assert.Null(listenerLife.RemoteAddress);
             var totals = read.QueryTotals(new HistoryQuery());
             Assert.Equal(final.SamplesWritten, totals.Count);

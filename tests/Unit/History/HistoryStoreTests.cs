@@ -95,7 +95,7 @@ namespace ConnectionsMonitor.Tests.History
                 Assert.Equal(T0.AddSeconds(4), life.ClosedUtc);
                 Assert.False(life.ClosedByRecorderStop);
                 Assert.Equal(("TCP", "10.0.0.5", 50000, 443, "Established", 100, "curl", "US", 64500L, "Example Net"),
-                    (life.Protocol, life.LocalAddress, life.LocalPort, life.RemotePort.Value, life.State, life.ProcessId.Value, life.ProcessName, life.Country, life.Asn.Value, life.AsnOrganization));
+                    (life.Protocol, life.LocalAddress, life.LocalPort.Value, life.RemotePort.Value, life.State, life.ProcessId.Value, life.ProcessName, life.Country, life.Asn.Value, life.AsnOrganization));
                 Assert.Equal(1500, life.BytesSent);     // its counters when last seen
                 Assert.Equal(9000, life.BytesReceived);
 
@@ -159,7 +159,10 @@ namespace ConnectionsMonitor.Tests.History
                 var five = Assert.Single(asked);
                 Assert.Equal((12, 1.5, 2, 1100L), (five.Samples, five.Tcp, five.MaxConnections, five.BytesSent.Value));
 
-                Assert.Equal(2, store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Count);
+                // Lives older than the raw hour are one hourly roll-up per process, addresses and service port.
+                var rolled = Assert.Single(store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }));
+                Assert.Equal((2, T0, T0.AddSeconds(110), (int?)null, (int?)443, (int?)null, "app"),
+                    (rolled.Lives, rolled.OpenedUtc, rolled.ClosedUtc.Value, rolled.LocalPort, rolled.RemotePort, rolled.ProcessId, rolled.ProcessName));
                 store.Maintain(T0.AddDays(1).AddHours(1)); // connection lives closed (by the stop, at 10:01:50) over a day ago go
                 Assert.Empty(store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }));
                 Assert.Equal(2, store.QueryTotals(new HistoryQuery()).Count);
@@ -190,19 +193,114 @@ namespace ConnectionsMonitor.Tests.History
         }
 
         [Fact]
-        public void ADamagedFileIsSetAsideWithAWarningAndANewOneStarted()
+        public void OldLivesRollUpPerHourProcessAddressAndServicePortKeepingCountsAndBytes()
         {
-            Directory.CreateDirectory(_dir);
-            File.WriteAllText(DbPath, "this is not a database, it is a text file that someone put here by mistake\n" + new string('x', 5000));
+            ConnectionRow Life(int localPort, string remote, int remotePort, string process, int minute) => new ConnectionRow
+            {
+                OpenedUtc = T0.AddMinutes(minute), Protocol = "TCP", LocalAddress = "10.0.0.5", LocalPort = localPort, RemoteAddress = remote, RemotePort = remotePort,
+                State = "Established", ProcessId = 7, ProcessName = process, Country = "NL", Asn = 64501, AsnOrganization = "Example",
+            };
+            var opened = new[]
+            {
+                Life(22, "198.51.100.9", 40000, "sshd", 1), Life(22, "198.51.100.9", 40001, "sshd", 2),   // inbound to port 22: one row, LocalPort 22
+                Life(50000, "203.0.113.5", 443, "curl", 3), Life(50001, "203.0.113.5", 443, "curl", 4),  // outbound to 443: one row, RemotePort 443
+                Life(50002, "203.0.113.6", 443, "curl", 5),                                            // another address: a row of its own
+                Life(50003, "203.0.113.5", 443, "curl", 65),                                           // the next hour: a row of its own
+            }.Select(r => new OpenedConnection { Row = r }).ToList();
+            using var store = HistoryStore.OpenWriter(DbPath, new HistoryOptions { RawRetention = TimeSpan.FromHours(1), ConnectionRetention = TimeSpan.FromDays(1) });
+            var open = new HistoryBatch();
+            open.Opened.AddRange(opened);
+            Assert.True(store.Write(open));
+            var close = new HistoryBatch();
+            close.Closed.AddRange(opened.Select((o, i) => new ClosedConnection { Connection = o, ClosedUtc = o.Row.OpenedUtc.AddSeconds(30), BytesSent = 100 * (i + 1), BytesReceived = 1000 }));
+            Assert.True(store.Write(close));
+            store.Maintain(T0.AddHours(3));
+            var rows = store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection });
+            Assert.True(rows.Count == 4, string.Join(" | ", rows.Select(r => $"{r.ProcessName} {r.OpenedUtc:HH:mm} {r.RemoteAddress}:{r.RemotePort} {r.LocalPort} x{r.Lives} {r.BytesSent}")));
+            var ssh = rows.Single(r => r.ProcessName == "sshd");
+            Assert.Equal((2, (int?)22, (int?)null, "198.51.100.9", 300L, 2000L, T0, T0.AddMinutes(2).AddSeconds(30)),
+                (ssh.Lives, ssh.LocalPort, ssh.RemotePort, ssh.RemoteAddress, ssh.BytesSent.Value, ssh.BytesReceived.Value, ssh.OpenedUtc, ssh.ClosedUtc.Value));
+            Assert.Null(ssh.State);
+            Assert.Null(ssh.ProcessId);
+            Assert.Equal(("NL", 64501L), (ssh.Country, ssh.Asn.Value));
+            var curl = rows.Where(r => r.ProcessName == "curl").OrderBy(r => r.OpenedUtc).ThenBy(r => r.RemoteAddress).ToList();
+            Assert.Equal(new[] { (T0, "203.0.113.5", 2, 700L), (T0, "203.0.113.6", 1, 500L), (T0.AddHours(1), "203.0.113.5", 1, 600L) },
+                curl.Select(r => (r.OpenedUtc, r.RemoteAddress, r.Lives, r.BytesSent.Value)));
+            Assert.All(curl, r => Assert.Equal(((int?)null, (int?)443), (r.LocalPort, r.RemotePort)));
+            // The address question still finds them.
+            Assert.Equal(2, store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection, RemoteAddresses = new[] { AddressPattern.Parse("203.0.113.5") } }).Count);
+        }
+
+        [Fact]
+        public void ADamagedHistoryIsSetAsideWithAWarningAndANewOneStarted()
+        {
+            using (var store = HistoryStore.OpenWriter(DbPath, null)) Record(store, Snap(T0, DisplayTestSupport.Udp(53)));
+            File.WriteAllText(DbPath, "this was a history until something wrote over it\n" + new string('x', 5000));
             using (var store = HistoryStore.OpenWriter(DbPath, null))
             {
                 var warning = Assert.Single(store.TakeWarnings());
                 Assert.Contains("was damaged", warning);
                 string aside = Directory.GetFiles(_dir, "history.db.corrupt-*").Single();
                 Assert.Contains(aside, warning);
-                Assert.StartsWith("this is not a database", File.ReadAllText(aside));
+                Assert.StartsWith("this was a history", File.ReadAllText(aside));
                 Record(store, Snap(T0, DisplayTestSupport.Udp(53)));
                 Assert.Single(store.QueryTotals(new HistoryQuery()));
+            }
+        }
+
+        [Fact]
+        public void AFileThatIsNotAHistoryOfOursIsNeverWrittenInto()
+        {
+            Directory.CreateDirectory(_dir);
+            string text = Path.Combine(_dir, "notes.txt");
+            File.WriteAllText(text, "my notes");
+            var notOurs = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter(text, null));
+            Assert.Contains("is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it", notOurs.Message);
+            Assert.Equal("my notes", File.ReadAllText(text));
+            Assert.Empty(Directory.GetFiles(_dir, "notes.txt.corrupt-*"));
+
+            string other = Path.Combine(_dir, "places.sqlite");
+            using (var db = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + other + ";Pooling=False"))
+            {
+                db.Open();
+                using var c = new Microsoft.Data.Sqlite.SqliteCommand("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT); INSERT INTO moz_places (url) VALUES ('https://example.org/')", db);
+                c.ExecuteNonQuery();
+            }
+            byte[] before = File.ReadAllBytes(other);
+            var foreign = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter(other, null));
+            Assert.Contains("is an SQLite database of another program (application id 0)", foreign.Message);
+            Assert.Equal(before, File.ReadAllBytes(other)); // not even switched to WAL
+
+            var folder = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter(_dir, null));
+            Assert.Contains("is a folder", folder.Message);
+        }
+
+        [Fact]
+        public void OpenLivesCatchUpWithTheirCountersAndStateEveryMinuteAndTheRecordingsStartIsMarked()
+        {
+            var early = DisplayTestSupport.Tcp(50000, 443, TcpState.Established, "app", 1);     // open before the recording
+            var late = DisplayTestSupport.Tcp(50001, 443, TcpState.Established, "app", 1);      // opens while recording
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+            {
+                var tracker = new ConnectionTracker();
+                var builder = new HistoryBatchBuilder();
+                void Sample(DateTime t, bool first, params ConnectionRecord[] rows)
+                {
+                    var snap = Snap(t, rows);
+                    Assert.True(store.Write(builder.Add(snap, tracker.Update(snap, first), TimeSpan.FromSeconds(10))));
+                }
+                Sample(T0, true, WithBytes(Clone(early), 100, 100));
+                Sample(T0.AddSeconds(10), false, WithBytes(Clone(early), 5000, 100), WithBytes(Clone(late), 10, 20));
+                var lateClosing = WithBytes(Clone(late), 700, 20);
+                lateClosing.State = TcpState.FinWait2;
+                Sample(T0.AddSeconds(20), false, WithBytes(Clone(early), 6000, 100), lateClosing);
+                Sample(T0.AddSeconds(70), false, WithBytes(Clone(early), 6000, 100), lateClosing); // next minute: the rows catch up
+                var rows = store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).OrderBy(r => r.LocalPort).ToList();
+                Assert.Equal((T0, true, 6000L, "Established"), (rows[0].OpenedUtc, rows[0].OpenedBeforeRecording, rows[0].BytesSent.Value, rows[0].State));
+                Assert.Equal((T0.AddSeconds(10), false, 700L, "FinWait2"), (rows[1].OpenedUtc, rows[1].OpenedBeforeRecording, rows[1].BytesSent.Value, rows[1].State));
+                Assert.All(rows, r => Assert.Null(r.ClosedUtc));
+                // Totals count what moved while recording: early's 4900 + 1000, late's 10 + 690.
+                Assert.Equal(4900 + 10 + 1000 + 690, store.QueryTotals(new HistoryQuery()).Sum(t => t.BytesSent ?? 0));
             }
         }
 
