@@ -157,6 +157,12 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         /// <summary>Which record answers <paramref name="address"/>: its position in the file (one position, one answer), or -1 for none.</summary>
         internal int Find(IPAddress address) => _tree.Find(address);
 
+        /// <summary>Which record answers the IPv4 address <paramref name="v4"/> (host order), as <see cref="Find(IPAddress)"/>.</summary>
+        internal int Find(uint v4) => _tree.Find(v4);
+
+        /// <summary>Which record answers each of the first <paramref name="count"/> IPv4 addresses (host order), walked side by side (see MmdbSearchTree.Find(uint[], …)).</summary>
+        internal void Find(uint[] v4, int count, int[] records) => _tree.Find(v4, count, records);
+
         /// <summary>The answer of the record at <paramref name="record"/> (from <see cref="Find"/>), decoded on first use and kept.</summary>
         internal GeoInfo Answer(int record)
         {
