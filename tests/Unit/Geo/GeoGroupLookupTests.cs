@@ -137,6 +137,28 @@ namespace ConnectionsMonitor.Tests.Geo
         }
 
         [Fact]
+        public void ADatabaseAnswersThreadsAtOnceAsItAnswersOne()
+        {
+            string asnPath = Path.Combine(GeoLocatorTests.BundledDirectory, GeoLocator.BundledAsnFile);
+            var addresses = FastPathMatchesMaxMindTests.RandomPublic(new Random(31), 4000, v6: false);
+            List<string> expected;
+            using (var alone = GeoDatabase.Open(asnPath)) expected = addresses.Select(a => MaxMindReference.Describe(alone.Lookup(a))).ToList();
+            // Four threads decode and keep the same new records at once.
+            using var shared = GeoDatabase.Open(asnPath);
+            var results = new string[4][];
+            var threads = Enumerable.Range(0, 4).Select(t => new System.Threading.Thread(() =>
+            {
+                var order = t % 2 == 0 ? addresses : Enumerable.Reverse(addresses).ToList();
+                var mine = order.Select(a => MaxMindReference.Describe(shared.Lookup(a))).ToList();
+                if (t % 2 == 1) mine.Reverse();
+                results[t] = mine.ToArray();
+            })).ToList();
+            threads.ForEach(th => th.Start());
+            threads.ForEach(th => th.Join());
+            foreach (var r in results) Assert.Equal(expected, r);
+        }
+
+        [Fact]
         public void TheEnricherFillsEachPublicRowWithItsAddressesAnswer()
         {
             var options = new EnrichmentOptions { Geo = Config() };

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Net;
 using System.Text;
-using System.Threading;
 
 namespace ConnectionsMonitor.Engine.Enrichment.Geo
 {
@@ -68,8 +67,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         private readonly MmdbSearchTree _tree;
         private readonly MmdbValues _data;
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, GeoInfo> _byRecord = new System.Collections.Concurrent.ConcurrentDictionary<int, GeoInfo>();
-        private int _cachedRecords;
+        // Locked by itself. (A ConcurrentDictionary cost a new record about twice as much: a node
+        // allocated per entry, and its table's growth; reads here are few, since GeoLocator keeps
+        // merged answers by record combination and reads a record's answer only for a new combination.)
+        private readonly Dictionary<int, GeoInfo> _byRecord = new Dictionary<int, GeoInfo>();
 
         private GeoDatabase(string path, GeoDatabaseLayout layout, MmdbSearchTree tree)
         {
@@ -167,7 +168,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         internal GeoInfo Answer(int record)
         {
             if (record < 0) return GeoInfo.Empty;
-            if (_byRecord.TryGetValue(record, out var known)) return known;
+            lock (_byRecord)
+            {
+                if (_byRecord.TryGetValue(record, out var known)) return known;
+            }
             GeoInfo info;
             try
             {
@@ -177,8 +181,12 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             {
                 throw new GeoDatabaseException(Path, "is damaged: " + ex.Message, ex);
             }
-            // A counter, not _byRecord.Count: ConcurrentDictionary.Count takes every lock of the table.
-            if (Volatile.Read(ref _cachedRecords) < MaxCachedRecords && _byRecord.TryAdd(record, info)) Interlocked.Increment(ref _cachedRecords);
+            lock (_byRecord)
+            {
+                // Decoded outside the lock: another thread may have kept this record's answer meanwhile.
+                if (_byRecord.TryGetValue(record, out var known)) return known;
+                if (_byRecord.Count < MaxCachedRecords) _byRecord.Add(record, info);
+            }
             return info;
         }
 
@@ -240,7 +248,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         /// <summary>Lets go of the file's bytes (they are collected with the last reference to this object).</summary>
         public void Dispose()
         {
-            _byRecord.Clear();
+            lock (_byRecord) _byRecord.Clear();
         }
     }
 }
