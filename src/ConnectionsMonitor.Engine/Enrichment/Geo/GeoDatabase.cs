@@ -161,6 +161,12 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         /// <summary>Which record answers the IPv4 address <paramref name="v4"/> (host order), as <see cref="Find(IPAddress)"/>.</summary>
         internal int Find(uint v4) => _tree.Find(v4);
 
+        /// <summary>Which record answers the IPv6 address high:low (see MmdbSearchTree.SplitIPv6), as <see cref="Find(IPAddress)"/>.</summary>
+        internal int Find(ulong high, ulong low) => _tree.Find(high, low);
+
+        /// <summary>Which record answers each of the first <paramref name="count"/> IPv6 addresses high[i]:low[i], walked side by side (see MmdbSearchTree.Find(ulong[], …)).</summary>
+        internal void Find(ulong[] high, ulong[] low, int count, int[] records) => _tree.Find(high, low, count, records);
+
         /// <summary>Which record answers each of the first <paramref name="count"/> IPv4 addresses (host order), walked side by side (see MmdbSearchTree.Find(uint[], …)).</summary>
         internal void Find(uint[] v4, int count, int[] records) => _tree.Find(v4, count, records);
 

@@ -69,7 +69,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         private readonly uint[] _v4Value = new uint[GroupSize];     // its value, host order
         private readonly int[] _v4Number = new int[GroupSize];      // its answer's number in _answers plus one (0: not kept)
         private readonly int[] _v6Index = new int[GroupSize];
-        private readonly IPAddress[] _v6Address = new IPAddress[GroupSize]; // normalized
+        private readonly ulong[] _v6High = new ulong[GroupSize], _v6Low = new ulong[GroupSize]; // an IPv6 address's halves (see MmdbSearchTree.SplitIPv6)
         private readonly int[][] _records = { new int[GroupSize], new int[GroupSize], new int[GroupSize] }; // each address's record in each database read
         private readonly RecordSet[] _pendingKey = new RecordSet[GroupSize]; // an address's records, as a key of _kept
         private readonly int[] _pendingSlot = new int[GroupSize];           // the slot of _kept its probe starts at
@@ -148,7 +148,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 var key = new RecordSet();
                 if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
                 {
-                    for (int j = 0; j < slots.Length; j++) key[j] = slots[j].Database?.Find(address) ?? -1;
+                    MmdbSearchTree.SplitIPv6(address, out ulong high, out ulong low); // once for every database
+                    for (int j = 0; j < slots.Length; j++) key[j] = slots[j].Database?.Find(high, low) ?? -1;
                     return Answer(ref key, SlotOf(key), out _);
                 }
                 // IPv4: a steady table's addresses are answered from the recent slots, without walking.
@@ -196,7 +197,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         /// Addresses [start, start + n) (n at most GroupSize) into answers[start, start + n): the recent
         /// IPv4 addresses, then for the others the record each database's tree leads to, then the answer
         /// kept for that combination of records (or a new one, merged), remembered for the IPv4
-        /// addresses; IPv6 addresses (rare) after the IPv4 ones, the same way. Under _gate.
+        /// addresses; IPv6 addresses after the IPv4 ones, the same way but for the recent slots. Under _gate.
         /// </summary>
         private void LookupGroup(IPAddress[] addresses, int start, int n, GeoInfo[] answers)
         {
@@ -213,7 +214,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
                 {
                     _v6Index[v6Count] = k;
-                    _v6Address[v6Count++] = address;
+                    MmdbSearchTree.SplitIPv6(address, out _v6High[v6Count], out _v6Low[v6Count]); // once for every database
+                    v6Count++;
                     continue;
                 }
                 uint v4 = AddressScopes.IPv4Value(address);
@@ -248,10 +250,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 for (int j = 0; j < slots.Length; j++)
                 {
                     var database = slots[j].Database;
-                    for (int p = 0; p < v6Count; p++) _records[j][p] = database?.Find(_v6Address[p]) ?? -1;
+                    if (database == null) Fill(_records[j], v6Count, -1);
+                    else database.Find(_v6High, _v6Low, v6Count, _records[j]);
                 }
                 AnswerGroup(_v6Index, v6Count, answers, _v4Number);
-                Array.Clear(_v6Address, 0, v6Count);
             }
         }
 
