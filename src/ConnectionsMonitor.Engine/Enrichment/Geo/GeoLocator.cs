@@ -67,10 +67,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         private readonly int[] _v4Index = new int[GroupSize];       // an IPv4 address's index in the caller's arrays
         private readonly int[] _v4Set = new int[GroupSize];         // its first recent slot
         private readonly uint[] _v4Value = new uint[GroupSize];     // its value, host order
-        private readonly int[] _v4Number = new int[GroupSize];      // its answer's number in _answers plus one (0: not kept)
         private readonly int[] _v6Index = new int[GroupSize];
         private readonly ulong[] _v6High = new ulong[GroupSize], _v6Low = new ulong[GroupSize]; // an IPv6 address's halves (see MmdbSearchTree.SplitIPv6)
         private readonly int[][] _records = { new int[GroupSize], new int[GroupSize], new int[GroupSize] }; // each address's record in each database read
+        private readonly int[] _numbers = new int[GroupSize];       // each address's answer's number in _answers plus one (0: not kept)
         private readonly RecordSet[] _pendingKey = new RecordSet[GroupSize]; // an address's records, as a key of _kept
         private readonly int[] _pendingSlot = new int[GroupSize];           // the slot of _kept its probe starts at
         private string _cacheSignature;
@@ -241,9 +241,9 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     if (database == null) Fill(_records[j], v4Count, -1);
                     else database.Find(_v4Value, v4Count, _records[j]);
                 }
-                AnswerGroup(_v4Index, v4Count, answers, _v4Number);
+                AnswerGroup(_v4Index, v4Count, answers, _numbers);
                 for (int p = 0; p < v4Count; p++)
-                    if (_v4Number[p] > 0) Remember(_v4Set[p], _v4Value[p], _v4Number[p]);
+                    if (_numbers[p] > 0) Remember(_v4Set[p], _v4Value[p], _numbers[p]);
             }
             if (v6Count > 0)
             {
@@ -253,7 +253,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     if (database == null) Fill(_records[j], v6Count, -1);
                     else database.Find(_v6High, _v6Low, v6Count, _records[j]);
                 }
-                AnswerGroup(_v6Index, v6Count, answers, _v4Number);
+                AnswerGroup(_v6Index, v6Count, answers, _numbers);
             }
         }
 
