@@ -17,8 +17,10 @@ using ConnectionsMonitor.Engine.Platform;
 ///  1. Lookups per second through the module's own path (ConnectionEnricher.Classify, what a snapshot
 ///     runs, and GeoLocator.Lookup alone), single thread, with the bundled country and ASN databases:
 ///     every address new (first with the databases' records new too, then with them met before), and
-///     a steady table's addresses again and again; MaxMind.GeoIP2's reader alone for scale; and the
-///     memory that opening both databases costs (RSS delta against the files' size).
+///     a steady table's addresses again and again; never-seen IPv6 addresses; the locator's lookups
+///     alone (what is left of the enricher's time is the rows' own); MaxMind.Db's reader alone for
+///     scale; and the memory that opening both databases costs (RSS and managed-heap delta against
+///     the files' size).
 ///  2. A warm 10,000-connection snapshot whose remote ends are public addresses, with and without
 ///     geo enrichment, alternated run by run. The public peers live in a network namespace made for
 ///     the run (1.0.0.0/24, 8.8.8.0/24 and 2.16.0.0/24 routed into it), so nothing leaves the machine.
@@ -85,22 +87,47 @@ internal static class GeoBenchmark
         var warnings = new List<string>();
         double newPerSecond, knownPerSecond, repeatedPerSecond, newPerCpuSecond, knownPerCpuSecond;
         int found;
-        long rssBefore, rssAfter, anonBefore, anonAfter;
+        double v6PerSecond, v6PerCpuSecond, v6Located;
+        long rssBefore, rssAfter, anonBefore, anonAfter, heapBefore, heapAfter;
         using (var enricher = new ConnectionEnricher(null, bundled))
         {
             // Measured first, before anything else in the process held a copy of the files (memory the
             // runtime keeps after a copy is collected would hide the next one).
-            (rssBefore, anonBefore) = Memory();
+            (rssBefore, anonBefore, heapBefore) = Memory();
             enricher.Classify(Rows(warmup.Take(1)), options, warnings); // the first public row opens both databases
-            (rssAfter, anonAfter) = Memory();
+            (rssAfter, anonAfter, heapAfter) = Memory();
             foreach (var w in warnings) Console.WriteLine("# warning: " + w);
+            // IPv6: the regional registries' large blocks (2400::/12, 2600::/12, 2800::/12, 2a00::/12, 2c00::/12), where random addresses are often located.
+            var v6 = new List<IPAddress>();
+            var v6Bytes = new byte[16];
+            byte[] registryBlocks = { 0x24, 0x26, 0x28, 0x2A, 0x2C };
+            while (v6.Count < 250000)
+            {
+                rng.NextBytes(v6Bytes);
+                v6Bytes[0] = registryBlocks[rng.Next(registryBlocks.Length)];
+                v6Bytes[1] &= 0x0F;
+                v6.Add(new IPAddress(v6Bytes));
+            }
+            var v6Warmup = v6.Take(50000).ToList();
+            var v6Set = v6.Skip(50000).ToList();
             using (var throwaway = new ConnectionEnricher(null, bundled))
             {
                 // JIT: tiered compilation settles while a throwaway enricher (its own databases and caches) runs the warm-up addresses.
-                var warmRows = Rows(warmup);
+                var warmRows = Rows(warmup.Concat(v6Warmup.Take(20000)));
                 var warm = Stopwatch.StartNew();
                 while (warm.ElapsedMilliseconds < 1500) throwaway.Classify(warmRows, options, warnings);
                 EnrichPerSecond(throwaway, options, warmup.Take(50000).Select(a => new IPAddress(a.GetAddressBytes())).ToList(), out _, out _);
+            }
+            using (var throwaway = new GeoLocator(bundled))
+            {
+                // The same for the locator's own entry points, measured alone below.
+                throwaway.Refresh(config);
+                var warm = Stopwatch.StartNew();
+                while (warm.ElapsedMilliseconds < 1000)
+                {
+                    LookupPerSecond(throwaway, warmup);
+                    LookupManyPerSecond(throwaway, warmup);
+                }
             }
 
             // New addresses, database records mostly new too (a fresh session meeting the internet).
@@ -114,10 +141,21 @@ internal static class GeoBenchmark
             long rows = 0;
             while (sw.ElapsedMilliseconds < 1000) { enricher.Classify(hot, options, warnings); rows += hot.Count; }
             repeatedPerSecond = rows / sw.Elapsed.TotalSeconds;
+            // New IPv6 addresses (records new too).
+            v6PerSecond = EnrichPerSecond(enricher, options, v6Set, out int v6Found, out v6PerCpuSecond);
+            v6Located = v6Found * 100.0 / v6Set.Count;
         }
 
-        // 2. GeoLocator.Lookup alone (no scope classification, no row objects), a fresh session.
-        double lookupNew, lookupKnown;
+        // 2. GeoLocator.Lookup alone (no scope classification, no row objects), a fresh session each:
+        //    the many-address Lookup the enricher uses (what is left of the enricher's time is the rows'
+        //    own: their scope, gathering the public ones, writing seven fields), and one address at a time.
+        double manyNew, manyKnown, lookupNew, lookupKnown;
+        using (var geo = new GeoLocator(bundled))
+        {
+            geo.Refresh(config);
+            manyNew = LookupManyPerSecond(geo, firstSet);
+            manyKnown = LookupManyPerSecond(geo, secondSet);
+        }
         using (var geo = new GeoLocator(bundled))
         {
             geo.Refresh(config);
@@ -139,12 +177,16 @@ internal static class GeoBenchmark
         Console.WriteLine("# and per second of this thread's CPU time (the same work without the time other processes took the cores):");
         Console.WriteLine("new_addresses_per_s  new_addresses_known_records_per_s  repeated_addresses_per_s  located  target_per_s  new_per_cpu_s  known_records_per_cpu_s");
         Console.WriteLine($"{newPerSecond,19:N0}  {knownPerSecond,33:N0}  {repeatedPerSecond,24:N0}  {found * 100.0 / firstSet.Count,6:F1}%  {LookupTarget,12:N0}  {newPerCpuSecond,13:N0}  {knownPerCpuSecond,22:N0}");
-        Console.WriteLine("# GeoLocator.Lookup alone, and MaxMind.Db's Reader.Find alone (country file, for scale):");
-        Console.WriteLine("lookup_new_per_s  lookup_known_records_per_s  reader_only_per_s");
-        Console.WriteLine($"{lookupNew,16:N0}  {lookupKnown,26:N0}  {readerPerSecond,17:N0}");
-        Console.WriteLine("# memory for opening both databases (process RSS and its private part: RssAnon + RssShmem), against the files' size:");
-        Console.WriteLine("files_mb  rss_delta_mb  private_delta_mb  target_mb");
-        Console.WriteLine($"{fileBytes / 1048576.0,8:F1}  {(rssAfter - rssBefore) / 1048576.0,12:F1}  {(anonAfter - anonBefore) / 1048576.0,16:F1}  {fileBytes / 1048576.0 * 1.1,9:F1}");
+        Console.WriteLine("# GeoLocator.Lookup alone: many addresses a call (as the enricher asks, 64 a call) and one a call; MaxMind.Db's Reader.Find alone (country file, for scale):");
+        Console.WriteLine("many_new_per_s  many_known_records_per_s  lookup_new_per_s  lookup_known_records_per_s  reader_only_per_s");
+        Console.WriteLine($"{manyNew,14:N0}  {manyKnown,23:N0}  {lookupNew,16:N0}  {lookupKnown,26:N0}  {readerPerSecond,17:N0}");
+        Console.WriteLine("# never-seen IPv6 addresses (registries' blocks) through the enricher, rows per second of wall time and of this thread's CPU time:");
+        Console.WriteLine("new_ipv6_per_s  located  new_ipv6_per_cpu_s");
+        Console.WriteLine($"{v6PerSecond,14:N0}  {v6Located,6:F1}%  {v6PerCpuSecond,18:N0}");
+        Console.WriteLine("# memory for opening both databases (process RSS and its private part: RssAnon + RssShmem, which include the runtime's own for the first call;");
+        Console.WriteLine("# the managed heap: the files' bytes, held once, plus the trees' IPv4 prefix tables and the locator's caches), against the files' size, MiB:");
+        Console.WriteLine("files_mb  rss_delta_mb  private_delta_mb  heap_delta_mb  target_mb");
+        Console.WriteLine($"{fileBytes / 1048576.0,8:F1}  {(rssAfter - rssBefore) / 1048576.0,12:F1}  {(anonAfter - anonBefore) / 1048576.0,16:F1}  {(heapAfter - heapBefore) / 1048576.0,13:F1}  {fileBytes / 1048576.0 * 1.1,9:F1}");
     }
 
     /// <summary>The bundled country file's records: {country_code}.</summary>
@@ -191,6 +233,21 @@ internal static class GeoBenchmark
         return p.TotalProcessorTime.TotalSeconds;
     }
 
+    /// <summary>GeoLocator.Lookup(IPAddress[], …) 64 addresses a call (the enricher's group), addresses per second of wall time.</summary>
+    private static double LookupManyPerSecond(GeoLocator geo, List<IPAddress> addresses)
+    {
+        var group = new IPAddress[64];
+        var answers = new GeoInfo[64];
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < addresses.Count; i += group.Length)
+        {
+            int n = Math.Min(group.Length, addresses.Count - i);
+            addresses.CopyTo(i, group, 0, n);
+            geo.Lookup(group, n, answers);
+        }
+        return addresses.Count / sw.Elapsed.TotalSeconds;
+    }
+
     private static double LookupPerSecond(GeoLocator geo, List<IPAddress> addresses)
     {
         var sw = Stopwatch.StartNew();
@@ -201,17 +258,18 @@ internal static class GeoBenchmark
     /// <summary>
     /// Resident bytes of the process, and the part that is private to it (anonymous memory plus
     /// shared-memory mappings such as an anonymous MemoryMappedFile), after a full collection;
-    /// Windows: working set and private bytes.
+    /// Windows: working set and private bytes. And the managed heap's size (GC.GetTotalMemory).
     /// </summary>
-    private static (long Rss, long Private) Memory()
+    private static (long Rss, long Private, long Heap) Memory()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
+        long heap = GC.GetTotalMemory(false); // (after the collections above: another would change what the RSS figures compare)
         if (!OperatingSystem.IsLinux())
         {
             using var p = Process.GetCurrentProcess();
-            return (p.WorkingSet64, p.PrivateMemorySize64);
+            return (p.WorkingSet64, p.PrivateMemorySize64, heap);
         }
         long rss = 0, own = 0;
         foreach (var line in File.ReadLines("/proc/self/status"))
@@ -219,7 +277,7 @@ internal static class GeoBenchmark
             if (line.StartsWith("VmRSS:")) rss = Kilobytes(line);
             else if (line.StartsWith("RssAnon:") || line.StartsWith("RssShmem:")) own += Kilobytes(line);
         }
-        return (rss, own);
+        return (rss, own, heap);
     }
 
     private static long Kilobytes(string statusLine) =>

@@ -19,7 +19,6 @@ namespace ConnectionsMonitor.Engine.Enrichment
     internal sealed class ConnectionEnricher : IDisposable
     {
         private static readonly string[] ScopeNames = Enum.GetNames(typeof(AddressScope));
-        private static readonly List<ConnectionRecord> NoRows = new List<ConnectionRecord>();
 
         private readonly GeoLocator _geo;
         private readonly INetworkInterfaceCatalog _interfaces;
@@ -36,23 +35,58 @@ namespace ConnectionsMonitor.Engine.Enrichment
 
         public GeoLocator Geo => _geo;
 
+        /// <summary>Public rows whose geo fields are filled together (see GeoLocator.Lookup(IPAddress[], …)).</summary>
+        private const int GeoGroup = 64;
+
         /// <summary>Scope, geo and VPN for every record; problems (a database that does not open …) go to <paramref name="warnings"/>.</summary>
         public void Classify(IReadOnlyList<ConnectionRecord> records, EnrichmentOptions options, ICollection<string> warnings)
         {
-            List<ConnectionRecord> publicRows = null;
-            foreach (var r in records)
+            // One pass: each row's scope, and public rows gathered in groups whose geo fields are
+            // filled while their rows are still in the processor's cache.
+            ConnectionRecord[] group = null;
+            IPAddress[] addresses = null;
+            GeoInfo[] answers = null;
+            int grouped = 0;
+            for (int i = 0; i < records.Count; i++)
             {
+                var r = records[i];
                 var scope = AddressScopes.Classify(r.RemoteAddress);
                 r.AddressScope = ScopeNames[(int)scope];
-                if (scope == AddressScope.Public && options.Geo != null) (publicRows ?? (publicRows = new List<ConnectionRecord>())).Add(r);
+                if (scope != AddressScope.Public || options.Geo == null) continue;
+                if (group == null)
+                {
+                    // The databases (18 MB as shipped) are opened only when a public address needs them: a
+                    // snapshot of loopback and private connections reads none of them.
+                    foreach (var problem in _geo.Refresh(options.Geo)) Add(warnings, problem);
+                    group = new ConnectionRecord[GeoGroup];
+                    addresses = new IPAddress[GeoGroup];
+                    answers = new GeoInfo[GeoGroup];
+                }
+                group[grouped] = r;
+                addresses[grouped] = r.RemoteAddress;
+                if (++grouped == GeoGroup)
+                {
+                    FillGeo(group, addresses, answers, grouped);
+                    grouped = 0;
+                }
             }
-            // The databases (18 MB as shipped) are opened only when a public address needs them: a
-            // snapshot of loopback and private connections reads none of them.
-            if (publicRows != null)
-                foreach (var problem in _geo.Refresh(options.Geo)) Add(warnings, problem);
-            foreach (var r in publicRows ?? NoRows)
+            if (grouped > 0) FillGeo(group, addresses, answers, grouped);
+            if (options.Vpn != null)
             {
-                var info = _geo.Lookup(r.RemoteAddress);
+                var vpn = VpnFor(options.Vpn);
+                vpn.Apply(records);
+                if (vpn.InterfaceWarning != null) Add(warnings, vpn.InterfaceWarning);
+            }
+        }
+
+        /// <summary>The geo fields of the first <paramref name="count"/> rows of <paramref name="group"/>, whose remote addresses are in <paramref name="addresses"/>.</summary>
+        private void FillGeo(ConnectionRecord[] group, IPAddress[] addresses, GeoInfo[] answers, int count)
+        {
+            _geo.Lookup(addresses, count, answers);
+            for (int i = 0; i < count; i++)
+            {
+                var r = group[i];
+                var info = answers[i];
                 r.Country = info.Country;
                 r.CountryName = info.CountryName;
                 r.City = info.City;
@@ -60,12 +94,6 @@ namespace ConnectionsMonitor.Engine.Enrichment
                 r.Longitude = info.Longitude;
                 r.Asn = info.Asn;
                 r.AsnOrganization = info.AsnOrganization;
-            }
-            if (options.Vpn != null)
-            {
-                var vpn = VpnFor(options.Vpn);
-                vpn.Apply(records);
-                if (vpn.InterfaceWarning != null) Add(warnings, vpn.InterfaceWarning);
             }
         }
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Net;
 using System.Text;
-using System.Threading;
 
 namespace ConnectionsMonitor.Engine.Enrichment.Geo
 {
@@ -68,8 +67,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
         private readonly MmdbSearchTree _tree;
         private readonly MmdbValues _data;
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, GeoInfo> _byRecord = new System.Collections.Concurrent.ConcurrentDictionary<int, GeoInfo>();
-        private int _cachedRecords;
+        // Locked by itself. (A ConcurrentDictionary cost a new record about twice as much: a node
+        // allocated per entry, and its table's growth; reads here are few, since GeoLocator keeps
+        // merged answers by record combination and reads a record's answer only for a new combination.)
+        private readonly Dictionary<int, GeoInfo> _byRecord = new Dictionary<int, GeoInfo>();
 
         private GeoDatabase(string path, GeoDatabaseLayout layout, MmdbSearchTree tree)
         {
@@ -157,11 +158,26 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         /// <summary>Which record answers <paramref name="address"/>: its position in the file (one position, one answer), or -1 for none.</summary>
         internal int Find(IPAddress address) => _tree.Find(address);
 
+        /// <summary>Which record answers the IPv4 address <paramref name="v4"/> (host order), as <see cref="Find(IPAddress)"/>.</summary>
+        internal int Find(uint v4) => _tree.Find(v4);
+
+        /// <summary>Which record answers the IPv6 address high:low (see MmdbSearchTree.SplitIPv6), as <see cref="Find(IPAddress)"/>.</summary>
+        internal int Find(ulong high, ulong low) => _tree.Find(high, low);
+
+        /// <summary>Which record answers each of the first <paramref name="count"/> IPv6 addresses high[i]:low[i], walked side by side (see MmdbSearchTree.Find(ulong[], …)).</summary>
+        internal void Find(ulong[] high, ulong[] low, int count, int[] records) => _tree.Find(high, low, count, records);
+
+        /// <summary>Which record answers each of the first <paramref name="count"/> IPv4 addresses (host order), walked side by side (see MmdbSearchTree.Find(uint[], …)).</summary>
+        internal void Find(uint[] v4, int count, int[] records) => _tree.Find(v4, count, records);
+
         /// <summary>The answer of the record at <paramref name="record"/> (from <see cref="Find"/>), decoded on first use and kept.</summary>
         internal GeoInfo Answer(int record)
         {
             if (record < 0) return GeoInfo.Empty;
-            if (_byRecord.TryGetValue(record, out var known)) return known;
+            lock (_byRecord)
+            {
+                if (_byRecord.TryGetValue(record, out var known)) return known;
+            }
             GeoInfo info;
             try
             {
@@ -171,8 +187,12 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             {
                 throw new GeoDatabaseException(Path, "is damaged: " + ex.Message, ex);
             }
-            // A counter, not _byRecord.Count: ConcurrentDictionary.Count takes every lock of the table.
-            if (Volatile.Read(ref _cachedRecords) < MaxCachedRecords && _byRecord.TryAdd(record, info)) Interlocked.Increment(ref _cachedRecords);
+            lock (_byRecord)
+            {
+                // Decoded outside the lock: another thread may have kept this record's answer meanwhile.
+                if (_byRecord.TryGetValue(record, out var known)) return known;
+                if (_byRecord.Count < MaxCachedRecords) _byRecord.Add(record, info);
+            }
             return info;
         }
 
@@ -234,7 +254,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         /// <summary>Lets go of the file's bytes (they are collected with the last reference to this object).</summary>
         public void Dispose()
         {
-            _byRecord.Clear();
+            lock (_byRecord) _byRecord.Clear();
         }
     }
 }
