@@ -344,10 +344,24 @@ PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture)
         public bool Write(HistoryBatch batch)
         {
             if (batch == null) throw new ArgumentNullException(nameof(batch));
+            return Write(new[] { batch });
+        }
+
+        /// <summary>
+        /// Writes several samples in one transaction (all or none): a recorder catching up, or a generator of test data.
+        /// Otherwise as <see cref="Write(HistoryBatch)"/>.
+        /// </summary>
+        public bool Write(IReadOnlyList<HistoryBatch> batches)
+        {
+            if (batches == null) throw new ArgumentNullException(nameof(batches));
             if (!IsWriter) throw new InvalidOperationException("This history store was opened to read.");
             try
             {
-                WriteCore(batch);
+                using (var tx = _db.BeginTransaction())
+                {
+                    foreach (var b in batches) WriteCore(b, tx);
+                    tx.Commit();
+                }
                 _diskFullSaid = false;
                 return true;
             }
@@ -361,9 +375,8 @@ PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture)
 
         private bool _diskFullSaid;
 
-        private void WriteCore(HistoryBatch b)
+        private void WriteCore(HistoryBatch b, SqliteTransaction tx)
         {
-            using (var tx = _db.BeginTransaction())
             {
                 if (b.Totals != null)
                 {
@@ -423,7 +436,6 @@ PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture)
                         c.ExecuteNonQuery();
                     }
                 }
-                tx.Commit();
             }
         }
 

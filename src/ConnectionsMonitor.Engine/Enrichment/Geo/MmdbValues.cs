@@ -158,7 +158,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             {
                 int width = (control >> 3) & 3, high = control & 7;
                 long value = Byte(pos);
-                for (int i = 1; i <= width; i++) value = (value << 8) | Byte(pos + i);
+                for (int i = 1; i <= width; i++) value = (value << 8) | (uint)Byte(pos + i); // a byte: never negative
                 switch (width)
                 {
                     case 0: value |= (long)high << 8; break;
