@@ -60,6 +60,7 @@ namespace ConnectionsMonitor.Engine.History
         private DateTime? _last;
         private volatile int _open;
         private string _failure;
+        private HistoryRecordingState _final; // the last recording's state once stopped
 
         internal HistoryRecorder(MonitorSession session) { _session = session; }
 
@@ -67,7 +68,10 @@ namespace ConnectionsMonitor.Engine.History
         internal Func<DateTime> Clock { get; set; } = () => DateTime.UtcNow;
 
         /// <summary>True while recording.</summary>
-        public bool IsRecording { get { lock (_gate) return _thread != null; } }
+        public bool IsRecording { get { lock (_gate) return _thread != null && _failure == null; } }
+
+        /// <summary>True from Start to Stop, also when the recording stopped on its own (Stop then reports why).</summary>
+        public bool HasThread { get { lock (_gate) return _thread != null; } }
 
         /// <summary>
         /// Starts recording into <paramref name="path"/> every <paramref name="interval"/> (null: refreshInterval of the
@@ -81,7 +85,9 @@ namespace ConnectionsMonitor.Engine.History
             var plan = _session.Plan(configQuery ?? new ConnectionQuery());
             lock (_gate)
             {
-                if (_thread != null) throw new InvalidOperationException("This session is recording into '" + _store.Path + "' already; stop that recording first.");
+                if (_thread != null && _failure == null) throw new InvalidOperationException("This session is recording into '" + _store.Path + "' already; stop that recording first.");
+                _thread?.Join(); // a recording that stopped on its own: its thread is ending (it has let go of the file)
+                _thread = null;
                 _options = options ?? new HistoryOptions();
                 var store = HistoryStore.OpenWriter(path, _options);
                 SessionFeed feed;
@@ -125,14 +131,15 @@ namespace ConnectionsMonitor.Engine.History
                 var state = StateLocked(running: false);
                 _thread = null;
                 _store = null;
+                _final = state;
                 return state;
             }
         }
 
-        /// <summary>The recording's state, or null when this session has not recorded.</summary>
+        /// <summary>The recording's state (the last one's, once stopped), or null when this session has not recorded.</summary>
         public HistoryRecordingState State
         {
-            get { lock (_gate) return _store == null ? null : StateLocked(); }
+            get { lock (_gate) return _store == null ? _final : StateLocked(); }
         }
 
         /// <summary>Warnings (a damaged file set aside, a full disk, a recording that stopped), each once.</summary>

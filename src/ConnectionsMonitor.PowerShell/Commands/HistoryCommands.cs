@@ -116,7 +116,8 @@ namespace ConnectionsMonitor.Commands
         {
             var session = SessionRegistry.For(this);
             var state = session.History.State;
-            if (state == null || !session.History.IsRecording)
+            bool failedNotStopped = state != null && state.Failure != null && !string.IsNullOrEmpty(state.Path) && session.History.HasThread;
+            if (state == null || (!session.History.IsRecording && !failedNotStopped))
             {
                 WriteWarning("This session is not recording (Start-ConnectionRecording starts it).");
                 return;

@@ -61,6 +61,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.True(SpinWait.SpinUntil(() => Written() >= after + 3, TimeSpan.FromSeconds(10)));
             var final = Assert.Single(_ps.Invoke("Stop-ConnectionRecording -PassThru"));
             Assert.False(Prop<bool>(final, "IsRecording"));
+            var stopped = Assert.Single(_ps.Invoke("Get-ConnectionRecording")); // the last recording's state stays to be seen
+            Assert.Equal((false, Prop<long>(final, "SamplesWritten")), (Prop<bool>(stopped, "IsRecording"), Prop<long>(stopped, "SamplesWritten")));
             listener.Stop();
 
             // -RemoteAddress alone means connection lives.
