@@ -107,7 +107,7 @@ internal static class CmdletBenchmark
         return sorted[sorted.Count / 2];
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ConnectionsMonitor.sln"))) dir = dir.Parent;

@@ -161,10 +161,7 @@ internal static class HistoryBenchmark
 
     private static void QueryThroughCmdlet(string path)
     {
-        string root = AppContext.BaseDirectory;
-        var dir = new DirectoryInfo(root);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ConnectionsMonitor.sln"))) dir = dir.Parent;
-        string repo = dir?.FullName ?? Directory.GetCurrentDirectory();
+        string repo = CmdletBenchmark.FindRepoRoot();
         string pwsh = Path.Combine(repo, "out", "tools", "pwsh", "pwsh");
         string manifest = Path.Combine(repo, "out", "ConnectionsMonitor", "ConnectionsMonitor.psd1");
         if (!File.Exists(pwsh) || !File.Exists(manifest))

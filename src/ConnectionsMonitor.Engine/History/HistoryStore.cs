@@ -462,7 +462,7 @@ PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture)
             {
                 using (var tx = _db.BeginTransaction())
                 {
-                    long totalsFrom = Through(tx, "totals_minutes_through"), processFrom = Through(tx, "process_hours_through");
+                    long totalsFrom = Through("totals_minutes_through", tx), processFrom = Through("process_hours_through", tx);
                     Execute(_db, @"
 INSERT OR REPLACE INTO totals
 SELECT (ts / 60000) * 60000, 60000, 60000, sum(samples), avg(tcp), avg(udp), avg(established), avg(listening), max(max_connections),
@@ -507,27 +507,17 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         public static readonly TimeSpan RollUpLag = TimeSpan.FromMinutes(2);
 
         /// <summary>The time (Unix ms) up to which the fine tier has been summed into the coarse one; 0 before the first roll-up.</summary>
-        private long Through(SqliteTransaction tx, string key)
-        {
-            using (var c = new SqliteCommand("SELECT value FROM meta WHERE key = $k", _db, tx))
-            {
-                c.Parameters.AddWithValue("$k", key);
-                return c.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : 0;
-            }
-        }
-
-        /// <summary>As <see cref="Through(SqliteTransaction, string)"/> for readers (no transaction; a missing meta table reads as 0).</summary>
-        private long Through(string key)
+        private long Through(string key, SqliteTransaction tx = null)
         {
             try
             {
-                using (var c = new SqliteCommand("SELECT value FROM meta WHERE key = $k", _db))
+                using (var c = new SqliteCommand("SELECT value FROM meta WHERE key = $k", _db, tx))
                 {
                     c.Parameters.AddWithValue("$k", key);
                     return c.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : 0;
                 }
             }
-            catch (SqliteException) { return 0; }
+            catch (SqliteException) when (tx == null) { return 0; } // a reader of a file without a meta table yet
         }
 
         /// <summary>

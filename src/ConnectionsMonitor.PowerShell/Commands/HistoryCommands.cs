@@ -24,6 +24,14 @@ namespace ConnectionsMonitor.Commands
 
         internal Engine.Session.MonitorSession Session => SessionRegistry.For(this);
 
+        /// <summary>Windows PowerShell 5.1: SQLite's native library is loaded here, when a history cmdlet first needs it.</summary>
+        protected override void BeginProcessing()
+        {
+#if !NETCOREAPP
+            Loading.NativeLibrary.PreloadForDesktop(Loading.ModuleInitializer.DependencyDirectory);
+#endif
+        }
+
         /// <summary>The query naming this call's configuration; a configuration that cannot be used ends the call.</summary>
         internal ConnectionQuery ConfigQuery() => SessionRegistry.ConfigQuery(this, ConfigPath);
 

@@ -49,7 +49,6 @@ namespace ConnectionsMonitor.Loading
 #else
                 var resolver = new DesktopDependencyResolver(DependencyDirectory, ModuleBase);
                 AppDomain.CurrentDomain.AssemblyResolve += resolver.Resolve;
-                NativeLibrary.PreloadForDesktop(DependencyDirectory);
 #endif
                 _registered = true;
             }

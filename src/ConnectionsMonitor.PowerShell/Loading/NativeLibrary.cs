@@ -58,16 +58,20 @@ namespace ConnectionsMonitor.Loading
         }
 
 #if !NETCOREAPP
+        private static int s_preloaded;
+
         [DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
         private static extern IntPtr LoadLibraryW(string path);
 
         /// <summary>
         /// Windows PowerShell 5.1: loads the module's e_sqlite3.dll by its full path, so SQLitePCLRaw's
         /// DllImport("e_sqlite3") finds the module already loaded instead of searching powershell.exe's folder.
-        /// Does nothing elsewhere or when the file is missing (the history cmdlets then say what failed).
+        /// Called by the history cmdlets before they first touch SQLite (once per process), so importing the module loads no
+        /// native library. Does nothing elsewhere or when the file is missing (the history cmdlets then say what failed).
         /// </summary>
         internal static void PreloadForDesktop(string dependencyDirectory)
         {
+            if (System.Threading.Interlocked.Exchange(ref s_preloaded, 1) != 0) return;
             if (!RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return;
             string path = PathIn(dependencyDirectory, "e_sqlite3");
             if (path != null) LoadLibraryW(path);
