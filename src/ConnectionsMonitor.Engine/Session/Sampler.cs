@@ -298,6 +298,8 @@ namespace ConnectionsMonitor.Engine.Session
             var me = Thread.CurrentThread;
             var due = new List<SamplerSubscription>();
             var everyone = new List<SamplerSubscription>();
+            // This thread's own: a thread whose last subscriber left may still be in a tick when the next one starts.
+            var deliveries = new Dictionary<SamplerSubscription, SamplerDelivery>();
             while (true)
             {
                 long waitTicks;
@@ -331,14 +333,12 @@ namespace ConnectionsMonitor.Engine.Session
                     }
                 }
                 if (waitTicks > 0) continue; // waited inside the lock
-                Tick(due);
+                Tick(due, deliveries);
                 if (closings != null) HandOutClosings(closings, everyone, ref lostSeen);
-                foreach (var s in due) s.Offer(_deliveries[s]);
-                _deliveries.Clear();
+                foreach (var s in due) s.Offer(deliveries[s]);
+                deliveries.Clear();
             }
         }
-
-        private readonly Dictionary<SamplerSubscription, SamplerDelivery> _deliveries = new Dictionary<SamplerSubscription, SamplerDelivery>();
 
         /// <summary>
         /// Drains the closings reported since the previous tick (after this tick's reads: a socket closed after a read
@@ -368,7 +368,7 @@ namespace ConnectionsMonitor.Engine.Session
             }
         }
 
-        private void Tick(List<SamplerSubscription> due)
+        private void Tick(List<SamplerSubscription> due, Dictionary<SamplerSubscription, SamplerDelivery> deliveries)
         {
             var byEnrichment = new Dictionary<EnrichmentOptions, SamplerDelivery>();
             foreach (var s in due)
@@ -386,7 +386,7 @@ namespace ConnectionsMonitor.Engine.Session
                     Interlocked.Increment(ref _ticks);
                     byEnrichment[s.Enrichment] = delivery;
                 }
-                _deliveries[s] = delivery; // offered once the closings reported since the reads are in
+                deliveries[s] = delivery; // offered once the closings reported since the reads are in
             }
         }
 
