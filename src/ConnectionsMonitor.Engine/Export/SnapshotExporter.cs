@@ -139,7 +139,7 @@ namespace ConnectionsMonitor.Engine.Export
                 FilesWritten++;
                 return true;
             }
-            catch (Exception ex) when (IsIoTrouble(ex))
+            catch (Exception ex) when (!(ex is OutOfMemoryException)) // I/O trouble above all; whatever it is, the recording must go on
             {
                 Failures++;
                 try { File.Delete(temp); } catch (Exception e) when (IsIoTrouble(e)) { }
@@ -165,11 +165,18 @@ namespace ConnectionsMonitor.Engine.Export
                 return;
             }
             var doomed = new List<string>();
-            foreach (var group in names.Select(n => (Name: n, Match: OwnFile.Match(n))).Where(x => x.Match.Success).GroupBy(x => x.Match.Groups[2].Value))
+            var own = new List<(string Name, string Format, DateTime Time)>();
+            foreach (var name in names)
             {
-                var files = group
-                    .Select(x => (x.Name, Time: DateTime.ParseExact(x.Match.Groups[1].Value, StampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)))
-                    .OrderByDescending(x => x.Time).ThenByDescending(x => x.Name, StringComparer.Ordinal).ToList();
+                var match = OwnFile.Match(name);
+                // Digits that are no time (connections-20261399T…) make the name not one of ours.
+                if (match.Success && DateTime.TryParseExact(match.Groups[1].Value, StampFormat, CultureInfo.InvariantCulture,
+                        DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time))
+                    own.Add((name, match.Groups[2].Value, time));
+            }
+            foreach (var group in own.GroupBy(x => x.Format))
+            {
+                var files = group.OrderByDescending(x => x.Time).ThenByDescending(x => x.Name, StringComparer.Ordinal).ToList();
                 for (int i = 0; i < files.Count; i++)
                 {
                     bool tooMany = Options.Keep > 0 && i >= Options.Keep;

@@ -161,6 +161,21 @@ namespace ConnectionsMonitor.Tests.Export
         }
 
         [Fact]
+        public void ANameWithAnUnpairedSurrogateDoesNotCostTheExport()
+        {
+            // Windows file names (and so process names) may hold UTF-16 that is not valid Unicode.
+            var exporter = Exporter(TimeSpan.FromSeconds(1));
+            _now = _now.AddMilliseconds(500);
+            Assert.True(exporter.Offer(Snapshot(Row("bad\uD800name", 1), Row("good", 2))));
+            Assert.Empty(exporter.TakeWarnings());
+            var csv = ReadCsv(exporter.LastFiles.Single(f => f.EndsWith(".csv", StringComparison.Ordinal)));
+            Assert.Equal(new[] { "badname", "good" }, csv.Select(r => r["ProcessName"]));
+            using var json = JsonDocument.Parse(File.ReadAllBytes(exporter.LastFiles.Single(f => f.EndsWith(".json", StringComparison.Ordinal))));
+            Assert.Equal("good", json.RootElement[1].GetProperty("ProcessName").GetString());
+            Assert.StartsWith("bad", json.RootElement[0].GetProperty("ProcessName").GetString());
+        }
+
+        [Fact]
         public void ColumnsAreMonitoredConnectionsAndUnknownIsEmptyOrNull()
         {
             var exporter = Exporter(TimeSpan.FromSeconds(1));
@@ -219,6 +234,7 @@ namespace ConnectionsMonitor.Tests.Export
             Directory.CreateDirectory(_dir);
             File.WriteAllText(Path.Combine(_dir, "notes.txt"), "mine");
             File.WriteAllText(Path.Combine(_dir, "connections-old.csv"), "not an export of the module's naming");
+            File.WriteAllText(Path.Combine(_dir, "connections-20261399T999999Z.csv"), "digits that are no time");
             var exporter = Exporter(TimeSpan.FromSeconds(1), keep: 3);
             _now = _now.AddMilliseconds(500);
             for (int i = 0; i < 6; i++)
@@ -231,7 +247,7 @@ namespace ConnectionsMonitor.Tests.Export
                 "connections-20261201T100004Z.csv", "connections-20261201T100004Z.json",
                 "connections-20261201T100005Z.csv", "connections-20261201T100005Z.json",
                 "connections-20261201T100006Z.csv", "connections-20261201T100006Z.json",
-                "connections-old.csv", "notes.txt",
+                "connections-20261399T999999Z.csv", "connections-old.csv", "notes.txt",
             }, Files());
         }
 
