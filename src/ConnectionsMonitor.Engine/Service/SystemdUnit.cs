@@ -8,7 +8,7 @@ namespace ConnectionsMonitor.Engine.Service
     /// <summary>What the systemd unit of the service mode runs and how (Install-ConnectionMonitorService's parameters).</summary>
     public sealed class SystemdUnitOptions
     {
-        /// <summary>The unit's name without ".service" (default "connectionsmonitor"): letters, digits, ':', '_', '.', '-', '@' not allowed.</summary>
+        /// <summary>The unit's name without ".service" (default "connectionsmonitor"): letters, digits, ':', '_', '.' or '-' (no template '@').</summary>
         public string Name { get; set; } = SystemdUnit.DefaultName;
 
         /// <summary>Absolute path of the cmon executable the unit starts (ExecStart). Must exist where the service runs and not under /home or /root (ProtectHome hides them).</summary>
@@ -57,9 +57,9 @@ namespace ConnectionsMonitor.Engine.Service
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
             CheckName(options.Name);
-            string host = CheckAbsolutePath("HostPath", options.HostPath, required: true);
-            string config = CheckAbsolutePath("ConfigPath", options.ConfigPath, required: false);
-            string history = CheckAbsolutePath("HistoryPath", options.HistoryPath, required: false) ?? DefaultHistoryPath;
+            string host = CheckAbsolutePath("the path of cmon", options.HostPath, required: true);
+            string config = CheckAbsolutePath("the configuration path", options.ConfigPath, required: false);
+            string history = CheckAbsolutePath("the history path", options.HistoryPath, required: false) ?? DefaultHistoryPath;
             if (options.User != null) CheckUser(options.User);
 
             var exec = new List<string> { host, "--service" };
@@ -71,7 +71,7 @@ namespace ConnectionsMonitor.Engine.Service
 
             var u = new StringBuilder();
             void L(string line) => u.Append(line).Append('\n');
-            L("# Written by Install-ConnectionMonitorService (ConnectionsMonitor); Uninstall-ConnectionMonitorService removes it.");
+            L("# Written by the ConnectionsMonitor module's service installer; its uninstaller removes it.");
             L("# Reinstall rather than edit, or put changes in a drop-in (systemctl edit " + options.Name + ").");
             L("[Unit]");
             L("Description=ConnectionsMonitor: connection history and alert rules");
@@ -79,7 +79,7 @@ namespace ConnectionsMonitor.Engine.Service
             L("");
             L("[Service]");
             L("Type=simple");
-            L("ExecStart=" + string.Join(" ", exec.ConvertAll(QuoteArgument)));
+            L("ExecStart=" + QuoteExecutable(host) + " " + string.Join(" ", exec.GetRange(1, exec.Count - 1).ConvertAll(QuoteArgument)));
             L("# Exit status 2 is a usage or configuration error (the journal says which): restarting cannot help.");
             L("Restart=on-failure");
             L("RestartSec=5");
@@ -107,14 +107,14 @@ namespace ConnectionsMonitor.Engine.Service
             L("AmbientCapabilities=" + string.Join(" ", caps));
             L("CapabilityBoundingSet=" + string.Join(" ", caps));
             L("NoNewPrivileges=yes");
-            L("# The history lives in /var/lib/" + StateDirectoryName + " (with DynamicUser only root reads it: sudo Get-ConnectionHistory -Service).");
+            L("# The history lives in /var/lib/" + StateDirectoryName + " (with DynamicUser only root can read it).");
             L("StateDirectory=" + StateDirectoryName);
             L("StateDirectoryMode=0750");
             L("UMask=0027");
             L("# Undeliverable webhook messages (alerts.deadLetterPath's default) go to the state directory too.");
             L("Environment=XDG_DATA_HOME=/var/lib/" + StateDirectoryName);
             if (!history.StartsWith("/var/lib/" + StateDirectoryName + "/", StringComparison.Ordinal))
-                L("ReadWritePaths=" + QuoteArgument(System.IO.Path.GetDirectoryName(history).Replace('\\', '/')));
+                L("ReadWritePaths=" + Quote(System.IO.Path.GetDirectoryName(history).Replace('\\', '/'), dollar: false));
             L("ProtectSystem=strict");
             L("ProtectHome=yes");
             L("PrivateTmp=yes");
@@ -149,6 +149,26 @@ namespace ConnectionsMonitor.Engine.Service
         {
             if (value == null) throw new ArgumentNullException(nameof(value));
             RefuseControl("argument", value);
+            return Quote(value, dollar: true);
+        }
+
+        /// <summary>
+        /// ExecStart='s program path: double-quoted with '%' doubled. systemd takes '$' literally there (no variable
+        /// expansion in the program's name) and refuses a program name with a quote or a backslash, so those
+        /// are refused here with <see cref="ArgumentException"/>, as are control characters.
+        /// </summary>
+        public static string QuoteExecutable(string path)
+        {
+            if (path == null) throw new ArgumentNullException(nameof(path));
+            RefuseControl("the path of cmon", path);
+            int bad = path.IndexOfAny(new[] { '"', '\'', '\\' });
+            if (bad >= 0)
+                throw new ArgumentException("The path of cmon '" + path + "' has the character " + path[bad] + ", which systemd refuses in a program's path; expected a path without quotes or backslashes (for example /opt/connectionsmonitor/cmon).", "the path of cmon");
+            return Quote(path, dollar: false);
+        }
+
+        private static string Quote(string value, bool dollar)
+        {
             var b = new StringBuilder(value.Length + 2).Append('"');
             foreach (char c in value)
             {
@@ -157,7 +177,7 @@ namespace ConnectionsMonitor.Engine.Service
                     case '\\': b.Append("\\\\"); break;
                     case '"': b.Append("\\\""); break;
                     case '%': b.Append("%%"); break;
-                    case '$': b.Append("$$"); break;
+                    case '$': b.Append(dollar ? "$$" : "$"); break;
                     default: b.Append(c); break;
                 }
             }
@@ -182,7 +202,7 @@ namespace ConnectionsMonitor.Engine.Service
                 if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ':' || c == '_' || c == '.' || c == '-'))
                     throw new ArgumentException("The unit name '" + Printable(name) + "' has the character " + Describe(c) + "; expected letters, digits, ':', '_', '.' or '-', for example 'connectionsmonitor'.", "Name");
             if (name.EndsWith(".service", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException("Give the unit name without '.service' (for example 'connectionsmonitor').", "Name");
+                throw new ArgumentException("The unit name '" + Printable(name) + "' ends with '.service'; expected the name without it, for example 'connectionsmonitor'.", "Name");
         }
 
         private static void CheckUser(string user)
@@ -198,12 +218,12 @@ namespace ConnectionsMonitor.Engine.Service
         {
             if (string.IsNullOrEmpty(path))
             {
-                if (required) throw new ArgumentException(what + " is missing; expected an absolute path such as /opt/connectionsmonitor/cmon.", what);
+                if (required) throw new ArgumentException(Capital(what) + " is missing; expected an absolute path such as /opt/connectionsmonitor/cmon.", what);
                 return null;
             }
             RefuseControl(what, path);
             if (!path.StartsWith("/", StringComparison.Ordinal))
-                throw new ArgumentException(what + " '" + path + "' is not an absolute path; the service starts in /, so expected a path beginning with '/'.", what);
+                throw new ArgumentException(Capital(what) + " '" + path + "' is not an absolute path; the service starts in /, so expected a path beginning with '/'.", what);
             return path;
         }
 
@@ -211,9 +231,11 @@ namespace ConnectionsMonitor.Engine.Service
         {
             foreach (char c in value)
                 if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029')
-                    throw new ArgumentException(what + " '" + Printable(value) + "' has the control character " + Describe(c) +
+                    throw new ArgumentException(Capital(what) + " '" + Printable(value) + "' has the control character " + Describe(c) +
                                                 "; a systemd unit line cannot carry it. Expected a value without newlines, tabs or other control characters.", what);
         }
+
+        private static string Capital(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
 
         private static string Describe(char c) => "U+" + ((int)c).ToString("X4", CultureInfo.InvariantCulture);
 

@@ -39,10 +39,10 @@ namespace ConnectionsMonitor.Engine.Service
         {
             if (o == null) throw new ArgumentNullException(nameof(o));
             CheckName(o.Name);
-            var args = new List<string> { CheckPath("HostPath", o.HostPath, true), "--service" };
-            string config = CheckPath("ConfigPath", o.ConfigPath, false);
+            var args = new List<string> { CheckPath("The path of cmon.exe", o.HostPath, true), "--service" };
+            string config = CheckPath("The configuration path", o.ConfigPath, false);
             if (config != null) { args.Add("--config"); args.Add(config); }
-            args.Add("--history"); args.Add(CheckPath("HistoryPath", o.HistoryPath, false) ?? DefaultHistoryPath);
+            args.Add("--history"); args.Add(CheckPath("The history path", o.HistoryPath, false) ?? DefaultHistoryPath);
             return string.Join(" ", args.ConvertAll(QuoteArgument));
         }
 
