@@ -250,6 +250,10 @@ namespace ConnectionsMonitor.Commands
                 if (Bound(nameof(Path)))
                     ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Service and -Path both name the history file; give one of them."), "ServiceAndPath", ErrorCategory.InvalidArgument, Path));
                 WriteVerbose("Reading the service's history '" + service + "'.");
+                if (!System.IO.File.Exists(service))
+                    ThrowTerminatingError(new ErrorRecord(new System.IO.FileNotFoundException("There is no service history at '" + service + "' that this account can see: the service is not installed or has not recorded yet (Install-ConnectionMonitorService)" +
+                        (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows) ? "." : ", or this account may not read it: only root reads the service's state directory (run it with sudo)."), service),
+                        "ServiceHistoryNotFound", ErrorCategory.ObjectNotFound, service));
                 return service;
             }
             string path = ResolvedPath(Config());
