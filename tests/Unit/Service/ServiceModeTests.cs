@@ -128,7 +128,15 @@ namespace ConnectionsMonitor.Tests.Service
                 ReadExactly(server, Sent);
                 server.Send(new byte[Received]);
                 ReadExactly(client, Received);
-                Thread.Sleep(1500); // several samples after the bytes moved, the connection still open
+                // Two samples taken after the bytes moved (on a busy machine a read of the table can take a while),
+                // the connection still open; the history is read as any session would, while the service writes.
+                var moved = DateTime.UtcNow;
+                WaitFor(() =>
+                {
+                    if (!File.Exists(history)) return false;
+                    using var reader = HistoryStore.OpenReader(history);
+                    return reader.QueryTotals(new HistoryQuery { Kind = HistoryKind.Totals, SinceUtc = moved }).Count >= 2;
+                }, TimeSpan.FromSeconds(60), () => "no samples after the transfer; stderr: " + child.Stderr);
 
                 Assert.False(child.Process.HasExited, "the service ended on its own: " + child.Stderr);
                 Assert.Equal(0, kill(child.Process.Id, SIGTERM));
@@ -144,13 +152,58 @@ namespace ConnectionsMonitor.Tests.Service
                 using var store = HistoryStore.OpenReader(history);
                 var lives = store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection });
                 var ours = lives.SingleOrDefault(r => r.Protocol == "TCP" && r.LocalPort == clientPort && r.RemotePort == port);
-                Assert.True(ours != null, "the client's connection is not in the history; rows: " + string.Join("; ", lives.Select(r => r.LocalPort + "->" + r.RemotePort)));
+                Assert.True(ours != null, "the client's connection is not in the history (" + lives.Count + " rows); rows with its ports: " +
+                    string.Join("; ", lives.Where(r => r.LocalPort == clientPort || r.RemotePort == port || r.LocalPort == port).Select(r => r.Protocol + " " + r.LocalPort + "->" + r.RemotePort + " " + r.State)));
                 Assert.Equal(Sent, ours.BytesSent);
                 Assert.Equal(Received, ours.BytesReceived);
                 Assert.True(ours.ClosedByRecorderStop, "a connection open at the stop is closed as ended by the stop");
                 Assert.Equal(Process.GetCurrentProcess().Id, ours.ProcessId);
                 var totals = store.QueryTotals(new HistoryQuery { Kind = HistoryKind.Totals });
                 Assert.True(totals.Count >= 3, "expected several samples of totals, got " + totals.Count);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        /// <summary>
+        /// config.yml's alert rules run in the service: a connection into a "suspicious" local port fires
+        /// config.suspiciousPorts (logged as a notice, <c>&lt;5&gt;</c>), the rule's webhook answers 400, and the
+        /// failed delivery is logged as a warning with the reason and no URL.
+        /// </summary>
+        [LinuxFact]
+        public void ConfiguredAlertRulesFireAndAFailedWebhookIsLogged()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-svc-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                using var hook = new LocalHttpServer();
+                hook.Script("/hook/secret-token", LocalHttpServer.Response.Answer(400));
+                using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                listener.Listen(1);
+                int port = ((IPEndPoint)listener.LocalEndPoint).Port;
+                File.WriteAllText(Path.Combine(dir, "config.yml"),
+                    "refreshInterval: 200\nalerts:\n  enabled: true\n  deadLetterPath: '" + Path.Combine(dir, "dead.jsonl") + "'\n" +
+                    "  webhooks:\n    - url: '" + hook.BaseUri + "hook/secret-token'\n" +
+                    "  conditions:\n    suspiciousPorts: [" + port + "]\n    newForeignConnections: false\n    maxConnections: 0\n    maxBandwidth: 0\n");
+
+                using var child = Start(dir, "--service", "--config", "config.yml", "--history", Path.Combine(dir, "h.db"));
+                WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
+                Assert.Contains("1 alert rule(s): config.suspiciousPorts.", child.Stderr);
+                Thread.Sleep(600); // the listener is in the rule's first sample (the baseline)
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                client.Connect(IPAddress.Loopback, port);
+                using var server = listener.Accept();
+                WaitFor(() => child.Stderr.Contains("<5>Alert config.suspiciousPorts (Firing)"), TimeSpan.FromSeconds(30), () => "no alert; stderr: " + child.Stderr);
+                WaitFor(() => child.Stderr.Contains("webhook message(s) not delivered"), TimeSpan.FromSeconds(60), () => "no delivery failure; stderr: " + child.Stderr);
+                string err = child.Stderr;
+                Assert.Matches(@"<4>Alert config\.suspiciousPorts: 1 webhook message\(s\) not delivered: .*400", err);
+                Assert.DoesNotContain("secret-token", err); // webhook URLs are secrets
+
+                Assert.Equal(0, kill(child.Process.Id, SIGTERM));
+                Assert.True(child.Process.WaitForExit(30_000), "no exit after SIGTERM; stderr: " + child.Stderr);
+                child.Process.WaitForExit();
+                Assert.Equal(0, child.Process.ExitCode);
             }
             finally { Directory.Delete(dir, true); }
         }
