@@ -86,31 +86,17 @@ namespace ConnectionsMonitor.Host
         /// <summary>Starts the runner, waits for <paramref name="stop"/> or a failure, stops it; returns the exit status (0, 1 or 2).</summary>
         internal static int RunUntil(Arguments parsed, IServiceLog log, WaitHandle stop)
         {
-            ServiceRunner runner;
+            ServiceRunner runner = null;
             try
             {
                 runner = Create(parsed, log);
                 runner.Start();
             }
-            catch (ConfigException ex)
-            {
-                log.Write(ServiceLogLevel.Error, "Not started: the configuration cannot be used. " + ex.Message);
-                return 2;
-            }
-            catch (HistoryLockedException ex)
-            {
-                log.Write(ServiceLogLevel.Error, "Not started: " + ex.Message);
-                return 1;
-            }
-            catch (HistoryException ex)
-            {
-                log.Write(ServiceLogLevel.Error, "Not started: " + ex.Message);
-                return 1;
-            }
             catch (Exception ex) when (!(ex is OutOfMemoryException))
             {
-                log.Write(ServiceLogLevel.Error, "Not started: " + ex.GetType().Name + ": " + ex.Message);
-                return 1;
+                try { runner?.Dispose(); }
+                catch (Exception) { } // the start failed already; that is the error to report
+                return NotStarted(ex, log);
             }
             using (runner)
             {
@@ -119,6 +105,18 @@ namespace ConnectionsMonitor.Host
                 runner.Stop();
                 return which == 0 ? 0 : 1;
             }
+        }
+
+        /// <summary>Logs why the service did not start; 2 for a configuration that cannot be used, 1 for anything else.</summary>
+        private static int NotStarted(Exception ex, IServiceLog log)
+        {
+            if (ex is ConfigException)
+            {
+                log.Write(ServiceLogLevel.Error, "Not started: the configuration cannot be used. " + ex.Message);
+                return 2;
+            }
+            log.Write(ServiceLogLevel.Error, "Not started: " + (ex is HistoryException ? "" : ex.GetType().Name + ": ") + ex.Message);
+            return 1;
         }
 
         /// <summary>The runner over a session configured as the module's: its default config.yml and bundled GeoIP folder beside cmon.</summary>

@@ -104,8 +104,8 @@ namespace ConnectionsMonitor.Engine.Service
             string path = _settings.HistoryPath ?? config.History.Path ?? DefaultHistoryPath();
             if (!System.IO.Path.IsPathRooted(path)) path = System.IO.Path.GetFullPath(System.IO.Path.Combine(query.CurrentDirectory, path));
 
-            _session.Alerts.Raised += OnAlert;
             var state = _session.History.Start(path, HistoryOptions.From(config), null, query);
+            _session.Alerts.Raised += OnAlert;
             try
             {
                 // A watcher of the session's sampler: it switches on config.yml's alert rules (alerts.enabled) for as long as it runs.
@@ -113,8 +113,8 @@ namespace ConnectionsMonitor.Engine.Service
             }
             catch
             {
-                _session.History.Stop();
                 _session.Alerts.Raised -= OnAlert;
+                _session.History.Stop();
                 throw;
             }
             foreach (var w in _feed.SetupWarnings) _log.Write(ServiceLogLevel.Warning, w);
