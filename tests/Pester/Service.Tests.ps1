@@ -127,7 +127,8 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
         $err | Should -Not -BeNullOrEmpty
         $err.FullyQualifiedErrorId | Should -Be 'InvalidServiceSetting,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
         $err.Exception.Message | Should -Match 'control character U\+000A'
-        @(Get-ChildItem -LiteralPath $script:Units -ErrorAction SilentlyContinue).Name | Should -BeNullOrEmpty -Because 'nothing is written when a value is refused'
+        $left = @(Get-ChildItem -LiteralPath $script:Units -Force -ErrorAction SilentlyContinue | ForEach-Object { $_.Name })
+        $left -join ', ' | Should -BeNullOrEmpty -Because 'nothing is written when a value is refused'
     }
 }
 
