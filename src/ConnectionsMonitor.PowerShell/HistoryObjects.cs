@@ -15,6 +15,8 @@ namespace ConnectionsMonitor
         Process,
         /// <summary>ConnectionHistoryConnection rows.</summary>
         Connection,
+        /// <summary>ConnectionHistoryAlert rows.</summary>
+        Alert,
     }
 
     /// <summary>
@@ -126,5 +128,48 @@ namespace ConnectionsMonitor
         public long? BytesReceived { get; set; }
         /// <summary>Connections this row stands for: 1, or more in an hourly roll-up of lives older than history.rawRetention (Opened is then the hour; bytes are sums).</summary>
         public int Connections { get; set; }
+    }
+
+    /// <summary>
+    /// One alert a rule raised while the session recorded (Get-ConnectionHistory -Kind Alert): Firing, Repeating or
+    /// Resolved, one row per connection, listener or scanning address it was about (rows of one alert share AlertId;
+    /// an alert about no item, such as a machine-wide level, has one row with empty item fields). Test messages are
+    /// not recorded.
+    /// </summary>
+    public class ConnectionHistoryAlert
+    {
+        /// <summary>Time of the sample that showed it (local time).</summary>
+        public DateTime Time { get; set; }
+        /// <summary>The alert's id (the webhook payload's "id"; Watch-Connection's and Register-ConnectionAlert's events carry the same).</summary>
+        public string AlertId { get; set; }
+        /// <summary>The rule's name.</summary>
+        public string RuleName { get; set; }
+        /// <summary>The rule's kind: NewListeningPort, PortScan, ConnectionCount …</summary>
+        public string Kind { get; set; }
+        /// <summary>Firing, Repeating or Resolved.</summary>
+        public string Status { get; set; }
+        /// <summary>The alert's one line of text.</summary>
+        public string Message { get; set; }
+        /// <summary>For levels per process: whose level; for scans: the scanning address.</summary>
+        public string Subject { get; set; }
+        /// <summary>For levels: the measured value (connections, or bytes per second).</summary>
+        public double? Value { get; set; }
+        /// <summary>For levels: the threshold.</summary>
+        public double? Threshold { get; set; }
+        /// <summary>TCP or UDP; null when the alert is about no connection.</summary>
+        public string Protocol { get; set; }
+        public string LocalAddress { get; set; }
+        public int? LocalPort { get; set; }
+        public string RemoteAddress { get; set; }
+        public int? RemotePort { get; set; }
+        /// <summary>The TCP state when the alert was raised.</summary>
+        public string State { get; set; }
+        public int? ProcessId { get; set; }
+        public string ProcessName { get; set; }
+        /// <summary>ISO 3166-1 alpha-2 country of the remote address.</summary>
+        public string Country { get; set; }
+        public long? Asn { get; set; }
+        /// <summary>Extra words about this item ("ports 22,80,443,8080").</summary>
+        public string Detail { get; set; }
     }
 }

@@ -50,6 +50,42 @@ Describe 'Recording in this session' {
     }
 }
 
+Describe 'Alerts in the history' {
+    It 'records the alert a rule of the recording session raised, and gives it back through Export-Csv' {
+        $db = [System.IO.Path]::Combine($historyDir, 'alerts.db')
+        Start-ConnectionRecording -Path $db -Interval 00:00:00.2
+        Register-ConnectionAlert -Name hl -NewListeningPort -ProcessId $PID -SourceIdentifier CM.HL
+        $opened = Open-ListenersUntilAlert CM.HL
+        $listeners = $opened.Listeners
+        $event = $opened.Event
+        try {
+            $event | Should -Not -BeNullOrEmpty -Because 'a new listener of this process should raise the rule'
+            $written = (Get-ConnectionRecording).SamplesWritten
+            $clock = [System.Diagnostics.Stopwatch]::StartNew()
+            while ((Get-ConnectionRecording).SamplesWritten -lt $written + 2 -and $clock.Elapsed.TotalSeconds -lt 10) { Start-Sleep -Milliseconds 100 }
+        }
+        finally {
+            Unregister-ConnectionAlert -Name hl
+            Stop-ConnectionRecording
+            foreach ($l in $listeners) { $l.Stop() }
+            Get-EventSubscriber -SourceIdentifier CM.HL -ErrorAction SilentlyContinue | Unregister-Event
+            Get-Event -SourceIdentifier CM.HL -ErrorAction SilentlyContinue | Remove-Event
+        }
+        $alert = $event.SourceArgs[0]
+        $csv = [System.IO.Path]::Combine($historyDir, 'alerts.csv')
+        Get-ConnectionHistory -Path $db -Kind Alert -ProcessId $PID | Export-Csv -LiteralPath $csv -NoTypeInformation
+        $rows = @(Import-Csv -LiteralPath $csv | Where-Object AlertId -eq $alert.Id)
+        $rows.Count | Should -Be 1
+        $rows[0].RuleName | Should -Be 'hl'
+        $rows[0].Kind | Should -Be 'NewListeningPort'
+        $rows[0].Status | Should -Be 'Firing'
+        [int]$rows[0].LocalPort | Should -Be $alert.LocalPort
+        [int]$rows[0].ProcessId | Should -Be $PID
+        $rows[0].Message | Should -Be $alert.Message
+        $rows[0].RemoteAddress | Should -Be ''
+    }
+}
+
 Describe 'A recording process killed while it writes' {
     It 'keeps every committed sample over 20 kills, and the file opens clean afterwards' {
         $db = [System.IO.Path]::Combine($historyDir, 'killed.db')

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Threading;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Session;
@@ -62,6 +64,12 @@ namespace ConnectionsMonitor.Engine.History
         private string _failure;
         private HistoryRecordingState _final; // the last recording's state once stopped
 
+        // Alerts raised on the session's alert thread, waiting for the recorder's next write. Bounded: a storm beyond
+        // it loses the oldest rows and says so once per recording.
+        internal const int MaxPendingAlertRows = 10_000;
+        private readonly ConcurrentQueue<AlertRow> _alertRows = new ConcurrentQueue<AlertRow>();
+        private long _alertRowsLost;
+
         internal HistoryRecorder(MonitorSession session) { _session = session; }
 
         /// <summary>Clock for maintenance (tests inject one); samples carry their own times.</summary>
@@ -83,6 +91,8 @@ namespace ConnectionsMonitor.Engine.History
         public HistoryRecordingState Start(string path, HistoryOptions options, TimeSpan? interval, ConnectionQuery configQuery)
         {
             var plan = _session.Plan(configQuery ?? new ConnectionQuery());
+            var export = Export.ExportOptions.From(plan.Load, _session.ModuleConfigPath); // dashboard.export.autoExport; null when off
+            var exporter = export == null ? null : new Export.SnapshotExporter(export, Clock);
             lock (_gate)
             {
                 if (_thread != null && _failure == null) throw new InvalidOperationException("This session is recording into '" + _store.Path + "' already; stop that recording first.");
@@ -109,7 +119,10 @@ namespace ConnectionsMonitor.Engine.History
                 _failure = null;
                 _stop = new CancellationTokenSource();
                 var token = _stop.Token;
-                _thread = new Thread(() => Run(feed, store, token)) { IsBackground = true, Name = "cmon-history" };
+                while (_alertRows.TryDequeue(out _)) { }
+                _alertRowsLost = 0;
+                _session.Alerts.Raised += OnAlert;
+                _thread = new Thread(() => Run(feed, store, exporter, token)) { IsBackground = true, Name = "cmon-history" };
                 _thread.Start();
                 return StateLocked();
             }
@@ -157,7 +170,7 @@ namespace ConnectionsMonitor.Engine.History
             new HistoryRecordingState(_store?.Path, _interval, _started, Interlocked.Read(ref _written), Interlocked.Read(ref _lost), Interlocked.Read(ref _dropped),
                 _last, _open, _store?.SizeBytes ?? 0, running ?? (_thread != null && _failure == null), _failure);
 
-        private void Run(SessionFeed feed, HistoryStore store, CancellationToken stop)
+        private void Run(SessionFeed feed, HistoryStore store, Export.SnapshotExporter exporter, CancellationToken stop)
         {
             var builder = new HistoryBatchBuilder();
             DateTime nextMaintenance = Clock() + TimeSpan.FromSeconds(5);
@@ -174,11 +187,19 @@ namespace ConnectionsMonitor.Engine.History
                     catch (OperationCanceledException) { break; }
                     Interlocked.Add(ref _dropped, sample.DroppedBefore);
                     var batch = builder.Add(sample.Snapshot, sample.Events, _interval);
+                    TakeAlerts(batch);
                     Commit(store, batch);
+                    if (exporter != null) { exporter.Offer(sample.Snapshot); Say(exporter.TakeWarnings()); } // auto-export, when due
                     lastSample = sample.Snapshot.TimeStampUtc;
                     lock (_gate) _last = lastSample;
                     _open = builder.OpenConnections;
                 maintenance:
+                    if (!_alertRows.IsEmpty) // raised from a sample this recorder has not had yet, or fed by a test
+                    {
+                        var alerts = new HistoryBatch();
+                        TakeAlerts(alerts);
+                        Commit(store, alerts, countSample: false);
+                    }
                     if (Clock() >= nextMaintenance)
                     {
                         store.Maintain(Clock());
@@ -186,7 +207,13 @@ namespace ConnectionsMonitor.Engine.History
                         nextMaintenance = Clock() + _options.MaintenanceInterval;
                     }
                 }
-                if (lastSample != null) { store.Write(builder.Finish()); Say(store.TakeWarnings()); }
+                if (lastSample != null || !_alertRows.IsEmpty)
+                {
+                    var last = lastSample != null ? builder.Finish() : new HistoryBatch();
+                    TakeAlerts(last);
+                    store.Write(last);
+                    Say(store.TakeWarnings());
+                }
                 store.CloseLeftOpen();
             }
             catch (Exception ex) when (!(ex is OutOfMemoryException))
@@ -199,16 +226,36 @@ namespace ConnectionsMonitor.Engine.History
             }
             finally
             {
+                _session.Alerts.Raised -= OnAlert;
                 feed.Dispose();
                 store.Dispose(); // connections still open are closed as "recording stopped" when the file is next opened
             }
         }
 
-        private void Commit(HistoryStore store, HistoryBatch batch)
+        private void Commit(HistoryStore store, HistoryBatch batch, bool countSample = true)
         {
-            if (store.Write(batch)) Interlocked.Increment(ref _written);
-            else Interlocked.Increment(ref _lost);
+            bool written = store.Write(batch);
+            if (countSample)
+            {
+                if (written) Interlocked.Increment(ref _written);
+                else Interlocked.Increment(ref _lost);
+            }
             Say(store.TakeWarnings());
+        }
+
+        /// <summary>Runs on the alert thread: queues the alert's rows for the next write (Test messages are not firings).</summary>
+        internal void OnAlert(Alerts.AlertRule rule, Alerts.AlertEvent alert)
+        {
+            if (alert == null || alert.Status == Alerts.AlertStatus.Test) return;
+            foreach (var row in AlertRow.From(alert)) _alertRows.Enqueue(row);
+            while (_alertRows.Count > MaxPendingAlertRows && _alertRows.TryDequeue(out _))
+                if (Interlocked.Increment(ref _alertRowsLost) == 1)
+                    Say(new[] { "Alerts come faster than the history file takes them: the oldest waiting alert rows are not recorded (more than " + MaxPendingAlertRows.ToString(CultureInfo.InvariantCulture) + " waiting)." });
+        }
+
+        private void TakeAlerts(HistoryBatch batch)
+        {
+            while (_alertRows.TryDequeue(out var row)) batch.Alerts.Add(row);
         }
 
         private void Say(IReadOnlyList<string> warnings)

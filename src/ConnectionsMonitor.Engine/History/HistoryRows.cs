@@ -14,6 +14,8 @@ namespace ConnectionsMonitor.Engine.History
         Process,
         /// <summary>One connection's life: opened, closed, its ends, owner, place and bytes.</summary>
         Connection,
+        /// <summary>An alert a rule raised while the session recorded: one row per item it was about.</summary>
+        Alert,
     }
 
     /// <summary>
@@ -128,6 +130,74 @@ namespace ConnectionsMonitor.Engine.History
     }
 
     /// <summary>
+    /// One alert that a rule of the recording session raised (Firing, Repeating or Resolved; Test messages are not
+    /// recorded), one row per item it was about — a connection, a listener or a scanning address — so that a row names
+    /// one process and one remote end; an alert about no item (a machine-wide level) gives one row with null item
+    /// fields. Rows of one alert share <see cref="AlertId"/>. Text is kept as the alert had it (untrusted outside
+    /// text: every output cleans it). Source: <see cref="Alerts.AlertMonitor.Raised"/>.
+    /// </summary>
+    public sealed class AlertRow
+    {
+        /// <summary>Time (UTC) of the sample that showed it.</summary>
+        public DateTime TimeUtc { get; set; }
+        /// <summary>The alert's id (the webhook payload's "id"), shared by its rows.</summary>
+        public Guid AlertId { get; set; }
+        /// <summary>The rule's name.</summary>
+        public string RuleName { get; set; }
+        /// <summary>The condition's kind (AlertKind's name: NewListeningPort, PortScan …).</summary>
+        public string AlertKind { get; set; }
+        /// <summary>Firing, Repeating or Resolved.</summary>
+        public string Status { get; set; }
+        /// <summary>The alert's one line of plain text.</summary>
+        public string Summary { get; set; }
+        /// <summary>For levels per process: whose level; for scans: the scanning address; else null.</summary>
+        public string Subject { get; set; }
+        /// <summary>For levels: the measured value (connections, or bytes per second); else null.</summary>
+        public double? Value { get; set; }
+        /// <summary>For levels: the threshold; else null.</summary>
+        public double? Threshold { get; set; }
+        /// <summary>"TCP" or "UDP"; null when the alert is about no connection.</summary>
+        public string Protocol { get; set; }
+        /// <summary>This host's address, null when unknown.</summary>
+        public string LocalAddress { get; set; }
+        /// <summary>This host's port, null when unknown.</summary>
+        public int? LocalPort { get; set; }
+        /// <summary>The peer's address, null where there is no peer.</summary>
+        public string RemoteAddress { get; set; }
+        /// <summary>The peer's port, null where there is no peer.</summary>
+        public int? RemotePort { get; set; }
+        /// <summary>The TCP state when the alert was raised, null for UDP or no connection.</summary>
+        public string State { get; set; }
+        /// <summary>Owning process id, null when unknown.</summary>
+        public int? ProcessId { get; set; }
+        /// <summary>Owning process name, null when unknown.</summary>
+        public string ProcessName { get; set; }
+        /// <summary>ISO 3166-1 alpha-2 country of the remote address, null when unknown.</summary>
+        public string Country { get; set; }
+        /// <summary>Autonomous system number of the remote address, null when unknown.</summary>
+        public long? Asn { get; set; }
+        /// <summary>Extra words about the item ("ports 22,80,443"), null when none.</summary>
+        public string Detail { get; set; }
+
+        /// <summary>The rows of one alert: one per item, or one with null item fields when it names none.</summary>
+        public static IReadOnlyList<AlertRow> From(Alerts.AlertEvent alert)
+        {
+            if (alert == null) throw new ArgumentNullException(nameof(alert));
+            var rows = new List<AlertRow>();
+            foreach (var item in alert.Items.Count > 0 ? alert.Items : new Alerts.AlertItem[] { null })
+                rows.Add(new AlertRow
+                {
+                    TimeUtc = alert.TimeUtc, AlertId = alert.Id, RuleName = alert.RuleName, AlertKind = alert.Kind.ToString(),
+                    Status = alert.Status.ToString(), Summary = alert.Summary, Subject = alert.Subject, Value = alert.Value, Threshold = alert.Threshold,
+                    Protocol = item?.Protocol?.ToString().ToUpperInvariant(), LocalAddress = item?.LocalAddress, LocalPort = item?.LocalPort,
+                    RemoteAddress = item?.RemoteAddress, RemotePort = item?.RemotePort, State = item?.State?.ToString(),
+                    ProcessId = item?.ProcessId, ProcessName = item?.ProcessName, Country = item?.Country, Asn = item?.Asn, Detail = item?.Detail,
+                });
+            return rows;
+        }
+    }
+
+    /// <summary>
     /// A question to the history: a time range, a kind and filters. Null members do not filter. Times are UTC.
     /// </summary>
     public sealed class HistoryQuery
@@ -140,12 +210,22 @@ namespace ConnectionsMonitor.Engine.History
         public HistoryKind Kind { get; set; } = HistoryKind.Totals;
         /// <summary>Totals and process rows summed into periods of this length (at least one minute for processes); null as stored.</summary>
         public TimeSpan? Interval { get; set; }
-        /// <summary>Process names, with * and ? wildcards, case-insensitive (Process and Connection kinds).</summary>
+        /// <summary>Process names, with * and ? wildcards, case-insensitive (Process, Connection and Alert kinds).</summary>
         public IReadOnlyList<string> ProcessNames { get; set; }
-        /// <summary>Remote addresses or networks (Connection kind).</summary>
+        /// <summary>Remote addresses or networks (Connection and Alert kinds).</summary>
         public IReadOnlyList<AddressPattern> RemoteAddresses { get; set; }
-        /// <summary>ISO 3166-1 alpha-2 codes of the remote address (Connection kind).</summary>
+        /// <summary>ISO 3166-1 alpha-2 codes of the remote address (Connection and Alert kinds).</summary>
         public IReadOnlyList<string> Countries { get; set; }
+        /// <summary>"TCP" and/or "UDP", case-insensitive (Connection and Alert kinds).</summary>
+        public IReadOnlyList<string> Protocols { get; set; }
+        /// <summary>Owning process ids (Connection and Alert kinds; hourly roll-ups have none and never match).</summary>
+        public IReadOnlyList<int> ProcessIds { get; set; }
+        /// <summary>Ports at either end (Connection and Alert kinds).</summary>
+        public IReadOnlyList<int> Ports { get; set; }
+        /// <summary>This host's ports (Connection and Alert kinds).</summary>
+        public IReadOnlyList<int> LocalPorts { get; set; }
+        /// <summary>The peers' ports (Connection and Alert kinds).</summary>
+        public IReadOnlyList<int> RemotePorts { get; set; }
         /// <summary>At most this many rows (the newest when more match); null for all.</summary>
         public int? Limit { get; set; }
         /// <summary>The clock whose midnights and hours <see cref="Interval"/> periods begin at; null for UTC.</summary>

@@ -41,7 +41,7 @@ namespace ConnectionsMonitor.Engine.History
         private readonly FileStream _lock;
         private readonly HistoryOptions _options;
         private readonly List<string> _warnings = new List<string>();
-        private SqliteCommand _insertTotals, _insertProcess, _insertConnection, _closeConnection, _progressConnection;
+        private SqliteCommand _insertTotals, _insertProcess, _insertConnection, _closeConnection, _progressConnection, _insertAlert;
 
         private HistoryStore(string path, SqliteConnection db, FileStream writerLock, HistoryOptions options)
         {
@@ -322,6 +322,11 @@ CREATE TABLE IF NOT EXISTS connection (
 CREATE INDEX IF NOT EXISTS connection_opened ON connection (opened);
 CREATE INDEX IF NOT EXISTS connection_remote ON connection (remote_address);
 CREATE INDEX IF NOT EXISTS connection_open ON connection (closed) WHERE closed IS NULL;
+CREATE TABLE IF NOT EXISTS alert (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, alert_id TEXT NOT NULL, rule TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+  summary TEXT, subject TEXT, value REAL, threshold REAL, protocol TEXT, local_address TEXT, local_port INTEGER,
+  remote_address TEXT, remote_port INTEGER, state TEXT, pid INTEGER, process_name TEXT, country TEXT, asn INTEGER, detail TEXT);
+CREATE INDEX IF NOT EXISTS alert_time ON alert (ts);
 PRAGMA user_version = " + SchemaVersion.ToString(CultureInfo.InvariantCulture) + @";
 PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture) + ";", tx);
                 Execute(_db, "INSERT OR REPLACE INTO meta VALUES ('writer_pid', $pid), ('writer_started', $at)", tx,
@@ -424,6 +429,20 @@ PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture)
                         c.ExecuteNonQuery();
                     }
                 }
+                if (b.Alerts.Count > 0)
+                {
+                    var c = _insertAlert ?? (_insertAlert = Prepare(
+                        "INSERT INTO alert (ts, alert_id, rule, kind, status, summary, subject, value, threshold, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, detail) " +
+                        "VALUES ($ts, $aid, $rule, $kind, $status, $summary, $subject, $value, $threshold, $proto, $laddr, $lport, $raddr, $rport, $state, $pid, $name, $country, $asn, $detail)",
+                        "$ts", "$aid", "$rule", "$kind", "$status", "$summary", "$subject", "$value", "$threshold", "$proto", "$laddr", "$lport", "$raddr", "$rport", "$state", "$pid", "$name", "$country", "$asn", "$detail"));
+                    c.Transaction = tx;
+                    foreach (var a in b.Alerts)
+                    {
+                        Bind(c, ToMs(a.TimeUtc), a.AlertId.ToString("D"), a.RuleName ?? "", a.AlertKind ?? "", a.Status ?? "", a.Summary, a.Subject, a.Value, a.Threshold,
+                            a.Protocol, a.LocalAddress, a.LocalPort, a.RemoteAddress, a.RemotePort, a.State, a.ProcessId, a.ProcessName, a.Country, a.Asn, a.Detail);
+                        c.ExecuteNonQuery();
+                    }
+                }
                 if (b.Progress.Count > 0)
                 {
                     var c = _progressConnection ?? (_progressConnection = Prepare("UPDATE connection SET bytes_sent = coalesce($sent, bytes_sent), bytes_received = coalesce($recv, bytes_received), state = coalesce($state, state) WHERE id = $id",
@@ -489,7 +508,8 @@ GROUP BY opened / 3600000, protocol, local_address, remote_address, process_name
          CASE WHEN remote_port IS NULL OR local_port <= remote_port THEN local_port END,
          CASE WHEN remote_port IS NOT NULL AND local_port > remote_port THEN remote_port END;
 DELETE FROM connection WHERE rolled_up = 0 AND closed IS NOT NULL AND opened < $livescut AND closed < $livescut;
-DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT NULL;", tx,
+DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT NULL;
+DELETE FROM alert WHERE ts < $keep;", tx,
                         ("$tfrom", Math.Min(totalsFrom, minutesDone)), ("$tdone", Math.Max(totalsFrom, minutesDone)),
                         ("$pfrom", Math.Min(processFrom, hoursDone)), ("$pdone", Math.Max(processFrom, hoursDone)),
                         ("$rawcut", rawCut), ("$minutecut", minuteCut), ("$keep", keep), ("$keepc", keepConnections), ("$livescut", livesCut));
@@ -638,14 +658,68 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
                     };
                     if (names != null && !ConnectionQuery.MatchesAnyProcessName(names, row.ProcessName)) continue;
                     if (countries != null && (row.Country == null || !countries.Contains(row.Country))) continue;
-                    if (exact == null && q.RemoteAddresses != null && q.RemoteAddresses.Count > 0)
-                    {
-                        if (row.RemoteAddress == null || !IPAddress.TryParse(row.RemoteAddress, out var ip) || !q.RemoteAddresses.Any(p => p.IsMatch(ip))) continue;
-                    }
+                    if (exact == null && !MatchesRemote(q.RemoteAddresses, row.RemoteAddress)) continue;
+                    if (!MatchesEnds(q, row.Protocol, row.ProcessId, row.LocalPort, row.RemotePort)) continue;
                     rows.Add(row);
                 }
             return Limit(rows, q.Limit);
         }
+
+        /// <summary>
+        /// Alert rows raised in the range, oldest first, filtered by process name, remote address and country like
+        /// connection lives (a filter drops rows whose field is null). A file written before alerts were recorded has none.
+        /// </summary>
+        public IReadOnlyList<AlertRow> QueryAlerts(HistoryQuery q)
+        {
+            var (since, until) = Range(q);
+            var names = Patterns(q.ProcessNames);
+            var countries = q.Countries != null && q.Countries.Count > 0 ? new HashSet<string>(q.Countries, StringComparer.OrdinalIgnoreCase) : null;
+            var rows = new List<AlertRow>();
+            if (Scalar(_db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alert'") == 0) return rows;
+            using (var c = new SqliteCommand("SELECT ts, alert_id, rule, kind, status, summary, subject, value, threshold, protocol, local_address, local_port, remote_address, remote_port, state, pid, process_name, country, asn, detail " +
+                                             "FROM alert WHERE ts >= $since AND ts < $until ORDER BY ts, id", _db))
+            {
+                c.Parameters.AddWithValue("$since", since);
+                c.Parameters.AddWithValue("$until", until);
+                using (var r = c.ExecuteReader())
+                    while (r.Read())
+                    {
+                        var row = new AlertRow
+                        {
+                            TimeUtc = FromMs(r.GetInt64(0)), AlertId = Guid.TryParse(r.GetString(1), out var id) ? id : Guid.Empty, RuleName = r.GetString(2),
+                            AlertKind = r.GetString(3), Status = r.GetString(4), Summary = Text(r, 5), Subject = Text(r, 6),
+                            Value = r.IsDBNull(7) ? (double?)null : r.GetDouble(7), Threshold = r.IsDBNull(8) ? (double?)null : r.GetDouble(8),
+                            Protocol = Text(r, 9), LocalAddress = Text(r, 10), LocalPort = r.IsDBNull(11) ? (int?)null : r.GetInt32(11),
+                            RemoteAddress = Text(r, 12), RemotePort = r.IsDBNull(13) ? (int?)null : r.GetInt32(13), State = Text(r, 14),
+                            ProcessId = r.IsDBNull(15) ? (int?)null : r.GetInt32(15), ProcessName = Text(r, 16), Country = Text(r, 17), Asn = NullableLong(r, 18), Detail = Text(r, 19),
+                        };
+                        if (names != null && !ConnectionQuery.MatchesAnyProcessName(names, row.ProcessName)) continue;
+                        if (countries != null && (row.Country == null || !countries.Contains(row.Country))) continue;
+                        if (!MatchesRemote(q.RemoteAddresses, row.RemoteAddress)) continue;
+                        if (!MatchesEnds(q, row.Protocol, row.ProcessId, row.LocalPort, row.RemotePort)) continue;
+                        rows.Add(row);
+                    }
+            }
+            return Limit(rows, q.Limit);
+        }
+
+        private static bool MatchesRemote(IReadOnlyList<AddressPattern> patterns, string address) =>
+            patterns == null || patterns.Count == 0 ||
+            (address != null && IPAddress.TryParse(address, out var ip) && patterns.Any(p => p.IsMatch(ip)));
+
+        /// <summary>The protocol, process id and port filters of <paramref name="q"/>; a null field never matches a filter on it.</summary>
+        private static bool MatchesEnds(HistoryQuery q, string protocol, int? pid, int? localPort, int? remotePort)
+        {
+            if (q.Protocols != null && q.Protocols.Count > 0 && (protocol == null || !q.Protocols.Any(p => string.Equals(p, protocol, StringComparison.OrdinalIgnoreCase)))) return false;
+            if (q.ProcessIds != null && q.ProcessIds.Count > 0 && (pid == null || !q.ProcessIds.Contains(pid.Value))) return false;
+            if (q.LocalPorts != null && q.LocalPorts.Count > 0 && (localPort == null || !q.LocalPorts.Contains(localPort.Value))) return false;
+            if (q.RemotePorts != null && q.RemotePorts.Count > 0 && (remotePort == null || !q.RemotePorts.Contains(remotePort.Value))) return false;
+            if (q.Ports != null && q.Ports.Count > 0 &&
+                !((localPort != null && q.Ports.Contains(localPort.Value)) || (remotePort != null && q.Ports.Contains(remotePort.Value)))) return false;
+            return true;
+        }
+
+        private static string Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
         private static bool IsSingleAddress(AddressPattern p) =>
             p.Zone == null && p.Text.IndexOfAny(new[] { '/', '*', '?', '%' }) < 0 && IPAddress.TryParse(p.Text, out _);
@@ -711,7 +785,7 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         /// <summary>Closes the database (checkpointing the WAL) and lets go of the writer lock.</summary>
         public void Dispose()
         {
-            foreach (var c in new[] { _insertTotals, _insertProcess, _insertConnection, _closeConnection, _progressConnection }) c?.Dispose();
+            foreach (var c in new[] { _insertTotals, _insertProcess, _insertConnection, _closeConnection, _progressConnection, _insertAlert }) c?.Dispose();
             try
             {
                 if (IsWriter) Execute(_db, "PRAGMA wal_checkpoint(TRUNCATE)");
@@ -736,6 +810,8 @@ DELETE FROM connection WHERE coalesce(closed, opened) < $keepc AND closed IS NOT
         public List<ClosedConnection> Closed { get; } = new List<ClosedConnection>();
         /// <summary>Open connections whose counters or state changed since they were last written (once a minute).</summary>
         public List<ClosedConnection> Progress { get; } = new List<ClosedConnection>();
+        /// <summary>Alerts raised since the previous batch, a row per item.</summary>
+        public List<AlertRow> Alerts { get; } = new List<AlertRow>();
     }
 
     /// <summary>A connection to insert; <see cref="Id"/> is its row id once written.</summary>

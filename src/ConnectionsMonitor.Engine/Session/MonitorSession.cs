@@ -129,6 +129,9 @@ namespace ConnectionsMonitor.Engine.Session
         private MonitorEngine _engine;
         private bool _disposed;
 
+        /// <summary>The module's own config.yml (<see cref="MonitorSessionOptions.DefaultConfigPath"/>), or null.</summary>
+        internal string ModuleConfigPath => _options.DefaultConfigPath;
+
         /// <summary>A session that makes its platform on first use (options null: the running OS, the built-in configuration lookup).</summary>
         public MonitorSession(MonitorSessionOptions options = null)
         {

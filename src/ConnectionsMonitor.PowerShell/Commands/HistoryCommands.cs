@@ -161,10 +161,10 @@ namespace ConnectionsMonitor.Commands
     /// <para type="synopsis">Gets rows of the connection history: machine totals, per-process traffic, or connection lives, over a time range.</para>
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "ConnectionHistory")]
-    [OutputType(typeof(ConnectionHistoryTotals), typeof(ConnectionHistoryProcess), typeof(ConnectionHistoryConnection))]
+    [OutputType(typeof(ConnectionHistoryTotals), typeof(ConnectionHistoryProcess), typeof(ConnectionHistoryConnection), typeof(ConnectionHistoryAlert))]
     public sealed class GetConnectionHistoryCommand : HistoryCommandBase
     {
-        /// <summary>Totals, Process or Connection; default Connection with -RemoteAddress or -Country, Process with -ProcessName, else Totals.</summary>
+        /// <summary>Totals, Process, Connection or Alert; default Connection with -RemoteAddress, -Country, -Protocol, -ProcessId or a port, Process with -ProcessName, else Totals.</summary>
         [Parameter(Position = 0)]
         public ConnectionHistoryKind Kind { get; set; }
 
@@ -186,22 +186,54 @@ namespace ConnectionsMonitor.Commands
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [AllowNull, AllowEmptyCollection]
+        [ArgumentCompleter(typeof(ProcessNameCompleter))]
         public string[] ProcessName { get; set; }
+
+        /// <summary>Owning process ids (Connection and Alert rows; hourly roll-ups of old lives have none).</summary>
+        [Parameter]
+        [ValidateRange(0, int.MaxValue)]
+        public int[] ProcessId { get; set; }
+
+        /// <summary>TCP and/or UDP (Connection and Alert rows).</summary>
+        [Parameter]
+        [ValidateSet("TCP", "UDP", IgnoreCase = true)]
+        public string[] Protocol { get; set; }
+
+        /// <summary>Ports at either end (Connection and Alert rows).</summary>
+        [Parameter]
+        [ValidateRange(0, 65535)]
+        public int[] Port { get; set; }
+
+        /// <summary>This host's ports (Connection and Alert rows).</summary>
+        [Parameter]
+        [ValidateRange(0, 65535)]
+        public int[] LocalPort { get; set; }
+
+        /// <summary>The peers' ports (Connection and Alert rows).</summary>
+        [Parameter]
+        [ValidateRange(0, 65535)]
+        public int[] RemotePort { get; set; }
 
         /// <summary>Remote addresses: an address, a CIDR block or a wildcard (Connection rows).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [AllowNull, AllowEmptyCollection]
         public string[] RemoteAddress { get; set; }
 
-        /// <summary>ISO 3166-1 alpha-2 country codes of the remote address (Connection rows).</summary>
+        /// <summary>ISO 3166-1 alpha-2 country codes of the remote address (Connection and Alert rows).</summary>
         [Parameter]
-        [ValidatePattern("^[A-Za-z]{2}$")]
+        [ValidateNotNullOrEmpty]
+        [ValidateCountryCode]
+        [ArgumentCompleter(typeof(CountryCompleter))]
         public string[] Country { get; set; }
 
         /// <summary>Only the newest N rows.</summary>
         [Parameter]
         [ValidateRange(1, int.MaxValue)]
         public int Last { get; set; }
+
+        /// <summary>Read the history the service (cmon --service) writes by default: /var/lib/connectionsmonitor/history.db or %ProgramData%\ConnectionsMonitor\history.db.</summary>
+        [Parameter]
+        public SwitchParameter Service { get; set; }
 
         private readonly List<string> _names = new List<string>();
         private readonly List<AddressPattern> _addresses = new List<AddressPattern>();
@@ -233,6 +265,35 @@ namespace ConnectionsMonitor.Commands
 
         private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
 
+        /// <summary>
+        /// -Service: the service's default file. Otherwise -Path, this session's recording, history.path; and when none of
+        /// those names a file and the user's own default file does not exist while the service's does, the service's file
+        /// (said with -Verbose), so any session reads the service's history without being told where it is.
+        /// </summary>
+        private string HistoryFile()
+        {
+            string service = Engine.Service.ServiceRunner.DefaultHistoryPath();
+            if (Service)
+            {
+                if (Bound(nameof(Path)))
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Service and -Path both name the history file; give one of them."), "ServiceAndPath", ErrorCategory.InvalidArgument, Path));
+                WriteVerbose("Reading the service's history '" + service + "'.");
+                if (!System.IO.File.Exists(service))
+                    ThrowTerminatingError(new ErrorRecord(new System.IO.FileNotFoundException("There is no service history at '" + service + "' that this account can see: the service is not installed or has not recorded yet (Install-ConnectionMonitorService)" +
+                        (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows) ? "." : ", or this account may not read it: only root reads the service's state directory (run it with sudo)."), service),
+                        "ServiceHistoryNotFound", ErrorCategory.ObjectNotFound, service));
+                return service;
+            }
+            string path = ResolvedPath(Config());
+            bool ownDefault = !Bound(nameof(Path)) && string.Equals(path, HistoryOptions.DefaultPath(), StringComparison.Ordinal);
+            if (ownDefault && !System.IO.File.Exists(path) && System.IO.File.Exists(service))
+            {
+                WriteVerbose("There is no history of yours at '" + path + "'; reading the service's history '" + service + "'.");
+                return service;
+            }
+            return path;
+        }
+
         protected override void EndProcessing()
         {
             HistoryKind? Kind = Bound(nameof(this.Kind)) ? (HistoryKind)(int)this.Kind : (HistoryKind?)null;
@@ -244,16 +305,21 @@ namespace ConnectionsMonitor.Commands
             // nothing: no rows, never the whole machine's totals in their place.
             if (MyInvocation.ExpectingInput && !_anyInput) return;
             if ((_namesAsked && _names.Count == 0) || (_addressesAsked && _addresses.Count == 0)) return;
-            var kind = Kind ?? (_addressesAsked || Country != null ? HistoryKind.Connection : _namesAsked ? HistoryKind.Process : HistoryKind.Totals);
-            if (kind != HistoryKind.Connection && (_addresses.Count > 0 || Country != null))
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-RemoteAddress and -Country filter connection lives: use them with -Kind Connection (or without -Kind)."), "FilterNeedsConnectionKind", ErrorCategory.InvalidArgument, kind));
-            if (kind == HistoryKind.Connection && Interval != null)
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Interval sums totals and process rows; connection lives are not summed. Leave it out, or use -Kind Totals or Process."), "IntervalNeedsRollupKind", ErrorCategory.InvalidArgument, Interval));
+            var connectionFilters = new[] { nameof(RemoteAddress), nameof(Country), nameof(ProcessId), nameof(Protocol), nameof(Port), nameof(LocalPort), nameof(RemotePort) }
+                .Where(Bound).ToList();
+            var kind = Kind ?? (connectionFilters.Count > 0 ? HistoryKind.Connection : _namesAsked ? HistoryKind.Process : HistoryKind.Totals);
+            if (kind != HistoryKind.Connection && kind != HistoryKind.Alert && connectionFilters.Count > 0)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-" + string.Join(", -", connectionFilters) + " filter" + (connectionFilters.Count == 1 ? "s" : "") +
+                    " connection lives and alerts; " + kind + " rows have no such field. Use -Kind Connection or Alert (or leave -Kind out)."), "FilterNeedsConnectionKind", ErrorCategory.InvalidArgument, kind));
+            if (kind == HistoryKind.Totals && _namesAsked)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-ProcessName filters process, connection and alert rows; totals are the whole machine's. Use -Kind Process, Connection or Alert (or leave -Kind out)."), "FilterNeedsProcessKind", ErrorCategory.InvalidArgument, kind));
+            if ((kind == HistoryKind.Connection || kind == HistoryKind.Alert) && Interval != null)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Interval sums totals and process rows; " + (kind == HistoryKind.Alert ? "alerts" : "connection lives") + " are not summed. Leave it out, or use -Kind Totals or Process."), "IntervalNeedsRollupKind", ErrorCategory.InvalidArgument, Interval));
             if (kind == HistoryKind.Process && Interval != null && Interval.Value < TimeSpan.FromMinutes(1))
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("Process rows are per minute: -Interval must be one minute or more for them."), "IntervalTooShort", ErrorCategory.InvalidArgument, Interval));
             if (Since != null && Until != null && Until.Value <= Since.Value)
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Until (" + Until.Value.ToString("o") + ") must be after -Since (" + Since.Value.ToString("o") + ")."), "EmptyRange", ErrorCategory.InvalidArgument, Until));
-            string path = ResolvedPath(Config());
+            string path = HistoryFile();
             var query = new HistoryQuery
             {
                 Kind = kind,
@@ -263,6 +329,11 @@ namespace ConnectionsMonitor.Commands
                 ProcessNames = _names.Count > 0 ? _names : null,
                 RemoteAddresses = _addresses.Count > 0 ? _addresses : null,
                 Countries = Country,
+                ProcessIds = ProcessId,
+                Protocols = Protocol,
+                Ports = Port,
+                LocalPorts = LocalPort,
+                RemotePorts = RemotePort,
                 Limit = Last,
                 TimeZone = TimeZoneInfo.Local, // -Interval periods begin at local midnights and hours
             };
@@ -279,6 +350,7 @@ namespace ConnectionsMonitor.Commands
                 {
                     case HistoryKind.Totals: foreach (var r in store.QueryTotals(query)) WriteObject(OutputMapper.ToHistory(r)); break;
                     case HistoryKind.Process: foreach (var r in store.QueryProcesses(query)) WriteObject(OutputMapper.ToHistory(r)); break;
+                    case HistoryKind.Alert: foreach (var r in store.QueryAlerts(query)) WriteObject(OutputMapper.ToHistory(r)); break;
                     default: foreach (var r in store.QueryConnections(query)) WriteObject(OutputMapper.ToHistory(r)); break;
                 }
             }

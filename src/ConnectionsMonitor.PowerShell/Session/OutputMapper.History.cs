@@ -33,5 +33,13 @@ namespace ConnectionsMonitor.Session
             State = r.State, ProcessId = r.ProcessId, ProcessName = r.ProcessName, Country = r.Country, Asn = r.Asn, AsnOrganization = r.AsnOrganization,
             BytesSent = r.BytesSent, BytesReceived = r.BytesReceived, Connections = r.Lives,
         };
+
+        internal static ConnectionHistoryAlert ToHistory(AlertRow r) => new ConnectionHistoryAlert
+        {
+            Time = Local(r.TimeUtc), AlertId = r.AlertId.ToString("D"), RuleName = r.RuleName, Kind = r.AlertKind, Status = r.Status, Message = r.Summary,
+            Subject = r.Subject, Value = r.Value, Threshold = r.Threshold, Protocol = r.Protocol, LocalAddress = r.LocalAddress, LocalPort = r.LocalPort,
+            RemoteAddress = r.RemoteAddress, RemotePort = r.RemotePort, State = r.State, ProcessId = r.ProcessId, ProcessName = r.ProcessName,
+            Country = r.Country, Asn = r.Asn, Detail = r.Detail,
+        };
     }
 }

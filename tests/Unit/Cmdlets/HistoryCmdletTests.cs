@@ -134,7 +134,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.StartsWith("There is no history file at '", missing.Exception.Message);
             Assert.Equal("HistoryFileUnusable,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", missing.FullyQualifiedErrorId);
             var kind = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Process -RemoteAddress 10.0.0.1", Db));
-            Assert.Equal("-RemoteAddress and -Country filter connection lives: use them with -Kind Connection (or without -Kind).", kind.Exception.Message);
+            Assert.Equal("-RemoteAddress filters connection lives and alerts; Process rows have no such field. Use -Kind Connection or Alert (or leave -Kind out).", kind.Exception.Message);
+            Assert.Equal("FilterNeedsConnectionKind,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", kind.FullyQualifiedErrorId);
+            var ports = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Totals -Port 443 -Protocol TCP", Db));
+            Assert.Equal("-Protocol, -Port filter connection lives and alerts; Totals rows have no such field. Use -Kind Connection or Alert (or leave -Kind out).", ports.Exception.Message);
+            var totalsByName = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Totals -ProcessName sshd", Db));
+            Assert.Equal("FilterNeedsProcessKind,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", totalsByName.FullyQualifiedErrorId);
+            var alertInterval = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Alert -Interval 00:05:00", Db));
+            Assert.StartsWith("-Interval sums totals and process rows; alerts are not summed.", alertInterval.Exception.Message);
+            var badPort = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Port 70000", Db));
+            Assert.StartsWith("ParameterArgumentValidationError", badPort.FullyQualifiedErrorId);
             var interval = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Connection -Interval 00:05:00", Db));
             Assert.Equal("IntervalNeedsRollupKind,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", interval.FullyQualifiedErrorId);
             var (rows, errors, _) = _ps.InvokeCollecting("Get-ConnectionHistory -Path $args[0] -RemoteAddress 300.1.1.1", Db);
@@ -144,6 +153,38 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var range = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Since (Get-Date) -Until (Get-Date).AddHours(-1)", Db));
             Assert.Equal("EmptyRange,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", range.FullyQualifiedErrorId);
             Assert.False(File.Exists(Db)); // nothing was created by asking
+        }
+
+        [Fact]
+        public void AlertsComeBackAsFlatRowsFilteredByPortAndProcess()
+        {
+            Directory.CreateDirectory(_dir);
+            var t = new DateTime(2026, 11, 30, 22, 15, 0, DateTimeKind.Utc);
+            var scan = new ConnectionsMonitor.Engine.Alerts.AlertEvent("scans", ConnectionsMonitor.Engine.Alerts.AlertKind.PortScan, ConnectionsMonitor.Engine.Alerts.AlertStatus.Firing, t,
+                "Port scan from 198.51.100.9", new[]
+                {
+                    new ConnectionsMonitor.Engine.Alerts.AlertItem { Protocol = ConnectionsMonitor.Engine.Model.TransportProtocol.Tcp, LocalAddress = "10.0.0.5", LocalPort = 22, RemoteAddress = "198.51.100.9", RemotePort = 40000 },
+                    new ConnectionsMonitor.Engine.Alerts.AlertItem { Protocol = ConnectionsMonitor.Engine.Model.TransportProtocol.Tcp, LocalAddress = "10.0.0.5", LocalPort = 80, RemoteAddress = "198.51.100.9", RemotePort = 40001, ProcessId = 4242, ProcessName = "=HYPERLINK(\"x\")" },
+                }) { Subject = "198.51.100.9" };
+            using (var store = ConnectionsMonitor.Engine.History.HistoryStore.OpenWriter(Db, null))
+            {
+                var b = new ConnectionsMonitor.Engine.History.HistoryBatch();
+                b.Alerts.AddRange(ConnectionsMonitor.Engine.History.AlertRow.From(scan));
+                Assert.True(store.Write(b));
+            }
+            var rows = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert", Db);
+            Assert.Equal(2, rows.Count);
+            Assert.All(rows, r => Assert.Equal("ConnectionsMonitor.ConnectionHistoryAlert", r.TypeNames[0]));
+            Assert.Equal((t.ToLocalTime(), scan.Id.ToString("D"), "scans", "PortScan", "Firing", "Port scan from 198.51.100.9", "198.51.100.9"),
+                (Prop<DateTime>(rows[0], "Time"), Prop<string>(rows[0], "AlertId"), Prop<string>(rows[0], "RuleName"), Prop<string>(rows[0], "Kind"),
+                 Prop<string>(rows[0], "Status"), Prop<string>(rows[0], "Message"), Prop<string>(rows[0], "Subject")));
+            var web = Assert.Single(_ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -Port 80 -ProcessId 4242", Db));
+            Assert.Equal("=HYPERLINK(\"x\")", Prop<string>(web, "ProcessName"));
+            Assert.Empty(_ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -Protocol UDP", Db));
+            // A CSV of alerts: one header and the row's fields.
+            var csv = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -LocalPort 22 | ConvertTo-Csv -NoTypeInformation", Db).Select(o => o.ToString()).ToList();
+            Assert.Equal(2, csv.Count);
+            Assert.StartsWith("\"Time\",\"AlertId\",\"RuleName\",\"Kind\",\"Status\",\"Message\"", csv[0]);
         }
 
         [Fact]

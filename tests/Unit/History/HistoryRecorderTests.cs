@@ -4,6 +4,7 @@ using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
+using ConnectionsMonitor.Engine.Alerts;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.History;
 using ConnectionsMonitor.Engine.Session;
@@ -92,6 +93,48 @@ namespace ConnectionsMonitor.Tests.History
             var mine = read.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, ProcessNames = new[] { System.Diagnostics.Process.GetCurrentProcess().ProcessName } });
             Assert.NotEmpty(mine);
             Assert.True(mine.Sum(p => p.BytesSent ?? 0) >= 70000 + 1234, "both ends are this process");
+        }
+
+        [Fact]
+        public void AnAlertOfTheRecordingSessionIsRecordedWithItsListenerAndATestMessageIsNot()
+        {
+            string db = Path.Combine(_dir, "alerts.db");
+            TestEnvironment.Isolate();
+            using var session = new MonitorSession(new MonitorSessionOptions());
+            session.Alerts.Interval = TimeSpan.FromMilliseconds(200);
+            session.History.Start(db, new HistoryOptions(), TimeSpan.FromMilliseconds(200), null);
+            int port = ConnectionsMonitor.Tests.Alerts.AlertMonitorTests.FreePort();
+            var rule = new AlertRule("listen", new[] { new AlertCondition(AlertKind.NewListeningPort) { Ports = new[] { port } } })
+            { Filter = new ConnectionQuery { ProcessIds = new[] { Environment.ProcessId } } };
+            session.Alerts.Register(rule);
+            Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= 1, TimeSpan.FromSeconds(20)), "no sample was evaluated");
+            // A Test message (Test-ConnectionAlert) reaches listeners but is no firing: not recorded.
+            session.History.OnAlert(rule, new AlertEvent("listen", AlertKind.NewListeningPort, AlertStatus.Test, DateTime.UtcNow, "Test message", null));
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            try
+            {
+                Assert.True(SpinWait.SpinUntil(() => session.Alerts.Find("listen").Fired >= 1, TimeSpan.FromSeconds(20)), "no alert for the new listener");
+                long seen = session.History.State.SamplesWritten;
+                Assert.True(SpinWait.SpinUntil(() => session.History.State.SamplesWritten >= seen + 2, TimeSpan.FromSeconds(10)));
+                using (var reader = HistoryStore.OpenReader(db)) // read while recording
+                {
+                    var row = Assert.Single(reader.QueryAlerts(new HistoryQuery { Kind = HistoryKind.Alert }));
+                    Assert.Equal(("listen", "NewListeningPort", "Firing", "TCP", port, Environment.ProcessId),
+                        (row.RuleName, row.AlertKind, row.Status, row.Protocol, row.LocalPort.Value, row.ProcessId.Value));
+                    Assert.InRange((session.Alerts.Find("listen").LastFiredUtc.Value - row.TimeUtc).TotalMilliseconds, 0, 1); // kept to the millisecond
+                    Assert.StartsWith("New listening port " + port + "/TCP by ", row.Summary);
+                    Assert.Null(row.RemoteAddress);
+                }
+            }
+            finally
+            {
+                listener.Stop();
+                session.Alerts.Unregister("listen");
+            }
+            session.History.Stop();
+            using var read = HistoryStore.OpenReader(db);
+            Assert.Single(read.QueryAlerts(new HistoryQuery()));
         }
 
         [Fact]

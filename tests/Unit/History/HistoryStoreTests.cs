@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using ConnectionsMonitor.Engine;
+using ConnectionsMonitor.Engine.Alerts;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.History;
 using ConnectionsMonitor.Engine.Model;
@@ -13,6 +14,7 @@ using ConnectionsMonitor.Engine.Session;
 using ConnectionsMonitor.Engine.Tracking;
 using ConnectionsMonitor.Tests.Display;
 using ConnectionsMonitor.Tests.TestSupport;
+using Microsoft.Data.Sqlite;
 using Xunit;
 
 namespace ConnectionsMonitor.Tests.History
@@ -317,6 +319,95 @@ namespace ConnectionsMonitor.Tests.History
                 using (var reader = HistoryStore.OpenReader(DbPath)) Assert.Single(reader.QueryTotals(new HistoryQuery()));
             }
             using (var again = HistoryStore.OpenWriter(DbPath, null)) Assert.Single(again.QueryTotals(new HistoryQuery()));
+        }
+
+        [Fact]
+        public void ConnectionLivesFilterByProtocolProcessIdAndPortsAtEitherEnd()
+        {
+            var web = DisplayTestSupport.Tcp(50000, 443, TcpState.Established, "curl", 100, "10.0.0.5", "203.0.113.5");
+            var ssh = DisplayTestSupport.Tcp(22, 51000, TcpState.Established, "sshd", 300, "10.0.0.5", "198.51.100.7");
+            var dns = DisplayTestSupport.Udp(53, "dnsmasq");
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+                Record(store, Snap(T0, web, ssh, dns), Snap(T0.AddSeconds(2), web, ssh, dns));
+            using var reader = HistoryStore.OpenReader(DbPath);
+            IReadOnlyList<string> Names(HistoryQuery q) { q.Kind = HistoryKind.Connection; return reader.QueryConnections(q).Select(c => c.ProcessName).OrderBy(n => n).ToList(); }
+            Assert.Equal(new[] { "curl", "sshd" }, Names(new HistoryQuery { Protocols = new[] { "tcp" } }));
+            Assert.Equal(new[] { "dnsmasq" }, Names(new HistoryQuery { Protocols = new[] { "UDP" } }));
+            Assert.Equal(new[] { "sshd" }, Names(new HistoryQuery { ProcessIds = new[] { 300 } }));
+            Assert.Equal(new[] { "curl", "sshd" }, Names(new HistoryQuery { Ports = new[] { 443, 22 } }));  // the peer's 443, this host's 22
+            Assert.Equal(new[] { "sshd" }, Names(new HistoryQuery { LocalPorts = new[] { 22 } }));
+            Assert.Empty(Names(new HistoryQuery { RemotePorts = new[] { 22 } }));
+            Assert.Equal(new[] { "curl" }, Names(new HistoryQuery { RemotePorts = new[] { 443 }, Protocols = new[] { "TCP" } }));
+            Assert.Empty(Names(new HistoryQuery { RemotePorts = new[] { 443 }, ProcessIds = new[] { 300 } })); // filters combine with AND
+        }
+
+        [Fact]
+        public void AlertsAreKeptARowPerItemFilteredLikeLivesAndPrunedWithTheHistory()
+        {
+            var opts = new HistoryOptions { Retention = TimeSpan.FromDays(2), RawRetention = TimeSpan.FromDays(1), ConnectionRetention = TimeSpan.FromDays(2) };
+            var scan = new AlertEvent("scans", AlertKind.PortScan, AlertStatus.Firing, T0, "Port scan from 198.51.100.9: ports 22,80", new[]
+            {
+                new AlertItem { Protocol = TransportProtocol.Tcp, LocalAddress = "10.0.0.5", LocalPort = 22, RemoteAddress = "198.51.100.9", RemotePort = 40000, State = TcpState.SynReceived, Country = "NL", Asn = 64501, Detail = "ports 22,80" },
+                new AlertItem { Protocol = TransportProtocol.Tcp, LocalAddress = "10.0.0.5", LocalPort = 80, RemoteAddress = "198.51.100.9", RemotePort = 40001, ProcessId = 200, ProcessName = "=HYPERLINK(\"x\")" },
+            }) { Subject = "198.51.100.9" };
+            var level = new AlertEvent("busy", AlertKind.MaxConnections, AlertStatus.Resolved, T0.AddMinutes(1), "Connections back to 12 (threshold 1000)", null) { Value = 12, Threshold = 1000 };
+            using (var store = HistoryStore.OpenWriter(DbPath, opts))
+            {
+                var b = new HistoryBatch();
+                b.Alerts.AddRange(AlertRow.From(scan));
+                b.Alerts.AddRange(AlertRow.From(level));
+                Assert.True(store.Write(b));
+                using (var reader = HistoryStore.OpenReader(DbPath))
+                {
+                    var all = reader.QueryAlerts(new HistoryQuery { Kind = HistoryKind.Alert });
+                    Assert.Equal(3, all.Count);
+                    Assert.Equal(new[] { scan.Id, scan.Id, level.Id }, all.Select(a => a.AlertId));
+                    var first = all[0];
+                    Assert.Equal((T0, "scans", "PortScan", "Firing", "Port scan from 198.51.100.9: ports 22,80", "198.51.100.9"),
+                        (first.TimeUtc, first.RuleName, first.AlertKind, first.Status, first.Summary, first.Subject));
+                    Assert.Equal(("TCP", "10.0.0.5", 22, "198.51.100.9", 40000, "SynReceived", "NL", 64501L, "ports 22,80"),
+                        (first.Protocol, first.LocalAddress, first.LocalPort.Value, first.RemoteAddress, first.RemotePort.Value, first.State, first.Country, first.Asn.Value, first.Detail));
+                    Assert.Null(first.ProcessId);
+                    Assert.Equal("=HYPERLINK(\"x\")", all[1].ProcessName); // kept as found; outputs make it inert
+                    var resolved = all[2];
+                    Assert.Equal((12.0, 1000.0, "Resolved"), (resolved.Value.Value, resolved.Threshold.Value, resolved.Status));
+                    Assert.Null(resolved.Protocol);
+                    Assert.Null(resolved.RemoteAddress);
+
+                    Assert.Equal(new[] { 80 }, reader.QueryAlerts(new HistoryQuery { ProcessNames = new[] { "=HYPER*" } }).Select(a => a.LocalPort.Value));
+                    Assert.Equal(new[] { 22 }, reader.QueryAlerts(new HistoryQuery { Countries = new[] { "nl" } }).Select(a => a.LocalPort.Value));
+                    Assert.Equal(2, reader.QueryAlerts(new HistoryQuery { RemoteAddresses = new[] { AddressPattern.Parse("198.51.100.0/24") } }).Count);
+                    Assert.Equal(new[] { 80 }, reader.QueryAlerts(new HistoryQuery { Ports = new[] { 80 } }).Select(a => a.LocalPort.Value));
+                    Assert.Equal(new[] { level.Id }, reader.QueryAlerts(new HistoryQuery { SinceUtc = T0.AddSeconds(30) }).Select(a => a.AlertId));
+                    Assert.Equal(new[] { level.Id }, reader.QueryAlerts(new HistoryQuery { Limit = 1 }).Select(a => a.AlertId));
+                }
+                store.Maintain(T0.AddDays(2).AddSeconds(30)); // the scan is older than the retention, the level not
+                using (var reader = HistoryStore.OpenReader(DbPath))
+                    Assert.Equal(new[] { level.Id }, reader.QueryAlerts(new HistoryQuery()).Select(a => a.AlertId));
+            }
+        }
+
+        [Fact]
+        public void AFileWrittenBeforeAlertsWereRecordedReadsAsNoAlertsAndGetsTheTableFromItsNextWriter()
+        {
+            using (HistoryStore.OpenWriter(DbPath, null)) { }
+            using (var db = new SqliteConnection("Data Source=" + DbPath))
+            {
+                db.Open();
+                using var drop = new SqliteCommand("DROP TABLE alert", db);
+                drop.ExecuteNonQuery();
+            }
+            SqliteConnection.ClearAllPools();
+            using (var reader = HistoryStore.OpenReader(DbPath))
+                Assert.Empty(reader.QueryAlerts(new HistoryQuery { Kind = HistoryKind.Alert }));
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+            {
+                var b = new HistoryBatch();
+                b.Alerts.AddRange(AlertRow.From(new AlertEvent("r", AlertKind.NewListeningPort, AlertStatus.Firing, T0, "New listening port 8080/TCP", null)));
+                Assert.True(store.Write(b));
+            }
+            using (var reader = HistoryStore.OpenReader(DbPath))
+                Assert.Equal("r", Assert.Single(reader.QueryAlerts(new HistoryQuery())).RuleName);
         }
 
         [Fact]
