@@ -172,8 +172,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         }
 
         /// <summary>
-        /// Unprivileged callers cannot read other users' /proc/&lt;pid&gt;/fd, so their sockets stay
-        /// without owner: say so once. Root sees everything it can; what it cannot attribute
+        /// Unprivileged callers cannot read other users' /proc/&lt;pid&gt;/fd (listing it needs
+        /// CAP_DAC_READ_SEARCH, reading its links CAP_SYS_PTRACE), so their sockets stay without owner:
+        /// say so once, naming both ways to see them (the service's unit grants the two capabilities). Root sees everything it can; what it cannot attribute
         /// (sockets held only by the kernel or another namespace) has no owner to show.
         /// </summary>
         private string OwnerWarning(List<SocketEntry> rows)
@@ -185,7 +186,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 if (row.Inode != null && row.ProcessId == null && row.UserId != euid) missing++;
             if (missing == 0) return null;
             return string.Format(CultureInfo.InvariantCulture,
-                "The owners of {0} socket{1} belonging to other users could not be read; run as root (sudo) to see every process.",
+                "The owners of {0} socket{1} belonging to other users could not be read; run as root (sudo), or with the capabilities CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, to see every process.",
                 missing, missing == 1 ? "" : "s");
         }
 
