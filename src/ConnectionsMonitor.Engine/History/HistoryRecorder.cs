@@ -17,7 +17,7 @@ namespace ConnectionsMonitor.Engine.History
             LastSampleUtc = lastUtc; OpenConnections = open; SizeBytes = sizeBytes; IsRecording = running; Failure = failure;
         }
 
-        /// <summary>The SQLite file.</summary>
+        /// <summary>The SQLite file; null when the recording keeps no history and only runs the auto-export (the service with monitoring.trackHistory: false).</summary>
         public string Path { get; }
         /// <summary>Sampling interval.</summary>
         public TimeSpan Interval { get; }
@@ -83,7 +83,10 @@ namespace ConnectionsMonitor.Engine.History
 
         /// <summary>
         /// Starts recording into <paramref name="path"/> every <paramref name="interval"/> (null: refreshInterval of the
-        /// configuration <paramref name="configQuery"/> names). The configuration's connection filters apply.
+        /// configuration <paramref name="configQuery"/> names). The configuration's connection filters apply, and its
+        /// auto-export (dashboard.export.autoExport) runs with every sample. A null <paramref name="path"/> keeps no
+        /// history and runs only the auto-export (the service with monitoring.trackHistory: false); with no auto-export
+        /// configured either there is nothing to do and the result is null.
         /// </summary>
         /// <exception cref="InvalidOperationException">This session records already.</exception>
         /// <exception cref="HistoryLockedException">Another recorder writes that file.</exception>
@@ -93,13 +96,14 @@ namespace ConnectionsMonitor.Engine.History
             var plan = _session.Plan(configQuery ?? new ConnectionQuery());
             var export = Export.ExportOptions.From(plan.Load, _session.ModuleConfigPath); // dashboard.export.autoExport; null when off
             var exporter = export == null ? null : new Export.SnapshotExporter(export, Clock);
+            if (path == null && exporter == null) return null;
             lock (_gate)
             {
-                if (_thread != null && _failure == null) throw new InvalidOperationException("This session is recording into '" + _store.Path + "' already; stop that recording first.");
+                if (_thread != null && _failure == null) throw new InvalidOperationException(_store != null ? "This session is recording into '" + _store.Path + "' already; stop that recording first." : "This session runs an auto-export already; stop that recording first.");
                 _thread?.Join(); // a recording that stopped on its own: its thread is ending (it has let go of the file)
                 _thread = null;
                 _options = options ?? new HistoryOptions();
-                var store = HistoryStore.OpenWriter(path, _options);
+                var store = path == null ? null : HistoryStore.OpenWriter(path, _options);
                 SessionFeed feed;
                 try
                 {
@@ -107,11 +111,11 @@ namespace ConnectionsMonitor.Engine.History
                 }
                 catch
                 {
-                    store.Dispose();
+                    store?.Dispose();
                     throw;
                 }
                 _store = store;
-                _warnings.AddRange(store.TakeWarnings());
+                if (store != null) _warnings.AddRange(store.TakeWarnings());
                 _interval = feed.Subscription.Interval;
                 _started = DateTime.UtcNow;
                 _written = _lost = _dropped = 0;
@@ -121,7 +125,7 @@ namespace ConnectionsMonitor.Engine.History
                 var token = _stop.Token;
                 while (_alertRows.TryDequeue(out _)) { }
                 _alertRowsLost = 0;
-                _session.Alerts.Raised += OnAlert;
+                if (store != null) _session.Alerts.Raised += OnAlert;
                 _thread = new Thread(() => Run(feed, store, exporter, token)) { IsBackground = true, Name = "cmon-history" };
                 _thread.Start();
                 return StateLocked();
@@ -152,7 +156,7 @@ namespace ConnectionsMonitor.Engine.History
         /// <summary>The recording's state (the last one's, once stopped), or null when this session has not recorded.</summary>
         public HistoryRecordingState State
         {
-            get { lock (_gate) return _store == null ? _final : StateLocked(); }
+            get { lock (_gate) return _thread == null ? _final : StateLocked(); }
         }
 
         /// <summary>Warnings (a damaged file set aside, a full disk, a recording that stopped), each once.</summary>
@@ -186,14 +190,18 @@ namespace ConnectionsMonitor.Engine.History
                     }
                     catch (OperationCanceledException) { break; }
                     Interlocked.Add(ref _dropped, sample.DroppedBefore);
-                    var batch = builder.Add(sample.Snapshot, sample.Events, _interval);
-                    TakeAlerts(batch);
-                    Commit(store, batch);
+                    if (store != null)
+                    {
+                        var batch = builder.Add(sample.Snapshot, sample.Events, _interval);
+                        TakeAlerts(batch);
+                        Commit(store, batch);
+                    }
                     if (exporter != null) { exporter.Offer(sample.Snapshot); Say(exporter.TakeWarnings()); } // auto-export, when due
                     lastSample = sample.Snapshot.TimeStampUtc;
                     lock (_gate) _last = lastSample;
                     _open = builder.OpenConnections;
                 maintenance:
+                    if (store == null) continue; // the auto-export alone
                     if (!_alertRows.IsEmpty) // raised from a sample this recorder has not had yet, or fed by a test
                     {
                         var alerts = new HistoryBatch();
@@ -207,20 +215,20 @@ namespace ConnectionsMonitor.Engine.History
                         nextMaintenance = Clock() + _options.MaintenanceInterval;
                     }
                 }
-                if (lastSample != null || !_alertRows.IsEmpty)
+                if (store != null && (lastSample != null || !_alertRows.IsEmpty))
                 {
                     var last = lastSample != null ? builder.Finish() : new HistoryBatch();
                     TakeAlerts(last);
                     store.Write(last);
                     Say(store.TakeWarnings());
                 }
-                store.CloseLeftOpen();
+                store?.CloseLeftOpen();
             }
             catch (Exception ex) when (!(ex is OutOfMemoryException))
             {
                 lock (_gate)
                 {
-                    _failure = "Recording into '" + store.Path + "' stopped: " + ex.Message;
+                    _failure = (store != null ? "Recording into '" + store.Path + "'" : "The auto-export") + " stopped: " + ex.Message;
                     _warnings.Add(_failure);
                 }
             }
@@ -228,7 +236,7 @@ namespace ConnectionsMonitor.Engine.History
             {
                 _session.Alerts.Raised -= OnAlert;
                 feed.Dispose();
-                store.Dispose(); // connections still open are closed as "recording stopped" when the file is next opened
+                store?.Dispose(); // connections still open are closed as "recording stopped" when the file is next opened
             }
         }
 

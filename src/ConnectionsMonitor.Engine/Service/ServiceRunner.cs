@@ -46,7 +46,8 @@ namespace ConnectionsMonitor.Engine.Service
 
     /// <summary>
     /// The headless, long-running service mode: one <see cref="MonitorSession"/> whose history recorder writes every
-    /// refreshInterval and whose configured alert rules (alerts.enabled) run, with everything worth saying written to an
+    /// refreshInterval (unless monitoring.trackHistory is false: then no history file, and the recorder runs only the
+    /// auto-export when one is configured) and whose configured alert rules (alerts.enabled) run, with everything worth saying written to an
     /// <see cref="IServiceLog"/>: start (file, interval, rules), warnings of the table reader, the recorder and the rules,
     /// each alert fired, each webhook delivery that failed, and stop. <see cref="Start"/> then <see cref="Stop"/>;
     /// <see cref="Failed"/> is set when the recording stops on its own (the host then exits non-zero so the service
@@ -101,8 +102,15 @@ namespace ConnectionsMonitor.Engine.Service
             var plan = _session.Plan(query);
             foreach (var w in plan.Warnings) _log.Write(ServiceLogLevel.Warning, "Configuration: " + w);
             var config = plan.Config;
-            string path = _settings.HistoryPath ?? config.History.Path ?? DefaultHistoryPath();
-            if (!System.IO.Path.IsPathRooted(path)) path = System.IO.Path.GetFullPath(System.IO.Path.Combine(query.CurrentDirectory, path));
+            // monitoring.trackHistory: false keeps no history file; the recorder then runs only the auto-export, if configured.
+            string path = null;
+            if (config.Monitoring.TrackHistory)
+            {
+                path = _settings.HistoryPath ?? config.History.Path ?? DefaultHistoryPath();
+                if (!System.IO.Path.IsPathRooted(path)) path = System.IO.Path.GetFullPath(System.IO.Path.Combine(query.CurrentDirectory, path));
+            }
+            else if (_settings.HistoryPath != null)
+                _log.Write(ServiceLogLevel.Warning, "The history file '" + _settings.HistoryPath + "' is not written: monitoring.trackHistory is false.");
 
             var state = _session.History.Start(path, HistoryOptions.From(config), null, query);
             _session.Alerts.Raised += OnAlert;
@@ -114,7 +122,7 @@ namespace ConnectionsMonitor.Engine.Service
             catch
             {
                 _session.Alerts.Raised -= OnAlert;
-                _session.History.Stop();
+                if (state != null) _session.History.Stop();
                 throw;
             }
             foreach (var w in _feed.SetupWarnings) _log.Write(ServiceLogLevel.Warning, w);
@@ -123,8 +131,11 @@ namespace ConnectionsMonitor.Engine.Service
             string ruleText = rules.Count == 0
                 ? (config.Alerts.Enabled ? "alerts.enabled is true but no condition is on" : "no alert rules (alerts.enabled is false)")
                 : rules.Count.ToString(CultureInfo.InvariantCulture) + " alert rule(s): " + string.Join(", ", Names(rules));
+            string recording = state == null ? "no history (monitoring.trackHistory is false)"
+                : state.Path == null ? "no history (monitoring.trackHistory is false), only the auto-export"
+                : "recording every " + state.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s into '" + state.Path + "'";
             _log.Write(ServiceLogLevel.Info, "Started (PID " + CurrentProcessId() + "): configuration " + (plan.Load.SourcePath != null ? "'" + plan.Load.SourcePath + "'" : "built-in defaults") +
-                "; recording every " + state.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s into '" + state.Path + "'; " + ruleText + ".");
+                "; " + recording + "; " + ruleText + ".");
             SayRecorderWarnings();
 
             _stop = new CancellationTokenSource();
@@ -146,7 +157,9 @@ namespace ConnectionsMonitor.Engine.Service
             SayRecorderWarnings();
             SayAlertWarnings();
             _session.Alerts.Raised -= OnAlert;
-            if (final != null)
+            if (final == null || final.Path == null)
+                _log.Write(ServiceLogLevel.Info, "Stopped.");
+            else
                 _log.Write(ServiceLogLevel.Info, "Stopped: " + final.SamplesWritten.ToString(CultureInfo.InvariantCulture) + " sample(s) written to '" + final.Path + "'" +
                     (final.SamplesLost > 0 ? ", " + final.SamplesLost.ToString(CultureInfo.InvariantCulture) + " lost" : "") + ".");
         }

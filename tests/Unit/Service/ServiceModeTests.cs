@@ -210,6 +210,43 @@ namespace ConnectionsMonitor.Tests.Service
             finally { Directory.Delete(dir, true); }
         }
 
+        /// <summary>
+        /// monitoring.trackHistory: false keeps no history: no file is made, not even at --history (which the log says is
+        /// not written), while the auto-export the configuration asks for still writes its files; SIGTERM stops it cleanly.
+        /// </summary>
+        [LinuxFact]
+        public void WithTrackHistoryFalseNoHistoryFileIsMadeAndTheAutoExportStillRuns()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-svc-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                string history = Path.Combine(dir, "h.db"), exports = Path.Combine(dir, "exports");
+                File.WriteAllText(Path.Combine(dir, "config.yml"),
+                    "refreshInterval: 200\nmonitoring:\n  trackHistory: false\n" +
+                    "dashboard:\n  export:\n    autoExport: true\n    exportInterval: 1000\n    exportPath: exports\n    formats: [json]\n");
+                using var child = Start(dir, "--service", "--config", "config.yml", "--history", history);
+                WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
+                Assert.Contains("<4>The history file '" + history + "' is not written: monitoring.trackHistory is false.", child.Stderr);
+                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false).", child.Stderr);
+                WaitFor(() => Directory.Exists(exports) && Directory.GetFiles(exports, "connections-*.json").Length > 0, TimeSpan.FromSeconds(30),
+                    () => "no export file; stderr: " + child.Stderr);
+                string json = File.ReadAllText(Directory.GetFiles(exports, "connections-*.json")[0]);
+                using (var doc = System.Text.Json.JsonDocument.Parse(json))
+                    Assert.Equal(System.Text.Json.JsonValueKind.Array, doc.RootElement.ValueKind);
+
+                Assert.Equal(0, kill(child.Process.Id, SIGTERM));
+                Assert.True(child.Process.WaitForExit(30_000), "no exit after SIGTERM; stderr: " + child.Stderr);
+                child.Process.WaitForExit();
+                Assert.Equal(0, child.Process.ExitCode);
+                Assert.Contains("<6>Stopped.\n", child.Stderr);
+                Assert.DoesNotContain("<3>", child.Stderr);
+                Assert.False(File.Exists(history), "a history file was made");
+                Assert.Empty(Directory.GetFiles(dir, "*.db*"));
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
         [LinuxFact]
         public void AConfigurationMistakeExitsWithTwoAndNamesTheKey()
         {
