@@ -12,7 +12,8 @@
     TypesToProcess       = @('ConnectionsMonitor.Types.ps1xml')
     CmdletsToExport      = @('Get-MonitoredConnection', 'Get-TopTalker', 'Get-ConnectionStatistic', 'Watch-Connection', 'Show-ConnectionMonitor', 'Update-ConnectionGeoDatabase',
                             'Register-ConnectionAlert', 'Get-ConnectionAlert', 'Unregister-ConnectionAlert', 'Test-ConnectionAlert',
-                            'Start-ConnectionRecording', 'Stop-ConnectionRecording', 'Get-ConnectionRecording', 'Get-ConnectionHistory')
+                            'Start-ConnectionRecording', 'Stop-ConnectionRecording', 'Get-ConnectionRecording', 'Get-ConnectionHistory',
+                            'Install-ConnectionMonitorService', 'Uninstall-ConnectionMonitorService')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

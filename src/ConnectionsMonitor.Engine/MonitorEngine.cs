@@ -46,6 +46,22 @@ namespace ConnectionsMonitor.Engine
 
         public IPlatform Platform => _platform;
 
+        private Platform.ClosedConnectionReaders _closedReaders;
+
+        /// <summary>
+        /// A reader of the platform's closed-connection feed of its own (the sampler and traffic windows each
+        /// open one, so neither takes the other's reports); null where the platform reports no closings.
+        /// Dispose it when done.
+        /// </summary>
+        internal Platform.ClosedConnectionReaders.Reader OpenClosedConnections()
+        {
+            var feed = _platform.ClosedConnections;
+            if (feed == null) return null;
+            // Not under _gate: that lock is held for whole table reads.
+            System.Threading.Interlocked.CompareExchange(ref _closedReaders, new Platform.ClosedConnectionReaders(feed), null);
+            return _closedReaders.Open();
+        }
+
         /// <summary>The session's GeoIP lookups (shared by every snapshot).</summary>
         public Enrichment.Geo.GeoLocator Geo => _enricher.Geo;
 

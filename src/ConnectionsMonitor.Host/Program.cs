@@ -9,6 +9,7 @@ namespace ConnectionsMonitor.Host
     ///   cmon                                        the module's main job (Show-ConnectionMonitor)
     ///   cmon Get-MonitoredConnection -State Listen  any PowerShell command line
     ///   cmon -Command "Get-MonitoredConnection | Where-Object ProcessName -eq sshd"
+    ///   cmon --service --config /etc/connectionsmonitor/config.yml   the headless service mode (<see cref="ServiceMode"/>)
     /// </summary>
     public static class Program
     {
@@ -17,13 +18,17 @@ namespace ConnectionsMonitor.Host
 
         /// <summary>What cmon --help prints.</summary>
         internal const string Usage =
-            "Usage: cmon [COMMAND LINE | -Command SCRIPT | --help]\n" +
+            "Usage: cmon [COMMAND LINE | -Command SCRIPT | --service [--config PATH] [--history PATH] | --help]\n" +
             "Runs a ConnectionsMonitor command line in an embedded PowerShell (the whole command set, the module imported).\n" +
             "  cmon                                          the live, colour-coded connection table (Show-ConnectionMonitor); q quits\n" +
             "  cmon Get-MonitoredConnection -State Listen    any PowerShell command line\n" +
             "  cmon -Command 'Get-MonitoredConnection | Export-Csv audit.csv'\n" +
             "  cmon Get-Help Get-MonitoredConnection -Examples\n" +
             "Exit status: 0 when the command wrote no error, 1 when it did, 2 for a usage or set-up problem.\n" +
+            "Service mode: cmon --service [--config PATH] [--history PATH]\n" +
+            "  headless and long-running (what Install-ConnectionMonitorService sets up): records the connection history and runs\n" +
+            "  config.yml's alert rules, logs to the journal (stderr) or the Windows event log, stops cleanly on SIGTERM/SIGINT.\n" +
+            "  Exit status: 0 after a clean stop, 1 when it failed while running, 2 for a usage or configuration error.\n" +
             "Environment: CONNECTIONSMONITOR_MODULE (the module's .psd1), CONNECTIONSMONITOR_CONFIG (config.yml), NO_COLOR.";
 
         public static int Main(string[] args)
@@ -33,6 +38,7 @@ namespace ConnectionsMonitor.Host
                 Console.WriteLine(Usage);
                 return 0;
             }
+            if (ServiceMode.IsRequested(args)) return ServiceMode.Run(args, Console.Error);
             if (args.Length == 1 && (args[0].Equals("-Command", StringComparison.OrdinalIgnoreCase) || args[0].Equals("-c", StringComparison.OrdinalIgnoreCase)))
             {
                 Console.Error.WriteLine("cmon: -Command needs a script after it, e.g. cmon -Command 'Get-MonitoredConnection | Format-List'.");

@@ -55,20 +55,14 @@ Describe 'Alerts in the history' {
         $db = [System.IO.Path]::Combine($historyDir, 'alerts.db')
         Start-ConnectionRecording -Path $db -Interval 00:00:00.2
         Register-ConnectionAlert -Name hl -NewListeningPort -ProcessId $PID -SourceIdentifier CM.HL
-        $listeners = [System.Collections.Generic.List[System.Net.Sockets.TcpListener]]::new()
-        $clock = [System.Diagnostics.Stopwatch]::StartNew()
+        $opened = Open-ListenersUntilAlert CM.HL
+        $listeners = $opened.Listeners
+        $event = $opened.Event
         try {
-            # Listeners present at the rule's first sample are its baseline: open new ones until one fires.
-            $event = $null
-            while (-not $event -and $clock.Elapsed.TotalSeconds -lt 20) {
-                $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-                $listener.Start()
-                $listeners.Add($listener)
-                $event = Wait-Event -SourceIdentifier CM.HL -Timeout 2
-            }
             $event | Should -Not -BeNullOrEmpty -Because 'a new listener of this process should raise the rule'
             $written = (Get-ConnectionRecording).SamplesWritten
-            while ((Get-ConnectionRecording).SamplesWritten -lt $written + 2 -and $clock.Elapsed.TotalSeconds -lt 30) { Start-Sleep -Milliseconds 100 }
+            $clock = [System.Diagnostics.Stopwatch]::StartNew()
+            while ((Get-ConnectionRecording).SamplesWritten -lt $written + 2 -and $clock.Elapsed.TotalSeconds -lt 10) { Start-Sleep -Milliseconds 100 }
         }
         finally {
             Unregister-ConnectionAlert -Name hl

@@ -69,3 +69,20 @@ function Open-UntilReported($Listener, [scriptblock] $Reported, [int] $WaitMs = 
         }
     }
 }
+
+# Opens loopback listeners one at a time until the alert rule with -SourceIdentifier $SourceIdentifier raises its
+# event: listeners present at the rule's first sample are its baseline and never fire, and the sampler gives no
+# sign when it has taken it, so a listener not reported within $WaitSeconds stays open and another is opened.
+# Returns @{ Event = the event or $null after $TimeoutSeconds; Listeners = every listener opened (the caller stops them) }.
+function Open-ListenersUntilAlert([string] $SourceIdentifier, [int] $WaitSeconds = 2, [int] $TimeoutSeconds = 20) {
+    $listeners = [System.Collections.Generic.List[System.Net.Sockets.TcpListener]]::new()
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
+    $event = $null
+    while (-not $event -and $clock.Elapsed.TotalSeconds -lt $TimeoutSeconds) {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $listeners.Add($listener)
+        $event = Wait-Event -SourceIdentifier $SourceIdentifier -Timeout $WaitSeconds
+    }
+    @{ Event = $event; Listeners = $listeners; Elapsed = $clock.Elapsed }
+}

@@ -54,7 +54,17 @@ namespace ConnectionsMonitor.Engine.Alerts
             Events = events ?? new ConnectionEvent[0];
             foreach (var r in rows)
                 if (IsListener(r)) _listening.Add(PortKey(r.Protocol, r.LocalPort));
+            List<ConnectionRecord> between = null;
+            foreach (var e in Events)
+                if (e.BetweenSamples && e.Change == ConnectionChange.Closed) (between ?? (between = new List<ConnectionRecord>())).Add(e.Connection);
+            BetweenSamples = (IReadOnlyList<ConnectionRecord>)between ?? new ConnectionRecord[0];
         }
+
+        /// <summary>
+        /// Connections that opened and closed since the previous sample, known from the OS's closing reports (not in
+        /// <see cref="Rows"/>): the per-connection and "new …" conditions look at them too; counts and rates do not.
+        /// </summary>
+        public IReadOnlyList<ConnectionRecord> BetweenSamples { get; }
 
         public DateTime TimeUtc { get; }
         public IReadOnlyList<ConnectionRecord> Rows { get; }
@@ -211,6 +221,15 @@ namespace ConnectionsMonitor.Engine.Alerts
         private List<AlertEvent> EvaluateCore(AlertSample sample)
         {
             var rows = _rule.Filter == null ? sample.Rows : sample.Rows.Where(_rule.Filter.Matches).ToList();
+            // Per connection, also the ones that came and went between two samples (a short outbound request to a
+            // flagged port is still one); levels count what a sample holds.
+            var lives = rows;
+            if (sample.BetweenSamples.Count > 0)
+            {
+                var all = new List<ConnectionRecord>(rows);
+                all.AddRange(_rule.Filter == null ? sample.BetweenSamples : sample.BetweenSamples.Where(_rule.Filter.Matches));
+                lives = all;
+            }
             var alerts = new List<AlertEvent>();
             var flagged = new HashSet<Endpoints>();
             foreach (var s in _states.Values)
@@ -219,14 +238,14 @@ namespace ConnectionsMonitor.Engine.Alerts
                 {
                     case AlertKind.RemotePort:
                     case AlertKind.InboundPort:
-                        PerConnection(s, sample, rows, flagged, alerts);
+                        PerConnection(s, sample, lives, flagged, alerts);
                         break;
                     case AlertKind.NewListeningPort:
                     case AlertKind.NewPublicAddress:
                     case AlertKind.NewRemoteCountry:
                     case AlertKind.NewRemoteAsn:
                     case AlertKind.NewProcessTalkingOut:
-                        New(s, sample, rows, flagged, alerts);
+                        New(s, sample, lives, flagged, alerts);
                         break;
                     case AlertKind.MaxConnections:
                     case AlertKind.MaxBandwidth:

@@ -199,8 +199,12 @@ namespace ConnectionsMonitor.Engine.Configuration
                         r.TryParsed(n, key, "csv or json", TryExportFormat, out f));
                     x.Formats = MonitorConfig.ReadOnly(formats.Distinct());
                     x.AutoExport = e.Bool("autoExport", x.AutoExport);
-                    x.ExportInterval = e.Integer("exportInterval", 0, long.MaxValue, Milliseconds, x.ExportInterval);
-                    x.ExportPath = e.Text("exportPath", "a folder path", x.ExportPath);
+                    x.ExportInterval = e.Integer("exportInterval", ExportConfig.MinimumExportInterval, long.MaxValue,
+                        "a whole number of milliseconds of at least " + ExportConfig.MinimumExportInterval + " (one second)", x.ExportInterval);
+                    var folderNode = e.Get("exportPath", out string folderKey);
+                    if (!YamlConfigReader.IsNull(folderNode) && r.TryParsed(folderNode, folderKey, "a folder path", TryFolderPath, out string folder)) x.ExportPath = folder;
+                    x.Keep = (int)e.Integer("keep", 0, 1000000, "a whole number of files from 0 (no limit) to 1000000", x.Keep);
+                    x.MaxAge = e.Integer("maxAge", 0, long.MaxValue, "a whole number of milliseconds, 0 (no limit) or more", x.MaxAge);
                 });
             });
         }
@@ -391,6 +395,17 @@ namespace ConnectionsMonitor.Engine.Configuration
             if (format == "csv" || format == "json") return true;
             error = "expected csv or json, found '" + text + "'.";
             format = null;
+            return false;
+        }
+
+        private static bool TryFolderPath(string text, out string folder, out string error)
+        {
+            folder = text;
+            error = null;
+            int bad = text.IndexOfAny(Path.GetInvalidPathChars());
+            if (bad < 0) return true;
+            error = "expected a folder path, found one with the character U+" + ((int)text[bad]).ToString("X4") + ", which no path may contain.";
+            folder = null;
             return false;
         }
 

@@ -185,15 +185,29 @@ namespace ConnectionsMonitor.Engine.Configuration
         public ExportConfig Export { get; internal set; } = new ExportConfig();
     }
 
+    /// <summary>dashboard.export.* in config.yml: the formats of exports and the recorder's auto-export (Export.SnapshotExporter).</summary>
     public sealed class ExportConfig
     {
+        /// <summary>dashboard.export.enabled: false switches every export off, auto-export included.</summary>
         public bool Enabled { get; internal set; } = true;
         /// <summary>Lower-case, distinct, from 'csv' and 'json'.</summary>
         public IReadOnlyList<string> Formats { get; internal set; } = MonitorConfig.ReadOnly(new[] { "csv", "json" });
+        /// <summary>dashboard.export.autoExport: a recording also writes a snapshot file per format every <see cref="ExportInterval"/>.</summary>
         public bool AutoExport { get; internal set; }
+        /// <summary>dashboard.export.exportInterval, milliseconds (at least <see cref="MinimumExportInterval"/>; default one hour).</summary>
         public long ExportInterval { get; internal set; } = 3600000;
-        /// <summary>As written; a relative path is resolved by the exporter (against the current location).</summary>
+        /// <summary>The smallest exportInterval a file may set, milliseconds.</summary>
+        public const long MinimumExportInterval = 1000;
+        /// <summary>
+        /// As written (dashboard.export.exportPath). The exporter expands environment variables and a leading ~, and
+        /// resolves a relative path against the folder of the configuration file that set it (the user's data folder
+        /// for the module's own config.yml and the built-in defaults).
+        /// </summary>
         public string ExportPath { get; internal set; } = "./exports";
+        /// <summary>dashboard.export.keep: how many auto-export files of each format stay (the newest); 0 for no count limit. Default 168 (a week of hourly files).</summary>
+        public int Keep { get; internal set; } = 168;
+        /// <summary>dashboard.export.maxAge: auto-export files older than this many milliseconds are deleted; 0 for no age limit. Default a week.</summary>
+        public long MaxAge { get; internal set; } = 604800000;
     }
 
     /// <summary>

@@ -12,6 +12,9 @@ namespace ConnectionsMonitor.Engine.History
     /// history stores: a totals row per sample, a process row per name and minute, a connection row per life.
     /// Bytes are deltas of the kernel's per-connection counters between samples (a connection first seen after the
     /// first sample counts its whole counter: it opened within the interval), so they are bytes moved while recording.
+    /// A Closed event with the OS's final counters (<see cref="ConnectionEvent.FinalCounters"/>) adds what the connection
+    /// moved after its last sample, and a connection that opened and closed between two samples
+    /// (<see cref="ConnectionEvent.BetweenSamples"/>) adds all it moved, to the sample's totals and its process's minute.
     /// Pure: no clock, no I/O. Not thread-safe.
     /// </summary>
     internal sealed class HistoryBatchBuilder
@@ -64,6 +67,9 @@ namespace ConnectionsMonitor.Engine.History
             if (_minuteStart != long.MinValue && minute != _minuteStart) FlushMinute(batch, TimeSpan.FromMinutes(1));
             _minuteStart = minute;
 
+            long? sent = null, received = null;
+            // Bytes of connections that closed since the previous sample, moved after it (none of them is in this sample's rows).
+            Dictionary<string, (long? Sent, long? Received)> closing = null;
             foreach (var ev in events)
             {
                 var c = ev.Connection;
@@ -81,6 +87,20 @@ namespace ConnectionsMonitor.Engine.History
                         if (!_open.TryGetValue(c.Key, out var gone)) break;
                         _open.Remove(c.Key);
                         if (_byEndpoints.TryGetValue(Endpoints(c.Key), out var k) && k.Equals(c.Key)) _byEndpoints.Remove(Endpoints(c.Key));
+                        if (ev.FinalCounters)
+                        {
+                            // What it moved since its last sample; all of it when no sample counted it (opened while recording).
+                            var ds = gone.Counted ? Delta(c.BytesSent, gone.Sent, false) : gone.FromZero ? c.BytesSent : null;
+                            var dr = gone.Counted ? Delta(c.BytesReceived, gone.Received, false) : gone.FromZero ? c.BytesReceived : null;
+                            sent = Add(sent, ds);
+                            received = Add(received, dr);
+                            string owner = c.ProcessName ?? NoName;
+                            if (closing == null) closing = new Dictionary<string, (long?, long?)>(StringComparer.Ordinal);
+                            closing.TryGetValue(owner, out var was);
+                            closing[owner] = (Add(was.Sent, ds), Add(was.Received, dr));
+                            if (c.BytesSent != null) gone.Sent = c.BytesSent;
+                            if (c.BytesReceived != null) gone.Received = c.BytesReceived;
+                        }
                         batch.Closed.Add(new ClosedConnection { Connection = gone.Opened, ClosedUtc = now, BytesSent = gone.Sent, BytesReceived = gone.Received, State = gone.State });
                         break;
                     case ConnectionChange.StateChanged:
@@ -102,7 +122,6 @@ namespace ConnectionsMonitor.Engine.History
             }
 
             int tcp = 0, udp = 0, established = 0, listening = 0;
-            long? sent = null, received = null;
             var perProcess = new Dictionary<string, (int Count, long? Sent, long? Received)>(StringComparer.Ordinal);
             foreach (var r in sample.Connections)
             {
@@ -138,6 +157,14 @@ namespace ConnectionsMonitor.Engine.History
                 acc.Sent = Add(acc.Sent, kv.Value.Sent);
                 acc.Received = Add(acc.Received, kv.Value.Received);
             }
+            if (closing != null)
+                foreach (var kv in closing)
+                {
+                    // Bytes only: a process whose connections all opened and closed between samples held none at a sample.
+                    if (!_minute.TryGetValue(kv.Key, out var acc)) _minute[kv.Key] = acc = new ProcessAccumulator();
+                    acc.Sent = Add(acc.Sent, kv.Value.Sent);
+                    acc.Received = Add(acc.Received, kv.Value.Received);
+                }
 
             var period = _previousSample == null || now <= _previousSample.Value ? interval : now - _previousSample.Value;
             _previousSample = now;
@@ -171,7 +198,7 @@ namespace ConnectionsMonitor.Engine.History
                 batch.Processes.Add(new ProcessRow
                 {
                     TimeUtc = start, Period = period, ProcessName = kv.Key == NoName ? null : kv.Key, Samples = kv.Value.Samples,
-                    Connections = (double)kv.Value.ConnectionSum / kv.Value.Samples, MaxConnections = kv.Value.Max,
+                    Connections = kv.Value.Samples == 0 ? 0 : (double)kv.Value.ConnectionSum / kv.Value.Samples, MaxConnections = kv.Value.Max,
                     BytesSent = kv.Value.Sent, BytesReceived = kv.Value.Received,
                 });
             _minute = new Dictionary<string, ProcessAccumulator>(StringComparer.Ordinal);

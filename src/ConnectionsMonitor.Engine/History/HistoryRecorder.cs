@@ -91,6 +91,8 @@ namespace ConnectionsMonitor.Engine.History
         public HistoryRecordingState Start(string path, HistoryOptions options, TimeSpan? interval, ConnectionQuery configQuery)
         {
             var plan = _session.Plan(configQuery ?? new ConnectionQuery());
+            var export = Export.ExportOptions.From(plan.Load, _session.ModuleConfigPath); // dashboard.export.autoExport; null when off
+            var exporter = export == null ? null : new Export.SnapshotExporter(export, Clock);
             lock (_gate)
             {
                 if (_thread != null && _failure == null) throw new InvalidOperationException("This session is recording into '" + _store.Path + "' already; stop that recording first.");
@@ -120,7 +122,7 @@ namespace ConnectionsMonitor.Engine.History
                 while (_alertRows.TryDequeue(out _)) { }
                 _alertRowsLost = 0;
                 _session.Alerts.Raised += OnAlert;
-                _thread = new Thread(() => Run(feed, store, token)) { IsBackground = true, Name = "cmon-history" };
+                _thread = new Thread(() => Run(feed, store, exporter, token)) { IsBackground = true, Name = "cmon-history" };
                 _thread.Start();
                 return StateLocked();
             }
@@ -168,7 +170,7 @@ namespace ConnectionsMonitor.Engine.History
             new HistoryRecordingState(_store?.Path, _interval, _started, Interlocked.Read(ref _written), Interlocked.Read(ref _lost), Interlocked.Read(ref _dropped),
                 _last, _open, _store?.SizeBytes ?? 0, running ?? (_thread != null && _failure == null), _failure);
 
-        private void Run(SessionFeed feed, HistoryStore store, CancellationToken stop)
+        private void Run(SessionFeed feed, HistoryStore store, Export.SnapshotExporter exporter, CancellationToken stop)
         {
             var builder = new HistoryBatchBuilder();
             DateTime nextMaintenance = Clock() + TimeSpan.FromSeconds(5);
@@ -187,6 +189,7 @@ namespace ConnectionsMonitor.Engine.History
                     var batch = builder.Add(sample.Snapshot, sample.Events, _interval);
                     TakeAlerts(batch);
                     Commit(store, batch);
+                    if (exporter != null) { exporter.Offer(sample.Snapshot); Say(exporter.TakeWarnings()); } // auto-export, when due
                     lastSample = sample.Snapshot.TimeStampUtc;
                     lock (_gate) _last = lastSample;
                     _open = builder.OpenConnections;

@@ -59,9 +59,12 @@ namespace ConnectionsMonitor.Engine.History
         public TimeSpan Period { get; set; }
         /// <summary>The process name (executable name without extension), or null for connections with no known owner.</summary>
         public string ProcessName { get; set; }
-        /// <summary>Samples in the period in which the process held at least one connection.</summary>
+        /// <summary>
+        /// Samples in the period in which the process held at least one connection; 0 when its connections all opened
+        /// and closed between samples (the row then carries their bytes only).
+        /// </summary>
         public int Samples { get; set; }
-        /// <summary>Average connections per sample over those samples.</summary>
+        /// <summary>Average connections per sample over those samples (0 when <see cref="Samples"/> is 0).</summary>
         public double Connections { get; set; }
         /// <summary>Most connections in one sample.</summary>
         public int MaxConnections { get; set; }
@@ -73,7 +76,10 @@ namespace ConnectionsMonitor.Engine.History
 
     /// <summary>
     /// One connection's life as the recorder saw it: from the sample it first appeared in to the sample it was gone
-    /// from. Bytes are the connection's counters when last seen (payload bytes since it opened; null when unknown).
+    /// from. Bytes are the connection's counters when last seen (payload bytes since it opened; null when unknown): at
+    /// close, the OS's final counters where it reports closings (Linux sock_diag destroy events, Windows ETW). A
+    /// connection that opened and closed between two samples is recorded from the OS's closing report: opened and
+    /// closed at that next sample, with its final bytes (its owner is often unknown: no table read attributed it).
     /// Lives older than the raw retention are kept as hourly roll-ups (<see cref="Lives"/> &gt; 1 possible).
     /// </summary>
     public sealed class ConnectionRow

@@ -489,7 +489,7 @@ SELECT (ts / 60000) * 60000, 60000, 60000, sum(samples), avg(tcp), avg(udp), avg
 FROM totals WHERE resolution_ms = 0 AND ts >= $tfrom AND ts < $tdone GROUP BY ts / 60000;
 DELETE FROM process WHERE resolution_ms = 3600000 AND ts >= $pfrom AND ts < $pdone;
 INSERT INTO process
-SELECT (ts / 3600000) * 3600000, 3600000, name, sum(samples), sum(connections * samples) / sum(samples), max(max_connections),
+SELECT (ts / 3600000) * 3600000, 3600000, name, sum(samples), ifnull(sum(connections * samples) / nullif(sum(samples), 0), 0), max(max_connections),
        sum(bytes_sent), sum(bytes_received)
 FROM process WHERE resolution_ms = 60000 AND ts >= $pfrom AND ts < $pdone GROUP BY ts / 3600000, name;
 INSERT OR REPLACE INTO meta VALUES ('totals_minutes_through', $tdone), ('process_hours_through', $pdone);

@@ -62,6 +62,9 @@ namespace ConnectionsMonitor.Engine.Model
         public double? SendRate { get; set; }
         public double? ReceiveRate { get; set; }
 
+        /// <summary>A shallow copy (the addresses are immutable), for a changed view of a record other consumers still hold.</summary>
+        public ConnectionRecord Copy() => (ConnectionRecord)MemberwiseClone();
+
         /// <summary>How long the connection has existed: from the OS's creation time, else from when a tracker saw it appear; null when neither is known.</summary>
         public TimeSpan? GetAge(DateTime nowUtc)
         {

@@ -129,12 +129,15 @@ namespace ConnectionsMonitor.Engine.Session
         private MonitorEngine _engine;
         private bool _disposed;
 
+        /// <summary>The module's own config.yml (<see cref="MonitorSessionOptions.DefaultConfigPath"/>), or null.</summary>
+        internal string ModuleConfigPath => _options.DefaultConfigPath;
+
         /// <summary>A session that makes its platform on first use (options null: the running OS, the built-in configuration lookup).</summary>
         public MonitorSession(MonitorSessionOptions options = null)
         {
             _options = options ?? new MonitorSessionOptions();
             _locator = new ConfigLocator(_options.ConfigEnvironment);
-            _sampler = new Sampler(e => Engine.TakeSnapshot(e));
+            _sampler = new Sampler(e => Engine.TakeSnapshot(e), () => Engine.OpenClosedConnections(), (closed, e) => Engine.Describe(closed, e));
             _alerts = new Alerts.AlertMonitor(this, _options.AlertDeliveryFactory);
             _history = new History.HistoryRecorder(this);
         }
@@ -275,9 +278,28 @@ namespace ConnectionsMonitor.Engine.Session
             _ = Engine; // made here, on the caller's thread, so a platform failure is the caller's error
             var subscription = _sampler.Add(every, plan.Enrichment, capacity);
             if (!watcher) return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings, null);
+            var warnings = plan.Warnings;
+            string limitation = ClosingsLimitation();
+            if (limitation != null) warnings = Join(warnings, Unsaid(new[] { limitation }));
             try { _alerts.WatcherStarted(plan); }
             catch { subscription.Dispose(); throw; }
-            return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings, _alerts.WatcherStopped);
+            return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, warnings, _alerts.WatcherStopped);
+        }
+
+        /// <summary>
+        /// Null when the sampler hears of connections as they close (so connections that open and close between two
+        /// samples reach every subscriber, and Closed events carry final byte counts); else why not, worded for the
+        /// user (the platform reports no closings, e.g. a replayed capture; or its feed cannot run, e.g. without
+        /// root or elevation). Starts the platform's feed when it can run (idempotent).
+        /// </summary>
+        public string ClosingsLimitation()
+        {
+            var feed = Engine.Platform.ClosedConnections;
+            if (feed == null)
+                return "Connections that open and close between two samples are not seen: the " + Engine.Platform.Name +
+                       " platform does not report connections as they close.";
+            string problem = feed.Start();
+            return problem == null ? null : problem + " Connections that open and close between two samples are not seen either.";
         }
 
         /// <summary>
@@ -328,6 +350,7 @@ namespace ConnectionsMonitor.Engine.Session
                     }
                     foreach (var w in Unsaid(sample.Snapshot.Warnings)) warn(w);
                     if (sample.DroppedBefore > 0) warn(DropWarning(sample.DroppedBefore));
+                    if (sample.ClosingsLostBefore > 0) warn(ClosingsLostWarning(sample.ClosingsLostBefore));
                     foreach (var w in _alerts.TakeWarnings()) warn(w);
                     _alerts.ApplyFlags(sample.Snapshot.Connections);
                     foreach (var e in sample.Events)
@@ -340,6 +363,11 @@ namespace ConnectionsMonitor.Engine.Session
                 }
             }
         }
+
+        internal static string ClosingsLostWarning(long lost) =>
+            "Reports of " + lost + " or more connections that closed since the previous sample were lost (the system dropped them under load, " +
+            "or too many closed at once): connections among them that opened and closed between samples are missing, and the others closed with " +
+            "the byte counts of their last sample.";
 
         internal static string DropWarning(long dropped) =>
             "Fell behind the sampler: " + dropped + " sample(s) were skipped; changes are still reported, against the latest sample taken.";

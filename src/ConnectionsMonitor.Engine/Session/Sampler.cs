@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using ConnectionsMonitor.Engine.Enrichment;
+using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Session
 {
@@ -12,13 +13,22 @@ namespace ConnectionsMonitor.Engine.Session
     /// on its own thread. When the queue is full the oldest sample is dropped and counted, so a
     /// subscriber that falls behind sees the latest state and never stalls the sampler or the others.
     /// Dispose to unsubscribe; the sampler stops with its last subscriber.
+    /// Each sample also carries the connections the OS reported closed since this subscriber's previous
+    /// sample (drained by the sampler every tick, kept here between this subscriber's samples, at most
+    /// <see cref="MaxPendingClosings"/>; a dropped sample hands its closings on to the next).
     /// </summary>
     public sealed class SamplerSubscription : IDisposable
     {
+        /// <summary>Closing reports held for one subscriber between its samples; more are counted as lost.</summary>
+        public const int MaxPendingClosings = Platform.ClosedConnectionReaders.MaxPendingPerReader;
+
         private readonly Sampler _sampler;
         private readonly Queue<SamplerDelivery> _queue = new Queue<SamplerDelivery>();
         private readonly SemaphoreSlim _available = new SemaphoreSlim(0);
         private long _dropped, _dropsReported, _delivered;
+        // Closings since the last sample offered, and closing reports lost meanwhile; guarded by _queue.
+        private List<ConnectionRecord> _closings;
+        private long _closingsLost;
         private int _disposed;
 
         internal SamplerSubscription(Sampler sampler, TimeSpan interval, EnrichmentOptions enrichment, int capacity)
@@ -52,15 +62,42 @@ namespace ConnectionsMonitor.Engine.Session
         /// <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires, and rethrows
         /// (wrapped) a failure of the read that was meant for this sample.
         /// </summary>
-        public bool TryTake(TimeSpan timeout, CancellationToken cancel, out ConnectionSnapshot sample)
+        public bool TryTake(TimeSpan timeout, CancellationToken cancel, out ConnectionSnapshot sample) =>
+            TryTake(timeout, cancel, out sample, out _, out _);
+
+        /// <summary>
+        /// As <see cref="TryTake(TimeSpan, CancellationToken, out ConnectionSnapshot)"/>, with the connections the OS
+        /// reported closed since the previous sample taken (records described with this subscription's enrichment,
+        /// unfiltered; empty where the platform reports none) and how many closing reports were lost meanwhile
+        /// (the system's buffer overran, or a cap was reached).
+        /// </summary>
+        internal bool TryTake(TimeSpan timeout, CancellationToken cancel, out ConnectionSnapshot sample, out IReadOnlyList<ConnectionRecord> closed, out long closedLost)
         {
             sample = null;
+            closed = null;
+            closedLost = 0;
             if (!_available.Wait(timeout, cancel)) return false;
             SamplerDelivery d;
             lock (_queue) d = _queue.Dequeue();
             if (d.Error != null) throw new SamplerException(d.Error);
             sample = d.Snapshot;
+            closed = (IReadOnlyList<ConnectionRecord>)d.Closed ?? Array.Empty<ConnectionRecord>();
+            closedLost = d.ClosedLost;
             return true;
+        }
+
+        /// <summary>Keeps closings reported between this subscriber's samples for its next one (on the sampler's thread).</summary>
+        internal void AddClosings(IReadOnlyList<ConnectionRecord> closed, long lost)
+        {
+            lock (_queue)
+            {
+                _closingsLost += lost;
+                if (closed.Count == 0) return;
+                if (_closings == null) _closings = new List<ConnectionRecord>();
+                int room = MaxPendingClosings - _closings.Count;
+                for (int i = 0; i < closed.Count && i < room; i++) _closings.Add(closed[i]);
+                if (closed.Count > room) _closingsLost += closed.Count - Math.Max(room, 0);
+            }
         }
 
         /// <summary>Drops counted since the previous call (for one report per burst, not one per sample).</summary>
@@ -80,11 +117,36 @@ namespace ConnectionsMonitor.Engine.Session
             Interlocked.Increment(ref _delivered);
             lock (_queue)
             {
+                if (delivery.Error == null)
+                {
+                    // The closings go with the sample read just before they were drained (a failed read keeps them).
+                    delivery.Closed = _closings;
+                    delivery.ClosedLost = _closingsLost;
+                    _closings = null;
+                    _closingsLost = 0;
+                }
                 if (_queue.Count >= Capacity)
                 {
-                    // Keep the newest: the subscriber gets the current state when it catches up.
-                    _queue.Dequeue();
+                    // Keep the newest: the subscriber gets the current state when it catches up. The dropped
+                    // sample's closings are still news to it: they go with the newest.
+                    var old = _queue.Dequeue();
                     Interlocked.Increment(ref _dropped);
+                    if (old.Closed != null || old.ClosedLost != 0)
+                    {
+                        if (delivery.Error != null)
+                        {
+                            // Back to the pending ones, ahead of what came since.
+                            if (_closings != null && old.Closed != null) old.Closed.AddRange(_closings);
+                            _closings = old.Closed ?? _closings;
+                            _closingsLost += old.ClosedLost;
+                        }
+                        else
+                        {
+                            if (delivery.Closed != null && old.Closed != null) old.Closed.AddRange(delivery.Closed);
+                            delivery.Closed = old.Closed ?? delivery.Closed;
+                            delivery.ClosedLost += old.ClosedLost;
+                        }
+                    }
                     _queue.Enqueue(delivery);
                     return;
                 }
@@ -101,11 +163,13 @@ namespace ConnectionsMonitor.Engine.Session
         }
     }
 
-    /// <summary>A read for one tick: its snapshot, or why there is none.</summary>
+    /// <summary>A read for one tick: its snapshot, or why there is none; and the closings the subscriber had not been given.</summary>
     internal struct SamplerDelivery
     {
         public ConnectionSnapshot Snapshot;
         public Exception Error;
+        public List<ConnectionRecord> Closed;
+        public long ClosedLost;
     }
 
     /// <summary>A read on the sampler's thread failed; the inner exception says why.</summary>
@@ -121,6 +185,10 @@ namespace ConnectionsMonitor.Engine.Session
     /// among the subscribers that are due (usually one read), then offers the snapshot to each of
     /// them; subscribers with different intervals are served by the same thread, each when its own
     /// interval has passed. Reading never waits for a subscriber.
+    /// Where the platform reports connections as they close (<see cref="Platform.IClosedConnectionFeed"/>), each
+    /// tick also drains those reports, after its reads, through a reader of its own, describes them once per
+    /// enrichment among the subscribers, and keeps them with every subscriber for its next sample, so connections
+    /// that open and close between two samples reach every subscriber.
     /// </summary>
     internal sealed class Sampler : IDisposable
     {
@@ -128,6 +196,8 @@ namespace ConnectionsMonitor.Engine.Session
         internal const string ThreadName = "cmon-sampler";
 
         private readonly Func<EnrichmentOptions, ConnectionSnapshot> _read;
+        private readonly Func<Platform.ClosedConnectionReaders.Reader> _openClosings;
+        private readonly Func<IReadOnlyList<SocketEntry>, EnrichmentOptions, IReadOnlyList<ConnectionRecord>> _describe;
         private readonly object _gate = new object();
         private readonly List<SamplerSubscription> _subscribers = new List<SamplerSubscription>();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -136,7 +206,17 @@ namespace ConnectionsMonitor.Engine.Session
         private bool _disposed;
         private long _ticks;
 
-        internal Sampler(Func<EnrichmentOptions, ConnectionSnapshot> read) => _read = read;
+        /// <param name="read">A full read of the table with an enrichment (on the sampler's thread).</param>
+        /// <param name="openClosings">Opens the sampler's reader of closing reports; null, or a null result, where there are none.</param>
+        /// <param name="describe">Records of closing reports with an enrichment (owners looked up, enriched, unfiltered).</param>
+        internal Sampler(Func<EnrichmentOptions, ConnectionSnapshot> read,
+            Func<Platform.ClosedConnectionReaders.Reader> openClosings = null,
+            Func<IReadOnlyList<SocketEntry>, EnrichmentOptions, IReadOnlyList<ConnectionRecord>> describe = null)
+        {
+            _read = read;
+            _openClosings = openClosings;
+            _describe = describe;
+        }
 
         /// <summary>True while the sampler's thread runs.</summary>
         internal bool IsRunning
@@ -194,8 +274,32 @@ namespace ConnectionsMonitor.Engine.Session
 
         private void Run()
         {
+            Platform.ClosedConnectionReaders.Reader closings = null;
+            try
+            {
+                if (_openClosings != null && _describe != null)
+                {
+                    try { closings = _openClosings(); }
+                    catch (Exception) { closings = null; } // the session closed meanwhile, or the platform failed: its reads say so
+                    // A reader whose feed cannot run (no privilege …) gives nothing; the session says why at subscription.
+                    if (closings != null && closings.Start() != null) { closings.Dispose(); closings = null; }
+                }
+                RunTicks(closings);
+            }
+            finally
+            {
+                closings?.Dispose();
+            }
+        }
+
+        private void RunTicks(Platform.ClosedConnectionReaders.Reader closings)
+        {
+            long lostSeen = closings?.LostReports ?? 0;
             var me = Thread.CurrentThread;
             var due = new List<SamplerSubscription>();
+            var everyone = new List<SamplerSubscription>();
+            // This thread's own: a thread whose last subscriber left may still be in a tick when the next one starts.
+            var deliveries = new Dictionary<SamplerSubscription, SamplerDelivery>();
             while (true)
             {
                 long waitTicks;
@@ -214,6 +318,8 @@ namespace ConnectionsMonitor.Engine.Session
                     else
                     {
                         due.Clear();
+                        everyone.Clear();
+                        everyone.AddRange(_subscribers);
                         // A little slack so subscribers whose intervals line up share one read.
                         long slack = Stopwatch.Frequency / 100;
                         foreach (var s in _subscribers)
@@ -227,11 +333,42 @@ namespace ConnectionsMonitor.Engine.Session
                     }
                 }
                 if (waitTicks > 0) continue; // waited inside the lock
-                Tick(due);
+                Tick(due, deliveries);
+                if (closings != null) HandOutClosings(closings, everyone, ref lostSeen);
+                foreach (var s in due) s.Offer(deliveries[s]);
+                deliveries.Clear();
             }
         }
 
-        private void Tick(List<SamplerSubscription> due)
+        /// <summary>
+        /// Drains the closings reported since the previous tick (after this tick's reads: a socket closed after a read
+        /// is in that read and in these reports, which the subscribers' trackers sort out) and keeps them, described once
+        /// per enrichment, with every subscriber, due or not.
+        /// </summary>
+        private void HandOutClosings(Platform.ClosedConnectionReaders.Reader closings, List<SamplerSubscription> everyone, ref long lostSeen)
+        {
+            // Windows: a request that keeps the ETW session on while the sampler runs; Linux: cheap and idempotent.
+            if (closings.Start() != null) return;
+            var reported = closings.DrainClosed();
+            long lostNow = closings.LostReports;
+            long lost = lostNow - lostSeen;
+            lostSeen = lostNow;
+            if (reported.Count == 0 && lost == 0) return;
+            var described = new Dictionary<EnrichmentOptions, IReadOnlyList<ConnectionRecord>>();
+            foreach (var s in everyone)
+            {
+                if (!described.TryGetValue(s.Enrichment, out var records))
+                {
+                    try { records = reported.Count == 0 ? Array.Empty<ConnectionRecord>() : _describe(reported, s.Enrichment); }
+                    catch (Exception) { records = null; } // the reads of this tick report the same failure
+                    described[s.Enrichment] = records;
+                }
+                if (records == null) s.AddClosings(Array.Empty<ConnectionRecord>(), lost + reported.Count);
+                else s.AddClosings(records, lost);
+            }
+        }
+
+        private void Tick(List<SamplerSubscription> due, Dictionary<SamplerSubscription, SamplerDelivery> deliveries)
         {
             var byEnrichment = new Dictionary<EnrichmentOptions, SamplerDelivery>();
             foreach (var s in due)
@@ -249,7 +386,7 @@ namespace ConnectionsMonitor.Engine.Session
                     Interlocked.Increment(ref _ticks);
                     byEnrichment[s.Enrichment] = delivery;
                 }
-                s.Offer(delivery);
+                deliveries[s] = delivery; // offered once the closings reported since the reads are in
             }
         }
 

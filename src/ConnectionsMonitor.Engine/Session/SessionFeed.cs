@@ -10,11 +10,12 @@ namespace ConnectionsMonitor.Engine.Session
     /// <summary>One sample as a subscriber sees it: its own rows and the changes since its previous sample.</summary>
     public sealed class SessionSample
     {
-        internal SessionSample(ConnectionSnapshot snapshot, IReadOnlyList<ConnectionEvent> events, long dropped)
+        internal SessionSample(ConnectionSnapshot snapshot, IReadOnlyList<ConnectionEvent> events, long dropped, long closingsLost = 0)
         {
             Snapshot = snapshot;
             Events = events;
             DroppedBefore = dropped;
+            ClosingsLostBefore = closingsLost;
         }
 
         /// <summary>The rows that pass the subscriber's query (rates and ages from the session's memory).</summary>
@@ -25,6 +26,13 @@ namespace ConnectionsMonitor.Engine.Session
 
         /// <summary>Samples dropped just before this one because the subscriber fell behind (0 normally).</summary>
         public long DroppedBefore { get; }
+
+        /// <summary>
+        /// The OS's reports of connections that closed since the previous sample that were lost (a kernel buffer
+        /// overran, or more closed than the session holds between samples): at least this many closings are missing
+        /// from <see cref="Events"/> or came without final byte counts. 0 normally, and where the platform reports no closings.
+        /// </summary>
+        public long ClosingsLostBefore { get; }
     }
 
     /// <summary>
@@ -32,6 +40,9 @@ namespace ConnectionsMonitor.Engine.Session
     /// its <see cref="SamplerSubscription"/>, keeps the rows its query (and the configuration's
     /// filters) match, and diffs them against its previous sample. Runs on the consumer's thread, so
     /// the sampler's thread never does a subscriber's work. Not thread-safe; dispose to unsubscribe.
+    /// The connections the OS reported closed since the previous sample go to the tracker too: a connection of the
+    /// previous sample closes with its final byte counts, and one that opened and closed between the two samples (and
+    /// passes the query) comes as an Opened and a Closed marked <see cref="ConnectionEvent.BetweenSamples"/>.
     /// </summary>
     public sealed class SessionFeed : IDisposable
     {
@@ -50,7 +61,10 @@ namespace ConnectionsMonitor.Engine.Session
             _filters = filters;
             _reportExisting = reportExistingAsOpened;
             SetupWarnings = setupWarnings;
+            _matches = Matches;
         }
+
+        private readonly Func<ConnectionRecord, bool> _matches;
 
         /// <summary>The subscription underneath (interval, drops).</summary>
         public SamplerSubscription Subscription => _subscription;
@@ -62,14 +76,14 @@ namespace ConnectionsMonitor.Engine.Session
         public bool TryNext(TimeSpan timeout, CancellationToken cancel, out SessionSample sample)
         {
             sample = null;
-            if (!_subscription.TryTake(timeout, cancel, out var full)) return false;
+            if (!_subscription.TryTake(timeout, cancel, out var full, out var closed, out long closingsLost)) return false;
             var rows = new List<ConnectionRecord>();
             foreach (var r in full.Connections)
                 if (Matches(r)) rows.Add(r);
             var snapshot = new ConnectionSnapshot(full.TimeStampUtc, rows, full.Warnings);
-            var events = _tracker.Update(snapshot, _first && _reportExisting);
+            var events = _tracker.Update(snapshot, closed, _first && _reportExisting, _matches);
             _first = false;
-            sample = new SessionSample(snapshot, events, _subscription.TakeNewDrops());
+            sample = new SessionSample(snapshot, events, _subscription.TakeNewDrops(), closingsLost);
             return true;
         }
 

@@ -104,7 +104,14 @@ namespace ConnectionsMonitor.Engine.Traffic
         private static TrafficWindow MeasureHoldingCounters(MonitorEngine engine, TimeSpan duration, CancellationToken cancel,
             IProgress<TimeSpan> progress, Enrichment.EnrichmentOptions enrichment, ConnectionQuery[] filters, List<string> warnings)
         {
-            var feed = engine.Platform.ClosedConnections;
+            // A reader of its own: the session's sampler drains the same platform feed every tick.
+            using (var feed = engine.OpenClosedConnections())
+                return MeasureReading(engine, feed, duration, cancel, progress, enrichment, filters, warnings);
+        }
+
+        private static TrafficWindow MeasureReading(MonitorEngine engine, Platform.IClosedConnectionFeed feed, TimeSpan duration, CancellationToken cancel,
+            IProgress<TimeSpan> progress, Enrichment.EnrichmentOptions enrichment, ConnectionQuery[] filters, List<string> warnings)
+        {
             string feedProblem = feed?.Start();
             bool closedSeen = feed != null && feedProblem == null;
             if (feedProblem != null) warnings.Add(feedProblem);

@@ -231,6 +231,10 @@ namespace ConnectionsMonitor.Commands
         [ValidateRange(1, int.MaxValue)]
         public int Last { get; set; }
 
+        /// <summary>Read the history the service (cmon --service) writes by default: /var/lib/connectionsmonitor/history.db or %ProgramData%\ConnectionsMonitor\history.db.</summary>
+        [Parameter]
+        public SwitchParameter Service { get; set; }
+
         private readonly List<string> _names = new List<string>();
         private readonly List<AddressPattern> _addresses = new List<AddressPattern>();
         private bool _namesAsked, _addressesAsked, _anyInput;
@@ -261,6 +265,35 @@ namespace ConnectionsMonitor.Commands
 
         private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
 
+        /// <summary>
+        /// -Service: the service's default file. Otherwise -Path, this session's recording, history.path; and when none of
+        /// those names a file and the user's own default file does not exist while the service's does, the service's file
+        /// (said with -Verbose), so any session reads the service's history without being told where it is.
+        /// </summary>
+        private string HistoryFile()
+        {
+            string service = Engine.Service.ServiceRunner.DefaultHistoryPath();
+            if (Service)
+            {
+                if (Bound(nameof(Path)))
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Service and -Path both name the history file; give one of them."), "ServiceAndPath", ErrorCategory.InvalidArgument, Path));
+                WriteVerbose("Reading the service's history '" + service + "'.");
+                if (!System.IO.File.Exists(service))
+                    ThrowTerminatingError(new ErrorRecord(new System.IO.FileNotFoundException("There is no service history at '" + service + "' that this account can see: the service is not installed or has not recorded yet (Install-ConnectionMonitorService)" +
+                        (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows) ? "." : ", or this account may not read it: only root reads the service's state directory (run it with sudo)."), service),
+                        "ServiceHistoryNotFound", ErrorCategory.ObjectNotFound, service));
+                return service;
+            }
+            string path = ResolvedPath(Config());
+            bool ownDefault = !Bound(nameof(Path)) && string.Equals(path, HistoryOptions.DefaultPath(), StringComparison.Ordinal);
+            if (ownDefault && !System.IO.File.Exists(path) && System.IO.File.Exists(service))
+            {
+                WriteVerbose("There is no history of yours at '" + path + "'; reading the service's history '" + service + "'.");
+                return service;
+            }
+            return path;
+        }
+
         protected override void EndProcessing()
         {
             HistoryKind? Kind = Bound(nameof(this.Kind)) ? (HistoryKind)(int)this.Kind : (HistoryKind?)null;
@@ -286,7 +319,7 @@ namespace ConnectionsMonitor.Commands
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("Process rows are per minute: -Interval must be one minute or more for them."), "IntervalTooShort", ErrorCategory.InvalidArgument, Interval));
             if (Since != null && Until != null && Until.Value <= Since.Value)
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Until (" + Until.Value.ToString("o") + ") must be after -Since (" + Since.Value.ToString("o") + ")."), "EmptyRange", ErrorCategory.InvalidArgument, Until));
-            string path = ResolvedPath(Config());
+            string path = HistoryFile();
             var query = new HistoryQuery
             {
                 Kind = kind,

@@ -234,6 +234,11 @@ namespace ConnectionsMonitor.Commands
             }
 
             var filter = BuildQuery();
+            var countryCondition = conditions.FirstOrDefault(c => c.Kind == AlertKind.NewRemoteCountry);
+            if (countryCondition != null && filter.Countries != null && filter.Countries.Count > 0 && filter.Countries.All(countryCondition.Exclude.Contains))
+                Fail("-Country " + string.Join(", ", filter.Countries) + " keeps only connections to " + (filter.Countries.Count == 1 ? "that country" : "those countries") +
+                     ", and -ExcludeCountry leaves " + (filter.Countries.Count == 1 ? "it" : "them") + " out of -NewRemoteCountry: that condition could never fire. " +
+                     "Leave out -Country (every country but the excluded ones), or -ExcludeCountry.", "CountryConditionNeverFires");
             var rule = new AlertRule(Name, conditions)
             {
                 Filter = filter,

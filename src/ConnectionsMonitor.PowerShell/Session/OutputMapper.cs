@@ -34,6 +34,8 @@ namespace ConnectionsMonitor.Session
                 result.ChangeType = e.Change.ToString();
                 result.TimeStamp = Local(e.TimeStampUtc);
                 result.PreviousState = State(e.PreviousState);
+                result.BetweenSamples = e.BetweenSamples;
+                result.FinalCounters = e.FinalCounters;
                 return result;
             }
 

@@ -11,6 +11,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ConnectionsMonitor.Engine.Alerts;
 using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Session;
 using ConnectionsMonitor.Tests.Linux;
 using ConnectionsMonitor.Tests.Session;
@@ -210,6 +211,47 @@ namespace ConnectionsMonitor.Tests.Alerts
                 smbClient?.Dispose();
                 smbServer?.Dispose();
                 listeners.ForEach(l => l.Stop());
+            }
+        }
+
+        [LinuxFact]
+        public void AnInboundConnectionThatOpensAndClosesBetweenTwoSamplesStillFiresItsRule()
+        {
+            using var session = Session("refreshInterval: 2000\n");
+            var raised = new ConcurrentQueue<AlertEvent>();
+            session.Alerts.Raised += (r, a) => raised.Enqueue(a);
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            try
+            {
+                session.Alerts.Register(new AlertRule("inbound", new[] { new AlertCondition(AlertKind.InboundPort) { Ports = new[] { port } } }));
+                Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= 1, TimeSpan.FromSeconds(20)));
+                // A request-sized connection, over within milliseconds: the next sample is up to 2 s away. Its server
+                // end (local port = the listener's) is the inbound one; it is gone before any sample (no TIME_WAIT: the
+                // client closed first).
+                int clientPort;
+                using (var client = new TcpClient(AddressFamily.InterNetwork))
+                {
+                    client.Connect(IPAddress.Loopback, port);
+                    clientPort = ((IPEndPoint)client.Client.LocalEndPoint).Port;
+                    using var server = listener.AcceptSocket();
+                    client.GetStream().Write(new byte[10], 0, 10);
+                    client.Close();
+                    var buffer = new byte[16];
+                    int got = 0, n;
+                    while ((n = server.Receive(buffer, got, buffer.Length - got, SocketFlags.None)) > 0) got += n;
+                    Assert.Equal(10, got);
+                }
+                Assert.True(SpinWait.SpinUntil(() => raised.Any(a => a.Kind == AlertKind.InboundPort), TimeSpan.FromSeconds(15)), "no alert");
+                var alert = Assert.Single(raised, a => a.Kind == AlertKind.InboundPort);
+                var item = Assert.Single(alert.Items);
+                Assert.Equal((port, clientPort), (item.LocalPort, item.RemotePort));
+                Assert.Equal(TcpState.Closed, item.State); // known from its closing report, not from a sample
+            }
+            finally
+            {
+                listener.Stop();
             }
         }
 

@@ -100,6 +100,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [InlineData("-PerProcess -VpnChange", "-PerProcess applies to -MaxConnections and -MaxBandwidth")]
         [InlineData("-VpnChange -SourceIdentifier PowerShell.Exiting", "starts with 'PowerShell.', which PowerShell keeps for its own events")]
         [InlineData("-VpnChange -ExcludeCountry USA", "'USA' is not a country code: expected two letters")]
+        [InlineData("-Country us -ExcludeCountry US, DE", "-Country US keeps only connections to that country, and -ExcludeCountry leaves it out of -NewRemoteCountry: that condition could never fire.")]
         public void BadInputSaysWhatIsWrongAndWhatIsExpected(string parameters, string expected)
         {
             var error = Assert.Single(_ps.InvokeExpectingErrors("Register-ConnectionAlert -Name x " + parameters));

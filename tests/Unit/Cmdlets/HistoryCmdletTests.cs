@@ -31,6 +31,17 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
         private long Written() => Prop<long>(Assert.Single(_ps.Invoke("Get-ConnectionRecording")), "SamplesWritten");
 
+        /// <summary>
+        /// Waits until a sample taken at least <paramref name="span"/> after now is written: the recorder may be writing
+        /// samples it queued earlier (a loaded machine), so a count of samples written says nothing of when they were taken.
+        /// </summary>
+        private void WaitForSamplesTakenWithin(TimeSpan span)
+        {
+            var after = DateTime.Now + span;
+            Assert.True(SpinWait.SpinUntil(() => Prop<DateTime?>(Assert.Single(_ps.Invoke("Get-ConnectionRecording")), "LastSample") >= after, TimeSpan.FromSeconds(20)),
+                "no sample taken after " + after.ToString("HH:mm:ss.fff") + " was written within 20 s");
+        }
+
         [Fact]
         public void RecordAConnectionThenFindItByAddressProcessAndTime()
         {
@@ -53,12 +64,10 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 var buffer = new byte[5000];
                 int got = 0;
                 while (got < 5000) got += server.GetStream().Read(buffer, got, 5000 - got);
-                long seen = Written();
-                Assert.True(SpinWait.SpinUntil(() => Written() >= seen + 3, TimeSpan.FromSeconds(10)));
+                WaitForSamplesTakenWithin(TimeSpan.FromMilliseconds(600)); // the recorder has seen the connection, with its owner
                 client.Client.LingerState = new LingerOption(true, 0);
             }
-            long after = Written();
-            Assert.True(SpinWait.SpinUntil(() => Written() >= after + 3, TimeSpan.FromSeconds(10)));
+            WaitForSamplesTakenWithin(TimeSpan.FromMilliseconds(600));
             var final = Assert.Single(_ps.Invoke("Stop-ConnectionRecording -PassThru"));
             Assert.False(Prop<bool>(final, "IsRecording"));
             var stopped = Assert.Single(_ps.Invoke("Get-ConnectionRecording")); // the last recording's state stays to be seen

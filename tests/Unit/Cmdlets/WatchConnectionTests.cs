@@ -217,6 +217,61 @@ samples:
             }
         }
 
+        [LinuxFact]
+        public void AConnectionThatOpensAndClosesBetweenTwoSamplesIsWrittenWithItsFinalBytes()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            using var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            // -IncludeExisting: the listener's Opened says the baseline is taken; the next sample is 2 s later.
+            ps.AddScript("Watch-Connection -LocalPort $args[0] -IncludeExisting -RefreshInterval 2000").AddArgument(port);
+            var output = new PSDataCollection<PSObject>();
+            var events = new System.Collections.Concurrent.BlockingCollection<PSObject>();
+            output.DataAdded += (_, e) => events.Add(output[e.Index]);
+            ps.BeginInvoke<PSObject, PSObject>(null, output);
+            try
+            {
+                Assert.True(events.TryTake(out var baseline, TimeSpan.FromSeconds(10)), "no baseline event");
+                Assert.Equal("Listen", baseline.Properties["State"].Value);
+
+                // A request-sized exchange, over well within the interval: the client closes, the server reads the end and closes.
+                int clientPort;
+                using (var client = new TcpClient(AddressFamily.InterNetwork))
+                {
+                    client.Connect(IPAddress.Loopback, port);
+                    clientPort = ((IPEndPoint)client.Client.LocalEndPoint).Port;
+                    using var server = listener.AcceptSocket();
+                    client.GetStream().Write(new byte[300], 0, 300);
+                    var buffer = new byte[300];
+                    int got = 0;
+                    while (got < 300) got += server.Receive(buffer, got, 300 - got, SocketFlags.None);
+                    server.Send(new byte[4567]);
+                    got = 0;
+                    while (got < 4567) got += client.GetStream().Read(new byte[4567], 0, 4567 - got);
+                    client.Close();
+                    Assert.Equal(0, server.Receive(buffer));
+                }
+
+                var mine = new System.Collections.Generic.List<PSObject>();
+                var deadline = Stopwatch.StartNew();
+                while (mine.Count < 2 && events.TryTake(out var e, TimeSpan.FromSeconds(10) - deadline.Elapsed))
+                    if (clientPort.Equals(e.Properties["RemotePort"].Value)) mine.Add(e);
+                Assert.Equal(new[] { "Opened", "Closed" }, mine.Select(e => (string)e.Properties["ChangeType"].Value));
+                Assert.All(mine, e => Assert.Equal(true, e.Properties["BetweenSamples"].Value));
+                var closed = mine[1];
+                Assert.Equal(true, closed.Properties["FinalCounters"].Value);
+                Assert.Equal(4567L, closed.Properties["BytesSent"].Value);
+                Assert.Equal("Closed", closed.Properties["State"].Value);
+                Assert.Null(closed.Properties["AgeSeconds"].Value); // when it opened is unknown
+            }
+            finally
+            {
+                ps.Stop();
+            }
+        }
+
         [Fact]
         public void ZeroDurationIsAClearError()
         {

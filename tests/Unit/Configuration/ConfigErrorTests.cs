@@ -38,6 +38,10 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("resolveDNS: maybe\n", 1, "resolveDNS", "expected true or false, found 'maybe'")]
         [InlineData("monitoring: [1, 2]\n", 1, "monitoring", "found a list")]
         [InlineData("ipFiltering:\n  allowlist: 10.0.0.1\n", 2, "ipFiltering.allowlist", "expected a list")]
+        [InlineData("dashboard:\n  export:\n    exportInterval: 500\n", 3, "dashboard.export.exportInterval", "expected a whole number of milliseconds of at least 1000 (one second), found '500'")]
+        [InlineData("dashboard:\n  export:\n    keep: -1\n", 3, "dashboard.export.keep", "expected a whole number of files from 0 (no limit) to 1000000, found '-1'")]
+        [InlineData("dashboard:\n  export:\n    keep: many\n", 3, "dashboard.export.keep", "found 'many'")]
+        [InlineData("dashboard:\n  export:\n    maxAge: 1d\n", 3, "dashboard.export.maxAge", "expected a whole number of milliseconds, 0 (no limit) or more, found '1d'")]
         public void OutOfRangeAndWrongShape(string yaml, int line, string key, string fragment)
         {
             var e = SingleError(yaml);

@@ -52,8 +52,9 @@ namespace ConnectionsMonitor.Tests.History
                 server.GetStream().Write(new byte[1234], 0, 1234);
                 int back = 0;
                 while (back < 1234) back += client.GetStream().Read(buffer, back, 1234 - back);
-                long seen = session.History.State.SamplesWritten;
-                Assert.True(SpinWait.SpinUntil(() => session.History.State.SamplesWritten >= seen + 3, TimeSpan.FromSeconds(10)));
+                // Samples taken after the connection opened are written (the recorder may still be writing queued ones).
+                var opened = DateTime.UtcNow + TimeSpan.FromMilliseconds(600);
+                Assert.True(SpinWait.SpinUntil(() => session.History.State.LastSampleUtc >= opened, TimeSpan.FromSeconds(20)));
                 // Read while the recorder writes.
                 using (var reader = HistoryStore.OpenReader(db))
                 {
@@ -63,8 +64,8 @@ namespace ConnectionsMonitor.Tests.History
                 }
                 client.Client.LingerState = new LingerOption(true, 0); // RST: the row goes at once, no TIME_WAIT under the same ends
             }
-            long after = session.History.State.SamplesWritten;
-            Assert.True(SpinWait.SpinUntil(() => session.History.State.SamplesWritten >= after + 3, TimeSpan.FromSeconds(10)));
+            var closed = DateTime.UtcNow + TimeSpan.FromMilliseconds(600);
+            Assert.True(SpinWait.SpinUntil(() => session.History.State.LastSampleUtc >= closed, TimeSpan.FromSeconds(20)));
             var final = session.History.Stop();
             Assert.False(final.IsRecording);
             Assert.Null(session.History.Stop());
@@ -78,7 +79,9 @@ namespace ConnectionsMonitor.Tests.History
             Assert.NotNull(life.ClosedUtc);
             Assert.False(life.ClosedByRecorderStop);
             Assert.Equal(70000, life.BytesSent);      // tcp_info bytes_acked
-            Assert.Equal(1234, life.BytesReceived);   // tcp_info bytes_received
+            // tcp_info bytes_received at close (the sock_diag destroy report): the server closed first, and a destroyed
+            // socket's count includes the peer's FIN unless a read saw it in CLOSE_WAIT.
+            Assert.InRange(life.BytesReceived.Value, 1234, 1235);
             var listenerLife = read.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Single(c => c.LocalPort == port && c.State == "Listen");
             Assert.True(listenerLife.ClosedByRecorderStop); // it outlived the recording
             Assert.True(listenerLife.OpenedBeforeRecording); // and was there before it: Opened is the recording's start

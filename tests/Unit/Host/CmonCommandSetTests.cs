@@ -60,7 +60,7 @@ namespace ConnectionsMonitor.Tests.Host
         {
             var (code, output, error) = CmonArgs(flag);
             Assert.Equal(0, code);
-            Assert.StartsWith("Usage: cmon [COMMAND LINE | -Command SCRIPT | --help]", output);
+            Assert.StartsWith("Usage: cmon [COMMAND LINE | -Command SCRIPT | --service [--config PATH] [--history PATH] | --help]", output);
             Assert.Equal("", error);
         }
 

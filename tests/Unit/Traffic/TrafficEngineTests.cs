@@ -173,8 +173,12 @@ namespace ConnectionsMonitor.Tests.Traffic
 
         private sealed class FakeTable : ConnectionsMonitor.Engine.Platform.IConnectionTable
         {
-            public ConnectionsMonitor.Engine.Platform.ConnectionTableResult Read(ConnectionQuery request) =>
-                new ConnectionsMonitor.Engine.Platform.ConnectionTableResult(new SocketEntry[0], new string[0]);
+            public int Reads;
+            public ConnectionsMonitor.Engine.Platform.ConnectionTableResult Read(ConnectionQuery request)
+            {
+                Reads++;
+                return new ConnectionsMonitor.Engine.Platform.ConnectionTableResult(new SocketEntry[0], new string[0]);
+            }
         }
 
         private sealed class FakeProcesses : ConnectionsMonitor.Engine.Platform.IProcessCatalog
@@ -182,21 +186,29 @@ namespace ConnectionsMonitor.Tests.Traffic
             public IReadOnlyDictionary<int, ProcessInfo> Lookup(IReadOnlyCollection<int> processIds) => new Dictionary<int, ProcessInfo>();
         }
 
-        /// <summary>A feed that loses reports while the window is open.</summary>
+        /// <summary>A feed that loses reports while the window is open (after the window's first table read).</summary>
         private sealed class LossyFeed : ConnectionsMonitor.Engine.Platform.IClosedConnectionFeed
         {
-            private int _drains;
+            private readonly FakeTable _table;
+            public LossyFeed(FakeTable table) => _table = table;
             public string Start() => null;
-            public IReadOnlyList<SocketEntry> DrainClosed() { _drains++; return new SocketEntry[0]; }
-            public long LostReports => _drains > 1 ? 7 : 2; // 5 lost between the drain before and the one after
+            public IReadOnlyList<SocketEntry> DrainClosed() => new SocketEntry[0];
+            public long LostReports => _table.Reads >= 1 ? 7 : 2; // 5 lost between the first snapshot and the drain after the second
         }
 
         private sealed class FakePlatform : ConnectionsMonitor.Engine.Platform.IPlatform
         {
+            public FakePlatform()
+            {
+                var table = new FakeTable();
+                Connections = table;
+                ClosedConnections = new LossyFeed(table);
+            }
+
             public string Name => "fake";
-            public ConnectionsMonitor.Engine.Platform.IConnectionTable Connections { get; } = new FakeTable();
+            public ConnectionsMonitor.Engine.Platform.IConnectionTable Connections { get; }
             public ConnectionsMonitor.Engine.Platform.IProcessCatalog Processes { get; } = new FakeProcesses();
-            public ConnectionsMonitor.Engine.Platform.IClosedConnectionFeed ClosedConnections { get; } = new LossyFeed();
+            public ConnectionsMonitor.Engine.Platform.IClosedConnectionFeed ClosedConnections { get; }
             public ConnectionsMonitor.Engine.Platform.INetworkInterfaceCatalog Interfaces => null;
         }
 

@@ -47,7 +47,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             return Path.Combine(dataHome, "ConnectionsMonitor", "GeoIP");
         }
 
-        private static string ExpandHome(string path)
+        internal static string ExpandHome(string path)
         {
             if (path == "~") return HomeDirectory();
             if (path.StartsWith("~/", StringComparison.Ordinal) || path.StartsWith("~\\", StringComparison.Ordinal))

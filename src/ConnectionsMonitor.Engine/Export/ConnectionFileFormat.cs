@@ -1,0 +1,169 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using ConnectionsMonitor.Engine.Display;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Export
+{
+    /// <summary>
+    /// Writes a snapshot of connections as CSV or JSON with the columns of the PowerShell layer's MonitoredConnection,
+    /// in its order and under its names, so an export reads like <c>Get-MonitoredConnection | Export-Csv</c> or
+    /// <c>| ConvertTo-Json</c>: Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort, State, ProcessId,
+    /// ProcessName, ProcessPath, UserName, CreationTime, FirstSeen, AgeSeconds, AgeIsLowerBound, RemoteHostName,
+    /// Country, CountryName, City, Latitude, Longitude, Asn, AsnOrganization, AddressScope, IsVpn, VpnReason, Flags,
+    /// BytesSent, BytesReceived, SendRate, ReceiveRate. Units as there: ports and ids whole numbers, ages whole
+    /// seconds, bytes, rates bytes per second. Times are local with their UTC offset in ISO 8601
+    /// (2026-12-01T06:00:00.0000000+01:00). Unknown is an empty cell in CSV and null in JSON, never 0 or "Unknown".
+    /// <para>
+    /// CSV (RFC 4180): UTF-8 with a byte-order mark (so Excel and Windows PowerShell 5.1's Import-Csv read non-ASCII
+    /// names right), CRLF line ends, every cell in double quotes. Text cells go through
+    /// <see cref="UntrustedText.ForCsvCell"/>: control characters and escape sequences are removed and a cell that
+    /// begins with = + - @, a tab or a carriage return gets a ' in front, so a spreadsheet shows it as text and never
+    /// runs it as a formula. Number cells are written by this module, never from outside text, and stay as they are.
+    /// </para>
+    /// <para>
+    /// JSON: an array of objects, one per connection, with the exact values (text is not cleaned, so nothing is lost;
+    /// System.Text.Json escapes it, and every non-ASCII or control character is written as \uXXXX, so the file is
+    /// plain ASCII that no terminal interprets).
+    /// </para>
+    /// </summary>
+    public static class ConnectionFileFormat
+    {
+        private delegate object Cell(ConnectionRecord r, DateTime snapshotUtc);
+
+        private sealed class Column
+        {
+            public Column(string name, Cell value) { Name = name; Value = value; }
+            public string Name { get; }
+            public Cell Value { get; }
+        }
+
+        private static readonly Column[] Columns =
+        {
+            new Column("Protocol", (r, t) => r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP"),
+            new Column("LocalAddress", (r, t) => AddressPattern.FormatAddress(r.LocalAddress)),
+            new Column("LocalPort", (r, t) => (long)r.LocalPort),
+            new Column("RemoteAddress", (r, t) => AddressPattern.FormatAddress(r.RemoteAddress)),
+            new Column("RemotePort", (r, t) => (long?)r.RemotePort),
+            new Column("State", (r, t) => r.State?.ToString()),
+            new Column("ProcessId", (r, t) => (long?)r.ProcessId),
+            new Column("ProcessName", (r, t) => r.ProcessName),
+            new Column("ProcessPath", (r, t) => r.ProcessPath),
+            new Column("UserName", (r, t) => r.UserName),
+            new Column("CreationTime", (r, t) => Time(r.CreationTime)),
+            new Column("FirstSeen", (r, t) => Time(r.FirstSeenUtc)),
+            new Column("AgeSeconds", (r, t) => { var age = r.GetAge(t); return age == null ? null : (object)(long)Math.Floor(age.Value.TotalSeconds); }),
+            new Column("AgeIsLowerBound", (r, t) => r.GetAge(t) == null ? null : (object)r.AgeIsLowerBound),
+            new Column("RemoteHostName", (r, t) => r.RemoteHostName),
+            new Column("Country", (r, t) => r.Country),
+            new Column("CountryName", (r, t) => r.CountryName),
+            new Column("City", (r, t) => r.City),
+            new Column("Latitude", (r, t) => r.Latitude),
+            new Column("Longitude", (r, t) => r.Longitude),
+            new Column("Asn", (r, t) => r.Asn),
+            new Column("AsnOrganization", (r, t) => r.AsnOrganization),
+            new Column("AddressScope", (r, t) => r.AddressScope),
+            new Column("IsVpn", (r, t) => r.IsVpn),
+            new Column("VpnReason", (r, t) => r.VpnReason),
+            new Column("Flags", (r, t) => r.Flags),
+            new Column("BytesSent", (r, t) => r.BytesSent),
+            new Column("BytesReceived", (r, t) => r.BytesReceived),
+            new Column("SendRate", (r, t) => r.SendRate),
+            new Column("ReceiveRate", (r, t) => r.ReceiveRate),
+        };
+
+        /// <summary>The column names, in order (MonitoredConnection's properties).</summary>
+        public static IReadOnlyList<string> ColumnNames { get; } = Array.ConvertAll(Columns, c => c.Name);
+
+        // A time as the objects show it (local) with its offset, so the text is unambiguous anywhere it is read.
+        private static string Time(DateTime? utc)
+        {
+            if (utc == null) return null;
+            var local = new DateTimeOffset(DateTime.SpecifyKind(utc.Value, DateTimeKind.Utc)).ToLocalTime();
+            return local.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffzzz", CultureInfo.InvariantCulture);
+        }
+
+        // Times are produced here (Time above), not taken from outside, so they are not formula-checked.
+        private static bool IsTimeColumn(string name) => name == "CreationTime" || name == "FirstSeen";
+
+        /// <summary>Writes the CSV form of <paramref name="connections"/> (ages as of <paramref name="snapshotUtc"/>) to <paramref name="stream"/>.</summary>
+        public static void WriteCsv(Stream stream, IReadOnlyList<ConnectionRecord> connections, DateTime snapshotUtc)
+        {
+            using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), 64 * 1024, leaveOpen: true))
+            {
+                writer.NewLine = "\r\n";
+                for (int i = 0; i < Columns.Length; i++)
+                {
+                    if (i > 0) writer.Write(',');
+                    Quoted(writer, Columns[i].Name);
+                }
+                writer.WriteLine();
+                foreach (var r in connections)
+                {
+                    for (int i = 0; i < Columns.Length; i++)
+                    {
+                        if (i > 0) writer.Write(',');
+                        Quoted(writer, CsvText(Columns[i], Columns[i].Value(r, snapshotUtc)));
+                    }
+                    writer.WriteLine();
+                }
+            }
+        }
+
+        private static string CsvText(Column column, object value)
+        {
+            switch (value)
+            {
+                case null: return "";
+                case string s: return IsTimeColumn(column.Name) ? s : UntrustedText.ForCsvCell(s);
+                case long l: return l.ToString(CultureInfo.InvariantCulture);
+                case double d: return d.ToString("R", CultureInfo.InvariantCulture);
+                case bool b: return b ? "True" : "False";
+                default: throw new InvalidOperationException("Column " + column.Name + " has a value of type " + value.GetType().Name + ", which the CSV writer does not know.");
+            }
+        }
+
+        private static void Quoted(TextWriter writer, string text)
+        {
+            writer.Write('"');
+            if (text.IndexOf('"') < 0) writer.Write(text);
+            else writer.Write(text.Replace("\"", "\"\""));
+            writer.Write('"');
+        }
+
+        /// <summary>Writes the JSON form of <paramref name="connections"/> (ages as of <paramref name="snapshotUtc"/>) to <paramref name="stream"/>.</summary>
+        public static void WriteJson(Stream stream, IReadOnlyList<ConnectionRecord> connections, DateTime snapshotUtc)
+        {
+            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            {
+                writer.WriteStartArray();
+                foreach (var r in connections)
+                {
+                    writer.WriteStartObject();
+                    foreach (var column in Columns)
+                    {
+                        switch (column.Value(r, snapshotUtc))
+                        {
+                            case null: writer.WriteNull(column.Name); break;
+                            case string s: writer.WriteString(column.Name, s); break;
+                            case long l: writer.WriteNumber(column.Name, l); break;
+                            case double d:
+                                if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNull(column.Name); // JSON has no such numbers
+                                else writer.WriteNumber(column.Name, d);
+                                break;
+                            case bool b: writer.WriteBoolean(column.Name, b); break;
+                            case object other: throw new InvalidOperationException("Column " + column.Name + " has a value of type " + other.GetType().Name + ", which the JSON writer does not know.");
+                        }
+                    }
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Threading;
+using ConnectionsMonitor.Engine.Alerts;
+using ConnectionsMonitor.Engine.Configuration;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.History;
+using ConnectionsMonitor.Engine.Session;
+
+namespace ConnectionsMonitor.Engine.Service
+{
+    /// <summary>How important a line of the service's log is; the numbers are syslog's (and sd-daemon's prefixes).</summary>
+    public enum ServiceLogLevel
+    {
+        /// <summary>The service cannot go on (syslog 3).</summary>
+        Error = 3,
+        /// <summary>Something is partial or lost; the service goes on (syslog 4).</summary>
+        Warning = 4,
+        /// <summary>An alert fired (syslog 5).</summary>
+        Notice = 5,
+        /// <summary>Start, stop, what runs (syslog 6).</summary>
+        Info = 6,
+    }
+
+    /// <summary>Where the service writes its log: the host gives one (journald through stderr, the Windows event log).</summary>
+    public interface IServiceLog
+    {
+        /// <summary>Writes one message; called from several threads; must not throw.</summary>
+        void Write(ServiceLogLevel level, string message);
+    }
+
+    /// <summary>What the service mode runs: its configuration file and history file.</summary>
+    public sealed class ServiceSettings
+    {
+        /// <summary>The config.yml to use; null for the usual lookup (CONNECTIONSMONITOR_CONFIG, the user's config folder, the module's default).</summary>
+        public string ConfigPath { get; set; }
+
+        /// <summary>The history file; null for history.path of the configuration, else <see cref="ServiceRunner.DefaultHistoryPath"/>.</summary>
+        public string HistoryPath { get; set; }
+
+        /// <summary>The folder a relative path is taken from; null for the process's current folder.</summary>
+        public string CurrentDirectory { get; set; }
+    }
+
+    /// <summary>
+    /// The headless, long-running service mode: one <see cref="MonitorSession"/> whose history recorder writes every
+    /// refreshInterval and whose configured alert rules (alerts.enabled) run, with everything worth saying written to an
+    /// <see cref="IServiceLog"/>: start (file, interval, rules), warnings of the table reader, the recorder and the rules,
+    /// each alert fired, each webhook delivery that failed, and stop. <see cref="Start"/> then <see cref="Stop"/>;
+    /// <see cref="Failed"/> is set when the recording stops on its own (the host then exits non-zero so the service
+    /// manager restarts it). One thread, "cmon-service", reads the watcher feed and the warnings.
+    /// </summary>
+    public sealed class ServiceRunner : IDisposable
+    {
+        /// <summary>The OS name of the runner's thread.</summary>
+        public const string ThreadName = "cmon-service";
+
+        private readonly MonitorSession _session;
+        private readonly ServiceSettings _settings;
+        private readonly IServiceLog _log;
+        private readonly ManualResetEventSlim _failed = new ManualResetEventSlim(false);
+        private readonly Dictionary<string, long> _failedDeliveries = new Dictionary<string, long>(StringComparer.Ordinal);
+        private CancellationTokenSource _stop;
+        private Thread _thread;
+        private SessionFeed _feed;
+        private string _failure;
+
+        /// <summary>A runner over a session made by the caller (the runner disposes it with itself).</summary>
+        public ServiceRunner(MonitorSession session, ServiceSettings settings, IServiceLog log)
+        {
+            _session = session ?? throw new ArgumentNullException(nameof(session));
+            _settings = settings ?? new ServiceSettings();
+            _log = log ?? throw new ArgumentNullException(nameof(log));
+        }
+
+        /// <summary>The history file the service writes when neither --history nor history.path names one: /var/lib/connectionsmonitor/history.db on Linux, %ProgramData%\ConnectionsMonitor\history.db on Windows.</summary>
+        public static string DefaultHistoryPath() =>
+            RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? WindowsServiceSetup.DefaultHistoryPath : SystemdUnit.DefaultHistoryPath;
+
+        /// <summary>Set when the service cannot go on (the recording stopped on its own); <see cref="FailureReason"/> says why.</summary>
+        public WaitHandle Failed => _failed.WaitHandle;
+
+        /// <summary>Why the service failed; null while it runs well.</summary>
+        public string FailureReason { get { lock (_failedDeliveries) return _failure; } }
+
+        /// <summary>The recorder's state (file, samples written); null before <see cref="Start"/>.</summary>
+        public HistoryRecordingState Recording => _session.History.State;
+
+        /// <summary>
+        /// Loads the configuration, starts the recorder and the configured alert rules, and logs what runs.
+        /// Throws <see cref="ConfigException"/> (file, line, key) for a configuration that cannot be used,
+        /// <see cref="HistoryLockedException"/> when another recorder writes the file, <see cref="HistoryException"/>
+        /// when the file cannot be used; nothing is left running then.
+        /// </summary>
+        public void Start()
+        {
+            if (_thread != null) throw new InvalidOperationException("The service runs already.");
+            var query = new ConnectionQuery { ConfigPath = _settings.ConfigPath, CurrentDirectory = _settings.CurrentDirectory ?? Environment.CurrentDirectory };
+            var plan = _session.Plan(query);
+            foreach (var w in plan.Warnings) _log.Write(ServiceLogLevel.Warning, "Configuration: " + w);
+            var config = plan.Config;
+            string path = _settings.HistoryPath ?? config.History.Path ?? DefaultHistoryPath();
+            if (!System.IO.Path.IsPathRooted(path)) path = System.IO.Path.GetFullPath(System.IO.Path.Combine(query.CurrentDirectory, path));
+
+            var state = _session.History.Start(path, HistoryOptions.From(config), null, query);
+            _session.Alerts.Raised += OnAlert;
+            try
+            {
+                // A watcher of the session's sampler: it switches on config.yml's alert rules (alerts.enabled) for as long as it runs.
+                _feed = _session.Subscribe(query);
+            }
+            catch
+            {
+                _session.Alerts.Raised -= OnAlert;
+                _session.History.Stop();
+                throw;
+            }
+            foreach (var w in _feed.SetupWarnings) _log.Write(ServiceLogLevel.Warning, w);
+
+            var rules = _session.Alerts.Rules;
+            string ruleText = rules.Count == 0
+                ? (config.Alerts.Enabled ? "alerts.enabled is true but no condition is on" : "no alert rules (alerts.enabled is false)")
+                : rules.Count.ToString(CultureInfo.InvariantCulture) + " alert rule(s): " + string.Join(", ", Names(rules));
+            _log.Write(ServiceLogLevel.Info, "Started (PID " + CurrentProcessId() + "): configuration " + (plan.Load.SourcePath != null ? "'" + plan.Load.SourcePath + "'" : "built-in defaults") +
+                "; recording every " + state.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s into '" + state.Path + "'; " + ruleText + ".");
+            SayRecorderWarnings();
+
+            _stop = new CancellationTokenSource();
+            var token = _stop.Token;
+            _thread = new Thread(() => Run(token)) { IsBackground = true, Name = ThreadName };
+            _thread.Start();
+        }
+
+        /// <summary>Stops the rules and the recorder (its last sample is written, open connections are closed as "recording stopped") and logs the totals. Safe to call twice.</summary>
+        public void Stop()
+        {
+            if (_thread == null) return;
+            _stop.Cancel();
+            _thread.Join();
+            _thread = null;
+            _feed?.Dispose();
+            _feed = null;
+            var final = _session.History.Stop();
+            SayRecorderWarnings();
+            SayAlertWarnings();
+            _session.Alerts.Raised -= OnAlert;
+            if (final != null)
+                _log.Write(ServiceLogLevel.Info, "Stopped: " + final.SamplesWritten.ToString(CultureInfo.InvariantCulture) + " sample(s) written to '" + final.Path + "'" +
+                    (final.SamplesLost > 0 ? ", " + final.SamplesLost.ToString(CultureInfo.InvariantCulture) + " lost" : "") + ".");
+        }
+
+        private void Run(CancellationToken stop)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    if (_feed.TryNext(TimeSpan.FromSeconds(1), stop, out var sample))
+                    {
+                        foreach (var w in _session.Unsaid(sample.Snapshot.Warnings)) _log.Write(ServiceLogLevel.Warning, w);
+                        if (sample.DroppedBefore > 0) _log.Write(ServiceLogLevel.Warning, MonitorSession.DropWarning(sample.DroppedBefore));
+                    }
+                }
+                catch (OperationCanceledException) { break; }
+                catch (Exception ex) when (!(ex is OutOfMemoryException))
+                {
+                    Fail("Reading the connection table failed: " + ex.Message);
+                    break;
+                }
+                SayAlertWarnings();
+                SayDeliveryFailures();
+                SayRecorderWarnings();
+                var state = _session.History.State;
+                if (state != null && state.Failure != null) { Fail(state.Failure); break; }
+            }
+        }
+
+        private void Fail(string reason)
+        {
+            lock (_failedDeliveries) _failure = reason;
+            _log.Write(ServiceLogLevel.Error, reason);
+            _failed.Set();
+        }
+
+        private void OnAlert(AlertRule rule, AlertEvent alert)
+        {
+            if (alert.Status == AlertStatus.Test) return;
+            _log.Write(ServiceLogLevel.Notice, "Alert " + rule.Name + " (" + alert.Status + "): " + Display.UntrustedText.Clean(alert.Summary));
+        }
+
+        private void SayRecorderWarnings()
+        {
+            foreach (var w in _session.History.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
+        }
+
+        private void SayAlertWarnings()
+        {
+            foreach (var w in _session.Alerts.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
+        }
+
+        /// <summary>Each rule's webhook messages given up on since the last look, with the latest error (targets redacted).</summary>
+        private void SayDeliveryFailures()
+        {
+            foreach (var r in _session.Alerts.Rules)
+            {
+                var d = r.Delivery;
+                if (d == null) continue;
+                long lost = d.Failed + d.Dropped;
+                _failedDeliveries.TryGetValue(r.Rule.Name, out long before);
+                if (lost <= before) continue;
+                _failedDeliveries[r.Rule.Name] = lost;
+                _log.Write(ServiceLogLevel.Warning, "Alert " + r.Rule.Name + ": " + (lost - before).ToString(CultureInfo.InvariantCulture) +
+                    " webhook message(s) not delivered: " + (d.LastError ?? "no reason given") + (_session.Alerts.DeadLetterPath != null ? " (kept in '" + _session.Alerts.DeadLetterPath + "')" : ""));
+            }
+        }
+
+        private static IEnumerable<string> Names(IReadOnlyList<AlertRuleState> rules)
+        {
+            foreach (var r in rules) yield return r.Rule.Name;
+        }
+
+        private static string CurrentProcessId()
+        {
+            using (var p = System.Diagnostics.Process.GetCurrentProcess()) return p.Id.ToString(CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>Stops (if running) and disposes the session.</summary>
+        public void Dispose()
+        {
+            Stop();
+            _session.Dispose();
+            _failed.Dispose();
+        }
+    }
+}

@@ -1,0 +1,304 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Runtime.InteropServices;
+using System.Text;
+using ConnectionsMonitor.Session;
+
+namespace ConnectionsMonitor.Commands
+{
+    /// <summary>What Install- and Uninstall-ConnectionMonitorService share: the platform, the system tools they run, wording.</summary>
+    public abstract class ServiceCommandBase : PSCmdlet
+    {
+        /// <summary>The unit name (Linux, default connectionsmonitor) or service name (Windows, default ConnectionsMonitor).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Name { get; set; }
+
+        /// <summary>Linux: the folder of the unit file (default /etc/systemd/system).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string UnitDirectory { get; set; }
+
+        internal static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+        internal string ServiceName => Name ?? (IsWindows ? Engine.Service.WindowsServiceSetup.DefaultName : Engine.Service.SystemdUnit.DefaultName);
+
+        internal string UnitPath()
+        {
+            string dir = UnitDirectory == null ? Engine.Service.SystemdUnit.DefaultUnitDirectory : GetUnresolvedProviderPathFromPSPath(UnitDirectory);
+            return Path.Combine(dir, Engine.Service.SystemdUnit.FileName(ServiceName));
+        }
+
+        /// <summary>Checks the name for this platform; a bad one ends the call with what is expected.</summary>
+        internal void CheckName()
+        {
+            if (IsWindows && UnitDirectory != null)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-UnitDirectory is for systemd on Linux; on Windows the service manager keeps the registration."), "UnitDirectoryNotOnWindows", ErrorCategory.InvalidArgument, UnitDirectory));
+            try
+            {
+                if (IsWindows) Engine.Service.WindowsServiceSetup.CheckName(ServiceName);
+                else Engine.Service.SystemdUnit.CheckName(ServiceName);
+            }
+            catch (ArgumentException ex) { ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Name: " + ex.Message, ex), "InvalidServiceName", ErrorCategory.InvalidArgument, Name)); }
+        }
+
+        /// <summary>systemd runs on this machine (sd_booted(3): /run/systemd/system exists).</summary>
+        internal static bool SystemdRunning => Directory.Exists("/run/systemd/system");
+
+        /// <summary>Runs a system tool (systemctl, sc.exe) and ends the call with its own words when it fails.</summary>
+        internal void RunTool(string file, IReadOnlyList<string> args, string what)
+        {
+            string line = string.Join(" ", args.Select(Engine.Service.WindowsServiceSetup.QuoteArgument));
+            WriteVerbose(file + " " + line);
+            var psi = new ProcessStartInfo(file, line)
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                CreateNoWindow = true,
+            };
+            Process p;
+            try { p = Process.Start(psi); }
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception || ex is InvalidOperationException)
+            {
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("Could not run " + file + " to " + what + ": " + ex.Message, ex), "ServiceToolNotFound", ErrorCategory.ObjectNotFound, file));
+                return;
+            }
+            using (p)
+            {
+                var err = p.StandardError.ReadToEndAsync();
+                string output = p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                if (p.ExitCode != 0)
+                {
+                    string said = (err.Result + " " + output).Trim();
+                    ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(file + " could not " + what + " (exit status " + p.ExitCode + "): " + (said.Length > 0 ? said : "it said nothing") +
+                        (IsWindows ? " Run PowerShell as Administrator." : " Run it as root (sudo).")), "ServiceToolFailed", ErrorCategory.InvalidOperation, file));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Installs the always-on service mode of cmon (cmon --service): a systemd unit on Linux, a Windows service on Windows. It records the connection history and runs config.yml's alert rules.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Install, "ConnectionMonitorService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+    [OutputType(typeof(ConnectionMonitorService))]
+    public sealed class InstallConnectionMonitorServiceCommand : ServiceCommandBase
+    {
+        /// <summary>The config.yml the service uses (--config); checked now. Default: the service's own lookup (the module's config.yml beside cmon).</summary>
+        [Parameter(Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string ConfigPath { get; set; }
+
+        /// <summary>The history file the service writes (--history). Default: /var/lib/connectionsmonitor/history.db or %ProgramData%\ConnectionsMonitor\history.db.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string HistoryPath { get; set; }
+
+        /// <summary>The cmon executable the service runs. Default: this process when it is cmon, else cmon on PATH.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string HostPath { get; set; }
+
+        /// <summary>Linux: an existing account to run as instead of a transient one (DynamicUser).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string User { get; set; }
+
+        /// <summary>Write the unit (register the service) but do not enable or start it.</summary>
+        [Parameter]
+        public SwitchParameter NoStart { get; set; }
+
+        /// <summary>Replace an existing unit file or service of that name.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void EndProcessing()
+        {
+            CheckName();
+            string host = ResolveHost();
+            string config = null;
+            bool portScan = false;
+            if (ConfigPath != null)
+            {
+                config = GetUnresolvedProviderPathFromPSPath(ConfigPath);
+                if (!File.Exists(config))
+                    ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("-ConfigPath '" + config + "' does not exist; expected the config.yml the service should use (copy the module's config.yml there and edit it).", config), "ConfigNotFound", ErrorCategory.ObjectNotFound, config));
+                try
+                {
+                    var plan = SessionRegistry.For(this).Plan(SessionRegistry.ConfigQuery(this, ConfigPath));
+                    foreach (var w in plan.Warnings) WriteWarning(w);
+                    portScan = plan.Config.Alerts.Enabled && plan.Config.Alerts.Conditions.PortScan;
+                }
+                catch (Engine.Configuration.ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); }
+            }
+            string history = HistoryPath == null ? null : GetUnresolvedProviderPathFromPSPath(HistoryPath);
+            if (IsWindows) InstallWindows(host, config, history);
+            else InstallSystemd(host, config, history, portScan);
+        }
+
+        private string ResolveHost()
+        {
+            string name = IsWindows ? "cmon.exe" : "cmon";
+            string path = null;
+            if (HostPath != null)
+            {
+                path = GetUnresolvedProviderPathFromPSPath(HostPath);
+                if (Directory.Exists(path)) path = Path.Combine(path, name);
+            }
+            else
+            {
+                try
+                {
+                    using (var self = Process.GetCurrentProcess())
+                    {
+                        string exe = self.MainModule?.FileName;
+                        if (exe != null && string.Equals(Path.GetFileName(exe), name, StringComparison.OrdinalIgnoreCase)) path = exe;
+                    }
+                }
+                catch (Exception ex) when (ex is System.ComponentModel.Win32Exception || ex is InvalidOperationException || ex is NotSupportedException) { }
+                if (path == null)
+                    foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+                    {
+                        if (dir.Length == 0) continue;
+                        string candidate;
+                        try { candidate = Path.Combine(dir, name); } catch (ArgumentException) { continue; }
+                        if (File.Exists(candidate)) { path = Path.GetFullPath(candidate); break; }
+                    }
+                if (path == null)
+                    ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("The service runs cmon, which was not found: this process is not cmon and there is no " + name + " on PATH. Give -HostPath with the path of cmon (dotnet build puts it in src/ConnectionsMonitor.Host/bin/Release/net10.0; copy that folder somewhere every account can read, such as /opt/connectionsmonitor)."), "HostNotFound", ErrorCategory.ObjectNotFound, name));
+            }
+            if (!File.Exists(path))
+                ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("-HostPath '" + path + "' does not exist; expected the path of the cmon executable (" + name + ").", path), "HostNotFound", ErrorCategory.ObjectNotFound, path));
+            return path;
+        }
+
+        private void InstallSystemd(string host, string config, string history, bool portScan)
+        {
+            var options = new Engine.Service.SystemdUnitOptions { Name = ServiceName, HostPath = host, ConfigPath = config, HistoryPath = history, User = User, PacketCapture = portScan };
+            string text;
+            try { text = Engine.Service.SystemdUnit.Render(options); }
+            catch (ArgumentException ex) { ThrowTerminatingError(new ErrorRecord(ex, "InvalidServiceSetting", ErrorCategory.InvalidArgument, null)); return; }
+            string unitPath = UnitPath();
+            if (host.StartsWith("/home/", StringComparison.Ordinal) || host.StartsWith("/root/", StringComparison.Ordinal))
+                WriteWarning("cmon is under /home or /root ('" + host + "'), which the unit hides from the service (ProtectHome=yes), so it would not start. Copy cmon's folder to /opt/connectionsmonitor and give -HostPath /opt/connectionsmonitor/cmon.");
+            if (File.Exists(unitPath) && !Force)
+                ThrowTerminatingError(new ErrorRecord(new IOException("The unit file '" + unitPath + "' exists already; add -Force to replace it, or Uninstall-ConnectionMonitorService first."), "UnitExists", ErrorCategory.ResourceExists, unitPath));
+            string action = NoStart ? "Write systemd unit (not started)" : "Write systemd unit, then systemctl daemon-reload and enable --now " + ServiceName;
+            if (!ShouldProcess(unitPath, action)) return;
+            Directory.CreateDirectory(Path.GetDirectoryName(unitPath));
+            string temp = unitPath + ".tmp";
+            File.WriteAllText(temp, text, new UTF8Encoding(false));
+            if (File.Exists(unitPath)) File.Delete(unitPath);
+            File.Move(temp, unitPath);
+            WriteVerbose("Wrote '" + unitPath + "'.");
+            bool started = false;
+            if (!NoStart)
+            {
+                if (!SystemdRunning)
+                {
+                    WriteWarning("systemd is not running on this machine (no /run/systemd/system): the unit was written but not started.");
+                }
+                else
+                {
+                    RunTool("systemctl", new[] { "daemon-reload" }, "reload its units");
+                    RunTool("systemctl", new[] { "enable", "--now", ServiceName + ".service" }, "enable and start " + ServiceName);
+                    started = true;
+                }
+            }
+            var exec = text.Split('\n').First(l => l.StartsWith("ExecStart=", StringComparison.Ordinal)).Substring("ExecStart=".Length);
+            var caps = text.Split('\n').First(l => l.StartsWith("AmbientCapabilities=", StringComparison.Ordinal)).Substring("AmbientCapabilities=".Length);
+            WriteObject(new ConnectionMonitorService
+            {
+                Name = ServiceName, Kind = "systemd", UnitPath = unitPath, HostPath = host, ConfigPath = config,
+                HistoryPath = history ?? Engine.Service.SystemdUnit.DefaultHistoryPath, Account = User ?? "DynamicUser",
+                Capabilities = caps, Started = started, CommandLine = exec,
+            });
+        }
+
+        private void InstallWindows(string host, string config, string history)
+        {
+            var options = new Engine.Service.WindowsServiceOptions { Name = ServiceName, HostPath = host, ConfigPath = config, HistoryPath = history };
+            string commandLine;
+            IReadOnlyList<string> create;
+            try
+            {
+                commandLine = Engine.Service.WindowsServiceSetup.CommandLine(options);
+                create = Engine.Service.WindowsServiceSetup.CreateArguments(options);
+            }
+            catch (ArgumentException ex) { ThrowTerminatingError(new ErrorRecord(ex, "InvalidServiceSetting", ErrorCategory.InvalidArgument, null)); return; }
+            if (User != null)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-User is for Linux; the Windows service runs as LocalSystem (ETW byte counters and other users' processes need it)."), "UserNotOnWindows", ErrorCategory.InvalidArgument, User));
+            string action = NoStart ? "Register Windows service (not started): " + commandLine : "Register and start Windows service: " + commandLine;
+            if (!ShouldProcess("service '" + ServiceName + "'", action)) return;
+            if (Force) RunToolIgnoringFailure("sc.exe", new[] { "delete", ServiceName });
+            RunTool("sc.exe", create, "create the service " + ServiceName);
+            RunTool("sc.exe", Engine.Service.WindowsServiceSetup.DescriptionArguments(ServiceName), "describe the service");
+            RunTool("sc.exe", Engine.Service.WindowsServiceSetup.FailureArguments(ServiceName), "set the service's restart on failure");
+            if (!NoStart) RunTool("sc.exe", new[] { "start", ServiceName }, "start the service " + ServiceName);
+            WriteObject(new ConnectionMonitorService
+            {
+                Name = ServiceName, Kind = "WindowsService", HostPath = host, ConfigPath = config,
+                HistoryPath = history ?? Engine.Service.WindowsServiceSetup.DefaultHistoryPath, Account = "LocalSystem", Started = !NoStart, CommandLine = commandLine,
+            });
+        }
+
+        private void RunToolIgnoringFailure(string file, IReadOnlyList<string> args)
+        {
+            try
+            {
+                var psi = new ProcessStartInfo(file, string.Join(" ", args.Select(Engine.Service.WindowsServiceSetup.QuoteArgument))) { UseShellExecute = false, CreateNoWindow = true, RedirectStandardOutput = true, RedirectStandardError = true };
+                using (var p = Process.Start(psi)) { p.StandardOutput.ReadToEnd(); p.WaitForExit(); }
+            }
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception || ex is InvalidOperationException) { }
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Stops and removes the service Install-ConnectionMonitorService set up; the history it wrote stays.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Uninstall, "ConnectionMonitorService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+    [OutputType(typeof(void))]
+    public sealed class UninstallConnectionMonitorServiceCommand : ServiceCommandBase
+    {
+        /// <summary>Remove the unit (registration) without stopping or disabling the service first.</summary>
+        [Parameter]
+        public SwitchParameter NoStop { get; set; }
+
+        protected override void EndProcessing()
+        {
+            CheckName();
+            if (IsWindows)
+            {
+                if (!ShouldProcess("service '" + ServiceName + "'", NoStop ? "Delete Windows service" : "Stop and delete Windows service")) return;
+                if (!NoStop) RunToolIgnoringStopped();
+                RunTool("sc.exe", new[] { "delete", ServiceName }, "delete the service " + ServiceName);
+                return;
+            }
+            string unitPath = UnitPath();
+            if (!File.Exists(unitPath))
+                ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("There is no unit file '" + unitPath + "'; expected the name (-Name) and folder (-UnitDirectory) given to Install-ConnectionMonitorService.", unitPath), "UnitNotFound", ErrorCategory.ObjectNotFound, unitPath));
+            bool systemctl = !NoStop && SystemdRunning;
+            if (!ShouldProcess(unitPath, systemctl ? "systemctl disable --now " + ServiceName + ", remove the unit file, daemon-reload" : "Remove the unit file")) return;
+            if (systemctl) RunTool("systemctl", new[] { "disable", "--now", ServiceName + ".service" }, "stop and disable " + ServiceName);
+            File.Delete(unitPath);
+            WriteVerbose("Removed '" + unitPath + "'. The history the service wrote stays where it is.");
+            if (systemctl) RunTool("systemctl", new[] { "daemon-reload" }, "reload its units");
+        }
+
+        private void RunToolIgnoringStopped()
+        {
+            var psi = new ProcessStartInfo("sc.exe", "stop " + Engine.Service.WindowsServiceSetup.QuoteArgument(ServiceName)) { UseShellExecute = false, CreateNoWindow = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            try { using (var p = Process.Start(psi)) { p.StandardOutput.ReadToEnd(); p.WaitForExit(); } } // 1062: not started; fine
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception || ex is InvalidOperationException)
+            {
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("Could not run sc.exe to stop the service: " + ex.Message, ex), "ServiceToolNotFound", ErrorCategory.ObjectNotFound, "sc.exe"));
+            }
+        }
+    }
+}

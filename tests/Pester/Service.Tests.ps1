@@ -1,0 +1,159 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.3' }
+# Install-/Uninstall-ConnectionMonitorService in a real PowerShell. Linux: the systemd unit is written into a
+# temporary folder (-UnitDirectory) with -NoStart, so no systemctl runs and nothing of the machine changes; its
+# content is read back. Windows: only -WhatIf runs (registering a real service needs an elevated test machine and
+# would change it); the Linux-only blocks say so when skipped. -WhatIf is checked to write and run nothing.
+
+BeforeAll {
+    . ([System.IO.Path]::Combine($PSScriptRoot, 'TestSupport.ps1'))
+    Import-Module $ModuleManifest -Force -ErrorAction Stop
+    $null = Enter-TestConfig
+    $script:OnWindows = [System.Environment]::OSVersion.Platform -eq 'Win32NT'
+    $exe = if ($script:OnWindows) { 'cmon.exe' } else { 'cmon' }
+    # The host the unit runs: the built cmon. A missing build is a failure, not a skip.
+    $script:Cmon = [System.IO.Path]::Combine($RepoRoot, 'src', 'ConnectionsMonitor.Host', 'bin', 'Release', 'net10.0', $exe)
+    $script:Work = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "cm-pester-service-$([guid]::NewGuid().ToString('N'))")
+    $null = New-Item -ItemType Directory -Path $script:Work
+    $script:Units = [System.IO.Path]::Combine($script:Work, 'units')
+    $script:Config = [System.IO.Path]::Combine($script:Work, 'config.yml')
+    Set-Content -LiteralPath $script:Config -Encoding ASCII -Value "refreshInterval: 1000`n"
+}
+
+AfterAll {
+    Exit-TestConfig
+    Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'The built host' {
+    It 'exists where the tests point the service at it' {
+        Test-Path -LiteralPath $script:Cmon -PathType Leaf | Should -BeTrue -Because "dotnet build puts cmon in $([System.IO.Path]::GetDirectoryName($script:Cmon))"
+    }
+}
+
+Describe 'Install-ConnectionMonitorService -WhatIf' {
+    It 'writes and registers nothing' {
+        $unitFolder = [System.IO.Path]::Combine($script:Work, 'whatif')
+        if ($script:OnWindows) {
+            $name = "CmPesterWhatIf$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+            $out = Install-ConnectionMonitorService -Name $name -HostPath $script:Cmon -ConfigPath $script:Config -WhatIf
+            $out | Should -BeNullOrEmpty
+            Get-Service -Name $name -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+        else {
+            $out = Install-ConnectionMonitorService -HostPath $script:Cmon -ConfigPath $script:Config -UnitDirectory $unitFolder -WhatIf
+            $out | Should -BeNullOrEmpty
+            Test-Path -LiteralPath $unitFolder | Should -BeFalse
+        }
+    }
+
+    It 'says what it would do' {
+        if ($script:OnWindows) { Set-ItResult -Skipped -Because 'this reads the systemd wording of the What if: line; on Windows the test above checks that -WhatIf registers nothing'; return }
+        $unitFolder = [System.IO.Path]::Combine($script:Work, 'whatif2')
+        # -WhatIf text goes to the host: run in a child pwsh and read its output.
+        $script = "Import-Module '$ModuleManifest'; Install-ConnectionMonitorService -HostPath '$($script:Cmon)' -ConfigPath '$($script:Config)' -UnitDirectory '$unitFolder' -WhatIf"
+        $said = & (Get-TestPowerShellPath) -NoProfile -NonInteractive -Command $script 2>&1 | Out-String
+        $said | Should -Match 'What if: .*Write systemd unit, then systemctl daemon-reload and enable --now connectionsmonitor'
+        $said | Should -Match ([regex]::Escape([System.IO.Path]::Combine($unitFolder, 'connectionsmonitor.service')))
+        Test-Path -LiteralPath $unitFolder | Should -BeFalse
+    }
+}
+
+Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of their own (Linux)' {
+    BeforeEach {
+        if ($script:OnWindows) { Set-ItResult -Skipped -Because 'systemd units are a Linux thing; on Windows the cmdlets register a service, which these tests do not do to the machine' }
+    }
+
+    It 'writes the unit with -NoStart, and Uninstall removes it' {
+        if ($script:OnWindows) { return }
+        $service = Install-ConnectionMonitorService -HostPath $script:Cmon -ConfigPath $script:Config -UnitDirectory $script:Units -NoStart -Confirm:$false
+        $unit = [System.IO.Path]::Combine($script:Units, 'connectionsmonitor.service')
+        $service.PSObject.TypeNames[0] | Should -Be 'ConnectionsMonitor.ConnectionMonitorService'
+        $service.UnitPath | Should -Be $unit
+        $service.Kind | Should -Be 'systemd'
+        $service.Started | Should -BeFalse
+        $service.Account | Should -Be 'DynamicUser'
+        $service.Capabilities | Should -Be 'CAP_DAC_READ_SEARCH CAP_SYS_PTRACE'
+        $service.HistoryPath | Should -Be '/var/lib/connectionsmonitor/history.db'
+        $text = Get-Content -LiteralPath $unit -Raw
+        $text | Should -Match ([regex]::Escape("ExecStart=`"$($script:Cmon)`" `"--service`" `"--config`" `"$($script:Config)`" `"--history`" `"/var/lib/connectionsmonitor/history.db`""))
+        $text | Should -Match '(?m)^DynamicUser=yes$'
+        $text | Should -Match '(?m)^StateDirectory=connectionsmonitor$'
+        $text | Should -Match '(?m)^AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$'
+        $text | Should -Not -Match '(?m)^(Ambient|CapabilityBounding).*CAP_NET_RAW'
+
+        { Install-ConnectionMonitorService -HostPath $script:Cmon -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UnitExists,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+
+        Uninstall-ConnectionMonitorService -UnitDirectory $script:Units -NoStop -WhatIf
+        Test-Path -LiteralPath $unit | Should -BeTrue -Because '-WhatIf removes nothing'
+        Uninstall-ConnectionMonitorService -UnitDirectory $script:Units -NoStop -Confirm:$false
+        Test-Path -LiteralPath $unit | Should -BeFalse
+        { Uninstall-ConnectionMonitorService -UnitDirectory $script:Units -NoStop -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UnitNotFound,ConnectionsMonitor.Commands.UninstallConnectionMonitorServiceCommand'
+    }
+
+    It 'grants CAP_NET_RAW only when the configuration turns on port-scan detection, and -Force replaces the unit' {
+        if ($script:OnWindows) { return }
+        $scan = [System.IO.Path]::Combine($script:Work, 'scan.yml')
+        Set-Content -LiteralPath $scan -Encoding ASCII -Value "alerts:`n  enabled: true`n  conditions:`n    portScan: true`n"
+        $null = Install-ConnectionMonitorService -Name cm-pester -HostPath $script:Cmon -UnitDirectory $script:Units -NoStart -Confirm:$false
+        $service = Install-ConnectionMonitorService -Name cm-pester -HostPath $script:Cmon -ConfigPath $scan -User nobody -UnitDirectory $script:Units -NoStart -Force -Confirm:$false
+        $service.Capabilities | Should -Be 'CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_NET_RAW'
+        $service.Account | Should -Be 'nobody'
+        $text = Get-Content -LiteralPath ([System.IO.Path]::Combine($script:Units, 'cm-pester.service')) -Raw
+        $text | Should -Match '(?m)^User=nobody$'
+        $text | Should -Match '(?m)^RestrictAddressFamilies=.* AF_PACKET$'
+        Uninstall-ConnectionMonitorService -Name cm-pester -UnitDirectory $script:Units -NoStop -Confirm:$false
+    }
+
+    It 'refuses what it cannot use, saying what is expected' {
+        if ($script:OnWindows) { return }
+        { Install-ConnectionMonitorService -HostPath $script:Cmon -ConfigPath ([System.IO.Path]::Combine($script:Work, 'missing.yml')) -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ConfigNotFound,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        $bad = [System.IO.Path]::Combine($script:Work, 'bad.yml')
+        Set-Content -LiteralPath $bad -Encoding ASCII -Value "refreshInterval: fast`n"
+        { Install-ConnectionMonitorService -HostPath $script:Cmon -ConfigPath $bad -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidConfiguration,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        { Install-ConnectionMonitorService -HostPath ([System.IO.Path]::Combine($script:Work, 'no-cmon')) -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'HostNotFound,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        { Install-ConnectionMonitorService -Name 'a/b' -HostPath $script:Cmon -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidServiceName,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        # A real file whose name has a newline: a unit line cannot carry it.
+        $newline = [System.IO.Path]::Combine($script:Work, "two`nlines.yml")
+        Set-Content -LiteralPath $newline -Encoding ASCII -Value "refreshInterval: 1000`n"
+        $err = $null
+        try { Install-ConnectionMonitorService -HostPath $script:Cmon -ConfigPath $newline -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop }
+        catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -Be 'InvalidServiceSetting,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        $err.Exception.Message | Should -Match 'control character U\+000A'
+        $left = @(Get-ChildItem -LiteralPath $script:Units -Force -ErrorAction SilentlyContinue | ForEach-Object { $_.Name })
+        $left -join ', ' | Should -BeNullOrEmpty -Because 'nothing is written when a value is refused'
+    }
+}
+
+Describe 'Windows-only parameters and checks' {
+    It 'refuses -UnitDirectory and -User on Windows' {
+        if (-not $script:OnWindows) { Set-ItResult -Skipped -Because 'these parameters are refused on Windows only; on Linux they are used (tested above)'; return }
+        { Install-ConnectionMonitorService -HostPath $script:Cmon -UnitDirectory $script:Units -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UnitDirectoryNotOnWindows,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        { Install-ConnectionMonitorService -HostPath $script:Cmon -User someone -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UserNotOnWindows,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+    }
+}
+
+Describe 'Reading the service history' {
+    It 'refuses -Service together with -Path' {
+        { Get-ConnectionHistory -Service -Path ([System.IO.Path]::Combine($script:Work, 'h.db')) -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ServiceAndPath,ConnectionsMonitor.Commands.GetConnectionHistoryCommand'
+    }
+
+    It 'names the service file it looked for when there is none to read' {
+        $file = if ($script:OnWindows) { [System.IO.Path]::Combine([Environment]::GetFolderPath('CommonApplicationData'), 'ConnectionsMonitor', 'history.db') } else { '/var/lib/connectionsmonitor/history.db' }
+        if (Test-Path -LiteralPath $file) { Set-ItResult -Skipped -Because "a service history exists on this machine at $file, so there is no missing file to report"; return }
+        $err = $null
+        try { Get-ConnectionHistory -Service -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ServiceHistoryNotFound,ConnectionsMonitor.Commands.GetConnectionHistoryCommand'
+        $err.Exception.Message | Should -BeLike "*$file*"
+    }
+}
