@@ -154,6 +154,20 @@ namespace ConnectionsMonitor.Engine
             return new ConnectionSnapshot(now, Enrich(records, enrichment, active, warnings), warnings);
         }
 
+        /// <summary>
+        /// Classifies rows of an earlier read (<see cref="Peek"/>) as a snapshot with this enrichment
+        /// would — scope, geo, VPN; never reverse DNS — so that what the first real snapshot would load
+        /// (GeoIP databases, only when a row has a public remote address; the VPN rules' interface map)
+        /// and compile is ready before it. The rows are changed; problems are dropped (the snapshot that
+        /// meets them reports them). Leaves the per-connection memory alone.
+        /// </summary>
+        public void PrepareEnrichment(IReadOnlyList<ConnectionRecord> rows, EnrichmentOptions enrichment)
+        {
+            if (rows == null) throw new ArgumentNullException(nameof(rows));
+            if (enrichment == null) throw new ArgumentNullException(nameof(enrichment));
+            _enricher.Classify(rows, new EnrichmentOptions { Geo = enrichment.Geo, Vpn = enrichment.Vpn }, new List<string>());
+        }
+
         private struct Kept
         {
             public SocketEntry Entry;

@@ -190,22 +190,27 @@ namespace ConnectionsMonitor.Engine.Session
             var load = _configs.Get(location);
             var filters = new List<ConnectionQuery> { query };
             filters.AddRange(ConfigFilters.ToQueries(load.Config));
-            EnrichmentOptions enrichment;
-            lock (_enrichments)
-            {
-                var key = (load, query.ResolveDns);
-                if (!_enrichments.TryGetValue(key, out enrichment))
-                {
-                    if (_enrichments.Count > 16) _enrichments.Clear(); // old configuration versions
-                    _enrichments[key] = enrichment = EnrichmentOptions.From(load.Config, query.ResolveDns);
-                }
-            }
+            var enrichment = EnrichmentFor(load, query.ResolveDns);
             var configWarnings = new List<string>();
             foreach (var w in load.Warnings) configWarnings.Add(w.Message);
             return new SessionPlan(filters.ToArray(), enrichment, load, UnsaidExactly(configWarnings));
         }
 
-        /// <summary>One snapshot of the connections the query asks for, with rates since the session's previous read.</summary>
+        /// <summary>The enrichment of a configuration and DNS choice: one instance per pair, so the enricher's caches keyed on it (VPN detector, GeoIP sources) are reused.</summary>
+        private EnrichmentOptions EnrichmentFor(ConfigLoadResult load, bool? resolveDns)
+        {
+            lock (_enrichments)
+            {
+                var key = (load, resolveDns);
+                if (!_enrichments.TryGetValue(key, out var enrichment))
+                {
+                    if (_enrichments.Count > 16) _enrichments.Clear(); // old configuration versions
+                    _enrichments[key] = enrichment = EnrichmentOptions.From(load.Config, resolveDns);
+                }
+                return enrichment;
+            }
+        }
+
         /// <summary>
         /// Does ahead of the first call what every call needs, so that call is not the one to pay for
         /// it: loads the configuration the query would use (parsing YAML the first time in a process
@@ -215,24 +220,33 @@ namespace ConnectionsMonitor.Engine.Session
         /// Linux; IP Helper's owner columns on Windows). Nothing a call can observe changes: rates, first
         /// sightings and the warnings already said are untouched, so a call that follows returns exactly
         /// what it would have returned without this, only sooner. A call made meanwhile waits for the
-        /// read in progress rather than repeating it. Runs on the caller's thread (the PowerShell layer
-        /// starts it on a pool thread when the module is imported); failures are ignored here, because
-        /// the call that needs the failed part reports them in its own words.
+        /// read in progress rather than repeating it. Then the configuration's enrichment classifies the
+        /// rows just read (<see cref="MonitorEngine.PrepareEnrichment"/>): the GeoIP databases are opened
+        /// here when a row has a public remote address (a table of loopback and private connections opens
+        /// none, as a call would not), and the VPN rules read the interfaces. Runs on the caller's thread
+        /// (the PowerShell layer starts it on a pool thread when the module is imported); failures are
+        /// ignored here, because the call that needs the failed part reports them in its own words.
         /// </summary>
         /// <param name="query">The query whose configuration to load (its ConfigPath and CurrentDirectory); may be null for the defaults.</param>
         public void Prepare(ConnectionQuery query)
         {
+            ConfigLoadResult load = null;
             var config = System.Threading.Tasks.Task.Run(() =>
             {
                 // The load only (cached for the call), not Plan: Plan marks the file's warnings as said.
-                try { _configs.Get(_locator.Locate(query?.ConfigPath, _options.DefaultConfigPath, query?.CurrentDirectory)); }
+                try { load = _configs.Get(_locator.Locate(query?.ConfigPath, _options.DefaultConfigPath, query?.CurrentDirectory)); }
                 catch (Exception) { } // an invalid configuration is the first call's error to report
             });
-            try { Engine.Peek(EnrichmentOptions.None); }
+            ConnectionSnapshot peek = null;
+            try { peek = Engine.Peek(EnrichmentOptions.None); }
             catch (Exception) { } // disposed meanwhile, or the platform failed: the first call says so
             config.Wait();
+            if (peek == null || load == null) return;
+            try { Engine.PrepareEnrichment(peek.Connections, EnrichmentFor(load, query?.ResolveDns)); }
+            catch (Exception) { } // a database that does not open is the first call's warning
         }
 
+        /// <summary>One snapshot of the connections the query asks for, with rates since the session's previous read.</summary>
         public ConnectionSnapshot Snapshot(ConnectionQuery query)
         {
             var plan = Plan(query);
