@@ -227,6 +227,14 @@ namespace ConnectionsMonitor.Engine.Session
         /// <summary>Table reads the sampler has made (one per distinct enrichment per tick).</summary>
         internal long Reads => Interlocked.Read(ref _ticks);
 
+        private long _readTicks, _lastReadTicks;
+
+        /// <summary>Wall-clock time spent in table reads so far (owners, enrichment included), all reads together.</summary>
+        internal TimeSpan ReadTime => TimeSpan.FromSeconds(Interlocked.Read(ref _readTicks) / (double)Stopwatch.Frequency);
+
+        /// <summary>Wall-clock time of the latest table read; zero before the first.</summary>
+        internal TimeSpan LastReadDuration => TimeSpan.FromSeconds(Interlocked.Read(ref _lastReadTicks) / (double)Stopwatch.Frequency);
+
         internal SamplerSubscription Add(TimeSpan interval, EnrichmentOptions enrichment, int capacity)
         {
             if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), interval, "The interval must be longer than zero.");
@@ -375,6 +383,7 @@ namespace ConnectionsMonitor.Engine.Session
             {
                 if (!byEnrichment.TryGetValue(s.Enrichment, out var delivery))
                 {
+                    long started = Stopwatch.GetTimestamp();
                     try
                     {
                         delivery.Snapshot = _read(s.Enrichment);
@@ -383,6 +392,9 @@ namespace ConnectionsMonitor.Engine.Session
                     {
                         delivery.Error = ex;
                     }
+                    long took = Stopwatch.GetTimestamp() - started;
+                    Interlocked.Add(ref _readTicks, took);
+                    Interlocked.Exchange(ref _lastReadTicks, took);
                     Interlocked.Increment(ref _ticks);
                     byEnrichment[s.Enrichment] = delivery;
                 }
