@@ -321,7 +321,8 @@ namespace ConnectionsMonitor.Engine.Session
                     if (waitTicks > 0)
                     {
                         // Monitor.Wait releases the lock while waiting; Wake() pulses it.
-                        Monitor.Wait(_gate, TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerHour, waitTicks * TimeSpan.TicksPerSecond / Stopwatch.Frequency) + 1));
+                        // In double: waitTicks * TicksPerSecond overflows a long for waits over ~15 minutes (Stopwatch at 1 GHz).
+                        Monitor.Wait(_gate, TimeSpan.FromTicks((long)Math.Min(TimeSpan.TicksPerHour, waitTicks * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency) + 1));
                     }
                     else
                     {

@@ -60,7 +60,10 @@ namespace ConnectionsMonitor.Engine.Web
         /// <summary>TCP port (1–65535), or 0 for a free port chosen at start.</summary>
         public int Port { get; set; }
 
-        /// <summary>The address to listen on; null for loopback (127.0.0.1, and ::1 where the OS has IPv6). 0.0.0.0 or :: listen on every address.</summary>
+        /// <summary>
+        /// The address to listen on; null for loopback (127.0.0.1, and ::1 on Windows). 0.0.0.0 or :: listen on every address
+        /// (on Linux and macOS every IPv4 address: .NET's managed listener takes no IPv6 prefixes).
+        /// </summary>
         public IPAddress Address { get; set; }
 
         /// <summary>
@@ -199,12 +202,20 @@ namespace ConnectionsMonitor.Engine.Web
             if (address == null)
             {
                 var list = new List<string> { "http://127.0.0.1:" + p + "/" };
-                if (Socket.OSSupportsIPv6) list.Add("http://[::1]:" + p + "/");
+                // ::1 too where the listener can: http.sys (Windows) takes IPv6 literals; the managed listener of Linux and
+                // macOS refuses every IPv6 literal prefix ("Invalid port in prefix", .NET 8-10), so there it is IPv4 loopback.
+                if (ManagedListener == false && Socket.OSSupportsIPv6) list.Add("http://[::1]:" + p + "/");
                 return list;
             }
             if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) return new[] { "http://+:" + p + "/" };
+            if (address.AddressFamily == AddressFamily.InterNetworkV6 && ManagedListener)
+                throw new HttpEndpointException(HttpEndpointFailure.AddressUnavailable, port, null,
+                    "Cannot listen on " + address + ": the HTTP listener of .NET on this system takes IPv4 addresses only (or :: / 0.0.0.0 for every IPv4 address).");
             return new[] { "http://" + (address.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + address + "]" : address.ToString()) + ":" + p + "/" };
         }
+
+        /// <summary>True where <see cref="HttpListener"/> is .NET's managed implementation (not Windows' http.sys).</summary>
+        internal static bool ManagedListener => !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
 
         private static int FreePort()
         {
