@@ -119,8 +119,7 @@ namespace ConnectionsMonitor.Engine.Metrics
         internal static string FormatValue(double value)
         {
             if (double.IsNaN(value)) return "NaN";
-            if (double.IsPositiveInfinity(value)) return "+Inf";
-            if (double.IsNegativeInfinity(value)) return "-Inf";
+            if (double.IsInfinity(value)) return (value > 0 ? '+' : '-') + "Inf";
             if (value == Math.Floor(value) && Math.Abs(value) < 1e15) return ((long)value).ToString(CultureInfo.InvariantCulture);
             return value.ToString("R", CultureInfo.InvariantCulture);
         }
