@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
+using System.Threading.Tasks;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
 
@@ -20,7 +21,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         private static T Prop<T>(PSObject o, string name) => (T)o.Properties[name].Value;
 
         [Fact]
-        public void StartServesAListenerTheTestOpenedGetShowsScrapesAndWhatIfOnStopLeavesItRunning()
+        public async Task StartServesAListenerTheTestOpenedGetShowsScrapesAndWhatIfOnStopLeavesItRunning()
         {
             var listener = new TcpListener(IPAddress.Loopback, 0);
             listener.Start();
@@ -35,7 +36,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 Assert.False(Prop<bool>(started, "RequiresBearerToken"));
 
                 using var http = new HttpClient();
-                var text = http.GetStringAsync(url).Result;
+                var text = await http.GetStringAsync(url);
                 // This process owns the listener: its name's gauge counts it (at least that one).
                 string me = System.Diagnostics.Process.GetCurrentProcess().ProcessName;
                 var line = text.Split('\n').Single(l => l.StartsWith("connectionsmonitor_process_connections{process=\"" + me + "\"} "));
@@ -49,12 +50,12 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
                 _ps.Invoke("Stop-ConnectionMetrics -WhatIf");
                 Assert.True(Prop<bool>(Assert.Single(_ps.Invoke("Get-ConnectionMetrics")), "IsRunning"));
-                Assert.Contains("connectionsmonitor_connections", http.GetStringAsync(url).Result);
+                Assert.Contains("connectionsmonitor_connections", await http.GetStringAsync(url));
 
                 var final = Assert.Single(_ps.Invoke("Stop-ConnectionMetrics -PassThru"));
                 Assert.False(Prop<bool>(final, "IsRunning"));
                 Assert.Equal(2L, Prop<long>(final, "ScrapesServed"));
-                Assert.ThrowsAny<Exception>(() => http.GetStringAsync(url).Result); // the port is released
+                await Assert.ThrowsAnyAsync<Exception>(() => http.GetStringAsync(url)); // the port is released
             }
             finally { listener.Stop(); }
         }
@@ -81,16 +82,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         }
 
         [Fact]
-        public void ABearerTokenFromASecureStringIsRequiredAndNeverShown()
+        public async Task ABearerTokenFromASecureStringIsRequiredAndNeverShown()
         {
             var started = Assert.Single(_ps.Invoke("Start-ConnectionMetrics -Port 0 -Interval 1 -BearerToken (ConvertTo-SecureString 'tok-123456' -AsPlainText -Force)"));
             Assert.True(Prop<bool>(started, "RequiresBearerToken"));
             string url = Prop<string>(started, "Url");
             using var http = new HttpClient();
-            Assert.Equal(HttpStatusCode.Unauthorized, http.GetAsync(url).Result.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(url)).StatusCode);
             var request = new HttpRequestMessage(HttpMethod.Get, url);
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "tok-123456");
-            Assert.Equal(HttpStatusCode.OK, http.SendAsync(request).Result.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(request)).StatusCode);
             string shown = _ps.Render("Get-ConnectionMetrics | Format-List *");
             Assert.DoesNotContain("tok-123456", shown);
             Assert.Contains("RequiresBearerToken", shown);

@@ -253,7 +253,7 @@ namespace ConnectionsMonitor.Tests.Service
         /// token never reaches the log; SIGTERM stops the endpoint and logs the scrapes served.
         /// </summary>
         [LinuxFact]
-        public void WithMetricsEnabledTheServiceServesTheEndpointWithTheTokenFromItsFile()
+        public async System.Threading.Tasks.Task WithMetricsEnabledTheServiceServesTheEndpointWithTheTokenFromItsFile()
         {
             string dir = Path.Combine(Path.GetTempPath(), "cm-svc-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dir);
@@ -274,12 +274,12 @@ namespace ConnectionsMonitor.Tests.Service
 
                 using var http = new System.Net.Http.HttpClient();
                 string url = "http://127.0.0.1:" + port + "/metrics";
-                Assert.Equal(HttpStatusCode.Unauthorized, http.GetAsync(url).Result.StatusCode);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(url)).StatusCode);
                 var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, url);
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-                using var answer = http.SendAsync(request).Result;
+                using var answer = await http.SendAsync(request);
                 Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-                string text = answer.Content.ReadAsStringAsync().Result;
+                string text = await answer.Content.ReadAsStringAsync();
                 string me = Process.GetCurrentProcess().ProcessName;
                 Assert.Matches("\nconnectionsmonitor_process_connections\\{process=\"" + System.Text.RegularExpressions.Regex.Escape(me) + "\"\\} [1-9][0-9]*\n", text);
                 listener.Stop();
