@@ -179,6 +179,28 @@ namespace ConnectionsMonitor.Tests.Metrics
                 Assert.True(double.Parse(listening, System.Globalization.CultureInfo.InvariantCulture) >= 3);
                 Assert.True(session.Metrics.State.ScrapesServed >= 1);
                 Assert.Equal(0, session.Metrics.State.Unauthorized);
+
+                // Every query of the Grafana dashboard (docs/) is valid PromQL and finds these metrics.
+                using var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Repo.Root, "docs", "grafana-connectionsmonitor.json")));
+                int queries = 0;
+                foreach (var panel in dashboard.RootElement.GetProperty("panels").EnumerateArray())
+                    foreach (var target in panel.GetProperty("targets").EnumerateArray())
+                    {
+                        string expr = target.GetProperty("expr").GetString().Replace("$instance", ".+").Replace("$__rate_interval", "10s");
+                        // A rate needs two scrapes within its window: ask again for a while.
+                        var until = DateTime.UtcNow.AddSeconds(20);
+                        while (true)
+                        {
+                            var json = await http.GetStringAsync("http://127.0.0.1:" + webPort + "/api/v1/query?query=" + Uri.EscapeDataString(expr));
+                            using var answer = JsonDocument.Parse(json);
+                            Assert.True(answer.RootElement.GetProperty("status").GetString() == "success", panel.GetProperty("title").GetString() + ": " + json);
+                            if (expr.Contains("alert") || answer.RootElement.GetProperty("data").GetProperty("result").GetArrayLength() > 0) break; // no alert rules here: those have no series
+                            Assert.True(DateTime.UtcNow < until, panel.GetProperty("title").GetString() + " found nothing within 20 s: " + expr);
+                            await Task.Delay(500);
+                        }
+                        queries++;
+                    }
+                Assert.Equal(16, queries);
             }
             finally
             {
