@@ -243,7 +243,7 @@ namespace ConnectionsMonitor.Engine.Metrics
             foreach (var p in prefixes)
             {
                 var u = new Uri(p.Replace("://+:", "://0.0.0.0:"));
-                addresses.Add(u.Host.Trim('[', ']'));
+                if (u.Host != "localhost") addresses.Add(u.Host.Trim('[', ']')); // the same socket as 127.0.0.1
             }
             return new MetricsEndpointState(http == null ? null : UrlOf(http), prefixes, string.Join(", ", addresses), http?.Port ?? _options?.Port ?? 0,
                 _options?.Interval ?? TimeSpan.Zero, _options?.TopProcesses ?? 0, http?.RequiresBearerToken ?? false, _started,

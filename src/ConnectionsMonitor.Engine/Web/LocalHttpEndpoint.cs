@@ -205,6 +205,10 @@ namespace ConnectionsMonitor.Engine.Web
                 // ::1 too where the listener can: http.sys (Windows) takes IPv6 literals; the managed listener of Linux and
                 // macOS refuses every IPv6 literal prefix ("Invalid port in prefix", .NET 8-10), so there it is IPv4 loopback.
                 if (ManagedListener == false && Socket.OSSupportsIPv6) list.Add("http://[::1]:" + p + "/");
+                // The managed listener matches a request's Host header against its prefixes: without this one a scrape of
+                // localhost:PORT would get 404. It binds the same 127.0.0.1 socket. (Not on Windows: an http.sys localhost
+                // prefix matches that Host header on every address, other machines' requests included.)
+                if (ManagedListener) list.Add("http://localhost:" + p + "/");
                 return list;
             }
             if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) return new[] { "http://+:" + p + "/" };

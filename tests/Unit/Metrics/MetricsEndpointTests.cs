@@ -298,10 +298,15 @@ namespace ConnectionsMonitor.Tests.Metrics
         {
             using var session = Replay();
             var state = session.Metrics.Start(Options(interval: TimeSpan.FromHours(1)), new ConnectionQuery());
-            // Linux: .NET's managed HttpListener takes no IPv6 literal prefix, so loopback is 127.0.0.1 alone (Windows adds [::1]).
-            Assert.Equal(new[] { "http://127.0.0.1:" + state.Port + "/" }, state.Prefixes);
+            // Linux: .NET's managed HttpListener takes no IPv6 literal prefix, so loopback is 127.0.0.1 (Windows adds [::1]); it matches
+            // the Host header against its prefixes, so localhost is one too (the same socket), and any other Host gets 404.
+            Assert.Equal(new[] { "http://127.0.0.1:" + state.Port + "/", "http://localhost:" + state.Port + "/" }, state.Prefixes);
             Assert.Equal("127.0.0.1", state.Address);
             using var http = new HttpClient();
+            Assert.Contains("connectionsmonitor_samples_total", await http.GetStringAsync("http://localhost:" + state.Port + "/metrics"));
+            var rebound = new HttpRequestMessage(HttpMethod.Get, state.Url);
+            rebound.Headers.Host = "attacker.example:" + state.Port;
+            using (var refused = await http.SendAsync(rebound)) Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
             long reads = session.SamplerReads;
             for (int i = 0; i < 20; i++) Assert.Contains("connectionsmonitor_samples_total", await http.GetStringAsync(state.Url));
             Assert.Equal(reads, session.SamplerReads); // scrapes serve the precomputed state
