@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Export
 {
@@ -37,14 +38,18 @@ namespace ConnectionsMonitor.Engine.Export
         internal static readonly TimeSpan LeftoverAge = TimeSpan.FromMinutes(10);
 
         private readonly Func<DateTime> _clock;
+        private readonly Action<IReadOnlyList<ConnectionRecord>> _flag;
         private readonly List<string> _warnings = new List<string>();
         private DateTime? _next;
         private string _lastFailure;
 
         /// <param name="options">What to write where; its Folder must be absolute.</param>
         /// <param name="clock">UTC now (tests inject one); null for <see cref="DateTime.UtcNow"/>.</param>
-        public SnapshotExporter(ExportOptions options, Func<DateTime> clock = null)
+        /// <param name="flag">Sets each row's Flags (the session's alert rules, as Get-MonitoredConnection shows them)
+        /// just before an export writes it; null leaves the rows' Flags as they come.</param>
+        public SnapshotExporter(ExportOptions options, Func<DateTime> clock = null, Action<IReadOnlyList<ConnectionRecord>> flag = null)
         {
+            _flag = flag;
             Options = options ?? throw new ArgumentNullException(nameof(options));
             if (string.IsNullOrEmpty(options.Folder) || !Path.IsPathRooted(options.Folder)) throw new ArgumentException("The export folder must be an absolute path.", nameof(options));
             if (options.Interval < TimeSpan.FromSeconds(1)) throw new ArgumentOutOfRangeException(nameof(options), "The export interval must be at least one second.");
@@ -85,6 +90,7 @@ namespace ConnectionsMonitor.Engine.Export
             }
             if (now < _next.Value) return false;
             _next = nextMoment;
+            _flag?.Invoke(snapshot.Connections); // only when due: the rules' flags of 10,000 rows are not free
             return Export(snapshot, now);
         }
 

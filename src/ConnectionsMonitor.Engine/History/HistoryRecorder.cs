@@ -95,7 +95,7 @@ namespace ConnectionsMonitor.Engine.History
         {
             var plan = _session.Plan(configQuery ?? new ConnectionQuery());
             var export = Export.ExportOptions.From(plan.Load, _session.ModuleConfigPath); // dashboard.export.autoExport; null when off
-            var exporter = export == null ? null : new Export.SnapshotExporter(export, Clock);
+            var exporter = export == null ? null : new Export.SnapshotExporter(export, Clock, _session.Alerts.ApplyFlags); // rows flagged as Get-MonitoredConnection flags them
             if (path == null && exporter == null) return null;
             lock (_gate)
             {

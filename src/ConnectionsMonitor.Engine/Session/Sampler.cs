@@ -188,7 +188,8 @@ namespace ConnectionsMonitor.Engine.Session
     /// Where the platform reports connections as they close (<see cref="Platform.IClosedConnectionFeed"/>), each
     /// tick also drains those reports, after its reads, through a reader of its own, describes them once per
     /// enrichment among the subscribers, and keeps them with every subscriber for its next sample, so connections
-    /// that open and close between two samples reach every subscriber.
+    /// that open and close between two samples reach every subscriber; and the TIME_WAIT remnants of actively closed
+    /// sockets in the tick's snapshots get those sockets' final counts (<see cref="RemnantCounters"/>).
     /// </summary>
     internal sealed class Sampler : IDisposable
     {
@@ -308,6 +309,8 @@ namespace ConnectionsMonitor.Engine.Session
             var everyone = new List<SamplerSubscription>();
             // This thread's own: a thread whose last subscriber left may still be in a tick when the next one starts.
             var deliveries = new Dictionary<SamplerSubscription, SamplerDelivery>();
+            var remnants = closings != null ? new RemnantCounters() : null; // this thread's, as the deliveries
+            var snapshots = new List<ConnectionSnapshot>();
             while (true)
             {
                 long waitTicks;
@@ -343,7 +346,15 @@ namespace ConnectionsMonitor.Engine.Session
                 }
                 if (waitTicks > 0) continue; // waited inside the lock
                 Tick(due, deliveries);
-                if (closings != null) HandOutClosings(closings, everyone, ref lostSeen);
+                if (closings != null)
+                {
+                    HandOutClosings(closings, everyone, remnants, ref lostSeen);
+                    // The remnants of actively closed sockets get their final counts before anyone sees the rows.
+                    snapshots.Clear();
+                    foreach (var d in deliveries.Values)
+                        if (d.Snapshot != null && !snapshots.Contains(d.Snapshot)) snapshots.Add(d.Snapshot);
+                    remnants.Fill(snapshots);
+                }
                 foreach (var s in due) s.Offer(deliveries[s]);
                 deliveries.Clear();
             }
@@ -354,11 +365,12 @@ namespace ConnectionsMonitor.Engine.Session
         /// is in that read and in these reports, which the subscribers' trackers sort out) and keeps them, described once
         /// per enrichment, with every subscriber, due or not.
         /// </summary>
-        private void HandOutClosings(Platform.ClosedConnectionReaders.Reader closings, List<SamplerSubscription> everyone, ref long lostSeen)
+        private void HandOutClosings(Platform.ClosedConnectionReaders.Reader closings, List<SamplerSubscription> everyone, RemnantCounters remnants, ref long lostSeen)
         {
             // Windows: a request that keeps the ETW session on while the sampler runs; Linux: cheap and idempotent.
             if (closings.Start() != null) return;
             var reported = closings.DrainClosed();
+            remnants.Add(reported);
             long lostNow = closings.LostReports;
             long lost = lostNow - lostSeen;
             lostSeen = lostNow;

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Threading;
+using ConnectionsMonitor.Engine.Alerts;
 using ConnectionsMonitor.Engine.Configuration;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Session;
@@ -42,6 +43,12 @@ namespace ConnectionsMonitor.Tests.Export
             listener.Start();
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
             string exports = Path.Combine(_dir, "exports");
+            // A rule that flags connections to the listener's port: the exported rows carry its name, as Get-MonitoredConnection's do.
+            session.Alerts.Register(new AlertRule("watched", new[] { new AlertCondition(AlertKind.RemotePort) { Ports = new[] { port } } }));
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            client.Connect(IPAddress.Loopback, port);
+            int clientPort = ((IPEndPoint)client.Client.LocalEndPoint).Port;
+            using var server = listener.AcceptSocket();
             try
             {
                 session.History.Start(Path.Combine(_dir, "h.db"), null, TimeSpan.FromMilliseconds(250), new ConnectionQuery { ConfigPath = config });
@@ -64,6 +71,9 @@ namespace ConnectionsMonitor.Tests.Export
             var row = Assert.Single(mine);
             Assert.Equal(Environment.ProcessId, row.GetProperty("ProcessId").GetInt32());
             Assert.Equal("127.0.0.1", row.GetProperty("LocalAddress").GetString());
+            Assert.Equal(JsonValueKind.Null, row.GetProperty("Flags").ValueKind); // not flagged: unknown is null
+            var flagged = Assert.Single(json.RootElement.EnumerateArray(), e => e.GetProperty("LocalPort").GetInt32() == clientPort && e.GetProperty("RemotePort").GetInt32() == port);
+            Assert.Equal("watched", flagged.GetProperty("Flags").GetString());
             Assert.Empty(Directory.GetFiles(exports, ".*.tmp"));
         }
 

@@ -94,6 +94,11 @@ namespace ConnectionsMonitor.Tests.Session
             Assert.Equal(ConnectionChange.Opened, client.Change);
             Assert.False(client.BetweenSamples);
             Assert.Equal(TcpState.TimeWait, client.Connection.State);
+            // The remnant has no counters of its own (no tcp_info for a timewait socket): it carries its socket's final
+            // ones from the closing report, so what the active closer moved is known now, not when the remnant goes.
+            Assert.Equal(123_457L, client.Connection.BytesSent);
+            Assert.InRange(client.Connection.BytesReceived.Value, 7_001L, 7_001L + 1); // + the server's FIN
+            Assert.Null(client.Connection.ProcessId);
 
             // Nothing more about either end in the next sample.
             Assert.True(feed.TryNext(TimeSpan.FromSeconds(10), CancellationToken.None, out var after));
@@ -133,6 +138,8 @@ namespace ConnectionsMonitor.Tests.Session
             var client = Assert.Single(Of(events, clientPort, listenPort));
             Assert.Equal(ConnectionChange.StateChanged, client.Change);
             Assert.Equal(TcpState.TimeWait, client.Connection.State);
+            Assert.Equal(41_000L, client.Connection.BytesSent); // its final counts, from its socket's closing report
+            Assert.InRange(client.Connection.BytesReceived.Value, 52_000L, 52_000L + 1);
         }
 
         [LinuxFact]
@@ -159,9 +166,16 @@ namespace ConnectionsMonitor.Tests.Session
             Assert.False(server.ClosedByRecorderStop);
             Assert.False(server.OpenedBeforeRecording);
             Assert.Equal("Closed", server.State);
+            // The client's end, an active closer whose TIME_WAIT remnant outlived the recording: its bytes are its
+            // socket's final counts, though the recording stopped before the remnant went.
+            var client = Assert.Single(lives, c => c.LocalPort == clientPort && c.RemotePort == listenPort);
+            Assert.Equal(300_001L, client.BytesSent);
+            Assert.InRange(client.BytesReceived.Value, 4_321L, 4_321L + 1);
+            Assert.True(client.ClosedByRecorderStop);
             // Its bytes count in the totals and the per-process minutes (owner unknown or this process).
             var totals = read.QueryTotals(new HistoryQuery());
             Assert.True(totals.Sum(t => t.BytesReceived ?? 0) >= 300_001, "the totals count the short connection's bytes");
+            Assert.True(totals.Sum(t => t.BytesSent ?? 0) >= 300_001, "the totals count what the active closer sent");
             string me = System.Diagnostics.Process.GetCurrentProcess().ProcessName;
             var processes = read.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process }).Where(p => p.ProcessName == null || p.ProcessName == me).ToList();
             Assert.True(processes.Sum(p => p.BytesReceived ?? 0) >= 300_001, "the process minutes count the short connection's bytes");
