@@ -13,7 +13,8 @@
     CmdletsToExport      = @('Get-MonitoredConnection', 'Get-TopTalker', 'Get-ConnectionStatistic', 'Watch-Connection', 'Show-ConnectionMonitor', 'Update-ConnectionGeoDatabase',
                             'Register-ConnectionAlert', 'Get-ConnectionAlert', 'Unregister-ConnectionAlert', 'Test-ConnectionAlert',
                             'Start-ConnectionRecording', 'Stop-ConnectionRecording', 'Get-ConnectionRecording', 'Get-ConnectionHistory',
-                            'Install-ConnectionMonitorService', 'Uninstall-ConnectionMonitorService')
+                            'Install-ConnectionMonitorService', 'Uninstall-ConnectionMonitorService',
+                            'Start-ConnectionMetrics', 'Get-ConnectionMetrics', 'Stop-ConnectionMetrics')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

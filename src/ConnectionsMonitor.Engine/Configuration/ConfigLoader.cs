@@ -63,6 +63,14 @@ namespace ConnectionsMonitor.Engine.Configuration
         private const string Milliseconds = "a whole number of milliseconds, 0 or more";
         private const string WholeNumber = "a whole number, 0 or more";
 
+        private static bool TryListenAddress(string text, out System.Net.IPAddress address, out string error)
+        {
+            error = null;
+            if (System.Net.IPAddress.TryParse(text.Trim().Trim('[', ']'), out address)) return true;
+            error = "expected an IP address of this machine such as 127.0.0.1, 0.0.0.0 or ::, found '" + text + "'.";
+            return false;
+        }
+
         private static void ReadRoot(YamlConfigReader.YamlSection s, YamlConfigReader r, MonitorConfig c)
         {
             c.IpToken = s.Secret("ipToken");
@@ -184,6 +192,22 @@ namespace ConnectionsMonitor.Engine.Configuration
                 vpn.Ports = v.List("ports", vpn.Ports, (YamlNode n, string key, out int port) => r.TryPort(n, key, out port));
                 vpn.Interfaces = v.List("interfaces", vpn.Interfaces, (YamlNode n, string key, out Wildcard w) =>
                     r.TryParsed(n, key, "an interface name such as tun0, wildcards allowed", TryProcessPattern, out w));
+            });
+
+            s.Section("metrics", m =>
+            {
+                var mc = c.Metrics;
+                mc.Enabled = m.Bool("enabled", mc.Enabled);
+                mc.Port = (int)m.Integer("port", 1, 65535, "a port number from 1 to 65535", mc.Port);
+                var addressNode = m.Get("address", out string addressKey);
+                if (!YamlConfigReader.IsNull(addressNode) && r.TryParsed(addressNode, addressKey, "an IP address of this machine such as 127.0.0.1, 0.0.0.0 or ::", TryListenAddress, out System.Net.IPAddress address))
+                    mc.Address = address;
+                mc.Interval = m.Integer("interval", 1000, 3600000, "a whole number of milliseconds from 1000 to 3600000", mc.Interval);
+                mc.TopProcesses = (int)m.Integer("topProcesses", 1, 1000, "a whole number of process names from 1 to 1000", mc.TopProcesses);
+                mc.BearerToken = m.Secret("bearerToken");
+                mc.BearerTokenFile = EmptyAsNull(m.Text("bearerTokenFile", "the path of a file holding the token", mc.BearerTokenFile));
+                if (mc.Address != null && !System.Net.IPAddress.IsLoopback(mc.Address) && mc.BearerToken == null && mc.BearerTokenFile == null)
+                    r.Error(addressNode, addressKey, "an address other than loopback makes the metrics reachable from other machines: set metrics.bearerToken or metrics.bearerTokenFile too, or leave the address out (loopback).");
             });
 
             s.Section("dashboard", d =>

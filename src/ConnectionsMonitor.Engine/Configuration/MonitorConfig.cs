@@ -62,6 +62,8 @@ namespace ConnectionsMonitor.Engine.Configuration
         public IpFilteringConfig IpFiltering { get; internal set; } = new IpFilteringConfig();
         public ConnectionFilteringConfig ConnectionFiltering { get; internal set; } = new ConnectionFilteringConfig();
         public DashboardConfig Dashboard { get; internal set; } = new DashboardConfig();
+        /// <summary>metrics.*: the Prometheus / OpenMetrics endpoint.</summary>
+        public MetricsConfig Metrics { get; internal set; } = new MetricsConfig();
         public GeoIpConfig GeoIp { get; internal set; } = new GeoIpConfig();
         public DnsConfig Dns { get; internal set; } = new DnsConfig();
         public VpnConfig Vpn { get; internal set; } = new VpnConfig();
@@ -176,6 +178,28 @@ namespace ConnectionsMonitor.Engine.Configuration
         public IReadOnlyList<Wildcard> Processes { get; internal set; } = MonitorConfig.ReadOnly(new Wildcard[0]);
         /// <summary>ISO 3166 alpha-2 codes, upper case.</summary>
         public IReadOnlyList<string> Countries { get; internal set; } = MonitorConfig.ReadOnly(new string[0]);
+    }
+
+    /// <summary>metrics.* in config.yml: the Prometheus / OpenMetrics endpoint (Start-ConnectionMetrics, the service).</summary>
+    public sealed class MetricsConfig
+    {
+        /// <summary>Default port: the one OpenTelemetry's Prometheus exporter uses.</summary>
+        public const int DefaultPort = 9464;
+
+        /// <summary>metrics.enabled: the service serves the endpoint (the cmdlet starts it whatever this says).</summary>
+        public bool Enabled { get; internal set; }
+        /// <summary>metrics.port: TCP port, 1–65535.</summary>
+        public int Port { get; internal set; } = DefaultPort;
+        /// <summary>metrics.address: the address to listen on; null for loopback (127.0.0.1 and ::1).</summary>
+        public System.Net.IPAddress Address { get; internal set; }
+        /// <summary>metrics.interval: milliseconds between the endpoint's samples (default 15000, Prometheus's usual scrape interval).</summary>
+        public long Interval { get; internal set; } = 15000;
+        /// <summary>metrics.topProcesses: process names with series of their own; the rest count as other.</summary>
+        public int TopProcesses { get; internal set; } = 10;
+        /// <summary>metrics.bearerToken: a secret every request must carry; never printed.</summary>
+        public string BearerToken { get; internal set; }
+        /// <summary>metrics.bearerTokenFile: a file whose first line is the token (read when the endpoint starts).</summary>
+        public string BearerTokenFile { get; internal set; }
     }
 
     public sealed class DashboardConfig

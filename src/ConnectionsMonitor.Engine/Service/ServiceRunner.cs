@@ -127,6 +127,26 @@ namespace ConnectionsMonitor.Engine.Service
             }
             foreach (var w in _feed.SetupWarnings) _log.Write(ServiceLogLevel.Warning, w);
 
+            // metrics.enabled: the Prometheus endpoint, on the same session (its own subscription, at metrics.interval).
+            string metricsText = "no metrics endpoint (metrics.enabled is false)";
+            if (config.Metrics.Enabled)
+            {
+                try
+                {
+                    var m = _session.Metrics.Start(Metrics.MetricsEndpointOptions.From(config), query);
+                    metricsText = "metrics at " + m.Url + " every " + m.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s" +
+                        (m.RequiresBearerToken ? " (bearer token required)" : "");
+                }
+                catch
+                {
+                    _feed.Dispose();
+                    _feed = null;
+                    _session.Alerts.Raised -= OnAlert;
+                    if (state != null) _session.History.Stop();
+                    throw;
+                }
+            }
+
             var rules = _session.Alerts.Rules;
             string ruleText = rules.Count == 0
                 ? (config.Alerts.Enabled ? "alerts.enabled is true but no condition is on" : "no alert rules (alerts.enabled is false)")
@@ -135,7 +155,7 @@ namespace ConnectionsMonitor.Engine.Service
                 : state.Path == null ? "no history (monitoring.trackHistory is false), only the auto-export"
                 : "recording every " + state.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s into '" + state.Path + "'";
             _log.Write(ServiceLogLevel.Info, "Started (PID " + CurrentProcessId() + "): configuration " + (plan.Load.SourcePath != null ? "'" + plan.Load.SourcePath + "'" : "built-in defaults") +
-                "; " + recording + "; " + ruleText + ".");
+                "; " + recording + "; " + ruleText + "; " + metricsText + ".");
             SayRecorderWarnings();
 
             _stop = new CancellationTokenSource();
@@ -153,6 +173,9 @@ namespace ConnectionsMonitor.Engine.Service
             _thread = null;
             _feed?.Dispose();
             _feed = null;
+            var metrics = _session.Metrics.Stop();
+            if (metrics != null)
+                _log.Write(ServiceLogLevel.Info, "Metrics endpoint stopped: " + metrics.ScrapesServed.ToString(CultureInfo.InvariantCulture) + " scrape(s) served.");
             var final = _session.History.Stop();
             SayRecorderWarnings();
             SayAlertWarnings();
@@ -183,6 +206,7 @@ namespace ConnectionsMonitor.Engine.Service
                     break;
                 }
                 SayAlertWarnings();
+                foreach (var w in _session.Metrics.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
                 SayDeliveryFailures();
                 SayRecorderWarnings();
                 var state = _session.History.State;

@@ -140,6 +140,7 @@ namespace ConnectionsMonitor.Engine.Session
             _sampler = new Sampler(e => Engine.TakeSnapshot(e), () => Engine.OpenClosedConnections(), (closed, e) => Engine.Describe(closed, e));
             _alerts = new Alerts.AlertMonitor(this, _options.AlertDeliveryFactory);
             _history = new History.HistoryRecorder(this);
+            _metrics = new Metrics.MetricsEndpoint(this);
         }
 
         /// <summary>The session's alert rules (Register-ConnectionAlert and config.yml's alerts.*).</summary>
@@ -147,6 +148,11 @@ namespace ConnectionsMonitor.Engine.Session
 
         /// <summary>The session's history recorder (one recording at a time; stopped with the session).</summary>
         public History.HistoryRecorder History => _history;
+
+        /// <summary>The session's Prometheus / OpenMetrics endpoint (one at a time; stopped with the session).</summary>
+        public Metrics.MetricsEndpoint Metrics => _metrics;
+
+        private readonly Metrics.MetricsEndpoint _metrics;
 
         private readonly History.HistoryRecorder _history;
 
@@ -175,6 +181,12 @@ namespace ConnectionsMonitor.Engine.Session
 
         /// <summary>Table reads made by the sampler so far.</summary>
         public long SamplerReads => _sampler.Reads;
+
+        /// <summary>Wall-clock time the sampler has spent in table reads so far (all reads together).</summary>
+        public TimeSpan SamplerReadTime => _sampler.ReadTime;
+
+        /// <summary>Wall-clock time of the sampler's latest table read; zero before the first.</summary>
+        public TimeSpan SamplerLastReadDuration => _sampler.LastReadDuration;
 
         /// <summary>The OS name of the sampler's thread (at most 15 bytes, as Linux keeps it).</summary>
         public static string SamplerThreadName => Sampler.ThreadName;
@@ -511,6 +523,7 @@ namespace ConnectionsMonitor.Engine.Session
                 engine = _engine;
                 _engine = null;
             }
+            _metrics.Dispose();
             _history.Dispose();
             _alerts.Dispose();
             _sampler.Dispose();

@@ -228,6 +228,14 @@ namespace ConnectionsMonitor.Engine.Session
         /// <summary>Table reads the sampler has made (one per distinct enrichment per tick).</summary>
         internal long Reads => Interlocked.Read(ref _ticks);
 
+        private long _readTicks, _lastReadTicks;
+
+        /// <summary>Wall-clock time spent in table reads so far (owners, enrichment included), all reads together.</summary>
+        internal TimeSpan ReadTime => TimeSpan.FromSeconds(Interlocked.Read(ref _readTicks) / (double)Stopwatch.Frequency);
+
+        /// <summary>Wall-clock time of the latest table read; zero before the first.</summary>
+        internal TimeSpan LastReadDuration => TimeSpan.FromSeconds(Interlocked.Read(ref _lastReadTicks) / (double)Stopwatch.Frequency);
+
         internal SamplerSubscription Add(TimeSpan interval, EnrichmentOptions enrichment, int capacity)
         {
             if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), interval, "The interval must be longer than zero.");
@@ -316,7 +324,8 @@ namespace ConnectionsMonitor.Engine.Session
                     if (waitTicks > 0)
                     {
                         // Monitor.Wait releases the lock while waiting; Wake() pulses it.
-                        Monitor.Wait(_gate, TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerHour, waitTicks * TimeSpan.TicksPerSecond / Stopwatch.Frequency) + 1));
+                        // In double: waitTicks * TicksPerSecond overflows a long for waits over ~15 minutes (Stopwatch at 1 GHz).
+                        Monitor.Wait(_gate, TimeSpan.FromTicks((long)Math.Min(TimeSpan.TicksPerHour, waitTicks * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency) + 1));
                     }
                     else
                     {
@@ -387,6 +396,7 @@ namespace ConnectionsMonitor.Engine.Session
             {
                 if (!byEnrichment.TryGetValue(s.Enrichment, out var delivery))
                 {
+                    long started = Stopwatch.GetTimestamp();
                     try
                     {
                         delivery.Snapshot = _read(s.Enrichment);
@@ -395,6 +405,9 @@ namespace ConnectionsMonitor.Engine.Session
                     {
                         delivery.Error = ex;
                     }
+                    long took = Stopwatch.GetTimestamp() - started;
+                    Interlocked.Add(ref _readTicks, took);
+                    Interlocked.Exchange(ref _lastReadTicks, took);
                     Interlocked.Increment(ref _ticks);
                     byEnrichment[s.Enrichment] = delivery;
                 }

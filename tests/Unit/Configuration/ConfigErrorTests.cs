@@ -42,6 +42,11 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("dashboard:\n  export:\n    keep: -1\n", 3, "dashboard.export.keep", "expected a whole number of files from 0 (no limit) to 1000000, found '-1'")]
         [InlineData("dashboard:\n  export:\n    keep: many\n", 3, "dashboard.export.keep", "found 'many'")]
         [InlineData("dashboard:\n  export:\n    maxAge: 1d\n", 3, "dashboard.export.maxAge", "expected a whole number of milliseconds, 0 (no limit) or more, found '1d'")]
+        [InlineData("metrics:\n  enabled: true\n  port: 0\n", 3, "metrics.port", "expected a port number from 1 to 65535, found '0'")]
+        [InlineData("metrics:\n  interval: 500\n", 2, "metrics.interval", "expected a whole number of milliseconds from 1000 to 3600000, found '500'")]
+        [InlineData("metrics:\n  topProcesses: 0\n", 2, "metrics.topProcesses", "expected a whole number of process names from 1 to 1000, found '0'")]
+        [InlineData("metrics:\n  address: example.org\n", 2, "metrics.address", "expected an IP address of this machine such as 127.0.0.1, 0.0.0.0 or ::, found 'example.org'")]
+        [InlineData("metrics:\n  enabled: true\n  address: 0.0.0.0\n", 3, "metrics.address", "set metrics.bearerToken or metrics.bearerTokenFile too")]
         public void OutOfRangeAndWrongShape(string yaml, int line, string key, string fragment)
         {
             var e = SingleError(yaml);

@@ -191,6 +191,30 @@ alerts:
         }
 
         [Fact]
+        public void MetricsKeysLoadWithTheirDefaultsAndAnotherAddressWithATokenIsAccepted()
+        {
+            var d = ConfigLoader.LoadText("", "config.yml").Config.Metrics;
+            Assert.False(d.Enabled);
+            Assert.Equal(9464, d.Port);
+            Assert.Null(d.Address);
+            Assert.Equal(15000, d.Interval);
+            Assert.Equal(10, d.TopProcesses);
+            Assert.Null(d.BearerToken);
+            var m = ConfigLoader.LoadText("metrics:\n  enabled: true\n  port: 9100\n  address: 0.0.0.0\n  interval: 5000\n  topProcesses: 25\n  bearerToken: abc\n", "config.yml").Config.Metrics;
+            Assert.True(m.Enabled);
+            Assert.Equal(9100, m.Port);
+            Assert.Equal(System.Net.IPAddress.Any, m.Address);
+            Assert.Equal(5000, m.Interval);
+            Assert.Equal(25, m.TopProcesses);
+            Assert.Equal("abc", m.BearerToken);
+            // The shipped config.yml has the keys with their defaults.
+            var shipped = ConfigLoader.LoadText(System.IO.File.ReadAllText(System.IO.Path.Combine(ConnectionsMonitor.Tests.TestSupport.Repo.Root, "config.yml")), "config.yml");
+            Assert.Empty(shipped.Warnings);
+            Assert.Equal(9464, shipped.Config.Metrics.Port);
+            Assert.Null(shipped.Config.Metrics.BearerToken);
+        }
+
+        [Fact]
         public void SecretsNeverAppearInToString()
         {
             var c = ConfigLoader.LoadText("ipToken: s3cr3t-token\nalerts:\n  webhooks:\n    - url: https://example.invalid/hook/XYZSECRET\n", "s.yml").Config;

@@ -191,7 +191,7 @@ namespace ConnectionsMonitor.Tests.Service
 
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", Path.Combine(dir, "h.db"));
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
-                Assert.Contains("1 alert rule(s): config.suspiciousPorts.", child.Stderr);
+                Assert.Contains("1 alert rule(s): config.suspiciousPorts; no metrics endpoint (metrics.enabled is false).", child.Stderr);
                 Thread.Sleep(600); // the listener is in the rule's first sample (the baseline)
                 using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 client.Connect(IPAddress.Loopback, port);
@@ -228,7 +228,7 @@ namespace ConnectionsMonitor.Tests.Service
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", history);
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
                 Assert.Contains("<4>The history file '" + history + "' is not written: monitoring.trackHistory is false.", child.Stderr);
-                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false).", child.Stderr);
+                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false); no metrics endpoint (metrics.enabled is false).", child.Stderr);
                 WaitFor(() => Directory.Exists(exports) && Directory.GetFiles(exports, "connections-*.json").Length > 0, TimeSpan.FromSeconds(30),
                     () => "no export file; stderr: " + child.Stderr);
                 string json = File.ReadAllText(Directory.GetFiles(exports, "connections-*.json")[0]);
@@ -243,6 +243,54 @@ namespace ConnectionsMonitor.Tests.Service
                 Assert.DoesNotContain("<3>", child.Stderr);
                 Assert.False(File.Exists(history), "a history file was made");
                 Assert.Empty(Directory.GetFiles(dir, "*.db*"));
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        /// <summary>
+        /// metrics.enabled: the service serves the Prometheus endpoint on the configured port with the token from
+        /// metrics.bearerTokenFile; a scrape without it gets 401, with it the gauge of a listener this test opened; the
+        /// token never reaches the log; SIGTERM stops the endpoint and logs the scrapes served.
+        /// </summary>
+        [LinuxFact]
+        public async System.Threading.Tasks.Task WithMetricsEnabledTheServiceServesTheEndpointWithTheTokenFromItsFile()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-svc-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                const string token = "svc-token-0123456789";
+                File.WriteAllText(Path.Combine(dir, "token"), token + "\n");
+                int port;
+                using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; probe.Stop(); }
+                File.WriteAllText(Path.Combine(dir, "config.yml"),
+                    "refreshInterval: 200\nmonitoring:\n  trackHistory: false\nmetrics:\n  enabled: true\n  port: " + port +
+                    "\n  interval: 1000\n  topProcesses: 1000\n  bearerTokenFile: " + Path.Combine(dir, "token") + "\n");
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                using var child = Start(dir, "--service", "--config", "config.yml");
+                WaitFor(() => child.Stderr.Contains("<6>Started") || child.Process.HasExited, TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
+                Assert.Contains("; metrics at http://127.0.0.1:" + port + "/metrics every 1 s (bearer token required).", child.Stderr);
+
+                using var http = new System.Net.Http.HttpClient();
+                string url = "http://127.0.0.1:" + port + "/metrics";
+                Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(url)).StatusCode);
+                var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, url);
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+                using var answer = await http.SendAsync(request);
+                Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                string text = await answer.Content.ReadAsStringAsync();
+                string me = Process.GetCurrentProcess().ProcessName;
+                Assert.Matches("\nconnectionsmonitor_process_connections\\{process=\"" + System.Text.RegularExpressions.Regex.Escape(me) + "\"\\} [1-9][0-9]*\n", text);
+                listener.Stop();
+
+                Assert.Equal(0, kill(child.Process.Id, SIGTERM));
+                Assert.True(child.Process.WaitForExit(30_000), "no exit after SIGTERM; stderr: " + child.Stderr);
+                child.Process.WaitForExit();
+                Assert.Equal(0, child.Process.ExitCode);
+                Assert.Contains("<6>Metrics endpoint stopped: 1 scrape(s) served.", child.Stderr);
+                Assert.DoesNotContain(token, child.Stderr);
+                Assert.DoesNotContain("<3>", child.Stderr);
             }
             finally { Directory.Delete(dir, true); }
         }
