@@ -65,7 +65,7 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
 
     It 'writes the unit with -NoStart, and Uninstall removes it' {
         if ($script:OnWindows) { return }
-        $service = Install-ConnectionMonitorService -HostPath $script:Cmon -ConfigPath $script:Config -UnitDirectory $script:Units -NoStart -Confirm:$false
+        $service = Install-ConnectionMonitorService -HostPath $script:Cmon -ConfigPath $script:Config -UnitDirectory $script:Units -NoStart -Confirm:$false -WarningVariable said -WarningAction SilentlyContinue
         $unit = [System.IO.Path]::Combine($script:Units, 'connectionsmonitor.service')
         $service.PSObject.TypeNames[0] | Should -Be 'ConnectionsMonitor.ConnectionMonitorService'
         $service.UnitPath | Should -Be $unit
@@ -80,6 +80,10 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
         $text | Should -Match '(?m)^StateDirectory=connectionsmonitor$'
         $text | Should -Match '(?m)^AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$'
         $text | Should -Not -Match '(?m)^(Ambient|CapabilityBounding).*CAP_NET_RAW'
+        # The configuration lies in the temporary folder, which the unit's sandbox replaces (PrivateTmp=yes): said at install.
+        if ($script:Config.StartsWith('/tmp/')) {
+            ($said -join "`n") | Should -Match "The service would not see the configuration '$([regex]::Escape($script:Config))': it is under /tmp, and the service has a /tmp of its own \(PrivateTmp=yes\)"
+        }
 
         { Install-ConnectionMonitorService -HostPath $script:Cmon -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'UnitExists,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'

@@ -25,6 +25,13 @@ namespace ConnectionsMonitor.Engine.Service
 
         /// <summary>Grant CAP_NET_RAW, for the port-scan rule's SYN capture (alerts.conditions.portScan); without it that rule reads the socket table.</summary>
         public bool PacketCapture { get; set; }
+
+        /// <summary>
+        /// Absolute folders the configuration writes to besides the history (the auto-export's exportPath, the alerts'
+        /// dead-letter file's folder): each becomes a ReadWritePaths= entry (prefixed '-', so a folder that does not exist
+        /// yet does not stop the unit), since ProtectSystem=strict makes everything else read-only. Null or empty for none.
+        /// </summary>
+        public IList<string> WritableFolders { get; set; }
     }
 
     /// <summary>
@@ -36,6 +43,21 @@ namespace ConnectionsMonitor.Engine.Service
     /// </summary>
     public static class SystemdUnit
     {
+        /// <summary>
+        /// Why the unit's service cannot see <paramref name="path"/>, or null when it can: under /home, /root or /run/user
+        /// (ProtectHome=yes hides them) or under /tmp or /var/tmp (PrivateTmp=yes gives the service empty ones of its own).
+        /// </summary>
+        public static string HiddenFromService(string path)
+        {
+            if (string.IsNullOrEmpty(path)) return null;
+            string p = path.Replace('\\', '/');
+            foreach (var dir in new[] { "/home", "/root", "/run/user" })
+                if (p == dir || p.StartsWith(dir + "/", StringComparison.Ordinal)) return "it is under " + dir + ", which the unit hides from the service (ProtectHome=yes)";
+            foreach (var dir in new[] { "/tmp", "/var/tmp" })
+                if (p == dir || p.StartsWith(dir + "/", StringComparison.Ordinal)) return "it is under " + dir + ", and the service has a " + dir + " of its own (PrivateTmp=yes)";
+            return null;
+        }
+
         /// <summary>The default unit name.</summary>
         public const string DefaultName = "connectionsmonitor";
 
@@ -115,6 +137,13 @@ namespace ConnectionsMonitor.Engine.Service
             L("Environment=XDG_DATA_HOME=/var/lib/" + StateDirectoryName);
             if (!history.StartsWith("/var/lib/" + StateDirectoryName + "/", StringComparison.Ordinal))
                 L("ReadWritePaths=" + Quote(System.IO.Path.GetDirectoryName(history).Replace('\\', '/'), dollar: false));
+            if (options.WritableFolders != null)
+                foreach (var folder in options.WritableFolders)
+                {
+                    string f = CheckAbsolutePath("a folder the configuration writes to", folder, required: true).TrimEnd('/');
+                    if (f.Length == 0 || f == "/var/lib/" + StateDirectoryName || f.StartsWith("/var/lib/" + StateDirectoryName + "/", StringComparison.Ordinal)) continue;
+                    L("ReadWritePaths=" + Quote("-" + f, dollar: false)); // "-": ignored while the folder does not exist
+                }
             L("ProtectSystem=strict");
             L("ProtectHome=yes");
             L("PrivateTmp=yes");

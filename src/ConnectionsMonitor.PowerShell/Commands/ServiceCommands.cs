@@ -124,6 +124,7 @@ namespace ConnectionsMonitor.Commands
             string host = ResolveHost();
             string config = null;
             bool portScan = false;
+            var writes = new List<(string What, string Path)>(); // folders the configuration writes to
             if (ConfigPath != null)
             {
                 config = GetUnresolvedProviderPathFromPSPath(ConfigPath);
@@ -134,12 +135,19 @@ namespace ConnectionsMonitor.Commands
                     var plan = SessionRegistry.For(this).Plan(SessionRegistry.ConfigQuery(this, ConfigPath));
                     foreach (var w in plan.Warnings) WriteWarning(w);
                     portScan = plan.Config.Alerts.Enabled && plan.Config.Alerts.Conditions.PortScan;
+                    var export = Engine.Export.ExportOptions.From(plan.Load, null);
+                    if (export != null) writes.Add(("the auto-export's folder (dashboard.export.exportPath)", export.Folder));
+                    string deadLetter = plan.Config.Alerts.DeadLetterPath;
+                    if (plan.Config.Alerts.Enabled && deadLetter != null && Path.IsPathRooted(deadLetter))
+                        writes.Add(("the folder of alerts.deadLetterPath", Path.GetDirectoryName(deadLetter)));
+                    if (HistoryPath == null && plan.Config.History.Path != null && Path.IsPathRooted(plan.Config.History.Path))
+                        writes.Add(("the folder of history.path", Path.GetDirectoryName(plan.Config.History.Path)));
                 }
                 catch (Engine.Configuration.ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); }
             }
             string history = HistoryPath == null ? null : GetUnresolvedProviderPathFromPSPath(HistoryPath);
             if (IsWindows) InstallWindows(host, config, history);
-            else InstallSystemd(host, config, history, portScan);
+            else InstallSystemd(host, config, history, portScan, writes);
         }
 
         private string ResolveHost()
@@ -178,17 +186,29 @@ namespace ConnectionsMonitor.Commands
             return path;
         }
 
-        private void InstallSystemd(string host, string config, string history, bool portScan)
+        private void InstallSystemd(string host, string config, string history, bool portScan, List<(string What, string Path)> writes)
         {
-            var options = new Engine.Service.SystemdUnitOptions { Name = ServiceName, HostPath = host, ConfigPath = config, HistoryPath = history, User = User, PacketCapture = portScan };
+            var writable = new List<string>();
+            foreach (var (_, path) in writes)
+                if (Engine.Service.SystemdUnit.HiddenFromService(path) == null && !writable.Contains(path)) writable.Add(path);
+            var options = new Engine.Service.SystemdUnitOptions { Name = ServiceName, HostPath = host, ConfigPath = config, HistoryPath = history, User = User, PacketCapture = portScan, WritableFolders = writable };
             string text;
             try { text = Engine.Service.SystemdUnit.Render(options); }
             catch (ArgumentException ex) { ThrowTerminatingError(new ErrorRecord(ex, "InvalidServiceSetting", ErrorCategory.InvalidArgument, null)); return; }
+            // What the unit's sandbox hides from the service would make it fail at start (cmon, the configuration) or lose
+            // what it writes: said here, while the installer can still be told otherwise.
+            var seen = new List<(string What, string Path)> { ("cmon", host), ("the configuration", config), ("the history file", history) };
+            seen.AddRange(writes);
+            foreach (var (what, path) in seen)
+            {
+                string hidden = Engine.Service.SystemdUnit.HiddenFromService(path);
+                if (hidden != null)
+                    WriteWarning("The service would not see " + what + " '" + Engine.Display.UntrustedText.Clean(path) + "': " + hidden + ". Put it elsewhere, such as /opt/connectionsmonitor (cmon), /etc/connectionsmonitor (config.yml) or /var/lib/connectionsmonitor (what the service writes).");
+            }
             string unitPath = UnitPath();
-            if (host.StartsWith("/home/", StringComparison.Ordinal) || host.StartsWith("/root/", StringComparison.Ordinal))
-                WriteWarning("cmon is under /home or /root ('" + host + "'), which the unit hides from the service (ProtectHome=yes), so it would not start. Copy cmon's folder to /opt/connectionsmonitor and give -HostPath /opt/connectionsmonitor/cmon.");
             if (File.Exists(unitPath) && !Force)
                 ThrowTerminatingError(new ErrorRecord(new IOException("The unit file '" + unitPath + "' exists already; add -Force to replace it, or Uninstall-ConnectionMonitorService first."), "UnitExists", ErrorCategory.ResourceExists, unitPath));
+            WriteVerbose("The unit '" + unitPath + "':\n" + text);
             string action = NoStart ? "Write systemd unit (not started)" : "Write systemd unit, then systemctl daemon-reload and enable --now " + ServiceName;
             if (!ShouldProcess(unitPath, action)) return;
             Directory.CreateDirectory(Path.GetDirectoryName(unitPath));

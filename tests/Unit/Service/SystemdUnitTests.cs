@@ -132,6 +132,45 @@ namespace ConnectionsMonitor.Tests.Service
             Assert.Contains("user name", ex.Message);
         }
 
+        /// <summary>
+        /// Folders the configuration writes to become ReadWritePaths= entries that a missing folder does not fail
+        /// (ProtectSystem=strict makes everything else read-only); the state directory needs none; a relative one is refused.
+        /// </summary>
+        [Fact]
+        public void FoldersTheConfigurationWritesToAreMadeWritable()
+        {
+            var o = Options("/opt/connectionsmonitor/cmon");
+            o.WritableFolders = new[] { "/srv/cmon exports/", "/var/lib/connectionsmonitor/exports", "/srv/dead$letters" };
+            string unit = SystemdUnit.Render(o);
+            Assert.Contains("\nReadWritePaths=\"-/srv/cmon exports\"\n", unit);
+            Assert.Contains("\nReadWritePaths=\"-/srv/dead$letters\"\n", unit);
+            Assert.DoesNotContain("/var/lib/connectionsmonitor/exports", unit);
+            o.WritableFolders = new[] { "exports" };
+            var ex = Assert.Throws<ArgumentException>(() => SystemdUnit.Render(o));
+            Assert.Contains("'exports' is not an absolute path", ex.Message);
+        }
+
+        [Theory]
+        [InlineData("/home/ann/cmon", "/home")]
+        [InlineData("/root/config.yml", "/root")]
+        [InlineData("/run/user/1000/x", "/run/user")]
+        [InlineData("/tmp/cm/config.yml", "/tmp")]
+        [InlineData("/var/tmp/h.db", "/var/tmp")]
+        public void PathsTheSandboxHidesAreNamedWithTheReason(string path, string under)
+        {
+            string why = SystemdUnit.HiddenFromService(path);
+            Assert.StartsWith("it is under " + under + ",", why);
+            Assert.Contains(under == "/tmp" || under == "/var/tmp" ? "PrivateTmp=yes" : "ProtectHome=yes", why);
+        }
+
+        [Theory]
+        [InlineData("/opt/connectionsmonitor/cmon")]
+        [InlineData("/etc/connectionsmonitor/config.yml")]
+        [InlineData("/homework/x")]
+        [InlineData("/tmpfiles/x")]
+        [InlineData(null)]
+        public void PathsTheServiceSeesAreNotFlagged(string path) => Assert.Null(SystemdUnit.HiddenFromService(path));
+
         [LinuxFact]
         public void TheGeneratedUnitPassesSystemdAnalyzeVerify()
         {
@@ -144,6 +183,7 @@ namespace ConnectionsMonitor.Tests.Service
                 {
                     var o = Options(Cmon);
                     o.PacketCapture = capture;
+                    o.WritableFolders = capture ? new[] { "/srv/cmon exports", "/var/lib/connectionsmonitor/exports" } : null;
                     string file = Path.Combine(dir, "connectionsmonitor.service");
                     File.WriteAllText(file, SystemdUnit.Render(o));
                     Assert.Equal("", Verify(file));
