@@ -317,6 +317,8 @@ namespace ConnectionsMonitor.Commands
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Interval sums totals and process rows; " + (kind == HistoryKind.Alert ? "alerts" : "connection lives") + " are not summed. Leave it out, or use -Kind Totals or Process."), "IntervalNeedsRollupKind", ErrorCategory.InvalidArgument, Interval));
             if (kind == HistoryKind.Process && Interval != null && Interval.Value < TimeSpan.FromMinutes(1))
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("Process rows are per minute: -Interval must be one minute or more for them."), "IntervalTooShort", ErrorCategory.InvalidArgument, Interval));
+            if (Since != null && Since.Value.ToUniversalTime() > DateTime.UtcNow)
+                WriteWarning("-Since (" + Since.Value.ToString("o", System.Globalization.CultureInfo.InvariantCulture) + ") is in the future: nothing has been recorded after it yet. Did you mean (Get-Date).AddDays(-1) rather than AddDays(1)?");
             if (Since != null && Until != null && Until.Value <= Since.Value)
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Until (" + Until.Value.ToString("o") + ") must be after -Since (" + Since.Value.ToString("o") + ")."), "EmptyRange", ErrorCategory.InvalidArgument, Until));
             string path = HistoryFile();

@@ -156,6 +156,18 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         }
 
         [Fact]
+        public void ASinceInTheFutureIsSaidNotSilentlyEmpty()
+        {
+            Directory.CreateDirectory(_dir);
+            using (ConnectionsMonitor.Engine.History.HistoryStore.OpenWriter(Db, null)) { }
+            var (rows, warnings) = _ps.InvokeWithWarnings("Get-ConnectionHistory -Path $args[0] -Since (Get-Date).AddDays(1)", Db);
+            Assert.Empty(rows);
+            Assert.Matches(@"^-Since \(.+\) is in the future: nothing has been recorded after it yet\. Did you mean \(Get-Date\)\.AddDays\(-1\) rather than AddDays\(1\)\?$", Assert.Single(warnings));
+            (rows, warnings) = _ps.InvokeWithWarnings("Get-ConnectionHistory -Path $args[0] -Since (Get-Date).AddDays(-1)", Db);
+            Assert.Empty(warnings);
+        }
+
+        [Fact]
         public void AlertsComeBackAsFlatRowsFilteredByPortAndProcess()
         {
             Directory.CreateDirectory(_dir);
