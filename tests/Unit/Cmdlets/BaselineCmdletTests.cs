@@ -113,5 +113,23 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.StartsWith("BaselineFileUnreadable", missing.FullyQualifiedErrorId);
             Assert.Contains("cannot be read", missing.Exception.Message);
         }
+
+        [Fact]
+        public void TheTableViewShowsHostileNamesAndPathsWithoutTheirControlCharacters()
+        {
+            string empty = Path.Combine(_dir, "empty.json"), hostile = Path.Combine(_dir, "hostile.json");
+            const string head = "{\"format\":\"ConnectionsMonitor.Baseline\",\"formatVersion\":1,\"created\":\"2026-12-01T06:00:00Z\",\"hostName\":\"h\"";
+            File.WriteAllText(empty, head + "}");
+            File.WriteAllText(hostile, head + ",\"listeners\":[{\"protocol\":\"TCP\",\"localAddress\":\"0.0.0.0\",\"localPort\":4444," +
+                "\"processName\":\"evil\\u001b]0;owned\\u0007name\",\"processPath\":\"/tmp/\\u001b[2Jx\"}]}");
+            var d = Assert.Single(_ps.Invoke("Compare-ConnectionBaseline $args[0] -DifferencePath $args[1]", empty, hostile));
+            Assert.Equal("evil\u001b]0;owned\u0007name", Prop<string>(d, "ProcessName")); // the object keeps the exact text
+
+            string table = _ps.Render("Compare-ConnectionBaseline '" + empty + "' -DifferencePath '" + hostile + "'");
+            Assert.DoesNotContain('\u001b', table);
+            Assert.DoesNotContain('\u0007', table);
+            Assert.Contains("Added   Listener TCP   0.0.0.0:4444", table);
+            Assert.Contains("/tmp/", table);
+        }
     }
 }
