@@ -98,8 +98,9 @@ namespace ConnectionsMonitor.Engine.Baseline
         /// Rows are classified as:
         /// a listener (TCP in Listen; UDP with no peer and a local port below <see cref="VpnDetector.EphemeralPortFloor"/>);
         /// inbound (a TCP/UDP row with a peer whose local port a listener of the same protocol holds): left out, the
-        /// listener stands for it; outbound (any other row with a peer and a remote port; TIME_WAIT and other rows
-        /// without a process included as the process the OS reports, possibly unknown); and, independently, a Vpn entry
+        /// listener stands for it; outbound (any other row with a peer and a remote port, except TIME_WAIT: the remnant of
+        /// a closed connection, owned by no process, comes and goes; other rows whose process the OS does not report
+        /// count with an unknown process); and, independently, a Vpn entry
         /// for every row the VPN detector marked.
         /// </summary>
         public static ConnectionBaseline FromRecords(IEnumerable<ConnectionRecord> records, DateTime createdUtc, string hostName) =>
@@ -145,6 +146,7 @@ namespace ConnectionsMonitor.Engine.Baseline
                 if (r.Protocol == TransportProtocol.Tcp && r.State == TcpState.Listen) continue;
                 if (listening.Contains((r.Protocol, r.LocalPort))) continue; // inbound: the listener stands for it
                 if (r.RemoteAddress == null || r.RemotePort == null) continue; // no peer known: nothing to say where it talks
+                if (r.State == TcpState.TimeWait) continue; // a closed connection's remnant, owned by no process: churn
                 Add(new BaselineEntry
                 {
                     Kind = BaselineEntryKind.Outbound, Protocol = protocol, ProcessName = r.ProcessName, ProcessPath = r.ProcessPath,

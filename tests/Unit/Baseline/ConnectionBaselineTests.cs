@@ -84,8 +84,10 @@ namespace ConnectionsMonitor.Tests.Baseline
             later.Add(Inbound(22, "sshd", 301, "192.0.2.44", 60000));              // a new inbound session on a known listener
             later.Add(new ConnectionRecord { Protocol = TransportProtocol.Udp, LocalAddress = IPAddress.Any, LocalPort = 58888, ProcessId = 402, ProcessName = "resolver" });
             later.Add(new ConnectionRecord { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Parse("10.0.0.5"), LocalPort = 40123,
-                RemoteAddress = IPAddress.Parse("104.16.1.1"), RemotePort = 443, State = TcpState.TimeWait, ProcessName = "CURL", ProcessPath = "/USR/BIN/CURL",
+                RemoteAddress = IPAddress.Parse("104.16.1.1"), RemotePort = 443, State = TcpState.Established, ProcessName = "CURL", ProcessPath = "/USR/BIN/CURL",
                 Asn = 13335, Country = "US", AddressScope = "Public" }); // case differs: same process
+            later.Add(new ConnectionRecord { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Parse("10.0.0.5"), LocalPort = 40124,
+                RemoteAddress = IPAddress.Parse("192.0.2.200"), RemotePort = 80, State = TcpState.TimeWait, Asn = 64501, Country = "FR", AddressScope = "Public" }); // a remnant: no entry
             Assert.Empty(BaselineComparer.Compare(reference, later, Now.AddHours(1), "web1"));
         }
 
