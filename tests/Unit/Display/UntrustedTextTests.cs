@@ -127,6 +127,14 @@ namespace ConnectionsMonitor.Tests.Display
             Assert.Equal(expected, UntrustedText.ForChat(raw));
         }
 
+        [Fact]
+        public void MarkdownEscapesTheVisibleFormsToo()
+        {
+            // ␛ stays, the link's ] and \ are backslash-escaped, "://" is broken, "<U+202E>" keeps its text.
+            Assert.Equal("\u241B\\]8;;http:\u200B//x\u241B\\\\red \\<U+202E\\>",
+                UntrustedText.ForMarkdown("\u001b]8;;http://x\u001b\\red \u202E"));
+        }
+
         [Theory]
         [InlineData("=HYPERLINK(\"http://x.invalid\")", "'=HYPERLINK(\"http://x.invalid\")")]
         [InlineData("+1", "'+1")]
