@@ -55,7 +55,7 @@ namespace ConnectionsMonitor
         public string Status { get; set; }
         /// <summary>Local time of the sample that showed it.</summary>
         public DateTime TimeStamp { get; set; }
-        /// <summary>One line of plain text, without control characters.</summary>
+        /// <summary>One line of plain text; control characters in it are shown as visible symbols (␛, ␊), never as themselves.</summary>
         public string Message { get; set; }
         /// <summary>For levels per process: whose level; for scans: the scanning address.</summary>
         public string Subject { get; set; }

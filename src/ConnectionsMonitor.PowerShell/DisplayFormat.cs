@@ -8,7 +8,7 @@ namespace ConnectionsMonitor
     /// The formatting itself lives in the engine (<see cref="TextFormat"/>) so the live view
     /// (Show-ConnectionMonitor) renders cells exactly as these views do. Strings from the outside world
     /// pass through <see cref="UntrustedText.ForTerminal"/> (<see cref="Safe"/> here) so a process name cannot
-    /// carry terminal escape sequences into the console; cells that can hold wide or combining characters are
+    /// carry terminal escape sequences into the console (its controls are shown, not obeyed); cells that can hold wide or combining characters are
     /// fitted and padded in terminal cells (<see cref="CellWidth"/>), not UTF-16 units.
     /// </summary>
     public static class DisplayFormat
@@ -39,7 +39,7 @@ namespace ConnectionsMonitor
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
         public static string Geo(string country, string scope) => TextFormat.Geo(country, scope);
 
-        /// <summary>The Process cell: the name without control characters, after the seed's "[VPN]" marker for VPN connections (as the live view shows it).</summary>
+        /// <summary>The Process cell: the name with control characters shown as visible symbols (␛ for ESC), after the seed's "[VPN]" marker for VPN connections (as the live view shows it).</summary>
         public static string Process(string name, bool? isVpn)
         {
             string safe = UntrustedText.ForTerminal(name);

@@ -17,8 +17,9 @@ namespace ConnectionsMonitor
 
         /// <summary>
         /// The completion text for <paramref name="name"/>: wildcard characters (* ? [ ] `) escaped with a backtick;
-        /// every character <see cref="UntrustedText.Clean"/> would remove (newline, ESC, other controls, bidi
-        /// overrides, zero-width characters, lone surrogates) replaced by the wildcard '?', which matches it; then, when
+        /// every character <see cref="UntrustedText.Clean"/> shows in a visible form (newline, ESC, other controls, bidi
+        /// overrides, zero-width characters, lone surrogates) replaced by the wildcard '?', which matches it (the rest of
+        /// an escape sequence is ordinary text: "a\u001b[1m" gives 'a?`[1m'); then, when
         /// the text has whitespace, a quote character, $ ` ; { } ( ) , @ # &lt; &gt; | &amp; [ ], a leading '-' or
         /// is empty, the whole in single quotes with each single-quote character doubled.
         /// </summary>

@@ -5,7 +5,8 @@ namespace ConnectionsMonitor.Engine.Display
     /// <summary>
     /// The one set of rules for text that came from outside the module — process names and paths, user
     /// names, DNS answers, database metadata, configuration values — before it is shown anywhere. The same
-    /// cleaning (<see cref="Clean"/>) is under every output; each output then adds its own escaping:
+    /// cleaning (<see cref="Clean"/>: controls, escape introducers, bidi and invisible characters made visible as
+    /// inert text, never deleted) is under every output; each output then adds its own escaping:
     /// <list type="bullet">
     /// <item><see cref="ForTerminal"/>: the table views, the live view, completion list items, messages.</item>
     /// <item><see cref="ForHtml"/>: HTML text and attribute values (the dashboard).</item>
@@ -18,14 +19,31 @@ namespace ConnectionsMonitor.Engine.Display
     public static class UntrustedText
     {
         /// <summary>
-        /// Removes what can change a terminal or hide what text says: whole escape sequences (ESC, CSI and the
-        /// OSC/DCS/APC/PM/SOS strings up to their terminator, 7-bit and 8-bit forms), every other C0 and C1
-        /// control character and DEL (so also tab, CR and newline), bidirectional overrides, embeddings,
-        /// isolates and marks (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), invisible characters used
-        /// to disguise names (U+200B, U+2060–U+2064, U+FEFF, U+180E, U+00AD, U+034F, U+115F, U+1160, U+3164,
-        /// U+FFA0), the line and paragraph separators U+2028/U+2029, and unpaired surrogates.
-        /// The zero-width joiner and non-joiner (U+200D, U+200C) stay only between two non-ASCII characters
-        /// (emoji ZWJ sequences, Indic and Persian text), so "pay\u200Dpal" becomes "paypal".
+        /// Makes visible, as inert printable text, everything that could change a terminal or hide what text says.
+        /// Nothing is deleted: a hostile name is shown for what it is ("\u001b[0msshd" is shown as "␛[0msshd",
+        /// much as <c>ss</c> shows "^[[0msshd"), never as the harmless name it pretends to be.
+        /// <list type="bullet">
+        /// <item>C0 controls U+0000–U+001F (so also tab, CR and newline) become their Unicode Control Pictures
+        /// U+2400–U+241F (ESC is ␛, NUL ␀, BEL ␇, newline ␊), and DEL U+007F becomes ␡ (U+2421). Each takes one
+        /// terminal cell, like a letter, so column widths stay right.</item>
+        /// <item>C1 controls U+0080–U+009F (among them the 8-bit CSI U+009B, OSC U+009D and ST U+009C) become
+        /// their code spelled as text, "&lt;U+009B&gt;". Unicode has no pictures for them, and U+FFFD would hide which
+        /// control it was; the spelled form is plain ASCII, eight cells, and the way <c>less</c> shows them.</item>
+        /// <item>Bidirectional overrides, embeddings, isolates and marks (U+202A–U+202E, U+2066–U+2069, U+200E,
+        /// U+200F, U+061C), invisible characters used to disguise names (U+200B, U+2060–U+2064, U+FEFF, U+180E,
+        /// U+00AD, U+034F, U+115F, U+1160, U+3164, U+FFA0) and the line and paragraph separators U+2028/U+2029
+        /// are spelled the same way ("txt.exe\u202Efdp" is shown as "txt.exe&lt;U+202E&gt;fdp").</item>
+        /// <item>The zero-width joiner and non-joiner (U+200D, U+200C) stay as they are only between two
+        /// non-ASCII characters (emoji ZWJ sequences, Indic and Persian text); elsewhere they are spelled too,
+        /// so "pay\u200Dpal" is shown as "pay&lt;U+200D&gt;pal".</item>
+        /// <item>An unpaired surrogate (not a character; no output encoding can carry it) becomes U+FFFD, the
+        /// replacement character (one cell).</item>
+        /// </list>
+        /// The characters of an escape sequence after its introducer are printable already and stay as they are
+        /// ("[31m", "]8;;http://x"): nothing is lost and nothing is interpreted, since the ESC (or C1 introducer)
+        /// that would make a terminal read them is no longer there. Every other character is kept. A name that
+        /// itself contains a Control Picture or the text "&lt;U+…&gt;" looks the same as one with the control; that
+        /// ambiguity can only make a name look stranger, never like another, harmless one.
         /// Null gives "".
         /// </summary>
         public static string Clean(string text)
@@ -35,21 +53,22 @@ namespace ConnectionsMonitor.Engine.Display
             int i = 0;
             while (i < text.Length)
             {
-                int skip = UnsafeLength(text, i);
-                if (skip == 0)
+                string visible = VisibleForm(text, i);
+                if (visible == null)
                 {
                     int n = char.IsHighSurrogate(text[i]) ? 2 : 1;
                     sb?.Append(text, i, n);
                     i += n;
                     continue;
                 }
-                if (sb == null) sb = new StringBuilder(text.Length).Append(text, 0, i);
-                i += skip;
+                if (sb == null) sb = new StringBuilder(text.Length + 16).Append(text, 0, i);
+                sb.Append(visible);
+                i++;
             }
             return sb == null ? text : sb.ToString();
         }
 
-        /// <summary>Text for a terminal: <see cref="Clean"/> (control characters and escape sequences can never reach the console).</summary>
+        /// <summary>Text for a terminal: <see cref="Clean"/> (no control character, so no escape sequence, can reach the console; they are shown as ␛ ␀ &lt;U+009B&gt; …).</summary>
         public static string ForTerminal(string text) => Clean(text);
 
         /// <summary>Text for HTML content or a quoted attribute value: <see cref="Clean"/>, then &amp; &lt; &gt; " ' as character references.</summary>
@@ -139,80 +158,56 @@ namespace ConnectionsMonitor.Engine.Display
 
         /// <summary>
         /// A CSV cell a spreadsheet will not run as a formula: <see cref="Clean"/>, then a ' in front when the
-        /// value (raw or cleaned) starts with = + - @, a tab or a carriage return (OWASP's CSV injection rule).
+        /// cleaned value starts with = + - @, a tab or a carriage return (OWASP's CSV injection rule). The rule
+        /// looks at what is written, after the replacement: a raw leading tab or CR is written as ␉ or ␍, which
+        /// no spreadsheet reads as the start of a formula, and "\u001b[31m=1" is written as "␛[31m=1".
         /// Quoting the cell for the CSV syntax is the writer's job.
         /// </summary>
         public static string ForCsvCell(string text)
         {
             string clean = Clean(text);
-            bool risky = StartsRisky(text) || StartsRisky(clean);
-            return risky ? "'" + clean : clean;
+            return StartsRisky(clean) ? "'" + clean : clean;
         }
 
         /// <summary>
-        /// How many UTF-16 units at <paramref name="index"/> <see cref="Clean"/> removes (a whole escape sequence, one
-        /// control or invisible character, a lone surrogate); 0 when the character there is kept.
+        /// How many UTF-16 units at <paramref name="index"/> <see cref="Clean"/> replaces by a visible form: 1 for a
+        /// control, bidi, invisible or lone-surrogate character, 0 when the character there is kept as it is.
         /// </summary>
-        public static int UnsafeLength(string text, int index)
+        public static int UnsafeLength(string text, int index) => VisibleForm(text, index) == null ? 0 : 1;
+
+        /// <summary>
+        /// What <see cref="Clean"/> shows instead of the UTF-16 unit at <paramref name="index"/>; null when it is
+        /// kept (a high surrogate of a valid pair is kept with its low half).
+        /// </summary>
+        public static string VisibleForm(string text, int index)
         {
             char c = text[index];
-            if (c == '\u001b') return EscapeSequenceLength(text, index);
-            if (c == '\u009b') return CsiLength(text, index + 1) + 1;
-            if (c == '\u009d' || c == '\u0090' || c == '\u009e' || c == '\u009f' || c == '\u0098')
-                return StringLength(text, index + 1) + 1;
-            if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return 1;
-            if (char.IsHighSurrogate(c)) return index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]) ? 0 : 1;
-            if (char.IsLowSurrogate(c)) return 1;
-            if (IsInvisible(c)) return 1;
+            if (c < 0x20) return ((char)(0x2400 + c)).ToString();
+            if (c == 0x7f) return "\u2421";
+            if (c >= 0x80 && c <= 0x9f) return Spelled(c);
+            if (char.IsHighSurrogate(c)) return index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]) ? null : "\uFFFD";
+            if (char.IsLowSurrogate(c)) return index > 0 && char.IsHighSurrogate(text[index - 1]) ? null : "\uFFFD";
+            if (IsInvisible(c)) return Spelled(c);
             if (c == '\u200C' || c == '\u200D')
             {
-                bool before = index > 0 && text[index - 1] > 0x7f
-                    && (char.IsLowSurrogate(text[index - 1]) ? index > 1 && char.IsHighSurrogate(text[index - 2]) : UnsafeLength(text, index - 1) == 0);
-                bool after = index + 1 < text.Length && text[index + 1] > 0x7f && !IsInvisible(text[index + 1]) && text[index + 1] != '\u200D' && text[index + 1] != '\u200C';
-                return before && after ? 0 : 1;
+                // A joiner next to another joiner is a trick (and checking only non-joiner neighbours keeps this
+                // from recursing along a run of joiners).
+                bool before = index > 0 && text[index - 1] > 0x7f && text[index - 1] != '\u200D' && text[index - 1] != '\u200C'
+                    && (char.IsLowSurrogate(text[index - 1]) ? index > 1 && char.IsHighSurrogate(text[index - 2]) : VisibleForm(text, index - 1) == null);
+                bool after = index + 1 < text.Length && text[index + 1] > 0x7f && text[index + 1] != '\u200D' && text[index + 1] != '\u200C'
+                    && VisibleForm(text, index + 1) == null;
+                return before && after ? null : Spelled(c);
             }
-            return 0;
+            return null;
         }
+
+        // "<U+009B>": the code point as text, four hex digits (every character spelled is in the BMP).
+        private static string Spelled(char c) => "<U+" + ((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture) + ">";
 
         private static bool IsInvisible(char c) =>
             (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F' || c == '\u061C'
             || c == '\u200B' || (c >= '\u2060' && c <= '\u2064') || c == '\uFEFF' || c == '\u180E' || c == '\u00AD' || c == '\u034F'
             || c == '\u115F' || c == '\u1160' || c == '\u3164' || c == '\uFFA0' || c == '\u2028' || c == '\u2029';
-
-        // ESC followed by: '[' a CSI; ']' 'P' '^' '_' 'X' a string up to BEL or ESC '\'; else one intermediate-or-final character.
-        private static int EscapeSequenceLength(string text, int index)
-        {
-            int next = index + 1;
-            if (next >= text.Length) return 1;
-            char k = text[next];
-            if (k == '[') return 2 + CsiLength(text, next + 1);
-            if (k == ']' || k == 'P' || k == '^' || k == '_' || k == 'X') return 2 + StringLength(text, next + 1);
-            // ESC ( B, ESC # 8 and friends: intermediates 0x20-0x2F then one final 0x30-0x7E.
-            int j = next;
-            while (j < text.Length && text[j] >= 0x20 && text[j] <= 0x2f) j++;
-            if (j < text.Length && text[j] >= 0x30 && text[j] <= 0x7e) j++;
-            return j - index;
-        }
-
-        // Parameter bytes 0x30-0x3F, intermediates 0x20-0x2F, then a final byte 0x40-0x7E.
-        private static int CsiLength(string text, int start)
-        {
-            int j = start;
-            while (j < text.Length && text[j] >= 0x20 && text[j] <= 0x3f) j++;
-            if (j < text.Length && text[j] >= 0x40 && text[j] <= 0x7e) j++;
-            return j - start;
-        }
-
-        // An OSC/DCS/APC/PM/SOS body: up to and including BEL, ST (U+009C) or ESC '\'; to the end when unterminated.
-        private static int StringLength(string text, int start)
-        {
-            for (int j = start; j < text.Length; j++)
-            {
-                if (text[j] == '\u0007' || text[j] == '\u009c') return j + 1 - start;
-                if (text[j] == '\u001b') return (j + 1 < text.Length && text[j + 1] == '\\' ? j + 2 : j + 1) - start;
-            }
-            return text.Length - start;
-        }
 
         private static bool StartsWithWord(string text, int at, string word) =>
             text.Length >= at + word.Length && string.CompareOrdinal(text, at, word, 0, word.Length) == 0;

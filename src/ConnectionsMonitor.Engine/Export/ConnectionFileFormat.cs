@@ -22,9 +22,9 @@ namespace ConnectionsMonitor.Engine.Export
     /// <para>
     /// CSV (RFC 4180): UTF-8 with a byte-order mark (so Excel and Windows PowerShell 5.1's Import-Csv read non-ASCII
     /// names right), CRLF line ends, every cell in double quotes. Text cells go through
-    /// <see cref="UntrustedText.ForCsvCell"/>: control characters and escape sequences are removed and a cell that
-    /// begins with = + - @, a tab or a carriage return gets a ' in front, so a spreadsheet shows it as text and never
-    /// runs it as a formula. Number cells are written by this module, never from outside text, and stay as they are.
+    /// <see cref="UntrustedText.ForCsvCell"/>: control characters are shown as visible symbols (ESC as ␛, a newline
+    /// as ␊, C1 and bidi controls as "&lt;U+202E&gt;"), so no cell breaks a line or hides what a name says, and a cell
+    /// that then begins with = + - @ gets a ' in front, so a spreadsheet shows it as text and never runs it as a formula. Number cells are written by this module, never from outside text, and stay as they are.
     /// </para>
     /// <para>
     /// JSON: an array of objects, one per connection, with the exact values (text is not cleaned, so nothing is lost;

@@ -216,7 +216,7 @@ namespace ConnectionsMonitor.Tests.Alerts
             var ev = Rule(new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 23 } });
             var a = Assert.Single(ev.Evaluate(Sample(0, Tcp(50000, 23, TcpState.Established, "evil\u001b]0;pwned\u0007\u001b[31m", 5))));
             Assert.Equal(-1, a.Summary.IndexOf('\u001b'));
-            Assert.StartsWith("Outbound connection to port 23 by evil (PID 5)", a.Summary);
+            Assert.StartsWith("Outbound connection to port 23 by evil\u241B]0;pwned\u2407\u241B[31m (PID 5)", a.Summary); // shown, not obeyed
             Assert.Equal("evil\u001b]0;pwned\u0007\u001b[31m", Assert.Single(a.Items).ProcessName); // raw in the item; each output escapes
         }
 

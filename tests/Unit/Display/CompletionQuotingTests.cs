@@ -31,7 +31,8 @@ namespace ConnectionsMonitor.Tests.Display
             { "py\U0001F40D", "py\U0001F40D" },
             { "fam\U0001F468\u200D\U0001F469\u200D\U0001F467", "fam\U0001F468\u200D\U0001F469\u200D\U0001F467" },
             { "\u4E2D\u6587", "\u4E2D\u6587" },
-            { "esc\u001b[31mred", "esc?????red" },
+            { "esc\u001b[31mred", "'esc?`[31mred'" },   // only the ESC is unsafe; "[31m" is text, its [ escaped for the wildcard
+            { "nul\u0000del\u007fcsi\u009b", "nul?del?csi?" },
             { "star*[x]?", "'star`*`[x`]`?'" },
             { "-rf", "'-rf'" },
             { "a|b&c<d>e#f@g,h{i}(j)", "'a|b&c<d>e#f@g,h{i}(j)'" },

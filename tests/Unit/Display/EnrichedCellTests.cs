@@ -36,6 +36,7 @@ namespace ConnectionsMonitor.Tests.Display
         {
             string cell = TableLayout.CellText(ColumnNames.Foreign, Row("8.8.8.8", "evil\u001b[2J.example"), DateTime.UtcNow);
             Assert.Equal(-1, cell.IndexOf((char)27));
+            Assert.Contains("evil\u241B[2J.example", cell); // the ESC is shown, not obeyed
             Assert.EndsWith(":443", cell);
         }
 

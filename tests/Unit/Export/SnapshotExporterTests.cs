@@ -116,7 +116,7 @@ namespace ConnectionsMonitor.Tests.Export
             Assert.True(exporter.Offer(Snapshot(rows)));
 
             var csv = ReadCsv(exporter.LastFiles.Single(f => f.EndsWith(".csv", StringComparison.Ordinal)));
-            Assert.Equal(new[] { "'=HYPERLINK(\"x\")", "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3", "'TAB", "plain" }, csv.Select(r => r["ProcessName"]));
+            Assert.Equal(new[] { "'=HYPERLINK(\"x\")", "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3", "\u2409TAB", "plain" }, csv.Select(r => r["ProcessName"])); // a leading tab is written as ␉, which starts no formula
             Assert.Equal("'=cmd|' /C calc'!A0", csv[0]["ProcessPath"]);
             Assert.Equal("'@evil.example", csv[0]["RemoteHostName"]);
             Assert.Equal("-33.86", csv[0]["Latitude"]);
@@ -149,7 +149,7 @@ namespace ConnectionsMonitor.Tests.Export
             Assert.Equal(3, text.Count(c => c == '\n'));                          // no line break inside a cell
             var csv = ReadCsv(csvPath);
             Assert.Equal(name, csv[0]["ProcessName"]);                           // quotes, commas, CJK and a ZWJ emoji intact
-            Assert.Equal("twolines", csv[1]["ProcessName"]);                     // control characters and escape sequences removed
+            Assert.Equal("two\u240Alines\u241B[31m", csv[1]["ProcessName"]);     // control characters shown as ␊ and ␛, nothing deleted
             Assert.Equal("Ünïcødé", csv[1]["UserName"]);
 
             string jsonPath = exporter.LastFiles.Single(f => f.EndsWith(".json", StringComparison.Ordinal));
@@ -169,7 +169,7 @@ namespace ConnectionsMonitor.Tests.Export
             Assert.True(exporter.Offer(Snapshot(Row("bad\uD800name", 1), Row("good", 2))));
             Assert.Empty(exporter.TakeWarnings());
             var csv = ReadCsv(exporter.LastFiles.Single(f => f.EndsWith(".csv", StringComparison.Ordinal)));
-            Assert.Equal(new[] { "badname", "good" }, csv.Select(r => r["ProcessName"]));
+            Assert.Equal(new[] { "bad\uFFFDname", "good" }, csv.Select(r => r["ProcessName"])); // the lone half shown as U+FFFD
             using var json = JsonDocument.Parse(File.ReadAllBytes(exporter.LastFiles.Single(f => f.EndsWith(".json", StringComparison.Ordinal))));
             Assert.Equal("good", json.RootElement[1].GetProperty("ProcessName").GetString());
             Assert.StartsWith("bad", json.RootElement[0].GetProperty("ProcessName").GetString());

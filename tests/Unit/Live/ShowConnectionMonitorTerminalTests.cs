@@ -123,9 +123,9 @@ namespace ConnectionsMonitor.Tests.Live
                 Assert.Matches("^" + hPort + @"\s+TCP\s+\S+\s+Listen\s+127\.0\.0\.1:" + hPort + "$", Plain(hRow));
                 Assert.Equal("34", colours[At(pPort)]); // colors.tcp.listening: blue
 
-                // The escape sequence in the process name does not reach the screen, neither as a colour change nor as text.
+                // The escape sequence in the process name does not reach the terminal as a colour change: its ESC is shown as ␛.
                 string eRow = lines[At(evil.Port)];
-                Assert.Contains("evilname", Plain(eRow));
+                Assert.Contains("evil\u241B[31mname", Plain(eRow));
                 Assert.DoesNotContain("\u001b[31m", eRow, StringComparison.Ordinal);
                 Assert.Equal("34", colours[At(evil.Port)]);
                 Assert.Equal("1", term.Query("#{alternate_on}"));

@@ -228,8 +228,8 @@ connectionsmonitor_last_sample_timestamp_seconds 1767225606
             var c = new MetricsCollector(10);
             c.Add(Snap(0, Tcp(1, 2, "we\"ird\\na\u001b[31mme\nx", 0, 0)), new ConnectionEvent[0], default);
             var text = c.Render(ExpositionFormat.PrometheusText);
-            // Control characters and escape sequences removed (UntrustedText), then quote and backslash escaped.
-            Assert.Contains("\nconnectionsmonitor_process_connections{process=\"we\\\"ird\\\\namex\"} 1\n", text);
+            // Control characters shown as Control Pictures (UntrustedText: ␛ for ESC, ␊ for a newline), then quote and backslash escaped.
+            Assert.Contains("\nconnectionsmonitor_process_connections{process=\"we\\\"ird\\\\na\u241B[31mme\u240Ax\"} 1\n", text);
         }
     }
 }

@@ -74,7 +74,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             var delivery = _bed.Delivery(options);
             delivery.Enqueue(WebhookTestBed.Rule("r1", TimeSpan.Zero, _bed.Target(path, AlertTargetKind.Discord)), WebhookTestBed.Alert("r1"));
             var json = WebhookTestBed.Json(_bed.Server.WaitForRequests(1, Wait).Single());
-            Assert.Equal("Monitor", json.GetProperty("username").GetString());
+            Assert.Equal("Monitor\u241B[2J", json.GetProperty("username").GetString());
         }
 
         [Fact]
@@ -157,7 +157,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             Assert.Equal(120, a.GetProperty("value").GetDouble());
             Assert.Equal(100, a.GetProperty("threshold").GetDouble());
             Assert.Equal("nginx", a.GetProperty("subject").GetString());
-            string cleanHostile = Hostile.Replace("\u001b[31m", "");
+            string cleanHostile = Hostile.Replace("\u001b", "\u241B"); // the ESC shown as ␛, the rest as it was
             Assert.Equal("New listening port 8080/TCP by " + cleanHostile, a.GetProperty("summary").GetString());
 
             var item = a.GetProperty("items").EnumerateArray().Single();
@@ -232,7 +232,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             Assert.Equal("\\<\u200B@123\\> \\<\u200B!channel\\> \\<\u200B\\#9\\>", UntrustedText.ForMarkdown("<@123> <!channel> <#9>"));
             Assert.Equal("\\\\", UntrustedText.ForMarkdown("\\"));
             Assert.Equal("a b", UntrustedText.ForMarkdown("a\nb".Replace("\n", " ")));
-            Assert.Equal("ab", UntrustedText.ForMarkdown("a\r\nb"));
+            Assert.Equal("a\u240D\u240Ab", UntrustedText.ForMarkdown("a\r\nb")); // no line break: shown as ␍␊
         }
 
         private static void AssertNoLoneSurrogates(string s)
