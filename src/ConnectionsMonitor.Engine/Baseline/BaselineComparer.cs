@@ -8,13 +8,16 @@ namespace ConnectionsMonitor.Engine.Baseline
     /// <summary>Whether an entry is new since the baseline or gone from it.</summary>
     public enum BaselineChange
     {
+        /// <summary>In the present (or the second baseline) and not in the reference baseline.</summary>
         Added,
+        /// <summary>In the reference baseline and no longer in the present (or the second baseline).</summary>
         Removed,
     }
 
     /// <summary>One difference between a baseline and the present (or a second baseline).</summary>
     public sealed class BaselineDifference
     {
+        /// <summary>A difference: what changed, the entry, and (Added from live records) the process id behind it.</summary>
         public BaselineDifference(BaselineChange change, BaselineEntry entry, int? processId)
         {
             Change = change;
@@ -22,6 +25,7 @@ namespace ConnectionsMonitor.Engine.Baseline
             ProcessId = processId;
         }
 
+        /// <summary>Added or Removed.</summary>
         public BaselineChange Change { get; }
         /// <summary>The entry added or removed (its identifying fields).</summary>
         public BaselineEntry Entry { get; }
