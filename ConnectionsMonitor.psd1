@@ -14,7 +14,8 @@
                             'Register-ConnectionAlert', 'Get-ConnectionAlert', 'Unregister-ConnectionAlert', 'Test-ConnectionAlert',
                             'Start-ConnectionRecording', 'Stop-ConnectionRecording', 'Get-ConnectionRecording', 'Get-ConnectionHistory',
                             'Install-ConnectionMonitorService', 'Uninstall-ConnectionMonitorService',
-                            'Start-ConnectionMetrics', 'Get-ConnectionMetrics', 'Stop-ConnectionMetrics')
+                            'Start-ConnectionMetrics', 'Get-ConnectionMetrics', 'Stop-ConnectionMetrics',
+                            'Export-ConnectionBaseline', 'Compare-ConnectionBaseline')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
