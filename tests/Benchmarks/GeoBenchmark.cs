@@ -190,7 +190,7 @@ internal static class GeoBenchmark
     }
 
     /// <summary>The bundled country file's records: {country_code}.</summary>
-    private sealed class CountryCodeRecord
+    internal sealed class CountryCodeRecord
     {
         [MaxMind.Db.Constructor]
         public CountryCodeRecord([MaxMind.Db.MapKey("country_code")] string countryCode) { CountryCode = countryCode; }

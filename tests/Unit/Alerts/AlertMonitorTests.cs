@@ -95,7 +95,7 @@ namespace ConnectionsMonitor.Tests.Alerts
         }
 
         [Fact]
-        public void RuleNamesAreUniqueAndAHandlerThatThrowsIsCountedNotLost()
+        public async Task RuleNamesAreUniqueAndAHandlerThatThrowsIsCountedNotLost()
         {
             using var session = RealSession();
             session.Alerts.Raised += (rule, a) => throw new InvalidOperationException("handler broke");
@@ -103,7 +103,7 @@ namespace ConnectionsMonitor.Tests.Alerts
             session.Alerts.Register(rule);
             var dup = Assert.Throws<ArgumentException>(() => session.Alerts.Register(new AlertRule("T1", new[] { new AlertCondition(AlertKind.PortScan) })));
             Assert.StartsWith("An alert rule named 'T1' exists already.", dup.Message);
-            var results = session.Alerts.TestAsync("t1", CancellationToken.None).GetAwaiter().GetResult();
+            var results = await session.Alerts.TestAsync("t1", CancellationToken.None);
             Assert.Empty(results); // no webhooks
             var state = session.Alerts.Find("t1");
             Assert.Equal(1, state.ActionErrors);

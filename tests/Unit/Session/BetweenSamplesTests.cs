@@ -102,7 +102,7 @@ namespace ConnectionsMonitor.Tests.Session
 
             // Nothing more about either end in the next sample.
             Assert.True(feed.TryNext(TimeSpan.FromSeconds(10), CancellationToken.None, out var after));
-            Assert.Empty(after.Events.Where(e => e.Connection.LocalPort == clientPort || e.Connection.RemotePort == clientPort));
+            Assert.DoesNotContain(after.Events, e => e.Connection.LocalPort == clientPort || e.Connection.RemotePort == clientPort);
         }
 
         [LinuxFact]
