@@ -39,17 +39,25 @@ namespace ConnectionsMonitor
         public string Kind { get; set; }
         /// <summary>TCP or UDP; null for Vpn entries.</summary>
         public string Protocol { get; set; }
+        /// <summary>Listener: the local address it listens on.</summary>
         public string LocalAddress { get; set; }
+        /// <summary>Listener: the port it listens on.</summary>
         public int? LocalPort { get; set; }
+        /// <summary>The owning process's name, or null when unknown.</summary>
         public string ProcessName { get; set; }
+        /// <summary>The owning process's executable path, or null when unknown.</summary>
         public string ProcessPath { get; set; }
         /// <summary>Outbound: the remote service port.</summary>
         public int? RemotePort { get; set; }
+        /// <summary>Outbound: the remote address's scope (Public, Private, Loopback …).</summary>
         public string AddressScope { get; set; }
+        /// <summary>Outbound: the remote autonomous system number, or null when unknown.</summary>
         public long? Asn { get; set; }
         /// <summary>Informational: the ASN's organization (not part of the identity).</summary>
         public string AsnOrganization { get; set; }
+        /// <summary>Outbound: the remote country (ISO 3166-1 alpha-2), or null when unknown.</summary>
         public string Country { get; set; }
+        /// <summary>Vpn: the VPN detector's reason.</summary>
         public string VpnReason { get; set; }
         /// <summary>Added entries of a live comparison: the lowest process id among the connections behind the entry; else null.</summary>
         public int? ProcessId { get; set; }

@@ -32,18 +32,29 @@ namespace ConnectionsMonitor.Engine.Baseline
     /// </summary>
     public sealed class BaselineEntry
     {
+        /// <summary>Listener, Outbound or Vpn.</summary>
         public BaselineEntryKind Kind { get; set; }
         /// <summary>"TCP" or "UDP"; null for Vpn entries.</summary>
         public string Protocol { get; set; }
+        /// <summary>Listener: the local address it listens on (as the connection table gives it); else null.</summary>
         public string LocalAddress { get; set; }
+        /// <summary>Listener: the port it listens on; else null.</summary>
         public int? LocalPort { get; set; }
+        /// <summary>The owning process's name (from the OS's process table), or null when unknown.</summary>
         public string ProcessName { get; set; }
+        /// <summary>The owning process's executable path, or null when unknown.</summary>
         public string ProcessPath { get; set; }
+        /// <summary>Outbound: the remote service port; else null.</summary>
         public int? RemotePort { get; set; }
+        /// <summary>Outbound: the remote address's scope (Public, Private, Loopback …); else null.</summary>
         public string AddressScope { get; set; }
+        /// <summary>Outbound: the remote autonomous system number (GeoIP ASN database), or null when unknown.</summary>
         public long? Asn { get; set; }
+        /// <summary>Outbound: the ASN's organization, for readers; not part of the identity.</summary>
         public string AsnOrganization { get; set; }
+        /// <summary>Outbound: the remote ISO 3166-1 alpha-2 country (GeoIP country database), or null when unknown.</summary>
         public string Country { get; set; }
+        /// <summary>Vpn: the VPN detector's reason; else null.</summary>
         public string VpnReason { get; set; }
 
         /// <summary>The identity of the entry (see the class): equal keys are the same entry.</summary>
