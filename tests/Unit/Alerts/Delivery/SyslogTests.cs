@@ -119,6 +119,34 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             finally { Directory.Delete(dir, true); }
         }
 
+        /// <summary>Test-ConnectionAlert's path: the rule's test alert goes to syslog too, as a notice with status test.</summary>
+        [Fact]
+        public void ARulesTestMessageGoesToSyslogAsANotice()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-syslog-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            string path = Path.Combine(dir, "log");
+            string config = Path.Combine(dir, "config.yml");
+            File.WriteAllText(config, "alerts:\n  syslog:\n    enabled: true\n    target: 'unix://" + path + "'\n");
+            try
+            {
+                using var log = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+                log.Bind(new UnixDomainSocketEndPoint(path));
+                log.ReceiveTimeout = 10000;
+                TestEnvironment.Isolate();
+                using var session = new MonitorSession(new MonitorSessionOptions { DefaultConfigPath = config });
+                session.Alerts.Register(new AlertRule("t-syslog", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 1000000 } }));
+                session.Alerts.TestAsync("t-syslog", CancellationToken.None).GetAwaiter().GetResult();
+                var buffer = new byte[65536];
+                var m = Parse(Encoding.UTF8.GetString(buffer, 0, log.Receive(buffer)));
+                Assert.Equal((16 * 8 + 5).ToString(), m.Pri);
+                Assert.Equal("test", m.Params["status"]);
+                Assert.Equal("t-syslog", m.Params["rule"]);
+                Assert.Equal("Test message for alert rule 't-syslog' (MaxConnections); nothing happened.", m.Msg);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
         [Fact]
         public void TcpCarriesOctetCountedFramesBackToBack()
         {
