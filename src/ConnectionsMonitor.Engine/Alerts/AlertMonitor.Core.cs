@@ -22,6 +22,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         private readonly MonitorSession _session;
         private readonly Func<IAlertDelivery> _deliveryFactory;
         private IAlertDelivery _delivery;
+        private Delivery.SyslogSender _syslog;
         private Thread _thread;
         private CancellationTokenSource _stop;
         private SessionPlan _plan;
@@ -79,6 +80,8 @@ namespace ConnectionsMonitor.Engine.Alerts
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(AlertMonitor));
+                // alerts.syslog: one sender for the session, made with the configuration of the first rule that sees it on.
+                if (_syslog == null && plan?.Config.Alerts.Syslog.Enabled == true) _syslog = new Delivery.SyslogSender(plan.Config.Alerts.Syslog);
                 if (_rules.ContainsKey(rule.Name))
                     throw new ArgumentException("An alert rule named '" + rule.Name + "' exists already.", nameof(rule));
                 var e = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
@@ -185,6 +188,8 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// <summary>Warnings not said yet (each once per session).</summary>
         public IReadOnlyList<string> TakeWarnings()
         {
+            var syslog = _syslog;
+            if (syslog != null) foreach (var sw in syslog.TakeWarnings()) Warn(sw);
             lock (_warnings) { var w = _warnings.ToList(); _warnings.Clear(); return w; }
         }
 
@@ -247,6 +252,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                 if (_disposed) return;
                 if (_watchers++ > 0) return;
                 var alerts = plan.Config.Alerts;
+                if (_syslog == null && alerts.Syslog.Enabled) _syslog = new Delivery.SyslogSender(alerts.Syslog);
                 if (!alerts.Enabled) return;
                 var added = new List<string>();
                 try
@@ -386,8 +392,13 @@ namespace ConnectionsMonitor.Engine.Alerts
             Interlocked.Increment(ref _samples);
         }
 
+        /// <summary>The session's syslog sender (alerts.syslog.enabled); null when off or before the first rule.</summary>
+        public Delivery.SyslogSender Syslog => _syslog;
+
         private void Raise(RuleEntry e, AlertEvent a)
         {
+            // Every alert, tests included (Test-ConnectionAlert checks the syslog pipeline too; severity notice).
+            _syslog?.Enqueue(a);
             var handlers = Raised;
             if (handlers == null) return;
             foreach (Action<AlertRule, AlertEvent> h in handlers.GetInvocationList())
@@ -402,6 +413,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         {
             Thread t;
             IAlertDelivery delivery;
+            Delivery.SyslogSender syslog;
             List<RuleEntry> entries;
             lock (_gate)
             {
@@ -410,11 +422,13 @@ namespace ConnectionsMonitor.Engine.Alerts
                 t = StopThread();
                 delivery = _delivery;
                 _delivery = null;
+                syslog = _syslog;
                 entries = _rules.Values.ToList();
                 _rules.Clear();
             }
             Join(t);
             foreach (var e in entries) e.Evaluator.Dispose();
+            syslog?.Dispose(); // sends what is queued (at most two seconds); _syslog stays for its counters
             if (delivery != null)
             {
                 _deadLetterPath = (delivery as Delivery.WebhookDelivery)?.DeadLetterPath;

@@ -134,6 +134,24 @@ namespace ConnectionsMonitor.Engine.Configuration
                     alerts.PortScanWindow = ps.Integer("window", 100, 86400000, "milliseconds from 100 to 86400000 (one day)", alerts.PortScanWindow);
                 });
                 alerts.DeadLetterPath = EmptyAsNull(a.Text("deadLetterPath", "the path of a file", alerts.DeadLetterPath));
+                a.Section("syslog", sl =>
+                {
+                    var sys = alerts.Syslog;
+                    sys.Enabled = sl.Bool("enabled", sys.Enabled);
+                    var targetNode = sl.Get("target", out string targetKey);
+                    if (!YamlConfigReader.IsNull(targetNode) && r.TryParsed(targetNode, targetKey, SyslogTargetForms, TrySyslogTarget, out SyslogTarget t))
+                    {
+                        sys.Target = t.Text; sys.Transport = t.Transport; sys.Host = t.Host; sys.Port = t.Port;
+                    }
+                    var facilityNode = sl.Get("facility", out string facilityKey);
+                    if (!YamlConfigReader.IsNull(facilityNode) && r.TryParsed(facilityNode, facilityKey,
+                            "an RFC 5424 facility name: " + string.Join(", ", SyslogConfig.FacilityNames), TrySyslogFacility, out string facility))
+                        sys.Facility = facility;
+                    var appNode = sl.Get("appName", out string appKey);
+                    if (!YamlConfigReader.IsNull(appNode) && r.TryParsed(appNode, appKey,
+                            "an app name of 1 to 48 printable US-ASCII characters without spaces", TrySyslogAppName, out string app))
+                        sys.AppName = app;
+                });
             });
 
             s.Section("ipFiltering", f =>
@@ -368,6 +386,69 @@ namespace ConnectionsMonitor.Engine.Configuration
                 error = ex.Message;
                 return false;
             }
+        }
+
+        private const string SyslogTargetForms = "a syslog target: unix:///dev/log, udp://host:514 or tcp://host:601";
+
+        private struct SyslogTarget { public string Text, Transport, Host; public int Port; }
+
+        /// <summary>unix:///path, udp://host[:port] (514 by default), tcp://host[:port] (601 by default); port 1–65535.</summary>
+        private static bool TrySyslogTarget(string text, out SyslogTarget target, out string error)
+        {
+            bool ok = TrySyslogTargetCore((text ?? "").Trim(), out target, out error);
+            if (!ok) error = "expected " + SyslogTargetForms + ", found '" + text + "' (" + error + ").";
+            return ok;
+        }
+
+        private static bool TrySyslogTargetCore(string text, out SyslogTarget target, out string error)
+        {
+            target = default(SyslogTarget);
+            error = null;
+            int sep = text.IndexOf("://", StringComparison.Ordinal);
+            string scheme = sep > 0 ? text.Substring(0, sep).ToLowerInvariant() : null;
+            if (scheme != "unix" && scheme != "udp" && scheme != "tcp")
+            {
+                error = sep > 0 ? "the scheme '" + text.Substring(0, sep) + "' is not one of unix, udp or tcp" : "it has no scheme (unix://, udp:// or tcp://)";
+                return false;
+            }
+            string rest = text.Substring(sep + 3);
+            if (scheme == "unix")
+            {
+                if (!rest.StartsWith("/", StringComparison.Ordinal)) { error = "a unix target needs an absolute socket path (unix:///dev/log)"; return false; }
+                target = new SyslogTarget { Text = text, Transport = scheme, Host = rest, Port = 0 };
+                return true;
+            }
+            int port = scheme == "udp" ? 514 : 601;
+            string host = rest.TrimEnd('/');
+            int colon = host.StartsWith("[", StringComparison.Ordinal) ? host.IndexOf("]:", StringComparison.Ordinal) + 1 : host.LastIndexOf(':');
+            if (colon > 0 && host.IndexOf(':') == colon || host.StartsWith("[", StringComparison.Ordinal) && colon > 0)
+            {
+                string p = host.Substring(colon + 1);
+                if (!int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port < 1 || port > 65535)
+                {
+                    error = "the port '" + p + "' is not a port number from 1 to 65535";
+                    return false;
+                }
+                host = host.Substring(0, colon);
+            }
+            host = host.Trim('[', ']');
+            if (host.Length == 0 || host.IndexOfAny(new[] { '/', ' ', '?', '#', '@' }) >= 0) { error = "'" + host + "' is not a host name or address"; return false; }
+            target = new SyslogTarget { Text = text, Transport = scheme, Host = host, Port = port };
+            return true;
+        }
+
+        private static bool TrySyslogFacility(string text, out string facility, out string error)
+        {
+            facility = (text ?? "").Trim().ToLowerInvariant();
+            error = SyslogConfig.FacilityNames.Contains(facility) ? null : "expected an RFC 5424 facility name (" + string.Join(", ", SyslogConfig.FacilityNames) + "), found '" + text + "'.";
+            return error == null;
+        }
+
+        private static bool TrySyslogAppName(string text, out string app, out string error)
+        {
+            app = text ?? "";
+            error = app.Length >= 1 && app.Length <= 48 && app.All(ch => ch >= 33 && ch <= 126) ? null : "expected an app name of 1 to 48 printable US-ASCII characters without spaces, found '" + text + "'.";
+            return error == null;
         }
 
         private static string EmptyAsNull(string text) => string.IsNullOrWhiteSpace(text) ? null : text;

@@ -142,6 +142,36 @@ namespace ConnectionsMonitor.Engine.Configuration
         public long PortScanWindow { get; internal set; } = 10000;
         /// <summary>Where undelivered webhook messages are written (JSON lines); null for the default in the user's data folder.</summary>
         public string DeadLetterPath { get; internal set; }
+        /// <summary>alerts.syslog.*: every alert also goes to syslog as an RFC 5424 message.</summary>
+        public SyslogConfig Syslog { get; internal set; } = new SyslogConfig();
+    }
+
+    /// <summary>alerts.syslog.* in config.yml: where alert messages for syslog go (Alerts.Delivery.SyslogSender).</summary>
+    public sealed class SyslogConfig
+    {
+        /// <summary>The RFC 5424 facility names, in code order (kern = 0 … local7 = 23).</summary>
+        public static readonly IReadOnlyList<string> FacilityNames = MonitorConfig.ReadOnly(new[]
+        {
+            "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+            "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+        });
+
+        /// <summary>alerts.syslog.enabled (default false).</summary>
+        public bool Enabled { get; internal set; }
+        /// <summary>alerts.syslog.target as written: unix:///dev/log, udp://host:514 or tcp://host:601.</summary>
+        public string Target { get; internal set; } = "unix:///dev/log";
+        /// <summary>unix, udp or tcp (lower case).</summary>
+        public string Transport { get; internal set; } = "unix";
+        /// <summary>The socket path (unix) or host name / address (udp, tcp).</summary>
+        public string Host { get; internal set; } = "/dev/log";
+        /// <summary>The port (udp, tcp); 0 for unix.</summary>
+        public int Port { get; internal set; }
+        /// <summary>alerts.syslog.facility: one of <see cref="FacilityNames"/> (default local0).</summary>
+        public string Facility { get; internal set; } = "local0";
+        /// <summary>The facility's number (local0 = 16).</summary>
+        public int FacilityCode => ((IList<string>)FacilityNames).IndexOf(Facility);
+        /// <summary>alerts.syslog.appName: RFC 5424 APP-NAME (printable US-ASCII, no spaces, at most 48).</summary>
+        public string AppName { get; internal set; } = "connectionsmonitor";
     }
 
     /// <summary>One webhook target. The URL often embeds a secret (Discord, Slack), so ToString hides it.</summary>

@@ -210,6 +210,47 @@ namespace ConnectionsMonitor.Tests.Service
             finally { Directory.Delete(dir, true); }
         }
 
+        /// <summary>alerts.syslog in the service: a config rule's alert reaches a real UDP syslog listener as RFC 5424.</summary>
+        [LinuxFact]
+        public void TheServiceSendsConfiguredAlertsToSyslog()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-svc-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                using var syslog = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+                int syslogPort = ((IPEndPoint)syslog.Client.LocalEndPoint).Port;
+                using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                listener.Listen(1);
+                int port = ((IPEndPoint)listener.LocalEndPoint).Port;
+                File.WriteAllText(Path.Combine(dir, "config.yml"),
+                    "refreshInterval: 200\nalerts:\n  enabled: true\n" +
+                    "  syslog:\n    enabled: true\n    target: 'udp://127.0.0.1:" + syslogPort + "'\n    facility: local1\n" +
+                    "  conditions:\n    suspiciousPorts: [" + port + "]\n    newForeignConnections: false\n    maxConnections: 0\n    maxBandwidth: 0\n");
+
+                using var child = Start(dir, "--service", "--config", "config.yml", "--history", Path.Combine(dir, "h.db"));
+                WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
+                Thread.Sleep(600); // the listener is in the rule's first sample (the baseline)
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                client.Connect(IPAddress.Loopback, port);
+                using var server = listener.Accept();
+                syslog.Client.ReceiveTimeout = 30000;
+                IPEndPoint from = null;
+                var m = ConnectionsMonitor.Tests.Alerts.Delivery.SyslogTests.Parse(System.Text.Encoding.UTF8.GetString(syslog.Receive(ref from)));
+                Assert.Equal((17 * 8 + 4).ToString(), m.Pri);
+                Assert.Equal("config.suspiciousPorts", m.Params["rule"]);
+                Assert.Equal("firing", m.Params["status"]);
+                Assert.Equal(child.Process.Id.ToString(), m.ProcId);
+
+                Assert.Equal(0, kill(child.Process.Id, SIGTERM));
+                Assert.True(child.Process.WaitForExit(30_000), "no exit after SIGTERM; stderr: " + child.Stderr);
+                child.Process.WaitForExit();
+                Assert.Equal(0, child.Process.ExitCode);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
         /// <summary>
         /// monitoring.trackHistory: false keeps no history: no file is made, not even at --history (which the log says is
         /// not written), while the auto-export the configuration asks for still writes its files; SIGTERM stops it cleanly.
