@@ -38,6 +38,15 @@ Describe 'Export-ConnectionBaseline and Compare-ConnectionBaseline' {
             $mine[0].LocalAddress | Should -Be '127.0.0.1'
             $mine[0].ProcessName | Should -Be $script:Me
             $mine[0].ProcessId | Should -Be $PID
+            # The table view shows the entry as a user reads it; JSON keeps every field flat.
+            $table = ($mine | Format-Table | Out-String -Width 250) -split "`r?`n" | Where-Object { $_.Trim() }
+            $table[0] | Should -Match '^Change\s+Kind\s+Proto\s+Local\s+RPort\s+Scope\s+ASN\s+Geo\s+Process\s+PID\s+Path / VPN reason$'
+            $table[2] | Should -Match ('^Added\s+Listener\s+TCP\s+127\.0\.0\.1:' + $port + '\s+' + [regex]::Escape($script:Me) + '\s+' + $PID + '\b')
+            $json = $mine[0] | ConvertTo-Json | ConvertFrom-Json
+            $json.Change | Should -Be 'Added'
+            $json.LocalPort | Should -Be $port
+            $json.ProcessId | Should -Be $PID
+            $json.Asn | Should -BeNullOrEmpty
             Export-ConnectionBaseline -Path $during
         }
         finally { $listener.Stop() }
@@ -53,6 +62,13 @@ Describe 'Export-ConnectionBaseline and Compare-ConnectionBaseline' {
         $csv.Count | Should -Be 1
         $csv[0].Change | Should -Be 'Added'
         $csv[0].LocalPort | Should -Be "$port"
+    }
+
+    It 'writes nothing under -WhatIf' {
+        $path = Join-Path $script:Dir 'whatif.json'
+        Export-ConnectionBaseline -Path $path -WhatIf
+        Test-Path -LiteralPath $path | Should -BeFalse
+        @(Get-ChildItem -LiteralPath $script:Dir -Filter 'whatif*').Count | Should -Be 0
     }
 
     It 'keeps an existing file without -Force' {

@@ -41,6 +41,19 @@ Describe 'The metrics endpoint of this session' {
             $state.ScrapesServed | Should -Be 1
             $state.LastScrape | Should -Not -BeNullOrEmpty
 
+            # The table view, and the flat shape that CSV and JSON keep.
+            $table = ($state | Format-Table | Out-String -Width 200) -split "`r?`n" | Where-Object { $_.Trim() }
+            $table[0] | Should -Match '^Running\s+Every\s+Scrapes\s+LastScrape\s+Token\s+Url$'
+            $table[2] | Should -Match ('^True\s+1s\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+no\s+' + [regex]::Escape($endpoint.Url) + '$')
+            $json = $state | ConvertTo-Json | ConvertFrom-Json
+            $json.Url | Should -Be $endpoint.Url
+            $json.Port | Should -Be $endpoint.Port
+            $json.IsRunning | Should -BeTrue
+            $csv = @($state | ConvertTo-Csv -NoTypeInformation | ConvertFrom-Csv)
+            $csv.Count | Should -Be 1
+            $csv[0].ScrapesServed | Should -Be '1'
+            $csv[0].RequiresBearerToken | Should -Be 'False'
+
             Stop-ConnectionMetrics -WhatIf
             (Get-ConnectionMetrics).IsRunning | Should -BeTrue
             (Invoke-WebRequest -Uri $endpoint.Url -UseBasicParsing).StatusCode | Should -Be 200
