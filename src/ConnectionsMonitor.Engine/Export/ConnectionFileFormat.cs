@@ -136,6 +136,44 @@ namespace ConnectionsMonitor.Engine.Export
             writer.Write('"');
         }
 
+        /// <summary>
+        /// Writes <paramref name="connections"/> as one compact JSON value for a page that shows them (the dashboard):
+        /// <c>{"columns":["Protocol",…],"rows":[["TCP","127.0.0.1",8080,…],…]}</c> — the columns of the files, in their
+        /// order, and each row an array of their values (null for unknown). Text goes through <see cref="UntrustedText.Clean"/>
+        /// (control, bidi and invisible characters shown as visible symbols, as the table view shows them), so what a
+        /// page shows is what a terminal shows; the page must still insert it as text, never as HTML.
+        /// </summary>
+        public static void WriteTable(Utf8JsonWriter writer, IReadOnlyList<ConnectionRecord> connections, DateTime snapshotUtc)
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("columns");
+            foreach (var c in Columns) writer.WriteStringValue(c.Name);
+            writer.WriteEndArray();
+            writer.WriteStartArray("rows");
+            foreach (var r in connections)
+            {
+                writer.WriteStartArray();
+                foreach (var column in Columns)
+                {
+                    switch (column.Value(r, snapshotUtc))
+                    {
+                        case null: writer.WriteNullValue(); break;
+                        case string s: writer.WriteStringValue(IsTimeColumn(column.Name) ? s : UntrustedText.Clean(s)); break;
+                        case long l: writer.WriteNumberValue(l); break;
+                        case double d:
+                            if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNullValue();
+                            else writer.WriteNumberValue(d);
+                            break;
+                        case bool b: writer.WriteBooleanValue(b); break;
+                        case object other: throw new InvalidOperationException("Column " + column.Name + " has a value of type " + other.GetType().Name + ", which the JSON writer does not know.");
+                    }
+                }
+                writer.WriteEndArray();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
         /// <summary>Writes the JSON form of <paramref name="connections"/> (ages as of <paramref name="snapshotUtc"/>) to <paramref name="stream"/>.</summary>
         public static void WriteJson(Stream stream, IReadOnlyList<ConnectionRecord> connections, DateTime snapshotUtc)
         {

@@ -1,0 +1,96 @@
+// Drives a real Chromium (Debian's, through playwright-core) against a running dashboard and prints what it saw as one
+// JSON object on stdout; the caller (tests/Pester/Dashboard.Tests.ps1) asserts on it. Nothing is judged here, so a
+// failure shows the observation itself.
+// Usage: node browser-check.mjs '{"url": LaunchUrl, "port": listener port, "hostile": process name,
+//                                 "downloads": folder, "screenshot": png path, "pauseSeconds": n}'
+import { chromium } from 'playwright-core';
+import path from 'node:path';
+
+const args = JSON.parse(process.argv[2]);
+const executablePath = process.env.CM_CHROMIUM || '/usr/bin/chromium';
+const out = { requests: [], foreignRequests: [], dialogs: [], consoleErrors: [], pageErrors: [] };
+const origin = new URL(args.url).origin;
+
+const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' });
+  const page = await context.newPage();
+  page.on('request', (r) => { out.requests.push(r.url()); if (new URL(r.url()).origin !== origin) out.foreignRequests.push(r.url()); });
+  page.on('dialog', async (d) => { out.dialogs.push(d.type() + ': ' + d.message()); await d.dismiss(); });
+  page.on('console', (m) => { if (m.type() === 'error') out.consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+
+  const started = Date.now();
+  await page.goto(args.url);
+  out.addressAfterLoad = page.url();
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('live'), null, { timeout: 15000 });
+  out.liveAfterMs = Date.now() - started;
+  out.firstContentfulPaintMs = await page.evaluate(() => {
+    const e = performance.getEntriesByName('first-contentful-paint')[0];
+    return e ? Math.round(e.startTime) : null;
+  });
+  out.cookieVisibleToScript = await page.evaluate(() => document.cookie);
+  out.shownAtStart = await page.textContent('#shown');
+
+  // The test's listener: found by searching for its port.
+  const local = '127.0.0.1:' + args.port;
+  await page.fill('#search', String(args.port));
+  await page.waitForFunction((l) => Array.from(document.querySelectorAll('#rows .row')).some((r) => r.children[1].textContent === l), local, { timeout: 10000 });
+  out.searchShown = await page.textContent('#shown');
+  out.searchRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)));
+
+  // The hostile process name, shown as text.
+  await page.fill('#search', args.hostile);
+  await page.waitForFunction((h) => Array.from(document.querySelectorAll('#rows .row')).some((r) => r.children[5].textContent === h), args.hostile, { timeout: 10000 });
+  out.hostileRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.children[5].textContent));
+  out.imagesInPage = await page.$$eval('img', (imgs) => imgs.length);
+  out.hostileDetail = null;
+  await page.click('#rows .row');
+  out.hostileDetail = await page.$$eval('#detail-list dd', (dds) => dds.map((d) => d.textContent));
+
+  // Sorting: by Local, ascending, then descending; the visible rows' ports in order.
+  await page.fill('#search', '');
+  await page.click('#thead .th:nth-child(2)');
+  out.sortAscending = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.children[1].textContent));
+  out.sortAscendingAria = await page.getAttribute('#thead .th:nth-child(2)', 'aria-sort');
+  await page.click('#thead .th:nth-child(2)');
+  out.sortDescending = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.children[1].textContent));
+
+  // Keyboard: the table takes focus, arrows move the selection, Enter opens the detail.
+  await page.focus('#viewport');
+  await page.keyboard.press('Home');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  out.keyboardSelected = await page.$$eval('#rows .row.selected', (rows) => rows.length);
+
+  // Pause: the table keeps its rows while samples keep arriving.
+  await page.click('#pause');
+  const frozen = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n'));
+  const statusPaused = await page.textContent('#status');
+  await page.waitForTimeout(args.pauseSeconds * 1000);
+  out.pauseStatusBefore = statusPaused;
+  out.pauseStatusAfter = await page.textContent('#status');
+  out.pauseTableUnchanged = frozen === (await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n')));
+  await page.click('#pause');
+  out.resumeStatus = await page.textContent('#status');
+
+  // Export of the current view (filtered to the listener) as CSV, downloaded by the browser.
+  await page.fill('#search', String(args.port));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  out.downloadName = download.suggestedFilename();
+  out.downloadPath = path.join(args.downloads, out.downloadName);
+  await download.saveAs(out.downloadPath);
+
+  // Theme switch and a screenshot of the whole view.
+  await page.fill('#search', '');
+  out.themeBefore = await page.getAttribute('html', 'data-theme');
+  await page.click('#theme');
+  out.themeAfter = await page.getAttribute('html', 'data-theme');
+  await page.click('#theme');
+  if (args.screenshot) await page.screenshot({ path: args.screenshot });
+} catch (e) {
+  out.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(out) + '\n');
