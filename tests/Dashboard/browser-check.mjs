@@ -1,12 +1,13 @@
 // Drives a real Chromium (Debian's, through playwright-core) against a running dashboard and prints what it saw as one
 // JSON object on stdout; the caller (tests/Pester/Dashboard.Tests.ps1) asserts on it. Nothing is judged here, so a
 // failure shows the observation itself.
-// Usage: node browser-check.mjs '{"url": LaunchUrl, "port": listener port, "hostile": process name,
-//                                 "downloads": folder, "screenshot": png path, "pauseSeconds": n}'
+// Usage: node browser-check.mjs ARGS.json, a file holding {"url": LaunchUrl, "port": listener port, "hostile": process
+//        name, "downloads": folder, "screenshot": png path, "pauseSeconds": n}. CM_CHROMIUM: the browser (/usr/bin/chromium).
 import { chromium } from 'playwright-core';
+import fs from 'node:fs';
 import path from 'node:path';
 
-const args = JSON.parse(process.argv[2]);
+const args = JSON.parse(fs.readFileSync(process.argv[2], 'utf8').replace(/^\uFEFF/, ''));
 const executablePath = process.env.CM_CHROMIUM || '/usr/bin/chromium';
 const out = { requests: [], foreignRequests: [], dialogs: [], consoleErrors: [], pageErrors: [] };
 const origin = new URL(args.url).origin;
