@@ -82,6 +82,26 @@ try {
   out.downloadPath = path.join(args.downloads, out.downloadName);
   await download.saveAs(out.downloadPath);
 
+  // History graphs from the recording, and the process view of the top talker by connections.
+  await page.click('.ranges button[data-range="1h"]');
+  await page.waitForFunction(() => Number(document.getElementById('graph-note').dataset.points || 0) > 0, null, { timeout: 20000 });
+  out.graphPoints = Number(await page.getAttribute('#graph-note', 'data-points'));
+  out.graphNote = await page.textContent('#graph-note');
+  out.graphCanvases = await page.$$eval('.graph-row canvas', (c) => c.length);
+  out.rangePressed = await page.$$eval('.ranges button[aria-pressed="true"]', (b) => b.map((x) => x.dataset.range));
+  const talker = await page.$('#talk-conn li button');
+  out.processName = talker ? await talker.textContent() : null;
+  if (talker) {
+    await talker.click();
+    await page.waitForSelector('#process:not([hidden])');
+    out.processTitle = await page.textContent('#process-h');
+    out.processNow = await page.textContent('#process-now');
+    out.processFilter = await page.inputValue('#f-process');
+    await page.waitForFunction(() => document.querySelectorAll('#g-process-conn canvas').length > 0, null, { timeout: 10000 });
+    out.processCanvases = await page.$$eval('#process canvas', (c) => c.length);
+    await page.click('#process-close');
+  }
+
   // Theme switch and a screenshot of the whole view.
   await page.fill('#search', '');
   out.themeBefore = await page.getAttribute('html', 'data-theme');

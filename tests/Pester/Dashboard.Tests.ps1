@@ -139,6 +139,12 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $seen = ($output | Select-Object -Last 1) | ConvertFrom-Json
             $seen.error | Should -BeNullOrEmpty
 
+            # The charting library served is the npm registry's uPlot, byte for byte (tests/Dashboard's lock file pins and hashes it).
+            $uplot = Join-Path $RepoRoot 'tests/Dashboard/node_modules/uplot/dist/uPlot.iife.min.js'
+            $embedded = Join-Path $RepoRoot 'src/ConnectionsMonitor.Engine/Dashboard/Assets/uPlot.iife.min.js'
+            (Get-FileHash -LiteralPath $embedded).Hash | Should -Be (Get-FileHash -LiteralPath $uplot).Hash
+            @($seen.requests | Where-Object { $_ -like '*/assets/uPlot.iife.min.js' }).Count | Should -Be 1
+
             # Loaded from 127.0.0.1 only; the token left the address bar and the cookie is out of the script's reach.
             @($seen.foreignRequests).Count | Should -Be 0
             $seen.addressAfterLoad | Should -Be $d.Url
@@ -183,6 +189,16 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $rows.Count | Should -BeGreaterOrEqual 2
             @($rows | Where-Object { $_.LocalPort -eq "$($pair.Port)" -and $_.State -eq 'Listen' -and $_.ProcessId -eq "$PID" }).Count | Should -Be 1
             @($rows | Where-Object { $_.LocalPort -ne "$($pair.Port)" -and $_.RemotePort -ne "$($pair.Port)" }).Count | Should -Be 0
+
+            # The history graphs show the recording; a talker opens its process view, which filters the table to it.
+            $seen.graphPoints | Should -BeGreaterOrEqual 1
+            $seen.graphCanvases | Should -Be 3
+            @($seen.rangePressed) | Should -Be @('1h')
+            $seen.processName | Should -Not -BeNullOrEmpty
+            $seen.processTitle | Should -Be $seen.processName
+            $seen.processFilter | Should -Be $seen.processName
+            $seen.processNow | Should -Match '^\d+ connections? now, '
+            $seen.processCanvases | Should -Be 2
 
             $seen.themeAfter | Should -Not -Be $seen.themeBefore
             Test-Path -LiteralPath $shot | Should -BeTrue

@@ -6,6 +6,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
+using ConnectionsMonitor.Engine.Display;
 using ConnectionsMonitor.Engine.Export;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
@@ -28,6 +29,12 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         /// <summary>Time between the dashboard's samples of the session's sampler (the page's update rate).</summary>
         public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+        /// <summary>
+        /// The history file the graphs read (SQLite, <see cref="History.HistoryStore"/>), asked at each request so a
+        /// recording started later is found; null, or a null result, for none.
+        /// </summary>
+        public Func<string> HistoryPath { get; set; }
     }
 
     /// <summary>What the dashboard is doing (Get-ConnectionDashboard). Holds no secret: the token is only in <see cref="LaunchUrl"/> of the state Start returns.</summary>
@@ -269,6 +276,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     var r = _rendered;
                     if (r == null) return Secured(LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n"));
                     return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = r.Json });
+                case "/api/history":
+                    return Secured(HistoryReply(request));
                 case "/api/events":
                     return new HttpReply { Status = 200, ContentType = "text/event-stream; charset=utf-8", Headers = NoHeaders, Stream = Events };
             }
@@ -397,6 +406,100 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 Body = output.ToArray(),
                 Headers = new[] { new KeyValuePair<string, string>("Content-Disposition", "attachment; filename=\"" + file + "\"") },
             };
+        }
+
+        /// <summary>The ranges the graphs offer, and the period each sums into (about 300 points each).</summary>
+        internal static readonly IReadOnlyDictionary<string, (TimeSpan Range, TimeSpan Period)> Ranges = new Dictionary<string, (TimeSpan, TimeSpan)>(StringComparer.Ordinal)
+        {
+            ["1h"] = (TimeSpan.FromHours(1), TimeSpan.FromSeconds(10)),
+            ["6h"] = (TimeSpan.FromHours(6), TimeSpan.FromMinutes(1)),
+            ["1d"] = (TimeSpan.FromDays(1), TimeSpan.FromMinutes(5)),
+            ["1w"] = (TimeSpan.FromDays(7), TimeSpan.FromMinutes(30)),
+        };
+
+        // GET /api/history?range=1h|6h|1d|1w[&process=NAME]: the history store's totals (or one process name's rows) over
+        // the range, summed into periods: {"range", "periodSeconds", "file", "series": [...], "points": [[unix seconds, ...]...],
+        // "missing": null | "noFile" | "unreadable", "error": text}. Rates are bytes per second over each period.
+        private HttpReply HistoryReply(HttpListenerRequest request)
+        {
+            string range = request.QueryString["range"] ?? "1h";
+            if (!Ranges.TryGetValue(range, out var r)) return LocalHttpEndpoint.Text(400, "400 Bad Request: range must be 1h, 6h, 1d or 1w.\n");
+            string process = request.QueryString["process"];
+            string path = null;
+            try { path = _options?.HistoryPath?.Invoke(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is ArgumentException || ex is Configuration.ConfigException) { path = null; }
+            var output = new MemoryStream();
+            using (var w = new Utf8JsonWriter(output))
+            {
+                w.WriteStartObject();
+                w.WriteString("range", range);
+                w.WriteNumber("periodSeconds", (long)r.Period.TotalSeconds);
+                w.WriteString("file", path);
+                if (process != null) w.WriteString("process", UntrustedText.Clean(process));
+                w.WriteStartArray("series");
+                foreach (var name in process == null ? new[] { "time", "tcp", "udp", "sendRate", "receiveRate" } : new[] { "time", "connections", "sendRate", "receiveRate" })
+                    w.WriteStringValue(name);
+                w.WriteEndArray();
+                string missing = null, error = null;
+                w.WriteStartArray("points");
+                if (path == null || !File.Exists(path)) missing = "noFile";
+                else
+                {
+                    try
+                    {
+                        using (var store = History.HistoryStore.OpenReader(path))
+                        {
+                            var q = new History.HistoryQuery { SinceUtc = DateTime.UtcNow - r.Range, Interval = r.Period, TimeZone = TimeZoneInfo.Utc };
+                            if (process == null)
+                                foreach (var t in store.QueryTotals(q))
+                                {
+                                    double seconds = Math.Max(1, t.Period.TotalSeconds);
+                                    w.WriteStartArray();
+                                    w.WriteNumberValue(UnixSeconds(t.TimeUtc));
+                                    w.WriteNumberValue(Math.Round(t.Tcp, 2));
+                                    w.WriteNumberValue(Math.Round(t.Udp, 2));
+                                    Rate(w, t.BytesSent, seconds);
+                                    Rate(w, t.BytesReceived, seconds);
+                                    w.WriteEndArray();
+                                }
+                            else
+                            {
+                                q.Kind = History.HistoryKind.Process;
+                                q.ProcessNames = new[] { process };
+                                foreach (var p in store.QueryProcesses(q))
+                                {
+                                    if (!string.Equals(p.ProcessName, process, StringComparison.OrdinalIgnoreCase)) continue; // the name, not a wildcard match
+                                    double seconds = Math.Max(1, p.Period.TotalSeconds);
+                                    w.WriteStartArray();
+                                    w.WriteNumberValue(UnixSeconds(p.TimeUtc));
+                                    w.WriteNumberValue(Math.Round(p.Connections, 2));
+                                    Rate(w, p.BytesSent, seconds);
+                                    Rate(w, p.BytesReceived, seconds);
+                                    w.WriteEndArray();
+                                }
+                            }
+                        }
+                    }
+                    catch (Exception ex) when (ex is History.HistoryException || ex is IOException || ex is UnauthorizedAccessException || ex is Microsoft.Data.Sqlite.SqliteException)
+                    {
+                        missing = "unreadable";
+                        error = UntrustedText.Clean(ex.Message);
+                    }
+                }
+                w.WriteEndArray();
+                w.WriteString("missing", missing);
+                w.WriteString("error", error);
+                w.WriteEndObject();
+            }
+            return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
+        }
+
+        private static long UnixSeconds(DateTime utc) => (long)(DateTime.SpecifyKind(utc, DateTimeKind.Utc) - new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalSeconds;
+
+        private static void Rate(Utf8JsonWriter w, long? bytes, double seconds)
+        {
+            if (bytes == null) w.WriteNullValue();
+            else w.WriteNumberValue(Math.Round(bytes.Value / seconds, 1));
         }
 
         private static byte[] ReadBody(Stream input)

@@ -62,6 +62,8 @@ namespace ConnectionsMonitor.Commands
                 var bound = MyInvocation.BoundParameters;
                 options.Port = bound.ContainsKey(nameof(Port)) ? Port : config.Dashboard.Port;
                 options.Interval = bound.ContainsKey(nameof(Interval)) ? Interval : TimeSpan.FromMilliseconds(config.RefreshInterval);
+                // The graphs read what Get-ConnectionHistory reads without -Path: this session's recording, history.path, or the service's file.
+                options.HistoryPath = () => HistoryCommandBase.ReadPath(session, config).Path;
             }
             catch (ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); return; }
             if (Address != null)

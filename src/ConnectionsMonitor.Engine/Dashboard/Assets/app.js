@@ -269,7 +269,14 @@
     ol.replaceChildren();
     for (const t of items) {
       const li = document.createElement('li');
-      const n = document.createElement('span'); n.className = 'name'; n.textContent = t.name; n.title = t.name;
+      const n = document.createElement('span'); n.className = 'name'; n.title = t.name;
+      if (t.name === '(no owner)') n.textContent = t.name;
+      else {
+        const b = document.createElement('button');
+        b.type = 'button'; b.textContent = t.name; b.title = 'Show ' + t.name + ': its connections now and its traffic over time';
+        b.addEventListener('click', () => openProcess(t.name));
+        n.appendChild(b);
+      }
       const x = document.createElement('span'); x.className = 'value'; x.textContent = value(t);
       li.append(n, x);
       ol.appendChild(li);
@@ -291,6 +298,7 @@
     fillChoices('f-country', 'Country');
     fillChoices('f-process', 'ProcessName');
     showTalkers();
+    showProcessNow();
     refresh();
     status();
   }
@@ -352,8 +360,113 @@
   try { theme = localStorage.getItem('cm-theme'); } catch (e) { theme = null; }
   if (theme !== 'light' && theme !== 'dark') theme = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
   setTheme(theme);
-  $('theme').addEventListener('click', () => setTheme(document.documentElement.getAttribute('data-theme') === 'dark' ? 'light' : 'dark'));
+  $('theme').addEventListener('click', () => {
+    setTheme(document.documentElement.getAttribute('data-theme') === 'dark' ? 'light' : 'dark');
+    loadHistory(); // the graphs take their colours from the theme
+  });
+
+  // ---- history graphs (uPlot) --------------------------------------------------------------------------------------
+  let range = '1h';
+  const charts = {};
+  let processName = null;
+  let historyTimer = null;
+
+  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  function chartOptions(el, series, rateAxis) {
+    const fg = css('--fg'), grid = css('--line');
+    return {
+      width: Math.max(160, el.clientWidth || el.parentNode.clientWidth || 300), height: 110,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      series: [{}].concat(series),
+      axes: [
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56,
+          values: rateAxis ? (u, vals) => vals.map((x) => (x == null ? '' : bytes(Math.round(x)))) : undefined },
+      ],
+    };
+  }
+  function draw1(id, series, data, rateAxis) {
+    const el = $(id);
+    if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+    el.replaceChildren();
+    if (typeof uPlot !== 'function') return;
+    charts[id] = new uPlot(chartOptions(el, series, rateAxis), data, el);
+  }
+  function columnsOf(points, n) {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(points.map((p) => p[i]));
+    return out;
+  }
+  async function loadHistory() {
+    let data;
+    try {
+      const response = await fetch('/api/history?range=' + encodeURIComponent(range), { credentials: 'same-origin' });
+      if (!response.ok) { $('graph-note').textContent = 'history: HTTP ' + response.status; return; }
+      data = await response.json();
+    } catch (e) { $('graph-note').textContent = 'history: unreachable'; return; }
+    const c = columnsOf(data.points, 5);
+    draw1('g-tcp', [{ label: 'TCP', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
+    draw1('g-udp', [{ label: 'UDP', stroke: css('--udp'), width: 1.5 }], [c[0], c[2]]);
+    draw1('g-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[3], c[4]], true);
+    $('graph-note').textContent = data.missing === 'noFile'
+      ? 'No history recorded yet: Start-ConnectionRecording (or the service) records it, and the graphs fill as it does.'
+      : data.missing === 'unreadable' ? 'The history file cannot be read: ' + (data.error || '')
+        : data.points.length + ' points, every ' + data.periodSeconds + ' s';
+    $('graph-note').dataset.points = String(data.points.length);
+    if (processName) loadProcess();
+  }
+  async function loadProcess() {
+    const name = processName;
+    let data;
+    try {
+      const response = await fetch('/api/history?range=' + encodeURIComponent(range) + '&process=' + encodeURIComponent(name), { credentials: 'same-origin' });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (e) { return; }
+    if (name !== processName) return;
+    const c = columnsOf(data.points, 4);
+    draw1('g-process-conn', [{ label: 'connections', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
+    draw1('g-process-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[2], c[3]], true);
+    $('g-process-conn').dataset.points = String(data.points.length);
+  }
+  function openProcess(name) {
+    processName = name;
+    $('process').hidden = false;
+    $('process-h').textContent = name;
+    const select = $('f-process');
+    if (Array.from(select.options).some((o) => o.value === name)) { select.value = name; refresh(); }
+    showProcessNow();
+    loadProcess();
+  }
+  function showProcessNow() {
+    if (!processName) return;
+    const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate;
+    let n = 0, rate = 0, pids = new Set();
+    for (const r of rows) if (r[pi] === processName) { n++; rate += (r[si] || 0) + (r[ri] || 0); if (r[index.ProcessId] != null) pids.add(r[index.ProcessId]); }
+    $('process-now').textContent = n + ' connection' + (n === 1 ? '' : 's') + ' now, ' + bytes(Math.round(rate)) + '/s; PID ' + (Array.from(pids).join(', ') || '–');
+  }
+  $('process-close').addEventListener('click', () => {
+    processName = null;
+    $('process').hidden = true;
+    $('f-process').value = '';
+    refresh();
+  });
+  document.querySelectorAll('.ranges button').forEach((b) => b.addEventListener('click', () => {
+    range = b.dataset.range;
+    document.querySelectorAll('.ranges button').forEach((x) => x.setAttribute('aria-pressed', String(x === b)));
+    scheduleHistory();
+  }));
+  function scheduleHistory() {
+    if (historyTimer) clearInterval(historyTimer);
+    loadHistory();
+    historyTimer = setInterval(loadHistory, range === '1h' ? 10000 : 60000);
+  }
+  window.addEventListener('resize', () => {
+    for (const id of Object.keys(charts)) { const el = $(id); charts[id].setSize({ width: Math.max(160, el.clientWidth || 300), height: 110 }); }
+  });
 
   buildHeader();
   connect();
+  scheduleHistory();
 })();
