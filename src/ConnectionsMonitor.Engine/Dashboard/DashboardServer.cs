@@ -88,14 +88,6 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>Largest request body accepted (an export of 10,000 keys is about 600 KB).</summary>
         internal const int MaxBodyBytes = 8 * 1024 * 1024;
 
-        private sealed class Rendered
-        {
-            public byte[] Json;
-            public IReadOnlyList<ConnectionRecord> Records;
-            public DateTime SnapshotUtc;
-            public long Version;
-        }
-
         private readonly MonitorSession _session;
         private readonly object _gate = new object();
         private readonly object _signal = new object();
@@ -104,10 +96,11 @@ namespace ConnectionsMonitor.Engine.Dashboard
         private DashboardGuard _guard;
         private Thread _thread;
         private CancellationTokenSource _stop;
-        private volatile Rendered _rendered;
+        private volatile DashboardFrame _rendered;
+        private DashboardFrames _frames;
         private DashboardOptions _options;
         private DateTime _started;
-        private long _samples, _refused, _version;
+        private long _samples, _refused;
         private volatile string _failure;
         private DashboardState _final;
 
@@ -139,6 +132,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 {
                     if (!feed.TryNext(TimeSpan.FromSeconds(60), CancellationToken.None, out var first))
                         throw new TimeoutException("The session's sampler gave no sample within 60 s.");
+                    _frames = new DashboardFrames();
                     Take(first, options.Interval);
                     http = LocalHttpEndpoint.StartUnauthenticated(new LocalHttpEndpointOptions
                     {
@@ -275,7 +269,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 case "/api/snapshot":
                     var r = _rendered;
                     if (r == null) return Secured(LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n"));
-                    return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = r.Json });
+                    return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = r.Full });
                 case "/api/history":
                     return Secured(HistoryReply(request));
                 case "/api/events":
@@ -317,8 +311,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
             return new HttpReply { Status = 200, ContentType = asset.ContentType, Body = asset.Bytes };
         }
 
-        // One page's event stream: the latest sample at once, then each new one; a comment every 15 s keeps proxies and the
-        // browser from timing it out. A page that reads slowly only ever gets the newest sample (nothing queues up here).
+        // One page's event stream: the latest frame at once in full ("snapshot"), then each next one as a "delta" of the rows
+        // that changed; a page that missed a frame (it reads slowly: nothing queues up here) gets the newest in full. A
+        // comment every 15 s keeps proxies and the browser from timing the stream out.
         private void Events(Stream stream, CancellationToken stop)
         {
             using (stop.Register(() => { lock (_signal) Monitor.PulseAll(_signal); }))
@@ -330,10 +325,12 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     var r = _rendered;
                     if (r != null && r.Version != sent)
                     {
+                        bool delta = sent > 0 && r.Version == sent + 1;
                         sent = r.Version;
-                        var head = Encoding.UTF8.GetBytes("event: snapshot\ndata: ");
+                        var head = Encoding.UTF8.GetBytes(delta ? "event: delta\ndata: " : "event: snapshot\ndata: ");
+                        var body = delta ? r.Delta : r.Full;
                         stream.Write(head, 0, head.Length);
-                        stream.Write(r.Json, 0, r.Json.Length); // one line: the JSON writer writes no newline
+                        stream.Write(body, 0, body.Length); // one line: the JSON writer writes no newline
                         Write(stream, Encoding.UTF8.GetBytes("\n\n"));
                         continue;
                     }
@@ -389,7 +386,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             if (keys != null)
             {
                 var byKey = new Dictionary<string, ConnectionRecord>(r.Records.Count, StringComparer.Ordinal);
-                foreach (var rec in r.Records) byKey[RowKey(rec)] = rec;
+                for (int i = 0; i < r.Records.Count; i++) byKey[r.Keys[i]] = r.Records[i];
                 var chosen = new List<ConnectionRecord>(keys.Count);
                 foreach (var key in keys)
                     if (key != null && byKey.TryGetValue(key, out var rec)) chosen.Add(rec);
@@ -515,59 +512,14 @@ namespace ConnectionsMonitor.Engine.Dashboard
             return buffer.ToArray();
         }
 
-        /// <summary>
-        /// A row's key as the page computes it from the row's columns: Protocol, LocalAddress, LocalPort, RemoteAddress,
-        /// RemotePort joined by "|" (unknown as empty).
-        /// </summary>
-        internal static string RowKey(ConnectionRecord r) =>
-            (r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP") + "|" + AddressPattern.FormatAddress(r.LocalAddress) + "|" +
-            r.LocalPort.ToString(CultureInfo.InvariantCulture) + "|" + AddressPattern.FormatAddress(r.RemoteAddress) + "|" +
-            (r.RemotePort?.ToString(CultureInfo.InvariantCulture) ?? "");
-
         private void Take(SessionSample sample, TimeSpan interval)
         {
             var snapshot = sample.Snapshot;
             _session.Alerts.ApplyFlags(snapshot.Connections);
-            var json = Render(snapshot.Connections, snapshot.TimeStampUtc, interval);
+            var frame = _frames.Next(snapshot.Connections, snapshot.TimeStampUtc, interval);
             Interlocked.Increment(ref _samples);
-            _rendered = new Rendered { Json = json, Records = snapshot.Connections, SnapshotUtc = snapshot.TimeStampUtc, Version = Interlocked.Increment(ref _version) };
+            _rendered = frame;
             lock (_signal) Monitor.PulseAll(_signal);
-        }
-
-        /// <summary>
-        /// The JSON of one sample: <c>{"time": ISO 8601 UTC, "interval": ms, "stats": {"tcp", "udp", "total", "sendRate",
-        /// "receiveRate"}, "columns": […], "rows": [[…]…]}</c>; rates in bytes per second, summed over the rows that have
-        /// one (null when none has).
-        /// </summary>
-        internal static byte[] Render(IReadOnlyList<ConnectionRecord> rows, DateTime snapshotUtc, TimeSpan interval)
-        {
-            int tcp = 0, udp = 0;
-            double send = 0, receive = 0;
-            bool anySend = false, anyReceive = false;
-            foreach (var c in rows)
-            {
-                if (c.Protocol == TransportProtocol.Tcp) tcp++; else udp++;
-                if (c.SendRate != null) { send += c.SendRate.Value; anySend = true; }
-                if (c.ReceiveRate != null) { receive += c.ReceiveRate.Value; anyReceive = true; }
-            }
-            var output = new MemoryStream(256 + rows.Count * 220);
-            using (var w = new Utf8JsonWriter(output))
-            {
-                w.WriteStartObject();
-                w.WriteString("time", DateTime.SpecifyKind(snapshotUtc, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                w.WriteNumber("interval", (long)interval.TotalMilliseconds);
-                w.WriteStartObject("stats");
-                w.WriteNumber("tcp", tcp);
-                w.WriteNumber("udp", udp);
-                w.WriteNumber("total", tcp + udp);
-                if (anySend) w.WriteNumber("sendRate", Math.Round(send, 1)); else w.WriteNull("sendRate");
-                if (anyReceive) w.WriteNumber("receiveRate", Math.Round(receive, 1)); else w.WriteNull("receiveRate");
-                w.WriteEndObject();
-                w.WritePropertyName("table");
-                ConnectionFileFormat.WriteTable(w, rows, snapshotUtc);
-                w.WriteEndObject();
-            }
-            return output.ToArray();
         }
 
         private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop)

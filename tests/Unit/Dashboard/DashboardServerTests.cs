@@ -132,9 +132,9 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal("application/json", snap.Content.Headers.ContentType.MediaType);
             using var doc = JsonDocument.Parse(await snap.Content.ReadAsStringAsync());
             var root = doc.RootElement;
-            var columns = root.GetProperty("table").GetProperty("columns").EnumerateArray().Select(c => c.GetString()).ToList();
-            Assert.Equal(ConnectionFileFormat.ColumnNames, columns);
-            var rows = root.GetProperty("table").GetProperty("rows").EnumerateArray().ToList();
+            var columns = root.GetProperty("columns").EnumerateArray().Select(c => c.GetString()).ToList();
+            Assert.Equal(new[] { "Key" }.Concat(ConnectionFileFormat.ColumnNames.Where(c => c != "AgeSeconds")), columns);
+            var rows = root.GetProperty("rows").EnumerateArray().ToList();
             Assert.Equal(3, rows.Count);
             Assert.Equal(2, root.GetProperty("stats").GetProperty("tcp").GetInt32());
             Assert.Equal(1, root.GetProperty("stats").GetProperty("udp").GetInt32());
@@ -144,6 +144,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(8080, web[local].GetInt32());
             Assert.Equal("web", web[name].GetString());
             Assert.Equal(100, web[pid].GetInt32());
+            Assert.Equal("TCP|0.0.0.0|8080|0.0.0.0|0", web[0].GetString());
 
             // Two rows, in the order the page asks for; one key that is not there is left out.
             string body = "{\"format\":\"csv\",\"keys\":[\"UDP|127.0.0.1|53||\",\"TCP|0.0.0.0|8080|0.0.0.0|0\",\"TCP|9.9.9.9|1|9.9.9.9|1\"]}";
@@ -179,17 +180,20 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal("text/event-stream", response.Content.Headers.ContentType.MediaType);
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
             var times = new System.Collections.Generic.List<string>();
+            var kinds = new System.Collections.Generic.List<string>();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             Assert.Equal("retry: 2000", await reader.ReadLineAsync(timeout.Token));
             while (times.Count < 3)
             {
                 string line = await reader.ReadLineAsync(timeout.Token);
                 Assert.NotNull(line);
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) { kinds.Add(line.Substring(7)); continue; }
                 if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
                 using var doc = JsonDocument.Parse(line.Substring(6));
                 times.Add(doc.RootElement.GetProperty("time").GetString());
             }
             Assert.Equal(3, times.Distinct().Count()); // three samples, each once
+            Assert.Equal(new[] { "snapshot", "delta", "delta" }, kinds); // in full first, then what changed
             Assert.Equal(1, session.Dashboard.State.Clients);
 
             var final = session.Dashboard.Stop();

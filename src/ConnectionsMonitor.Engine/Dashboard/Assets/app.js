@@ -20,13 +20,14 @@
       sort: (r, c) => total(v(r, c, 'BytesSent'), v(r, c, 'BytesReceived')), title: 'Bytes sent and received' },
     { label: 'Out/s', key: 'SendRate', num: true, text: (r, c) => rate(v(r, c, 'SendRate')) },
     { label: 'In/s', key: 'ReceiveRate', num: true, text: (r, c) => rate(v(r, c, 'ReceiveRate')) },
-    { label: 'Age', key: 'AgeSeconds', num: true, text: (r, c) => age(v(r, c, 'AgeSeconds'), v(r, c, 'AgeIsLowerBound')) },
+    { label: 'Age', key: 'Age', num: true, text: (r, c) => age(ageOf(r, c), v(r, c, 'AgeIsLowerBound')), sort: (r, c) => ageOf(r, c) },
     { label: 'Flags', key: 'Flags', cls: (r, c) => (v(r, c, 'Flags') ? 'flagged' : '') },
   ];
 
-  let columns = [];          // server column names
+  let columns = [];          // server column names (the first is Key)
   let index = {};            // name -> position
-  let rows = [];             // latest applied rows (arrays)
+  const live = new Map();    // key -> row, kept up to date by every update, paused or not
+  let rows = [];             // the rows shown (arrays), taken from live when not paused
   let haystack = null;       // lower-case text of each row for search, made on demand
   let view = [];             // rows after filters and sort
   let sort = { col: null, dir: 1 };
@@ -35,6 +36,12 @@
   let lastTime = null;
 
   function v(r, c, name) { const i = c[name]; return i === undefined ? null : r[i]; }
+  // Seconds since the connection was opened (or first seen), as of the sample's time.
+  function ageOf(r, c) {
+    const since = v(r, c, 'CreationTime') || v(r, c, 'FirstSeen');
+    if (since == null || lastTime == null) return null;
+    return Math.max(0, Math.floor((Date.parse(lastTime) - Date.parse(since)) / 1000));
+  }
   function total(a, b) { return a == null && b == null ? null : (a || 0) + (b || 0); }
   // IPv4-mapped IPv6 addresses in IPv4 form, as the PowerShell table view shows them.
   function shown(addr) { return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(addr) ? addr.substring(7) : addr; }
@@ -62,10 +69,7 @@
           : Math.floor(s / 86400) + 'd' + two(Math.floor(s / 3600) % 24) + 'h';
     return lower ? '>' + t : t;
   }
-  function rowKey(r) {
-    const p = (n) => { const x = v(r, index, n); return x == null ? '' : String(x); };
-    return p('Protocol') + '|' + p('LocalAddress') + '|' + p('LocalPort') + '|' + p('RemoteAddress') + '|' + p('RemotePort');
-  }
+  function rowKey(r) { return r[0]; }
   function cellText(col, r) {
     if (col.text) return col.text(r, index);
     const x = v(r, index, col.key);
@@ -215,11 +219,13 @@
     $('detail-h').textContent = 'Connection';
     const list = $('detail-list');
     list.replaceChildren();
-    columns.forEach((name, i) => {
+    const item = (name, value) => {
       const dt = document.createElement('dt'); dt.textContent = name;
-      const dd = document.createElement('dd'); dd.textContent = r[i] == null ? '—' : String(r[i]);
+      const dd = document.createElement('dd'); dd.textContent = value == null ? '—' : String(value);
       list.append(dt, dd);
-    });
+    };
+    columns.forEach((name, i) => { if (i > 0) item(name, r[i]); });
+    item('AgeSeconds', ageOf(r, index));
     panel.hidden = false;
   }
   $('detail-close').addEventListener('click', () => { $('detail').hidden = true; selectedKey = null; draw(); $('viewport').focus(); });
@@ -284,13 +290,22 @@
   }
 
   // ---- live updates -------------------------------------------------------------------------------------------------
-  function apply(data) {
-    if (columns.length === 0 || columns.join() !== data.table.columns.join()) {
-      columns = data.table.columns;
+  // A frame into the live rows: "snapshot" replaces them, "delta" adds or replaces the rows it carries and drops the keys
+  // it names. Then, unless paused, the rows shown become the live ones.
+  function take(kind, data) {
+    if (kind === 'snapshot') {
+      columns = data.columns;
       index = {};
       columns.forEach((n, i) => { index[n] = i; });
+      live.clear();
+      for (const r of data.rows) live.set(r[0], r);
+    } else {
+      for (const r of data.upserts) live.set(r[0], r);
+      for (const k of data.removes) live.delete(k);
     }
-    rows = data.table.rows;
+  }
+  function apply(data) {
+    rows = Array.from(live.values());
     haystack = null;
     lastTime = data.time;
     showStats(data.stats);
@@ -313,16 +328,19 @@
   let source = null;
   function connect() {
     source = new EventSource('/api/events');
-    source.addEventListener('snapshot', (e) => {
+    const on = (kind) => (e) => {
       const started = performance.now();
       const data = JSON.parse(e.data);
+      take(kind, data);
       if (paused) { waiting = data; waitingCount++; status(); return; }
       apply(data);
       // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools.
       performance.measure('cm-update', { start: started, end: performance.now() });
       const all = performance.getEntriesByName('cm-update');
       if (all.length > 600) performance.clearMeasures('cm-update');
-    });
+    };
+    source.addEventListener('snapshot', on('snapshot'));
+    source.addEventListener('delta', on('delta'));
     source.addEventListener('error', () => status('disconnected, retrying…', 'down'));
   }
 
