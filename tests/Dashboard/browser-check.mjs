@@ -82,6 +82,13 @@ try {
   out.downloadPath = path.join(args.downloads, out.downloadName);
   await download.saveAs(out.downloadPath);
 
+  // The alert rule the test registered, fired by a listener it opened after the page loaded (the list refreshes every 5 s).
+  if (args.alertRule) {
+    await page.waitForFunction((name) => Array.from(document.querySelectorAll('#alerts li')).some((li) => li.textContent.includes(name) && /fired \d+×/.test(li.textContent)),
+      args.alertRule, { timeout: 30000 });
+    out.alertText = await page.$$eval('#alerts li', (lis, name) => lis.map((li) => li.textContent).find((t) => t.includes(name)), args.alertRule);
+  }
+
   // History graphs from the recording, and the process view of the top talker by connections.
   await page.click('.ranges button[data-range="1h"]');
   await page.waitForFunction(() => Number(document.getElementById('graph-note').dataset.points || 0) > 0, null, { timeout: 20000 });

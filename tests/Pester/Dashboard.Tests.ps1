@@ -123,15 +123,21 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
         }
         $db = Join-Path $script:Dir 'history.db'
         Start-ConnectionRecording -Path $db -Interval 00:00:00.5
+        Register-ConnectionAlert -Name dash-listen -NewListeningPort -ProcessId $PID -SourceIdentifier CM.Dash
+        $late = $null
         try {
             $d = Start-ConnectionDashboard -Port 0 -NoBrowser -Interval 1
+            # A listener opened once the rule watches: it fires, and the page's alert list says so.
+            Start-Sleep -Seconds 2
+            $late = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $late.Start()
             $downloads = Join-Path $script:Dir 'downloads'
             $null = New-Item -ItemType Directory -Path $downloads
             $shot = Join-Path $RepoRoot 'out/test-logs/dashboard.png'
             $before = (Get-ConnectionRecording).SamplesWritten
             # The arguments go in a file (Windows PowerShell and pwsh quote a native argument's double quotes differently).
             $arguments = Join-Path $script:Dir 'browser-check.json'
-            @{ url = $d.LaunchUrl; port = $pair.Port; hostile = $(if ($OnLinux) { $hostile } else { 'pwsh' }); downloads = $downloads; screenshot = $shot; pauseSeconds = 3 } |
+            @{ url = $d.LaunchUrl; port = $pair.Port; hostile = $(if ($OnLinux) { $hostile } else { 'pwsh' }); downloads = $downloads; screenshot = $shot; pauseSeconds = 3; alertRule = 'dash-listen' } |
                 ConvertTo-Json -Compress | Set-Content -LiteralPath $arguments -Encoding UTF8
             $env:CM_CHROMIUM = $Chromium
             $output = & $Node $Check $arguments 2>&1
@@ -190,6 +196,10 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             @($rows | Where-Object { $_.LocalPort -eq "$($pair.Port)" -and $_.State -eq 'Listen' -and $_.ProcessId -eq "$PID" }).Count | Should -Be 1
             @($rows | Where-Object { $_.LocalPort -ne "$($pair.Port)" -and $_.RemotePort -ne "$($pair.Port)" }).Count | Should -Be 0
 
+            # The alert rule, as Get-ConnectionAlert counts it.
+            $seen.alertText | Should -Match 'dash-listen \(NewListeningPort\)fired (\d+)×'
+            [int]([regex]::Match($seen.alertText, 'fired (\d+)×').Groups[1].Value) | Should -Be (Get-ConnectionAlert -Name dash-listen).Fired
+
             # The history graphs show the recording; a talker opens its process view, which filters the table to it.
             $seen.graphPoints | Should -BeGreaterOrEqual 1
             $seen.graphCanvases | Should -Be 3
@@ -206,6 +216,9 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
         finally {
             Stop-ConnectionDashboard -WarningAction SilentlyContinue
             Stop-ConnectionRecording -WarningAction SilentlyContinue
+            Unregister-ConnectionAlert -Name dash-listen -ErrorAction SilentlyContinue
+            Get-EventSubscriber -SourceIdentifier CM.Dash -ErrorAction SilentlyContinue | Unregister-Event
+            if ($late) { $late.Stop() }
             if ($child) { $child | Stop-Process -ErrorAction SilentlyContinue }
             Remove-LoopbackPair $pair
         }

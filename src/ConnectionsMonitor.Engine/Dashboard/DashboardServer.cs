@@ -190,6 +190,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
             }
         }
 
+        /// <summary>The latest frame (benchmarks and tests), or null.</summary>
+        internal DashboardFrame LatestFrame => _rendered;
+
         /// <summary>The dashboard's state (the last one's once stopped), or null when this session never served one.</summary>
         public DashboardState State
         {
@@ -270,6 +273,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     var r = _rendered;
                     if (r == null) return Secured(LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n"));
                     return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = r.Full });
+                case "/api/alerts":
+                    return Secured(AlertsReply());
                 case "/api/history":
                     return Secured(HistoryReply(request));
                 case "/api/events":
@@ -486,6 +491,39 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 w.WriteEndArray();
                 w.WriteString("missing", missing);
                 w.WriteString("error", error);
+                w.WriteEndObject();
+            }
+            return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
+        }
+
+        // GET /api/alerts: the session's alert rules (Get-ConnectionAlert's): {"rules": [{"name", "kind", "fired", "lastFired"
+        // (ISO 8601 UTC or null), "active", "delivered", "failed", "dropped", "pending", "lastError", "actionErrors"}…]}.
+        // Webhook addresses are secrets and are not part of it.
+        private HttpReply AlertsReply()
+        {
+            var output = new MemoryStream();
+            using (var w = new Utf8JsonWriter(output))
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("rules");
+                foreach (var r in _session.Alerts.Rules)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", UntrustedText.Clean(r.Rule.Name));
+                    w.WriteString("kind", r.Rule.Kind);
+                    w.WriteNumber("fired", r.Fired);
+                    if (r.LastFiredUtc == null) w.WriteNull("lastFired");
+                    else w.WriteString("lastFired", DateTime.SpecifyKind(r.LastFiredUtc.Value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+                    w.WriteNumber("active", r.ActiveConditions);
+                    w.WriteNumber("delivered", r.Delivery.Delivered);
+                    w.WriteNumber("failed", r.Delivery.Failed);
+                    w.WriteNumber("dropped", r.Delivery.Dropped);
+                    w.WriteNumber("pending", r.Delivery.Pending);
+                    w.WriteString("lastError", r.Delivery.LastError == null ? null : UntrustedText.Clean(r.Delivery.LastError));
+                    w.WriteNumber("actionErrors", r.ActionErrors);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
                 w.WriteEndObject();
             }
             return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };

@@ -489,7 +489,34 @@
     for (const id of Object.keys(charts)) { const el = $(id); charts[id].setSize({ width: Math.max(160, el.clientWidth || 300), height: 110 }); }
   });
 
+  // ---- alert rules ------------------------------------------------------------------------------------------------
+  async function loadAlerts() {
+    let data;
+    try {
+      const response = await fetch('/api/alerts', { credentials: 'same-origin' });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (e) { return; }
+    const ul = $('alerts');
+    ul.replaceChildren();
+    $('alerts-none').hidden = data.rules.length > 0;
+    for (const r of data.rules) {
+      const li = document.createElement('li');
+      const name = document.createElement('div'); name.className = 'rule'; name.textContent = r.name + ' (' + r.kind + ')';
+      const fired = document.createElement('div');
+      fired.textContent = r.fired === 0 ? 'never fired' : 'fired ' + r.fired + '×, last ' + new Date(r.lastFired).toLocaleString() + (r.active ? '; ' + r.active + ' on now' : '');
+      const delivery = document.createElement('div');
+      delivery.textContent = 'delivered ' + r.delivered + ', failed ' + r.failed + (r.pending ? ', pending ' + r.pending : '') + (r.dropped ? ', dropped ' + r.dropped : '') +
+        (r.lastError ? ' — ' + r.lastError : '');
+      if (r.failed > 0 || r.actionErrors > 0) delivery.className = 'failing';
+      li.append(name, fired, delivery);
+      ul.appendChild(li);
+    }
+  }
+
   buildHeader();
   connect();
   scheduleHistory();
+  loadAlerts();
+  setInterval(loadAlerts, 5000);
 })();
