@@ -283,6 +283,56 @@ Describe 'Module output over PowerShell remoting (<Transport>)' -ForEach $transp
         }
     }
 
+    It 'alerts: a rule''s event data comes back with its items as objects, and its history row in the alert view' {
+        if ($unavailable) { return }
+        $db = Join-Path ([System.IO.Path]::GetTempPath()) "cm-remoting-$([guid]::NewGuid().ToString('N')).sqlite"
+        $sourceId = "cm-remoting-$([guid]::NewGuid().ToString('N'))"
+        $opened = [System.Collections.Generic.List[System.Net.Sockets.TcpListener]]::new()
+        try {
+            Invoke-Command -Session $s {
+                $null = Start-ConnectionRecording -Path $using:db -Interval 00:00:01
+                Register-ConnectionAlert -Name 'remoting-listen' -NewListeningPort -ProcessId $using:PID -SourceIdentifier $using:sourceId
+            }
+            # Listeners present at the rule's first sample are its baseline: open one at a time until one is reported.
+            $alert = $null
+            $deadline = [datetime]::UtcNow.AddSeconds(30)
+            while (-not $alert -and [datetime]::UtcNow -lt $deadline) {
+                $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+                $l.Start(); $opened.Add($l)
+                $alert = Invoke-Command -Session $s {
+                    $e = Wait-Event -SourceIdentifier $using:sourceId -Timeout 2
+                    if ($e) { $e.MessageData; Remove-Event -EventIdentifier $e.EventIdentifier }
+                }
+            }
+            $alert | Should -Not -BeNullOrEmpty -Because 'the rule in the remote session reports a new listener of this process'
+            $alert.PSObject.TypeNames[0] | Should -Be 'Deserialized.ConnectionsMonitor.ConnectionAlertEvent'
+            $alert.RuleName | Should -Be 'remoting-listen'
+            $alert.Items.Count | Should -BeGreaterOrEqual 1
+            $item = @($alert.Items)[0]
+            $item.PSObject.TypeNames[0] | Should -Be 'Deserialized.ConnectionsMonitor.ConnectionAlertItem'
+            @($opened | ForEach-Object { $_.LocalEndpoint.Port }) | Should -Contain $item.LocalPort
+            $item.ProcessId | Should -Be $PID
+
+            $rows = @()
+            $deadline = [datetime]::UtcNow.AddSeconds(15)
+            while ($rows.Count -eq 0 -and [datetime]::UtcNow -lt $deadline) {
+                Start-Sleep -Milliseconds 500
+                $rows = @(Invoke-Command -Session $s { Get-ConnectionHistory -Kind Alert -Path $using:db })
+            }
+            $rows.Count | Should -BeGreaterOrEqual 1
+            $rows[0].RuleName | Should -Be 'remoting-listen'
+            Assert-RemoteTable $rows 'ConnectionHistoryAlert'
+        }
+        finally {
+            Invoke-Command -Session $s {
+                Unregister-ConnectionAlert -Name 'remoting-listen' -ErrorAction SilentlyContinue
+                Stop-ConnectionRecording -WarningAction SilentlyContinue
+            }
+            foreach ($l in $opened) { $l.Stop() }
+            Remove-Item -LiteralPath $db -ErrorAction SilentlyContinue
+        }
+    }
+
     It 'a remote warning arrives in the caller''s warning stream' {
         if ($unavailable) { return }
         $out = Invoke-Command -Session $s { Stop-ConnectionRecording } -WarningVariable warned -WarningAction SilentlyContinue
