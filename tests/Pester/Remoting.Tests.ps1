@@ -420,6 +420,31 @@ Describe 'Module output over PowerShell remoting (<Transport>)' -ForEach $transp
         }
     }
 
+    It 'deploys with Copy-Item -ToSession: a fresh session imports the copy by name and works' {
+        if ($unavailable) { return }
+        $modules = Join-Path ([System.IO.Path]::GetTempPath()) "cm-remoting-modules-$([guid]::NewGuid().ToString('N'))"
+        $fresh = $null
+        try {
+            Invoke-Command -Session $s { $null = New-Item -ItemType Directory -Path $using:modules }
+            Copy-Item -LiteralPath (Split-Path -Parent $ModuleManifest) -Destination $modules -ToSession $s -Recurse -Force
+            $fresh = if ($Transport -eq 'SSH') { New-TestSshSession $server '127.0.0.1' } else { New-PSSession -ComputerName localhost -EnableNetworkAccess -ErrorAction Stop }
+            $result = Invoke-Command -Session $fresh {
+                $env:CONNECTIONSMONITOR_CONFIG = $using:TestConfig
+                $env:PSModulePath = $using:modules + [System.IO.Path]::PathSeparator + $env:PSModulePath
+                Import-Module ConnectionsMonitor -ErrorAction Stop
+                (Get-Module ConnectionsMonitor).ModuleBase
+                Get-MonitoredConnection -State Listen -LocalPort $using:port
+            }
+            $result[0] | Should -Be (Join-Path $modules 'ConnectionsMonitor')
+            $result[1].PSObject.TypeNames[0] | Should -Be 'Deserialized.ConnectionsMonitor.MonitoredConnection'
+            $result[1].ProcessId | Should -Be $PID
+        }
+        finally {
+            if ($fresh) { Remove-PSSession $fresh }
+            Remove-Item -LiteralPath $modules -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+
     It 'Show-ConnectionMonitor: without a console it fails at once with a clear error; -Count gives plain frames' {
         if ($unavailable) { return }
         $job = Invoke-Command -Session $s -AsJob { Show-ConnectionMonitor }
