@@ -342,6 +342,30 @@ Describe 'Module output over PowerShell remoting (<Transport>)' -ForEach $transp
         "$(@($warned)[0])" | Should -BeLike '*not recording*'
     }
 
+    It 'the not-root warning of a remote session without root arrives in the caller''s warning stream, with the rows' {
+        if ($unavailable) { return }
+        if ($Transport -ne 'SSH') { Set-ItResult -Skipped -Because 'a session without elevation needs a second, non-administrator account, which this test does not create'; return }
+        if (-not $server.HasNobodySubsystem) { throw 'setpriv (util-linux) is missing: the session as nobody cannot be made' }
+        $nobody = New-TestSshSession $server '127.0.0.1' 'powershell-nobody'
+        try {
+            $who = Invoke-Command -Session $nobody { (& id -u) }
+            $who | Should -Be '65534'
+            $rows = @(Invoke-Command -Session $nobody -WarningVariable warned -WarningAction SilentlyContinue {
+                $env:CONNECTIONSMONITOR_CONFIG = $using:TestConfig
+                Import-Module $using:ModuleManifest -ErrorAction Stop
+                Get-MonitoredConnection -State Listen
+            })
+            # The private sshd is root's: as nobody its row is there, its owner is not.
+            $sshd = @($rows | Where-Object { $_.LocalPort -eq $server.Port })
+            $sshd.Count | Should -Be 1
+            $sshd[0].ProcessId | Should -BeNullOrEmpty
+            @($warned).Count | Should -Be 1
+            @($warned)[0] | Should -BeOfType [System.Management.Automation.WarningRecord]
+            "$(@($warned)[0])" | Should -Match '^The owners of \d+ sockets? belonging to other users could not be read; run as root'
+        }
+        finally { Remove-PSSession $nobody }
+    }
+
     It 'metrics: Start-/Stop-ConnectionMetrics endpoint objects in their view' {
         if ($unavailable) { return }
         try {

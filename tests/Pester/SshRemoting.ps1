@@ -14,8 +14,10 @@
 #     not writable by group or others, so the folder cannot be under /tmp (mode 1777): "Authentication
 #     refused: bad ownership or modes for directory /tmp". Start-TestSshServer checks the path first and
 #     says which folder is at fault;
-#   - the sshd session's environment is not the test's: DOTNET_ROOT (for the pwsh dotnet tool) and
-#     CONNECTIONSMONITOR_CONFIG (the test configuration) are passed with SetEnv.
+#   - the sshd session's environment is not the test's: DOTNET_ROOT (for the pwsh dotnet tool) is passed
+#     with SetEnv.
+# A second subsystem, "powershell-nobody", runs the same pwsh as the user nobody (setpriv, with a HOME of its
+# own): a remote session without root, for the module's not-root warning. New-PSSession -Subsystem picks it.
 
 function Get-TestSshPrerequisiteProblem {
     if ([System.Environment]::OSVersion.Platform -ne 'Unix' -or -not $IsLinux) { return 'SSH remoting to a private sshd is set up on Linux only' }
@@ -49,7 +51,7 @@ function Get-TestFreePort {
     return $port
 }
 
-# Starts the private sshd. Returns @{ Process; Port; Folder; ClientKey; KnownHosts; Log; MadeRunDir }.
+# Starts the private sshd. Returns @{ Process; Port; Folder; ClientKey; KnownHosts; Log; MadeRunDir; NobodyHome }.
 function Start-TestSshServer([string] $PwshPath, [hashtable] $Environment = @{}) {
     $problem = Get-TestSshPrerequisiteProblem
     if ($problem) { throw "SSH remoting tests cannot run: $problem" }
@@ -79,6 +81,16 @@ function Start-TestSshServer([string] $PwshPath, [hashtable] $Environment = @{})
         $madeRunDir = $true
     }
 
+    # nobody's HOME for pwsh's caches: outside the root-only folder, which nobody cannot enter.
+    $nobodyHome = Join-Path ([System.IO.Path]::GetTempPath()) "cm-ssh-nobody-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+    $null = New-Item -ItemType Directory -Path $nobodyHome
+    & chown 65534:65534 $nobodyHome
+    $setpriv = (Get-Command setpriv -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source
+    # The pwsh dotnet tool's apphost is 0744 (only root may run it); its pwsh.dll is readable, so nobody runs that through dotnet.
+    $runner = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+    $dll = Join-Path (Split-Path -Parent $PwshPath) 'pwsh.dll'
+    $nobodyPwsh = if ((Split-Path -Leaf $runner) -eq 'dotnet' -and (Test-Path -LiteralPath $dll)) { "$runner $dll" } else { $PwshPath }
+
     $port = Get-TestFreePort
     $setEnv = ($Environment.GetEnumerator() | Sort-Object Name | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ' '
     $config = @(
@@ -97,6 +109,7 @@ function Start-TestSshServer([string] $PwshPath, [hashtable] $Environment = @{})
         "AllowTcpForwarding no"
         $(if ($setEnv) { "SetEnv $setEnv" })
         "Subsystem powershell $PwshPath -sshs -NoLogo -NoProfile"
+        $(if ($setpriv) { "Subsystem powershell-nobody $setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/env HOME=$nobodyHome $nobodyPwsh -sshs -NoLogo -NoProfile" })
     ) | Where-Object { $_ }
     $configPath = Join-Path $folder 'sshd_config'
     Set-Content -LiteralPath $configPath -Value $config -Encoding ascii
@@ -120,14 +133,14 @@ function Start-TestSshServer([string] $PwshPath, [hashtable] $Environment = @{})
     $hostPublic = (Get-Content -LiteralPath "$hostKey.pub" -Raw).Trim() -replace ' cm-test-host$', ''
     Set-Content -LiteralPath $knownHosts -Value "[127.0.0.1]:$port,[localhost]:$port $hostPublic" -Encoding ascii
 
-    [pscustomobject]@{ Process = $process; Port = $port; Folder = $folder; ClientKey = $clientKey; KnownHosts = $knownHosts; Log = $log; MadeRunDir = $madeRunDir }
+    [pscustomobject]@{ Process = $process; Port = $port; Folder = $folder; ClientKey = $clientKey; KnownHosts = $knownHosts; Log = $log; MadeRunDir = $madeRunDir; NobodyHome = $nobodyHome; HasNobodySubsystem = [bool]$setpriv }
 }
 
 # A PowerShell remoting session over SSH to the private sshd, as root, with the host key checked.
-# -HostName 127.0.0.1 or localhost: the session's PSComputerName is that name.
-function New-TestSshSession($Server, [string] $HostName = '127.0.0.1') {
+# -HostName 127.0.0.1 or localhost: the session's PSComputerName is that name. -Subsystem powershell-nobody: as nobody.
+function New-TestSshSession($Server, [string] $HostName = '127.0.0.1', [string] $Subsystem = 'powershell') {
     $options = @{ StrictHostKeyChecking = 'yes'; UserKnownHostsFile = $Server.KnownHosts; GlobalKnownHostsFile = '/dev/null'; BatchMode = 'yes' }
-    $parameters = @{ HostName = $HostName; Port = $Server.Port; UserName = 'root'; KeyFilePath = $Server.ClientKey; Options = $options; ErrorAction = 'Stop' }
+    $parameters = @{ HostName = $HostName; Port = $Server.Port; UserName = 'root'; KeyFilePath = $Server.ClientKey; Options = $options; Subsystem = $Subsystem; ErrorAction = 'Stop' }
     try { New-PSSession @parameters }
     catch { throw "New-PSSession over SSH to $($HostName):$($Server.Port) failed: $($_.Exception.Message). sshd log: $(Get-Content -Raw -LiteralPath $Server.Log)" }
 }
@@ -136,4 +149,5 @@ function Stop-TestSshServer($Server) {
     if ($null -eq $Server) { return }
     if (-not $Server.Process.HasExited) { $Server.Process.Kill($true); $null = $Server.Process.WaitForExit(10000) }
     Remove-Item -LiteralPath $Server.Folder -Recurse -Force -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $Server.NobodyHome -Recurse -Force -ErrorAction SilentlyContinue
 }
