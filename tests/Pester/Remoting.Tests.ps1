@@ -366,7 +366,7 @@ Describe 'Module output over PowerShell remoting (<Transport>)' -ForEach $transp
         finally { Remove-PSSession $nobody }
     }
 
-    It 'metrics: Start-/Stop-ConnectionMetrics endpoint objects in their view' {
+    It 'metrics: Start-, Get-, Stop-ConnectionMetrics endpoint objects in their view' {
         if ($unavailable) { return }
         try {
             $endpoint = @(Invoke-Command -Session $s { Start-ConnectionMetrics -Port 0 -Interval 00:00:01 })
@@ -375,6 +375,9 @@ Describe 'Module output over PowerShell remoting (<Transport>)' -ForEach $transp
             Assert-RemoteTable $endpoint 'ConnectionMetricsEndpoint'
             # The endpoint runs on the remote side: this side scrapes it.
             (Invoke-WebRequest -Uri $endpoint[0].Url -UseBasicParsing).StatusCode | Should -Be 200
+            $state = @(Invoke-Command -Session $s { Get-ConnectionMetrics })
+            $state[0].ScrapesServed | Should -Be 1
+            Assert-RemoteTable $state 'ConnectionMetricsEndpoint'
             $final = @(Invoke-Command -Session $s { Stop-ConnectionMetrics -PassThru })
             $final[0].IsRunning | Should -BeFalse
             $final[0].ScrapesServed | Should -Be 1
