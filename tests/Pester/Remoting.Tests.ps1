@@ -279,7 +279,7 @@ Describe 'Module output over PowerShell remoting (<Transport>)' -ForEach $transp
         }
         finally {
             Invoke-Command -Session $s { Stop-ConnectionRecording -WarningAction SilentlyContinue }
-            Remove-Item -LiteralPath $db -ErrorAction SilentlyContinue
+            Remove-Item -Path "$db*" -Force -ErrorAction SilentlyContinue   # and its -wal, -shm and .lock
         }
     }
 
@@ -329,7 +329,7 @@ Describe 'Module output over PowerShell remoting (<Transport>)' -ForEach $transp
                 Stop-ConnectionRecording -WarningAction SilentlyContinue
             }
             foreach ($l in $opened) { $l.Stop() }
-            Remove-Item -LiteralPath $db -ErrorAction SilentlyContinue
+            Remove-Item -Path "$db*" -Force -ErrorAction SilentlyContinue   # and its -wal, -shm and .lock
         }
     }
 
