@@ -2,7 +2,8 @@
 # The test command (README, "Run the tests"; .ci/run calls it). On a fresh Linux machine with the
 # .NET 10 SDK it does all the set-up, then runs every suite:
 #   1. Debian prerequisites when root and missing (python3, iproute2, tmux, dnsmasq-base, wine, wine64, systemd, prometheus,
-#      chromium, nodejs/npm) and the npm package @ip-location-db/asn (out/tools/asn) for the ASN database rebuild test
+#      chromium, nodejs/npm, openssh-server, openssh-client) and the npm package @ip-location-db/asn (out/tools/asn) for the
+#      ASN database rebuild test
 #   2. builds the solution in Release (the module lands in out/ConnectionsMonitor)
 #   3. the xunit suite: dotnet test ConnectionsMonitor.sln -c Release
 #   4. a real pwsh 7.6.9 (dotnet tool, into out/tools/pwsh) and Pester 5.9.1 (NuGet, into
@@ -52,6 +53,8 @@ command -v wine >/dev/null || missing+=(wine wine64)  # the Windows table tests
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus) # promtool check metrics and a real Prometheus scraping the metrics endpoint
 [ -x /usr/bin/chromium ] || missing+=(chromium)        # the dashboard in a real browser (driven by playwright-core)
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm) # playwright-core for the browser test
+{ command -v sshd >/dev/null || [ -x /usr/sbin/sshd ]; } || missing+=(openssh-server) # PowerShell remoting over SSH to a private sshd on 127.0.0.1
+command -v ssh >/dev/null || missing+=(openssh-client)  # the SSH client pwsh's remoting runs
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing ${missing[*]}"

@@ -62,7 +62,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var problems = Problems(doc, cmdlets);
 
             Assert.Contains(problems, p => p.StartsWith("-State has the same description in Get-TopTalker and Watch-Connection", StringComparison.Ordinal));
-            Assert.Contains("Get-MonitoredConnection: examples are numbered 1, 1, 3, 4, 5, 6, 7, 8; expected 1..8", problems);
+            Assert.Contains("Get-MonitoredConnection: examples are numbered 1, 1, 3, 4, 5, 6, 7, 8, 9; expected 1..9", problems);
             Assert.Contains(problems, p => p.StartsWith("type name spelled more than one way: String[], string[]", StringComparison.Ordinal));
             Assert.Contains(problems, p => p.StartsWith("Get-ConnectionStatistic -", StringComparison.Ordinal) && p.Contains("documented as string[] but is String[]"));
             Assert.Contains("Update-ConnectionGeoDatabase: parameters not documented: Sha256", problems);
