@@ -2,12 +2,13 @@
 # The test command (README, "Run the tests"; .ci/run calls it). On a fresh Linux machine with the
 # .NET 10 SDK it does all the set-up, then runs every suite:
 #   1. Debian prerequisites when root and missing (python3, iproute2, tmux, dnsmasq-base, wine, wine64, systemd, prometheus,
-#      openssh-server, openssh-client)
-#      and the npm package @ip-location-db/asn (out/tools/asn) for the ASN database rebuild test
+#      chromium, nodejs/npm, openssh-server, openssh-client) and the npm package @ip-location-db/asn (out/tools/asn) for the
+#      ASN database rebuild test
 #   2. builds the solution in Release (the module lands in out/ConnectionsMonitor)
 #   3. the xunit suite: dotnet test ConnectionsMonitor.sln -c Release
 #   4. a real pwsh 7.6.9 (dotnet tool, into out/tools/pwsh) and Pester 5.9.1 (NuGet, into
-#      out/tools/Modules/Pester/5.9.1), then the Pester suite under that pwsh (./build.ps1 -Task Pester)
+#      out/tools/Modules/Pester/5.9.1), playwright-core (npm ci in tests/Dashboard, for the browser test),
+#      then the Pester suite under that pwsh (./build.ps1 -Task Pester)
 #   5. the Windows connection-table tests under Wine (.ci/wine-tests.sh)
 # Last line: "N passed, N failed, N skipped" over all three suites. Exit status non-zero on any
 # failure, on a Pester file that fails discovery, and on a suite that printed no result.
@@ -50,6 +51,8 @@ command -v dnsmasq >/dev/null || missing+=(dnsmasq-base) # a real DNS server for
 command -v wine >/dev/null || missing+=(wine wine64)  # the Windows table tests
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd) # systemd-analyze verify of the service's unit
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus) # promtool check metrics and a real Prometheus scraping the metrics endpoint
+[ -x /usr/bin/chromium ] || missing+=(chromium)        # the dashboard in a real browser (driven by playwright-core)
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm) # playwright-core for the browser test
 { command -v sshd >/dev/null || [ -x /usr/sbin/sshd ]; } || missing+=(openssh-server) # PowerShell remoting over SSH to a private sshd on 127.0.0.1
 command -v ssh >/dev/null || missing+=(openssh-client)  # the SSH client pwsh's remoting runs
 if [ ${#missing[@]} -gt 0 ]; then
@@ -130,6 +133,18 @@ if [ -x "$pwsh" ] && dotnet tool list --tool-path "$tools/pwsh" 2>/dev/null | gr
 else
   rm -rf "$tools/pwsh"
   dotnet tool install --tool-path "$tools/pwsh" PowerShell --version "$pwsh_version" || echo "pwsh $pwsh_version could not be installed"
+fi
+
+# playwright-core for the dashboard's browser test, from tests/Dashboard's lock file (npm checks the registry's hash).
+echo "== playwright-core (npm ci in tests/Dashboard) =="
+if command -v npm >/dev/null; then
+  if (cd tests/Dashboard && npm ci --no-audit --no-fund --silent >"$logs/npm-dashboard.log" 2>&1); then
+    echo "playwright-core $(sed -nE 's/.*"version": *"([^"]+)".*/\1/p' tests/Dashboard/node_modules/playwright-core/package.json | head -n1)"
+  else
+    echo "npm ci in tests/Dashboard failed (log: $logs/npm-dashboard.log): the browser test will fail"
+  fi
+else
+  echo "no npm: the browser test will fail"
 fi
 
 echo "== Pester: ./build.ps1 -Task Pester under pwsh $pwsh_version =="

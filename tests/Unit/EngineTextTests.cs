@@ -95,6 +95,8 @@ namespace ConnectionsMonitor.Tests
         [InlineData("yyyy-MM-dd HH:mm", null)]
         [InlineData("Set-ish: Get-ready", null)]
         [InlineData("X-Amz-Signature", null)]
+        [InlineData("Set-Cookie", null)]
+        [InlineData("send Set-Cookie again", "cmdlet Set-Cookie")]
         public void TheCheckFlagsCmdletAndParameterNamesOnly(string text, string expected)
         {
             Assert.Equal(expected, PowerShellNames.Find(text));
@@ -287,9 +289,13 @@ namespace ConnectionsMonitor.Tests
         /// <summary>A hyphen at a word start (line start, space, or opening punctuation) followed by an upper-case letter.</summary>
         private static readonly Regex Parameter = new Regex(@"(?:^|(?<=[\s(\[{'""`,;:/]))-[A-Z][A-Za-z0-9]*", RegexOptions.CultureInvariant | RegexOptions.Multiline);
 
+        /// <summary>HTTP header names (RFC 9110, RFC 6265) that look like Verb-Noun; a literal that is exactly one of them names a header.</summary>
+        private static readonly HashSet<string> HeaderNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "Set-Cookie" };
+
         /// <summary>"cmdlet Verb-Noun" or "parameter -Name" for the first one in <paramref name="text"/>; null when there is none.</summary>
         public static string Find(string text)
         {
+            if (HeaderNames.Contains(text)) return null;
             var cmdlet = Cmdlet.Match(text);
             if (cmdlet.Success) return "cmdlet " + cmdlet.Value;
             var parameter = Parameter.Match(text);

@@ -234,7 +234,8 @@ namespace ConnectionsMonitor.Engine.Configuration
 
     public sealed class DashboardConfig
     {
-        public bool Enabled { get; internal set; } = true;
+        /// <summary>dashboard.enabled: the service (cmon --service) serves the dashboard; Start-ConnectionDashboard serves it whatever this says.</summary>
+        public bool Enabled { get; internal set; } = false;
         public int Port { get; internal set; } = 3000;
         public ExportConfig Export { get; internal set; } = new ExportConfig();
     }

@@ -136,6 +136,42 @@ namespace ConnectionsMonitor.Engine.Export
             writer.Write('"');
         }
 
+        /// <summary>
+        /// The columns of <see cref="WriteRow"/>: those of the files, in their order, without AgeSeconds (a page works the
+        /// age out from CreationTime or FirstSeen and the sample's time, so a row that did not change stays the same text).
+        /// </summary>
+        public static IReadOnlyList<string> RowColumnNames { get; } = Array.FindAll(Array.ConvertAll(Columns, c => c.Name), n => n != "AgeSeconds");
+
+        /// <summary>
+        /// Writes one connection as a compact JSON array for a page that shows it (the dashboard): <paramref name="key"/>
+        /// first, then the values of <see cref="RowColumnNames"/> in order (null for unknown). Text goes through
+        /// <see cref="UntrustedText.Clean"/> (control, bidi and invisible characters shown as visible symbols, as the table
+        /// view shows them), so what a page shows is what a terminal shows; the page must still insert it as text, never as
+        /// HTML. The same connection with the same values gives the same bytes.
+        /// </summary>
+        public static void WriteRow(Utf8JsonWriter writer, string key, ConnectionRecord r, DateTime snapshotUtc)
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue(key);
+            foreach (var column in Columns)
+            {
+                if (column.Name == "AgeSeconds") continue;
+                switch (column.Value(r, snapshotUtc))
+                {
+                    case null: writer.WriteNullValue(); break;
+                    case string s: writer.WriteStringValue(IsTimeColumn(column.Name) ? s : UntrustedText.Clean(s)); break;
+                    case long l: writer.WriteNumberValue(l); break;
+                    case double d:
+                        if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNullValue();
+                        else writer.WriteNumberValue(d);
+                        break;
+                    case bool b: writer.WriteBooleanValue(b); break;
+                    case object other: throw new InvalidOperationException("Column " + column.Name + " has a value of type " + other.GetType().Name + ", which the JSON writer does not know.");
+                }
+            }
+            writer.WriteEndArray();
+        }
+
         /// <summary>Writes the JSON form of <paramref name="connections"/> (ages as of <paramref name="snapshotUtc"/>) to <paramref name="stream"/>.</summary>
         public static void WriteJson(Stream stream, IReadOnlyList<ConnectionRecord> connections, DateTime snapshotUtc)
         {

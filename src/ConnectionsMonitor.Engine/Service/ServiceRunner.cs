@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
 using ConnectionsMonitor.Engine.Alerts;
@@ -147,6 +148,8 @@ namespace ConnectionsMonitor.Engine.Service
                 }
             }
 
+            string dashboardText = StartDashboard(config, query);
+
             var rules = _session.Alerts.Rules;
             string ruleText = rules.Count == 0
                 ? (config.Alerts.Enabled ? "alerts.enabled is true but no condition is on" : "no alert rules (alerts.enabled is false)")
@@ -155,7 +158,7 @@ namespace ConnectionsMonitor.Engine.Service
                 : state.Path == null ? "no history (monitoring.trackHistory is false), only the auto-export"
                 : "recording every " + state.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s into '" + state.Path + "'";
             _log.Write(ServiceLogLevel.Info, "Started (PID " + CurrentProcessId() + "): configuration " + (plan.Load.SourcePath != null ? "'" + plan.Load.SourcePath + "'" : "built-in defaults") +
-                "; " + recording + "; " + ruleText + "; " + metricsText + ".");
+                "; " + recording + "; " + ruleText + "; " + metricsText + "; " + dashboardText + ".");
             SayRecorderWarnings();
 
             _stop = new CancellationTokenSource();
@@ -173,6 +176,15 @@ namespace ConnectionsMonitor.Engine.Service
             _thread = null;
             _feed?.Dispose();
             _feed = null;
+            var dashboard = _session.Dashboard.Stop();
+            if (dashboard != null)
+            {
+                try { if (_dashboardFile != null) File.Delete(_dashboardFile); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+                _dashboardFile = null;
+                _log.Write(ServiceLogLevel.Info, "Dashboard stopped: " + dashboard.Requests.ToString(CultureInfo.InvariantCulture) + " request(s) answered, " +
+                    dashboard.Refused.ToString(CultureInfo.InvariantCulture) + " refused.");
+            }
             var metrics = _session.Metrics.Stop();
             if (metrics != null)
                 _log.Write(ServiceLogLevel.Info, "Metrics endpoint stopped: " + metrics.ScrapesServed.ToString(CultureInfo.InvariantCulture) + " scrape(s) served.");
@@ -185,6 +197,47 @@ namespace ConnectionsMonitor.Engine.Service
             else
                 _log.Write(ServiceLogLevel.Info, "Stopped: " + final.SamplesWritten.ToString(CultureInfo.InvariantCulture) + " sample(s) written to '" + final.Path + "'" +
                     (final.SamplesLost > 0 ? ", " + final.SamplesLost.ToString(CultureInfo.InvariantCulture) + " lost" : "") + ".");
+        }
+
+        private string _dashboardFile;
+
+        /// <summary>
+        /// The file that holds the dashboard's address with its token while the service serves it: dashboard.url beside the
+        /// history file it writes (by default in the service's state directory /var/lib/connectionsmonitor, which only root
+        /// and the service read), else in that state directory.
+        /// </summary>
+        public static string DashboardAddressFile(string historyPath) =>
+            Path.Combine(Path.GetDirectoryName(historyPath ?? SystemdUnit.DefaultHistoryPath), "dashboard.url");
+
+        // dashboard.enabled: the web dashboard on loopback (Linux). Its address with the token goes into a file only root can
+        // read, never into the log. A dashboard that cannot start (its port in use) is a warning: recording and alerts go on.
+        private string StartDashboard(MonitorConfig config, ConnectionQuery query)
+        {
+            if (!config.Dashboard.Enabled) return "no dashboard (dashboard.enabled is false)";
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+            {
+                _log.Write(ServiceLogLevel.Warning, "dashboard.enabled is true, but the service serves the dashboard on Linux only: on Windows its address file would be readable by every user of %ProgramData%.");
+                return "no dashboard (Windows)";
+            }
+            try
+            {
+                var d = _session.Dashboard.Start(new Dashboard.DashboardOptions
+                {
+                    Port = config.Dashboard.Port,
+                    Interval = TimeSpan.FromMilliseconds(config.RefreshInterval),
+                    HistoryPath = () => _session.History.State?.Path,
+                }, query);
+                string file = DashboardAddressFile(_session.History.State?.Path);
+                File.WriteAllText(file, d.LaunchUrl + "\n");
+                _dashboardFile = file;
+                return "dashboard at " + d.Url + " (its address with the token is in '" + file + "', readable by root)";
+            }
+            catch (Exception ex) when (ex is Web.HttpEndpointException || ex is IOException || ex is UnauthorizedAccessException)
+            {
+                _session.Dashboard.Stop();
+                _log.Write(ServiceLogLevel.Warning, "The dashboard is not served: " + ex.Message);
+                return "no dashboard (it could not start)";
+            }
         }
 
         private void Run(CancellationToken stop)
@@ -207,6 +260,7 @@ namespace ConnectionsMonitor.Engine.Service
                 }
                 SayAlertWarnings();
                 foreach (var w in _session.Metrics.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
+                foreach (var w in _session.Dashboard.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
                 SayDeliveryFailures();
                 SayRecorderWarnings();
                 var state = _session.History.State;

@@ -141,6 +141,7 @@ namespace ConnectionsMonitor.Engine.Session
             _alerts = new Alerts.AlertMonitor(this, _options.AlertDeliveryFactory);
             _history = new History.HistoryRecorder(this);
             _metrics = new Metrics.MetricsEndpoint(this);
+            _dashboard = new Dashboard.DashboardServer(this);
         }
 
         /// <summary>The session's alert rules (Register-ConnectionAlert and config.yml's alerts.*).</summary>
@@ -153,6 +154,11 @@ namespace ConnectionsMonitor.Engine.Session
         public Metrics.MetricsEndpoint Metrics => _metrics;
 
         private readonly Metrics.MetricsEndpoint _metrics;
+
+        /// <summary>The session's local web dashboard (one at a time; stopped with the session).</summary>
+        public Dashboard.DashboardServer Dashboard => _dashboard;
+
+        private readonly Dashboard.DashboardServer _dashboard;
 
         private readonly History.HistoryRecorder _history;
 
@@ -524,6 +530,7 @@ namespace ConnectionsMonitor.Engine.Session
                 _engine = null;
             }
             _metrics.Dispose();
+            _dashboard.Dispose();
             _history.Dispose();
             _alerts.Dispose();
             _sampler.Dispose();

@@ -52,6 +52,14 @@ namespace ConnectionsMonitor.Engine.Web
         public string ContentType;
         /// <summary>The body (UTF-8 bytes), or null for none.</summary>
         public byte[] Body;
+        /// <summary>Further response headers (name, value), or null. The endpoint always adds Cache-Control: no-store and X-Content-Type-Options: nosniff.</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> Headers;
+        /// <summary>
+        /// A streamed body instead of <see cref="Body"/> (e.g. Server-Sent Events): called on a thread of its own with the
+        /// response stream (chunked) and a token cancelled when the endpoint stops; the response closes when it returns.
+        /// At most <see cref="LocalHttpEndpointOptions.MaxStreams"/> run at once; beyond that the request gets 503.
+        /// </summary>
+        public Action<System.IO.Stream, CancellationToken> Stream;
     }
 
     /// <summary>Where and how a <see cref="LocalHttpEndpoint"/> listens.</summary>
@@ -74,14 +82,22 @@ namespace ConnectionsMonitor.Engine.Web
 
         /// <summary>The name of the endpoint's request thread (at most 15 bytes show on Linux).</summary>
         public string ThreadName { get; set; } = "cmon-http";
+
+        /// <summary>The HTTP methods passed to the handler (upper case); any other gets 405. Default GET and HEAD.</summary>
+        public IReadOnlyList<string> Methods { get; set; } = new[] { "GET", "HEAD" };
+
+        /// <summary>Streamed replies (<see cref="HttpReply.Stream"/>) that may run at once; default 8.</summary>
+        public int MaxStreams { get; set; } = 8;
     }
 
     /// <summary>
     /// A small HTTP/1.1 server on the BCL's <see cref="HttpListener"/> (on Linux and macOS its managed implementation needs
     /// no privileges; on Windows it goes through http.sys, where a prefix other than <c>localhost</c> needs a URL
-    /// reservation or elevation) for the module's local web parts: the metrics endpoint now, the dashboard later. It
-    /// binds loopback by default; another address only with a bearer token. GET and HEAD only; one request thread, and
-    /// the handler must be quick (it hands out precomputed bytes). Counts requests served and the time of the last.
+    /// reservation or elevation) for the module's local web parts: the metrics endpoint and the dashboard. It binds
+    /// loopback by default; another address only with a bearer token (or <see cref="StartUnauthenticated"/> for a caller
+    /// that checks every request itself, as the dashboard does with its cookie). GET and HEAD unless the options name
+    /// more methods; one request thread, and the handler must be quick (it hands out precomputed bytes); a long reply
+    /// (<see cref="HttpReply.Stream"/>) runs on a thread of its own. Counts requests served and the time of the last.
     /// Thread-safe; Dispose stops it and waits for its thread.
     /// </summary>
     public sealed class LocalHttpEndpoint : IDisposable
@@ -90,17 +106,23 @@ namespace ConnectionsMonitor.Engine.Web
         private readonly Func<string, HttpListenerRequest, HttpReply> _handler;
         private readonly byte[] _tokenHash;
         private readonly Thread _thread;
+        private readonly HashSet<string> _methods;
+        private readonly int _maxStreams;
+        private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+        private readonly List<Thread> _streams = new List<Thread>();
         private long _requests, _unauthorized;
         private long _lastRequestTicks;
 
-        private LocalHttpEndpoint(HttpListener listener, int port, IReadOnlyList<string> prefixes, byte[] tokenHash, Func<string, HttpListenerRequest, HttpReply> handler, string threadName)
+        private LocalHttpEndpoint(HttpListener listener, int port, IReadOnlyList<string> prefixes, byte[] tokenHash, Func<string, HttpListenerRequest, HttpReply> handler, LocalHttpEndpointOptions options)
         {
             _listener = listener;
             Port = port;
             Prefixes = prefixes;
             _tokenHash = tokenHash;
             _handler = handler;
-            _thread = new Thread(Run) { IsBackground = true, Name = threadName };
+            _methods = new HashSet<string>(options.Methods ?? new[] { "GET", "HEAD" }, StringComparer.Ordinal);
+            _maxStreams = Math.Max(1, options.MaxStreams);
+            _thread = new Thread(Run) { IsBackground = true, Name = options.ThreadName ?? "cmon-http" };
             _thread.Start();
         }
 
@@ -124,13 +146,24 @@ namespace ConnectionsMonitor.Engine.Web
         /// endpoint's thread, after the token check.
         /// </summary>
         /// <exception cref="HttpEndpointException">The port is in use, the address is refused or not this machine's, or a token is missing.</exception>
-        public static LocalHttpEndpoint Start(LocalHttpEndpointOptions options, Func<string, HttpListenerRequest, HttpReply> handler)
+        public static LocalHttpEndpoint Start(LocalHttpEndpointOptions options, Func<string, HttpListenerRequest, HttpReply> handler) =>
+            Start(options, handler, requireToken: true);
+
+        /// <summary>
+        /// As <see cref="Start(LocalHttpEndpointOptions, Func{string, HttpListenerRequest, HttpReply})"/>, but on any address
+        /// without a bearer token: for a caller whose handler authenticates every request itself (the dashboard's token and
+        /// cookie). <see cref="LocalHttpEndpointOptions.BearerToken"/> still applies when set.
+        /// </summary>
+        public static LocalHttpEndpoint StartUnauthenticated(LocalHttpEndpointOptions options, Func<string, HttpListenerRequest, HttpReply> handler) =>
+            Start(options, handler, requireToken: false);
+
+        private static LocalHttpEndpoint Start(LocalHttpEndpointOptions options, Func<string, HttpListenerRequest, HttpReply> handler, bool requireToken)
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
             if (handler == null) throw new ArgumentNullException(nameof(handler));
             if (options.Port < 0 || options.Port > 65535) throw new ArgumentOutOfRangeException(nameof(options), options.Port, "The port must be from 0 to 65535.");
             bool loopback = options.Address == null || IPAddress.IsLoopback(options.Address);
-            if (!loopback && string.IsNullOrEmpty(options.BearerToken))
+            if (requireToken && !loopback && string.IsNullOrEmpty(options.BearerToken))
                 throw new HttpEndpointException(HttpEndpointFailure.TokenRequired, options.Port, null,
                     "Listening on " + options.Address + " makes the endpoint reachable from other machines: that needs a bearer token, which every request must then carry.");
             byte[] hash = string.IsNullOrEmpty(options.BearerToken) ? null : Hash(options.BearerToken);
@@ -143,14 +176,14 @@ namespace ConnectionsMonitor.Engine.Web
                 try
                 {
                     var listener = Listen(prefixes, port);
-                    return new LocalHttpEndpoint(listener, port, prefixes, hash, handler, options.ThreadName ?? "cmon-http");
+                    return new LocalHttpEndpoint(listener, port, prefixes, hash, handler, options);
                 }
                 catch (HttpEndpointException ex) when (ex.Failure == HttpEndpointFailure.PortInUse && choose && attempt < 5) { } // taken meanwhile: another
                 catch (HttpEndpointException ex) when (ex.Failure == HttpEndpointFailure.AddressUnavailable && options.Address == null && prefixes.Count > 1)
                 {
                     // No IPv6 loopback here: IPv4 alone.
                     var v4 = new[] { prefixes[0] };
-                    return new LocalHttpEndpoint(Listen(v4, port), port, v4, hash, handler, options.ThreadName ?? "cmon-http");
+                    return new LocalHttpEndpoint(Listen(v4, port), port, v4, hash, handler, options);
                 }
             }
         }
@@ -255,18 +288,54 @@ namespace ConnectionsMonitor.Engine.Web
                 HttpListenerContext context;
                 try { context = _listener.GetContext(); }
                 catch (Exception ex) when (ex is HttpListenerException || ex is ObjectDisposedException || ex is InvalidOperationException) { return; } // stopped
-                try { Answer(context); }
+                bool handedOver = false;
+                try { handedOver = Answer(context); }
                 catch (Exception ex) when (ex is HttpListenerException || ex is System.IO.IOException || ex is ObjectDisposedException || ex is InvalidOperationException) { } // the client went away
                 finally
                 {
                     Interlocked.Increment(ref _requests);
                     Interlocked.Exchange(ref _lastRequestTicks, DateTime.UtcNow.Ticks);
-                    try { context.Response.Close(); } catch (Exception ex) when (ex is HttpListenerException || ex is ObjectDisposedException || ex is InvalidOperationException || ex is System.IO.IOException) { }
+                    if (!handedOver) Close(context.Response);
                 }
             }
         }
 
-        private void Answer(HttpListenerContext context)
+        private static void Close(HttpListenerResponse response)
+        {
+            try { response.Close(); } catch (Exception ex) when (ex is HttpListenerException || ex is ObjectDisposedException || ex is InvalidOperationException || ex is System.IO.IOException) { }
+        }
+
+        /// <summary>Streamed replies running now.</summary>
+        public int ActiveStreams
+        {
+            get { lock (_streams) return _streams.Count; }
+        }
+
+        // Runs a streamed reply on a thread of its own; false when MaxStreams run already (the caller answers 503).
+        private bool StartStream(HttpListenerResponse response, Action<System.IO.Stream, CancellationToken> body)
+        {
+            lock (_streams)
+            {
+                if (_streams.Count >= _maxStreams || _stopping.IsCancellationRequested) return false;
+                Thread t = null;
+                t = new Thread(() =>
+                {
+                    try { body(response.OutputStream, _stopping.Token); }
+                    catch (Exception ex) when (ex is HttpListenerException || ex is System.IO.IOException || ex is ObjectDisposedException || ex is InvalidOperationException || ex is OperationCanceledException) { } // the client went away, or the endpoint stops
+                    finally
+                    {
+                        Close(response);
+                        lock (_streams) _streams.Remove(t);
+                    }
+                }) { IsBackground = true, Name = "cmon-http-stream" };
+                _streams.Add(t);
+                t.Start();
+                return true;
+            }
+        }
+
+        // True when the response went to a stream thread, which closes it.
+        private bool Answer(HttpListenerContext context)
         {
             var request = context.Request;
             var response = context.Response;
@@ -277,9 +346,11 @@ namespace ConnectionsMonitor.Engine.Web
                 response.AddHeader("WWW-Authenticate", "Bearer realm=\"connectionsmonitor\"");
                 reply = Text(401, "401 Unauthorized: this endpoint needs its bearer token (Authorization: Bearer ...).\n");
             }
-            else if (request.HttpMethod != "GET" && request.HttpMethod != "HEAD")
+            else if (!_methods.Contains(request.HttpMethod))
             {
-                response.AddHeader("Allow", "GET, HEAD");
+                var allowed = new List<string>(_methods);
+                allowed.Sort(StringComparer.Ordinal);
+                response.AddHeader("Allow", string.Join(", ", allowed));
                 reply = Text(405, "405 Method Not Allowed\n");
             }
             else
@@ -287,13 +358,30 @@ namespace ConnectionsMonitor.Engine.Web
                 try { reply = _handler(request.Url.AbsolutePath, request); }
                 catch (Exception ex) when (!(ex is OutOfMemoryException)) { reply = Text(500, "500 Internal Server Error\n"); }
             }
+            if (reply.Stream != null && request.HttpMethod == "HEAD") reply.Stream = null;
+            if (reply.Stream != null)
+            {
+                Headers(response, reply);
+                response.SendChunked = true;
+                if (StartStream(response, reply.Stream)) return true;
+                reply = Text(503, "503 Service Unavailable: too many open streams.\n");
+                response.SendChunked = false;
+            }
+            Headers(response, reply);
+            var body = reply.Body ?? new byte[0];
+            response.ContentLength64 = body.Length;
+            if (request.HttpMethod != "HEAD" && body.Length > 0) response.OutputStream.Write(body, 0, body.Length);
+            return false;
+        }
+
+        private static void Headers(HttpListenerResponse response, HttpReply reply)
+        {
             response.StatusCode = reply.Status;
             response.ContentType = reply.ContentType;
             response.Headers["Cache-Control"] = "no-store";
             response.Headers["X-Content-Type-Options"] = "nosniff";
-            var body = reply.Body ?? new byte[0];
-            response.ContentLength64 = body.Length;
-            if (request.HttpMethod != "HEAD" && body.Length > 0) response.OutputStream.Write(body, 0, body.Length);
+            if (reply.Headers != null)
+                foreach (var h in reply.Headers) response.AppendHeader(h.Key, h.Value);
         }
 
         /// <summary>A plain-text reply.</summary>
@@ -310,12 +398,20 @@ namespace ConnectionsMonitor.Engine.Web
             }
         }
 
-        /// <summary>Stops listening and waits for the request thread.</summary>
+        /// <summary>Stops listening, ends the streamed replies and waits for the threads (5 s each at most).</summary>
         public void Dispose()
         {
+            List<Thread> streams;
+            lock (_streams)
+            {
+                _stopping.Cancel();
+                streams = new List<Thread>(_streams);
+            }
             try { _listener.Stop(); } catch (ObjectDisposedException) { }
             try { _listener.Close(); } catch (ObjectDisposedException) { }
             if (Thread.CurrentThread != _thread) _thread.Join(TimeSpan.FromSeconds(5));
+            foreach (var t in streams)
+                if (t != Thread.CurrentThread) t.Join(TimeSpan.FromSeconds(5));
         }
     }
 }

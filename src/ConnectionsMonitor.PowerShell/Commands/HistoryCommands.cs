@@ -50,8 +50,28 @@ namespace ConnectionsMonitor.Commands
         internal string ResolvedPath(MonitorConfig config)
         {
             if (!string.IsNullOrEmpty(Path)) return GetUnresolvedProviderPathFromPSPath(Path);
-            var recording = Session.History.State;
+            return SessionPath(Session, config);
+        }
+
+        /// <summary>The file <paramref name="session"/> records into, else the configuration's file.</summary>
+        internal static string SessionPath(Engine.Session.MonitorSession session, MonitorConfig config)
+        {
+            var recording = session.History.State;
             return recording != null && recording.IsRecording ? recording.Path : HistoryOptions.PathFrom(config);
+        }
+
+        /// <summary>
+        /// The file to read when none is named: <see cref="SessionPath"/>; but when that is the user's own default file and it
+        /// does not exist while the service's does, the service's (so any session reads the service's history without being
+        /// told where it is). The second value says whether the service's file was chosen that way.
+        /// </summary>
+        internal static (string Path, bool Service) ReadPath(Engine.Session.MonitorSession session, MonitorConfig config)
+        {
+            string path = SessionPath(session, config);
+            string service = Engine.Service.ServiceRunner.DefaultHistoryPath();
+            if (string.Equals(path, HistoryOptions.DefaultPath(), StringComparison.Ordinal) && !System.IO.File.Exists(path) && System.IO.File.Exists(service))
+                return (service, true);
+            return (path, false);
         }
 
         internal void SayWarnings()
@@ -284,13 +304,9 @@ namespace ConnectionsMonitor.Commands
                         "ServiceHistoryNotFound", ErrorCategory.ObjectNotFound, service));
                 return service;
             }
-            string path = ResolvedPath(Config());
-            bool ownDefault = !Bound(nameof(Path)) && string.Equals(path, HistoryOptions.DefaultPath(), StringComparison.Ordinal);
-            if (ownDefault && !System.IO.File.Exists(path) && System.IO.File.Exists(service))
-            {
-                WriteVerbose("There is no history of yours at '" + path + "'; reading the service's history '" + service + "'.");
-                return service;
-            }
+            if (Bound(nameof(Path))) return ResolvedPath(Config());
+            var (path, fromService) = ReadPath(Session, Config());
+            if (fromService) WriteVerbose("There is no history of yours at '" + HistoryOptions.DefaultPath() + "'; reading the service's history '" + path + "'.");
             return path;
         }
 

@@ -51,7 +51,7 @@ foreach ($p in $type.GetProperties()) {
                 "MonitoredConnection", "ConnectionEvent", "TopTalker", "ConnectionStatistic", "GeoDatabaseInfo",
                 "ConnectionAlertInfo", "ConnectionAlertTestResult", "ConnectionAlertEvent", "ConnectionAlertItem",
                 "ConnectionRecording", "ConnectionHistoryTotals", "ConnectionHistoryProcess", "ConnectionHistoryConnection",
-                "ConnectionHistoryAlert", "ConnectionMetricsEndpoint", "ConnectionBaselineInfo", "ConnectionBaselineDifference",
+                "ConnectionHistoryAlert", "ConnectionMetricsEndpoint", "ConnectionBaselineInfo", "ConnectionBaselineDifference", "ConnectionDashboard",
                 "ConnectionMonitorService",
         };
 

@@ -66,6 +66,10 @@ namespace ConnectionsMonitor.Tests.Configuration
             Assert.NotNull(c.IpToken);
             Assert.Null(defaults.IpToken);
             c.IpToken = null; // internal setter: the test compares everything else
+            // The seed's file switches its dashboard on; here that makes the service serve the web page, which it does only when asked.
+            Assert.True(c.Dashboard.Enabled);
+            Assert.False(defaults.Dashboard.Enabled);
+            c.Dashboard.Enabled = false;
             AssertSameValues(defaults, c);
         }
 

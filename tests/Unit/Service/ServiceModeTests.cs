@@ -191,7 +191,7 @@ namespace ConnectionsMonitor.Tests.Service
 
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", Path.Combine(dir, "h.db"));
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
-                Assert.Contains("1 alert rule(s): config.suspiciousPorts; no metrics endpoint (metrics.enabled is false).", child.Stderr);
+                Assert.Contains("1 alert rule(s): config.suspiciousPorts; no metrics endpoint (metrics.enabled is false); no dashboard (dashboard.enabled is false).", child.Stderr);
                 Thread.Sleep(600); // the listener is in the rule's first sample (the baseline)
                 using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 client.Connect(IPAddress.Loopback, port);
@@ -269,7 +269,7 @@ namespace ConnectionsMonitor.Tests.Service
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", history);
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
                 Assert.Contains("<4>The history file '" + history + "' is not written: monitoring.trackHistory is false.", child.Stderr);
-                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false); no metrics endpoint (metrics.enabled is false).", child.Stderr);
+                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false); no metrics endpoint (metrics.enabled is false); no dashboard (dashboard.enabled is false).", child.Stderr);
                 WaitFor(() => Directory.Exists(exports) && Directory.GetFiles(exports, "connections-*.json").Length > 0, TimeSpan.FromSeconds(30),
                     () => "no export file; stderr: " + child.Stderr);
                 string json = File.ReadAllText(Directory.GetFiles(exports, "connections-*.json")[0]);
@@ -311,7 +311,7 @@ namespace ConnectionsMonitor.Tests.Service
                 listener.Start();
                 using var child = Start(dir, "--service", "--config", "config.yml");
                 WaitFor(() => child.Stderr.Contains("<6>Started") || child.Process.HasExited, TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
-                Assert.Contains("; metrics at http://127.0.0.1:" + port + "/metrics every 1 s (bearer token required).", child.Stderr);
+                Assert.Contains("; metrics at http://127.0.0.1:" + port + "/metrics every 1 s (bearer token required); no dashboard (dashboard.enabled is false).", child.Stderr);
 
                 using var http = new System.Net.Http.HttpClient();
                 string url = "http://127.0.0.1:" + port + "/metrics";
@@ -331,6 +331,52 @@ namespace ConnectionsMonitor.Tests.Service
                 Assert.Equal(0, child.Process.ExitCode);
                 Assert.Contains("<6>Metrics endpoint stopped: 1 scrape(s) served.", child.Stderr);
                 Assert.DoesNotContain(token, child.Stderr);
+                Assert.DoesNotContain("<3>", child.Stderr);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        /// <summary>
+        /// dashboard.enabled: the service serves the dashboard on loopback; its address with the token is in dashboard.url
+        /// beside the history file, never in the log; the token opens the page, nothing else does; SIGTERM stops it and
+        /// removes the file.
+        /// </summary>
+        [LinuxFact]
+        public async System.Threading.Tasks.Task WithTheDashboardEnabledTheServiceServesItAndKeepsItsAddressInAFileNotTheLog()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-svc-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                int port;
+                using (var probe = new TcpListener(IPAddress.Loopback, 0)) { probe.Start(); port = ((IPEndPoint)probe.LocalEndpoint).Port; probe.Stop(); }
+                File.WriteAllText(Path.Combine(dir, "config.yml"), "refreshInterval: 500\ndashboard:\n  enabled: true\n  port: " + port + "\n");
+                string history = Path.Combine(dir, "history.db");
+                using var child = Start(dir, "--service", "--config", "config.yml", "--history", history);
+                WaitFor(() => child.Stderr.Contains("<6>Started") || child.Process.HasExited, TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
+                string file = Path.Combine(dir, "dashboard.url");
+                Assert.Contains("; dashboard at http://127.0.0.1:" + port + "/ (its address with the token is in '" + file + "', readable by root).", child.Stderr);
+                string launch = File.ReadAllText(file).TrimEnd('\n');
+                Assert.Matches("^http://127\\.0\\.0\\.1:" + port + "/\\?token=[A-Za-z0-9_-]{43}$", launch);
+                string token = launch.Substring(launch.IndexOf("token=", StringComparison.Ordinal) + 6);
+                Assert.DoesNotContain(token, child.Stderr);
+
+                using var http = new System.Net.Http.HttpClient(new System.Net.Http.HttpClientHandler { UseCookies = false, AllowAutoRedirect = false });
+                Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("http://127.0.0.1:" + port + "/")).StatusCode);
+                using (var swap = await http.GetAsync(launch)) Assert.Equal(HttpStatusCode.SeeOther, swap.StatusCode);
+                var page = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, "http://127.0.0.1:" + port + "/api/history?range=1h");
+                page.Headers.Add("Cookie", "cm_dashboard_" + port + "=" + token);
+                using var answer = await http.SendAsync(page);
+                Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                using var json = System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+                Assert.Equal(history, json.RootElement.GetProperty("file").GetString()); // the graphs read what the service records
+
+                Assert.Equal(0, kill(child.Process.Id, SIGTERM));
+                Assert.True(child.Process.WaitForExit(30_000), "no exit after SIGTERM; stderr: " + child.Stderr);
+                child.Process.WaitForExit();
+                Assert.Equal(0, child.Process.ExitCode);
+                Assert.Contains("<6>Dashboard stopped: ", child.Stderr);
+                Assert.False(File.Exists(file), "dashboard.url is left behind");
                 Assert.DoesNotContain("<3>", child.Stderr);
             }
             finally { Directory.Delete(dir, true); }

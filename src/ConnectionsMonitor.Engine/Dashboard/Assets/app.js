@@ -1,0 +1,522 @@
+// ConnectionsMonitor dashboard: the live table of the module's session, pushed by Server-Sent Events (/api/events).
+// Every value from the server is inserted with textContent, never as HTML. Only the rows on screen are in the DOM.
+'use strict';
+
+(function () {
+  const ROW_H = 22;
+  const $ = (id) => document.getElementById(id);
+
+  // The table's columns: label, the server columns they show, how to show and sort them.
+  const COLUMNS = [
+    { label: 'Proto', key: 'Protocol', cls: (r, c) => 'proto-' + v(r, c, 'Protocol') },
+    { label: 'Local', key: 'LocalAddress', text: (r, c) => endpoint(v(r, c, 'LocalAddress'), v(r, c, 'LocalPort')), sort: (r, c) => v(r, c, 'LocalPort') },
+    { label: 'Foreign', key: 'RemoteAddress', text: (r, c) => endpoint(v(r, c, 'RemoteHostName') || v(r, c, 'RemoteAddress'), v(r, c, 'RemotePort')) },
+    { label: 'State', key: 'State', cls: (r, c) => 'st-' + (v(r, c, 'State') || '') },
+    { label: 'PID', key: 'ProcessId', num: true },
+    { label: 'Process', key: 'ProcessName' },
+    { label: 'Geo', key: 'Country' },
+    { label: 'ASN', key: 'Asn', num: true, text: (r, c) => { const a = v(r, c, 'Asn'); return a == null ? '' : 'AS' + a; } },
+    { label: 'Bytes', key: 'BytesSent', num: true, text: (r, c) => bytes(total(v(r, c, 'BytesSent'), v(r, c, 'BytesReceived'))),
+      sort: (r, c) => total(v(r, c, 'BytesSent'), v(r, c, 'BytesReceived')), title: 'Bytes sent and received' },
+    { label: 'Out/s', key: 'SendRate', num: true, text: (r, c) => rate(v(r, c, 'SendRate')) },
+    { label: 'In/s', key: 'ReceiveRate', num: true, text: (r, c) => rate(v(r, c, 'ReceiveRate')) },
+    { label: 'Age', key: 'Age', num: true, text: (r, c) => age(ageOf(r, c), v(r, c, 'AgeIsLowerBound')), sort: (r, c) => ageOf(r, c) },
+    { label: 'Flags', key: 'Flags', cls: (r, c) => (v(r, c, 'Flags') ? 'flagged' : '') },
+  ];
+
+  let columns = [];          // server column names (the first is Key)
+  let index = {};            // name -> position
+  const live = new Map();    // key -> row, kept up to date by every update, paused or not
+  let rows = [];             // the rows shown (arrays), taken from live when not paused
+  let haystack = null;       // lower-case text of each row for search, made on demand
+  let view = [];             // rows after filters and sort
+  let sort = { col: null, dir: 1 };
+  let paused = false, waiting = null, waitingCount = 0;
+  let selectedKey = null;
+  let lastTime = null;
+
+  function v(r, c, name) { const i = c[name]; return i === undefined ? null : r[i]; }
+  // Seconds since the connection was opened (or first seen), as of the sample's time.
+  function ageOf(r, c) {
+    const since = v(r, c, 'CreationTime') || v(r, c, 'FirstSeen');
+    if (since == null || lastTime == null) return null;
+    return Math.max(0, Math.floor((Date.parse(lastTime) - Date.parse(since)) / 1000));
+  }
+  function total(a, b) { return a == null && b == null ? null : (a || 0) + (b || 0); }
+  // IPv4-mapped IPv6 addresses in IPv4 form, as the PowerShell table view shows them.
+  function shown(addr) { return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(addr) ? addr.substring(7) : addr; }
+  function endpoint(addr, port) {
+    if (addr == null) return port == null ? '' : '*:' + port;
+    addr = shown(addr);
+    const a = addr.indexOf(':') >= 0 ? '[' + addr + ']' : addr;
+    return port == null ? a : a + ':' + port;
+  }
+  function bytes(n) {
+    if (n == null) return '';
+    const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let i = 0; let x = n;
+    while (x >= 1024 && i < u.length - 1) { x /= 1024; i++; }
+    return (i === 0 ? String(x) : x.toFixed(x < 10 ? 1 : 0)) + ' ' + u[i];
+  }
+  function rate(n) { return n == null ? '' : bytes(Math.round(n)) + '/s'; }
+  // As the PowerShell table view: 42s, 5m12s, 3h04m, 2d05h; '>' when the age is a lower bound (seen since, not opened at).
+  function age(s, lower) {
+    if (s == null) return '';
+    const two = (n) => (n < 10 ? '0' : '') + n;
+    const t = s < 60 ? s + 's'
+      : s < 3600 ? Math.floor(s / 60) + 'm' + two(s % 60) + 's'
+        : s < 86400 ? Math.floor(s / 3600) + 'h' + two(Math.floor(s / 60) % 60) + 'm'
+          : Math.floor(s / 86400) + 'd' + two(Math.floor(s / 3600) % 24) + 'h';
+    return lower ? '>' + t : t;
+  }
+  function rowKey(r) { return r[0]; }
+  function cellText(col, r) {
+    if (col.text) return col.text(r, index);
+    const x = v(r, index, col.key);
+    return x == null ? '' : String(x);
+  }
+
+  // ---- header -------------------------------------------------------------------------------------------------------
+  function buildHeader() {
+    const head = $('thead');
+    COLUMNS.forEach((col, i) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'th' + (col.num ? ' num' : '');
+      b.textContent = col.label;
+      b.setAttribute('role', 'columnheader');
+      b.setAttribute('aria-sort', 'none');
+      b.title = 'Sort by ' + (col.title || col.label);
+      b.addEventListener('click', () => {
+        if (sort.col === i) sort.dir = -sort.dir; else { sort.col = i; sort.dir = col.num ? -1 : 1; }
+        head.querySelectorAll('.th').forEach((h, j) => h.setAttribute('aria-sort', j === sort.col ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none'));
+        refresh();
+      });
+      head.appendChild(b);
+    });
+  }
+
+  // ---- filters ------------------------------------------------------------------------------------------------------
+  const filterIds = ['search', 'f-protocol', 'f-state', 'f-country', 'f-process', 'f-vpn', 'f-flagged'];
+  filterIds.forEach((id) => $(id).addEventListener(id === 'search' ? 'input' : 'change', () => { $('viewport').scrollTop = 0; refresh(); }));
+
+  function fillChoices(id, name) {
+    const select = $(id);
+    const current = select.value;
+    const seen = new Set();
+    const i = index[name];
+    for (const r of rows) { const x = r[i]; if (x != null && x !== '') seen.add(String(x)); }
+    if (current) seen.add(current);
+    const values = Array.from(seen).sort((a, b) => a.localeCompare(b));
+    const have = Array.from(select.options).slice(1).map((o) => o.value);
+    if (have.length === values.length && have.every((x, k) => x === values[k])) return;
+    while (select.options.length > 1) select.remove(1);
+    for (const x of values) { const o = document.createElement('option'); o.value = x; o.textContent = x; select.appendChild(o); }
+    select.value = current;
+  }
+
+  function matches(r, k, f) {
+    if (f.protocol && v(r, index, 'Protocol') !== f.protocol) return false;
+    if (f.state && v(r, index, 'State') !== f.state) return false;
+    if (f.country && v(r, index, 'Country') !== f.country) return false;
+    if (f.process && v(r, index, 'ProcessName') !== f.process) return false;
+    if (f.vpn === 'yes' && v(r, index, 'IsVpn') !== true) return false;
+    if (f.vpn === 'no' && v(r, index, 'IsVpn') === true) return false;
+    if (f.flagged && !v(r, index, 'Flags')) return false;
+    if (f.search && haystack[k].indexOf(f.search) < 0) return false;
+    return true;
+  }
+
+  function currentFilters() {
+    return {
+      search: $('search').value.trim().toLowerCase(),
+      protocol: $('f-protocol').value, state: $('f-state').value, country: $('f-country').value,
+      process: $('f-process').value, vpn: $('f-vpn').value, flagged: $('f-flagged').checked,
+    };
+  }
+
+  function refresh() {
+    const f = currentFilters();
+    if (f.search && haystack == null) {
+      haystack = rows.map((r) => r.map((x) => (x == null ? '' : String(x))).join('\u0001').toLowerCase() +
+        '\u0001' + COLUMNS.map((c) => cellText(c, r)).join('\u0001').toLowerCase());
+    }
+    const out = [];
+    for (let k = 0; k < rows.length; k++) if (matches(rows[k], k, f)) out.push(rows[k]);
+    if (sort.col != null) {
+      const col = COLUMNS[sort.col];
+      const key = col.sort || ((r) => v(r, index, col.key));
+      const dir = sort.dir;
+      out.sort((a, b) => {
+        const x = key(a, index), y = key(b, index);
+        if (x == null && y == null) return 0;
+        if (x == null) return 1;
+        if (y == null) return -1;
+        if (typeof x === 'number' && typeof y === 'number') return (x - y) * dir;
+        return String(x).localeCompare(String(y)) * dir;
+      });
+    }
+    view = out;
+    $('shown').textContent = view.length === rows.length ? rows.length + ' rows' : view.length + ' of ' + rows.length + ' rows';
+    $('viewport').setAttribute('aria-rowcount', String(view.length));
+    draw();
+  }
+
+  // ---- the visible rows ---------------------------------------------------------------------------------------------
+  const pool = [];
+  function draw() {
+    const vp = $('viewport');
+    $('spacer').style.height = (view.length * ROW_H) + 'px';
+    const first = Math.max(0, Math.min(view.length - 1, Math.floor(vp.scrollTop / ROW_H)));
+    const count = Math.max(0, Math.min(view.length - first, Math.ceil(vp.clientHeight / ROW_H) + 2));
+    const box = $('rows');
+    box.style.transform = 'translateY(' + (first * ROW_H) + 'px)';
+    while (pool.length < count) {
+      const row = document.createElement('div');
+      row.className = 'row';
+      row.setAttribute('role', 'row');
+      for (let i = 0; i < COLUMNS.length; i++) {
+        const cell = document.createElement('div');
+        cell.setAttribute('role', 'gridcell');
+        row.appendChild(cell);
+      }
+      row.addEventListener('click', () => select(row.dataset.key, true));
+      pool.push(row);
+    }
+    for (let k = 0; k < pool.length; k++) {
+      const row = pool[k];
+      if (k >= count) { if (row.parentNode) row.remove(); continue; }
+      const r = view[first + k];
+      const key = rowKey(r);
+      row.dataset.key = key;
+      row.classList.toggle('selected', key === selectedKey);
+      row.setAttribute('aria-rowindex', String(first + k + 1));
+      for (let i = 0; i < COLUMNS.length; i++) {
+        const col = COLUMNS[i];
+        const cell = row.children[i];
+        const text = cellText(col, r);
+        if (cell.textContent !== text) cell.textContent = text;
+        cell.title = text;
+        cell.className = 'cell' + (col.num ? ' num' : '') + (col.cls ? ' ' + col.cls(r, index) : '');
+      }
+      if (!row.parentNode || row.parentNode !== box) box.appendChild(row);
+    }
+    if (selectedKey) showDetail();
+  }
+  $('viewport').addEventListener('scroll', () => requestAnimationFrame(draw), { passive: true });
+  window.addEventListener('resize', () => requestAnimationFrame(draw));
+
+  // ---- keyboard and detail ------------------------------------------------------------------------------------------
+  function select(key, open) {
+    selectedKey = key;
+    draw();
+    if (open) showDetail();
+  }
+  function showDetail() {
+    const r = rows.find((x) => rowKey(x) === selectedKey);
+    const panel = $('detail');
+    if (!r) { $('detail-h').textContent = 'Connection (closed)'; return; }
+    $('detail-h').textContent = 'Connection';
+    const list = $('detail-list');
+    list.replaceChildren();
+    const item = (name, value) => {
+      const dt = document.createElement('dt'); dt.textContent = name;
+      const dd = document.createElement('dd'); dd.textContent = value == null ? '—' : String(value);
+      list.append(dt, dd);
+    };
+    columns.forEach((name, i) => { if (i > 0) item(name, r[i]); });
+    item('AgeSeconds', ageOf(r, index));
+    panel.hidden = false;
+  }
+  $('detail-close').addEventListener('click', () => { $('detail').hidden = true; selectedKey = null; draw(); $('viewport').focus(); });
+  $('viewport').addEventListener('keydown', (e) => {
+    if (!view.length) return;
+    let at = view.findIndex((r) => rowKey(r) === selectedKey);
+    if (e.key === 'ArrowDown') at = Math.min(view.length - 1, at + 1);
+    else if (e.key === 'ArrowUp') at = Math.max(0, at - 1);
+    else if (e.key === 'PageDown') at = Math.min(view.length - 1, at + 20);
+    else if (e.key === 'PageUp') at = Math.max(0, at - 20);
+    else if (e.key === 'Home') at = 0;
+    else if (e.key === 'End') at = view.length - 1;
+    else if (e.key === 'Enter' && at >= 0) { showDetail(); e.preventDefault(); return; }
+    else if (e.key === 'Escape') { $('detail').hidden = true; return; }
+    else return;
+    e.preventDefault();
+    selectedKey = rowKey(view[at]);
+    const vp = $('viewport');
+    if (at * ROW_H < vp.scrollTop) vp.scrollTop = at * ROW_H;
+    else if ((at + 1) * ROW_H + $('thead').offsetHeight > vp.scrollTop + vp.clientHeight) vp.scrollTop = (at + 1) * ROW_H + $('thead').offsetHeight - vp.clientHeight;
+    draw();
+  });
+
+  // ---- stats and top talkers ----------------------------------------------------------------------------------------
+  function showStats(stats) {
+    $('stat-tcp').textContent = String(stats.tcp);
+    $('stat-udp').textContent = String(stats.udp);
+    $('stat-total').textContent = String(stats.total);
+    $('stat-send').textContent = stats.sendRate == null ? '–' : rate(stats.sendRate);
+    $('stat-receive').textContent = stats.receiveRate == null ? '–' : rate(stats.receiveRate);
+  }
+  function showTalkers() {
+    const by = new Map();
+    const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate;
+    for (const r of rows) {
+      const name = r[pi] == null ? '(no owner)' : r[pi];
+      let t = by.get(name);
+      if (!t) { t = { name, conns: 0, rate: 0, hasRate: false }; by.set(name, t); }
+      t.conns++;
+      if (r[si] != null || r[ri] != null) { t.rate += (r[si] || 0) + (r[ri] || 0); t.hasRate = true; }
+    }
+    const all = Array.from(by.values());
+    list($('talk-bytes'), all.filter((t) => t.hasRate).sort((a, b) => b.rate - a.rate).slice(0, 8), (t) => rate(t.rate));
+    list($('talk-conn'), all.sort((a, b) => b.conns - a.conns).slice(0, 8), (t) => String(t.conns));
+  }
+  function list(ol, items, value) {
+    ol.replaceChildren();
+    for (const t of items) {
+      const li = document.createElement('li');
+      const n = document.createElement('span'); n.className = 'name'; n.title = t.name;
+      if (t.name === '(no owner)') n.textContent = t.name;
+      else {
+        const b = document.createElement('button');
+        b.type = 'button'; b.textContent = t.name; b.title = 'Show ' + t.name + ': its connections now and its traffic over time';
+        b.addEventListener('click', () => openProcess(t.name));
+        n.appendChild(b);
+      }
+      const x = document.createElement('span'); x.className = 'value'; x.textContent = value(t);
+      li.append(n, x);
+      ol.appendChild(li);
+    }
+  }
+
+  // ---- live updates -------------------------------------------------------------------------------------------------
+  // A frame into the live rows: "snapshot" replaces them, "delta" adds or replaces the rows it carries and drops the keys
+  // it names. Then, unless paused, the rows shown become the live ones.
+  function take(kind, data) {
+    if (kind === 'snapshot') {
+      columns = data.columns;
+      index = {};
+      columns.forEach((n, i) => { index[n] = i; });
+      live.clear();
+      for (const r of data.rows) live.set(r[0], r);
+    } else {
+      for (const r of data.upserts) live.set(r[0], r);
+      for (const k of data.removes) live.delete(k);
+    }
+  }
+  function apply(data) {
+    rows = Array.from(live.values());
+    haystack = null;
+    lastTime = data.time;
+    showStats(data.stats);
+    fillChoices('f-state', 'State');
+    fillChoices('f-country', 'Country');
+    fillChoices('f-process', 'ProcessName');
+    showTalkers();
+    showProcessNow();
+    refresh();
+    status();
+  }
+  function status(text, cls) {
+    const s = $('status');
+    s.className = 'status' + (cls ? ' ' + cls : paused ? '' : ' live');
+    if (text) { s.textContent = text; return; }
+    const t = lastTime ? new Date(lastTime).toLocaleTimeString() : '';
+    s.textContent = paused ? 'paused' + (waitingCount ? ' (' + waitingCount + ' new)' : '') : 'live ' + t;
+  }
+
+  let source = null;
+  function connect() {
+    source = new EventSource('/api/events');
+    const on = (kind) => (e) => {
+      const started = performance.now();
+      const data = JSON.parse(e.data);
+      take(kind, data);
+      if (paused) { waiting = data; waitingCount++; status(); return; }
+      apply(data);
+      // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools.
+      performance.measure('cm-update', { start: started, end: performance.now() });
+      const all = performance.getEntriesByName('cm-update');
+      if (all.length > 600) performance.clearMeasures('cm-update');
+    };
+    source.addEventListener('snapshot', on('snapshot'));
+    source.addEventListener('delta', on('delta'));
+    source.addEventListener('error', () => status('disconnected, retrying…', 'down'));
+  }
+
+  $('pause').addEventListener('click', () => {
+    paused = !paused;
+    $('pause').setAttribute('aria-pressed', String(paused));
+    $('pause').textContent = paused ? 'Resume' : 'Pause';
+    if (!paused && waiting) { const w = waiting; waiting = null; waitingCount = 0; apply(w); }
+    status();
+  });
+
+  // ---- export -------------------------------------------------------------------------------------------------------
+  async function exportView(format) {
+    const response = await fetch('/api/export', {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ format, keys: view.map(rowKey) }),
+    });
+    if (!response.ok) { status('export failed: HTTP ' + response.status, 'down'); return; }
+    const blob = await response.blob();
+    const disposition = response.headers.get('Content-Disposition') || '';
+    const m = /filename="([^"]+)"/.exec(disposition);
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = m ? m[1] : 'connections.' + format;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }
+  $('export-csv').addEventListener('click', () => exportView('csv'));
+  $('export-json').addEventListener('click', () => exportView('json'));
+
+  // ---- theme --------------------------------------------------------------------------------------------------------
+  function setTheme(t) {
+    document.documentElement.setAttribute('data-theme', t);
+    try { localStorage.setItem('cm-theme', t); } catch (e) { /* storage off: the choice lasts this page */ }
+  }
+  let theme = null;
+  try { theme = localStorage.getItem('cm-theme'); } catch (e) { theme = null; }
+  if (theme !== 'light' && theme !== 'dark') theme = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+  setTheme(theme);
+  $('theme').addEventListener('click', () => {
+    setTheme(document.documentElement.getAttribute('data-theme') === 'dark' ? 'light' : 'dark');
+    loadHistory(); // the graphs take their colours from the theme
+  });
+
+  // ---- history graphs (uPlot) --------------------------------------------------------------------------------------
+  let range = '1h';
+  const charts = {};
+  let processName = null;
+  let historyTimer = null;
+
+  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  function chartOptions(el, series, rateAxis) {
+    const fg = css('--fg'), grid = css('--line');
+    return {
+      width: Math.max(160, el.clientWidth || el.parentNode.clientWidth || 300), height: 110,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      series: [{}].concat(series),
+      axes: [
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56,
+          values: rateAxis ? (u, vals) => vals.map((x) => (x == null ? '' : bytes(Math.round(x)))) : undefined },
+      ],
+    };
+  }
+  function draw1(id, series, data, rateAxis) {
+    const el = $(id);
+    if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+    el.replaceChildren();
+    if (typeof uPlot !== 'function') return;
+    charts[id] = new uPlot(chartOptions(el, series, rateAxis), data, el);
+  }
+  function columnsOf(points, n) {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(points.map((p) => p[i]));
+    return out;
+  }
+  async function loadHistory() {
+    let data;
+    try {
+      const response = await fetch('/api/history?range=' + encodeURIComponent(range), { credentials: 'same-origin' });
+      if (!response.ok) { $('graph-note').textContent = 'history: HTTP ' + response.status; return; }
+      data = await response.json();
+    } catch (e) { $('graph-note').textContent = 'history: unreachable'; return; }
+    const c = columnsOf(data.points, 5);
+    draw1('g-tcp', [{ label: 'TCP', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
+    draw1('g-udp', [{ label: 'UDP', stroke: css('--udp'), width: 1.5 }], [c[0], c[2]]);
+    draw1('g-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[3], c[4]], true);
+    $('graph-note').textContent = data.missing === 'noFile'
+      ? 'No history recorded yet: Start-ConnectionRecording (or the service) records it, and the graphs fill as it does.'
+      : data.missing === 'unreadable' ? 'The history file cannot be read: ' + (data.error || '')
+        : data.points.length + ' points, every ' + data.periodSeconds + ' s';
+    $('graph-note').dataset.points = String(data.points.length);
+    if (processName) loadProcess();
+  }
+  async function loadProcess() {
+    const name = processName;
+    let data;
+    try {
+      const response = await fetch('/api/history?range=' + encodeURIComponent(range) + '&process=' + encodeURIComponent(name), { credentials: 'same-origin' });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (e) { return; }
+    if (name !== processName) return;
+    const c = columnsOf(data.points, 4);
+    draw1('g-process-conn', [{ label: 'connections', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
+    draw1('g-process-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[2], c[3]], true);
+    $('g-process-conn').dataset.points = String(data.points.length);
+  }
+  function openProcess(name) {
+    processName = name;
+    $('process').hidden = false;
+    $('process-h').textContent = name;
+    const select = $('f-process');
+    if (Array.from(select.options).some((o) => o.value === name)) { select.value = name; refresh(); }
+    showProcessNow();
+    loadProcess();
+  }
+  function showProcessNow() {
+    if (!processName) return;
+    const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate;
+    let n = 0, rate = 0, pids = new Set();
+    for (const r of rows) if (r[pi] === processName) { n++; rate += (r[si] || 0) + (r[ri] || 0); if (r[index.ProcessId] != null) pids.add(r[index.ProcessId]); }
+    $('process-now').textContent = n + ' connection' + (n === 1 ? '' : 's') + ' now, ' + bytes(Math.round(rate)) + '/s; PID ' + (Array.from(pids).join(', ') || '–');
+  }
+  $('process-close').addEventListener('click', () => {
+    processName = null;
+    $('process').hidden = true;
+    $('f-process').value = '';
+    refresh();
+  });
+  document.querySelectorAll('.ranges button').forEach((b) => b.addEventListener('click', () => {
+    range = b.dataset.range;
+    document.querySelectorAll('.ranges button').forEach((x) => x.setAttribute('aria-pressed', String(x === b)));
+    scheduleHistory();
+  }));
+  function scheduleHistory() {
+    if (historyTimer) clearInterval(historyTimer);
+    loadHistory();
+    historyTimer = setInterval(loadHistory, range === '1h' ? 10000 : 60000);
+  }
+  window.addEventListener('resize', () => {
+    for (const id of Object.keys(charts)) { const el = $(id); charts[id].setSize({ width: Math.max(160, el.clientWidth || 300), height: 110 }); }
+  });
+
+  // ---- alert rules ------------------------------------------------------------------------------------------------
+  async function loadAlerts() {
+    let data;
+    try {
+      const response = await fetch('/api/alerts', { credentials: 'same-origin' });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (e) { return; }
+    const ul = $('alerts');
+    ul.replaceChildren();
+    $('alerts-none').hidden = data.rules.length > 0;
+    for (const r of data.rules) {
+      const li = document.createElement('li');
+      const name = document.createElement('div'); name.className = 'rule'; name.textContent = r.name + ' (' + r.kind + ')';
+      const fired = document.createElement('div');
+      fired.textContent = r.fired === 0 ? 'never fired' : 'fired ' + r.fired + '×, last ' + new Date(r.lastFired).toLocaleString() + (r.active ? '; ' + r.active + ' on now' : '');
+      const delivery = document.createElement('div');
+      delivery.textContent = 'delivered ' + r.delivered + ', failed ' + r.failed + (r.pending ? ', pending ' + r.pending : '') + (r.dropped ? ', dropped ' + r.dropped : '') +
+        (r.lastError ? ' — ' + r.lastError : '');
+      if (r.failed > 0 || r.actionErrors > 0) delivery.className = 'failing';
+      li.append(name, fired, delivery);
+      ul.appendChild(li);
+    }
+  }
+
+  buildHeader();
+  connect();
+  scheduleHistory();
+  loadAlerts();
+  setInterval(loadAlerts, 5000);
+})();

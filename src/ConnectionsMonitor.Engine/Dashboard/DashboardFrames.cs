@@ -1,0 +1,187 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text.Json;
+using ConnectionsMonitor.Engine.Export;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+
+namespace ConnectionsMonitor.Engine.Dashboard
+{
+    /// <summary>
+    /// One sample as the page gets it, in two forms that share a head (<c>"time"</c>: ISO 8601 UTC, <c>"interval"</c>: ms,
+    /// <c>"stats"</c>: {tcp, udp, total, sendRate, receiveRate}, rates in bytes per second summed over the rows that have one,
+    /// null when none has):
+    /// <see cref="Full"/> — <c>{…head, "columns": ["Key", …], "rows": [[key, …]…]}</c>, every row; and
+    /// <see cref="Delta"/> — <c>{…head, "upserts": [[key, …]…], "removes": [key…]}</c>, the rows that are new or changed since
+    /// the previous frame and the keys of those gone. Rows are <see cref="ConnectionFileFormat.WriteRow"/>'s arrays.
+    /// </summary>
+    internal sealed class DashboardFrame
+    {
+        private readonly object _gate = new object();
+        private readonly byte[] _head;
+        private readonly List<byte[]> _rows;
+        private byte[] _full;
+
+        internal DashboardFrame(long version, DateTime snapshotUtc, IReadOnlyList<ConnectionRecord> records, IReadOnlyList<string> keys, byte[] head, List<byte[]> rows, byte[] delta, int upserts, int removes)
+        {
+            Version = version; SnapshotUtc = snapshotUtc; Records = records; Keys = keys; _head = head; _rows = rows; Delta = delta;
+            Upserts = upserts; Removes = removes;
+        }
+
+        /// <summary>1 for the first frame, then one more per sample.</summary>
+        public long Version { get; }
+        /// <summary>When the sample's table read ended (UTC).</summary>
+        public DateTime SnapshotUtc { get; }
+        /// <summary>The sample's rows.</summary>
+        public IReadOnlyList<ConnectionRecord> Records { get; }
+        /// <summary>Each row's key, in the order of <see cref="Records"/>.</summary>
+        public IReadOnlyList<string> Keys { get; }
+        /// <summary>The delta form (UTF-8 JSON, one line).</summary>
+        public byte[] Delta { get; }
+        /// <summary>Rows new or changed since the previous frame.</summary>
+        public int Upserts { get; }
+        /// <summary>Rows gone since the previous frame.</summary>
+        public int Removes { get; }
+
+        /// <summary>The full form (UTF-8 JSON, one line), made when first asked for.</summary>
+        public byte[] Full
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    if (_full != null) return _full;
+                    var output = new MemoryStream(_head.Length + 64 + _rows.Count * 200);
+                    using (var w = new Utf8JsonWriter(output))
+                    {
+                        w.WriteStartObject();
+                        w.Flush();
+                        output.Write(_head, 0, _head.Length);
+                        w.WriteStartArray("columns");
+                        w.WriteStringValue("Key");
+                        foreach (var c in ConnectionFileFormat.RowColumnNames) w.WriteStringValue(c);
+                        w.WriteEndArray();
+                        w.WriteStartArray("rows");
+                        foreach (var row in _rows) w.WriteRawValue(row, skipInputValidation: true);
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    }
+                    return _full = output.ToArray();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Turns samples into <see cref="DashboardFrame"/>s, keeping the previous sample's rows to tell what changed. Used by one
+    /// thread (the dashboard's); a frame, once made, is read by any.
+    /// </summary>
+    internal sealed class DashboardFrames
+    {
+        private Dictionary<string, byte[]> _previous = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        private readonly MemoryStream _buffer = new MemoryStream(512);
+        private readonly Utf8JsonWriter _writer;
+        private long _version;
+
+        public DashboardFrames() { _writer = new Utf8JsonWriter(_buffer); }
+
+        /// <summary>The frame of one sample.</summary>
+        public DashboardFrame Next(IReadOnlyList<ConnectionRecord> records, DateTime snapshotUtc, TimeSpan interval)
+        {
+            var keys = Keys(records);
+            var current = new Dictionary<string, byte[]>(records.Count, StringComparer.Ordinal);
+            var rows = new List<byte[]>(records.Count);
+            var upserts = new List<byte[]>();
+            for (int i = 0; i < records.Count; i++)
+            {
+                _buffer.SetLength(0);
+                _writer.Reset(_buffer);
+                ConnectionFileFormat.WriteRow(_writer, keys[i], records[i], snapshotUtc);
+                _writer.Flush();
+                var bytes = _buffer.ToArray();
+                current[keys[i]] = bytes;
+                rows.Add(bytes);
+                if (!_previous.TryGetValue(keys[i], out var old) || !old.AsSpan().SequenceEqual(bytes)) upserts.Add(bytes);
+            }
+            var removes = new List<string>();
+            foreach (var key in _previous.Keys)
+                if (!current.ContainsKey(key)) removes.Add(key);
+            _previous = current;
+
+            byte[] head = Head(records, snapshotUtc, interval);
+            var output = new MemoryStream(head.Length + 64 + upserts.Count * 200 + removes.Count * 40);
+            using (var w = new Utf8JsonWriter(output))
+            {
+                w.WriteStartObject();
+                w.Flush();
+                output.Write(head, 0, head.Length);
+                w.WriteStartArray("upserts");
+                foreach (var row in upserts) w.WriteRawValue(row, skipInputValidation: true);
+                w.WriteEndArray();
+                w.WriteStartArray("removes");
+                foreach (var key in removes) w.WriteStringValue(key);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            return new DashboardFrame(++_version, snapshotUtc, records, keys, head, rows, output.ToArray(), upserts.Count, removes.Count);
+        }
+
+        // "time":…,"interval":…,"stats":{…}, — the members both forms start with, each followed by a comma.
+        private static byte[] Head(IReadOnlyList<ConnectionRecord> rows, DateTime snapshotUtc, TimeSpan interval)
+        {
+            int tcp = 0, udp = 0;
+            double send = 0, receive = 0;
+            bool anySend = false, anyReceive = false;
+            foreach (var c in rows)
+            {
+                if (c.Protocol == TransportProtocol.Tcp) tcp++; else udp++;
+                if (c.SendRate != null) { send += c.SendRate.Value; anySend = true; }
+                if (c.ReceiveRate != null) { receive += c.ReceiveRate.Value; anyReceive = true; }
+            }
+            var output = new MemoryStream(256);
+            using (var w = new Utf8JsonWriter(output))
+            {
+                w.WriteStartObject();
+                w.WriteString("time", DateTime.SpecifyKind(snapshotUtc, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                w.WriteNumber("interval", (long)interval.TotalMilliseconds);
+                w.WriteStartObject("stats");
+                w.WriteNumber("tcp", tcp);
+                w.WriteNumber("udp", udp);
+                w.WriteNumber("total", tcp + udp);
+                if (anySend) w.WriteNumber("sendRate", Math.Round(send, 1)); else w.WriteNull("sendRate");
+                if (anyReceive) w.WriteNumber("receiveRate", Math.Round(receive, 1)); else w.WriteNull("receiveRate");
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            // {"time":…,"stats":{…}} → "time":…,"stats":{…},
+            var bytes = output.ToArray();
+            var head = new byte[bytes.Length - 1];
+            Array.Copy(bytes, 1, head, 0, bytes.Length - 2);
+            head[head.Length - 1] = (byte)',';
+            return head;
+        }
+
+        /// <summary>
+        /// Each row's key: Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort joined by "|" (unknown as empty); a
+        /// second row with the same ends (e.g. a TIME_WAIT remnant beside a new connection) gets "|2", a third "|3".
+        /// </summary>
+        internal static IReadOnlyList<string> Keys(IReadOnlyList<ConnectionRecord> records)
+        {
+            var keys = new string[records.Count];
+            var seen = new Dictionary<string, int>(records.Count, StringComparer.Ordinal);
+            for (int i = 0; i < records.Count; i++)
+            {
+                var r = records[i];
+                string key = (r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP") + "|" + AddressPattern.FormatAddress(r.LocalAddress) + "|" +
+                    r.LocalPort.ToString(CultureInfo.InvariantCulture) + "|" + AddressPattern.FormatAddress(r.RemoteAddress) + "|" +
+                    (r.RemotePort?.ToString(CultureInfo.InvariantCulture) ?? "");
+                if (seen.TryGetValue(key, out int n)) { seen[key] = n + 1; key += "|" + (n + 1).ToString(CultureInfo.InvariantCulture); }
+                else seen[key] = 1;
+                keys[i] = key;
+            }
+            return keys;
+        }
+    }
+}

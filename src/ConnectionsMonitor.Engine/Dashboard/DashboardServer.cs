@@ -1,0 +1,594 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using ConnectionsMonitor.Engine.Display;
+using ConnectionsMonitor.Engine.Export;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Engine.Web;
+
+namespace ConnectionsMonitor.Engine.Dashboard
+{
+    /// <summary>Where the dashboard listens and how often it samples.</summary>
+    public sealed class DashboardOptions
+    {
+        /// <summary>TCP port; 0 for a free one.</summary>
+        public int Port { get; set; }
+
+        /// <summary>
+        /// Address to listen on; null for loopback (127.0.0.1, and ::1 on Windows). Any other address makes the page
+        /// reachable from other machines (still behind the token); the caller asks the user to say so explicitly.
+        /// </summary>
+        public IPAddress Address { get; set; }
+
+        /// <summary>Time between the dashboard's samples of the session's sampler (the page's update rate).</summary>
+        public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+        /// <summary>
+        /// The history file the graphs read (SQLite, <see cref="History.HistoryStore"/>), asked at each request so a
+        /// recording started later is found; null, or a null result, for none.
+        /// </summary>
+        public Func<string> HistoryPath { get; set; }
+    }
+
+    /// <summary>What the dashboard is doing (Get-ConnectionDashboard). Holds no secret: the token is only in <see cref="LaunchUrl"/> of the state Start returns.</summary>
+    public sealed class DashboardState
+    {
+        internal DashboardState() { }
+
+        /// <summary>The page's address without the token, e.g. http://127.0.0.1:3000/.</summary>
+        public string Url { get; internal set; }
+        /// <summary>The address with the token (http://127.0.0.1:3000/?token=…): only on the state <see cref="DashboardServer.Start"/> returns, else null.</summary>
+        public string LaunchUrl { get; internal set; }
+        /// <summary>The addresses listened on, as text.</summary>
+        public string Address { get; internal set; }
+        /// <summary>TCP port.</summary>
+        public int Port { get; internal set; }
+        /// <summary>Time between samples.</summary>
+        public TimeSpan Interval { get; internal set; }
+        /// <summary>When it started (UTC).</summary>
+        public DateTime StartedUtc { get; internal set; }
+        /// <summary>Pages (event streams) connected now.</summary>
+        public int Clients { get; internal set; }
+        /// <summary>Requests answered, any status.</summary>
+        public long Requests { get; internal set; }
+        /// <summary>Requests refused with 403 (wrong Host, no or a wrong token, cross-origin or non-JSON changes).</summary>
+        public long Refused { get; internal set; }
+        /// <summary>Samples taken from the session's sampler.</summary>
+        public long Samples { get; internal set; }
+        /// <summary>Time of the latest sample (UTC), or null.</summary>
+        public DateTime? LastSampleUtc { get; internal set; }
+        /// <summary>Connections in the latest sample.</summary>
+        public int Connections { get; internal set; }
+        /// <summary>True while serving.</summary>
+        public bool IsRunning { get; internal set; }
+        /// <summary>Why sampling failed lately (the page keeps the last good rows), or null.</summary>
+        public string Failure { get; internal set; }
+    }
+
+    /// <summary>
+    /// The local web dashboard of a session: a subscriber of the session's sampler (thread "cmon-dashboard", every
+    /// <see cref="DashboardOptions.Interval"/>, the configuration's filters applied) that renders each sample once as
+    /// JSON and pushes it to every open page by Server-Sent Events, and a <see cref="LocalHttpEndpoint"/> that serves the
+    /// page's files (embedded in this assembly; nothing is loaded from anywhere else) behind <see cref="DashboardGuard"/>.
+    /// Routes: <c>/</c> (the page; <c>/?token=</c> swaps the token for the cookie and redirects), <c>/assets/*</c>,
+    /// <c>GET /api/snapshot</c> (the latest sample), <c>GET /api/events</c> (text/event-stream: an event <c>snapshot</c>
+    /// per sample), <c>POST /api/export</c> (JSON <c>{"format":"csv"|"json","keys":[…]}</c>: the rows of the current view
+    /// in the view's order, as a download in the files' format: formula-safe CSV or JSON, <see cref="ConnectionFileFormat"/>).
+    /// One dashboard per session; Stop or the session's Dispose ends it. Thread-safe.
+    /// </summary>
+    public sealed class DashboardServer : IDisposable
+    {
+        /// <summary>Largest request body accepted (an export of 10,000 keys is about 600 KB).</summary>
+        internal const int MaxBodyBytes = 8 * 1024 * 1024;
+
+        private readonly MonitorSession _session;
+        private readonly object _gate = new object();
+        private readonly object _signal = new object();
+        private readonly List<string> _warnings = new List<string>();
+        private LocalHttpEndpoint _http;
+        private DashboardGuard _guard;
+        private Thread _thread;
+        private CancellationTokenSource _stop;
+        private volatile DashboardFrame _rendered;
+        private DashboardFrames _frames;
+        private DashboardOptions _options;
+        private DateTime _started;
+        private long _samples, _refused;
+        private volatile string _failure;
+        private DashboardState _final;
+
+        internal DashboardServer(MonitorSession session) { _session = session; }
+
+        /// <summary>True while serving.</summary>
+        public bool IsRunning { get { lock (_gate) return _http != null; } }
+
+        /// <summary>
+        /// Starts the dashboard: subscribes to the sampler, waits for the first sample (so the first page has rows), makes
+        /// a new token, then listens. The state returned carries <see cref="DashboardState.LaunchUrl"/> (with the token)
+        /// once; <see cref="State"/> never does.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">The session serves a dashboard already.</exception>
+        /// <exception cref="HttpEndpointException">The port is in use, or the address refused or not this machine's.</exception>
+        /// <exception cref="SamplerException">The first read of the connection table failed.</exception>
+        public DashboardState Start(DashboardOptions options, ConnectionQuery configQuery)
+        {
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            if (options.Interval < TimeSpan.FromMilliseconds(100)) throw new ArgumentOutOfRangeException(nameof(options), options.Interval, "The interval must be at least 100 ms.");
+            var plan = _session.Plan(configQuery ?? new ConnectionQuery());
+            lock (_gate)
+            {
+                if (_http != null) throw new InvalidOperationException("This session serves a dashboard already at " + UrlOf(_http) + "; stop it first.");
+                var feed = _session.SubscribeInternal(plan, options.Interval, reportExistingAsOpened: false, capacity: 2, watcher: false);
+                LocalHttpEndpoint http = null;
+                string token = DashboardGuard.NewToken();
+                try
+                {
+                    if (!feed.TryNext(TimeSpan.FromSeconds(60), CancellationToken.None, out var first))
+                        throw new TimeoutException("The session's sampler gave no sample within 60 s.");
+                    _frames = new DashboardFrames();
+                    Take(first, options.Interval);
+                    http = LocalHttpEndpoint.StartUnauthenticated(new LocalHttpEndpointOptions
+                    {
+                        Port = options.Port, Address = options.Address, ThreadName = "cmon-dash-web",
+                        Methods = new[] { "GET", "HEAD", "POST" }, MaxStreams = 16,
+                    }, Handle);
+                    _guard = new DashboardGuard(token, http.Port, options.Address);
+                }
+                catch
+                {
+                    feed.Dispose();
+                    http?.Dispose();
+                    _rendered = null;
+                    throw;
+                }
+                _options = options;
+                _http = http;
+                _started = DateTime.UtcNow;
+                _refused = 0;
+                _failure = null;
+                _warnings.AddRange(plan.Warnings);
+                _stop = new CancellationTokenSource();
+                var stop = _stop.Token;
+                _thread = new Thread(() => Run(feed, options.Interval, stop)) { IsBackground = true, Name = "cmon-dashboard" };
+                _thread.Start();
+                var state = StateLocked(true);
+                state.LaunchUrl = state.Url + "?token=" + token;
+                return state;
+            }
+        }
+
+        /// <summary>Stops serving (open pages see their stream end) and sampling; returns the final state, or null when not serving.</summary>
+        public DashboardState Stop()
+        {
+            Thread thread;
+            LocalHttpEndpoint http;
+            lock (_gate)
+            {
+                if (_http == null) return null;
+                http = _http;
+                thread = _thread;
+                _stop.Cancel();
+            }
+            lock (_signal) Monitor.PulseAll(_signal);
+            http.Dispose();
+            thread.Join();
+            lock (_gate)
+            {
+                _final = StateLocked(false);
+                _http = null;
+                _thread = null;
+                _rendered = null;
+                _guard = null;
+                return _final;
+            }
+        }
+
+        /// <summary>The latest frame (benchmarks and tests), or null.</summary>
+        internal DashboardFrame LatestFrame => _rendered;
+
+        /// <summary>The dashboard's state (the last one's once stopped), or null when this session never served one.</summary>
+        public DashboardState State
+        {
+            get { lock (_gate) return _http == null ? _final : StateLocked(true); }
+        }
+
+        /// <summary>Warnings to say once (configuration warnings, failed samples).</summary>
+        public IReadOnlyList<string> TakeWarnings()
+        {
+            lock (_gate)
+            {
+                var w = _warnings.ToArray();
+                _warnings.Clear();
+                return w;
+            }
+        }
+
+        private DashboardState StateLocked(bool running)
+        {
+            var http = _http;
+            var r = _rendered;
+            var addresses = new List<string>();
+            foreach (var p in http?.Prefixes ?? new string[0])
+            {
+                var u = new Uri(p.Replace("://+:", "://0.0.0.0:"));
+                if (u.Host != "localhost") addresses.Add(u.Host.Trim('[', ']'));
+            }
+            return new DashboardState
+            {
+                Url = http == null ? _final?.Url : UrlOf(http),
+                Address = string.Join(", ", addresses),
+                Port = http?.Port ?? _final?.Port ?? 0,
+                Interval = _options?.Interval ?? TimeSpan.Zero,
+                StartedUtc = _started,
+                Clients = http?.ActiveStreams ?? 0,
+                Requests = http?.Requests ?? _final?.Requests ?? 0,
+                Refused = Interlocked.Read(ref _refused),
+                Samples = Interlocked.Read(ref _samples),
+                LastSampleUtc = r?.SnapshotUtc,
+                Connections = r?.Records.Count ?? 0,
+                IsRunning = running,
+                Failure = _failure,
+            };
+        }
+
+        private static string UrlOf(LocalHttpEndpoint http) => http.Prefixes[0].Replace("://+:", "://localhost:");
+
+        private static readonly IReadOnlyList<KeyValuePair<string, string>> NoHeaders = DashboardGuard.SecurityHeaders;
+
+        private HttpReply Handle(string path, HttpListenerRequest request)
+        {
+            var guard = _guard;
+            if (guard == null) return LocalHttpEndpoint.Text(503, "503 Service Unavailable: the dashboard is starting or stopping.\n");
+            string queryToken = path == "/" && request.HttpMethod == "GET" ? request.QueryString["token"] : null;
+            var refusal = guard.Check(request.HttpMethod, request.Headers["Host"], request.Headers["Cookie"], queryToken,
+                request.ContentType, request.Headers["Origin"]);
+            if (refusal != DashboardRefusal.None)
+            {
+                Interlocked.Increment(ref _refused);
+                return Secured(LocalHttpEndpoint.Text(403, "403 Forbidden: " + Why(refusal) + "\n"));
+            }
+            if (queryToken != null)
+            {
+                // The token leaves the address bar at once: the cookie carries it from now on.
+                return new HttpReply
+                {
+                    Status = 303, ContentType = "text/plain; charset=utf-8", Body = Encoding.UTF8.GetBytes("See /\n"),
+                    Headers = With(new KeyValuePair<string, string>("Location", "/"), new KeyValuePair<string, string>("Set-Cookie", guard.SetCookie(queryToken))),
+                };
+            }
+            if (request.HttpMethod == "POST")
+                return path == "/api/export" ? Secured(Export(request)) : Secured(LocalHttpEndpoint.Text(404, "404 Not Found\n"));
+            switch (path)
+            {
+                case "/":
+                    return Secured(Asset("index.html"));
+                case "/api/snapshot":
+                    var r = _rendered;
+                    if (r == null) return Secured(LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n"));
+                    return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = r.Full });
+                case "/api/alerts":
+                    return Secured(AlertsReply());
+                case "/api/history":
+                    return Secured(HistoryReply(request));
+                case "/api/events":
+                    return new HttpReply { Status = 200, ContentType = "text/event-stream; charset=utf-8", Headers = NoHeaders, Stream = Events };
+            }
+            if (path.StartsWith("/assets/", StringComparison.Ordinal)) return Secured(Asset(path.Substring("/assets/".Length)));
+            return Secured(LocalHttpEndpoint.Text(404, "404 Not Found\n"));
+        }
+
+        private static string Why(DashboardRefusal refusal)
+        {
+            switch (refusal)
+            {
+                case DashboardRefusal.WrongHost: return "the Host header does not name this dashboard (open it at the address it was started with).";
+                case DashboardRefusal.NoToken: return "no valid dashboard token; open the address with ?token= that the dashboard was started with, or start it again for a new one.";
+                case DashboardRefusal.NotJson: return "requests that change anything must send Content-Type: application/json.";
+                case DashboardRefusal.CrossOrigin: return "requests that change anything must come from the dashboard's own page (same Origin).";
+                default: return "refused.";
+            }
+        }
+
+        private static IReadOnlyList<KeyValuePair<string, string>> With(params KeyValuePair<string, string>[] extra)
+        {
+            var list = new List<KeyValuePair<string, string>>(DashboardGuard.SecurityHeaders);
+            list.AddRange(extra);
+            return list;
+        }
+
+        private static HttpReply Secured(HttpReply reply)
+        {
+            reply.Headers = reply.Headers == null ? DashboardGuard.SecurityHeaders : With(new List<KeyValuePair<string, string>>(reply.Headers).ToArray());
+            return reply;
+        }
+
+        private static HttpReply Asset(string name)
+        {
+            var asset = DashboardAssets.Find(name);
+            if (asset == null) return LocalHttpEndpoint.Text(404, "404 Not Found\n");
+            return new HttpReply { Status = 200, ContentType = asset.ContentType, Body = asset.Bytes };
+        }
+
+        // One page's event stream: the latest frame at once in full ("snapshot"), then each next one as a "delta" of the rows
+        // that changed; a page that missed a frame (it reads slowly: nothing queues up here) gets the newest in full. A
+        // comment every 15 s keeps proxies and the browser from timing the stream out.
+        private void Events(Stream stream, CancellationToken stop)
+        {
+            using (stop.Register(() => { lock (_signal) Monitor.PulseAll(_signal); }))
+            {
+                Write(stream, Encoding.UTF8.GetBytes("retry: 2000\n\n"));
+                long sent = -1;
+                while (!stop.IsCancellationRequested)
+                {
+                    var r = _rendered;
+                    if (r != null && r.Version != sent)
+                    {
+                        bool delta = sent > 0 && r.Version == sent + 1;
+                        sent = r.Version;
+                        var head = Encoding.UTF8.GetBytes(delta ? "event: delta\ndata: " : "event: snapshot\ndata: ");
+                        var body = delta ? r.Delta : r.Full;
+                        stream.Write(head, 0, head.Length);
+                        stream.Write(body, 0, body.Length); // one line: the JSON writer writes no newline
+                        Write(stream, Encoding.UTF8.GetBytes("\n\n"));
+                        continue;
+                    }
+                    bool woken;
+                    lock (_signal)
+                    {
+                        if (stop.IsCancellationRequested) break;
+                        var latest = _rendered;
+                        if (latest != null && latest.Version != sent) continue;
+                        woken = Monitor.Wait(_signal, TimeSpan.FromSeconds(15));
+                    }
+                    if (!woken && !stop.IsCancellationRequested) Write(stream, Encoding.UTF8.GetBytes(": keep-alive\n\n"));
+                }
+            }
+        }
+
+        private static void Write(Stream stream, byte[] bytes)
+        {
+            stream.Write(bytes, 0, bytes.Length);
+            stream.Flush();
+        }
+
+        private HttpReply Export(HttpListenerRequest request)
+        {
+            var r = _rendered;
+            if (r == null) return LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n");
+            if (request.ContentLength64 > MaxBodyBytes) return LocalHttpEndpoint.Text(413, "413 Payload Too Large: at most " + MaxBodyBytes + " bytes.\n");
+            string format;
+            List<string> keys;
+            try
+            {
+                byte[] body = ReadBody(request.InputStream);
+                if (body == null) return LocalHttpEndpoint.Text(413, "413 Payload Too Large: at most " + MaxBodyBytes + " bytes.\n");
+                using (var doc = JsonDocument.Parse(body))
+                {
+                    var root = doc.RootElement;
+                    if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var f) || f.ValueKind != JsonValueKind.String)
+                        return LocalHttpEndpoint.Text(400, "400 Bad Request: expected {\"format\": \"csv\" or \"json\", \"keys\": [row keys] or null}.\n");
+                    format = f.GetString();
+                    keys = null;
+                    if (root.TryGetProperty("keys", out var k) && k.ValueKind == JsonValueKind.Array)
+                    {
+                        keys = new List<string>(k.GetArrayLength());
+                        foreach (var e in k.EnumerateArray())
+                            if (e.ValueKind == JsonValueKind.String) keys.Add(e.GetString());
+                    }
+                }
+            }
+            catch (JsonException) { return LocalHttpEndpoint.Text(400, "400 Bad Request: the body is not JSON.\n"); }
+            if (format != "csv" && format != "json") return LocalHttpEndpoint.Text(400, "400 Bad Request: format must be \"csv\" or \"json\".\n");
+
+            IReadOnlyList<ConnectionRecord> rows = r.Records;
+            if (keys != null)
+            {
+                var byKey = new Dictionary<string, ConnectionRecord>(r.Records.Count, StringComparer.Ordinal);
+                for (int i = 0; i < r.Records.Count; i++) byKey[r.Keys[i]] = r.Records[i];
+                var chosen = new List<ConnectionRecord>(keys.Count);
+                foreach (var key in keys)
+                    if (key != null && byKey.TryGetValue(key, out var rec)) chosen.Add(rec);
+                rows = chosen;
+            }
+            var output = new MemoryStream();
+            if (format == "csv") ConnectionFileFormat.WriteCsv(output, rows, r.SnapshotUtc);
+            else ConnectionFileFormat.WriteJson(output, rows, r.SnapshotUtc);
+            string file = "connections-" + r.SnapshotUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "." + format;
+            return new HttpReply
+            {
+                Status = 200,
+                ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
+                Body = output.ToArray(),
+                Headers = new[] { new KeyValuePair<string, string>("Content-Disposition", "attachment; filename=\"" + file + "\"") },
+            };
+        }
+
+        /// <summary>The ranges the graphs offer, and the period each sums into (about 300 points each).</summary>
+        internal static readonly IReadOnlyDictionary<string, (TimeSpan Range, TimeSpan Period)> Ranges = new Dictionary<string, (TimeSpan, TimeSpan)>(StringComparer.Ordinal)
+        {
+            ["1h"] = (TimeSpan.FromHours(1), TimeSpan.FromSeconds(10)),
+            ["6h"] = (TimeSpan.FromHours(6), TimeSpan.FromMinutes(1)),
+            ["1d"] = (TimeSpan.FromDays(1), TimeSpan.FromMinutes(5)),
+            ["1w"] = (TimeSpan.FromDays(7), TimeSpan.FromMinutes(30)),
+        };
+
+        // GET /api/history?range=1h|6h|1d|1w[&process=NAME]: the history store's totals (or one process name's rows) over
+        // the range, summed into periods: {"range", "periodSeconds", "file", "series": [...], "points": [[unix seconds, ...]...],
+        // "missing": null | "noFile" | "unreadable", "error": text}. Rates are bytes per second over each period.
+        private HttpReply HistoryReply(HttpListenerRequest request)
+        {
+            string range = request.QueryString["range"] ?? "1h";
+            if (!Ranges.TryGetValue(range, out var r)) return LocalHttpEndpoint.Text(400, "400 Bad Request: range must be 1h, 6h, 1d or 1w.\n");
+            string process = request.QueryString["process"];
+            string path = null;
+            try { path = _options?.HistoryPath?.Invoke(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is ArgumentException || ex is Configuration.ConfigException) { path = null; }
+            var output = new MemoryStream();
+            using (var w = new Utf8JsonWriter(output))
+            {
+                w.WriteStartObject();
+                w.WriteString("range", range);
+                w.WriteNumber("periodSeconds", (long)r.Period.TotalSeconds);
+                w.WriteString("file", path);
+                if (process != null) w.WriteString("process", UntrustedText.Clean(process));
+                w.WriteStartArray("series");
+                foreach (var name in process == null ? new[] { "time", "tcp", "udp", "sendRate", "receiveRate" } : new[] { "time", "connections", "sendRate", "receiveRate" })
+                    w.WriteStringValue(name);
+                w.WriteEndArray();
+                string missing = null, error = null;
+                w.WriteStartArray("points");
+                if (path == null || !File.Exists(path)) missing = "noFile";
+                else
+                {
+                    try
+                    {
+                        using (var store = History.HistoryStore.OpenReader(path))
+                        {
+                            var q = new History.HistoryQuery { SinceUtc = DateTime.UtcNow - r.Range, Interval = r.Period, TimeZone = TimeZoneInfo.Utc };
+                            if (process == null)
+                                foreach (var t in store.QueryTotals(q))
+                                {
+                                    double seconds = Math.Max(1, t.Period.TotalSeconds);
+                                    w.WriteStartArray();
+                                    w.WriteNumberValue(UnixSeconds(t.TimeUtc));
+                                    w.WriteNumberValue(Math.Round(t.Tcp, 2));
+                                    w.WriteNumberValue(Math.Round(t.Udp, 2));
+                                    Rate(w, t.BytesSent, seconds);
+                                    Rate(w, t.BytesReceived, seconds);
+                                    w.WriteEndArray();
+                                }
+                            else
+                            {
+                                q.Kind = History.HistoryKind.Process;
+                                q.ProcessNames = new[] { process };
+                                foreach (var p in store.QueryProcesses(q))
+                                {
+                                    if (!string.Equals(p.ProcessName, process, StringComparison.OrdinalIgnoreCase)) continue; // the name, not a wildcard match
+                                    double seconds = Math.Max(1, p.Period.TotalSeconds);
+                                    w.WriteStartArray();
+                                    w.WriteNumberValue(UnixSeconds(p.TimeUtc));
+                                    w.WriteNumberValue(Math.Round(p.Connections, 2));
+                                    Rate(w, p.BytesSent, seconds);
+                                    Rate(w, p.BytesReceived, seconds);
+                                    w.WriteEndArray();
+                                }
+                            }
+                        }
+                    }
+                    catch (Exception ex) when (ex is History.HistoryException || ex is IOException || ex is UnauthorizedAccessException || ex is Microsoft.Data.Sqlite.SqliteException)
+                    {
+                        missing = "unreadable";
+                        error = UntrustedText.Clean(ex.Message);
+                    }
+                }
+                w.WriteEndArray();
+                w.WriteString("missing", missing);
+                w.WriteString("error", error);
+                w.WriteEndObject();
+            }
+            return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
+        }
+
+        // GET /api/alerts: the session's alert rules (Get-ConnectionAlert's): {"rules": [{"name", "kind", "fired", "lastFired"
+        // (ISO 8601 UTC or null), "active", "delivered", "failed", "dropped", "pending", "lastError", "actionErrors"}…]}.
+        // Webhook addresses are secrets and are not part of it.
+        private HttpReply AlertsReply()
+        {
+            var output = new MemoryStream();
+            using (var w = new Utf8JsonWriter(output))
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("rules");
+                foreach (var r in _session.Alerts.Rules)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", UntrustedText.Clean(r.Rule.Name));
+                    w.WriteString("kind", r.Rule.Kind);
+                    w.WriteNumber("fired", r.Fired);
+                    if (r.LastFiredUtc == null) w.WriteNull("lastFired");
+                    else w.WriteString("lastFired", DateTime.SpecifyKind(r.LastFiredUtc.Value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+                    w.WriteNumber("active", r.ActiveConditions);
+                    w.WriteNumber("delivered", r.Delivery.Delivered);
+                    w.WriteNumber("failed", r.Delivery.Failed);
+                    w.WriteNumber("dropped", r.Delivery.Dropped);
+                    w.WriteNumber("pending", r.Delivery.Pending);
+                    w.WriteString("lastError", r.Delivery.LastError == null ? null : UntrustedText.Clean(r.Delivery.LastError));
+                    w.WriteNumber("actionErrors", r.ActionErrors);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
+        }
+
+        private static long UnixSeconds(DateTime utc) => (long)(DateTime.SpecifyKind(utc, DateTimeKind.Utc) - new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalSeconds;
+
+        private static void Rate(Utf8JsonWriter w, long? bytes, double seconds)
+        {
+            if (bytes == null) w.WriteNullValue();
+            else w.WriteNumberValue(Math.Round(bytes.Value / seconds, 1));
+        }
+
+        private static byte[] ReadBody(Stream input)
+        {
+            var buffer = new MemoryStream();
+            var chunk = new byte[64 * 1024];
+            int n;
+            while ((n = input.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                if (buffer.Length + n > MaxBodyBytes) return null;
+                buffer.Write(chunk, 0, n);
+            }
+            return buffer.ToArray();
+        }
+
+        private void Take(SessionSample sample, TimeSpan interval)
+        {
+            var snapshot = sample.Snapshot;
+            _session.Alerts.ApplyFlags(snapshot.Connections);
+            var frame = _frames.Next(snapshot.Connections, snapshot.TimeStampUtc, interval);
+            Interlocked.Increment(ref _samples);
+            _rendered = frame;
+            lock (_signal) Monitor.PulseAll(_signal);
+        }
+
+        private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop)
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    SessionSample sample;
+                    try
+                    {
+                        if (!feed.TryNext(TimeSpan.FromSeconds(1), stop, out sample)) continue;
+                    }
+                    catch (OperationCanceledException) { break; }
+                    catch (SamplerException ex)
+                    {
+                        if (_failure != ex.Message) lock (_gate) _warnings.Add("Dashboard: a read of the connection table failed: " + ex.Message);
+                        _failure = ex.Message;
+                        continue;
+                    }
+                    _failure = null;
+                    Take(sample, interval);
+                }
+            }
+            finally
+            {
+                feed.Dispose();
+            }
+        }
+
+        /// <summary>Stops the dashboard.</summary>
+        public void Dispose() => Stop();
+    }
+}

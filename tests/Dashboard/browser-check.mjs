@@ -1,0 +1,124 @@
+// Drives a real Chromium (Debian's, through playwright-core) against a running dashboard and prints what it saw as one
+// JSON object on stdout; the caller (tests/Pester/Dashboard.Tests.ps1) asserts on it. Nothing is judged here, so a
+// failure shows the observation itself.
+// Usage: node browser-check.mjs ARGS.json, a file holding {"url": LaunchUrl, "port": listener port, "hostile": process
+//        name, "downloads": folder, "screenshot": png path, "pauseSeconds": n}. CM_CHROMIUM: the browser (/usr/bin/chromium).
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const args = JSON.parse(fs.readFileSync(process.argv[2], 'utf8').replace(/^\uFEFF/, ''));
+const executablePath = process.env.CM_CHROMIUM || '/usr/bin/chromium';
+const out = { requests: [], foreignRequests: [], dialogs: [], consoleErrors: [], pageErrors: [] };
+const origin = new URL(args.url).origin;
+
+const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' });
+  const page = await context.newPage();
+  page.on('request', (r) => { out.requests.push(r.url()); if (new URL(r.url()).origin !== origin) out.foreignRequests.push(r.url()); });
+  page.on('dialog', async (d) => { out.dialogs.push(d.type() + ': ' + d.message()); await d.dismiss(); });
+  page.on('console', (m) => { if (m.type() === 'error') out.consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+
+  const started = Date.now();
+  await page.goto(args.url);
+  out.addressAfterLoad = page.url();
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('live'), null, { timeout: 15000 });
+  out.liveAfterMs = Date.now() - started;
+  out.firstContentfulPaintMs = await page.evaluate(() => {
+    const e = performance.getEntriesByName('first-contentful-paint')[0];
+    return e ? Math.round(e.startTime) : null;
+  });
+  out.cookieVisibleToScript = await page.evaluate(() => document.cookie);
+  out.shownAtStart = await page.textContent('#shown');
+
+  // The test's listener: found by searching for its port.
+  const local = '127.0.0.1:' + args.port;
+  await page.fill('#search', String(args.port));
+  await page.waitForFunction((l) => Array.from(document.querySelectorAll('#rows .row')).some((r) => r.children[1].textContent === l), local, { timeout: 10000 });
+  out.searchShown = await page.textContent('#shown');
+  out.searchRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)));
+
+  // The hostile process name, shown as text.
+  await page.fill('#search', args.hostile);
+  await page.waitForFunction((h) => Array.from(document.querySelectorAll('#rows .row')).some((r) => r.children[5].textContent === h), args.hostile, { timeout: 10000 });
+  out.hostileRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.children[5].textContent));
+  out.imagesInPage = await page.$$eval('img', (imgs) => imgs.length);
+  out.hostileDetail = null;
+  await page.click('#rows .row');
+  out.hostileDetail = await page.$$eval('#detail-list dd', (dds) => dds.map((d) => d.textContent));
+
+  // Sorting: by Local, ascending, then descending; the visible rows' ports in order.
+  await page.fill('#search', '');
+  await page.click('#thead .th:nth-child(2)');
+  out.sortAscending = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.children[1].textContent));
+  out.sortAscendingAria = await page.getAttribute('#thead .th:nth-child(2)', 'aria-sort');
+  await page.click('#thead .th:nth-child(2)');
+  out.sortDescending = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.children[1].textContent));
+
+  // Keyboard: the table takes focus, arrows move the selection, Enter opens the detail.
+  await page.focus('#viewport');
+  await page.keyboard.press('Home');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  out.keyboardSelected = await page.$$eval('#rows .row.selected', (rows) => rows.length);
+
+  // Pause: the table keeps its rows while samples keep arriving.
+  await page.click('#pause');
+  const frozen = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n'));
+  const statusPaused = await page.textContent('#status');
+  await page.waitForTimeout(args.pauseSeconds * 1000);
+  out.pauseStatusBefore = statusPaused;
+  out.pauseStatusAfter = await page.textContent('#status');
+  out.pauseTableUnchanged = frozen === (await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n')));
+  await page.click('#pause');
+  out.resumeStatus = await page.textContent('#status');
+
+  // Export of the current view (filtered to the listener) as CSV, downloaded by the browser.
+  await page.fill('#search', String(args.port));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  out.downloadName = download.suggestedFilename();
+  out.downloadPath = path.join(args.downloads, out.downloadName);
+  await download.saveAs(out.downloadPath);
+
+  // The alert rule the test registered, fired by a listener it opened after the page loaded (the list refreshes every 5 s).
+  if (args.alertRule) {
+    await page.waitForFunction((name) => Array.from(document.querySelectorAll('#alerts li')).some((li) => li.textContent.includes(name) && /fired \d+×/.test(li.textContent)),
+      args.alertRule, { timeout: 30000 });
+    out.alertText = await page.$$eval('#alerts li', (lis, name) => lis.map((li) => li.textContent).find((t) => t.includes(name)), args.alertRule);
+  }
+
+  // History graphs from the recording, and the process view of the top talker by connections.
+  await page.click('.ranges button[data-range="1h"]');
+  await page.waitForFunction(() => Number(document.getElementById('graph-note').dataset.points || 0) > 0, null, { timeout: 20000 });
+  out.graphPoints = Number(await page.getAttribute('#graph-note', 'data-points'));
+  out.graphNote = await page.textContent('#graph-note');
+  out.graphCanvases = await page.$$eval('.graph-row canvas', (c) => c.length);
+  out.rangePressed = await page.$$eval('.ranges button[aria-pressed="true"]', (b) => b.map((x) => x.dataset.range));
+  const talker = await page.$('#talk-conn li button');
+  out.processName = talker ? await talker.textContent() : null;
+  if (talker) {
+    await talker.click();
+    await page.waitForSelector('#process:not([hidden])');
+    out.processTitle = await page.textContent('#process-h');
+    out.processNow = await page.textContent('#process-now');
+    out.processFilter = await page.inputValue('#f-process');
+    await page.waitForFunction(() => document.querySelectorAll('#g-process-conn canvas').length > 0, null, { timeout: 10000 });
+    out.processCanvases = await page.$$eval('#process canvas', (c) => c.length);
+    await page.click('#process-close');
+  }
+
+  // Theme switch and a screenshot of the whole view.
+  await page.fill('#search', '');
+  out.themeBefore = await page.getAttribute('html', 'data-theme');
+  await page.click('#theme');
+  out.themeAfter = await page.getAttribute('html', 'data-theme');
+  await page.click('#theme');
+  if (args.screenshot) await page.screenshot({ path: args.screenshot });
+} catch (e) {
+  out.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(out) + '\n');

@@ -1,0 +1,47 @@
+// The dashboard's cost in a real Chromium, for tests/Benchmarks (--dashboard): opens the launch address, lets the page
+// take updates for a while, and prints one JSON object: first contentful paint and the time until the first rows are
+// drawn (ms after navigation start), updates seen, the script's time per update (User Timing "cm-update": parse,
+// filter, sort, draw), and the main thread's whole busy time per update from the Chrome DevTools Protocol
+// (Performance.getMetrics TaskDuration, which includes style, layout and paint).
+// Usage: node browser-perf.mjs LAUNCH_URL SECONDS   (CM_CHROMIUM: the browser, default /usr/bin/chromium)
+import { chromium } from 'playwright-core';
+
+const [url, secondsText] = process.argv.slice(2);
+const seconds = Number(secondsText || 30);
+const browser = await chromium.launch({ executablePath: process.env.CM_CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+const out = {};
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.goto(url);
+  await page.waitForFunction(() => document.querySelectorAll('#rows .row').length > 0, null, { timeout: 30000 });
+  Object.assign(out, await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    const first = performance.getEntriesByName('cm-update')[0];
+    return {
+      firstContentfulPaintMs: fcp ? Math.round(fcp.startTime) : null,
+      firstRowsMs: first ? Math.round(first.startTime + first.duration) : null,
+      navigationMs: nav ? Math.round(nav.duration) : null,
+      rows: Number((document.getElementById('shown').textContent.match(/\d+/) || [0])[0]),
+    };
+  }));
+  const metric = (m, name) => (m.metrics.find((x) => x.name === name) || { value: 0 }).value;
+  const count0 = await page.evaluate(() => performance.getEntriesByName('cm-update').length);
+  const m0 = await cdp.send('Performance.getMetrics');
+  await page.waitForTimeout(seconds * 1000);
+  const m1 = await cdp.send('Performance.getMetrics');
+  const durations = await page.evaluate((skip) => performance.getEntriesByName('cm-update').slice(skip).map((e) => e.duration), count0);
+  durations.sort((a, b) => a - b);
+  out.updates = durations.length;
+  out.scriptMedianMs = durations.length ? durations[Math.floor(durations.length / 2)] : null;
+  out.scriptMaxMs = durations.length ? durations[durations.length - 1] : null;
+  out.mainThreadPerUpdateMs = durations.length ? ((metric(m1, 'TaskDuration') - metric(m0, 'TaskDuration')) * 1000) / durations.length : null;
+  out.heapMB = metric(m1, 'JSHeapUsedSize') / 1048576;
+} catch (e) {
+  out.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(out) + '\n');

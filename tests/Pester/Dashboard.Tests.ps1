@@ -1,0 +1,226 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.3' }
+# The web dashboard in a real PowerShell (Windows PowerShell 5.1 and PowerShell 7 on Windows and Linux): Start-, Get-,
+# Stop-ConnectionDashboard, the refusals over HTTP, and a real Chromium (Playwright, tests/Dashboard/browser-check.mjs)
+# using the page: a listener of this PowerShell found by search, a hostile process name shown as text, sorting, the
+# keyboard, pause while the recording goes on, a CSV export that Import-Csv reads, no request leaving 127.0.0.1.
+
+BeforeDiscovery {
+    $script:OnLinux = [System.Environment]::OSVersion.Platform -eq 'Unix'
+    # On Linux the browser test is part of the suite (tests/run.sh installs chromium and playwright-core): a missing
+    # part fails the test. Elsewhere it runs when CM_CHROMIUM names a Chromium and node is on PATH.
+    $script:BrowserWanted = $script:OnLinux -or [bool]$env:CM_CHROMIUM
+}
+
+BeforeAll {
+    . ([System.IO.Path]::Combine($PSScriptRoot, 'TestSupport.ps1'))
+    Import-Module $ModuleManifest -Force -ErrorAction Stop
+    $null = Enter-TestConfig
+    $script:Dir = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'cm-pester-dashboard-' + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $script:Dir
+
+    # A request with or without the cookie; the status code and body whatever the status (5.1 throws on 4xx).
+    function Invoke-Dashboard([string] $Uri, [string] $Cookie, [hashtable] $Headers = @{}, [string] $Method = 'GET', [string] $Body) {
+        $request = [System.Net.HttpWebRequest]::Create($Uri)
+        $request.Method = $Method
+        $request.AllowAutoRedirect = $false
+        if ($Cookie) { $request.Headers.Add('Cookie', $Cookie) }
+        foreach ($k in $Headers.Keys) {
+            if ($k -eq 'Content-Type') { $request.ContentType = $Headers[$k] } else { $request.Headers.Add($k, $Headers[$k]) }
+        }
+        if ($Body) {
+            $bytes = [System.Text.Encoding]::UTF8.GetBytes($Body)
+            $stream = $request.GetRequestStream(); $stream.Write($bytes, 0, $bytes.Length); $stream.Dispose()
+        }
+        try { $response = $request.GetResponse() } catch [System.Net.WebException] { $response = $_.Exception.Response; if (-not $response) { throw } }
+        try {
+            $reader = [System.IO.StreamReader]::new($response.GetResponseStream())
+            [pscustomobject]@{ Status = [int]$response.StatusCode; Body = $reader.ReadToEnd(); Headers = $response.Headers }
+        }
+        finally { $response.Dispose() }
+    }
+}
+
+AfterAll {
+    Stop-ConnectionDashboard -WarningAction SilentlyContinue
+    Stop-ConnectionRecording -WarningAction SilentlyContinue -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $script:Dir -Recurse -Force -ErrorAction SilentlyContinue
+    Exit-TestConfig
+}
+
+Describe 'Start-, Get-, Stop-ConnectionDashboard' {
+    It 'serves the page behind its token, gives the token once, and formats and exports flat' {
+        Start-ConnectionDashboard -Port 0 -NoBrowser -WhatIf
+        Get-ConnectionDashboard | Should -BeNullOrEmpty
+
+        $d = Start-ConnectionDashboard -Port 0 -NoBrowser -Interval 1
+        $d.Url | Should -Match '^http://127\.0\.0\.1:\d+/$'
+        $d.LaunchUrl | Should -Match ('^' + [regex]::Escape($d.Url) + '\?token=[A-Za-z0-9_-]{43}$')
+        $d.IsRunning | Should -BeTrue
+        $d.Port | Should -Be ([uri]$d.Url).Port
+
+        $state = Get-ConnectionDashboard
+        $state.Url | Should -Be $d.Url
+        $state.LaunchUrl | Should -BeNullOrEmpty
+
+        (Invoke-Dashboard -Uri $d.Url).Status | Should -Be 403
+        $launch = Invoke-Dashboard -Uri $d.LaunchUrl
+        $launch.Status | Should -Be 303
+        $cookie = ($launch.Headers['Set-Cookie'] -split ';')[0]
+        $cookie | Should -Be ("cm_dashboard_$($d.Port)=" + ($d.LaunchUrl -split 'token=')[1])
+        $page = Invoke-Dashboard -Uri $d.Url -Cookie $cookie
+        $page.Status | Should -Be 200
+        $page.Body | Should -Match '<title>ConnectionsMonitor</title>'
+        (Invoke-Dashboard -Uri $d.Url -Cookie $cookie -Headers @{ Host = "evil.example:$($d.Port)" }).Status | Should -BeIn 400, 403, 404
+        (Invoke-Dashboard -Uri "$($d.Url)api/export" -Cookie $cookie -Method POST -Body '{"format":"csv"}' -Headers @{ 'Content-Type' = 'application/json'; Origin = 'http://evil.example' }).Status | Should -Be 403
+        (Get-ConnectionDashboard).Refused | Should -BeGreaterOrEqual 2
+
+        $table = (Get-ConnectionDashboard | Format-Table | Out-String -Width 200) -split "`r?`n" | Where-Object { $_.Trim() }
+        $table[0] | Should -Match '^Running\s+Every\s+Pages\s+Rows\s+Refused\s+Url$'
+        $table[2] | Should -Match ('^True\s+1s\s+\d+\s+\d+\s+\d+\s+' + [regex]::Escape($d.Url) + '$')
+        $json = Get-ConnectionDashboard | ConvertTo-Json | ConvertFrom-Json
+        $json.Port | Should -Be $d.Port
+        $csv = @(Get-ConnectionDashboard | ConvertTo-Csv -NoTypeInformation | ConvertFrom-Csv)
+        $csv[0].Url | Should -Be $d.Url
+
+        { Start-ConnectionDashboard -Port 0 -NoBrowser -ErrorAction Stop } | Should -Throw -ErrorId 'DashboardAlreadyRunning*'
+        Stop-ConnectionDashboard -WhatIf
+        (Get-ConnectionDashboard).IsRunning | Should -BeTrue
+        $final = Stop-ConnectionDashboard -PassThru
+        $final.IsRunning | Should -BeFalse
+        { Invoke-Dashboard -Uri $d.Url -Cookie $cookie } | Should -Throw
+    }
+
+    It 'needs -AllowRemoteAccess for an address other machines reach, and says why' {
+        $err = $null
+        try { Start-ConnectionDashboard -Port 0 -NoBrowser -Address 0.0.0.0 -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'RemoteAccessNotAllowed*'
+        $err.Exception.Message | Should -BeLike '*reachable from other machines*-AllowRemoteAccess*'
+        Get-ConnectionDashboard | Where-Object IsRunning | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
+    BeforeAll {
+        $script:Node = (Get-Command node -ErrorAction SilentlyContinue).Source
+        $script:Chromium = if ($env:CM_CHROMIUM) { $env:CM_CHROMIUM } else { '/usr/bin/chromium' }
+        $script:Check = Join-Path $RepoRoot 'tests/Dashboard/browser-check.mjs'
+        $script:Playwright = Join-Path $RepoRoot 'tests/Dashboard/node_modules/playwright-core/package.json'
+    }
+
+    It 'shows this PowerShell''s listener and a hostile name as text, sorts, pauses, exports, and asks nothing of other hosts' {
+        $Node | Should -Not -BeNullOrEmpty -Because 'the browser test needs Node.js (tests/run.sh installs nodejs when it is missing)'
+        Test-Path -LiteralPath $Chromium | Should -BeTrue -Because "the browser test drives Chromium at $Chromium (apt-get install chromium; tests/run.sh installs it)"
+        Test-Path -LiteralPath $Playwright | Should -BeTrue -Because 'tests/run.sh installs playwright-core with npm ci in tests/Dashboard'
+
+        $pair = New-LoopbackPair
+        $hostile = '<img src=x onerror=alert(1)>'
+        $child = $null
+        if ($OnLinux) {
+            # python3 under the hostile name (a symlink, so the kernel's comm and argv[0] are that name) holding a connection.
+            $link = Join-Path $script:Dir $hostile
+            $null = New-Item -ItemType SymbolicLink -Path $link -Target '/usr/bin/python3'
+            $child = Start-Process -FilePath $link -PassThru -ArgumentList '-c', "`"import socket,time; s=socket.create_connection(('127.0.0.1',$($pair.Port))); time.sleep(120)`""
+        }
+        $db = Join-Path $script:Dir 'history.db'
+        Start-ConnectionRecording -Path $db -Interval 00:00:00.5
+        Register-ConnectionAlert -Name dash-listen -NewListeningPort -ProcessId $PID -SourceIdentifier CM.Dash
+        $late = $null
+        try {
+            $d = Start-ConnectionDashboard -Port 0 -NoBrowser -Interval 1
+            # A listener opened once the rule watches: it fires, and the page's alert list says so.
+            Start-Sleep -Seconds 2
+            $late = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $late.Start()
+            $downloads = Join-Path $script:Dir 'downloads'
+            $null = New-Item -ItemType Directory -Path $downloads
+            $shot = Join-Path $RepoRoot 'out/test-logs/dashboard.png'
+            $before = (Get-ConnectionRecording).SamplesWritten
+            # The arguments go in a file (Windows PowerShell and pwsh quote a native argument's double quotes differently).
+            $arguments = Join-Path $script:Dir 'browser-check.json'
+            @{ url = $d.LaunchUrl; port = $pair.Port; hostile = $(if ($OnLinux) { $hostile } else { 'pwsh' }); downloads = $downloads; screenshot = $shot; pauseSeconds = 3; alertRule = 'dash-listen' } |
+                ConvertTo-Json -Compress | Set-Content -LiteralPath $arguments -Encoding UTF8
+            $env:CM_CHROMIUM = $Chromium
+            $output = & $Node $Check $arguments 2>&1
+            $after = (Get-ConnectionRecording).SamplesWritten
+            $seen = ($output | Select-Object -Last 1) | ConvertFrom-Json
+            $seen.error | Should -BeNullOrEmpty
+
+            # The charting library served is the npm registry's uPlot, byte for byte (tests/Dashboard's lock file pins and hashes it).
+            $uplot = Join-Path $RepoRoot 'tests/Dashboard/node_modules/uplot/dist/uPlot.iife.min.js'
+            $embedded = Join-Path $RepoRoot 'src/ConnectionsMonitor.Engine/Dashboard/Assets/uPlot.iife.min.js'
+            (Get-FileHash -LiteralPath $embedded).Hash | Should -Be (Get-FileHash -LiteralPath $uplot).Hash
+            @($seen.requests | Where-Object { $_ -like '*/assets/uPlot.iife.min.js' }).Count | Should -Be 1
+
+            # Loaded from 127.0.0.1 only; the token left the address bar and the cookie is out of the script's reach.
+            @($seen.foreignRequests).Count | Should -Be 0
+            $seen.addressAfterLoad | Should -Be $d.Url
+            $seen.cookieVisibleToScript | Should -Be ''
+            @($seen.pageErrors).Count | Should -Be 0
+            @($seen.consoleErrors).Count | Should -Be 0
+
+            # The listener, found by searching for its port.
+            $seen.searchShown | Should -Match '^\d+ of \d+ rows$'
+            $listen = @($seen.searchRows | Where-Object { $_[1] -eq "127.0.0.1:$($pair.Port)" -and $_[3] -eq 'Listen' })
+            $listen.Count | Should -Be 1
+            $listen[0][4] | Should -Be "$PID"
+
+            # The hostile name is text: shown as written, no image element, no dialog.
+            if ($OnLinux) {
+                @($seen.hostileRows) | Should -Contain $hostile
+                @($seen.hostileDetail) | Should -Contain $hostile
+            }
+            $seen.imagesInPage | Should -Be 0
+            @($seen.dialogs).Count | Should -Be 0
+
+            # Sorting by Local: ports ascending, then descending.
+            $ports = @($seen.sortAscending | ForEach-Object { [int]($_ -replace '^.*:', '') })
+            $ports.Count | Should -BeGreaterThan 1
+            ($ports -join ',') | Should -Be (($ports | Sort-Object) -join ',')
+            $down = @($seen.sortDescending | ForEach-Object { [int]($_ -replace '^.*:', '') })
+            ($down -join ',') | Should -Be (($down | Sort-Object -Descending) -join ',')
+            $seen.sortAscendingAria | Should -Be 'ascending'
+            $seen.keyboardSelected | Should -Be 1
+
+            # Pause: the table kept its rows while samples arrived; the recording went on meanwhile.
+            $seen.pauseTableUnchanged | Should -BeTrue
+            $seen.pauseStatusBefore | Should -Be 'paused'
+            $seen.pauseStatusAfter | Should -Match '^paused \((\d+) new\)$'
+            [int]([regex]::Match($seen.pauseStatusAfter, '\d+').Value) | Should -BeGreaterOrEqual 2
+            $seen.resumeStatus | Should -Match '^live '
+            ($after - $before) | Should -BeGreaterOrEqual 6
+
+            # The export of the view (searched for the port) is a CSV that Import-Csv reads, with the listener in it.
+            $seen.downloadName | Should -Match '^connections-\d{8}T\d{6}Z\.csv$'
+            $rows = @(Import-Csv -LiteralPath $seen.downloadPath)
+            $rows.Count | Should -BeGreaterOrEqual 2
+            @($rows | Where-Object { $_.LocalPort -eq "$($pair.Port)" -and $_.State -eq 'Listen' -and $_.ProcessId -eq "$PID" }).Count | Should -Be 1
+            @($rows | Where-Object { $_.LocalPort -ne "$($pair.Port)" -and $_.RemotePort -ne "$($pair.Port)" }).Count | Should -Be 0
+
+            # The alert rule, as Get-ConnectionAlert counts it.
+            $seen.alertText | Should -Match 'dash-listen \(NewListeningPort\)fired (\d+)×'
+            [int]([regex]::Match($seen.alertText, 'fired (\d+)×').Groups[1].Value) | Should -Be (Get-ConnectionAlert -Name dash-listen).Fired
+
+            # The history graphs show the recording; a talker opens its process view, which filters the table to it.
+            $seen.graphPoints | Should -BeGreaterOrEqual 1
+            $seen.graphCanvases | Should -Be 3
+            @($seen.rangePressed) | Should -Be @('1h')
+            $seen.processName | Should -Not -BeNullOrEmpty
+            $seen.processTitle | Should -Be $seen.processName
+            $seen.processFilter | Should -Be $seen.processName
+            $seen.processNow | Should -Match '^\d+ connections? now, '
+            $seen.processCanvases | Should -Be 2
+
+            $seen.themeAfter | Should -Not -Be $seen.themeBefore
+            Test-Path -LiteralPath $shot | Should -BeTrue
+        }
+        finally {
+            Stop-ConnectionDashboard -WarningAction SilentlyContinue
+            Stop-ConnectionRecording -WarningAction SilentlyContinue
+            Unregister-ConnectionAlert -Name dash-listen -ErrorAction SilentlyContinue
+            Get-EventSubscriber -SourceIdentifier CM.Dash -ErrorAction SilentlyContinue | Unregister-Event
+            if ($late) { $late.Stop() }
+            if ($child) { $child | Stop-Process -ErrorAction SilentlyContinue }
+            Remove-LoopbackPair $pair
+        }
+    }
+}

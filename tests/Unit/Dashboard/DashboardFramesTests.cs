@@ -1,0 +1,73 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using ConnectionsMonitor.Engine.Dashboard;
+using ConnectionsMonitor.Engine.Model;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Dashboard
+{
+    /// <summary>What the page gets per sample: the whole table once, then only what changed.</summary>
+    public sealed class DashboardFramesTests
+    {
+        private static readonly DateTime T0 = new DateTime(2026, 12, 1, 10, 0, 0, DateTimeKind.Utc);
+
+        private static ConnectionRecord Row(int localPort, int? remotePort, long? sent = null, string name = "web", TcpState? state = TcpState.Established) => new ConnectionRecord
+        {
+            Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, LocalPort = localPort,
+            RemoteAddress = remotePort == null ? IPAddress.Any : IPAddress.Loopback, RemotePort = remotePort ?? 0, State = state,
+            ProcessId = 100, ProcessName = name, BytesSent = sent, FirstSeenUtc = T0,
+        };
+
+        private static JsonElement Json(byte[] bytes) => JsonDocument.Parse(bytes).RootElement.Clone();
+
+        [Fact]
+        public void TheFirstFrameIsAllUpsertsThenOnlyChangedNewAndGoneRowsTravel()
+        {
+            var frames = new DashboardFrames();
+            var listen = Row(8080, null, state: TcpState.Listen);
+            var a = Row(8080, 50001, 100);
+            var b = Row(8080, 50002, 200);
+            var first = frames.Next(new[] { listen, a, b }, T0, TimeSpan.FromSeconds(1));
+            Assert.Equal(1, first.Version);
+            Assert.Equal(3, first.Upserts);
+            var full = Json(first.Full);
+            Assert.Equal("2026-12-01T10:00:00.000Z", full.GetProperty("time").GetString());
+            Assert.Equal(1000, full.GetProperty("interval").GetInt32());
+            Assert.Equal(3, full.GetProperty("stats").GetProperty("tcp").GetInt32());
+            Assert.Equal(JsonValueKind.Null, full.GetProperty("stats").GetProperty("sendRate").ValueKind);
+            Assert.Equal("Key", full.GetProperty("columns")[0].GetString());
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|0.0.0.0|0", "TCP|127.0.0.1|8080|127.0.0.1|50001", "TCP|127.0.0.1|8080|127.0.0.1|50002" },
+                full.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()));
+
+            // One second later: a's counter moved, b closed, c opened; the listener is the same, so it does not travel.
+            var a2 = Row(8080, 50001, 150);
+            var c = Row(8080, 50003, 0, name: "<b>x</b>\u001b[31m");
+            var second = frames.Next(new[] { listen, a2, c }, T0.AddSeconds(1), TimeSpan.FromSeconds(1));
+            var delta = Json(second.Delta);
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001", "TCP|127.0.0.1|8080|127.0.0.1|50003" },
+                delta.GetProperty("upserts").EnumerateArray().Select(r => r[0].GetString()));
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50002" }, delta.GetProperty("removes").EnumerateArray().Select(k => k.GetString()));
+            Assert.Equal("2026-12-01T10:00:01.000Z", delta.GetProperty("time").GetString());
+            int name = 1 + Array.IndexOf(ConnectionsMonitor.Engine.Export.ConnectionFileFormat.RowColumnNames.ToArray(), "ProcessName");
+            // Outside text as the terminal shows it: the escape visible, the markup as text for the page to insert as text.
+            Assert.Equal("<b>x</b>\u241b[31m", delta.GetProperty("upserts")[1][name].GetString());
+            Assert.Contains("\\u003Cb\\u003E", Encoding.UTF8.GetString(second.Delta)); // and escaped in the JSON itself
+
+            // Nothing changed: an empty delta, whatever the time.
+            var third = frames.Next(new[] { listen, a2, c }, T0.AddSeconds(2), TimeSpan.FromSeconds(1));
+            Assert.Equal(0, third.Upserts);
+            Assert.Equal(0, third.Removes);
+            Assert.Equal(3, Json(third.Full).GetProperty("rows").GetArrayLength());
+        }
+
+        [Fact]
+        public void RowsWithTheSameEndsGetKeysOfTheirOwn()
+        {
+            var keys = DashboardFrames.Keys(new[] { Row(8080, 50001, state: TcpState.TimeWait), Row(8080, 50001), Row(8080, 50001), Row(8081, null) });
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001", "TCP|127.0.0.1|8080|127.0.0.1|50001|2", "TCP|127.0.0.1|8080|127.0.0.1|50001|3", "TCP|127.0.0.1|8081|0.0.0.0|0" }, keys);
+        }
+    }
+}

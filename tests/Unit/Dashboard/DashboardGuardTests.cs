@@ -1,0 +1,96 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using ConnectionsMonitor.Engine.Dashboard;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Dashboard
+{
+    /// <summary>The dashboard's request checks, as pure functions over header values.</summary>
+    public sealed class DashboardGuardTests
+    {
+        private const string Token = "k3y-of-this-start_0123456789abcdefghijklmnopq";
+
+        private static DashboardGuard Loopback() => new DashboardGuard(Token, 3000, null);
+
+        [Fact]
+        public void ATokenIs256RandomBitsInBase64Url()
+        {
+            var tokens = Enumerable.Range(0, 200).Select(_ => DashboardGuard.NewToken()).ToList();
+            Assert.All(tokens, t => Assert.Matches("^[A-Za-z0-9_-]{43}$", t));
+            Assert.Equal(200, tokens.Distinct().Count());
+        }
+
+        [Theory]
+        [InlineData("127.0.0.1:3000", true)]
+        [InlineData("localhost:3000", true)]
+        [InlineData("LocalHost:3000", true)]
+        [InlineData("[::1]:3000", true)]
+        [InlineData("127.0.0.1:3001", false)]
+        [InlineData("127.0.0.1", false)]
+        [InlineData("evil.example:3000", false)]
+        [InlineData("localhost.evil.example:3000", false)]
+        [InlineData("", false)]
+        [InlineData(null, false)]
+        public void TheHostMustBeALoopbackNameWithThePort(string host, bool allowed)
+        {
+            Assert.Equal(allowed, Loopback().HostAllowed(host));
+            Assert.Equal(allowed ? DashboardRefusal.None : DashboardRefusal.WrongHost, Loopback().Check("GET", host, "cm_dashboard_3000=" + Token, null, null, null));
+        }
+
+        [Fact]
+        public void ABoundAddressIsAcceptedAsHostToo()
+        {
+            var guard = new DashboardGuard(Token, 3000, IPAddress.Parse("192.0.2.10"));
+            Assert.True(guard.HostAllowed("192.0.2.10:3000"));
+            Assert.True(guard.HostAllowed("127.0.0.1:3000"));
+            Assert.False(guard.HostAllowed("192.0.2.11:3000"));
+            Assert.True(new DashboardGuard(Token, 3000, IPAddress.Any).HostAllowed(System.Net.Dns.GetHostName() + ":3000"));
+        }
+
+        [Fact]
+        public void TheTokenComesFromTheCookieOrTheFirstUrl()
+        {
+            var g = Loopback();
+            Assert.Equal(DashboardRefusal.NoToken, g.Check("GET", "127.0.0.1:3000", null, null, null, null));
+            Assert.Equal(DashboardRefusal.NoToken, g.Check("GET", "127.0.0.1:3000", "cm_dashboard_3000=wrong", null, null, null));
+            Assert.Equal(DashboardRefusal.NoToken, g.Check("GET", "127.0.0.1:3000", "cm_dashboard_3001=" + Token, null, null, null)); // another dashboard's cookie
+            Assert.Equal(DashboardRefusal.NoToken, g.Check("GET", "127.0.0.1:3000", null, Token + "x", null, null));
+            Assert.Equal(DashboardRefusal.None, g.Check("GET", "127.0.0.1:3000", "theme=dark; cm_dashboard_3000=" + Token + "; other=1", null, null, null));
+            Assert.Equal(DashboardRefusal.None, g.Check("GET", "127.0.0.1:3000", null, Token, null, null));
+            // The Host is checked first: a rebinding page with a stolen token is still refused.
+            Assert.Equal(DashboardRefusal.WrongHost, g.Check("GET", "evil.example:3000", null, Token, null, null));
+        }
+
+        [Fact]
+        public void ChangesNeedJsonAndTheSameOrigin()
+        {
+            var g = Loopback();
+            string cookie = "cm_dashboard_3000=" + Token;
+            Assert.Equal(DashboardRefusal.NotJson, g.Check("POST", "127.0.0.1:3000", cookie, null, "text/plain", "http://127.0.0.1:3000"));
+            Assert.Equal(DashboardRefusal.NotJson, g.Check("POST", "127.0.0.1:3000", cookie, null, null, "http://127.0.0.1:3000"));
+            Assert.Equal(DashboardRefusal.CrossOrigin, g.Check("POST", "127.0.0.1:3000", cookie, null, "application/json", "http://evil.example"));
+            Assert.Equal(DashboardRefusal.CrossOrigin, g.Check("POST", "127.0.0.1:3000", cookie, null, "application/json", null));
+            Assert.Equal(DashboardRefusal.CrossOrigin, g.Check("POST", "127.0.0.1:3000", cookie, null, "application/json", "http://localhost:3000")); // another origin, though the same socket
+            Assert.Equal(DashboardRefusal.NoToken, g.Check("POST", "127.0.0.1:3000", null, null, "application/json", "http://127.0.0.1:3000"));
+            Assert.Equal(DashboardRefusal.None, g.Check("POST", "127.0.0.1:3000", cookie, null, "application/json; charset=utf-8", "http://127.0.0.1:3000"));
+        }
+
+        [Fact]
+        public void TheCookieIsHttpOnlyAndSameSiteStrict()
+        {
+            Assert.Equal("cm_dashboard_3000=" + Token + "; Path=/; HttpOnly; SameSite=Strict", Loopback().SetCookie(Token));
+        }
+
+        [Fact]
+        public void EveryReplyCarriesAStrictPolicyAndNoCors()
+        {
+            var headers = DashboardGuard.SecurityHeaders.ToDictionary(h => h.Key, h => h.Value);
+            Assert.Equal("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+                headers["Content-Security-Policy"]);
+            Assert.Equal("DENY", headers["X-Frame-Options"]);
+            Assert.Equal("no-referrer", headers["Referrer-Policy"]);
+            Assert.DoesNotContain(headers.Keys, k => k.StartsWith("Access-Control-", System.StringComparison.OrdinalIgnoreCase));
+        }
+    }
+}

@@ -1,0 +1,208 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionsMonitor.Engine.Dashboard;
+using ConnectionsMonitor.Engine.Export;
+using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Platform;
+using ConnectionsMonitor.Engine.Session;
+using ConnectionsMonitor.Tests.Session;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Dashboard
+{
+    /// <summary>The dashboard over real HTTP on loopback, on a scripted platform: the token swap, the refusals, the data and the stream.</summary>
+    [Collection(SamplerThreads.Name)]
+    public sealed class DashboardServerTests
+    {
+        private static MonitorSession Replay() =>
+            new MonitorSession(new MonitorSessionOptions { PlatformFactory = () => ReplayPlatform.Parse(ReplayScripts.Traffic) });
+
+        private static DashboardState Start(MonitorSession session, double seconds = 1) =>
+            session.Dashboard.Start(new DashboardOptions { Port = 0, Interval = TimeSpan.FromSeconds(seconds) }, new ConnectionQuery());
+
+        private static HttpClient Client() => new HttpClient(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(20) };
+
+        private static string TokenOf(DashboardState s) => new Uri(s.LaunchUrl).Query.Substring("?token=".Length);
+
+        private static HttpRequestMessage Get(string url, string cookie = null, string host = null)
+        {
+            var r = new HttpRequestMessage(HttpMethod.Get, url);
+            if (cookie != null) r.Headers.Add("Cookie", cookie);
+            if (host != null) r.Headers.Host = host;
+            return r;
+        }
+
+        private static HttpRequestMessage Post(string url, string cookie, string body, string contentType, string origin)
+        {
+            var r = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+            if (contentType != null) r.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            if (cookie != null) r.Headers.Add("Cookie", cookie);
+            if (origin != null) r.Headers.Add("Origin", origin);
+            return r;
+        }
+
+        [Fact]
+        public async Task TheLaunchAddressSwapsTheTokenForACookieAndThePageNeedsIt()
+        {
+            using var session = Replay();
+            var state = Start(session);
+            Assert.Matches(@"^http://127\.0\.0\.1:\d+/$", state.Url);
+            Assert.Equal(state.Url + "?token=" + TokenOf(state), state.LaunchUrl);
+            Assert.Null(session.Dashboard.State.LaunchUrl); // the token is given once
+
+            using var http = Client();
+            using var launch = await http.SendAsync(Get(state.LaunchUrl));
+            Assert.Equal(HttpStatusCode.SeeOther, launch.StatusCode);
+            Assert.Equal("/", launch.Headers.Location.OriginalString);
+            string setCookie = launch.Headers.GetValues("Set-Cookie").Single();
+            Assert.Equal("cm_dashboard_" + state.Port + "=" + TokenOf(state) + "; Path=/; HttpOnly; SameSite=Strict", setCookie);
+            string cookie = setCookie.Split(';')[0];
+
+            using var page = await http.SendAsync(Get(state.Url, cookie));
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType.MediaType);
+            Assert.Contains("<script src=\"/assets/app.js\" defer></script>", await page.Content.ReadAsStringAsync());
+            Assert.StartsWith("default-src 'none'; script-src 'self';", page.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal("no-store", page.Headers.CacheControl.ToString());
+            Assert.DoesNotContain(page.Headers, h => h.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase));
+
+            using var js = await http.SendAsync(Get(state.Url + "assets/app.js", cookie));
+            Assert.Equal("text/javascript", js.Content.Headers.ContentType.MediaType);
+            using var traversal = await http.SendAsync(Get(state.Url + "assets/..%2Fapp.js", cookie));
+            Assert.Equal(HttpStatusCode.NotFound, traversal.StatusCode);
+            Assert.Equal(0, session.Dashboard.State.Refused);
+        }
+
+        [Fact]
+        public async Task AMissingOrWrongTokenAWrongHostAndACrossOriginPostGet403()
+        {
+            using var session = Replay();
+            var state = Start(session);
+            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            using var http = Client();
+
+            async Task<(HttpStatusCode, string)> Status(HttpRequestMessage r)
+            {
+                using var response = await http.SendAsync(r);
+                return (response.StatusCode, await response.Content.ReadAsStringAsync());
+            }
+
+            var (s1, b1) = await Status(Get(state.Url));
+            Assert.Equal(HttpStatusCode.Forbidden, s1);
+            Assert.Contains("no valid dashboard token", b1);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Get(state.Url + "api/snapshot", "cm_dashboard_" + state.Port + "=" + DashboardGuard.NewToken()))).Item1);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Get(state.Url + "?token=" + DashboardGuard.NewToken()))).Item1);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Get(state.Url + "api/events"))).Item1);
+            // DNS rebinding: a page of another site resolves its name to 127.0.0.1. A Host with the right name but another
+            // port reaches the module and gets 403; a Host with another name is refused by the HTTP listener itself (404 on
+            // Linux, 400 from http.sys on Windows) before the module sees it: either way nothing is served.
+            var (s2, b2) = await Status(Get(state.Url, cookie, "127.0.0.1:" + (state.Port == 1 ? 2 : 1)));
+            Assert.Equal(HttpStatusCode.Forbidden, s2);
+            Assert.Contains("Host header", b2);
+            var (s3, b3) = await Status(Get(state.Url + "api/snapshot", cookie, "evil.example:" + state.Port));
+            Assert.True(s3 == HttpStatusCode.NotFound || s3 == HttpStatusCode.BadRequest || s3 == HttpStatusCode.Forbidden, s3 + ": " + b3);
+            Assert.DoesNotContain("\"rows\"", b3);
+
+            const string body = "{\"format\":\"csv\",\"keys\":null}";
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Post(state.Url + "api/export", cookie, body, "application/json", "http://evil.example"))).Item1);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Post(state.Url + "api/export", cookie, body, "text/plain", "http://127.0.0.1:" + state.Port))).Item1);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Post(state.Url + "api/export", null, body, "application/json", "http://127.0.0.1:" + state.Port))).Item1);
+            Assert.Equal(8, session.Dashboard.State.Refused);
+
+            using var put = new HttpRequestMessage(HttpMethod.Put, state.Url);
+            put.Headers.Add("Cookie", cookie);
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await Status(put)).Item1);
+        }
+
+        [Fact]
+        public async Task TheSnapshotHasTheSessionsRowsAndTheExportWritesTheViewsRowsInItsOrder()
+        {
+            using var session = Replay();
+            var state = Start(session);
+            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            using var http = Client();
+            using var snap = await http.SendAsync(Get(state.Url + "api/snapshot", cookie));
+            Assert.Equal("application/json", snap.Content.Headers.ContentType.MediaType);
+            using var doc = JsonDocument.Parse(await snap.Content.ReadAsStringAsync());
+            var root = doc.RootElement;
+            var columns = root.GetProperty("columns").EnumerateArray().Select(c => c.GetString()).ToList();
+            Assert.Equal(new[] { "Key" }.Concat(ConnectionFileFormat.ColumnNames.Where(c => c != "AgeSeconds")), columns);
+            var rows = root.GetProperty("rows").EnumerateArray().ToList();
+            Assert.Equal(3, rows.Count);
+            Assert.Equal(2, root.GetProperty("stats").GetProperty("tcp").GetInt32());
+            Assert.Equal(1, root.GetProperty("stats").GetProperty("udp").GetInt32());
+            Assert.Equal(1000, root.GetProperty("interval").GetInt32());
+            int local = columns.IndexOf("LocalPort"), name = columns.IndexOf("ProcessName"), pid = columns.IndexOf("ProcessId");
+            var web = rows.Single(r => r[columns.IndexOf("State")].ValueKind == JsonValueKind.String && r[columns.IndexOf("State")].GetString() == "Listen");
+            Assert.Equal(8080, web[local].GetInt32());
+            Assert.Equal("web", web[name].GetString());
+            Assert.Equal(100, web[pid].GetInt32());
+            Assert.Equal("TCP|0.0.0.0|8080|0.0.0.0|0", web[0].GetString());
+
+            // Two rows, in the order the page asks for; one key that is not there is left out.
+            string body = "{\"format\":\"csv\",\"keys\":[\"UDP|127.0.0.1|53||\",\"TCP|0.0.0.0|8080|0.0.0.0|0\",\"TCP|9.9.9.9|1|9.9.9.9|1\"]}";
+            using var export = await http.SendAsync(Post(state.Url + "api/export", cookie, body, "application/json", "http://127.0.0.1:" + state.Port));
+            Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+            Assert.Equal("text/csv", export.Content.Headers.ContentType.MediaType);
+            Assert.Matches("^attachment; filename=\"connections-\\d{8}T\\d{6}Z\\.csv\"$", export.Content.Headers.ContentDisposition.ToString());
+            var lines = (await export.Content.ReadAsStringAsync()).TrimStart('\uFEFF').Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(3, lines.Length);
+            Assert.StartsWith("\"Protocol\",\"LocalAddress\",\"LocalPort\"", lines[0]);
+            Assert.StartsWith("\"UDP\",\"127.0.0.1\",\"53\",\"\",\"\",\"\",\"200\",\"resolver\"", lines[1]);
+            Assert.StartsWith("\"TCP\",\"0.0.0.0\",\"8080\",\"0.0.0.0\",\"0\",\"Listen\",\"100\",\"web\"", lines[2]);
+
+            using var json = await http.SendAsync(Post(state.Url + "api/export", cookie, "{\"format\":\"json\",\"keys\":null}", "application/json", "http://127.0.0.1:" + state.Port));
+            using var all = JsonDocument.Parse(await json.Content.ReadAsStringAsync());
+            Assert.Equal(3, all.RootElement.GetArrayLength());
+
+            using var bad = await http.SendAsync(Post(state.Url + "api/export", cookie, "{\"format\":\"xlsx\"}", "application/json", "http://127.0.0.1:" + state.Port));
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("format must be \"csv\" or \"json\"", await bad.Content.ReadAsStringAsync());
+            using var notJson = await http.SendAsync(Post(state.Url + "api/export", cookie, "format=csv", "application/json", "http://127.0.0.1:" + state.Port));
+            Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        }
+
+        [Fact]
+        public async Task TheEventStreamPushesEachSampleAndEndsWhenTheDashboardStops()
+        {
+            using var session = Replay();
+            var state = Start(session, 0.5);
+            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            using var http = Client();
+            using var response = await http.SendAsync(Get(state.Url + "api/events", cookie), HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType.MediaType);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            var times = new System.Collections.Generic.List<string>();
+            var kinds = new System.Collections.Generic.List<string>();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            Assert.Equal("retry: 2000", await reader.ReadLineAsync(timeout.Token));
+            while (times.Count < 3)
+            {
+                string line = await reader.ReadLineAsync(timeout.Token);
+                Assert.NotNull(line);
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) { kinds.Add(line.Substring(7)); continue; }
+                if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+                using var doc = JsonDocument.Parse(line.Substring(6));
+                times.Add(doc.RootElement.GetProperty("time").GetString());
+            }
+            Assert.Equal(3, times.Distinct().Count()); // three samples, each once
+            Assert.Equal(new[] { "snapshot", "delta", "delta" }, kinds); // in full first, then what changed
+            Assert.Equal(1, session.Dashboard.State.Clients);
+
+            var final = session.Dashboard.Stop();
+            Assert.False(final.IsRunning);
+            Assert.True(final.Samples >= 3);
+            // The stream ends: the rest reads to its end.
+            using var end = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            while (await reader.ReadLineAsync(end.Token) != null) { }
+            Assert.Throws<InvalidOperationException>(() => { Start(session); Start(session); });
+        }
+    }
+}
