@@ -191,7 +191,7 @@ namespace ConnectionsMonitor.Tests.Service
 
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", Path.Combine(dir, "h.db"));
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
-                Assert.Contains("1 alert rule(s): config.suspiciousPorts; no metrics endpoint (metrics.enabled is false).", child.Stderr);
+                Assert.Contains("1 alert rule(s): config.suspiciousPorts; no metrics endpoint (metrics.enabled is false); no system log (alerts.syslog and alerts.eventLog are off).", child.Stderr);
                 Thread.Sleep(600); // the listener is in the rule's first sample (the baseline)
                 using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 client.Connect(IPAddress.Loopback, port);
@@ -269,7 +269,7 @@ namespace ConnectionsMonitor.Tests.Service
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", history);
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
                 Assert.Contains("<4>The history file '" + history + "' is not written: monitoring.trackHistory is false.", child.Stderr);
-                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false); no metrics endpoint (metrics.enabled is false).", child.Stderr);
+                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false); no metrics endpoint (metrics.enabled is false); no system log (alerts.syslog and alerts.eventLog are off).", child.Stderr);
                 WaitFor(() => Directory.Exists(exports) && Directory.GetFiles(exports, "connections-*.json").Length > 0, TimeSpan.FromSeconds(30),
                     () => "no export file; stderr: " + child.Stderr);
                 string json = File.ReadAllText(Directory.GetFiles(exports, "connections-*.json")[0]);

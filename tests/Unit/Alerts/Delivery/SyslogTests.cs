@@ -112,6 +112,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
                     Assert.StartsWith("New listening port " + port + "/TCP by ", m.Msg);
                     Assert.True(DateTime.TryParse(m.Time, null, System.Globalization.DateTimeStyles.RoundtripKind, out var t));
                     Assert.InRange(t.ToUniversalTime(), DateTime.UtcNow.AddMinutes(-2), DateTime.UtcNow.AddMinutes(1));
+                    Assert.True(session.Alerts.Syslog.Flush(TimeSpan.FromSeconds(5))); // the count follows the send
                     Assert.Equal(1, session.Alerts.Syslog.Sent);
                 }
                 finally { listener.Stop(); }
@@ -121,7 +122,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
 
         /// <summary>Test-ConnectionAlert's path: the rule's test alert goes to syslog too, as a notice with status test.</summary>
         [Fact]
-        public void ARulesTestMessageGoesToSyslogAsANotice()
+        public async System.Threading.Tasks.Task ARulesTestMessageGoesToSyslogAsANotice()
         {
             string dir = Path.Combine(Path.GetTempPath(), "cm-syslog-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dir);
@@ -136,7 +137,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
                 TestEnvironment.Isolate();
                 using var session = new MonitorSession(new MonitorSessionOptions { DefaultConfigPath = config });
                 session.Alerts.Register(new AlertRule("t-syslog", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 1000000 } }));
-                session.Alerts.TestAsync("t-syslog", CancellationToken.None).GetAwaiter().GetResult();
+                await session.Alerts.TestAsync("t-syslog", CancellationToken.None);
                 var buffer = new byte[65536];
                 var m = Parse(Encoding.UTF8.GetString(buffer, 0, log.Receive(buffer)));
                 Assert.Equal((16 * 8 + 5).ToString(), m.Pri);
