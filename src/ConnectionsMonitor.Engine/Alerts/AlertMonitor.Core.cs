@@ -364,6 +364,9 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// <summary>Connection records made for the system logs since the session started them; null when they are off.</summary>
         public long? ConnectionRecordsMade => _connectionRecords?.Records;
 
+        /// <summary>Samples the connection records have diffed (0 when off); tests wait for the baseline with it.</summary>
+        internal long ConnectionRecordSamples => _connectionRecords?.Samples ?? 0;
+
         // ---- the evaluation thread ----
 
         /// <summary>Starts the alert thread (under the lock) with the configuration <paramref name="configOf"/> names; its filters are not used.</summary>

@@ -46,7 +46,9 @@ namespace ConnectionsMonitor.Engine.Alerts
         public long Records => Interlocked.Read(ref _records);
 
         /// <summary>Samples diffed so far.</summary>
-        public long Samples { get; private set; }
+        public long Samples => Interlocked.Read(ref _samples);
+
+        private long _samples;
 
         internal static ConnectionEventKinds KindOf(ConnectionChange change) =>
             change == ConnectionChange.Opened ? ConnectionEventKinds.Opened : change == ConnectionChange.Closed ? ConnectionEventKinds.Closed : ConnectionEventKinds.StateChanged;
@@ -82,7 +84,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                         if (toEventLog) _eventLog.Enqueue(record);
                         Interlocked.Increment(ref _records);
                     }
-                    Samples++;
+                    Interlocked.Increment(ref _samples);
                 }
             }
             catch (OperationCanceledException) { }
