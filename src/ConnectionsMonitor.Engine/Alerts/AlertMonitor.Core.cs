@@ -145,11 +145,39 @@ namespace ConnectionsMonitor.Engine.Alerts
                     throw new ArgumentException("There is no alert rule named '" + name + "'.", nameof(name));
             var alert = new AlertEvent(e.Rule.Name, e.Rule.Conditions[0].Kind, AlertStatus.Test, DateTime.UtcNow,
                 "Test message for alert rule '" + e.Rule.Name + "' (" + e.Rule.Kind + "); nothing happened.", new AlertItem[0]);
+            // The system logs' alert counts before the test, to tell after a flush whether its message went.
+            var syslog = _syslog;
+            var eventLog = _eventLog;
+            var syslogBefore = syslog?.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert);
+            var eventLogBefore = eventLog?.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert);
             Raise(e, alert);
-            if (e.Rule.Targets.Count == 0) return new AlertDeliveryResult[0];
-            var delivery = Delivery();
-            if (delivery == null) return e.Rule.Targets.Select(t => new AlertDeliveryResult { Target = t.Redacted, Error = "No webhook sender in this session." }).ToList();
-            return await delivery.SendNowAsync(e.Rule, alert, cancel).ConfigureAwait(false);
+            var results = new List<AlertDeliveryResult>();
+            if (e.Rule.Targets.Count > 0)
+            {
+                var delivery = Delivery();
+                if (delivery == null) results.AddRange(e.Rule.Targets.Select(t => new AlertDeliveryResult { Target = t.Redacted, Error = "No webhook sender in this session." }));
+                else results.AddRange(await delivery.SendNowAsync(e.Rule, alert, cancel).ConfigureAwait(false));
+            }
+            if (syslog != null)
+                results.Add(await Task.Run(() => SystemLogResult("Syslog " + syslog.Target, syslogBefore, () => syslog.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert), syslog.Flush, () => syslog.LastError), cancel).ConfigureAwait(false));
+            if (eventLog != null)
+                results.Add(await Task.Run(() => SystemLogResult("Event Log " + eventLog.Target, eventLogBefore, () => eventLog.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert), eventLog.Flush, () => eventLog.LastError), cancel).ConfigureAwait(false));
+            return results;
+        }
+
+        /// <summary>
+        /// Whether a system log took the test alert: its queue is flushed (five seconds at most) and its alert counts compared
+        /// with those before. Another alert sent meanwhile counts the same way (the test cannot tell them apart).
+        /// </summary>
+        internal static AlertDeliveryResult SystemLogResult(string target, Engine.Alerts.Delivery.SystemLogCounts before, Func<Engine.Alerts.Delivery.SystemLogCounts> now, Func<TimeSpan, bool> flush, Func<string> lastError)
+        {
+            bool idle = flush(TimeSpan.FromSeconds(5));
+            var after = now();
+            if (after.Sent > before.Sent) return new AlertDeliveryResult { Target = target, Delivered = true, Attempts = 1 };
+            string error = after.Failed > before.Failed ? lastError() ?? "the message could not be sent."
+                : after.Dropped > before.Dropped ? "the message was dropped: the queue was full."
+                : idle ? "the message was not sent." : "the message was still waiting after 5 seconds.";
+            return new AlertDeliveryResult { Target = target, Delivered = false, Attempts = after.Failed > before.Failed ? 1 : 0, Error = error };
         }
 
         /// <summary>The names of the rules that flag <paramref name="r"/>, sorted and comma-separated ("rdp,scan"); null when none.</summary>
