@@ -26,5 +26,7 @@ namespace ConnectionsMonitor
         public bool Started { get; set; }
         /// <summary>The service's command line (systemd's ExecStart= or the Windows binPath).</summary>
         public string CommandLine { get; set; }
+        /// <summary>Windows: the Event Log source registered for alerts.eventLog, as "SOURCE in LOG" (ConnectionsMonitor in Application); null on Linux.</summary>
+        public string EventLogSource { get; set; }
     }
 }

@@ -23,6 +23,8 @@ namespace ConnectionsMonitor.Engine.Alerts
         private readonly Func<IAlertDelivery> _deliveryFactory;
         private IAlertDelivery _delivery;
         private Delivery.SyslogSender _syslog;
+        private Delivery.EventLogSender _eventLog;
+        private ConnectionRecordFeed _connectionRecords;
         private Thread _thread;
         private CancellationTokenSource _stop;
         private SessionPlan _plan;
@@ -80,8 +82,8 @@ namespace ConnectionsMonitor.Engine.Alerts
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(nameof(AlertMonitor));
-                // alerts.syslog: one sender for the session, made with the configuration of the first rule that sees it on.
-                if (_syslog == null && plan?.Config.Alerts.Syslog.Enabled == true) _syslog = new Delivery.SyslogSender(plan.Config.Alerts.Syslog);
+                // alerts.syslog, alerts.eventLog: one sender each for the session, made with the configuration of the first rule that sees it on.
+                if (plan != null) EnsureSystemLogs(plan.Config.Alerts);
                 if (_rules.ContainsKey(rule.Name))
                     throw new ArgumentException("An alert rule named '" + rule.Name + "' exists already.", nameof(rule));
                 var e = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
@@ -143,11 +145,39 @@ namespace ConnectionsMonitor.Engine.Alerts
                     throw new ArgumentException("There is no alert rule named '" + name + "'.", nameof(name));
             var alert = new AlertEvent(e.Rule.Name, e.Rule.Conditions[0].Kind, AlertStatus.Test, DateTime.UtcNow,
                 "Test message for alert rule '" + e.Rule.Name + "' (" + e.Rule.Kind + "); nothing happened.", new AlertItem[0]);
+            // The system logs' alert counts before the test, to tell after a flush whether its message went.
+            var syslog = _syslog;
+            var eventLog = _eventLog;
+            var syslogBefore = syslog?.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert);
+            var eventLogBefore = eventLog?.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert);
             Raise(e, alert);
-            if (e.Rule.Targets.Count == 0) return new AlertDeliveryResult[0];
-            var delivery = Delivery();
-            if (delivery == null) return e.Rule.Targets.Select(t => new AlertDeliveryResult { Target = t.Redacted, Error = "No webhook sender in this session." }).ToList();
-            return await delivery.SendNowAsync(e.Rule, alert, cancel).ConfigureAwait(false);
+            var results = new List<AlertDeliveryResult>();
+            if (e.Rule.Targets.Count > 0)
+            {
+                var delivery = Delivery();
+                if (delivery == null) results.AddRange(e.Rule.Targets.Select(t => new AlertDeliveryResult { Target = t.Redacted, Error = "No webhook sender in this session." }));
+                else results.AddRange(await delivery.SendNowAsync(e.Rule, alert, cancel).ConfigureAwait(false));
+            }
+            if (syslog != null)
+                results.Add(await Task.Run(() => SystemLogResult("Syslog " + syslog.Target, syslogBefore, () => syslog.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert), syslog.Flush, () => syslog.LastError), cancel).ConfigureAwait(false));
+            if (eventLog != null)
+                results.Add(await Task.Run(() => SystemLogResult("Event Log " + eventLog.Target, eventLogBefore, () => eventLog.Counts(Engine.Alerts.Delivery.SystemLogRecordKind.Alert), eventLog.Flush, () => eventLog.LastError), cancel).ConfigureAwait(false));
+            return results;
+        }
+
+        /// <summary>
+        /// Whether a system log took the test alert: its queue is flushed (five seconds at most) and its alert counts compared
+        /// with those before. Another alert sent meanwhile counts the same way (the test cannot tell them apart).
+        /// </summary>
+        internal static AlertDeliveryResult SystemLogResult(string target, Engine.Alerts.Delivery.SystemLogCounts before, Func<Engine.Alerts.Delivery.SystemLogCounts> now, Func<TimeSpan, bool> flush, Func<string> lastError)
+        {
+            bool idle = flush(TimeSpan.FromSeconds(5));
+            var after = now();
+            if (after.Sent > before.Sent) return new AlertDeliveryResult { Target = target, Delivered = true, Attempts = 1 };
+            string error = after.Failed > before.Failed ? lastError() ?? "the message could not be sent."
+                : after.Dropped > before.Dropped ? "the message was dropped: the queue was full."
+                : idle ? "the message was not sent." : "the message was still waiting after 5 seconds.";
+            return new AlertDeliveryResult { Target = target, Delivered = false, Attempts = after.Failed > before.Failed ? 1 : 0, Error = error };
         }
 
         /// <summary>The names of the rules that flag <paramref name="r"/>, sorted and comma-separated ("rdp,scan"); null when none.</summary>
@@ -190,6 +220,8 @@ namespace ConnectionsMonitor.Engine.Alerts
         {
             var syslog = _syslog;
             if (syslog != null) foreach (var sw in syslog.TakeWarnings()) Warn(sw);
+            var eventLog = _eventLog;
+            if (eventLog != null) foreach (var ew in eventLog.TakeWarnings()) Warn(ew);
             lock (_warnings) { var w = _warnings.ToList(); _warnings.Clear(); return w; }
         }
 
@@ -247,35 +279,54 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// </summary>
         internal void WatcherStarted(SessionPlan plan)
         {
-            lock (_gate)
+            ConnectionRecordFeed undo = null;
+            try
             {
-                if (_disposed) return;
-                if (_watchers++ > 0) return;
-                var alerts = plan.Config.Alerts;
-                if (_syslog == null && alerts.Syslog.Enabled) _syslog = new Delivery.SyslogSender(alerts.Syslog);
-                if (!alerts.Enabled) return;
-                var added = new List<string>();
-                try
+                lock (_gate)
                 {
-                    foreach (var rule in ConfigRules.From(alerts))
+                    if (_disposed) return;
+                    if (_watchers++ > 0) return;
+                    var alerts = plan.Config.Alerts;
+                    try
                     {
-                        if (_rules.ContainsKey(rule.Name)) continue;
-                        _rules[rule.Name] = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
-                        added.Add(rule.Name);
+                        EnsureSystemLogs(alerts);
+                        StartConnectionRecords(plan);
                     }
-                    // The watcher's configuration, not its filter: config rules look at every connection, whatever
-                    // the live view or Watch-Connection was asked to show (a filtered-out listener would make an
-                    // inbound connection look outbound).
-                    var query = plan.Filters.Length > 0 ? plan.Filters[0] : null;
-                    if (_rules.Count > 0) EnsureThread(query);
+                    catch
+                    {
+                        _watchers--;
+                        throw;
+                    }
+                    if (!alerts.Enabled) return;
+                    var added = new List<string>();
+                    try
+                    {
+                        foreach (var rule in ConfigRules.From(alerts))
+                        {
+                            if (_rules.ContainsKey(rule.Name)) continue;
+                            _rules[rule.Name] = new RuleEntry { Rule = rule, Evaluator = new RuleEvaluator(rule, PortScanSourceFactory ?? DefaultScanSource) };
+                            added.Add(rule.Name);
+                        }
+                        // The watcher's configuration, not its filter: config rules look at every connection, whatever
+                        // the live view or Watch-Connection was asked to show (a filtered-out listener would make an
+                        // inbound connection look outbound).
+                        var query = plan.Filters.Length > 0 ? plan.Filters[0] : null;
+                        if (_rules.Count > 0) EnsureThread(query);
+                    }
+                    catch
+                    {
+                        // The watcher does not start (its caller disposes its subscription and never calls WatcherStopped): undo.
+                        _watchers--;
+                        foreach (var name in added) _rules.Remove(name);
+                        undo = _connectionRecords;
+                        _connectionRecords = null;
+                        throw;
+                    }
                 }
-                catch
-                {
-                    // The watcher does not start (its caller disposes its subscription and never calls WatcherStopped): undo.
-                    _watchers--;
-                    foreach (var name in added) _rules.Remove(name);
-                    throw;
-                }
+            }
+            finally
+            {
+                undo?.Dispose(); // outside the lock: its thread may be asking for flags
             }
         }
 
@@ -284,9 +335,12 @@ namespace ConnectionsMonitor.Engine.Alerts
         {
             Thread stopped = null;
             var removed = new List<RuleEntry>();
+            ConnectionRecordFeed records;
             lock (_gate)
             {
                 if (_watchers == 0 || --_watchers > 0) return;
+                records = _connectionRecords;
+                _connectionRecords = null;
                 foreach (var name in _rules.Where(kv => kv.Value.Rule.Origin == "config").Select(kv => kv.Key).ToList())
                 {
                     removed.Add(_rules[name]);
@@ -295,9 +349,51 @@ namespace ConnectionsMonitor.Engine.Alerts
                 if (_rules.Count == 0) stopped = StopThread();
             }
             Join(stopped);
+            records?.Dispose(); // outside the lock: its thread may be asking for flags
             foreach (var e in removed) e.Evaluator.Dispose(); // outside the lock, as in Unregister
-
         }
+
+        // ---- the system logs (alerts.syslog, alerts.eventLog) ----
+
+        /// <summary>Makes the session's syslog and Event Log senders the configuration turns on (under the lock; once each).</summary>
+        private void EnsureSystemLogs(AlertsConfig alerts)
+        {
+            if (_syslog == null && alerts.Syslog.Enabled) _syslog = new Delivery.SyslogSender(alerts.Syslog);
+            if (_eventLog == null && alerts.EventLog.Enabled)
+            {
+                if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows))
+                    _eventLog = new Delivery.EventLogSender(alerts.EventLog);
+                else
+                    Warn(EventLogNotHereWarning);
+            }
+        }
+
+        /// <summary>Said once when alerts.eventLog.enabled is true outside Windows.</summary>
+        internal const string EventLogNotHereWarning =
+            "alerts.eventLog.enabled is true, but the Windows Event Log exists only on Windows: nothing is written to it on this system (alerts.syslog is the system log here).";
+
+        /// <summary>
+        /// With connectionEvents on for a log that runs, the first watcher starts the connection records (under the lock):
+        /// a feed of the watcher's configuration at <see cref="Interval"/> (else refreshInterval).
+        /// </summary>
+        private void StartConnectionRecords(SessionPlan watcherPlan)
+        {
+            if (_connectionRecords != null) return;
+            var alerts = watcherPlan.Config.Alerts;
+            var syslogKinds = _syslog != null && alerts.Syslog.Enabled ? alerts.Syslog.ConnectionEvents : Engine.Alerts.Delivery.ConnectionEventKinds.None;
+            var eventLogKinds = _eventLog != null && alerts.EventLog.Enabled ? alerts.EventLog.ConnectionEvents : Engine.Alerts.Delivery.ConnectionEventKinds.None;
+            if (syslogKinds == Engine.Alerts.Delivery.ConnectionEventKinds.None && eventLogKinds == Engine.Alerts.Delivery.ConnectionEventKinds.None) return;
+            var first = watcherPlan.Filters.Length > 0 ? watcherPlan.Filters[0] : null;
+            var plan = _session.Plan(new ConnectionQuery { ConfigPath = first?.ConfigPath, CurrentDirectory = first?.CurrentDirectory });
+            var feed = _session.SubscribeInternal(plan, Interval, reportExistingAsOpened: false, capacity: 4, watcher: false);
+            _connectionRecords = new ConnectionRecordFeed(feed, _syslog, syslogKinds, _eventLog, eventLogKinds, FlagsFor, Warn);
+        }
+
+        /// <summary>Connection records made for the system logs since the session started them; null when they are off.</summary>
+        public long? ConnectionRecordsMade => _connectionRecords?.Records;
+
+        /// <summary>Samples the connection records have diffed (0 when off); tests wait for the baseline with it.</summary>
+        internal long ConnectionRecordSamples => _connectionRecords?.Samples ?? 0;
 
         // ---- the evaluation thread ----
 
@@ -395,10 +491,14 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// <summary>The session's syslog sender (alerts.syslog.enabled); null when off or before the first rule.</summary>
         public Delivery.SyslogSender Syslog => _syslog;
 
+        /// <summary>The session's Windows Event Log sender (alerts.eventLog.enabled, on Windows); null when off, elsewhere, or before the first rule or watcher.</summary>
+        public Delivery.EventLogSender EventLog => _eventLog;
+
         private void Raise(RuleEntry e, AlertEvent a)
         {
             // Every alert, tests included (Test-ConnectionAlert checks the syslog pipeline too; severity notice).
             _syslog?.Enqueue(a);
+            _eventLog?.Enqueue(a);
             var handlers = Raised;
             if (handlers == null) return;
             foreach (Action<AlertRule, AlertEvent> h in handlers.GetInvocationList())
@@ -414,6 +514,8 @@ namespace ConnectionsMonitor.Engine.Alerts
             Thread t;
             IAlertDelivery delivery;
             Delivery.SyslogSender syslog;
+            Delivery.EventLogSender eventLog;
+            ConnectionRecordFeed records;
             List<RuleEntry> entries;
             lock (_gate)
             {
@@ -423,12 +525,17 @@ namespace ConnectionsMonitor.Engine.Alerts
                 delivery = _delivery;
                 _delivery = null;
                 syslog = _syslog;
+                eventLog = _eventLog;
+                records = _connectionRecords;
+                _connectionRecords = null;
                 entries = _rules.Values.ToList();
                 _rules.Clear();
             }
             Join(t);
             foreach (var e in entries) e.Evaluator.Dispose();
+            records?.Dispose();
             syslog?.Dispose(); // sends what is queued (at most two seconds); _syslog stays for its counters
+            eventLog?.Dispose();
             if (delivery != null)
             {
                 _deadLetterPath = (delivery as Delivery.WebhookDelivery)?.DeadLetterPath;

@@ -151,6 +151,20 @@ namespace ConnectionsMonitor.Engine.Configuration
                     if (!YamlConfigReader.IsNull(appNode) && r.TryParsed(appNode, appKey,
                             "an app name of 1 to 48 printable US-ASCII characters without spaces", TrySyslogAppName, out string app))
                         sys.AppName = app;
+                    sys.ConnectionEvents = ConnectionEvents(r, sl, sys.ConnectionEvents);
+                    sys.MaxMessageSize = (int)sl.Integer("maxMessageSize", 480, 65000, "a whole number of bytes from 480 to 65000", sys.MaxMessageSize);
+                });
+                a.Section("eventLog", el =>
+                {
+                    var ev = alerts.EventLog;
+                    ev.Enabled = el.Bool("enabled", ev.Enabled);
+                    var sourceNode = el.Get("source", out string sourceKey);
+                    if (!YamlConfigReader.IsNull(sourceNode) && r.TryParsed(sourceNode, sourceKey, EventLogNameForms, TryEventLogName, out string source))
+                        ev.Source = source;
+                    var logNode = el.Get("logName", out string logKey);
+                    if (!YamlConfigReader.IsNull(logNode) && r.TryParsed(logNode, logKey, EventLogNameForms, TryEventLogName, out string log))
+                        ev.LogName = log;
+                    ev.ConnectionEvents = ConnectionEvents(r, el, ev.ConnectionEvents);
                 });
             });
 
@@ -435,6 +449,61 @@ namespace ConnectionsMonitor.Engine.Configuration
             if (host.Length == 0 || host.IndexOfAny(new[] { '/', ' ', '?', '#', '@' }) >= 0) { error = "'" + host + "' is not a host name or address"; return false; }
             target = new SyslogTarget { Text = text, Transport = scheme, Host = host, Port = port };
             return true;
+        }
+
+        private const string ConnectionEventForms = "none, all, or a list of opened, closed and stateChanged";
+
+        /// <summary>connectionEvents: the word none or all, one change name, or a list of change names.</summary>
+        private static Alerts.Delivery.ConnectionEventKinds ConnectionEvents(YamlConfigReader r, YamlConfigReader.YamlSection section, Alerts.Delivery.ConnectionEventKinds fallback)
+        {
+            var node = section.Get("connectionEvents", out string key);
+            if (YamlConfigReader.IsNull(node)) return fallback;
+            if (node is YamlSequenceNode)
+            {
+                var kinds = Alerts.Delivery.ConnectionEventKinds.None;
+                foreach (var k in section.List("connectionEvents", new Alerts.Delivery.ConnectionEventKinds[0], (YamlNode n, string itemKey, out Alerts.Delivery.ConnectionEventKinds kind) =>
+                    r.TryParsed(n, itemKey, ConnectionEventForms, TryConnectionChange, out kind)))
+                    kinds |= k;
+                return kinds;
+            }
+            return r.TryParsed(node, key, ConnectionEventForms, TryConnectionEventWord, out Alerts.Delivery.ConnectionEventKinds all) ? all : fallback;
+        }
+
+        private static bool TryConnectionChange(string text, out Alerts.Delivery.ConnectionEventKinds kind, out string error)
+        {
+            switch ((text ?? "").Trim().ToLowerInvariant())
+            {
+                case "opened": kind = Alerts.Delivery.ConnectionEventKinds.Opened; break;
+                case "closed": kind = Alerts.Delivery.ConnectionEventKinds.Closed; break;
+                case "statechanged": kind = Alerts.Delivery.ConnectionEventKinds.StateChanged; break;
+                default:
+                    kind = Alerts.Delivery.ConnectionEventKinds.None;
+                    error = "expected opened, closed or stateChanged in the list, found '" + text + "'.";
+                    return false;
+            }
+            error = null;
+            return true;
+        }
+
+        private static bool TryConnectionEventWord(string text, out Alerts.Delivery.ConnectionEventKinds kind, out string error)
+        {
+            string t = (text ?? "").Trim().ToLowerInvariant();
+            if (t == "none") { kind = Alerts.Delivery.ConnectionEventKinds.None; error = null; return true; }
+            if (t == "all") { kind = Alerts.Delivery.ConnectionEventKinds.All; error = null; return true; }
+            if (TryConnectionChange(text, out kind, out error)) return true;
+            error = "expected " + ConnectionEventForms + ", found '" + text + "'.";
+            return false;
+        }
+
+        private const string EventLogNameForms = "1 to 128 letters, digits, spaces, '.', '_' or '-'";
+
+        private static bool TryEventLogName(string text, out string name, out string error)
+        {
+            name = (text ?? "").Trim();
+            bool ok = name.Length >= 1 && name.Length <= 128;
+            if (ok) foreach (char ch in name) ok &= ch < 128 && (char.IsLetterOrDigit(ch) || ch == ' ' || ch == '.' || ch == '_' || ch == '-');
+            error = ok ? null : "expected " + EventLogNameForms + ", found '" + text + "'.";
+            return ok;
         }
 
         private static bool TrySyslogFacility(string text, out string facility, out string error)

@@ -144,6 +144,24 @@ namespace ConnectionsMonitor.Engine.Configuration
         public string DeadLetterPath { get; internal set; }
         /// <summary>alerts.syslog.*: every alert also goes to syslog as an RFC 5424 message.</summary>
         public SyslogConfig Syslog { get; internal set; } = new SyslogConfig();
+        /// <summary>alerts.eventLog.*: every alert also goes to the Windows Event Log (Windows only).</summary>
+        public EventLogConfig EventLog { get; internal set; } = new EventLogConfig();
+    }
+
+    /// <summary>alerts.eventLog.* in config.yml: the Windows Event Log (Alerts.Delivery.EventLogSender). Read on every OS; written only on Windows.</summary>
+    public sealed class EventLogConfig
+    {
+        /// <summary>The default source (also the Windows service's name).</summary>
+        public const string DefaultSource = "ConnectionsMonitor";
+
+        /// <summary>alerts.eventLog.enabled (default false).</summary>
+        public bool Enabled { get; internal set; }
+        /// <summary>alerts.eventLog.source: the event source the records carry (default ConnectionsMonitor): 1 to 128 letters, digits, spaces, '.', '_' or '-'.</summary>
+        public string Source { get; internal set; } = DefaultSource;
+        /// <summary>alerts.eventLog.logName: the log the source is registered under (default Application); it must exist.</summary>
+        public string LogName { get; internal set; } = "Application";
+        /// <summary>alerts.eventLog.connectionEvents: which connection changes are written as records of their own (default none).</summary>
+        public Alerts.Delivery.ConnectionEventKinds ConnectionEvents { get; internal set; }
     }
 
     /// <summary>alerts.syslog.* in config.yml: where alert messages for syslog go (Alerts.Delivery.SyslogSender).</summary>
@@ -172,6 +190,10 @@ namespace ConnectionsMonitor.Engine.Configuration
         public int FacilityCode => ((IList<string>)FacilityNames).IndexOf(Facility);
         /// <summary>alerts.syslog.appName: RFC 5424 APP-NAME (printable US-ASCII, no spaces, at most 48).</summary>
         public string AppName { get; internal set; } = "connectionsmonitor";
+        /// <summary>alerts.syslog.connectionEvents: which connection changes are sent as messages of their own (default none).</summary>
+        public Alerts.Delivery.ConnectionEventKinds ConnectionEvents { get; internal set; }
+        /// <summary>alerts.syslog.maxMessageSize: the largest datagram in bytes for unix and udp targets, 480 to 65000 (default 2048, RFC 5426); tcp frames are not capped.</summary>
+        public int MaxMessageSize { get; internal set; } = 2048;
     }
 
     /// <summary>One webhook target. The URL often embeds a secret (Discord, Slack), so ToString hides it.</summary>

@@ -247,6 +247,24 @@ namespace ConnectionsMonitor.Engine.Metrics
             foreach (var r in removed) _ruleSeen.Remove(r); // its name's totals stay (a rule registered again adds to them)
         }
 
+        private readonly List<(string Log, Alerts.Delivery.SystemLogRecordKind Kind, Alerts.Delivery.SystemLogCounts Counts)> _systemLogs =
+            new List<(string, Alerts.Delivery.SystemLogRecordKind, Alerts.Delivery.SystemLogCounts)>();
+
+        /// <summary>
+        /// Takes the system log senders' counts (null: that log is off). They count since the session made the sender
+        /// (the first alert rule or watcher that found the log on), so they are counters that may be older than the endpoint.
+        /// </summary>
+        public void SetSystemLogs(Alerts.Delivery.SyslogSender syslog, Alerts.Delivery.EventLogSender eventLog)
+        {
+            _systemLogs.Clear();
+            foreach (var kind in new[] { Alerts.Delivery.SystemLogRecordKind.Alert, Alerts.Delivery.SystemLogRecordKind.Connection })
+            {
+                if (syslog != null) _systemLogs.Add(("syslog", kind, syslog.Counts(kind)));
+                if (eventLog != null) _systemLogs.Add(("eventlog", kind, eventLog.Counts(kind)));
+            }
+            _systemLogs.Sort((a, b) => string.CompareOrdinal(a.Log, b.Log) != 0 ? string.CompareOrdinal(a.Log, b.Log) : a.Kind.CompareTo(b.Kind));
+        }
+
         /// <summary>The exposition of the current state.</summary>
         public string Render(ExpositionFormat format)
         {
@@ -295,6 +313,20 @@ namespace ConnectionsMonitor.Engine.Metrics
             foreach (var kv in _rules) w.Sample(kv.Value.Failed, "rule", kv.Key);
             w.Family("connectionsmonitor_alert_webhook_dropped_total", MetricType.Counter, "Webhook messages of each alert rule dropped because the delivery queue was full.");
             foreach (var kv in _rules) w.Sample(kv.Value.Dropped, "rule", kv.Key);
+
+            if (_systemLogs.Count > 0)
+            {
+                w.Family("connectionsmonitor_system_log_records_total", MetricType.Counter,
+                    "Records for the system logs (alerts.syslog, alerts.eventLog) by log (syslog, eventlog), kind (alert, connection) and outcome: " +
+                    "sent (the log took it), failed (could not be written), dropped (queue full or over the connection-record rate); since the session's sender started.");
+                foreach (var (log, kind, counts) in _systemLogs)
+                {
+                    string k = kind == Alerts.Delivery.SystemLogRecordKind.Alert ? "alert" : "connection";
+                    w.Sample(counts.Sent, new KeyValuePair<string, string>("log", log), new KeyValuePair<string, string>("kind", k), new KeyValuePair<string, string>("outcome", "sent"));
+                    w.Sample(counts.Failed, new KeyValuePair<string, string>("log", log), new KeyValuePair<string, string>("kind", k), new KeyValuePair<string, string>("outcome", "failed"));
+                    w.Sample(counts.Dropped, new KeyValuePair<string, string>("log", log), new KeyValuePair<string, string>("kind", k), new KeyValuePair<string, string>("outcome", "dropped"));
+                }
+            }
 
             w.Family("connectionsmonitor_samples_total", MetricType.Counter, "Connection table reads made by the session's sampler (for every subscriber).");
             w.Sample(_self.Reads);

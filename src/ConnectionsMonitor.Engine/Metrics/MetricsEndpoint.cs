@@ -278,6 +278,7 @@ namespace ConnectionsMonitor.Engine.Metrics
                 LastReadSeconds = _session.SamplerLastReadDuration.TotalSeconds,
             });
             collector.SetAlerts(_session.Alerts.Rules);
+            collector.SetSystemLogs(_session.Alerts.Syslog, _session.Alerts.EventLog);
             Interlocked.Increment(ref _samples);
             _rendered = new Rendered
             {

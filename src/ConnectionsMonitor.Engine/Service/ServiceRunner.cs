@@ -158,7 +158,7 @@ namespace ConnectionsMonitor.Engine.Service
                 : state.Path == null ? "no history (monitoring.trackHistory is false), only the auto-export"
                 : "recording every " + state.Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s into '" + state.Path + "'";
             _log.Write(ServiceLogLevel.Info, "Started (PID " + CurrentProcessId() + "): configuration " + (plan.Load.SourcePath != null ? "'" + plan.Load.SourcePath + "'" : "built-in defaults") +
-                "; " + recording + "; " + ruleText + "; " + metricsText + "; " + dashboardText + ".");
+                "; " + recording + "; " + ruleText + "; " + metricsText + "; " + SystemLogText(config) + "; " + dashboardText + ".");
             SayRecorderWarnings();
 
             _stop = new CancellationTokenSource();
@@ -191,6 +191,10 @@ namespace ConnectionsMonitor.Engine.Service
             var final = _session.History.Stop();
             SayRecorderWarnings();
             SayAlertWarnings();
+            _session.Alerts.Syslog?.Flush(TimeSpan.FromSeconds(2)); // what the last samples queued, before the totals
+            _session.Alerts.EventLog?.Flush(TimeSpan.FromSeconds(2));
+            string totals = SystemLogTotals(_session.Alerts.Syslog, _session.Alerts.EventLog);
+            if (totals != null) _log.Write(ServiceLogLevel.Info, totals);
             _session.Alerts.Raised -= OnAlert;
             if (final == null || final.Path == null)
                 _log.Write(ServiceLogLevel.Info, "Stopped.");
@@ -306,6 +310,41 @@ namespace ConnectionsMonitor.Engine.Service
                     " webhook message(s) not delivered: " + (d.LastError ?? "no reason given") + (_session.Alerts.DeadLetterPath != null ? " (kept in '" + _session.Alerts.DeadLetterPath + "')" : ""));
             }
         }
+
+        /// <summary>The Started line's words on the system logs: "syslog to udp://… (alerts; connection records: opened, closed)", "no system log".</summary>
+        internal string SystemLogText(MonitorConfig config)
+        {
+            var parts = new List<string>();
+            var syslog = _session.Alerts.Syslog;
+            if (syslog != null) parts.Add("syslog to " + syslog.Target + " (" + What(config.Alerts.Syslog.ConnectionEvents) + ")");
+            var eventLog = _session.Alerts.EventLog;
+            if (eventLog != null) parts.Add("Event Log source " + eventLog.Target + " (" + What(config.Alerts.EventLog.ConnectionEvents) + ")");
+            return parts.Count == 0 ? "no system log (alerts.syslog and alerts.eventLog are off)" : string.Join(", ", parts);
+        }
+
+        private static string What(Alerts.Delivery.ConnectionEventKinds kinds)
+        {
+            if (kinds == Alerts.Delivery.ConnectionEventKinds.None) return "alerts";
+            var names = new List<string>();
+            if ((kinds & Alerts.Delivery.ConnectionEventKinds.Opened) != 0) names.Add("opened");
+            if ((kinds & Alerts.Delivery.ConnectionEventKinds.Closed) != 0) names.Add("closed");
+            if ((kinds & Alerts.Delivery.ConnectionEventKinds.StateChanged) != 0) names.Add("stateChanged");
+            return "alerts; connection records: " + string.Join(", ", names);
+        }
+
+        /// <summary>The Stopped totals of the system logs; null when none ran.</summary>
+        internal static string SystemLogTotals(Alerts.Delivery.SyslogSender syslog, Alerts.Delivery.EventLogSender eventLog)
+        {
+            var parts = new List<string>();
+            if (syslog != null) parts.Add("syslog " + syslog.Target + ": " + Counts(syslog.Counts(Alerts.Delivery.SystemLogRecordKind.Alert), syslog.Counts(Alerts.Delivery.SystemLogRecordKind.Connection)));
+            if (eventLog != null) parts.Add("Event Log " + eventLog.Target + ": " + Counts(eventLog.Counts(Alerts.Delivery.SystemLogRecordKind.Alert), eventLog.Counts(Alerts.Delivery.SystemLogRecordKind.Connection)));
+            return parts.Count == 0 ? null : "System log totals: " + string.Join("; ", parts) + ".";
+        }
+
+        private static string Counts(Alerts.Delivery.SystemLogCounts alerts, Alerts.Delivery.SystemLogCounts connections) =>
+            "alerts " + alerts.Sent.ToString(CultureInfo.InvariantCulture) + " sent, " + alerts.Failed.ToString(CultureInfo.InvariantCulture) + " failed, " +
+            alerts.Dropped.ToString(CultureInfo.InvariantCulture) + " dropped; connection records " + connections.Sent.ToString(CultureInfo.InvariantCulture) + " sent, " +
+            connections.Failed.ToString(CultureInfo.InvariantCulture) + " failed, " + connections.Dropped.ToString(CultureInfo.InvariantCulture) + " dropped";
 
         private static IEnumerable<string> Names(IReadOnlyList<AlertRuleState> rules)
         {

@@ -124,6 +124,7 @@ namespace ConnectionsMonitor.Commands
             string host = ResolveHost();
             string config = null;
             bool portScan = false;
+            string eventSource = Engine.Configuration.EventLogConfig.DefaultSource, eventLog = "Application";
             var writes = new List<(string What, string Path)>(); // folders the configuration writes to
             if (ConfigPath != null)
             {
@@ -135,6 +136,8 @@ namespace ConnectionsMonitor.Commands
                     var plan = SessionRegistry.For(this).Plan(SessionRegistry.ConfigQuery(this, ConfigPath));
                     foreach (var w in plan.Warnings) WriteWarning(w);
                     portScan = plan.Config.Alerts.Enabled && plan.Config.Alerts.Conditions.PortScan;
+                    eventSource = plan.Config.Alerts.EventLog.Source;
+                    eventLog = plan.Config.Alerts.EventLog.LogName;
                     var export = Engine.Export.ExportOptions.From(plan.Load, null);
                     if (export != null) writes.Add(("the auto-export's folder (dashboard.export.exportPath)", export.Folder));
                     string deadLetter = plan.Config.Alerts.DeadLetterPath;
@@ -146,7 +149,7 @@ namespace ConnectionsMonitor.Commands
                 catch (Engine.Configuration.ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); }
             }
             string history = HistoryPath == null ? null : GetUnresolvedProviderPathFromPSPath(HistoryPath);
-            if (IsWindows) InstallWindows(host, config, history);
+            if (IsWindows) InstallWindows(host, config, history, eventSource, eventLog);
             else InstallSystemd(host, config, history, portScan, writes);
         }
 
@@ -241,7 +244,7 @@ namespace ConnectionsMonitor.Commands
             });
         }
 
-        private void InstallWindows(string host, string config, string history)
+        private void InstallWindows(string host, string config, string history, string eventSource, string eventLog)
         {
             var options = new Engine.Service.WindowsServiceOptions { Name = ServiceName, HostPath = host, ConfigPath = config, HistoryPath = history };
             string commandLine;
@@ -254,10 +257,16 @@ namespace ConnectionsMonitor.Commands
             catch (ArgumentException ex) { ThrowTerminatingError(new ErrorRecord(ex, "InvalidServiceSetting", ErrorCategory.InvalidArgument, null)); return; }
             if (User != null)
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-User is for Linux; the Windows service runs as LocalSystem (ETW byte counters and other users' processes need it)."), "UserNotOnWindows", ErrorCategory.InvalidArgument, User));
-            string action = NoStart ? "Register Windows service (not started): " + commandLine : "Register and start Windows service: " + commandLine;
+            string action = (NoStart ? "Register Windows service (not started): " : "Register and start Windows service: ") + commandLine +
+                "; register the Event Log source '" + eventSource + "' in the log '" + eventLog + "'";
             if (!ShouldProcess("service '" + ServiceName + "'", action)) return;
             if (Force) RunToolIgnoringFailure("sc.exe", new[] { "delete", ServiceName });
             RunTool("sc.exe", create, "create the service " + ServiceName);
+            // The source alerts.eventLog writes under (and the service's own log, which uses the source ConnectionsMonitor):
+            // registering needs an administrator, which installing a service needs too.
+            RegisterEventSource(eventSource, eventLog);
+            if (!string.Equals(eventSource, Engine.Configuration.EventLogConfig.DefaultSource, StringComparison.OrdinalIgnoreCase) || eventLog != "Application")
+                RegisterEventSource(Engine.Configuration.EventLogConfig.DefaultSource, "Application");
             RunTool("sc.exe", Engine.Service.WindowsServiceSetup.DescriptionArguments(ServiceName), "describe the service");
             RunTool("sc.exe", Engine.Service.WindowsServiceSetup.FailureArguments(ServiceName), "set the service's restart on failure");
             if (!NoStart) RunTool("sc.exe", new[] { "start", ServiceName }, "start the service " + ServiceName);
@@ -265,7 +274,22 @@ namespace ConnectionsMonitor.Commands
             {
                 Name = ServiceName, Kind = "WindowsService", HostPath = host, ConfigPath = config,
                 HistoryPath = history ?? Engine.Service.WindowsServiceSetup.DefaultHistoryPath, Account = "LocalSystem", Started = !NoStart, CommandLine = commandLine,
+                EventLogSource = eventSource + " in " + eventLog,
             });
+        }
+
+        private void RegisterEventSource(string source, string log)
+        {
+            try
+            {
+                bool created = Engine.Platform.Windows.WindowsEventSource.Register(log, source);
+                WriteVerbose((created ? "Registered" : "Updated") + " the Event Log source '" + source + "' in the log '" + log + "'.");
+            }
+            catch (InvalidOperationException ex)
+            {
+                // The service is installed; its entries still go to the Application log, only Event Viewer cannot show their text.
+                WriteWarning(ex.Message + " alerts.eventLog entries still go to the Application log, without their description in Event Viewer; run PowerShell as Administrator and install again with -Force to register the source.");
+            }
         }
 
         private void RunToolIgnoringFailure(string file, IReadOnlyList<string> args)
@@ -295,9 +319,17 @@ namespace ConnectionsMonitor.Commands
             CheckName();
             if (IsWindows)
             {
-                if (!ShouldProcess("service '" + ServiceName + "'", NoStop ? "Delete Windows service" : "Stop and delete Windows service")) return;
+                if (!ShouldProcess("service '" + ServiceName + "'", (NoStop ? "Delete Windows service" : "Stop and delete Windows service") +
+                    ", remove the Event Log source '" + Engine.Configuration.EventLogConfig.DefaultSource + "' from the log 'Application'")) return;
                 if (!NoStop) RunToolIgnoringStopped();
                 RunTool("sc.exe", new[] { "delete", ServiceName }, "delete the service " + ServiceName);
+                // The default source Install-ConnectionMonitorService registered; entries already written stay in the log.
+                try
+                {
+                    if (Engine.Platform.Windows.WindowsEventSource.Unregister("Application", Engine.Configuration.EventLogConfig.DefaultSource))
+                        WriteVerbose("Removed the Event Log source '" + Engine.Configuration.EventLogConfig.DefaultSource + "' from the log 'Application'; its entries stay.");
+                }
+                catch (InvalidOperationException ex) { WriteWarning(ex.Message); }
                 return;
             }
             string unitPath = UnitPath();

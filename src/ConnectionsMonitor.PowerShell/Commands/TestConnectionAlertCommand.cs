@@ -27,7 +27,7 @@ namespace ConnectionsMonitor.Commands
             {
                 var rule = state.Rule;
                 WriteVerbose("Sending a test alert of rule '" + rule.Name + "'" + (rule.Targets.Count > 0 ? " to " + string.Join(", ", OutputMapper.ToAlertInfo(rule).Targets) : "") + ".");
-                if (rule.Targets.Count == 0 && rule.SourceIdentifier == null && !rule.HasAction)
+                if (rule.Targets.Count == 0 && rule.SourceIdentifier == null && !rule.HasAction && alerts.Syslog == null && alerts.EventLog == null)
                     WriteWarning("The rule '" + rule.Name + "' has no -Webhook, -SourceIdentifier or -Action: its test alert goes nowhere.");
                 IReadOnlyList<AlertDeliveryResult> results;
                 try

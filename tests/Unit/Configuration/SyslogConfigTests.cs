@@ -1,3 +1,4 @@
+using ConnectionsMonitor.Engine.Alerts.Delivery;
 using ConnectionsMonitor.Engine.Configuration;
 using Xunit;
 using static ConnectionsMonitor.Tests.Configuration.ConfigTestSupport;
@@ -44,6 +45,47 @@ namespace ConnectionsMonitor.Tests.Configuration
             Assert.Equal(key, e.Key);
             Assert.Contains(fragment, e.Message);
             Assert.StartsWith("config.yml, line " + line + ", key '" + key + "': ", e.Message);
+        }
+    
+        [Theory]
+        [InlineData("none", ConnectionEventKinds.None)]
+        [InlineData("all", ConnectionEventKinds.All)]
+        [InlineData("Closed", ConnectionEventKinds.Closed)]
+        [InlineData("[opened, closed]", ConnectionEventKinds.Opened | ConnectionEventKinds.Closed)]
+        [InlineData("[stateChanged]", ConnectionEventKinds.StateChanged)]
+        public void ConnectionEventsTakeAWordOrAList(string value, ConnectionEventKinds expected)
+        {
+            var a = ConfigLoader.LoadText("alerts:\n  syslog:\n    connectionEvents: " + value + "\n  eventLog:\n    connectionEvents: " + value + "\n", "config.yml").Config.Alerts;
+            Assert.Equal(expected, a.Syslog.ConnectionEvents);
+            Assert.Equal(expected, a.EventLog.ConnectionEvents);
+        }
+
+        [Fact]
+        public void EventLogAndSizeDefaults()
+        {
+            var a = ConfigLoader.LoadText("alerts:\n  enabled: false\n", "config.yml").Config.Alerts;
+            Assert.Equal((false, "ConnectionsMonitor", "Application", ConnectionEventKinds.None), (a.EventLog.Enabled, a.EventLog.Source, a.EventLog.LogName, a.EventLog.ConnectionEvents));
+            Assert.Equal((ConnectionEventKinds.None, 2048), (a.Syslog.ConnectionEvents, a.Syslog.MaxMessageSize));
+            var b = ConfigLoader.LoadText("alerts:\n  syslog:\n    maxMessageSize: 480\n  eventLog:\n    enabled: true\n    source: 'CM Prod-1'\n    logName: Security.Audit\n", "config.yml").Config.Alerts;
+            Assert.Equal((480, true, "CM Prod-1", "Security.Audit"), (b.Syslog.MaxMessageSize, b.EventLog.Enabled, b.EventLog.Source, b.EventLog.LogName));
+        }
+
+        [Theory]
+        [InlineData("alerts:\n  syslog:\n    connectionEvents: some\n", 3, "alerts.syslog.connectionEvents",
+            "config.yml, line 3, key 'alerts.syslog.connectionEvents': expected none, all, or a list of opened, closed and stateChanged, found 'some'.")]
+        [InlineData("alerts:\n  eventLog:\n    connectionEvents: [opened, all]\n", 3, "alerts.eventLog.connectionEvents[1]",
+            "config.yml, line 3, key 'alerts.eventLog.connectionEvents[1]': expected opened, closed or stateChanged in the list, found 'all'.")]
+        [InlineData("alerts:\n  syslog:\n    maxMessageSize: 100\n", 3, "alerts.syslog.maxMessageSize",
+            "config.yml, line 3, key 'alerts.syslog.maxMessageSize': expected a whole number of bytes from 480 to 65000, found '100'.")]
+        [InlineData("alerts:\n  eventLog:\n    source: 'a\\b'\n", 3, "alerts.eventLog.source",
+            "config.yml, line 3, key 'alerts.eventLog.source': expected 1 to 128 letters, digits, spaces, '.', '_' or '-', found 'a\\b'.")]
+        [InlineData("alerts:\n  eventLog:\n    logName: ''\n", 3, "alerts.eventLog.logName",
+            "config.yml, line 3, key 'alerts.eventLog.logName': expected 1 to 128 letters, digits, spaces, '.', '_' or '-', found ''.")]
+        public void BadSystemLogValuesSayExactlyWhatIsExpected(string yaml, int line, string key, string message)
+        {
+            var e = SingleError(yaml);
+            Assert.Equal((line, key), (e.Line, e.Key));
+            Assert.Equal(message, e.Message);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -191,7 +192,7 @@ namespace ConnectionsMonitor.Tests.Service
 
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", Path.Combine(dir, "h.db"));
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
-                Assert.Contains("1 alert rule(s): config.suspiciousPorts; no metrics endpoint (metrics.enabled is false); no dashboard (dashboard.enabled is false).", child.Stderr);
+                Assert.Contains("1 alert rule(s): config.suspiciousPorts; no metrics endpoint (metrics.enabled is false); no system log (alerts.syslog and alerts.eventLog are off); no dashboard (dashboard.enabled is false).", child.Stderr);
                 Thread.Sleep(600); // the listener is in the rule's first sample (the baseline)
                 using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 client.Connect(IPAddress.Loopback, port);
@@ -210,9 +211,12 @@ namespace ConnectionsMonitor.Tests.Service
             finally { Directory.Delete(dir, true); }
         }
 
-        /// <summary>alerts.syslog in the service: a config rule's alert reaches a real UDP syslog listener as RFC 5424.</summary>
+        /// <summary>
+        /// alerts.syslog in the service: a config rule's alert and the connection records (connectionEvents: [opened]) reach a
+        /// real UDP syslog listener as RFC 5424; the Started line names the target, the stop line gives the totals.
+        /// </summary>
         [LinuxFact]
-        public void TheServiceSendsConfiguredAlertsToSyslog()
+        public void TheServiceSendsConfiguredAlertsAndConnectionRecordsToSyslog()
         {
             string dir = Path.Combine(Path.GetTempPath(), "cm-svc-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dir);
@@ -226,27 +230,42 @@ namespace ConnectionsMonitor.Tests.Service
                 int port = ((IPEndPoint)listener.LocalEndPoint).Port;
                 File.WriteAllText(Path.Combine(dir, "config.yml"),
                     "refreshInterval: 200\nalerts:\n  enabled: true\n" +
-                    "  syslog:\n    enabled: true\n    target: 'udp://127.0.0.1:" + syslogPort + "'\n    facility: local1\n" +
+                    "  syslog:\n    enabled: true\n    target: 'udp://127.0.0.1:" + syslogPort + "'\n    facility: local1\n    connectionEvents: [opened]\n" +
                     "  conditions:\n    suspiciousPorts: [" + port + "]\n    newForeignConnections: false\n    maxConnections: 0\n    maxBandwidth: 0\n");
 
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", Path.Combine(dir, "h.db"));
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
+                Assert.Contains("; syslog to udp://127.0.0.1:" + syslogPort + " (alerts; connection records: opened); no dashboard (dashboard.enabled is false).", child.Stderr);
                 Thread.Sleep(600); // the listener is in the rule's first sample (the baseline)
                 using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 client.Connect(IPAddress.Loopback, port);
+                int clientPort = ((IPEndPoint)client.LocalEndPoint).Port;
                 using var server = listener.Accept();
                 syslog.Client.ReceiveTimeout = 30000;
-                IPEndPoint from = null;
-                var m = ConnectionsMonitor.Tests.Alerts.Delivery.SyslogTests.Parse(System.Text.Encoding.UTF8.GetString(syslog.Receive(ref from)));
-                Assert.Equal((17 * 8 + 4).ToString(), m.Pri);
-                Assert.Equal("config.suspiciousPorts", m.Params["rule"]);
-                Assert.Equal("firing", m.Params["status"]);
-                Assert.Equal(child.Process.Id.ToString(), m.ProcId);
+                ConnectionsMonitor.Tests.Alerts.Delivery.SyslogTests.Parsed alert = null, opened = null;
+                var until = DateTime.UtcNow.AddSeconds(30);
+                while ((alert == null || opened == null) && DateTime.UtcNow < until)
+                {
+                    IPEndPoint from = null;
+                    var m = ConnectionsMonitor.Tests.Alerts.Delivery.SyslogTests.Parse(System.Text.Encoding.UTF8.GetString(syslog.Receive(ref from)));
+                    Assert.Equal(child.Process.Id.ToString(), m.ProcId);
+                    if (m.SdId == "connectionsmonitor@32473") alert ??= m;
+                    else if (m.MsgId == "CONN_OPEN" && m.Params.GetValueOrDefault("localPort") == clientPort.ToString() && m.Params.GetValueOrDefault("remotePort") == port.ToString())
+                        opened = m;
+                }
+                Assert.NotNull(alert);
+                Assert.Equal((17 * 8 + 4).ToString(), alert.Pri);
+                Assert.Equal("config.suspiciousPorts", alert.Params["rule"]);
+                Assert.Equal("firing", alert.Params["status"]);
+                Assert.NotNull(opened);
+                Assert.Equal((17 * 8 + 6).ToString(), opened.Pri);
+                Assert.Equal(Environment.ProcessId.ToString(), opened.Params["pid"]); // this test process owns the client socket
 
                 Assert.Equal(0, kill(child.Process.Id, SIGTERM));
                 Assert.True(child.Process.WaitForExit(30_000), "no exit after SIGTERM; stderr: " + child.Stderr);
                 child.Process.WaitForExit();
                 Assert.Equal(0, child.Process.ExitCode);
+                Assert.Matches("System log totals: syslog udp://127\\.0\\.0\\.1:" + syslogPort + ": alerts [1-9][0-9]* sent, 0 failed, 0 dropped; connection records [1-9][0-9]* sent, 0 failed, 0 dropped\\.", child.Stderr);
             }
             finally { Directory.Delete(dir, true); }
         }
@@ -269,7 +288,7 @@ namespace ConnectionsMonitor.Tests.Service
                 using var child = Start(dir, "--service", "--config", "config.yml", "--history", history);
                 WaitFor(() => child.Stderr.Contains("<6>Started"), TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
                 Assert.Contains("<4>The history file '" + history + "' is not written: monitoring.trackHistory is false.", child.Stderr);
-                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false); no metrics endpoint (metrics.enabled is false); no dashboard (dashboard.enabled is false).", child.Stderr);
+                Assert.Contains("; no history (monitoring.trackHistory is false), only the auto-export; no alert rules (alerts.enabled is false); no metrics endpoint (metrics.enabled is false); no system log (alerts.syslog and alerts.eventLog are off); no dashboard (dashboard.enabled is false).", child.Stderr);
                 WaitFor(() => Directory.Exists(exports) && Directory.GetFiles(exports, "connections-*.json").Length > 0, TimeSpan.FromSeconds(30),
                     () => "no export file; stderr: " + child.Stderr);
                 string json = File.ReadAllText(Directory.GetFiles(exports, "connections-*.json")[0]);
@@ -311,7 +330,7 @@ namespace ConnectionsMonitor.Tests.Service
                 listener.Start();
                 using var child = Start(dir, "--service", "--config", "config.yml");
                 WaitFor(() => child.Stderr.Contains("<6>Started") || child.Process.HasExited, TimeSpan.FromSeconds(60), () => "no start line; stderr: " + child.Stderr);
-                Assert.Contains("; metrics at http://127.0.0.1:" + port + "/metrics every 1 s (bearer token required); no dashboard (dashboard.enabled is false).", child.Stderr);
+                Assert.Contains("; metrics at http://127.0.0.1:" + port + "/metrics every 1 s (bearer token required); no system log (alerts.syslog and alerts.eventLog are off); no dashboard (dashboard.enabled is false).", child.Stderr);
 
                 using var http = new System.Net.Http.HttpClient();
                 string url = "http://127.0.0.1:" + port + "/metrics";

@@ -12,53 +12,68 @@ using ConnectionsMonitor.Engine.Model;
 namespace ConnectionsMonitor.Engine.Alerts.Delivery
 {
     /// <summary>
-    /// Sends alerts to syslog as RFC 5424 messages (README, "System log (SIEM)"): over a unix datagram socket
-    /// (/dev/log), UDP (RFC 5426, one message per datagram) or TCP (RFC 6587 octet counting, "LEN SP MSG").
-    /// Never blocks the caller: <see cref="Enqueue"/> puts the message in a bounded queue (the oldest is dropped
-    /// and counted when it is full) and one background thread sends. Failures are counted; the first is said
-    /// once through <see cref="TakeWarnings"/>. Thread-safe.
+    /// Sends alerts (and, with alerts.syslog.connectionEvents, connection records) to syslog as RFC 5424 messages
+    /// (README, "System log (SIEM)"): over a unix datagram socket (/dev/log), UDP (RFC 5426, one message per datagram)
+    /// or TCP (RFC 6587 octet counting, "LEN SP MSG"). A datagram (unix, udp) is at most <see cref="MaxMessageSize"/>
+    /// bytes: longer messages are cut down by <see cref="Format(SystemLogRecord, int, string, int, int)"/>.
+    /// Never blocks the caller: <see cref="Enqueue(AlertEvent)"/> puts the message in a bounded queue
+    /// (<see cref="SystemLogQueue{T}"/>: alerts ahead of connection records; a full queue drops its oldest, counted)
+    /// and one background thread, "cmon-syslog", sends. Failures are counted; the first is said once through
+    /// <see cref="TakeWarnings"/>. Thread-safe.
     /// </summary>
     public sealed class SyslogSender : IDisposable
     {
-        /// <summary>The SD-ID of the structured data: "connectionsmonitor" at the documentation enterprise number 32473 (RFC 5612).</summary>
-        public const string SdId = "connectionsmonitor@32473";
-        /// <summary>Messages waiting at most; more drop the oldest.</summary>
-        public const int QueueLimit = 1000;
+        /// <summary>The SD-ID of alert messages: "connectionsmonitor" at the documentation enterprise number 32473 (RFC 5612).</summary>
+        public const string SdId = SystemLogRecord.AlertSdId;
+        /// <summary>Messages waiting at most, per kind (alerts, connection records); more drop the oldest.</summary>
+        public const int QueueLimit = SystemLogQueue<byte[]>.LaneLimit;
+        /// <summary>Connection records queued per second at most; more are dropped (counted).</summary>
+        public const int ConnectionRecordsPerSecond = 1000;
+        /// <summary>The default cap of a datagram (RFC 5426 §3.2: receivers should take 2048 octets).</summary>
+        public const int DefaultMaxMessageSize = 2048;
 
         private readonly string _transport, _host, _target;
-        private readonly int _port, _facility;
+        private readonly int _port, _facility, _maxBytes;
         private readonly string _appName;
-        private readonly Queue<byte[]> _queue = new Queue<byte[]>();
-        private readonly object _gate = new object();
         private readonly List<string> _warnings = new List<string>();
-        private readonly Thread _thread;
+        private readonly SystemLogQueue<byte[]> _queue;
         private Socket _socket;
-        private int _busy;
-        private bool _stopping, _warned;
-        private long _sent, _failed, _dropped;
+        private bool _warned, _warnedDrop, _warnedTooLong;
 
         /// <summary>A sender for the configured target (alerts.syslog).</summary>
         public SyslogSender(SyslogConfig config)
-            : this(config.Transport, config.Host, config.Port, config.FacilityCode, config.AppName, config.Target) { }
+            : this(config.Transport, config.Host, config.Port, config.FacilityCode, config.AppName, config.Target, config.MaxMessageSize) { }
 
-        internal SyslogSender(string transport, string host, int port, int facility, string appName, string target = null)
+        internal SyslogSender(string transport, string host, int port, int facility, string appName, string target = null, int maxMessageSize = DefaultMaxMessageSize)
         {
             _transport = transport;
             _host = host;
             _port = port;
             _facility = facility;
             _appName = appName;
-            _target = target ?? (transport == "unix" ? "unix://" + host : transport + "://" + host + ":" + port.ToString(CultureInfo.InvariantCulture));
-            _thread = new Thread(Run) { IsBackground = true, Name = "cmon-syslog" };
-            _thread.Start();
+            _maxBytes = transport == "tcp" ? int.MaxValue : maxMessageSize;
+            _target = UntrustedText.Clean(target ?? (transport == "unix" ? "unix://" + host : transport + "://" + host + ":" + port.ToString(CultureInfo.InvariantCulture)));
+            _queue = new SystemLogQueue<byte[]>("cmon-syslog", SendOne, OnFailure, ConnectionRecordsPerSecond);
         }
 
-        /// <summary>Messages a collector's socket took.</summary>
-        public long Sent => Interlocked.Read(ref _sent);
-        /// <summary>Messages that could not be sent.</summary>
-        public long Failed => Interlocked.Read(ref _failed);
-        /// <summary>Messages dropped because the queue was full.</summary>
-        public long Dropped => Interlocked.Read(ref _dropped);
+        /// <summary>The target as configured (cleaned): unix:///dev/log, udp://host:514 …</summary>
+        public string Target => _target;
+
+        /// <summary>The largest message sent, in bytes: alerts.syslog.maxMessageSize for unix and udp; no limit (int.MaxValue) for tcp.</summary>
+        public int MaxMessageSize => _maxBytes;
+
+        /// <summary>Messages (alerts and connection records) a collector's socket took.</summary>
+        public long Sent => Counts(SystemLogRecordKind.Alert).Sent + Counts(SystemLogRecordKind.Connection).Sent;
+        /// <summary>Messages that could not be sent (too long included).</summary>
+        public long Failed => Counts(SystemLogRecordKind.Alert).Failed + Counts(SystemLogRecordKind.Connection).Failed;
+        /// <summary>Messages dropped because the queue was full or over the connection-record rate.</summary>
+        public long Dropped => Counts(SystemLogRecordKind.Alert).Dropped + Counts(SystemLogRecordKind.Connection).Dropped;
+        /// <summary>Sent, failed (too long included) and dropped of one kind of message.</summary>
+        public SystemLogCounts Counts(SystemLogRecordKind kind)
+        {
+            var q = _queue.Counts(kind);
+            return new SystemLogCounts(q.Sent, q.Failed + Interlocked.Read(ref _tooLong[(int)kind]), q.Dropped);
+        }
         /// <summary>The latest failure; null if none.</summary>
         public string LastError { get; private set; }
 
@@ -66,36 +81,41 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
         public void Enqueue(AlertEvent alert)
         {
             if (alert == null) return;
-            byte[] bytes = Encoding.UTF8.GetBytes(Format(alert, _facility, _appName, ProcessId));
-            lock (_gate)
+            Enqueue(SystemLogRecord.ForAlert(alert));
+        }
+
+        /// <summary>Formats a record (an alert or a connection change) and queues it in its kind's lane; returns at once.</summary>
+        public void Enqueue(SystemLogRecord record)
+        {
+            if (record == null) return;
+            byte[] bytes = Format(record, _facility, _appName, ProcessId, _maxBytes);
+            if (bytes == null)
             {
-                if (_stopping) return;
-                if (_queue.Count >= QueueLimit)
+                // Counted as failed: the queue never saw it.
+                Interlocked.Increment(ref _tooLong[(int)record.Kind]);
+                if (!_warnedTooLong)
                 {
-                    _queue.Dequeue();
-                    Interlocked.Increment(ref _dropped);
-                    Warn("Syslog " + _target + ": the queue was full (" + QueueLimit + " messages); the oldest were dropped (counted, not said again).");
+                    _warnedTooLong = true;
+                    Warn("Syslog " + _target + ": a message did not fit in " + _maxBytes.ToString(CultureInfo.InvariantCulture) +
+                         " bytes even without its text and optional fields, and was not sent (counted, not said again).");
                 }
-                _queue.Enqueue(bytes);
-                Monitor.PulseAll(_gate);
+                return;
+            }
+            if (!_queue.Enqueue(bytes, record.Kind) && !_warnedDrop)
+            {
+                _warnedDrop = true;
+                Warn("Syslog " + _target + ": messages were dropped: more than " + QueueLimit + " were waiting, or more than " +
+                     ConnectionRecordsPerSecond + " connection records came in one second (counted, not said again).");
             }
         }
 
+        private readonly long[] _tooLong = new long[2];
+
+        /// <summary>Messages that did not fit in <see cref="MaxMessageSize"/> even cut down (also counted in <see cref="Failed"/>).</summary>
+        public long TooLong => Interlocked.Read(ref _tooLong[0]) + Interlocked.Read(ref _tooLong[1]);
+
         /// <summary>Waits up to <paramref name="timeout"/> until the queue is empty and nothing is being sent; true if so.</summary>
-        public bool Flush(TimeSpan timeout)
-        {
-            var until = DateTime.UtcNow + timeout;
-            lock (_gate)
-            {
-                while (_queue.Count > 0 || _busy > 0)
-                {
-                    var left = until - DateTime.UtcNow;
-                    if (left <= TimeSpan.Zero) return false;
-                    Monitor.Wait(_gate, left);
-                }
-                return true;
-            }
-        }
+        public bool Flush(TimeSpan timeout) => _queue.Flush(timeout);
 
         /// <summary>Warnings not said yet (each once).</summary>
         public IReadOnlyList<string> TakeWarnings()
@@ -108,38 +128,20 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
             lock (_warnings) if (!_warnings.Contains(text)) _warnings.Add(text);
         }
 
-        private void Run()
+        private bool SendOne(byte[] message)
         {
-            while (true)
+            Send(message);
+            return true;
+        }
+
+        private void OnFailure(Exception ex)
+        {
+            CloseSocket();
+            LastError = "Syslog " + _target + ": " + ex.Message;
+            if (!_warned)
             {
-                byte[] message;
-                lock (_gate)
-                {
-                    while (_queue.Count == 0 && !_stopping) Monitor.Wait(_gate);
-                    if (_queue.Count == 0) return;
-                    message = _queue.Dequeue();
-                    _busy = 1;
-                }
-                try
-                {
-                    Send(message);
-                    Interlocked.Increment(ref _sent);
-                }
-                catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException || ex is System.IO.IOException || ex is PlatformNotSupportedException || ex is ArgumentException)
-                {
-                    CloseSocket();
-                    Interlocked.Increment(ref _failed);
-                    LastError = "Syslog " + _target + ": " + ex.Message;
-                    if (!_warned)
-                    {
-                        _warned = true;
-                        Warn(LastError + " (further failures are counted, not said again).");
-                    }
-                }
-                finally
-                {
-                    lock (_gate) { _busy = 0; Monitor.PulseAll(_gate); }
-                }
+                _warned = true;
+                Warn(LastError + " (further failures are counted, not said again).");
             }
         }
 
@@ -239,70 +241,101 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
         /// <summary>Stops the thread after at most two seconds of sending what is queued, and closes the socket.</summary>
         public void Dispose()
         {
-            Flush(TimeSpan.FromSeconds(2));
-            lock (_gate) { _stopping = true; _queue.Clear(); Monitor.PulseAll(_gate); }
-            _thread.Join(TimeSpan.FromSeconds(5));
+            _queue.Stop(TimeSpan.FromSeconds(2));
             CloseSocket();
         }
 
         // ---- RFC 5424 formatting ----
 
         /// <summary>Severity of an alert: Firing and Repeating warning (4), Test notice (5), Resolved informational (6).</summary>
-        public static int Severity(AlertStatus status)
-        {
-            switch (status)
-            {
-                case AlertStatus.Resolved: return 6;
-                case AlertStatus.Test: return 5;
-                default: return 4;
-            }
-        }
+        public static int Severity(AlertStatus status) => SystemLogRecord.AlertSeverity(status);
 
         /// <summary>
-        /// The RFC 5424 message: <c>&lt;PRI&gt;1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [connectionsmonitor@32473 …] BOM MSG</c>.
+        /// The RFC 5424 message of an alert, uncapped: <c>&lt;PRI&gt;1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [connectionsmonitor@32473 …] BOM MSG</c>.
         /// TIMESTAMP is the alert's time in UTC with microseconds ("2026-03-01T12:00:03.250000Z"); MSGID the alert kind;
         /// MSG the summary, <see cref="UntrustedText.Clean"/>ed, after a UTF-8 byte order mark (U+FEFF, RFC 5424 §6.4).
         /// </summary>
-        public static string Format(AlertEvent a, int facility, string appName, int processId)
+        public static string Format(AlertEvent a, int facility, string appName, int processId) =>
+            Encoding.UTF8.GetString(Format(SystemLogRecord.ForAlert(a), facility, appName, processId, int.MaxValue));
+
+        /// <summary>
+        /// The RFC 5424 message of a record as UTF-8 bytes, at most <paramref name="maxBytes"/> long; null when even the
+        /// shortest form does not fit. Header: PRI = facility × 8 + the record's severity, TIMESTAMP (UTC, microseconds),
+        /// HOSTNAME, APP-NAME, PROCID, MSGID (<see cref="Header"/>); one SD element of the record's SD-ID with its known
+        /// fields (<see cref="Param"/>); then " " BOM MSG when the record has text. A message over the cap is cut down in
+        /// this order, and gets the param truncated="true": (1) MSG is cut at a UTF-8 character boundary (never inside a
+        /// sequence), or left out with its BOM when too little room is left for a character; (2) the optional fields are
+        /// left out one by one from the last backwards (alerts keep id, rule, kind and status; connection records keep
+        /// change, protocol and the four endpoint fields).
+        /// </summary>
+        public static byte[] Format(SystemLogRecord record, int facility, string appName, int processId, int maxBytes)
         {
-            var sb = new StringBuilder(256);
-            sb.Append('<').Append((facility * 8 + Severity(a.Status)).ToString(CultureInfo.InvariantCulture)).Append(">1 ");
-            sb.Append(a.TimeUtc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture)).Append(' ');
-            sb.Append(Header(a.HostName, 255)).Append(' ');
-            sb.Append(Header(appName, 48)).Append(' ');
-            sb.Append(processId.ToString(CultureInfo.InvariantCulture)).Append(' ');
-            sb.Append(Header(a.Kind.ToString(), 32)).Append(' ');
-            sb.Append('[').Append(SdId);
-            Param(sb, "id", a.Id.ToString("D"));
-            Param(sb, "rule", a.RuleName);
-            Param(sb, "kind", a.Kind.ToString());
-            Param(sb, "status", a.Status.ToString().ToLowerInvariant());
-            Param(sb, "subject", a.Subject);
-            Param(sb, "value", Number(a.Value));
-            Param(sb, "threshold", Number(a.Threshold));
-            Param(sb, "items", a.Items.Count.ToString(CultureInfo.InvariantCulture));
-            AlertItem i = null;
-            foreach (var item in a.Items) if (item != null) { i = item; break; }
-            if (i != null)
+            if (record == null) throw new ArgumentNullException(nameof(record));
+            var head = new StringBuilder(128);
+            head.Append('<').Append((facility * 8 + record.Severity).ToString(CultureInfo.InvariantCulture)).Append(">1 ");
+            head.Append(record.TimeUtc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture)).Append(' ');
+            head.Append(Header(record.HostName, 255)).Append(' ');
+            head.Append(Header(appName, 48)).Append(' ');
+            head.Append(processId.ToString(CultureInfo.InvariantCulture)).Append(' ');
+            head.Append(Header(record.MsgId, 32)).Append(' ');
+            head.Append('[').Append(record.SdId);
+            byte[] headBytes = Encoding.UTF8.GetBytes(head.ToString());
+            var fields = new List<byte[]>(record.Fields.Count);
+            foreach (var f in record.Fields)
             {
-                Param(sb, "protocol", i.Protocol == null ? null : i.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP");
-                Param(sb, "localAddress", i.LocalAddress);
-                Param(sb, "localPort", i.LocalPort?.ToString(CultureInfo.InvariantCulture));
-                Param(sb, "remoteAddress", i.RemoteAddress);
-                Param(sb, "remotePort", i.RemotePort?.ToString(CultureInfo.InvariantCulture));
-                Param(sb, "process", i.ProcessName);
-                Param(sb, "pid", i.ProcessId?.ToString(CultureInfo.InvariantCulture));
-                Param(sb, "country", i.Country);
-                Param(sb, "asn", i.Asn?.ToString(CultureInfo.InvariantCulture));
+                if (f.Value == null) { fields.Add(null); continue; }
+                var p = new StringBuilder();
+                Param(p, f.Key, f.Value);
+                fields.Add(Encoding.UTF8.GetBytes(p.ToString()));
             }
-            sb.Append(']');
-            string msg = UntrustedText.Clean(a.Summary);
-            if (msg.Length > 0) sb.Append(' ').Append('\uFEFF').Append(msg);
-            return sb.ToString();
+            byte[] msg = record.Message.Length == 0 ? new byte[0] : Encoding.UTF8.GetBytes(record.Message);
+            byte[] msgPrefix = Encoding.UTF8.GetBytes(" \uFEFF");
+            byte[] truncated = Encoding.ASCII.GetBytes(" truncated=\"true\"");
+            int FieldBytes() { int n = 0; foreach (var b in fields) if (b != null) n += b.Length; return n; }
+
+            int whole = headBytes.Length + FieldBytes() + 1 + (msg.Length > 0 ? msgPrefix.Length + msg.Length : 0);
+            if (whole <= maxBytes) return Assemble(headBytes, fields, null, msgPrefix, msg, msg.Length);
+
+            // (1) cut MSG to what is left after the header, the fields, the truncated param and "]".
+            int room = maxBytes - headBytes.Length - FieldBytes() - truncated.Length - 1 - msgPrefix.Length;
+            if (msg.Length > 0 && room > 0)
+            {
+                int cut = Utf8Boundary(msg, room);
+                if (cut > 0) return Assemble(headBytes, fields, truncated, msgPrefix, msg, cut);
+            }
+            // (2) no MSG; optional fields out from the last backwards.
+            int keep = record.Kind == SystemLogRecordKind.Alert ? 4 : 6;
+            for (int i = fields.Count - 1; ; i--)
+            {
+                if (headBytes.Length + FieldBytes() + truncated.Length + 1 <= maxBytes) return Assemble(headBytes, fields, truncated, msgPrefix, msg, 0);
+                if (i < keep) return null;
+                fields[i] = null;
+            }
         }
 
-        private static string Number(double? v) =>
-            v == null || double.IsNaN(v.Value) || double.IsInfinity(v.Value) ? null : v.Value.ToString("0.###", CultureInfo.InvariantCulture);
+        /// <summary>The largest length ≤ <paramref name="max"/> that ends on a UTF-8 character boundary of <paramref name="text"/>.</summary>
+        internal static int Utf8Boundary(byte[] text, int max)
+        {
+            if (max >= text.Length) return text.Length;
+            int n = max;
+            while (n > 0 && (text[n] & 0xC0) == 0x80) n--; // text[n] would be a continuation byte: the cut would split a sequence
+            return n;
+        }
+
+        private static byte[] Assemble(byte[] head, List<byte[]> fields, byte[] marker, byte[] msgPrefix, byte[] msg, int msgLength)
+        {
+            var o = new System.IO.MemoryStream(head.Length + 256 + msgLength);
+            o.Write(head, 0, head.Length);
+            foreach (var f in fields) if (f != null) o.Write(f, 0, f.Length);
+            if (marker != null) o.Write(marker, 0, marker.Length);
+            o.WriteByte((byte)']');
+            if (msgLength > 0)
+            {
+                o.Write(msgPrefix, 0, msgPrefix.Length);
+                o.Write(msg, 0, msgLength);
+            }
+            return o.ToArray();
+        }
 
         /// <summary>A header field: printable US-ASCII (33–126) only, others become '_'; cut to <paramref name="max"/>; "-" (NILVALUE) when empty.</summary>
         internal static string Header(string value, int max)

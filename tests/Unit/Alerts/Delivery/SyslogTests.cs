@@ -112,6 +112,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
                     Assert.StartsWith("New listening port " + port + "/TCP by ", m.Msg);
                     Assert.True(DateTime.TryParse(m.Time, null, System.Globalization.DateTimeStyles.RoundtripKind, out var t));
                     Assert.InRange(t.ToUniversalTime(), DateTime.UtcNow.AddMinutes(-2), DateTime.UtcNow.AddMinutes(1));
+                    Assert.True(session.Alerts.Syslog.Flush(TimeSpan.FromSeconds(5))); // the count follows the send
                     Assert.Equal(1, session.Alerts.Syslog.Sent);
                 }
                 finally { listener.Stop(); }
@@ -121,7 +122,7 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
 
         /// <summary>Test-ConnectionAlert's path: the rule's test alert goes to syslog too, as a notice with status test.</summary>
         [Fact]
-        public void ARulesTestMessageGoesToSyslogAsANotice()
+        public async System.Threading.Tasks.Task ARulesTestMessageGoesToSyslogAsANotice()
         {
             string dir = Path.Combine(Path.GetTempPath(), "cm-syslog-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dir);
@@ -136,13 +137,38 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
                 TestEnvironment.Isolate();
                 using var session = new MonitorSession(new MonitorSessionOptions { DefaultConfigPath = config });
                 session.Alerts.Register(new AlertRule("t-syslog", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 1000000 } }));
-                session.Alerts.TestAsync("t-syslog", CancellationToken.None).GetAwaiter().GetResult();
+                var results = await session.Alerts.TestAsync("t-syslog", CancellationToken.None);
+                // Test-ConnectionAlert's answer for syslog: its socket took the message.
+                var r = Assert.Single(results);
+                Assert.Equal(("Syslog unix://" + path, true, 1, (string)null), (r.Target, r.Delivered, r.Attempts, r.Error));
                 var buffer = new byte[65536];
                 var m = Parse(Encoding.UTF8.GetString(buffer, 0, log.Receive(buffer)));
                 Assert.Equal((16 * 8 + 5).ToString(), m.Pri);
                 Assert.Equal("test", m.Params["status"]);
                 Assert.Equal("t-syslog", m.Params["rule"]);
                 Assert.Equal("Test message for alert rule 't-syslog' (MaxConnections); nothing happened.", m.Msg);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        /// <summary>A syslog target that cannot be reached: Test-ConnectionAlert's row says not delivered, with the reason.</summary>
+        [Fact]
+        public async System.Threading.Tasks.Task ARulesTestToAMissingSyslogSocketSaysWhyItWasNotDelivered()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-syslog-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            string path = Path.Combine(dir, "no-such-log");
+            string config = Path.Combine(dir, "config.yml");
+            File.WriteAllText(config, "alerts:\n  syslog:\n    enabled: true\n    target: 'unix://" + path + "'\n");
+            try
+            {
+                TestEnvironment.Isolate();
+                using var session = new MonitorSession(new MonitorSessionOptions { DefaultConfigPath = config });
+                session.Alerts.Register(new AlertRule("t-missing", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 1000000 } }));
+                var r = Assert.Single(await session.Alerts.TestAsync("t-missing", CancellationToken.None));
+                Assert.Equal(("Syslog unix://" + path, false, 1), (r.Target, r.Delivered, r.Attempts));
+                Assert.StartsWith("Syslog unix://" + path + ": ", r.Error);
+                Assert.Equal(1, session.Alerts.Syslog.Counts(SystemLogRecordKind.Alert).Failed);
             }
             finally { Directory.Delete(dir, true); }
         }
