@@ -15,7 +15,8 @@
                             'Start-ConnectionRecording', 'Stop-ConnectionRecording', 'Get-ConnectionRecording', 'Get-ConnectionHistory',
                             'Install-ConnectionMonitorService', 'Uninstall-ConnectionMonitorService',
                             'Start-ConnectionMetrics', 'Get-ConnectionMetrics', 'Stop-ConnectionMetrics',
-                            'Export-ConnectionBaseline', 'Compare-ConnectionBaseline')
+                            'Export-ConnectionBaseline', 'Compare-ConnectionBaseline',
+                            'Block-ConnectionRemote', 'Unblock-ConnectionRemote', 'Get-ConnectionBlock')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -1,0 +1,98 @@
+using System;
+using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Blocking;
+
+namespace ConnectionsMonitor.Engine.Platform.Linux
+{
+    /// <summary>
+    /// The module's blocks in nftables: the table <c>inet connectionsmonitor</c> (its layout: <see cref="NftablesScript"/>),
+    /// changed by <c>nft -f -</c> (each change one atomic transaction) and read by <c>nft -j list table inet connectionsmonitor</c>,
+    /// both through an <see cref="ICommandRunner"/>. The kernel ends blocks whose time-out runs out. Needs root or
+    /// CAP_NET_ADMIN in the network namespace, and the nft program (Debian package nftables).
+    /// </summary>
+    public sealed class NftablesFirewall : IFirewallBackend
+    {
+        private readonly ICommandRunner _runner;
+
+        /// <summary>A backend that runs nft through <paramref name="runner"/> (default: directly).</summary>
+        public NftablesFirewall(ICommandRunner runner = null)
+        {
+            _runner = runner ?? new ProcessCommandRunner();
+        }
+
+        /// <summary>The program run ("nft", found on PATH).</summary>
+        public string Program { get; set; } = "nft";
+
+        /// <inheritdoc/>
+        public string Description => NftablesListing.FirewallName;
+
+        /// <inheritdoc/>
+        public bool ExpiresByItself => true;
+
+        /// <inheritdoc/>
+        public int ReasonRoom => NftablesScript.ReasonRoom;
+
+        /// <inheritdoc/>
+        public IReadOnlyList<BlockRecord> List(DateTime nowUtc)
+        {
+            var result = Run(new[] { "-j", "list", "table", NftablesScript.Family, NftablesScript.Table }, null, "list the table " + NftablesScript.Family + " " + NftablesScript.Table, allowMissingTable: true);
+            if (result == null) return new BlockRecord[0];
+            return NftablesListing.Parse(result.Output, nowUtc);
+        }
+
+        /// <inheritdoc/>
+        public void Add(BlockRequest request)
+        {
+            BlockDirection? present = null;
+            foreach (var r in List(request.CreatedUtc))
+                if (r.Target.Equals(request.Target)) present = r.Direction;
+            string script = NftablesScript.Add(request, present);
+            Run(new[] { "-f", "-" }, script, "add the block of " + request.Target.Text, allowMissingTable: false);
+        }
+
+        /// <inheritdoc/>
+        public bool Remove(BlockTarget target)
+        {
+            BlockDirection? present = null;
+            foreach (var r in List(DateTime.UtcNow))
+                if (r.Target.Equals(target)) present = r.Direction;
+            if (!present.HasValue) return false;
+            Run(new[] { "-f", "-" }, NftablesScript.Remove(target, present.Value), "remove the block of " + target.Text, allowMissingTable: false);
+            return true;
+        }
+
+        /// <inheritdoc/>
+        public int RemoveAll(DateTime nowUtc)
+        {
+            int n = List(nowUtc).Count;
+            Run(new[] { "-f", "-" }, NftablesScript.RemoveAll(), "delete the table " + NftablesScript.Family + " " + NftablesScript.Table, allowMissingTable: false);
+            return n;
+        }
+
+        /// <inheritdoc/>
+        public int RemoveExpired(DateTime nowUtc) => 0;
+
+        /// <summary>Whether the table exists now (for tests and diagnostics).</summary>
+        public bool TableExists() => Run(new[] { "list", "table", NftablesScript.Family, NftablesScript.Table }, null, "list the table", allowMissingTable: true) != null;
+
+        private CommandResult Run(string[] args, string input, string what, bool allowMissingTable)
+        {
+            CommandResult result;
+            try { result = _runner.Run(Program, args, input); }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                throw new BlockingException(BlockFailure.ToolMissing, "The nft program (nftables) could not be started to " + what + ": " + ex.Message, ex);
+            }
+            if (result.ExitCode == 0) return result;
+            string said = Display.UntrustedText.Clean(result.Error.Trim().Replace("\n", " ").Replace("\r", ""));
+            if (allowMissingTable && result.Error.IndexOf("No such file or directory", StringComparison.Ordinal) >= 0) return null;
+            if (result.Error.IndexOf("Operation not permitted", StringComparison.Ordinal) >= 0)
+                throw new BlockingException(BlockFailure.NotPermitted, "nft was not permitted to " + what + " (it needs root or the CAP_NET_ADMIN capability): " + said);
+            if (result.ExitCode == 127 || result.Error.IndexOf("No such file or directory", StringComparison.Ordinal) >= 0 && result.Error.IndexOf("exec", StringComparison.Ordinal) >= 0)
+                throw new BlockingException(BlockFailure.ToolMissing, "The nft program (nftables) could not be run to " + what + ": " + said);
+            if (result.Error.IndexOf("interval overlaps", StringComparison.Ordinal) >= 0)
+                throw new BlockingException(BlockFailure.Overlaps, "nft could not " + what + ": it overlaps a block already in the table. " + said);
+            throw new BlockingException(BlockFailure.FirewallFailed, "nft could not " + what + " (exit status " + result.ExitCode + "): " + (said.Length > 0 ? said : "it said nothing."));
+        }
+    }
+}
