@@ -2,13 +2,17 @@ using System;
 
 namespace ConnectionsMonitor.Engine.Blocking
 {
-    /// <summary>Which traffic a block stops. Inbound: packets from the address (and, on a router, routed to this side); Outbound: packets to it.</summary>
+    /// <summary>
+    /// Which connections a block stops, the way stateful firewalls count them: Inbound, those the address opens (new
+    /// or already open; answers to connections this machine opened to it still arrive); Outbound, those opened to
+    /// it; Both, all traffic with it.
+    /// </summary>
     [Flags]
     public enum BlockDirection
     {
-        /// <summary>Traffic that comes from the address.</summary>
+        /// <summary>Connections (and other flows) the address starts.</summary>
         Inbound = 1,
-        /// <summary>Traffic that goes to the address.</summary>
+        /// <summary>Connections (and other flows) started towards the address.</summary>
         Outbound = 2,
         /// <summary>Both directions (the default).</summary>
         Both = Inbound | Outbound,

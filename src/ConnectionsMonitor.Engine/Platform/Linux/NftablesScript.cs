@@ -11,11 +11,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// <para>The table, <c>inet connectionsmonitor</c>, holds four sets of blocked addresses, each
     /// <c>flags interval,timeout</c> so one set holds single addresses and CIDR blocks, each element with its own
     /// time-out (the kernel deletes an element when it runs out; no time-out: it stays): <c>inbound4</c>,
-    /// <c>inbound6</c> (traffic from these addresses), <c>outbound4</c>, <c>outbound6</c> (traffic to them). Three
+    /// <c>inbound6</c> (connections these addresses open), <c>outbound4</c>, <c>outbound6</c> (connections to them).
+    /// The rules are stateful, like Windows Firewall's: they match packets in the original direction of a
+    /// connection (<c>ct direction original</c>), so an inbound block stops what the address starts, new or already
+    /// open, and leaves the answers to connections this machine opened to it alone, and the other way round. Three
     /// base chains, hooked at priority filter - 10 with policy accept, reject matching packets: <c>input</c> (from an
     /// inbound address), <c>output</c> (to an outbound address) and <c>forward</c> (both tests, for traffic this machine
     /// routes: containers, VMs, a router). TCP is answered with a reset, everything else with ICMP
-    /// administratively-prohibited, so a blocked connection fails at once instead of hanging. Packets not in a
+    /// administratively-prohibited, so a blocked connection fails at once instead of hanging. Traffic on the
+    /// loopback interface is never blocked (input and output first accept iif/oif lo): it is this machine's own, and
+    /// the reset made for a local program's blocked connection reaches the program through it. Packets not in a
     /// set are left to the rest of the ruleset (accept in one base chain does not accept for others).</para>
     /// <para>Each element carries a comment, at most 128 bytes (the kernel's limit): "cm1 CREATED REASON" with
     /// CREATED the Unix time in seconds and REASON in the form of <see cref="ReasonText"/> (percent-encoded), so nothing
@@ -55,10 +60,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 sb.Append("add chain ").Append(t).Append(' ').Append(hook).Append(" { type filter hook ").Append(hook).Append(" priority filter - 10; policy accept; }\n");
             foreach (var hook in new[] { "input", "forward", "output" })
                 sb.Append("flush chain ").Append(t).Append(' ').Append(hook).Append('\n');
+            // Traffic on the loopback interface is this machine's own; the resets the reject rules make for a local
+            // program also arrive through it, and must reach that program for the connection to fail at once.
+            sb.Append("add rule ").Append(t).Append(" input iif \"lo\" accept\n");
+            sb.Append("add rule ").Append(t).Append(" output oif \"lo\" accept\n");
             foreach (var (hook, dir) in new[] { ("input", BlockDirection.Inbound), ("forward", BlockDirection.Inbound), ("forward", BlockDirection.Outbound), ("output", BlockDirection.Outbound) })
                 foreach (bool v6 in new[] { false, true })
                 {
-                    string match = (v6 ? "ip6 " : "ip ") + (dir == BlockDirection.Inbound ? "saddr" : "daddr") + " @" + SetName(dir, v6);
+                    string match = (v6 ? "ip6 " : "ip ") + (dir == BlockDirection.Inbound ? "saddr" : "daddr") + " @" + SetName(dir, v6) + " ct direction original";
                     sb.Append("add rule ").Append(t).Append(' ').Append(hook).Append(' ').Append(match).Append(" meta l4proto tcp reject with tcp reset\n");
                     sb.Append("add rule ").Append(t).Append(' ').Append(hook).Append(' ').Append(match).Append(" reject with icmpx admin-prohibited\n");
                 }
