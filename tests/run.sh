@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, "Run the tests"; .ci/run calls it). On a fresh Linux machine with the
 # .NET 10 SDK it does all the set-up, then runs every suite:
-#   1. Debian prerequisites when root and missing (python3, iproute2, tmux, dnsmasq-base, wine, wine64, systemd, prometheus)
+#   1. Debian prerequisites when root and missing (python3, iproute2, tmux, dnsmasq-base, wine, wine64, systemd, prometheus, nftables)
 #      and the npm package @ip-location-db/asn (out/tools/asn) for the ASN database rebuild test
 #   2. builds the solution in Release (the module lands in out/ConnectionsMonitor)
 #   3. the xunit suite: dotnet test ConnectionsMonitor.sln -c Release
@@ -49,6 +49,7 @@ command -v dnsmasq >/dev/null || missing+=(dnsmasq-base) # a real DNS server for
 command -v wine >/dev/null || missing+=(wine wine64)  # the Windows table tests
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd) # systemd-analyze verify of the service's unit
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus) # promtool check metrics and a real Prometheus scraping the metrics endpoint
+command -v nft >/dev/null || missing+=(nftables)      # Block-ConnectionRemote's tests, inside network namespaces they make
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing ${missing[*]}"

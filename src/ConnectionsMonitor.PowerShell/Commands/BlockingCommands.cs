@@ -65,7 +65,8 @@ namespace ConnectionsMonitor.Commands
                     advice = null;
                     break;
             }
-            string message = ex.Message + (advice != null ? " " + advice : "");
+            string message = ex.Message.TrimEnd();
+            if (advice != null) message += (message.EndsWith(".", StringComparison.Ordinal) ? " " : ". ") + advice;
             return new ErrorRecord(new InvalidOperationException(message, ex), id, category, target);
         }
 
