@@ -107,3 +107,55 @@ namespace ConnectionsMonitor.Tests.Blocking
         }
     }
 }
+
+namespace ConnectionsMonitor.Tests.Blocking
+{
+    /// <summary>The service's once-a-minute sweep of expired blocks (Windows Firewall keeps them), over a firewall that fails on demand.</summary>
+    public class ExpiredBlockSweepTests
+    {
+        private sealed class KeepingFirewall : IFirewallBackend
+        {
+            public List<DateTime?> Expiries = new List<DateTime?>();
+            public string Fail;
+            public int Asked;
+            public string Description => "test group";
+            public bool ExpiresByItself => false;
+            public int ReasonRoom => 100;
+            public IReadOnlyList<BlockRecord> List(DateTime nowUtc) => new BlockRecord[0];
+            public void Add(BlockRequest request) => throw new NotSupportedException();
+            public bool Remove(BlockTarget target) => throw new NotSupportedException();
+            public int RemoveAll(DateTime nowUtc) => throw new NotSupportedException();
+            public int RemoveExpired(DateTime nowUtc)
+            {
+                Asked++;
+                if (Fail != null) throw new BlockingException(BlockFailure.NotPermitted, Fail);
+                return Expiries.RemoveAll(e => e.HasValue && nowUtc >= e.Value);
+            }
+        }
+
+        [Fact]
+        public void SweepsOncePerIntervalAndSaysEachFailureOnce()
+        {
+            var t0 = new DateTime(2026, 12, 1, 10, 0, 0, DateTimeKind.Utc);
+            var now = t0;
+            var fw = new KeepingFirewall { Expiries = { t0.AddSeconds(30), t0.AddSeconds(90), null } };
+            var sweep = new ExpiredBlockSweep(new ConnectionBlocker(fw, () => now));
+            Assert.Equal((false, (string)null), sweep.Tick(now));
+            now = t0.AddSeconds(59);
+            Assert.Equal((false, (string)null), sweep.Tick(now)); // within the minute: not asked
+            Assert.Equal(1, fw.Asked);
+            now = t0.AddSeconds(60);
+            Assert.Equal((false, "Removed 1 expired block(s) from test group."), sweep.Tick(now));
+            fw.Fail = "access denied";
+            now = t0.AddSeconds(120);
+            Assert.Equal((true, "Could not remove expired blocks from test group: access denied"), sweep.Tick(now));
+            now = t0.AddSeconds(180);
+            Assert.Equal((false, (string)null), sweep.Tick(now)); // the same failure again: said once
+            Assert.Equal(4, fw.Asked);
+            fw.Fail = null;
+            now = t0.AddSeconds(240);
+            Assert.Equal((false, "Removed 1 expired block(s) from test group."), sweep.Tick(now));
+            Assert.Equal(new DateTime?[] { null }, fw.Expiries.ToArray());
+        }
+    }
+}
