@@ -102,6 +102,18 @@ Describe 'Blocking with nftables in network namespaces (Linux, root)' -Skip:($nu
         Get-RulesetA | Should -BeNullOrEmpty
     }
 
+    It 'blocks the remote end of connections piped from Get-MonitoredConnection, once however many name it' {
+        $body = "`$c = 1..3 | ForEach-Object { `$t = [System.Net.Sockets.TcpClient]::new(); `$t.Connect('$($script:AddrB)', $($script:Port)); `$t }; " +
+                "`$rows = @(Get-MonitoredConnection -RemoteAddress $($script:AddrB)); 'rows=' + `$rows.Count; " +
+                "`$rows | Block-ConnectionRemote -Duration 0:10:00 -Reason piped -PassThru | ForEach-Object { 'block=' + `$_.RemoteAddress + ' ' + `$_.Direction + ' ' + `$_.Reason + ' ' + `$_.RemainingTime.TotalMinutes }; " +
+                "`$c | ForEach-Object Dispose"
+        $lines = (Invoke-InA $body) -split "`n" | ForEach-Object TrimEnd
+        $lines[0] | Should -Be 'rows=3'
+        $lines[1] | Should -Match ('^block=' + [regex]::Escape($script:AddrB) + ' Both piped (10|9\.9\d*)$')
+        $lines.Count | Should -Be 2
+        Connect-FromA | Should -Be 'refused'
+    }
+
     It 'leaves nft list ruleset byte-identical with -WhatIf' {
         $before = Get-RulesetA
         $said = Invoke-InA "Block-ConnectionRemote -RemoteAddress 203.0.113.7 -Duration 01:00:00 -Reason 'scan from alert' -WhatIf"
