@@ -170,6 +170,15 @@ Describe 'Blocking with nftables in network namespaces (Linux, root)' -Skip:($nu
         $json.Expires | Should -BeNullOrEmpty
     }
 
+    It 'completes -RemoteAddress of Unblock-ConnectionRemote with the blocked addresses' {
+        Invoke-InA "Block-ConnectionRemote 203.0.113.7, 203.0.113.9 -Duration 1:00:00 -Reason done; Block-ConnectionRemote 2001:db8::/32" | Should -BeNullOrEmpty
+        $said = Invoke-InA "`$r = TabExpansion2 -inputScript 'Unblock-ConnectionRemote 203.' -cursorColumn 29; `$r.CompletionMatches | ForEach-Object { `$_.CompletionText + ' | ' + `$_.ToolTip }"
+        $lines = $said -split "`n" | ForEach-Object TrimEnd
+        $lines.Count | Should -Be 2
+        $lines[0] | Should -Match '^203\.0\.113\.7 \| Both, reason ''done'', until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$'
+        $lines[1] | Should -Match '^203\.0\.113\.9 \| '
+    }
+
     It 'says what is needed without privilege' {
         $said = Invoke-InA 'try { Get-ConnectionBlock -ErrorAction Stop } catch { $_.FullyQualifiedErrorId; $_.Exception.Message }' `
             -Prefix @('setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'env', "HOME=$([System.IO.Path]::GetTempPath())") -ViaDotnet

@@ -273,6 +273,7 @@ namespace ConnectionsMonitor.Commands
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("IPAddress")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(BlockedAddressCompleter))]
         public string[] RemoteAddress { get; set; }
 
         private readonly List<BlockFilter> _filters = new List<BlockFilter>();
@@ -315,6 +316,7 @@ namespace ConnectionsMonitor.Commands
         [Parameter(ParameterSetName = "Address", Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("IPAddress")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(BlockedAddressCompleter))]
         public string[] RemoteAddress { get; set; }
 
         /// <summary>Removes every block the module made, and its table or rule group.</summary>
