@@ -185,6 +185,16 @@ namespace ConnectionsMonitor.Tests.Blocking
         }
 
         [LinuxFact]
+        public void AMissingNftBehindAWrapperSaysSo()
+        {
+            using var pair = new NamespacePair();
+            var firewall = new NftablesFirewall(NamespacePair.RunnerIn(pair.A)) { Program = "nft-not-installed" };
+            var ex = Assert.Throws<BlockingException>(() => firewall.List(DateTime.UtcNow));
+            Assert.Equal(BlockFailure.ToolMissing, ex.Failure);
+            Assert.Equal("The nft program (nftables) could not be run to list the table inet connectionsmonitor: exec of \"nft-not-installed\" failed: No such file or directory", ex.Message);
+        }
+
+        [LinuxFact]
         public void AMissingNftSaysSo()
         {
             var firewall = new NftablesFirewall(new ProcessCommandRunner()) { Program = "/nonexistent/nft" };

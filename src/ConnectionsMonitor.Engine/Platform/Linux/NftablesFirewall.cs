@@ -43,22 +43,41 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <inheritdoc/>
         public void Add(BlockRequest request)
         {
-            BlockDirection? present = null;
-            foreach (var r in List(request.CreatedUtc))
-                if (r.Target.Equals(request.Target)) present = r.Direction;
-            string script = NftablesScript.Add(request, present);
-            Run(new[] { "-f", "-" }, script, "add the block of " + request.Target.Text, allowMissingTable: false);
+            // A present block is deleted in the same transaction; if the kernel ends it (time-out) between the listing
+            // and the change, the deletion fails and nothing changed: read again and retry once.
+            for (int attempt = 0; ; attempt++)
+            {
+                var present = PresentIn(request.Target);
+                try
+                {
+                    Run(new[] { "-f", "-" }, NftablesScript.Add(request, present), "add the block of " + request.Target.Text, allowMissingTable: false);
+                    return;
+                }
+                catch (BlockingException ex) when (ex.Failure == BlockFailure.FirewallFailed && present.HasValue && attempt == 0) { }
+            }
         }
 
         /// <inheritdoc/>
         public bool Remove(BlockTarget target)
         {
-            BlockDirection? present = null;
+            for (int attempt = 0; ; attempt++)
+            {
+                var present = PresentIn(target);
+                if (!present.HasValue) return false;
+                try
+                {
+                    Run(new[] { "-f", "-" }, NftablesScript.Remove(target, present.Value), "remove the block of " + target.Text, allowMissingTable: false);
+                    return true;
+                }
+                catch (BlockingException ex) when (ex.Failure == BlockFailure.FirewallFailed && attempt == 0) { } // it may have just run out: read again
+            }
+        }
+
+        private BlockDirection? PresentIn(BlockTarget target)
+        {
             foreach (var r in List(DateTime.UtcNow))
-                if (r.Target.Equals(target)) present = r.Direction;
-            if (!present.HasValue) return false;
-            Run(new[] { "-f", "-" }, NftablesScript.Remove(target, present.Value), "remove the block of " + target.Text, allowMissingTable: false);
-            return true;
+                if (r.Target.Equals(target)) return r.Direction;
+            return null;
         }
 
         /// <inheritdoc/>
@@ -88,7 +107,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             if (allowMissingTable && result.Error.IndexOf("No such file or directory", StringComparison.Ordinal) >= 0) return null;
             if (result.Error.IndexOf("Operation not permitted", StringComparison.Ordinal) >= 0)
                 throw new BlockingException(BlockFailure.NotPermitted, "nft was not permitted to " + what + " (it needs root or the CAP_NET_ADMIN capability): " + said);
-            if (result.ExitCode == 127 || result.Error.IndexOf("No such file or directory", StringComparison.Ordinal) >= 0 && result.Error.IndexOf("exec", StringComparison.Ordinal) >= 0)
+            // 127: a shell's "not found"; 'exec of "nft" failed': a wrapper such as ip netns exec could not start it.
+            if (result.ExitCode == 127 || result.Error.StartsWith("exec of \"", StringComparison.Ordinal))
                 throw new BlockingException(BlockFailure.ToolMissing, "The nft program (nftables) could not be run to " + what + ": " + said);
             if (result.Error.IndexOf("interval overlaps", StringComparison.Ordinal) >= 0)
                 throw new BlockingException(BlockFailure.Overlaps, "nft could not " + what + ": it overlaps a block already in the table. " + said);
