@@ -104,12 +104,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
             if (result.ExitCode == 0) return result;
             string said = Display.UntrustedText.Clean(result.Error.Trim().Replace("\n", " ").Replace("\r", ""));
-            if (allowMissingTable && result.Error.IndexOf("No such file or directory", StringComparison.Ordinal) >= 0) return null;
             if (result.Error.IndexOf("Operation not permitted", StringComparison.Ordinal) >= 0)
                 throw new BlockingException(BlockFailure.NotPermitted, "nft was not permitted to " + what + " (it needs root or the CAP_NET_ADMIN capability): " + said);
             // 127: a shell's "not found"; 'exec of "nft" failed': a wrapper such as ip netns exec could not start it.
             if (result.ExitCode == 127 || result.Error.StartsWith("exec of \"", StringComparison.Ordinal))
                 throw new BlockingException(BlockFailure.ToolMissing, "The nft program (nftables) could not be run to " + what + ": " + said);
+            // nft's words when the table is not there ("Error: No such file or directory" over the command): no blocks.
+            if (allowMissingTable && result.Error.IndexOf("Error: No such file or directory", StringComparison.Ordinal) >= 0) return null;
             if (result.Error.IndexOf("interval overlaps", StringComparison.Ordinal) >= 0)
                 throw new BlockingException(BlockFailure.Overlaps, "nft could not " + what + ": it overlaps a block already in the table. " + said);
             throw new BlockingException(BlockFailure.FirewallFailed, "nft could not " + what + " (exit status " + result.ExitCode + "): " + (said.Length > 0 ? said : "it said nothing."));
