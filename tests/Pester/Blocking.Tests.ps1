@@ -41,6 +41,14 @@ while True:
 '@
 }
 
+# Says why a block below is skipped (Pester shows no reason for a skipped Describe).
+Describe 'Prerequisites of the blocking tests' {
+    It 'has what the <Name> tests need' -ForEach @(@{ Name = 'nftables'; Reason = $linuxReason }, @{ Name = 'Windows Firewall'; Reason = $windowsReason }) {
+        if ($Reason) { Set-ItResult -Skipped -Because $Reason; return }
+        $Reason | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Blocking with nftables in network namespaces (Linux, root)' -Skip:($null -ne $linuxReason) {
     BeforeAll {
         $tag = "$PID".Substring([Math]::Max(0, "$PID".Length - 4)) + (Get-Random -Maximum 99)

@@ -127,11 +127,10 @@ namespace ConnectionsMonitor.Engine.Blocking
         private void CheckReason(string reason)
         {
             if (reason == null) return;
-            // The backend's own text check runs when it writes; this early one gives the same failure before anything changes.
-            if (Backend is Platform.Linux.NftablesFirewall) Platform.Linux.NftablesScript.Comment(_clock(), reason);
-            else if (ReasonText.Encode(reason).Length > Backend.ReasonRoom)
+            // The backend checks again when it writes; this early check gives the same failure before anything is read or changed.
+            if (ReasonText.Encode(reason).Length > Backend.ReasonRoom)
                 throw new BlockingException(BlockFailure.ReasonTooLong,
-                    "The reason takes " + ReasonText.Encode(reason).Length + " characters in the firewall's record, which has room for " + Backend.ReasonRoom +
+                    "The reason takes " + ReasonText.Encode(reason).Length + " characters in " + Backend.Description + ", which has room for " + Backend.ReasonRoom +
                     " (letters, digits, spaces and ASCII punctuation take one each; % \" \\ | and other characters take 3 for each byte of their UTF-8 form).");
         }
     }

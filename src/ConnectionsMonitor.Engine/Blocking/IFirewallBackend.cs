@@ -20,7 +20,7 @@ namespace ConnectionsMonitor.Engine.Blocking
         /// </summary>
         bool ExpiresByItself { get; }
 
-        /// <summary>The longest reason, in characters of printable ASCII, that the firewall can keep; other characters may take more room.</summary>
+        /// <summary>The longest reason, as <see cref="ReasonText.Encode"/> writes it (printable ASCII one character each, others 3 per UTF-8 byte), that the firewall can keep.</summary>
         int ReasonRoom { get; }
 
         /// <summary>Every block the module holds now, one record per target (inbound and outbound entries of one target made together are one record with direction Both). Nothing present: empty.</summary>
