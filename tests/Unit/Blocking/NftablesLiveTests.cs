@@ -136,6 +136,79 @@ namespace ConnectionsMonitor.Tests.Blocking
             }
         }
 
+        // B: echoes what it receives on every connection, keeping them open.
+        private const string EchoServer =
+            "import socket,sys,threading\n" +
+            "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',int(sys.argv[1]))); s.listen(4)\n" +
+            "def echo(c):\n" +
+            "    while True:\n" +
+            "        d=c.recv(64)\n" +
+            "        if not d: break\n" +
+            "        c.sendall(d)\n" +
+            "def loop():\n" +
+            "    while True:\n" +
+            "        c,_=s.accept(); threading.Thread(target=echo,args=(c,),daemon=True).start()\n" +
+            "threading.Thread(target=loop,daemon=True).start()\n" +
+            "print('ready',flush=True)\n" +
+            "sys.stdin.read()\n";
+
+        // A: one connection to B, kept open; each input line sends a byte and says whether it came back.
+        private const string HeldClient =
+            "import socket,sys\n" +
+            "c=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=3); print('connected',flush=True)\n" +
+            "for line in sys.stdin:\n" +
+            "    try:\n" +
+            "        c.sendall(b'x'); print('ok' if c.recv(1)==b'x' else 'closed',flush=True)\n" +
+            "    except socket.timeout: print('timeout',flush=True)\n" +
+            "    except OSError as e: print('error '+str(e.errno),flush=True)\n";
+
+        private static Process StartIn(string ns, string script, params string[] args)
+        {
+            var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "netns", "exec", ns, "python3", "-c", script }) psi.ArgumentList.Add(a);
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            return Process.Start(psi);
+        }
+
+        private static string Ask(Process client)
+        {
+            client.StandardInput.WriteLine("x");
+            client.StandardInput.Flush();
+            return client.StandardOutput.ReadLine();
+        }
+
+        [LinuxFact]
+        public void AConnectionAlreadyOpenIsCutByABlockOfItsDirectionAndNotByTheOther()
+        {
+            using var pair = new NamespacePair();
+            var blocker = new ConnectionBlocker(new NftablesFirewall(NamespacePair.RunnerIn(pair.A)));
+            var server = StartIn(pair.B, EchoServer, "8082");
+            Process client = null;
+            try
+            {
+                Assert.Equal("ready", server.StandardOutput.ReadLine());
+                client = StartIn(pair.A, HeldClient, pair.AddressB.ToString(), "8082");
+                Assert.Equal("connected", client.StandardOutput.ReadLine());
+                Assert.Equal("ok", Ask(client));
+                // A opened the connection: an Inbound block (what B opens) leaves it alone, answers included.
+                blocker.Add(Request(pair.AddressB.ToString(), BlockDirection.Inbound));
+                Assert.Equal("ok", Ask(client));
+                // An Outbound block (what is opened to B) cuts it: A's next packet is answered with a reset.
+                blocker.Add(Request(pair.AddressB.ToString(), BlockDirection.Outbound));
+                Assert.Equal("error 104", Ask(client)); // ECONNRESET
+            }
+            finally
+            {
+                foreach (var p in new[] { client, server })
+                {
+                    if (p == null) continue;
+                    try { p.StandardInput.Close(); } catch (System.IO.IOException) { }
+                    if (!p.WaitForExit(2000)) p.Kill(true);
+                    p.Dispose();
+                }
+            }
+        }
+
         [LinuxFact]
         public void RemoveAllLeavesNoTableBehind()
         {
