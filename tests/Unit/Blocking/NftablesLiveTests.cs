@@ -210,6 +210,46 @@ namespace ConnectionsMonitor.Tests.Blocking
         }
 
         [LinuxFact]
+        public void RoutedTrafficIsBlockedInTheForwardChain()
+        {
+            // A routes between B and a third namespace C: C's connection to B passes through A's forward hook only.
+            var (pair, blocker, _) = Make();
+            using (pair)
+            {
+                string c = pair.A.Replace("cmba", "cmbc");
+                string net = pair.AddressA.ToString();
+                string cNet = "10.199." + net.Split('.')[2] + ".";
+                try
+                {
+                    IpCommand.Run("netns add " + c);
+                    IpCommand.Run("-n " + pair.A + " link add vethc type veth peer name veth0 netns " + c);
+                    IpCommand.Run("-n " + pair.A + " addr add " + cNet + "1/30 dev vethc");
+                    IpCommand.Run("-n " + c + " addr add " + cNet + "2/30 dev veth0");
+                    IpCommand.Run("-n " + pair.A + " link set vethc up");
+                    IpCommand.Run("-n " + c + " link set veth0 up");
+                    IpCommand.Run("-n " + c + " route add default via " + cNet + "1");
+                    IpCommand.Run("-n " + pair.B + " route add default via " + pair.AddressA);
+                    var forwarding = NamespacePair.Exec(pair.A, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+                    Assert.True(forwarding.ExitCode == 0, "sysctl net.ipv4.ip_forward=1 failed in " + pair.A + ": " + forwarding.Error);
+
+                    Assert.Equal("ok", NamespacePair.Connect(c, pair.AddressB, Port));
+                    blocker.Add(Request(pair.AddressB.ToString(), BlockDirection.Outbound));
+                    Assert.Equal("refused", NamespacePair.Connect(c, pair.AddressB, Port)); // A answers for B with a reset
+                    blocker.Add(Request(pair.AddressB.ToString(), BlockDirection.Inbound));
+                    Assert.Equal("ok", NamespacePair.Connect(c, pair.AddressB, Port));      // C opened it: inbound does not apply
+                    blocker.Add(Request(cNet + "2", BlockDirection.Inbound));
+                    Assert.Equal("refused", NamespacePair.Connect(c, pair.AddressB, Port)); // what C opens, through A, is stopped
+                    blocker.RemoveAll();
+                    Assert.Equal("ok", NamespacePair.Connect(c, pair.AddressB, Port));
+                }
+                finally
+                {
+                    IpCommand.Try("netns del " + c);
+                }
+            }
+        }
+
+        [LinuxFact]
         public void RemoveAllLeavesNoTableBehind()
         {
             var (pair, blocker, firewall) = Make();
