@@ -18,7 +18,7 @@ namespace ConnectionsMonitor.Tests.Blocking
             "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}}, {\"set\": {\"family\": \"inet\", \"name\": \"outbound4\", \"table\": \"connectionsmonitor\", \"type\": \"ipv4_addr\", \"handle\": 3, " +
             "\"flags\": [\"interval\", \"timeout\"], \"elem\": [{\"elem\": {\"val\": \"203.0.113.7\", \"timeout\": 2, \"expires\": 0, \"comment\": \"cm1 1796121000\"}}]}}]}";
         private const string Empty = "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}}]}";
-        private const string DeleteFailed = "/dev/stdin:30:1-56: Error: Could not process rule: No such file or directory\ndelete element inet connectionsmonitor outbound4 { 203.0.113.7 }\n^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n";
+        private const string DeleteFailed = "/dev/stdin:32:52-62: Error: element does not exist\ndelete element inet connectionsmonitor outbound4 { 203.0.113.7 }\n                                                   ^^^^^^^^^^^\n";
 
         private sealed class Scripted : ICommandRunner
         {
@@ -69,7 +69,7 @@ namespace ConnectionsMonitor.Tests.Blocking
             }
             var ex = Assert.Throws<BlockingException>(() => new NftablesFirewall(runner).Remove(BlockTarget.Parse("203.0.113.7")));
             Assert.Equal(BlockFailure.FirewallFailed, ex.Failure);
-            Assert.StartsWith("nft could not remove the block of 203.0.113.7 (exit status 1): /dev/stdin:30:1-56: Error: Could not process rule: No such file or directory delete element", ex.Message);
+            Assert.Equal("nft could not remove the block of 203.0.113.7 (exit status 1): /dev/stdin:32:52-62: Error: element does not exist; delete element inet connectionsmonitor outbound4 { 203.0.113.7 }", ex.Message);
         }
     }
 }

@@ -94,6 +94,19 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>Whether the table exists now (for tests and diagnostics).</summary>
         public bool TableExists() => Run(new[] { "list", "table", NftablesScript.Family, NftablesScript.Table }, null, "list the table", allowMissingTable: true) != null;
 
+        /// <summary>nft's error text on one line: its lines joined with "; ", without the lines of carets under the script.</summary>
+        internal static string Said(string error)
+        {
+            var lines = new List<string>();
+            foreach (var raw in (error ?? "").Replace("\r", "").Split('\n'))
+            {
+                string line = raw.Trim();
+                if (line.Length == 0 || line.Trim('^', '~', ' ').Length == 0) continue;
+                lines.Add(line);
+            }
+            return Display.UntrustedText.Clean(string.Join("; ", lines));
+        }
+
         private CommandResult Run(string[] args, string input, string what, bool allowMissingTable)
         {
             CommandResult result;
@@ -103,7 +116,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 throw new BlockingException(BlockFailure.ToolMissing, "The nft program (nftables) could not be started to " + what + ": " + ex.Message, ex);
             }
             if (result.ExitCode == 0) return result;
-            string said = Display.UntrustedText.Clean(result.Error.Trim().Replace("\n", " ").Replace("\r", ""));
+            string said = Said(result.Error);
             if (result.Error.IndexOf("Operation not permitted", StringComparison.Ordinal) >= 0)
                 throw new BlockingException(BlockFailure.NotPermitted, "nft was not permitted to " + what + " (it needs root or the CAP_NET_ADMIN capability): " + said);
             // 127: a shell's "not found"; 'exec of "nft" failed': a wrapper such as ip netns exec could not start it.
