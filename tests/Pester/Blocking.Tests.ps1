@@ -206,6 +206,16 @@ Describe 'Argument errors (no firewall is touched)' {
         $e[0].Exception.Message | Should -Be $Message
     }
 
+    It 'skips a piped connection without a remote address, and refuses an empty one given by hand' {
+        $said = [pscustomobject]@{ RemoteAddress = $null }, [pscustomobject]@{ RemoteAddress = '' } | Block-ConnectionRemote -WhatIf -Verbose -ErrorVariable e 4>&1
+        @($said).Count | Should -Be 2
+        $said[0].Message | Should -Be 'An input object without a remote address (a listening socket?) is skipped.'
+        $e | Should -BeNullOrEmpty
+        Block-ConnectionRemote -RemoteAddress '' -WhatIf -ErrorAction SilentlyContinue -ErrorVariable e
+        $e[0].FullyQualifiedErrorId | Should -Be 'InvalidRemoteAddress,ConnectionsMonitor.Commands.BlockConnectionRemoteCommand'
+        $e[0].Exception.Message | Should -Be '-RemoteAddress is empty; expected an IP address (203.0.113.7, 2001:db8::7) or a CIDR block (198.51.100.0/24, 2001:db8::/32).'
+    }
+
     It 'refuses a duration of zero' {
         { Block-ConnectionRemote 203.0.113.7 -Duration 0 -WhatIf -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidDuration,ConnectionsMonitor.Commands.BlockConnectionRemoteCommand'
     }

@@ -70,6 +70,21 @@ namespace ConnectionsMonitor.Commands
             return new ErrorRecord(new InvalidOperationException(message, ex), id, category, target);
         }
 
+        /// <summary>
+        /// The -RemoteAddress values to act on. A connection piped in without a remote end (a listener) has nothing to act on
+        /// and is skipped with a verbose line; an empty value given on the command line is an error.
+        /// </summary>
+        internal IEnumerable<string> Given(string[] values)
+        {
+            if (values == null || values.Length == 0) values = new string[] { null };
+            foreach (var v in values)
+            {
+                if (!string.IsNullOrWhiteSpace(v)) { yield return v; continue; }
+                if (MyInvocation.ExpectingInput) WriteVerbose("An input object without a remote address (a listening socket?) is skipped.");
+                else WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress is empty; expected " + BlockTarget.ExpectedForms + "."), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, v));
+            }
+        }
+
         /// <summary>Says how many expired blocks were removed first (Windows Firewall, whose rules never expire by themselves).</summary>
         internal void ReportSweep()
         {
@@ -105,7 +120,7 @@ namespace ConnectionsMonitor.Commands
         /// <summary>The addresses or CIDR blocks to block; from the pipeline by property name (Get-MonitoredConnection's RemoteAddress).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("IPAddress")]
-        [ValidateNotNullOrEmpty]
+        [AllowNull, AllowEmptyString, AllowEmptyCollection]
         public string[] RemoteAddress { get; set; }
 
         /// <summary>How long the block lasts (whole seconds, rounded up). Not given: until Unblock-ConnectionRemote removes it.</summary>
@@ -151,7 +166,7 @@ namespace ConnectionsMonitor.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (string text in RemoteAddress)
+            foreach (string text in Given(RemoteAddress))
             {
                 if (!BlockTarget.TryParse(text, out var target, out string error))
                 {
@@ -272,7 +287,7 @@ namespace ConnectionsMonitor.Commands
         /// <summary>Only blocks that contain this address, overlap this CIDR block, or whose text matches this wildcard.</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("IPAddress")]
-        [ValidateNotNullOrEmpty]
+        [AllowNull, AllowEmptyString, AllowEmptyCollection]
         [ArgumentCompleter(typeof(BlockedAddressCompleter))]
         public string[] RemoteAddress { get; set; }
 
@@ -281,9 +296,9 @@ namespace ConnectionsMonitor.Commands
 
         protected override void ProcessRecord()
         {
-            if (RemoteAddress == null) return;
-            _anyFilter = true;
-            foreach (var text in RemoteAddress)
+            if (!MyInvocation.BoundParameters.ContainsKey(nameof(RemoteAddress))) return;
+            _anyFilter = true; // a connection without a remote end filters too: it matches no block
+            foreach (var text in Given(RemoteAddress))
             {
                 if (BlockFilter.TryParse(text, out var f, out string error)) _filters.Add(f);
                 else WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress: " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
@@ -315,7 +330,7 @@ namespace ConnectionsMonitor.Commands
         /// <summary>The blocked addresses or CIDR blocks to remove, exactly as blocked; from the pipeline by property name (Get-ConnectionBlock).</summary>
         [Parameter(ParameterSetName = "Address", Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("IPAddress")]
-        [ValidateNotNullOrEmpty]
+        [AllowNull, AllowEmptyString, AllowEmptyCollection]
         [ArgumentCompleter(typeof(BlockedAddressCompleter))]
         public string[] RemoteAddress { get; set; }
 
@@ -328,7 +343,7 @@ namespace ConnectionsMonitor.Commands
         protected override void ProcessRecord()
         {
             if (All) return;
-            foreach (var text in RemoteAddress)
+            foreach (var text in Given(RemoteAddress))
             {
                 if (!BlockTarget.TryParse(text, out var target, out string error))
                 {
