@@ -16,7 +16,8 @@
                             'Install-ConnectionMonitorService', 'Uninstall-ConnectionMonitorService',
                             'Start-ConnectionMetrics', 'Get-ConnectionMetrics', 'Stop-ConnectionMetrics',
                             'Export-ConnectionBaseline', 'Compare-ConnectionBaseline',
-                            'Start-ConnectionDashboard', 'Get-ConnectionDashboard', 'Stop-ConnectionDashboard')
+                            'Start-ConnectionDashboard', 'Get-ConnectionDashboard', 'Stop-ConnectionDashboard',
+                            'Block-ConnectionRemote', 'Unblock-ConnectionRemote', 'Get-ConnectionBlock')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

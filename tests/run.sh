@@ -2,8 +2,8 @@
 # The test command (README, "Run the tests"; .ci/run calls it). On a fresh Linux machine with the
 # .NET 10 SDK it does all the set-up, then runs every suite:
 #   1. Debian prerequisites when root and missing (python3, iproute2, tmux, dnsmasq-base, wine, wine64, systemd, prometheus,
-#      chromium, nodejs/npm, openssh-server, openssh-client) and the npm package @ip-location-db/asn (out/tools/asn) for the
-#      ASN database rebuild test
+#      chromium, nodejs/npm, openssh-server, openssh-client, nftables) and the npm package @ip-location-db/asn (out/tools/asn)
+#      for the ASN database rebuild test
 #   2. builds the solution in Release (the module lands in out/ConnectionsMonitor)
 #   3. the xunit suite: dotnet test ConnectionsMonitor.sln -c Release
 #   4. a real pwsh 7.6.9 (dotnet tool, into out/tools/pwsh) and Pester 5.9.1 (NuGet, into
@@ -55,6 +55,7 @@ command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm) # playwright-core for the browser test
 { command -v sshd >/dev/null || [ -x /usr/sbin/sshd ]; } || missing+=(openssh-server) # PowerShell remoting over SSH to a private sshd on 127.0.0.1
 command -v ssh >/dev/null || missing+=(openssh-client)  # the SSH client pwsh's remoting runs
+command -v nft >/dev/null || missing+=(nftables)      # Block-ConnectionRemote's tests, inside network namespaces they make
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing ${missing[*]}"

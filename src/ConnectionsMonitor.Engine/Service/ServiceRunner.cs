@@ -68,6 +68,9 @@ namespace ConnectionsMonitor.Engine.Service
         private Thread _thread;
         private SessionFeed _feed;
         private string _failure;
+        // Windows Firewall rules never expire: the service removes the module's expired blocks once a minute (Linux: the kernel does).
+        private readonly Blocking.ExpiredBlockSweep _blockSweep = RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
+            ? new Blocking.ExpiredBlockSweep(new Blocking.ConnectionBlocker(new Platform.Windows.WindowsFirewall())) : null;
 
         /// <summary>A runner over a session made by the caller (the runner disposes it with itself).</summary>
         public ServiceRunner(MonitorSession session, ServiceSettings settings, IServiceLog log)
@@ -267,6 +270,11 @@ namespace ConnectionsMonitor.Engine.Service
                 foreach (var w in _session.Dashboard.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
                 SayDeliveryFailures();
                 SayRecorderWarnings();
+                if (_blockSweep != null)
+                {
+                    var (sweepFailed, said) = _blockSweep.Tick(DateTime.UtcNow);
+                    if (said != null) _log.Write(sweepFailed ? ServiceLogLevel.Warning : ServiceLogLevel.Info, said);
+                }
                 var state = _session.History.State;
                 if (state != null && state.Failure != null) { Fail(state.Failure); break; }
             }

@@ -85,3 +85,31 @@ namespace ConnectionsMonitor.Commands
         }
     }
 }
+
+namespace ConnectionsMonitor.Commands
+{
+    /// <summary>
+    /// Completes -RemoteAddress of Unblock-ConnectionRemote and Get-ConnectionBlock with the addresses blocked now (read
+    /// from the firewall; without the privilege to read it, nothing is offered). The tooltip gives direction, expiry and reason.
+    /// </summary>
+    public sealed class BlockedAddressCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName,
+            string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            string prefix = (wordToComplete ?? "").Trim('\'', '"');
+            List<Engine.Blocking.BlockRecord> blocks;
+            try
+            {
+                blocks = new Engine.Blocking.ConnectionBlocker(Engine.Blocking.ConnectionBlocker.BackendForCurrentOS()).Backend.List(DateTime.UtcNow).ToList();
+            }
+            catch (Exception)
+            {
+                // Completion must never throw at the user's prompt (no nft, no root): no addresses is the honest answer.
+                yield break;
+            }
+            foreach (var b in blocks.Where(b => b.Target.Text.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
+                yield return new CompletionResult(PowerShellQuoting.CompletionText(b.Target.Text), b.Target.Text, CompletionResultType.ParameterValue, BlockingCommandBase.Describe(b));
+        }
+    }
+}

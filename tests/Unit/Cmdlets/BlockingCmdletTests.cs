@@ -1,0 +1,61 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Cmdlets
+{
+    /// <summary>
+    /// The blocking cmdlets' contract in a real runspace with the built module: parameters, pipeline binding, ShouldProcess,
+    /// and ConnectionBlock surviving remoting's serializer. Nothing here touches a firewall (the commands that would are run
+    /// inside network namespaces by tests/Pester/Blocking.Tests.ps1 and tests/Unit/Blocking/NftablesLiveTests.cs).
+    /// </summary>
+    public sealed class BlockingCmdletTests : IClassFixture<ModuleSessionFixture>
+    {
+        private readonly ModuleSession _ps;
+
+        public BlockingCmdletTests(ModuleSessionFixture fixture) => _ps = fixture.Session;
+
+        [Fact]
+        public void ParametersBindFromConnectionsAndBlocksAndStateChangesAskFirst()
+        {
+            var lines = _ps.Invoke(
+                "foreach ($n in 'Block-ConnectionRemote', 'Unblock-ConnectionRemote', 'Get-ConnectionBlock') {" +
+                "  $c = Get-Command $n; $p = $c.Parameters['RemoteAddress'];" +
+                "  $a = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] } | Select-Object -First 1;" +
+                "  '{0} SP={1} CI={2} Out={3} Type={4} ByValue={5} ByName={6} Alias={7}' -f $n, $c.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].SupportsShouldProcess," +
+                "    $c.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].ConfirmImpact, ($c.OutputType.Name -join ','), $p.ParameterType.Name, $a.ValueFromPipeline, $a.ValueFromPipelineByPropertyName, ($p.Aliases -join ',') }")
+                .Select(o => o.ToString()).ToArray();
+            Assert.Equal(new[]
+            {
+                "Block-ConnectionRemote SP=True CI=Medium Out=ConnectionsMonitor.ConnectionBlock Type=String[] ByValue=True ByName=True Alias=IPAddress",
+                "Unblock-ConnectionRemote SP=True CI=Medium Out=System.Void Type=String[] ByValue=True ByName=True Alias=IPAddress",
+                "Get-ConnectionBlock SP=False CI=None Out=ConnectionsMonitor.ConnectionBlock Type=String[] ByValue=True ByName=True Alias=IPAddress",
+            }, lines);
+            var set = _ps.Invoke("(Get-Command Block-ConnectionRemote).Parameters['Direction'].Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | ForEach-Object { $_.ValidValues -join ',' }");
+            Assert.Equal("Inbound,Outbound,Both", Assert.Single(set).ToString());
+            var sets = _ps.Invoke("(Get-Command Unblock-ConnectionRemote).ParameterSets | ForEach-Object { $_.Name + ':' + (($_.Parameters | Where-Object IsMandatory).Name -join ',') }");
+            Assert.Equal(new[] { "Address:RemoteAddress", "All:All" }, sets.Select(o => o.ToString()).OrderBy(s => s, StringComparer.Ordinal).ToArray());
+        }
+
+        [Fact]
+        public void AConnectionBlockIsFlatAndSurvivesRemotingsSerializer()
+        {
+            var types = _ps.Invoke("[ConnectionsMonitor.ConnectionBlock].GetProperties() | ForEach-Object { $_.Name + ':' + $_.PropertyType }").Select(o => o.ToString()).ToArray();
+            Assert.Equal(new[]
+            {
+                "RemoteAddress:string", "Direction:string", "Reason:string", "Created:System.Nullable[datetime]", "Expires:System.Nullable[datetime]",
+                "RemainingTime:System.Nullable[timespan]", "Firewall:string",
+            }, types);
+            var back = Assert.Single(_ps.Invoke(
+                "$b = [ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '2001:db8::/32'; Direction = 'Inbound'; Reason = 'r'; Created = [datetime]'2026-12-01T10:30:00'; Expires = $null; RemainingTime = [timespan]'01:00:00'; Firewall = 'f' };" +
+                "[System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($b))"));
+            Assert.Equal("Deserialized.ConnectionsMonitor.ConnectionBlock", back.TypeNames[0]);
+            Assert.Equal("2001:db8::/32", back.Properties["RemoteAddress"].Value);
+            Assert.Equal(new DateTime(2026, 12, 1, 10, 30, 0), back.Properties["Created"].Value);
+            Assert.Null(back.Properties["Expires"].Value);
+            Assert.Equal(TimeSpan.FromHours(1), back.Properties["RemainingTime"].Value);
+        }
+    }
+}
