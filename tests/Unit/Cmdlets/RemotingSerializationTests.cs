@@ -37,6 +37,7 @@ foreach ($p in $type.GetProperties()) {
         ([double])   { 1.5 + $i }
         ([bool])     { $true }
         ([datetime]) { [datetime]::new(2026, 11, 30, 12, 34, $i % 60, [DateTimeKind]::Local) }
+        ([timespan]) { [timespan]::FromSeconds(3600 + $i) }
         ([ConnectionsMonitor.ConnectionAlertItem[]]) { $null } # set below: a switch would unroll the array
         default { if ($t.IsEnum) { [enum]::GetValues($t)[-1] } else { throw ""no sample value for $($p.Name) of type $t"" } }
     }
@@ -51,7 +52,7 @@ foreach ($p in $type.GetProperties()) {
                 "MonitoredConnection", "ConnectionEvent", "TopTalker", "ConnectionStatistic", "GeoDatabaseInfo",
                 "ConnectionAlertInfo", "ConnectionAlertTestResult", "ConnectionAlertEvent", "ConnectionAlertItem",
                 "ConnectionRecording", "ConnectionHistoryTotals", "ConnectionHistoryProcess", "ConnectionHistoryConnection",
-                "ConnectionHistoryAlert", "ConnectionMetricsEndpoint", "ConnectionBaselineInfo", "ConnectionBaselineDifference", "ConnectionDashboard",
+                "ConnectionHistoryAlert", "ConnectionMetricsEndpoint", "ConnectionBaselineInfo", "ConnectionBaselineDifference", "ConnectionDashboard", "ConnectionBlock",
                 "ConnectionMonitorService",
         };
 
