@@ -215,16 +215,10 @@ namespace ConnectionsMonitor.Engine.Dashboard
         {
             var http = _http;
             var r = _rendered;
-            var addresses = new List<string>();
-            foreach (var p in http?.Prefixes ?? new string[0])
-            {
-                var u = new Uri(p.Replace("://+:", "://0.0.0.0:"));
-                if (u.Host != "localhost") addresses.Add(u.Host.Trim('[', ']'));
-            }
             return new DashboardState
             {
                 Url = http == null ? _final?.Url : UrlOf(http),
-                Address = string.Join(", ", addresses),
+                Address = http?.AddressText ?? "",
                 Port = http?.Port ?? _final?.Port ?? 0,
                 Interval = _options?.Interval ?? TimeSpan.Zero,
                 StartedUtc = _started,
@@ -561,33 +555,13 @@ namespace ConnectionsMonitor.Engine.Dashboard
             lock (_signal) Monitor.PulseAll(_signal);
         }
 
-        private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop)
-        {
-            try
+        // Open pages keep the last good rows when a read fails; said once per kind of failure.
+        private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop) =>
+            feed.Pump(stop, sample => { _failure = null; Take(sample, interval); }, message =>
             {
-                while (!stop.IsCancellationRequested)
-                {
-                    SessionSample sample;
-                    try
-                    {
-                        if (!feed.TryNext(TimeSpan.FromSeconds(1), stop, out sample)) continue;
-                    }
-                    catch (OperationCanceledException) { break; }
-                    catch (SamplerException ex)
-                    {
-                        if (_failure != ex.Message) lock (_gate) _warnings.Add("Dashboard: a read of the connection table failed: " + ex.Message);
-                        _failure = ex.Message;
-                        continue;
-                    }
-                    _failure = null;
-                    Take(sample, interval);
-                }
-            }
-            finally
-            {
-                feed.Dispose();
-            }
-        }
+                if (_failure != message) lock (_gate) _warnings.Add("Dashboard: a read of the connection table failed: " + message);
+                _failure = message;
+            });
 
         /// <summary>Stops the dashboard.</summary>
         public void Dispose() => Stop();

@@ -239,13 +239,7 @@ namespace ConnectionsMonitor.Engine.Metrics
             var http = _http;
             long ticks = Interlocked.Read(ref _lastScrapeTicks);
             var prefixes = http?.Prefixes ?? new string[0];
-            var addresses = new List<string>();
-            foreach (var p in prefixes)
-            {
-                var u = new Uri(p.Replace("://+:", "://0.0.0.0:"));
-                if (u.Host != "localhost") addresses.Add(u.Host.Trim('[', ']')); // the same socket as 127.0.0.1
-            }
-            return new MetricsEndpointState(http == null ? null : UrlOf(http), prefixes, string.Join(", ", addresses), http?.Port ?? _options?.Port ?? 0,
+            return new MetricsEndpointState(http == null ? null : UrlOf(http), prefixes, LocalHttpEndpoint.AddressTextOf(prefixes), http?.Port ?? _options?.Port ?? 0,
                 _options?.Interval ?? TimeSpan.Zero, _options?.TopProcesses ?? 0, http?.RequiresBearerToken ?? false, _started,
                 Interlocked.Read(ref _scrapes), ticks == 0 ? (DateTime?)null : new DateTime(ticks, DateTimeKind.Utc), http?.Unauthorized ?? 0,
                 Interlocked.Read(ref _samples), _rendered?.SampleUtc, _collector?.AdmittedProcesses ?? 0, running, _failure);
@@ -288,34 +282,13 @@ namespace ConnectionsMonitor.Engine.Metrics
             };
         }
 
-        private void Run(SessionFeed feed, MetricsCollector collector, CancellationToken stop)
-        {
-            try
+        // Keeps serving the last good state when a read fails; says it once per kind of failure.
+        private void Run(SessionFeed feed, MetricsCollector collector, CancellationToken stop) =>
+            feed.Pump(stop, sample => { _failure = null; Take(collector, sample); }, message =>
             {
-                while (!stop.IsCancellationRequested)
-                {
-                    SessionSample sample;
-                    try
-                    {
-                        if (!feed.TryNext(TimeSpan.FromSeconds(1), stop, out sample)) continue;
-                    }
-                    catch (OperationCanceledException) { break; }
-                    catch (SamplerException ex)
-                    {
-                        // Keep serving the last good state; say it once per kind of failure.
-                        if (_failure != ex.Message) lock (_gate) _warnings.Add("Metrics: a read of the connection table failed: " + ex.Message);
-                        _failure = ex.Message;
-                        continue;
-                    }
-                    _failure = null;
-                    Take(collector, sample);
-                }
-            }
-            finally
-            {
-                feed.Dispose();
-            }
-        }
+                if (_failure != message) lock (_gate) _warnings.Add("Metrics: a read of the connection table failed: " + message);
+                _failure = message;
+            });
 
         /// <summary>Stops the endpoint.</summary>
         public void Dispose() => Stop();

@@ -96,6 +96,37 @@ namespace ConnectionsMonitor.Engine.Session
             return true;
         }
 
+        /// <summary>
+        /// Runs a subscriber's loop on the calling thread until <paramref name="stop"/>: each sample goes to
+        /// <paramref name="take"/>; a failed read of the table (<see cref="SamplerException"/>) to <paramref name="failed"/>
+        /// with its message, and the loop goes on. Disposes the feed when it ends.
+        /// </summary>
+        internal void Pump(CancellationToken stop, Action<SessionSample> take, Action<string> failed)
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    SessionSample sample;
+                    try
+                    {
+                        if (!TryNext(TimeSpan.FromSeconds(1), stop, out sample)) continue;
+                    }
+                    catch (OperationCanceledException) { break; }
+                    catch (SamplerException ex)
+                    {
+                        failed(ex.Message);
+                        continue;
+                    }
+                    take(sample);
+                }
+            }
+            finally
+            {
+                Dispose();
+            }
+        }
+
         /// <summary>Unsubscribes from the sampler.</summary>
         public void Dispose()
         {

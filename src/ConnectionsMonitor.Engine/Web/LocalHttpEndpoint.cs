@@ -132,6 +132,21 @@ namespace ConnectionsMonitor.Engine.Web
         /// <summary>The listener prefixes, e.g. http://127.0.0.1:9464/ and http://[::1]:9464/.</summary>
         public IReadOnlyList<string> Prefixes { get; }
 
+        /// <summary>The addresses listened on, as text: "127.0.0.1", "127.0.0.1, ::1", "0.0.0.0" for every address (the localhost prefix is the 127.0.0.1 socket).</summary>
+        public string AddressText => AddressTextOf(Prefixes);
+
+        /// <summary>See <see cref="AddressText"/>; "" for no prefixes.</summary>
+        public static string AddressTextOf(IReadOnlyList<string> prefixes)
+        {
+            var addresses = new List<string>();
+            foreach (var p in prefixes ?? new string[0])
+            {
+                var u = new Uri(p.Replace("://+:", "://0.0.0.0:"));
+                if (u.Host != "localhost") addresses.Add(u.Host.Trim('[', ']'));
+            }
+            return string.Join(", ", addresses);
+        }
+
         /// <summary>True when requests must carry the bearer token.</summary>
         public bool RequiresBearerToken => _tokenHash != null;
 

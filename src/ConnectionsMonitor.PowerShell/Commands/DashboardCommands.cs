@@ -104,8 +104,7 @@ namespace ConnectionsMonitor.Commands
             catch (HttpEndpointException ex)
             {
                 string advice = ex.Failure == HttpEndpointFailure.PortInUse ? ex.Message + " Use -Port with another port (-Port 0 picks a free one), or dashboard.port in config.yml." : ex.Message;
-                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(advice, ex), "Dashboard" + ex.Failure,
-                    ex.Failure == HttpEndpointFailure.PortInUse ? ErrorCategory.ResourceBusy : ex.Failure == HttpEndpointFailure.AccessDenied ? ErrorCategory.PermissionDenied : ErrorCategory.InvalidArgument, target));
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(advice, ex), "Dashboard" + ex.Failure, StartConnectionMetricsCommand.Category(ex.Failure), target));
                 return;
             }
             catch (SamplerException ex)

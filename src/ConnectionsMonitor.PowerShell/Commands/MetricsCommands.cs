@@ -124,7 +124,8 @@ namespace ConnectionsMonitor.Commands
             }
         }
 
-        private static ErrorCategory Category(HttpEndpointFailure f) =>
+        /// <summary>The error category of an HTTP endpoint that could not start (metrics, dashboard).</summary>
+        internal static ErrorCategory Category(HttpEndpointFailure f) =>
             f == HttpEndpointFailure.PortInUse ? ErrorCategory.ResourceBusy
             : f == HttpEndpointFailure.AccessDenied ? ErrorCategory.PermissionDenied
             : f == HttpEndpointFailure.TokenRequired ? ErrorCategory.SecurityError
