@@ -26,6 +26,7 @@ internal static class Program
         if (args.Contains("--geo")) return GeoBenchmark.Run(args); // GeoIP lookups per second and snapshot overhead (GeoBenchmark.cs)
         if (args.Contains("--alerts")) return AlertBenchmark.Run(args); // alert-rule evaluation cost (AlertBenchmark.cs)
         if (args.Contains("--history")) return HistoryBenchmark.Run(args); // recorder cost, history size, query time (HistoryBenchmark.cs)
+        if (args.Contains("--baseline")) return BaselineBenchmark.Run(args); // Export-/Compare-ConnectionBaseline through pwsh (BaselineBenchmark.cs)
         if (args.Contains("--dashboard")) return DashboardBenchmark.Run(args); // web dashboard: server CPU, browser time per update (DashboardBenchmark.cs)
         if (args.Contains("--metrics")) return MetricsBenchmark.Run(args); // Prometheus endpoint: scrape time and CPU (MetricsBenchmark.cs)
         if (args.Contains("--cmdlet")) return CmdletBenchmark.Run(args); // Get-MonitoredConnection in a fresh real pwsh vs ss (CmdletBenchmark.cs)
