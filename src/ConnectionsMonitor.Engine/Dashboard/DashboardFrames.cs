@@ -75,12 +75,21 @@ namespace ConnectionsMonitor.Engine.Dashboard
     }
 
     /// <summary>
-    /// Turns samples into <see cref="DashboardFrame"/>s, keeping the previous sample's rows to tell what changed. Used by one
+    /// Turns samples into <see cref="DashboardFrame"/>s, keeping the previous sample's rows by socket
+    /// (<see cref="ConnectionRecord.Key"/>) to tell what changed: a row whose shown values (<see cref="SameShown"/>) are
+    /// those of the previous sample keeps its key and its JSON, so only new and changed rows are written. Used by one
     /// thread (the dashboard's); a frame, once made, is read by any.
     /// </summary>
     internal sealed class DashboardFrames
     {
-        private Dictionary<string, byte[]> _previous = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        private sealed class Shown
+        {
+            public ConnectionRecord Record;
+            public string Key;
+            public byte[] Row;
+        }
+
+        private Dictionary<ConnectionKey, Shown> _previous = new Dictionary<ConnectionKey, Shown>();
         private readonly MemoryStream _buffer = new MemoryStream(512);
         private readonly Utf8JsonWriter _writer;
         private long _version;
@@ -90,24 +99,40 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>The frame of one sample.</summary>
         public DashboardFrame Next(IReadOnlyList<ConnectionRecord> records, DateTime snapshotUtc, TimeSpan interval)
         {
-            var keys = Keys(records);
-            var current = new Dictionary<string, byte[]>(records.Count, StringComparer.Ordinal);
+            var current = new Dictionary<ConnectionKey, Shown>(records.Count);
+            var keys = new string[records.Count];
+            var taken = new HashSet<string>(StringComparer.Ordinal);
             var rows = new List<byte[]>(records.Count);
             var upserts = new List<byte[]>();
+            // Sockets seen before keep their keys; then the new ones get theirs (so a newcomer never takes a key from a socket that still has it).
+            var befores = new Shown[records.Count];
+            for (int i = 0; i < records.Count; i++)
+                if (_previous.TryGetValue(records[i].Key, out var b) && taken.Add(b.Key)) { befores[i] = b; keys[i] = b.Key; }
+            for (int i = 0; i < records.Count; i++)
+                if (keys[i] == null) { keys[i] = UniqueKey(BaseKey(records[i]), taken); taken.Add(keys[i]); }
             for (int i = 0; i < records.Count; i++)
             {
-                _buffer.SetLength(0);
-                _writer.Reset(_buffer);
-                ConnectionFileFormat.WriteRow(_writer, keys[i], records[i], snapshotUtc);
-                _writer.Flush();
-                var bytes = _buffer.ToArray();
-                current[keys[i]] = bytes;
-                rows.Add(bytes);
-                if (!_previous.TryGetValue(keys[i], out var old) || !old.AsSpan().SequenceEqual(bytes)) upserts.Add(bytes);
+                var r = records[i];
+                var before = befores[i];
+                string key = keys[i];
+                byte[] row;
+                if (before != null && SameShown(before.Record, r)) row = before.Row;
+                else
+                {
+                    _buffer.SetLength(0);
+                    _writer.Reset(_buffer);
+                    ConnectionFileFormat.WriteRow(_writer, key, r, snapshotUtc);
+                    _writer.Flush();
+                    row = _buffer.ToArray();
+                    upserts.Add(row);
+                }
+                current[r.Key] = new Shown { Record = r, Key = key, Row = row };
+                rows.Add(row);
             }
+            // Gone: the keys no row holds now (a key taken over by another socket travels as that row's upsert).
             var removes = new List<string>();
-            foreach (var key in _previous.Keys)
-                if (!current.ContainsKey(key)) removes.Add(key);
+            foreach (var p in _previous.Values)
+                if (!taken.Contains(p.Key)) removes.Add(p.Key);
             _previous = current;
 
             byte[] head = Head(records, snapshotUtc, interval);
@@ -127,6 +152,27 @@ namespace ConnectionsMonitor.Engine.Dashboard
             }
             return new DashboardFrame(++_version, snapshotUtc, records, keys, head, rows, output.ToArray(), upserts.Count, removes.Count);
         }
+
+        /// <summary>
+        /// True when the two records show the same values in every column of <see cref="ConnectionFileFormat.WriteRow"/>
+        /// (the ends, which make the socket's key, are compared too). Strings compare by reference first (the process and
+        /// GeoIP caches hand out the same instances), then ordinally.
+        /// </summary>
+        internal static bool SameShown(ConnectionRecord a, ConnectionRecord b) =>
+            a.Protocol == b.Protocol && a.LocalPort == b.LocalPort && a.RemotePort == b.RemotePort &&
+            Equals(a.LocalAddress, b.LocalAddress) && Equals(a.RemoteAddress, b.RemoteAddress) &&
+            a.State == b.State && a.ProcessId == b.ProcessId &&
+            Same(a.ProcessName, b.ProcessName) && Same(a.ProcessPath, b.ProcessPath) && Same(a.UserName, b.UserName) &&
+            a.CreationTime == b.CreationTime && a.FirstSeenUtc == b.FirstSeenUtc && a.FirstSeenIsLowerBound == b.FirstSeenIsLowerBound &&
+            Same(a.RemoteHostName, b.RemoteHostName) && Same(a.Country, b.Country) && Same(a.CountryName, b.CountryName) && Same(a.City, b.City) &&
+            Same(a.Latitude, b.Latitude) && Same(a.Longitude, b.Longitude) && a.Asn == b.Asn && Same(a.AsnOrganization, b.AsnOrganization) &&
+            Same(a.AddressScope, b.AddressScope) && a.IsVpn == b.IsVpn && Same(a.VpnReason, b.VpnReason) && Same(a.Flags, b.Flags) &&
+            a.BytesSent == b.BytesSent && a.BytesReceived == b.BytesReceived && Same(a.SendRate, b.SendRate) && Same(a.ReceiveRate, b.ReceiveRate);
+
+        private static bool Same(string a, string b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.Ordinal);
+
+        // NaN equals NaN here (both are written as null).
+        private static bool Same(double? a, double? b) => a.HasValue == b.HasValue && (!a.HasValue || a.Value.Equals(b.Value));
 
         // "time":…,"interval":…,"stats":{…}, — the members both forms start with, each followed by a comma.
         private static byte[] Head(IReadOnlyList<ConnectionRecord> rows, DateTime snapshotUtc, TimeSpan interval)
@@ -164,23 +210,31 @@ namespace ConnectionsMonitor.Engine.Dashboard
         }
 
         /// <summary>
-        /// Each row's key: Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort joined by "|" (unknown as empty); a
-        /// second row with the same ends (e.g. a TIME_WAIT remnant beside a new connection) gets "|2", a third "|3".
+        /// A row's key: Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort joined by "|" (unknown as empty); a
+        /// second row with the same ends (e.g. a TIME_WAIT remnant beside a new connection) gets "|2", a third "|3". A
+        /// socket keeps its key from sample to sample.
         /// </summary>
+        internal static string BaseKey(ConnectionRecord r) =>
+            (r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP") + "|" + AddressPattern.FormatAddress(r.LocalAddress) + "|" +
+            r.LocalPort.ToString(CultureInfo.InvariantCulture) + "|" + AddressPattern.FormatAddress(r.RemoteAddress) + "|" +
+            (r.RemotePort?.ToString(CultureInfo.InvariantCulture) ?? "");
+
+        private static string UniqueKey(string key, HashSet<string> taken)
+        {
+            if (!taken.Contains(key)) return key;
+            for (int n = 2; ; n++)
+            {
+                string candidate = key + "|" + n.ToString(CultureInfo.InvariantCulture);
+                if (!taken.Contains(candidate)) return candidate;
+            }
+        }
+
+        /// <summary>The keys a first frame gives <paramref name="records"/> (see <see cref="BaseKey"/>), in order.</summary>
         internal static IReadOnlyList<string> Keys(IReadOnlyList<ConnectionRecord> records)
         {
+            var taken = new HashSet<string>(StringComparer.Ordinal);
             var keys = new string[records.Count];
-            var seen = new Dictionary<string, int>(records.Count, StringComparer.Ordinal);
-            for (int i = 0; i < records.Count; i++)
-            {
-                var r = records[i];
-                string key = (r.Protocol == TransportProtocol.Tcp ? "TCP" : "UDP") + "|" + AddressPattern.FormatAddress(r.LocalAddress) + "|" +
-                    r.LocalPort.ToString(CultureInfo.InvariantCulture) + "|" + AddressPattern.FormatAddress(r.RemoteAddress) + "|" +
-                    (r.RemotePort?.ToString(CultureInfo.InvariantCulture) ?? "");
-                if (seen.TryGetValue(key, out int n)) { seen[key] = n + 1; key += "|" + (n + 1).ToString(CultureInfo.InvariantCulture); }
-                else seen[key] = 1;
-                keys[i] = key;
-            }
+            for (int i = 0; i < records.Count; i++) { keys[i] = UniqueKey(BaseKey(records[i]), taken); taken.Add(keys[i]); }
             return keys;
         }
     }

@@ -19,6 +19,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, LocalPort = localPort,
             RemoteAddress = remotePort == null ? IPAddress.Any : IPAddress.Loopback, RemotePort = remotePort ?? 0, State = state,
             ProcessId = 100, ProcessName = name, BytesSent = sent, FirstSeenUtc = T0,
+            Key = new ConnectionKey(TransportProtocol.Tcp, IPAddress.Loopback, localPort, remotePort == null ? IPAddress.Any : IPAddress.Loopback, remotePort ?? 0, 100, (ulong)(localPort * 100000 + (remotePort ?? 0))),
         };
 
         private static JsonElement Json(byte[] bytes) => JsonDocument.Parse(bytes).RootElement.Clone();
@@ -61,6 +62,56 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(0, third.Upserts);
             Assert.Equal(0, third.Removes);
             Assert.Equal(3, Json(third.Full).GetProperty("rows").GetArrayLength());
+        }
+
+        /// <summary>Every property of a record that a row shows is compared: a new one must be added to SameShown (or this list).</summary>
+        [Fact]
+        public void EveryShownPropertyCountsAsAChange()
+        {
+            var notShown = new[] { nameof(ConnectionRecord.Key) }; // the socket's identity, not a column
+            foreach (var p in typeof(ConnectionRecord).GetProperties().Where(p => p.CanWrite && !notShown.Contains(p.Name)))
+            {
+                var a = Row(8080, 50001, 100);
+                a.Latitude = 1.5; a.Longitude = 2.5; a.Asn = 64500; a.IsVpn = false; a.SendRate = 0; a.ReceiveRate = 0; a.BytesReceived = 5;
+                a.CreationTime = T0; a.Country = "DE"; a.City = "Berlin"; a.CountryName = "Germany"; a.AsnOrganization = "Org"; a.AddressScope = "Public";
+                a.VpnReason = "r"; a.Flags = "f"; a.RemoteHostName = "h"; a.ProcessPath = "/p"; a.UserName = "u";
+                var b = a.Copy();
+                Assert.True(DashboardFrames.SameShown(a, b), p.Name);
+                object other = p.PropertyType == typeof(string) ? "other"
+                    : p.PropertyType == typeof(IPAddress) ? IPAddress.Parse("192.0.2.1")
+                    : p.PropertyType == typeof(int) || p.PropertyType == typeof(int?) ? 7
+                    : p.PropertyType == typeof(long?) ? 7L
+                    : p.PropertyType == typeof(double?) ? 7.25
+                    : p.PropertyType == typeof(bool) || p.PropertyType == typeof(bool?) ? (object)!(bool)(p.GetValue(a) ?? false)
+                    : p.PropertyType == typeof(DateTime?) ? T0.AddSeconds(-7)
+                    : p.PropertyType == typeof(TcpState?) ? TcpState.CloseWait
+                    : p.PropertyType == typeof(TransportProtocol) ? TransportProtocol.Udp
+                    : throw new InvalidOperationException("no other value for " + p.Name + " of type " + p.PropertyType);
+                p.SetValue(b, other);
+                Assert.False(DashboardFrames.SameShown(a, b), p.Name + " changed but the row would not travel");
+            }
+        }
+
+        [Fact]
+        public void ASocketKeepsItsKeyAndAnotherSocketWithTheSameEndsTakesItOnlyWhenFree()
+        {
+            var frames = new DashboardFrames();
+            var old = Row(8080, 50001, 100);
+            old.Key = new ConnectionKey(TransportProtocol.Tcp, IPAddress.Loopback, 8080, IPAddress.Loopback, 50001, null, null, cookie: 1);
+            frames.Next(new[] { old }, T0, TimeSpan.FromSeconds(1));
+            // The old socket goes and a new one with the same ends comes: one upsert under the same key, no remove.
+            var fresh = Row(8080, 50001, 0);
+            fresh.Key = new ConnectionKey(TransportProtocol.Tcp, IPAddress.Loopback, 8080, IPAddress.Loopback, 50001, null, null, cookie: 2);
+            var next = frames.Next(new[] { fresh }, T0.AddSeconds(1), TimeSpan.FromSeconds(1));
+            var delta = Json(next.Delta);
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001" }, delta.GetProperty("upserts").EnumerateArray().Select(r => r[0].GetString()));
+            Assert.Equal(0, delta.GetProperty("removes").GetArrayLength());
+            // Both at once: the one that had the key keeps it, the other gets "|2".
+            var both = frames.Next(new[] { old, fresh }, T0.AddSeconds(2), TimeSpan.FromSeconds(1));
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001|2", "TCP|127.0.0.1|8080|127.0.0.1|50001" }, both.Keys);
+            var gone = frames.Next(new[] { old }, T0.AddSeconds(3), TimeSpan.FromSeconds(1));
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001|2" }, gone.Keys);
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001" }, Json(gone.Delta).GetProperty("removes").EnumerateArray().Select(k => k.GetString()));
         }
 
         [Fact]

@@ -5,6 +5,8 @@
 (function () {
   const ROW_H = 22;
   const $ = (id) => document.getElementById(id);
+  // Text that only touches the DOM when it changes (a write of the same text would still cost a layout).
+  const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
 
   // The table's columns: label, the server columns they show, how to show and sort them.
   const COLUMNS = [
@@ -157,8 +159,9 @@
       });
     }
     view = out;
-    $('shown').textContent = view.length === rows.length ? rows.length + ' rows' : view.length + ' of ' + rows.length + ' rows';
-    $('viewport').setAttribute('aria-rowcount', String(view.length));
+    const shown = view.length === rows.length ? rows.length + ' rows' : view.length + ' of ' + rows.length + ' rows';
+    if ($('shown').textContent !== shown) $('shown').textContent = shown;
+    if ($('viewport').getAttribute('aria-rowcount') !== String(view.length)) $('viewport').setAttribute('aria-rowcount', String(view.length));
     draw();
   }
 
@@ -166,11 +169,13 @@
   const pool = [];
   function draw() {
     const vp = $('viewport');
-    $('spacer').style.height = (view.length * ROW_H) + 'px';
+    const height = (view.length * ROW_H) + 'px';
+    if ($('spacer').style.height !== height) $('spacer').style.height = height;
     const first = Math.max(0, Math.min(view.length - 1, Math.floor(vp.scrollTop / ROW_H)));
     const count = Math.max(0, Math.min(view.length - first, Math.ceil(vp.clientHeight / ROW_H) + 2));
     const box = $('rows');
-    box.style.transform = 'translateY(' + (first * ROW_H) + 'px)';
+    const shift = 'translateY(' + (first * ROW_H) + 'px)';
+    if (box.style.transform !== shift) box.style.transform = shift;
     while (pool.length < count) {
       const row = document.createElement('div');
       row.className = 'row';
@@ -188,16 +193,19 @@
       if (k >= count) { if (row.parentNode) row.remove(); continue; }
       const r = view[first + k];
       const key = rowKey(r);
-      row.dataset.key = key;
-      row.classList.toggle('selected', key === selectedKey);
-      row.setAttribute('aria-rowindex', String(first + k + 1));
+      // Only what differs is written: an unchanged row costs the browser no style, layout or paint work.
+      if (row.dataset.key !== key) row.dataset.key = key;
+      const selected = key === selectedKey;
+      if (row.classList.contains('selected') !== selected) row.classList.toggle('selected', selected);
+      const at = String(first + k + 1);
+      if (row.getAttribute('aria-rowindex') !== at) row.setAttribute('aria-rowindex', at);
       for (let i = 0; i < COLUMNS.length; i++) {
         const col = COLUMNS[i];
         const cell = row.children[i];
         const text = cellText(col, r);
-        if (cell.textContent !== text) cell.textContent = text;
-        cell.title = text;
-        cell.className = 'cell' + (col.num ? ' num' : '') + (col.cls ? ' ' + col.cls(r, index) : '');
+        if (cell.textContent !== text) { cell.textContent = text; cell.title = text; }
+        const cls = 'cell' + (col.num ? ' num' : '') + (col.cls ? ' ' + col.cls(r, index) : '');
+        if (cell.className !== cls) cell.className = cls;
       }
       if (!row.parentNode || row.parentNode !== box) box.appendChild(row);
     }
@@ -251,11 +259,11 @@
 
   // ---- stats and top talkers ----------------------------------------------------------------------------------------
   function showStats(stats) {
-    $('stat-tcp').textContent = String(stats.tcp);
-    $('stat-udp').textContent = String(stats.udp);
-    $('stat-total').textContent = String(stats.total);
-    $('stat-send').textContent = stats.sendRate == null ? '–' : rate(stats.sendRate);
-    $('stat-receive').textContent = stats.receiveRate == null ? '–' : rate(stats.receiveRate);
+    setText($('stat-tcp'), String(stats.tcp));
+    setText($('stat-udp'), String(stats.udp));
+    setText($('stat-total'), String(stats.total));
+    setText($('stat-send'), stats.sendRate == null ? '–' : rate(stats.sendRate));
+    setText($('stat-receive'), stats.receiveRate == null ? '–' : rate(stats.receiveRate));
   }
   function showTalkers() {
     const by = new Map();
@@ -272,6 +280,9 @@
     list($('talk-conn'), all.sort((a, b) => b.conns - a.conns).slice(0, 8), (t) => String(t.conns));
   }
   function list(ol, items, value) {
+    const signature = items.map((t) => t.name + '\u0001' + value(t)).join('\u0002');
+    if (ol.dataset.signature === signature) return;
+    ol.dataset.signature = signature;
     ol.replaceChildren();
     for (const t of items) {
       const li = document.createElement('li');
@@ -319,10 +330,11 @@
   }
   function status(text, cls) {
     const s = $('status');
-    s.className = 'status' + (cls ? ' ' + cls : paused ? '' : ' live');
-    if (text) { s.textContent = text; return; }
+    const c = 'status' + (cls ? ' ' + cls : paused ? '' : ' live');
+    if (s.className !== c) s.className = c;
+    if (text) { setText(s, text); return; }
     const t = lastTime ? new Date(lastTime).toLocaleTimeString() : '';
-    s.textContent = paused ? 'paused' + (waitingCount ? ' (' + waitingCount + ' new)' : '') : 'live ' + t;
+    setText(s, paused ? 'paused' + (waitingCount ? ' (' + waitingCount + ' new)' : '') : 'live ' + t);
   }
 
   let source = null;
@@ -467,7 +479,7 @@
     const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate;
     let n = 0, rate = 0, pids = new Set();
     for (const r of rows) if (r[pi] === processName) { n++; rate += (r[si] || 0) + (r[ri] || 0); if (r[index.ProcessId] != null) pids.add(r[index.ProcessId]); }
-    $('process-now').textContent = n + ' connection' + (n === 1 ? '' : 's') + ' now, ' + bytes(Math.round(rate)) + '/s; PID ' + (Array.from(pids).join(', ') || '–');
+    setText($('process-now'), n + ' connection' + (n === 1 ? '' : 's') + ' now, ' + bytes(Math.round(rate)) + '/s; PID ' + (Array.from(pids).join(', ') || '–'));
   }
   $('process-close').addEventListener('click', () => {
     processName = null;
