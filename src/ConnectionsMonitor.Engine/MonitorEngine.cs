@@ -78,6 +78,13 @@ namespace ConnectionsMonitor.Engine
             Read(enrichment, filters, observe: true);
 
         /// <summary>
+        /// A snapshot for a second read of the same moment (the session's sampler, once per enrichment in one tick): rows
+        /// carry the rates of the window the previous read ended, and no new window starts.
+        /// </summary>
+        internal ConnectionSnapshot TakeSnapshotInSameWindow(EnrichmentOptions enrichment) =>
+            Read(enrichment, new ConnectionQuery[0], observe: true, sameWindow: true);
+
+        /// <summary>
         /// A read for read-only helpers (tab completion): owners attached, the enrichment given
         /// applied, but the per-connection memory is neither read nor changed, so rates and ages of
         /// the next <see cref="TakeSnapshot(EnrichmentOptions, ConnectionQuery[])"/> do not depend on
@@ -90,7 +97,7 @@ namespace ConnectionsMonitor.Engine
             return Read(noDns, filters, observe: false);
         }
 
-        private ConnectionSnapshot Read(EnrichmentOptions enrichment, ConnectionQuery[] filters, bool observe)
+        private ConnectionSnapshot Read(EnrichmentOptions enrichment, ConnectionQuery[] filters, bool observe, bool sameWindow = false)
         {
             if (enrichment == null) throw new ArgumentNullException(nameof(enrichment));
             var active = new List<ConnectionQuery>();
@@ -122,7 +129,7 @@ namespace ConnectionsMonitor.Engine
                     var key = ConnectionKey.Of(e);
                     var k = new Kept { Entry = e, Key = key };
                     if (observe)
-                        (k.Send, k.Receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, out k.FirstSeen, out k.LowerBound);
+                        (k.Send, k.Receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, sameWindow, out k.FirstSeen, out k.LowerBound);
                     if (!MatchesRows(active, e)) continue;
                     kept.Add(k);
                     if (e.ProcessId != null) pids.Add(e.ProcessId.Value);

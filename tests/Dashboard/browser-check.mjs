@@ -49,6 +49,17 @@ try {
   await page.click('#rows .row');
   out.hostileDetail = await page.$$eval('#detail-list dd', (dds) => dds.map((d) => d.textContent));
 
+  // The Block action on that row (a loopback peer): it asks first, then the guard refuses and the page says why.
+  out.blockOffered = await page.isVisible('#detail-block');
+  if (out.blockOffered) {
+    await page.click('#detail-block');
+    await page.waitForSelector('#block-dialog[open]');
+    out.blockDialogAddress = await page.textContent('#block-address');
+    await page.click('#block-confirm');
+    await page.waitForFunction(() => document.getElementById('block-result').textContent.length > 0, null, { timeout: 10000 });
+    out.blockResult = await page.textContent('#block-result');
+  }
+
   // Sorting: by Local, ascending, then descending; the visible rows' ports in order.
   await page.fill('#search', '');
   await page.click('#thead .th:nth-child(2)');

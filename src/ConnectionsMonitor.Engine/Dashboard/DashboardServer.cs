@@ -35,6 +35,16 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// recording started later is found; null, or a null result, for none.
         /// </summary>
         public Func<string> HistoryPath { get; set; }
+
+        /// <summary>
+        /// The host firewall the page's Block action uses (<see cref="Blocking.ConnectionBlocker"/>); null: the page offers no
+        /// Block action. The guard refuses loopback, default gateways and this machine's addresses (from its routing table)
+        /// and <see cref="ProtectedAddresses"/>; the page offers no override.
+        /// </summary>
+        public Blocking.ConnectionBlocker Blocker { get; set; }
+
+        /// <summary>Further addresses the Block action refuses (the client of the remote session the dashboard was started in).</summary>
+        public IReadOnlyList<Blocking.ProtectedAddress> ProtectedAddresses { get; set; }
     }
 
     /// <summary>What the dashboard is doing (Get-ConnectionDashboard). Holds no secret: the token is only in <see cref="LaunchUrl"/> of the state Start returns.</summary>
@@ -259,7 +269,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 };
             }
             if (request.HttpMethod == "POST")
-                return path == "/api/export" ? Secured(Export(request)) : Secured(LocalHttpEndpoint.Text(404, "404 Not Found\n"));
+                return path == "/api/export" ? Secured(Export(request))
+                    : path == "/api/block" ? Secured(BlockReply(request))
+                    : Secured(LocalHttpEndpoint.Text(404, "404 Not Found\n"));
             switch (path)
             {
                 case "/":
@@ -268,6 +280,13 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     var r = _rendered;
                     if (r == null) return Secured(LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n"));
                     return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = r.Full });
+                case "/api/info":
+                    return Secured(Json(w =>
+                    {
+                        var blocker = _options?.Blocker;
+                        w.WriteBoolean("blocking", blocker != null);
+                        w.WriteString("firewall", blocker?.Backend.Description);
+                    }, 200));
                 case "/api/alerts":
                     return Secured(AlertsReply());
                 case "/api/history":
@@ -522,6 +541,72 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 w.WriteEndObject();
             }
             return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
+        }
+
+        private static HttpReply Json(Action<Utf8JsonWriter> members, int status)
+        {
+            var output = new MemoryStream();
+            using (var w = new Utf8JsonWriter(output))
+            {
+                w.WriteStartObject();
+                members(w);
+                w.WriteEndObject();
+            }
+            return new HttpReply { Status = status, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
+        }
+
+        // POST /api/block, JSON {"address": IP or CIDR, "direction": "Both" | "Inbound" | "Outbound", "durationSeconds": n or null
+        // (until unblocked), "reason": text}: 200 {"blocked", "direction", "expires" (ISO 8601 UTC or null), "firewall"};
+        // 409 {"refused": "Loopback" | "DefaultGateway" | "LocalAddress" | "RemotingClient", "address"} from the guard;
+        // 400 {"error"} for a request that is not one; 501 without a firewall; 500 {"error", "failure"} when the firewall refuses.
+        private HttpReply BlockReply(HttpListenerRequest request)
+        {
+            var blocker = _options?.Blocker;
+            if (blocker == null) return Json(w => w.WriteString("error", "This dashboard has no Block action."), 501);
+            if (request.ContentLength64 > 64 * 1024) return Json(w => w.WriteString("error", "The request is too large."), 413);
+            string address, reason, directionText;
+            double? seconds = null;
+            try
+            {
+                byte[] body = ReadBody(request.InputStream);
+                if (body == null) return Json(w => w.WriteString("error", "The request is too large."), 413);
+                using (var doc = JsonDocument.Parse(body))
+                {
+                    var root = doc.RootElement;
+                    address = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("address", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+                    reason = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+                    directionText = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("direction", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : "Both";
+                    if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("durationSeconds", out var s) && s.ValueKind == JsonValueKind.Number) seconds = s.GetDouble();
+                }
+            }
+            catch (JsonException) { return Json(w => w.WriteString("error", "The body is not JSON."), 400); }
+            if (address == null) return Json(w => w.WriteString("error", "Expected {\"address\": an IP address or CIDR block, \"direction\", \"durationSeconds\", \"reason\"}."), 400);
+            if (!Blocking.BlockTarget.TryParse(address, out var target, out string parseError)) return Json(w => w.WriteString("error", parseError), 400);
+            if (!Enum.TryParse(directionText, true, out Blocking.BlockDirection direction) || !Enum.IsDefined(typeof(Blocking.BlockDirection), direction))
+                return Json(w => w.WriteString("error", "direction must be Both, Inbound or Outbound."), 400);
+            if (seconds != null && (seconds <= 0 || seconds > Blocking.BlockRequest.Longest.TotalSeconds || double.IsNaN(seconds.Value)))
+                return Json(w => w.WriteString("error", "durationSeconds must be more than 0 and at most " + (long)Blocking.BlockRequest.Longest.TotalSeconds + ", or null for a block until it is removed."), 400);
+
+            var guarded = new List<Blocking.ProtectedAddress>(_options.ProtectedAddresses ?? new Blocking.ProtectedAddress[0]);
+            guarded.AddRange(Blocking.BlockGuard.ProtectedAddresses(new Platform.SystemNetworkRouteFacts(), out _));
+            var verdict = Blocking.BlockGuard.Check(target, guarded);
+            if (verdict != null)
+                return Json(w => { w.WriteString("refused", verdict.Why.ToString()); w.WriteString("address", verdict.Address.ToString()); w.WriteString("target", target.Text); }, 409);
+            try
+            {
+                var made = blocker.Add(new Blocking.BlockRequest(target, direction, reason, blocker.NowUtc,
+                    seconds == null ? (TimeSpan?)null : Blocking.BlockRequest.WholeSeconds(TimeSpan.FromSeconds(seconds.Value))));
+                return Json(w =>
+                {
+                    w.WriteString("blocked", made.Target.Text);
+                    w.WriteString("direction", made.Direction.ToString());
+                    if (made.ExpiresUtc == null) w.WriteNull("expires");
+                    else w.WriteString("expires", DateTime.SpecifyKind(made.ExpiresUtc.Value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+                    w.WriteString("firewall", blocker.Backend.Description);
+                }, 200);
+            }
+            catch (ArgumentException ex) { return Json(w => w.WriteString("error", ex.Message), 400); }
+            catch (Blocking.BlockingException ex) { return Json(w => { w.WriteString("error", UntrustedText.Clean(ex.Message)); w.WriteString("failure", ex.Failure.ToString()); }, 500); }
         }
 
         private static long UnixSeconds(DateTime utc) => (long)(DateTime.SpecifyKind(utc, DateTimeKind.Utc) - new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalSeconds;

@@ -196,7 +196,7 @@ namespace ConnectionsMonitor.Engine.Session
         /// <summary>The OS thread name (Linux shows it in /proc/&lt;pid&gt;/task/*/comm; at most 15 bytes there).</summary>
         internal const string ThreadName = "cmon-sampler";
 
-        private readonly Func<EnrichmentOptions, ConnectionSnapshot> _read;
+        private readonly Func<EnrichmentOptions, bool, ConnectionSnapshot> _read;
         private readonly Func<Platform.ClosedConnectionReaders.Reader> _openClosings;
         private readonly Func<IReadOnlyList<SocketEntry>, EnrichmentOptions, IReadOnlyList<ConnectionRecord>> _describe;
         private readonly object _gate = new object();
@@ -207,10 +207,10 @@ namespace ConnectionsMonitor.Engine.Session
         private bool _disposed;
         private long _ticks;
 
-        /// <param name="read">A full read of the table with an enrichment (on the sampler's thread).</param>
+        /// <param name="read">A full read of the table with an enrichment (on the sampler's thread); true for a further read in the same tick (its rates are the first read's window).</param>
         /// <param name="openClosings">Opens the sampler's reader of closing reports; null, or a null result, where there are none.</param>
         /// <param name="describe">Records of closing reports with an enrichment (owners looked up, enriched, unfiltered).</param>
-        internal Sampler(Func<EnrichmentOptions, ConnectionSnapshot> read,
+        internal Sampler(Func<EnrichmentOptions, bool, ConnectionSnapshot> read,
             Func<Platform.ClosedConnectionReaders.Reader> openClosings = null,
             Func<IReadOnlyList<SocketEntry>, EnrichmentOptions, IReadOnlyList<ConnectionRecord>> describe = null)
         {
@@ -399,7 +399,7 @@ namespace ConnectionsMonitor.Engine.Session
                     long started = Stopwatch.GetTimestamp();
                     try
                     {
-                        delivery.Snapshot = _read(s.Enrichment);
+                        delivery.Snapshot = _read(s.Enrichment, byEnrichment.Count > 0);
                     }
                     catch (Exception ex)
                     {

@@ -19,6 +19,8 @@ namespace ConnectionsMonitor.Engine.Traffic
             public long? Sent;
             public long? Received;
             public DateTime TimeUtc;
+            public double? SendRate;
+            public double? ReceiveRate;
             public DateTime FirstSeenUtc;
             public bool FirstSeenIsLowerBound;
             public int Generation;
@@ -48,12 +50,31 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// is older than that; how much older is unknown), false when it appeared between two reads.
         /// </summary>
         internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc,
+            out DateTime firstSeenUtc, out bool firstSeenIsLowerBound) =>
+            Observe(key, sent, received, nowUtc, false, out firstSeenUtc, out firstSeenIsLowerBound);
+
+        /// <summary>
+        /// As above; with <paramref name="sameWindow"/> a connection seen before keeps the rates of the window that ended
+        /// at its previous sample and no new window starts (the session's sampler reads the table once per enrichment in
+        /// one tick — a dashboard and a recording with different enrichments: reads milliseconds apart, over which a rate
+        /// would be 0 or wildly high).
+        /// </summary>
+        internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc, bool sameWindow,
             out DateTime firstSeenUtc, out bool firstSeenIsLowerBound)
         {
             double? sendRate = null, receiveRate = null;
             if (_previous.TryGetValue(key, out var last))
             {
                 var elapsed = nowUtc - last.TimeUtc;
+                bool backwards = (sent != null && last.Sent != null && sent.Value < last.Sent.Value) || (received != null && last.Received != null && received.Value < last.Received.Value);
+                if (sameWindow && !backwards)
+                {
+                    // Too soon for a window of its own: the previous window's rates, and the window goes on.
+                    last.Generation = _generation;
+                    firstSeenUtc = last.FirstSeenUtc;
+                    firstSeenIsLowerBound = last.FirstSeenIsLowerBound;
+                    return (last.SendRate, last.ReceiveRate);
+                }
                 if (sent != null && last.Sent != null && sent.Value >= last.Sent.Value) sendRate = TrafficRate.PerSecond(sent.Value - last.Sent.Value, elapsed);
                 if (received != null && last.Received != null && received.Value >= last.Received.Value) receiveRate = TrafficRate.PerSecond(received.Value - last.Received.Value, elapsed);
             }
@@ -65,6 +86,8 @@ namespace ConnectionsMonitor.Engine.Traffic
             last.Sent = sent;
             last.Received = received;
             last.TimeUtc = nowUtc;
+            last.SendRate = sendRate;
+            last.ReceiveRate = receiveRate;
             last.Generation = _generation;
             firstSeenUtc = last.FirstSeenUtc;
             firstSeenIsLowerBound = last.FirstSeenIsLowerBound;

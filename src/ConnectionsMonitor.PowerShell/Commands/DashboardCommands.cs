@@ -64,6 +64,11 @@ namespace ConnectionsMonitor.Commands
                 options.Interval = bound.ContainsKey(nameof(Interval)) ? Interval : TimeSpan.FromMilliseconds(config.RefreshInterval);
                 // The graphs read what Get-ConnectionHistory reads without -Path: this session's recording, history.path, or the service's file.
                 options.HistoryPath = () => HistoryCommandBase.ReadPath(session, config).Path;
+                // The page's Block action: this OS's firewall, as Block-ConnectionRemote uses it (its guard, without -Force).
+                try { options.Blocker = new Engine.Blocking.ConnectionBlocker(Engine.Blocking.ConnectionBlocker.BackendForCurrentOS()); }
+                catch (Engine.Blocking.BlockingException) { options.Blocker = null; } // no firewall this module knows: no Block action
+                var client = Engine.Blocking.BlockGuard.SshClientAddress(Environment.GetEnvironmentVariable("SSH_CONNECTION"), Environment.GetEnvironmentVariable("SSH_CLIENT"));
+                if (client != null) options.ProtectedAddresses = new[] { new Engine.Blocking.ProtectedAddress(client, Engine.Blocking.BlockRefusal.RemotingClient) };
             }
             catch (ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); return; }
             if (Address != null)

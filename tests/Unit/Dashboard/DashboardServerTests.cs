@@ -179,6 +179,73 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
         }
 
+        /// <summary>A firewall in memory: what the Block action asked for.</summary>
+        private sealed class MemoryFirewall : ConnectionsMonitor.Engine.Blocking.IFirewallBackend
+        {
+            public readonly System.Collections.Generic.List<ConnectionsMonitor.Engine.Blocking.BlockRequest> Added = new System.Collections.Generic.List<ConnectionsMonitor.Engine.Blocking.BlockRequest>();
+            public bool ExpiresByItself => true;
+            public string Description => "memory firewall";
+            public int ReasonRoom => 100;
+            public System.Collections.Generic.IReadOnlyList<ConnectionsMonitor.Engine.Blocking.BlockRecord> List(DateTime nowUtc) =>
+                Added.Select(r => new ConnectionsMonitor.Engine.Blocking.BlockRecord(r.Target, r.Direction, r.Reason, r.CreatedUtc, r.ExpiresUtc, Description)).ToList();
+            public void Add(ConnectionsMonitor.Engine.Blocking.BlockRequest request) => Added.Add(request);
+            public bool Remove(ConnectionsMonitor.Engine.Blocking.BlockTarget target) => Added.RemoveAll(r => r.Target.Equals(target)) > 0;
+            public int RemoveAll(DateTime nowUtc) { int n = Added.Count; Added.Clear(); return n; }
+            public int RemoveExpired(DateTime nowUtc) => 0;
+        }
+
+        [Fact]
+        public async Task TheBlockActionNeedsTheSameOriginAndJsonRefusesProtectedAddressesAndBlocksTheRest()
+        {
+            using var session = Replay();
+            var firewall = new MemoryFirewall();
+            var state = session.Dashboard.Start(new DashboardOptions
+            {
+                Port = 0, Interval = TimeSpan.FromSeconds(1), Blocker = new ConnectionsMonitor.Engine.Blocking.ConnectionBlocker(firewall),
+                ProtectedAddresses = new[] { new ConnectionsMonitor.Engine.Blocking.ProtectedAddress(IPAddress.Parse("198.51.100.9"), ConnectionsMonitor.Engine.Blocking.BlockRefusal.RemotingClient) },
+            }, new ConnectionQuery());
+            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            string origin = "http://127.0.0.1:" + state.Port;
+            using var http = Client();
+            async Task<(HttpStatusCode, JsonElement)> Block(string body, string from = null)
+            {
+                using var response = await http.SendAsync(Post(state.Url + "api/block", cookie, body, "application/json", from ?? origin));
+                string text = await response.Content.ReadAsStringAsync();
+                return (response.StatusCode, response.StatusCode == HttpStatusCode.Forbidden ? default : JsonDocument.Parse(text).RootElement.Clone());
+            }
+
+            using (var info = await http.SendAsync(Get(state.Url + "api/info", cookie)))
+            {
+                var d = JsonDocument.Parse(await info.Content.ReadAsStringAsync()).RootElement;
+                Assert.True(d.GetProperty("blocking").GetBoolean());
+                Assert.Equal("memory firewall", d.GetProperty("firewall").GetString());
+            }
+            Assert.Equal(HttpStatusCode.Forbidden, (await Block("{\"address\":\"203.0.113.7\"}", "http://evil.example")).Item1);
+            var (loop, refusedLoop) = await Block("{\"address\":\"127.0.0.1\"}");
+            Assert.Equal(HttpStatusCode.Conflict, loop);
+            Assert.Equal("Loopback", refusedLoop.GetProperty("refused").GetString());
+            var (client, refusedClient) = await Block("{\"address\":\"198.51.100.0/24\"}");
+            Assert.Equal(HttpStatusCode.Conflict, client);
+            Assert.Equal("RemotingClient", refusedClient.GetProperty("refused").GetString());
+            Assert.Equal("198.51.100.9", refusedClient.GetProperty("address").GetString());
+            var (bad, error) = await Block("{\"address\":\"not an address\"}");
+            Assert.Equal(HttpStatusCode.BadRequest, bad);
+            Assert.False(string.IsNullOrEmpty(error.GetProperty("error").GetString()));
+            Assert.Equal(HttpStatusCode.BadRequest, (await Block("{\"address\":\"203.0.113.7\",\"direction\":\"Sideways\"}")).Item1);
+            Assert.Empty(firewall.Added);
+
+            var (ok, made) = await Block("{\"address\":\"203.0.113.7\",\"direction\":\"Inbound\",\"durationSeconds\":3600,\"reason\":\"from the page\"}");
+            Assert.Equal(HttpStatusCode.OK, ok);
+            Assert.Equal("203.0.113.7", made.GetProperty("blocked").GetString());
+            Assert.Equal("Inbound", made.GetProperty("direction").GetString());
+            Assert.Equal("memory firewall", made.GetProperty("firewall").GetString());
+            var added = Assert.Single(firewall.Added);
+            Assert.Equal("203.0.113.7", added.Target.Text);
+            Assert.Equal(ConnectionsMonitor.Engine.Blocking.BlockDirection.Inbound, added.Direction);
+            Assert.Equal(TimeSpan.FromHours(1), added.Duration);
+            Assert.Equal("from the page", added.Reason);
+        }
+
         [Fact]
         public async Task TheEventStreamPushesEachSampleAndEndsWhenTheDashboardStops()
         {

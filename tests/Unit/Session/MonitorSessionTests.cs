@@ -159,6 +159,50 @@ samples:
             Assert.InRange(slowDelivered, 2, 5);
         }
 
+        /// <summary>
+        /// Two subscribers with different enrichments (two reads in one tick, milliseconds apart) both see the real rate of a
+        /// steady 100 KB/s flow, not 0 or a rate over milliseconds (a dashboard beside a recording showed 0 B/s, then
+        /// 754 KB/s, for a steady 100 KB/s before the second read kept the first read's window).
+        /// </summary>
+        [LinuxFact]
+        public void SubscribersWithDifferentEnrichmentsSeeTheSameRealRates()
+        {
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            using var talker = new ChildTalker("cm-paced", port);
+            using var accepted = listener.AcceptTcpClient();
+            var drain = System.Threading.Tasks.Task.Run(() => { var buf = new byte[65536]; try { while (accepted.GetStream().Read(buf, 0, buf.Length) > 0) { } } catch (System.IO.IOException) { } catch (ObjectDisposedException) { } });
+            using var session = new MonitorSession(new MonitorSessionOptions());
+            using var plain = session.Subscribe(new ConnectionQuery { LocalPorts = new[] { new PortRange(talker.LocalPort, talker.LocalPort) }, ResolveDns = false }, TimeSpan.FromMilliseconds(500));
+            using var dns = session.Subscribe(new ConnectionQuery { LocalPorts = new[] { new PortRange(talker.LocalPort, talker.LocalPort) }, ResolveDns = true }, TimeSpan.FromMilliseconds(500));
+            var pace = System.Threading.Tasks.Task.Run(() => talker.Do("pace 100000 6"));
+            Thread.Sleep(1500); // a window or two into the flow
+            var rates = new List<(string Feed, double? Rate)>();
+            foreach (var (name, feed) in new[] { ("plain", plain), ("dns", dns) })
+            {
+                while (feed.TryNext(TimeSpan.Zero, CancellationToken.None, out _)) { } // what queued up before
+                for (int i = 0; i < 4; i++)
+                {
+                    Assert.True(feed.TryNext(TimeSpan.FromSeconds(5), CancellationToken.None, out var sample), name + ": no sample");
+                    var row = sample.Snapshot.Connections.SingleOrDefault(c => c.Protocol == TransportProtocol.Tcp && c.LocalPort == talker.LocalPort);
+                    if (i > 0) rates.Add((name, row?.SendRate)); // the first may be a sample taken while the queue was drained
+                }
+            }
+            pace.Wait(TimeSpan.FromSeconds(10));
+            listener.Stop();
+            Assert.Equal(2, session.SamplerReads > 0 ? rates.Select(r => r.Feed).Distinct().Count() : 0);
+            string seen = "a flow paced at 100 KB/s; " + string.Join(", ", rates.Select(x => x.Feed + " " + (x.Rate?.ToString("F0") ?? "null")));
+            // Each window's own rate (a loaded machine makes the pacer catch up in bursts), never 0 or a rate over milliseconds;
+            // the middle of each feed's windows near the pace.
+            Assert.All(rates, r => Assert.True(r.Rate != null && r.Rate > 5000 && r.Rate < 1000000, seen));
+            foreach (var feed in new[] { "plain", "dns" })
+            {
+                var sorted = rates.Where(r => r.Feed == feed).Select(r => r.Rate.Value).OrderBy(x => x).ToList();
+                Assert.InRange(sorted[sorted.Count / 2], 60000, 160000);
+            }
+        }
+
         [Fact]
         public void ASubscriberThatNeverReadsDoesNotSlowTheSamplerAndItsDropsAreCounted()
         {

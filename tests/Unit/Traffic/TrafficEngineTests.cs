@@ -156,6 +156,26 @@ namespace ConnectionsMonitor.Tests.Traffic
             t.EndRead();
         }
 
+        /// <summary>
+        /// Two reads of one tick a few milliseconds apart (the sampler reads once per enrichment: a dashboard and a recording)
+        /// give the same rates, over the last real window, not a rate over milliseconds (found by a newcomer: the dashboard
+        /// showed 0 B/s and then 754 KB/s for a steady 100 KB/s while a recording ran in the same session).
+        /// </summary>
+        [Fact]
+        public void ReadsCloserThanTheMinimumWindowKeepThePreviousWindowsRates()
+        {
+            var t = new RateTracker();
+            var k = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 7, 11);
+            var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            (double?, double?) Same(long sent, DateTime at) => t.Observe(k, sent, 0, at, true, out _, out _);
+            Assert.Equal((null, null), t.Observe(k, 0, 0, t0));
+            Assert.Equal((null, null), Same(5, t0.AddMilliseconds(3)));                   // no window yet, and none started
+            Assert.Equal((100000.0, 0.0), t.Observe(k, 100000, 0, t0.AddSeconds(1)));   // the window t0 .. t0+1 s
+            Assert.Equal((100000.0, 0.0), Same(100004, t0.AddMilliseconds(1004)));      // 4 ms later, same tick: the same rates
+            Assert.Equal((50000.0, 0.0), t.Observe(k, 150000, 0, t0.AddSeconds(2)));    // the next window starts at t0+1 s
+            Assert.Equal((null, 0.0), Same(10, t0.AddMilliseconds(2010)));              // sent went back (a new socket): no send rate
+        }
+
         [Fact]
         public void RateTrackerMemoryStaysFlatOverManyConnections()
         {

@@ -234,6 +234,10 @@
     };
     columns.forEach((name, i) => { if (i > 0) item(name, r[i]); });
     item('AgeSeconds', ageOf(r, index));
+    const remote = v(r, index, 'RemoteAddress');
+    const blockable = info.blocking && remote != null && remote !== '0.0.0.0' && remote !== '::';
+    $('detail-block').hidden = !blockable;
+    $('detail-block').dataset.address = blockable ? shown(remote) : '';
     panel.hidden = false;
   }
   $('detail-close').addEventListener('click', () => { $('detail').hidden = true; selectedKey = null; draw(); $('viewport').focus(); });
@@ -499,6 +503,39 @@
   }
   window.addEventListener('resize', () => {
     for (const id of Object.keys(charts)) { const el = $(id); charts[id].setSize({ width: Math.max(160, el.clientWidth || 300), height: 110 }); }
+  });
+
+  // ---- the Block action (when the module has a firewall to use) ---------------------------------------------------
+  let info = { blocking: false, firewall: null };
+  fetch('/api/info', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null)).then((d) => { if (d) info = d; }).catch(() => {});
+  const refusals = {
+    Loopback: 'is a loopback address: blocking it breaks programs on this machine that talk to each other',
+    DefaultGateway: 'is this machine\'s default gateway: blocking it cuts this machine off from every other network',
+    LocalAddress: 'is an address of this machine: blocking it breaks traffic this machine sends to itself',
+    RemotingClient: 'is the client of the remote session the dashboard was started in',
+  };
+  $('detail-block').addEventListener('click', () => {
+    const address = $('detail-block').dataset.address;
+    if (!address) return;
+    setText($('block-address'), address);
+    setText($('block-firewall'), info.firewall || 'host firewall');
+    setText($('block-result'), '');
+    $('block-dialog').showModal();
+  });
+  $('block-dialog').addEventListener('close', async () => {
+    if ($('block-dialog').returnValue !== 'confirm') return;
+    const address = $('block-address').textContent;
+    const duration = $('block-duration').value;
+    const body = { address, direction: $('block-direction').value, durationSeconds: duration ? Number(duration) : null, reason: $('block-reason').value };
+    let text;
+    try {
+      const response = await fetch('/api/block', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const d = await response.json();
+      if (response.ok) text = 'Blocked ' + d.blocked + ' (' + d.direction + ') ' + (d.expires ? 'until ' + new Date(d.expires).toLocaleString() : 'until removed') + ' in ' + d.firewall + '.';
+      else if (d.refused) text = 'Not blocked: ' + d.target + ' ' + (refusals[d.refused] || 'is protected') + '. Block-ConnectionRemote -Force blocks it anyway.';
+      else text = 'Not blocked: ' + (d.error || 'HTTP ' + response.status);
+    } catch (e) { text = 'Not blocked: the dashboard did not answer.'; }
+    setText($('block-result'), text);
   });
 
   // ---- alert rules ------------------------------------------------------------------------------------------------
