@@ -43,8 +43,8 @@ namespace ConnectionsMonitor.Engine.Blocking
         /// <summary>The shortest duration (nftables counts element time-outs in whole seconds here).</summary>
         public static readonly TimeSpan OneSecond = TimeSpan.FromSeconds(1);
 
-        /// <summary>The longest duration, 10 years; longer is "until removed" (no duration).</summary>
-        public static readonly TimeSpan Longest = TimeSpan.FromDays(3650);
+        /// <summary>The longest duration, 1000 days (nft 1.0.6 refuses an element time-out of 1500 days with "value too large"; 1000 days is kept); longer is "until removed" (no duration).</summary>
+        public static readonly TimeSpan Longest = TimeSpan.FromDays(1000);
 
         /// <summary>The address or CIDR block.</summary>
         public BlockTarget Target { get; }
@@ -70,7 +70,8 @@ namespace ConnectionsMonitor.Engine.Blocking
             if (!duration.HasValue) return null;
             long ticks = duration.Value.Ticks;
             long rest = ticks % TimeSpan.TicksPerSecond;
-            return rest == 0 ? duration : TimeSpan.FromTicks(ticks - rest + (ticks > 0 ? TimeSpan.TicksPerSecond : 0));
+            if (rest == 0 || ticks > TimeSpan.MaxValue.Ticks - TimeSpan.TicksPerSecond) return duration; // too long to round: the range check says so
+            return TimeSpan.FromTicks(ticks - rest + (ticks > 0 ? TimeSpan.TicksPerSecond : 0));
         }
     }
 

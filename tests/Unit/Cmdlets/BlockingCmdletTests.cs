@@ -17,6 +17,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
         public BlockingCmdletTests(ModuleSessionFixture fixture) => _ps = fixture.Session;
 
+        /// <summary>A hostile reason is shown cleaned in the list view as in the table view (found by a newcomer: Format-List printed it raw).</summary>
+        [Fact]
+        public void TheListViewShowsAHostileReasonCleaned()
+        {
+            string shown = _ps.Render("[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '192.0.2.5'; Direction = 'Both'; Reason = \"a`e[31mRED`e[0m $([char]0x202e)bidi`nx\"; Firewall = 'nftables' } | Format-List");
+            Assert.Contains("Reason        : a\u241b[31mRED\u241b[0m <U+202E>bidi\u240ax", shown);
+            Assert.DoesNotContain('\u001b', shown.ToCharArray());
+            Assert.DoesNotContain('\u202e', shown.ToCharArray());
+        }
+
         [Fact]
         public void ParametersBindFromConnectionsAndBlocksAndStateChangesAskFirst()
         {

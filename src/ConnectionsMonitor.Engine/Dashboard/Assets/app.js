@@ -419,9 +419,11 @@
       cursor: { drag: { x: false, y: false } },
       series: [{}].concat(series),
       axes: [
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56,
-          values: rateAxis ? (u, vals) => vals.map((x) => (x == null ? '' : bytes(Math.round(x)))) : undefined },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90 },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, space: 24,
+          // Counts are whole numbers: no 2.5 sockets on the axis.
+          values: rateAxis ? (u, vals) => vals.map((x) => (x == null ? '' : bytes(Math.round(x))))
+            : (u, vals) => vals.map((x) => (x == null || !Number.isInteger(x) ? '' : x.toLocaleString())) },
       ],
     };
   }
@@ -472,6 +474,8 @@
   function openProcess(name) {
     processName = name;
     $('process').hidden = false;
+    $('process').scrollIntoView({ block: 'nearest' });
+    $('process-close').focus();
     $('process-h').textContent = name;
     const select = $('f-process');
     if (Array.from(select.options).some((o) => o.value === name)) { select.value = name; refresh(); }
@@ -485,6 +489,9 @@
     for (const r of rows) if (r[pi] === processName) { n++; rate += (r[si] || 0) + (r[ri] || 0); if (r[index.ProcessId] != null) pids.add(r[index.ProcessId]); }
     setText($('process-now'), n + ' connection' + (n === 1 ? '' : 's') + ' now, ' + bytes(Math.round(rate)) + '/s; PID ' + (Array.from(pids).join(', ') || '–'));
   }
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && processName && !$('block-dialog').open) $('process-close').click();
+  });
   $('process-close').addEventListener('click', () => {
     processName = null;
     $('process').hidden = true;
