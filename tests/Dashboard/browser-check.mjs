@@ -9,7 +9,17 @@ import path from 'node:path';
 
 const args = JSON.parse(fs.readFileSync(process.argv[2], 'utf8').replace(/^\uFEFF/, ''));
 const executablePath = process.env.CM_CHROMIUM || '/usr/bin/chromium';
-const out = { requests: [], foreignRequests: [], dialogs: [], consoleErrors: [], pageErrors: [] };
+// Every field is present (null until seen), so a caller under Set-StrictMode can read any of them.
+const out = {
+  requests: [], foreignRequests: [], dialogs: [], consoleErrors: [], pageErrors: [], error: null,
+  addressAfterLoad: null, liveAfterMs: null, firstContentfulPaintMs: null, cookieVisibleToScript: null, shownAtStart: null,
+  searchShown: null, searchRows: [], hostileRows: [], imagesInPage: null, hostileDetail: [], blockOffered: false,
+  blockDialogAddress: null, blockResult: null, sortAscending: [], sortAscendingAria: null, sortDescending: [],
+  keyboardSelected: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
+  downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
+  rangePressed: [], processName: null, processTitle: null, processNow: null, processFilter: null, processCanvases: null,
+  themeBefore: null, themeAfter: null,
+};
 const origin = new URL(args.url).origin;
 
 const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });

@@ -58,12 +58,25 @@ function Start-TestSshServer([string] $PwshPath, [hashtable] $Environment = @{})
     $sshd = (Get-Command sshd -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source
     if (-not $sshd) { $sshd = '/usr/sbin/sshd' }
 
-    $outDir = [System.IO.Path]::Combine($RepoRoot, 'out')
-    $folder = [System.IO.Path]::Combine($outDir, "ssh-remoting-$([guid]::NewGuid().ToString('N').Substring(0, 8))")
-    $null = New-Item -ItemType Directory -Path $folder
-    [System.IO.File]::SetUnixFileMode($folder, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute')
-    $unsafe = Test-SshSafePath $folder
-    if ($unsafe) { Remove-Item -LiteralPath $folder -Recurse -Force; throw "SSH remoting tests cannot run: $unsafe" }
+    # The repository's out folder when every folder above it is root's and closed to others (StrictModes); a clone under
+    # /tmp is not (sticky, world-writable), so then the user's cache folder, then /run.
+    $candidates = @([System.IO.Path]::Combine($RepoRoot, 'out'),
+        [System.IO.Path]::Combine([Environment]::GetFolderPath('UserProfile'), '.cache', 'connectionsmonitor-tests'),
+        '/run/connectionsmonitor-tests')
+    $folder = $null
+    $reasons = @()
+    foreach ($parent in $candidates) {
+        $null = New-Item -ItemType Directory -Path $parent -Force -ErrorAction SilentlyContinue
+        if (-not (Test-Path -LiteralPath $parent -PathType Container)) { $reasons += "'$parent' cannot be made"; continue }
+        $candidate = [System.IO.Path]::Combine($parent, "ssh-remoting-$([guid]::NewGuid().ToString('N').Substring(0, 8))")
+        $null = New-Item -ItemType Directory -Path $candidate
+        [System.IO.File]::SetUnixFileMode($candidate, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute')
+        $unsafe = Test-SshSafePath $candidate
+        if (-not $unsafe) { $folder = $candidate; break }
+        Remove-Item -LiteralPath $candidate -Recurse -Force
+        $reasons += $unsafe
+    }
+    if (-not $folder) { throw "SSH remoting tests cannot run: no folder for the keys that sshd's StrictModes accepts: $($reasons -join '; ')" }
 
     $hostKey = Join-Path $folder 'host_ed25519'
     $clientKey = Join-Path $folder 'client_ed25519'
