@@ -44,7 +44,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         public DashboardGuard(string token, int port, IPAddress boundAddress)
         {
             if (string.IsNullOrEmpty(token)) throw new ArgumentException("The token is empty.", nameof(token));
-            _tokenHash = Hash(token);
+            _tokenHash = Web.LocalHttpEndpoint.Hash(token);
             Port = port;
             CookieName = "cm_dashboard_" + port.ToString(CultureInfo.InvariantCulture);
             string p = ":" + port.ToString(CultureInfo.InvariantCulture);
@@ -85,14 +85,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         public bool HostAllowed(string host) => !string.IsNullOrEmpty(host) && _hosts.Contains(host.Trim());
 
         /// <summary>True when <paramref name="given"/> is the token (compared as SHA-256 digests in constant time).</summary>
-        public bool TokenMatches(string given)
-        {
-            if (string.IsNullOrEmpty(given)) return false;
-            var h = Hash(given);
-            int diff = 0;
-            for (int i = 0; i < h.Length; i++) diff |= h[i] ^ _tokenHash[i];
-            return diff == 0;
-        }
+        public bool TokenMatches(string given) => Web.LocalHttpEndpoint.SecretMatches(given, _tokenHash);
 
         /// <summary>The token in a Cookie header's <see cref="CookieName"/> pair, or null.</summary>
         public string CookieToken(string cookieHeader)
@@ -140,10 +133,5 @@ namespace ConnectionsMonitor.Engine.Dashboard
             new KeyValuePair<string, string>("Cross-Origin-Opener-Policy", "same-origin"),
             new KeyValuePair<string, string>("Cross-Origin-Resource-Policy", "same-origin"),
         };
-
-        private static byte[] Hash(string text)
-        {
-            using (var sha = SHA256.Create()) return sha.ComputeHash(Encoding.UTF8.GetBytes(text));
-        }
     }
 }

@@ -278,22 +278,30 @@ namespace ConnectionsMonitor.Engine.Web
             return port;
         }
 
-        private static byte[] Hash(string text)
+        /// <summary>The SHA-256 of a secret (UTF-8): all an endpoint keeps of its token.</summary>
+        internal static byte[] Hash(string text)
         {
             using (var sha = SHA256.Create()) return sha.ComputeHash(Encoding.UTF8.GetBytes(text));
         }
 
-        /// <summary>True when the Authorization header carries the token: both sides hashed, then compared in constant time.</summary>
+        /// <summary>True when <paramref name="given"/> is the secret whose hash is <paramref name="secretHash"/>: both sides hashed, then compared in constant time; an empty one never matches.</summary>
+        internal static bool SecretMatches(string given, byte[] secretHash)
+        {
+            given = given ?? "";
+            var hash = Hash(given);
+            int diff = given.Length == 0 ? 1 : 0;
+            for (int i = 0; i < hash.Length; i++) diff |= hash[i] ^ secretHash[i];
+            return diff == 0;
+        }
+
+        /// <summary>True when the Authorization header carries the token (<see cref="SecretMatches"/>).</summary>
         internal static bool Authorized(string authorization, byte[] tokenHash)
         {
             if (tokenHash == null) return true;
             const string scheme = "Bearer ";
             string given = authorization != null && authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
                 ? authorization.Substring(scheme.Length).Trim() : "";
-            var hash = Hash(given);
-            int diff = given.Length == 0 ? 1 : 0;
-            for (int i = 0; i < hash.Length; i++) diff |= hash[i] ^ tokenHash[i];
-            return diff == 0;
+            return SecretMatches(given, tokenHash);
         }
 
         private void Run()

@@ -73,12 +73,7 @@ namespace ConnectionsMonitor.Commands
             catch (ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); return; }
             if (Address != null)
             {
-                if (!IPAddress.TryParse(Address.Trim().Trim('[', ']'), out var address))
-                {
-                    ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Address expects an IP address of this machine such as 127.0.0.1 or 0.0.0.0, not '" + Address + "'."),
-                        "InvalidAddress", ErrorCategory.InvalidArgument, Address));
-                    return;
-                }
+                var address = StartConnectionMetricsCommand.ListenAddress(this, Address);
                 if (!IPAddress.IsLoopback(address))
                 {
                     if (!AllowRemoteAccess)

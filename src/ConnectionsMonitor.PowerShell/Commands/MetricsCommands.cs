@@ -69,10 +69,7 @@ namespace ConnectionsMonitor.Commands
                 };
                 if (Address != null)
                 {
-                    if (!IPAddress.TryParse(Address.Trim().Trim('[', ']'), out var address))
-                        ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Address expects an IP address of this machine such as 127.0.0.1 or 0.0.0.0, not '" + Address + "'."),
-                            "InvalidAddress", ErrorCategory.InvalidArgument, Address));
-                    else options.Address = address;
+                    options.Address = ListenAddress(this, Address);
                 }
                 if (BearerToken != null) options.BearerToken = new NetworkCredential("", BearerToken).Password;
                 else options.BearerToken = config.Metrics.BearerToken ?? (config.Metrics.BearerTokenFile != null ? MetricsEndpointOptions.ReadTokenFile(config.Metrics.BearerTokenFile) : null);
@@ -122,6 +119,15 @@ namespace ConnectionsMonitor.Commands
                 case HttpEndpointFailure.AccessDenied: return ex.Message + " Or choose another -Port.";
                 default: return ex.Message;
             }
+        }
+
+        /// <summary>-Address of an HTTP endpoint (metrics, dashboard) as an IP address ([::1] allowed); anything else ends the command.</summary>
+        internal static IPAddress ListenAddress(PSCmdlet cmdlet, string text)
+        {
+            if (IPAddress.TryParse(text.Trim().Trim('[', ']'), out var address)) return address;
+            cmdlet.ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Address expects an IP address of this machine such as 127.0.0.1 or 0.0.0.0, not '" + text + "'."),
+                "InvalidAddress", ErrorCategory.InvalidArgument, text));
+            return null;
         }
 
         /// <summary>The error category of an HTTP endpoint that could not start (metrics, dashboard).</summary>
