@@ -310,9 +310,13 @@ namespace ConnectionsMonitor.Tests.Metrics
                 Assert.True(body.Contains("connectionsmonitor_samples_total"), "GET http://localhost:" + state.Port + "/metrics gave " + (int)viaName.StatusCode + " with " +
                     body.Length + " characters; headers: " + viaName.Headers + viaName.Content.Headers + "; requests the endpoint counted: " + session.Metrics.State.ScrapesServed);
             }
+            // On a connection of its own: after the managed listener refuses a Host itself (404) it keeps the connection open, and
+            // under load the next request sent on it got an empty 200 (seen three times, reproduced in a loop of these suites).
             var rebound = new HttpRequestMessage(HttpMethod.Get, state.Url);
             rebound.Headers.Host = "attacker.example:" + state.Port;
-            using (var refused = await http.SendAsync(rebound)) Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+            rebound.Headers.ConnectionClose = true;
+            using (var once = new HttpClient())
+            using (var refused = await once.SendAsync(rebound)) Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
             long reads = session.SamplerReads;
             for (int i = 0; i < 20; i++) Assert.Contains("connectionsmonitor_samples_total", await http.GetStringAsync(state.Url));
             Assert.Equal(reads, session.SamplerReads); // scrapes serve the precomputed state
