@@ -117,7 +117,7 @@ try {
   out.graphNote = await page.textContent('#graph-note');
   out.graphCanvases = await page.$$eval('.graph-row canvas', (c) => c.length);
   out.rangePressed = await page.$$eval('.ranges button[aria-pressed="true"]', (b) => b.map((x) => x.dataset.range));
-  const talker = await page.$('#talk-conn li button');
+  const talker = await page.$('#talk-conn li button:not([hidden])');
   out.processName = talker ? await talker.textContent() : null;
   if (talker) {
     await talker.click();

@@ -10,7 +10,8 @@ using ConnectionsMonitor.Engine.Model;
 namespace ConnectionsMonitor.Engine.Dashboard
 {
     /// <summary>
-    /// One sample as the page gets it, in two forms that share a head (<c>"time"</c>: ISO 8601 UTC, <c>"interval"</c>: ms,
+    /// One sample as the page gets it, in two forms that share a head (<c>"version"</c>: the frame's number, 1 for the first
+    /// of this start, each next one more; <c>"time"</c>: ISO 8601 UTC, <c>"interval"</c>: ms,
     /// <c>"stats"</c>: {tcp, udp, total, sendRate, receiveRate}, rates in bytes per second summed over the rows that have one,
     /// null when none has):
     /// <see cref="Full"/> — <c>{…head, "columns": ["Key", …], "rows": [[key, …]…]}</c>, every row; and
@@ -135,7 +136,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 if (!taken.Contains(p.Key)) removes.Add(p.Key);
             _previous = current;
 
-            byte[] head = Head(records, snapshotUtc, interval);
+            byte[] head = Head(_version + 1, records, snapshotUtc, interval);
             var output = new MemoryStream(head.Length + 64 + upserts.Count * 200 + removes.Count * 40);
             using (var w = new Utf8JsonWriter(output))
             {
@@ -174,8 +175,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
         // NaN equals NaN here (both are written as null).
         private static bool Same(double? a, double? b) => a.HasValue == b.HasValue && (!a.HasValue || a.Value.Equals(b.Value));
 
-        // "time":…,"interval":…,"stats":{…}, — the members both forms start with, each followed by a comma.
-        private static byte[] Head(IReadOnlyList<ConnectionRecord> rows, DateTime snapshotUtc, TimeSpan interval)
+        // "version":…,"time":…,"interval":…,"stats":{…}, — the members both forms start with, each followed by a comma.
+        private static byte[] Head(long version, IReadOnlyList<ConnectionRecord> rows, DateTime snapshotUtc, TimeSpan interval)
         {
             int tcp = 0, udp = 0;
             double send = 0, receive = 0;
@@ -190,6 +191,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             using (var w = new Utf8JsonWriter(output))
             {
                 w.WriteStartObject();
+                w.WriteNumber("version", version);
                 w.WriteString("time", DateTime.SpecifyKind(snapshotUtc, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
                 w.WriteNumber("interval", (long)interval.TotalMilliseconds);
                 w.WriteStartObject("stats");

@@ -292,7 +292,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 case "/api/history":
                     return Secured(HistoryReply(request));
                 case "/api/events":
-                    return new HttpReply { Status = 200, ContentType = "text/event-stream; charset=utf-8", Headers = NoHeaders, Stream = Events };
+                    long after = AfterVersion(request.QueryString["after"]);
+                    return new HttpReply { Status = 200, ContentType = "text/event-stream; charset=utf-8", Headers = NoHeaders, Stream = (s, stop) => Events(s, stop, after) };
             }
             if (path.StartsWith("/assets/", StringComparison.Ordinal)) return Secured(Asset(path.Substring("/assets/".Length)));
             return Secured(LocalHttpEndpoint.Text(404, "404 Not Found\n"));
@@ -330,15 +331,22 @@ namespace ConnectionsMonitor.Engine.Dashboard
             return new HttpReply { Status = 200, ContentType = asset.ContentType, Body = asset.Bytes };
         }
 
+        // ?after=N: the version of the frame the page has already (from /api/snapshot); anything else, none.
+        private static long AfterVersion(string text) =>
+            long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : -1;
+
         // One page's event stream: the latest frame at once in full ("snapshot"), then each next one as a "delta" of the rows
-        // that changed; a page that missed a frame (it reads slowly: nothing queues up here) gets the newest in full. A
-        // comment every 15 s keeps proxies and the browser from timing the stream out.
-        private void Events(Stream stream, CancellationToken stop)
+        // that changed; a page that missed a frame (it reads slowly: nothing queues up here) gets the newest in full. A page
+        // that holds frame <paramref name="after"/> (fetched from /api/snapshot, which is quicker for a browser to take
+        // than one 3 MB event) gets only what came after it: nothing while that is the latest, the delta when it is the one
+        // before, else the newest in full (a version from an earlier start can only cost a full frame). A comment every
+        // 15 s keeps proxies and the browser from timing the stream out.
+        private void Events(Stream stream, CancellationToken stop, long after)
         {
             using (stop.Register(() => { lock (_signal) Monitor.PulseAll(_signal); }))
             {
                 Write(stream, Encoding.UTF8.GetBytes("retry: 2000\n\n"));
-                long sent = -1;
+                long sent = after;
                 while (!stop.IsCancellationRequested)
                 {
                     var r = _rendered;

@@ -22,7 +22,10 @@
       sort: (r, c) => total(v(r, c, 'BytesSent'), v(r, c, 'BytesReceived')), title: 'Bytes sent and received' },
     { label: 'Out/s', key: 'SendRate', num: true, text: (r, c) => rate(v(r, c, 'SendRate')) },
     { label: 'In/s', key: 'ReceiveRate', num: true, text: (r, c) => rate(v(r, c, 'ReceiveRate')) },
-    { label: 'Age', key: 'Age', num: true, text: (r, c) => age(ageOf(r, c), v(r, c, 'AgeIsLowerBound')), sort: (r, c) => ageOf(r, c) },
+    // When the connection was created, as a clock time: unlike a ticking age it stays the same text from update to update,
+    // so a second's update rewrites only the rows whose traffic or state changed. '≤' when the session found it open.
+    { label: 'Created', key: 'CreationTime', num: true, text: (r, c) => created(r, c), sort: (r, c) => createdMs(r, c),
+      title: 'Created (local time; ≤ when it was open already when the session first looked)' },
     { label: 'Flags', key: 'Flags', cls: (r, c) => (v(r, c, 'Flags') ? 'flagged' : '') },
   ];
 
@@ -44,6 +47,21 @@
     if (since == null || lastTime == null) return null;
     return Math.max(0, Math.floor((Date.parse(lastTime) - Date.parse(since)) / 1000));
   }
+  function createdMs(r, c) {
+    const since = v(r, c, 'CreationTime') || v(r, c, 'FirstSeen');
+    return since == null ? null : Date.parse(since);
+  }
+  // 13:45:02 today (local time), else 'Nov 29 13:45'; with '≤' when it is a bound (open before the session first looked).
+  function created(r, c) {
+    const ms = createdMs(r, c);
+    if (ms == null) return '';
+    const d = new Date(ms), now = new Date();
+    const two = (n) => (n < 10 ? '0' : '') + n;
+    const text = d.toDateString() === now.toDateString()
+      ? two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds())
+      : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) + ' ' + two(d.getHours()) + ':' + two(d.getMinutes());
+    return (v(r, c, 'AgeIsLowerBound') ? '≤' : '') + text;
+  }
   function total(a, b) { return a == null && b == null ? null : (a || 0) + (b || 0); }
   // IPv4-mapped IPv6 addresses in IPv4 form, as the PowerShell table view shows them.
   function shown(addr) { return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(addr) ? addr.substring(7) : addr; }
@@ -61,16 +79,6 @@
     return (i === 0 ? String(x) : x.toFixed(x < 10 ? 1 : 0)) + ' ' + u[i];
   }
   function rate(n) { return n == null ? '' : bytes(Math.round(n)) + '/s'; }
-  // As the PowerShell table view: 42s, 5m12s, 3h04m, 2d05h; '>' when the age is a lower bound (seen since, not opened at).
-  function age(s, lower) {
-    if (s == null) return '';
-    const two = (n) => (n < 10 ? '0' : '') + n;
-    const t = s < 60 ? s + 's'
-      : s < 3600 ? Math.floor(s / 60) + 'm' + two(s % 60) + 's'
-        : s < 86400 ? Math.floor(s / 3600) + 'h' + two(Math.floor(s / 60) % 60) + 'm'
-          : Math.floor(s / 86400) + 'd' + two(Math.floor(s / 3600) % 24) + 'h';
-    return lower ? '>' + t : t;
-  }
   function rowKey(r) { return r[0]; }
   function cellText(col, r) {
     if (col.text) return col.text(r, index);
@@ -100,14 +108,12 @@
 
   // ---- filters ------------------------------------------------------------------------------------------------------
   const filterIds = ['search', 'f-protocol', 'f-state', 'f-country', 'f-process', 'f-vpn', 'f-flagged'];
-  filterIds.forEach((id) => $(id).addEventListener(id === 'search' ? 'input' : 'change', () => { $('viewport').scrollTop = 0; refresh(); }));
+  filterIds.forEach((id) => $(id).addEventListener(id === 'search' ? 'input' : 'change', () => { scrollViewport(0); refresh(); }));
 
-  function fillChoices(id, name) {
+  // The choices of a filter: the values seen in the rows (a Set), and the one chosen now.
+  function fillChoices(id, seen) {
     const select = $(id);
     const current = select.value;
-    const seen = new Set();
-    const i = index[name];
-    for (const r of rows) { const x = r[i]; if (x != null && x !== '') seen.add(String(x)); }
     if (current) seen.add(current);
     const values = Array.from(seen).sort((a, b) => a.localeCompare(b));
     const have = Array.from(select.options).slice(1).map((o) => o.value);
@@ -143,8 +149,10 @@
       haystack = rows.map((r) => r.map((x) => (x == null ? '' : String(x))).join('\u0001').toLowerCase() +
         '\u0001' + COLUMNS.map((c) => cellText(c, r)).join('\u0001').toLowerCase());
     }
-    const out = [];
-    for (let k = 0; k < rows.length; k++) if (matches(rows[k], k, f)) out.push(rows[k]);
+    const any = f.search || f.protocol || f.state || f.country || f.process || f.vpn || f.flagged;
+    let out = rows;
+    if (any) { out = []; for (let k = 0; k < rows.length; k++) if (matches(rows[k], k, f)) out.push(rows[k]); }
+    else if (sort.col != null) out = rows.slice(); // sorted below: rows keeps the server's order
     if (sort.col != null) {
       const col = COLUMNS[sort.col];
       const key = col.sort || ((r) => v(r, index, col.key));
@@ -167,12 +175,14 @@
 
   // ---- the visible rows ---------------------------------------------------------------------------------------------
   const pool = [];
+  const geometry = { top: 0, height: 0 };  // the viewport's scrollTop and clientHeight, kept by the listeners below draw
   function draw() {
-    const vp = $('viewport');
     const height = (view.length * ROW_H) + 'px';
     if ($('spacer').style.height !== height) $('spacer').style.height = height;
-    const first = Math.max(0, Math.min(view.length - 1, Math.floor(vp.scrollTop / ROW_H)));
-    const count = Math.max(0, Math.min(view.length - first, Math.ceil(vp.clientHeight / ROW_H) + 2));
+    // The viewport's scroll position and height as last seen (scroll events, a ResizeObserver): reading them here, after
+    // this update's writes, would make the browser lay the page out once more.
+    const first = Math.max(0, Math.min(view.length - 1, Math.floor(geometry.top / ROW_H)));
+    const count = Math.max(0, Math.min(view.length - first, Math.ceil(geometry.height / ROW_H) + 2));
     const box = $('rows');
     const shift = 'translateY(' + (first * ROW_H) + 'px)';
     if (box.style.transform !== shift) box.style.transform = shift;
@@ -211,8 +221,9 @@
     }
     if (selectedKey) showDetail();
   }
-  $('viewport').addEventListener('scroll', () => requestAnimationFrame(draw), { passive: true });
-  window.addEventListener('resize', () => requestAnimationFrame(draw));
+  function scrollViewport(top) { $('viewport').scrollTop = top; geometry.top = $('viewport').scrollTop; }
+  $('viewport').addEventListener('scroll', () => { geometry.top = $('viewport').scrollTop; requestAnimationFrame(draw); }, { passive: true });
+  new ResizeObserver(() => { geometry.height = $('viewport').clientHeight; requestAnimationFrame(draw); }).observe($('viewport'));
 
   // ---- keyboard and detail ------------------------------------------------------------------------------------------
   function select(key, open) {
@@ -256,8 +267,8 @@
     e.preventDefault();
     selectedKey = rowKey(view[at]);
     const vp = $('viewport');
-    if (at * ROW_H < vp.scrollTop) vp.scrollTop = at * ROW_H;
-    else if ((at + 1) * ROW_H + $('thead').offsetHeight > vp.scrollTop + vp.clientHeight) vp.scrollTop = (at + 1) * ROW_H + $('thead').offsetHeight - vp.clientHeight;
+    if (at * ROW_H < vp.scrollTop) scrollViewport(at * ROW_H);
+    else if ((at + 1) * ROW_H + $('thead').offsetHeight > vp.scrollTop + vp.clientHeight) scrollViewport((at + 1) * ROW_H + $('thead').offsetHeight - vp.clientHeight);
     draw();
   });
 
@@ -269,39 +280,57 @@
     setText($('stat-send'), stats.sendRate == null ? '–' : rate(stats.sendRate));
     setText($('stat-receive'), stats.receiveRate == null ? '–' : rate(stats.receiveRate));
   }
-  function showTalkers() {
+  // One pass over the rows for the filters' choices and the top talkers.
+  function showChoicesAndTalkers() {
     const by = new Map();
-    const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate;
+    const states = new Set(), countries = new Set(), processes = new Set();
+    const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate, sti = index.State, ci = index.Country;
     for (const r of rows) {
-      const name = r[pi] == null ? '(no owner)' : r[pi];
+      const p = r[pi], st = r[sti], c = r[ci];
+      if (st != null && st !== '') states.add(String(st));
+      if (c != null && c !== '') countries.add(String(c));
+      if (p != null && p !== '') processes.add(String(p));
+      const name = p == null ? '(no owner)' : p;
       let t = by.get(name);
       if (!t) { t = { name, conns: 0, rate: 0, hasRate: false }; by.set(name, t); }
       t.conns++;
       if (r[si] != null || r[ri] != null) { t.rate += (r[si] || 0) + (r[ri] || 0); t.hasRate = true; }
     }
+    fillChoices('f-state', states);
+    fillChoices('f-country', countries);
+    fillChoices('f-process', processes);
     const all = Array.from(by.values());
     list($('talk-bytes'), all.filter((t) => t.hasRate).sort((a, b) => b.rate - a.rate).slice(0, 8), (t) => rate(t.rate));
     list($('talk-conn'), all.sort((a, b) => b.conns - a.conns).slice(0, 8), (t) => String(t.conns));
   }
+  // One item per talker, reused from update to update: only the texts that changed are written (a rebuilt list would
+  // cost the browser new layout objects every second).
   function list(ol, items, value) {
-    const signature = items.map((t) => t.name + '\u0001' + value(t)).join('\u0002');
-    if (ol.dataset.signature === signature) return;
-    ol.dataset.signature = signature;
-    ol.replaceChildren();
-    for (const t of items) {
+    while (ol.children.length > items.length) ol.lastElementChild.remove();
+    while (ol.children.length < items.length) {
       const li = document.createElement('li');
-      const n = document.createElement('span'); n.className = 'name'; n.title = t.name;
-      if (t.name === '(no owner)') n.textContent = t.name;
-      else {
-        const b = document.createElement('button');
-        b.type = 'button'; b.textContent = t.name; b.title = 'Show ' + t.name + ': its connections now and its traffic over time';
-        b.addEventListener('click', () => openProcess(t.name));
-        n.appendChild(b);
-      }
-      const x = document.createElement('span'); x.className = 'value'; x.textContent = value(t);
+      const n = document.createElement('span'); n.className = 'name';
+      const b = document.createElement('button'); b.type = 'button';
+      b.addEventListener('click', () => openProcess(b.dataset.name));
+      const plain = document.createElement('span');
+      n.append(b, plain);
+      const x = document.createElement('span'); x.className = 'value';
       li.append(n, x);
       ol.appendChild(li);
     }
+    items.forEach((t, k) => {
+      const li = ol.children[k];
+      const n = li.firstElementChild, b = n.firstElementChild, plain = n.lastElementChild;
+      const owned = t.name !== '(no owner)';
+      if (b.hidden === owned) b.hidden = !owned;
+      if (plain.hidden !== owned) plain.hidden = owned;
+      if (n.title !== t.name) n.title = t.name;
+      if (owned) {
+        if (b.dataset.name !== t.name) { b.dataset.name = t.name; b.title = 'Show ' + t.name + ': its connections now and its traffic over time'; }
+        setText(b, t.name);
+      } else setText(plain, t.name);
+      setText(li.lastElementChild, value(t));
+    });
   }
 
   // ---- live updates -------------------------------------------------------------------------------------------------
@@ -324,10 +353,7 @@
     haystack = null;
     lastTime = data.time;
     showStats(data.stats);
-    fillChoices('f-state', 'State');
-    fillChoices('f-country', 'Country');
-    fillChoices('f-process', 'ProcessName');
-    showTalkers();
+    showChoicesAndTalkers();
     showProcessNow();
     refresh();
     status();
@@ -342,22 +368,44 @@
   }
 
   let source = null;
-  function connect() {
-    source = new EventSource('/api/events');
-    const on = (kind) => (e) => {
-      const started = performance.now();
-      const data = JSON.parse(e.data);
-      take(kind, data);
-      if (paused) { waiting = data; waitingCount++; status(); return; }
-      apply(data);
-      // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools.
-      performance.measure('cm-update', { start: started, end: performance.now() });
-      const all = performance.getEntriesByName('cm-update');
-      if (all.length > 600) performance.clearMeasures('cm-update');
-    };
-    source.addEventListener('snapshot', on('snapshot'));
-    source.addEventListener('delta', on('delta'));
+  // A frame's text into the rows: parse, take, and (unless paused) show.
+  function receive(kind, text) {
+    const started = performance.now();
+    const data = JSON.parse(text);
+    take(kind, data);
+    if (paused) { waiting = data; waitingCount++; status(); return data; }
+    apply(data);
+    // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools.
+    performance.measure('cm-update', { start: started, end: performance.now() });
+    const all = performance.getEntriesByName('cm-update');
+    if (all.length > 600) performance.clearMeasures('cm-update');
+    return data;
+  }
+  // The whole table comes by fetch (a browser takes one 3 MB response much faster than one 3 MB event), then the event
+  // stream brings only what came after that version. Should the fetch fail, the stream starts with the table in full.
+  async function start() {
+    let after = 0;
+    try {
+      const response = await fetch('/api/snapshot', { credentials: 'same-origin' });
+      if (response.ok) after = receive('snapshot', await response.text()).version || 0;
+    } catch (e) { after = 0; }
+    connect(after);
+    loadCharts();
+  }
+  function connect(after) {
+    source = new EventSource('/api/events' + (after > 0 ? '?after=' + after : ''));
+    source.addEventListener('snapshot', (e) => receive('snapshot', e.data));
+    source.addEventListener('delta', (e) => receive('delta', e.data));
     source.addEventListener('error', () => status('disconnected, retrying…', 'down'));
+  }
+  // The chart library only once the rows are up: the table comes first.
+  function loadCharts() {
+    if (typeof uPlot === 'function') { scheduleHistory(); return; }
+    const script = document.createElement('script');
+    script.src = '/assets/uPlot.iife.min.js';
+    script.addEventListener('load', scheduleHistory);
+    script.addEventListener('error', () => { $('graph-note').textContent = 'graphs: the chart library did not load'; });
+    document.head.appendChild(script);
   }
 
   $('pause').addEventListener('click', () => {
@@ -427,12 +475,17 @@
       ],
     };
   }
+  // A chart is made once per theme and then only given new data: a new uPlot every refresh would rebuild its elements and
+  // make the browser lay out and paint them again.
   function draw1(id, series, data, rateAxis) {
     const el = $(id);
-    if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+    const look = document.documentElement.getAttribute('data-theme');
+    const chart = charts[id];
+    if (chart && chart.look === look) { chart.plot.setData(data); return; }
+    if (chart) { chart.plot.destroy(); delete charts[id]; }
     el.replaceChildren();
     if (typeof uPlot !== 'function') return;
-    charts[id] = new uPlot(chartOptions(el, series, rateAxis), data, el);
+    charts[id] = { look, plot: new uPlot(chartOptions(el, series, rateAxis), data, el) };
   }
   function columnsOf(points, n) {
     const out = [];
@@ -509,7 +562,7 @@
     historyTimer = setInterval(loadHistory, range === '1h' ? 10000 : 60000);
   }
   window.addEventListener('resize', () => {
-    for (const id of Object.keys(charts)) { const el = $(id); charts[id].setSize({ width: Math.max(160, el.clientWidth || 300), height: 110 }); }
+    for (const id of Object.keys(charts)) { const el = $(id); charts[id].plot.setSize({ width: Math.max(160, el.clientWidth || 300), height: 110 }); }
   });
 
   // ---- the Block action (when the module has a firewall to use) ---------------------------------------------------
@@ -571,8 +624,7 @@
   }
 
   buildHeader();
-  connect();
-  scheduleHistory();
+  start();
   loadAlerts();
   setInterval(loadAlerts, 5000);
 })();
