@@ -18,7 +18,8 @@ const out = {
   keyboardSelected: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
   rangePressed: [], processName: null, processTitle: null, processNow: null, processFilter: null, processCanvases: null,
-  themeBefore: null, themeAfter: null,
+  themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
+  createdTitle: null, talkerTexts: [], processChartFits: null,
 };
 const origin = new URL(args.url).origin;
 
@@ -84,6 +85,13 @@ try {
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   out.keyboardSelected = await page.$$eval('#rows .row.selected', (rows) => rows.length);
+  out.detailOpenAfterEnter = await page.isVisible('#detail');
+  out.createdTitle = await page.$eval('#rows .row.selected', (r) => r.children[11].title);
+  // Escape closes the detail, and the next updates (one a second) leave it closed.
+  await page.keyboard.press('Escape');
+  out.detailHiddenAfterEscape = await page.isHidden('#detail');
+  await page.waitForTimeout(2500);
+  out.detailHiddenLater = await page.isHidden('#detail');
 
   // Pause: the table keeps its rows while samples keep arriving.
   await page.click('#pause');
@@ -117,6 +125,8 @@ try {
   out.graphNote = await page.textContent('#graph-note');
   out.graphCanvases = await page.$$eval('.graph-row canvas', (c) => c.length);
   out.rangePressed = await page.$$eval('.ranges button[aria-pressed="true"]', (b) => b.map((x) => x.dataset.range));
+  // Each talker item reads as its name and its value: hidden parts hold no old text.
+  out.talkerTexts = await page.$$eval('#talk-conn li', (lis) => lis.map((li) => [li.textContent, li.querySelector('.name').title + li.querySelector('.value').textContent]));
   const talker = await page.$('#talk-conn li button:not([hidden])');
   out.processName = talker ? await talker.textContent() : null;
   if (talker) {
@@ -128,6 +138,14 @@ try {
     await page.waitForFunction(() => document.querySelectorAll('#g-process-conn canvas').length > 0, null, { timeout: 10000 });
     out.processCanvases = await page.$$eval('#process canvas', (c) => c.length);
     await page.click('#process-close');
+    // A window resized while the process view is closed: its charts, opened again, fit their boxes.
+    await page.setViewportSize({ width: 1400, height: 800 });
+    await talker.click();
+    await page.waitForSelector('#process:not([hidden])');
+    await page.waitForTimeout(1000);
+    out.processChartFits = await page.$$eval('#process .graph > div', (ds) => ds.every((d) => { const u = d.querySelector('.uplot'); return u && u.getBoundingClientRect().width <= d.getBoundingClientRect().width + 1; }));
+    await page.click('#process-close');
+    await page.setViewportSize({ width: 1280, height: 800 });
   }
 
   // Theme switch and a screenshot of the whole view.

@@ -191,6 +191,12 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             ($down -join ',') | Should -Be (($down | Sort-Object -Descending) -join ',')
             $seen.sortAscendingAria | Should -Be 'ascending'
             $seen.keyboardSelected | Should -Be 1
+            $seen.detailOpenAfterEnter | Should -BeTrue
+            $seen.detailHiddenAfterEscape | Should -BeTrue
+            $seen.detailHiddenLater | Should -BeTrue -Because 'an update must not open a detail the user closed'
+            $seen.createdTitle | Should -Match '^(created|open already when first seen,) \S'
+            @($seen.talkerTexts).Count | Should -BeGreaterThan 0
+            foreach ($t in $seen.talkerTexts) { $t[0] | Should -Be $t[1] -Because 'a talker item reads as its name and value, nothing hidden left over' }
 
             # Pause: the table kept its rows while samples arrived; the recording went on meanwhile.
             $seen.pauseTableUnchanged | Should -BeTrue
@@ -220,6 +226,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $seen.processFilter | Should -Be $seen.processName
             $seen.processNow | Should -Match '^\d+ connections? now, '
             $seen.processCanvases | Should -Be 2
+            $seen.processChartFits | Should -BeTrue -Because 'charts resized while hidden take their box''s width when shown'
 
             $seen.themeAfter | Should -Not -Be $seen.themeBefore
             Test-Path -LiteralPath $shot | Should -BeTrue

@@ -24,7 +24,7 @@
     { label: 'In/s', key: 'ReceiveRate', num: true, text: (r, c) => rate(v(r, c, 'ReceiveRate')) },
     // When the connection was created, as a clock time: unlike a ticking age it stays the same text from update to update,
     // so a second's update rewrites only the rows whose traffic or state changed. '≤' when the session found it open.
-    { label: 'Created', key: 'CreationTime', num: true, text: (r, c) => created(r, c), sort: (r, c) => createdMs(r, c),
+    { label: 'Created', key: 'CreationTime', num: true, text: (r, c) => created(r, c), sort: (r, c) => createdMs(r, c), tip: (r, c) => createdTip(r, c),
       title: 'Created (local time; ≤ when it was open already when the session first looked)' },
     { label: 'Flags', key: 'Flags', cls: (r, c) => (v(r, c, 'Flags') ? 'flagged' : '') },
   ];
@@ -51,16 +51,22 @@
     const since = v(r, c, 'CreationTime') || v(r, c, 'FirstSeen');
     return since == null ? null : Date.parse(since);
   }
-  // 13:45:02 today (local time), else 'Nov 29 13:45'; with '≤' when it is a bound (open before the session first looked).
+  // 13:45:02 today (local time), else the day ('Nov 29' in the browser's language) — the whole time is the cell's title;
+  // with '≤' when it is a bound (open already when the session first looked).
   function created(r, c) {
     const ms = createdMs(r, c);
     if (ms == null) return '';
-    const d = new Date(ms), now = new Date();
+    const d = new Date(ms);
     const two = (n) => (n < 10 ? '0' : '') + n;
-    const text = d.toDateString() === now.toDateString()
+    const text = d.toDateString() === new Date().toDateString()
       ? two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds())
-      : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) + ' ' + two(d.getHours()) + ':' + two(d.getMinutes());
+      : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
     return (v(r, c, 'AgeIsLowerBound') ? '≤' : '') + text;
+  }
+  function createdTip(r, c) {
+    const ms = createdMs(r, c);
+    if (ms == null) return '';
+    return (v(r, c, 'AgeIsLowerBound') ? 'open already when first seen, ' : 'created ') + new Date(ms).toLocaleString();
   }
   function total(a, b) { return a == null && b == null ? null : (a || 0) + (b || 0); }
   // IPv4-mapped IPv6 addresses in IPv4 form, as the PowerShell table view shows them.
@@ -213,13 +219,13 @@
         const col = COLUMNS[i];
         const cell = row.children[i];
         const text = cellText(col, r);
-        if (cell.textContent !== text) { cell.textContent = text; cell.title = text; }
+        if (cell.textContent !== text) { cell.textContent = text; cell.title = col.tip ? col.tip(r, index) : text; }
         const cls = 'cell' + (col.num ? ' num' : '') + (col.cls ? ' ' + col.cls(r, index) : '');
         if (cell.className !== cls) cell.className = cls;
       }
       if (!row.parentNode || row.parentNode !== box) box.appendChild(row);
     }
-    if (selectedKey) showDetail();
+    if (selectedKey && !$('detail').hidden) showDetail(); // an open detail follows the selection; a closed one stays closed
   }
   function scrollViewport(top) { $('viewport').scrollTop = top; geometry.top = $('viewport').scrollTop; }
   $('viewport').addEventListener('scroll', () => { geometry.top = $('viewport').scrollTop; requestAnimationFrame(draw); }, { passive: true });
@@ -306,6 +312,7 @@
   // One item per talker, reused from update to update: only the texts that changed are written (a rebuilt list would
   // cost the browser new layout objects every second).
   function list(ol, items, value) {
+    const focused = ol.contains(document.activeElement) ? document.activeElement.dataset.name : null;
     while (ol.children.length > items.length) ol.lastElementChild.remove();
     while (ol.children.length < items.length) {
       const li = document.createElement('li');
@@ -328,9 +335,20 @@
       if (owned) {
         if (b.dataset.name !== t.name) { b.dataset.name = t.name; b.title = 'Show ' + t.name + ': its connections now and its traffic over time'; }
         setText(b, t.name);
-      } else setText(plain, t.name);
+        setText(plain, '');
+      } else {
+        delete b.dataset.name;
+        setText(b, '');
+        setText(plain, t.name);
+      }
       setText(li.lastElementChild, value(t));
     });
+    // The items are reused in rank order: keyboard focus follows its talker to its new place (or, gone, the list's first).
+    if (focused != null) {
+      const buttons = Array.from(ol.querySelectorAll('button')).filter((x) => !x.hidden);
+      const to = buttons.find((x) => x.dataset.name === focused) || buttons[0];
+      if (to && document.activeElement !== to) to.focus();
+    }
   }
 
   // ---- live updates -------------------------------------------------------------------------------------------------
@@ -459,10 +477,11 @@
   let historyTimer = null;
 
   function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  function chartWidth(el) { return Math.max(160, el.clientWidth || el.parentNode.clientWidth || 300); }
   function chartOptions(el, series, rateAxis) {
     const fg = css('--fg'), grid = css('--line');
     return {
-      width: Math.max(160, el.clientWidth || el.parentNode.clientWidth || 300), height: 110,
+      width: chartWidth(el), height: 110,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       series: [{}].concat(series),
@@ -481,7 +500,12 @@
     const el = $(id);
     const look = document.documentElement.getAttribute('data-theme');
     const chart = charts[id];
-    if (chart && chart.look === look) { chart.plot.setData(data); return; }
+    if (chart && chart.look === look) {
+      const width = chartWidth(el);
+      if (chart.plot.width !== width) chart.plot.setSize({ width, height: 110 });
+      chart.plot.setData(data);
+      return;
+    }
     if (chart) { chart.plot.destroy(); delete charts[id]; }
     el.replaceChildren();
     if (typeof uPlot !== 'function') return;
@@ -531,7 +555,7 @@
     $('process-close').focus();
     $('process-h').textContent = name;
     const select = $('f-process');
-    if (Array.from(select.options).some((o) => o.value === name)) { select.value = name; refresh(); }
+    if (Array.from(select.options).some((o) => o.value === name)) { select.value = name; scrollViewport(0); refresh(); }
     showProcessNow();
     loadProcess();
   }
@@ -549,6 +573,7 @@
     processName = null;
     $('process').hidden = true;
     $('f-process').value = '';
+    scrollViewport(0);
     refresh();
   });
   document.querySelectorAll('.ranges button').forEach((b) => b.addEventListener('click', () => {
@@ -562,7 +587,8 @@
     historyTimer = setInterval(loadHistory, range === '1h' ? 10000 : 60000);
   }
   window.addEventListener('resize', () => {
-    for (const id of Object.keys(charts)) { const el = $(id); charts[id].plot.setSize({ width: Math.max(160, el.clientWidth || 300), height: 110 }); }
+    // Charts out of sight (a closed process view) take their width when they are drawn next.
+    for (const id of Object.keys(charts)) { const el = $(id); if (el.clientWidth) charts[id].plot.setSize({ width: chartWidth(el), height: 110 }); }
   });
 
   // ---- the Block action (when the module has a firewall to use) ---------------------------------------------------
