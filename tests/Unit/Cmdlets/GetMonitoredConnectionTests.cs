@@ -32,7 +32,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void ListenerRowHasStatePortsAndThisProcess()
         {
-            var rows = _ps.Invoke("Get-MonitoredConnection -ProcessId $PID -LocalPort $args[0] -State Listen", _s.ListenPort);
+            var rows = _ps.Invoke("Get-MonitoredConnection -ProcessId $PID -LocalPort $args[0] -State Listen | Where-Object LocalAddress -eq '127.0.0.1'", _s.ListenPort);
             var row = Assert.Single(rows);
             Assert.Equal("ConnectionsMonitor.MonitoredConnection", row.TypeNames[0]);
             Assert.Equal("TCP", Prop<string>(row, "Protocol"));
@@ -73,21 +73,22 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -RemoteAddress 10.0.0.0/8, fd00::/8 -LocalPort $args[0]", _s.ClientPort));
             // -ProcessName with wildcards
             string name = Process.GetCurrentProcess().ProcessName;
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessName ($args[1].Substring(0, 2) + '*') -LocalPort $args[0] -State Listen", _s.ListenPort, name));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessName ($args[1].Substring(0, 2) + '*') -LocalPort $args[0] -State Listen | Where-Object LocalAddress -eq '127.0.0.1'", _s.ListenPort, name));
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessName 'no-such-process*' -LocalPort $args[0]", _s.ListenPort));
             // -ProcessId
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $args[1] -LocalPort $args[0] -State Listen", _s.ListenPort, pid));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $args[1] -LocalPort $args[0] -State Listen | Where-Object LocalAddress -eq '127.0.0.1'", _s.ListenPort, pid));
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId 999999999 -LocalPort $args[0]", _s.ListenPort));
             // -ExcludeLoopback removes every loopback row of ours.
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ExcludeLoopback -ProcessId $args[0] | Where-Object { $_.LocalAddress -like '127.*' -or $_.LocalAddress -eq '::1' }", pid));
         }
 
+        // The listener is 127.0.0.1's: IPv6 ports are bound apart, and another test's ::1 listener may have the same number.
         [LinuxFact]
         public void ProcessIdBindsFromPipedProcessObjects()
         {
-            var rows = _ps.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Get-MonitoredConnection -LocalPort $args[0] -State Listen", _s.ListenPort);
+            var rows = _ps.Invoke("[System.Diagnostics.Process]::GetCurrentProcess() | Get-MonitoredConnection -LocalPort $args[0] -State Listen | Where-Object LocalAddress -eq '127.0.0.1'", _s.ListenPort);
             Assert.Single(rows);
-            rows = _ps.Invoke("[pscustomobject]@{ Id = $args[1] }, [pscustomobject]@{ Id = 999999999 } | Get-MonitoredConnection -LocalPort $args[0] -State Listen", _s.ListenPort, Environment.ProcessId);
+            rows = _ps.Invoke("[pscustomobject]@{ Id = $args[1] }, [pscustomobject]@{ Id = 999999999 } | Get-MonitoredConnection -LocalPort $args[0] -State Listen | Where-Object LocalAddress -eq '127.0.0.1'", _s.ListenPort, Environment.ProcessId);
             Assert.Single(rows);
         }
 
