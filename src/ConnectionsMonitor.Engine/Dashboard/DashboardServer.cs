@@ -88,8 +88,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
     /// JSON and pushes it to every open page by Server-Sent Events, and a <see cref="LocalHttpEndpoint"/> that serves the
     /// page's files (embedded in this assembly; nothing is loaded from anywhere else) behind <see cref="DashboardGuard"/>.
     /// Routes: <c>/</c> (the page; <c>/?token=</c> swaps the token for the cookie and redirects), <c>/assets/*</c>,
-    /// <c>GET /api/snapshot</c> (the latest sample), <c>GET /api/events</c> (text/event-stream: an event <c>snapshot</c>
-    /// per sample), <c>POST /api/export</c> (JSON <c>{"format":"csv"|"json","keys":[…]}</c>: the rows of the current view
+    /// <c>GET /api/snapshot</c> (the latest sample in full, with its <c>"version"</c>), <c>GET /api/events[?after=N]</c>
+    /// (text/event-stream: the latest sample in full as an event <c>snapshot</c>, or, after version N, only what came later;
+    /// then one <c>delta</c> event per sample: <see cref="DashboardFrame"/>), <c>POST /api/export</c> (JSON <c>{"format":"csv"|"json","keys":[…]}</c>: the rows of the current view
     /// in the view's order, as a download in the files' format: formula-safe CSV or JSON, <see cref="ConnectionFileFormat"/>).
     /// One dashboard per session; Stop or the session's Dispose ends it. Thread-safe.
     /// </summary>
@@ -339,7 +340,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         // that changed; a page that missed a frame (it reads slowly: nothing queues up here) gets the newest in full. A page
         // that holds frame <paramref name="after"/> (fetched from /api/snapshot, which is quicker for a browser to take
         // than one 3 MB event) gets only what came after it: nothing while that is the latest, the delta when it is the one
-        // before, else the newest in full (a version from an earlier start can only cost a full frame). A comment every
+        // before, else the newest in full (a page of an earlier start has no cookie this start takes). A comment every
         // 15 s keeps proxies and the browser from timing the stream out.
         private void Events(Stream stream, CancellationToken stop, long after)
         {
