@@ -453,10 +453,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
             string path = null;
             try { path = _options?.HistoryPath?.Invoke(); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is ArgumentException || ex is Configuration.ConfigException) { path = null; }
-            var output = new MemoryStream();
-            using (var w = new Utf8JsonWriter(output))
+            return Json(w =>
             {
-                w.WriteStartObject();
                 w.WriteString("range", range);
                 w.WriteNumber("periodSeconds", (long)r.Period.TotalSeconds);
                 w.WriteString("file", path);
@@ -514,20 +512,15 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 w.WriteEndArray();
                 w.WriteString("missing", missing);
                 w.WriteString("error", error);
-                w.WriteEndObject();
-            }
-            return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
+            }, 200);
         }
 
         // GET /api/alerts: the session's alert rules (Get-ConnectionAlert's): {"rules": [{"name", "kind", "fired", "lastFired"
         // (ISO 8601 UTC or null), "active", "delivered", "failed", "dropped", "pending", "lastError", "actionErrors"}…]}.
         // Webhook addresses are secrets and are not part of it.
-        private HttpReply AlertsReply()
-        {
-            var output = new MemoryStream();
-            using (var w = new Utf8JsonWriter(output))
+        private HttpReply AlertsReply() =>
+            Json(w =>
             {
-                w.WriteStartObject();
                 w.WriteStartArray("rules");
                 foreach (var r in _session.Alerts.Rules)
                 {
@@ -535,8 +528,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     w.WriteString("name", UntrustedText.Clean(r.Rule.Name));
                     w.WriteString("kind", r.Rule.Kind);
                     w.WriteNumber("fired", r.Fired);
-                    if (r.LastFiredUtc == null) w.WriteNull("lastFired");
-                    else w.WriteString("lastFired", DateTime.SpecifyKind(r.LastFiredUtc.Value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+                    w.WriteString("lastFired", IsoUtc(r.LastFiredUtc));
                     w.WriteNumber("active", r.ActiveConditions);
                     w.WriteNumber("delivered", r.Delivery.Delivered);
                     w.WriteNumber("failed", r.Delivery.Failed);
@@ -547,10 +539,11 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            return new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = output.ToArray() };
-        }
+            }, 200);
+
+        // ISO 8601 UTC to the second, or null (written as JSON null).
+        private static string IsoUtc(DateTime? utc) =>
+            utc == null ? null : DateTime.SpecifyKind(utc.Value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
         private static HttpReply Json(Action<Utf8JsonWriter> members, int status)
         {
@@ -582,10 +575,15 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 using (var doc = JsonDocument.Parse(body))
                 {
                     var root = doc.RootElement;
-                    address = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("address", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
-                    reason = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-                    directionText = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("direction", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : "Both";
-                    if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("durationSeconds", out var s) && s.ValueKind == JsonValueKind.Number) seconds = s.GetDouble();
+                    bool Member(string name, JsonValueKind kind, out JsonElement value)
+                    {
+                        value = default;
+                        return root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out value) && value.ValueKind == kind;
+                    }
+                    address = Member("address", JsonValueKind.String, out var a) ? a.GetString() : null;
+                    reason = Member("reason", JsonValueKind.String, out var r) ? r.GetString() : null;
+                    directionText = Member("direction", JsonValueKind.String, out var d) ? d.GetString() : "Both";
+                    if (Member("durationSeconds", JsonValueKind.Number, out var s)) seconds = s.GetDouble();
                 }
             }
             catch (JsonException) { return Json(w => w.WriteString("error", "The body is not JSON."), 400); }
@@ -609,8 +607,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 {
                     w.WriteString("blocked", made.Target.Text);
                     w.WriteString("direction", made.Direction.ToString());
-                    if (made.ExpiresUtc == null) w.WriteNull("expires");
-                    else w.WriteString("expires", DateTime.SpecifyKind(made.ExpiresUtc.Value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+                    w.WriteString("expires", IsoUtc(made.ExpiresUtc));
                     w.WriteString("firewall", blocker.Backend.Description);
                 }, 200);
             }

@@ -31,6 +31,9 @@ namespace ConnectionsMonitor.Tests.Dashboard
 
         private static string TokenOf(DashboardState s) => new Uri(s.LaunchUrl).Query.Substring("?token=".Length);
 
+        // The Cookie header pair the page holds after the token swap.
+        private static string CookieOf(DashboardState s) => "cm_dashboard_" + s.Port + "=" + TokenOf(s);
+
         private static HttpRequestMessage Get(string url, string cookie = null, string host = null)
         {
             var r = new HttpRequestMessage(HttpMethod.Get, url);
@@ -62,7 +65,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(HttpStatusCode.SeeOther, launch.StatusCode);
             Assert.Equal("/", launch.Headers.Location.OriginalString);
             string setCookie = launch.Headers.GetValues("Set-Cookie").Single();
-            Assert.Equal("cm_dashboard_" + state.Port + "=" + TokenOf(state) + "; Path=/; HttpOnly; SameSite=Strict", setCookie);
+            Assert.Equal(CookieOf(state) + "; Path=/; HttpOnly; SameSite=Strict", setCookie);
             string cookie = setCookie.Split(';')[0];
 
             using var page = await http.SendAsync(Get(state.Url, cookie));
@@ -85,7 +88,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
         {
             using var session = Replay();
             var state = Start(session);
-            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            string cookie = CookieOf(state);
             using var http = Client();
 
             async Task<(HttpStatusCode, string)> Status(HttpRequestMessage r)
@@ -137,7 +140,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
         {
             using var session = Replay();
             var state = Start(session);
-            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            string cookie = CookieOf(state);
             using var http = Client();
             using var snap = await http.SendAsync(Get(state.Url + "api/snapshot", cookie));
             Assert.Equal("application/json", snap.Content.Headers.ContentType.MediaType);
@@ -205,7 +208,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
                 Port = 0, Interval = TimeSpan.FromSeconds(1), Blocker = new ConnectionsMonitor.Engine.Blocking.ConnectionBlocker(firewall),
                 ProtectedAddresses = new[] { new ConnectionsMonitor.Engine.Blocking.ProtectedAddress(IPAddress.Parse("198.51.100.9"), ConnectionsMonitor.Engine.Blocking.BlockRefusal.RemotingClient) },
             }, new ConnectionQuery());
-            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            string cookie = CookieOf(state);
             string origin = "http://127.0.0.1:" + state.Port;
             using var http = Client();
             async Task<(HttpStatusCode, JsonElement)> Block(string body, string from = null)
@@ -273,7 +276,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
         {
             using var session = Replay();
             var state = Start(session, 1);
-            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            string cookie = CookieOf(state);
             using var http = Client();
             using var snapshot = JsonDocument.Parse(await (await http.SendAsync(Get(state.Url + "api/snapshot", cookie))).Content.ReadAsStringAsync());
             long version = snapshot.RootElement.GetProperty("version").GetInt64();
@@ -294,7 +297,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
         {
             using var session = Replay();
             var state = Start(session, 0.5);
-            string cookie = "cm_dashboard_" + state.Port + "=" + TokenOf(state);
+            string cookie = CookieOf(state);
             using var http = Client();
             using var response = await http.SendAsync(Get(state.Url + "api/events", cookie), HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal("text/event-stream", response.Content.Headers.ContentType.MediaType);
