@@ -87,6 +87,16 @@ function Invoke-PesterSuite {
         if (-not $why) { $why = 'skipped at discovery (-Skip)' }
         Write-Host "Skipped: $($test.ExpandedPath) -- $why"
     }
+    # Each failure on one line, so the end of a long CI log names it (tests/run.sh repeats these lines).
+    foreach ($test in @($result.Failed)) {
+        $why = @($test.ErrorRecord | ForEach-Object { "$_" }) -join '; '
+        if (-not $why) { $why = 'no error of its own (its BeforeAll or container failed)' }
+        Write-Host "Failed: $($test.ExpandedPath) -- $((($why -split "`r?`n") | Where-Object { $_ } | Select-Object -First 1))"
+    }
+    foreach ($container in @($result.FailedContainers)) {
+        $why = @($container.ErrorRecord | ForEach-Object { "$_" }) -join '; '
+        Write-Host "Failed: $($container.Item) (discovery or BeforeAll) -- $((($why -split "`r?`n") | Where-Object { $_ } | Select-Object -First 1))"
+    }
     Write-Host "pester: $($result.PassedCount) passed, $failed failed, $($result.SkippedCount) skipped"
     if ($failed -gt 0) {
         throw "$($result.FailedCount) Pester test(s) and $($result.FailedContainersCount) Pester container(s) failed."

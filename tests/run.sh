@@ -23,6 +23,7 @@ tools="$repo/out/tools"
 passed=0 failed=0 skipped=0 status=0
 logs="$repo/out/test-logs"
 mkdir -p "$logs"
+rm -f "$logs/failures.txt"
 
 totals() { echo "$passed passed, $failed failed, $skipped skipped"; }
 no_result() { echo "$1 printed no result line: counted as one failure"; failed=$((failed + 1)); status=1; }
@@ -98,19 +99,23 @@ if [ "$rc" -ne 0 ] || ! [ -f out/ConnectionsMonitor/ConnectionsMonitor.psd1 ]; t
 fi
 
 echo "== xunit: dotnet test ConnectionsMonitor.sln -c Release =="
-rm -f "$logs/xunit.trx"
+rm -f "$logs/xunit.trx" "$logs/xunit-outcomes.txt"
 before=$failed
 dotnet test ConnectionsMonitor.sln -c Release --no-build --logger "trx;LogFileName=xunit.trx" --results-directory "$logs" 2>&1 | tee "$logs/xunit.log"
 rc=${PIPESTATUS[0]}
 # Each skipped test with its reason (the console logger names them without one).
 if [ -f "$logs/xunit.trx" ]; then
-  python3 - "$logs/xunit.trx" <<'PY' || true
+  python3 - "$logs/xunit.trx" <<'PY' | tee "$logs/xunit-outcomes.txt" || true
 import sys, xml.etree.ElementTree as ET
 ns = {'t': 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010'}
 for r in ET.parse(sys.argv[1]).getroot().iterfind('.//t:UnitTestResult', ns):
     if r.get('outcome') == 'NotExecuted':
         m = r.find('.//t:Message', ns)
         print('xunit skipped: %s -- %s' % (r.get('testName'), (m.text or '').strip() if m is not None else 'no reason given'))
+    elif r.get('outcome') == 'Failed':
+        m = r.find('.//t:Message', ns)
+        first = next((l.strip() for l in ((m.text or '') if m is not None else '').splitlines() if l.strip()), 'no message')
+        print('xunit failed: %s -- %s' % (r.get('testName'), first))
 PY
 fi
 xunit_lines=$(grep -E '^(Passed|Failed)! +- ' "$logs/xunit.log" || true)
@@ -170,7 +175,16 @@ wine_summary=$(grep -aE '^wine: [0-9]+ passed, [0-9]+ failed' "$logs/wine.log" |
 if [ -n "$wine_summary" ]; then add_line "$wine_summary"; else no_result "the Wine tests"; fi
 check_rc "the Wine tests" "$rc" "$before"
 
+# The failed tests by name, one line each (cut to 300 characters), in out/test-logs/failures.txt and
+# here before the totals: a CI log that keeps only its end still says what failed.
+{
+  grep -aE '^xunit failed: ' "$logs/xunit-outcomes.txt" 2>/dev/null || true
+  grep -aE '^Failed: ' "$logs/pester.log" | sed 's/^/pester /' || true
+  grep -aE '\[FAIL\]' "$logs/wine.log" | sed -E 's/^ +//; s/^/wine failed: /' || true
+} | cut -c1-300 >"$logs/failures.txt"
+
 echo "== totals =="
+if [ -s "$logs/failures.txt" ]; then head -n 40 "$logs/failures.txt"; fi
 echo "$xunit_summary"
 echo "${pester_summary:-pester: no result}"
 echo "${wine_summary:-wine: no result}"
