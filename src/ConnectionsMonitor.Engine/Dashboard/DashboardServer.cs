@@ -149,7 +149,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     http = LocalHttpEndpoint.StartUnauthenticated(new LocalHttpEndpointOptions
                     {
                         Port = options.Port, Address = options.Address, ThreadName = "cmon-dash-web",
-                        Methods = new[] { "GET", "HEAD", "POST" }, MaxStreams = 16,
+                        Methods = new[] { "GET", "HEAD", "POST" }, MaxStreams = 16, MaxRequestBodyBytes = MaxBodyBytes,
+                        RefuseForeignHost = false, // the guard checks Host (403, counted as refused) with the bound address's names too
                     }, Handle);
                     _guard = new DashboardGuard(token, http.Port, options.Address);
                 }
@@ -248,7 +249,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         private static readonly IReadOnlyList<KeyValuePair<string, string>> NoHeaders = DashboardGuard.SecurityHeaders;
 
-        private HttpReply Handle(string path, HttpListenerRequest request)
+        private HttpReply Handle(string path, LocalHttpRequest request)
         {
             var guard = _guard;
             if (guard == null) return LocalHttpEndpoint.Text(503, "503 Service Unavailable: the dashboard is starting or stopping.\n");
@@ -381,7 +382,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             stream.Flush();
         }
 
-        private HttpReply Export(HttpListenerRequest request)
+        private HttpReply Export(LocalHttpRequest request)
         {
             var r = _rendered;
             if (r == null) return LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n");
@@ -445,7 +446,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         // GET /api/history?range=1h|6h|1d|1w[&process=NAME]: the history store's totals (or one process name's rows) over
         // the range, summed into periods: {"range", "periodSeconds", "file", "series": [...], "points": [[unix seconds, ...]...],
         // "missing": null | "noFile" | "unreadable", "error": text}. Rates are bytes per second over each period.
-        private HttpReply HistoryReply(HttpListenerRequest request)
+        private HttpReply HistoryReply(LocalHttpRequest request)
         {
             string range = request.QueryString["range"] ?? "1h";
             if (!Ranges.TryGetValue(range, out var r)) return LocalHttpEndpoint.Text(400, "400 Bad Request: range must be 1h, 6h, 1d or 1w.\n");
@@ -561,7 +562,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         // (until unblocked), "reason": text}: 200 {"blocked", "direction", "expires" (ISO 8601 UTC or null), "firewall"};
         // 409 {"refused": "Loopback" | "DefaultGateway" | "LocalAddress" | "RemotingClient", "address"} from the guard;
         // 400 {"error"} for a request that is not one; 501 without a firewall; 500 {"error", "failure"} when the firewall refuses.
-        private HttpReply BlockReply(HttpListenerRequest request)
+        private HttpReply BlockReply(LocalHttpRequest request)
         {
             var blocker = _options?.Blocker;
             if (blocker == null) return Json(w => w.WriteString("error", "This dashboard has no Block action."), 501);

@@ -247,7 +247,7 @@ namespace ConnectionsMonitor.Engine.Metrics
 
         private static string UrlOf(LocalHttpEndpoint http) => http.Prefixes[0].Replace("://+:", "://localhost:") + "metrics";
 
-        private HttpReply Handle(string path, HttpListenerRequest request)
+        private HttpReply Handle(string path, LocalHttpRequest request)
         {
             if (path == "/metrics")
             {

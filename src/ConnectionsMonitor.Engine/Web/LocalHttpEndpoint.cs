@@ -69,8 +69,8 @@ namespace ConnectionsMonitor.Engine.Web
         public int Port { get; set; }
 
         /// <summary>
-        /// The address to listen on; null for loopback (127.0.0.1, and ::1 on Windows). 0.0.0.0 or :: listen on every address
-        /// (on Linux and macOS every IPv4 address: .NET's managed listener takes no IPv6 prefixes).
+        /// The address to listen on; null for loopback (127.0.0.1, and ::1 where the system has IPv6). 0.0.0.0 or :: listen
+        /// on every address (one dual-stack socket where the system has IPv6).
         /// </summary>
         public IPAddress Address { get; set; }
 
@@ -80,7 +80,7 @@ namespace ConnectionsMonitor.Engine.Web
         /// </summary>
         public string BearerToken { get; set; }
 
-        /// <summary>The name of the endpoint's request thread (at most 15 bytes show on Linux).</summary>
+        /// <summary>The name of the endpoint's threads: the accepting ones and one per open connection (at most 15 bytes show on Linux).</summary>
         public string ThreadName { get; set; } = "cmon-http";
 
         /// <summary>The HTTP methods passed to the handler (upper case); any other gets 405. Default GET and HEAD.</summary>
@@ -88,51 +88,90 @@ namespace ConnectionsMonitor.Engine.Web
 
         /// <summary>Streamed replies (<see cref="HttpReply.Stream"/>) that may run at once; default 8.</summary>
         public int MaxStreams { get; set; } = 8;
+
+        /// <summary>The largest request body taken, in bytes (Content-Length); a larger one gets 413 unread. Default 1 MiB.</summary>
+        public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+        /// <summary>
+        /// On a loopback endpoint, refuse (403) a request whose Host header is not 127.0.0.1, localhost or [::1] with the
+        /// endpoint's port: a page of another site that reaches the port through DNS rebinding. Default true; a caller that
+        /// checks Host itself (the dashboard, which counts its refusals) turns it off. Not applied on other addresses.
+        /// </summary>
+        public bool RefuseForeignHost { get; set; } = true;
     }
 
     /// <summary>
-    /// A small HTTP/1.1 server on the BCL's <see cref="HttpListener"/> (on Linux and macOS its managed implementation needs
-    /// no privileges; on Windows it goes through http.sys, where a prefix other than <c>localhost</c> needs a URL
-    /// reservation or elevation) for the module's local web parts: the metrics endpoint and the dashboard. It binds
-    /// loopback by default; another address only with a bearer token (or <see cref="StartUnauthenticated"/> for a caller
-    /// that checks every request itself, as the dashboard does with its cookie). GET and HEAD unless the options name
-    /// more methods; one request thread, and the handler must be quick (it hands out precomputed bytes); a long reply
-    /// (<see cref="HttpReply.Stream"/>) runs on a thread of its own. Counts requests served and the time of the last.
-    /// Thread-safe; Dispose stops it and waits for its thread.
+    /// A small HTTP/1.1 server (RFC 9112) on plain TCP sockets for the module's local web parts: the metrics endpoint and
+    /// the dashboard. It binds loopback by default (127.0.0.1 and ::1); another address only with a bearer token (or
+    /// <see cref="StartUnauthenticated"/> for a caller that checks every request itself, as the dashboard does with its
+    /// cookie). Why not the BCL's HttpListener, which it replaced: on Linux and macOS its managed implementation answers a
+    /// request whose Host header is not one of its prefixes itself (404, before any code of ours could say 403) and then
+    /// breaks the next request on that connection (measured: hangs and empty 200s), and it takes no IPv6 literal prefix
+    /// (so no ::1); on Windows it goes through http.sys, where any prefix other than <c>localhost</c> needs a URL
+    /// reservation or elevation. ASP.NET Core's Kestrel needs a shared framework that PowerShell does not ship.
+    /// What it does: keep-alive and pipelined requests, bodies with Content-Length (no chunked request bodies: 501),
+    /// <c>Expect: 100-continue</c>, HEAD, limits on the head (16 KiB: 431), the body (413), slow heads (408 after 15 s),
+    /// idle connections (closed after 30 s) and open connections (64; beyond, 503). The handler runs on the connection's
+    /// thread, one request at a time across the endpoint (it hands out precomputed bytes, so it must be quick); a streamed
+    /// reply (<see cref="HttpReply.Stream"/>, chunked) runs on a thread of its own. Counts requests answered and the time of
+    /// the last. Thread-safe; Dispose closes every socket and waits for the threads.
     /// </summary>
     public sealed class LocalHttpEndpoint : IDisposable
     {
-        private readonly HttpListener _listener;
-        private readonly Func<string, HttpListenerRequest, HttpReply> _handler;
+        private const int MaxHeadBytes = 16 * 1024;
+        private const int MaxConnections = 64;
+        private static readonly TimeSpan HeadDeadline = TimeSpan.FromSeconds(15);
+        private const int IdleTimeoutMs = 30000, SendTimeoutMs = 30000;
+
+        private readonly List<Socket> _listeners;
+        private readonly Func<string, LocalHttpRequest, HttpReply> _handler;
         private readonly byte[] _tokenHash;
-        private readonly Thread _thread;
+        private readonly List<Thread> _acceptors = new List<Thread>();
         private readonly HashSet<string> _methods;
+        private readonly HashSet<string> _loopbackHosts;
         private readonly int _maxStreams;
+        private readonly long _maxBody;
+        private readonly string _threadName;
+        private readonly object _dispatch = new object();
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
-        private readonly List<Thread> _streams = new List<Thread>();
+        private readonly Dictionary<Thread, Socket> _streams = new Dictionary<Thread, Socket>();
+        private readonly HashSet<Socket> _open = new HashSet<Socket>();
         private long _requests, _unauthorized;
         private long _lastRequestTicks;
 
-        private LocalHttpEndpoint(HttpListener listener, int port, IReadOnlyList<string> prefixes, byte[] tokenHash, Func<string, HttpListenerRequest, HttpReply> handler, LocalHttpEndpointOptions options)
+        private LocalHttpEndpoint(List<Socket> listeners, int port, IReadOnlyList<string> prefixes, byte[] tokenHash, Func<string, LocalHttpRequest, HttpReply> handler, LocalHttpEndpointOptions options)
         {
-            _listener = listener;
+            _listeners = listeners;
             Port = port;
             Prefixes = prefixes;
             _tokenHash = tokenHash;
             _handler = handler;
             _methods = new HashSet<string>(options.Methods ?? new[] { "GET", "HEAD" }, StringComparer.Ordinal);
             _maxStreams = Math.Max(1, options.MaxStreams);
-            _thread = new Thread(Run) { IsBackground = true, Name = options.ThreadName ?? "cmon-http" };
-            _thread.Start();
+            _maxBody = Math.Max(0, options.MaxRequestBodyBytes);
+            _threadName = options.ThreadName ?? "cmon-http";
+            bool loopback = options.Address == null || IPAddress.IsLoopback(options.Address);
+            if (loopback && options.RefuseForeignHost)
+            {
+                string p = ":" + port.ToString(CultureInfo.InvariantCulture);
+                _loopbackHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "127.0.0.1" + p, "localhost" + p, "[::1]" + p };
+            }
+            foreach (var l in listeners)
+            {
+                var socket = l;
+                var t = new Thread(() => Accept(socket)) { IsBackground = true, Name = _threadName };
+                _acceptors.Add(t);
+                t.Start();
+            }
         }
 
         /// <summary>The port it listens on.</summary>
         public int Port { get; }
 
-        /// <summary>The listener prefixes, e.g. http://127.0.0.1:9464/ and http://[::1]:9464/.</summary>
+        /// <summary>The endpoint's base URLs, e.g. http://127.0.0.1:9464/ and http://[::1]:9464/; http://+:9464/ for every address.</summary>
         public IReadOnlyList<string> Prefixes { get; }
 
-        /// <summary>The addresses listened on, as text: "127.0.0.1", "127.0.0.1, ::1", "0.0.0.0" for every address (the localhost prefix is the 127.0.0.1 socket).</summary>
+        /// <summary>The addresses listened on, as text: "127.0.0.1", "127.0.0.1, ::1", "0.0.0.0" for every address.</summary>
         public string AddressText => AddressTextOf(Prefixes);
 
         /// <summary>See <see cref="AddressText"/>; "" for no prefixes.</summary>
@@ -157,22 +196,22 @@ namespace ConnectionsMonitor.Engine.Web
         public long Unauthorized => Interlocked.Read(ref _unauthorized);
 
         /// <summary>
-        /// Starts listening. <paramref name="handler"/> gets the request's path (without query) and the request, on the
-        /// endpoint's thread, after the token check.
+        /// Starts listening. <paramref name="handler"/> gets the request's path (without query; see
+        /// <see cref="LocalHttpRequest.Path"/>) and the request, after the Host and token checks.
         /// </summary>
         /// <exception cref="HttpEndpointException">The port is in use, the address is refused or not this machine's, or a token is missing.</exception>
-        public static LocalHttpEndpoint Start(LocalHttpEndpointOptions options, Func<string, HttpListenerRequest, HttpReply> handler) =>
+        public static LocalHttpEndpoint Start(LocalHttpEndpointOptions options, Func<string, LocalHttpRequest, HttpReply> handler) =>
             Start(options, handler, requireToken: true);
 
         /// <summary>
-        /// As <see cref="Start(LocalHttpEndpointOptions, Func{string, HttpListenerRequest, HttpReply})"/>, but on any address
+        /// As <see cref="Start(LocalHttpEndpointOptions, Func{string, LocalHttpRequest, HttpReply})"/>, but on any address
         /// without a bearer token: for a caller whose handler authenticates every request itself (the dashboard's token and
         /// cookie). <see cref="LocalHttpEndpointOptions.BearerToken"/> still applies when set.
         /// </summary>
-        public static LocalHttpEndpoint StartUnauthenticated(LocalHttpEndpointOptions options, Func<string, HttpListenerRequest, HttpReply> handler) =>
+        public static LocalHttpEndpoint StartUnauthenticated(LocalHttpEndpointOptions options, Func<string, LocalHttpRequest, HttpReply> handler) =>
             Start(options, handler, requireToken: false);
 
-        private static LocalHttpEndpoint Start(LocalHttpEndpointOptions options, Func<string, HttpListenerRequest, HttpReply> handler, bool requireToken)
+        private static LocalHttpEndpoint Start(LocalHttpEndpointOptions options, Func<string, LocalHttpRequest, HttpReply> handler, bool requireToken)
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
             if (handler == null) throw new ArgumentNullException(nameof(handler));
@@ -183,44 +222,88 @@ namespace ConnectionsMonitor.Engine.Web
                     "Listening on " + options.Address + " makes the endpoint reachable from other machines: that needs a bearer token, which every request must then carry.");
             byte[] hash = string.IsNullOrEmpty(options.BearerToken) ? null : Hash(options.BearerToken);
 
-            bool choose = options.Port == 0;
             for (int attempt = 0; ; attempt++)
             {
-                int port = choose ? FreePort() : options.Port;
-                var prefixes = PrefixesFor(options.Address, port);
                 try
                 {
-                    var listener = Listen(prefixes, port);
-                    return new LocalHttpEndpoint(listener, port, prefixes, hash, handler, options);
+                    var bound = Bind(options.Address, options.Port, out int port, out var prefixes);
+                    return new LocalHttpEndpoint(bound, port, prefixes, hash, handler, options);
                 }
-                catch (HttpEndpointException ex) when (ex.Failure == HttpEndpointFailure.PortInUse && choose && attempt < 5) { } // taken meanwhile: another
-                catch (HttpEndpointException ex) when (ex.Failure == HttpEndpointFailure.AddressUnavailable && options.Address == null && prefixes.Count > 1)
-                {
-                    // No IPv6 loopback here: IPv4 alone.
-                    var v4 = new[] { prefixes[0] };
-                    return new LocalHttpEndpoint(Listen(v4, port), port, v4, hash, handler, options);
-                }
+                catch (HttpEndpointException ex) when (ex.Failure == HttpEndpointFailure.PortInUse && options.Port == 0 && attempt < 5) { } // ::1 had the port 127.0.0.1 got: another
             }
         }
 
-        private static HttpListener Listen(IReadOnlyList<string> prefixes, int port)
+        // The listening sockets: loopback is 127.0.0.1 and ::1 on one port (::1 left out where the system has no IPv6
+        // loopback); every address is one dual-stack socket (IPv4 alone without IPv6).
+        private static List<Socket> Bind(IPAddress address, int port, out int boundPort, out IReadOnlyList<string> prefixes)
         {
-            var listener = new HttpListener();
-            foreach (var p in prefixes) listener.Prefixes.Add(p);
+            var sockets = new List<Socket>();
+            var urls = new List<string>();
             try
             {
-                listener.Start();
-                return listener;
+                if (address == null)
+                {
+                    var v4 = Listen(IPAddress.Loopback, port);
+                    sockets.Add(v4);
+                    port = ((IPEndPoint)v4.LocalEndPoint).Port;
+                    urls.Add(Url(IPAddress.Loopback, port));
+                    if (Socket.OSSupportsIPv6)
+                    {
+                        try
+                        {
+                            sockets.Add(Listen(IPAddress.IPv6Loopback, port));
+                            urls.Add(Url(IPAddress.IPv6Loopback, port));
+                        }
+                        catch (HttpEndpointException ex) when (ex.Failure == HttpEndpointFailure.AddressUnavailable) { } // no ::1 here
+                    }
+                }
+                else if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+                {
+                    var any = Listen(Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, port);
+                    sockets.Add(any);
+                    port = ((IPEndPoint)any.LocalEndPoint).Port;
+                    urls.Add("http://+:" + port.ToString(CultureInfo.InvariantCulture) + "/");
+                }
+                else
+                {
+                    var one = Listen(address, port);
+                    sockets.Add(one);
+                    port = ((IPEndPoint)one.LocalEndPoint).Port;
+                    urls.Add(Url(address, port));
+                }
             }
-            catch (HttpListenerException ex)
+            catch
             {
-                try { listener.Close(); } catch (ObjectDisposedException) { }
-                throw Describe(ex, ex.ErrorCode, port, prefixes);
+                foreach (var s in sockets) s.Dispose();
+                throw;
+            }
+            boundPort = port;
+            prefixes = urls;
+            return sockets;
+        }
+
+        private static string Url(IPAddress a, int port) =>
+            "http://" + (a.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + a + "]" : a.ToString()) + ":" + port.ToString(CultureInfo.InvariantCulture) + "/";
+
+        private static Socket Listen(IPAddress address, int port)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                if (address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+                else if (address.AddressFamily == AddressFamily.InterNetworkV6) socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.IPv6Only, true);
+                // Windows: no other socket may take the port. (Elsewhere .NET gives every TCP socket SO_REUSEADDR, measured on
+                // Linux: a restart binds while the last run's connections sit in TIME_WAIT, and a second listener is still refused.
+                // Its ReuseAddress option would add SO_REUSEPORT, which lets another listener share the port: not set.)
+                if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows)) socket.ExclusiveAddressUse = true;
+                socket.Bind(new IPEndPoint(address, port));
+                socket.Listen(128);
+                return socket;
             }
             catch (SocketException ex)
             {
-                try { listener.Close(); } catch (ObjectDisposedException) { }
-                throw Describe(ex, (int)ex.SocketErrorCode, port, prefixes);
+                socket.Dispose();
+                throw Describe(ex, (int)ex.SocketErrorCode, port, new[] { Url(address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Any) ? IPAddress.Any : address, port) });
             }
         }
 
@@ -228,54 +311,17 @@ namespace ConnectionsMonitor.Engine.Web
         {
             string where = string.Join(" and ", prefixes);
             string p = port.ToString(CultureInfo.InvariantCulture);
-            // Error codes: Windows 32/183 (http.sys: in use / conflict), 10048 and Linux 98 (EADDRINUSE); 5 / 13 access denied;
-            // 10049 / 99 address not available. The managed listener puts the socket error's text in the message.
-            string m = ex.Message ?? "";
-            if (code == 32 || code == 183 || code == 10048 || code == 98 || code == (int)SocketError.AddressAlreadyInUse || m.IndexOf("in use", StringComparison.OrdinalIgnoreCase) >= 0)
+            if (code == (int)SocketError.AddressAlreadyInUse)
                 return new HttpEndpointException(HttpEndpointFailure.PortInUse, port, where,
                     "Port " + p + " is in use (" + where + "): another program or endpoint listens there. Choose another port, or stop what uses it.", ex);
-            if (code == 5 || code == 13 || code == (int)SocketError.AccessDenied || m.IndexOf("denied", StringComparison.OrdinalIgnoreCase) >= 0)
+            if (code == (int)SocketError.AccessDenied)
                 return new HttpEndpointException(HttpEndpointFailure.AccessDenied, port, where,
-                    "The system refused to listen on " + where + " (access denied). On Windows, http.sys needs a URL reservation for this user " +
-                    "(netsh http add urlacl url=" + prefixes[0] + " user=" + Environment.UserDomainName + "\\" + Environment.UserName + ", as Administrator) or an elevated session; elsewhere ports below 1024 need privileges.", ex);
-            if (code == 99 || code == 10049 || code == (int)SocketError.AddressNotAvailable || code == (int)SocketError.AddressFamilyNotSupported || m.IndexOf("assign", StringComparison.OrdinalIgnoreCase) >= 0)
+                    "The system refused to listen on " + where + " (access denied): ports below 1024 need privileges; on Windows the port may lie in a range " +
+                    "the system keeps for itself (netsh interface ipv4 show excludedportrange protocol=tcp).", ex);
+            if (code == (int)SocketError.AddressNotAvailable || code == (int)SocketError.AddressFamilyNotSupported)
                 return new HttpEndpointException(HttpEndpointFailure.AddressUnavailable, port, where,
                     "Cannot listen on " + where + ": the address is not one of this machine's.", ex);
-            return new HttpEndpointException(HttpEndpointFailure.Other, port, where, "Cannot listen on " + where + ": " + m, ex);
-        }
-
-        internal static IReadOnlyList<string> PrefixesFor(IPAddress address, int port)
-        {
-            string p = port.ToString(CultureInfo.InvariantCulture);
-            if (address == null)
-            {
-                var list = new List<string> { "http://127.0.0.1:" + p + "/" };
-                // ::1 too where the listener can: http.sys (Windows) takes IPv6 literals; the managed listener of Linux and
-                // macOS refuses every IPv6 literal prefix ("Invalid port in prefix", .NET 8-10), so there it is IPv4 loopback.
-                if (ManagedListener == false && Socket.OSSupportsIPv6) list.Add("http://[::1]:" + p + "/");
-                // The managed listener matches a request's Host header against its prefixes: without this one a scrape of
-                // localhost:PORT would get 404. It binds the same 127.0.0.1 socket. (Not on Windows: an http.sys localhost
-                // prefix matches that Host header on every address, other machines' requests included.)
-                if (ManagedListener) list.Add("http://localhost:" + p + "/");
-                return list;
-            }
-            if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) return new[] { "http://+:" + p + "/" };
-            if (address.AddressFamily == AddressFamily.InterNetworkV6 && ManagedListener)
-                throw new HttpEndpointException(HttpEndpointFailure.AddressUnavailable, port, null,
-                    "Cannot listen on " + address + ": the HTTP listener of .NET on this system takes IPv4 addresses only (or :: / 0.0.0.0 for every IPv4 address).");
-            return new[] { "http://" + (address.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + address + "]" : address.ToString()) + ":" + p + "/" };
-        }
-
-        /// <summary>True where <see cref="HttpListener"/> is .NET's managed implementation (not Windows' http.sys).</summary>
-        internal static bool ManagedListener => !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
-
-        private static int FreePort()
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            return port;
+            return new HttpEndpointException(HttpEndpointFailure.Other, port, where, "Cannot listen on " + where + ": " + ex.Message, ex);
         }
 
         /// <summary>The SHA-256 of a secret (UTF-8): all an endpoint keeps of its token.</summary>
@@ -304,28 +350,142 @@ namespace ConnectionsMonitor.Engine.Web
             return SecretMatches(given, tokenHash);
         }
 
-        private void Run()
+        private void Accept(Socket listener)
         {
-            while (true)
+            while (!_stopping.IsCancellationRequested)
             {
-                HttpListenerContext context;
-                try { context = _listener.GetContext(); }
-                catch (Exception ex) when (ex is HttpListenerException || ex is ObjectDisposedException || ex is InvalidOperationException) { return; } // stopped
-                bool handedOver = false;
-                try { handedOver = Answer(context); }
-                catch (Exception ex) when (ex is HttpListenerException || ex is System.IO.IOException || ex is ObjectDisposedException || ex is InvalidOperationException) { } // the client went away
-                finally
+                Socket client;
+                try { client = listener.Accept(); }
+                catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException || ex is InvalidOperationException) { return; } // stopped
+                bool full;
+                lock (_open)
                 {
-                    Interlocked.Increment(ref _requests);
-                    Interlocked.Exchange(ref _lastRequestTicks, DateTime.UtcNow.Ticks);
-                    if (!handedOver) Close(context.Response);
+                    full = _open.Count >= MaxConnections || _stopping.IsCancellationRequested;
+                    if (!full) _open.Add(client);
                 }
+                if (full)
+                {
+                    try
+                    {
+                        client.SendTimeout = 1000;
+                        client.Send(Encoding.ASCII.GetBytes("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"));
+                    }
+                    catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException) { }
+                    client.Dispose();
+                    continue;
+                }
+                var t = new Thread(() => Serve(client)) { IsBackground = true, Name = _threadName };
+                t.Start();
             }
         }
 
-        private static void Close(HttpListenerResponse response)
+        private void Forget(Socket socket)
         {
-            try { response.Close(); } catch (Exception ex) when (ex is HttpListenerException || ex is ObjectDisposedException || ex is InvalidOperationException || ex is System.IO.IOException) { }
+            lock (_open) _open.Remove(socket);
+            Abort(socket);
+        }
+
+        // One connection: requests one after another (keep-alive, pipelined ones from the bytes already read) until the client
+        // closes, asks to close, idles 30 s, sends a bad head, or a streamed reply takes the connection over.
+        private void Serve(Socket socket)
+        {
+            bool handedOver = false;
+            try
+            {
+                socket.NoDelay = true;
+                socket.ReceiveTimeout = IdleTimeoutMs;
+                socket.SendTimeout = SendTimeoutMs;
+                var buffer = new byte[MaxHeadBytes];
+                int filled = 0;
+                while (!_stopping.IsCancellationRequested)
+                {
+                    int end;
+                    var started = System.Diagnostics.Stopwatch.StartNew();
+                    while ((end = LocalHttpRequest.HeadEnd(buffer, filled)) < 0)
+                    {
+                        if (filled == buffer.Length) { Refuse(socket, 431, "the request head is over " + MaxHeadBytes + " bytes"); return; }
+                        if (filled > 0 && started.Elapsed > HeadDeadline) { Refuse(socket, 408, "the request head took over 15 s"); return; }
+                        int n = socket.Receive(buffer, filled, buffer.Length - filled, SocketFlags.None);
+                        if (n == 0) return; // the client closed
+                        if (filled == 0) started.Restart(); // the idle wait is not the head's time
+                        filled += n;
+                    }
+                    var request = LocalHttpRequest.ParseHead(buffer, end, out int status, out string reason);
+                    if (request == null) { Refuse(socket, status, reason); return; }
+                    if (request.ContentLength64 > _maxBody) { Refuse(socket, 413, "the body is over " + _maxBody + " bytes"); return; }
+                    request.RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
+                    int length = (int)request.ContentLength64, have = Math.Min(filled - end, length);
+                    if (length > 0)
+                    {
+                        var body = new byte[length];
+                        Buffer.BlockCopy(buffer, end, body, 0, have);
+                        if (have < length && request.ExpectContinue) SendAll(socket, Encoding.ASCII.GetBytes("HTTP/1.1 100 Continue\r\n\r\n"));
+                        for (int got = have; got < length;)
+                        {
+                            int n = socket.Receive(body, got, length - got, SocketFlags.None);
+                            if (n == 0) return;
+                            got += n;
+                        }
+                        request.InputStream = new System.IO.MemoryStream(body, false);
+                    }
+                    // What follows this request (a pipelined next one) moves to the front of the buffer.
+                    int used = end + have;
+                    Buffer.BlockCopy(buffer, used, buffer, 0, filled - used);
+                    filled -= used;
+
+                    if (Answer(socket, request)) { handedOver = true; return; }
+                    if (!request.KeepAlive) return;
+                }
+            }
+            catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException || ex is System.IO.IOException || ex is InvalidOperationException) { } // the client went away, or the endpoint stops
+            finally
+            {
+                if (!handedOver) Forget(socket);
+            }
+        }
+
+        private void Refuse(Socket socket, int status, string reason)
+        {
+            var body = Encoding.UTF8.GetBytes(status.ToString(CultureInfo.InvariantCulture) + " " + ReasonPhrase(status) + ": " + reason + ".\n");
+            var head = Head(status, "text/plain; charset=utf-8", body.Length, null, close: true, chunked: false, version11: true);
+            SendAll(socket, head);
+            SendAll(socket, body);
+            Count();
+            // A lingering close: the client may still be sending (a body refused unread). Closing with unread bytes would send
+            // a reset, and a reset can make the client's system drop the reply before it is read; so end our side first and
+            // read what comes for up to 2 s (1 MiB at most).
+            try
+            {
+                socket.Shutdown(SocketShutdown.Send);
+                socket.ReceiveTimeout = 1000;
+                var sink = new byte[8192];
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                for (long total = 0; total < 1024 * 1024 && clock.Elapsed < TimeSpan.FromSeconds(2);)
+                {
+                    int n = socket.Receive(sink);
+                    if (n == 0) break;
+                    total += n;
+                }
+            }
+            catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException) { }
+        }
+
+        private void Count()
+        {
+            Interlocked.Increment(ref _requests);
+            Interlocked.Exchange(ref _lastRequestTicks, DateTime.UtcNow.Ticks);
+        }
+
+        private static void SendAll(Socket socket, byte[] bytes) => SendAll(socket, bytes, 0, bytes.Length);
+
+        private static void SendAll(Socket socket, byte[] bytes, int offset, int count)
+        {
+            while (count > 0)
+            {
+                int n = socket.Send(bytes, offset, count, SocketFlags.None);
+                offset += n;
+                count -= n;
+            }
         }
 
         /// <summary>Streamed replies running now.</summary>
@@ -334,77 +494,133 @@ namespace ConnectionsMonitor.Engine.Web
             get { lock (_streams) return _streams.Count; }
         }
 
-        // Runs a streamed reply on a thread of its own; false when MaxStreams run already (the caller answers 503).
-        private bool StartStream(HttpListenerResponse response, Action<System.IO.Stream, CancellationToken> body)
+        // True when the connection went to a stream thread, which closes it.
+        private bool Answer(Socket socket, LocalHttpRequest request)
         {
-            lock (_streams)
-            {
-                if (_streams.Count >= _maxStreams || _stopping.IsCancellationRequested) return false;
-                Thread t = null;
-                t = new Thread(() =>
-                {
-                    try { body(response.OutputStream, _stopping.Token); }
-                    catch (Exception ex) when (ex is HttpListenerException || ex is System.IO.IOException || ex is ObjectDisposedException || ex is InvalidOperationException || ex is OperationCanceledException) { } // the client went away, or the endpoint stops
-                    finally
-                    {
-                        Close(response);
-                        lock (_streams) _streams.Remove(t);
-                    }
-                }) { IsBackground = true, Name = "cmon-http-stream" };
-                _streams.Add(t);
-                t.Start();
-                return true;
-            }
-        }
-
-        // True when the response went to a stream thread, which closes it.
-        private bool Answer(HttpListenerContext context)
-        {
-            var request = context.Request;
-            var response = context.Response;
             HttpReply reply;
-            if (!Authorized(request.Headers["Authorization"], _tokenHash))
+            var extra = new List<KeyValuePair<string, string>>();
+            string host = request.Headers["Host"];
+            // (An HTTP/1.0 request may come without Host: then there is no name to have been rebound.)
+            if (_loopbackHosts != null && !(host == null && request.ProtocolVersion.Minor == 0) && !_loopbackHosts.Contains((host ?? "").Trim()))
+                reply = Text(403, "403 Forbidden: the Host header must name this endpoint (127.0.0.1:" + Port + ", localhost:" + Port + " or [::1]:" + Port +
+                    "); another name reaching a loopback port is how a page of another site gets in (DNS rebinding).\n");
+            else if (!Authorized(request.Headers["Authorization"], _tokenHash))
             {
                 Interlocked.Increment(ref _unauthorized);
-                response.AddHeader("WWW-Authenticate", "Bearer realm=\"connectionsmonitor\"");
+                extra.Add(new KeyValuePair<string, string>("WWW-Authenticate", "Bearer realm=\"connectionsmonitor\""));
                 reply = Text(401, "401 Unauthorized: this endpoint needs its bearer token (Authorization: Bearer ...).\n");
             }
             else if (!_methods.Contains(request.HttpMethod))
             {
                 var allowed = new List<string>(_methods);
                 allowed.Sort(StringComparer.Ordinal);
-                response.AddHeader("Allow", string.Join(", ", allowed));
+                extra.Add(new KeyValuePair<string, string>("Allow", string.Join(", ", allowed)));
                 reply = Text(405, "405 Method Not Allowed\n");
             }
             else
             {
-                try { reply = _handler(request.Url.AbsolutePath, request); }
+                try
+                {
+                    lock (_dispatch) reply = _handler(request.Path, request);
+                }
                 catch (Exception ex) when (!(ex is OutOfMemoryException)) { reply = Text(500, "500 Internal Server Error\n"); }
             }
-            if (reply.Stream != null && request.HttpMethod == "HEAD") reply.Stream = null;
+            if (reply.Headers != null) extra.AddRange(reply.Headers);
+            bool head = request.HttpMethod == "HEAD", v11 = request.ProtocolVersion.Minor == 1;
+            if (reply.Stream != null && head) reply.Stream = null;
             if (reply.Stream != null)
             {
-                Headers(response, reply);
-                response.SendChunked = true;
-                if (StartStream(response, reply.Stream)) return true;
+                var body = reply.Stream;
+                Thread t = null;
+                lock (_streams)
+                {
+                    if (_streams.Count < _maxStreams && !_stopping.IsCancellationRequested)
+                    {
+                        // HTTP/1.1: chunked; HTTP/1.0 has no chunks, so the body ends when the connection closes.
+                        SendAll(socket, Head(reply.Status, reply.ContentType, -1, extra, close: !v11, chunked: v11, version11: v11));
+                        Count();
+                        t = new Thread(() => RunStream(socket, body, v11)) { IsBackground = true, Name = "cmon-http-stream" };
+                        _streams.Add(t, socket);
+                    }
+                }
+                if (t != null)
+                {
+                    t.Start();
+                    return true;
+                }
                 reply = Text(503, "503 Service Unavailable: too many open streams.\n");
-                response.SendChunked = false;
+                extra.Clear();
             }
-            Headers(response, reply);
-            var body = reply.Body ?? new byte[0];
-            response.ContentLength64 = body.Length;
-            if (request.HttpMethod != "HEAD" && body.Length > 0) response.OutputStream.Write(body, 0, body.Length);
+            var bytes = reply.Body ?? new byte[0];
+            SendAll(socket, Head(reply.Status, reply.ContentType, bytes.Length, extra, close: !request.KeepAlive, chunked: false, version11: v11, keepAlive10: !v11 && request.KeepAlive));
+            if (!head && bytes.Length > 0) SendAll(socket, bytes);
+            Count();
             return false;
         }
 
-        private static void Headers(HttpListenerResponse response, HttpReply reply)
+        private void RunStream(Socket socket, Action<System.IO.Stream, CancellationToken> body, bool chunked)
         {
-            response.StatusCode = reply.Status;
-            response.ContentType = reply.ContentType;
-            response.Headers["Cache-Control"] = "no-store";
-            response.Headers["X-Content-Type-Options"] = "nosniff";
-            if (reply.Headers != null)
-                foreach (var h in reply.Headers) response.AppendHeader(h.Key, h.Value);
+            try
+            {
+                using (var stream = new ReplyStream(socket, chunked))
+                    body(stream, _stopping.Token); // Dispose writes the last chunk
+            }
+            catch (Exception ex) when (ex is SocketException || ex is System.IO.IOException || ex is ObjectDisposedException || ex is InvalidOperationException || ex is OperationCanceledException) { } // the client went away, or the endpoint stops
+            finally
+            {
+                Forget(socket);
+                lock (_streams) _streams.Remove(Thread.CurrentThread);
+            }
+        }
+
+        // The status line and header section of a reply. Header values with CR or LF are dropped (no header injection).
+        private static byte[] Head(int status, string contentType, long length, List<KeyValuePair<string, string>> extra, bool close, bool chunked, bool version11, bool keepAlive10 = false)
+        {
+            var sb = new StringBuilder(256);
+            sb.Append(version11 ? "HTTP/1.1 " : "HTTP/1.0 ").Append(status.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(ReasonPhrase(status)).Append("\r\n");
+            sb.Append("Date: ").Append(DateTime.UtcNow.ToString("r", CultureInfo.InvariantCulture)).Append("\r\n");
+            if (contentType != null) sb.Append("Content-Type: ").Append(contentType).Append("\r\n");
+            if (chunked) sb.Append("Transfer-Encoding: chunked\r\n");
+            else if (length >= 0) sb.Append("Content-Length: ").Append(length.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
+            sb.Append("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+            if (extra != null)
+                foreach (var h in extra)
+                    if (h.Key != null && h.Value != null && h.Key.IndexOfAny(new[] { '\r', '\n', ':' }) < 0 && h.Value.IndexOfAny(new[] { '\r', '\n' }) < 0)
+                        sb.Append(h.Key).Append(": ").Append(h.Value).Append("\r\n");
+            if (close) sb.Append("Connection: close\r\n");
+            else if (keepAlive10) sb.Append("Connection: keep-alive\r\n");
+            sb.Append("\r\n");
+            return Encoding.ASCII.GetBytes(sb.ToString());
+        }
+
+        private static string ReasonPhrase(int status)
+        {
+            switch (status)
+            {
+                case 200: return "OK";
+                case 204: return "No Content";
+                case 302: return "Found";
+                case 303: return "See Other";
+                case 304: return "Not Modified";
+                case 400: return "Bad Request";
+                case 401: return "Unauthorized";
+                case 403: return "Forbidden";
+                case 404: return "Not Found";
+                case 405: return "Method Not Allowed";
+                case 406: return "Not Acceptable";
+                case 408: return "Request Timeout";
+                case 409: return "Conflict";
+                case 413: return "Content Too Large";
+                case 415: return "Unsupported Media Type";
+                case 422: return "Unprocessable Content";
+                case 429: return "Too Many Requests";
+                case 431: return "Request Header Fields Too Large";
+                case 500: return "Internal Server Error";
+                case 501: return "Not Implemented";
+                case 503: return "Service Unavailable";
+                case 505: return "HTTP Version Not Supported";
+                default: return "Status";
+            }
         }
 
         /// <summary>A plain-text reply.</summary>
@@ -421,20 +637,93 @@ namespace ConnectionsMonitor.Engine.Web
             }
         }
 
-        /// <summary>Stops listening, ends the streamed replies and waits for the threads (5 s each at most).</summary>
+        /// <summary>
+        /// Stops listening and closes every connection: streamed replies see their token cancelled and get 2 s to end
+        /// cleanly (the last chunk sent) before their sockets close too. Waits for the threads (5 s each at most).
+        /// </summary>
         public void Dispose()
         {
-            List<Thread> streams;
+            Dictionary<Thread, Socket> streams;
             lock (_streams)
             {
+                if (_stopping.IsCancellationRequested) return;
                 _stopping.Cancel();
-                streams = new List<Thread>(_streams);
+                streams = new Dictionary<Thread, Socket>(_streams);
             }
-            try { _listener.Stop(); } catch (ObjectDisposedException) { }
-            try { _listener.Close(); } catch (ObjectDisposedException) { }
-            if (Thread.CurrentThread != _thread) _thread.Join(TimeSpan.FromSeconds(5));
-            foreach (var t in streams)
+            foreach (var l in _listeners) l.Dispose();
+            var streamSockets = new HashSet<Socket>(streams.Values);
+            List<Socket> open;
+            lock (_open) open = new List<Socket>(_open);
+            foreach (var s in open)
+                if (!streamSockets.Contains(s)) Abort(s);
+            foreach (var t in _acceptors)
                 if (t != Thread.CurrentThread) t.Join(TimeSpan.FromSeconds(5));
+            foreach (var pair in streams)
+            {
+                if (pair.Key == Thread.CurrentThread) continue;
+                if (!pair.Key.Join(TimeSpan.FromSeconds(2))) Abort(pair.Value); // a client that does not read: its send fails now
+                pair.Key.Join(TimeSpan.FromSeconds(3));
+            }
+        }
+
+        private static void Abort(Socket s)
+        {
+            try { s.Shutdown(SocketShutdown.Both); } catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException) { }
+            s.Dispose();
+        }
+
+        // The body of a streamed reply: HTTP/1.1 chunks (each Write one chunk; Dispose sends the last, empty one), or the
+        // bytes as they are for HTTP/1.0. Writes go straight to the socket, so Flush has nothing to do.
+        private sealed class ReplyStream : System.IO.Stream
+        {
+            private readonly Socket _socket;
+            private readonly bool _chunked;
+            private bool _closed;
+
+            public ReplyStream(Socket socket, bool chunked)
+            {
+                _socket = socket;
+                _chunked = chunked;
+            }
+
+            public override void Write(byte[] buffer, int offset, int count)
+            {
+                if (_closed) throw new ObjectDisposedException(nameof(ReplyStream));
+                if (count == 0) return;
+                if (!_chunked) { SendAll(_socket, buffer, offset, count); return; }
+                var size = Encoding.ASCII.GetBytes(count.ToString("x", CultureInfo.InvariantCulture) + "\r\n");
+                var chunk = new byte[size.Length + count + 2];
+                Buffer.BlockCopy(size, 0, chunk, 0, size.Length);
+                Buffer.BlockCopy(buffer, offset, chunk, size.Length, count);
+                chunk[chunk.Length - 2] = (byte)'\r';
+                chunk[chunk.Length - 1] = (byte)'\n';
+                SendAll(_socket, chunk);
+            }
+
+            public override void Flush() { }
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing && !_closed)
+                {
+                    _closed = true;
+                    if (_chunked)
+                    {
+                        try { SendAll(_socket, Encoding.ASCII.GetBytes("0\r\n\r\n")); }
+                        catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException) { }
+                    }
+                }
+                base.Dispose(disposing);
+            }
+
+            public override bool CanRead => false;
+            public override bool CanSeek => false;
+            public override bool CanWrite => !_closed;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+            public override long Seek(long offset, System.IO.SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
         }
     }
 }

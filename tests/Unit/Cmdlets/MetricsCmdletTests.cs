@@ -32,7 +32,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 Assert.Equal("ConnectionsMonitor.ConnectionMetricsEndpoint", started.TypeNames[0]);
                 string url = Prop<string>(started, "Url");
                 Assert.Matches(@"^http://127\.0\.0\.1:\d+/metrics$", url);
-                Assert.Equal("127.0.0.1", Prop<string>(started, "Address"));
+                Assert.Equal(LoopbackSockets.Ipv6LoopbackBindable() ? "127.0.0.1, ::1" : "127.0.0.1", Prop<string>(started, "Address"));
                 Assert.False(Prop<bool>(started, "RequiresBearerToken"));
 
                 using var http = new HttpClient();

@@ -294,29 +294,32 @@ namespace ConnectionsMonitor.Tests.Metrics
         }
 
         [LinuxFact]
-        public async Task ItListensOnLoopbackOnlyAndAnswers404ElsewhereAndNeverReadsTheTablePerScrape()
+        public async Task ItListensOnLoopbackOnlyRefusesAForeignHostAndNeverReadsTheTablePerScrape()
         {
             using var session = Replay();
             var state = session.Metrics.Start(Options(interval: TimeSpan.FromHours(1)), new ConnectionQuery());
-            // Linux: .NET's managed HttpListener takes no IPv6 literal prefix, so loopback is 127.0.0.1 (Windows adds [::1]); it matches
-            // the Host header against its prefixes, so localhost is one too (the same socket), and any other Host gets 404.
-            Assert.Equal(new[] { "http://127.0.0.1:" + state.Port + "/", "http://localhost:" + state.Port + "/" }, state.Prefixes);
-            Assert.Equal("127.0.0.1", state.Address);
+            // Loopback is 127.0.0.1 and ::1 on one port (::1 where this machine has an IPv6 loopback to bind).
+            bool v6 = LoopbackSockets.Ipv6LoopbackBindable();
+            var expected = v6 ? new[] { "http://127.0.0.1:" + state.Port + "/", "http://[::1]:" + state.Port + "/" } : new[] { "http://127.0.0.1:" + state.Port + "/" };
+            Assert.Equal(expected, state.Prefixes);
+            Assert.Equal(v6 ? "127.0.0.1, ::1" : "127.0.0.1", state.Address);
             using var http = new HttpClient();
-            using (var viaName = await http.GetAsync("http://localhost:" + state.Port + "/metrics"))
+            foreach (var url in new[] { "http://localhost:" + state.Port + "/metrics" }.Concat(v6 ? new[] { "http://[::1]:" + state.Port + "/metrics" } : new string[0]))
             {
+                using var viaName = await http.GetAsync(url);
                 string body = await viaName.Content.ReadAsStringAsync();
-                // Who answered, if it was not the endpoint (an empty 200 was seen twice under parallel load): status, headers, peer.
-                Assert.True(body.Contains("connectionsmonitor_samples_total"), "GET http://localhost:" + state.Port + "/metrics gave " + (int)viaName.StatusCode + " with " +
+                Assert.True(body.Contains("connectionsmonitor_samples_total"), "GET " + url + " gave " + (int)viaName.StatusCode + " with " +
                     body.Length + " characters; headers: " + viaName.Headers + viaName.Content.Headers + "; requests the endpoint counted: " + session.Metrics.State.ScrapesServed);
             }
-            // On a connection of its own: after the managed listener refuses a Host itself (404) it keeps the connection open, and
-            // under load the next request sent on it got an empty 200 (seen three times, reproduced in a loop of these suites).
+            // DNS rebinding: another name for a loopback port gets 403, and the kept-alive connection serves the next request.
             var rebound = new HttpRequestMessage(HttpMethod.Get, state.Url);
             rebound.Headers.Host = "attacker.example:" + state.Port;
-            rebound.Headers.ConnectionClose = true;
-            using (var once = new HttpClient())
-            using (var refused = await once.SendAsync(rebound)) Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+            using (var refused = await http.SendAsync(rebound))
+            {
+                Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+                Assert.Equal("403 Forbidden: the Host header must name this endpoint (127.0.0.1:" + state.Port + ", localhost:" + state.Port + " or [::1]:" + state.Port +
+                    "); another name reaching a loopback port is how a page of another site gets in (DNS rebinding).\n", await refused.Content.ReadAsStringAsync());
+            }
             long reads = session.SamplerReads;
             for (int i = 0; i < 20; i++) Assert.Contains("connectionsmonitor_samples_total", await http.GetStringAsync(state.Url));
             Assert.Equal(reads, session.SamplerReads); // scrapes serve the precomputed state

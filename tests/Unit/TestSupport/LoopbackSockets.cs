@@ -18,6 +18,19 @@ namespace ConnectionsMonitor.Tests.TestSupport
         public Socket Listener, Server, Client, Listener6, Udp, UdpConnected;
         public int ListenPort, ClientPort, Listen6Port, UdpPort, UdpConnectedPort;
 
+        /// <summary>True when this machine has an IPv6 loopback a socket can bind (a local web endpoint then listens on ::1 too).</summary>
+        public static bool Ipv6LoopbackBindable()
+        {
+            if (!Socket.OSSupportsIPv6) return false;
+            try
+            {
+                using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+                probe.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+                return true;
+            }
+            catch (SocketException) { return false; }
+        }
+
         public LoopbackSockets()
         {
             Listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -1,0 +1,285 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionsMonitor.Engine.Web;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Web
+{
+    /// <summary>The module's HTTP/1.1 server over real loopback sockets: raw requests in, exact bytes out.</summary>
+    public class LocalHttpEndpointTests
+    {
+        // Echoes what the handler saw: method, path, the query's "q", Host and the body.
+        private static HttpReply Echo(string path, LocalHttpRequest r)
+        {
+            string body;
+            using (var reader = new StreamReader(r.InputStream, Encoding.UTF8)) body = reader.ReadToEnd();
+            return LocalHttpEndpoint.Text(200, r.HttpMethod + " " + path + " q=" + r.QueryString["q"] + " host=" + r.Headers["Host"] + " body=" + body);
+        }
+
+        private static LocalHttpEndpoint Start(Func<string, LocalHttpRequest, HttpReply> handler = null, Action<LocalHttpEndpointOptions> tune = null)
+        {
+            var o = new LocalHttpEndpointOptions { Methods = new[] { "GET", "HEAD", "POST" }, ThreadName = "cmon-http-test" };
+            tune?.Invoke(o);
+            return LocalHttpEndpoint.Start(o, handler ?? Echo);
+        }
+
+        // Sends raw bytes on one connection and reads until the server closes it (or 10 s pass).
+        private static string Exchange(int port, string request, IPAddress address = null)
+        {
+            using var client = new TcpClient(address?.AddressFamily ?? AddressFamily.InterNetwork);
+            client.Connect(address ?? IPAddress.Loopback, port);
+            client.ReceiveTimeout = 10000;
+            var stream = client.GetStream();
+            var bytes = Encoding.ASCII.GetBytes(request);
+            stream.Write(bytes, 0, bytes.Length);
+            var all = new MemoryStream();
+            var buffer = new byte[8192];
+            int n;
+            try { while ((n = stream.Read(buffer, 0, buffer.Length)) > 0) all.Write(buffer, 0, n); }
+            catch (IOException) { }
+            return Encoding.UTF8.GetString(all.ToArray());
+        }
+
+        private static string WithoutDate(string response) => string.Join("\r\n", response.Split("\r\n").Where(l => !l.StartsWith("Date: ", StringComparison.Ordinal)));
+
+        [Fact]
+        public void APipelinedKeptAliveRequestAndAClosingOneGetExactRepliesInOrder()
+        {
+            using var endpoint = Start();
+            int p = endpoint.Port;
+            string got = Exchange(p,
+                "GET /a?q=x%20y+z HTTP/1.1\r\nHost: 127.0.0.1:" + p + "\r\n\r\n" +
+                "POST /b/../c HTTP/1.1\r\nHost: localhost:" + p + "\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+            string one = "GET /a q=x y z host=127.0.0.1:" + p + " body=";
+            string two = "POST /c q= host=localhost:" + p + " body=hello";
+            Assert.Equal(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + one.Length + "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n" + one +
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + two.Length + "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" + two,
+                WithoutDate(got));
+            Assert.Equal(2, endpoint.Requests);
+            Assert.Contains("\r\nDate: ", got);
+        }
+
+        [Fact]
+        public void Http10ClosesUnlessAskedToKeepAliveAndHeadSendsNoBody()
+        {
+            using var endpoint = Start();
+            int p = endpoint.Port;
+            string body = "GET / q= host= body=";
+            Assert.Equal("HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.Length +
+                         "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" + body,
+                WithoutDate(Exchange(p, "GET / HTTP/1.0\r\n\r\n")));
+            string head = WithoutDate(Exchange(p, "HEAD /x HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+            Assert.EndsWith("Content-Length: " + ("HEAD /x q= host=localhost:" + p + " body=").Length + "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n", head);
+        }
+
+        [Fact]
+        public async Task ExpectContinueGetsA100BeforeTheBodyIsSent()
+        {
+            using var endpoint = Start();
+            int p = endpoint.Port;
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            client.Connect(IPAddress.Loopback, p);
+            var stream = client.GetStream();
+            var head = Encoding.ASCII.GetBytes("POST /up HTTP/1.1\r\nHost: localhost:" + p + "\r\nContent-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+            await stream.WriteAsync(head);
+            var buffer = new byte[256];
+            int n = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("HTTP/1.1 100 Continue\r\n\r\n", Encoding.ASCII.GetString(buffer, 0, n));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes("abc"));
+            string rest = new StreamReader(stream).ReadToEnd();
+            Assert.EndsWith("POST /up q= host=localhost:" + p + " body=abc", rest);
+        }
+
+        [Theory]
+        [InlineData("GET / HTTP/1.1\r\n\r\n", "400 Bad Request: no Host header.\n")]
+        [InlineData("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400 Bad Request: more than one Host header.\n")]
+        [InlineData("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", "400 Bad Request: a folded header field (obsolete line folding).\n")]
+        [InlineData("GET / HTTP/1.1\r\nHost : a\r\n\r\n", "400 Bad Request: a header field that is not \"name: value\".\n")]
+        [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", "400 Bad Request: two different Content-Length values.\n")]
+        [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", "400 Bad Request: Content-Length is not a decimal number of bytes.\n")]
+        [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "501 Not Implemented: request bodies must come with Content-Length; Transfer-Encoding is not accepted.\n")]
+        [InlineData("GET / HTTP/2.0\r\nHost: a\r\n\r\n", "505 HTTP Version Not Supported: only HTTP/1.0 and HTTP/1.1 are served.\n")]
+        [InlineData("GET nowhere HTTP/1.1\r\nHost: a\r\n\r\n", "400 Bad Request: the request target is neither a path nor an http URI.\n")]
+        [InlineData("GET /\u0001 HTTP/1.1\r\nHost: a\r\nX: \u0007\r\n\r\n", "400 Bad Request: a control character in the X field.\n")]
+        public void AMalformedRequestGetsItsStatusAndReasonAndTheConnectionCloses(string request, string expected)
+        {
+            using var endpoint = Start(tune: o => o.RefuseForeignHost = false);
+            string got = Exchange(endpoint.Port, request);
+            int status = int.Parse(expected.Substring(0, 3));
+            Assert.StartsWith("HTTP/1.1 " + expected.Substring(0, expected.IndexOf(':')) + "\r\n", got);
+            Assert.Contains("\r\nConnection: close\r\n", got);
+            Assert.EndsWith("\r\n\r\n" + expected, got);
+            Assert.True(status >= 400);
+        }
+
+        [Fact]
+        public void AnOversizedHeadGets431AndAnOversizedBody413Unread()
+        {
+            using var endpoint = Start(tune: o => o.MaxRequestBodyBytes = 10);
+            int p = endpoint.Port;
+            string big = Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nX: " + new string('a', 17000) + "\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n", big);
+            Assert.EndsWith("431 Request Header Fields Too Large: the request head is over 16384 bytes.\n", big);
+            string body = Exchange(p, "POST / HTTP/1.1\r\nHost: localhost:" + p + "\r\nContent-Length: 11\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 413 Content Too Large\r\n", body);
+            Assert.EndsWith("413 Content Too Large: the body is over 10 bytes.\n", body);
+        }
+
+        [Fact]
+        public void OnLoopbackAForeignHostGets403AndMethodsTokensAndHeadersAreChecked()
+        {
+            using var endpoint = Start(tune: o => o.BearerToken = "s3cret");
+            int p = endpoint.Port;
+            string foreign = Exchange(p, "GET / HTTP/1.1\r\nHost: rebound.example:" + p + "\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", foreign);
+            Assert.Contains("the Host header must name this endpoint (127.0.0.1:" + p + ", localhost:" + p + " or [::1]:" + p + ")", foreign);
+            string noToken = Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 401 Unauthorized\r\n", noToken);
+            Assert.Contains("\r\nWWW-Authenticate: Bearer realm=\"connectionsmonitor\"\r\n", noToken);
+            Assert.Equal(1, endpoint.Unauthorized);
+            string put = Exchange(p, "PUT / HTTP/1.1\r\nHost: [::1]:" + p + "\r\nAuthorization: bearer s3cret\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 405 Method Not Allowed\r\n", put);
+            Assert.Contains("\r\nAllow: GET, HEAD, POST\r\n", put);
+            // A handler's header with CR or LF is dropped, not sent (no response splitting).
+            using var injecting = Start((path, r) => new HttpReply
+            {
+                Status = 200, ContentType = "text/plain", Body = Encoding.ASCII.GetBytes("ok"),
+                Headers = new[] { new KeyValuePair<string, string>("X-Ok", "fine"), new KeyValuePair<string, string>("X-Bad", "a\r\nSet-Cookie: x=1") },
+            });
+            string split = Exchange(injecting.Port, "GET / HTTP/1.1\r\nHost: localhost:" + injecting.Port + "\r\nConnection: close\r\n\r\n");
+            Assert.Contains("\r\nX-Ok: fine\r\n", split);
+            Assert.DoesNotContain("Set-Cookie", split);
+            Assert.DoesNotContain("X-Bad", split);
+        }
+
+        [Fact]
+        public async Task IPv6LoopbackServesWhereTheMachineHasIt()
+        {
+            using var endpoint = Start();
+            if (!LoopbackSockets.Ipv6LoopbackBindable())
+            {
+                Assert.Equal(new[] { "http://127.0.0.1:" + endpoint.Port + "/" }, endpoint.Prefixes);
+                return;
+            }
+            Assert.Equal(new[] { "http://127.0.0.1:" + endpoint.Port + "/", "http://[::1]:" + endpoint.Port + "/" }, endpoint.Prefixes);
+            Assert.Equal("127.0.0.1, ::1", endpoint.AddressText);
+            using var http = new HttpClient();
+            Assert.Equal("GET /v6 q= host=[::1]:" + endpoint.Port + " body=", await http.GetStringAsync("http://[::1]:" + endpoint.Port + "/v6"));
+        }
+
+        [Fact]
+        public async Task AStreamIsChunkedHttpClientReadsItAndDisposeEndsItAndEveryThread()
+        {
+            var started = new ManualResetEventSlim();
+            using var endpoint = Start((path, r) => new HttpReply
+            {
+                Status = 200, ContentType = "text/event-stream",
+                Stream = (s, stop) =>
+                {
+                    var hello = Encoding.UTF8.GetBytes("data: hello\n\n");
+                    s.Write(hello, 0, hello.Length);
+                    started.Set();
+                    stop.WaitHandle.WaitOne();
+                },
+            });
+            int p = endpoint.Port;
+            string raw = Exchange(p, "HEAD /events HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n");
+            Assert.DoesNotContain("Transfer-Encoding", raw); // HEAD: the headers of a normal reply, no stream
+            using var http = new HttpClient();
+            using var response = await http.GetAsync("http://127.0.0.1:" + p + "/events", HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(response.Headers.TransferEncodingChunked);
+            var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.Equal("data: hello", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
+            Assert.Equal(1, endpoint.ActiveStreams);
+            endpoint.Dispose();
+            Assert.Equal("", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Null(await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10))); // the stream ended
+            Assert.Equal(0, endpoint.ActiveStreams);
+            Assert.True(SpinWait.SpinUntil(() => !ThreadNames().Any(n => n == "cmon-http-test"), TimeSpan.FromSeconds(10)),
+                "threads left: " + string.Join(", ", ThreadNames()));
+            Assert.ThrowsAny<SocketException>(() => Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\n\r\n"));
+        }
+
+        [Fact]
+        public void BeyondSixtyFourOpenConnectionsTheNextGets503AndRestartingOnThePortWorks()
+        {
+            var endpoint = Start();
+            int p = endpoint.Port;
+            // The server closes this one first, so its side of the connection stays in TIME_WAIT on the endpoint's port.
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+            var held = new List<TcpClient>();
+            try
+            {
+                for (int i = 0; i < 64; i++)
+                {
+                    var c = new TcpClient(AddressFamily.InterNetwork);
+                    c.Connect(IPAddress.Loopback, p);
+                    held.Add(c);
+                }
+                Assert.True(SpinWait.SpinUntil(() => Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n").StartsWith("HTTP/1.1 503 Service Unavailable\r\n", StringComparison.Ordinal),
+                    TimeSpan.FromSeconds(10)));
+            }
+            finally
+            {
+                foreach (var c in held) c.Dispose();
+                endpoint.Dispose();
+            }
+            // The same port again at once: a restart while the last run's connections are in TIME_WAIT (Linux: bind refuses
+            // that port then, unless the socket has SO_REUSEADDR).
+            if (OperatingSystem.IsLinux())
+                Assert.Contains(File.ReadAllLines("/proc/net/tcp").Skip(1), l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is var f &&
+                    f[1].EndsWith(":" + p.ToString("X4"), StringComparison.Ordinal) && f[3] == "06");
+            using var again = LocalHttpEndpoint.Start(new LocalHttpEndpointOptions { Port = p }, Echo);
+            Assert.Equal(p, again.Port);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+        }
+
+        [Fact]
+        public void APortInUseIsNamedAndAnOtherAddressNeedsAToken()
+        {
+            using var first = Start();
+            var ex = Assert.Throws<HttpEndpointException>(() => LocalHttpEndpoint.Start(new LocalHttpEndpointOptions { Port = first.Port }, Echo));
+            Assert.Equal(HttpEndpointFailure.PortInUse, ex.Failure);
+            Assert.Equal("Port " + first.Port + " is in use (http://127.0.0.1:" + first.Port + "/): another program or endpoint listens there. Choose another port, or stop what uses it.", ex.Message);
+            var token = Assert.Throws<HttpEndpointException>(() => LocalHttpEndpoint.Start(new LocalHttpEndpointOptions { Address = IPAddress.Any }, Echo));
+            Assert.Equal(HttpEndpointFailure.TokenRequired, token.Failure);
+        }
+
+        [Fact]
+        public void HeadEndFindsTheEmptyLineInEitherLineEnding()
+        {
+            byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+            Assert.Equal(-1, LocalHttpRequest.HeadEnd(B("GET / HTTP/1.1\r\nHost: a\r\n"), 25));
+            var crlf = B("GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY");
+            Assert.Equal(crlf.Length - 4, LocalHttpRequest.HeadEnd(crlf, crlf.Length));
+            var lf = B("GET / HTTP/1.1\nHost: a\n\nBODY");
+            Assert.Equal(lf.Length - 4, LocalHttpRequest.HeadEnd(lf, lf.Length));
+            var leading = B("\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+            Assert.Equal(leading.Length, LocalHttpRequest.HeadEnd(leading, leading.Length));
+            var r = LocalHttpRequest.ParseHead(leading, leading.Length, out int status, out string reason);
+            Assert.Equal(("GET", "/", 0, (string)null), (r.HttpMethod, r.Path, status, reason));
+            Assert.False(r.KeepAlive);
+        }
+
+        private static IEnumerable<string> ThreadNames()
+        {
+            if (!OperatingSystem.IsLinux()) return Array.Empty<string>();
+            return Directory.GetDirectories("/proc/self/task").Select(d =>
+            {
+                try { return File.ReadAllText(Path.Combine(d, "comm")).Trim(); }
+                catch (IOException) { return ""; }
+            }).ToList();
+        }
+    }
+}
