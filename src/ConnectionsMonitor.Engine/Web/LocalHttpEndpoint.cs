@@ -57,6 +57,7 @@ namespace ConnectionsMonitor.Engine.Web
         /// <summary>
         /// A streamed body instead of <see cref="Body"/> (e.g. Server-Sent Events): called on a thread of its own with the
         /// response stream (chunked) and a token cancelled when the endpoint stops; the response closes when it returns.
+        /// What is written goes out at Flush (one chunk), every 64 KiB, and when the body returns.
         /// At most <see cref="LocalHttpEndpointOptions.MaxStreams"/> run at once; beyond that the request gets 503.
         /// </summary>
         public Action<System.IO.Stream, CancellationToken> Stream;
@@ -672,12 +673,14 @@ namespace ConnectionsMonitor.Engine.Web
             s.Dispose();
         }
 
-        // The body of a streamed reply: HTTP/1.1 chunks (each Write one chunk; Dispose sends the last, empty one), or the
-        // bytes as they are for HTTP/1.0. Writes go straight to the socket, so Flush has nothing to do.
+        // The body of a streamed reply: HTTP/1.1 chunks, or the bytes as they are for HTTP/1.0. Writes gather until Flush (or
+        // 64 KiB), so a frame written in parts goes out as one chunk in one send; Dispose flushes and sends the last, empty chunk.
         private sealed class ReplyStream : System.IO.Stream
         {
+            private const int Gather = 64 * 1024;
             private readonly Socket _socket;
             private readonly bool _chunked;
+            private readonly System.IO.MemoryStream _pending = new System.IO.MemoryStream();
             private bool _closed;
 
             public ReplyStream(Socket socket, bool chunked)
@@ -689,29 +692,42 @@ namespace ConnectionsMonitor.Engine.Web
             public override void Write(byte[] buffer, int offset, int count)
             {
                 if (_closed) throw new ObjectDisposedException(nameof(ReplyStream));
-                if (count == 0) return;
-                if (!_chunked) { SendAll(_socket, buffer, offset, count); return; }
-                var size = Encoding.ASCII.GetBytes(count.ToString("x", CultureInfo.InvariantCulture) + "\r\n");
-                var chunk = new byte[size.Length + count + 2];
-                Buffer.BlockCopy(size, 0, chunk, 0, size.Length);
-                Buffer.BlockCopy(buffer, offset, chunk, size.Length, count);
-                chunk[chunk.Length - 2] = (byte)'\r';
-                chunk[chunk.Length - 1] = (byte)'\n';
-                SendAll(_socket, chunk);
+                _pending.Write(buffer, offset, count);
+                if (_pending.Length >= Gather) Flush();
             }
 
-            public override void Flush() { }
+            public override void Flush()
+            {
+                if (_closed || _pending.Length == 0) return;
+                int count = (int)_pending.Length;
+                if (!_chunked)
+                {
+                    SendAll(_socket, _pending.GetBuffer(), 0, count);
+                }
+                else
+                {
+                    var size = Encoding.ASCII.GetBytes(count.ToString("x", CultureInfo.InvariantCulture) + "\r\n");
+                    var chunk = new byte[size.Length + count + 2];
+                    Buffer.BlockCopy(size, 0, chunk, 0, size.Length);
+                    Buffer.BlockCopy(_pending.GetBuffer(), 0, chunk, size.Length, count);
+                    chunk[chunk.Length - 2] = (byte)'\r';
+                    chunk[chunk.Length - 1] = (byte)'\n';
+                    SendAll(_socket, chunk);
+                }
+                _pending.SetLength(0);
+            }
 
             protected override void Dispose(bool disposing)
             {
                 if (disposing && !_closed)
                 {
-                    _closed = true;
-                    if (_chunked)
+                    try
                     {
-                        try { SendAll(_socket, Encoding.ASCII.GetBytes("0\r\n\r\n")); }
-                        catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException) { }
+                        Flush();
+                        if (_chunked) SendAll(_socket, Encoding.ASCII.GetBytes("0\r\n\r\n"));
                     }
+                    catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException) { }
+                    _closed = true;
                 }
                 base.Dispose(disposing);
             }

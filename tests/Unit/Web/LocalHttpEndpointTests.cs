@@ -187,7 +187,9 @@ namespace ConnectionsMonitor.Tests.Web
                 Stream = (s, stop) =>
                 {
                     var hello = Encoding.UTF8.GetBytes("data: hello\n\n");
-                    s.Write(hello, 0, hello.Length);
+                    s.Write(hello, 0, 6); // two writes, one chunk: sent at Flush
+                    s.Write(hello, 6, hello.Length - 6);
+                    s.Flush();
                     started.Set();
                     stop.WaitHandle.WaitOne();
                 },
@@ -198,6 +200,7 @@ namespace ConnectionsMonitor.Tests.Web
             using var http = new HttpClient();
             using var response = await http.GetAsync("http://127.0.0.1:" + p + "/events", HttpCompletionOption.ResponseHeadersRead);
             Assert.True(response.Headers.TransferEncodingChunked);
+            Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
             var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
             Assert.Equal("data: hello", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
@@ -209,6 +212,30 @@ namespace ConnectionsMonitor.Tests.Web
             Assert.True(SpinWait.SpinUntil(() => !ThreadNames().Any(n => n == "cmon-http-test"), TimeSpan.FromSeconds(10)),
                 "threads left: " + string.Join(", ", ThreadNames()));
             Assert.ThrowsAny<SocketException>(() => Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\n\r\n"));
+        }
+
+        [Fact]
+        public void AStreamThatReturnsIsFramedExactlyInChunksOrForHttp10EndsWithTheConnection()
+        {
+            using var endpoint = Start((path, r) => new HttpReply
+            {
+                Status = 200, ContentType = "text/event-stream",
+                Stream = (s, stop) =>
+                {
+                    s.Write(Encoding.ASCII.GetBytes("event: a\n"));
+                    s.Write(Encoding.ASCII.GetBytes("data: 1\n\n"));
+                    s.Flush();
+                    s.Write(Encoding.ASCII.GetBytes("data: 2\n\n")); // sent when the body returns
+                },
+            });
+            int p = endpoint.Port;
+            string head = "Content-Type: text/event-stream\r\n";
+            Assert.Equal("HTTP/1.1 200 OK\r\n" + head + "Transfer-Encoding: chunked\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n" +
+                         "12\r\nevent: a\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n",
+                WithoutDate(Exchange(p, "GET /s HTTP/1.1\r\nHost: localhost:" + p + "\r\n\r\n")));
+            Assert.Equal("HTTP/1.0 200 OK\r\n" + head + "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" +
+                         "event: a\ndata: 1\n\ndata: 2\n\n",
+                WithoutDate(Exchange(p, "GET /s HTTP/1.0\r\n\r\n")));
         }
 
         [Fact]
