@@ -16,7 +16,7 @@ namespace ConnectionsMonitor
         /// output. The page swaps the token for a cookie at once; anyone with this address can see the dashboard until it stops.
         /// </summary>
         public string LaunchUrl { get; set; }
-        /// <summary>The address(es) listened on, e.g. "127.0.0.1".</summary>
+        /// <summary>The address(es) listened on: "127.0.0.1, ::1" on loopback (127.0.0.1 alone without IPv6), or "0.0.0.0" for every address.</summary>
         public string Address { get; set; }
         /// <summary>The TCP port.</summary>
         public int Port { get; set; }

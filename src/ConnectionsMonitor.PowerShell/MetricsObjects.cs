@@ -11,7 +11,7 @@ namespace ConnectionsMonitor
     {
         /// <summary>The URL Prometheus scrapes, e.g. http://127.0.0.1:9464/metrics.</summary>
         public string Url { get; set; }
-        /// <summary>The address(es) listened on, e.g. "127.0.0.1" (Windows: "127.0.0.1, ::1"), or "0.0.0.0" for every address.</summary>
+        /// <summary>The address(es) listened on: "127.0.0.1, ::1" on loopback (127.0.0.1 alone without IPv6), or "0.0.0.0" for every address.</summary>
         public string Address { get; set; }
         /// <summary>The TCP port.</summary>
         public int Port { get; set; }

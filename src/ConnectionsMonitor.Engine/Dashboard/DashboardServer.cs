@@ -22,7 +22,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         public int Port { get; set; }
 
         /// <summary>
-        /// Address to listen on; null for loopback (127.0.0.1, and ::1 on Windows). Any other address makes the page
+        /// Address to listen on; null for loopback (127.0.0.1, and ::1 where the machine has it). Any other address makes the page
         /// reachable from other machines (still behind the token); the caller asks the user to say so explicitly.
         /// </summary>
         public IPAddress Address { get; set; }

@@ -14,7 +14,7 @@ namespace ConnectionsMonitor.Engine.Web
     {
         /// <summary>Another program (or another endpoint of this module) listens on the port.</summary>
         PortInUse,
-        /// <summary>The OS refused the address (Windows: http.sys has no URL reservation for this user; elsewhere a privileged port).</summary>
+        /// <summary>The OS refused the address: a privileged port (below 1024 without privileges), or on Windows a port in a range the system keeps.</summary>
         AccessDenied,
         /// <summary>The address is not one of this machine's.</summary>
         AddressUnavailable,

@@ -14,7 +14,7 @@ using ConnectionsMonitor.Session;
 namespace ConnectionsMonitor.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Serves this session's live connections as a web page on 127.0.0.1 and opens it in the default browser.</para>
+    /// <para type="synopsis">Serves this session's live connections as a web page on loopback (127.0.0.1 and ::1) and opens it in the default browser.</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "ConnectionDashboard", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(ConnectionDashboard))]
