@@ -150,7 +150,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     {
                         Port = options.Port, Address = options.Address, ThreadName = "cmon-dash-web",
                         Methods = new[] { "GET", "HEAD", "POST" }, MaxStreams = 16, MaxRequestBodyBytes = MaxBodyBytes,
-                        RefuseForeignHost = false, // the guard checks Host (403, counted as refused) with the bound address's names too
+                        // The guard checks Host (with the bound address's names too), token, JSON and Origin on each head, before
+                        // its body is read and whatever its method: every refusal is the guard's 403, counted.
+                        RefuseForeignHost = false, Admit = Admit,
                     }, Handle);
                     _guard = new DashboardGuard(token, http.Port, options.Address);
                 }
@@ -249,18 +251,27 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         private static readonly IReadOnlyList<KeyValuePair<string, string>> NoHeaders = DashboardGuard.SecurityHeaders;
 
+        // The token in the launch URL: only on GET /.
+        private static string QueryToken(LocalHttpRequest request) => request.Path == "/" && request.HttpMethod == "GET" ? request.QueryString["token"] : null;
+
+        // The endpoint's check of each request head (LocalHttpEndpointOptions.Admit): the guard's refusal as a 403, or null.
+        private HttpReply? Admit(LocalHttpRequest request)
+        {
+            var guard = _guard;
+            if (guard == null) return LocalHttpEndpoint.Text(503, "503 Service Unavailable: the dashboard is starting or stopping.\n");
+            var refusal = guard.Check(request.HttpMethod, request.Headers["Host"], request.Headers["Cookie"], QueryToken(request),
+                request.ContentType, request.Headers["Origin"]);
+            if (refusal == DashboardRefusal.None) return null;
+            Interlocked.Increment(ref _refused);
+            return Secured(LocalHttpEndpoint.Text(403, "403 Forbidden: " + Why(refusal) + "\n"));
+        }
+
+        // A request the guard admitted (Admit ran on its head).
         private HttpReply Handle(string path, LocalHttpRequest request)
         {
             var guard = _guard;
             if (guard == null) return LocalHttpEndpoint.Text(503, "503 Service Unavailable: the dashboard is starting or stopping.\n");
-            string queryToken = path == "/" && request.HttpMethod == "GET" ? request.QueryString["token"] : null;
-            var refusal = guard.Check(request.HttpMethod, request.Headers["Host"], request.Headers["Cookie"], queryToken,
-                request.ContentType, request.Headers["Origin"]);
-            if (refusal != DashboardRefusal.None)
-            {
-                Interlocked.Increment(ref _refused);
-                return Secured(LocalHttpEndpoint.Text(403, "403 Forbidden: " + Why(refusal) + "\n"));
-            }
+            string queryToken = QueryToken(request);
             if (queryToken != null)
             {
                 // The token leaves the address bar at once: the cookie carries it from now on.

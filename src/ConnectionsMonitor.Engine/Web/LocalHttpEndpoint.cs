@@ -99,6 +99,22 @@ namespace ConnectionsMonitor.Engine.Web
         /// checks Host itself (the dashboard, which counts its refusals) turns it off. Not applied on other addresses.
         /// </summary>
         public bool RefuseForeignHost { get; set; } = true;
+
+        /// <summary>How long a request head may take once its first byte came (then 408); default 15 s.</summary>
+        public TimeSpan HeadTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+        /// <summary>How long a request body may take once its head is in (then 408); default 30 s.</summary>
+        public TimeSpan BodyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>How long a connection may idle between requests before it is closed; default 30 s.</summary>
+        public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>
+        /// A check of the request's head, run before its body is read and before the method and token checks: a reply
+        /// refuses the request (sent as it is; with a body pending the connection then closes), null admits it. The
+        /// dashboard's guard (Host, token, JSON, Origin) runs here, so every refusal is its 403. Default none.
+        /// </summary>
+        public Func<LocalHttpRequest, HttpReply?> Admit { get; set; }
     }
 
     /// <summary>
@@ -111,8 +127,9 @@ namespace ConnectionsMonitor.Engine.Web
     /// (so no ::1); on Windows it goes through http.sys, where any prefix other than <c>localhost</c> needs a URL
     /// reservation or elevation. ASP.NET Core's Kestrel needs a shared framework that PowerShell does not ship.
     /// What it does: keep-alive and pipelined requests, bodies with Content-Length (no chunked request bodies: 501),
-    /// <c>Expect: 100-continue</c>, HEAD, limits on the head (16 KiB: 431), the body (413), slow heads (408 after 15 s),
-    /// idle connections (closed after 30 s) and open connections (64; beyond, 503). The handler runs on the connection's
+    /// <c>Expect: 100-continue</c>, HEAD, limits on the head (16 KiB: 431), the body (413), slow heads and bodies (408 after
+    /// 15 s and 30 s), idle connections (closed after 30 s) and open connections (64; beyond, 503). Every close the server
+    /// starts is a lingering one (its sending side first, then what the client still sends is read for up to 2 s). The handler runs on the connection's
     /// thread, one request at a time across the endpoint (it hands out precomputed bytes, so it must be quick); a streamed
     /// reply (<see cref="HttpReply.Stream"/>, chunked) runs on a thread of its own. Counts requests answered and the time of
     /// the last. Thread-safe; Dispose closes every socket and waits for the threads.
@@ -121,8 +138,9 @@ namespace ConnectionsMonitor.Engine.Web
     {
         private const int MaxHeadBytes = 16 * 1024;
         private const int MaxConnections = 64;
-        private static readonly TimeSpan HeadDeadline = TimeSpan.FromSeconds(15);
-        private const int IdleTimeoutMs = 30000, SendTimeoutMs = 30000;
+        private const int SendTimeoutMs = 30000;
+        private readonly TimeSpan _headTimeout, _bodyTimeout;
+        private readonly int _idleTimeoutMs;
 
         private readonly List<Socket> _listeners;
         private readonly Func<string, LocalHttpRequest, HttpReply> _handler;
@@ -133,6 +151,7 @@ namespace ConnectionsMonitor.Engine.Web
         private readonly int _maxStreams;
         private readonly long _maxBody;
         private readonly string _threadName;
+        private readonly Func<LocalHttpRequest, HttpReply?> _admit;
         private readonly object _dispatch = new object();
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private readonly Dictionary<Thread, Socket> _streams = new Dictionary<Thread, Socket>();
@@ -151,6 +170,10 @@ namespace ConnectionsMonitor.Engine.Web
             _maxStreams = Math.Max(1, options.MaxStreams);
             _maxBody = Math.Max(0, options.MaxRequestBodyBytes);
             _threadName = options.ThreadName ?? "cmon-http";
+            _admit = options.Admit;
+            _headTimeout = options.HeadTimeout > TimeSpan.Zero ? options.HeadTimeout : TimeSpan.FromSeconds(15);
+            _bodyTimeout = options.BodyTimeout > TimeSpan.Zero ? options.BodyTimeout : TimeSpan.FromSeconds(30);
+            _idleTimeoutMs = (int)Math.Min(int.MaxValue, (options.IdleTimeout > TimeSpan.Zero ? options.IdleTimeout : TimeSpan.FromSeconds(30)).TotalMilliseconds);
             bool loopback = options.Address == null || IPAddress.IsLoopback(options.Address);
             if (loopback && options.RefuseForeignHost)
             {
@@ -387,43 +410,68 @@ namespace ConnectionsMonitor.Engine.Web
         }
 
         // One connection: requests one after another (keep-alive, pipelined ones from the bytes already read) until the client
-        // closes, asks to close, idles 30 s, sends a bad head, or a streamed reply takes the connection over.
+        // closes, asks to close, idles 30 s, sends a bad or slow request, or a streamed reply takes the connection over.
         private void Serve(Socket socket)
         {
             bool handedOver = false;
             try
             {
                 socket.NoDelay = true;
-                socket.ReceiveTimeout = IdleTimeoutMs;
                 socket.SendTimeout = SendTimeoutMs;
                 var buffer = new byte[MaxHeadBytes];
                 int filled = 0;
                 while (!_stopping.IsCancellationRequested)
                 {
-                    int end;
+                    int end, scanned = 0;
                     var started = System.Diagnostics.Stopwatch.StartNew();
-                    while ((end = LocalHttpRequest.HeadEnd(buffer, filled)) < 0)
+                    while ((end = LocalHttpRequest.HeadEnd(buffer, filled, scanned)) < 0)
                     {
+                        scanned = Math.Max(0, filled - 3); // the next search starts where this one could not end
                         if (filled == buffer.Length) { Refuse(socket, 431, "the request head is over " + MaxHeadBytes + " bytes"); return; }
-                        if (filled > 0 && started.Elapsed > HeadDeadline) { Refuse(socket, 408, "the request head took over 15 s"); return; }
-                        int n = socket.Receive(buffer, filled, buffer.Length - filled, SocketFlags.None);
-                        if (n == 0) return; // the client closed
+                        // Idle between requests: IdleTimeout (30 s). Once a head has begun, all of it within HeadTimeout (15 s).
+                        int wait = filled == 0 ? _idleTimeoutMs : Remaining(started, _headTimeout);
+                        if (wait <= 0) { Refuse(socket, 408, "the request head took over " + Seconds(_headTimeout)); return; }
+                        int n = Receive(socket, buffer, filled, buffer.Length - filled, wait);
+                        if (n < 0 && filled > 0) { Refuse(socket, 408, "the request head took over " + Seconds(_headTimeout)); return; }
+                        if (n <= 0) return; // the client closed, or idled out
                         if (filled == 0) started.Restart(); // the idle wait is not the head's time
                         filled += n;
                     }
                     var request = LocalHttpRequest.ParseHead(buffer, end, out int status, out string reason);
                     if (request == null) { Refuse(socket, status, reason); return; }
-                    if (request.ContentLength64 > _maxBody) { Refuse(socket, 413, "the body is over " + _maxBody + " bytes"); return; }
                     request.RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
+                    bool v11 = request.ProtocolVersion.Minor == 1;
+                    var refusal = Refusal(request, out var refusalHeaders);
+                    if (refusal.HasValue)
+                    {
+                        // Refused on its head: a body it announced is not read, so the connection closes after the reply.
+                        bool bodyPending = request.ContentLength64 > 0;
+                        var r = refusal.Value;
+                        var bytes = r.Body ?? new byte[0];
+                        if (r.Headers != null) refusalHeaders.AddRange(r.Headers);
+                        SendAll(socket, Head(r.Status, r.ContentType, bytes.Length, refusalHeaders, close: bodyPending || !request.KeepAlive, chunked: false, version11: v11,
+                            keepAlive10: !v11 && request.KeepAlive && !bodyPending));
+                        if (request.HttpMethod != "HEAD" && bytes.Length > 0) SendAll(socket, bytes);
+                        Count();
+                        if (bodyPending || !request.KeepAlive) { LingeringClose(socket); return; }
+                        Buffer.BlockCopy(buffer, end, buffer, 0, filled - end);
+                        filled -= end;
+                        continue;
+                    }
+                    if (request.ContentLength64 > _maxBody) { Refuse(socket, 413, "the body is over " + _maxBody + " bytes"); return; }
                     int length = (int)request.ContentLength64, have = Math.Min(filled - end, length);
                     if (length > 0)
                     {
                         var body = new byte[length];
                         Buffer.BlockCopy(buffer, end, body, 0, have);
-                        if (have < length && request.ExpectContinue) SendAll(socket, Encoding.ASCII.GetBytes("HTTP/1.1 100 Continue\r\n\r\n"));
+                        // 100 Continue only to HTTP/1.1 (RFC 9110 §10.1.1: an HTTP/1.0 client's expectation is ignored).
+                        if (have < length && request.ExpectContinue && v11) SendAll(socket, Encoding.ASCII.GetBytes("HTTP/1.1 100 Continue\r\n\r\n"));
+                        var bodyStarted = System.Diagnostics.Stopwatch.StartNew();
                         for (int got = have; got < length;)
                         {
-                            int n = socket.Receive(body, got, length - got, SocketFlags.None);
+                            int wait = Remaining(bodyStarted, _bodyTimeout);
+                            int n = wait <= 0 ? -1 : Receive(socket, body, got, length - got, wait);
+                            if (n < 0) { Refuse(socket, 408, "the request body took over " + Seconds(_bodyTimeout)); return; }
                             if (n == 0) return;
                             got += n;
                         }
@@ -435,7 +483,7 @@ namespace ConnectionsMonitor.Engine.Web
                     filled -= used;
 
                     if (Answer(socket, request)) { handedOver = true; return; }
-                    if (!request.KeepAlive) return;
+                    if (!request.KeepAlive) { LingeringClose(socket); return; }
                 }
             }
             catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException || ex is System.IO.IOException || ex is InvalidOperationException) { } // the client went away, or the endpoint stops
@@ -445,6 +493,18 @@ namespace ConnectionsMonitor.Engine.Web
             }
         }
 
+        private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+
+        private static int Remaining(System.Diagnostics.Stopwatch clock, TimeSpan deadline) => (int)Math.Ceiling((deadline - clock.Elapsed).TotalMilliseconds);
+
+        // Bytes received; 0 when the client closed; -1 when nothing came within the wait.
+        private static int Receive(Socket socket, byte[] buffer, int offset, int count, int waitMs)
+        {
+            socket.ReceiveTimeout = Math.Max(1, waitMs);
+            try { return socket.Receive(buffer, offset, count, SocketFlags.None); }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.TimedOut || ex.SocketErrorCode == SocketError.WouldBlock) { return -1; }
+        }
+
         private void Refuse(Socket socket, int status, string reason)
         {
             var body = Encoding.UTF8.GetBytes(status.ToString(CultureInfo.InvariantCulture) + " " + ReasonPhrase(status) + ": " + reason + ".\n");
@@ -452,19 +512,26 @@ namespace ConnectionsMonitor.Engine.Web
             SendAll(socket, head);
             SendAll(socket, body);
             Count();
-            // A lingering close: the client may still be sending (a body refused unread). Closing with unread bytes would send
-            // a reset, and a reset can make the client's system drop the reply before it is read; so end our side first and
-            // read what comes for up to 2 s (1 MiB at most).
+            LingeringClose(socket);
+        }
+
+        // A lingering close, for every close the server starts: the client may still be sending (a body refused unread, a
+        // stray line after a request that asked to close). Closing with unread bytes sends a reset, and a reset can make the
+        // client's system drop the reply before it is read; so end our side first (the reply's bytes still go out) and read
+        // what comes until the client closes, for up to 2 s and 1 MiB.
+        private static void LingeringClose(Socket socket)
+        {
             try
             {
                 socket.Shutdown(SocketShutdown.Send);
-                socket.ReceiveTimeout = 1000;
                 var sink = new byte[8192];
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                for (long total = 0; total < 1024 * 1024 && clock.Elapsed < TimeSpan.FromSeconds(2);)
+                for (long total = 0; total < 1024 * 1024;)
                 {
-                    int n = socket.Receive(sink);
-                    if (n == 0) break;
+                    int wait = Remaining(clock, TimeSpan.FromSeconds(2));
+                    if (wait <= 0) break;
+                    int n = Receive(socket, sink, 0, sink.Length, wait);
+                    if (n <= 0) break;
                     total += n;
                 }
             }
@@ -495,40 +562,61 @@ namespace ConnectionsMonitor.Engine.Web
             get { lock (_streams) return _streams.Count; }
         }
 
-        // True when the connection went to a stream thread, which closes it.
-        private bool Answer(Socket socket, LocalHttpRequest request)
+        // The checks on a request's head, in order: a loopback endpoint's Host, the caller's Admit, the bearer token, the
+        // method. A reply refuses the request; null lets the handler have it.
+        private HttpReply? Refusal(LocalHttpRequest request, out List<KeyValuePair<string, string>> extra)
         {
-            HttpReply reply;
-            var extra = new List<KeyValuePair<string, string>>();
+            extra = new List<KeyValuePair<string, string>>();
             string host = request.Headers["Host"];
             // (An HTTP/1.0 request may come without Host: then there is no name to have been rebound.)
             if (_loopbackHosts != null && !(host == null && request.ProtocolVersion.Minor == 0) && !_loopbackHosts.Contains((host ?? "").Trim()))
-                reply = Text(403, "403 Forbidden: the Host header must name this endpoint (127.0.0.1:" + Port + ", localhost:" + Port + " or [::1]:" + Port +
+                return Text(403, "403 Forbidden: the Host header must name this endpoint (127.0.0.1:" + Port + ", localhost:" + Port + " or [::1]:" + Port +
                     "); another name reaching a loopback port is how a page of another site gets in (DNS rebinding).\n");
-            else if (!Authorized(request.Headers["Authorization"], _tokenHash))
+            if (_admit != null)
+            {
+                HttpReply? admitted;
+                try
+                {
+                    lock (_dispatch) admitted = _admit(request);
+                }
+                catch (Exception ex) when (!(ex is OutOfMemoryException)) { admitted = Text(500, "500 Internal Server Error\n"); }
+                if (admitted.HasValue) return admitted;
+            }
+            if (!Authorized(request.Headers["Authorization"], _tokenHash))
             {
                 Interlocked.Increment(ref _unauthorized);
                 extra.Add(new KeyValuePair<string, string>("WWW-Authenticate", "Bearer realm=\"connectionsmonitor\""));
-                reply = Text(401, "401 Unauthorized: this endpoint needs its bearer token (Authorization: Bearer ...).\n");
+                return Text(401, "401 Unauthorized: this endpoint needs its bearer token (Authorization: Bearer ...).\n");
             }
-            else if (!_methods.Contains(request.HttpMethod))
+            if (!_methods.Contains(request.HttpMethod))
             {
                 var allowed = new List<string>(_methods);
                 allowed.Sort(StringComparer.Ordinal);
                 extra.Add(new KeyValuePair<string, string>("Allow", string.Join(", ", allowed)));
-                reply = Text(405, "405 Method Not Allowed\n");
+                return Text(405, "405 Method Not Allowed\n");
             }
-            else
+            return null;
+        }
+
+        // Runs the handler and sends its reply; true when the connection went to a stream thread, which closes it.
+        private bool Answer(Socket socket, LocalHttpRequest request)
+        {
+            HttpReply reply;
+            var extra = new List<KeyValuePair<string, string>>();
+            try
             {
-                try
-                {
-                    lock (_dispatch) reply = _handler(request.Path, request);
-                }
-                catch (Exception ex) when (!(ex is OutOfMemoryException)) { reply = Text(500, "500 Internal Server Error\n"); }
+                lock (_dispatch) reply = _handler(request.Path, request);
             }
+            catch (Exception ex) when (!(ex is OutOfMemoryException)) { reply = Text(500, "500 Internal Server Error\n"); }
             if (reply.Headers != null) extra.AddRange(reply.Headers);
             bool head = request.HttpMethod == "HEAD", v11 = request.ProtocolVersion.Minor == 1;
-            if (reply.Stream != null && head) reply.Stream = null;
+            if (reply.Stream != null && head)
+            {
+                // The head a GET would get (chunked on HTTP/1.1), and no body.
+                SendAll(socket, Head(reply.Status, reply.ContentType, -1, extra, close: !request.KeepAlive, chunked: v11, version11: v11, keepAlive10: !v11 && request.KeepAlive));
+                Count();
+                return false;
+            }
             if (reply.Stream != null)
             {
                 var body = reply.Stream;
@@ -659,12 +747,15 @@ namespace ConnectionsMonitor.Engine.Web
                 if (!streamSockets.Contains(s)) Abort(s);
             foreach (var t in _acceptors)
                 if (t != Thread.CurrentThread) t.Join(TimeSpan.FromSeconds(5));
+            // One 2 s deadline for all the streams together; then the sockets of those still sending (clients that do not
+            // read) close, which fails their sends at once.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             foreach (var pair in streams)
-            {
-                if (pair.Key == Thread.CurrentThread) continue;
-                if (!pair.Key.Join(TimeSpan.FromSeconds(2))) Abort(pair.Value); // a client that does not read: its send fails now
-                pair.Key.Join(TimeSpan.FromSeconds(3));
-            }
+                if (pair.Key != Thread.CurrentThread) pair.Key.Join(Math.Max(0, Remaining(clock, TimeSpan.FromSeconds(2))));
+            foreach (var pair in streams)
+                if (pair.Key.IsAlive) Abort(pair.Value);
+            foreach (var pair in streams)
+                if (pair.Key != Thread.CurrentThread) pair.Key.Join(Math.Max(0, Remaining(clock, TimeSpan.FromSeconds(5))));
         }
 
         private static void Abort(Socket s)

@@ -70,17 +70,19 @@ namespace ConnectionsMonitor.Engine.Web
         /// <summary>
         /// The end of the head in <paramref name="buffer"/>[0, <paramref name="count"/>): the index just after the empty line
         /// that ends the header section (CRLF CRLF, or LF LF as RFC 9112 §2.2 lets a recipient accept), or -1 when it has not
-        /// arrived yet. Empty lines before the request line (§2.2) are part of the head.
+        /// arrived yet. Empty lines before the request line (§2.2) are part of the head. <paramref name="from"/>: where to
+        /// resume a search that found nothing in the first <c>from + 3</c> bytes (so a head arriving in pieces is scanned once).
         /// </summary>
-        public static int HeadEnd(byte[] buffer, int count)
+        public static int HeadEnd(byte[] buffer, int count, int from = 0)
         {
             int start = 0;
-            while (start + 1 < count && buffer[start] == (byte)'\r' && buffer[start + 1] == (byte)'\n') start += 2;
-            for (int i = start; i < count; i++)
+            while (start < count && (buffer[start] == (byte)'\n' || (buffer[start] == (byte)'\r' && start + 1 < count && buffer[start + 1] == (byte)'\n')))
+                start += buffer[start] == (byte)'\n' ? 1 : 2;
+            for (int i = Math.Max(start + 1, from); i < count; i++)
             {
-                if (buffer[i] != (byte)'\n' || i == start) continue;
-                if (buffer[i - 1] == (byte)'\n') return i + 1;
-                if (buffer[i - 1] == (byte)'\r' && i >= 2 && buffer[i - 2] == (byte)'\n') return i + 1;
+                if (buffer[i] != (byte)'\n') continue;
+                if (buffer[i - 1] == (byte)'\n' && i - 1 >= start) return i + 1;
+                if (buffer[i - 1] == (byte)'\r' && i - 2 >= start && buffer[i - 2] == (byte)'\n') return i + 1;
             }
             return -1;
         }
@@ -109,8 +111,9 @@ namespace ConnectionsMonitor.Engine.Web
                 return null;
             }
             Version version;
-            if (parts[2] == "HTTP/1.1") version = new Version(1, 1);
-            else if (parts[2] == "HTTP/1.0") version = new Version(1, 0);
+            if (parts[2] == "HTTP/1.0") version = new Version(1, 0);
+            // HTTP/1.1, or a later 1.x answered as 1.1 (RFC 9110 §2.5: the highest minor version the server has).
+            else if (parts[2].Length == 8 && parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal) && parts[2][7] >= '1' && parts[2][7] <= '9') version = new Version(1, 1);
             else if (parts[2].StartsWith("HTTP/", StringComparison.Ordinal)) { status = 505; reason = "only HTTP/1.0 and HTTP/1.1 are served"; return null; }
             else { reason = "the request line does not end in an HTTP version"; return null; }
 
@@ -159,6 +162,8 @@ namespace ConnectionsMonitor.Engine.Web
             }
 
             string target = parts[1], path, query;
+            foreach (char c in target)
+                if (c <= 0x20 || c >= 0x7f || c == '#') { reason = "the request target has a character a URI does not (a control, space, '#' or non-ASCII one)"; return null; }
             if (target[0] == '/')
             {
                 int q = target.IndexOf('?');

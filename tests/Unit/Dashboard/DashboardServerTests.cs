@@ -108,6 +108,14 @@ namespace ConnectionsMonitor.Tests.Dashboard
             var (s2, b2) = await Status(Get(state.Url, cookie, "127.0.0.1:" + (state.Port == 1 ? 2 : 1)));
             Assert.Equal(HttpStatusCode.Forbidden, s2);
             Assert.Contains("Host header", b2);
+            // Whatever the method: the guard runs on the head before the method check.
+            using (var rebound = new HttpRequestMessage(HttpMethod.Put, state.Url + "api/snapshot"))
+            {
+                rebound.Headers.Host = "evil.example:" + state.Port;
+                var (s5, b5) = await Status(rebound);
+                Assert.Equal(HttpStatusCode.Forbidden, s5);
+                Assert.Equal("403 Forbidden: the Host header does not name this dashboard (open it at the address it was started with).\n", b5);
+            }
             var (s3, b3) = await Status(Get(state.Url + "api/snapshot", cookie, "evil.example:" + state.Port));
             Assert.Equal(HttpStatusCode.Forbidden, s3);
             Assert.Equal("403 Forbidden: the Host header does not name this dashboard (open it at the address it was started with).\n", b3);
@@ -120,11 +128,17 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(HttpStatusCode.Forbidden, (await Status(Post(state.Url + "api/export", cookie, body, "application/json", "http://evil.example"))).Item1);
             Assert.Equal(HttpStatusCode.Forbidden, (await Status(Post(state.Url + "api/export", cookie, body, "text/plain", "http://127.0.0.1:" + state.Port))).Item1);
             Assert.Equal(HttpStatusCode.Forbidden, (await Status(Post(state.Url + "api/export", null, body, "application/json", "http://127.0.0.1:" + state.Port))).Item1);
-            Assert.Equal(9, session.Dashboard.State.Refused);
+            Assert.Equal(10, session.Dashboard.State.Refused);
 
+            // A method the dashboard has no use for: 403 unless the guard would admit it (JSON from the page's origin), then 405.
             using var put = new HttpRequestMessage(HttpMethod.Put, state.Url);
             put.Headers.Add("Cookie", cookie);
-            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await Status(put)).Item1);
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(put)).Item1);
+            using var samePut = new HttpRequestMessage(HttpMethod.Put, state.Url) { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+            samePut.Headers.Add("Cookie", cookie);
+            samePut.Headers.Add("Origin", "http://127.0.0.1:" + state.Port);
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await Status(samePut)).Item1);
+            Assert.Equal(11, session.Dashboard.State.Refused);
         }
 
         [Fact]

@@ -110,7 +110,9 @@ namespace ConnectionsMonitor.Tests.Web
         [InlineData("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "501 Not Implemented: request bodies must come with Content-Length; Transfer-Encoding is not accepted.\n")]
         [InlineData("GET / HTTP/2.0\r\nHost: a\r\n\r\n", "505 HTTP Version Not Supported: only HTTP/1.0 and HTTP/1.1 are served.\n")]
         [InlineData("GET nowhere HTTP/1.1\r\nHost: a\r\n\r\n", "400 Bad Request: the request target is neither a path nor an http URI.\n")]
-        [InlineData("GET /\u0001 HTTP/1.1\r\nHost: a\r\nX: \u0007\r\n\r\n", "400 Bad Request: a control character in the X field.\n")]
+        [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX: \u0007\r\n\r\n", "400 Bad Request: a control character in the X field.\n")]
+        [InlineData("GET /\u0001 HTTP/1.1\r\nHost: a\r\n\r\n", "400 Bad Request: the request target has a character a URI does not (a control, space, '#' or non-ASCII one).\n")]
+        [InlineData("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", "400 Bad Request: the request target has a character a URI does not (a control, space, '#' or non-ASCII one).\n")]
         public void AMalformedRequestGetsItsStatusAndReasonAndTheConnectionCloses(string request, string expected)
         {
             using var endpoint = Start(tune: o => o.RefuseForeignHost = false);
@@ -120,6 +122,101 @@ namespace ConnectionsMonitor.Tests.Web
             Assert.Contains("\r\nConnection: close\r\n", got);
             Assert.EndsWith("\r\n\r\n" + expected, got);
             Assert.True(status >= 400);
+        }
+
+        [Fact]
+        public void ALaterMinorVersionIsAnsweredAs11AndLeadingEmptyLinesInEitherEndingAreSkipped()
+        {
+            using var endpoint = Start();
+            int p = endpoint.Port;
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", Exchange(p, "GET / HTTP/1.2\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+            Assert.EndsWith("GET /lf q= host=localhost:" + p + " body=", Exchange(p, "\n\nGET /lf HTTP/1.1\nHost: localhost:" + p + "\nConnection: close\n\n"));
+        }
+
+        [Fact]
+        public void SlowHeadsAndBodiesGet408AtTheirDeadlineAndAnIdleConnectionCloses()
+        {
+            using var endpoint = Start(tune: o =>
+            {
+                o.HeadTimeout = TimeSpan.FromSeconds(1);
+                o.BodyTimeout = TimeSpan.FromSeconds(1);
+                o.IdleTimeout = TimeSpan.FromSeconds(1);
+            });
+            int p = endpoint.Port;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            // Part of a head, then silence: 408 when the head's time is up, not when a read would time out.
+            string head = Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\n");
+            Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", head);
+            Assert.EndsWith("408 Request Timeout: the request head took over 1 s.\n", head);
+            Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 5);
+            clock.Restart();
+            string body = Exchange(p, "POST / HTTP/1.1\r\nHost: localhost:" + p + "\r\nContent-Length: 10\r\n\r\nabc");
+            Assert.EndsWith("408 Request Timeout: the request body took over 1 s.\n", body);
+            Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 5);
+            clock.Restart();
+            string one = "GET / q= host=localhost:" + p + " body=";
+            Assert.EndsWith(one, Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\n\r\n")); // kept alive, then closed idle
+            Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 5);
+        }
+
+        [Fact]
+        public void AdmitRefusesOnTheHeadBeforeTheMethodCheckAndBefore100ContinueAndHttp10GetsNo100()
+        {
+            int admitted = 0;
+            using var endpoint = Start(tune: o =>
+            {
+                o.RefuseForeignHost = false;
+                o.Admit = r =>
+                {
+                    if (r.Headers["Cookie"] == "ok") { admitted++; return null; }
+                    return LocalHttpEndpoint.Text(403, "403 Forbidden: no cookie\n");
+                };
+            });
+            int p = endpoint.Port;
+            // A method the endpoint does not take, from a page that may not have it: the 403, not 405.
+            Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", Exchange(p, "PUT / HTTP/1.1\r\nHost: evil.example:" + p + "\r\nConnection: close\r\n\r\n"));
+            // A refused head with a body: no 100 Continue, the 403, and the connection closes (the body is not read).
+            string refused = Exchange(p, "POST / HTTP/1.1\r\nHost: localhost:" + p + "\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            Assert.DoesNotContain("100 Continue", refused);
+            Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", refused);
+            Assert.Contains("\r\nConnection: close\r\n", refused);
+            Assert.Equal(0, admitted);
+            // HTTP/1.0 with Expect: no 100 (RFC 9110 §10.1.1); the client sends its body anyway.
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            client.Connect(IPAddress.Loopback, p);
+            var stream = client.GetStream();
+            stream.Write(Encoding.ASCII.GetBytes("POST /x HTTP/1.0\r\nCookie: ok\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"));
+            Thread.Sleep(300);
+            stream.Write(Encoding.ASCII.GetBytes("abc"));
+            string reply = new StreamReader(stream).ReadToEnd();
+            Assert.StartsWith("HTTP/1.0 200 OK\r\n", reply);
+            Assert.EndsWith("POST /x q= host= body=abc", reply);
+            Assert.Equal(1, admitted);
+        }
+
+        [Fact]
+        public void AReplyThatClosesTheConnectionArrivesWholeThoughTheClientSentMoreAfterIt()
+        {
+            var big = new byte[4 * 1024 * 1024];
+            new Random(7).NextBytes(big);
+            using var endpoint = Start((path, r) => new HttpReply { Status = 200, ContentType = "application/octet-stream", Body = big });
+            int p = endpoint.Port;
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.ReceiveBufferSize = 65536; // the reply cannot all be in flight before the stray line arrives
+            client.Connect(IPAddress.Loopback, p);
+            client.Send(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+            Thread.Sleep(300);
+            client.Send(Encoding.ASCII.GetBytes("\r\n")); // a stray line the server never reads
+            Thread.Sleep(500);
+            var all = new MemoryStream();
+            var buffer = new byte[65536];
+            client.ReceiveTimeout = 10000;
+            int n;
+            while ((n = client.Receive(buffer)) > 0) all.Write(buffer, 0, n); // a reset would throw here
+            byte[] got = all.ToArray();
+            int headEnd = LocalHttpRequest.HeadEnd(got, got.Length);
+            Assert.Equal(big.Length, got.Length - headEnd);
+            Assert.True(big.AsSpan().SequenceEqual(got.AsSpan(headEnd)));
         }
 
         [Fact]
@@ -196,7 +293,9 @@ namespace ConnectionsMonitor.Tests.Web
             });
             int p = endpoint.Port;
             string raw = Exchange(p, "HEAD /events HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n");
-            Assert.DoesNotContain("Transfer-Encoding", raw); // HEAD: the headers of a normal reply, no stream
+            Assert.EndsWith("\r\nTransfer-Encoding: chunked\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n", raw); // what GET gets, no body
+            Assert.DoesNotContain("Content-Length", raw);
+            Assert.Equal(0, endpoint.ActiveStreams);
             using var http = new HttpClient();
             using var response = await http.GetAsync("http://127.0.0.1:" + p + "/events", HttpCompletionOption.ResponseHeadersRead);
             Assert.True(response.Headers.TransferEncodingChunked);
@@ -236,6 +335,43 @@ namespace ConnectionsMonitor.Tests.Web
             Assert.Equal("HTTP/1.0 200 OK\r\n" + head + "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" +
                          "event: a\ndata: 1\n\ndata: 2\n\n",
                 WithoutDate(Exchange(p, "GET /s HTTP/1.0\r\n\r\n")));
+        }
+
+        [Fact]
+        public void DisposeEndsStreamsToClientsThatDoNotReadWithinOneDeadlineForAll()
+        {
+            var chunk = new byte[64 * 1024];
+            var endpoint = Start((path, r) => new HttpReply
+            {
+                Status = 200, ContentType = "application/octet-stream",
+                Stream = (s, stop) =>
+                {
+                    while (true) { s.Write(chunk, 0, chunk.Length); s.Flush(); } // blocks once the client's window is full
+                },
+            });
+            int p = endpoint.Port;
+            var clients = new List<Socket>();
+            try
+            {
+                for (int i = 0; i < 6; i++)
+                {
+                    var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                    c.Connect(IPAddress.Loopback, p);
+                    c.Send(Encoding.ASCII.GetBytes("GET /s HTTP/1.1\r\nHost: localhost:" + p + "\r\n\r\n"));
+                    clients.Add(c);
+                }
+                Assert.True(SpinWait.SpinUntil(() => endpoint.ActiveStreams == 6, TimeSpan.FromSeconds(10)));
+                Thread.Sleep(500); // every stream blocked in a send
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                endpoint.Dispose();
+                Assert.InRange(clock.Elapsed.TotalSeconds, 1.5, 4); // 2 s for all six, not 2 s each
+                Assert.Equal(0, endpoint.ActiveStreams);
+            }
+            finally
+            {
+                foreach (var c in clients) c.Dispose();
+                endpoint.Dispose();
+            }
         }
 
         [Fact]
