@@ -77,13 +77,23 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
         private string[] Lines(string text) => text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
 
+        // The listener's row, and no row without its port: the file's filter (TCP, port P) applied. (Without it the test
+        // host's own connection to its runner would show. A connection to port P is a row of the filter too: another test
+        // or program may connect to it, or hold the same number on ::1, as a loaded run showed.)
+        private void OnlyOurPortShown(string output)
+        {
+            var lines = Lines(output);
+            Assert.Contains(_port + " 0", lines);
+            Assert.All(lines, l => Assert.Contains(_port.ToString(), l.Split(' ')));
+        }
+
         [Fact]
         public void TheEnvironmentVariableNamesTheFileRead()
         {
             string config = Write("env.yml", OnlyOurPort);
             var (code, output, error) = Cmon(Ports, config, null);
             Assert.True(code == 0, "exit " + code + ": " + error);
-            Assert.Equal(new[] { _port + " 0" }, Lines(output)); // only the listener: the file's filter applied
+            OnlyOurPortShown(output); // the file's filter applied
         }
 
         [Fact]
@@ -93,7 +103,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Write(Path.Combine("xdg", "ConnectionsMonitor", "config.yml"), OnlyOurPort);
             var (code, output, error) = Cmon(Ports, null, home);
             Assert.True(code == 0, "exit " + code + ": " + error);
-            Assert.Equal(new[] { _port + " 0" }, Lines(output));
+            OnlyOurPortShown(output);
         }
 
         [Fact]
@@ -115,7 +125,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             string good = Write("good.yml", OnlyOurPort);
             var (code, output, error) = Cmon(Ports.Replace("Get-MonitoredConnection", "Get-MonitoredConnection -ConfigPath '" + good + "'"), broken, null);
             Assert.True(code == 0, "exit " + code + ": " + error);
-            Assert.Equal(new[] { _port + " 0" }, Lines(output));
+            OnlyOurPortShown(output);
         }
 
         [Fact]
