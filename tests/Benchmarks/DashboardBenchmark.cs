@@ -12,7 +12,7 @@ using ConnectionsMonitor.Engine.Session;
 //  N loopback connections held open, a real session serving the dashboard with a sample every --interval seconds, and a
 //  real Chromium (tests/Dashboard/browser-perf.mjs through playwright-core) showing the page for --seconds:
 //   - server CPU from /proc/self/task/*/schedstat: the dashboard thread ("cmon-dashboard": the JSON of each sample), the
-//     page's event stream ("cmon-http-strea[m]": writing it) and the request thread, as % of one core; and the sampler's
+//     page's event stream ("cmon-http-strea[m]": writing it) and the connections' threads ("cmon-dash-web"), as % of one core; and the sampler's
 //     table read, which the dashboard shares with every other subscriber (its own cost when nothing else watches);
 //   - the browser's figures as browser-perf.mjs measured them.
 internal static class DashboardBenchmark

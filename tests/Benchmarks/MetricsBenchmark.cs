@@ -14,7 +14,7 @@ using ConnectionsMonitor.Engine.Session;
 //  --interval seconds (2 by default, so a short run sees many samples) for --seconds:
 //   - scrapes: --scrapes GETs of /metrics over one keep-alive HttpClient in this process, wall time each (median, p99);
 //   - CPU from /proc/self/task/*/schedstat: the metrics thread ("cmon-metrics": the collector and the renderings, per
-//     sample), the request thread ("cmon-metrics-we[b]", per scrape) and the sampler (the table read, shared with every
+//     sample), the connections' threads ("cmon-metrics-we[b]", per scrape) and the sampler (the table read, shared with every
 //     other subscriber), each per sample or scrape;
 //   - the endpoint's own cost at a 15 s interval: (metrics CPU per sample + web CPU per scrape) / 15 s, as % of one core,
 //     and with the sampler's read added when nothing else subscribes.

@@ -37,7 +37,10 @@ namespace ConnectionsMonitor.Tests.Linux
             using var p = Start(link, "30");
             try
             {
-                LoopbackSockets.WaitUntil(() => File.ReadAllText($"/proc/{p.Id}/comm").Trim() == "averyveryverylo");
+                // Both in place: during execve the kernel sets comm before the new program's arguments (a loaded run read
+                // an empty cmdline after comm had changed, and so the truncated name).
+                LoopbackSockets.WaitUntil(() => File.ReadAllText($"/proc/{p.Id}/comm").Trim() == "averyveryverylo" &&
+                                                File.ReadAllText($"/proc/{p.Id}/cmdline").StartsWith(link + "\0", StringComparison.Ordinal));
                 var info = new LinuxProcessCatalog().Lookup(new[] { p.Id })[p.Id];
                 Assert.Equal("averyveryverylongprogramname", info.Name);
                 Assert.Equal(Process.GetProcessById(p.Id).ProcessName, info.Name);
