@@ -311,9 +311,10 @@ namespace ConnectionsMonitor.Engine.Web
 
         private static Socket Listen(IPAddress address, int port)
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            Socket socket = null;
             try
             {
+                socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                 if (address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
                 else if (address.AddressFamily == AddressFamily.InterNetworkV6) socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.IPv6Only, true);
                 // Windows: no other socket may take the port. (Elsewhere .NET gives every TCP socket SO_REUSEADDR, measured on
@@ -326,7 +327,7 @@ namespace ConnectionsMonitor.Engine.Web
             }
             catch (SocketException ex)
             {
-                socket.Dispose();
+                socket?.Dispose();
                 throw Describe(ex, (int)ex.SocketErrorCode, port, new[] { Url(address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Any) ? IPAddress.Any : address, port) });
             }
         }
@@ -380,7 +381,16 @@ namespace ConnectionsMonitor.Engine.Web
             {
                 Socket client;
                 try { client = listener.Accept(); }
-                catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException || ex is InvalidOperationException) { return; } // stopped
+                catch (Exception ex) when (ex is ObjectDisposedException || ex is InvalidOperationException) { return; } // stopped
+                catch (SocketException ex)
+                {
+                    if (_stopping.IsCancellationRequested) return;
+                    // A connection that went before it was taken: the next one. Anything else (out of descriptors): a pause
+                    // first, so the loop does not spin; the endpoint keeps listening either way.
+                    if (ex.SocketErrorCode != SocketError.ConnectionAborted && ex.SocketErrorCode != SocketError.ConnectionReset && ex.SocketErrorCode != SocketError.Interrupted)
+                        _stopping.Token.WaitHandle.WaitOne(100);
+                    continue;
+                }
                 bool full;
                 lock (_open)
                 {
