@@ -793,30 +793,49 @@ namespace ConnectionsMonitor.Engine.Web
             public override void Write(byte[] buffer, int offset, int count)
             {
                 if (_closed) throw new ObjectDisposedException(nameof(ReplyStream));
-                _pending.Write(buffer, offset, count);
-                if (_pending.Length >= Gather) Flush();
+                if (count == 0) return;
+                if (_pending.Length + count < Gather)
+                {
+                    _pending.Write(buffer, offset, count);
+                    return;
+                }
+                // A large write (a whole table's frame): one chunk of what waits and this write, the write sent from where it is.
+                Send(buffer, offset, count);
             }
 
             public override void Flush()
             {
                 if (_closed || _pending.Length == 0) return;
-                int count = (int)_pending.Length;
-                if (!_chunked)
+                Send(null, 0, 0);
+            }
+
+            // Sends what waits and then buffer[offset, offset + count) as one chunk (or as they are, for HTTP/1.0).
+            private void Send(byte[] buffer, int offset, int count)
+            {
+                int waiting = (int)_pending.Length;
+                if (_chunked)
                 {
-                    SendAll(_socket, _pending.GetBuffer(), 0, count);
+                    var size = Encoding.ASCII.GetBytes((waiting + count).ToString("x", CultureInfo.InvariantCulture) + "\r\n");
+                    var first = new byte[size.Length + waiting + (count == 0 ? 2 : 0)];
+                    Buffer.BlockCopy(size, 0, first, 0, size.Length);
+                    Buffer.BlockCopy(_pending.GetBuffer(), 0, first, size.Length, waiting);
+                    if (count == 0) { first[first.Length - 2] = (byte)'\r'; first[first.Length - 1] = (byte)'\n'; }
+                    SendAll(_socket, first);
+                    if (count > 0)
+                    {
+                        SendAll(_socket, buffer, offset, count);
+                        SendAll(_socket, CrLf);
+                    }
                 }
                 else
                 {
-                    var size = Encoding.ASCII.GetBytes(count.ToString("x", CultureInfo.InvariantCulture) + "\r\n");
-                    var chunk = new byte[size.Length + count + 2];
-                    Buffer.BlockCopy(size, 0, chunk, 0, size.Length);
-                    Buffer.BlockCopy(_pending.GetBuffer(), 0, chunk, size.Length, count);
-                    chunk[chunk.Length - 2] = (byte)'\r';
-                    chunk[chunk.Length - 1] = (byte)'\n';
-                    SendAll(_socket, chunk);
+                    if (waiting > 0) SendAll(_socket, _pending.GetBuffer(), 0, waiting);
+                    if (count > 0) SendAll(_socket, buffer, offset, count);
                 }
                 _pending.SetLength(0);
             }
+
+            private static readonly byte[] CrLf = { (byte)'\r', (byte)'\n' };
 
             protected override void Dispose(bool disposing)
             {

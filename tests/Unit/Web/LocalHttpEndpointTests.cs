@@ -375,6 +375,38 @@ namespace ConnectionsMonitor.Tests.Web
         }
 
         [Fact]
+        public void ALargeWriteGoesOutWithWhatWaitsAsOneChunk()
+        {
+            var big = new byte[100 * 1024];
+            new Random(3).NextBytes(big);
+            using var endpoint = Start((path, r) => new HttpReply
+            {
+                Status = 200, ContentType = "application/octet-stream",
+                Stream = (s, stop) =>
+                {
+                    s.Write(Encoding.ASCII.GetBytes("head:"));
+                    s.Write(big, 0, big.Length);
+                    s.Write(Encoding.ASCII.GetBytes("\n\n"));
+                    s.Flush();
+                },
+            });
+            int p = endpoint.Port;
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            client.Connect(IPAddress.Loopback, p);
+            var stream = client.GetStream();
+            stream.Write(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\n\r\n"));
+            var all = new MemoryStream();
+            stream.CopyTo(all);
+            byte[] got = all.ToArray();
+            int at = LocalHttpRequest.HeadEnd(got, got.Length);
+            var expected = new MemoryStream();
+            expected.Write(Encoding.ASCII.GetBytes((5 + big.Length).ToString("x") + "\r\nhead:"));
+            expected.Write(big);
+            expected.Write(Encoding.ASCII.GetBytes("\r\n2\r\n\n\n\r\n0\r\n\r\n"));
+            Assert.True(expected.ToArray().AsSpan().SequenceEqual(got.AsSpan(at)), "the chunked body differs");
+        }
+
+        [Fact]
         public void BeyondSixtyFourOpenConnectionsTheNextGets503AndRestartingOnThePortWorks()
         {
             var endpoint = Start();
