@@ -455,15 +455,10 @@ namespace ConnectionsMonitor.Engine.Web
                     if (refusal.HasValue)
                     {
                         // Refused on its head: a body it announced is not read, so the connection closes after the reply.
-                        bool bodyPending = request.ContentLength64 > 0;
-                        var r = refusal.Value;
-                        var bytes = r.Body ?? new byte[0];
-                        if (r.Headers != null) refusalHeaders.AddRange(r.Headers);
-                        SendAll(socket, Head(r.Status, r.ContentType, bytes.Length, refusalHeaders, close: bodyPending || !request.KeepAlive, chunked: false, version11: v11,
-                            keepAlive10: !v11 && request.KeepAlive && !bodyPending));
-                        if (request.HttpMethod != "HEAD" && bytes.Length > 0) SendAll(socket, bytes);
-                        Count();
-                        if (bodyPending || !request.KeepAlive) { LingeringClose(socket); return; }
+                        bool close = request.ContentLength64 > 0 || !request.KeepAlive;
+                        if (refusal.Value.Headers != null) refusalHeaders.AddRange(refusal.Value.Headers);
+                        SendReply(socket, request, refusal.Value, refusalHeaders, close);
+                        if (close) { LingeringClose(socket); return; }
                         Buffer.BlockCopy(buffer, end, buffer, 0, filled - end);
                         filled -= end;
                         continue;
@@ -650,11 +645,18 @@ namespace ConnectionsMonitor.Engine.Web
                 reply = Text(503, "503 Service Unavailable: too many open streams.\n");
                 extra.Clear();
             }
-            var bytes = reply.Body ?? new byte[0];
-            SendAll(socket, Head(reply.Status, reply.ContentType, bytes.Length, extra, close: !request.KeepAlive, chunked: false, version11: v11, keepAlive10: !v11 && request.KeepAlive));
-            if (!head && bytes.Length > 0) SendAll(socket, bytes);
-            Count();
+            SendReply(socket, request, reply, extra, close: !request.KeepAlive);
             return false;
+        }
+
+        // A whole reply (not a stream) to the request, with its length; no body for HEAD. close: the connection ends after it.
+        private void SendReply(Socket socket, LocalHttpRequest request, HttpReply reply, List<KeyValuePair<string, string>> extra, bool close)
+        {
+            bool v11 = request.ProtocolVersion.Minor == 1;
+            var bytes = reply.Body ?? new byte[0];
+            SendAll(socket, Head(reply.Status, reply.ContentType, bytes.Length, extra, close: close, chunked: false, version11: v11, keepAlive10: !v11 && !close));
+            if (request.HttpMethod != "HEAD" && bytes.Length > 0) SendAll(socket, bytes);
+            Count();
         }
 
         private void RunStream(Socket socket, Action<System.IO.Stream, CancellationToken> body, bool chunked)

@@ -155,8 +155,6 @@ namespace ConnectionsMonitor.Engine.Web
             long length64 = 0;
             if (contentLength != null)
             {
-                foreach (char c in contentLength)
-                    if (c < '0' || c > '9') { reason = "Content-Length is not a decimal number of bytes"; return null; }
                 if (contentLength.Length == 0 || contentLength.Length > 18 || !long.TryParse(contentLength, NumberStyles.None, CultureInfo.InvariantCulture, out length64))
                 { reason = "Content-Length is not a decimal number of bytes"; return null; }
             }
