@@ -29,6 +29,7 @@ internal static class Program
         if (args.Contains("--baseline")) return BaselineBenchmark.Run(args); // Export-/Compare-ConnectionBaseline through pwsh (BaselineBenchmark.cs)
         if (args.Contains("--dashboard")) return DashboardBenchmark.Run(args); // web dashboard: server CPU, browser time per update (DashboardBenchmark.cs)
         if (args.Contains("--metrics")) return MetricsBenchmark.Run(args); // Prometheus endpoint: scrape time and CPU (MetricsBenchmark.cs)
+        if (args.Contains("--sampler")) return SamplerBenchmark.Run(args); // the session sampler's shared table read (SamplerBenchmark.cs)
         if (args.Contains("--cmdlet")) return CmdletBenchmark.Run(args); // Get-MonitoredConnection in a fresh real pwsh vs ss (CmdletBenchmark.cs)
         if (!OperatingSystem.IsLinux())
         {

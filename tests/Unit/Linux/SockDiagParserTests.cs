@@ -18,7 +18,7 @@ namespace ConnectionsMonitor.Tests.Linux
             private readonly List<byte> _bytes = new List<byte>();
 
             public NetlinkBuffer InetDiag(uint seq, byte family, byte state, byte[] src, ushort sport, byte[] dst, ushort dport,
-                uint ifIndex, uint uid, uint inode, byte[] attributes = null)
+                uint ifIndex, uint uid, uint inode, byte[] attributes = null, ushort type = 20 /* SOCK_DIAG_BY_FAMILY */)
             {
                 var body = new byte[72 + (attributes?.Length ?? 0)];
                 body[0] = family;
@@ -38,7 +38,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(64), uid);
                 BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(68), inode);
                 attributes?.CopyTo(body, 72);
-                return Message(20, 2 /* NLM_F_MULTI */, seq, body);
+                return Message(type, 2 /* NLM_F_MULTI */, seq, body);
             }
 
             public NetlinkBuffer Done(uint seq) => Message(3, 2, seq, new byte[4]);
@@ -86,6 +86,48 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.All(buf.AsSpan(24, 40).ToArray(), b => Assert.Equal(0, b));                  // sockid: ports, addresses, if
             Assert.Equal(0xFFFFFFFFu, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(64))); // INET_DIAG_NOCOOKIE
             Assert.Equal(0xFFFFFFFFu, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(68)));
+        }
+
+        [Fact]
+        public void WritesAByteExactTcpDumpRequestForBothFamilies()
+        {
+            var buf = new byte[80];
+            Array.Fill(buf, (byte)0xAA); // every byte the request covers is written; the rest is left alone
+            int n = SockDiagParser.WriteTcpDumpRequest(buf, 9, 1 << (SockDiagParser.INET_DIAG_INFO - 1), 0xFFFFFFFF);
+            Assert.Equal(76, n);
+            Assert.Equal(76u, BinaryPrimitives.ReadUInt32LittleEndian(buf));
+            Assert.Equal(18, BinaryPrimitives.ReadUInt16LittleEndian(buf.AsSpan(4)));           // TCPDIAG_GETSOCK
+            Assert.Equal(0x301, BinaryPrimitives.ReadUInt16LittleEndian(buf.AsSpan(6)));        // REQUEST | DUMP
+            Assert.Equal(9u, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(8)));
+            Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(12)));
+            Assert.Equal(new byte[] { 0, 0, 0, 2 }, buf.AsSpan(16, 4).ToArray());                // AF_UNSPEC, src_len, dst_len, ext
+            Assert.All(buf.AsSpan(20, 40).ToArray(), b => Assert.Equal(0, b));                  // sockid: ports, addresses, if
+            Assert.Equal(0xFFFFFFFFu, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(60))); // INET_DIAG_NOCOOKIE
+            Assert.Equal(0xFFFFFFFFu, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(64)));
+            Assert.Equal(0xFFFFFFFFu, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(68))); // states
+            Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(72)));          // dbs
+            Assert.Equal(new byte[] { 0xAA, 0xAA, 0xAA, 0xAA }, buf.AsSpan(76).ToArray());
+            Assert.Throws<ArgumentException>(() => SockDiagParser.WriteTcpDumpRequest(new byte[75], 1, 0, 0xFFFFFFFF));
+        }
+
+        [Fact]
+        public void ParsesAnswersToTheTcpRequestOfBothFamilies()
+        {
+            var buf = new NetlinkBuffer()
+                .InetDiag(9, 2, 1, V4("10.1.2.3"), 51000, V4("93.184.216.34"), 443, 0, 0, 777, type: 18)
+                .InetDiag(9, 10, 10, V6("::1"), 8443, V6("::"), 0, 0, 1000, 778, type: 18)
+                .Done(9)
+                .ToArray();
+            var rows = new List<SocketEntry>();
+            Assert.True(SockDiagParser.Parse(buf, tcp: true, sequence: 9, rows));
+            Assert.Equal(2, rows.Count);
+            Assert.Equal(IPAddress.Parse("93.184.216.34"), rows[0].RemoteAddress);
+            Assert.Equal(TcpState.Established, rows[0].State);
+            Assert.Equal(777ul, rows[0].Inode);
+            Assert.Equal(IPAddress.IPv6Loopback, rows[1].LocalAddress);
+            Assert.Equal(8443, rows[1].LocalPort);
+            Assert.Equal(TcpState.Listen, rows[1].State);
+            Assert.Equal(778ul, rows[1].Inode);
         }
 
         [Fact]

@@ -30,6 +30,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal const int EAGAIN = 11;
         internal const int EPERM = 1;
         internal const int ENOBUFS = 105;
+        internal const int ENOENT = 2;
+        internal const int EINVAL = 22;
+        internal const int EOPNOTSUPP = 95;
         internal const int MSG_DONTWAIT = 0x40;
 
         internal const int SOL_SOCKET = 1;

@@ -29,6 +29,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal const ushort NLMSG_ERROR = 2;
         internal const ushort NLMSG_DONE = 3;
         internal const ushort SOCK_DIAG_BY_FAMILY = 20;
+        /// <summary>
+        /// The original inet_diag request type for TCP (linux/inet_diag.h), still served by the kernel's compatibility
+        /// path: a dump asked this way covers AF_INET and AF_INET6 in one walk of the TCP hash tables (it dumps as
+        /// family AF_UNSPEC), where SOCK_DIAG_BY_FAMILY walks them once per family. Answers carry this type too.
+        /// </summary>
+        internal const ushort TCPDIAG_GETSOCK = 18;
         internal const ushort NLM_F_REQUEST = 0x1;
         internal const ushort NLM_F_MULTI = 0x2;
         internal const ushort NLM_F_DUMP = 0x300; // NLM_F_ROOT | NLM_F_MATCH
@@ -36,6 +42,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>sizeof(struct inet_diag_req_v2): family, protocol, ext, pad, states, inet_diag_sockid.</summary>
         internal const int RequestBodyLength = 56;
         internal const int RequestLength = NlmsgHeaderLength + RequestBodyLength;
+
+        /// <summary>sizeof(struct inet_diag_req), the TCPDIAG_GETSOCK request: family, src_len, dst_len, ext, inet_diag_sockid, states, dbs.</summary>
+        internal const int TcpRequestBodyLength = 60;
+        internal const int TcpRequestLength = NlmsgHeaderLength + TcpRequestBodyLength;
 
         /// <summary>sizeof(struct inet_diag_msg).</summary>
         internal const int InetDiagMsgLength = 72;
@@ -66,6 +76,29 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             WriteHost(dest, 16 + 8 + 40, 0xFFFFFFFFu);
             WriteHost(dest, 16 + 8 + 44, 0xFFFFFFFFu);
             return RequestLength;
+        }
+
+        /// <summary>
+        /// Writes one TCPDIAG_GETSOCK dump request (NLM_F_REQUEST | NLM_F_DUMP) into dest: every TCP socket of both
+        /// address families in one dump. The answers are inet_diag_msg, as for <see cref="WriteDumpRequest"/>.
+        /// </summary>
+        internal static int WriteTcpDumpRequest(Span<byte> dest, uint sequence, byte extensions, uint states)
+        {
+            if (dest.Length < TcpRequestLength) throw new ArgumentException("buffer too small for an inet_diag request", nameof(dest));
+            dest.Slice(0, TcpRequestLength).Clear();
+            WriteHost(dest, 0, (uint)TcpRequestLength);
+            WriteHost(dest, 4, TCPDIAG_GETSOCK);
+            WriteHost(dest, 6, (ushort)(NLM_F_REQUEST | NLM_F_DUMP));
+            WriteHost(dest, 8, sequence);
+            // idiag_family (16) stays AF_UNSPEC, which the kernel uses for a dump asked this way anyway; src_len and
+            // dst_len (17, 18) zero.
+            dest[19] = extensions;
+            // inet_diag_sockid (20..67) stays zero but for the cookie "none", as in WriteDumpRequest.
+            WriteHost(dest, 16 + 4 + 40, 0xFFFFFFFFu);
+            WriteHost(dest, 16 + 4 + 44, 0xFFFFFFFFu);
+            WriteHost(dest, 16 + 52, states);
+            // idiag_dbs (72) zero: not used by the kernel.
+            return TcpRequestLength;
         }
 
         /// <summary>
@@ -103,6 +136,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                         int errno = -error;
                         throw new NetlinkException("The kernel refused the sock_diag request: " + LinuxNative.ErrnoText(errno), errno);
                     case SOCK_DIAG_BY_FAMILY:
+                    case TCPDIAG_GETSOCK:
                         if (body.Length < InetDiagMsgLength)
                             throw new InvalidDataException("Malformed inet_diag_msg: " + body.Length + " bytes, expected at least " + InetDiagMsgLength + ".");
                         var entry = ParseInetDiagMsg(body, tcp);
