@@ -110,12 +110,14 @@ namespace ConnectionsMonitor.Engine
             if (!observe) scope.IncludeByteCounts = false;
             ConnectionTableResult table;
             IReadOnlyDictionary<int, ProcessInfo> processes;
-            List<Kept> kept;
+            // One record per kept row, made here with its rates (no list of intermediate rows: at 10,000 connections
+            // that was a megabyte on the large-object heap every read); owners are filled in once they are looked up.
+            List<ConnectionRecord> records;
             DateTime now;
             lock (_gate)
             {
                 table = _platform.Connections.Read(scope);
-                kept = new List<Kept>(table.Entries.Count);
+                records = new List<ConnectionRecord>(table.Entries.Count);
                 now = table.TimeStampUtc ?? DateTime.UtcNow;
                 // Rates follow every connection read, not only the ones this call keeps, so calls with
                 // different filters do not reset each other's samples. A read narrowed by protocol
@@ -127,11 +129,21 @@ namespace ConnectionsMonitor.Engine
                 foreach (var e in table.Entries)
                 {
                     var key = ConnectionKey.Of(e);
-                    var k = new Kept { Entry = e, Key = key };
+                    double? send = null, receive = null;
+                    DateTime firstSeen = default;
+                    bool lowerBound = false;
                     if (observe)
-                        (k.Send, k.Receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, sameWindow, out k.FirstSeen, out k.LowerBound);
+                        (send, receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, sameWindow, out firstSeen, out lowerBound);
                     if (!MatchesRows(active, e)) continue;
-                    kept.Add(k);
+                    var record = ToRecord(e, key);
+                    record.SendRate = send;
+                    record.ReceiveRate = receive;
+                    if (observe)
+                    {
+                        record.FirstSeenUtc = firstSeen;
+                        record.FirstSeenIsLowerBound = lowerBound;
+                    }
+                    records.Add(record);
                     if (e.ProcessId != null) pids.Add(e.ProcessId.Value);
                 }
                 if (fullRead) _rates.EndRead();
@@ -143,20 +155,7 @@ namespace ConnectionsMonitor.Engine
                 processes = pids.Count == 0 ? EmptyProcesses : _platform.Processes.Lookup(pids);
             }
 
-            var records = new List<ConnectionRecord>(kept.Count);
-            foreach (var k in kept)
-            {
-                var record = ToRecord(k.Entry, k.Key, processes, active);
-                if (record == null) continue;
-                record.SendRate = k.Send;
-                record.ReceiveRate = k.Receive;
-                if (observe)
-                {
-                    record.FirstSeenUtc = k.FirstSeen;
-                    record.FirstSeenIsLowerBound = k.LowerBound;
-                }
-                records.Add(record);
-            }
+            records = AttachOwners(records, processes, active);
             var warnings = new List<string>(table.Warnings);
             return new ConnectionSnapshot(now, Enrich(records, enrichment, active, warnings), warnings);
         }
@@ -173,15 +172,6 @@ namespace ConnectionsMonitor.Engine
             if (rows == null) throw new ArgumentNullException(nameof(rows));
             if (enrichment == null) throw new ArgumentNullException(nameof(enrichment));
             _enricher.Classify(rows, new EnrichmentOptions { Geo = enrichment.Geo, Vpn = enrichment.Vpn }, new List<string>());
-        }
-
-        private struct Kept
-        {
-            public SocketEntry Entry;
-            public ConnectionKey Key;
-            public double? Send, Receive;
-            public DateTime FirstSeen;
-            public bool LowerBound;
         }
 
         /// <summary>
@@ -233,36 +223,45 @@ namespace ConnectionsMonitor.Engine
             IReadOnlyDictionary<int, ProcessInfo> processes;
             lock (_gate) processes = pids.Count == 0 ? EmptyProcesses : _platform.Processes.Lookup(pids);
             var records = new List<ConnectionRecord>(rows.Count);
-            foreach (var e in rows)
-            {
-                var record = ToRecord(e, ConnectionKey.Of(e), processes, active);
-                if (record != null) records.Add(record);
-            }
-            return Enrich(records, enrichment, active, new List<string>());
+            foreach (var e in rows) records.Add(ToRecord(e, ConnectionKey.Of(e)));
+            return Enrich(AttachOwners(records, processes, active), enrichment, active, new List<string>());
         }
 
-        private static ConnectionRecord ToRecord(SocketEntry e, ConnectionKey key, IReadOnlyDictionary<int, ProcessInfo> processes, List<ConnectionQuery> filters)
+        private static ConnectionRecord ToRecord(SocketEntry e, ConnectionKey key) => new ConnectionRecord
         {
-            ProcessInfo p = null;
-            if (e.ProcessId != null) processes.TryGetValue(e.ProcessId.Value, out p);
-            if (!MatchesProcesses(filters, p?.Name)) return null;
-            return new ConnectionRecord
+            Key = key,
+            Protocol = e.Protocol,
+            LocalAddress = e.LocalAddress,
+            LocalPort = e.LocalPort,
+            RemoteAddress = e.RemoteAddress,
+            RemotePort = e.RemotePort,
+            State = e.State,
+            ProcessId = e.ProcessId,
+            CreationTime = e.CreationTime,
+            BytesSent = e.BytesSent,
+            BytesReceived = e.BytesReceived,
+        };
+
+        /// <summary>
+        /// Fills each record's process name, path and user from the owners looked up, and drops the records whose
+        /// process the filters do not take (the list is compacted in place; no copy when every record stays).
+        /// </summary>
+        private static List<ConnectionRecord> AttachOwners(List<ConnectionRecord> records, IReadOnlyDictionary<int, ProcessInfo> processes, List<ConnectionQuery> filters)
+        {
+            int kept = 0;
+            for (int i = 0; i < records.Count; i++)
             {
-                Key = key,
-                Protocol = e.Protocol,
-                LocalAddress = e.LocalAddress,
-                LocalPort = e.LocalPort,
-                RemoteAddress = e.RemoteAddress,
-                RemotePort = e.RemotePort,
-                State = e.State,
-                ProcessId = e.ProcessId,
-                ProcessName = p?.Name,
-                ProcessPath = p?.Path,
-                UserName = p?.UserName,
-                CreationTime = e.CreationTime,
-                BytesSent = e.BytesSent,
-                BytesReceived = e.BytesReceived,
-            };
+                var r = records[i];
+                ProcessInfo p = null;
+                if (r.ProcessId != null) processes.TryGetValue(r.ProcessId.Value, out p);
+                if (!MatchesProcesses(filters, p?.Name)) continue;
+                r.ProcessName = p?.Name;
+                r.ProcessPath = p?.Path;
+                r.UserName = p?.UserName;
+                records[kept++] = r;
+            }
+            if (kept < records.Count) records.RemoveRange(kept, records.Count - kept);
+            return records;
         }
 
         private static readonly IReadOnlyDictionary<int, ProcessInfo> EmptyProcesses = new Dictionary<int, ProcessInfo>();

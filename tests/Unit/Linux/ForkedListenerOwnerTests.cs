@@ -15,7 +15,8 @@ namespace ConnectionsMonitor.Tests.Linux
     /// A pre-fork server: the parent listens, forks a worker, closes its own copy of the listener and
     /// keeps running. A long-running table that cached the parent as owner must notice, and report the
     /// worker, as a fresh table and lsof do: at once when the parent's open-fd count moved; within
-    /// SpotCheckReads reads when the parent reopened the fd number at once, leaving the count as it was.
+    /// about SpotCheckPeriod (on the resolver's clock, which the test moves) when the parent reopened
+    /// the fd number at once, leaving the count as it was.
     /// </summary>
     [Collection(LinuxSocketsCollection.Name)]
     public class ForkedListenerOwnerTests
@@ -46,10 +47,10 @@ namespace ConnectionsMonitor.Tests.Linux
         }
 
         [LinuxTheory]
-        [InlineData("close", 8)]
-        [InlineData("reuse", 8)]
-        [InlineData("reuse", 1)]
-        public void CachedOwnerThatClosedItsCopyIsReplacedByTheProcessThatStillHoldsTheSocket(string mode, int spotCheckReads)
+        [InlineData("close", false)]
+        [InlineData("reuse", false)]
+        [InlineData("reuse", true)]
+        public void CachedOwnerThatClosedItsCopyIsReplacedByTheProcessThatStillHoldsTheSocket(string mode, bool everyRead)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
             psi.ArgumentList.Add("-c");
@@ -61,7 +62,14 @@ namespace ConnectionsMonitor.Tests.Linux
             {
                 int port = int.Parse(parent.StandardOutput.ReadLine());
                 using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
-                table.OwnerResolver.SpotCheckReads = spotCheckReads;
+                long clock = 1_000_000;
+                table.OwnerResolver.ClockMs = () => clock;
+                if (everyRead)
+                {
+                    table.OwnerResolver.SpotCheckPeriod = TimeSpan.Zero;
+                    table.OwnerResolver.SpotCheckReads = 1;
+                }
+                long period = (long)table.OwnerResolver.SpotCheckPeriod.TotalMilliseconds;
                 Func<LinuxConnectionTable, SocketEntry> listener = t => t.Read(new ConnectionQuery()).Entries
                     .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
 
@@ -80,10 +88,21 @@ namespace ConnectionsMonitor.Tests.Linux
 
                 var warm = listener(table);
                 // A moved fd count (or checking every owner on every read) corrects the owner at once;
-                // a close-then-open that kept the count is caught by the rotating spot check.
-                bool atOnce = mode == "close" || spotCheckReads == 1;
-                for (int read = 1; !atOnce && warm.ProcessId != worker && read < spotCheckReads; read++) warm = listener(table);
+                // a close-then-open that kept the count is caught by the spot check, due within a period
+                // of the owner being found and once a period after: reads a quarter period apart.
+                bool atOnce = mode == "close" || everyRead;
+                int reads = 1;
+                for (; !atOnce && warm.ProcessId != worker && reads <= 9; reads++)
+                {
+                    clock += period / 4;
+                    warm = listener(table);
+                }
                 Assert.Equal(worker, warm.ProcessId);
+                if (mode == "reuse" && !everyRead)
+                {
+                    // Not before its time: the same story with the clock standing still leaves the parent in place.
+                    Assert.True(reads > 1, "the stale owner was caught before any time passed");
+                }
                 Assert.Equal(worker, table.OwnerResolver.CachedOwner(warm.Inode.Value));
 
                 // A fresh table and lsof agree.

@@ -14,13 +14,17 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// A remembered owner can go stale while it lives: a server forks a worker and closes its own copy
     /// of the listener. So owners are re-checked, each with one readlinkat of /proc/&lt;pid&gt;/fd/&lt;fd&gt;
     /// (does it still read socket:[inode]?); a failed check makes the socket one to seek afresh. At
-    /// about 4 µs per readlinkat that would cost as much as the owner walk it saves, so each read
-    /// first asks every owning process for its open-fd count (one statx of /proc/&lt;pid&gt;/fd, whose
-    /// size procfs reports as that count since Linux 6.2): a process whose count moved has all its
-    /// sockets checked at once; one whose count did not has a rotating 1/<see cref="SpotCheckReads"/>
-    /// of them checked, which catches a close followed by an open that left the count as it was within
-    /// that many reads. Where the count is unknown (older kernels, a tree that is not procfs) every
-    /// owner is checked on every read.
+    /// about 4–6 µs per readlinkat, checking every owner on every read would cost as much as the owner
+    /// walk it saves, so each read first asks every owning process for its open-fd count (one statx of
+    /// /proc/&lt;pid&gt;/fd, whose size procfs reports as that count since Linux 6.2): a process whose
+    /// count moved has all its sockets checked at once. The sockets of one whose count did not are spot
+    /// checked: each owner once every <see cref="SpotCheckPeriod"/> (first due at a point spread over
+    /// one period from when it was found, so the checks do not come all at once), and a read checks at
+    /// most 1/<see cref="SpotCheckReads"/> of the cached owners. That catches a close followed by an open
+    /// that left the count as it was within about one period when reads come often (once a second: 30
+    /// s, about 330 checks a read at 10,000 sockets), and within that many reads when they come seldom.
+    /// Where the count is unknown (older kernels, a tree that is not procfs) every owner is checked on
+    /// every read.
     /// </remarks>
     internal sealed class SocketOwnerResolver
     {
@@ -33,6 +37,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             internal int Fd; // where the socket was found in the owner's fd table; -1 when the entry name was not a number
             internal byte Kind;
             internal int SeenInRead;
+            internal long NextSpotCheckMs; // on ClockMs; see SpotCheckPeriod
         }
 
         private sealed class OwningProcess
@@ -74,11 +79,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal int RecheckInterval { get; set; } = 10;
 
         /// <summary>
-        /// Reads over which every cached owner of a process whose open-fd count stayed the same is
-        /// checked once (1: every owner on every read). The bound on how long a close-then-open that
-        /// kept the count can leave a stale owner.
+        /// How often each cached owner of a process whose open-fd count stayed the same is checked (zero: on
+        /// every read, within the <see cref="SpotCheckReads"/> cap). With it, the bound on how long a
+        /// close-then-open that kept the count can leave a stale owner.
+        /// </summary>
+        internal TimeSpan SpotCheckPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>
+        /// A read spot checks at most 1/SpotCheckReads of the cached owners (1: all that are due), so reads that
+        /// come seldom cost no more than that; owners left over are checked on the reads after.
         /// </summary>
         internal int SpotCheckReads { get; set; } = 8;
+
+        /// <summary>Milliseconds of a monotonic clock for <see cref="SpotCheckPeriod"/>; tests substitute their own.</summary>
+        internal Func<long> ClockMs { get; set; } = () => (long)(System.Diagnostics.Stopwatch.GetTimestamp() / (double)System.Diagnostics.Stopwatch.Frequency * 1000);
 
         /// <summary>Cached owners the last <see cref="Resolve"/> checked with a readlinkat; for tests and benchmarks.</summary>
         internal int LastOwnerChecks { get; private set; }
@@ -119,7 +133,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     {
                         // Trust the cache only while the owner's fd still is this socket: it may have
                         // handed the socket to a child and closed its own copy, or reused the fd number.
-                        if (owner.Fd < 0 || !checks.ShouldCheck(owner.Pid, inode, out int fdDirectory) || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
+                        if (owner.Fd < 0 || !checks.ShouldCheck(owner, out int fdDirectory) || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
                         {
                             owner.SeenInRead = _read;
                             continue;
@@ -182,6 +196,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             foreach (int pid in allPids) if (!_owningProcesses.ContainsKey(pid)) order.Add(pid);
 
             int processes = 0, fds = 0, next = 0;
+            long now = ClockMs();
             while (next < order.Count && remaining > 0)
             {
                 int pid = order[next++];
@@ -193,7 +208,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     {
                         _unattributed.TryGetValue(inode, out var u);
                         _unattributed.Remove(inode);
-                        _owners[inode] = new Owner { Pid = pid, Fd = fd, Kind = u?.Kind ?? 0, SeenInRead = _read };
+                        _owners[inode] = new Owner { Pid = pid, Fd = fd, Kind = u?.Kind ?? 0, SeenInRead = _read, NextSpotCheckMs = FirstSpotCheck(inode, now) };
                         foundHere = true;
                         if (must && --remaining == 0) return false;
                     }
@@ -224,6 +239,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             LastWalk = stoppedEarly ? WalkKind.Partial : WalkKind.Full;
             LastWalkProcesses = processes;
             LastWalkFds = fds;
+        }
+
+        /// <summary>When an owner found now is first spot checked: a point within one period that the inode decides, so owners found together are checked spread over the period.</summary>
+        private long FirstSpotCheck(ulong inode, long now)
+        {
+            long period = (long)SpotCheckPeriod.TotalMilliseconds;
+            return period <= 0 ? now : now + (long)((inode * 0x9E3779B97F4A7C15UL) >> 40) % period;
         }
 
         /// <summary>One stat read per distinct owning PID: cheap, and it catches exits and PID reuse.</summary>
@@ -281,21 +303,35 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
             private readonly SocketOwnerResolver _resolver;
             private readonly Dictionary<int, ProcessCheck> _byPid = new Dictionary<int, ProcessCheck>();
+            private readonly long _now, _period;
+            private int _spotChecksLeft;
             private int _lastPid = -1;
             private ProcessCheck _last;
 
-            internal OwnerChecks(SocketOwnerResolver resolver) => _resolver = resolver;
+            internal OwnerChecks(SocketOwnerResolver resolver)
+            {
+                _resolver = resolver;
+                _now = resolver.ClockMs();
+                _period = Math.Max(0, (long)resolver.SpotCheckPeriod.TotalMilliseconds);
+                int every = Math.Max(1, resolver.SpotCheckReads);
+                _spotChecksLeft = Math.Max(1, (resolver._owners.Count + every - 1) / every);
+            }
 
             /// <summary>readlinkat checks made.</summary>
             internal int Count { get; private set; }
 
             /// <summary>Whether this read checks the socket's cached owner; if so, the owner's fd directory (-1 when it cannot be opened).</summary>
-            internal bool ShouldCheck(int pid, ulong inode, out int fdDirectory)
+            internal bool ShouldCheck(Owner owner, out int fdDirectory)
             {
                 fdDirectory = -1;
+                int pid = owner.Pid;
                 var c = pid == _lastPid ? _last : Lookup(pid);
-                int every = Math.Max(1, _resolver.SpotCheckReads);
-                if (!c.All && (int)(inode % (ulong)every) != _resolver._read % every) return false;
+                if (!c.All)
+                {
+                    if (_now < owner.NextSpotCheckMs || _spotChecksLeft == 0) return false;
+                    _spotChecksLeft--;
+                }
+                owner.NextSpotCheckMs = _now + _period; // a failed check drops the owner, so this is for a passed one
                 if (c.FdDirectory == -2) c.FdDirectory = _resolver._proc.OpenFdDirectory(pid);
                 fdDirectory = c.FdDirectory;
                 Count++;
