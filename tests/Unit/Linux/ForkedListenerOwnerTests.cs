@@ -89,10 +89,11 @@ namespace ConnectionsMonitor.Tests.Linux
                 var warm = listener(table);
                 // A moved fd count (or checking every owner on every read) corrects the owner at once;
                 // a close-then-open that kept the count is caught by the spot check, due within a period
-                // of the owner being found and once a period after: reads a quarter period apart.
+                // of the owner being found and once a period after (reads a quarter period apart: 4 reads),
+                // made at the owner's next turn in the rotation over SpotCheckReads (8) reads.
                 bool atOnce = mode == "close" || everyRead;
                 int reads = 1;
-                for (; !atOnce && warm.ProcessId != worker && reads <= 9; reads++)
+                for (; !atOnce && warm.ProcessId != worker && reads <= 4 + table.OwnerResolver.SpotCheckReads; reads++)
                 {
                     clock += period / 4;
                     warm = listener(table);

@@ -62,12 +62,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal static int WriteDumpRequest(Span<byte> dest, uint sequence, byte family, byte protocol, byte extensions, uint states)
         {
             if (dest.Length < RequestLength) throw new ArgumentException("buffer too small for a sock_diag request", nameof(dest));
-            dest.Slice(0, RequestLength).Clear();
-            WriteHost(dest, 0, (uint)RequestLength);
-            WriteHost(dest, 4, SOCK_DIAG_BY_FAMILY);
-            WriteHost(dest, 6, (ushort)(NLM_F_REQUEST | NLM_F_DUMP));
-            WriteHost(dest, 8, sequence);
-            // nlmsg_pid 0: the kernel is the destination.
+            WriteDumpHeader(dest, RequestLength, SOCK_DIAG_BY_FAMILY, sequence);
             dest[16] = family;
             dest[17] = protocol;
             dest[18] = extensions;
@@ -78,6 +73,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             return RequestLength;
         }
 
+        /// <summary>Zeroes the request's <paramref name="length"/> bytes and writes its nlmsghdr: a dump request (NLM_F_REQUEST | NLM_F_DUMP) to the kernel (nlmsg_pid 0).</summary>
+        private static void WriteDumpHeader(Span<byte> dest, int length, ushort type, uint sequence)
+        {
+            dest.Slice(0, length).Clear();
+            WriteHost(dest, 0, (uint)length);
+            WriteHost(dest, 4, type);
+            WriteHost(dest, 6, (ushort)(NLM_F_REQUEST | NLM_F_DUMP));
+            WriteHost(dest, 8, sequence);
+        }
+
         /// <summary>
         /// Writes one TCPDIAG_GETSOCK dump request (NLM_F_REQUEST | NLM_F_DUMP) into dest: every TCP socket of both
         /// address families in one dump. The answers are inet_diag_msg, as for <see cref="WriteDumpRequest"/>.
@@ -85,11 +90,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal static int WriteTcpDumpRequest(Span<byte> dest, uint sequence, byte extensions, uint states)
         {
             if (dest.Length < TcpRequestLength) throw new ArgumentException("buffer too small for an inet_diag request", nameof(dest));
-            dest.Slice(0, TcpRequestLength).Clear();
-            WriteHost(dest, 0, (uint)TcpRequestLength);
-            WriteHost(dest, 4, TCPDIAG_GETSOCK);
-            WriteHost(dest, 6, (ushort)(NLM_F_REQUEST | NLM_F_DUMP));
-            WriteHost(dest, 8, sequence);
+            WriteDumpHeader(dest, TcpRequestLength, TCPDIAG_GETSOCK, sequence);
             // idiag_family (16) stays AF_UNSPEC, which the kernel uses for a dump asked this way anyway; src_len and
             // dst_len (17, 18) zero.
             dest[19] = extensions;

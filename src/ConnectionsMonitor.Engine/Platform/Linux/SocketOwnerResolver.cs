@@ -18,11 +18,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// walk it saves, so each read first asks every owning process for its open-fd count (one statx of
     /// /proc/&lt;pid&gt;/fd, whose size procfs reports as that count since Linux 6.2): a process whose
     /// count moved has all its sockets checked at once. The sockets of one whose count did not are spot
-    /// checked: each owner once every <see cref="SpotCheckPeriod"/> (first due at a point spread over
-    /// one period from when it was found, so the checks do not come all at once), and a read checks at
-    /// most 1/<see cref="SpotCheckReads"/> of the cached owners. That catches a close followed by an open
-    /// that left the count as it was within about one period when reads come often (once a second: 30
-    /// s, about 330 checks a read at 10,000 sockets), and within that many reads when they come seldom.
+    /// checked: an owner is checked when it is due, once every <see cref="SpotCheckPeriod"/> (first due
+    /// at a point spread over one period from when it was found, so the checks do not come all at once),
+    /// and its turn has come in a rotation over <see cref="SpotCheckReads"/> reads (its inode's slice),
+    /// so no read checks more than about 1/SpotCheckReads of the owners. That catches a close followed by
+    /// an open that left the count as it was within about one period plus SpotCheckReads reads when reads
+    /// come often (once a second: about 40 s, some 330 checks a read at 10,000 sockets), and within
+    /// SpotCheckReads reads when they come more than a period apart.
     /// Where the count is unknown (older kernels, a tree that is not procfs) every owner is checked on
     /// every read.
     /// </remarks>
@@ -79,15 +81,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal int RecheckInterval { get; set; } = 10;
 
         /// <summary>
-        /// How often each cached owner of a process whose open-fd count stayed the same is checked (zero: on
-        /// every read, within the <see cref="SpotCheckReads"/> cap). With it, the bound on how long a
-        /// close-then-open that kept the count can leave a stale owner.
+        /// How often each cached owner of a process whose open-fd count stayed the same is checked (zero: at
+        /// each of its turns in the <see cref="SpotCheckReads"/> rotation). With the rotation, the bound on how
+        /// long a close-then-open that kept the count can leave a stale owner.
         /// </summary>
         internal TimeSpan SpotCheckPeriod { get; set; } = TimeSpan.FromSeconds(30);
 
         /// <summary>
-        /// A read spot checks at most 1/SpotCheckReads of the cached owners (1: all that are due), so reads that
-        /// come seldom cost no more than that; owners left over are checked on the reads after.
+        /// Reads over which every cached owner has one turn to be spot checked (1: a turn on every read): a read
+        /// checks at most the owners whose turn it is, about 1/SpotCheckReads of them, so reads that come seldom
+        /// cost no more than that, and each owner that is due is checked within that many reads.
         /// </summary>
         internal int SpotCheckReads { get; set; } = 8;
 
@@ -133,7 +136,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     {
                         // Trust the cache only while the owner's fd still is this socket: it may have
                         // handed the socket to a child and closed its own copy, or reused the fd number.
-                        if (owner.Fd < 0 || !checks.ShouldCheck(owner, out int fdDirectory) || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
+                        if (owner.Fd < 0 || !checks.ShouldCheck(owner, inode, out int fdDirectory) || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
                         {
                             owner.SeenInRead = _read;
                             continue;
@@ -304,7 +307,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             private readonly SocketOwnerResolver _resolver;
             private readonly Dictionary<int, ProcessCheck> _byPid = new Dictionary<int, ProcessCheck>();
             private readonly long _now, _period;
-            private int _spotChecksLeft;
+            private readonly int _every, _slice;
             private int _lastPid = -1;
             private ProcessCheck _last;
 
@@ -313,25 +316,38 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 _resolver = resolver;
                 _now = resolver.ClockMs();
                 _period = Math.Max(0, (long)resolver.SpotCheckPeriod.TotalMilliseconds);
-                int every = Math.Max(1, resolver.SpotCheckReads);
-                _spotChecksLeft = Math.Max(1, (resolver._owners.Count + every - 1) / every);
+                _every = Math.Max(1, resolver.SpotCheckReads);
+                _slice = resolver._read % _every;
             }
 
             /// <summary>readlinkat checks made.</summary>
             internal int Count { get; private set; }
 
-            /// <summary>Whether this read checks the socket's cached owner; if so, the owner's fd directory (-1 when it cannot be opened).</summary>
-            internal bool ShouldCheck(Owner owner, out int fdDirectory)
+            /// <summary>
+            /// Whether this read checks the socket's cached owner; if so, the owner's fd directory (-1 when it cannot be
+            /// opened). A spot check needs both the owner's turn in the rotation (its inode's slice of SpotCheckReads,
+            /// so no read checks more than about that share and every owner has a turn within that many reads) and
+            /// its due time (so reads that come often check each owner about once a period).
+            /// </summary>
+            internal bool ShouldCheck(Owner owner, ulong inode, out int fdDirectory)
             {
                 fdDirectory = -1;
                 int pid = owner.Pid;
                 var c = pid == _lastPid ? _last : Lookup(pid);
-                if (!c.All)
+                bool due = _now >= owner.NextSpotCheckMs;
+                if (!c.All && (!due || (int)(inode % (ulong)_every) != _slice)) return false;
+                // A passed check makes the owner due a period on, at the same phase, so the owners found together stay
+                // spread over the period; a check the moved fd count forced leaves the phase alone. A failed check
+                // drops the owner.
+                if (due)
                 {
-                    if (_now < owner.NextSpotCheckMs || _spotChecksLeft == 0) return false;
-                    _spotChecksLeft--;
+                    if (_period <= 0) owner.NextSpotCheckMs = _now;
+                    else
+                    {
+                        long behind = _now - owner.NextSpotCheckMs;
+                        owner.NextSpotCheckMs += (behind / _period + 1) * _period;
+                    }
                 }
-                owner.NextSpotCheckMs = _now + _period; // a failed check drops the owner, so this is for a passed one
                 if (c.FdDirectory == -2) c.FdDirectory = _resolver._proc.OpenFdDirectory(pid);
                 fdDirectory = c.FdDirectory;
                 Count++;

@@ -1,0 +1,81 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Platform.Linux;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Linux
+{
+    /// <summary>
+    /// The spot checks of cached owners (SocketOwnerResolver's remarks) on a real process holding 80 sockets, one of
+    /// which it swaps for another socket under the same fd number (dup2), so its open-fd count does not move: only a
+    /// spot check can notice. Whatever the pace of reads, every owner must get its check — the one swapped last in
+    /// row order too — and no read may check much more than its share.
+    /// </summary>
+    [Collection(LinuxSocketsCollection.Name)]
+    public class OwnerSpotCheckTests
+    {
+        private const string Holder =
+            "import os,socket,sys\n" +
+            "s=[socket.socket() for _ in range(80)]\n" +
+            "print(' '.join(str(x.fileno()) for x in s),flush=True)\n" +
+            "sys.stdin.readline()\n" +
+            "n=socket.socket(); os.dup2(n.fileno(), s[-1].fileno()); n.close()\n" +
+            "print('swapped',flush=True)\n" +
+            "sys.stdin.read()\n";
+
+        [LinuxTheory]
+        [InlineData(30_000, 30_000, 9)]  // reads a period apart: each owner is due at every read, its turn within 8 reads
+        [InlineData(30_000, 7_500, 13)]  // reads a quarter period apart: due within a period (4 reads), then its turn
+        [InlineData(0, 1_000, 9)]        // no period: every turn is a check
+        public void EveryOwnerIsCheckedWithinAPeriodAndItsTurnAndNoReadChecksMuchMoreThanItsShare(int periodMs, int stepMs, int maxReads)
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(Holder);
+            using var holder = Process.Start(psi);
+            try
+            {
+                var inodes = holder.StandardOutput.ReadLine().Split(' ').Select(fd =>
+                {
+                    string target = new FileInfo($"/proc/{holder.Id}/fd/{fd}").LinkTarget; // socket:[N]
+                    return ulong.Parse(target.Substring(8, target.Length - 9));
+                }).ToList();
+                var rows = inodes.Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
+                long clock = 1_000_000;
+                var resolver = new SocketOwnerResolver { ClockMs = () => clock, SpotCheckPeriod = TimeSpan.FromMilliseconds(periodMs) };
+                resolver.Resolve(rows, 0xF);
+                Assert.Equal(holder.Id, resolver.CachedOwner(inodes[^1]));
+                resolver.Resolve(rows, 0xF); // the first look at the holder's fd count checks all of its owners
+                Assert.Equal(80, resolver.LastOwnerChecks);
+
+                holder.StandardInput.WriteLine("swap");
+                holder.StandardInput.Flush();
+                Assert.Equal("swapped", holder.StandardOutput.ReadLine());
+                int reads = 0, most = 0;
+                while (reads < maxReads && resolver.CachedOwner(inodes[^1]) == holder.Id)
+                {
+                    clock += stepMs;
+                    resolver.Resolve(rows, 0xF);
+                    reads++;
+                    most = Math.Max(most, resolver.LastOwnerChecks);
+                }
+                Assert.NotEqual(holder.Id, resolver.CachedOwner(inodes[^1]));
+                // A turn is the inodes of one residue mod 8: about 10 of 80, never all of them.
+                Assert.InRange(most, 1, 30);
+                // The other 79 stay with the holder.
+                Assert.All(inodes.Take(79), i => Assert.Equal(holder.Id, resolver.CachedOwner(i)));
+            }
+            finally
+            {
+                holder.Kill();
+                holder.WaitForExit();
+            }
+        }
+    }
+}
