@@ -48,11 +48,11 @@ internal static class SamplerBenchmark
         // Ten reads of warm-up: the first walks /proc for every owner, and the runtime tiers up what a read runs.
         SpinWait.SpinUntil(() => session.SamplerReads >= 10, TimeSpan.FromSeconds(120));
 
-        var before = Ticks();
+        var before = CpuTimes();
         long reads0 = session.SamplerReads;
         var clock = Stopwatch.StartNew();
         Thread.Sleep(TimeSpan.FromSeconds(seconds));
-        var after = Ticks();
+        var after = CpuTimes();
         double wallMs = clock.Elapsed.TotalMilliseconds;
         long reads = session.SamplerReads - reads0;
         stop.Cancel();
@@ -66,36 +66,36 @@ internal static class SamplerBenchmark
         return 0;
     }
 
-    private static (long user, long system, long run) Delta(Dictionary<int, (string, long, long, long)> before, Dictionary<int, (string, long, long, long)> after, string name)
+    private static (long user, long system, long run) Delta(Dictionary<int, (string name, long user, long system, long run)> before,
+        Dictionary<int, (string name, long user, long system, long run)> after, string name)
     {
         long user = 0, system = 0, run = 0;
-        foreach (var kv in after.Where(t => t.Value.Item1 == name))
+        foreach (var kv in after.Where(t => t.Value.name == name))
         {
-            before.TryGetValue(kv.Key, out var b);
-            bool same = b.Item1 == name;
-            user += kv.Value.Item2 - (same ? b.Item2 : 0);
-            system += kv.Value.Item3 - (same ? b.Item3 : 0);
-            run += kv.Value.Item4 - (same ? b.Item4 : 0);
+            bool same = before.TryGetValue(kv.Key, out var b) && b.name == name;
+            user += kv.Value.user - (same ? b.user : 0);
+            system += kv.Value.system - (same ? b.system : 0);
+            run += kv.Value.run - (same ? b.run : 0);
         }
         return (user, system, run);
     }
 
-    /// <summary>Each thread's name, user and kernel clock ticks (/proc/self/task/tid/stat fields 14 and 15) and run time in ns (schedstat).</summary>
-    private static Dictionary<int, (string, long, long, long)> Ticks()
+    /// <summary>
+    /// Each thread's name and run time in ns (<see cref="LiveViewBenchmark.Threads"/>, from schedstat) with its user and
+    /// kernel clock ticks (/proc/self/task/tid/stat fields 14 and 15); a thread that ended meanwhile is left out.
+    /// </summary>
+    private static Dictionary<int, (string name, long user, long system, long run)> CpuTimes()
     {
         var result = new Dictionary<int, (string, long, long, long)>();
-        foreach (var dir in Directory.GetDirectories("/proc/self/task"))
+        foreach (var (tid, (name, ns)) in LiveViewBenchmark.Threads())
         {
             try
             {
-                int tid = int.Parse(Path.GetFileName(dir));
-                string name = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
                 var fields = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ');
-                long ns = long.Parse(File.ReadAllText(Path.Combine(dir, "schedstat")).Split(' ')[0]);
                 result[tid] = (name, long.Parse(fields[11]), long.Parse(fields[12]), ns);
             }
-            catch (IOException) { } // the thread ended meanwhile
+            catch (IOException) { }
         }
         return result;
     }
