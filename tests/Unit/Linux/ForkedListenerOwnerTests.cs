@@ -14,9 +14,8 @@ namespace ConnectionsMonitor.Tests.Linux
     /// <summary>
     /// A pre-fork server: the parent listens, forks a worker, closes its own copy of the listener and
     /// keeps running. A long-running table that cached the parent as owner must notice, and report the
-    /// worker, as a fresh table and lsof do: at once when the parent's open-fd count moved; within
-    /// about SpotCheckPeriod (on the resolver's clock, which the test moves) when the parent reopened
-    /// the fd number at once, leaving the count as it was.
+    /// worker, as a fresh table and lsof do, at the next read: the new child gives the handoff away
+    /// whether or not the parent's open-fd count moved (in "reuse" it reopened the fd number at once).
     /// </summary>
     [Collection(LinuxSocketsCollection.Name)]
     public class ForkedListenerOwnerTests
@@ -62,14 +61,12 @@ namespace ConnectionsMonitor.Tests.Linux
             {
                 int port = int.Parse(parent.StandardOutput.ReadLine());
                 using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
-                long clock = 1_000_000;
-                table.OwnerResolver.ClockMs = () => clock;
+                table.OwnerResolver.ClockMs = () => 1_000_000; // standing still: no spot check falls due
                 if (everyRead)
                 {
                     table.OwnerResolver.SpotCheckPeriod = TimeSpan.Zero;
                     table.OwnerResolver.SpotCheckReads = 1;
                 }
-                long period = (long)table.OwnerResolver.SpotCheckPeriod.TotalMilliseconds;
                 Func<LinuxConnectionTable, SocketEntry> listener = t => t.Read(new ConnectionQuery()).Entries
                     .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback));
 
@@ -86,24 +83,12 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.Equal("closed True", parent.StandardOutput.ReadLine());
                 Assert.False(parent.HasExited);
 
+                // The read after the fork saw the new child, so the parent's sockets are all checked on that read
+                // and the next: the owner is corrected at once, even when the parent reopened the fd number and so
+                // kept its fd count (with the clock standing still, no spot check is due; OwnerSpotCheckTests
+                // covers a close-then-open without a fork).
                 var warm = listener(table);
-                // A moved fd count (or checking every owner on every read) corrects the owner at once;
-                // a close-then-open that kept the count is caught by the spot check, due within a period
-                // of the owner being found and once a period after (reads a quarter period apart: 4 reads),
-                // made at the owner's next turn in the rotation over SpotCheckReads (8) reads.
-                bool atOnce = mode == "close" || everyRead;
-                int reads = 1;
-                for (; !atOnce && warm.ProcessId != worker && reads <= 4 + table.OwnerResolver.SpotCheckReads; reads++)
-                {
-                    clock += period / 4;
-                    warm = listener(table);
-                }
                 Assert.Equal(worker, warm.ProcessId);
-                if (mode == "reuse" && !everyRead)
-                {
-                    // Not before its time: the same story with the clock standing still leaves the parent in place.
-                    Assert.True(reads > 1, "the stale owner was caught before any time passed");
-                }
                 Assert.Equal(worker, table.OwnerResolver.CachedOwner(warm.Inode.Value));
 
                 // A fresh table and lsof agree.
@@ -121,6 +106,73 @@ namespace ConnectionsMonitor.Tests.Linux
                 if (!parent.HasExited) parent.Kill();
                 parent.WaitForExit();
             }
+        }
+
+        // A fork-per-connection server (sshd's way): it accepts, forks a worker for the connection, closes its copy and
+        // goes straight back to a blocking accept(), which reserves an fd number while it waits, so the parent's
+        // open-fd count is the same as while it held the connection. The resolver's clock stands still, so no spot
+        // check falls due: only the new child gives the handoff away.
+        private const string ForkPerConnectionServer =
+            "import os,socket,sys,time\n" +
+            "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen()\n" +
+            "print(l.getsockname()[1],flush=True)\n" +
+            "c,_=l.accept()\n" +
+            "print('accepted',flush=True)\n" +
+            "sys.stdin.readline()\n" +
+            "pid=os.fork()\n" +
+            "if pid==0:\n" +
+            "    l.close(); os.close(0)\n" +
+            "    while True: time.sleep(3600)\n" +
+            "c.close()\n" +
+            "print(pid,flush=True)\n" +
+            "l.accept()\n";
+
+        [LinuxFact]
+        public void ConnectionHandedToAForkedWorkerShowsTheWorkerAtTheNextRead()
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(ForkPerConnectionServer);
+            using var parent = Process.Start(psi);
+            int worker = 0;
+            try
+            {
+                int port = int.Parse(parent.StandardOutput.ReadLine());
+                using var client = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                client.Connect(new IPEndPoint(IPAddress.Loopback, port));
+                Assert.Equal("accepted", parent.StandardOutput.ReadLine());
+                using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+                table.OwnerResolver.ClockMs = () => 1_000_000;
+                int clientPort = ((IPEndPoint)client.LocalEndPoint).Port;
+                Func<SocketEntry> connection = () => table.Read(new ConnectionQuery()).Entries
+                    .Single(e => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.RemotePort == clientPort);
+                Assert.Equal(parent.Id, connection().ProcessId);
+                Assert.Equal(parent.Id, connection().ProcessId); // the fd count is known from here on
+
+                Say(parent, "fork");
+                worker = int.Parse(parent.StandardOutput.ReadLine());
+                // The parent is back in accept(): wait until the kernel says so, so the count is what the test is about.
+                LoopbackSockets.WaitUntil(() => System.IO.File.ReadAllText($"/proc/{parent.Id}/wchan") != "0" &&
+                    System.IO.File.ReadAllText($"/proc/{parent.Id}/stat").Split(") ")[1].StartsWith("S", StringComparison.Ordinal));
+
+                Assert.Equal(worker, connection().ProcessId);
+                Assert.Equal(new[] { worker }, LsofPids($"-iTCP@127.0.0.1:{port} -sTCP:ESTABLISHED").Where(p => p != Environment.ProcessId).ToArray());
+            }
+            finally
+            {
+                if (worker != 0) try { Process.GetProcessById(worker).Kill(); } catch (ArgumentException) { }
+                if (!parent.HasExited) parent.Kill();
+                parent.WaitForExit();
+            }
+        }
+
+        private static int[] LsofPids(string selection)
+        {
+            var psi = new ProcessStartInfo("lsof", "-nP -t " + selection) { UseShellExecute = false, RedirectStandardOutput = true };
+            using var p = Process.Start(psi);
+            string text = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Distinct().OrderBy(x => x).ToArray();
         }
 
         /// <summary>PIDs lsof names as holding a TCP listener on the port.</summary>

@@ -112,6 +112,19 @@ namespace ConnectionsMonitor.Tests.Linux
         }
 
         [Theory]
+        [InlineData("4242 (a) b (c)) S 31337 4242 4242 0 -1\n", true, 31337)]
+        [InlineData("1 (systemd) S 0 1 1 0 -1\n", true, 0)]
+        [InlineData("7 (x 9 9) R 12", true, 12)]
+        [InlineData("7 (x) R\n", false, 0)]
+        [InlineData("7 (x) R -1 7", false, 0)]
+        [InlineData("7 x R 12", false, 0)]
+        public void ParsesTheParentPidAfterTheLastParenthesis(string stat, bool ok, int parent)
+        {
+            Assert.Equal(ok, ProcFs.TryParseParentPid(System.Text.Encoding.ASCII.GetBytes(stat), out int got));
+            Assert.Equal(parent, got);
+        }
+
+        [Theory]
         [InlineData("socket:[12345]", true, 12345ul)]
         [InlineData("socket:[1]", true, 1ul)]
         [InlineData("pipe:[12345]", false, 0ul)]

@@ -327,6 +327,33 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             return n > 0 && TryParseStat(buf.Slice(0, n), out _, out startTicks);
         }
 
+        /// <summary>The parent's PID (field 4 of ROOT/&lt;pid&gt;/stat); false when the process is gone.</summary>
+        internal bool TryReadParentPid(int pid, out int parentPid)
+        {
+            parentPid = 0;
+            Span<byte> buf = stackalloc byte[1024];
+            int n = ReadPidFile(pid, "/stat", buf);
+            return n > 0 && TryParseParentPid(buf.Slice(0, n), out parentPid);
+        }
+
+        /// <summary>Field 4 (ppid) of "pid (comm) state ppid ...", read after the LAST ')' as comm may hold any bytes.</summary>
+        internal static bool TryParseParentPid(ReadOnlySpan<byte> stat, out int parentPid)
+        {
+            parentPid = 0;
+            int close = stat.LastIndexOf((byte)')');
+            if (close < 0) return false;
+            var rest = stat.Slice(close + 1);
+            // ") S 1234 ..." : skip the space, the state and the space after it.
+            int i = 0;
+            while (i < rest.Length && rest[i] == ' ') i++;
+            while (i < rest.Length && rest[i] != ' ') i++;
+            while (i < rest.Length && rest[i] == ' ') i++;
+            int start = i;
+            while (i < rest.Length && rest[i] >= (byte)'0' && rest[i] <= (byte)'9') i++;
+            if (i == start) return false;
+            fixed (byte* digits = rest.Slice(start)) return TryParseInt(digits, i - start, out parentPid);
+        }
+
         /// <summary>
         /// Reads ROOT/&lt;pid&gt;SUFFIX (suffix starts with '/') into buffer without building a string;
         /// the byte count, or -1 when it cannot be opened or read (process gone, no access).

@@ -17,7 +17,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// about 4–6 µs per readlinkat, checking every owner on every read would cost as much as the owner
     /// walk it saves, so each read first asks every owning process for its open-fd count (one statx of
     /// /proc/&lt;pid&gt;/fd, whose size procfs reports as that count since Linux 6.2): a process whose
-    /// count moved has all its sockets checked at once. The sockets of one whose count did not are spot
+    /// count moved, or that forked a child since the last read, has all its sockets checked at once (on the next
+    /// read too, after a fork). The sockets of one whose count did not are spot
     /// checked: an owner is checked when it is due, once every <see cref="SpotCheckPeriod"/> (first due
     /// at a point spread over one period from when it was found, so the checks do not come all at once),
     /// and its turn has come in a rotation over <see cref="SpotCheckReads"/> reads (its inode's slice),
@@ -67,6 +68,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private readonly Dictionary<int, OwningProcess> _owningProcesses = new Dictionary<int, OwningProcess>();
         private readonly ProcFs _proc;
         private int _read;
+        // Processes seen by the last read (null before the first), and owning processes that forked a child still
+        // living at one of the last two reads, by the read that saw the child: see NoteForks.
+        private HashSet<int> _knownPids;
+        private readonly Dictionary<int, int> _forkedInRead = new Dictionary<int, int>();
 
         /// <summary>Resolves against the running system's /proc.</summary>
         internal SocketOwnerResolver() : this(ProcFs.Default) { }
@@ -120,6 +125,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         {
             _read++;
             DropExitedProcesses();
+            NoteForks();
 
             var mustFind = new HashSet<ulong>();
             var mayFind = new HashSet<ulong>();
@@ -188,7 +194,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private void Walk(HashSet<ulong> mustFind, HashSet<ulong> mayFind)
         {
             int remaining = mustFind.Count;
-            var allPids = _proc.ListProcessIds();
+            var allPids = _knownPids; // this read's listing of /proc (NoteForks, at the start of Resolve)
             // PIDs that already own sockets first (new sockets mostly come from servers accepting and
             // clients connecting again), those with fewest fds first, so that one process holding
             // thousands of sockets is not re-read to find a socket some small process opened.
@@ -249,6 +255,27 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         {
             long period = (long)SpotCheckPeriod.TotalMilliseconds;
             return period <= 0 ? now : now + (long)((inode * 0x9E3779B97F4A7C15UL) >> 40) % period;
+        }
+
+        /// <summary>
+        /// Notes the owning processes that have a child the last read did not see (one getdents of /proc a read, and
+        /// one stat read per new process). A fork is how most sockets change hands (a server forks a worker for each
+        /// connection and closes its copy), and the parent's open-fd count does not show it when the parent goes
+        /// straight back to a blocking accept(), which reserves an fd number while it waits. Such a parent has all its
+        /// sockets checked on this read and the next (a read may fall between the fork and the close).
+        /// </summary>
+        private void NoteForks()
+        {
+            var pids = new HashSet<int>(_proc.ListProcessIds());
+            if (_knownPids != null && _owningProcesses.Count > 0)
+                foreach (int pid in pids)
+                    if (!_knownPids.Contains(pid) && _proc.TryReadParentPid(pid, out int parent) && _owningProcesses.ContainsKey(parent))
+                        _forkedInRead[parent] = _read;
+            _knownPids = pids;
+            if (_forkedInRead.Count == 0) return;
+            var done = new List<int>();
+            foreach (var kv in _forkedInRead) if (_read - kv.Value > 1) done.Add(kv.Key);
+            foreach (int pid in done) _forkedInRead.Remove(pid);
         }
 
         /// <summary>One stat read per distinct owning PID: cheap, and it catches exits and PID reuse.</summary>
@@ -362,7 +389,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     int open = _resolver._proc.OpenFdCount(pid);
                     if (_resolver._owningProcesses.TryGetValue(pid, out var owning))
                     {
-                        c.All = open < 0 || open != owning.OpenFds;
+                        c.All = open < 0 || open != owning.OpenFds || _resolver._forkedInRead.ContainsKey(pid);
                         owning.OpenFds = open;
                     }
                     else c.All = true;
