@@ -49,20 +49,24 @@ internal static class SamplerBenchmark
         SpinWait.SpinUntil(() => session.SamplerReads >= 10, TimeSpan.FromSeconds(120));
 
         var before = CpuTimes();
+        long allocated0 = GC.GetTotalAllocatedBytes(true);
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         long reads0 = session.SamplerReads;
         var clock = Stopwatch.StartNew();
         Thread.Sleep(TimeSpan.FromSeconds(seconds));
         var after = CpuTimes();
         double wallMs = clock.Elapsed.TotalMilliseconds;
         long reads = session.SamplerReads - reads0;
+        double allocatedMb = (GC.GetTotalAllocatedBytes(true) - allocated0) / 1e6;
+        gen0 = GC.CollectionCount(0) - gen0; gen1 = GC.CollectionCount(1) - gen1; gen2 = GC.CollectionCount(2) - gen2;
         stop.Cancel();
         reader.Join();
 
         var (user, system, run) = Delta(before, after, MonitorSession.SamplerThreadName);
         double tick = 1000.0 / 100; // USER_HZ is 100 on Linux
         Console.WriteLine($"# sampler benchmark, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {connections} connections ({Interlocked.Read(ref rows)} rows), a read every {interval} s, {wallMs / 1000:F0} s measured");
-        Console.WriteLine("reads  cpu_ms_per_read  user_ms_per_read  kernel_ms_per_read  %_core");
-        Console.WriteLine($"{reads,5}  {run / 1e6 / reads,15:F1}  {user * tick / reads,16:F1}  {system * tick / reads,18:F1}  {run / 1e6 / wallMs * 100,6:F2}");
+        Console.WriteLine("reads  cpu_ms_per_read  user_ms_per_read  kernel_ms_per_read  %_core  MB_allocated_per_read  gc_gen0/1/2");
+        Console.WriteLine($"{reads,5}  {run / 1e6 / reads,15:F1}  {user * tick / reads,16:F1}  {system * tick / reads,18:F1}  {run / 1e6 / wallMs * 100,6:F2}  {allocatedMb / reads,21:F2}  {gen0}/{gen1}/{gen2}");
         return 0;
     }
 

@@ -36,6 +36,20 @@ namespace ConnectionsMonitor.Engine.Traffic
         internal void BeginRead() => _generation++;
 
         /// <summary>
+        /// Makes room for a read of <paramref name="rows"/> connections before it is observed: a first read of 10,000
+        /// connections would otherwise grow the memory through a dozen rehashes of 88-byte entries, the largest on the
+        /// large-object heap (measured: 28 ms of a 160 ms first Get-MonitoredConnection). Grows only when the read would
+        /// more than double what is kept; netstandard2.0 has no Dictionary.EnsureCapacity, so the entries are copied.
+        /// </summary>
+        internal void Expect(int rows)
+        {
+            if (rows <= 2 * _previous.Count || rows < 256) return;
+            var grown = new Dictionary<ConnectionKey, Sample>(rows + rows / 4);
+            foreach (var pair in _previous) grown.Add(pair.Key, pair.Value);
+            _previous = grown;
+        }
+
+        /// <summary>
         /// Records the connection's counters and returns its rates since the previous sample, or nulls
         /// when there is no earlier sample, no counters, or the counters went backwards (a new
         /// socket on a reused key).

@@ -156,6 +156,26 @@ namespace ConnectionsMonitor.Tests.Traffic
             t.EndRead();
         }
 
+        /// <summary>Making room for a large read (the first of 10,000 connections) keeps what the tracker knew: rates and first sightings go on.</summary>
+        [Fact]
+        public void MakingRoomForALargeReadKeepsEverySample()
+        {
+            var t = new RateTracker();
+            var k = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 7, 11);
+            var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            t.BeginRead();
+            t.Observe(k, 0, 0, t0);
+            t.EndRead();
+            t.MarkBaseline(TransportProtocol.Tcp);
+            t.BeginRead();
+            t.Expect(10_000);
+            Assert.Equal((1000.0, 0.0), t.Observe(k, 1000, 0, t0.AddSeconds(1), out var firstSeen, out bool lowerBound));
+            Assert.Equal(t0, firstSeen);
+            Assert.True(lowerBound); // seen in the first read, before the baseline
+            t.EndRead();
+            Assert.Equal(1, t.Count);
+        }
+
         /// <summary>
         /// Two reads of one tick a few milliseconds apart (the sampler reads once per enrichment: a dashboard and a recording)
         /// give the same rates, over the last real window, not a rate over milliseconds (found by a newcomer: the dashboard

@@ -1,6 +1,8 @@
 using System.Collections.Generic;
 using System;
+using System.Collections.Concurrent;
 using System.Net;
+using System.Threading;
 using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Platform.Linux
@@ -91,19 +93,22 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private sealed class AddressInterner
         {
             private const int Capacity = 8192;
-            private readonly object _gate = new object();
-            private Dictionary<uint, IPAddress> _addresses = new Dictionary<uint, IPAddress>();
+            // Lock-free reads: two rows a connection ask for an address, from the pipeline thread, the session's sampler
+            // and a preparing pool thread at once; a lock taken 20,000 times a read was inflated by the first contention
+            // and then cost its slow path every time.
+            private readonly ConcurrentDictionary<uint, IPAddress> _addresses = new ConcurrentDictionary<uint, IPAddress>();
+            private int _count;
 
             internal IPAddress GetOrAdd(uint value)
             {
-                lock (_gate)
+                if (_addresses.TryGetValue(value, out var known)) return known;
+                if (Interlocked.Increment(ref _count) > Capacity)
                 {
-                    if (_addresses.TryGetValue(value, out var known)) return known;
-                    if (_addresses.Count >= Capacity) _addresses = new Dictionary<uint, IPAddress>(); // bounded: start over
-                    var address = new IPAddress(value);
-                    _addresses.Add(value, address);
-                    return address;
+                    // Bounded: start over (a racing add may land in the new table; the count is a bound, not an exact size).
+                    _addresses.Clear();
+                    Interlocked.Exchange(ref _count, 1);
                 }
+                return _addresses.GetOrAdd(value, new IPAddress(value));
             }
         }
 

@@ -210,6 +210,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             {
                 int pid = order[next++];
                 bool foundHere = false;
+                // The open-fd count from before the scan: the next read compares against it, so a process found now is not
+                // checked whole at the next read for want of a count (10,000 readlinkat, 57 ms of a first
+                // Get-MonitoredConnection), and an fd that changes during or after the scan still moves the count.
+                int openBefore = _owningProcesses.ContainsKey(pid) ? -2 : _proc.OpenFdCount(pid); // a known owner keeps its own count
                 int n = _proc.ScanSocketInodes(pid, (fd, inode) =>
                 {
                     bool must = mustFind.Remove(inode);
@@ -231,7 +235,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
                 else if (foundHere)
                 {
-                    if (_proc.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n };
+                    if (_proc.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n, OpenFds = openBefore };
                     else ForgetPid(pid); // exited while we looked: its sockets are someone else's now, or gone
                 }
             }
