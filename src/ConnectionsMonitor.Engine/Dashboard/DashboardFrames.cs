@@ -90,7 +90,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             public byte[] Row;
         }
 
-        private Dictionary<ConnectionKey, Shown> _previous = new Dictionary<ConnectionKey, Shown>();
+        private Dictionary<ConnectionKey, Shown> _previous = new Dictionary<ConnectionKey, Shown>(ConnectionKey.Comparer);
         private readonly MemoryStream _buffer = new MemoryStream(512);
         private readonly Utf8JsonWriter _writer;
         private long _version;
@@ -100,7 +100,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>The frame of one sample.</summary>
         public DashboardFrame Next(IReadOnlyList<ConnectionRecord> records, DateTime snapshotUtc, TimeSpan interval)
         {
-            var current = new Dictionary<ConnectionKey, Shown>(records.Count);
+            var current = new Dictionary<ConnectionKey, Shown>(records.Count, ConnectionKey.Comparer);
             var keys = new string[records.Count];
             var taken = new HashSet<string>(StringComparer.Ordinal);
             var rows = new List<byte[]>(records.Count);

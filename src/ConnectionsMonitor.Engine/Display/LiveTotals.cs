@@ -139,7 +139,7 @@ namespace ConnectionsMonitor.Engine.Display
         private sealed class KeyIndex
         {
             private readonly Dictionary<CookieKey, int> _byCookie = new Dictionary<CookieKey, int>();
-            private readonly Dictionary<ConnectionKey, int> _byKey = new Dictionary<ConnectionKey, int>();
+            private readonly Dictionary<ConnectionKey, int> _byKey = new Dictionary<ConnectionKey, int>(ConnectionKey.Comparer);
 
             public void Clear()
             {

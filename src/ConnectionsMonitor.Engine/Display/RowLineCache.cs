@@ -16,8 +16,8 @@ namespace ConnectionsMonitor.Engine.Display
     internal sealed class RowLineCache
     {
         private TableLayout _layout;
-        private Dictionary<ConnectionKey, Entry> _last = new Dictionary<ConnectionKey, Entry>();
-        private Dictionary<ConnectionKey, Entry> _next = new Dictionary<ConnectionKey, Entry>();
+        private Dictionary<ConnectionKey, Entry> _last = new Dictionary<ConnectionKey, Entry>(ConnectionKey.Comparer);
+        private Dictionary<ConnectionKey, Entry> _next = new Dictionary<ConnectionKey, Entry>(ConnectionKey.Comparer);
 
         /// <summary>Rows formatted since <see cref="BeginFrame"/> (the rest reused their line).</summary>
         public int Formatted { get; private set; }

@@ -39,7 +39,7 @@ namespace ConnectionsMonitor.Engine.History
             public long? Sent, Received;
         }
 
-        private readonly Dictionary<ConnectionKey, Tracked> _open = new Dictionary<ConnectionKey, Tracked>();
+        private readonly Dictionary<ConnectionKey, Tracked> _open = new Dictionary<ConnectionKey, Tracked>(ConnectionKey.Comparer);
         private readonly Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionKey> _byEndpoints =
             new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionKey>();
         private Dictionary<string, ProcessAccumulator> _minute = new Dictionary<string, ProcessAccumulator>(StringComparer.Ordinal);

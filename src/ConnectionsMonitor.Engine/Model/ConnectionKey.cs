@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Net;
 
 namespace ConnectionsMonitor.Engine.Model
@@ -65,5 +66,18 @@ namespace ConnectionsMonitor.Engine.Model
         }
 
         private static bool Equals(IPAddress a, IPAddress b) => a == null ? b == null : a.Equals(b);
+
+        /// <summary>
+        /// The comparer every dictionary and set of keys is made with: the default one for a struct of ours is built by
+        /// reflection and compiled unoptimized at first use, which a first 10,000-row read then calls 20,000 times; this one
+        /// is precompiled with the module (ReadyToRun) and calls <see cref="Equals(ConnectionKey)"/> and <see cref="GetHashCode"/>.
+        /// </summary>
+        public static IEqualityComparer<ConnectionKey> Comparer { get; } = new KeyComparer();
+
+        private sealed class KeyComparer : IEqualityComparer<ConnectionKey>
+        {
+            public bool Equals(ConnectionKey x, ConnectionKey y) => x.Equals(y);
+            public int GetHashCode(ConnectionKey k) => k.GetHashCode();
+        }
     }
 }

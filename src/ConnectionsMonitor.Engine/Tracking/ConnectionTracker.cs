@@ -106,7 +106,7 @@ namespace ConnectionsMonitor.Engine.Tracking
             Func<ConnectionRecord, bool> admitUnseen)
         {
             var events = new List<ConnectionEvent>();
-            var next = _spare ?? new Dictionary<ConnectionKey, ConnectionRecord>(snapshot.Connections.Count);
+            var next = _spare ?? new Dictionary<ConnectionKey, ConnectionRecord>(snapshot.Connections.Count, ConnectionKey.Comparer);
             _spare = null;
             next.Clear();
             bool baseline = _current == null;

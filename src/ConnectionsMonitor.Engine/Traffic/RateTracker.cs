@@ -26,7 +26,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             public int Generation;
         }
 
-        private Dictionary<ConnectionKey, Sample> _previous = new Dictionary<ConnectionKey, Sample>();
+        private Dictionary<ConnectionKey, Sample> _previous = new Dictionary<ConnectionKey, Sample>(ConnectionKey.Comparer);
         private int _generation;
         private bool _tcpBaseline, _udpBaseline;
 
@@ -44,7 +44,7 @@ namespace ConnectionsMonitor.Engine.Traffic
         internal void Expect(int rows)
         {
             if (rows <= 2 * _previous.Count || rows < 256) return;
-            var grown = new Dictionary<ConnectionKey, Sample>(rows + rows / 4);
+            var grown = new Dictionary<ConnectionKey, Sample>(rows + rows / 4, ConnectionKey.Comparer);
             foreach (var pair in _previous) grown.Add(pair.Key, pair.Value);
             _previous = grown;
         }
@@ -128,7 +128,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             foreach (var k in stale) _previous.Remove(k);
             // A dictionary never shrinks its buckets; rebuild after a large drop so memory stays flat.
             if (stale.Count > 1024 && _previous.Count < stale.Count)
-                _previous = new Dictionary<ConnectionKey, Sample>(_previous);
+                _previous = new Dictionary<ConnectionKey, Sample>(_previous, ConnectionKey.Comparer);
         }
     }
 

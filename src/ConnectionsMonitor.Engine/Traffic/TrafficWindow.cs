@@ -168,9 +168,9 @@ namespace ConnectionsMonitor.Engine.Traffic
 
         internal static List<ConnectionTraffic> Compute(IReadOnlyList<ConnectionRecord> first, IReadOnlyList<ConnectionRecord> last, IReadOnlyList<ConnectionRecord> closed)
         {
-            var before = new Dictionary<ConnectionKey, ConnectionRecord>(first.Count);
+            var before = new Dictionary<ConnectionKey, ConnectionRecord>(first.Count, ConnectionKey.Comparer);
             foreach (var r in first) before[r.Key] = r;
-            var after = new HashSet<ConnectionKey>();
+            var after = new HashSet<ConnectionKey>(ConnectionKey.Comparer);
             var result = new List<ConnectionTraffic>(last.Count + closed.Count);
 
             foreach (var r in last)
@@ -184,11 +184,11 @@ namespace ConnectionsMonitor.Engine.Traffic
 
             // Closing reports may lack the inode the table had (the socket is gone): match those on
             // the rest of the key.
-            var beforeWithoutInode = new Dictionary<ConnectionKey, ConnectionRecord>();
+            var beforeWithoutInode = new Dictionary<ConnectionKey, ConnectionRecord>(ConnectionKey.Comparer);
             foreach (var r in first)
                 if (!after.Contains(r.Key)) beforeWithoutInode[WithoutInode(r.Key)] = r;
 
-            var closedMatched = new HashSet<ConnectionKey>();
+            var closedMatched = new HashSet<ConnectionKey>(ConnectionKey.Comparer);
             foreach (var c in closed)
             {
                 if (after.Contains(c.Key)) continue;

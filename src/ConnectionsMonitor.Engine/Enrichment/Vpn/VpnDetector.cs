@@ -97,9 +97,11 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
         {
             if (records == null) throw new ArgumentNullException(nameof(records));
             if (!Enabled || records.Count == 0) return;
-            var listeners = new HashSet<(TransportProtocol, int)>();
+            // Protocol and port in one int: a set of ints runs on code the runtime ships precompiled, where a set of tuples
+            // of our enum is compiled unoptimized at first use, and this runs once per row.
+            var listeners = new HashSet<int>();
             foreach (var r in records)
-                if (r != null && IsListenerRow(r)) listeners.Add((r.Protocol, r.LocalPort));
+                if (r != null && IsListenerRow(r)) listeners.Add(ListenerKey(r.Protocol, r.LocalPort));
             // Rows share few local addresses: each one's interface is looked up once per batch.
             var interfaces = new Dictionary<IPAddress, InterfaceAnswer>();
             foreach (var r in records)
@@ -124,7 +126,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
             lock (_gate) Reload();
         }
 
-        private VpnVerdict Classify(ConnectionRecord r, HashSet<(TransportProtocol, int)> listeners, Dictionary<IPAddress, InterfaceAnswer> interfaces)
+        private VpnVerdict Classify(ConnectionRecord r, HashSet<int> listeners, Dictionary<IPAddress, InterfaceAnswer> interfaces)
         {
             List<string> reasons = null;
             var local = r.LocalAddress;
@@ -197,9 +199,11 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
         // The port that names a service is the server's. On a listener, or a connection accepted by one of
         // the batch's listeners, that is the local port and the remote one is the client's ephemeral port;
         // otherwise it is the remote port, or a local port below the ephemeral range (a server row seen alone).
-        private string PortReason(ConnectionRecord r, HashSet<(TransportProtocol, int)> listeners)
+        private static int ListenerKey(TransportProtocol protocol, int port) => (int)protocol << 16 | (port & 0xFFFF);
+
+        private string PortReason(ConnectionRecord r, HashSet<int> listeners)
         {
-            bool weServe = IsListenerRow(r) || (listeners != null && listeners.Contains((r.Protocol, r.LocalPort)));
+            bool weServe = IsListenerRow(r) || (listeners != null && listeners.Contains(ListenerKey(r.Protocol, r.LocalPort)));
             if (weServe)
                 return IsVpnPort(r.LocalPort) ? "local port " + PortName(r.LocalPort) : null;
             if (r.RemotePort is int remote && IsVpnPort(remote)) return "remote port " + PortName(remote);
