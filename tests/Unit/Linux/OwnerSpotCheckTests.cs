@@ -79,5 +79,67 @@ namespace ConnectionsMonitor.Tests.Linux
                 holder.WaitForExit();
             }
         }
+
+        /// <summary>
+        /// A socket no walk can attribute (here an inode no process holds; on a machine, one only an unreadable process holds:
+        /// PID 1 in a container, another user's process when unprivileged) is sought again every RecheckInterval reads. Such a
+        /// search skips a process whose open-fd count has not moved since its last complete scan — it cannot have gained
+        /// the socket without opening or receiving an fd — except every FullRecheckEvery-th search, which reads every process.
+        /// </summary>
+        [LinuxFact]
+        public void ASearchForUnattributedSocketsSkipsProcessesWhoseFdsHaveNotMoved()
+        {
+            const string holder40 =
+                "import socket,sys\n" +
+                "s=[socket.socket() for _ in range(40)]\n" +
+                "print(' '.join(str(x.fileno()) for x in s),flush=True)\n" +
+                "sys.stdin.readline()\n" +
+                "s.append(socket.socket())\n" +
+                "print('opened',flush=True)\n" +
+                "sys.stdin.read()\n";
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(holder40);
+            using var holder = Process.Start(psi);
+            try
+            {
+                var inodes = holder.StandardOutput.ReadLine().Split(' ').Select(fd =>
+                {
+                    string target = new FileInfo($"/proc/{holder.Id}/fd/{fd}").LinkTarget; // socket:[N]
+                    return ulong.Parse(target.Substring(8, target.Length - 9));
+                }).ToList();
+                const ulong nobodys = ulong.MaxValue - 5;
+                var rows = inodes.Append(nobodys).Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
+                var resolver = new SocketOwnerResolver { RecheckInterval = 1, FullRecheckEvery = 3 };
+
+                resolver.Resolve(rows, 0xF); // a full walk: the holder's 40 found, the other one nowhere
+                Assert.Contains(holder.Id, resolver.LastWalkScanned);
+                Assert.Equal(holder.Id, resolver.CachedOwner(inodes[0]));
+                Assert.Null(resolver.CachedOwner(nobodys));
+
+                resolver.Resolve(rows, 0xF); // 1st search: the holder's fds have not moved
+                Assert.Equal(SocketOwnerResolver.WalkKind.Full, resolver.LastWalk);
+                Assert.DoesNotContain(holder.Id, resolver.LastWalkScanned);
+                resolver.Resolve(rows, 0xF); // 2nd
+                Assert.DoesNotContain(holder.Id, resolver.LastWalkScanned);
+                resolver.Resolve(rows, 0xF); // 3rd: every process
+                Assert.Contains(holder.Id, resolver.LastWalkScanned);
+
+                holder.StandardInput.WriteLine("open");
+                holder.StandardInput.Flush();
+                Assert.Equal("opened", holder.StandardOutput.ReadLine());
+                resolver.Resolve(rows, 0xF); // 4th: a skipping one, but the holder opened an fd
+                Assert.Contains(holder.Id, resolver.LastWalkScanned);
+                resolver.Resolve(rows, 0xF); // 5th: not moved since
+                Assert.DoesNotContain(holder.Id, resolver.LastWalkScanned);
+                Assert.All(inodes, i => Assert.Equal(holder.Id, resolver.CachedOwner(i)));
+                Assert.Null(resolver.CachedOwner(nobodys));
+            }
+            finally
+            {
+                holder.Kill();
+                holder.WaitForExit();
+            }
+        }
     }
 }

@@ -72,6 +72,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         // living at one of the last two reads, by the read that saw the child: see NoteForks.
         private HashSet<int> _knownPids;
         private readonly Dictionary<int, int> _forkedInRead = new Dictionary<int, int>();
+        // Each process's open-fd count from just before its last complete scan, by PID (dropped with the PID): a recheck of
+        // unattributed sockets skips a process whose count has not moved since, as it cannot have gained them without
+        // opening or receiving an fd (but for a close-then-receive that kept the count, which every FullRecheckEvery-th
+        // recheck covers).
+        private readonly Dictionary<int, int> _scannedOpenFds = new Dictionary<int, int>();
+        private int _rechecks;
 
         /// <summary>Resolves against the running system's /proc.</summary>
         internal SocketOwnerResolver() : this(ProcFs.Default) { }
@@ -84,6 +90,18 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         /// <summary>Reads between searches for sockets whose owner a full walk did not find.</summary>
         internal int RecheckInterval { get; set; } = 10;
+
+        /// <summary>
+        /// Every how many of those searches reads every process again, even those whose open-fd count has not moved
+        /// since their last complete scan (the others skip them: a socket that only a process we may not read holds —
+        /// PID 1 in a container, another user's when unprivileged — would otherwise have each search read the fds of
+        /// every process, 10,000 readlinkat for one process holding 10,000 sockets).
+        /// </summary>
+        internal int FullRecheckEvery { get; set; } = 6;
+
+        /// <summary>PIDs whose fds the last walk read; for tests.</summary>
+        internal IReadOnlyCollection<int> LastWalkScanned => _lastWalkScanned;
+        private readonly List<int> _lastWalkScanned = new List<int>();
 
         /// <summary>
         /// How often each cached owner of a process whose open-fd count stayed the same is checked (zero: at
@@ -171,14 +189,18 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             LastStaleOwners = stale;
             LastOwnerChecks = checks.Count;
 
+            // Only sockets sought before (no new one, no stale owner): processes whose fds have not moved may be skipped.
+            bool skipUnmoved = false;
             if (recheckDue)
             {
+                skipUnmoved = mustFind.Count == 0 && _rechecks++ % Math.Max(1, FullRecheckEvery) != Math.Max(1, FullRecheckEvery) - 1;
                 mustFind.UnionWith(mayFind);
                 mayFind.Clear();
             }
             LastWalk = WalkKind.None;
             LastWalkProcesses = LastWalkFds = 0;
-            if (mustFind.Count > 0) Walk(mustFind, mayFind);
+            _lastWalkScanned.Clear();
+            if (mustFind.Count > 0) Walk(mustFind, mayFind, skipUnmoved);
 
             foreach (var row in rows)
                 if (row.Inode != null && _owners.TryGetValue(row.Inode.Value, out var owner))
@@ -191,7 +213,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// Walks /proc until every inode in mustFind is attributed (or all processes are read).
         /// Owners of mayFind inodes met on the way are recorded too, for free.
         /// </summary>
-        private void Walk(HashSet<ulong> mustFind, HashSet<ulong> mayFind)
+        private void Walk(HashSet<ulong> mustFind, HashSet<ulong> mayFind, bool skipUnmoved)
         {
             int remaining = mustFind.Count;
             var allPids = _knownPids; // this read's listing of /proc (NoteForks, at the start of Resolve)
@@ -213,7 +235,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 // The open-fd count from before the scan: the next read compares against it, so a process found now is not
                 // checked whole at the next read for want of a count (10,000 readlinkat, 57 ms of a first
                 // Get-MonitoredConnection), and an fd that changes during or after the scan still moves the count.
-                int openBefore = _owningProcesses.ContainsKey(pid) ? -2 : _proc.OpenFdCount(pid); // a known owner keeps its own count
+                int openBefore = _proc.OpenFdCount(pid);
+                if (skipUnmoved && openBefore >= 0 && _scannedOpenFds.TryGetValue(pid, out int scanned) && scanned == openBefore) continue;
+                _lastWalkScanned.Add(pid);
                 int n = _proc.ScanSocketInodes(pid, (fd, inode) =>
                 {
                     bool must = mustFind.Remove(inode);
@@ -232,6 +256,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 fds += n;
                 // A scan cut short by the last find saw only part of the fds: keep the old count then.
                 bool complete = remaining > 0;
+                if (complete && openBefore >= 0) _scannedOpenFds[pid] = openBefore;
                 if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
                 else if (foundHere)
                 {
@@ -275,6 +300,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 foreach (int pid in pids)
                     if (!_knownPids.Contains(pid) && _proc.TryReadParentPid(pid, out int parent) && _owningProcesses.ContainsKey(parent))
                         _forkedInRead[parent] = _read;
+            if (_scannedOpenFds.Count > 0)
+            {
+                // Gone, or new since the last read (a reused PID): its count belongs to another process.
+                List<int> gone = null;
+                foreach (int pid in _scannedOpenFds.Keys)
+                    if (!pids.Contains(pid) || (_knownPids != null && !_knownPids.Contains(pid))) (gone ?? (gone = new List<int>())).Add(pid);
+                if (gone != null) foreach (int pid in gone) _scannedOpenFds.Remove(pid);
+            }
             _knownPids = pids;
             if (_forkedInRead.Count == 0) return;
             var done = new List<int>();
