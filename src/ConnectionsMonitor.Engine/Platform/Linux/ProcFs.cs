@@ -336,6 +336,36 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             return n > 0 && TryParseParentPid(buf.Slice(0, n), out parentPid);
         }
 
+        /// <summary>The parent's PID (field 4) and the start time (field 22, clock ticks after boot) from one read of ROOT/&lt;pid&gt;/stat; false when the process is gone.</summary>
+        internal bool TryReadParentAndStart(int pid, out int parentPid, out ulong startTicks)
+        {
+            parentPid = 0;
+            startTicks = 0;
+            Span<byte> buf = stackalloc byte[1024];
+            int n = ReadPidFile(pid, "/stat", buf);
+            return n > 0 && TryParseParentPid(buf.Slice(0, n), out parentPid) && TryParseStat(buf.Slice(0, n), out _, out startTicks);
+        }
+
+        /// <summary>
+        /// Time since boot in clock ticks (ROOT/uptime's first field, seconds, times sysconf(_SC_CLK_TCK)), on the clock of
+        /// the stat start times; false when the file is missing or unreadable (a fake tree).
+        /// </summary>
+        internal bool TryReadUptimeTicks(out ulong ticks)
+        {
+            ticks = 0;
+            try
+            {
+                string text = System.IO.File.ReadAllText(_prefixText + "uptime");
+                int space = text.IndexOf(' ');
+                if (space <= 0 || !double.TryParse(text.Substring(0, space), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds < 0)
+                    return false;
+                ticks = (ulong)(seconds * LinuxNative.ClockTicksPerSecond);
+                return true;
+            }
+            catch (System.IO.IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        }
+
         /// <summary>Field 4 (ppid) of "pid (comm) state ppid ...", read after the LAST ')' as comm may hold any bytes.</summary>
         internal static bool TryParseParentPid(ReadOnlySpan<byte> stat, out int parentPid)
         {

@@ -76,7 +76,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         // unattributed sockets skips a process whose count has not moved since, as it cannot have gained them without
         // opening or receiving an fd (but for a close-then-receive that kept the count, which every FullRecheckEvery-th
         // recheck covers).
-        private readonly Dictionary<int, int> _scannedOpenFds = new Dictionary<int, int>();
+        private readonly Dictionary<int, ScannedCount> _scannedOpenFds = new Dictionary<int, ScannedCount>();
+
+        private struct ScannedCount
+        {
+            internal int OpenFds;
+            internal ulong StartTicks; // which process had the PID (a PID reused between two reads is another process)
+        }
         private int _rechecks;
 
         /// <summary>Resolves against the running system's /proc.</summary>
@@ -98,6 +104,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// every process, 10,000 readlinkat for one process holding 10,000 sockets).
         /// </summary>
         internal int FullRecheckEvery { get; set; } = 6;
+
+        /// <summary>
+        /// On the first read (no earlier listing of /proc), processes started this recently count as forked since the last
+        /// read, so their parents' sockets are all checked at the next read.
+        /// </summary>
+        internal TimeSpan FirstReadForkWindow { get; set; } = TimeSpan.FromSeconds(2);
 
         /// <summary>PIDs whose fds the last walk read; for tests.</summary>
         internal IReadOnlyCollection<int> LastWalkScanned => _lastWalkScanned;
@@ -216,6 +228,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private void Walk(HashSet<ulong> mustFind, HashSet<ulong> mayFind, bool skipUnmoved)
         {
             int remaining = mustFind.Count;
+            // A complete scan vouches that a process holds none of the unattributed sockets only when the walk sought them all
+            // (a TCP-only read does not seek the UDP ones, nor any read those of sockets gone since the last).
+            bool seeksAll = mustFind.Count + mayFind.Count == _unattributed.Count;
             var allPids = _knownPids; // this read's listing of /proc (NoteForks, at the start of Resolve)
             // PIDs that already own sockets first (new sockets mostly come from servers accepting and
             // clients connecting again), those with fewest fds first, so that one process holding
@@ -236,7 +251,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 // checked whole at the next read for want of a count (10,000 readlinkat, 57 ms of a first
                 // Get-MonitoredConnection), and an fd that changes during or after the scan still moves the count.
                 int openBefore = _proc.OpenFdCount(pid);
-                if (skipUnmoved && openBefore >= 0 && _scannedOpenFds.TryGetValue(pid, out int scanned) && scanned == openBefore) continue;
+                if (skipUnmoved && openBefore >= 0 && _scannedOpenFds.TryGetValue(pid, out var scanned) && scanned.OpenFds == openBefore
+                    && _proc.TryReadStartTicks(pid, out ulong startNow) && startNow == scanned.StartTicks) continue; // the same process, its fds unmoved
                 _lastWalkScanned.Add(pid);
                 int n = _proc.ScanSocketInodes(pid, (fd, inode) =>
                 {
@@ -256,7 +272,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 fds += n;
                 // A scan cut short by the last find saw only part of the fds: keep the old count then.
                 bool complete = remaining > 0;
-                if (complete && openBefore >= 0) _scannedOpenFds[pid] = openBefore;
+                if (complete && seeksAll && openBefore >= 0 && _proc.TryReadStartTicks(pid, out ulong scannedStart)) _scannedOpenFds[pid] = new ScannedCount { OpenFds = openBefore, StartTicks = scannedStart };
                 if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
                 else if (foundHere)
                 {
@@ -296,10 +312,23 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private void NoteForks()
         {
             var pids = new HashSet<int>(_proc.ListProcessIds());
-            if (_knownPids != null && _owningProcesses.Count > 0)
+            // Any parent, not only owners known so far: this read's walk may find a new socket in a parent that has just
+            // forked the worker it hands it to, and the walk takes the parent's open-fd count, which the handover leaves
+            // where it was (the parent's blocking accept() reserves an fd).
+            if (_knownPids != null)
+            {
                 foreach (int pid in pids)
-                    if (!_knownPids.Contains(pid) && _proc.TryReadParentPid(pid, out int parent) && _owningProcesses.ContainsKey(parent))
+                    if (!_knownPids.Contains(pid) && _proc.TryReadParentPid(pid, out int parent))
                         _forkedInRead[parent] = _read;
+            }
+            else if (_proc.TryReadUptimeTicks(out ulong now))
+            {
+                // The first read has no earlier listing to tell new processes by: their start times do (one stat per process, once).
+                ulong recent = (ulong)(FirstReadForkWindow.TotalSeconds * LinuxNative.ClockTicksPerSecond);
+                foreach (int pid in pids)
+                    if (_proc.TryReadParentAndStart(pid, out int parent, out ulong start) && start + recent >= now)
+                        _forkedInRead[parent] = _read;
+            }
             if (_scannedOpenFds.Count > 0)
             {
                 // Gone, or new since the last read (a reused PID): its count belongs to another process.

@@ -1,0 +1,183 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using ConnectionsMonitor.Engine.Model;
+using ConnectionsMonitor.Engine.Platform.Linux;
+using ConnectionsMonitor.Tests.TestSupport;
+using Xunit;
+
+namespace ConnectionsMonitor.Tests.Linux
+{
+    [Collection(LinuxSocketsCollection.Name)]
+    /// <summary>
+    /// A pre-fork server found by a walk while it and the worker it just forked both hold the accepted socket; it then closes
+    /// its copy and blocks in accept() again, which reserves an fd number, so its open-fd count is back where the walk took
+    /// it. The next read must show the worker: on the session's first read (no earlier listing of /proc: the worker's start
+    /// time tells it is new) and on a later one (the worker is new since the last listing, though its parent owned nothing yet).
+    /// Found by a review of the change that took the open-fd count during the walk.
+    /// </summary>
+    public class OwnerHandoverTests
+    {
+        // Pre-fork server: accept S, fork a worker that keeps S, parent closes S and blocks in accept again
+        // (the blocking accept reserves an fd, so the parent's open-fd count is back where it was).
+        private const string Server =
+            "import os,socket,sys,time\n" +
+            "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen(8)\n" +
+            "print(l.getsockname()[1],flush=True)\n" +
+            "c,_=l.accept()\n" +
+            "pid=os.fork()\n" +
+            "if pid==0:\n" +
+            "    l.close(); time.sleep(600); os._exit(0)\n" +
+            "print(pid, l.fileno(), c.fileno(), flush=True)\n" +
+            "sys.stdin.readline()\n" +
+            "c.close()\n" +
+            "print('closed',flush=True)\n" +
+            "l.accept()\n";
+
+        static ulong InodeOf(int pid, int fd)
+        {
+            string t = new FileInfo($"/proc/{pid}/fd/{fd}").LinkTarget;
+            return ulong.Parse(t.Substring(8, t.Length - 9));
+        }
+
+        [LinuxFact]
+        public void OnTheFirstReadANewlyFoundOwnerThatHandsItsSocketToAWorkerIsCaughtAtTheNextRead()
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(Server);
+            using var server = Process.Start(psi);
+            int child = 0;
+            try
+            {
+                int port = int.Parse(server.StandardOutput.ReadLine());
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                client.Connect(IPAddress.Loopback, port);
+                var parts = server.StandardOutput.ReadLine().Split(' ').Select(int.Parse).ToArray();
+                child = parts[0];
+                ulong listener = InodeOf(server.Id, parts[1]), accepted = InodeOf(server.Id, parts[2]);
+                var rows = new[] { listener, accepted }.Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
+                var resolver = new SocketOwnerResolver { ClockMs = () => 1_000_000 };
+
+                resolver.Resolve(rows, 0xF); // parent and worker both hold the accepted socket; the walk meets the parent first
+                Assert.Equal(server.Id, resolver.CachedOwner(accepted));
+                int before = ProcFs.Default.OpenFdCount(server.Id);
+
+                server.StandardInput.WriteLine("go");
+                server.StandardInput.Flush();
+                Assert.Equal("closed", server.StandardOutput.ReadLine());
+                Thread.Sleep(300); // parent back in accept()
+                Assert.Equal(before, ProcFs.Default.OpenFdCount(server.Id));
+
+                resolver.Resolve(rows, 0xF);
+                Assert.Equal(child, resolver.CachedOwner(accepted));
+            }
+            finally
+            {
+                if (child > 0) try { Process.GetProcessById(child).Kill(); } catch { }
+                server.Kill();
+                server.WaitForExit();
+            }
+        }
+
+        [LinuxFact]
+        public void AParentFirstFoundAfterAnEarlierReadThatHandsItsSocketToAWorkerIsCaughtAtTheNextRead()
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(Server);
+            using var server = Process.Start(psi);
+            int child = 0;
+            try
+            {
+                int port = int.Parse(server.StandardOutput.ReadLine());
+                using var mine = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                ulong mineInode = InodeOf(Environment.ProcessId, (int)mine.SafeHandle.DangerousGetHandle());
+                var resolver0 = new SocketOwnerResolver { ClockMs = () => 1_000_000 };
+                resolver0.Resolve(new[] { mineInode }.Select(i => new SocketEntry { Protocol = TransportProtocol.Udp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList(), 0xF);
+                Assert.Equal(Environment.ProcessId, resolver0.CachedOwner(mineInode));
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                client.Connect(IPAddress.Loopback, port);
+                var parts = server.StandardOutput.ReadLine().Split(' ').Select(int.Parse).ToArray();
+                child = parts[0];
+                ulong listener = InodeOf(server.Id, parts[1]), accepted = InodeOf(server.Id, parts[2]);
+                var rows = new[] { listener, accepted }.Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
+                rows.Add(new SocketEntry { Protocol = TransportProtocol.Udp, LocalAddress = IPAddress.Loopback, Inode = mineInode });
+                var resolver = resolver0;
+
+                resolver.Resolve(rows, 0xF); // parent and worker both hold the accepted socket; the walk meets the parent first
+                Assert.Equal(server.Id, resolver.CachedOwner(accepted));
+                int before = ProcFs.Default.OpenFdCount(server.Id);
+
+                server.StandardInput.WriteLine("go");
+                server.StandardInput.Flush();
+                Assert.Equal("closed", server.StandardOutput.ReadLine());
+                Thread.Sleep(300); // parent back in accept()
+                Assert.Equal(before, ProcFs.Default.OpenFdCount(server.Id));
+
+                resolver.Resolve(rows, 0xF);
+                Assert.Equal(child, resolver.CachedOwner(accepted));
+            }
+            finally
+            {
+                if (child > 0) try { Process.GetProcessById(child).Kill(); } catch { }
+                server.Kill();
+                server.WaitForExit();
+            }
+        }
+
+        // A UDP socket in flight (SCM_RIGHTS, sender closed it): nobody holds it, so it is unattributed. Then the
+        // process receives it.
+        private const string Holder =
+            "import os,socket,sys,array\n" +
+            "a,b=socket.socketpair(socket.AF_UNIX,socket.SOCK_DGRAM)\n" +
+            "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n" +
+            "ino=os.readlink('/proc/self/fd/%d'%u.fileno())[8:-1]\n" +
+            "a.sendmsg([b'x'],[(socket.SOL_SOCKET,socket.SCM_RIGHTS,array.array('i',[u.fileno()]))]); u.close()\n" +
+            "print(ino,flush=True)\n" +
+            "sys.stdin.readline()\n" +
+            "msg,anc,fl,ad=b.recvmsg(1,socket.CMSG_LEN(4))\n" +
+            "print('received',flush=True)\n" +
+            "sys.stdin.read()\n";
+
+        /// <summary>A read of one protocol does not seek the other's unattributed sockets, so its scans do not let a later search skip a process.</summary>
+        [LinuxFact]
+        public void AnUnattributedSocketReceivedBeforeANarrowReadIsFoundByTheNextSearch()
+        {
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(Holder);
+            using var holder = Process.Start(psi);
+            try
+            {
+                ulong u = ulong.Parse(holder.StandardOutput.ReadLine());
+                const ulong nobodysTcp = ulong.MaxValue - 7;
+                var udpRow = new SocketEntry { Protocol = TransportProtocol.Udp, LocalAddress = IPAddress.Any, Inode = u };
+                var tcpRow = new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = nobodysTcp };
+                var resolver = new SocketOwnerResolver { RecheckInterval = 1 };
+
+                resolver.Resolve(new() { udpRow }, 0xF);          // full read: the UDP socket is nobody's (in flight)
+                Assert.Null(resolver.CachedOwner(u));
+                Assert.Contains(holder.Id, resolver.LastWalkScanned);
+
+                holder.StandardInput.WriteLine("recv"); holder.StandardInput.Flush();
+                Assert.Equal("received", holder.StandardOutput.ReadLine());
+
+                resolver.Resolve(new() { tcpRow }, SocketOwnerResolver.TcpV4); // a TCP-only read walks every process
+                Assert.Contains(holder.Id, resolver.LastWalkScanned);
+
+                resolver.Resolve(new() { udpRow, tcpRow }, 0xF);  // full read, search due
+                Assert.Equal(holder.Id, resolver.CachedOwner(u));
+            }
+            finally
+            {
+                holder.Kill();
+                holder.WaitForExit();
+            }
+        }
+    }
+}
