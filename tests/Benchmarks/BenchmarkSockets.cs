@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Collections.Generic;
 using System.Net;
 using System.Net.Sockets;
@@ -57,6 +58,49 @@ internal static class BenchmarkSockets
                 s.Dispose();
             }
             _listener.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The same pairs held by a child process of their own (this program with --hold-sockets), as a server holds its
+    /// connections: neither this process nor a pwsh it starts owns them. The owner resolver looks harder at a process that
+    /// has just started a child (it may have handed it a socket), so a benchmark that held the sockets itself and started
+    /// pwsh would measure that case instead of the usual one.
+    /// </summary>
+    internal sealed class LoopbackPairsElsewhere : IDisposable
+    {
+        private readonly System.Diagnostics.Process _holder;
+
+        public LoopbackPairsElsewhere(int pairs)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(typeof(LoopbackPairsElsewhere).Assembly.Location);
+            psi.ArgumentList.Add("--hold-sockets");
+            psi.ArgumentList.Add((pairs * 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            _holder = System.Diagnostics.Process.Start(psi);
+            string line = _holder.StandardOutput.ReadLine();
+            if (line != "ready") throw new InvalidOperationException("The socket holder did not start: " + line);
+            ProcessId = _holder.Id;
+        }
+
+        public int ProcessId { get; }
+
+        /// <summary>--hold-sockets N: opens N/2 pairs, says "ready", holds them until standard input closes.</summary>
+        internal static int Hold(int sockets)
+        {
+            RaiseFileLimit(sockets + 1024);
+            using var pairs = new LoopbackPairs(sockets / 2);
+            Console.WriteLine("ready");
+            Console.Out.Flush();
+            Console.In.ReadToEnd();
+            return 0;
+        }
+
+        public void Dispose()
+        {
+            _holder.StandardInput.Close();
+            if (!_holder.WaitForExit(30_000)) _holder.Kill();
+            _holder.Dispose();
         }
     }
 }

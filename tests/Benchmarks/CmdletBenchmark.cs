@@ -46,7 +46,7 @@ internal static class CmdletBenchmark
         Console.WriteLine("sockets  rows   import_ms  first_ms  warm_ms  steady_ms  ss_tanp_ms  first/ss  warm/ss  steady/ss  pwsh_MB");
         foreach (int n in sizes)
         {
-            using var pairs = new BenchmarkSockets.LoopbackPairs(n / 2);
+            using var pairs = new BenchmarkSockets.LoopbackPairsElsewhere(n / 2); // held by a process of their own, not pwsh's parent
             var imports = new List<double>();
             var firsts = new List<double>();
             var warms = new List<double>();
