@@ -386,7 +386,8 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
         [Fact]
         public void MessagesThatFailAreWrittenToTheDeadLetterFileWhenTheyFail()
         {
-            int port = ClosedPort();
+            using var closed = RefusingPort();
+            int port = ((IPEndPoint)closed.LocalEndPoint).Port;
             var target = new AlertTarget(new Uri("http://127.0.0.1:" + port + "/hook/" + WebhookTestBed.PathToken + "?sig=" + WebhookTestBed.QueryToken), AlertTargetKind.Generic);
             var rule = WebhookTestBed.Rule("r1", TimeSpan.Zero, target);
             var options = _bed.FastOptions();
@@ -433,7 +434,8 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
         {
             var options = _bed.FastOptions();
             options.MaxAttempts = 2;
-            options.AttemptTimeout = TimeSpan.FromMilliseconds(300);
+            // Long enough that a refused connection on a busy machine (tests run in parallel) is refused, not timed out.
+            options.AttemptTimeout = TimeSpan.FromSeconds(1);
             options.BreakerFailures = 2;
             var delivery = _bed.Delivery(options);
             var seen = new List<string>();
@@ -448,7 +450,8 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
                 delivery.Enqueue(rule, WebhookTestBed.Alert(rule.Name));
                 delivery.Enqueue(rule, WebhookTestBed.Alert(rule.Name));
             }
-            var refused = new AlertTarget(new Uri("http://127.0.0.1:" + ClosedPort() + "/hook/" + WebhookTestBed.PathToken + "?sig=" + WebhookTestBed.QueryToken), AlertTargetKind.Discord);
+            using var closed = RefusingPort();
+            var refused = new AlertTarget(new Uri("http://127.0.0.1:" + ((IPEndPoint)closed.LocalEndPoint).Port + "/hook/" + WebhookTestBed.PathToken + "?sig=" + WebhookTestBed.QueryToken), AlertTargetKind.Discord);
             var refusedRule = WebhookTestBed.Rule("refused", TimeSpan.Zero, refused);
             rules.Add(refusedRule);
 
@@ -501,13 +504,15 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             Assert.StartsWith("failed: ", scrubbed, StringComparison.Ordinal);
         }
 
-        private static int ClosedPort()
+        /// <summary>
+        /// A loopback port that refuses connections for as long as the socket lives: bound, never listening, so no other test
+        /// running alongside can take the port and answer (a port merely closed again could be).
+        /// </summary>
+        private static System.Net.Sockets.Socket RefusingPort()
         {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            return port;
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            return socket;
         }
     }
 }
