@@ -291,6 +291,7 @@ internal static class LiveViewBenchmark
 
         public static Churner Start(int perSecond)
         {
+            if (perSecond <= 0) return new Churner(null); // --churn 0: a second steady phase, no child
             const string script = @"
 import socket, sys, time, threading
 rate = int(sys.argv[1])
@@ -317,6 +318,7 @@ while True:
 
         public void Dispose()
         {
+            if (_process == null) return;
             try { _process.Kill(); _process.WaitForExit(); } catch (InvalidOperationException) { }
             _process.Dispose();
         }
