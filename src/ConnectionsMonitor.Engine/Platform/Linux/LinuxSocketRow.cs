@@ -93,8 +93,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private sealed class AddressInterner
         {
             private const int Capacity = 8192;
-            // Lock-free reads: two rows a connection ask for an address, from the pipeline thread, the session's sampler
-            // and a preparing pool thread at once; a lock taken 20,000 times a read was inflated by the first contention
+            // Lock-free reads: every row asks for its two addresses, and the pipeline thread, the session's sampler and a
+            // preparing pool thread may read at once; a lock taken 20,000 times a read was inflated by the first contention
             // and then cost its slow path every time.
             private readonly ConcurrentDictionary<uint, IPAddress> _addresses = new ConcurrentDictionary<uint, IPAddress>();
             private int _count;
