@@ -39,11 +39,6 @@ namespace ConnectionsMonitor.Tests.Linux
             "    print('closed', True, flush=True)\n" +
             "sys.stdin.read()\n";
 
-        private static void Say(Process p, string line)
-        {
-            p.StandardInput.WriteLine(line);
-            p.StandardInput.Flush();
-        }
 
         [LinuxTheory]
         [InlineData("close", false)]
@@ -51,15 +46,9 @@ namespace ConnectionsMonitor.Tests.Linux
         [InlineData("reuse", true)]
         public void CachedOwnerThatClosedItsCopyIsReplacedByTheProcessThatStillHoldsTheSocket(string mode, bool everyRead)
         {
-            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(PreForkServer);
-            psi.ArgumentList.Add(mode);
-            using var parent = Process.Start(psi);
-            int worker = 0;
-            try
+            using (var parent = new PythonChild(PreForkServer, mode))
             {
-                int port = int.Parse(parent.StandardOutput.ReadLine());
+                int port = int.Parse(parent.ReadLine());
                 using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
                 table.OwnerResolver.ClockMs = () => 1_000_000; // standing still: no spot check falls due
                 if (everyRead)
@@ -74,13 +63,13 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.Equal(parent.Id, listener(table).ProcessId);
 
                 // Both hold it: either is a true answer (ss -p lists both).
-                Say(parent, "fork");
-                worker = int.Parse(parent.StandardOutput.ReadLine());
+                parent.Say("fork");
+                int worker = parent.Adopt(int.Parse(parent.ReadLine()));
                 Assert.Contains(listener(table).ProcessId, new int?[] { parent.Id, worker });
 
                 // The parent closes its copy and keeps running (in "reuse", its fd number now holds another socket).
-                Say(parent, "close");
-                Assert.Equal("closed True", parent.StandardOutput.ReadLine());
+                parent.Say("close");
+                Assert.Equal("closed True", parent.ReadLine());
                 Assert.False(parent.HasExited);
 
                 // The read after the fork saw the new child, so the parent's sockets are all checked on that read
@@ -99,12 +88,6 @@ namespace ConnectionsMonitor.Tests.Linux
                 // Nothing moved since: the next read trusts the checked cache and walks nothing.
                 Assert.Equal(worker, listener(table).ProcessId);
                 Assert.Equal(0, table.OwnerResolver.LastStaleOwners);
-            }
-            finally
-            {
-                if (worker != 0) try { Process.GetProcessById(worker).Kill(); } catch (ArgumentException) { }
-                if (!parent.HasExited) parent.Kill();
-                parent.WaitForExit();
             }
         }
 
@@ -130,17 +113,12 @@ namespace ConnectionsMonitor.Tests.Linux
         [LinuxFact]
         public void ConnectionHandedToAForkedWorkerShowsTheWorkerAtTheNextRead()
         {
-            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(ForkPerConnectionServer);
-            using var parent = Process.Start(psi);
-            int worker = 0;
-            try
+            using (var parent = new PythonChild(ForkPerConnectionServer))
             {
-                int port = int.Parse(parent.StandardOutput.ReadLine());
+                int port = int.Parse(parent.ReadLine());
                 using var client = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
                 client.Connect(new IPEndPoint(IPAddress.Loopback, port));
-                Assert.Equal("accepted", parent.StandardOutput.ReadLine());
+                Assert.Equal("accepted", parent.ReadLine());
                 using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
                 table.OwnerResolver.ClockMs = () => 1_000_000;
                 int clientPort = ((IPEndPoint)client.LocalEndPoint).Port;
@@ -149,20 +127,14 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.Equal(parent.Id, connection().ProcessId);
                 Assert.Equal(parent.Id, connection().ProcessId); // the fd count is known from here on
 
-                Say(parent, "fork");
-                worker = int.Parse(parent.StandardOutput.ReadLine());
+                parent.Say("fork");
+                int worker = parent.Adopt(int.Parse(parent.ReadLine()));
                 // The parent is back in accept(): wait until the kernel says so, so the count is what the test is about.
                 LoopbackSockets.WaitUntil(() => System.IO.File.ReadAllText($"/proc/{parent.Id}/wchan") != "0" &&
                     System.IO.File.ReadAllText($"/proc/{parent.Id}/stat").Split(") ")[1].StartsWith("S", StringComparison.Ordinal));
 
                 Assert.Equal(worker, connection().ProcessId);
                 Assert.Equal(new[] { worker }, LsofPids($"-iTCP@127.0.0.1:{port} -sTCP:ESTABLISHED").Where(p => p != Environment.ProcessId).ToArray());
-            }
-            finally
-            {
-                if (worker != 0) try { Process.GetProcessById(worker).Kill(); } catch (ArgumentException) { }
-                if (!parent.HasExited) parent.Kill();
-                parent.WaitForExit();
             }
         }
 

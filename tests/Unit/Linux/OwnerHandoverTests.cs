@@ -38,28 +38,17 @@ namespace ConnectionsMonitor.Tests.Linux
             "print('closed',flush=True)\n" +
             "l.accept()\n";
 
-        static ulong InodeOf(int pid, int fd)
-        {
-            string t = new FileInfo($"/proc/{pid}/fd/{fd}").LinkTarget;
-            return ulong.Parse(t.Substring(8, t.Length - 9));
-        }
-
         [LinuxTheory]
         [InlineData(false)] // the session's first read: the worker's start time tells it is new
         [InlineData(true)]  // a later read: the worker is new since the last listing, though its parent owned nothing then
         public void AnOwnerFoundAsItHandsItsSocketToAWorkerIsCorrectedAtTheNextRead(bool earlierRead)
         {
-            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(Server);
-            using var server = Process.Start(psi);
-            int child = 0;
-            try
+            using (var server = new PythonChild(Server))
             {
-                int port = int.Parse(server.StandardOutput.ReadLine());
+                int port = int.Parse(server.ReadLine());
                 var resolver = new SocketOwnerResolver { ClockMs = () => 1_000_000 }; // no spot check falls due
                 using var mine = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                var mineRow = new SocketEntry { Protocol = TransportProtocol.Udp, LocalAddress = IPAddress.Loopback, Inode = InodeOf(Environment.ProcessId, (int)mine.SafeHandle.DangerousGetHandle()) };
+                var mineRow = new SocketEntry { Protocol = TransportProtocol.Udp, LocalAddress = IPAddress.Loopback, Inode = PythonChild.SocketInode(Environment.ProcessId, (int)mine.SafeHandle.DangerousGetHandle()) };
                 if (earlierRead)
                 {
                     resolver.Resolve(new() { mineRow }, 0xF);
@@ -67,9 +56,9 @@ namespace ConnectionsMonitor.Tests.Linux
                 }
                 using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 client.Connect(IPAddress.Loopback, port);
-                var parts = server.StandardOutput.ReadLine().Split(' ').Select(int.Parse).ToArray();
-                child = parts[0];
-                ulong listener = InodeOf(server.Id, parts[1]), accepted = InodeOf(server.Id, parts[2]);
+                var parts = server.ReadLine().Split(' ').Select(int.Parse).ToArray();
+                int child = server.Adopt(parts[0]);
+                ulong listener = PythonChild.SocketInode(server.Id, parts[1]), accepted = PythonChild.SocketInode(server.Id, parts[2]);
                 var rows = new[] { listener, accepted }.Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
                 rows.Add(mineRow);
 
@@ -77,21 +66,14 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.Equal(server.Id, resolver.CachedOwner(accepted));
                 int before = ProcFs.Default.OpenFdCount(server.Id);
 
-                server.StandardInput.WriteLine("go");
-                server.StandardInput.Flush();
-                Assert.Equal("closed", server.StandardOutput.ReadLine());
+                server.Say("go");
+                Assert.Equal("closed", server.ReadLine());
                 // Back in accept(), the parent's count is where the walk took it: nothing but the fork can tell.
                 Assert.True(SpinWait.SpinUntil(() => ProcFs.Default.OpenFdCount(server.Id) == before, TimeSpan.FromSeconds(10)),
                     "the parent's open-fd count did not come back to " + before);
 
                 resolver.Resolve(rows, 0xF);
                 Assert.Equal(child, resolver.CachedOwner(accepted));
-            }
-            finally
-            {
-                if (child > 0) try { Process.GetProcessById(child).Kill(); } catch (ArgumentException) { } // gone already
-                server.Kill();
-                server.WaitForExit();
             }
         }
 
@@ -113,13 +95,9 @@ namespace ConnectionsMonitor.Tests.Linux
         [LinuxFact]
         public void AnUnattributedSocketReceivedBeforeANarrowReadIsFoundByTheNextSearch()
         {
-            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(Holder);
-            using var holder = Process.Start(psi);
-            try
+            using (var holder = new PythonChild(Holder))
             {
-                ulong u = ulong.Parse(holder.StandardOutput.ReadLine());
+                ulong u = ulong.Parse(holder.ReadLine());
                 const ulong nobodysTcp = ulong.MaxValue - 7;
                 var udpRow = new SocketEntry { Protocol = TransportProtocol.Udp, LocalAddress = IPAddress.Any, Inode = u };
                 var tcpRow = new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = nobodysTcp };
@@ -129,19 +107,14 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.Null(resolver.CachedOwner(u));
                 Assert.Contains(holder.Id, resolver.LastWalkScanned);
 
-                holder.StandardInput.WriteLine("recv"); holder.StandardInput.Flush();
-                Assert.Equal("received", holder.StandardOutput.ReadLine());
+                holder.Say("recv");
+                Assert.Equal("received", holder.ReadLine());
 
                 resolver.Resolve(new() { tcpRow }, SocketOwnerResolver.TcpV4); // a TCP-only read walks every process
                 Assert.Contains(holder.Id, resolver.LastWalkScanned);
 
                 resolver.Resolve(new() { udpRow, tcpRow }, 0xF);  // full read, search due
                 Assert.Equal(holder.Id, resolver.CachedOwner(u));
-            }
-            finally
-            {
-                holder.Kill();
-                holder.WaitForExit();
             }
         }
     }

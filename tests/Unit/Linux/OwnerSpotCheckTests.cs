@@ -35,17 +35,9 @@ namespace ConnectionsMonitor.Tests.Linux
         [InlineData(0, 1_000, 9)]        // no period: every turn is a check
         public void EveryOwnerIsCheckedWithinAPeriodAndItsTurnAndNoReadChecksMuchMoreThanItsShare(int periodMs, int stepMs, int maxReads)
         {
-            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(Holder);
-            using var holder = Process.Start(psi);
-            try
+            using (var holder = new PythonChild(Holder))
             {
-                var inodes = holder.StandardOutput.ReadLine().Split(' ').Select(fd =>
-                {
-                    string target = new FileInfo($"/proc/{holder.Id}/fd/{fd}").LinkTarget; // socket:[N]
-                    return ulong.Parse(target.Substring(8, target.Length - 9));
-                }).ToList();
+                var inodes = holder.ReadLine().Split(' ').Select(fd => PythonChild.SocketInode(holder.Id, int.Parse(fd))).ToList();
                 var rows = inodes.Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
                 long clock = 1_000_000;
                 var resolver = new SocketOwnerResolver { ClockMs = () => clock, SpotCheckPeriod = TimeSpan.FromMilliseconds(periodMs) };
@@ -56,9 +48,8 @@ namespace ConnectionsMonitor.Tests.Linux
                 resolver.Resolve(rows, 0xF);
                 Assert.Equal(periodMs == 0 ? inodes.Count(i => i % 8 == 2) : 0, resolver.LastOwnerChecks);
 
-                holder.StandardInput.WriteLine("swap");
-                holder.StandardInput.Flush();
-                Assert.Equal("swapped", holder.StandardOutput.ReadLine());
+                holder.Say("swap");
+                Assert.Equal("swapped", holder.ReadLine());
                 int reads = 0, most = 0;
                 while (reads < maxReads && resolver.CachedOwner(inodes[^1]) == holder.Id)
                 {
@@ -72,11 +63,6 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.InRange(most, 1, 30);
                 // The other 79 stay with the holder.
                 Assert.All(inodes.Take(79), i => Assert.Equal(holder.Id, resolver.CachedOwner(i)));
-            }
-            finally
-            {
-                holder.Kill();
-                holder.WaitForExit();
             }
         }
 
@@ -97,17 +83,9 @@ namespace ConnectionsMonitor.Tests.Linux
                 "s.append(socket.socket())\n" +
                 "print('opened',flush=True)\n" +
                 "sys.stdin.read()\n";
-            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(holder40);
-            using var holder = Process.Start(psi);
-            try
+            using (var holder = new PythonChild(holder40))
             {
-                var inodes = holder.StandardOutput.ReadLine().Split(' ').Select(fd =>
-                {
-                    string target = new FileInfo($"/proc/{holder.Id}/fd/{fd}").LinkTarget; // socket:[N]
-                    return ulong.Parse(target.Substring(8, target.Length - 9));
-                }).ToList();
+                var inodes = holder.ReadLine().Split(' ').Select(fd => PythonChild.SocketInode(holder.Id, int.Parse(fd))).ToList();
                 const ulong nobodys = ulong.MaxValue - 5;
                 var rows = inodes.Append(nobodys).Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
                 var resolver = new SocketOwnerResolver { RecheckInterval = 1, FullRecheckEvery = 3 };
@@ -125,20 +103,14 @@ namespace ConnectionsMonitor.Tests.Linux
                 resolver.Resolve(rows, 0xF); // 3rd: every process
                 Assert.Contains(holder.Id, resolver.LastWalkScanned);
 
-                holder.StandardInput.WriteLine("open");
-                holder.StandardInput.Flush();
-                Assert.Equal("opened", holder.StandardOutput.ReadLine());
+                holder.Say("open");
+                Assert.Equal("opened", holder.ReadLine());
                 resolver.Resolve(rows, 0xF); // 4th: a skipping one, but the holder opened an fd
                 Assert.Contains(holder.Id, resolver.LastWalkScanned);
                 resolver.Resolve(rows, 0xF); // 5th: not moved since
                 Assert.DoesNotContain(holder.Id, resolver.LastWalkScanned);
                 Assert.All(inodes, i => Assert.Equal(holder.Id, resolver.CachedOwner(i)));
                 Assert.Null(resolver.CachedOwner(nobodys));
-            }
-            finally
-            {
-                holder.Kill();
-                holder.WaitForExit();
             }
         }
     }

@@ -327,15 +327,6 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             return n > 0 && TryParseStat(buf.Slice(0, n), out _, out startTicks);
         }
 
-        /// <summary>The parent's PID (field 4 of ROOT/&lt;pid&gt;/stat); false when the process is gone.</summary>
-        internal bool TryReadParentPid(int pid, out int parentPid)
-        {
-            parentPid = 0;
-            Span<byte> buf = stackalloc byte[1024];
-            int n = ReadPidFile(pid, "/stat", buf);
-            return n > 0 && TryParseParentPid(buf.Slice(0, n), out parentPid);
-        }
-
         /// <summary>The parent's PID (field 4) and the start time (field 22, clock ticks after boot) from one read of ROOT/&lt;pid&gt;/stat; false when the process is gone.</summary>
         internal bool TryReadParentAndStart(int pid, out int parentPid, out ulong startTicks)
         {

@@ -272,11 +272,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 fds += n;
                 // A scan cut short by the last find saw only part of the fds: keep the old count then.
                 bool complete = remaining > 0;
-                if (complete && seeksAll && openBefore >= 0 && _proc.TryReadStartTicks(pid, out ulong scannedStart)) _scannedOpenFds[pid] = new ScannedCount { OpenFds = openBefore, StartTicks = scannedStart };
-                if (_owningProcesses.TryGetValue(pid, out var owning)) { if (complete) owning.FdCount = n; }
+                bool vouches = complete && seeksAll && openBefore >= 0;
+                bool owner = _owningProcesses.TryGetValue(pid, out var owning);
+                // One read of the start time serves both uses: which process the count belongs to, and a new owner's identity.
+                ulong start = 0;
+                bool alive = (vouches || (!owner && foundHere)) && _proc.TryReadStartTicks(pid, out start);
+                if (vouches && alive) _scannedOpenFds[pid] = new ScannedCount { OpenFds = openBefore, StartTicks = start };
+                if (owner) { if (complete) owning.FdCount = n; }
                 else if (foundHere)
                 {
-                    if (_proc.TryReadStartTicks(pid, out ulong start)) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n, OpenFds = openBefore };
+                    if (alive) _owningProcesses[pid] = new OwningProcess { StartTicks = start, FdCount = n, OpenFds = openBefore };
                     else ForgetPid(pid); // exited while we looked: its sockets are someone else's now, or gone
                 }
             }
@@ -318,7 +323,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             if (_knownPids != null)
             {
                 foreach (int pid in pids)
-                    if (!_knownPids.Contains(pid) && _proc.TryReadParentPid(pid, out int parent))
+                    if (!_knownPids.Contains(pid) && _proc.TryReadParentAndStart(pid, out int parent, out _))
                         _forkedInRead[parent] = _read;
             }
             else if (_proc.TryReadUptimeTicks(out ulong now))
