@@ -54,6 +54,17 @@ function Remove-LoopbackPair($Pair) {
 # of the baseline and never reported: rather than sleeping for "long enough", a connection not reported
 # within $WaitMs stays open (unchanged, it gives no event) and another one is opened. Throws after
 # $TimeoutMs. Returns the clients and accepted ends, in order; the caller disposes them.
+# Waits until the Watch-Connection running -Verbose in $PowerShell (begun as $Async) says it has taken its baseline:
+# a connection opened after that is new to the watch, none of it caught half-open in the baseline.
+function Wait-WatchBaseline([powershell] $PowerShell, [System.IAsyncResult] $Async, [int] $TimeoutSeconds = 60) {
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (-not ($PowerShell.Streams.Verbose | Where-Object Message -like 'Baseline taken at *')) {
+        if ($Async.IsCompleted) { throw "Watch-Connection ended before its baseline: $($PowerShell.Streams.Error)" }
+        if ([DateTime]::UtcNow -gt $deadline) { throw "Watch-Connection said no 'Baseline taken' within $TimeoutSeconds s" }
+        Start-Sleep -Milliseconds 10
+    }
+}
+
 function Open-UntilReported($Listener, [scriptblock] $Reported, [int] $WaitMs = 2000, [int] $TimeoutMs = 15000) {
     $opened = [System.Collections.Generic.List[System.IDisposable]]::new()
     $clock = [System.Diagnostics.Stopwatch]::StartNew()

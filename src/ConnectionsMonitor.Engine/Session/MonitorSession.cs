@@ -73,6 +73,13 @@ namespace ConnectionsMonitor.Engine.Session
 
         /// <summary>Report the connections of the first sample as Opened.</summary>
         public bool IncludeExisting { get; set; }
+
+        /// <summary>
+        /// Called once, on the enumerating thread, when the first sample (the baseline) has been taken: with its time
+        /// (UTC) and how many of its connections match the query (states included). Connections that open after this
+        /// are reported as Opened; null for no call.
+        /// </summary>
+        public Action<DateTime, int> BaselineTaken { get; set; }
     }
 
     /// <summary>What <see cref="MonitorSession.RankTalkers"/> ranked and how.</summary>
@@ -344,7 +351,7 @@ namespace ConnectionsMonitor.Engine.Session
                 foreach (var w in feed.SetupWarnings) warn(w);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 int written = 0;
-                bool lastLook = false;
+                bool lastLook = false, baselineSaid = false;
                 while (true)
                 {
                     var wait = TimeSpan.FromMilliseconds(-1);
@@ -365,6 +372,17 @@ namespace ConnectionsMonitor.Engine.Session
                     {
                         if (lastLook) yield break;
                         continue;
+                    }
+                    if (!baselineSaid)
+                    {
+                        baselineSaid = true;
+                        if (options.BaselineTaken != null)
+                        {
+                            int matching = 0;
+                            foreach (var r in sample.Snapshot.Connections)
+                                if (states == null || states.Count == 0 || (r.State != null && states.Contains(r.State.Value))) matching++;
+                            options.BaselineTaken(sample.Snapshot.TimeStampUtc, matching);
+                        }
                     }
                     foreach (var w in Unsaid(sample.Snapshot.Warnings)) warn(w);
                     if (sample.DroppedBefore > 0) warn(DropWarning(sample.DroppedBefore));

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Management.Automation;
 using ConnectionsMonitor.Engine.Session;
 using ConnectionsMonitor.Session;
@@ -39,6 +40,8 @@ namespace ConnectionsMonitor.Commands
                 Duration = bound.ContainsKey(nameof(Duration)) ? Duration : (TimeSpan?)null,
                 Count = bound.ContainsKey(nameof(Count)) ? Count : (int?)null,
                 IncludeExisting = IncludeExisting.IsPresent,
+                BaselineTaken = (at, count) => WriteVerbose(string.Format(CultureInfo.InvariantCulture,
+                    "Baseline taken at {0:HH:mm:ss.fff} UTC: {1} matching connection(s); changes from now on are reported.", at, count)),
             };
             // The engine's enumeration runs here, on the pipeline thread: events and warnings are
             // written as each sample yields them.

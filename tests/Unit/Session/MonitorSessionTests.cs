@@ -103,6 +103,18 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [Fact]
+        public void WatchSaysOnceWhenItsBaselineIsTakenAndHowManyConnectionsMatch()
+        {
+            using var session = Replay();
+            var said = new List<(DateTime At, int Count)>();
+            var options = new WatchOptions { Interval = TimeSpan.FromMilliseconds(20), Count = 1, BaselineTaken = (at, n) => said.Add((at, n)) };
+            var e = Assert.Single(session.Watch(new ConnectionQuery { States = new[] { TcpState.Established } }, options, CancellationToken.None, null).ToList());
+            Assert.Equal(ConnectionChange.Opened, e.Change); // the t=4 client, after a baseline of the t=0 sample
+            // At t=0 three rows are tracked; one of them (the first client) is Established.
+            Assert.Equal(new[] { (ReplayPlatform.Epoch, 1) }, said);
+        }
+
+        [Fact]
         public void AConnectionThatLosesItsOwnerIsOneStateChangeNotACloseAndAnOpen()
         {
             // The client process exits after closing: its end lingers in FIN_WAIT2 with no owner and
