@@ -72,10 +72,10 @@ namespace ConnectionsMonitor.Tests.Linux
                 Assert.Equal("closed True", parent.ReadLine());
                 Assert.False(parent.HasExited);
 
-                // The read after the fork saw the new child, so the parent's sockets are all checked on that read
-                // and the next: the owner is corrected at once, even when the parent reopened the fd number and so
-                // kept its fd count (with the clock standing still, no spot check is due; OwnerSpotCheckTests
-                // covers a close-then-open without a fork).
+                // The read after the fork read the new child's fds: it holds the listener too, so the listener is
+                // checked at every read for a minute after. The owner is corrected at once, even when the parent reopened
+                // the fd number and so kept its fd count (with the clock standing still, no spot check is due;
+                // OwnerSpotCheckTests covers a close-then-open without a fork).
                 var warm = listener(table);
                 Assert.Equal(worker, warm.ProcessId);
                 Assert.Equal(worker, table.OwnerResolver.CachedOwner(warm.Inode.Value));

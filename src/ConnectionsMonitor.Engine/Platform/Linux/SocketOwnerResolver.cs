@@ -17,8 +17,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// about 4–6 µs per readlinkat, checking every owner on every read would cost as much as the owner
     /// walk it saves, so each read first asks every owning process for its open-fd count (one statx of
     /// /proc/&lt;pid&gt;/fd, whose size procfs reports as that count since Linux 6.2): a process whose
-    /// count moved, or that forked a child since the last read, has all its sockets checked at once (on the next
-    /// read too, after a fork). The sockets of one whose count did not are spot
+    /// count moved has all its sockets checked at once. A handover to a new process (a fork-per-connection
+    /// server's worker, a pre-fork server's, a daemon's double-forked grandchild) need not move the count: the
+    /// parent that closes its copy and blocks in accept() again is back at the same count, since the blocking
+    /// accept() reserves an fd. So each process new since the last read has its fds read once (see
+    /// <see cref="NoteNewProcesses"/>), and every cached socket it holds is checked at that read and at every read
+    /// for <see cref="HandoverWatchPeriod"/> after, however long its first owner takes to close its copy.
+    /// The sockets of a process whose count did not move are spot
     /// checked: an owner is checked when it is due, once every <see cref="SpotCheckPeriod"/> (first due
     /// at a point spread over one period from when it was found, so the checks do not come all at once),
     /// and its turn has come in a rotation over <see cref="SpotCheckReads"/> reads (its inode's slice),
@@ -41,6 +46,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             internal byte Kind;
             internal int SeenInRead;
             internal long NextSpotCheckMs; // on ClockMs; see SpotCheckPeriod
+            internal long WatchUntilMs;    // on ClockMs: a new process holds it too, so it is checked at every read until then
         }
 
         private sealed class OwningProcess
@@ -68,9 +74,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private readonly Dictionary<int, OwningProcess> _owningProcesses = new Dictionary<int, OwningProcess>();
         private readonly ProcFs _proc;
         private int _read;
-        // Processes seen by the last read (null before the first), and owning processes that forked a child still
-        // living at one of the last two reads, by the read that saw the child: see NoteForks.
+        // Processes seen by the last read (null before the first); the sockets that processes new since then hold; and
+        // the parents of new processes whose fds we may not read, by the read that saw them: see NoteNewProcesses.
         private HashSet<int> _knownPids;
+        // Socket inode → the new process holding it (-1 when more than one new process does).
+        private readonly Dictionary<ulong, int> _heldByNew = new Dictionary<ulong, int>();
+        // This read's scans of new processes, by PID: the walk replays them rather than read the fds twice.
+        private readonly Dictionary<int, NewScan> _newScans = new Dictionary<int, NewScan>();
+
+        private sealed class NewScan
+        {
+            internal readonly List<KeyValuePair<int, ulong>> Sockets = new List<KeyValuePair<int, ulong>>(); // (fd, inode)
+            internal int Fds;
+            internal int OpenBefore;
+        }
         private readonly Dictionary<int, int> _forkedInRead = new Dictionary<int, int>();
         // Each process's open-fd count from just before its last complete scan, by PID (dropped with the PID): a recheck of
         // unattributed sockets skips a process whose count has not moved since, as it cannot have gained them without
@@ -106,10 +123,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal int FullRecheckEvery { get; set; } = 6;
 
         /// <summary>
-        /// On the first read (no earlier listing of /proc), processes started this recently count as forked since the last
-        /// read, so their parents' sockets are all checked at the next read.
+        /// On the first read (no earlier listing of /proc), processes started this recently count as new since the last
+        /// read (their fds are read, and the sockets they hold watched).
         /// </summary>
-        internal TimeSpan FirstReadForkWindow { get; set; } = TimeSpan.FromSeconds(2);
+        internal TimeSpan FirstReadNewWindow { get; set; } = TimeSpan.FromSeconds(2);
+
+        /// <summary>
+        /// How long a cached socket that a new process was seen holding is checked at every read (one readlinkat a
+        /// read): its first owner may close its copy any time after the fork, and its count need not move when it does.
+        /// After that, the spot checks cover it.
+        /// </summary>
+        internal TimeSpan HandoverWatchPeriod { get; set; } = TimeSpan.FromSeconds(60);
+
+        /// <summary>Processes new since the last read whose fds the last <see cref="Resolve"/> read; for tests.</summary>
+        internal int LastNewProcessesScanned { get; private set; }
 
         /// <summary>PIDs whose fds the last walk read; for tests.</summary>
         internal IReadOnlyCollection<int> LastWalkScanned => _lastWalkScanned;
@@ -155,7 +182,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         {
             _read++;
             DropExitedProcesses();
-            NoteForks();
+            NoteNewProcesses();
+            bool anyHeldByNew = _heldByNew.Count > 0;
 
             var mustFind = new HashSet<ulong>();
             var mayFind = new HashSet<ulong>();
@@ -172,7 +200,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     {
                         // Trust the cache only while the owner's fd still is this socket: it may have
                         // handed the socket to a child and closed its own copy, or reused the fd number.
-                        if (owner.Fd < 0 || !checks.ShouldCheck(owner, inode, out int fdDirectory) || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
+                        if (owner.Fd < 0 || !checks.ShouldCheck(owner, inode, anyHeldByNew && HeldByAnotherNewProcess(inode, owner.Pid), out int fdDirectory)
+                            || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
                         {
                             owner.SeenInRead = _read;
                             continue;
@@ -214,12 +243,28 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             _lastWalkScanned.Clear();
             if (mustFind.Count > 0) Walk(mustFind, mayFind, skipUnmoved);
 
+            // Sockets a new process holds, whoever the cache or this walk says owns them, are watched from now on.
+            if (anyHeldByNew)
+            {
+                long until = ClockMs() + (long)HandoverWatchPeriod.TotalMilliseconds;
+                foreach (var kv in _heldByNew)
+                    if (_owners.TryGetValue(kv.Key, out var o) && HeldByAnotherNewProcess(kv.Key, o.Pid)) o.WatchUntilMs = until;
+            }
+            _heldByNew.Clear();
+            _newScans.Clear();
+
             foreach (var row in rows)
                 if (row.Inode != null && _owners.TryGetValue(row.Inode.Value, out var owner))
                     row.ProcessId = owner.Pid;
 
             Prune(kindsRead);
         }
+
+        /// <summary>
+        /// Whether a process new at this read holds the socket and is not its cached owner <paramref name="ownerPid"/>
+        /// (its own sockets need no watch: it is their owner; a socket it shares with an older process does).
+        /// </summary>
+        private bool HeldByAnotherNewProcess(ulong inode, int ownerPid) => _heldByNew.TryGetValue(inode, out int pid) && pid != ownerPid;
 
         /// <summary>
         /// Walks /proc until every inode in mustFind is attributed (or all processes are read).
@@ -231,7 +276,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             // A complete scan vouches that a process holds none of the unattributed sockets only when the walk sought them all
             // (a TCP-only read does not seek the UDP ones, nor any read those of sockets gone since the last).
             bool seeksAll = mustFind.Count + mayFind.Count == _unattributed.Count;
-            var allPids = _knownPids; // this read's listing of /proc (NoteForks, at the start of Resolve)
+            var allPids = _knownPids; // this read's listing of /proc (NoteNewProcesses, at the start of Resolve)
             // PIDs that already own sockets first (new sockets mostly come from servers accepting and
             // clients connecting again), those with fewest fds first, so that one process holding
             // thousands of sockets is not re-read to find a socket some small process opened.
@@ -250,11 +295,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 // The open-fd count from before the scan: the next read compares against it, so a process found now is not
                 // checked whole at the next read for want of a count (10,000 readlinkat, 57 ms of a first
                 // Get-MonitoredConnection), and an fd that changes during or after the scan still moves the count.
-                int openBefore = _proc.OpenFdCount(pid);
+                // A new process's fds were read at the start of this read: that scan is replayed, with the count from before it.
+                _newScans.TryGetValue(pid, out var newScan);
+                int openBefore = newScan != null ? newScan.OpenBefore : _proc.OpenFdCount(pid);
                 if (skipUnmoved && openBefore >= 0 && _scannedOpenFds.TryGetValue(pid, out var scanned) && scanned.OpenFds == openBefore
                     && _proc.TryReadStartTicks(pid, out ulong startNow) && startNow == scanned.StartTicks) continue; // the same process, its fds unmoved
                 _lastWalkScanned.Add(pid);
-                int n = _proc.ScanSocketInodes(pid, (fd, inode) =>
+                ProcFs.SocketInodeVisitor visit = (fd, inode) =>
                 {
                     bool must = mustFind.Remove(inode);
                     if (must || mayFind.Remove(inode))
@@ -266,7 +313,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                         if (must && --remaining == 0) return false;
                     }
                     return true;
-                });
+                };
+                int n;
+                if (newScan == null) n = _proc.ScanSocketInodes(pid, visit);
+                else
+                {
+                    n = newScan.Fds;
+                    foreach (var socket in newScan.Sockets) if (!visit(socket.Key, socket.Value)) break;
+                }
                 if (n < 0) continue; // exited, or another user's process we may not read
                 processes++;
                 fds += n;
@@ -308,32 +362,48 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         }
 
         /// <summary>
-        /// Notes the owning processes that have a child the last read did not see (one getdents of /proc a read, and
-        /// one stat read per new process). A fork is how most sockets change hands (a server forks a worker for each
-        /// connection and closes its copy), and the parent's open-fd count does not show it when the parent goes
-        /// straight back to a blocking accept(), which reserves an fd number while it waits. Such a parent has all its
-        /// sockets checked on this read and the next (a read may fall between the fork and the close).
+        /// Reads the fds of each process the last read did not see (one getdents of /proc a read, then one getdents and a
+        /// readlinkat per fd of each new process) and keeps the sockets they hold in <see cref="_heldByNew"/>. A new
+        /// process is how most sockets change hands: a server forks a worker (or a child that forks the worker and exits,
+        /// leaving it to PID 1) and closes its copy, and its open-fd count does not show that when it goes straight back
+        /// to a blocking accept(), which reserves an fd. The cached owner of such a socket is checked at this read and, for
+        /// <see cref="HandoverWatchPeriod"/>, at every read. A new process whose fds we may not read has all its parent's
+        /// sockets checked at this read and the next instead.
         /// </summary>
-        private void NoteForks()
+        private void NoteNewProcesses()
         {
+            _heldByNew.Clear();
+            _newScans.Clear();
             var pids = new HashSet<int>(_proc.ListProcessIds());
-            // Any parent, not only owners known so far: this read's walk may find a new socket in a parent that has just
-            // forked the worker it hands it to, and the walk takes the parent's open-fd count, which the handover leaves
-            // where it was (the parent's blocking accept() reserves an fd).
+            List<int> fresh = null;
             if (_knownPids != null)
             {
                 foreach (int pid in pids)
-                    if (!_knownPids.Contains(pid) && _proc.TryReadParentAndStart(pid, out int parent, out _))
-                        _forkedInRead[parent] = _read;
+                    if (!_knownPids.Contains(pid)) (fresh ?? (fresh = new List<int>())).Add(pid);
             }
             else if (_proc.TryReadUptimeTicks(out ulong now))
             {
                 // The first read has no earlier listing to tell new processes by: their start times do (one stat per process, once).
-                ulong recent = (ulong)(FirstReadForkWindow.TotalSeconds * LinuxNative.ClockTicksPerSecond);
+                ulong recent = (ulong)(FirstReadNewWindow.TotalSeconds * LinuxNative.ClockTicksPerSecond);
                 foreach (int pid in pids)
-                    if (_proc.TryReadParentAndStart(pid, out int parent, out ulong start) && start + recent >= now)
-                        _forkedInRead[parent] = _read;
+                    if (_proc.TryReadStartTicks(pid, out ulong start) && start + recent >= now) (fresh ?? (fresh = new List<int>())).Add(pid);
             }
+            if (fresh != null)
+            {
+                foreach (int pid in fresh)
+                {
+                    var scan = new NewScan { OpenBefore = _proc.OpenFdCount(pid) };
+                    scan.Fds = _proc.ScanSocketInodes(pid, (fd, inode) =>
+                    {
+                        scan.Sockets.Add(new KeyValuePair<int, ulong>(fd, inode));
+                        _heldByNew[inode] = _heldByNew.TryGetValue(inode, out int other) && other != pid ? -1 : pid;
+                        return true;
+                    });
+                    if (scan.Fds >= 0) _newScans[pid] = scan;
+                    else if (_proc.TryReadParentAndStart(pid, out int parent, out _)) _forkedInRead[parent] = _read;
+                }
+            }
+            LastNewProcessesScanned = _newScans.Count;
             if (_scannedOpenFds.Count > 0)
             {
                 // Gone, or new since the last read (a reused PID): its count belongs to another process.
@@ -427,13 +497,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             /// so no read checks more than about that share and every owner has a turn within that many reads) and
             /// its due time (so reads that come often check each owner about once a period).
             /// </summary>
-            internal bool ShouldCheck(Owner owner, ulong inode, out int fdDirectory)
+            internal bool ShouldCheck(Owner owner, ulong inode, bool heldByNew, out int fdDirectory)
             {
                 fdDirectory = -1;
                 int pid = owner.Pid;
                 var c = pid == _lastPid ? _last : Lookup(pid);
                 bool due = _now >= owner.NextSpotCheckMs;
-                if (!c.All && (!due || (int)(inode % (ulong)_every) != _slice)) return false;
+                bool watched = heldByNew || owner.WatchUntilMs > _now;
+                if (!c.All && !watched && (!due || (int)(inode % (ulong)_every) != _slice)) return false;
                 // A passed check makes the owner due a period on, at the same phase, so the owners found together stay
                 // spread over the period; a check the moved fd count forced leaves the phase alone. A failed check
                 // drops the owner.
