@@ -43,27 +43,53 @@ namespace ConnectionsMonitor.Engine.Model
         /// </summary>
         public bool AgeIsLowerBound => CreationTime == null && FirstSeenUtc != null && FirstSeenIsLowerBound;
 
-        // Enrichment (filled by later stages; null until then).
-        public string RemoteHostName { get; set; }
-        public string Country { get; set; }
-        public string CountryName { get; set; }
+        // Enrichment (filled by later stages; null until then). The remote end's name, place, network and VPN reason are
+        // kept in one side object that a row without any of them does not have: most rows of a busy table (loopback,
+        // private peers, no -ResolveDns) have none, and ten fields less per row is about 0.9 MB less to allocate (and
+        // for the GC to copy) per read of 10,000 rows.
+        private RemoteDetails _remote;
+
+        private sealed class RemoteDetails
+        {
+            internal string HostName, Country, CountryName, City, AsnOrganization, VpnReason;
+            internal double? Latitude, Longitude;
+            internal long? Asn;
+            internal RemoteDetails Clone() => (RemoteDetails)MemberwiseClone();
+        }
+
+        // The side object for a setter: none is made to hold a null.
+        private RemoteDetails Remote(bool setsValue) => _remote ?? (setsValue ? _remote = new RemoteDetails() : null);
+
+        /// <summary>The remote address's name from reverse DNS; null until known.</summary>
+        public string RemoteHostName { get => _remote?.HostName; set { var d = Remote(value != null); if (d != null) d.HostName = value; } }
+        /// <summary>ISO 3166-1 alpha-2 code from the Country (or City) database; public addresses only.</summary>
+        public string Country { get => _remote?.Country; set { var d = Remote(value != null); if (d != null) d.Country = value; } }
+        public string CountryName { get => _remote?.CountryName; set { var d = Remote(value != null); if (d != null) d.CountryName = value; } }
         /// <summary>From a City database only (geoip.cityDatabase or a downloaded city.mmdb).</summary>
-        public string City { get; set; }
-        public double? Latitude { get; set; }
-        public double? Longitude { get; set; }
-        public long? Asn { get; set; }
-        public string AsnOrganization { get; set; }
+        public string City { get => _remote?.City; set { var d = Remote(value != null); if (d != null) d.City = value; } }
+        /// <summary>Degrees, WGS 84, from a City database only.</summary>
+        public double? Latitude { get => _remote?.Latitude; set { var d = Remote(value != null); if (d != null) d.Latitude = value; } }
+        /// <summary>Degrees, WGS 84, from a City database only.</summary>
+        public double? Longitude { get => _remote?.Longitude; set { var d = Remote(value != null); if (d != null) d.Longitude = value; } }
+        /// <summary>Autonomous system number from the ASN database.</summary>
+        public long? Asn { get => _remote?.Asn; set { var d = Remote(value != null); if (d != null) d.Asn = value; } }
+        public string AsnOrganization { get => _remote?.AsnOrganization; set { var d = Remote(value != null); if (d != null) d.AsnOrganization = value; } }
         public string AddressScope { get; set; }
         public bool? IsVpn { get; set; }
-        public string VpnReason { get; set; }
+        public string VpnReason { get => _remote?.VpnReason; set { var d = Remote(value != null); if (d != null) d.VpnReason = value; } }
         public string Flags { get; set; }
         public long? BytesSent { get; set; }
         public long? BytesReceived { get; set; }
         public double? SendRate { get; set; }
         public double? ReceiveRate { get; set; }
 
-        /// <summary>A shallow copy (the addresses are immutable), for a changed view of a record other consumers still hold.</summary>
-        public ConnectionRecord Copy() => (ConnectionRecord)MemberwiseClone();
+        /// <summary>A copy (the addresses are immutable and shared; the remote details are copied), for a changed view of a record other consumers still hold.</summary>
+        public ConnectionRecord Copy()
+        {
+            var copy = (ConnectionRecord)MemberwiseClone();
+            if (_remote != null) copy._remote = _remote.Clone();
+            return copy;
+        }
 
         /// <summary>How long the connection has existed: from the OS's creation time, else from when a tracker saw it appear; null when neither is known.</summary>
         public TimeSpan? GetAge(DateTime nowUtc)
