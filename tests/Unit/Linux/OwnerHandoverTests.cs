@@ -157,6 +157,81 @@ namespace ConnectionsMonitor.Tests.Linux
             }
         }
 
+        // A dispatcher passes an accepted connection to a worker over a Unix socket (SCM_RIGHTS), as Node's cluster module
+        // does, and closes its copy, opening another fd at once so its own open-fd count does not move; "later": it closes
+        // only when told, after a read that saw both hold the connection. The worker already owns a socket (a UDP one it
+        // kept from before the fork), so its count is watched; receiving moves it.
+        private const string Dispatcher =
+            "import os,socket,sys,array\n" +
+            "a,b=socket.socketpair(socket.AF_UNIX,socket.SOCK_DGRAM)\n" +
+            "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(('127.0.0.1',0))\n" +
+            "pid=os.fork()\n" +
+            "if pid==0:\n" +
+            "    a.close(); held=[]\n" +
+            "    while True:\n" +
+            "        msg,anc,fl,ad=b.recvmsg(1,socket.CMSG_LEN(4))\n" +
+            "        held+=[socket.socket(fileno=array.array('i',d)[0]) for l,t,d in anc]\n" +
+            "        b.send(b'k')\n" +
+            "b.close(); ufd=u.fileno(); u.close()\n" +
+            "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen(8)\n" +
+            "print(pid, l.getsockname()[1], ufd, flush=True)\n" +
+            "c,_=l.accept()\n" +
+            "print(c.fileno(), flush=True)\n" +
+            "sys.stdin.readline()\n" +
+            "a.sendmsg([b'x'],[(socket.SOL_SOCKET,socket.SCM_RIGHTS,array.array('i',[c.fileno()]))]); a.recv(1)\n" +
+            "if sys.argv[1]=='later':\n" +
+            "    print('sent',flush=True); sys.stdin.readline()\n" +
+            "c.close(); x=open('/dev/null')\n" +
+            "print('closed',flush=True)\n" +
+            "sys.stdin.read()\n";
+
+        /// <summary>
+        /// The worker's open-fd count moves when it receives the connection, so its fd table is read whole at the next
+        /// read: the connection is there while the cache gives it to the dispatcher, whose fd is checked at once (and,
+        /// while both hold it, at every read for a minute). Before, with the dispatcher's count unmoved, only a spot check
+        /// found it: a newcomer's trial saw the dispatcher named for 6–29 s.
+        /// </summary>
+        [LinuxTheory]
+        [InlineData("now")]
+        [InlineData("later")]
+        public void AConnectionPassedToAWorkerOverAUnixSocketShowsTheWorkerAtTheNextRead(string mode)
+        {
+            using (var dispatcher = new PythonChild(Dispatcher, mode))
+            {
+                var first = dispatcher.ReadLine().Split(' ').Select(int.Parse).ToArray();
+                int worker = dispatcher.Adopt(first[0]);
+                ulong workersOwn = PythonChild.SocketInode(worker, first[2]);
+                var resolver = new SocketOwnerResolver { ClockMs = () => 1_000_000 }; // spot checks stand still
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                client.Connect(IPAddress.Loopback, first[1]);
+                ulong connection = PythonChild.SocketInode(dispatcher.Id, int.Parse(dispatcher.ReadLine()));
+                var rows = new[] { (TransportProtocol.Udp, workersOwn), (TransportProtocol.Tcp, connection) }
+                    .Select(x => new SocketEntry { Protocol = x.Item1, LocalAddress = IPAddress.Loopback, Inode = x.Item2 }).ToList();
+
+                resolver.Resolve(rows, 0xF);
+                Assert.Equal(worker, resolver.CachedOwner(workersOwn));
+                Assert.Equal(dispatcher.Id, resolver.CachedOwner(connection));
+                resolver.Resolve(rows, 0xF); // nothing moved: nothing is checked
+                Assert.Equal(0, resolver.LastOwnerChecks);
+                int before = ProcFs.Default.OpenFdCount(dispatcher.Id);
+
+                dispatcher.Say("send");
+                if (mode == "later")
+                {
+                    Assert.Equal("sent", dispatcher.ReadLine());
+                    resolver.Resolve(rows, 0xF); // both hold it: either is true, and the cache keeps the dispatcher
+                    Assert.Equal(dispatcher.Id, resolver.CachedOwner(connection));
+                    dispatcher.Say("close");
+                }
+                Assert.Equal("closed", dispatcher.ReadLine());
+                Assert.Equal(before, ProcFs.Default.OpenFdCount(dispatcher.Id)); // closed one, opened one
+
+                resolver.Resolve(rows, 0xF);
+                Assert.Equal(worker, resolver.CachedOwner(connection));
+                Assert.Equal(worker, resolver.CachedOwner(workersOwn));
+            }
+        }
+
         private static int ParentOf(int pid) => int.Parse(File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[1]);
 
         // A UDP socket in flight (SCM_RIGHTS, sender closed it): nobody holds it, so it is unattributed. Then the

@@ -17,12 +17,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// about 4–6 µs per readlinkat, checking every owner on every read would cost as much as the owner
     /// walk it saves, so each read first asks every owning process for its open-fd count (one statx of
     /// /proc/&lt;pid&gt;/fd, whose size procfs reports as that count since Linux 6.2): a process whose
-    /// count moved has all its sockets checked at once. A handover to a new process (a fork-per-connection
-    /// server's worker, a pre-fork server's, a daemon's double-forked grandchild) need not move the count: the
-    /// parent that closes its copy and blocks in accept() again is back at the same count, since the blocking
-    /// accept() reserves an fd. So each process new since the last read has its fds read once (see
-    /// <see cref="NoteNewProcesses"/>), and every cached socket it holds is checked at that read and at every read
-    /// for <see cref="HandoverWatchPeriod"/> after, however long its first owner takes to close its copy.
+    /// count moved has its fd table read whole, which checks all its cached sockets at once and finds any socket
+    /// it received that the cache gives to another process. A handover to a new process (a fork-per-connection
+    /// server's worker, a pre-fork server's, a daemon's double-forked grandchild) need not move the old owner's
+    /// count: the parent that closes its copy and blocks in accept() again is back at the same count, since the
+    /// blocking accept() reserves an fd. So each process new since the last read has its fds read once too (see
+    /// <see cref="NoteNewProcesses"/>). A cached socket that a process read whole holds while the cache gives it to
+    /// another is checked at that read and at every read for <see cref="HandoverWatchPeriod"/> after, however long
+    /// its first owner takes to close its copy.
     /// The sockets of a process whose count did not move are spot
     /// checked: an owner is checked when it is due, once every <see cref="SpotCheckPeriod"/> (first due
     /// at a point spread over one period from when it was found, so the checks do not come all at once),
@@ -77,16 +79,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         // Processes seen by the last read (null before the first); the sockets that processes new since then hold; and
         // the parents of new processes whose fds we may not read, by the read that saw them: see NoteNewProcesses.
         private HashSet<int> _knownPids;
-        // Socket inode → the new process holding it (-1 when more than one new process does).
-        private readonly Dictionary<ulong, int> _heldByNew = new Dictionary<ulong, int>();
-        // This read's scans of new processes, by PID: the walk replays them rather than read the fds twice.
-        private readonly Dictionary<int, NewScan> _newScans = new Dictionary<int, NewScan>();
+        // This read's whole-table scans (processes new since the last read, and owners whose open-fd count moved), by PID:
+        // the row checks and the walk use them rather than read the fds again. The last read's are kept for their tables.
+        private readonly Dictionary<int, FdScan> _scans = new Dictionary<int, FdScan>();
+        private Dictionary<int, FdScan> _spareScans = new Dictionary<int, FdScan>();
+        // Owners whose count moved but whose fds could not be read whole: each cached socket is checked on its own.
+        private readonly HashSet<int> _checkEach = new HashSet<int>();
+        // Socket inode → the scanned process holding it (-1 when more than one does).
+        private readonly Dictionary<ulong, int> _heldByScanned = new Dictionary<ulong, int>();
 
-        private sealed class NewScan
+        private sealed class FdScan
         {
-            internal readonly List<KeyValuePair<int, ulong>> Sockets = new List<KeyValuePair<int, ulong>>(); // (fd, inode)
-            internal int Fds;
-            internal int OpenBefore;
+            internal readonly Dictionary<ulong, int> Held = new Dictionary<ulong, int>(); // socket inode → fd
+            internal int Fds;        // fds looked at
+            internal int OpenBefore; // open-fd count just before the scan
         }
         private readonly Dictionary<int, int> _forkedInRead = new Dictionary<int, int>();
         // Each process's open-fd count from just before its last complete scan, by PID (dropped with the PID): a recheck of
@@ -183,13 +189,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             _read++;
             DropExitedProcesses();
             NoteNewProcesses();
-            bool anyHeldByNew = _heldByNew.Count > 0;
+            ScanMovedOwners();
+            bool anyScanned = _heldByScanned.Count > 0;
 
             var mustFind = new HashSet<ulong>();
             var mayFind = new HashSet<ulong>();
             bool recheckDue = false;
             int stale = 0;
             var checks = new OwnerChecks(this);
+            int lastScanPid = -1;
+            FdScan lastScan = null;
             try
             {
                 foreach (var row in rows)
@@ -200,8 +209,17 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     {
                         // Trust the cache only while the owner's fd still is this socket: it may have
                         // handed the socket to a child and closed its own copy, or reused the fd number.
-                        if (owner.Fd < 0 || !checks.ShouldCheck(owner, inode, anyHeldByNew && HeldByAnotherNewProcess(inode, owner.Pid), out int fdDirectory)
-                            || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode))
+                        // An owner whose fds were read whole at this read answers from that scan.
+                        bool holds;
+                        var scan = owner.Pid == lastScanPid ? lastScan : ScanOf(owner.Pid, ref lastScanPid, ref lastScan);
+                        if (scan != null)
+                        {
+                            holds = scan.Held.TryGetValue(inode, out int fd);
+                            if (holds) owner.Fd = fd;
+                        }
+                        else holds = owner.Fd < 0 || !checks.ShouldCheck(owner, inode, anyScanned && HeldByAnotherScannedProcess(inode, owner.Pid), out int fdDirectory)
+                            || ProcFs.HoldsSocket(fdDirectory, owner.Fd, inode);
+                        if (holds)
                         {
                             owner.SeenInRead = _read;
                             continue;
@@ -243,15 +261,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             _lastWalkScanned.Clear();
             if (mustFind.Count > 0) Walk(mustFind, mayFind, skipUnmoved);
 
-            // Sockets a new process holds, whoever the cache or this walk says owns them, are watched from now on.
-            if (anyHeldByNew)
+            // Sockets that a scanned process holds while the cache (or this walk) gives them to another process are watched
+            // from now on: a new process shares them with its parent, a process whose count moved may have received them.
+            if (anyScanned)
             {
                 long until = ClockMs() + (long)HandoverWatchPeriod.TotalMilliseconds;
-                foreach (var kv in _heldByNew)
-                    if (_owners.TryGetValue(kv.Key, out var o) && HeldByAnotherNewProcess(kv.Key, o.Pid)) o.WatchUntilMs = until;
+                foreach (var kv in _heldByScanned)
+                    if (_owners.TryGetValue(kv.Key, out var o) && HeldByAnotherScannedProcess(kv.Key, o.Pid)) o.WatchUntilMs = until;
             }
-            _heldByNew.Clear();
-            _newScans.Clear();
+            _heldByScanned.Clear();
+            // This read's scans become the spares whose tables the next read's scans of the same processes reuse.
+            var spare = _spareScans;
+            spare.Clear();
+            foreach (var kv in _scans) spare[kv.Key] = kv.Value;
+            _scans.Clear();
 
             foreach (var row in rows)
                 if (row.Inode != null && _owners.TryGetValue(row.Inode.Value, out var owner))
@@ -261,10 +284,58 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         }
 
         /// <summary>
-        /// Whether a process new at this read holds the socket and is not its cached owner <paramref name="ownerPid"/>
-        /// (its own sockets need no watch: it is their owner; a socket it shares with an older process does).
+        /// Whether a process whose fds this read scanned whole holds the socket and is not its cached owner
+        /// <paramref name="ownerPid"/> (a process's own sockets need no watch; one it shares with, or received from,
+        /// another does).
         /// </summary>
-        private bool HeldByAnotherNewProcess(ulong inode, int ownerPid) => _heldByNew.TryGetValue(inode, out int pid) && pid != ownerPid;
+        private bool HeldByAnotherScannedProcess(ulong inode, int ownerPid) => _heldByScanned.TryGetValue(inode, out int pid) && pid != ownerPid;
+
+        private FdScan ScanOf(int pid, ref int lastPid, ref FdScan last)
+        {
+            _scans.TryGetValue(pid, out last);
+            lastPid = pid;
+            return last;
+        }
+
+        /// <summary>
+        /// Reads every fd of the process (one getdents and a readlinkat per fd) into this read's scans and
+        /// <see cref="_heldByScanned"/>; null when the fds cannot be read (exited, another user's process).
+        /// </summary>
+        private FdScan ScanWhole(int pid, int openBefore)
+        {
+            if (_spareScans.TryGetValue(pid, out var scan)) { _spareScans.Remove(pid); scan.Held.Clear(); }
+            else scan = new FdScan();
+            scan.OpenBefore = openBefore;
+            scan.Fds = _proc.ScanSocketInodes(pid, (fd, inode) =>
+            {
+                scan.Held[inode] = fd;
+                _heldByScanned[inode] = _heldByScanned.TryGetValue(inode, out int other) && other != pid ? -1 : pid;
+                return true;
+            });
+            if (scan.Fds < 0) return null;
+            _scans[pid] = scan;
+            return scan;
+        }
+
+        /// <summary>
+        /// Asks every owning process for its open-fd count (one statx of /proc/&lt;pid&gt;/fd each) and reads whole the
+        /// fd table of each whose count moved (or is unknown, or which has a new child whose fds we may not read): that
+        /// one scan checks all its cached sockets, and finds sockets it gained that the cache gives to another process
+        /// (passed over a Unix socket), whose owner is then checked.
+        /// </summary>
+        private void ScanMovedOwners()
+        {
+            _checkEach.Clear();
+            foreach (var kv in _owningProcesses)
+            {
+                int pid = kv.Key;
+                if (_scans.ContainsKey(pid)) continue; // new since the last read (a reused PID): read already
+                int open = _proc.OpenFdCount(pid);
+                bool moved = open < 0 || open != kv.Value.OpenFds || _forkedInRead.ContainsKey(pid);
+                kv.Value.OpenFds = open;
+                if (moved && ScanWhole(pid, open) == null) _checkEach.Add(pid);
+            }
+        }
 
         /// <summary>
         /// Walks /proc until every inode in mustFind is attributed (or all processes are read).
@@ -295,11 +366,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 // The open-fd count from before the scan: the next read compares against it, so a process found now is not
                 // checked whole at the next read for want of a count (10,000 readlinkat, 57 ms of a first
                 // Get-MonitoredConnection), and an fd that changes during or after the scan still moves the count.
-                // A new process's fds were read at the start of this read: that scan is replayed, with the count from before it.
-                _newScans.TryGetValue(pid, out var newScan);
-                int openBefore = newScan != null ? newScan.OpenBefore : _proc.OpenFdCount(pid);
-                if (skipUnmoved && openBefore >= 0 && _scannedOpenFds.TryGetValue(pid, out var scanned) && scanned.OpenFds == openBefore
-                    && _proc.TryReadStartTicks(pid, out ulong startNow) && startNow == scanned.StartTicks) continue; // the same process, its fds unmoved
+                // A process whose fds were read whole at the start of this read (new, or its count moved): that scan is
+                // replayed, with the count from before it.
+                _scans.TryGetValue(pid, out var scanned);
+                int openBefore = scanned != null ? scanned.OpenBefore : _proc.OpenFdCount(pid);
+                if (skipUnmoved && openBefore >= 0 && _scannedOpenFds.TryGetValue(pid, out var counted) && counted.OpenFds == openBefore
+                    && _proc.TryReadStartTicks(pid, out ulong startNow) && startNow == counted.StartTicks) continue; // the same process, its fds unmoved
                 _lastWalkScanned.Add(pid);
                 ProcFs.SocketInodeVisitor visit = (fd, inode) =>
                 {
@@ -315,11 +387,11 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     return true;
                 };
                 int n;
-                if (newScan == null) n = _proc.ScanSocketInodes(pid, visit);
+                if (scanned == null) n = _proc.ScanSocketInodes(pid, visit);
                 else
                 {
-                    n = newScan.Fds;
-                    foreach (var socket in newScan.Sockets) if (!visit(socket.Key, socket.Value)) break;
+                    n = scanned.Fds;
+                    foreach (var socket in scanned.Held) if (!visit(socket.Value, socket.Key)) break;
                 }
                 if (n < 0) continue; // exited, or another user's process we may not read
                 processes++;
@@ -363,7 +435,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         /// <summary>
         /// Reads the fds of each process the last read did not see (one getdents of /proc a read, then one getdents and a
-        /// readlinkat per fd of each new process) and keeps the sockets they hold in <see cref="_heldByNew"/>. A new
+        /// readlinkat per fd of each new process) and keeps the sockets they hold in <see cref="_heldByScanned"/>. A new
         /// process is how most sockets change hands: a server forks a worker (or a child that forks the worker and exits,
         /// leaving it to PID 1) and closes its copy, and its open-fd count does not show that when it goes straight back
         /// to a blocking accept(), which reserves an fd. The cached owner of such a socket is checked at this read and, for
@@ -372,8 +444,6 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// </summary>
         private void NoteNewProcesses()
         {
-            _heldByNew.Clear();
-            _newScans.Clear();
             var pids = new HashSet<int>(_proc.ListProcessIds());
             List<int> fresh = null;
             if (_knownPids != null)
@@ -388,22 +458,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 foreach (int pid in pids)
                     if (_proc.TryReadStartTicks(pid, out ulong start) && start + recent >= now) (fresh ?? (fresh = new List<int>())).Add(pid);
             }
+            int scanned = 0;
             if (fresh != null)
             {
                 foreach (int pid in fresh)
                 {
-                    var scan = new NewScan { OpenBefore = _proc.OpenFdCount(pid) };
-                    scan.Fds = _proc.ScanSocketInodes(pid, (fd, inode) =>
-                    {
-                        scan.Sockets.Add(new KeyValuePair<int, ulong>(fd, inode));
-                        _heldByNew[inode] = _heldByNew.TryGetValue(inode, out int other) && other != pid ? -1 : pid;
-                        return true;
-                    });
-                    if (scan.Fds >= 0) _newScans[pid] = scan;
+                    if (ScanWhole(pid, _proc.OpenFdCount(pid)) != null) scanned++;
                     else if (_proc.TryReadParentAndStart(pid, out int parent, out _)) _forkedInRead[parent] = _read;
                 }
             }
-            LastNewProcessesScanned = _newScans.Count;
+            LastNewProcessesScanned = scanned;
             if (_scannedOpenFds.Count > 0)
             {
                 // Gone, or new since the last read (a reused PID): its count belongs to another process.
@@ -527,14 +591,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             {
                 if (!_byPid.TryGetValue(pid, out var c))
                 {
-                    c = new ProcessCheck();
-                    int open = _resolver._proc.OpenFdCount(pid);
-                    if (_resolver._owningProcesses.TryGetValue(pid, out var owning))
-                    {
-                        c.All = open < 0 || open != owning.OpenFds || _resolver._forkedInRead.ContainsKey(pid);
-                        owning.OpenFds = open;
-                    }
-                    else c.All = true;
+                    // Owners whose count moved were read whole (ScanMovedOwners) and do not come here, unless that failed.
+                    c = new ProcessCheck { All = !_resolver._owningProcesses.ContainsKey(pid) || _resolver._checkEach.Contains(pid) };
                     _byPid[pid] = c;
                 }
                 _lastPid = pid;
