@@ -130,7 +130,7 @@ namespace ConnectionsMonitor.Tests.Linux
 
                 resolver.Resolve(rows, 0xF); // both hold it; the walk meets the server first
                 Assert.Equal(server.Id, resolver.CachedOwner(accepted));
-                Assert.Equal(1, resolver.LastNewProcessesScanned);
+                Assert.True(resolver.LastNewProcessesScanned >= 1, "the worker, new since the last read, was not read"); // other tests start processes too
                 int before = ProcFs.Default.OpenFdCount(server.Id);
                 for (int i = 0; i < 3; i++)
                 {
