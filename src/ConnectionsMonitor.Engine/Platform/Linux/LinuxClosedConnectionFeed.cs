@@ -47,6 +47,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal LinuxClosedConnectionFeed(RecentTcpSockets recent) : base("ConnectionsMonitor sock_diag destroy events", MaxPending)
         {
             _recent = recent;
+            _recent.Wanted = () => IsRunning; // the table's reads remember rows only while this listens
             _onAttribute = OnAttribute;
         }
 

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using ConnectionsMonitor.Engine.Model;
 
@@ -10,6 +11,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// connection's PID comes from. Entries live for the read that saw them and the next one, which covers
     /// a socket closed between two reads whatever order reads and drains come in; memory stays at
     /// about two tables' worth. Thread-safe: reads write it, the destroy listener thread reads it.
+    /// Kept only while that listener runs (<see cref="Wanted"/>): a one-off snapshot with nothing listening for closings
+    /// pays nothing for it (2 ms a read at 10,000 rows).
     /// </summary>
     internal sealed class RecentTcpSockets
     {
@@ -32,9 +35,21 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         internal int Count { get { lock (_lock) return _byCookie.Count; } }
 
-        /// <summary>Records the TCP rows of one read (those with a cookie: sock_diag rows) and forgets older ones.</summary>
+        /// <summary>
+        /// Whether anything reads this memory now (the destroy listener is running); null or false: reads keep nothing, and
+        /// forget what they kept. Set by the feed that reads it.
+        /// </summary>
+        internal Func<bool> Wanted { get; set; }
+
+        /// <summary>Records the TCP rows of one read (those with a cookie: sock_diag rows) and forgets older ones; forgets all while nothing reads it.</summary>
         internal void Remember(IReadOnlyList<SocketEntry> rows)
         {
+            var wanted = Wanted;
+            if (wanted == null || !wanted())
+            {
+                lock (_lock) _byCookie.Clear();
+                return;
+            }
             lock (_lock)
             {
                 _read++;
