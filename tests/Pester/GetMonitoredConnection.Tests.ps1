@@ -136,3 +136,43 @@ Describe 'Get-MonitoredConnection' {
         finally { Remove-Item $bad -ErrorAction SilentlyContinue }
     }
 }
+
+Describe 'MonitoredConnection and ConnectionEvent storage' {
+    # Both keep their nullable numbers as bare values with a has-value bit each, and the remote end's details in an object
+    # made only for a value: every settable property must read back what was set, null included, and setting one must
+    # leave the others as they were (a shared bit or field would not).
+    It 'reads back every property of <Type> as set, and setting one leaves the others alone' -TestCases @(
+        @{ Type = 'ConnectionsMonitor.MonitoredConnection' }, @{ Type = 'ConnectionsMonitor.ConnectionEvent' }) {
+        param($Type)
+        function Get-Sample([type] $PropertyType) {
+            $under = [Nullable]::GetUnderlyingType($PropertyType)
+            $values = switch ($(if ($under) { $under } else { $PropertyType })) {
+                ([string]) { @('a', 'b') }
+                ([int]) { @([int]7, [int]-3) }
+                ([long]) { @([long]7, [long]::MaxValue) }
+                ([double]) { @([double]1.5, [double]-2.25) }
+                ([bool]) { @($true, $false) }
+                ([datetime]) { @([datetime]::new(2026, 12, 2, 1, 2, 3), [datetime]::MinValue) }
+                default { throw "no sample for $PropertyType" }
+            }
+            if ($under -or -not $PropertyType.IsValueType) { $values += , $null }
+            , $values
+        }
+        $row = New-Object -TypeName $Type
+        $properties = @($row.GetType().GetProperties() | Where-Object { $_.CanRead -and $_.CanWrite })
+        $properties.Count | Should -BeGreaterOrEqual 30
+        $expected = @{}
+        foreach ($q in $properties) { $expected[$q.Name] = $q.GetValue($row) }
+        $mismatches = [System.Collections.Generic.List[string]]::new()
+        foreach ($p in $properties) {
+            foreach ($value in (Get-Sample $p.PropertyType)) {
+                $p.SetValue($row, $value)
+                $expected[$p.Name] = $value
+                foreach ($q in $properties) {
+                    if (-not [object]::Equals($expected[$q.Name], $q.GetValue($row))) { $mismatches.Add("$($q.Name) after $($p.Name) = '$value'") }
+                }
+            }
+        }
+        $mismatches | Should -BeNullOrEmpty
+    }
+}

@@ -58,40 +58,26 @@ namespace ConnectionsMonitor.Engine.Model
         /// </summary>
         public bool AgeIsLowerBound => CreationTime == null && FirstSeenUtc != null && FirstSeenIsLowerBound;
 
-        // Enrichment (filled by later stages; null until then). The remote end's name, place, network and VPN reason are
-        // kept in one side object that a row without any of them does not have: most rows of a busy table (loopback,
-        // private peers, no -ResolveDns) have none, and ten fields less per row is about 0.9 MB less to allocate (and
-        // for the GC to copy) per read of 10,000 rows.
-        private RemoteDetails _remote;
-
-        private sealed class RemoteDetails
-        {
-            internal string HostName, Country, CountryName, City, AsnOrganization, VpnReason;
-            internal double? Latitude, Longitude;
-            internal long? Asn;
-            internal RemoteDetails Clone() => (RemoteDetails)MemberwiseClone();
-        }
-
-        // The side object for a setter: none is made to hold a null.
-        private RemoteDetails Remote(bool setsValue) => _remote ?? (setsValue ? _remote = new RemoteDetails() : null);
+        // Enrichment (filled by later stages; null until then). The remote end's name, place, network and VPN reason: see RemoteEndDetails.
+        private RemoteEndDetails _remote;
 
         /// <summary>The remote address's name from reverse DNS; null until known.</summary>
-        public string RemoteHostName { get => _remote?.HostName; set { var d = Remote(value != null); if (d != null) d.HostName = value; } }
+        public string RemoteHostName { get => _remote?.HostName; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.HostName = value; } }
         /// <summary>ISO 3166-1 alpha-2 code from the Country (or City) database; public addresses only.</summary>
-        public string Country { get => _remote?.Country; set { var d = Remote(value != null); if (d != null) d.Country = value; } }
-        public string CountryName { get => _remote?.CountryName; set { var d = Remote(value != null); if (d != null) d.CountryName = value; } }
+        public string Country { get => _remote?.Country; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.Country = value; } }
+        public string CountryName { get => _remote?.CountryName; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.CountryName = value; } }
         /// <summary>From a City database only (geoip.cityDatabase or a downloaded city.mmdb).</summary>
-        public string City { get => _remote?.City; set { var d = Remote(value != null); if (d != null) d.City = value; } }
+        public string City { get => _remote?.City; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.City = value; } }
         /// <summary>Degrees, WGS 84, from a City database only.</summary>
-        public double? Latitude { get => _remote?.Latitude; set { var d = Remote(value != null); if (d != null) d.Latitude = value; } }
+        public double? Latitude { get => _remote?.Latitude; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.Latitude = value; } }
         /// <summary>Degrees, WGS 84, from a City database only.</summary>
-        public double? Longitude { get => _remote?.Longitude; set { var d = Remote(value != null); if (d != null) d.Longitude = value; } }
+        public double? Longitude { get => _remote?.Longitude; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.Longitude = value; } }
         /// <summary>Autonomous system number from the ASN database.</summary>
-        public long? Asn { get => _remote?.Asn; set { var d = Remote(value != null); if (d != null) d.Asn = value; } }
-        public string AsnOrganization { get => _remote?.AsnOrganization; set { var d = Remote(value != null); if (d != null) d.AsnOrganization = value; } }
+        public long? Asn { get => _remote?.Asn; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.Asn = value; } }
+        public string AsnOrganization { get => _remote?.AsnOrganization; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.AsnOrganization = value; } }
         public string AddressScope { get; set; }
         public bool? IsVpn { get; set; }
-        public string VpnReason { get => _remote?.VpnReason; set { var d = Remote(value != null); if (d != null) d.VpnReason = value; } }
+        public string VpnReason { get => _remote?.VpnReason; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.VpnReason = value; } }
         public string Flags { get; set; }
         public long? BytesSent { get => (_has & 32) != 0 ? _bytesSent : (long?)null; set { _bytesSent = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 32) : (ushort)(_has & ~32); } }
         public long? BytesReceived { get => (_has & 64) != 0 ? _bytesReceived : (long?)null; set { _bytesReceived = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 64) : (ushort)(_has & ~64); } }
