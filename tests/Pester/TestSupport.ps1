@@ -48,12 +48,6 @@ function Remove-LoopbackPair($Pair) {
     $Pair.Client.Dispose(); $Pair.Server.Dispose(); $Pair.Listener.Stop()
 }
 
-# Opens loopback connections to $Listener one at a time until & $Reported $WaitMs says the watch under test
-# reported one (for example { param($ms) $async.AsyncWaitHandle.WaitOne($ms) } for a watch that ends with
-# -Count). A watch gives no sign when it has taken its baseline, and a connection opened before that is part
-# of the baseline and never reported: rather than sleeping for "long enough", a connection not reported
-# within $WaitMs stays open (unchanged, it gives no event) and another one is opened. Throws after
-# $TimeoutMs. Returns the clients and accepted ends, in order; the caller disposes them.
 # Waits until the Watch-Connection running -Verbose in $PowerShell (begun as $Async) says it has taken its baseline:
 # a connection opened after that is new to the watch, none of it caught half-open in the baseline.
 function Wait-WatchBaseline([powershell] $PowerShell, [System.IAsyncResult] $Async, [int] $TimeoutSeconds = 60) {
@@ -65,6 +59,12 @@ function Wait-WatchBaseline([powershell] $PowerShell, [System.IAsyncResult] $Asy
     }
 }
 
+# Opens loopback connections to $Listener one at a time until & $Reported $WaitMs says the watch under test
+# reported one (for example { param($ms) $async.AsyncWaitHandle.WaitOne($ms) } for a watch that ends with
+# -Count). A connection opened before the watch's baseline is part of it and never reported: callers that can
+# wait for the baseline first (Wait-WatchBaseline, with -Verbose); otherwise a connection not reported within
+# $WaitMs stays open (unchanged, it gives no event) and another one is opened. Throws after $TimeoutMs.
+# Returns the clients and accepted ends, in order; the caller disposes them.
 function Open-UntilReported($Listener, [scriptblock] $Reported, [int] $WaitMs = 2000, [int] $TimeoutMs = 15000) {
     $opened = [System.Collections.Generic.List[System.IDisposable]]::new()
     $clock = [System.Diagnostics.Stopwatch]::StartNew()

@@ -45,9 +45,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>
         /// Whether the root is a real procfs, whose ROOT/&lt;pid&gt;/fd directories report the number of
         /// open fds as their size (Linux 6.2+; older kernels report 0, which <see cref="OpenFdCount"/>
-        /// turns into "unknown"). False for a fake tree of ordinary directories.
+        /// turns into "unknown"). False for a fake tree of ordinary directories; tests set it false to stand for a
+        /// kernel before 6.2.
         /// </summary>
-        internal bool CountsOpenFds { get; }
+        internal bool CountsOpenFds { get; set; }
 
         private static bool IsProcfs(byte[] pathZ)
         {

@@ -82,7 +82,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         // This read's whole-table scans (processes new since the last read, and owners whose open-fd count moved), by PID:
         // the row checks and the walk use them rather than read the fds again. The last read's are kept for their tables.
         private readonly Dictionary<int, FdScan> _scans = new Dictionary<int, FdScan>();
-        private Dictionary<int, FdScan> _spareScans = new Dictionary<int, FdScan>();
+        private readonly Dictionary<int, FdScan> _spareScans = new Dictionary<int, FdScan>();
         // Owners whose count moved but whose fds could not be read whole: each cached socket is checked on its own.
         private readonly HashSet<int> _checkEach = new HashSet<int>();
         // Socket inode → the scanned process holding it (-1 when more than one does).
@@ -144,6 +144,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>Processes new since the last read whose fds the last <see cref="Resolve"/> read; for tests.</summary>
         internal int LastNewProcessesScanned { get; private set; }
 
+        /// <summary>Whether the last <see cref="Resolve"/> read the process's whole fd table (it was new, or an owner whose count moved); for tests.</summary>
+        internal bool LastReadWhole(int pid) => _lastReadWhole.Contains(pid);
+
         /// <summary>PIDs whose fds the last walk read; for tests.</summary>
         internal IReadOnlyCollection<int> LastWalkScanned => _lastWalkScanned;
         private readonly List<int> _lastWalkScanned = new List<int>();
@@ -187,6 +190,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal void Resolve(List<SocketEntry> rows, byte kindsRead)
         {
             _read++;
+            RecycleScans(); // a read that failed part way left its scans behind: none may be trusted now
             DropExitedProcesses();
             NoteNewProcesses();
             ScanMovedOwners();
@@ -247,6 +251,17 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
             LastStaleOwners = stale;
             LastOwnerChecks = checks.Count;
+            // A process read whole had its moved count taken, which its other cached sockets will no longer be checked
+            // for: those this read did not cover (another protocol's) and that it no longer holds are forgotten, to be
+            // sought afresh when a read covers them.
+            if (_scans.Count > 0)
+            {
+                List<ulong> dropped = null;
+                foreach (var kv in _owners)
+                    if (kv.Value.SeenInRead != _read && _scans.TryGetValue(kv.Value.Pid, out var scan) && !scan.Held.ContainsKey(kv.Key))
+                        (dropped ?? (dropped = new List<ulong>())).Add(kv.Key);
+                if (dropped != null) foreach (ulong inode in dropped) _owners.Remove(inode);
+            }
 
             // Only sockets sought before (no new one, no stale owner): processes whose fds have not moved may be skipped.
             bool skipUnmoved = false;
@@ -263,18 +278,24 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
             // Sockets that a scanned process holds while the cache (or this walk) gives them to another process are watched
             // from now on: a new process shares them with its parent, a process whose count moved may have received them.
+            // A process that shares many with one other (a fork that hands nothing over: a Redis BGSAVE, a shell that
+            // inherited the sockets) would make every read check them all for the watch's length; their owner is read
+            // whole at the next read instead, and spot checks cover the rest.
             if (anyScanned)
             {
                 long until = ClockMs() + (long)HandoverWatchPeriod.TotalMilliseconds;
+                var sharedBy = new Dictionary<int, int>();
                 foreach (var kv in _heldByScanned)
-                    if (_owners.TryGetValue(kv.Key, out var o) && HeldByAnotherScannedProcess(kv.Key, o.Pid)) o.WatchUntilMs = until;
+                    if (kv.Value >= 0 && _owners.TryGetValue(kv.Key, out var o) && o.Pid != kv.Value)
+                        sharedBy[kv.Value] = sharedBy.TryGetValue(kv.Value, out int n) ? n + 1 : 1;
+                foreach (var kv in _heldByScanned)
+                {
+                    if (!_owners.TryGetValue(kv.Key, out var o) || !HeldByAnotherScannedProcess(kv.Key, o.Pid)) continue;
+                    if (kv.Value >= 0 && sharedBy[kv.Value] > MaxWatchedPerSharer) _forkedInRead[o.Pid] = _read;
+                    else o.WatchUntilMs = until;
+                }
             }
-            _heldByScanned.Clear();
-            // This read's scans become the spares whose tables the next read's scans of the same processes reuse.
-            var spare = _spareScans;
-            spare.Clear();
-            foreach (var kv in _scans) spare[kv.Key] = kv.Value;
-            _scans.Clear();
+            RecycleScans();
 
             foreach (var row in rows)
                 if (row.Inode != null && _owners.TryGetValue(row.Inode.Value, out var owner))
@@ -289,6 +310,26 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// another does).
         /// </summary>
         private bool HeldByAnotherScannedProcess(ulong inode, int ownerPid) => _heldByScanned.TryGetValue(inode, out int pid) && pid != ownerPid;
+
+        /// <summary>Sockets one scanned process may share with other owners and still have each watched; see Resolve.</summary>
+        internal const int MaxWatchedPerSharer = 32;
+
+        /// <summary>This read's scans become the spares whose tables the next read's scans of the same processes reuse.</summary>
+        private void RecycleScans()
+        {
+            _heldByScanned.Clear();
+            _lastReadWhole.Clear();
+            if (_scans.Count == 0) return;
+            _spareScans.Clear();
+            foreach (var kv in _scans)
+            {
+                _spareScans[kv.Key] = kv.Value;
+                _lastReadWhole.Add(kv.Key);
+            }
+            _scans.Clear();
+        }
+
+        private readonly HashSet<int> _lastReadWhole = new HashSet<int>();
 
         private FdScan ScanOf(int pid, ref int lastPid, ref FdScan last)
         {
@@ -319,9 +360,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         /// <summary>
         /// Asks every owning process for its open-fd count (one statx of /proc/&lt;pid&gt;/fd each) and reads whole the
-        /// fd table of each whose count moved (or is unknown, or which has a new child whose fds we may not read): that
-        /// one scan checks all its cached sockets, and finds sockets it gained that the cache gives to another process
-        /// (passed over a Unix socket), whose owner is then checked.
+        /// fd table of each whose count moved (or which was noted for it: a new child whose fds we may not read, or one
+        /// that shares many of its sockets): that one scan checks all its cached sockets, and finds sockets it gained that
+        /// the cache gives to another process (passed over a Unix socket), whose owner is then checked. Where the count
+        /// is unknown (kernels before 6.2) each of its cached sockets in the rows is checked instead.
         /// </summary>
         private void ScanMovedOwners()
         {
@@ -333,7 +375,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 int open = _proc.OpenFdCount(pid);
                 bool moved = open < 0 || open != kv.Value.OpenFds || _forkedInRead.ContainsKey(pid);
                 kv.Value.OpenFds = open;
-                if (moved && ScanWhole(pid, open) == null) _checkEach.Add(pid);
+                if (!moved) continue;
+                // No count (a kernel before 6.2): each cached socket in the rows is checked, one readlinkat each, rather than
+                // every fd (files included) read at every read.
+                if (open < 0 || ScanWhole(pid, open) == null) _checkEach.Add(pid);
             }
         }
 
