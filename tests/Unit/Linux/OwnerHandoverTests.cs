@@ -157,14 +157,10 @@ namespace ConnectionsMonitor.Tests.Linux
             }
         }
 
-        // A dispatcher passes an accepted connection to a worker over a Unix socket (SCM_RIGHTS), as Node's cluster module
-        // does, and closes its copy, opening another fd at once so its own open-fd count does not move; "later": it closes
-        // only when told, after a read that saw both hold the connection. The worker already owns a socket (a UDP one it
-        // kept from before the fork), so its count is watched; receiving moves it.
-        private const string Dispatcher =
-            "import os,socket,sys,array\n" +
+        // Python lines that fork a receiver (its PID in pid) which keeps every fd sent to it over a Unix socket pair and
+        // answers each, and define send(fd), which passes an fd (SCM_RIGHTS) and waits for that answer.
+        private const string ForkReceiver =
             "a,b=socket.socketpair(socket.AF_UNIX,socket.SOCK_DGRAM)\n" +
-            "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(('127.0.0.1',0))\n" +
             "pid=os.fork()\n" +
             "if pid==0:\n" +
             "    a.close(); held=[]\n" +
@@ -172,13 +168,25 @@ namespace ConnectionsMonitor.Tests.Linux
             "        msg,anc,fl,ad=b.recvmsg(1,socket.CMSG_LEN(4))\n" +
             "        held+=[socket.socket(fileno=array.array('i',d)[0]) for l,t,d in anc]\n" +
             "        b.send(b'k')\n" +
-            "b.close(); ufd=u.fileno(); u.close()\n" +
+            "b.close()\n" +
+            "def send(fd):\n" +
+            "    a.sendmsg([b'x'],[(socket.SOL_SOCKET,socket.SCM_RIGHTS,array.array('i',[fd]))]); a.recv(1)\n";
+
+        // A dispatcher passes an accepted connection to a worker over a Unix socket (SCM_RIGHTS), as Node's cluster module
+        // does, and closes its copy, opening another fd at once so its own open-fd count does not move; "later": it closes
+        // only when told, after a read that saw both hold the connection. The worker already owns a socket (a UDP one it
+        // kept from before the fork), so its count is watched; receiving moves it.
+        private const string Dispatcher =
+            "import os,socket,sys,array\n" +
+            "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(('127.0.0.1',0))\n" +
+            ForkReceiver +
+            "ufd=u.fileno(); u.close()\n" +
             "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen(8)\n" +
             "print(pid, l.getsockname()[1], ufd, flush=True)\n" +
             "c,_=l.accept()\n" +
             "print(c.fileno(), flush=True)\n" +
             "sys.stdin.readline()\n" +
-            "a.sendmsg([b'x'],[(socket.SOL_SOCKET,socket.SCM_RIGHTS,array.array('i',[c.fileno()]))]); a.recv(1)\n" +
+            "send(c.fileno())\n" +
             "if sys.argv[1]=='later':\n" +
             "    print('sent',flush=True); sys.stdin.readline()\n" +
             "c.close(); x=open('/dev/null')\n" +
@@ -236,19 +244,11 @@ namespace ConnectionsMonitor.Tests.Linux
         // its count is not watched; it receives u over SCM_RIGHTS and A closes its copy, so A's count moves.
         private const string Passer =
             "import os,socket,sys,array\n" +
-            "a,b=socket.socketpair(socket.AF_UNIX,socket.SOCK_DGRAM)\n" +
-            "pid=os.fork()\n" +
-            "if pid==0:\n" +
-            "    a.close(); held=[]\n" +
-            "    while True:\n" +
-            "        msg,anc,fl,ad=b.recvmsg(1,socket.CMSG_LEN(4))\n" +
-            "        held+=[socket.socket(fileno=array.array('i',d)[0]) for l,t,d in anc]\n" +
-            "        b.send(b'k')\n" +
-            "b.close()\n" +
+            ForkReceiver +
             "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(('127.0.0.1',0))\n" +
             "print(pid, u.fileno(), flush=True)\n" +
             "sys.stdin.readline()\n" +
-            "a.sendmsg([b'x'],[(socket.SOL_SOCKET,socket.SCM_RIGHTS,array.array('i',[u.fileno()]))]); a.recv(1)\n" +
+            "send(u.fileno())\n" +
             "u.close()\n" +
             "print('sent',flush=True)\n" +
             "sys.stdin.read()\n";
