@@ -48,7 +48,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             internal byte Kind;
             internal int SeenInRead;
             internal long NextSpotCheckMs; // on ClockMs; see SpotCheckPeriod
-            internal long WatchUntilMs;    // on ClockMs: a new process holds it too, so it is checked at every read until then
+            internal long WatchUntilMs;    // on ClockMs: a process read whole holds it too, so it is checked at every read until then
         }
 
         private sealed class OwningProcess
@@ -76,8 +76,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private readonly Dictionary<int, OwningProcess> _owningProcesses = new Dictionary<int, OwningProcess>();
         private readonly ProcFs _proc;
         private int _read;
-        // Processes seen by the last read (null before the first); the sockets that processes new since then hold; and
-        // the parents of new processes whose fds we may not read, by the read that saw them: see NoteNewProcesses.
+        // Processes seen by the last read (null before the first); and owners to read whole at this read and the next, by
+        // the read that noted them: parents of new processes whose fds we may not read (NoteNewProcesses), and owners that
+        // share many sockets with one scanned process (Resolve).
         private HashSet<int> _knownPids;
         // This read's whole-table scans (processes new since the last read, and owners whose open-fd count moved), by PID:
         // the row checks and the walk use them rather than read the fds again. The last read's are kept for their tables.
