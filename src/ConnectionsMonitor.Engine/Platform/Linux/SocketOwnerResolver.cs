@@ -254,8 +254,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             LastOwnerChecks = checks.Count;
             // A process read whole had its moved count taken, which its other cached sockets will no longer be checked
             // for: those this read did not cover (another protocol's) and that it no longer holds are forgotten, to be
-            // sought afresh when a read covers them. A read of every kind covers them all (Prune drops what it did not see).
-            if (_scans.Count > 0 && (kindsRead & AllKinds) != AllKinds)
+            // sought afresh when a read covers them.
+            if (_scans.Count > 0)
             {
                 List<ulong> dropped = null;
                 foreach (var kv in _owners)
@@ -653,7 +653,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
         }
 
-        internal const byte TcpV4 = 1, TcpV6 = 2, UdpV4 = 4, UdpV6 = 8, AllKinds = TcpV4 | TcpV6 | UdpV4 | UdpV6;
+        internal const byte TcpV4 = 1, TcpV6 = 2, UdpV4 = 4, UdpV6 = 8;
 
         internal static byte KindOf(SocketEntry e)
         {
