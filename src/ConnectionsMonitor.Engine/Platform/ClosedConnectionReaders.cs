@@ -61,8 +61,21 @@ namespace ConnectionsMonitor.Engine.Platform
 
             internal Reader(ClosedConnectionReaders owner) => _owner = owner;
 
-            /// <summary>Starts the platform's feed (idempotent); null while collecting, else why not, worded for the user.</summary>
-            public string Start() => _owner._feed.Start();
+            /// <summary>
+            /// Starts the platform's feed (idempotent); null while collecting, else why not, worded for the user.
+            /// Throws <see cref="ObjectDisposedException"/> once this reader is closed (the feed runs only for open readers).
+            /// </summary>
+            public string Start()
+            {
+                lock (_owner._gate)
+                {
+                    if (_disposed) throw new ObjectDisposedException(nameof(Reader));
+                    return _owner._feed.Start();
+                }
+            }
+
+            /// <summary>As <see cref="Dispose"/>: a reader stops by closing.</summary>
+            void IClosedConnectionFeed.Stop() => Dispose();
 
             /// <summary>The closings reported since this reader's previous drain (or since it opened), oldest first.</summary>
             public IReadOnlyList<SocketEntry> DrainClosed()
@@ -106,6 +119,9 @@ namespace ConnectionsMonitor.Engine.Platform
                     _disposed = true;
                     _owner._readers.Remove(this);
                     _pending = new List<SocketEntry>();
+                    // The last reader: nothing runs for nobody. Under the gate, so a reader opening meanwhile starts the
+                    // feed after this stop, not before it.
+                    if (_owner._readers.Count == 0) _owner._feed.Stop();
                 }
             }
         }

@@ -64,6 +64,13 @@ namespace ConnectionsMonitor.Engine.Platform
         IReadOnlyList<SocketEntry> DrainClosed();
 
         /// <summary>
+        /// Nothing reads the feed any more (its last reader closed): stop collecting, dropping what was not drained; a
+        /// later <see cref="Start"/> collects again. Linux closes its sock_diag subscription and ends its thread (waiting
+        /// for it, at most 200 ms); Windows does nothing here, as its ETW session already stops after an idle time-out.
+        /// </summary>
+        void Stop();
+
+        /// <summary>
         /// Closing reports lost so far (kernel buffer overruns, caps on pending reports); it only grows.
         /// A rise during a sample window means some short-lived traffic was not counted.
         /// </summary>

@@ -106,6 +106,43 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [LinuxFact]
+        public async Task TheClosingsListenerStopsWithTheLastSubscriberAndHearsAgainWithTheNext()
+        {
+            using var session = new MonitorSession(new MonitorSessionOptions());
+            var listener = (ConnectionsMonitor.Engine.Platform.Linux.LinuxClosedConnectionFeed)session.Engine.Platform.ClosedConnections;
+            var table = (ConnectionsMonitor.Engine.Platform.Linux.LinuxConnectionTable)session.Engine.Platform.Connections;
+            Assert.False(listener.IsRunning); // nothing asked yet
+            using (var pair = new TcpPair())
+            {
+                var first = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(200));
+                Assert.True(first.TryNext(TimeSpan.FromSeconds(10), CancellationToken.None, out _));
+                Assert.True(listener.IsRunning);
+                Assert.True(SpinWait.SpinUntil(() => table.Recent.Count > 0, TimeSpan.FromSeconds(10)), "the reads remember no TCP row");
+                first.Dispose();
+                // No subscriber: the sampler ends, and with its reader of closings the listener's thread and socket, and the
+                // reads' memory of rows that served it.
+                Assert.True(SpinWait.SpinUntil(() => !listener.IsRunning, TimeSpan.FromSeconds(5)), "the closings listener still runs without a subscriber");
+                Assert.Equal(0, table.Recent.Count);
+                session.Snapshot(new ConnectionQuery()); // a snapshot neither starts it nor makes the reads remember
+                Assert.False(listener.IsRunning);
+                Assert.Equal(0, table.Recent.Count);
+            }
+
+            // The next subscriber starts it afresh: a connection that opens and closes between its samples still reaches it.
+            using var feed = session.Subscribe(new ConnectionQuery(), Interval);
+            Assert.True(feed.TryNext(TimeSpan.FromSeconds(10), CancellationToken.None, out _));
+            Assert.True(listener.IsRunning);
+            var again = new TcpPair();
+            int clientPort = again.ClientPort, listenPort = again.ListenPort;
+            await ExchangeAndClose(again, 4_321, 8_765);
+            var events = Collect(feed, e => Of(e, listenPort, clientPort).Count >= 2);
+            var server = Of(events, listenPort, clientPort);
+            Assert.Equal(new[] { ConnectionChange.Opened, ConnectionChange.Closed }, server.Select(e => e.Change));
+            Assert.True(server[1].FinalCounters);
+            Assert.Equal(8_765L, server[1].Connection.BytesSent);
+        }
+
+        [LinuxFact]
         public async Task AConnectionSeenBySamplesClosesOnceWithTheBytesItMovedAfterTheLastSample()
         {
             using var session = new MonitorSession(new MonitorSessionOptions());

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
@@ -14,7 +15,9 @@ namespace ConnectionsMonitor.Tests.Traffic
         {
             public readonly List<SocketEntry> Pending = new List<SocketEntry>();
             public long Lost;
-            public string Start() => null;
+            public int Starts, Stops;
+            public string Start() { Starts++; return null; }
+            public void Stop() => Stops++;
             public IReadOnlyList<SocketEntry> DrainClosed()
             {
                 var d = Pending.ToList();
@@ -66,6 +69,33 @@ namespace ConnectionsMonitor.Tests.Traffic
             Assert.Equal(3L, busy.LostReports); // the platform's only
             Assert.Equal(3L + 3 * (ClosedConnectionReaders.MaxPendingPerReader / 2 + 1) - ClosedConnectionReaders.MaxPendingPerReader, idle.LostReports);
             Assert.Equal(ClosedConnectionReaders.MaxPendingPerReader, idle.DrainClosed().Count);
+        }
+
+        [Fact]
+        public void TheFeedStopsWithItsLastReaderAndAClosedReaderCannotStartIt()
+        {
+            var feed = new QueueFeed();
+            var readers = new ClosedConnectionReaders(feed);
+            var sampler = readers.Open();
+            var window = readers.Open();
+            Assert.Null(sampler.Start());
+            window.Dispose();
+            Assert.Equal(0, feed.Stops); // the sampler still reads
+            window.Dispose();            // twice: no second stop
+            Assert.Equal(0, feed.Stops);
+            sampler.Dispose();
+            Assert.Equal(1, feed.Stops);
+            Assert.Throws<ObjectDisposedException>(() => sampler.Start());
+            Assert.Equal(1, feed.Starts);
+
+            var next = readers.Open();   // a later reader starts it again
+            Assert.Null(next.Start());
+            Assert.Equal(2, feed.Starts);
+            feed.Pending.Add(Closed(9));
+            Assert.Equal(9, Assert.Single(next.DrainClosed()).LocalPort);
+            ((IClosedConnectionFeed)next).Stop(); // a reader stops by closing
+            Assert.Equal(2, feed.Stops);
+            Assert.Empty(next.DrainClosed());
         }
     }
 }

@@ -233,6 +233,7 @@ namespace ConnectionsMonitor.Tests.Traffic
             public LossyFeed(FakeTable table) => _table = table;
             public string Start() => null;
             public IReadOnlyList<SocketEntry> DrainClosed() => new SocketEntry[0];
+            public void Stop() { }
             public long LostReports => _table.Reads >= 1 ? 7 : 2; // 5 lost between the first snapshot and the drain after the second
         }
 

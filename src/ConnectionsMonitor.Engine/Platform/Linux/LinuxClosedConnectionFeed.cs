@@ -70,6 +70,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
 
         protected override int Open() => OpenSubscription();
 
+        /// <summary>The reads' memory of rows serves only this listener: it goes with it.</summary>
+        protected override void OnStopped() => _recent.Forget();
+
         protected override string DescribeOpenFailure(Exception e)
         {
             if (!(e is NetlinkException ex)) return null;

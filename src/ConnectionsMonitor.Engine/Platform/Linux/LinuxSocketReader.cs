@@ -10,8 +10,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
     /// with what it read kept in a bounded list until a consumer drains it. This class owns the socket's life:
     /// open once (a refusal is remembered: privilege does not come back during a process's life), a thread that
     /// polls every 200 ms so a stop is seen promptly, the cap on what waits (what the cap turns away is counted
-    /// in <see cref="Dropped"/>), and a stop that joins the thread before the socket is closed. Subclasses say
-    /// how to open the socket, how to word a refusal, and how to read what is queued on it.
+    /// in <see cref="Dropped"/>), and a stop that joins the thread before the socket is closed: for good
+    /// (<see cref="Dispose"/>), or until the next <see cref="Start"/> (<see cref="Stop"/>). Subclasses say how to
+    /// open the socket, how to word a refusal, and how to read what is queued on it.
     /// </summary>
     internal abstract class LinuxSocketReader<T> : IDisposable
     {
@@ -20,6 +21,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         private readonly string _threadName;
         private readonly int _maxPending;
         private readonly object _gate = new object();
+        // Start, Stop and Dispose one at a time (Stop and Dispose join the thread outside _gate, which the thread takes).
+        private readonly object _lifecycle = new object();
         private List<T> _pending = new List<T>();
         private int _fd = -1;
         private Thread _thread;
@@ -68,6 +71,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>Opens the socket and starts the thread, once; returns null when reading runs, else why not (the same answer on later calls).</summary>
         public string Start()
         {
+            lock (_lifecycle)
             lock (_gate)
             {
                 if (_disposed) throw new ObjectDisposedException(GetType().Name);
@@ -136,23 +140,62 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         }
 
         /// <summary>Stops and joins the reading thread, then closes the socket.</summary>
+        /// <summary>
+        /// Stops reading and closes the socket, dropping what waits to be drained, so that nothing runs while nobody
+        /// reads (the destroy subscription stops with its last reader); the next <see cref="Start"/> opens a new socket.
+        /// Waits for the thread to end: at most one poll period (200 ms). Does nothing before a start, after a refused
+        /// start (the refusal stays, as for <see cref="Start"/>) and after <see cref="Dispose"/>. The counts of what was
+        /// turned away keep growing across restarts.
+        /// </summary>
+        public void Stop()
+        {
+            lock (_lifecycle)
+            {
+                Thread thread;
+                lock (_gate)
+                {
+                    if (_disposed || _thread == null) return;
+                    thread = _thread;
+                    _stop = true;
+                }
+                thread.Join();
+                lock (_gate)
+                {
+                    if (_fd >= 0) LinuxNative.close(_fd);
+                    _fd = -1;
+                    _thread = null;
+                    _pending = new List<T>();
+                    _failure = null; // a thread that died of a failure is tried afresh by the next start
+                    _started = false;
+                    _stop = false;
+                }
+                OnStopped();
+            }
+        }
+
+        /// <summary>Runs after <see cref="Stop"/> closed the socket (not after <see cref="Dispose"/>).</summary>
+        protected virtual void OnStopped() { }
+
         public void Dispose()
         {
-            Thread thread;
-            lock (_gate)
+            lock (_lifecycle)
             {
-                if (_disposed) return;
-                _disposed = true;
-                thread = _thread;
-                _stop = true;
-            }
-            thread?.Join();
-            lock (_gate)
-            {
-                if (_fd >= 0) LinuxNative.close(_fd);
-                _fd = -1;
-                _thread = null;
-                _pending.Clear();
+                Thread thread;
+                lock (_gate)
+                {
+                    if (_disposed) return;
+                    _disposed = true;
+                    thread = _thread;
+                    _stop = true;
+                }
+                thread?.Join();
+                lock (_gate)
+                {
+                    if (_fd >= 0) LinuxNative.close(_fd);
+                    _fd = -1;
+                    _thread = null;
+                    _pending.Clear();
+                }
             }
         }
     }

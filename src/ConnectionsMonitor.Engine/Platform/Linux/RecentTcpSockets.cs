@@ -70,6 +70,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
         }
 
+        /// <summary>Drops every remembered row at once (the listener stopped: nothing will ask until it starts again).</summary>
+        internal void Forget()
+        {
+            lock (_lock) _byCookie.Clear();
+        }
+
         internal bool TryGet(ulong cookie, out Known known)
         {
             lock (_lock)

@@ -153,6 +153,12 @@ namespace ConnectionsMonitor.Engine.Platform.Windows.Etw
             }
         }
 
+        /// <summary>
+        /// The last reader of closings went. Nothing to do: the session stops on its own once no lease is held and no
+        /// request came within <see cref="IdleTimeout"/> (a table read that wants byte counts may still be using it).
+        /// </summary>
+        public void Stop() { }
+
         /// <summary>Stops the session when no lease is held and no request came within the idle timeout.</summary>
         internal void StopIfIdle()
         {
