@@ -309,7 +309,53 @@ namespace ConnectionsMonitor.Engine.Session
             var everyone = new List<SamplerSubscription>();
             // This thread's own: a thread whose last subscriber left may still be in a tick when the next one starts.
             var deliveries = new Dictionary<SamplerSubscription, SamplerDelivery>();
-            var remnants = closings != null ? new RemnantCounters() : null; // this thread's, as the deliveries
+            var remnants = closings != null ? TakeRemnants() : null; // this thread's, as the deliveries, until it ends
+            try
+            {
+                TickUntilStopped(closings, me, due, everyone, deliveries, remnants, ref lostSeen);
+            }
+            finally
+            {
+                if (remnants != null) LeaveRemnants(remnants);
+            }
+        }
+
+        // The final counts of TIME_WAIT remnants that the last sampler thread knew, kept for the next one (a TIME_WAIT
+        // row outlives a watch that stops and starts again within its minute), and when it left them (clock ticks).
+        private RemnantCounters _leftRemnants;
+        private long _leftRemnantsTicks;
+
+        /// <summary>
+        /// How long the remnant counts a sampler thread leaves are worth taking up by the next: the longest a TIME_WAIT
+        /// remnant stays (Windows' default TcpTimedWaitDelay, 240 s; Linux's is 60 s). Older ones could only meet another
+        /// connection on the same endpoints.
+        /// </summary>
+        internal static readonly TimeSpan RemnantCountsKept = TimeSpan.FromSeconds(240);
+
+        private RemnantCounters TakeRemnants()
+        {
+            lock (_gate)
+            {
+                var left = _leftRemnants;
+                _leftRemnants = null;
+                bool fresh = left != null && _clock.ElapsedTicks - _leftRemnantsTicks <= (long)(RemnantCountsKept.TotalSeconds * Stopwatch.Frequency);
+                return fresh ? left : new RemnantCounters();
+            }
+        }
+
+        private void LeaveRemnants(RemnantCounters remnants)
+        {
+            lock (_gate)
+            {
+                // A thread that started while this one finished its last tick made its own; the later leaver wins.
+                _leftRemnants = remnants;
+                _leftRemnantsTicks = _clock.ElapsedTicks;
+            }
+        }
+
+        private void TickUntilStopped(Platform.ClosedConnectionReaders.Reader closings, Thread me, List<SamplerSubscription> due, List<SamplerSubscription> everyone,
+            Dictionary<SamplerSubscription, SamplerDelivery> deliveries, RemnantCounters remnants, ref long lostSeen)
+        {
             var snapshots = new List<ConnectionSnapshot>();
             while (true)
             {

@@ -143,6 +143,33 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [LinuxFact]
+        public async Task AWatchStartedAgainWithinTheMinuteStillGivesATimeWaitRemnantItsFinalCounts()
+        {
+            using var session = new MonitorSession(new MonitorSessionOptions());
+            var listener = (ConnectionsMonitor.Engine.Platform.Linux.LinuxClosedConnectionFeed)session.Engine.Platform.ClosedConnections;
+            int clientPort, listenPort;
+            using (var first = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(500)))
+            {
+                Assert.True(first.TryNext(TimeSpan.FromSeconds(10), CancellationToken.None, out _));
+                var pair = new TcpPair();
+                clientPort = pair.ClientPort;
+                listenPort = pair.ListenPort;
+                await ExchangeAndClose(pair, 2_345, 678);
+                var seen = Collect(first, e => Of(e, clientPort, listenPort).Any(x => x.Connection.BytesSent != null), samples: 20);
+                Assert.Equal(2_345L, Of(seen, clientPort, listenPort).Last().Connection.BytesSent);
+            }
+            // The sampler ends with its last subscriber (and the closings listener with it); the remnant stays a minute.
+            Assert.True(SpinWait.SpinUntil(() => !session.IsSampling && !listener.IsRunning, TimeSpan.FromSeconds(5)), "the sampler did not stop");
+
+            using var again = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(500));
+            Assert.True(again.TryNext(TimeSpan.FromSeconds(10), CancellationToken.None, out var baseline));
+            var remnant = baseline.Snapshot.Connections.Single(r => r.LocalPort == clientPort && r.RemotePort == listenPort);
+            Assert.Equal(TcpState.TimeWait, remnant.State);
+            Assert.Equal(2_345L, remnant.BytesSent);                        // what the report said, kept across the restart
+            Assert.InRange(remnant.BytesReceived.Value, 678L, 678L + 1);    // + the server's FIN
+        }
+
+        [LinuxFact]
         public async Task AConnectionSeenBySamplesClosesOnceWithTheBytesItMovedAfterTheLastSample()
         {
             using var session = new MonitorSession(new MonitorSessionOptions());
