@@ -236,6 +236,9 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.DoesNotContain("\n", reason);
             Assert.Equal(reason, feed.Start());
             Assert.Equal(1, opens);
+            feed.Stop(); // its last reader went: a refusal is not retried when the next comes
+            Assert.Equal(reason, feed.Start());
+            Assert.Equal(1, opens);
             Assert.False(feed.IsRunning);
             Assert.Empty(feed.DrainClosed());
         }
@@ -258,10 +261,15 @@ namespace ConnectionsMonitor.Tests.Linux
             var feed = (LinuxClosedConnectionFeed)platform.ClosedConnections;
             Assert.Null(feed.Start());
             Assert.True(feed.IsRunning);
+            feed.Stop();
+            Assert.False(feed.IsRunning);
+            Assert.Null(feed.Start()); // stopped, not disposed: it starts again
+            Assert.True(feed.IsRunning);
             var sw = System.Diagnostics.Stopwatch.StartNew();
             platform.Dispose();
             Assert.InRange(sw.ElapsedMilliseconds, 0, 2000);
             Assert.Throws<ObjectDisposedException>(() => feed.Start());
+            feed.Stop(); // after Dispose: nothing to do
             Assert.Empty(feed.DrainClosed());
         }
     }

@@ -139,7 +139,6 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
         }
 
-        /// <summary>Stops and joins the reading thread, then closes the socket.</summary>
         /// <summary>
         /// Stops reading and closes the socket, dropping what waits to be drained, so that nothing runs while nobody
         /// reads (the destroy subscription stops with its last reader); the next <see cref="Start"/> opens a new socket.
@@ -147,44 +146,23 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// start (the refusal stays, as for <see cref="Start"/>) and after <see cref="Dispose"/>. The counts of what was
         /// turned away keep growing across restarts.
         /// </summary>
-        public void Stop()
-        {
-            lock (_lifecycle)
-            {
-                Thread thread;
-                lock (_gate)
-                {
-                    if (_disposed || _thread == null) return;
-                    thread = _thread;
-                    _stop = true;
-                }
-                thread.Join();
-                lock (_gate)
-                {
-                    if (_fd >= 0) LinuxNative.close(_fd);
-                    _fd = -1;
-                    _thread = null;
-                    _pending = new List<T>();
-                    _failure = null; // a thread that died of a failure is tried afresh by the next start
-                    _started = false;
-                    _stop = false;
-                }
-                OnStopped();
-            }
-        }
+        public void Stop() => End(forGood: false);
 
         /// <summary>Runs after <see cref="Stop"/> closed the socket (not after <see cref="Dispose"/>).</summary>
         protected virtual void OnStopped() { }
 
-        public void Dispose()
+        /// <summary>Stops and joins the reading thread, then closes the socket; <see cref="Start"/> throws from then on.</summary>
+        public void Dispose() => End(forGood: true);
+
+        private void End(bool forGood)
         {
             lock (_lifecycle)
             {
                 Thread thread;
                 lock (_gate)
                 {
-                    if (_disposed) return;
-                    _disposed = true;
+                    if (_disposed || (!forGood && _thread == null)) return;
+                    if (forGood) _disposed = true;
                     thread = _thread;
                     _stop = true;
                 }
@@ -194,8 +172,15 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     if (_fd >= 0) LinuxNative.close(_fd);
                     _fd = -1;
                     _thread = null;
-                    _pending.Clear();
+                    _pending = new List<T>();
+                    if (!forGood)
+                    {
+                        _failure = null; // a thread that died of a failure is tried afresh by the next start
+                        _started = false;
+                        _stop = false;
+                    }
                 }
+                if (!forGood) OnStopped();
             }
         }
     }
