@@ -65,8 +65,8 @@ namespace ConnectionsMonitor.Engine.Platform
 
         /// <summary>
         /// Nothing reads the feed any more (its last reader closed): stop collecting, dropping what was not drained; a
-        /// later <see cref="Start"/> collects again. Linux closes its sock_diag subscription and ends its thread (waiting
-        /// for it, at most 200 ms); Windows does nothing here, as its ETW session already stops after an idle time-out.
+        /// later <see cref="Start"/> collects again. Linux closes its sock_diag subscription and ends its thread (woken, and
+        /// waited for); Windows does nothing here, as its ETW session already stops after an idle time-out.
         /// </summary>
         void Stop();
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
@@ -252,6 +253,24 @@ namespace ConnectionsMonitor.Tests.Linux
                 OpenSubscription = () => throw new NetlinkException("Cannot open a netlink sock_diag socket: Address family not supported by protocol (errno 97)", 97),
             };
             Assert.Equal("Traffic of connections that close between samples is not counted: Cannot open a netlink sock_diag socket: Address family not supported by protocol (errno 97)", feed.Start());
+        }
+
+        [LinuxFact]
+        public void AnIdleListenerSleepsUntilAReportComesOrAStopWakesIt()
+        {
+            using var platform = new LinuxPlatform(LinuxTableMode.SockDiag);
+            var feed = (LinuxClosedConnectionFeed)platform.ClosedConnections;
+            Assert.Null(feed.Start());
+            Assert.True(System.Threading.SpinWait.SpinUntil(() => feed.ThreadId != 0, 5000));
+            // A thread that polled on a timer to see a stop woke five times a second for nothing.
+            System.Threading.Thread.Sleep(2000);
+            Assert.Equal(0, feed.PollTimeouts);
+            Assert.True(Directory.Exists("/proc/self/task/" + feed.ThreadId));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            feed.Stop();
+            Assert.InRange(clock.ElapsedMilliseconds, 0, 2000);
+            Assert.False(feed.IsRunning);
+            Assert.Equal(0, feed.ThreadId);
         }
 
         [LinuxFact]

@@ -71,6 +71,20 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         [DllImport(Libc, SetLastError = true)]
         internal static extern int poll(PollFd* fds, UIntPtr nfds, int timeoutMs);
 
+        /// <summary>eventfd(2): a counter fd that poll sees readable once written; here it wakes a reading thread to stop.</summary>
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int eventfd(uint initval, int flags);
+
+        internal const int EFD_NONBLOCK = 0x800;
+        internal const int EFD_CLOEXEC = 0x80000;
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern IntPtr write(int fd, byte* buf, UIntPtr count);
+
+        /// <summary>gettid(2): the calling thread's kernel id (/proc/self/task/&lt;tid&gt;); glibc 2.30 and later.</summary>
+        [DllImport(Libc)]
+        internal static extern int gettid();
+
         [StructLayout(LayoutKind.Sequential)]
         internal struct PollFd
         {
