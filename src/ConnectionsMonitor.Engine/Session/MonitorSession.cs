@@ -315,16 +315,19 @@ namespace ConnectionsMonitor.Engine.Session
         /// Null when the sampler hears of connections as they close (so connections that open and close between two
         /// samples reach every subscriber, and Closed events carry final byte counts); else why not, worded for the
         /// user (the platform reports no closings, e.g. a replayed capture; or its feed cannot run, e.g. without
-        /// root or elevation). Starts the platform's feed when it can run (idempotent).
+        /// elevation, or a kernel that refuses the subscription). Asks through a reader of its own, closed again at once,
+        /// so the feed runs only while a reader holds it (the sampler's, whose thread may not have opened it yet).
         /// </summary>
         public string ClosingsLimitation()
         {
-            var feed = Engine.Platform.ClosedConnections;
-            if (feed == null)
-                return "Connections that open and close between two samples are not seen: the " + Engine.Platform.Name +
-                       " platform does not report connections as they close.";
-            string problem = feed.Start();
-            return problem == null ? null : problem + " Connections that open and close between two samples are not seen either.";
+            using (var probe = Engine.OpenClosedConnections())
+            {
+                if (probe == null)
+                    return "Connections that open and close between two samples are not seen: the " + Engine.Platform.Name +
+                           " platform does not report connections as they close.";
+                string problem = probe.Start();
+                return problem == null ? null : problem + " Connections that open and close between two samples are not seen either.";
+            }
         }
 
         /// <summary>

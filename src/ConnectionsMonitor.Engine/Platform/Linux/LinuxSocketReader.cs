@@ -142,7 +142,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 while (!_stop)
                 {
                     fds[0] = new LinuxNative.PollFd { Fd = _fd, Events = LinuxNative.POLLIN };
-                    fds[1] = new LinuxNative.PollFd { Fd = wakeFd, Events = LinuxNative.POLLIN };
+                    if (count == 2) fds[1] = new LinuxNative.PollFd { Fd = wakeFd, Events = LinuxNative.POLLIN };
                     // Time-out, EINTR or the wake fd: look at _stop.
                     int ready = LinuxNative.poll(fds, (UIntPtr)count, wakeFd >= 0 ? WokenPollMilliseconds : PollMilliseconds);
                     if (ready == 0) Interlocked.Increment(ref _pollTimeouts);
