@@ -24,6 +24,10 @@ try {
       firstContentfulPaintMs: fcp ? Math.round(fcp.startTime) : null,
       firstRowsMs: first ? Math.round(first.startTime + first.duration) : null,
       navigationMs: nav ? Math.round(nav.duration) : null,
+      // The whole table's fetch: asked, first byte, last byte (ms after navigation start), and the first update's script.
+      snapshotFetchMs: performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/api/snapshot'))
+        .map((e) => [Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd)])[0] || null,
+      firstUpdateScriptMs: first ? Math.round(first.duration) : null,
       rows: Number((document.getElementById('shown').textContent.match(/\d+/) || [0])[0]),
     };
   }));

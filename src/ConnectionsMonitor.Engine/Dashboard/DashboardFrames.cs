@@ -23,7 +23,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         private readonly object _gate = new object();
         private readonly byte[] _head;
         private readonly List<byte[]> _rows;
-        private byte[] _full;
+        private List<ArraySegment<byte>> _full;
 
         internal DashboardFrame(long version, DateTime snapshotUtc, IReadOnlyList<ConnectionRecord> records, IReadOnlyList<string> keys, byte[] head, List<byte[]> rows, byte[] delta, int upserts, int removes)
         {
@@ -46,15 +46,20 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>Rows gone since the previous frame.</summary>
         public int Removes { get; }
 
-        /// <summary>The full form (UTF-8 JSON, one line), made when first asked for.</summary>
-        public byte[] Full
+        /// <summary>
+        /// The full form (UTF-8 JSON, one line) as parts to send one after another: the opening with the head and the
+        /// columns, each row's JSON with a comma between, the closing. The rows' arrays are the frame's own (shared with
+        /// the frames before and after it where a row did not change), so a request for the whole table copies nothing
+        /// and a page's first load does not wait for megabytes to be joined. The list is made when first asked for.
+        /// </summary>
+        public IReadOnlyList<ArraySegment<byte>> FullParts
         {
             get
             {
                 lock (_gate)
                 {
                     if (_full != null) return _full;
-                    var output = new MemoryStream(_head.Length + 64 + _rows.Count * 200);
+                    var output = new MemoryStream(_head.Length + 1024);
                     using (var w = new Utf8JsonWriter(output))
                     {
                         w.WriteStartObject();
@@ -64,15 +69,24 @@ namespace ConnectionsMonitor.Engine.Dashboard
                         w.WriteStringValue("Key");
                         foreach (var c in ConnectionFileFormat.RowColumnNames) w.WriteStringValue(c);
                         w.WriteEndArray();
-                        w.WriteStartArray("rows");
-                        foreach (var row in _rows) w.WriteRawValue(row, skipInputValidation: true);
-                        w.WriteEndArray();
-                        w.WriteEndObject();
+                        w.WritePropertyName("rows");
                     }
-                    return _full = output.ToArray();
+                    var parts = new List<ArraySegment<byte>>(_rows.Count * 2 + 2);
+                    output.WriteByte((byte)'[');
+                    parts.Add(new ArraySegment<byte>(output.GetBuffer(), 0, (int)output.Length));
+                    for (int i = 0; i < _rows.Count; i++)
+                    {
+                        if (i > 0) parts.Add(Comma);
+                        parts.Add(new ArraySegment<byte>(_rows[i]));
+                    }
+                    parts.Add(Closing);
+                    return _full = parts;
                 }
             }
         }
+
+        private static readonly ArraySegment<byte> Comma = new ArraySegment<byte>(new[] { (byte)',' });
+        private static readonly ArraySegment<byte> Closing = new ArraySegment<byte>(new[] { (byte)']', (byte)'}' });
     }
 
     /// <summary>

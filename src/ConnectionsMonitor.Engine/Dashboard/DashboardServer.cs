@@ -292,7 +292,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 case "/api/snapshot":
                     var r = _rendered;
                     if (r == null) return Secured(LocalHttpEndpoint.Text(503, "503 Service Unavailable: no sample yet.\n"));
-                    return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", Body = r.Full });
+                    return Secured(new HttpReply { Status = 200, ContentType = "application/json; charset=utf-8", BodyParts = r.FullParts });
                 case "/api/info":
                     return Secured(Json(w =>
                     {
@@ -368,9 +368,10 @@ namespace ConnectionsMonitor.Engine.Dashboard
                         bool delta = sent > 0 && r.Version == sent + 1;
                         sent = r.Version;
                         var head = Encoding.UTF8.GetBytes(delta ? "event: delta\ndata: " : "event: snapshot\ndata: ");
-                        var body = delta ? r.Delta : r.Full;
                         stream.Write(head, 0, head.Length);
-                        stream.Write(body, 0, body.Length); // one line: the JSON writer writes no newline
+                        // One line: the JSON writer writes no newline.
+                        if (delta) stream.Write(r.Delta, 0, r.Delta.Length);
+                        else foreach (var part in r.FullParts) stream.Write(part.Array, part.Offset, part.Count);
                         Write(stream, Encoding.UTF8.GetBytes("\n\n"));
                         continue;
                     }

@@ -52,6 +52,12 @@ namespace ConnectionsMonitor.Engine.Web
         public string ContentType;
         /// <summary>The body (UTF-8 bytes), or null for none.</summary>
         public byte[] Body;
+        /// <summary>
+        /// The body as parts sent one after another, not joined first, used when <see cref="Body"/> is null: for a large
+        /// document kept in pieces (the dashboard's whole table, one piece per row), which would otherwise be copied into one
+        /// array of megabytes for each request. Content-Length is the parts' summed length; null for none.
+        /// </summary>
+        public IReadOnlyList<ArraySegment<byte>> BodyParts;
         /// <summary>Further response headers (name, value), or null. The endpoint always adds Cache-Control: no-store and X-Content-Type-Options: nosniff.</summary>
         public IReadOnlyList<KeyValuePair<string, string>> Headers;
         /// <summary>
@@ -653,10 +659,37 @@ namespace ConnectionsMonitor.Engine.Web
         private void SendReply(Socket socket, LocalHttpRequest request, HttpReply reply, List<KeyValuePair<string, string>> extra, bool close)
         {
             bool v11 = request.ProtocolVersion.Minor == 1;
-            var bytes = reply.Body ?? new byte[0];
-            SendAll(socket, Head(reply.Status, reply.ContentType, bytes.Length, extra, close: close, chunked: false, version11: v11, keepAlive10: !v11 && !close));
-            if (request.HttpMethod != "HEAD" && bytes.Length > 0) SendAll(socket, bytes);
+            var parts = reply.Body != null || reply.BodyParts == null ? new[] { new ArraySegment<byte>(reply.Body ?? new byte[0]) } : reply.BodyParts;
+            long length = 0;
+            foreach (var part in parts) length += part.Count;
+            SendAll(socket, Head(reply.Status, reply.ContentType, length, extra, close: close, chunked: false, version11: v11, keepAlive10: !v11 && !close));
+            if (request.HttpMethod != "HEAD" && length > 0)
+            {
+                if (parts.Count == 1) SendAll(socket, parts[0].Array, parts[0].Offset, parts[0].Count);
+                else SendParts(socket, parts);
+            }
             Count();
+        }
+
+        // Many small parts (rows of a few hundred bytes) go out gathered 64 KiB at a time: a send per part would cost a
+        // system call each.
+        private static void SendParts(Socket socket, IReadOnlyList<ArraySegment<byte>> parts)
+        {
+            var buffer = new byte[64 * 1024];
+            int filled = 0;
+            foreach (var part in parts)
+            {
+                if (part.Count >= buffer.Length)
+                {
+                    if (filled > 0) { SendAll(socket, buffer, 0, filled); filled = 0; }
+                    SendAll(socket, part.Array, part.Offset, part.Count);
+                    continue;
+                }
+                if (filled + part.Count > buffer.Length) { SendAll(socket, buffer, 0, filled); filled = 0; }
+                Buffer.BlockCopy(part.Array, part.Offset, buffer, filled, part.Count);
+                filled += part.Count;
+            }
+            if (filled > 0) SendAll(socket, buffer, 0, filled);
         }
 
         private void RunStream(Socket socket, Action<System.IO.Stream, CancellationToken> body, bool chunked)

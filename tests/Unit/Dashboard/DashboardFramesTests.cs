@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Text;
@@ -24,6 +25,9 @@ namespace ConnectionsMonitor.Tests.Dashboard
 
         private static JsonElement Json(byte[] bytes) => JsonDocument.Parse(bytes).RootElement.Clone();
 
+        // The full form as a client gets it: its parts one after another.
+        private static JsonElement Json(IReadOnlyList<ArraySegment<byte>> parts) => Json(parts.SelectMany(p => p).ToArray());
+
         [Fact]
         public void TheFirstFrameIsAllUpsertsThenOnlyChangedNewAndGoneRowsTravel()
         {
@@ -34,7 +38,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
             var first = frames.Next(new[] { listen, a, b }, T0, TimeSpan.FromSeconds(1));
             Assert.Equal(1, first.Version);
             Assert.Equal(3, first.Upserts);
-            var full = Json(first.Full);
+            var full = Json(first.FullParts);
             Assert.Equal("2026-12-01T10:00:00.000Z", full.GetProperty("time").GetString());
             Assert.Equal(1000, full.GetProperty("interval").GetInt32());
             Assert.Equal(3, full.GetProperty("stats").GetProperty("tcp").GetInt32());
@@ -61,7 +65,14 @@ namespace ConnectionsMonitor.Tests.Dashboard
             var third = frames.Next(new[] { listen, a2, c }, T0.AddSeconds(2), TimeSpan.FromSeconds(1));
             Assert.Equal(0, third.Upserts);
             Assert.Equal(0, third.Removes);
-            Assert.Equal(3, Json(third.Full).GetProperty("rows").GetArrayLength());
+            Assert.Equal(3, Json(third.FullParts).GetProperty("rows").GetArrayLength());
+            // The whole table is the rows' own arrays, not a copy: the listener's row is the one the first frame wrote.
+            Assert.Same(first.FullParts[1].Array, third.FullParts[1].Array);
+
+            // No rows: still a whole document.
+            var empty = frames.Next(Array.Empty<ConnectionRecord>(), T0.AddSeconds(3), TimeSpan.FromSeconds(1));
+            Assert.Equal(0, Json(empty.FullParts).GetProperty("rows").GetArrayLength());
+            Assert.Equal(3, Json(empty.Delta).GetProperty("removes").GetArrayLength());
         }
 
         /// <summary>Every property of a record that a row shows is compared: a new one must be added to SameShown (or this list).</summary>

@@ -70,6 +70,28 @@ namespace ConnectionsMonitor.Tests.Web
         }
 
         [Fact]
+        public void ABodyInPartsGoesOutWholeWithTheSummedLengthAndHeadGetsTheLengthOnly()
+        {
+            // Many small parts, an empty one, one over the 64 KiB gathering buffer, and a part that is a slice of a larger array.
+            var rng = new Random(7);
+            var parts = new List<ArraySegment<byte>>();
+            for (int i = 0; i < 3000; i++) parts.Add(new ArraySegment<byte>(Encoding.ASCII.GetBytes("[" + i + ",\"" + new string((char)('a' + i % 26), rng.Next(1, 300)) + "\"]")));
+            parts.Insert(1500, new ArraySegment<byte>(new byte[0]));
+            parts.Insert(2000, new ArraySegment<byte>(Enumerable.Repeat((byte)'x', 100_000).ToArray()));
+            parts.Add(new ArraySegment<byte>(Encoding.ASCII.GetBytes("--TAIL--end"), 2, 4));
+            string expected = string.Concat(parts.Select(x => Encoding.ASCII.GetString(x.Array, x.Offset, x.Count)));
+            Assert.True(expected.Length > 400_000, "the body is " + expected.Length + " bytes");
+            using var endpoint = Start((path, r) => new HttpReply { Status = 200, ContentType = "application/json", BodyParts = parts });
+            int p = endpoint.Port;
+            string got = Exchange(p, "GET /t HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n");
+            Assert.Equal("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + expected.Length +
+                         "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" + expected, WithoutDate(got));
+            Assert.EndsWith("TAIL", got);
+            string head = WithoutDate(Exchange(p, "HEAD /t HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+            Assert.EndsWith("Content-Length: " + expected.Length + "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n", head);
+        }
+
+        [Fact]
         public void Http10ClosesUnlessAskedToKeepAliveAndHeadSendsNoBody()
         {
             using var endpoint = Start();
