@@ -46,37 +46,53 @@ Describe 'Connection records to syslog (Linux)' -Skip:$script:IsWin {
     }
 
     It 'sends CONN_OPEN and CONN_CLOSE of a connection made while Watch-Connection runs' {
-        $job = Start-ThreadJob {
-            Start-Sleep -Milliseconds 1500   # after the watcher's first sample (the baseline)
-            $loopback = [System.Net.IPAddress]::Loopback
-            $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
-            $listener.Start()
-            $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-            $client.Connect($loopback, $listener.LocalEndpoint.Port)
-            $server = $listener.AcceptTcpClient()
-            $client.GetStream().Write([byte[]]::new(300), 0, 300)
-            $buffer = [byte[]]::new(300); $n = 0
-            while ($n -lt 300) { $n += $server.GetStream().Read($buffer, $n, 300 - $n) }
-            Start-Sleep -Milliseconds 1200   # seen open by a sample
-            $result = [pscustomobject]@{ ClientPort = $client.Client.LocalEndPoint.Port; ServerPort = $listener.LocalEndpoint.Port }
-            $client.Client.LingerState = [System.Net.Sockets.LingerOption]::new($true, 0)   # RST: no TIME_WAIT remnant
-            $client.Close(); $server.Close(); $listener.Stop()
-            $result
+        # The watch runs in a PowerShell of its own (same process, so $PID owns the test's connections). The records'
+        # own subscription takes its baseline after the watcher's, and a connection in that baseline is never a
+        # CONN_OPEN: so, after the watcher's baseline, connections are opened one at a time until one is reported.
+        $ps = [PowerShell]::Create()
+        $loopback = [System.Net.IPAddress]::Loopback
+        $listener = [System.Net.Sockets.TcpListener]::new($loopback, 0)
+        $listener.Start()
+        $pairs = [System.Collections.Generic.List[object]]::new()
+        try {
+            $null = $ps.AddScript("Import-Module '$ModuleManifest'").Invoke()
+            $ps.Commands.Clear()
+            $null = $ps.AddScript("Watch-Connection -ProcessId $PID -Duration 120 -Verbose")
+            $async = $ps.BeginInvoke()
+            Wait-WatchBaseline $ps $async
+            $serverPort = "$($listener.LocalEndpoint.Port)"
+            $script:Udp.Client.ReceiveTimeout = 3000
+            $open = $null
+            $until = [datetime]::UtcNow.AddSeconds(60)
+            while (-not $open -and [datetime]::UtcNow -lt $until) {
+                $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+                $client.Connect($loopback, $listener.LocalEndpoint.Port)
+                $server = $listener.AcceptTcpClient()
+                $pairs.Add([pscustomobject]@{ Client = $client; Server = $server; Port = "$($client.Client.LocalEndPoint.Port)" })
+                $client.GetStream().Write([byte[]]::new(300), 0, 300)
+                $buffer = [byte[]]::new(300); $n = 0
+                while ($n -lt 300) { $n += $server.GetStream().Read($buffer, $n, 300 - $n) }
+                $open = Read-Syslog $script:Udp { param($m) $m.SdId -eq 'connection@32473' -and $m.MsgId -eq 'CONN_OPEN' -and $m.Params.remotePort -eq $serverPort -and $pairs.Port -contains $m.Params.localPort } -TimeoutSeconds 4
+            }
+            $open | Should -Not -BeNullOrEmpty -Because 'the opening of a test connection is a CONN_OPEN record'
+            $open.Pri | Should -Be '134'   # local0, informational
+            $open.Params.pid | Should -Be "$PID"
+            $open.Params.protocol | Should -Be 'TCP'
+            # That connection closes with RST (no TIME_WAIT remnant), its 300 bytes sent.
+            $pair = $pairs | Where-Object Port -eq $open.Params.localPort
+            $pair.Client.Client.LingerState = [System.Net.Sockets.LingerOption]::new($true, 0)
+            $pair.Client.Close(); $pair.Server.Close()
+            $script:Udp.Client.ReceiveTimeout = 30000
+            $close = Read-Syslog $script:Udp { param($m) $m.SdId -eq 'connection@32473' -and $m.MsgId -eq 'CONN_CLOSE' -and $m.Params.localPort -eq $pair.Port -and $m.Params.remotePort -eq $serverPort }
+            $close | Should -Not -BeNullOrEmpty -Because 'its closing is a CONN_CLOSE record'
+            $close.Params.bytesSent | Should -Be '300'
+            $close.Params.change | Should -Be 'closed'
         }
-        $null = Watch-Connection -ProcessId $PID -Duration 5
-        $ports = $job | Wait-Job -Timeout 30 | Receive-Job
-        Remove-Job $job -Force
-        $ports | Should -Not -BeNullOrEmpty
-        $ours = { param($m) $m.SdId -eq 'connection@32473' -and $m.Params.localPort -eq "$($ports.ClientPort)" -and $m.Params.remotePort -eq "$($ports.ServerPort)" }
-        $open = Read-Syslog $script:Udp { param($m) $m.MsgId -eq 'CONN_OPEN' -and (& $ours $m) }
-        $open | Should -Not -BeNullOrEmpty -Because 'the opening of the test connection is a CONN_OPEN record'
-        $open.Pri | Should -Be '134'   # local0, informational
-        $open.Params.pid | Should -Be "$PID"
-        $open.Params.protocol | Should -Be 'TCP'
-        $close = Read-Syslog $script:Udp { param($m) $m.MsgId -eq 'CONN_CLOSE' -and (& $ours $m) }
-        $close | Should -Not -BeNullOrEmpty -Because 'its closing is a CONN_CLOSE record'
-        $close.Params.bytesSent | Should -Be '300'
-        $close.Params.change | Should -Be 'closed'
+        finally {
+            $ps.Stop(); $ps.Dispose()
+            foreach ($p in $pairs) { $p.Client.Dispose(); $p.Server.Dispose() }
+            $listener.Stop()
+        }
     }
 }
 
