@@ -98,6 +98,8 @@ try {
   const frozen = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n'));
   const statusPaused = await page.textContent('#status');
   await page.waitForTimeout(args.pauseSeconds * 1000);
+  // At least two frames held back (a loaded machine may take longer than the pause to bring them); the test checks the count.
+  await page.waitForFunction(() => /^paused \(([2-9]|\d{2,}) new\)$/.test(document.getElementById('status').textContent), null, { timeout: 20000 }).catch(() => {});
   out.pauseStatusBefore = statusPaused;
   out.pauseStatusAfter = await page.textContent('#status');
   out.pauseTableUnchanged = frozen === (await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n')));

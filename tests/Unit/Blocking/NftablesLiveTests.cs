@@ -39,9 +39,8 @@ namespace ConnectionsMonitor.Tests.Blocking
             {
                 Assert.Equal("ok", NamespacePair.Connect(pair.A, pair.AddressB, Port));
                 blocker.Add(Request(pair.AddressB.ToString(), reason: "live test"));
-                var watch = Stopwatch.StartNew();
+                // Refused, not timed out (a dropped SYN would be "timeout" after 3 s): the block answers with a reset.
                 Assert.Equal("refused", NamespacePair.Connect(pair.A, pair.AddressB, Port));
-                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), "a blocked connection should fail at once (tcp reset), took " + watch.Elapsed);
                 var listed = Assert.Single(blocker.List());
                 Assert.Equal(pair.AddressB.ToString(), listed.Target.Text);
                 Assert.Equal(BlockDirection.Both, listed.Direction);
@@ -94,24 +93,24 @@ namespace ConnectionsMonitor.Tests.Blocking
             var (pair, blocker, _) = Make();
             using (pair)
             {
-                var request = Request(pair.AddressB.ToString(), reason: "two seconds", seconds: 2);
-                blocker.Add(request);
+                var request = Request(pair.AddressB.ToString(), reason: "five seconds", seconds: 5);
+                blocker.Add(request); // (five seconds: room for the two process starts below on a loaded machine)
                 Assert.Equal("refused", NamespacePair.Connect(pair.A, pair.AddressB, Port));
                 var listed = Assert.Single(blocker.List());
                 Assert.Equal(request.CreatedUtc, listed.CreatedUtc);
-                Assert.Equal(request.CreatedUtc.AddSeconds(2), listed.ExpiresUtc);
+                Assert.Equal(request.CreatedUtc.AddSeconds(5), listed.ExpiresUtc);
                 // The kernel removes the element when the time-out has passed; poll a little beyond it.
                 string result = null;
-                var deadline = DateTime.UtcNow.AddSeconds(6);
+                var deadline = DateTime.UtcNow.AddSeconds(10);
                 while (DateTime.UtcNow < deadline)
                 {
                     Thread.Sleep(250);
-                    if (DateTime.UtcNow < request.CreatedUtc.AddSeconds(2)) continue;
+                    if (DateTime.UtcNow < request.CreatedUtc.AddSeconds(5)) continue;
                     result = NamespacePair.Connect(pair.A, pair.AddressB, Port);
                     if (result == "ok") break;
                 }
                 Assert.Equal("ok", result);
-                Assert.True(DateTime.UtcNow >= request.CreatedUtc.AddSeconds(2), "the block ended before its time-out");
+                Assert.True(DateTime.UtcNow >= request.CreatedUtc.AddSeconds(5), "the block ended before its time-out");
                 Assert.Empty(blocker.List());
             }
         }

@@ -25,6 +25,13 @@ namespace ConnectionsMonitor.Tests.History
             try { Directory.Delete(_dir, true); } catch (IOException) { }
         }
 
+        // Waits for a sample written after the latest one: its read started after that one's ended.
+        private static void NextSample(MonitorSession session)
+        {
+            var last = session.History.State.LastSampleUtc;
+            Assert.True(SpinWait.SpinUntil(() => session.History.State.LastSampleUtc > last, TimeSpan.FromSeconds(20)), "no sample after " + last?.ToString("HH:mm:ss.fff") + " within 20 s");
+        }
+
         [Fact]
         public void AConnectionsLifeBytesAndOwnerAreRecordedAndReadableWhileRecording()
         {
@@ -55,6 +62,7 @@ namespace ConnectionsMonitor.Tests.History
                 // Samples taken after the connection opened are written (the recorder may still be writing queued ones).
                 var opened = DateTime.UtcNow + TimeSpan.FromMilliseconds(600);
                 Assert.True(SpinWait.SpinUntil(() => session.History.State.LastSampleUtc >= opened, TimeSpan.FromSeconds(20)));
+                NextSample(session); // (a sample's time is stamped when its read ends: its dump may predate the connect)
                 // Read while the recorder writes.
                 using (var reader = HistoryStore.OpenReader(db))
                 {
@@ -66,6 +74,7 @@ namespace ConnectionsMonitor.Tests.History
             }
             var closed = DateTime.UtcNow + TimeSpan.FromMilliseconds(600);
             Assert.True(SpinWait.SpinUntil(() => session.History.State.LastSampleUtc >= closed, TimeSpan.FromSeconds(20)));
+            NextSample(session);
             var final = session.History.Stop();
             Assert.False(final.IsRecording);
             Assert.Null(session.History.Stop());
