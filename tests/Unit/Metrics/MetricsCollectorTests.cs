@@ -26,7 +26,8 @@ namespace ConnectionsMonitor.Tests.Metrics
         private static MetricsCollector Collect(string script, int samples, int top = 10)
         {
             using var session = new MonitorSession(new MonitorSessionOptions { PlatformFactory = () => ReplayPlatform.Parse(script) });
-            using var feed = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(50));
+            // Room for every scripted step: a queue of the default 4 would drop one a loaded machine kept this reader from.
+            using var feed = session.Subscribe(new ConnectionQuery(), TimeSpan.FromMilliseconds(50), capacity: 64);
             var collector = new MetricsCollector(top);
             for (int i = 0; i < samples; i++)
             {

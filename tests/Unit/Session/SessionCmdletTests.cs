@@ -154,7 +154,7 @@ namespace ConnectionsMonitor.Tests.Session
         public void WatchConnectionStreamsTheScriptedChanges()
         {
             using var ps = ReplaySession();
-            var events = ps.Invoke("Watch-Connection -RefreshInterval 100 -Count 3");
+            var events = ps.Invoke("Watch-Connection -RefreshInterval 400 -Count 3");
             Assert.Equal(new object[] { "Opened", "StateChanged", "Closed" }, events.Select(e => e.Properties["ChangeType"].Value));
             Assert.Equal(50002, events[0].Properties["RemotePort"].Value);
             Assert.Equal("Established", events[1].Properties["PreviousState"].Value);
