@@ -679,6 +679,7 @@ namespace ConnectionsMonitor.Engine.Web
             int filled = 0;
             foreach (var part in parts)
             {
+                if (part.Count == 0) continue; // (an empty part, or a default segment with no array)
                 if (part.Count >= buffer.Length)
                 {
                     if (filled > 0) { SendAll(socket, buffer, 0, filled); filled = 0; }

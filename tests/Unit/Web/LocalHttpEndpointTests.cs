@@ -77,9 +77,10 @@ namespace ConnectionsMonitor.Tests.Web
             var parts = new List<ArraySegment<byte>>();
             for (int i = 0; i < 3000; i++) parts.Add(new ArraySegment<byte>(Encoding.ASCII.GetBytes("[" + i + ",\"" + new string((char)('a' + i % 26), rng.Next(1, 300)) + "\"]")));
             parts.Insert(1500, new ArraySegment<byte>(new byte[0]));
+            parts.Insert(1600, default);
             parts.Insert(2000, new ArraySegment<byte>(Enumerable.Repeat((byte)'x', 100_000).ToArray()));
             parts.Add(new ArraySegment<byte>(Encoding.ASCII.GetBytes("--TAIL--end"), 2, 4));
-            string expected = string.Concat(parts.Select(x => Encoding.ASCII.GetString(x.Array, x.Offset, x.Count)));
+            string expected = string.Concat(parts.Where(x => x.Count > 0).Select(x => Encoding.ASCII.GetString(x.Array, x.Offset, x.Count)));
             Assert.True(expected.Length > 400_000, "the body is " + expected.Length + " bytes");
             using var endpoint = Start((path, r) => new HttpReply { Status = 200, ContentType = "application/json", BodyParts = parts });
             int p = endpoint.Port;
