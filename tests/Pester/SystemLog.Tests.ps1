@@ -55,11 +55,7 @@ Describe 'Connection records to syslog (Linux)' -Skip:$script:IsWin {
         $listener.Start()
         $pairs = [System.Collections.Generic.List[object]]::new()
         try {
-            $null = $ps.AddScript("Import-Module '$ModuleManifest'").Invoke()
-            $ps.Commands.Clear()
-            $null = $ps.AddScript("Watch-Connection -ProcessId $PID -Duration 120 -Verbose")
-            $async = $ps.BeginInvoke()
-            Wait-WatchBaseline $ps $async
+            $null = Start-WatchInBackground $ps "Watch-Connection -ProcessId $PID -Duration 120 -Verbose"
             $serverPort = "$($listener.LocalEndpoint.Port)"
             $script:Udp.Client.ReceiveTimeout = 3000
             $open = $null

@@ -59,6 +59,18 @@ function Wait-WatchBaseline([powershell] $PowerShell, [System.IAsyncResult] $Asy
     }
 }
 
+# Imports the module into $PowerShell (a [PowerShell] of its own, as a watch running beside the test needs), starts
+# $Command there (a Watch-Connection with -Verbose) and returns its IAsyncResult once it said its baseline was taken.
+function Start-WatchInBackground([powershell] $PowerShell, [string] $Command) {
+    # The import first, to its end: the watch then starts at once.
+    $null = $PowerShell.AddScript("Import-Module '$ModuleManifest'").Invoke()
+    $PowerShell.Commands.Clear()
+    $null = $PowerShell.AddScript($Command)
+    $async = $PowerShell.BeginInvoke()
+    Wait-WatchBaseline $PowerShell $async
+    return $async
+}
+
 # Opens loopback connections to $Listener one at a time until & $Reported $WaitMs says the watch under test
 # reported one (for example { param($ms) $async.AsyncWaitHandle.WaitOne($ms) } for a watch that ends with
 # -Count). A connection opened before the watch's baseline is part of it and never reported: callers that can

@@ -97,14 +97,9 @@ Describe 'Watch-Connection' {
         $ps = [PowerShell]::Create()
         $opened = @()
         try {
-            # The import first, to its end: the watch below then starts at once.
-            $null = $ps.AddScript("Import-Module '$manifest'").Invoke()
-            $ps.Commands.Clear()
-            $null = $ps.AddScript("Watch-Connection -Port $port -ProcessId $PID -State Established -RefreshInterval 200 -Count 2 -Verbose")
-            $async = $ps.BeginInvoke()
             # Opened before the baseline is read, the client's end could be caught mid-handshake (SynSent) and then
             # be reported, rightly, as StateChanged to Established.
-            Wait-WatchBaseline $ps $async
+            $async = Start-WatchInBackground $ps "Watch-Connection -Port $port -ProcessId $PID -State Established -RefreshInterval 200 -Count 2 -Verbose"
             $opened = Open-UntilReported $listener { param($ms) $async.AsyncWaitHandle.WaitOne($ms) }.GetNewClosure()
             $events = $ps.EndInvoke($async)
             $events | Should -HaveCount 2

@@ -51,12 +51,7 @@ Describe 'Watch-Connection | ConvertTo-Json' {
         $ps = [PowerShell]::Create()
         $opened = @()
         try {
-            # The import first, to its end: the watch below then starts at once.
-            $null = $ps.AddScript("Import-Module '$ModuleManifest'").Invoke()
-            $ps.Commands.Clear()
-            $null = $ps.AddScript("Watch-Connection -LocalPort $port -ProcessId $PID -State Established -RefreshInterval 200 -Count 1 -Verbose | ConvertTo-Json -Compress")
-            $async = $ps.BeginInvoke()
-            Wait-WatchBaseline $ps $async
+            $async = Start-WatchInBackground $ps "Watch-Connection -LocalPort $port -ProcessId $PID -State Established -RefreshInterval 200 -Count 1 -Verbose | ConvertTo-Json -Compress"
             $opened = Open-UntilReported $listener { param($ms) $async.AsyncWaitHandle.WaitOne($ms) }.GetNewClosure()
             $json = @($ps.EndInvoke($async)) -join ''
             $event = $json | ConvertFrom-Json
