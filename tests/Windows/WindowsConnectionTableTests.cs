@@ -36,10 +36,20 @@ namespace ConnectionsMonitor.WindowsTests
 
         private IEnumerable<SocketEntry> OwnRows(ConnectionTableResult result)
         {
-            var tcpPorts = new HashSet<int> { _sockets.V4.ListenPort, _sockets.V4.ClientPort, _sockets.V6.ListenPort, _sockets.V6.ClientPort };
+            // TCP by both ends: an ephemeral client port may be reused at once by another test's connection to another
+            // port (the kernel shares it between different destinations), which a match on the local port alone counted.
             var udpPorts = new HashSet<int> { LiveSockets.PortOf(_sockets.UdpV4), LiveSockets.PortOf(_sockets.UdpV6) };
-            return result.Entries.Where(r => (r.Protocol == TransportProtocol.Tcp ? tcpPorts : udpPorts).Contains(r.LocalPort)
-                                             && IPAddress.IsLoopback(r.LocalAddress));
+            bool Ours(SocketEntry r)
+            {
+                if (r.Protocol != TransportProtocol.Tcp) return udpPorts.Contains(r.LocalPort);
+                foreach (var trio in new[] { _sockets.V4, _sockets.V6 })
+                {
+                    if (r.LocalPort == trio.ListenPort && (r.RemotePort == null || r.RemotePort == 0 || r.RemotePort == trio.ClientPort)) return true;
+                    if (r.LocalPort == trio.ClientPort && r.RemotePort == trio.ListenPort) return true;
+                }
+                return false;
+            }
+            return result.Entries.Where(r => Ours(r) && IPAddress.IsLoopback(r.LocalAddress));
         }
 
         [Theory]
