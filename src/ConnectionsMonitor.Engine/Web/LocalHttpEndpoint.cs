@@ -134,7 +134,9 @@ namespace ConnectionsMonitor.Engine.Web
     /// reservation or elevation. ASP.NET Core's Kestrel needs a shared framework that PowerShell does not ship.
     /// What it does: keep-alive and pipelined requests, bodies with Content-Length (no chunked request bodies: 501),
     /// <c>Expect: 100-continue</c>, HEAD, limits on the head (16 KiB: 431), the body (413), slow heads and bodies (408 after
-    /// 15 s and 30 s), idle connections (closed after 30 s) and open connections (64; beyond, 503). Every close the server
+    /// 15 s and 30 s), idle connections (closed after 30 s) and open connections (64: then a newcomer displaces the
+    /// longest-held connection that has had no request admitted, so idle sockets of someone without the token cannot keep
+    /// the owner out; when every one has, 503). Every close the server
     /// starts is a lingering one (its sending side first, then what the client still sends is read for up to 2 s). The handler runs on the connection's
     /// thread, one request at a time across the endpoint (it hands out precomputed bytes, so it must be quick); a streamed
     /// reply (<see cref="HttpReply.Stream"/>, chunked) runs on a thread of its own. Counts requests answered and the time of
@@ -161,8 +163,10 @@ namespace ConnectionsMonitor.Engine.Web
         private readonly object _dispatch = new object();
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private readonly Dictionary<Thread, Socket> _streams = new Dictionary<Thread, Socket>();
-        private readonly HashSet<Socket> _open = new HashSet<Socket>();
-        private long _requests, _unauthorized;
+        // Every connection the endpoint holds (streams too), with when it was taken and whether a request of it has been
+        // admitted; see Accept for why that matters once the endpoint is full.
+        private readonly Dictionary<Socket, OpenConnection> _open = new Dictionary<Socket, OpenConnection>();
+        private long _requests, _unauthorized, _displaced;
         private long _lastRequestTicks;
 
         private LocalHttpEndpoint(List<Socket> listeners, int port, IReadOnlyList<string> prefixes, byte[] tokenHash, Func<string, LocalHttpRequest, HttpReply> handler, LocalHttpEndpointOptions options)
@@ -224,6 +228,13 @@ namespace ConnectionsMonitor.Engine.Web
 
         /// <summary>Requests refused with 401 (no or a wrong bearer token).</summary>
         public long Unauthorized => Interlocked.Read(ref _unauthorized);
+
+        /// <summary>
+        /// Connections closed to make room for a newer one while the endpoint held its most (64): each the longest-held of
+        /// those none of whose requests had been admitted yet (see <see cref="LocalHttpEndpointOptions.Admit"/> and the
+        /// bearer token). An admitted connection is never closed for room; when all are, a newcomer gets 503.
+        /// </summary>
+        public long Displaced => Interlocked.Read(ref _displaced);
 
         /// <summary>
         /// Starts listening. <paramref name="handler"/> gets the request's path (without query; see
@@ -398,11 +409,20 @@ namespace ConnectionsMonitor.Engine.Web
                     continue;
                 }
                 bool full;
+                Socket displaced = null;
+                var connection = new OpenConnection { TakenTicks = System.Diagnostics.Stopwatch.GetTimestamp() };
                 lock (_open)
                 {
                     full = _open.Count >= MaxConnections || _stopping.IsCancellationRequested;
-                    if (!full) _open.Add(client);
+                    // Full: the newcomer takes the place of the longest-held connection none of whose requests was admitted
+                    // (no valid token or cookie, nothing sent yet, or a head still coming). Otherwise anyone on the machine
+                    // could keep the owner's browser out by holding MaxConnections idle sockets, each renewed within the idle
+                    // time. A connection that was admitted is never displaced: it is the owner's.
+                    if (full && !_stopping.IsCancellationRequested) displaced = Unadmitted();
+                    if (displaced != null) { _open.Remove(displaced); full = false; Interlocked.Increment(ref _displaced); }
+                    if (!full) _open.Add(client, connection);
                 }
+                if (displaced != null) Abort(displaced); // its thread's Receive fails now, and it ends
                 if (full)
                 {
                     try
@@ -414,9 +434,25 @@ namespace ConnectionsMonitor.Engine.Web
                     client.Dispose();
                     continue;
                 }
-                var t = new Thread(() => Serve(client)) { IsBackground = true, Name = _threadName };
+                var t = new Thread(() => Serve(client, connection)) { IsBackground = true, Name = _threadName };
                 t.Start();
             }
+        }
+
+        private sealed class OpenConnection
+        {
+            internal long TakenTicks;
+            internal volatile bool Admitted;
+        }
+
+        // Under the lock of _open: the longest-held connection with no admitted request, or null.
+        private Socket Unadmitted()
+        {
+            Socket oldest = null;
+            long oldestTicks = long.MaxValue;
+            foreach (var pair in _open)
+                if (!pair.Value.Admitted && pair.Value.TakenTicks < oldestTicks) { oldest = pair.Key; oldestTicks = pair.Value.TakenTicks; }
+            return oldest;
         }
 
         private void Forget(Socket socket)
@@ -427,7 +463,7 @@ namespace ConnectionsMonitor.Engine.Web
 
         // One connection: requests one after another (keep-alive, pipelined ones from the bytes already read) until the client
         // closes, asks to close, idles 30 s, sends a bad or slow request, or a streamed reply takes the connection over.
-        private void Serve(Socket socket)
+        private void Serve(Socket socket, OpenConnection connection)
         {
             bool handedOver = false;
             try
@@ -469,6 +505,7 @@ namespace ConnectionsMonitor.Engine.Web
                         filled -= end;
                         continue;
                     }
+                    connection.Admitted = true;
                     if (request.ContentLength64 > _maxBody) { Refuse(socket, 413, "the body is over " + _maxBody + " bytes"); return; }
                     int length = (int)request.ContentLength64, have = Math.Min(filled - end, length);
                     if (length > 0)
@@ -788,7 +825,7 @@ namespace ConnectionsMonitor.Engine.Web
             foreach (var l in _listeners) l.Dispose();
             var streamSockets = new HashSet<Socket>(streams.Values);
             List<Socket> open;
-            lock (_open) open = new List<Socket>(_open);
+            lock (_open) open = new List<Socket>(_open.Keys);
             foreach (var s in open)
                 if (!streamSockets.Contains(s)) Abort(s);
             foreach (var t in _acceptors)

@@ -429,8 +429,44 @@ namespace ConnectionsMonitor.Tests.Web
             Assert.True(expected.ToArray().AsSpan().SequenceEqual(got.AsSpan(at)), "the chunked body differs");
         }
 
+        // A kept-alive connection that has had one request answered (read whole by its Content-Length): admitted.
+        private static TcpClient Admitted(int port, string headers = "")
+        {
+            var c = new TcpClient(AddressFamily.InterNetwork);
+            c.Connect(IPAddress.Loopback, port);
+            c.ReceiveTimeout = 10000;
+            var bytes = Encoding.ASCII.GetBytes("GET /held HTTP/1.1\r\nHost: localhost:" + port + "\r\n" + headers + "\r\n");
+            c.GetStream().Write(bytes, 0, bytes.Length);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", ReadReply(c));
+            return c;
+        }
+
+        // One reply on a kept-alive connection, read whole by its Content-Length: its head.
+        private static string ReadReply(TcpClient c)
+        {
+            c.ReceiveTimeout = 10000;
+            var head = new StringBuilder();
+            while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+            {
+                int b = c.GetStream().ReadByte();
+                Assert.NotEqual(-1, b);
+                head.Append((char)b);
+            }
+            int length = int.Parse(head.ToString().Split("\r\n").Single(l => l.StartsWith("Content-Length: ", StringComparison.Ordinal)).Substring(16));
+            for (int i = 0; i < length; i++) Assert.NotEqual(-1, c.GetStream().ReadByte());
+            return head.ToString();
+        }
+
+        // True once the server has closed the client's connection (a read returns 0 or the connection was reset).
+        private static bool ClosedByServer(TcpClient c, TimeSpan within)
+        {
+            c.Client.ReceiveTimeout = (int)within.TotalMilliseconds;
+            try { return c.Client.Receive(new byte[1]) == 0; }
+            catch (SocketException ex) { return ex.SocketErrorCode == SocketError.ConnectionReset; }
+        }
+
         [Fact]
-        public void BeyondSixtyFourOpenConnectionsTheNextGets503AndRestartingOnThePortWorks()
+        public void BeyondSixtyFourAdmittedConnectionsTheNextGets503AndRestartingOnThePortWorks()
         {
             var endpoint = Start();
             int p = endpoint.Port;
@@ -439,14 +475,11 @@ namespace ConnectionsMonitor.Tests.Web
             var held = new List<TcpClient>();
             try
             {
-                for (int i = 0; i < 64; i++)
-                {
-                    var c = new TcpClient(AddressFamily.InterNetwork);
-                    c.Connect(IPAddress.Loopback, p);
-                    held.Add(c);
-                }
-                Assert.True(SpinWait.SpinUntil(() => Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n").StartsWith("HTTP/1.1 503 Service Unavailable\r\n", StringComparison.Ordinal),
-                    TimeSpan.FromSeconds(10)));
+                // Each held connection had a request admitted: none is displaced, so the 65th is turned away.
+                for (int i = 0; i < 64; i++) held.Add(Admitted(p));
+                Assert.StartsWith("HTTP/1.1 503 Service Unavailable\r\n", Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+                Assert.Equal(0, endpoint.Displaced);
+                Assert.All(held, c => Assert.False(ClosedByServer(c, TimeSpan.FromMilliseconds(50))));
             }
             finally
             {
@@ -461,6 +494,58 @@ namespace ConnectionsMonitor.Tests.Web
             using var again = LocalHttpEndpoint.Start(new LocalHttpEndpointOptions { Port = p }, Echo);
             Assert.Equal(p, again.Port);
             Assert.StartsWith("HTTP/1.1 200 OK\r\n", Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+        }
+
+        [Fact]
+        public void WhenFullANewcomerDisplacesTheOldestConnectionThatWasNeverAdmittedSoIdleSocketsCannotLockTheOwnerOut()
+        {
+            // As the dashboard's guard: a request without the right cookie is refused on its head (403) and not admitted.
+            using var endpoint = Start(tune: o => o.Admit = r => r.Headers["Cookie"] == "t=1" ? (HttpReply?)null : LocalHttpEndpoint.Text(403, "no\n"));
+            int p = endpoint.Port;
+            var owner = new List<TcpClient>();
+            var others = new List<TcpClient>();
+            try
+            {
+                // Someone without the cookie: two connections refused on a request (kept alive after the 403), then idle ones
+                // that never send anything, up to the limit with the owner's 3 admitted ones.
+                for (int i = 0; i < 3; i++) owner.Add(Admitted(p, "Cookie: t=1\r\n"));
+                for (int i = 0; i < 2; i++)
+                {
+                    var c = new TcpClient(AddressFamily.InterNetwork);
+                    c.Connect(IPAddress.Loopback, p);
+                    var bytes = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\n\r\n");
+                    c.GetStream().Write(bytes, 0, bytes.Length);
+                    Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", ReadReply(c));
+                    others.Add(c);
+                }
+                while (owner.Count + others.Count < 64)
+                {
+                    var c = new TcpClient(AddressFamily.InterNetwork);
+                    c.Connect(IPAddress.Loopback, p);
+                    others.Add(c);
+                    Thread.Sleep(2); // each taken after the one before
+                }
+                // The owner's browser comes back: served on a kept-alive connection, and the oldest never-admitted connection
+                // (the first refused one) made room for it. Then a newcomer without the cookie displaces the next oldest and gets its 403.
+                owner.Add(Admitted(p, "Cookie: t=1\r\n")); // kept alive: the endpoint stays full
+                Assert.True(ClosedByServer(others[0], TimeSpan.FromSeconds(5)), "the oldest unadmitted connection was not closed");
+                Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", Exchange(p, "GET / HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n"));
+                Assert.True(ClosedByServer(others[1], TimeSpan.FromSeconds(5)), "the second oldest unadmitted connection was not closed");
+                Assert.Equal(2, endpoint.Displaced);
+                // The owner's admitted connections and the younger idle ones are all still open.
+                Assert.All(owner, c => Assert.False(ClosedByServer(c, TimeSpan.FromMilliseconds(50))));
+                Assert.All(others.Skip(2), c => Assert.False(ClosedByServer(c, TimeSpan.FromMilliseconds(20))));
+                foreach (var c in owner)
+                {
+                    var again = Encoding.ASCII.GetBytes("GET /again HTTP/1.1\r\nHost: localhost:" + p + "\r\nCookie: t=1\r\nConnection: close\r\n\r\n");
+                    c.GetStream().Write(again, 0, again.Length);
+                    Assert.StartsWith("HTTP/1.1 200 OK\r\n", new StreamReader(c.GetStream(), Encoding.ASCII).ReadToEnd());
+                }
+            }
+            finally
+            {
+                foreach (var c in owner.Concat(others)) c.Dispose();
+            }
         }
 
         [Fact]
