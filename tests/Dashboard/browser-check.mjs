@@ -18,7 +18,7 @@ const out = {
   keyboardSelected: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
   rangePressed: [], processName: null, processTitle: null, processNow: null, processFilter: null, processCanvases: null,
-  themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
+  themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailOnScreen: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
   createdTitle: null, talkerTexts: [], processChartFits: null,
 };
 const origin = new URL(args.url).origin;
@@ -57,8 +57,13 @@ try {
   out.hostileRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.children[5].textContent));
   out.imagesInPage = await page.$$eval('img', (imgs) => imgs.length);
   out.hostileDetail = null;
+  // A short window (the side panel's talkers and alert rules then fill it): opened by a click, the detail still comes on
+  // screen, its heading inside the window.
+  await page.setViewportSize({ width: 1280, height: 420 });
   await page.click('#rows .row');
   out.hostileDetail = await page.$$eval('#detail-list dd', (dds) => dds.map((d) => d.textContent));
+  out.detailOnScreen = await page.$eval('#detail-h', (h) => { const r = h.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; });
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // The Block action on that row (a loopback peer): it asks first, then the guard refuses and the page says why.
   out.blockOffered = await page.isVisible('#detail-block');

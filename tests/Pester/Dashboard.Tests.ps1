@@ -170,6 +170,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             if ($OnLinux) {
                 @($seen.hostileRows) | Should -Contain $hostile
                 @($seen.hostileDetail) | Should -Contain $hostile
+                $seen.detailOnScreen | Should -BeTrue -Because 'opening the detail scrolls it into view'
             }
             $seen.imagesInPage | Should -Be 0
 

@@ -255,7 +255,10 @@
     const blockable = info.blocking && remote != null && remote !== '0.0.0.0' && remote !== '::';
     $('detail-block').hidden = !blockable;
     $('detail-block').dataset.address = blockable ? shown(remote) : '';
+    // Opening it brings it on screen (below the table at 1280x800); an open one that follows updates stays where it is.
+    const opening = panel.hidden;
     panel.hidden = false;
+    if (opening) panel.scrollIntoView({ block: 'nearest' });
   }
   $('detail-close').addEventListener('click', () => { $('detail').hidden = true; selectedKey = null; draw(); $('viewport').focus(); });
   $('viewport').addEventListener('keydown', (e) => {
@@ -593,7 +596,11 @@
 
   // ---- the Block action (when the module has a firewall to use) ---------------------------------------------------
   let info = { blocking: false, firewall: null };
-  fetch('/api/info', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null)).then((d) => { if (d) info = d; }).catch(() => {});
+  fetch('/api/info', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null)).then((d) => {
+    if (!d) return;
+    info = d;
+    if (selectedKey && !$('detail').hidden) showDetail(); // a detail opened before this arrived gets its Block button
+  }).catch(() => {});
   const refusals = {
     Loopback: 'is a loopback address: blocking it breaks programs on this machine that talk to each other',
     DefaultGateway: 'is this machine\'s default gateway: blocking it cuts this machine off from every other network',
