@@ -50,6 +50,19 @@ internal static class BenchmarkSockets
             }
         }
 
+        /// <summary>
+        /// Moves one byte each way on every pair (a send on each socket, then what arrived read off each): every connection's
+        /// byte counters move, as on a busy server where every row changes every second.
+        /// </summary>
+        public void Exchange()
+        {
+            var one = new byte[1];
+            var sink = new byte[256];
+            foreach (var s in _sockets) s.Send(one);
+            foreach (var s in _sockets)
+                while (s.Available > 0) s.Receive(sink);
+        }
+
         public void Dispose()
         {
             foreach (var s in _sockets)
