@@ -89,7 +89,7 @@ internal static class DashboardBenchmark
 
         string Met(bool ok) => ok ? "met" : "NOT met";
         Console.WriteLine($"# dashboard benchmark, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {connections} connections{(busy ? " all moving bytes" : "")}, an update every {interval} s, {wallMs / 1000:F0} s measured; " +
-            $"the whole table {bytes} bytes of JSON (sent once per page), the last update {lastFrame?.Delta.Length} bytes ({lastFrame?.Upserts} rows changed, {lastFrame?.Removes} gone)");
+            $"the whole table {bytes} bytes of JSON (sent once per page), the last update {lastFrame?.Delta.Length} bytes ({lastFrame?.Upserts} rows whole, {lastFrame?.Counters} as counters only, {lastFrame?.Removes} gone)");
         Console.WriteLine("samples  render_ms_per_sample  stream_ms_per_sample  server_%_core  sampler_ms_per_read  with_read_%_core");
         Console.WriteLine($"{samples,7}  {(samples > 0 ? render / samples : double.NaN),20:F2}  {(samples > 0 ? stream / samples : double.NaN),20:F2}  {server,13:F2}  {(reads > 0 ? sampler / reads : double.NaN),19:F1}  {withRead,16:F2}");
         JsonElement b;

@@ -18,7 +18,7 @@ const out = {
   keyboardSelected: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
   rangePressed: [], processName: null, processTitle: null, processNow: null, processFilter: null, processCanvases: null,
-  themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailOnScreen: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
+  themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
   createdTitle: null, talkerTexts: [], processChartFits: null,
 };
 const origin = new URL(args.url).origin;
@@ -50,6 +50,18 @@ try {
   await page.waitForFunction((l) => Array.from(document.querySelectorAll('#rows .row')).some((r) => r.children[1].textContent === l), local, { timeout: 10000 });
   out.searchShown = await page.textContent('#shown');
   out.searchRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)));
+  // The pair's client, sending all along: its Bytes cell (the ninth) changes with the next updates.
+  const bytesCell = (l) => {
+    const row = Array.from(document.querySelectorAll('#rows .row')).find((r) => r.children[1].textContent === l);
+    return row ? row.children[8].textContent : null;
+  };
+  const client = '127.0.0.1:' + args.clientPort;
+  out.movingBytesBefore = await page.evaluate(bytesCell, client);
+  await page.waitForFunction(([l, before]) => {
+    const row = Array.from(document.querySelectorAll('#rows .row')).find((r) => r.children[1].textContent === l);
+    return row != null && row.children[8].textContent !== before;
+  }, [client, out.movingBytesBefore], { timeout: 10000 }).catch(() => {});
+  out.movingBytesAfter = await page.evaluate(bytesCell, client);
 
   // The hostile process name, shown as text.
   await page.fill('#search', args.hostile);

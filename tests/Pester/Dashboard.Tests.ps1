@@ -126,6 +126,15 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
         Start-ConnectionRecording -Path $db -Interval 00:00:00.5
         Register-ConnectionAlert -Name dash-listen -NewListeningPort -ProcessId $PID -SourceIdentifier CM.Dash
         $late = $null
+        # The pair's client sends 100 bytes every 250 ms while the page is up: its row's counters move at every update.
+        $writer = [powershell]::Create()
+        $null = $writer.AddScript({
+                param($Client)
+                $chunk = [byte[]]::new(100)
+                $stream = $Client.GetStream()
+                for ($i = 0; $i -lt 400; $i++) { $stream.Write($chunk, 0, $chunk.Length); Start-Sleep -Milliseconds 250 }
+            }).AddArgument($pair.Client)
+        $null = $writer.BeginInvoke()
         try {
             $d = Start-ConnectionDashboard -Port 0 -NoBrowser -Interval 1
             # A listener opened once the rule watches: it fires, and the page's alert list says so.
@@ -138,7 +147,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $before = (Get-ConnectionRecording).SamplesWritten
             # The arguments go in a file (Windows PowerShell and pwsh quote a native argument's double quotes differently).
             $arguments = Join-Path $script:Dir 'browser-check.json'
-            @{ url = $d.LaunchUrl; port = $pair.Port; hostile = $(if ($OnLinux) { $hostile } else { 'pwsh' }); downloads = $downloads; screenshot = $shot; pauseSeconds = 3; alertRule = 'dash-listen' } |
+            @{ url = $d.LaunchUrl; port = $pair.Port; clientPort = $pair.ClientPort; hostile = $(if ($OnLinux) { $hostile } else { 'pwsh' }); downloads = $downloads; screenshot = $shot; pauseSeconds = 3; alertRule = 'dash-listen' } |
                 ConvertTo-Json -Compress | Set-Content -LiteralPath $arguments -Encoding UTF8
             $env:CM_CHROMIUM = $Chromium
             $output = & $Node $Check $arguments 2>&1
@@ -165,6 +174,10 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $listen = @($seen.searchRows | Where-Object { $_[1] -eq "127.0.0.1:$($pair.Port)" -and $_[3] -eq 'Listen' })
             $listen.Count | Should -Be 1
             $listen[0][4] | Should -Be "$PID"
+            # The connection moving bytes: its Bytes cell follows the updates, which carry only its counters.
+            $seen.movingBytesBefore | Should -Not -BeNullOrEmpty
+            $seen.movingBytesAfter | Should -Not -BeNullOrEmpty
+            $seen.movingBytesAfter | Should -Not -Be $seen.movingBytesBefore
 
             # The hostile name is text: shown as written, no image element, no dialog.
             if ($OnLinux) {
@@ -233,6 +246,8 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             Test-Path -LiteralPath $shot | Should -BeTrue
         }
         finally {
+            $writer.Stop()
+            $writer.Dispose()
             Stop-ConnectionDashboard -WarningAction SilentlyContinue
             Stop-ConnectionRecording -WarningAction SilentlyContinue
             Unregister-ConnectionAlert -Name dash-listen -ErrorAction SilentlyContinue

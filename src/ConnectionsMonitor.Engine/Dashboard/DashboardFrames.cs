@@ -14,21 +14,28 @@ namespace ConnectionsMonitor.Engine.Dashboard
     /// of this start, each next one more; <c>"time"</c>: ISO 8601 UTC, <c>"interval"</c>: ms,
     /// <c>"stats"</c>: {tcp, udp, total, sendRate, receiveRate}, rates in bytes per second summed over the rows that have one,
     /// null when none has):
-    /// <see cref="Full"/> — <c>{…head, "columns": ["Key", …], "rows": [[key, …]…]}</c>, every row; and
-    /// <see cref="Delta"/> — <c>{…head, "upserts": [[key, …]…], "removes": [key…]}</c>, the rows that are new or changed since
-    /// the previous frame and the keys of those gone. Rows are <see cref="ConnectionFileFormat.WriteRow"/>'s arrays.
+    /// <see cref="FullParts"/> — <c>{…head, "columns": ["Key", …], "ids": [id…], "rows": [[key, …]…]}</c>, every row; and
+    /// <see cref="Delta"/> — <c>{…head, "upserts": [[key, …]…], "ids": [id…], "counters": [id, bytesSent, bytesReceived,
+    /// sendRate, receiveRate, id, …], "removes": [key…]}</c>: the rows that are new or changed since the previous frame (whole,
+    /// each with its id at the same place in "ids"), the rows of which only the four counters changed (five numbers each,
+    /// flat: on a busy machine that is every row every second, and the whole rows were 3 MB an update at 10,000), and the
+    /// keys of the rows gone. Rows are <see cref="ConnectionFileFormat.WriteRow"/>'s arrays; an id is a number a socket keeps
+    /// for as long as it keeps its key, never given to another (within one <see cref="DashboardFrames"/>); counters are
+    /// written as the row writes them (null when unknown).
     /// </summary>
     internal sealed class DashboardFrame
     {
         private readonly object _gate = new object();
         private readonly byte[] _head;
-        private readonly List<byte[]> _rows;
+        private readonly byte[][] _rows; // null where only counters changed since the row's JSON was last written: written when the full form is asked for
+        private readonly int[] _ids;
         private List<ArraySegment<byte>> _full;
 
-        internal DashboardFrame(long version, DateTime snapshotUtc, IReadOnlyList<ConnectionRecord> records, IReadOnlyList<string> keys, byte[] head, List<byte[]> rows, byte[] delta, int upserts, int removes)
+        internal DashboardFrame(long version, DateTime snapshotUtc, IReadOnlyList<ConnectionRecord> records, IReadOnlyList<string> keys, int[] ids, byte[] head, byte[][] rows,
+            byte[] delta, int upserts, int counters, int removes)
         {
-            Version = version; SnapshotUtc = snapshotUtc; Records = records; Keys = keys; _head = head; _rows = rows; Delta = delta;
-            Upserts = upserts; Removes = removes;
+            Version = version; SnapshotUtc = snapshotUtc; Records = records; Keys = keys; _ids = ids; _head = head; _rows = rows; Delta = delta;
+            Upserts = upserts; Counters = counters; Removes = removes;
         }
 
         /// <summary>1 for the first frame, then one more per sample.</summary>
@@ -41,16 +48,19 @@ namespace ConnectionsMonitor.Engine.Dashboard
         public IReadOnlyList<string> Keys { get; }
         /// <summary>The delta form (UTF-8 JSON, one line).</summary>
         public byte[] Delta { get; }
-        /// <summary>Rows new or changed since the previous frame.</summary>
+        /// <summary>Rows new or changed since the previous frame, sent whole.</summary>
         public int Upserts { get; }
+        /// <summary>Rows of which only BytesSent, BytesReceived, SendRate and ReceiveRate changed since the previous frame.</summary>
+        public int Counters { get; }
         /// <summary>Rows gone since the previous frame.</summary>
         public int Removes { get; }
 
         /// <summary>
-        /// The full form (UTF-8 JSON, one line) as parts to send one after another: the opening with the head and the
-        /// columns, each row's JSON with a comma between, the closing. The rows' arrays are the frame's own (shared with
-        /// the frames before and after it where a row did not change), so a request for the whole table copies nothing
-        /// and a page's first load does not wait for megabytes to be joined. The list is made when first asked for.
+        /// The full form (UTF-8 JSON, one line) as parts to send one after another: the opening with the head, the
+        /// columns and the ids, each row's JSON with a comma between, the closing. The rows' arrays are the frame's own
+        /// (shared with the frames before and after it where a row did not change), so a request for the whole table copies
+        /// little and a page's first load does not wait for megabytes to be joined; rows whose counters moved since their
+        /// JSON was written are written now. The list is made when first asked for.
         /// </summary>
         public IReadOnlyList<ArraySegment<byte>> FullParts
         {
@@ -69,13 +79,18 @@ namespace ConnectionsMonitor.Engine.Dashboard
                         w.WriteStringValue("Key");
                         foreach (var c in ConnectionFileFormat.RowColumnNames) w.WriteStringValue(c);
                         w.WriteEndArray();
+                        w.WriteStartArray("ids");
+                        foreach (int id in _ids) w.WriteNumberValue(id);
+                        w.WriteEndArray();
                         w.WritePropertyName("rows");
                     }
-                    var parts = new List<ArraySegment<byte>>(_rows.Count * 2 + 2);
+                    var parts = new List<ArraySegment<byte>>(_rows.Length * 2 + 2);
                     output.WriteByte((byte)'[');
                     parts.Add(new ArraySegment<byte>(output.GetBuffer(), 0, (int)output.Length));
-                    for (int i = 0; i < _rows.Count; i++)
+                    DashboardFrames.RowWriter writer = null;
+                    for (int i = 0; i < _rows.Length; i++)
                     {
+                        if (_rows[i] == null) _rows[i] = (writer ??= new DashboardFrames.RowWriter()).Write(Keys[i], Records[i], SnapshotUtc);
                         if (i > 0) parts.Add(Comma);
                         parts.Add(new ArraySegment<byte>(_rows[i]));
                     }
@@ -92,8 +107,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
     /// <summary>
     /// Turns samples into <see cref="DashboardFrame"/>s, keeping the previous sample's rows by socket
     /// (<see cref="ConnectionRecord.Key"/>) to tell what changed: a row whose shown values (<see cref="SameShown"/>) are
-    /// those of the previous sample keeps its key and its JSON, so only new and changed rows are written. Used by one
-    /// thread (the dashboard's); a frame, once made, is read by any.
+    /// those of the previous sample keeps its key, its id and its JSON; one of which only the counters changed
+    /// (<see cref="SameExceptCounters"/>) travels as five numbers; only new and otherwise changed rows are written whole.
+    /// Used by one thread (the dashboard's); a frame, once made, is read by any.
     /// </summary>
     internal sealed class DashboardFrames
     {
@@ -101,24 +117,45 @@ namespace ConnectionsMonitor.Engine.Dashboard
         {
             public ConnectionRecord Record;
             public string Key;
-            public byte[] Row;
+            public int Id;
+            public byte[] Row; // null: the counters moved since it was written
+        }
+
+        /// <summary>Writes rows (<see cref="ConnectionFileFormat.WriteRow"/>) through one reused buffer.</summary>
+        internal sealed class RowWriter
+        {
+            private readonly MemoryStream _buffer = new MemoryStream(512);
+            private readonly Utf8JsonWriter _writer;
+
+            public RowWriter() { _writer = new Utf8JsonWriter(_buffer); }
+
+            public byte[] Write(string key, ConnectionRecord r, DateTime snapshotUtc)
+            {
+                _buffer.SetLength(0);
+                _writer.Reset(_buffer);
+                ConnectionFileFormat.WriteRow(_writer, key, r, snapshotUtc);
+                _writer.Flush();
+                return _buffer.ToArray();
+            }
         }
 
         private Dictionary<ConnectionKey, Shown> _previous = new Dictionary<ConnectionKey, Shown>(ConnectionKey.Comparer);
-        private readonly MemoryStream _buffer = new MemoryStream(512);
-        private readonly Utf8JsonWriter _writer;
+        private readonly RowWriter _rowWriter = new RowWriter();
         private long _version;
-
-        public DashboardFrames() { _writer = new Utf8JsonWriter(_buffer); }
+        private int _lastId;
 
         /// <summary>The frame of one sample.</summary>
         public DashboardFrame Next(IReadOnlyList<ConnectionRecord> records, DateTime snapshotUtc, TimeSpan interval)
         {
             var current = new Dictionary<ConnectionKey, Shown>(records.Count, ConnectionKey.Comparer);
             var keys = new string[records.Count];
+            var ids = new int[records.Count];
             var taken = new HashSet<string>(StringComparer.Ordinal);
-            var rows = new List<byte[]>(records.Count);
+            var rows = new byte[records.Count][];
             var upserts = new List<byte[]>();
+            var upsertIds = new List<int>();
+            var counters = new List<ConnectionRecord>();
+            var counterIds = new List<int>();
             // Sockets seen before keep their keys; then the new ones get theirs (so a newcomer never takes a key from a socket that still has it).
             var befores = new Shown[records.Count];
             for (int i = 0; i < records.Count; i++)
@@ -130,19 +167,24 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 var r = records[i];
                 var before = befores[i];
                 string key = keys[i];
+                int id = before?.Id ?? ++_lastId;
                 byte[] row;
                 if (before != null && SameShown(before.Record, r)) row = before.Row;
+                else if (before != null && SameExceptCounters(before.Record, r))
+                {
+                    row = null; // written if a page asks for the whole table
+                    counters.Add(r);
+                    counterIds.Add(id);
+                }
                 else
                 {
-                    _buffer.SetLength(0);
-                    _writer.Reset(_buffer);
-                    ConnectionFileFormat.WriteRow(_writer, key, r, snapshotUtc);
-                    _writer.Flush();
-                    row = _buffer.ToArray();
+                    row = _rowWriter.Write(key, r, snapshotUtc);
                     upserts.Add(row);
+                    upsertIds.Add(id);
                 }
-                current[r.Key] = new Shown { Record = r, Key = key, Row = row };
-                rows.Add(row);
+                current[r.Key] = new Shown { Record = r, Key = key, Id = id, Row = row };
+                rows[i] = row;
+                ids[i] = id;
             }
             // Gone: the keys no row holds now (a key taken over by another socket travels as that row's upsert).
             var removes = new List<string>();
@@ -151,7 +193,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             _previous = current;
 
             byte[] head = Head(_version + 1, records, snapshotUtc, interval);
-            var output = new MemoryStream(head.Length + 64 + upserts.Count * 200 + removes.Count * 40);
+            var output = new MemoryStream(head.Length + 64 + upserts.Count * 200 + counters.Count * 48 + removes.Count * 40);
             using (var w = new Utf8JsonWriter(output))
             {
                 w.WriteStartObject();
@@ -160,12 +202,37 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 w.WriteStartArray("upserts");
                 foreach (var row in upserts) w.WriteRawValue(row, skipInputValidation: true);
                 w.WriteEndArray();
+                w.WriteStartArray("ids");
+                foreach (int id in upsertIds) w.WriteNumberValue(id);
+                w.WriteEndArray();
+                w.WriteStartArray("counters");
+                for (int i = 0; i < counters.Count; i++)
+                {
+                    var c = counters[i];
+                    w.WriteNumberValue(counterIds[i]);
+                    Counter(w, c.BytesSent);
+                    Counter(w, c.BytesReceived);
+                    Counter(w, c.SendRate);
+                    Counter(w, c.ReceiveRate);
+                }
+                w.WriteEndArray();
                 w.WriteStartArray("removes");
                 foreach (var key in removes) w.WriteStringValue(key);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
-            return new DashboardFrame(++_version, snapshotUtc, records, keys, head, rows, output.ToArray(), upserts.Count, removes.Count);
+            return new DashboardFrame(++_version, snapshotUtc, records, keys, ids, head, rows, output.ToArray(), upserts.Count, counters.Count, removes.Count);
+        }
+
+        // As WriteRow writes these columns: unknown, NaN and infinities as null; rates to 0.1 B/s.
+        private static void Counter(Utf8JsonWriter w, long? value)
+        {
+            if (value == null) w.WriteNullValue(); else w.WriteNumberValue(value.Value);
+        }
+
+        private static void Counter(Utf8JsonWriter w, double? value)
+        {
+            if (value == null || double.IsNaN(value.Value) || double.IsInfinity(value.Value)) w.WriteNullValue(); else w.WriteNumberValue(ConnectionFileFormat.RowRate(value.Value));
         }
 
         /// <summary>
@@ -174,6 +241,14 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// GeoIP caches hand out the same instances), then ordinally.
         /// </summary>
         internal static bool SameShown(ConnectionRecord a, ConnectionRecord b) =>
+            SameExceptCounters(a, b) &&
+            a.BytesSent == b.BytesSent && a.BytesReceived == b.BytesReceived && Same(a.SendRate, b.SendRate) && Same(a.ReceiveRate, b.ReceiveRate);
+
+        /// <summary>
+        /// True when the two records show the same values in every column but BytesSent, BytesReceived, SendRate and
+        /// ReceiveRate (see <see cref="SameShown"/>).
+        /// </summary>
+        internal static bool SameExceptCounters(ConnectionRecord a, ConnectionRecord b) =>
             a.Protocol == b.Protocol && a.LocalPort == b.LocalPort && a.RemotePort == b.RemotePort &&
             Equals(a.LocalAddress, b.LocalAddress) && Equals(a.RemoteAddress, b.RemoteAddress) &&
             a.State == b.State && a.ProcessId == b.ProcessId &&
@@ -181,8 +256,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             a.CreationTime == b.CreationTime && a.FirstSeenUtc == b.FirstSeenUtc && a.FirstSeenIsLowerBound == b.FirstSeenIsLowerBound &&
             Same(a.RemoteHostName, b.RemoteHostName) && Same(a.Country, b.Country) && Same(a.CountryName, b.CountryName) && Same(a.City, b.City) &&
             Same(a.Latitude, b.Latitude) && Same(a.Longitude, b.Longitude) && a.Asn == b.Asn && Same(a.AsnOrganization, b.AsnOrganization) &&
-            Same(a.AddressScope, b.AddressScope) && a.IsVpn == b.IsVpn && Same(a.VpnReason, b.VpnReason) && Same(a.Flags, b.Flags) &&
-            a.BytesSent == b.BytesSent && a.BytesReceived == b.BytesReceived && Same(a.SendRate, b.SendRate) && Same(a.ReceiveRate, b.ReceiveRate);
+            Same(a.AddressScope, b.AddressScope) && a.IsVpn == b.IsVpn && Same(a.VpnReason, b.VpnReason) && Same(a.Flags, b.Flags);
 
         private static bool Same(string a, string b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.Ordinal);
 

@@ -91,6 +91,15 @@ namespace ConnectionsMonitor.Engine.Export
         // Times are produced here (Time above), not taken from outside, so they are not formula-checked.
         private static bool IsTimeColumn(string name) => name == "CreationTime" || name == "FirstSeen";
 
+        private static bool IsRateColumn(string name) => name == "SendRate" || name == "ReceiveRate";
+
+        /// <summary>
+        /// A rate (bytes per second) as <see cref="WriteRow"/> writes it: to 0.1 B/s. A page shows whole bytes per second;
+        /// the sixteen digits of the computed value were most of an update's size when every row's rate changes. The files
+        /// (<see cref="WriteCsv"/>, <see cref="WriteJson"/>) keep the value as computed.
+        /// </summary>
+        public static double RowRate(double bytesPerSecond) => Math.Round(bytesPerSecond, 1);
+
         /// <summary>Writes the CSV form of <paramref name="connections"/> (ages as of <paramref name="snapshotUtc"/>) to <paramref name="stream"/>.</summary>
         public static void WriteCsv(Stream stream, IReadOnlyList<ConnectionRecord> connections, DateTime snapshotUtc)
         {
@@ -163,7 +172,7 @@ namespace ConnectionsMonitor.Engine.Export
                     case long l: writer.WriteNumberValue(l); break;
                     case double d:
                         if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNullValue();
-                        else writer.WriteNumberValue(d);
+                        else writer.WriteNumberValue(IsRateColumn(column.Name) ? RowRate(d) : d);
                         break;
                     case bool b: writer.WriteBooleanValue(b); break;
                     case object other: throw new InvalidOperationException("Column " + column.Name + " has a value of type " + other.GetType().Name + ", which the JSON writer does not know.");

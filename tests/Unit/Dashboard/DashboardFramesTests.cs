@@ -25,6 +25,14 @@ namespace ConnectionsMonitor.Tests.Dashboard
 
         private static JsonElement Json(byte[] bytes) => JsonDocument.Parse(bytes).RootElement.Clone();
 
+        // A row as WriteRow writes it with the key the frames gave it.
+        private static string TableRow(ConnectionRecord r, DateTime snapshotUtc)
+        {
+            var buffer = new System.IO.MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer)) ConnectionsMonitor.Engine.Export.ConnectionFileFormat.WriteRow(w, DashboardFrames.BaseKey(r), r, snapshotUtc);
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
         // The full form as a client gets it: its parts one after another.
         private static JsonElement Json(IReadOnlyList<ArraySegment<byte>> parts) => Json(parts.SelectMany(p => p).ToArray());
 
@@ -46,26 +54,38 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal("Key", full.GetProperty("columns")[0].GetString());
             Assert.Equal(new[] { "TCP|127.0.0.1|8080|0.0.0.0|0", "TCP|127.0.0.1|8080|127.0.0.1|50001", "TCP|127.0.0.1|8080|127.0.0.1|50002" },
                 full.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()));
+            Assert.Equal(new[] { 1, 2, 3 }, full.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()));
 
-            // One second later: a's counter moved, b closed, c opened; the listener is the same, so it does not travel.
+            // One second later: a's counter moved (only its counters travel, by its id), b closed, c opened; the listener is
+            // the same, so it does not travel.
             var a2 = Row(8080, 50001, 150);
+            a2.SendRate = 49.96; // rows and counters give rates to 0.1 B/s
             var c = Row(8080, 50003, 0, name: "<b>x</b>\u001b[31m");
             var second = frames.Next(new[] { listen, a2, c }, T0.AddSeconds(1), TimeSpan.FromSeconds(1));
             var delta = Json(second.Delta);
-            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001", "TCP|127.0.0.1|8080|127.0.0.1|50003" },
-                delta.GetProperty("upserts").EnumerateArray().Select(r => r[0].GetString()));
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50003" }, delta.GetProperty("upserts").EnumerateArray().Select(r => r[0].GetString()));
+            Assert.Equal(new[] { 4 }, delta.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()));
+            Assert.Equal("[2,150,null,50,null]", delta.GetProperty("counters").GetRawText());
+            Assert.Equal((1, 1, 1), (second.Upserts, second.Counters, second.Removes));
             Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50002" }, delta.GetProperty("removes").EnumerateArray().Select(k => k.GetString()));
             Assert.Equal("2026-12-01T10:00:01.000Z", delta.GetProperty("time").GetString());
             int name = 1 + Array.IndexOf(ConnectionsMonitor.Engine.Export.ConnectionFileFormat.RowColumnNames.ToArray(), "ProcessName");
             // Outside text as the terminal shows it: the escape visible, the markup as text for the page to insert as text.
-            Assert.Equal("<b>x</b>\u241b[31m", delta.GetProperty("upserts")[1][name].GetString());
+            Assert.Equal("<b>x</b>\u241b[31m", delta.GetProperty("upserts")[0][name].GetString());
             Assert.Contains("\\u003Cb\\u003E", Encoding.UTF8.GetString(second.Delta)); // and escaped in the JSON itself
 
             // Nothing changed: an empty delta, whatever the time.
             var third = frames.Next(new[] { listen, a2, c }, T0.AddSeconds(2), TimeSpan.FromSeconds(1));
             Assert.Equal(0, third.Upserts);
             Assert.Equal(0, third.Removes);
-            Assert.Equal(3, Json(third.FullParts).GetProperty("rows").GetArrayLength());
+            Assert.Equal("[]", Json(third.Delta).GetProperty("counters").GetRawText());
+            var thirdFull = Json(third.FullParts);
+            Assert.Equal(new[] { 1, 2, 4 }, thirdFull.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()));
+            // a's row, not sent whole since its counters moved, is written for the whole table with them.
+            int sent = 1 + Array.IndexOf(ConnectionsMonitor.Engine.Export.ConnectionFileFormat.RowColumnNames.ToArray(), "BytesSent");
+            Assert.Equal(150, thirdFull.GetProperty("rows")[1][sent].GetInt64());
+            Assert.Equal(50, thirdFull.GetProperty("rows")[1][sent + 2].GetDouble());
+            Assert.Equal(TableRow(a2, third.SnapshotUtc), thirdFull.GetProperty("rows")[1].GetRawText());
             // The whole table is the rows' own arrays, not a copy: the listener's row is the one the first frame wrote.
             Assert.Same(first.FullParts[1].Array, third.FullParts[1].Array);
 
@@ -100,6 +120,9 @@ namespace ConnectionsMonitor.Tests.Dashboard
                     : throw new InvalidOperationException("no other value for " + p.Name + " of type " + p.PropertyType);
                 p.SetValue(b, other);
                 Assert.False(DashboardFrames.SameShown(a, b), p.Name + " changed but the row would not travel");
+                // Only the four counters may travel as counters; any other change sends the row whole.
+                bool counter = p.Name is nameof(ConnectionRecord.BytesSent) or nameof(ConnectionRecord.BytesReceived) or nameof(ConnectionRecord.SendRate) or nameof(ConnectionRecord.ReceiveRate);
+                Assert.True(counter == DashboardFrames.SameExceptCounters(a, b), p.Name);
             }
         }
 

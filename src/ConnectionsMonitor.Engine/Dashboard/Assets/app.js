@@ -32,6 +32,8 @@
   let columns = [];          // server column names (the first is Key)
   let index = {};            // name -> position
   const live = new Map();    // key -> row, kept up to date by every update, paused or not
+  const keyOfId = new Map(); // a row's id (see "counters") -> its key
+  const idOfKey = new Map(); // key -> id
   let rows = [];             // the rows shown (arrays), taken from live when not paused
   let haystack = null;       // lower-case text of each row for search, made on demand
   let view = [];             // rows after filters and sort
@@ -355,18 +357,42 @@
   }
 
   // ---- live updates -------------------------------------------------------------------------------------------------
-  // A frame into the live rows: "snapshot" replaces them, "delta" adds or replaces the rows it carries and drops the keys
-  // it names. Then, unless paused, the rows shown become the live ones.
+  // A frame into the live rows: "snapshot" replaces them; "delta" adds or replaces the rows it carries whole, sets the four
+  // counters of the rows it names by id in "counters" (id, BytesSent, BytesReceived, SendRate, ReceiveRate: a busy
+  // machine's every row every second, so not sent whole), and drops the keys it names. While paused a changed row is a
+  // new array, so the table's rows stay as they were. Then, unless paused, the rows shown become the live ones.
+  function link(id, key) {
+    const before = idOfKey.get(key);
+    if (before !== undefined && before !== id) keyOfId.delete(before);
+    keyOfId.set(id, key);
+    idOfKey.set(key, id);
+  }
   function take(kind, data) {
     if (kind === 'snapshot') {
       columns = data.columns;
       index = {};
       columns.forEach((n, i) => { index[n] = i; });
       live.clear();
-      for (const r of data.rows) live.set(r[0], r);
+      keyOfId.clear();
+      idOfKey.clear();
+      data.rows.forEach((r, i) => { live.set(r[0], r); link(data.ids[i], r[0]); });
     } else {
-      for (const r of data.upserts) live.set(r[0], r);
-      for (const k of data.removes) live.delete(k);
+      data.upserts.forEach((r, i) => { live.set(r[0], r); link(data.ids[i], r[0]); });
+      const c = data.counters, sent = index.BytesSent, received = index.BytesReceived, sendRate = index.SendRate, receiveRate = index.ReceiveRate;
+      for (let i = 0; i + 4 < c.length; i += 5) {
+        const key = keyOfId.get(c[i]);
+        const before = key === undefined ? undefined : live.get(key);
+        if (!before) continue;
+        // Paused, the table shows the rows as they were: the live one becomes a copy. Live, the row changes where it is.
+        const r = paused ? before.slice() : before;
+        r[sent] = c[i + 1]; r[received] = c[i + 2]; r[sendRate] = c[i + 3]; r[receiveRate] = c[i + 4];
+        if (r !== before) live.set(key, r);
+      }
+      for (const k of data.removes) {
+        live.delete(k);
+        const id = idOfKey.get(k);
+        if (id !== undefined) { keyOfId.delete(id); idOfKey.delete(k); }
+      }
     }
   }
   function apply(data) {
