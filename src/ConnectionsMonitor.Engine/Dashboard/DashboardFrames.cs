@@ -169,7 +169,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 string key = keys[i];
                 int id = before?.Id ?? ++_lastId;
                 byte[] row;
-                if (before != null && SameShown(before.Record, r)) row = before.Row;
+                // Unchanged: its JSON again, written now if only its counters had moved since (once, here, not at every
+                // frame's first request for the whole table).
+                if (before != null && SameShown(before.Record, r)) row = before.Row ?? _rowWriter.Write(key, r, snapshotUtc);
                 else if (before != null && SameExceptCounters(before.Record, r))
                 {
                     row = null; // written if a page asks for the whole table

@@ -505,7 +505,12 @@ namespace ConnectionsMonitor.Engine.Web
                         filled -= end;
                         continue;
                     }
-                    connection.Admitted = true;
+                    // Admitted, unless the accept thread displaced it a moment ago: then its request is not answered.
+                    lock (_open)
+                    {
+                        if (!_open.ContainsKey(socket)) return;
+                        connection.Admitted = true;
+                    }
                     if (request.ContentLength64 > _maxBody) { Refuse(socket, 413, "the body is over " + _maxBody + " bytes"); return; }
                     int length = (int)request.ContentLength64, have = Math.Min(filled - end, length);
                     if (length > 0)

@@ -86,11 +86,17 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(150, thirdFull.GetProperty("rows")[1][sent].GetInt64());
             Assert.Equal(50, thirdFull.GetProperty("rows")[1][sent + 2].GetDouble());
             Assert.Equal(TableRow(a2, third.SnapshotUtc), thirdFull.GetProperty("rows")[1].GetRawText());
+            // The second frame's whole table, asked for only now, writes that row with the counters it had.
+            Assert.Equal(TableRow(a2, second.SnapshotUtc), Json(second.FullParts).GetProperty("rows")[1].GetRawText());
             // The whole table is the rows' own arrays, not a copy: the listener's row is the one the first frame wrote.
             Assert.Same(first.FullParts[1].Array, third.FullParts[1].Array);
+            // a's row, of which only the counters had moved, was written once by the third frame and is the next one's too
+            // (not written again for every frame's whole table).
+            var fourth = frames.Next(new[] { listen, a2, c }, T0.AddSeconds(3), TimeSpan.FromSeconds(1));
+            Assert.Same(third.FullParts[3].Array, fourth.FullParts[3].Array);
 
             // No rows: still a whole document.
-            var empty = frames.Next(Array.Empty<ConnectionRecord>(), T0.AddSeconds(3), TimeSpan.FromSeconds(1));
+            var empty = frames.Next(Array.Empty<ConnectionRecord>(), T0.AddSeconds(4), TimeSpan.FromSeconds(1));
             Assert.Equal(0, Json(empty.FullParts).GetProperty("rows").GetArrayLength());
             Assert.Equal(3, Json(empty.Delta).GetProperty("removes").GetArrayLength());
         }
