@@ -34,7 +34,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
 
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -Country us", _config, port));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -RemoteAddress 8.8.8.4 -ProcessId $PID -Country us", _config, port));
             Assert.Equal("US", Prop<string>(row, "Country"));
             Assert.Equal("United States", Prop<string>(row, "CountryName"));
             Assert.Equal("Public", Prop<string>(row, "AddressScope"));
@@ -42,7 +42,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal("Google LLC", Prop<string>(row, "AsnOrganization"));
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -Country DE, FR", _config, port));
             // The audit idiom from the README: Where-Object on Country, no token, no network.
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID | Where-Object Country -notin 'DE','FR'", _config, port));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -RemoteAddress 8.8.8.4 -ProcessId $PID | Where-Object Country -notin 'DE','FR'", _config, port));
         }
 
         [LinuxFact]
@@ -74,8 +74,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             string text = _ps.Render("Get-MonitoredConnection -ConfigPath '" + _config + "' -ProcessId $PID -LocalPort " + port);
             Assert.Contains(text.Split('\n'), l => l.Contains(tun.Address + ":" + port) && l.Contains("[VPN] " + System.Diagnostics.Process.GetCurrentProcess().ProcessName));
 
+            // (By address too: the kernel may give the loopback listener the port the tun listener has on its own address.)
             using var sockets = new LoopbackSockets();
-            var loop = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -State Listen", _config, sockets.ListenPort));
+            var loop = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -State Listen | Where-Object LocalAddress -eq '127.0.0.1'", _config, sockets.ListenPort));
             Assert.Equal(false, Prop<bool?>(loop, "IsVpn"));
             Assert.Null(Prop<string>(loop, "VpnReason"));
         }
@@ -117,7 +118,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             using var peer = new PublicPeer("8.8.8.6", 4444);
             using var client = peer.Connect();
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID", _config, port));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -RemoteAddress 8.8.8.6 -ProcessId $PID", _config, port));
             foreach (var name in new[] { "RemoteHostName", "Country", "CountryName", "City", "Latitude", "Longitude", "Asn", "AsnOrganization", "AddressScope", "IsVpn", "VpnReason" })
             {
                 var p = row.Properties[name];

@@ -123,11 +123,11 @@ namespace ConnectionsMonitor.Tests.Dns
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
             string config = Config(dns.Port, 3000);
 
-            var plain = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID", config, port));
+            var plain = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -RemoteAddress 8.8.8.11 -ProcessId $PID", config, port));
             Assert.Null(plain.Properties["RemoteHostName"].Value);
             Assert.Equal(0, dns.PtrQueriesFor(IPAddress.Parse("8.8.8.11")));
 
-            var named = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -ResolveDns", config, port));
+            var named = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -RemoteAddress 8.8.8.11 -ProcessId $PID -ResolveDns", config, port));
             Assert.Equal("peer.test", named.Properties["RemoteHostName"].Value);
             Assert.Equal("8.8.8.11", named.Properties["RemoteAddress"].Value); // the address stays; the name is extra
             // The table's Foreign column shows the name (cached now) with the port.
@@ -144,9 +144,9 @@ namespace ConnectionsMonitor.Tests.Dns
             int port = ((IPEndPoint)client.LocalEndPoint).Port;
             string config = Config(dns.Port, 3000, "resolveDNS: true\n");
 
-            var off = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -ResolveDns:$false", config, port));
+            var off = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -RemoteAddress 8.8.8.12 -ProcessId $PID -ResolveDns:$false", config, port));
             Assert.Null(off.Properties["RemoteHostName"].Value);
-            var on = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID", config, port));
+            var on = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -RemoteAddress 8.8.8.12 -ProcessId $PID", config, port));
             Assert.Equal("configured.example.test", on.Properties["RemoteHostName"].Value);
         }
 
