@@ -210,12 +210,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 w.WriteStartArray("counters");
                 for (int i = 0; i < counters.Count; i++)
                 {
-                    var c = counters[i];
                     w.WriteNumberValue(counterIds[i]);
-                    Counter(w, c.BytesSent);
-                    Counter(w, c.BytesReceived);
-                    Counter(w, c.SendRate);
-                    Counter(w, c.ReceiveRate);
+                    ConnectionFileFormat.WriteRowCounters(w, counters[i], snapshotUtc);
                 }
                 w.WriteEndArray();
                 w.WriteStartArray("removes");
@@ -224,17 +220,6 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 w.WriteEndObject();
             }
             return new DashboardFrame(++_version, snapshotUtc, records, keys, ids, head, rows, output.ToArray(), upserts.Count, counters.Count, removes.Count);
-        }
-
-        // As WriteRow writes these columns: unknown, NaN and infinities as null; rates to 0.1 B/s.
-        private static void Counter(Utf8JsonWriter w, long? value)
-        {
-            if (value == null) w.WriteNullValue(); else w.WriteNumberValue(value.Value);
-        }
-
-        private static void Counter(Utf8JsonWriter w, double? value)
-        {
-            if (value == null || double.IsNaN(value.Value) || double.IsInfinity(value.Value)) w.WriteNullValue(); else w.WriteNumberValue(ConnectionFileFormat.RowRate(value.Value));
         }
 
         /// <summary>

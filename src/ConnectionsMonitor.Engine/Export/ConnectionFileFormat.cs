@@ -98,7 +98,7 @@ namespace ConnectionsMonitor.Engine.Export
         /// the sixteen digits of the computed value were most of an update's size when every row's rate changes. The files
         /// (<see cref="WriteCsv"/>, <see cref="WriteJson"/>) keep the value as computed.
         /// </summary>
-        public static double RowRate(double bytesPerSecond) => Math.Round(bytesPerSecond, 1);
+        private static double RowRate(double bytesPerSecond) => Math.Round(bytesPerSecond, 1);
 
         /// <summary>Writes the CSV form of <paramref name="connections"/> (ages as of <paramref name="snapshotUtc"/>) to <paramref name="stream"/>.</summary>
         public static void WriteCsv(Stream stream, IReadOnlyList<ConnectionRecord> connections, DateTime snapshotUtc)
@@ -163,22 +163,36 @@ namespace ConnectionsMonitor.Engine.Export
             writer.WriteStartArray();
             writer.WriteStringValue(key);
             foreach (var column in Columns)
-            {
-                if (column.Name == "AgeSeconds") continue;
-                switch (column.Value(r, snapshotUtc))
-                {
-                    case null: writer.WriteNullValue(); break;
-                    case string s: writer.WriteStringValue(IsTimeColumn(column.Name) ? s : UntrustedText.Clean(s)); break;
-                    case long l: writer.WriteNumberValue(l); break;
-                    case double d:
-                        if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNullValue();
-                        else writer.WriteNumberValue(IsRateColumn(column.Name) ? RowRate(d) : d);
-                        break;
-                    case bool b: writer.WriteBooleanValue(b); break;
-                    case object other: throw new InvalidOperationException("Column " + column.Name + " has a value of type " + other.GetType().Name + ", which the JSON writer does not know.");
-                }
-            }
+                if (column.Name != "AgeSeconds") WriteRowValue(writer, column, r, snapshotUtc);
             writer.WriteEndArray();
+        }
+
+        /// <summary>
+        /// Writes the values of BytesSent, BytesReceived, SendRate and ReceiveRate, in that order, exactly as
+        /// <see cref="WriteRow"/> writes them in a row (no array around them): for a page that changes only those columns of a
+        /// row it has.
+        /// </summary>
+        public static void WriteRowCounters(Utf8JsonWriter writer, ConnectionRecord r, DateTime snapshotUtc)
+        {
+            foreach (var column in CounterColumns) WriteRowValue(writer, column, r, snapshotUtc);
+        }
+
+        private static readonly Column[] CounterColumns = Array.FindAll(Columns, c => c.Name == "BytesSent" || c.Name == "BytesReceived" || IsRateColumn(c.Name));
+
+        private static void WriteRowValue(Utf8JsonWriter writer, Column column, ConnectionRecord r, DateTime snapshotUtc)
+        {
+            switch (column.Value(r, snapshotUtc))
+            {
+                case null: writer.WriteNullValue(); break;
+                case string s: writer.WriteStringValue(IsTimeColumn(column.Name) ? s : UntrustedText.Clean(s)); break;
+                case long l: writer.WriteNumberValue(l); break;
+                case double d:
+                    if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNullValue();
+                    else writer.WriteNumberValue(IsRateColumn(column.Name) ? RowRate(d) : d);
+                    break;
+                case bool b: writer.WriteBooleanValue(b); break;
+                case object other: throw new InvalidOperationException("Column " + column.Name + " has a value of type " + other.GetType().Name + ", which the JSON writer does not know.");
+            }
         }
 
         /// <summary>Writes the JSON form of <paramref name="connections"/> (ages as of <paramref name="snapshotUtc"/>) to <paramref name="stream"/>.</summary>

@@ -26,12 +26,8 @@ namespace ConnectionsMonitor.Tests.Dashboard
         private static JsonElement Json(byte[] bytes) => JsonDocument.Parse(bytes).RootElement.Clone();
 
         // A row as WriteRow writes it with the key the frames gave it.
-        private static string TableRow(ConnectionRecord r, DateTime snapshotUtc)
-        {
-            var buffer = new System.IO.MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer)) ConnectionsMonitor.Engine.Export.ConnectionFileFormat.WriteRow(w, DashboardFrames.BaseKey(r), r, snapshotUtc);
-            return Encoding.UTF8.GetString(buffer.ToArray());
-        }
+        private static string TableRow(ConnectionRecord r, DateTime snapshotUtc) =>
+            Encoding.UTF8.GetString(new DashboardFrames.RowWriter().Write(DashboardFrames.BaseKey(r), r, snapshotUtc));
 
         // The full form as a client gets it: its parts one after another.
         private static JsonElement Json(IReadOnlyList<ArraySegment<byte>> parts) => Json(parts.SelectMany(p => p).ToArray());
