@@ -50,8 +50,10 @@ namespace ConnectionsMonitor.Tests.Display
         {
             using var sockets = new LoopbackSockets();
             using var ps = new ModuleSession(80);
-            string name = (string)ps.Invoke("(Get-MonitoredConnection -LocalPort " + sockets.ListenPort + " -State Listen).ProcessName").Single().BaseObject;
-            var lines = Lines(ps.Render("Get-MonitoredConnection -LocalPort " + sockets.ListenPort + " -State Listen"));
+            // (By address too: another socket of this process may have the same port on another address.)
+            const string OnLoopback = " -State Listen -ProcessId $PID | Where-Object LocalAddress -eq '127.0.0.1'";
+            string name = (string)ps.Invoke("(Get-MonitoredConnection -LocalPort " + sockets.ListenPort + OnLoopback + ").ProcessName").Single().BaseObject;
+            var lines = Lines(ps.Render("Get-MonitoredConnection -LocalPort " + sockets.ListenPort + OnLoopback));
             string local = ("127.0.0.1:" + sockets.ListenPort).PadRight(21);
             Assert.Equal(new[]
             {
