@@ -72,17 +72,30 @@ namespace ConnectionsMonitor.Engine
         /// Takes a snapshot of the connections that satisfy every filter given (null filters are
         /// skipped). Cheap row criteria run before process lookup so only owners of kept rows are
         /// looked up. Every read updates the engine's per-connection memory (rates since the previous
-        /// read, first sighting); see <see cref="Peek"/> for a read that leaves it alone.
+        /// read, first sighting); see <see cref="Peek"/> for a read that leaves it alone. While
+        /// <see cref="SamplerKeepsWindows"/> says the session's sampler is reading, the rates are the
+        /// sampler's latest window's instead and no window starts here (counters, states and first
+        /// sightings are still this read's).
         /// </summary>
         public ConnectionSnapshot TakeSnapshot(EnrichmentOptions enrichment, params ConnectionQuery[] filters) =>
-            Read(enrichment, filters, observe: true);
+            Read(enrichment, filters, observe: true, sameWindow: SamplerKeepsWindows?.Invoke() == true);
 
         /// <summary>
-        /// A snapshot for a second read of the same moment (the session's sampler, once per enrichment in one tick): rows
-        /// carry the rates of the window the previous read ended, and no new window starts.
+        /// Set by the session: true while its background sampler runs and has read the table at least once. Rates are
+        /// then the sampler's: every other observing read (a snapshot, a traffic window's two reads) carries the rates of
+        /// the sampler's latest window and starts none, so a script's call between two samples neither gets a rate over the
+        /// few milliseconds since the last sample (0, or many times the real rate) nor cuts the next sample's window
+        /// short for the dashboard, the live view and the alert rules. Null: every read starts a window.
         /// </summary>
-        internal ConnectionSnapshot TakeSnapshotInSameWindow(EnrichmentOptions enrichment) =>
-            Read(enrichment, new ConnectionQuery[0], observe: true, sameWindow: true);
+        internal Func<bool> SamplerKeepsWindows { get; set; }
+
+        /// <summary>
+        /// The session's sampler's read: a new rate window starts, except for a second read of the same moment
+        /// (<paramref name="sameTick"/>: once per enrichment in one tick), whose rows carry the rates of the window the
+        /// previous read ended.
+        /// </summary>
+        internal ConnectionSnapshot TakeSamplerSnapshot(EnrichmentOptions enrichment, bool sameTick) =>
+            Read(enrichment, new ConnectionQuery[0], observe: true, sameWindow: sameTick);
 
         /// <summary>
         /// A read for read-only helpers (tab completion): owners attached, the enrichment given

@@ -30,19 +30,29 @@ namespace ConnectionsMonitor
 
         /// <summary>"TCP" or "UDP".</summary>
         public string Protocol { get; set; }
+        /// <summary>The local address in its standard text form ("127.0.0.1", "::1"; "0.0.0.0" / "::" for a listener on every address).</summary>
         public string LocalAddress { get; set; }
+
+        /// <summary>The local port, 0–65535.</summary>
         public int LocalPort { get; set; }
 
         /// <summary>The unspecified address for TCP listeners (as Get-NetTCPConnection shows); null for UDP endpoints with no remote end.</summary>
         public string RemoteAddress { get; set; }
+        /// <summary>The remote port, 0 for TCP listeners (as Get-NetTCPConnection shows); null for UDP endpoints with no remote end.</summary>
         public int? RemotePort { get => (_has & 1) != 0 ? _remotePort : (int?)null; set { _remotePort = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 1) : (ushort)(_has & ~1); } }
 
         /// <summary>The TCP state (Listen, Established, TimeWait …); null for UDP, which has none.</summary>
         public string State { get; set; }
 
+        /// <summary>The owning process's id (Linux: the process holding the socket's inode in /proc/&lt;pid&gt;/fd; Windows: IP Helper's owner column); null when the owner cannot be read (another user's process without privilege, a socket no process holds).</summary>
         public int? ProcessId { get => (_has & 2) != 0 ? _processId : (int?)null; set { _processId = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 2) : (ushort)(_has & ~2); } }
+        /// <summary>The owning process's name (Linux: the kernel's comm from /proc/&lt;pid&gt;/stat, or the full name from /proc/&lt;pid&gt;/cmdline when comm is cut to 15 bytes; Windows: the image name), as Get-Process shows it: untrusted text, shown sanitized by the table views; null when unknown.</summary>
         public string ProcessName { get; set; }
+
+        /// <summary>The owning process's executable (Linux: /proc/&lt;pid&gt;/exe; Windows: QueryFullProcessImageName); null when it cannot be read.</summary>
         public string ProcessPath { get; set; }
+
+        /// <summary>The owning process's user (Linux: the effective uid in /proc/&lt;pid&gt;/status, named from /etc/passwd; Windows: the process token's account, read with OpenProcessToken); null when unknown.</summary>
         public string UserName { get; set; }
 
         /// <summary>When the OS created the connection (local time), where the OS records it (Windows).</summary>
@@ -76,6 +86,7 @@ namespace ConnectionsMonitor
 
         /// <summary>ISO 3166-1 alpha-2 code of the remote address (public addresses only).</summary>
         public string Country { get => _remote?.Country; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.Country = value; } }
+        /// <summary>The English name of <see cref="Country"/> (GeoIP database).</summary>
         public string CountryName { get => _remote?.CountryName; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.CountryName = value; } }
 
         /// <summary>City and coordinates: only when a City database is configured or downloaded.</summary>
@@ -87,16 +98,30 @@ namespace ConnectionsMonitor
 
         /// <summary>Autonomous system number of the remote address (ASN database; public addresses only).</summary>
         public long? Asn { get => _remote?.Asn; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.Asn = value; } }
+        /// <summary>The organization that holds <see cref="Asn"/> (ASN database).</summary>
         public string AsnOrganization { get => _remote?.AsnOrganization; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.AsnOrganization = value; } }
 
         /// <summary>Loopback, Private, LinkLocal, Multicast, Broadcast, Unspecified, Documentation, Reserved or Public.</summary>
         public string AddressScope { get; set; }
+        /// <summary>True when a VPN rule matched (a VPN interface, process or port; see <see cref="VpnReason"/>), false when detection ran and none did; null when it could not tell.</summary>
         public bool? IsVpn { get; set; }
+
+        /// <summary>Why <see cref="IsVpn"/> is true ("interface tun0 (tun)", "process openvpn"; several joined with "; "); null otherwise.</summary>
         public string VpnReason { get => _remote?.VpnReason; set { var d = RemoteEndDetails.ToSet(ref _remote, value == null); if (d != null) d.VpnReason = value; } }
+        /// <summary>The names of the alert rules that flag the connection, comma-separated ("exposed,rdp"); null when none.</summary>
         public string Flags { get; set; }
+
+        /// <summary>Payload bytes sent over the connection's life (Linux: tcp_info bytes_acked through sock_diag; Windows: bytes seen by the module's ETW session since it started); null where nothing counts (UDP on Linux).</summary>
         public long? BytesSent { get => (_has & 32) != 0 ? _bytesSent : (long?)null; set { _bytesSent = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 32) : (ushort)(_has & ~32); } }
+        /// <summary>Payload bytes received, from the same source as <see cref="BytesSent"/> (Linux: tcp_info bytes_received).</summary>
         public long? BytesReceived { get => (_has & 64) != 0 ? _bytesReceived : (long?)null; set { _bytesReceived = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 64) : (ushort)(_has & ~64); } }
+        /// <summary>
+        /// Bytes per second sent. While the session's background sampler runs (a watch, the live view, the dashboard, a
+        /// recording, the metrics endpoint, alert rules), over the sampler's latest interval; otherwise since the session's
+        /// previous read of the connection table. Null on a connection's first read, or without counters.
+        /// </summary>
         public double? SendRate { get => (_has & 128) != 0 ? _sendRate : (double?)null; set { _sendRate = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 128) : (ushort)(_has & ~128); } }
+        /// <summary>Bytes per second received, over the same window as <see cref="SendRate"/>.</summary>
         public double? ReceiveRate { get => (_has & 256) != 0 ? _receiveRate : (double?)null; set { _receiveRate = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 256) : (ushort)(_has & ~256); } }
 
         public override string ToString()

@@ -144,7 +144,7 @@ namespace ConnectionsMonitor.Engine.Session
         {
             _options = options ?? new MonitorSessionOptions();
             _locator = new ConfigLocator(_options.ConfigEnvironment);
-            _sampler = new Sampler((e, sameTick) => sameTick ? Engine.TakeSnapshotInSameWindow(e) : Engine.TakeSnapshot(e), () => Engine.OpenClosedConnections(), (closed, e) => Engine.Describe(closed, e));
+            _sampler = new Sampler((e, sameTick) => Engine.TakeSamplerSnapshot(e, sameTick), () => Engine.OpenClosedConnections(), (closed, e) => Engine.Describe(closed, e));
             _alerts = new Alerts.AlertMonitor(this, _options.AlertDeliveryFactory);
             _history = new History.HistoryRecorder(this);
             _metrics = new Metrics.MetricsEndpoint(this);
@@ -184,7 +184,9 @@ namespace ConnectionsMonitor.Engine.Session
                 lock (_gate)
                 {
                     if (_disposed) throw new ObjectDisposedException(nameof(MonitorSession));
-                    return _engine ?? (_engine = new MonitorEngine(_options.PlatformFactory(), _options.BundledGeoDirectory));
+                    if (_engine == null)
+                        _engine = new MonitorEngine(_options.PlatformFactory(), _options.BundledGeoDirectory) { SamplerKeepsWindows = () => _sampler.HasWindow };
+                    return _engine;
                 }
             }
         }

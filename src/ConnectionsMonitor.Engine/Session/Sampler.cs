@@ -225,6 +225,23 @@ namespace ConnectionsMonitor.Engine.Session
             get { lock (_gate) return _thread != null; }
         }
 
+        // The thread that last finished a tick's reads; volatile: read by other threads' snapshots.
+        private volatile Thread _lastReader;
+
+        /// <summary>
+        /// True while the sampler's thread runs and has finished at least one tick's reads: its windows are then the
+        /// session's rate windows (<see cref="MonitorEngine.SamplerKeepsWindows"/>).
+        /// </summary>
+        internal bool HasWindow
+        {
+            get
+            {
+                var reader = _lastReader;
+                if (reader == null) return false;
+                lock (_gate) return _thread == reader;
+            }
+        }
+
         /// <summary>Table reads the sampler has made (one per distinct enrichment per tick).</summary>
         internal long Reads => Interlocked.Read(ref _ticks);
 
@@ -392,6 +409,7 @@ namespace ConnectionsMonitor.Engine.Session
                 }
                 if (waitTicks > 0) continue; // waited inside the lock
                 Tick(due, deliveries);
+                _lastReader = me;
                 if (closings != null)
                 {
                     HandOutClosings(closings, everyone, remnants, ref lostSeen);

@@ -75,6 +75,73 @@ namespace ConnectionsMonitor.Tests.Session
             Assert.Equal(0.0, c.SendRate); // since t=2 (nothing moved), not since t=0 (2,500/s)
         }
 
+        /// <summary>
+        /// While the sampler runs, rates are its own: a snapshot taken 10 ms after a sample carries that sample's window
+        /// (not 500 bytes over 10 ms), a traffic window's reads leave its windows alone, and the sample after them counts from
+        /// the previous sample (found by a newcomer: Get-MonitoredConnection beside a dashboard in one session showed 0 or
+        /// several times the real rate, and the dashboard's next rates were off by as much). Once the sampler stops, a
+        /// snapshot's rate counts from the sampler's last read.
+        /// </summary>
+        [Fact]
+        public void WhileTheSamplerRunsSnapshotsCarryItsWindowsAndLeaveThemWhole()
+        {
+            const string script = @"
+processes:
+  - { pid: 100, name: web, path: /usr/sbin/web, user: www }
+samples:
+  - { t: 0,    rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 0, received: 0 } ] }
+  - { t: 1,    rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 1000, received: 100 } ] }
+  - { t: 1.01, rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 1500, received: 100 },
+                       { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50002, state: Established, pid: 100, inode: 12, sent: 10, received: 0 } ] }
+  - { t: 1.5,  rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 2000, received: 100 },
+                       { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50002, state: Established, pid: 100, inode: 12, sent: 20, received: 0 } ] }
+  - { t: 1.6,  rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 2100, received: 100 },
+                       { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50002, state: Established, pid: 100, inode: 12, sent: 30, received: 0 } ] }
+  - { t: 2,    rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 3000, received: 300 },
+                       { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50002, state: Established, pid: 100, inode: 12, sent: 109, received: 0 } ] }
+  - { t: 3,    rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 4000, received: 300 },
+                       { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50002, state: Established, pid: 100, inode: 12, sent: 109, received: 0 } ] }
+";
+            using var session = Replay(script);
+            var q = new ConnectionQuery();
+            ConnectionSnapshot Sample(SessionFeed f)
+            {
+                Assert.True(f.TryNext(TimeSpan.FromSeconds(10), Deadline(), out var sample), "no sample");
+                return sample.Snapshot;
+            }
+            using (var feed = session.Subscribe(q, TimeSpan.FromHours(1)))  // samples only when asked
+            {
+                Assert.Null(Client(Sample(feed), 50001).SendRate);            // t=0, the first sample at once
+                feed.RequestNow();
+                var first = Client(Sample(feed), 50001);                      // t=1
+                Assert.Equal(1000.0, first.SendRate);
+                Assert.Equal(100.0, first.ReceiveRate);
+
+                var between = session.Snapshot(q);                            // t=1.01: this read's counters, the sample's rates
+                Assert.Equal(1500L, Client(between, 50001).BytesSent);
+                Assert.Equal(1000.0, Client(between, 50001).SendRate);        // not 500 bytes over 10 ms (50,000/s)
+                Assert.Equal(100.0, Client(between, 50001).ReceiveRate);
+                var opened = Client(between, 50002);
+                Assert.Null(opened.SendRate);                                 // new since the sample: no window of its own yet
+                Assert.Equal(ReplayPlatform.Epoch.AddSeconds(1.01), opened.FirstSeenUtc);
+                Assert.False(opened.AgeIsLowerBound);
+
+                var traffic = session.Measure(q, TimeSpan.FromMilliseconds(1), CancellationToken.None); // reads t=1.5 and t=1.6
+                var moved = Assert.Single(traffic.Connections, c => c.Connection.RemotePort == 50001);
+                Assert.Equal(100L, moved.Sent);                               // the window's own counts
+                Assert.Equal(1000.0, moved.Connection.SendRate);              // and the sampler's rate on its rows
+
+                feed.RequestNow();
+                var next = Sample(feed);                                      // t=2: the window since t=1, whole
+                Assert.Equal(2000.0, Client(next, 50001).SendRate);           // 2,000 bytes over 1 s (not 900 over 0.4 s)
+                Assert.Equal(200.0, Client(next, 50001).ReceiveRate);
+                Assert.Equal(100.0, Client(next, 50002).SendRate);            // 99 bytes since it was first seen at t=1.01, over 0.99 s
+            }
+            Assert.False(session.IsSampling);
+            var after = Client(session.Snapshot(q), 50001);                   // t=3: the sampler stopped; since its last read
+            Assert.Equal(1000.0, after.SendRate);
+        }
+
         [Fact]
         public void CompletionPeeksWithoutTouchingRatesOrAges()
         {
