@@ -19,7 +19,7 @@ const out = {
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
   rangePressed: [], processName: null, processTitle: null, processNow: null, processFilter: null, processCanvases: null,
   themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
-  createdTitle: null, talkerTexts: [], processChartFits: null,
+  createdTitle: null, talkerTexts: [], processChartFits: null, cutCells: null, scrollsSideways: null,
 };
 const origin = new URL(args.url).origin;
 
@@ -50,6 +50,26 @@ try {
   await page.waitForFunction((l) => Array.from(document.querySelectorAll('#rows .row')).some((r) => r.children[1].textContent === l), local, { timeout: 10000 });
   out.searchShown = await page.textContent('#shown');
   out.searchRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)));
+  // At 1280 px the widest text each fixed column can get fits whole: a row given them (7-digit PID as Linux's pid_max
+  // allows, the longest state, the widest byte count and rate that bytes() and rate() write, a bound creation time) shows
+  // every one uncut, every heading is whole, and the table does not scroll sideways.
+  const widest = { 3: 'SynReceived', 4: '4194304', 8: '1023 MB', 9: '1023 KB/s', 10: '1023 KB/s', 11: '\u226423:59:59' };
+  out.cutCells = await page.evaluate((texts) => {
+    const row = document.querySelector('#rows .row').cloneNode(true);
+    for (const [i, t] of Object.entries(texts)) row.children[i].textContent = t;
+    document.getElementById('rows').appendChild(row);
+    const cut = Object.keys(texts).filter((i) => row.children[i].scrollWidth > row.children[i].clientWidth).map((i) => texts[i]);
+    row.remove();
+    // and every column's heading (buttons: their scrollWidth does not grow with the text, so the text's own width is measured)
+    for (const th of document.querySelectorAll('#thead .th')) {
+      const text = document.createRange();
+      text.selectNodeContents(th);
+      const style = getComputedStyle(th);
+      if (text.getBoundingClientRect().width + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) > th.clientWidth) cut.push(th.textContent);
+    }
+    return cut;
+  }, widest);
+  out.scrollsSideways = await page.$eval('#viewport', (v) => v.scrollWidth > v.clientWidth);
   // The pair's client, sending all along: its Bytes cell (the ninth) changes with the next updates.
   const bytesCell = (l) => {
     const row = Array.from(document.querySelectorAll('#rows .row')).find((r) => r.children[1].textContent === l);

@@ -189,6 +189,11 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
                 $seen.detailOnScreen | Should -BeTrue -Because 'opening the detail scrolls it into view'
             }
             $seen.imagesInPage | Should -Be 0
+            # At 1280 px the widest PID, state, byte count, rate and creation time fit their cells whole (the rates were cut to
+            # '3.8 M…'), and the table fits beside the side panel.
+            $seen.cutCells -is [array] | Should -BeTrue -Because 'the check ran and listed the cut cells (none)'
+            ($seen.cutCells -join ', ') | Should -BeNullOrEmpty
+            $seen.scrollsSideways | Should -BeFalse
 
             # The Block action asks first; for a loopback peer the guard refuses, the page says why, and no firewall table appears.
             if ($OnLinux) {
