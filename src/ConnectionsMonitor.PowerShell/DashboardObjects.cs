@@ -28,6 +28,11 @@ namespace ConnectionsMonitor
         public long Requests { get; set; }
         /// <summary>Requests refused with 403: a wrong Host (DNS rebinding), no or a wrong token, a cross-origin or non-JSON change.</summary>
         public long Refused { get; set; }
+        /// <summary>
+        /// Connections closed to make room for a newcomer when all 64 the dashboard serves at once were taken: ones held open
+        /// without a request ever let in. More than a few say something on this machine holds idle connections to the port.
+        /// </summary>
+        public long Displaced { get; set; }
         /// <summary>Samples taken.</summary>
         public long Samples { get; set; }
         /// <summary>Time of the latest sample (local).</summary>

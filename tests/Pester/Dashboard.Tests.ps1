@@ -74,6 +74,15 @@ Describe 'Start-, Get-, Stop-ConnectionDashboard' {
         (Invoke-Dashboard -Uri $d.Url -Cookie $cookie -Headers @{ Host = "evil.example:$($d.Port)" }).Status | Should -Be 403
         (Invoke-Dashboard -Uri "$($d.Url)api/export" -Cookie $cookie -Method POST -Body '{"format":"csv"}' -Headers @{ 'Content-Type' = 'application/json'; Origin = 'http://evil.example' }).Status | Should -Be 403
         (Get-ConnectionDashboard).Refused | Should -Be 3
+        (Get-ConnectionDashboard).Displaced | Should -Be 0
+        # 70 idle connections that never send a request: past 64 each newcomer displaces the oldest of them.
+        $idle = foreach ($i in 1..70) { [System.Net.Sockets.TcpClient]::new('127.0.0.1', $d.Port) }
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while ((Get-ConnectionDashboard).Displaced -lt 6 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            (Get-ConnectionDashboard).Displaced | Should -BeGreaterOrEqual 6
+            (Get-ConnectionDashboard).Displaced | Should -BeLessOrEqual 70
+        } finally { $idle | ForEach-Object { $_.Dispose() } }
 
         $table = (Get-ConnectionDashboard | Format-Table | Out-String -Width 200) -split "`r?`n" | Where-Object { $_.Trim() }
         $table[0] | Should -Match '^Running\s+Every\s+Pages\s+Rows\s+Refused\s+Url$'

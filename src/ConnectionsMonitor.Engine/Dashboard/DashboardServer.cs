@@ -70,6 +70,11 @@ namespace ConnectionsMonitor.Engine.Dashboard
         public long Requests { get; internal set; }
         /// <summary>Requests refused with 403 (wrong Host, no or a wrong token, cross-origin or non-JSON changes).</summary>
         public long Refused { get; internal set; }
+        /// <summary>
+        /// Connections closed to make room for a newcomer when all 64 were taken: ones held open without a request ever let
+        /// in (<see cref="LocalHttpEndpoint.Displaced"/>). More than a few say something holds idle connections to the port.
+        /// </summary>
+        public long Displaced { get; internal set; }
         /// <summary>Samples taken from the session's sampler.</summary>
         public long Samples { get; internal set; }
         /// <summary>Time of the latest sample (UTC), or null.</summary>
@@ -239,6 +244,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 Clients = http?.ActiveStreams ?? 0,
                 Requests = http?.Requests ?? _final?.Requests ?? 0,
                 Refused = Interlocked.Read(ref _refused),
+                Displaced = http?.Displaced ?? _final?.Displaced ?? 0,
                 Samples = Interlocked.Read(ref _samples),
                 LastSampleUtc = r?.SnapshotUtc,
                 Connections = r?.Records.Count ?? 0,
