@@ -51,9 +51,9 @@ try {
   out.searchShown = await page.textContent('#shown');
   out.searchRows = await page.$$eval('#rows .row', (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)));
   // At 1280 px the widest text each fixed column can get fits whole: a row given them (7-digit PID as Linux's pid_max
-  // allows, the longest state, the widest byte count and rate that bytes() and rate() write, a bound creation time) shows
+  // allows, the longest state, a 6-digit ASN, the widest byte count and rate that bytes() and rate() write, a bound creation time) shows
   // every one uncut, every heading is whole, and the table does not scroll sideways.
-  const widest = { 3: 'SynReceived', 4: '4194304', 8: '1023 MB', 9: '1023 KB/s', 10: '1023 KB/s', 11: '\u226423:59:59' };
+  const widest = { 3: 'SynReceived', 4: '4194304', 7: 'AS401308', 8: '1023 MB', 9: '1023 KB/s', 10: '1023 KB/s', 11: '\u226423:59:59' };
   out.cutCells = await page.evaluate((texts) => {
     const row = document.querySelector('#rows .row').cloneNode(true);
     for (const [i, t] of Object.entries(texts)) row.children[i].textContent = t;
@@ -69,7 +69,8 @@ try {
     }
     return cut;
   }, widest);
-  out.scrollsSideways = await page.$eval('#viewport', (v) => v.scrollWidth > v.clientWidth);
+  // (headless Chromium draws no scrollbar: a classic one, 17 px as on Windows, must fit beside the row all the same)
+  out.scrollsSideways = await page.$eval('#viewport', (v) => parseFloat(getComputedStyle(document.querySelector('#rows .row')).minWidth) + 17 - (v.offsetWidth - v.clientWidth) > v.clientWidth);
   // The pair's client, sending all along: its Bytes cell (the ninth) changes with the next updates.
   const bytesCell = (l) => {
     const row = Array.from(document.querySelectorAll('#rows .row')).find((r) => r.children[1].textContent === l);

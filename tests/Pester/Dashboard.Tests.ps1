@@ -191,7 +191,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             }
             $seen.imagesInPage | Should -Be 0
             # At 1280 px the widest PID, state, byte count, rate and creation time fit their cells whole (the rates were cut to
-            # '3.8 M…'), and the table fits beside the side panel.
+            # '3.8 M…'), and the table fits beside the side panel with room for a 17 px scrollbar.
             $seen.cutCells -is [array] | Should -BeTrue -Because 'the check ran and listed the cut cells (none)'
             ($seen.cutCells -join ', ') | Should -BeNullOrEmpty
             $seen.scrollsSideways | Should -BeFalse
