@@ -90,12 +90,12 @@ namespace ConnectionsMonitor.Engine
         internal Func<bool> SamplerKeepsWindows { get; set; }
 
         /// <summary>
-        /// The session's sampler's read: a new rate window starts, except for a second read of the same moment
-        /// (<paramref name="sameTick"/>: once per enrichment in one tick), whose rows carry the rates of the window the
-        /// previous read ended.
+        /// The session's sampler's read: a new rate window starts, except with <paramref name="sameWindow"/> (a second read
+        /// of the same moment, once per enrichment in one tick; or a tick too soon after the latest window began), whose
+        /// rows carry the rates of the window the previous read ended.
         /// </summary>
-        internal ConnectionSnapshot TakeSamplerSnapshot(EnrichmentOptions enrichment, bool sameTick) =>
-            Read(enrichment, new ConnectionQuery[0], observe: true, sameWindow: sameTick);
+        internal ConnectionSnapshot TakeSamplerSnapshot(EnrichmentOptions enrichment, bool sameWindow) =>
+            Read(enrichment, new ConnectionQuery[0], observe: true, sameWindow: sameWindow);
 
         /// <summary>
         /// A read for read-only helpers (tab completion): owners attached, the enrichment given

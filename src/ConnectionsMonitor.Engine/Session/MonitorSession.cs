@@ -144,7 +144,7 @@ namespace ConnectionsMonitor.Engine.Session
         {
             _options = options ?? new MonitorSessionOptions();
             _locator = new ConfigLocator(_options.ConfigEnvironment);
-            _sampler = new Sampler((e, sameTick) => Engine.TakeSamplerSnapshot(e, sameTick), () => Engine.OpenClosedConnections(), (closed, e) => Engine.Describe(closed, e));
+            _sampler = new Sampler((e, sameWindow) => Engine.TakeSamplerSnapshot(e, sameWindow), () => Engine.OpenClosedConnections(), (closed, e) => Engine.Describe(closed, e));
             _alerts = new Alerts.AlertMonitor(this, _options.AlertDeliveryFactory);
             _history = new History.HistoryRecorder(this);
             _metrics = new Metrics.MetricsEndpoint(this);

@@ -57,6 +57,9 @@ namespace ConnectionsMonitor.Engine.Session
         /// <summary>Sampler clock (Stopwatch ticks) at which the next sample is due; guarded by the sampler's lock.</summary>
         internal long NextDueTicks;
 
+        /// <summary>Asked for through <see cref="RequestNow"/> since its last sample (its next read starts a rate window whenever it comes); guarded by the sampler's lock.</summary>
+        internal bool Requested;
+
         /// <summary>
         /// Waits up to <paramref name="timeout"/> for the next sample. Returns false on time-out; throws
         /// <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires, and rethrows
@@ -184,7 +187,9 @@ namespace ConnectionsMonitor.Engine.Session
     /// with the last. Each tick it reads the connection table once for every distinct enrichment
     /// among the subscribers that are due (usually one read), then offers the snapshot to each of
     /// them; subscribers with different intervals are served by the same thread, each when its own
-    /// interval has passed. Reading never waits for a subscriber.
+    /// interval has passed. Reading never waits for a subscriber. Its reads are the session's rate windows: a tick less
+    /// than half the shortest subscriber's interval after the latest window began (cadences that do not line up, a
+    /// subscriber joining) carries that window's rates instead of starting one, unless a subscriber asked for it.
     /// Where the platform reports connections as they close (<see cref="Platform.IClosedConnectionFeed"/>), each
     /// tick also drains those reports, after its reads, through a reader of its own, describes them once per
     /// enrichment among the subscribers, and keeps them with every subscriber for its next sample, so connections
@@ -207,7 +212,7 @@ namespace ConnectionsMonitor.Engine.Session
         private bool _disposed;
         private long _ticks;
 
-        /// <param name="read">A full read of the table with an enrichment (on the sampler's thread); true for a further read in the same tick (its rates are the first read's window).</param>
+        /// <param name="read">A full read of the table with an enrichment (on the sampler's thread); true for a read that starts no rate window (a further read in the same tick, or a tick too soon after the latest window began), whose rates are the latest window's.</param>
         /// <param name="openClosings">Opens the sampler's reader of closing reports; null, or a null result, where there are none.</param>
         /// <param name="describe">Records of closing reports with an enrichment (owners looked up, enriched, unfiltered).</param>
         internal Sampler(Func<EnrichmentOptions, bool, ConnectionSnapshot> read,
@@ -289,7 +294,11 @@ namespace ConnectionsMonitor.Engine.Session
 
         internal void RequestNow(SamplerSubscription s)
         {
-            lock (_gate) s.NextDueTicks = _clock.ElapsedTicks;
+            lock (_gate)
+            {
+                s.NextDueTicks = _clock.ElapsedTicks;
+                s.Requested = true;
+            }
             Wake();
         }
 
@@ -374,9 +383,11 @@ namespace ConnectionsMonitor.Engine.Session
             Dictionary<SamplerSubscription, SamplerDelivery> deliveries, RemnantCounters remnants, ref long lostSeen)
         {
             var snapshots = new List<ConnectionSnapshot>();
+            long windowStarted = long.MinValue; // sampler clock of the latest tick that started a rate window
             while (true)
             {
                 long waitTicks;
+                bool sameWindow = false;
                 lock (_gate)
                 {
                     if (_thread != me) return; // the last subscriber left, or the session closed
@@ -397,18 +408,32 @@ namespace ConnectionsMonitor.Engine.Session
                         everyone.AddRange(_subscribers);
                         // A little slack so subscribers whose intervals line up share one read.
                         long slack = Stopwatch.Frequency / 100;
+                        bool requested = false;
+                        long shortest = long.MaxValue;
                         foreach (var s in _subscribers)
+                        {
+                            long interval = (long)(s.Interval.TotalSeconds * Stopwatch.Frequency);
+                            shortest = Math.Min(shortest, interval);
                             if (s.NextDueTicks <= now + slack)
                             {
                                 due.Add(s);
-                                long interval = (long)(s.Interval.TotalSeconds * Stopwatch.Frequency);
+                                requested |= s.Requested;
+                                s.Requested = false;
                                 // Keep the cadence; after a stall, start again from now rather than catch up.
                                 s.NextDueTicks = Math.Max(s.NextDueTicks + interval, now + interval / 2);
                             }
+                        }
+                        // Subscribers whose cadences do not line up (a dashboard every second, a recording every 10 s that
+                        // started 0.3 s after it; a watch that joins) would cut rate windows of a fraction of an interval,
+                        // over which a rate is 0 or several times the real one. A tick less than half the shortest interval
+                        // after the latest window began carries that window's rates and lets it go on; rates are then always
+                        // over at least half the shortest interval. A sample asked for (RequestNow) starts one all the same.
+                        sameWindow = !requested && windowStarted != long.MinValue && now - windowStarted < shortest / 2;
+                        if (!sameWindow) windowStarted = now;
                     }
                 }
                 if (waitTicks > 0) continue; // waited inside the lock
-                Tick(due, deliveries);
+                Tick(due, deliveries, sameWindow);
                 _lastReader = me;
                 if (closings != null)
                 {
@@ -453,7 +478,8 @@ namespace ConnectionsMonitor.Engine.Session
             }
         }
 
-        private void Tick(List<SamplerSubscription> due, Dictionary<SamplerSubscription, SamplerDelivery> deliveries)
+        /// <param name="sameWindow">True when this tick starts no rate window (too soon after the latest): every read carries that window's rates.</param>
+        private void Tick(List<SamplerSubscription> due, Dictionary<SamplerSubscription, SamplerDelivery> deliveries, bool sameWindow)
         {
             var byEnrichment = new Dictionary<EnrichmentOptions, SamplerDelivery>();
             foreach (var s in due)
@@ -463,7 +489,7 @@ namespace ConnectionsMonitor.Engine.Session
                     long started = Stopwatch.GetTimestamp();
                     try
                     {
-                        delivery.Snapshot = _read(s.Enrichment, byEnrichment.Count > 0);
+                        delivery.Snapshot = _read(s.Enrichment, sameWindow || byEnrichment.Count > 0);
                     }
                     catch (Exception ex)
                     {

@@ -54,11 +54,11 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             int pid = Environment.ProcessId;
             // -Protocol
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -Protocol UDP -LocalPort $args[0]", _s.ListenPort));
-            var udp = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -Protocol udp -LocalPort $args[0]", _s.UdpPort));
+            var udp = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -Protocol udp -LocalPort $args[0] | Where-Object LocalAddress -eq '127.0.0.1'", _s.UdpPort));
             Assert.Null(udp.Properties["State"].Value);
             Assert.Null(udp.Properties["RemoteAddress"].Value);
             // -State
-            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Established -LocalPort $args[0]", _s.ListenPort));
+            Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Established -LocalPort $args[0] | Where-Object LocalAddress -eq '127.0.0.1'", _s.ListenPort));
             Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -State Listen -LocalPort $args[0]", _s.ClientPort));
             // -Port matches either end: the pair's two rows both involve the server port.
             var both = _ps.Invoke("Get-MonitoredConnection -Port $args[0] -State Established -ProcessId $args[1]", _s.ListenPort, pid);
@@ -95,7 +95,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         [LinuxFact]
         public void SurvivesRemotingSerialization()
         {
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -LocalPort $args[0] -State Established", _s.ClientPort));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -LocalPort $args[0] -State Established | Where-Object LocalAddress -eq '127.0.0.1'", _s.ClientPort));
             string xml = PSSerializer.Serialize(row);
             var back = (PSObject)PSSerializer.Deserialize(xml);
             Assert.Equal("Deserialized.ConnectionsMonitor.MonitoredConnection", back.TypeNames[0]);
@@ -232,13 +232,13 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 Assert.Equal(3, rows.Count);
                 Assert.All(rows, r => Assert.True(_s.ListenPort.Equals(r.Properties["LocalPort"].Value) || _s.ListenPort.Equals(r.Properties["RemotePort"].Value)));
                 // A disabled section changes nothing.
-                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -State Listen", disabled, _s.ListenPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] -State Listen | Where-Object LocalAddress -eq '127.0.0.1'", disabled, _s.ListenPort));
                 // The blocklist hides the loopback pair; the listener has no peer and stays.
                 Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ClientPort));
-                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", blocked, _s.ListenPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] | Where-Object LocalAddress -eq '127.0.0.1'", blocked, _s.ListenPort));
                 // The allowlist keeps only peers it names.
                 Assert.Empty(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", allowed, _s.ClientPort));
-                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1]", allowed, _s.ListenPort));
+                Assert.Single(_ps.Invoke("Get-MonitoredConnection -ConfigPath $args[0] -LocalPort $args[1] | Where-Object LocalAddress -eq '127.0.0.1'", allowed, _s.ListenPort));
             }
             finally
             {

@@ -106,7 +106,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         public void UdpByteFieldsAreNullNotZero()
         {
             using var s = new LoopbackSockets();
-            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -Protocol UDP -LocalPort $args[0]", s.UdpPort));
+            var row = Assert.Single(_ps.Invoke("Get-MonitoredConnection -ProcessId $PID -Protocol UDP -LocalPort $args[0] | Where-Object LocalAddress -eq '127.0.0.1'", s.UdpPort));
             Assert.Null(row.Properties["BytesSent"].Value);
             Assert.Null(row.Properties["BytesReceived"].Value);
             Assert.Null(row.Properties["SendRate"].Value);

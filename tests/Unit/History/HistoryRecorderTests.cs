@@ -91,7 +91,7 @@ namespace ConnectionsMonitor.Tests.History
             // tcp_info bytes_received at close (the sock_diag destroy report): the server closed first, and a destroyed
             // socket's count includes the peer's FIN unless a read saw it in CLOSE_WAIT.
             Assert.InRange(life.BytesReceived.Value, 1234, 1235);
-            var listenerLife = read.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Single(c => c.LocalPort == port && c.State == "Listen");
+            var listenerLife = read.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }).Single(c => c.LocalPort == port && c.State == "Listen" && c.LocalAddress == "127.0.0.1");
             Assert.True(listenerLife.ClosedByRecorderStop); // it outlived the recording
             Assert.True(listenerLife.OpenedBeforeRecording); // and was there before it: Opened is the recording's start
             Assert.False(life.OpenedBeforeRecording);

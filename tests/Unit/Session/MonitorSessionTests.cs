@@ -142,6 +142,44 @@ samples:
             Assert.Equal(1000.0, after.SendRate);
         }
 
+        /// <summary>
+        /// A subscriber that joins a running sampler gets its first sample at once, a few milliseconds after the latest tick:
+        /// that read starts no window of its own (the joiner sees the latest window's rates, not 500 bytes over 10 ms) and the
+        /// next tick's window runs from the tick before it, whole. A sample asked for (RequestNow) starts a window however
+        /// soon it comes.
+        /// </summary>
+        [Fact]
+        public void ATickTooSoonAfterTheLatestWindowCarriesItsRatesAndLetsItGoOn()
+        {
+            const string script = @"
+processes:
+  - { pid: 100, name: web, path: /usr/sbin/web, user: www }
+samples:
+  - { t: 0,    rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 0, received: 0 } ] }
+  - { t: 1,    rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 1000, received: 0 } ] }
+  - { t: 1.01, rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 1500, received: 0 } ] }
+  - { t: 2,    rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 3000, received: 0 } ] }
+";
+            using var session = Replay(script);
+            var q = new ConnectionQuery();
+            ConnectionSnapshot Sample(SessionFeed f)
+            {
+                Assert.True(f.TryNext(TimeSpan.FromSeconds(10), Deadline(), out var sample), "no sample");
+                return sample.Snapshot;
+            }
+            using var first = session.Subscribe(q, TimeSpan.FromHours(1));
+            Assert.Null(Client(Sample(first), 50001).SendRate);               // t=0
+            first.RequestNow();
+            Assert.Equal(1000.0, Client(Sample(first), 50001).SendRate);      // t=1: asked for, a window of its own
+            using var joiner = session.Subscribe(q, TimeSpan.FromHours(1));
+            var joined = Client(Sample(joiner), 50001);                       // t=1.01: at once, too soon for a window
+            Assert.Equal(1500L, joined.BytesSent);
+            Assert.Equal(1000.0, joined.SendRate);                            // not 500 bytes over 10 ms (50,000/s)
+            first.RequestNow();
+            Assert.Equal(2000.0, Client(Sample(first), 50001).SendRate);      // t=2: since t=1, not 1,500 over 0.99 s
+            Assert.Equal(4, session.SamplerReads);
+        }
+
         [Fact]
         public void CompletionPeeksWithoutTouchingRatesOrAges()
         {

@@ -102,8 +102,8 @@ namespace ConnectionsMonitor.Tests.Vpn
             Assert.All(loRows, r => Assert.Equal((false, (string)null), (r.IsVpn.Value, r.VpnReason)));
 
             // A listener on 0.0.0.0 accepts on the tun address too, but is bound to no interface.
-            var any = rows.Single(r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == anywherePort && r.ProcessId == Me);
-            Assert.Equal(IPAddress.Any, any.LocalAddress);
+            // (by address too: IPv6 ports are bound apart, and another test's [::] listener may have the same number)
+            var any = rows.Single(r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == anywherePort && r.ProcessId == Me && IPAddress.Any.Equals(r.LocalAddress));
             Assert.False(any.IsVpn);
 
             // What the catalogue itself says about the link: the kernel's facts, not the name.
@@ -126,7 +126,7 @@ namespace ConnectionsMonitor.Tests.Vpn
             dual.Listen(1);
             int port = ((IPEndPoint)dual.LocalEndPoint).Port;
 
-            var row = Snapshot(engine).Single(r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port && r.ProcessId == Me);
+            var row = Snapshot(engine).Single(r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port && r.ProcessId == Me && r.LocalAddress.AddressFamily == AddressFamily.InterNetworkV6);
             Assert.True(row.LocalAddress.IsIPv4MappedToIPv6, row.LocalAddress.ToString());
             var v = detector.Classify(row);
             Assert.True(v.IsVpn);
