@@ -119,6 +119,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
             public string Key;
             public int Id;
             public byte[] Row; // null: the counters moved since it was written
+            // The flags as this frame saw them: a record's Flags are set by every consumer that applies the alert rules
+            // (a watch, Get-MonitoredConnection), so the previous sample's record may carry flags the page never got.
+            public string Flags;
         }
 
         /// <summary>Writes rows (<see cref="ConnectionFileFormat.WriteRow"/>) through one reused buffer.</summary>
@@ -165,9 +168,11 @@ namespace ConnectionsMonitor.Engine.Dashboard
             for (int i = 0; i < records.Count; i++)
             {
                 var r = records[i];
+                string flags = r.Flags;
                 var before = befores[i];
+                if (before != null && !Same(before.Flags, flags)) before = null; // sent whole, with its flags
                 string key = keys[i];
-                int id = before?.Id ?? ++_lastId;
+                int id = befores[i]?.Id ?? ++_lastId;
                 byte[] row;
                 // Unchanged: its JSON again, written now if only its counters had moved since (once, here, not at every
                 // frame's first request for the whole table).
@@ -184,7 +189,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     upserts.Add(row);
                     upsertIds.Add(id);
                 }
-                current[r.Key] = new Shown { Record = r, Key = key, Id = id, Row = row };
+                current[r.Key] = new Shown { Record = r, Key = key, Id = id, Row = row, Flags = flags };
                 rows[i] = row;
                 ids[i] = id;
             }

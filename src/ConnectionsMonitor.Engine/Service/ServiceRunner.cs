@@ -186,7 +186,8 @@ namespace ConnectionsMonitor.Engine.Service
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
                 _dashboardFile = null;
                 _log.Write(ServiceLogLevel.Info, "Dashboard stopped: " + dashboard.Requests.ToString(CultureInfo.InvariantCulture) + " request(s) answered, " +
-                    dashboard.Refused.ToString(CultureInfo.InvariantCulture) + " refused.");
+                    dashboard.Refused.ToString(CultureInfo.InvariantCulture) + " refused" +
+                    (dashboard.Displaced > 0 ? ", " + dashboard.Displaced.ToString(CultureInfo.InvariantCulture) + " idle connection(s) displaced when all 64 were taken." : "."));
             }
             var metrics = _session.Metrics.Stop();
             if (metrics != null)

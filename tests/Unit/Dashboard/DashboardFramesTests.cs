@@ -97,6 +97,29 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(3, Json(empty.Delta).GetProperty("removes").GetArrayLength());
         }
 
+        /// <summary>
+        /// Flags are set on a sample's records by every consumer that applies the alert rules (a watch in the same session,
+        /// Get-MonitoredConnection), on its own thread, possibly after this frame was made: a rule registered meanwhile flags
+        /// the previous sample's record too, and comparing with it would say nothing changed. The frame compares with the
+        /// flags it sent, so the row travels whole with its flag, once.
+        /// </summary>
+        [Fact]
+        public void FlagsSetOnThePreviousRecordAfterItsFrameStillTravel()
+        {
+            var frames = new DashboardFrames();
+            var before = Row(8080, 50001, 100);
+            frames.Next(new[] { before }, T0, TimeSpan.FromSeconds(1));
+            before.Flags = "exposed"; // another consumer applied a new rule to the shared record
+            var now = before.Copy();
+            var second = frames.Next(new[] { now }, T0.AddSeconds(1), TimeSpan.FromSeconds(1));
+            Assert.Equal((1, 0), (second.Upserts, second.Counters));
+            var upsert = Json(second.Delta).GetProperty("upserts")[0];
+            Assert.Equal(TableRow(now, T0.AddSeconds(1)), upsert.GetRawText());
+            Assert.Equal(Json(second.Delta).GetProperty("ids")[0].GetInt32(), Json(second.FullParts).GetProperty("ids")[0].GetInt32()); // the same id: the same socket
+            var third = frames.Next(new[] { now.Copy() }, T0.AddSeconds(2), TimeSpan.FromSeconds(1));
+            Assert.Equal((0, 0), (third.Upserts, third.Counters)); // once
+        }
+
         /// <summary>Every property of a record that a row shows is compared: a new one must be added to SameShown (or this list).</summary>
         [Fact]
         public void EveryShownPropertyCountsAsAChange()
