@@ -31,6 +31,13 @@ namespace ConnectionsMonitor.Tests.Session
         private static ConnectionRecord Client(ConnectionSnapshot s, int port) =>
             Assert.Single(s.Connections, c => c.RemotePort == port);
 
+        /// <summary>The feed's next sample (failing after 10 s without one).</summary>
+        private static ConnectionSnapshot Sample(SessionFeed f)
+        {
+            Assert.True(f.TryNext(TimeSpan.FromSeconds(10), Deadline(), out var sample), "no sample");
+            return sample.Snapshot;
+        }
+
         [Fact]
         public void SnapshotsGiveExactOwnersCountersAndRatesFromTheSessionsMemory()
         {
@@ -104,11 +111,6 @@ samples:
 ";
             using var session = Replay(script);
             var q = new ConnectionQuery();
-            ConnectionSnapshot Sample(SessionFeed f)
-            {
-                Assert.True(f.TryNext(TimeSpan.FromSeconds(10), Deadline(), out var sample), "no sample");
-                return sample.Snapshot;
-            }
             using (var feed = session.Subscribe(q, TimeSpan.FromHours(1)))  // samples only when asked
             {
                 Assert.Null(Client(Sample(feed), 50001).SendRate);            // t=0, the first sample at once
@@ -162,11 +164,6 @@ samples:
 ";
             using var session = Replay(script);
             var q = new ConnectionQuery();
-            ConnectionSnapshot Sample(SessionFeed f)
-            {
-                Assert.True(f.TryNext(TimeSpan.FromSeconds(10), Deadline(), out var sample), "no sample");
-                return sample.Snapshot;
-            }
             using var first = session.Subscribe(q, TimeSpan.FromHours(1));
             Assert.Null(Client(Sample(first), 50001).SendRate);               // t=0
             first.RequestNow();
