@@ -4,6 +4,7 @@
 using System;
 using System.Globalization;
 using System.Management.Automation;
+using System.Text.RegularExpressions;
 
 namespace ConnectionsMonitor.Commands
 {
@@ -40,7 +41,7 @@ namespace ConnectionsMonitor.Commands
                 : Minimum <= TimeSpan.FromMilliseconds(1) ? "longer than zero"
                 : "from " + Minimum.ToString("c", CultureInfo.InvariantCulture);
             string message = string.Format(CultureInfo.InvariantCulture,
-                "{0} is not a valid time span here: expected {1} up to {2}, for example {3}{4}. A plain number is read as seconds.",
+                "{0} is not a valid time span here: expected {1} up to {2}, for example {3}{4}. A plain number is read as seconds; 500ms, 5s, 2m and 1h work too.",
                 span.ToString("c", CultureInfo.InvariantCulture), range, Maximum.ToString("c", CultureInfo.InvariantCulture),
                 Example ?? "00:00:05", string.IsNullOrEmpty(ZeroAdvice) ? "" : " (" + ZeroAdvice + ")");
             throw new ValidationMetadataException(message);
@@ -53,25 +54,49 @@ namespace ConnectionsMonitor.Commands
     /// <summary>
     /// Reads a bare number given to a TimeSpan parameter as seconds (<c>-Duration 5</c> is five
     /// seconds), where PowerShell's own conversion would read it as ticks of 100 ns and sample for
-    /// half a microsecond. TimeSpan text ("00:00:05") and TimeSpan values pass unchanged.
+    /// half a microsecond: every numeric type PowerShell's literals make, so <c>5s</c> (which PowerShell
+    /// reads as the short 5), <c>5u</c>, <c>5y</c> and <c>5n</c> are five seconds too. Text with a unit,
+    /// as ss, systemd and Prometheus write durations, is read in that unit: <c>500ms</c>, <c>5s</c>,
+    /// <c>2m</c>, <c>1h</c> (a decimal point allowed: <c>1.5h</c>). No day unit: PowerShell reads
+    /// <c>1d</c> as the decimal 1 before any transformation sees it. TimeSpan text
+    /// ("00:00:05") and TimeSpan values pass unchanged; anything else is left for PowerShell's
+    /// conversion and the parameter's validation to refuse in their words.
     /// </summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class SecondsTransformationAttribute : ArgumentTransformationAttribute
     {
+        private static readonly Regex WithUnit = new Regex(@"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+
         public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
         {
             object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            double? seconds = null;
             switch (value)
             {
-                case int i: return TimeSpan.FromSeconds(i);
-                case long l: return TimeSpan.FromSeconds(l);
-                case double d when !double.IsNaN(d) && !double.IsInfinity(d) && Math.Abs(d) < TimeSpan.MaxValue.TotalSeconds: return TimeSpan.FromSeconds(d);
-                case decimal m: return TimeSpan.FromSeconds((double)m);
-                case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-                                   && Math.Abs(seconds) < TimeSpan.MaxValue.TotalSeconds:
-                    return TimeSpan.FromSeconds(seconds);
-                default: return inputData;
+                case sbyte _: case byte _: case short _: case ushort _: case int _: case uint _: case long _: case ulong _:
+                case float _: case double _: case decimal _:
+                    seconds = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+                    break;
+                case System.Numerics.BigInteger b:
+                    seconds = (double)b;
+                    break;
+                case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double plain):
+                    seconds = plain;
+                    break;
+                case string s when WithUnit.Match(s) is var m && m.Success:
+                    double n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+                    switch (m.Groups[2].Value.ToLowerInvariant())
+                    {
+                        case "ms": seconds = n / 1000; break;
+                        case "s": seconds = n; break;
+                        case "m": seconds = n * 60; break;
+                        default: seconds = n * 3600; break;
+                    }
+                    break;
             }
+            // Out of TimeSpan's range (or NaN): left as given, for the validation to refuse with the range expected.
+            if (seconds == null || double.IsNaN(seconds.Value) || Math.Abs(seconds.Value) >= TimeSpan.MaxValue.TotalSeconds) return inputData;
+            return TimeSpan.FromSeconds(seconds.Value);
         }
     }
 }

@@ -53,13 +53,26 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             // Rejected at binding, in PowerShell's words plus what is expected (not .NET's "(Parameter 'Duration') Actual value was").
             Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.GetTopTalkerCommand", error.FullyQualifiedErrorId);
             Assert.Equal("Cannot validate argument on parameter 'Duration'. -00:00:01 is not a valid time span here: expected from 00:00:00 up to 1.00:00:00, " +
-                         "for example 00:00:05 (00:00:00 ranks one snapshot by connection count). A plain number is read as seconds.", error.Exception.Message);
+                         "for example 00:00:05 (00:00:00 ranks one snapshot by connection count). A plain number is read as seconds; 500ms, 5s, 2m and 1h work too.", error.Exception.Message);
             error = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionStatistic -Duration 2.00:00:00"));
             Assert.Equal("Cannot validate argument on parameter 'Duration'. 2.00:00:00 is not a valid time span here: expected from 00:00:00 up to 1.00:00:00, " +
-                         "for example 00:00:05 (00:00:00 counts one snapshot, with no rates). A plain number is read as seconds.", error.Exception.Message);
+                         "for example 00:00:05 (00:00:00 counts one snapshot, with no rates). A plain number is read as seconds; 500ms, 5s, 2m and 1h work too.", error.Exception.Message);
             // A bare number is seconds, not PowerShell's ticks: 2 is two seconds (an ungiven unit read as 200 ns sampled nothing).
             var stat = Assert.Single(_ps.Invoke("Get-ConnectionStatistic -Duration 0.25"));
             Assert.InRange((double)stat.Properties["SampleSeconds"].Value, 0.25, 5);
+            // 1s is PowerShell's short literal 1 (it sampled 100 ns, all rates 0, before every numeric type was seconds);
+            // text with a unit is read in it, as ss, systemd and Prometheus write durations.
+            stat = Assert.Single(_ps.Invoke("Get-ConnectionStatistic -Duration 1s"));
+            Assert.InRange((double)stat.Properties["SampleSeconds"].Value, 1, 6);
+            stat = Assert.Single(_ps.Invoke("Get-ConnectionStatistic -Duration 300ms"));
+            Assert.InRange((double)stat.Properties["SampleSeconds"].Value, 0.3, 5);
+            foreach (var (given, span) in new[] { ("25h", "1.01:00:00"), ("24.5h", "1.00:30:00"), ("1441m", "1.00:01:00"), ("86401000ms", "1.00:00:01"), ("86401", "1.00:00:01"), ("86401u", "1.00:00:01"), ("86401n", "1.00:00:01") })
+            {
+                error = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionStatistic -Duration " + given));
+                Assert.StartsWith("Cannot validate argument on parameter 'Duration'. " + span + " is not a valid time span here", error.Exception.Message);
+            }
+            error = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionStatistic -Duration 5 minutes"));
+            Assert.IsAssignableFrom<ParameterBindingException>(error.Exception);
             error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -GroupBy Planet"));
             Assert.IsAssignableFrom<ParameterBindingException>(error.Exception);
         }

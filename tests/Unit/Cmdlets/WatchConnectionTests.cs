@@ -278,7 +278,7 @@ samples:
             var error = Assert.Single(_ps.InvokeExpectingErrors("Watch-Connection -Duration 0"));
             Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.WatchConnectionCommand", error.FullyQualifiedErrorId);
             Assert.Equal("Cannot validate argument on parameter 'Duration'. 00:00:00 is not a valid time span here: expected longer than zero up to 365.00:00:00, " +
-                         "for example 00:10:00 (leave -Duration out to watch until Ctrl+C). A plain number is read as seconds.", error.Exception.Message);
+                         "for example 00:10:00 (leave -Duration out to watch until Ctrl+C). A plain number is read as seconds; 500ms, 5s, 2m and 1h work too.", error.Exception.Message);
         }
     }
 }
