@@ -72,13 +72,20 @@ namespace ConnectionsMonitor.Engine
         /// Takes a snapshot of the connections that satisfy every filter given (null filters are
         /// skipped). Cheap row criteria run before process lookup so only owners of kept rows are
         /// looked up. Every read updates the engine's per-connection memory (rates since the previous
-        /// read, first sighting); see <see cref="Peek"/> for a read that leaves it alone. While
+        /// read, at least <see cref="MinSnapshotWindow"/> back; first sighting); see <see cref="Peek"/> for a read that leaves it alone. While
         /// <see cref="SamplerKeepsWindows"/> says the session's sampler is reading, the rates are the
         /// sampler's latest window's instead and no window starts here (counters, states and first
         /// sightings are still this read's).
         /// </summary>
         public ConnectionSnapshot TakeSnapshot(EnrichmentOptions enrichment, params ConnectionQuery[] filters) =>
-            Read(enrichment, filters, observe: true, sameWindow: SamplerKeepsWindows?.Invoke() == true);
+            Read(enrichment, filters, observe: true, sameWindow: SamplerKeepsWindows?.Invoke() == true, minWindow: MinSnapshotWindow);
+
+        /// <summary>
+        /// The shortest rate window a snapshot starts: a connection whose window began less than this before carries that
+        /// window's rates and the window goes on (two calls back to back would otherwise divide a few milliseconds' bytes by
+        /// a few milliseconds). The sampler's windows follow its own rule.
+        /// </summary>
+        public static readonly TimeSpan MinSnapshotWindow = TimeSpan.FromMilliseconds(500);
 
         /// <summary>
         /// Set by the session: true while its background sampler runs and has read the table at least once. Rates are
@@ -110,7 +117,7 @@ namespace ConnectionsMonitor.Engine
             return Read(noDns, filters, observe: false);
         }
 
-        private ConnectionSnapshot Read(EnrichmentOptions enrichment, ConnectionQuery[] filters, bool observe, bool sameWindow = false)
+        private ConnectionSnapshot Read(EnrichmentOptions enrichment, ConnectionQuery[] filters, bool observe, bool sameWindow = false, TimeSpan minWindow = default)
         {
             if (enrichment == null) throw new ArgumentNullException(nameof(enrichment));
             var active = new List<ConnectionQuery>();
@@ -147,7 +154,7 @@ namespace ConnectionsMonitor.Engine
                     DateTime firstSeen = default;
                     bool lowerBound = false;
                     if (observe)
-                        (send, receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, sameWindow, out firstSeen, out lowerBound);
+                        (send, receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, sameWindow, minWindow, out firstSeen, out lowerBound);
                     if (!MatchesRows(active, e)) continue;
                     var record = ToRecord(e, key);
                     record.SendRate = send;

@@ -118,7 +118,8 @@ namespace ConnectionsMonitor
         /// <summary>
         /// Bytes per second sent. While the session's background sampler runs (a watch, the live view, the dashboard, a
         /// recording, the metrics endpoint, alert rules), over the sampler's latest interval; otherwise since the session's
-        /// previous read of the connection table. Null on a connection's first read, or without counters.
+        /// previous read of the connection table, at least half a second back (a read sooner carries the previous window's
+        /// rates). Null on a connection's first read, or without counters.
         /// </summary>
         public double? SendRate { get => (_has & 128) != 0 ? _sendRate : (double?)null; set { _sendRate = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 128) : (ushort)(_has & ~128); } }
         /// <summary>Bytes per second received, over the same window as <see cref="SendRate"/>.</summary>

@@ -74,6 +74,16 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// would be 0 or wildly high).
         /// </summary>
         internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc, bool sameWindow,
+            out DateTime firstSeenUtc, out bool firstSeenIsLowerBound) =>
+            Observe(key, sent, received, nowUtc, sameWindow, TimeSpan.Zero, out firstSeenUtc, out firstSeenIsLowerBound);
+
+        /// <summary>
+        /// As above; a connection whose window began less than <paramref name="minWindow"/> before <paramref name="nowUtc"/>
+        /// is treated as <paramref name="sameWindow"/>: its previous window's rates, and the window goes on (calls made
+        /// back to back, `Get-MonitoredConnection | ft; Get-MonitoredConnection | sort SendRate`, would otherwise rank
+        /// rates over tens of milliseconds: 0, or several times the real one).
+        /// </summary>
+        internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc, bool sameWindow, TimeSpan minWindow,
             out DateTime firstSeenUtc, out bool firstSeenIsLowerBound)
         {
             double? sendRate = null, receiveRate = null;
@@ -81,7 +91,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             {
                 var elapsed = nowUtc - last.TimeUtc;
                 bool backwards = (sent != null && last.Sent != null && sent.Value < last.Sent.Value) || (received != null && last.Received != null && received.Value < last.Received.Value);
-                if (sameWindow && !backwards)
+                if ((sameWindow || elapsed < minWindow) && !backwards)
                 {
                     // Too soon for a window of its own: the previous window's rates, and the window goes on.
                     last.Generation = _generation;

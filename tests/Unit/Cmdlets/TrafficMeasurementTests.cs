@@ -78,6 +78,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             long Sent(PSObject r) => (long)r.Properties["BytesSent"].Value;
 
             var first = Read(reader);
+            var sinceFirst = System.Diagnostics.Stopwatch.StartNew();
             long before = Sent(first);
             Assert.Null(first.Properties["SendRate"].Value); // the reader's first look: no rate yet
 
@@ -91,15 +92,25 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 Thread.Sleep(20);
             }
 
+            // A rate window is at least half a second (MonitorEngine.MinSnapshotWindow): the second read comes after it.
+            while (sinceFirst.Elapsed < TimeSpan.FromMilliseconds(600)) Thread.Sleep(20);
             var second = Read(reader);
+            var sinceSecond = System.Diagnostics.Stopwatch.StartNew();
             Assert.Equal(before + 1_000_000, Sent(second));
             Assert.True((double)second.Properties["SendRate"].Value > 0, "SendRate after 1,000,000 bytes: " + second.Properties["SendRate"].Value);
             Assert.Equal(0.0, second.Properties["ReceiveRate"].Value);
 
-            var third = Read(reader); // nothing moved since the second read
+            // Read again at once: too soon for a window of its own, so the second's rates again (not 0 over a few ms).
+            var third = Read(reader);
+            Assert.True(sinceSecond.Elapsed < TimeSpan.FromMilliseconds(500), "the third read came " + sinceSecond.ElapsedMilliseconds + " ms after the second");
             Assert.Equal(before + 1_000_000, Sent(third));
-            Assert.Equal(0.0, third.Properties["SendRate"].Value);
-            Assert.Equal(0.0, third.Properties["ReceiveRate"].Value);
+            Assert.Equal(second.Properties["SendRate"].Value, third.Properties["SendRate"].Value);
+
+            while (sinceSecond.Elapsed < TimeSpan.FromMilliseconds(600)) Thread.Sleep(20);
+            var fourth = Read(reader); // nothing moved since the second read
+            Assert.Equal(before + 1_000_000, Sent(fourth));
+            Assert.Equal(0.0, fourth.Properties["SendRate"].Value);
+            Assert.Equal(0.0, fourth.Properties["ReceiveRate"].Value);
         }
 
         [LinuxFact]

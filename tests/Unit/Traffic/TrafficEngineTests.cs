@@ -196,6 +196,24 @@ namespace ConnectionsMonitor.Tests.Traffic
             Assert.Equal((null, 0.0), Same(10, t0.AddMilliseconds(2010)));              // sent went back (a new socket): no send rate
         }
 
+        /// <summary>A window shorter than the minimum asked for is not cut: the previous window's rates, and the window goes on.</summary>
+        [Fact]
+        public void ReadsWithinTheMinimumWindowCarryThePreviousRates()
+        {
+            var t = new RateTracker();
+            var k = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 7, 11);
+            var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            var min = TimeSpan.FromMilliseconds(500);
+            (double?, double?) At(long sent, double seconds) => t.Observe(k, sent, 0, t0.AddSeconds(seconds), false, min, out _, out _);
+            Assert.Equal((null, null), At(0, 0));
+            Assert.Equal((null, null), At(100, 0.2));           // too soon, and no window yet
+            Assert.Equal((1000.0, 0.0), At(1000, 1));           // the window 0 .. 1 s
+            Assert.Equal((1000.0, 0.0), At(1050, 1.05));        // 50 ms later: that window's rates, not 50 bytes over 50 ms
+            Assert.Equal((1000.0, 0.0), At(1400, 1.4));
+            Assert.Equal((500.0, 0.0), At(1500, 2));            // the window 1 .. 2 s, whole
+            Assert.Equal((null, 0.0), At(10, 2.1));             // sent went back (a new socket): a window of its own at once
+        }
+
         [Fact]
         public void RateTrackerMemoryStaysFlatOverManyConnections()
         {
