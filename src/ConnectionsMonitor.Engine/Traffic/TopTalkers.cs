@@ -100,9 +100,12 @@ namespace ConnectionsMonitor.Engine.Traffic
                     // not anybody's traffic to rank.
                     return c.ProcessName;
                 case TalkerGrouping.RemoteAddress:
-                    return c.RemoteAddress == null || ConnectionQuery.IsUnspecified(AddressPattern.Normalize(c.RemoteAddress))
-                        ? null
-                        : AddressPattern.FormatAddress(c.RemoteAddress);
+                {
+                    // One peer, one group: an IPv4-mapped address (a dual-stack socket's peer) is its IPv4 address, as the
+                    // table views show it.
+                    var peer = AddressPattern.Normalize(c.RemoteAddress);
+                    return peer == null || ConnectionQuery.IsUnspecified(peer) ? null : AddressPattern.FormatAddress(peer);
+                }
                 default:
                     return c.Country;
             }

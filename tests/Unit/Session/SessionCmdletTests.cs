@@ -213,9 +213,12 @@ namespace ConnectionsMonitor.Tests.Session
             using var pair = new TcpPair();
             const string get = "Get-MonitoredConnection -LocalPort $args[0] -RemotePort $args[1]";
             var before = Assert.Single(ps.Invoke(get, pair.ClientPort, pair.ListenPort));
+            var sinceBefore = Stopwatch.StartNew();
             pair.ExchangeAsync(65536, 0).GetAwaiter().GetResult();
             var completion = ps.Invoke("$s = 'Get-MonitoredConnection -ProcessName '; (TabExpansion2 -inputScript $s -cursorColumn $s.Length).CompletionMatches.CompletionText");
             Assert.Contains(completion, c => (string)c.BaseObject == Process.GetCurrentProcess().ProcessName);
+            // (a rate window is at least half a second: MonitorEngine.MinSnapshotWindow)
+            while (sinceBefore.Elapsed < TimeSpan.FromMilliseconds(600)) Thread.Sleep(20);
             var after = Assert.Single(ps.Invoke(get, pair.ClientPort, pair.ListenPort));
             Assert.Equal((long)before.Properties["BytesSent"].Value + 65536, (long)after.Properties["BytesSent"].Value);
             // Rates since the first call: had completion taken a sample, no byte would have moved since it and the rate would be 0.

@@ -101,13 +101,14 @@ namespace ConnectionsMonitor.Tests.Traffic
         [Fact]
         public void RanksRemoteAddressesAndConnectionsFromOneSnapshotWithoutBytes()
         {
+            // (a dual-stack socket's peer, ::ffff:10.0.0.2, is the same peer as 10.0.0.2: one group, named as IPv4)
             var snap = Snap(Conn(1, 80, 1, "a", 5, 5, remote: "10.0.0.1", inode: 1), Conn(2, 80, 1, "a", 5, 5, remote: "10.0.0.2", inode: 2),
-                Conn(3, 443, 2, "b", 5, 5, remote: "10.0.0.2", inode: 3));
+                Conn(3, 443, 2, "b", 5, 5, remote: "10.0.0.2", inode: 3), Conn(4, 8443, 2, "b", 5, 5, remote: "::ffff:10.0.0.2", inode: 4));
             var w = TrafficWindow.Single(snap);
             Assert.False(w.HasByteCounters);
             var ranked = TopTalkers.Rank(w, TalkerGrouping.RemoteAddress, TalkerMetric.Connections, 10);
-            Assert.Equal("10.0.0.2", ranked[0].Name);
-            Assert.Equal(2, ranked[0].Connections);
+            Assert.Equal(new[] { "10.0.0.2", "10.0.0.1" }, ranked.Select(t => t.Name));
+            Assert.Equal(3, ranked[0].Connections);
             Assert.Null(ranked[0].BytesSent); // not measured, so not zero
             Assert.Null(ranked[0].SendRate);
             Assert.Empty(TopTalkers.Rank(w, TalkerGrouping.Country, TalkerMetric.Connections, 10)); // no geo data: nothing to group

@@ -540,9 +540,19 @@
     if (typeof uPlot !== 'function') return;
     charts[id] = { look, plot: new uPlot(chartOptions(el, series, rateAxis), data, el) };
   }
-  function columnsOf(points, n) {
+  // The series of the points, one array per column. A stretch with nothing recorded (the recorder was stopped) is a gap in
+  // the line, not a straight line across it: after a step longer than two periods a point of nulls goes in, where uPlot
+  // breaks the line.
+  function columnsOf(points, n, period) {
     const out = [];
-    for (let i = 0; i < n; i++) out.push(points.map((p) => p[i]));
+    for (let i = 0; i < n; i++) out.push([]);
+    points.forEach((p, k) => {
+      if (k > 0 && period > 0 && p[0] - points[k - 1][0] > 2 * period) {
+        out[0].push(points[k - 1][0] + period);
+        for (let i = 1; i < n; i++) out[i].push(null);
+      }
+      for (let i = 0; i < n; i++) out[i].push(p[i]);
+    });
     return out;
   }
   async function loadHistory() {
@@ -552,7 +562,7 @@
       if (!response.ok) { $('graph-note').textContent = 'history: HTTP ' + response.status; return; }
       data = await response.json();
     } catch (e) { $('graph-note').textContent = 'history: unreachable'; return; }
-    const c = columnsOf(data.points, 5);
+    const c = columnsOf(data.points, 5, data.periodSeconds);
     draw1('g-tcp', [{ label: 'TCP', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-udp', [{ label: 'UDP', stroke: css('--udp'), width: 1.5 }], [c[0], c[2]]);
     draw1('g-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[3], c[4]], true);
@@ -572,7 +582,7 @@
       data = await response.json();
     } catch (e) { return; }
     if (name !== processName) return;
-    const c = columnsOf(data.points, 4);
+    const c = columnsOf(data.points, 4, data.periodSeconds);
     draw1('g-process-conn', [{ label: 'connections', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-process-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[2], c[3]], true);
     $('g-process-conn').dataset.points = String(data.points.length);
