@@ -170,14 +170,15 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 var r = records[i];
                 string flags = r.Flags;
                 var before = befores[i];
-                if (before != null && !Same(before.Flags, flags)) before = null; // sent whole, with its flags
+                // Compared with what was sent, not with the previous record's flags (see Shown.Flags); changed flags send the row whole.
+                bool sentAlike = before != null && Same(before.Flags, flags);
                 string key = keys[i];
-                int id = befores[i]?.Id ?? ++_lastId;
+                int id = before?.Id ?? ++_lastId;
                 byte[] row;
                 // Unchanged: its JSON again, written now if only its counters had moved since (once, here, not at every
                 // frame's first request for the whole table).
-                if (before != null && SameShown(before.Record, r)) row = before.Row ?? _rowWriter.Write(key, r, snapshotUtc);
-                else if (before != null && SameExceptCounters(before.Record, r))
+                if (sentAlike && SameShown(before.Record, r)) row = before.Row ?? _rowWriter.Write(key, r, snapshotUtc);
+                else if (sentAlike && SameExceptCounters(before.Record, r))
                 {
                     row = null; // written if a page asks for the whole table
                     counters.Add(r);
