@@ -29,26 +29,37 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         }
 
         /// <summary>
-        /// Opens connections to the listener, one at a time, until the watch reports one (<paramref name="reported"/>).
-        /// The watch gives no sign when it has taken its baseline, and a connection opened before that is part of
-        /// the baseline and never reported; so instead of sleeping for "long enough", a connection that is not
-        /// reported within <paramref name="wait"/> is kept open (it stays in the baseline, unchanged) and another one
-        /// is opened. Fails, naming the time, when none is reported within ten seconds.
+        /// Starts the watch (its script must pass <c>-Verbose</c>) and waits for its "Baseline taken" verbose record:
+        /// a connection opened before that is part of the baseline and never reported, and one opened while the
+        /// baseline is read may be half in it (the client's end read, the server's end not yet accepted and so not yet
+        /// owned by this process). Fails, naming what the watch said, when no baseline comes within ten seconds.
         /// </summary>
-        internal static void OpenUntilReported(TcpListener listener, Func<TimeSpan, bool> reported, TimeSpan wait, System.Collections.Generic.List<IDisposable> keep)
+        internal static IAsyncResult StartAfterBaseline(System.Management.Automation.PowerShell ps, PSDataCollection<PSObject> output)
         {
-            var deadline = Stopwatch.StartNew();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            while (true)
+            var baseline = new ManualResetEventSlim();
+            ps.Streams.Verbose.DataAdded += (_, e) =>
             {
-                var client = new TcpClient(AddressFamily.InterNetwork);
-                keep.Add(client);
-                client.Connect(IPAddress.Loopback, port);
-                keep.Add(listener.AcceptTcpClient());
-                if (reported(wait)) return;
-                if (deadline.Elapsed > TimeSpan.FromSeconds(10))
-                    Assert.Fail("the watch reported none of " + keep.Count / 2 + " connections opened over " + deadline.Elapsed + " (did it take its baseline?)");
+                if (ps.Streams.Verbose[e.Index].Message.StartsWith("Baseline taken", StringComparison.Ordinal)) baseline.Set();
+            };
+            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            if (!baseline.Wait(TimeSpan.FromSeconds(10)))
+            {
+                ps.Stop();
+                Assert.Fail("the watch took no baseline within 10 s; it said: " + string.Join(" | ", ps.Streams.Verbose.Select(v => v.Message))
+                    + string.Join(" | ", ps.Streams.Error.Select(x => x.ToString())));
             }
+            return async;
+        }
+
+        /// <summary>Opens one connection to the listener; both ends go into <paramref name="keep"/> (client, then server).</summary>
+        internal static (TcpClient Client, TcpClient Server) Open(TcpListener listener, System.Collections.Generic.List<IDisposable> keep)
+        {
+            var client = new TcpClient(AddressFamily.InterNetwork);
+            keep.Add(client);
+            client.Connect(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+            var server = listener.AcceptTcpClient();
+            keep.Add(server);
+            return (client, server);
         }
 
         [LinuxFact]
@@ -59,17 +70,18 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Watch-Connection -Port $args[0] -ProcessId $PID -State Established -RefreshInterval 200 -Count 2").AddArgument(port);
+            ps.AddScript("Watch-Connection -Port $args[0] -ProcessId $PID -State Established -RefreshInterval 200 -Count 2 -Verbose").AddArgument(port);
             var output = new PSDataCollection<PSObject>();
             var first = new ManualResetEventSlim();
             output.DataAdded += (s, e) => first.Set();
-            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            var async = StartAfterBaseline(ps, output);
             var open = new System.Collections.Generic.List<IDisposable>();
             try
             {
                 // An event streams while the command still runs (-Count 2 is not reached by the first one alone
                 // before it is written: the handler sees it as it is written).
-                OpenUntilReported(listener, wait => first.Wait(wait), TimeSpan.FromSeconds(2), open);
+                Open(listener, open);
+                Assert.True(first.Wait(TimeSpan.FromSeconds(10)), "no event within 10 s of opening a connection after the baseline");
                 EndWithin(ps, async, TimeSpan.FromSeconds(10));
             }
             finally
@@ -172,18 +184,16 @@ samples:
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _ps.Runspace;
-            ps.AddScript("Watch-Connection -LocalPort $args[0] -ProcessId $PID -RefreshInterval 100").AddArgument(port);
+            ps.AddScript("Watch-Connection -LocalPort $args[0] -ProcessId $PID -RefreshInterval 100 -Verbose").AddArgument(port);
             var output = new PSDataCollection<PSObject>();
             var events = new System.Collections.Concurrent.BlockingCollection<PSObject>();
             output.DataAdded += (_, e) => events.Add(output[e.Index]);
-            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            var async = StartAfterBaseline(ps, output);
             var open = new System.Collections.Generic.List<IDisposable>();
             try
             {
-                OpenUntilReported(listener, wait => events.TryTake(out _, wait), TimeSpan.FromSeconds(2), open);
-                // The last pair is the one reported; the server's end (local port = the listener's) is what the watch sees.
-                var client = (TcpClient)open[open.Count - 2];
-                var server = (TcpClient)open[open.Count - 1];
+                // The server's end (local port = the listener's) is what the watch sees.
+                var (client, server) = Open(listener, open);
                 int clientPort = ((IPEndPoint)client.Client.LocalEndPoint).Port;
                 PSObject Next(string what)
                 {
@@ -193,6 +203,10 @@ samples:
                     Assert.Fail("no " + what + " event for the connection from port " + clientPort + " within 10 s");
                     return null;
                 }
+
+                // The watch sees the connection open first (closed before a sample, it would be seen only as it ends).
+                var opened = Next("Opened");
+                Assert.Equal("Established", opened.Properties["State"].Value);
 
                 // The peer closes: the server's end goes Established -> CloseWait.
                 client.Client.Shutdown(SocketShutdown.Both);
