@@ -3,7 +3,7 @@
 // drawn (ms after navigation start), then, once the page has settled, updates seen, the script's time per update (User Timing "cm-update": parse,
 // filter, sort, draw), and the main thread's whole busy time per update from the Chrome DevTools Protocol
 // (Performance.getMetrics TaskDuration, which includes style, layout and paint).
-// Usage: node browser-perf.mjs LAUNCH_URL SECONDS   (CM_CHROMIUM: the browser, default /usr/bin/chromium)
+// Usage: node browser-perf.mjs LAUNCH_URL SECONDS   (CM_CHROMIUM: the browser, default /usr/bin/chromium; CM_TRACE: see below)
 import { chromium } from 'playwright-core';
 
 const [url, secondsText] = process.argv.slice(2);
@@ -14,8 +14,11 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
+  // CM_TRACE=FILE: a Chrome trace of the page's load until the first rows (open it in chrome://tracing or Perfetto).
+  if (process.env.CM_TRACE) await browser.startTracing(page, { path: process.env.CM_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'loading', 'v8', 'toplevel', 'netlog'] });
   await page.goto(url);
   await page.waitForFunction(() => document.querySelectorAll('#rows .row').length > 0, null, { timeout: 30000 });
+  if (process.env.CM_TRACE) await browser.stopTracing();
   Object.assign(out, await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const fcp = performance.getEntriesByName('first-contentful-paint')[0];
@@ -24,9 +27,11 @@ try {
       firstContentfulPaintMs: fcp ? Math.round(fcp.startTime) : null,
       firstRowsMs: first ? Math.round(first.startTime + first.duration) : null,
       navigationMs: nav ? Math.round(nav.duration) : null,
-      // The whole table's fetch: asked, first byte, last byte (ms after navigation start), and the first update's script.
+      // The whole table's fetch: asked, sent, first byte, last byte (ms after navigation start), when the page had its
+      // text (User Timing mark "cm-snapshot-text"), and the first update's script.
       snapshotFetchMs: performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/api/snapshot'))
-        .map((e) => [Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd)])[0] || null,
+        .map((e) => [e.startTime, e.requestStart, e.responseStart, e.responseEnd].map(Math.round))[0] || null,
+      snapshotTextMs: (performance.getEntriesByName('cm-snapshot-text')[0] || { startTime: null }).startTime,
       firstUpdateScriptMs: first ? Math.round(first.duration) : null,
       rows: Number((document.getElementById('shown').textContent.match(/\d+/) || [0])[0]),
     };
