@@ -91,6 +91,11 @@ namespace ConnectionsMonitor.Engine.Export
         // Times are produced here (Time above), not taken from outside, so they are not formula-checked.
         private static bool IsTimeColumn(string name) => name == "CreationTime" || name == "FirstSeen";
 
+        // A time (Time above: digits, '-', ':', '.', 'T' and the offset's sign) as a JSON string as it is: the writer's
+        // default escaping would write the offset's '+' as \u002B, which is valid JSON but not what a person reading the
+        // file expects.
+        private static void WriteTime(Utf8JsonWriter writer, string time) => writer.WriteRawValue("\"" + time + "\"", skipInputValidation: true);
+
         private static bool IsRateColumn(string name) => name == "SendRate" || name == "ReceiveRate";
 
         /// <summary>
@@ -184,7 +189,10 @@ namespace ConnectionsMonitor.Engine.Export
             switch (column.Value(r, snapshotUtc))
             {
                 case null: writer.WriteNullValue(); break;
-                case string s: writer.WriteStringValue(IsTimeColumn(column.Name) ? s : UntrustedText.Clean(s)); break;
+                case string s:
+                    if (IsTimeColumn(column.Name)) WriteTime(writer, s);
+                    else writer.WriteStringValue(UntrustedText.Clean(s));
+                    break;
                 case long l: writer.WriteNumberValue(l); break;
                 case double d:
                     if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNullValue();
@@ -209,7 +217,10 @@ namespace ConnectionsMonitor.Engine.Export
                         switch (column.Value(r, snapshotUtc))
                         {
                             case null: writer.WriteNull(column.Name); break;
-                            case string s: writer.WriteString(column.Name, s); break;
+                            case string s:
+                                if (IsTimeColumn(column.Name)) { writer.WritePropertyName(column.Name); WriteTime(writer, s); }
+                                else writer.WriteString(column.Name, s);
+                                break;
                             case long l: writer.WriteNumber(column.Name, l); break;
                             case double d:
                                 if (double.IsNaN(d) || double.IsInfinity(d)) writer.WriteNull(column.Name); // JSON has no such numbers

@@ -214,7 +214,10 @@ namespace ConnectionsMonitor.Tests.Export
             var firstSeen = DateTimeOffset.Parse(csv[1]["FirstSeen"], System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(tcp.FirstSeenUtc.Value, firstSeen.UtcDateTime);
 
-            using var json = JsonDocument.Parse(File.ReadAllBytes(exporter.LastFiles.Single(f => f.EndsWith(".json", StringComparison.Ordinal))));
+            byte[] jsonBytes = File.ReadAllBytes(exporter.LastFiles.Single(f => f.EndsWith(".json", StringComparison.Ordinal)));
+            // The time is written as the CSV has it, its offset's sign and all (not "\u002B00:00").
+            Assert.Contains("\"FirstSeen\": \"" + csv[1]["FirstSeen"] + "\"", System.Text.Encoding.UTF8.GetString(jsonBytes));
+            using var json = JsonDocument.Parse(jsonBytes);
             var u = json.RootElement[0];
             Assert.Equal(ConnectionFileFormat.ColumnNames, u.EnumerateObject().Select(p => p.Name));
             Assert.Equal(JsonValueKind.Null, u.GetProperty("RemoteAddress").ValueKind);
