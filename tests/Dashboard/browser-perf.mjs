@@ -44,7 +44,13 @@ try {
   const metric = (m, name) => (m.metrics.find((x) => x.name === name) || { value: 0 }).value;
   const count0 = await page.evaluate(() => performance.getEntriesByName('cm-update').length);
   const m0 = await cdp.send('Performance.getMetrics');
-  await page.waitForTimeout(seconds * 1000);
+  // CM_TRACE_UPDATES=FILE: a Chrome trace of the first 5 s of the measured updates.
+  if (process.env.CM_TRACE_UPDATES) {
+    await browser.startTracing(page, { path: process.env.CM_TRACE_UPDATES, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'loading', 'v8', 'toplevel'] });
+    await page.waitForTimeout(5000);
+    await browser.stopTracing();
+    await page.waitForTimeout(Math.max(0, seconds * 1000 - 5000));
+  } else await page.waitForTimeout(seconds * 1000);
   const m1 = await cdp.send('Performance.getMetrics');
   const durations = await page.evaluate((skip) => performance.getEntriesByName('cm-update').slice(skip).map((e) => e.duration), count0);
   durations.sort((a, b) => a - b);
