@@ -524,7 +524,7 @@
   setTheme(theme);
   $('theme').addEventListener('click', () => {
     setTheme(document.documentElement.getAttribute('data-theme') === 'dark' ? 'light' : 'dark');
-    loadHistory(); // the graphs take their colours from the theme
+    loadHistory(true); // the graphs take their colours from the theme
   });
 
   // ---- history graphs (uPlot) --------------------------------------------------------------------------------------
@@ -583,33 +583,42 @@
     });
     return out;
   }
-  async function loadHistory() {
+  // The timers' reloads that bring what the graphs show already draw nothing (a redraw lays out the history section);
+  // force: draw anyway (another range, theme or process).
+  let historyText = null, processText = null;
+  async function loadHistory(force) {
     let data;
     try {
       const response = await fetch('/api/history?range=' + encodeURIComponent(range), { credentials: 'same-origin' });
-      if (!response.ok) { $('graph-note').textContent = 'history: HTTP ' + response.status; return; }
-      data = await response.json();
-    } catch (e) { $('graph-note').textContent = 'history: unreachable'; return; }
+      if (!response.ok) { historyText = null; setText($('graph-note'), 'history: HTTP ' + response.status); return; }
+      const text = await response.text();
+      if (!force && text === historyText) { if (processName) loadProcess(); return; }
+      historyText = text;
+      data = JSON.parse(text);
+    } catch (e) { historyText = null; setText($('graph-note'), 'history: unreachable'); return; }
     const c = columnsOf(data.points, 5, data.periodSeconds);
     draw1('g-tcp', [{ label: 'TCP', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-udp', [{ label: 'UDP', stroke: css('--udp'), width: 1.5 }], [c[0], c[2]]);
     draw1('g-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[3], c[4]], true);
-    $('graph-note').textContent = data.missing === 'noFile'
+    setText($('graph-note'), data.missing === 'noFile'
       ? 'No history recorded yet: Start-ConnectionRecording (or the service) records it, and the graphs fill as it does.'
       : data.missing === 'unreadable' ? 'The history file cannot be read: ' + (data.error || '')
-        : data.points.length + ' points, every ' + data.periodSeconds + ' s';
+        : data.points.length + ' points, every ' + data.periodSeconds + ' s');
     $('graph-note').dataset.points = String(data.points.length);
-    if (processName) loadProcess();
+    if (processName) loadProcess(force);
   }
-  async function loadProcess() {
+  async function loadProcess(force) {
     const name = processName;
     let data;
     try {
       const response = await fetch('/api/history?range=' + encodeURIComponent(range) + '&process=' + encodeURIComponent(name), { credentials: 'same-origin' });
       if (!response.ok) return;
-      data = await response.json();
+      const text = await response.text();
+      if (name !== processName) return;
+      if (!force && text === processText) return;
+      processText = text;
+      data = JSON.parse(text);
     } catch (e) { return; }
-    if (name !== processName) return;
     const c = columnsOf(data.points, 4, data.periodSeconds);
     draw1('g-process-conn', [{ label: 'connections', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-process-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[2], c[3]], true);
@@ -624,7 +633,7 @@
     const select = $('f-process');
     if (Array.from(select.options).some((o) => o.value === name)) { select.value = name; scrollViewport(0); refresh(); }
     showProcessNow();
-    loadProcess();
+    loadProcess(true);
   }
   function showProcessNow() {
     if (!processName) return;
@@ -650,7 +659,7 @@
   }));
   function scheduleHistory() {
     if (historyTimer) clearInterval(historyTimer);
-    loadHistory();
+    loadHistory(true);
     historyTimer = setInterval(loadHistory, range === '1h' ? 10000 : 60000);
   }
   window.addEventListener('resize', () => {
@@ -696,12 +705,17 @@
   });
 
   // ---- alert rules ------------------------------------------------------------------------------------------------
+  // Rebuilt only when the rules' state changed since the last look (every 5 s).
+  let alertsText = null;
   async function loadAlerts() {
     let data;
     try {
       const response = await fetch('/api/alerts', { credentials: 'same-origin' });
       if (!response.ok) return;
-      data = await response.json();
+      const text = await response.text();
+      if (text === alertsText) return;
+      alertsText = text;
+      data = JSON.parse(text);
     } catch (e) { return; }
     const ul = $('alerts');
     ul.replaceChildren();
