@@ -15,6 +15,7 @@ try {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
   // CM_TRACE=FILE: a Chrome trace of the page's load until the first rows (open it in chrome://tracing or Perfetto).
+  // Tracing costs the browser time: a traced run's figures are for finding where time goes, not for comparing.
   if (process.env.CM_TRACE) await browser.startTracing(page, { path: process.env.CM_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'loading', 'v8', 'toplevel', 'netlog'] });
   await page.goto(url);
   await page.waitForFunction(() => document.querySelectorAll('#rows .row').length > 0, null, { timeout: 30000 });

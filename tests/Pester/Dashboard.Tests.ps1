@@ -220,7 +220,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $seen.detailHiddenAfterEscape | Should -BeTrue
             $seen.detailHiddenLater | Should -BeTrue -Because 'an update must not open a detail the user closed'
             $seen.createdTitle | Should -Match '^(created|open already when first seen,) \S'
-            $seen.createdTitleBeforeHover | Should -Be '' -Because 'a Created tip is written when its row is pointed at or selected, not with the first rows'
+            $seen.createdTitlesAtStart | Should -Be 0 -Because 'a Created tip is written when its row is pointed at or selected, not with the first rows'
             $seen.createdTitleHovered | Should -Match '^(created|open already when first seen,) \S'
             @($seen.talkerTexts).Count | Should -BeGreaterThan 0
             foreach ($t in $seen.talkerTexts) { $t[0] | Should -Be $t[1] -Because 'a talker item reads as its name and value, nothing hidden left over' }

@@ -42,14 +42,20 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 if (ps.Streams.Verbose[e.Index].Message.StartsWith("Baseline taken", StringComparison.Ordinal)) baseline.Set();
             };
             var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
-            if (!baseline.Wait(TimeSpan.FromSeconds(10)))
+            // Waits for the baseline, or for the command to end first (it failed: no use waiting on).
+            WaitHandle.WaitAny(new[] { baseline.WaitHandle, async.AsyncWaitHandle }, TimeSpan.FromSeconds(10));
+            if (!baseline.IsSet)
             {
-                ps.Stop();
-                Assert.Fail("the watch took no baseline within 10 s; it said: " + string.Join(" | ", ps.Streams.Verbose.Select(v => v.Message))
-                    + string.Join(" | ", ps.Streams.Error.Select(x => x.ToString())));
+                bool ended = async.IsCompleted;
+                if (!ended) ps.Stop();
+                Assert.Fail("the watch took no baseline " + (ended ? "before it ended (" + ps.InvocationStateInfo.State + ": " + ps.InvocationStateInfo.Reason?.Message + ")" : "within 10 s")
+                    + "; it said: " + string.Join(" | ", ps.Streams.Verbose.Select(v => v.Message).Concat(ps.Streams.Error.Select(x => x.ToString()))));
             }
             return async;
         }
+
+        /// <summary>What is left of <paramref name="limit"/> since <paramref name="since"/> started; never negative (a wait of 0 polls).</summary>
+        internal static TimeSpan Remaining(Stopwatch since, TimeSpan limit) => since.Elapsed >= limit ? TimeSpan.Zero : limit - since.Elapsed;
 
         /// <summary>Opens one connection to the listener; both ends go into <paramref name="keep"/> (client, then server).</summary>
         internal static (TcpClient Client, TcpClient Server) Open(TcpListener listener, System.Collections.Generic.List<IDisposable> keep)
@@ -198,7 +204,7 @@ samples:
                 PSObject Next(string what)
                 {
                     var deadline = Stopwatch.StartNew();
-                    while (events.TryTake(out var e, TimeSpan.FromSeconds(10) - deadline.Elapsed))
+                    while (events.TryTake(out var e, Remaining(deadline, TimeSpan.FromSeconds(10))))
                         if (clientPort.Equals(e.Properties["RemotePort"].Value) && what.Equals(e.Properties["ChangeType"].Value)) return e;
                     Assert.Fail("no " + what + " event for the connection from port " + clientPort + " within 10 s");
                     return null;
@@ -270,7 +276,7 @@ samples:
 
                 var mine = new System.Collections.Generic.List<PSObject>();
                 var deadline = Stopwatch.StartNew();
-                while (mine.Count < 2 && events.TryTake(out var e, TimeSpan.FromSeconds(10) - deadline.Elapsed))
+                while (mine.Count < 2 && events.TryTake(out var e, Remaining(deadline, TimeSpan.FromSeconds(10))))
                     if (clientPort.Equals(e.Properties["RemotePort"].Value)) mine.Add(e);
                 Assert.Equal(new[] { "Opened", "Closed" }, mine.Select(e => (string)e.Properties["ChangeType"].Value));
                 Assert.All(mine, e => Assert.Equal(true, e.Properties["BetweenSamples"].Value));

@@ -217,11 +217,7 @@
       const r = view[first + k];
       const key = rowKey(r);
       // Only what differs is written: an unchanged row costs the browser no style, layout or paint work.
-      if (row.dataset.key !== key) {
-        row.dataset.key = key;
-        // Another connection in this pooled row: a tip written for the one before is not its tip.
-        for (let i = 0; i < COLUMNS.length; i++) if (COLUMNS[i].tip && row.children[i].title) row.children[i].title = '';
-      }
+      if (row.dataset.key !== key) row.dataset.key = key;
       const selected = key === selectedKey;
       if (row.classList.contains('selected') !== selected) row.classList.toggle('selected', selected);
       const at = String(first + k + 1);
@@ -231,28 +227,34 @@
         const cell = row.children[i];
         const text = cellText(col, r);
         // A cell's title is its text, or, for a column with a tip of its own (a time in the browser's locale, whose first
-        // formatting costs the page tens of ms), that tip once the row has been pointed at or selected (tips below).
-        if (cell.textContent !== text) { cell.textContent = text; cell.title = col.tip ? (cell.title ? col.tip(r, index) : '') : text; }
+        // formatting costs the page tens of ms), that tip while the row is pointed at or selected (tips below).
+        if (cell.textContent !== text) { cell.textContent = text; if (!col.tip) cell.title = text; }
         const cls = 'cell' + (col.num ? ' num' : '') + (col.cls ? ' ' + col.cls(r, index) : '');
         if (cell.className !== cls) cell.className = cls;
       }
+      // Another record in this pooled row (another connection, or this one changed): tips written for the one before go.
+      const changed = row.record !== r;
       row.record = r;
-      if (selected) tips(row);
+      if (selected || row === hovered) tips(row);
+      else if (changed) tips(row, true);
       if (!row.parentNode || row.parentNode !== box) box.appendChild(row);
     }
     if (selectedKey && !$('detail').hidden) showDetail(); // an open detail follows the selection; a closed one stays closed
   }
-  // The titles of a drawn row's cells whose column has a tip: written when the row is pointed at or selected.
-  function tips(row) {
+  // The titles of a drawn row's cells whose column has a tip: written while the row is pointed at or selected (and
+  // rewritten when it shows another record under a pointer that stays still); clear: emptied.
+  let hovered = null;
+  function tips(row, clear) {
     const r = row.record;
     if (!r) return;
     for (let i = 0; i < COLUMNS.length; i++) {
       if (!COLUMNS[i].tip) continue;
-      const t = COLUMNS[i].tip(r, index);
+      const t = clear ? '' : COLUMNS[i].tip(r, index);
       if (row.children[i].title !== t) row.children[i].title = t;
     }
   }
-  $('rows').addEventListener('mouseover', (e) => { const row = e.target.closest('.row'); if (row) tips(row); });
+  $('rows').addEventListener('mouseover', (e) => { const row = e.target.closest('.row'); if (row) { hovered = row; tips(row); } });
+  $('rows').addEventListener('mouseleave', () => { hovered = null; });
   function scrollViewport(top) { $('viewport').scrollTop = top; geometry.top = $('viewport').scrollTop; }
   $('viewport').addEventListener('scroll', () => { geometry.top = $('viewport').scrollTop; requestAnimationFrame(draw); }, { passive: true });
   new ResizeObserver(() => { geometry.height = $('viewport').clientHeight; requestAnimationFrame(draw); }).observe($('viewport'));
@@ -587,11 +589,15 @@
   // force: draw anyway (another range, theme or process).
   let historyText = null, processText = null;
   async function loadHistory(force) {
+    const asked = range;
+    if (force) processText = null; // a failed forced load must not leave the process graphs in another theme or range
     let data;
     try {
-      const response = await fetch('/api/history?range=' + encodeURIComponent(range), { credentials: 'same-origin' });
+      const response = await fetch('/api/history?range=' + encodeURIComponent(asked), { credentials: 'same-origin' });
+      if (asked !== range) return; // another range was chosen meanwhile: its own load draws
       if (!response.ok) { historyText = null; setText($('graph-note'), 'history: HTTP ' + response.status); return; }
       const text = await response.text();
+      if (asked !== range) return;
       if (!force && text === historyText) { if (processName) loadProcess(); return; }
       historyText = text;
       data = JSON.parse(text);
@@ -608,13 +614,13 @@
     if (processName) loadProcess(force);
   }
   async function loadProcess(force) {
-    const name = processName;
+    const name = processName, asked = range;
     let data;
     try {
-      const response = await fetch('/api/history?range=' + encodeURIComponent(range) + '&process=' + encodeURIComponent(name), { credentials: 'same-origin' });
+      const response = await fetch('/api/history?range=' + encodeURIComponent(asked) + '&process=' + encodeURIComponent(name), { credentials: 'same-origin' });
       if (!response.ok) return;
       const text = await response.text();
-      if (name !== processName) return;
+      if (name !== processName || asked !== range) return;
       if (!force && text === processText) return;
       processText = text;
       data = JSON.parse(text);
