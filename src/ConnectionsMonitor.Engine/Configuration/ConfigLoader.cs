@@ -554,10 +554,9 @@ namespace ConnectionsMonitor.Engine.Configuration
 
         private static bool TryCountry(string text, out string code, out string error)
         {
-            code = text.Trim().ToUpperInvariant();
-            error = null;
-            if (code.Length == 2 && code.All(ch => ch >= 'A' && ch <= 'Z')) return true;
-            error = "expected a two-letter ISO 3166 country code such as US, found '" + text + "'.";
+            code = Enrichment.Geo.CountryCodes.Normalize(text);
+            error = code == null ? "expected a two-letter ISO 3166 country code such as US, found '" + text + "'." : Enrichment.Geo.CountryCodes.Problem(code);
+            if (error == null) return true;
             code = null;
             return false;
         }

@@ -71,17 +71,21 @@ namespace ConnectionsMonitor.Commands
         }
     }
 
-    /// <summary>Rejects a -Country value that is not a two-letter ISO 3166 code, saying what is expected.</summary>
+    /// <summary>
+    /// Rejects a -Country value that is not a two-letter ISO 3166 code, or is one of the codes ISO keeps reserved for a
+    /// country that has another (UK for GB), saying what is expected (<see cref="Engine.Enrichment.Geo.CountryCodes"/>).
+    /// </summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class ValidateCountryCodeAttribute : ValidateEnumeratedArgumentsAttribute
     {
         protected override void ValidateElement(object element)
         {
             string text = (element is PSObject pso ? pso.BaseObject?.ToString() : element?.ToString()) ?? "";
-            string t = text.Trim();
-            bool ok = t.Length == 2 && char.IsLetter(t[0]) && char.IsLetter(t[1]) && t[0] < 128 && t[1] < 128;
-            if (!ok)
+            string code = Engine.Enrichment.Geo.CountryCodes.Normalize(text);
+            if (code == null)
                 throw new ValidationMetadataException("'" + DisplayFormat.Safe(text) + "' is not a country code: expected two letters from ISO 3166-1, such as US, DE or CN.");
+            string problem = Engine.Enrichment.Geo.CountryCodes.Problem(code);
+            if (problem != null) throw new ValidationMetadataException(problem);
         }
     }
 }

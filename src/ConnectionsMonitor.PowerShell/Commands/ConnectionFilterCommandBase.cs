@@ -115,7 +115,7 @@ namespace ConnectionsMonitor.Commands
             query.ProcessNames = ProcessName?.Select(n => new Wildcard(n)).ToList();
             query.ProcessIds = _pipelineProcessIds.Count > 0 ? _pipelineProcessIds.Distinct().ToList() : null;
             query.ExcludeLoopback = ExcludeLoopback.IsPresent;
-            query.Countries = Country?.Select(c => c.Trim().ToUpperInvariant()).Distinct().ToList();
+            query.Countries = Country?.Select(Engine.Enrichment.Geo.CountryCodes.Normalize).Distinct().ToList();
             query.ResolveDns = MyInvocation.BoundParameters.ContainsKey(nameof(ResolveDns)) ? ResolveDns.IsPresent : (bool?)null;
             return query;
         }

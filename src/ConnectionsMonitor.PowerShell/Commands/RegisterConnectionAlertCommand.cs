@@ -204,7 +204,7 @@ namespace ConnectionsMonitor.Commands
                 conditions.Add(new AlertCondition(AlertKind.NewListeningPort) { Ports = (ListeningPort ?? new int[0]).Distinct().ToList() });
             if (NewPublicAddress) conditions.Add(new AlertCondition(AlertKind.NewPublicAddress));
             if (NewRemoteCountry || ExcludeCountry != null)
-                conditions.Add(new AlertCondition(AlertKind.NewRemoteCountry) { Exclude = (ExcludeCountry ?? new string[0]).Select(c => c.Trim().ToUpperInvariant()).Distinct().ToList() });
+                conditions.Add(new AlertCondition(AlertKind.NewRemoteCountry) { Exclude = (ExcludeCountry ?? new string[0]).Select(Engine.Enrichment.Geo.CountryCodes.Normalize).Distinct().ToList() });
             if (NewRemoteAsn || ExcludeAsn != null)
                 conditions.Add(new AlertCondition(AlertKind.NewRemoteAsn) { Exclude = (ExcludeAsn ?? new long[0]).Distinct().Select(a => a.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList() });
             if (NewProcessTalkingOut) conditions.Add(new AlertCondition(AlertKind.NewProcessTalkingOut));

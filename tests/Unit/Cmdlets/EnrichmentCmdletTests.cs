@@ -102,6 +102,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Contains("ISO 3166-1", error.Exception.Message);
         }
 
+        [Theory]
+        [InlineData("Get-MonitoredConnection -Country DE, UK", "UK", "GB")]
+        [InlineData("Get-MonitoredConnection -Country ' el '", "EL", "GR")]
+        public void AReservedCountryCodeSaysWhichCodeToUse(string command, string given, string use)
+        {
+            // No database gives UK or EL: the filter would match nothing, silently.
+            var error = Assert.Single(_ps.InvokeExpectingErrors(command));
+            Assert.Contains(given + " is reserved in ISO 3166-1 and no geolocation database gives it; that country's code is " + use + ".", error.Exception.Message);
+        }
+
         [LinuxFact]
         public void CountryCompletionListsCountriesOfCurrentConnections()
         {
