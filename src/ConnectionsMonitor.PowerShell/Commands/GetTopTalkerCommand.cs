@@ -32,6 +32,10 @@ namespace ConnectionsMonitor.Commands
             if (NoPipelineInput) return;
             var bound = MyInvocation.BoundParameters;
             bool byGiven = bound.ContainsKey(nameof(By));
+            if (byGiven && By == TopTalkerMetric.Bytes && Duration == TimeSpan.Zero)
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException("-By Bytes ranks the bytes moved during -Duration, and -Duration is 0: give a window (for example -Duration 5s), or rank one snapshot by connection count with -By Connections."),
+                    "BytesNeedADuration", ErrorCategory.InvalidArgument, Duration));
             // Ranking by connections needs no traffic: one snapshot, unless a window was asked for.
             var window = byGiven && By == TopTalkerMetric.Connections && !bound.ContainsKey(nameof(Duration)) ? TimeSpan.Zero : Duration;
             var metric = byGiven ? (By == TopTalkerMetric.Bytes ? TalkerMetric.Bytes : TalkerMetric.Connections) : (TalkerMetric?)null;

@@ -47,6 +47,15 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         }
 
         [Fact]
+        public void BytesWithoutAWindowIsAClearError()
+        {
+            // Ranking by bytes over no time ranked by connection count and showed a 0 % share, silently.
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -By Bytes -Duration 0"));
+            Assert.Equal("BytesNeedADuration,ConnectionsMonitor.Commands.GetTopTalkerCommand", error.FullyQualifiedErrorId);
+            Assert.Equal("-By Bytes ranks the bytes moved during -Duration, and -Duration is 0: give a window (for example -Duration 5s), or rank one snapshot by connection count with -By Connections.", error.Exception.Message);
+        }
+
+        [Fact]
         public void BadDurationIsAClearError()
         {
             var error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -Duration -00:00:01"));
