@@ -17,7 +17,7 @@ const out = {
   blockDialogAddress: null, blockResult: null, sortAscending: [], sortAscendingAria: null, sortDescending: [],
   keyboardSelected: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
-  rangePressed: [], processName: null, processTitle: null, processNow: null, processFilter: null, processCanvases: null,
+  rangePressed: [], processName: null, processTitle: null, processNow: null, processNote: null, processFilter: null, processCanvases: null,
   themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
   createdTitle: null, createdTitlesAtStart: null, createdTitleHovered: null, talkerTexts: [], processChartFits: null, cutCells: null, scrollsSideways: null,
 };
@@ -185,6 +185,7 @@ try {
     out.processFilter = await page.inputValue('#f-process');
     await page.waitForFunction(() => document.querySelectorAll('#g-process-conn canvas').length > 0, null, { timeout: 10000 });
     out.processCanvases = await page.$$eval('#process canvas', (c) => c.length);
+    out.processNote = await page.textContent('#process-note');
     await page.click('#process-close');
     // A window resized while the process view is closed: its charts, opened again, fit their boxes.
     await page.setViewportSize({ width: 1400, height: 800 });

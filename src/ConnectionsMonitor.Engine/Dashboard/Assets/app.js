@@ -606,12 +606,16 @@
     draw1('g-tcp', [{ label: 'TCP', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-udp', [{ label: 'UDP', stroke: css('--udp'), width: 1.5 }], [c[0], c[2]]);
     draw1('g-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[3], c[4]], true);
-    setText($('graph-note'), data.missing === 'noFile'
-      ? 'No history recorded yet: Start-ConnectionRecording (or the service) records it, and the graphs fill as it does.'
-      : data.missing === 'unreadable' ? 'The history file cannot be read: ' + (data.error || '')
-        : data.points.length + ' points, every ' + data.periodSeconds + ' s');
+    setText($('graph-note'), historyNote(data, 'the graphs fill'));
     $('graph-note').dataset.points = String(data.points.length);
     if (processName) loadProcess(force);
+  }
+  // What a history answer holds, in words: why the graphs are empty, or how many points they have.
+  function historyNote(data, fill) {
+    return data.missing === 'noFile'
+      ? 'No history recorded yet: Start-ConnectionRecording (or the service) records it, and ' + fill + ' as it does.'
+      : data.missing === 'unreadable' ? 'The history file cannot be read: ' + (data.error || '')
+        : data.points.length + ' points, every ' + data.periodSeconds + ' s';
   }
   async function loadProcess(force) {
     const name = processName, asked = range;
@@ -629,6 +633,7 @@
     draw1('g-process-conn', [{ label: 'connections', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-process-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[2], c[3]], true);
     $('g-process-conn').dataset.points = String(data.points.length);
+    setText($('process-note'), historyNote(data, 'its graphs fill'));
   }
   function openProcess(name) {
     processName = name;
