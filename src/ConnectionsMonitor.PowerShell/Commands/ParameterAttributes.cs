@@ -93,6 +93,11 @@ namespace ConnectionsMonitor.Commands
                         default: seconds = n * 3600; break;
                     }
                     break;
+                case string s when !TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out _):
+                    // Neither seconds, a number with a unit nor a time span PowerShell could convert: say what is expected here
+                    // rather than leave it to the generic "cannot convert to System.TimeSpan".
+                    throw new ArgumentTransformationMetadataException("'" + DisplayFormat.Safe(s) + "' is not a time span: expected seconds (5, 0.5), " +
+                        "a number with a unit (500ms, 5s, 2m, 1h; there is no unit for days: 24h) or hh:mm:ss (00:00:05).");
             }
             // Out of TimeSpan's range (or NaN): left as given, for the validation to refuse with the range expected.
             if (seconds == null || double.IsNaN(seconds.Value) || Math.Abs(seconds.Value) >= TimeSpan.MaxValue.TotalSeconds) return inputData;

@@ -46,6 +46,17 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Null(rows[0].Properties["DurationSeconds"].Value);
         }
 
+        [Theory]
+        [InlineData("abc")]
+        [InlineData("1d")]
+        public void ATextThatIsNoTimeSpanSaysWhatIsExpected(string given)
+        {
+            // Was PowerShell's generic "Cannot convert value to type System.TimeSpan".
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Get-TopTalker -Duration '" + given + "'"));
+            Assert.Equal("Cannot process argument transformation on parameter 'Duration'. '" + given + "' is not a time span: expected seconds (5, 0.5), " +
+                         "a number with a unit (500ms, 5s, 2m, 1h; there is no unit for days: 24h) or hh:mm:ss (00:00:05).", error.Exception.Message);
+        }
+
         [Fact]
         public void BytesWithoutAWindowIsAClearError()
         {
