@@ -65,6 +65,7 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("connectionFiltering:\n  ports: ['80-http']\n", 2, "connectionFiltering.ports[0]", "'80-http' is not a valid port")]
         [InlineData("connectionFiltering:\n  processes: ['chrome[.exe']\n", 2, "connectionFiltering.processes[0]", "without a closing ']'")]
         [InlineData("connectionFiltering:\n  countries: [USA]\n", 2, "connectionFiltering.countries[0]", "two-letter ISO 3166 country code")]
+        [InlineData("connectionFiltering:\n  countries: [DE, 'ıe']\n", 2, "connectionFiltering.countries[1]", "two-letter ISO 3166 country code")]
         [InlineData("connectionFiltering:\n  countries: [DE, uk]\n", 2, "connectionFiltering.countries[1]", "UK is reserved in ISO 3166-1 and no geolocation database gives it; that country's code is GB.")]
         [InlineData("dashboard:\n  export:\n    formats: [csv, xml]\n", 3, "dashboard.export.formats[1]", "expected csv or json, found 'xml'")]
         [InlineData("columnOrder: ['Proto', 'Procces']\n", 1, "columnOrder[1]", "found 'Procces'; did you mean 'Process'?")]

@@ -14,7 +14,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         public static string Normalize(string text)
         {
             string t = text?.Trim();
-            if (t == null || t.Length != 2) return null;
+            // ASCII first: upper-casing would turn the dotless 'ı' into 'I' and the long 'ſ' into 'S'.
+            if (t == null || t.Length != 2 || t[0] > 127 || t[1] > 127) return null;
             char a = char.ToUpperInvariant(t[0]), b = char.ToUpperInvariant(t[1]);
             return a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z' ? new string(new[] { a, b }) : null;
         }
