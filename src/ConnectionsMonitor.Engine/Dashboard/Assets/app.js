@@ -594,10 +594,9 @@
     let data;
     try {
       const response = await fetch('/api/history?range=' + encodeURIComponent(asked), { credentials: 'same-origin' });
+      const text = response.ok ? await response.text() : null;
       if (asked !== range) return; // another range was chosen meanwhile: its own load draws
       if (!response.ok) { historyText = null; setText($('graph-note'), 'history: HTTP ' + response.status); return; }
-      const text = await response.text();
-      if (asked !== range) return;
       if (!force && text === historyText) { if (processName) loadProcess(); return; }
       historyText = text;
       data = JSON.parse(text);
