@@ -13,7 +13,7 @@ const executablePath = process.env.CM_CHROMIUM || '/usr/bin/chromium';
 const out = {
   requests: [], foreignRequests: [], dialogs: [], consoleErrors: [], pageErrors: [], error: null,
   addressAfterLoad: null, liveAfterMs: null, firstContentfulPaintMs: null, cookieVisibleToScript: null, shownAtStart: null,
-  searchShown: null, searchRows: [], hostileRows: [], imagesInPage: null, hostileDetail: [], blockOffered: false,
+  searchShown: null, searchRows: [], hostileRows: [], imagesInPage: null, hostileDetail: [], detailTimes: [], blockOffered: false,
   blockDialogAddress: null, blockResult: null, sortAscending: [], sortAscendingAria: null, sortDescending: [],
   keyboardSelected: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
@@ -97,6 +97,8 @@ try {
   await page.setViewportSize({ width: 1280, height: 420 });
   await page.click('#rows .row');
   out.hostileDetail = await page.$$eval('#detail-list dd', (dds) => dds.map((d) => d.textContent));
+  // The detail's times: [name, text, title] of each dd that has a title (the value as sent).
+  out.detailTimes = await page.$$eval('#detail-list dd[title]', (dds) => dds.map((d) => [d.previousElementSibling.textContent, d.textContent, d.title]));
   out.detailOnScreen = await page.$eval('#detail-h', (h) => { const r = h.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; });
   await page.setViewportSize({ width: 1280, height: 800 });
 

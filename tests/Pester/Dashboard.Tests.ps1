@@ -189,6 +189,13 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             if ($OnLinux) {
                 @($seen.hostileRows) | Should -Contain $hostile
                 @($seen.hostileDetail) | Should -Contain $hostile
+                # Its first-seen time reads as a local date and 24-hour time, the value as sent (with its offset) as the title.
+                $firstSeen = @($seen.detailTimes | Where-Object { $_[0] -eq 'FirstSeen' })
+                $firstSeen.Count | Should -Be 1
+                $firstSeen[0][1] | Should -Match '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$'
+                $firstSeen[0][2] | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$'
+                ([datetimeoffset]::Parse($firstSeen[0][2], [cultureinfo]::InvariantCulture).LocalDateTime.ToString('yyyy-MM-dd HH:mm:ss')) |
+                    Should -Be $firstSeen[0][1]
                 $seen.detailOnScreen | Should -BeTrue -Because 'opening the detail scrolls it into view'
             }
             $seen.imagesInPage | Should -Be 0

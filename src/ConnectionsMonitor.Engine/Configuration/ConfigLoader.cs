@@ -586,7 +586,7 @@ namespace ConnectionsMonitor.Engine.Configuration
         {
             error = null;
             if (ColumnNames.TryCanonical(text, out column)) return true;
-            string suggestion = YamlConfigReader.Suggest(text, ColumnNames.All);
+            string suggestion = NameSuggestion.Nearest(text, ColumnNames.All);
             error = "expected a column name (" + string.Join(", ", ColumnNames.All) + "), found '" + text + "'"
                 + (suggestion != null ? "; did you mean '" + suggestion + "'?" : ".");
             return false;

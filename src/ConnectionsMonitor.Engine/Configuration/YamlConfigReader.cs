@@ -338,41 +338,9 @@ namespace ConnectionsMonitor.Engine.Configuration
 
         public void WarnUnknownKey(YamlNode keyNode, string parentPath, string keyText, IEnumerable<string> known)
         {
-            string suggestion = Suggest(keyText, known);
+            string suggestion = NameSuggestion.Nearest(keyText, known);
             string detail = "unknown key, ignored" + (suggestion != null ? "; did you mean '" + suggestion + "'?" : ".");
             Warnings.Add(new ConfigWarning(_source, (int)keyNode.Start.Line, (int)keyNode.Start.Column, Child(parentPath, keyText), detail, suggestion));
-        }
-
-        /// <summary>The known key that differs only in case, else the nearest within a small edit distance, else null.</summary>
-        public static string Suggest(string key, IEnumerable<string> known)
-        {
-            var candidates = known.ToList();
-            string sameLetters = candidates.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
-            if (sameLetters != null) return sameLetters;
-            int allowed = key.Length <= 4 ? 1 : key.Length <= 10 ? 2 : 3;
-            return candidates
-                .Select(k => (Key: k, Distance: EditDistance(key.ToLowerInvariant(), k.ToLowerInvariant())))
-                .Where(x => x.Distance <= allowed)
-                .OrderBy(x => x.Distance)
-                .Select(x => x.Key)
-                .FirstOrDefault();
-        }
-
-        private static int EditDistance(string a, string b)
-        {
-            var row = Enumerable.Range(0, b.Length + 1).ToArray();
-            for (int i = 1; i <= a.Length; i++)
-            {
-                int diagonal = row[0];
-                row[0] = i;
-                for (int j = 1; j <= b.Length; j++)
-                {
-                    int above = row[j];
-                    row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                    diagonal = above;
-                }
-            }
-            return row[b.Length];
         }
 
         public struct Entry

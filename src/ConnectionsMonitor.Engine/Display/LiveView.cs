@@ -348,10 +348,21 @@ namespace ConnectionsMonitor.Engine.Display
             if (_timeStampUtc != default(DateTime))
                 sb.Append(_timeStampUtc.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture)).Append("  ");
             sb.Append(_count.ToString(CultureInfo.InvariantCulture)).Append(" connections  refresh ")
-              .Append(RefreshInterval.ToString(CultureInfo.InvariantCulture)).Append(" ms  sort: ").Append(SortKey);
+              .Append(RefreshInterval.ToString(CultureInfo.InvariantCulture)).Append(" ms  sort: ").Append(SortLabel(SortKey));
             if (Filter.Length > 0) sb.Append("  filter: ").Append(Filter);
             if (Paused) sb.Append("  [PAUSED]");
             return sb.ToString();
+        }
+
+        // The sort named as the column it follows is headed (PID, Proto), so the title's word is the one on screen.
+        private static string SortLabel(LiveSortKey key)
+        {
+            switch (key)
+            {
+                case LiveSortKey.Pid: return ColumnNames.Pid;
+                case LiveSortKey.Protocol: return ColumnNames.Proto;
+                default: return key.ToString();
+            }
         }
 
         private ScreenLine Footer(int end)

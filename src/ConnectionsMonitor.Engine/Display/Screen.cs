@@ -110,14 +110,18 @@ namespace ConnectionsMonitor.Engine.Display
 
         private static readonly ScreenLine Blank = new ScreenLine("");
 
-        /// <summary>One line as it goes to the terminal: cut to the width in terminal cells (never inside a grapheme cluster), styled, style reset after it.</summary>
+        /// <summary>
+        /// One line as it goes to the terminal: cut to the width in terminal cells (never inside a grapheme cluster), with
+        /// "…" in the last cell when text was cut off (trailing spaces cut off need none), styled, style reset after it.
+        /// </summary>
         public static string Encode(ScreenLine line, int width, out bool fillsWidth)
         {
             string text = line.Text;
             int cells = CellWidth.Of(text);
             if (cells > width)
             {
-                text = CellWidth.Fit(text, width, null);
+                string trimmed = text.TrimEnd(' ');
+                text = CellWidth.Of(trimmed) <= width ? trimmed : CellWidth.Fit(trimmed, width, CellWidth.Ellipsis);
                 cells = CellWidth.Of(text);
             }
             fillsWidth = cells == width;

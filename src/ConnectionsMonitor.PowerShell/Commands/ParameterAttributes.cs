@@ -111,7 +111,10 @@ namespace ConnectionsMonitor.Commands
     /// <summary>
     /// Lets -State take the names other tools print as well as Get-NetTCPConnection's: netstat's
     /// LISTENING, ESTABLISHED, TIME_WAIT, ss's ESTAB, SYN-RECV, FIN-WAIT-1 …, in any case, with or
-    /// without '_' and '-'. Anything else is left for PowerShell to reject with the list of valid names.
+    /// without '_' and '-'; and the MIB_TCP_STATE numbers 1–12 (what Get-NetTCPConnection's State holds).
+    /// Anything else is refused here, with the names expected and the nearest one when a letter or two is
+    /// off (<c>Establised</c>: did you mean Established?), rather than by PowerShell's conversion, whose
+    /// message names the engine's enum type.
     /// </summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class TcpStateNameTransformationAttribute : ArgumentTransformationAttribute
@@ -119,16 +122,40 @@ namespace ConnectionsMonitor.Commands
         public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
         {
             object value = inputData is PSObject pso ? pso.BaseObject : inputData;
-            if (value is string one) return Map(one) is Engine.Model.TcpState s ? new[] { s } : inputData;
-            if (!(value is System.Collections.IEnumerable many)) return inputData;
-            var result = new System.Collections.Generic.List<object>();
-            foreach (object item in many)
-            {
-                object v = item is PSObject p ? p.BaseObject : item;
-                result.Add(v is string text && Map(text) is Engine.Model.TcpState mapped ? mapped : item);
-            }
+            if (value is string || value is Engine.Model.TcpState || !(value is System.Collections.IEnumerable many))
+                return new[] { One(value) };
+            var result = new System.Collections.Generic.List<Engine.Model.TcpState>();
+            foreach (object item in many) result.Add(One(item is PSObject p ? p.BaseObject : item));
             return result.ToArray();
         }
+
+        private static Engine.Model.TcpState One(object value)
+        {
+            switch (value)
+            {
+                case Engine.Model.TcpState state:
+                    return state;
+                case string text:
+                    if (Map(text) is Engine.Model.TcpState named) return named;
+                    string suggestion = Engine.Configuration.NameSuggestion.Nearest(
+                        text.Trim().Replace("_", "").Replace("-", ""), Enum.GetNames(typeof(Engine.Model.TcpState)));
+                    throw new ArgumentTransformationMetadataException("'" + Engine.Display.UntrustedText.ForTerminal(text) + "' is not a TCP state"
+                        + (suggestion != null ? "; did you mean " + suggestion + "?" : ".") + " " + Expected);
+                case null:
+                    throw new ArgumentTransformationMetadataException("A TCP state is expected, not $null. " + Expected);
+            }
+            if (value is sbyte || value is byte || value is short || value is ushort || value is int || value is uint || value is long || value is ulong)
+            {
+                long number = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                if (number >= 1 && number <= 12) return (Engine.Model.TcpState)number;
+                throw new ArgumentTransformationMetadataException(number.ToString(CultureInfo.InvariantCulture)
+                    + " is not a TCP state number: MIB_TCP_STATE numbers run from 1 (Closed) to 12 (DeleteTcb). " + Expected);
+            }
+            throw new ArgumentTransformationMetadataException("A TCP state is expected, not a " + value.GetType().Name + ". " + Expected);
+        }
+
+        private const string Expected = "Expected one of Listen, SynSent, SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, "
+            + "LastAck, TimeWait, Closed, DeleteTcb (Get-NetTCPConnection's names; netstat's and ss's such as LISTENING, ESTAB, TIME_WAIT and SYN-RECV work too).";
 
         private static Engine.Model.TcpState? Map(string text)
         {

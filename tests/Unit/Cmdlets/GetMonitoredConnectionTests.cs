@@ -156,6 +156,32 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Contains(error.CategoryInfo.Category, new[] { ErrorCategory.InvalidData, ErrorCategory.InvalidArgument });
         }
 
+        [Theory]
+        [InlineData("'ESTAB'", "Established")]
+        [InlineData("'time-wait'", "TimeWait")]
+        [InlineData("'LISTENING','SYN_RECV','fin-wait-2'", "Listen SynReceived FinWait2")]
+        [InlineData("5, 11", "Established TimeWait")]
+        [InlineData("'closewait'", "CloseWait")]
+        public void StateTakesOtherToolsNamesAndMibNumbers(string given, string expected)
+        {
+            // The attribute as the cmdlets bind it, on a script parameter of the same type: what reaches the query.
+            var states = _ps.Invoke("& { param([ConnectionsMonitor.Commands.TcpStateNameTransformation()][ConnectionsMonitor.Engine.Model.TcpState[]] $State) $State | ForEach-Object { $_.ToString() } } " + given);
+            Assert.Equal(expected, string.Join(" ", states.Select(s => (string)s.BaseObject)));
+        }
+
+        [Theory]
+        [InlineData("Get-MonitoredConnection -State Establised", "'Establised' is not a TCP state; did you mean Established?")]
+        [InlineData("Get-MonitoredConnection -State Listen, Wibble", "'Wibble' is not a TCP state. Expected one of Listen,")]
+        [InlineData("Get-MonitoredConnection -State 99", "99 is not a TCP state number: MIB_TCP_STATE numbers run from 1 (Closed) to 12 (DeleteTcb).")]
+        public void AnUnknownStateSaysWhatIsExpectedInTheFieldsWords(string script, string messageStart)
+        {
+            var error = Assert.Single(_ps.InvokeExpectingErrors(script));
+            Assert.IsAssignableFrom<ParameterBindingException>(error.Exception);
+            Assert.Contains(messageStart, error.Exception.Message);
+            Assert.Contains("ESTAB, TIME_WAIT and SYN-RECV work too", error.Exception.Message);
+            Assert.DoesNotContain("ConnectionsMonitor.Engine", error.Exception.Message);
+        }
+
         [Fact]
         public void StateAndProcessNameComplete()
         {

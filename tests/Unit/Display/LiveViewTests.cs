@@ -93,7 +93,10 @@ namespace ConnectionsMonitor.Tests.Display
             Assert.Equal(names.OrderBy(n => n, StringComparer.OrdinalIgnoreCase), names);
             view.HandleKey(ConsoleKey.S, 's');
             Assert.Equal(LiveSortKey.Pid, view.SortKey);
-            Assert.Contains("sort: Pid", view.BuildFrame(120, 10)[0].Text);
+            Assert.Contains("sort: PID", view.BuildFrame(120, 10)[0].Text); // the column's heading, not the enum's spelling
+            for (int i = 0; i < 5; i++) view.HandleKey(ConsoleKey.S, 's');
+            Assert.Equal(LiveSortKey.Protocol, view.SortKey);
+            Assert.Contains("sort: Proto", view.BuildFrame(120, 10)[0].Text);
         }
 
         [Fact]

@@ -48,9 +48,20 @@ namespace ConnectionsMonitor.Tests.Display
             var differ = new ScreenDiffer();
             string output = differ.Render(new[] { new ScreenLine("0123456789ABCDEF", "\u001b[32m") }, 10, 1);
             // Full width: no erase (it would wipe the last column on xterm-like terminals).
-            Assert.Contains("\u001b[1;1H\u001b[32m0123456789\u001b[0m", output, StringComparison.Ordinal);
-            Assert.DoesNotContain("ABCDEF", output);
+            // Text cut off: its last cell says so.
+            Assert.Contains("\u001b[1;1H\u001b[32m012345678\u2026\u001b[0m", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("9ABCDEF", output);
             Assert.DoesNotContain("\u001b[K", output, StringComparison.Ordinal);
+        }
+
+        [Theory]
+        [InlineData("abc          ", 10, "abc")]                        // only padding is cut: no ellipsis
+        [InlineData("abcdefghij   ", 10, "abcdefghij")]                 // fills the width exactly once the padding goes
+        [InlineData("名前名前名前 x", 10, "名前名前\u2026")]          // wide characters: the ellipsis takes the cell a half character would
+        [InlineData("abcdefghijk", 10, "abcdefghi\u2026")]
+        public void ACutLineEndsInAnEllipsisOnlyWhenTextWasLost(string text, int width, string expected)
+        {
+            Assert.Equal(expected, ScreenDiffer.Encode(new ScreenLine(text), width, out _));
         }
 
         [Fact]

@@ -59,6 +59,11 @@
     const two = (n) => (n < 10 ? '0' : '') + n;
     return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
   }
+  // A whole local time as 2026-12-03 13:45:02, on the same 24-hour clock as the cells, whatever the browser's locale.
+  function stamp(d) {
+    const two = (n) => (n < 10 ? '0' : '') + n;
+    return d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + ' ' + clock(d);
+  }
   let dayFormat = null;
   // 13:45:02 today (local time), else the day ('Nov 29' in the browser's language) — the whole time is the cell's title;
   // with '≤' when it is a bound (open already when the session first looked).
@@ -73,7 +78,7 @@
   function createdTip(r, c) {
     const ms = createdMs(r, c);
     if (ms == null) return '';
-    return (v(r, c, 'AgeIsLowerBound') ? 'open already when first seen, ' : 'created ') + new Date(ms).toLocaleString();
+    return (v(r, c, 'AgeIsLowerBound') ? 'open already when first seen, ' : 'created ') + stamp(new Date(ms));
   }
   function total(a, b) { return a == null && b == null ? null : (a || 0) + (b || 0); }
   // IPv4-mapped IPv6 addresses in IPv4 form, as the PowerShell table view shows them.
@@ -274,7 +279,11 @@
     list.replaceChildren();
     const item = (name, value) => {
       const dt = document.createElement('dt'); dt.textContent = name;
-      const dd = document.createElement('dd'); dd.textContent = value == null ? '—' : String(value);
+      const dd = document.createElement('dd');
+      // Times read in local time like the table's cells; the value as sent (UTC offset and all) is the title.
+      const time = value != null && (name === 'CreationTime' || name === 'FirstSeen') ? Date.parse(value) : NaN;
+      if (!Number.isNaN(time)) { dd.textContent = stamp(new Date(time)); dd.title = String(value); }
+      else dd.textContent = value == null ? '—' : String(value);
       list.append(dt, dd);
     };
     columns.forEach((name, i) => { if (i > 0) item(name, r[i]); });
@@ -707,7 +716,7 @@
     try {
       const response = await fetch('/api/block', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       const d = await response.json();
-      if (response.ok) text = 'Blocked ' + d.blocked + ' (' + d.direction + ') ' + (d.expires ? 'until ' + new Date(d.expires).toLocaleString() : 'until removed') + ' in ' + d.firewall + '.';
+      if (response.ok) text = 'Blocked ' + d.blocked + ' (' + d.direction + ') ' + (d.expires ? 'until ' + stamp(new Date(d.expires)) : 'until removed') + ' in ' + d.firewall + '.';
       else if (d.refused) text = 'Not blocked: ' + d.target + ' ' + (refusals[d.refused] || 'is protected') + '. Block-ConnectionRemote -Force blocks it anyway.';
       else text = 'Not blocked: ' + (d.error || 'HTTP ' + response.status);
     } catch (e) { text = 'Not blocked: the dashboard did not answer.'; }
@@ -734,7 +743,7 @@
       const li = document.createElement('li');
       const name = document.createElement('div'); name.className = 'rule'; name.textContent = r.name + ' (' + r.kind + ')';
       const fired = document.createElement('div');
-      fired.textContent = r.fired === 0 ? 'never fired' : 'fired ' + r.fired + '×, last ' + new Date(r.lastFired).toLocaleString() + (r.active ? '; ' + r.active + ' on now' : '');
+      fired.textContent = r.fired === 0 ? 'never fired' : 'fired ' + r.fired + '×, last ' + stamp(new Date(r.lastFired)) + (r.active ? '; ' + r.active + ' on now' : '');
       const delivery = document.createElement('div');
       delivery.textContent = 'delivered ' + r.delivered + ', failed ' + r.failed + (r.pending ? ', pending ' + r.pending : '') + (r.dropped ? ', dropped ' + r.dropped : '') +
         (r.lastError ? ' — ' + r.lastError : '');
