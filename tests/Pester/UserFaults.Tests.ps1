@@ -75,7 +75,7 @@ Describe 'Show-ConnectionMonitor captured in a variable' {
         @($x).Count | Should -BeGreaterThan 0
         @($x | Where-Object { $_ -isnot [string] }) | Should -HaveCount 0
         $text = @($x) -join "`n"
-        $text | Should -Match 'Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Age'
+        $text | Should -Match 'Proto\s+Local\s+Port\s+Foreign\s+State\s+PID\s+Process\s+Geo\s+Bytes\s+Rate\s+Age'
         $text | Should -Match "127\.0\.0\.1:$port\s+$port\s+0\.0\.0\.0:0\s+Listen\s+$PID\b"
         $text | Should -Not -Match ([char]27)
     }

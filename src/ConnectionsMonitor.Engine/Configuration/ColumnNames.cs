@@ -5,14 +5,17 @@ using System.Linq;
 
 namespace ConnectionsMonitor.Engine.Configuration
 {
-    /// <summary>The ten columns of the seed's table, in the seed's order. Names match case-insensitively.</summary>
+    /// <summary>
+    /// The live table's columns: the seed's ten in the seed's order, with Rate (bytes per second each way together, which
+    /// the seed's table did not have) after Bytes. Names match case-insensitively.
+    /// </summary>
     public static class ColumnNames
     {
         public const string Proto = "Proto", Local = "Local", Port = "Port", Foreign = "Foreign", State = "State",
-            Pid = "PID", Process = "Process", Geo = "Geo", Bytes = "Bytes", Age = "Age";
+            Pid = "PID", Process = "Process", Geo = "Geo", Bytes = "Bytes", Rate = "Rate", Age = "Age";
 
         public static IReadOnlyList<string> All { get; } =
-            new ReadOnlyCollection<string>(new[] { Proto, Local, Port, Foreign, State, Pid, Process, Geo, Bytes, Age });
+            new ReadOnlyCollection<string>(new[] { Proto, Local, Port, Foreign, State, Pid, Process, Geo, Bytes, Rate, Age });
 
         /// <summary>The canonical spelling of a column name ('pid' → 'PID'), or false when it is not a column.</summary>
         public static bool TryCanonical(string name, out string canonical)

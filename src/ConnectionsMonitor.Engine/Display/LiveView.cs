@@ -21,6 +21,8 @@ namespace ConnectionsMonitor.Engine.Display
         Age,
         Bytes,
         Protocol,
+        /// <summary>Bytes per second both ways together, busiest first (as bandwhich orders); rows without a rate last.</summary>
+        Rate,
     }
 
     /// <summary>What a key press asks of the loop.</summary>
@@ -453,6 +455,9 @@ namespace ConnectionsMonitor.Engine.Display
                     if (r.BytesSent == null && r.BytesReceived == null) return long.MaxValue;
                     return -((r.BytesSent ?? 0) + (r.BytesReceived ?? 0)); // busiest first
                 case LiveSortKey.Protocol: return (long)r.Protocol;
+                case LiveSortKey.Rate:
+                    var rate = TableLayout.TotalRate(r);
+                    return rate == null ? long.MaxValue : -(long)Math.Round(rate.Value); // busiest first
                 case LiveSortKey.Port: return r.LocalPort;
                 default: return 0;
             }

@@ -9,7 +9,7 @@ namespace ConnectionsMonitor.Engine.Display
     /// <summary>
     /// The live view's row lines of the previous frame, by connection key, so that a row whose cells would read the
     /// same is not formatted again: each refresh brings new record objects, but most connections show the same
-    /// endpoints, state, owner, geo and bytes as a second ago. A row is formatted again when any value a cell reads
+    /// endpoints, state, owner, geo, bytes and rate as a second ago. A row is formatted again when any value a cell reads
     /// (<see cref="TableLayout.CellText"/>) differs, when its age shows a different whole second, when its colour or
     /// markers change, or when the layout changes (resize). Holds only the rows of the last frame. Not thread-safe.
     /// </summary>
@@ -67,6 +67,7 @@ namespace ConnectionsMonitor.Engine.Display
             private readonly TcpState? _state;
             private readonly string _processName, _remoteHostName, _country, _scope;
             private readonly long? _sent, _received;
+            private readonly double? _rate;
             private readonly bool _lowerBound;
             private readonly long _ageSeconds;
             private readonly ConfigColor _color;
@@ -87,6 +88,7 @@ namespace ConnectionsMonitor.Engine.Display
                 _scope = r.AddressScope;
                 _sent = r.BytesSent;
                 _received = r.BytesReceived;
+                _rate = TableLayout.TotalRate(r);
                 _lowerBound = r.AgeIsLowerBound;
                 _ageSeconds = ageSeconds;
                 _color = look.Color;
@@ -99,7 +101,7 @@ namespace ConnectionsMonitor.Engine.Display
 
             public bool Shows(ConnectionRecord r, RowLook look, long ageSeconds) =>
                 _ageSeconds == ageSeconds && _localPort == r.LocalPort && _remotePort == r.RemotePort && _state == r.State
-                && _sent == r.BytesSent && _received == r.BytesReceived && _processId == r.ProcessId && _protocol == r.Protocol
+                && _sent == r.BytesSent && _received == r.BytesReceived && _rate == TableLayout.TotalRate(r) && _processId == r.ProcessId && _protocol == r.Protocol
                 && _lowerBound == r.AgeIsLowerBound
                 && SameAddress(_localAddress, r.LocalAddress) && SameAddress(_remoteAddress, r.RemoteAddress)
                 && string.Equals(_processName, r.ProcessName, StringComparison.Ordinal)

@@ -58,7 +58,7 @@ namespace ConnectionsMonitor.Engine.Display
         /// </summary>
         public static readonly IReadOnlyList<string> GiveWayOrder = new[]
         {
-            ColumnNames.Port, ColumnNames.Age, ColumnNames.Bytes, ColumnNames.Geo, ColumnNames.Pid,
+            ColumnNames.Port, ColumnNames.Age, ColumnNames.Bytes, ColumnNames.Geo, ColumnNames.Rate, ColumnNames.Pid,
             ColumnNames.State, ColumnNames.Proto, ColumnNames.Foreign, ColumnNames.Local, ColumnNames.Process,
         };
 
@@ -80,6 +80,7 @@ namespace ConnectionsMonitor.Engine.Display
                 case ColumnNames.Process: return 12;
                 case ColumnNames.Geo: return 11;
                 case ColumnNames.Bytes: return 7;
+                case ColumnNames.Rate: return 7;
                 case ColumnNames.Age: return 6;
                 default: return Math.Max(3, column.Length);
             }
@@ -213,11 +214,20 @@ namespace ConnectionsMonitor.Engine.Display
                 case ColumnNames.Process: return UntrustedText.ForTerminal(r.ProcessName);
                 case ColumnNames.Geo: return TextFormat.Geo(r.Country, r.AddressScope);
                 case ColumnNames.Bytes: return TextFormat.Bytes(r.BytesSent, r.BytesReceived);
+                case ColumnNames.Rate: return TextFormat.Rate(TotalRate(r));
                 case ColumnNames.Age:
                     var age = r.GetAge(nowUtc);
                     return age == null ? "" : (r.AgeIsLowerBound ? ">" : "") + TextFormat.Age(age);
                 default: return "";
             }
         }
+
+        /// <summary>
+        /// Bytes per second sent and received together over the sampler's last interval (<see cref="ConnectionRecord.SendRate"/>
+        /// plus <see cref="ConnectionRecord.ReceiveRate"/>); null when neither is known (the first sample, a platform without byte
+        /// counters). The live view's Rate column and its Rate sort.
+        /// </summary>
+        public static double? TotalRate(ConnectionRecord r) =>
+            r.SendRate == null && r.ReceiveRate == null ? (double?)null : (r.SendRate ?? 0) + (r.ReceiveRate ?? 0);
     }
 }

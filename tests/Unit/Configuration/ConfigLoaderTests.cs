@@ -35,8 +35,10 @@ namespace ConnectionsMonitor.Tests.Configuration
             Assert.Equal(30, c.ColumnWidths["Process"]);
             Assert.Equal(6, c.ColumnWidths["pid"]);
             Assert.True(c.TruncateOverflow);
-            Assert.Equal(ColumnNames.All, c.ColumnOrder);
-            Assert.Equal(ColumnNames.All, c.VisibleColumns);
+            // The seed's order names its ten columns; Rate, which its table did not have, is not in it, so not shown.
+            var seedTen = new[] { "Proto", "Local", "Port", "Foreign", "State", "PID", "Process", "Geo", "Bytes", "Age" };
+            Assert.Equal(seedTen, c.ColumnOrder);
+            Assert.Equal(seedTen, c.VisibleColumns);
             Assert.True(c.Monitoring.ShowStats);
             Assert.Equal(5, c.Monitoring.TopTalkersCount);
             Assert.Equal(604800000L, c.Monitoring.HistoryRetention);
@@ -70,6 +72,9 @@ namespace ConnectionsMonitor.Tests.Configuration
             Assert.True(c.Dashboard.Enabled);
             Assert.False(defaults.Dashboard.Enabled);
             c.Dashboard.Enabled = false;
+            // The seed's columnOrder lists its ten columns; the default order has Rate after Bytes as well.
+            Assert.Equal(defaults.ColumnOrder.Where(n => n != ColumnNames.Rate), c.ColumnOrder);
+            c.ColumnOrder = defaults.ColumnOrder;
             AssertSameValues(defaults, c);
         }
 
@@ -131,7 +136,7 @@ alerts:
             Assert.Equal("#00FF00", c.HighlightedPorts[8080].Hex);
             Assert.Equal(new[] { "Proto", "Process", "Foreign" }, c.ColumnOrder);
             Assert.False(c.Columns.Contains("Geo"));
-            Assert.Equal(9, c.Columns.Count);
+            Assert.Equal(10, c.Columns.Count); // the eleven less Geo
             Assert.Equal(35, c.ColumnWidths["Process"]);
             Assert.Equal(22, c.ColumnWidths["Local"]); // unlisted widths keep their defaults
             Assert.Equal(new[] { "192.168.1.1", "10.0.0.0/8" }, c.IpFiltering.Allowlist.Select(p => p.Text));

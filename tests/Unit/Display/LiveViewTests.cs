@@ -61,6 +61,27 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         [Fact]
+        public void RateColumnAndSortShowWhatEachConnectionMovesNow()
+        {
+            var view = new LiveView(Config("monitoring:\n  showStats: false\n  showTopTalkers: false\n"), ColorDepth.None);
+            var idle = Tcp(50001, 443, TcpState.Established, "idle", 1); idle.SendRate = 0; idle.ReceiveRate = 0;
+            idle.BytesSent = 50L << 20; // the most bytes in all, none now
+            var busy = Tcp(50002, 443, TcpState.Established, "busy", 2); busy.SendRate = 1024; busy.ReceiveRate = 2048;
+            var slow = Tcp(50003, 443, TcpState.Established, "slow", 3); slow.SendRate = null; slow.ReceiveRate = 10;
+            var unknown = Tcp(50004, 443, TcpState.Established, "new", 4); // no rate yet: blank, never 0
+            view.Update(Snapshot(T0, idle, busy, slow, unknown), null);
+            for (int i = 0; i < 8; i++) view.HandleKey(ConsoleKey.S, 's');
+            Assert.Equal(LiveSortKey.Rate, view.SortKey);
+            Assert.Equal(new[] { "busy", "slow", "idle", "new" }, view.ShownRecords.Select(r => r.ProcessName));
+            var frame = view.BuildFrame(200, 8);
+            Assert.Contains("sort: Rate", frame[0].Text);
+            var header = frame[1].Text;
+            int at = header.IndexOf("Rate", StringComparison.Ordinal);
+            Assert.True(at > header.IndexOf("Bytes", StringComparison.Ordinal), header);
+            Assert.Equal(new[] { "3.0KB/s", "10B/s", "0B/s", "" }, frame.Skip(2).Take(4).Select(l => l.Text.Substring(at, 8).Trim()));
+        }
+
+        [Fact]
         public void ArrowsAndPagesScrollWithinTheRows()
         {
             var view = ViewOf(100);

@@ -43,29 +43,32 @@ namespace ConnectionsMonitor.Tests.Display
 
         [Theory]
         [InlineData(200,
-            "Proto Local                  Port   Foreign                State        PID    Process                        Geo                                 Bytes    Age",
-            "TCP   127.0.0.1:8080         8080   127.0.0.1:50000        Established  4242   python3                        Loopback                            3.0KB    1m15s")]
+            "Proto Local                  Port   Foreign                State        PID    Process                        Geo                                 Bytes    Rate     Age",
+            "TCP   127.0.0.1:8080         8080   127.0.0.1:50000        Established  4242   python3                        Loopback                            3.0KB    1.5KB/s  1m15s")]
         [InlineData(120,
-            "Proto Local                 Port  Foreign               State       PID    Process            Geo         Bytes   Age",
-            "TCP   127.0.0.1:8080        8080  127.0.0.1:50000       Established 4242   python3            Loopback    3.0KB   1m15s")]
+            "Proto Local                 Foreign               State       PID    Process          Geo         Bytes   Rate    Age",
+            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established 4242   python3          Loopback    3.0KB   1.5KB/s 1m15s")]
         [InlineData(80,
             "Proto Local                 Foreign               State       Process",
             "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3")]
         public void SeedLayoutAt200And120And80Columns(int width, string header, string row)
         {
-            // Seed widths: 5+22+6+22+12+6+30+35+8+6 + 9 spaces = 161. At 120 the columns give up characters in
-            // GiveWayOrder down to their useful width (Geo 35 -> 11, Process 30 -> 18); at 80 Port, Age, Bytes, Geo
-            // and PID are dropped, in that order, and Process gets back what is left.
+            // Default widths: the seed's 5+22+6+22+12+6+30+35+8+6 and Rate's 8, + 10 spaces = 170. At 120, even at their
+            // useful widths (GiveWayOrder) they need 2 cells more, so Port, which Local shows anyway, is dropped, and the
+            // rest give up characters in that order (Geo 35 -> 11, Process 30 -> 16); at 80 Port, Age, Bytes, Geo, Rate and
+            // PID are dropped, in that order, and Process gets back what is left.
             var layout = TableLayout.FromConfig(new MonitorConfig(), width);
             Assert.Equal(header, layout.Header());
             var r = Tcp(8080, 50000, TcpState.Established, "python3", 4242, local: "127.0.0.1", remote: "::ffff:127.0.0.1");
             r.BytesSent = 1024;
             r.BytesReceived = 2048;
+            r.SendRate = 512;
+            r.ReceiveRate = 1024;
             r.FirstSeenUtc = Now.AddSeconds(-75);
             r.AddressScope = "Loopback";
             Assert.Equal(row, layout.Row(r, new RowLook(ConfigColor.Parse("white"), false, false), Now));
-            Assert.Equal(Math.Min(width, 161), layout.TotalWidth);
-            Assert.Equal(width == 80 ? 5 : 0, layout.HiddenForWidth);
+            Assert.Equal(Math.Min(width, 170), layout.TotalWidth);
+            Assert.Equal(width == 80 ? 6 : width == 120 ? 1 : 0, layout.HiddenForWidth);
         }
 
         [Fact]
