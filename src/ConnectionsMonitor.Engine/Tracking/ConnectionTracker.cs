@@ -81,6 +81,9 @@ namespace ConnectionsMonitor.Engine.Tracking
         private List<ConnectionRecord> _deferred;
         // Connections the latest update closed without a report: a report arriving later is about them.
         private Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord> _closedUnreported;
+        // The last owned record of each connection that went on as an ownerless remnant (the active closer's TIME_WAIT, a
+        // FIN_WAIT2 its exited owner left): its Closed event names that owner, as the connection's while it moved bytes.
+        private Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord> _formerOwners;
 
         /// <summary>Connections currently tracked.</summary>
         public int Count => _current?.Count ?? 0;
@@ -147,6 +150,9 @@ namespace ConnectionsMonitor.Engine.Tracking
                         {
                             gone.Remove(Endpoints(r.Key));
                             Continue(events, snapshot.TimeStampUtc, r, before);
+                            if (IsRemnant(r) && before.ProcessId != null)
+                                (_formerOwners ?? (_formerOwners = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[Endpoints(r.Key)] = before;
+                            else if (!IsRemnant(r)) _formerOwners?.Remove(Endpoints(r.Key)); // the endpoints' next connection
                             continue;
                         }
                         if (r.FirstSeenUtc == null) r.FirstSeenUtc = snapshot.TimeStampUtc;
@@ -179,13 +185,16 @@ namespace ConnectionsMonitor.Engine.Tracking
             if (gone != null)
                 foreach (var pair in gone)
                 {
+                    ConnectionRecord owner = null;
+                    if (_formerOwners != null && _formerOwners.TryGetValue(pair.Key, out owner)) _formerOwners.Remove(pair.Key);
+                    var last = owner == null || pair.Value.ProcessId != null ? pair.Value : WithOwner(pair.Value, owner);
                     if (finals != null && finals.TryGetValue(pair.Key, out var report))
                     {
                         bool counted = report.BytesSent != null || report.BytesReceived != null;
-                        events.Add(new ConnectionEvent(ConnectionChange.Closed, snapshot.TimeStampUtc, counted ? WithFinalCounters(pair.Value, report) : pair.Value, null, false, counted));
+                        events.Add(new ConnectionEvent(ConnectionChange.Closed, snapshot.TimeStampUtc, counted ? WithFinalCounters(last, report) : last, null, false, counted));
                         continue;
                     }
-                    events.Add(new ConnectionEvent(ConnectionChange.Closed, snapshot.TimeStampUtc, pair.Value, null));
+                    events.Add(new ConnectionEvent(ConnectionChange.Closed, snapshot.TimeStampUtc, last, null));
                     if (pair.Value.Protocol == TransportProtocol.Tcp)
                         (_closedUnreported ?? (_closedUnreported = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[pair.Key] = pair.Value;
                 }
@@ -244,6 +253,20 @@ namespace ConnectionsMonitor.Engine.Tracking
         /// </summary>
         private static bool SameSocket(ConnectionRecord was, ConnectionKey report) =>
             was.Key.Cookie == 0 || report.Cookie == 0 || was.Key.Cookie == report.Cookie || IsRemnant(was);
+
+        /// <summary>
+        /// An ownerless remnant as its connection's last record: the owner (process id, name, path, user) of the last owned
+        /// record before it (a copy: other subscribers hold the remnant's record).
+        /// </summary>
+        private static ConnectionRecord WithOwner(ConnectionRecord remnant, ConnectionRecord owned)
+        {
+            var r = remnant.Copy();
+            r.ProcessId = owned.ProcessId;
+            r.ProcessName = owned.ProcessName;
+            r.ProcessPath = owned.ProcessPath;
+            r.UserName = owned.UserName;
+            return r;
+        }
 
         /// <summary>The connection as last seen, with the counters of its closing report (a copy: other subscribers hold the record).</summary>
         private static ConnectionRecord WithFinalCounters(ConnectionRecord last, ConnectionRecord report)

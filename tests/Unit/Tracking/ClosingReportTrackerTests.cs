@@ -26,7 +26,7 @@ namespace ConnectionsMonitor.Tests.Tracking
             {
                 Key = new ConnectionKey(TransportProtocol.Tcp, local, localPort, remote, 443, pid, null, cookie),
                 Protocol = TransportProtocol.Tcp, LocalAddress = local, LocalPort = localPort, RemoteAddress = remote, RemotePort = 443,
-                State = state, ProcessId = pid, BytesSent = sent, BytesReceived = received,
+                State = state, ProcessId = pid, ProcessName = pid == null ? null : "p" + pid, BytesSent = sent, BytesReceived = received,
             };
         }
 
@@ -113,6 +113,23 @@ namespace ConnectionsMonitor.Tests.Tracking
             Assert.Equal(ConnectionChange.Closed, closed.Change);
             Assert.True(closed.FinalCounters);
             Assert.Equal(300L, closed.Connection.BytesSent);
+            // Closed names the process that owned the connection while it moved those bytes, not the remnant's nobody.
+            Assert.Equal(42, closed.Connection.ProcessId);
+            Assert.Equal("p42", closed.Connection.ProcessName);
+        }
+
+        [Fact]
+        public void AnOwnerlessRowThatIsNoRemnantGetsNoFormerOwner()
+        {
+            // A remnant, then the endpoints reused by a connection nobody can be named for (another user's, unprivileged):
+            // its Closed must not borrow the first connection's owner.
+            var t = new ConnectionTracker();
+            t.Update(At(0, Row(50005, 82, 42, TcpState.Established, 1, 1)), null, false, null);
+            t.Update(At(2, Row(50005, 82, null, TcpState.TimeWait, null, null)), null, false, null);
+            t.Update(At(4, Row(50005, 83, null, TcpState.Established, 5, 5)), null, false, null);
+            var closed = Assert.Single(t.Update(At(6), null, false, null), e => e.Change == ConnectionChange.Closed);
+            Assert.Null(closed.Connection.ProcessId);
+            Assert.Null(closed.Connection.ProcessName);
         }
 
         [Fact]
