@@ -156,6 +156,7 @@ namespace ConnectionsMonitor.Engine.Web
         private readonly List<Thread> _acceptors = new List<Thread>();
         private readonly HashSet<string> _methods;
         private readonly HashSet<string> _loopbackHosts;
+        private readonly string _hostNames; // the Host values _loopbackHosts takes, for the 403's text
         private readonly int _maxStreams;
         private readonly long _maxBody;
         private readonly string _threadName;
@@ -188,7 +189,13 @@ namespace ConnectionsMonitor.Engine.Web
             if (loopback && options.RefuseForeignHost)
             {
                 string p = ":" + port.ToString(CultureInfo.InvariantCulture);
-                _loopbackHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "127.0.0.1" + p, "localhost" + p, "[::1]" + p };
+                var names = new List<string> { "127.0.0.1" + p, "localhost" + p, "[::1]" + p };
+                // Bound to another loopback address (127.0.0.2, which a user chose): its own URL names that address.
+                string own = options.Address == null ? null
+                    : (options.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + options.Address + "]" : options.Address.ToString()) + p;
+                if (own != null && !names.Contains(own)) names.Add(own);
+                _loopbackHosts = new HashSet<string>(names, StringComparer.OrdinalIgnoreCase);
+                _hostNames = string.Join(", ", names.GetRange(0, names.Count - 1)) + " or " + names[names.Count - 1];
             }
             foreach (var l in listeners)
             {
@@ -623,7 +630,7 @@ namespace ConnectionsMonitor.Engine.Web
             string host = request.Headers["Host"];
             // (An HTTP/1.0 request may come without Host: then there is no name to have been rebound.)
             if (_loopbackHosts != null && !(host == null && request.ProtocolVersion.Minor == 0) && !_loopbackHosts.Contains((host ?? "").Trim()))
-                return Text(403, "403 Forbidden: the Host header must name this endpoint (127.0.0.1:" + Port + ", localhost:" + Port + " or [::1]:" + Port +
+                return Text(403, "403 Forbidden: the Host header must name this endpoint (" + _hostNames +
                     "); another name reaching a loopback port is how a page of another site gets in (DNS rebinding).\n");
             if (_admit != null)
             {

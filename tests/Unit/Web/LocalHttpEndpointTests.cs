@@ -255,6 +255,21 @@ namespace ConnectionsMonitor.Tests.Web
             Assert.EndsWith("413 Content Too Large: the body is over 10 bytes.\n", body);
         }
 
+        [LinuxFact]
+        public void BoundToAnotherLoopbackAddressItsOwnUrlIsAnswered()
+        {
+            // 127.0.0.2 is loopback (Linux routes all of 127/8 to lo): the Host check stays on, and takes the address the
+            // user chose, which the endpoint's URL names (a newcomer's trial got 403 for every scrape of that URL).
+            var address = IPAddress.Parse("127.0.0.2");
+            using var endpoint = Start(tune: o => { o.Address = address; o.BearerToken = "s3cret"; });
+            int p = endpoint.Port;
+            string own = Exchange(p, "GET / HTTP/1.1\r\nHost: 127.0.0.2:" + p + "\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n", address);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", own);
+            string foreign = Exchange(p, "GET / HTTP/1.1\r\nHost: rebound.example:" + p + "\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n", address);
+            Assert.StartsWith("HTTP/1.1 403 Forbidden\r\n", foreign);
+            Assert.Contains("the Host header must name this endpoint (127.0.0.1:" + p + ", localhost:" + p + ", [::1]:" + p + " or 127.0.0.2:" + p + ")", foreign);
+        }
+
         [Fact]
         public void OnLoopbackAForeignHostGets403AndMethodsTokensAndHeadersAreChecked()
         {
