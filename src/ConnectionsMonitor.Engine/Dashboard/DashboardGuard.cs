@@ -39,7 +39,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         /// <summary>
         /// A guard for one start: <paramref name="token"/> (see <see cref="NewToken"/>), the port, and the address bound
-        /// (null: loopback, which allows Host 127.0.0.1, localhost and [::1] with that port).
+        /// (null: loopback, which allows Host 127.0.0.1, localhost and [::1] with that port; another address adds its own).
         /// </summary>
         public DashboardGuard(string token, int port, IPAddress boundAddress)
         {
@@ -49,7 +49,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
             CookieName = "cm_dashboard_" + port.ToString(CultureInfo.InvariantCulture);
             string p = ":" + port.ToString(CultureInfo.InvariantCulture);
             _hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "127.0.0.1" + p, "localhost" + p, "[::1]" + p };
-            if (boundAddress != null && !IPAddress.IsLoopback(boundAddress))
+            // Another loopback address (127.0.0.2) is taken too: the page's own URL names it.
+            if (boundAddress != null && IPAddress.IsLoopback(boundAddress)) _hosts.Add(Authority(boundAddress) + p);
+            else if (boundAddress != null)
             {
                 if (boundAddress.Equals(IPAddress.Any) || boundAddress.Equals(IPAddress.IPv6Any))
                 {

@@ -46,6 +46,12 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.True(guard.HostAllowed("127.0.0.1:3000"));
             Assert.False(guard.HostAllowed("192.0.2.11:3000"));
             Assert.True(new DashboardGuard(Token, 3000, IPAddress.Any).HostAllowed(System.Net.Dns.GetHostName() + ":3000"));
+            // Another loopback address: the page's own URL names it.
+            var other = new DashboardGuard(Token, 3000, IPAddress.Parse("127.0.0.2"));
+            Assert.True(other.HostAllowed("127.0.0.2:3000"));
+            Assert.True(other.HostAllowed("localhost:3000"));
+            Assert.False(other.HostAllowed("127.0.0.3:3000"));
+            Assert.False(Loopback().HostAllowed("127.0.0.2:3000"));
         }
 
         [Fact]
