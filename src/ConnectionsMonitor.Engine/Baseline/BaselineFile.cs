@@ -189,7 +189,10 @@ namespace ConnectionsMonitor.Engine.Baseline
 
         private static IEnumerable<JsonElement> Items(string path, JsonElement root, string name)
         {
-            if (!root.TryGetProperty(name, out var array) || array.ValueKind == JsonValueKind.Null) yield break;
+            // Always written, [] when there were none: a file without the array is damaged or hand-made, and reading it as
+            // "no entries" would report every entry of the other side as added or removed.
+            if (!root.TryGetProperty(name, out var array) || array.ValueKind == JsonValueKind.Null)
+                throw Bad(path, "has no \"" + name + "\" array (every baseline has one, [] when there were none).");
             if (array.ValueKind != JsonValueKind.Array) throw Bad(path, "has a \"" + name + "\" that is not an array.");
             int i = 0;
             foreach (var item in array.EnumerateArray())

@@ -39,6 +39,13 @@ namespace ConnectionsMonitor.Commands
 
         internal ConnectionBaseline ReadBaseline(string path, string parameter)
         {
+            if (Directory.Exists(path))
+            {
+                // Reading a folder fails with "Access to the path is denied", which sends the user to the permissions.
+                ThrowTerminatingError(new ErrorRecord(new IOException("'" + path + "' is a folder; -" + parameter + " names a baseline file, e.g. ./baseline.json."),
+                    "BaselinePathIsFolder", ErrorCategory.InvalidArgument, path));
+                return null;
+            }
             try { return BaselineFile.Read(path); }
             catch (BaselineFormatException ex)
             {
@@ -83,6 +90,14 @@ namespace ConnectionsMonitor.Commands
             {
                 ThrowTerminatingError(new ErrorRecord(new IOException("'" + path + "' is a folder; -Path names the baseline file to write, e.g. ./baseline.json."),
                     "BaselinePathIsFolder", ErrorCategory.InvalidArgument, path));
+                return;
+            }
+            string folder = System.IO.Path.GetDirectoryName(path);
+            if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+            {
+                // Else the write fails naming its temporary file (.x.json.49df6d27.tmp) in the folder that is not there.
+                ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException("The folder '" + folder + "' does not exist; create it first (New-Item -ItemType Directory), or give -Path a file in a folder that exists."),
+                    "BaselineFolderNotFound", ErrorCategory.ObjectNotFound, folder));
                 return;
             }
             var snapshot = TakeSnapshot();

@@ -184,7 +184,10 @@ namespace ConnectionsMonitor.Tests.Baseline
         [InlineData("{\"format\":\"something else\",\"formatVersion\":1}", "is not a connection baseline (its \"format\" is \"something else\")")]
         [InlineData("{\"format\":\"ConnectionsMonitor.Baseline\"}", "has no usable \"formatVersion\" (it is missing)")]
         [InlineData("{\"format\":\"ConnectionsMonitor.Baseline\",\"formatVersion\":1,\"created\":\"2026-12-01T06:00:00Z\",\"listeners\":[{\"protocol\":\"TCP\",\"localPort\":\"22\"}]}", "has a \"localPort\" of \"22\"; expected a whole number from 0 to 65535.")]
-        [InlineData("{\"format\":\"ConnectionsMonitor.Baseline\",\"formatVersion\":1,\"created\":\"2026-12-01T06:00:00Z\",\"outbound\":[{\"protocol\":\"SCTP\"}]}", "has a \"protocol\" of \"SCTP\"; expected \"TCP\" or \"UDP\".")]
+        [InlineData("{\"format\":\"ConnectionsMonitor.Baseline\",\"formatVersion\":1,\"created\":\"2026-12-01T06:00:00Z\",\"listeners\":[],\"outbound\":[{\"protocol\":\"SCTP\"}]}", "has a \"protocol\" of \"SCTP\"; expected \"TCP\" or \"UDP\".")]
+        // A section left out (or null) is a damaged file, not "none": read as empty, every entry of the other side would differ.
+        [InlineData("{\"format\":\"ConnectionsMonitor.Baseline\",\"formatVersion\":1,\"created\":\"2026-12-01T06:00:00Z\",\"outbound\":[]}", "has no \"listeners\" array (every baseline has one, [] when there were none).")]
+        [InlineData("{\"format\":\"ConnectionsMonitor.Baseline\",\"formatVersion\":1,\"created\":\"2026-12-01T06:00:00Z\",\"listeners\":[],\"outbound\":null}", "has no \"outbound\" array (every baseline has one, [] when there were none).")]
         public void ABadFileSaysWhatWasWrongAndWhatIsExpected(string content, string what)
         {
             string path = Path.Combine(_dir, "bad.json");

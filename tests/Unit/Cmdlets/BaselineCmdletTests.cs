@@ -112,6 +112,17 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var missing = Assert.Single(_ps.InvokeExpectingErrors("Compare-ConnectionBaseline -Path $args[0]", Path.Combine(_dir, "nosuch.json")));
             Assert.StartsWith("BaselineFileUnreadable", missing.FullyQualifiedErrorId);
             Assert.Contains("cannot be read", missing.Exception.Message);
+
+            // A folder where a file is expected, and a file in a folder that is not there: said so, in those words.
+            var folder = Assert.Single(_ps.InvokeExpectingErrors("Compare-ConnectionBaseline -Path $args[0]", _dir));
+            Assert.StartsWith("BaselinePathIsFolder", folder.FullyQualifiedErrorId);
+            Assert.Equal("'" + _dir + "' is a folder; -Path names a baseline file, e.g. ./baseline.json.", folder.Exception.Message);
+            string nowhere = Path.Combine(_dir, "nodir", "x.json");
+            var noFolder = Assert.Single(_ps.InvokeExpectingErrors("Export-ConnectionBaseline -Path $args[0]", nowhere));
+            Assert.StartsWith("BaselineFolderNotFound", noFolder.FullyQualifiedErrorId);
+            Assert.Equal("The folder '" + Path.Combine(_dir, "nodir") + "' does not exist; create it first (New-Item -ItemType Directory), or give -Path a file in a folder that exists.",
+                noFolder.Exception.Message);
+            Assert.False(Directory.Exists(Path.Combine(_dir, "nodir")));
         }
 
         [Fact]
@@ -119,9 +130,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             string empty = Path.Combine(_dir, "empty.json"), hostile = Path.Combine(_dir, "hostile.json");
             const string head = "{\"format\":\"ConnectionsMonitor.Baseline\",\"formatVersion\":1,\"created\":\"2026-12-01T06:00:00Z\",\"hostName\":\"h\"";
-            File.WriteAllText(empty, head + "}");
+            File.WriteAllText(empty, head + ",\"listeners\":[],\"outbound\":[],\"vpn\":[]}");
             File.WriteAllText(hostile, head + ",\"listeners\":[{\"protocol\":\"TCP\",\"localAddress\":\"0.0.0.0\",\"localPort\":4444," +
-                "\"processName\":\"evil\\u001b]0;owned\\u0007name\",\"processPath\":\"/tmp/\\u001b[2Jx\"}]}");
+                "\"processName\":\"evil\\u001b]0;owned\\u0007name\",\"processPath\":\"/tmp/\\u001b[2Jx\"}],\"outbound\":[],\"vpn\":[]}");
             var d = Assert.Single(_ps.Invoke("Compare-ConnectionBaseline $args[0] -DifferencePath $args[1]", empty, hostile));
             Assert.Equal("evil\u001b]0;owned\u0007name", Prop<string>(d, "ProcessName")); // the object keeps the exact text
 
