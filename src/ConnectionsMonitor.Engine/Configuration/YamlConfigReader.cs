@@ -256,11 +256,13 @@ namespace ConnectionsMonitor.Engine.Configuration
             return false;
         }
 
-        public const string PortExpectation = "a port number from 0 to 65535";
+        // 0 is no port a connection or a rule can have (it stands for "none" in a listener's remote end): a list of ports
+        // that takes it (suspiciousPorts: [0]) would hold a rule that can never fire, so 1 to 65535, as the cmdlets take.
+        public const string PortExpectation = "a port number from 1 to 65535";
 
         public bool TryPort(YamlNode node, string key, out int port)
         {
-            bool ok = TryInteger(node, key, 0, 65535, PortExpectation, out long value);
+            bool ok = TryInteger(node, key, 1, 65535, PortExpectation, out long value);
             port = (int)value;
             return ok;
         }

@@ -30,8 +30,10 @@ namespace ConnectionsMonitor.Tests.Configuration
         [Theory]
         [InlineData("refreshInterval: 10\n", 1, "refreshInterval", "at least 100, found '10'")]
         [InlineData("dashboard:\n  enabled: true\n  port: 70000\n", 3, "dashboard.port", "from 1 to 65535, found '70000'")]
-        [InlineData("alerts:\n  conditions:\n    suspiciousPorts: [23, 70000]\n", 3, "alerts.conditions.suspiciousPorts[1]", "from 0 to 65535, found '70000'")]
-        [InlineData("highlightedPorts:\n  '22': '#FFA500'\n  '70000': red\n", 3, "highlightedPorts.'70000'", "from 0 to 65535, found '70000'")]
+        [InlineData("alerts:\n  conditions:\n    suspiciousPorts: [23, 70000]\n", 3, "alerts.conditions.suspiciousPorts[1]", "from 1 to 65535, found '70000'")]
+        [InlineData("alerts:\n  conditions:\n    suspiciousPorts: [0]\n", 3, "alerts.conditions.suspiciousPorts[0]", "expected a port number from 1 to 65535, found '0'")]
+        [InlineData("vpn:\n  ports: [0]\n", 2, "vpn.ports[0]", "expected a port number from 1 to 65535, found '0'")]
+        [InlineData("highlightedPorts:\n  '22': '#FFA500'\n  '70000': red\n", 3, "highlightedPorts.'70000'", "from 1 to 65535, found '70000'")]
         [InlineData("monitoring:\n  topTalkersCount: 0\n", 2, "monitoring.topTalkersCount", "from 1 to 100, found '0'")]
         [InlineData("columnWidths:\n  Process: 500\n", 2, "columnWidths.Process", "from 1 to 200, found '500'")]
         [InlineData("monitoring:\n  historyRetention: -1\n", 2, "monitoring.historyRetention", "0 or more, found '-1'")]
@@ -75,7 +77,7 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("dns:\n  servers: ['[::1']\n", 2, "dns.servers[0]", "expected a closing ]")]
         [InlineData("dns:\n  timeoutMs: 10\n", 2, "dns.timeoutMs", "from 50 to 60000, found '10'")]
         [InlineData("dns:\n  maxConcurrent: 0\n", 2, "dns.maxConcurrent", "from 1 to 256, found '0'")]
-        [InlineData("vpn:\n  ports: [1194, 70000]\n", 2, "vpn.ports[1]", "from 0 to 65535, found '70000'")]
+        [InlineData("vpn:\n  ports: [1194, 70000]\n", 2, "vpn.ports[1]", "from 1 to 65535, found '70000'")]
         [InlineData("geoip:\n  enabled: sometimes\n", 2, "geoip.enabled", "expected true or false, found 'sometimes'")]
         public void BadValues(string yaml, int line, string key, string fragment)
         {
