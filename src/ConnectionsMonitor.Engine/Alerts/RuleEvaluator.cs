@@ -377,7 +377,9 @@ namespace ConnectionsMonitor.Engine.Alerts
                 }
                 else
                 {
-                    if (AlertSample.IsListener(r)) continue;
+                    // Not listeners, and not TIME_WAIT: what an active close leaves for a minute is a closed connection
+                    // (no owner, no traffic), and counting it kept a level on long after its connections closed.
+                    if (AlertSample.IsListener(r) || r.State == TcpState.TimeWait) continue;
                     v = 1;
                 }
                 int subject = c.PerProcess ? r.ProcessId ?? -2 : -1;

@@ -149,6 +149,12 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.Equal("Connection count back to 1 connections (limit 2)", off.Summary);
             Assert.Equal(0, ev.Active);
             Assert.Empty(ev.Evaluate(Sample(16, Rows(1))));
+
+            // TIME_WAIT rows are closed connections the kernel keeps for a minute: counted, closing three connections
+            // would leave the level on (a newcomer's trial) until they expire.
+            var closing = Rows(1).Concat(Enumerable.Range(0, 5).Select(i => { var r = Tcp(51000 + i, 443, TcpState.TimeWait, null); r.ProcessId = null; return r; })).ToArray();
+            Assert.Empty(ev.Evaluate(Sample(18, closing)));
+            Assert.Equal(0, ev.Active);
         }
 
         [Fact]
