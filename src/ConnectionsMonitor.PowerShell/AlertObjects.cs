@@ -14,9 +14,9 @@ namespace ConnectionsMonitor
         public string Kind { get; set; }
         /// <summary>The conditions in one line each, joined by "; " ("RemotePort 3389,23; PortScan 6 ports/10s").</summary>
         public string Conditions { get; set; }
-        /// <summary>The filter as parameters ("-ProcessName nginx -Protocol TCP"); empty for all connections.</summary>
+        /// <summary>The filter as parameters ("-ProcessName nginx -Protocol TCP"); null for all connections.</summary>
         public string Filter { get; set; }
-        /// <summary>The webhooks, redacted ("Discord https://discord.com/…"), joined by ", ".</summary>
+        /// <summary>The webhooks, redacted ("Discord https://discord.com/…"), joined by ", "; null when the rule has none.</summary>
         public string Targets { get; set; }
         public string SourceIdentifier { get; set; }
         public bool HasAction { get; set; }

@@ -10,7 +10,7 @@ namespace ConnectionsMonitor.Commands
     [OutputType(typeof(ConnectionAlertInfo))]
     public sealed class GetConnectionAlertCommand : AlertCommandBase
     {
-        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(AlertNameCompleter))]

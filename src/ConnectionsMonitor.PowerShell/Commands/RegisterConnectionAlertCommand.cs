@@ -187,8 +187,8 @@ namespace ConnectionsMonitor.Commands
         {
             var info = OutputMapper.ToAlertInfo(rule);
             var parts = new List<string> { info.Conditions };
-            if (info.Filter.Length > 0) parts.Add("filter " + info.Filter);
-            if (info.Targets.Length > 0) parts.Add("to " + info.Targets);
+            if (!string.IsNullOrEmpty(info.Filter)) parts.Add("filter " + info.Filter);
+            if (!string.IsNullOrEmpty(info.Targets)) parts.Add("to " + info.Targets);
             if (info.SourceIdentifier != null) parts.Add("event " + info.SourceIdentifier);
             if (info.HasAction) parts.Add("with -Action");
             return "alert rule '" + rule.Name + "' (" + string.Join("; ", parts) + ")";

@@ -14,7 +14,7 @@ namespace ConnectionsMonitor.Commands
     [OutputType(typeof(ConnectionAlertTestResult))]
     public sealed class TestConnectionAlertCommand : AlertCommandBase
     {
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(AlertNameCompleter))]

@@ -10,7 +10,7 @@ namespace ConnectionsMonitor.Commands
     [OutputType(typeof(void))]
     public sealed class UnregisterConnectionAlertCommand : AlertCommandBase
     {
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(AlertNameCompleter))]

@@ -37,8 +37,9 @@ namespace ConnectionsMonitor.Session
                 Name = rule.Name,
                 Kind = rule.Kind,
                 Conditions = string.Join("; ", rule.Conditions.Select(c => c.ToString())),
-                Filter = FilterText(rule.Filter),
-                Targets = string.Join(", ", rule.Targets.Select(t => t.Redacted)),
+                // None is $null, as for SourceIdentifier: "" in one column and null in the next read as two meanings in JSON.
+                Filter = FilterText(rule.Filter) is var filter && filter.Length > 0 ? filter : null,
+                Targets = rule.Targets.Count > 0 ? string.Join(", ", rule.Targets.Select(t => t.Redacted)) : null,
                 SourceIdentifier = rule.SourceIdentifier,
                 HasAction = rule.HasAction,
                 Origin = rule.Origin ?? "cmdlet",

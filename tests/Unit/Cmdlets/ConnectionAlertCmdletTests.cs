@@ -74,8 +74,18 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Empty(_ps.Invoke("Get-ConnectionAlert nomatch*"));
             Assert.Equal("NewRemoteAsn except 15169", Prop<string>(_ps.Invoke("Get-ConnectionAlert web-b")[0], "Conditions"));
             Assert.Equal("PortScan 6 ports/10s", Prop<string>(_ps.Invoke("Get-ConnectionAlert other")[0], "Conditions"));
+            // No filter, no webhook: $null, as an unset SourceIdentifier is (not "" in one column and null in the next).
+            var plain = _ps.Invoke("Get-ConnectionAlert other")[0];
+            Assert.Null(plain.Properties["Filter"].Value);
+            Assert.Null(plain.Properties["Targets"].Value);
+            Assert.Null(plain.Properties["SourceIdentifier"].Value);
 
             _ps.Invoke("Get-ConnectionAlert WEB-* | Unregister-ConnectionAlert");
+            Assert.Equal(new[] { "other" }, Names());
+            // Plain names come down the pipeline too, as with Get-Service | Stop-Service's 'name' | Stop-Service.
+            _ps.Invoke("Register-ConnectionAlert piped-1 -PortScan; Register-ConnectionAlert piped-2 -PortScan");
+            Assert.Equal(new[] { "piped-1" }, _ps.Invoke("'piped-1' | Get-ConnectionAlert").Select(o => Prop<string>(o, "Name")));
+            _ps.Invoke("'piped-1', 'PIPED-*' | Unregister-ConnectionAlert");
             Assert.Equal(new[] { "other" }, Names());
 
             var errors = _ps.InvokeExpectingErrors("Unregister-ConnectionAlert nosuch");
