@@ -546,6 +546,17 @@
 
   function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
   function chartWidth(el) { return Math.max(160, el.clientWidth || el.parentNode.clientWidth || 300); }
+  // The time axis on the 24-hour clock of the table's cells (uPlot's default is 2:48pm and 12/3/26): uPlot's table of
+  // tick formats — smallest step in seconds, the tick's format, then what a tick adds when the year, month, day, hour or
+  // minute rolls over, and mode 1 (added below the tick).
+  const TIME_TICKS = [
+    [3600 * 24 * 365, '{YYYY}', null, null, null, null, null, null, 1],
+    [3600 * 24 * 28, '{MMM}', '\n{YYYY}', null, null, null, null, null, 1],
+    [3600 * 24, '{MMM} {D}', '\n{YYYY}', null, null, null, null, null, 1],
+    [3600, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MMM} {D}', null, null, null, 1],
+    [60, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MMM} {D}', null, null, null, 1],
+    [1, ':{ss}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MMM} {D} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
+  ];
   function chartOptions(el, series, rateAxis) {
     const fg = css('--fg'), grid = css('--line');
     return {
@@ -554,7 +565,7 @@
       cursor: { drag: { x: false, y: false } },
       series: [{}].concat(series),
       axes: [
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90 },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90, values: TIME_TICKS },
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, space: 24,
           // Counts are whole numbers: no 2.5 sockets on the axis.
           values: rateAxis ? (u, vals) => vals.map((x) => (x == null ? '' : bytes(Math.round(x))))
