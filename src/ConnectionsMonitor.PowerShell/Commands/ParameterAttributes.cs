@@ -146,8 +146,8 @@ namespace ConnectionsMonitor.Commands
             }
             if (value is sbyte || value is byte || value is short || value is ushort || value is int || value is uint || value is long || value is ulong)
             {
-                long number = Convert.ToInt64(value, CultureInfo.InvariantCulture);
-                if (number >= 1 && number <= 12) return (Engine.Model.TcpState)number;
+                decimal number = Convert.ToDecimal(value, CultureInfo.InvariantCulture); // any size of whole number, no overflow
+                if (number >= 1 && number <= 12) return (Engine.Model.TcpState)(int)number;
                 throw new ArgumentTransformationMetadataException(number.ToString(CultureInfo.InvariantCulture)
                     + " is not a TCP state number: MIB_TCP_STATE numbers run from 1 (Closed) to 12 (DeleteTcb). " + Expected);
             }
