@@ -104,6 +104,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     try
                     {
                         ReadSockDiag(request, rows);
+                        DropRepeats(rows, _cookies);
                     }
                     catch (Exception ex) when (Mode == LinuxTableMode.Auto && (ex is NetlinkException || ex is InvalidDataException))
                     {
@@ -123,6 +124,29 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 _lastRowCount = rows.Count;
                 return new ConnectionTableResult(rows, warnings);
             }
+        }
+
+        // Cookies of the rows of one read (see DropRepeats), kept from read to read so its table is not grown again.
+        private readonly HashSet<ulong> _cookies = new HashSet<ulong>();
+
+        /// <summary>
+        /// Drops the second and later rows of a socket in one read: the kernel resumes a dump at each receive from a
+        /// position (hash bucket, index in its chain), so a socket added to or removed from that chain between two receives
+        /// shifts the walk and the socket at the edge is sent twice. (Wine's table, read from /proc/net/tcp a page at a
+        /// time, showed one such repeat in CI; sock_diag resumes the same way.) The kernel's socket cookie names one socket
+        /// (one counter for TCP and UDP), so equal cookies are one socket; rows without a cookie are all kept.
+        /// </summary>
+        internal static void DropRepeats(List<SocketEntry> rows, HashSet<ulong> seen)
+        {
+            seen.Clear();
+            int kept = 0;
+            for (int i = 0; i < rows.Count; i++)
+            {
+                var r = rows[i];
+                if (r.SockDiagCookie != 0 && !seen.Add(r.SockDiagCookie)) continue;
+                rows[kept++] = r;
+            }
+            if (kept < rows.Count) rows.RemoveRange(kept, rows.Count - kept);
         }
 
         private void ReadSockDiag(ConnectionQuery request, List<SocketEntry> rows)
