@@ -99,10 +99,13 @@ namespace ConnectionsMonitor.Engine
         /// <summary>
         /// The session's sampler's read: a new rate window starts, except with <paramref name="sameWindow"/> (a second read
         /// of the same moment, once per enrichment in one tick; or a tick too soon after the latest window began), whose
-        /// rows carry the rates of the window the previous read ended.
+        /// rows carry the rates of the window the previous read ended. A connection whose window began less than
+        /// <see cref="MinSnapshotWindow"/> ago carries that window's rates too: the sampler's first read, started just after a
+        /// snapshot of the caller's (Get-MonitoredConnection, then the live view), would otherwise give rates over a tenth of
+        /// a second (0, or several times the real one; a newcomer's trial saw 1.3MB/s for a 500KB/s flow, 0B/s for others).
         /// </summary>
         internal ConnectionSnapshot TakeSamplerSnapshot(EnrichmentOptions enrichment, bool sameWindow) =>
-            Read(enrichment, new ConnectionQuery[0], observe: true, sameWindow: sameWindow);
+            Read(enrichment, new ConnectionQuery[0], observe: true, sameWindow: sameWindow, minWindow: MinSnapshotWindow);
 
         /// <summary>
         /// A read for read-only helpers (tab completion): owners attached, the enrichment given

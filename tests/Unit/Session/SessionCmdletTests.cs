@@ -226,6 +226,31 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [LinuxFact]
+        public void TheLiveViewsFirstFrameRightAfterASnapshotHasNoRateOverAFractionOfASecond()
+        {
+            // Get-MonitoredConnection, bytes, then the live view at once: its sampler's first read comes a tenth of a second
+            // after the snapshot's, and a rate over that window is several times the real one (or 0). A window is at least
+            // half a second (MonitorEngine.MinSnapshotWindow), so the cell is blank, or at most 64 KB over 0.5 s.
+            using var ps = new ModuleSession();
+            using var pair = new TcpPair();
+            ps.Invoke("$null = Get-MonitoredConnection -LocalPort $args[0] -RemotePort $args[1]", pair.ClientPort, pair.ListenPort);
+            pair.ExchangeAsync(65536, 0).GetAwaiter().GetResult();
+            var lines = string.Join("\n", ps.Invoke("Show-ConnectionMonitor -Count 1 -LocalPort $args[0] -RemotePort $args[1]", pair.ClientPort, pair.ListenPort)
+                .Select(o => (string)o.BaseObject)).Split('\n');
+            string header = Assert.Single(lines, l => l.StartsWith("Proto ", StringComparison.Ordinal));
+            int at = header.IndexOf(" Rate ", StringComparison.Ordinal) + 1;
+            Assert.True(at > 0, header);
+            string row = Assert.Single(lines, l => l.Contains(":" + pair.ClientPort + " ", StringComparison.Ordinal));
+            string cell = row.Substring(at, 8).Trim();
+            if (cell.Length == 0) return;
+            var m = System.Text.RegularExpressions.Regex.Match(cell, @"^([0-9.]+)(B|KB|MB|GB)/s$");
+            Assert.True(m.Success, "Rate cell '" + cell + "' in: " + row);
+            double rate = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+                * (m.Groups[2].Value == "B" ? 1 : m.Groups[2].Value == "KB" ? 1024 : m.Groups[2].Value == "MB" ? 1 << 20 : 1 << 30);
+            Assert.True(rate <= 65536 / 0.5 * 1.05, "a rate over less than half a second: " + cell);
+        }
+
+        [LinuxFact]
         public void ClosingTheRunspaceStopsARunningWatchsSampler()
         {
             var ps = new ModuleSession();
