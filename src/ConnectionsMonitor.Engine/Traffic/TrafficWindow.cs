@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Net;
 using System.Threading;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
@@ -121,22 +122,33 @@ namespace ConnectionsMonitor.Engine.Traffic
             var clock = Stopwatch.StartNew();
             var first = engine.TakeSnapshot(enrichment, filters);
             var opened = clock.Elapsed;
+            // Who owned each connection while the window ran: a closing report names the owner only when a read had seen
+            // the socket, and the process may have exited before its name is looked up (a client that sends and quits).
+            var owners = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>();
+            NoteOwners(owners, first.Connections);
+            var peekEnrichment = new Enrichment.EnrichmentOptions { Geo = enrichment?.Geo, Vpn = enrichment?.Vpn };
             progress?.Report(TimeSpan.Zero);
             while (true)
             {
                 var left = duration - (clock.Elapsed - opened);
                 if (left <= TimeSpan.Zero) break;
-                var step = progress == null || left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1);
+                // A read a second (which leaves rates alone) notes the owners of connections that open during the window.
+                var step = left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1);
                 // Whole milliseconds, rounded up: a timeout under 1 ms rounds down to 0 and the loop would spin.
                 if (cancel.WaitHandle.WaitOne((int)Math.Ceiling(step.TotalMilliseconds))) cancel.ThrowIfCancellationRequested();
                 var passed = clock.Elapsed - opened;
-                if (passed < duration) progress?.Report(passed);
+                if (passed < duration)
+                {
+                    progress?.Report(passed);
+                    NoteOwners(owners, engine.Peek(peekEnrichment, filters).Connections);
+                }
             }
             progress?.Report(duration);
             var last = engine.TakeSnapshot(enrichment, filters);
             var elapsed = clock.Elapsed;
             // Drained after the second snapshot: a connection that closed after it is still in it and
             // its later bytes are outside the window (Compute ignores closings of connections in Last).
+            NoteOwners(owners, last.Connections);
             var closed = closedSeen ? engine.Describe(feed.DrainClosed(), enrichment, filters) : new ConnectionRecord[0];
             if (closedSeen && feed.LostReports > lostBefore)
                 warnings.Add("Reports of " + (feed.LostReports - lostBefore) + " or more connections that closed during the sample were lost " +
@@ -144,7 +156,39 @@ namespace ConnectionsMonitor.Engine.Traffic
 
             foreach (var w in first.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
             foreach (var w in last.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
-            return new TrafficWindow(first, last, elapsed, Compute(first.Connections, last.Connections, closed), warnings, closedSeen);
+            return new TrafficWindow(first, last, elapsed, Compute(first.Connections, last.Connections, WithOwners(closed, owners)), warnings, closedSeen);
+        }
+
+        private static void NoteOwners(Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord> owners, IReadOnlyList<ConnectionRecord> rows)
+        {
+            foreach (var r in rows)
+                if (r.ProcessId != null && r.ProcessName != null && r.RemoteAddress != null)
+                    owners[(r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort)] = r;
+        }
+
+        /// <summary>
+        /// Closing reports without an owner's name (the socket was never read, or its process exited before the lookup)
+        /// named after the process a read in the window saw holding the same endpoints; copies, the reports stay as they are.
+        /// </summary>
+        private static IReadOnlyList<ConnectionRecord> WithOwners(IReadOnlyList<ConnectionRecord> closed,
+            Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord> owners)
+        {
+            List<ConnectionRecord> named = null;
+            for (int i = 0; i < closed.Count; i++)
+            {
+                var c = closed[i];
+                if (c.ProcessName != null || c.RemoteAddress == null
+                    || !owners.TryGetValue((c.Protocol, c.LocalAddress, c.LocalPort, c.RemoteAddress, c.RemotePort), out var owner)
+                    || (c.ProcessId != null && c.ProcessId != owner.ProcessId)) continue;
+                if (named == null) named = new List<ConnectionRecord>(closed);
+                var copy = c.Copy();
+                copy.ProcessId = owner.ProcessId;
+                copy.ProcessName = owner.ProcessName;
+                copy.ProcessPath = owner.ProcessPath;
+                copy.UserName = owner.UserName;
+                named[i] = copy;
+            }
+            return (IReadOnlyList<ConnectionRecord>)named ?? closed;
         }
 
         /// <summary>

@@ -69,6 +69,14 @@ for line in sys.stdin:
             if (_process.StandardOutput.ReadLine() != "ok") throw new InvalidOperationException("the child talker failed: " + command);
         }
 
+        /// <summary>Ends the child (its socket closes as it exits) and waits until it has.</summary>
+        public void Quit()
+        {
+            _process.StandardInput.WriteLine("quit");
+            _process.StandardInput.Flush();
+            if (!_process.WaitForExit(10000)) throw new InvalidOperationException("the child talker did not quit");
+        }
+
         public void Dispose()
         {
             try { if (!_process.HasExited) _process.Kill(); } catch (InvalidOperationException) { }

@@ -50,6 +50,12 @@ namespace ConnectionsMonitor.Tests.TestSupport
         }
     }
 
+    /// <summary>Linux as root (what the kernel tells only root: sock_diag destroy events with a closed socket's final counters).</summary>
+    public sealed class RootFactAttribute : PrerequisiteFactAttribute
+    {
+        public RootFactAttribute() : base(() => System.Environment.UserName == "root" ? null : "needs root (sock_diag destroy events)") { }
+    }
+
     /// <summary>Linux with IPv6 sockets (a kernel booted with ipv6.disable=1 has none).</summary>
     public sealed class IPv6FactAttribute : PrerequisiteFactAttribute
     {
