@@ -303,7 +303,7 @@ namespace ConnectionsMonitor.Engine.Display
             for (int p = _scroll; p < end; p++) lines.Add(RowLine(layout, _records[_order[p].Index]));
             _lines.EndFrame();
             for (int i = end - _scroll; i < area; i++) lines.Add(new ScreenLine(""));
-            lines.Add(Footer(end));
+            lines.Add(Footer(end, width));
             return lines;
         }
 
@@ -367,17 +367,25 @@ namespace ConnectionsMonitor.Engine.Display
             }
         }
 
-        private ScreenLine Footer(int end)
+        private ScreenLine Footer(int end, int width)
         {
             if (EditingFilter) return new ScreenLine("Filter (Enter applies, Esc cancels): " + _draft + "_");
-            var sb = new StringBuilder();
-            sb.Append(_shownCount == 0 ? "no rows" : "rows " + (_scroll + 1).ToString(CultureInfo.InvariantCulture) + "-" + end.ToString(CultureInfo.InvariantCulture)
-                                                      + " of " + _shownCount.ToString(CultureInfo.InvariantCulture));
-            if (_layout != null && _layout.HiddenForWidth > 0)
-                sb.Append("  (").Append(_layout.HiddenForWidth.ToString(CultureInfo.InvariantCulture)).Append(" columns hidden: window too narrow)");
-            if (!string.IsNullOrEmpty(Notice)) return new ScreenLine(sb.Append("  ").Append(UntrustedText.ForTerminal(Notice)).ToString(), _noticeStyle);
-            sb.Append("  q quit  s sort  p pause  / filter  arrows/PgUp/PgDn scroll");
-            return new ScreenLine(sb.ToString());
+            string rows = _shownCount == 0 ? "no rows" : "rows " + (_scroll + 1).ToString(CultureInfo.InvariantCulture) + "-" + end.ToString(CultureInfo.InvariantCulture)
+                                                        + " of " + _shownCount.ToString(CultureInfo.InvariantCulture);
+            int hidden = _layout?.HiddenForWidth ?? 0;
+            string hiddenLong = hidden > 0 ? "  (" + hidden.ToString(CultureInfo.InvariantCulture) + " columns hidden: window too narrow)" : "";
+            if (!string.IsNullOrEmpty(Notice)) return new ScreenLine(rows + hiddenLong + "  " + UntrustedText.ForTerminal(Notice), _noticeStyle);
+            // A narrow window: the keys before the explanations, in ever fewer words, so the way out and the sort stay on screen.
+            const string keys = "  q quit  s sort  p pause  / filter";
+            string hiddenShort = hidden > 0 ? "  (" + hidden.ToString(CultureInfo.InvariantCulture) + " hidden)" : "";
+            foreach (var candidate in new[]
+            {
+                rows + hiddenLong + keys + "  arrows/PgUp/PgDn scroll",
+                rows + keys + hiddenShort,
+                rows + keys,
+            })
+                if (candidate.Length <= width) return new ScreenLine(candidate);
+            return new ScreenLine(rows + "  q s p /");
         }
 
         // The rows that pass the filter, in snapshot order, keyed later by Sort.

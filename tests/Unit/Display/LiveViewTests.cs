@@ -82,6 +82,17 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         [Fact]
+        public void ANarrowWindowsFooterKeepsTheKeysOnScreen()
+        {
+            var view = ViewOf(10);
+            Assert.Equal("rows 1-10 of 10  q quit  s sort  p pause  / filter  arrows/PgUp/PgDn scroll", view.BuildFrame(200, 20)[19].Text.TrimEnd());
+            // At 60 columns the table hides columns; the keys come before the explanation, in the shorter words.
+            Assert.Matches(@"^rows 1-10 of 10  q quit  s sort  p pause  / filter  \(\d+ hidden\)$", view.BuildFrame(70, 20)[19].Text.TrimEnd());
+            Assert.Equal("rows 1-10 of 10  q quit  s sort  p pause  / filter", view.BuildFrame(60, 20)[19].Text.TrimEnd());
+            Assert.Equal("rows 1-10 of 10  q s p /", view.BuildFrame(30, 20)[19].Text.TrimEnd());
+        }
+
+        [Fact]
         public void ArrowsAndPagesScrollWithinTheRows()
         {
             var view = ViewOf(100);
