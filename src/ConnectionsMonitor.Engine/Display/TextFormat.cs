@@ -54,9 +54,11 @@ namespace ConnectionsMonitor.Engine.Display
             var units = SizeUnits;
             int u = 0;
             while (total >= 1024 && u < units.Length - 1) { total /= 1024; u++; }
+            if (u > 0 && u < units.Length - 1 && Math.Round(total) >= 1024) { total /= 1024; u++; } // 1023.6KB shows as 1.0MB, not 1024KB
+            // One decimal below 10 as it will be shown: 9.97 rounds to "10", not "10.0" (the same flow read 10.0KB/s, then 10KB/s).
             return u == 0
                 ? ((long)total).ToString(CultureInfo.InvariantCulture) + "B"
-                : total.ToString(total < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + units[u];
+                : total.ToString(Math.Round(total, 1) < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + units[u];
         }
 
         /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>

@@ -23,6 +23,21 @@ namespace ConnectionsMonitor.Tests.Display
             AddressScope = scope,
         };
 
+        [Theory]
+        [InlineData(1023, "1023B")]
+        [InlineData(1024, "1.0KB")]
+        [InlineData(10188, "9.9KB")]   // 9.949 KB
+        [InlineData(10220, "10KB")]    // 9.98 KB: one decimal only below 10 as shown, never "10.0KB"
+        [InlineData(10240, "10KB")]
+        [InlineData(1047552, "1023KB")]
+        [InlineData(1048064, "1.0MB")] // 1023.5 KB rounds up to the next unit, not to "1024KB"
+        [InlineData(1048576, "1.0MB")]
+        public void SizesShowOneDecimalOnlyBelowTenAsRounded(double bytes, string expected)
+        {
+            Assert.Equal(expected, TextFormat.Size(bytes));
+            Assert.Equal(expected + "/s", TextFormat.Rate(bytes));
+        }
+
         [Fact]
         public void ForeignShowsTheHostNameWhenKnown()
         {
