@@ -50,6 +50,10 @@ namespace ConnectionsMonitor.Commands
                              "Linux counts TCP only; Windows counts only in an elevated session. -By Connections ranks by connection count.");
             if (ranking.GeoOff)
                 WriteWarning("No connection has a country: GeoIP is off (geoip.enabled is false in config.yml).");
+            else if (grouping == TalkerGrouping.Country && ranking.Talkers.Count == 0 && ranking.Window.Last.Connections.Count > 0)
+                WriteWarning((ranking.Window.Last.Connections.Count == 1 ? "The one connection sampled has no country"
+                                 : "None of the " + ranking.Window.Last.Connections.Count + " connections sampled has a country") +
+                             ": only public remote addresses have one (loopback, private and link-local peers and listening sockets do not).");
             var measured = ranking.Window.Duration > TimeSpan.Zero ? ranking.Window.Duration.TotalSeconds : (double?)null;
             foreach (var t in ranking.Talkers)
                 WriteObject(OutputMapper.ToTalker(t, measured));

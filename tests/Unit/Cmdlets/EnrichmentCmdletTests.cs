@@ -92,6 +92,15 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var au = Assert.Single(talkers);
             Assert.Equal("AU", au.Properties["Name"].Value);
             Assert.Equal(2, au.Properties["Connections"].Value);
+
+            // Only loopback peers: no country to group by, and the command says why instead of writing nothing.
+            using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var (none, warnings) = _ps.InvokeWithWarnings("Get-TopTalker -ConfigPath $args[0] -LocalPort $args[1] -ProcessId $PID -GroupBy Country -By Connections", _config, port);
+            Assert.Empty(none);
+            Assert.Equal("The one connection sampled has no country: only public remote addresses have one (loopback, private and link-local peers and listening sockets do not).",
+                Assert.Single(warnings));
         }
 
         [Fact]
