@@ -48,19 +48,18 @@ namespace ConnectionsMonitor.Engine.Dashboard
             Port = port;
             CookieName = "cm_dashboard_" + port.ToString(CultureInfo.InvariantCulture);
             string p = ":" + port.ToString(CultureInfo.InvariantCulture);
-            _hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "127.0.0.1" + p, "localhost" + p, "[::1]" + p };
-            // Another loopback address (127.0.0.2) is taken too: the page's own URL names it.
-            if (boundAddress != null && IPAddress.IsLoopback(boundAddress)) _hosts.Add(Authority(boundAddress) + p);
-            else if (boundAddress != null)
+            // The loopback names, and another loopback address bound (127.0.0.2), as the metrics endpoint takes them.
+            _hosts = new HashSet<string>(Web.LocalHttpEndpoint.LoopbackHosts(port, boundAddress), StringComparer.OrdinalIgnoreCase);
+            if (boundAddress != null && !IPAddress.IsLoopback(boundAddress))
             {
                 if (boundAddress.Equals(IPAddress.Any) || boundAddress.Equals(IPAddress.IPv6Any))
                 {
                     // Every address: the machine's own names and addresses.
                     _hosts.Add(Dns.GetHostName() + p);
-                    try { foreach (var a in Dns.GetHostAddresses(Dns.GetHostName())) _hosts.Add(Authority(a) + p); }
+                    try { foreach (var a in Dns.GetHostAddresses(Dns.GetHostName())) _hosts.Add(Web.LocalHttpEndpoint.UrlHost(a) + p); }
                     catch (System.Net.Sockets.SocketException) { } // no resolvable host name: its literal addresses are not known here
                 }
-                else _hosts.Add(Authority(boundAddress) + p);
+                else _hosts.Add(Web.LocalHttpEndpoint.UrlHost(boundAddress) + p);
             }
         }
 
@@ -72,8 +71,6 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         /// <summary>The Host values accepted (name:port), for messages and tests.</summary>
         public IReadOnlyCollection<string> Hosts => _hosts;
-
-        private static string Authority(IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + a + "]" : a.ToString();
 
         /// <summary>A new token: 32 random bytes from the OS's cryptographic generator, base64url without padding (43 characters).</summary>
         public static string NewToken()

@@ -188,12 +188,7 @@ namespace ConnectionsMonitor.Engine.Web
             bool loopback = options.Address == null || IPAddress.IsLoopback(options.Address);
             if (loopback && options.RefuseForeignHost)
             {
-                string p = ":" + port.ToString(CultureInfo.InvariantCulture);
-                var names = new List<string> { "127.0.0.1" + p, "localhost" + p, "[::1]" + p };
-                // Bound to another loopback address (127.0.0.2, which a user chose): its own URL names that address.
-                string own = options.Address == null ? null
-                    : (options.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + options.Address + "]" : options.Address.ToString()) + p;
-                if (own != null && !names.Contains(own)) names.Add(own);
+                var names = LoopbackHosts(port, options.Address);
                 _loopbackHosts = new HashSet<string>(names, StringComparer.OrdinalIgnoreCase);
                 _hostNames = string.Join(", ", names.GetRange(0, names.Count - 1)) + " or " + names[names.Count - 1];
             }
@@ -330,8 +325,23 @@ namespace ConnectionsMonitor.Engine.Web
             return sockets;
         }
 
-        private static string Url(IPAddress a, int port) =>
-            "http://" + (a.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + a + "]" : a.ToString()) + ":" + port.ToString(CultureInfo.InvariantCulture) + "/";
+        private static string Url(IPAddress a, int port) => "http://" + UrlHost(a) + ":" + port.ToString(CultureInfo.InvariantCulture) + "/";
+
+        /// <summary>An address as a URL's host (RFC 3986): IPv6 in brackets ("[::1]"), IPv4 as it is.</summary>
+        internal static string UrlHost(IPAddress a) => a.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + a + "]" : a.ToString();
+
+        /// <summary>
+        /// The Host values ("host:port") that name a loopback endpoint: 127.0.0.1, localhost and [::1] with its port, and
+        /// <paramref name="bound"/> when that is another loopback address (127.0.0.2, which a user chose: its URL names it).
+        /// A non-loopback or null <paramref name="bound"/> adds nothing.
+        /// </summary>
+        internal static List<string> LoopbackHosts(int port, IPAddress bound)
+        {
+            string p = ":" + port.ToString(CultureInfo.InvariantCulture);
+            var names = new List<string> { "127.0.0.1" + p, "localhost" + p, "[::1]" + p };
+            if (bound != null && IPAddress.IsLoopback(bound) && !names.Contains(UrlHost(bound) + p)) names.Add(UrlHost(bound) + p);
+            return names;
+        }
 
         private static Socket Listen(IPAddress address, int port)
         {

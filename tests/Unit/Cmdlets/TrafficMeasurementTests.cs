@@ -20,17 +20,24 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
         private static bool IsRoot => Environment.UserName == "root";
 
+        /// <summary>Starts <paramref name="script"/> (a measurement run with -Verbose) in the shared runspace and returns once its window is open.</summary>
+        private System.Management.Automation.PowerShell OpenWindow(string script, out IAsyncResult async)
+        {
+            var ps = System.Management.Automation.PowerShell.Create();
+            ps.Runspace = _ps.Runspace;
+            ps.AddScript(script);
+            async = ps.BeginInvoke();
+            ModuleSession.WaitUntilTheWindowOpens(ps);
+            return ps;
+        }
+
         [LinuxFact]
         public void TopTalkersRankTwoProcessesByExactBytesIncludingAConnectionThatClosed()
         {
             using var server = new DiscardServer();
             using var big = new ChildTalker("cm-big", server.Port);
             using var small = new ChildTalker("cm-small", server.Port);
-            using var ps = System.Management.Automation.PowerShell.Create();
-            ps.Runspace = _ps.Runspace;
-            ps.AddScript("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 -Verbose | Where-Object Name -in 'cm-big', 'cm-small'");
-            var async = ps.BeginInvoke();
-            ModuleSession.WaitUntilTheWindowOpens(ps);
+            using var ps = OpenWindow("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 -Verbose | Where-Object Name -in 'cm-big', 'cm-small'", out var async);
             big.Do("send 3000000");
             small.Do("send 1000000");
             small.Do("close"); // closes inside the window
@@ -69,11 +76,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             // its name cannot be looked up then: the window's reads (the first one, one a second) remember who held it.
             using var server = new DiscardServer();
             using var before = new ChildTalker("cm-gone-a", server.Port); // open before the window
-            using var ps = System.Management.Automation.PowerShell.Create();
-            ps.Runspace = _ps.Runspace;
-            ps.AddScript("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 -Verbose | Where-Object Name -like 'cm-gone-*'");
-            var async = ps.BeginInvoke();
-            ModuleSession.WaitUntilTheWindowOpens(ps);
+            using var ps = OpenWindow("Get-TopTalker -GroupBy Process -Top 1000 -Duration 00:00:04 -Verbose | Where-Object Name -like 'cm-gone-*'", out var async);
             before.Do("send 500000");
             before.Quit();
             using var inside = new ChildTalker("cm-gone-b", server.Port); // opened in the window
@@ -162,11 +165,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             using var server = new DiscardServer();
             using var child = new ChildTalker("cm-stat", server.Port);
-            using var ps = System.Management.Automation.PowerShell.Create();
-            ps.Runspace = _ps.Runspace;
-            ps.AddScript("Get-ConnectionStatistic -Duration 00:00:03 -ExcludeLoopback:$false -Verbose");
-            var async = ps.BeginInvoke();
-            ModuleSession.WaitUntilTheWindowOpens(ps);
+            using var ps = OpenWindow("Get-ConnectionStatistic -Duration 00:00:03 -ExcludeLoopback:$false -Verbose", out var async);
             child.Do("send 5000000");
             var stat = Assert.Single(ps.EndInvoke(async));
             double seconds = (double)stat.Properties["SampleSeconds"].Value;
