@@ -3,7 +3,8 @@
 // drawn (ms after navigation start), then, once the page has settled, updates seen, the script's time per update (User Timing "cm-update": parse,
 // filter, sort, draw), and the main thread's whole busy time per update from the Chrome DevTools Protocol
 // (Performance.getMetrics TaskDuration, which includes style, layout and paint).
-// Usage: node browser-perf.mjs LAUNCH_URL SECONDS   (CM_CHROMIUM: the browser, default /usr/bin/chromium; CM_TRACE: see below)
+// Usage: node browser-perf.mjs LAUNCH_URL SECONDS   (CM_CHROMIUM: the browser, default /usr/bin/chromium; CM_TRACE,
+// CM_TRACE_UPDATES, CM_CPU_PROFILE: see below)
 import { chromium } from 'playwright-core';
 
 const [url, secondsText] = process.argv.slice(2);
@@ -47,10 +48,18 @@ try {
   const m0 = await cdp.send('Performance.getMetrics');
   // CM_TRACE_UPDATES=FILE: a Chrome trace of the first 5 s of the measured updates.
   if (process.env.CM_TRACE_UPDATES) {
-    await browser.startTracing(page, { path: process.env.CM_TRACE_UPDATES, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'loading', 'v8', 'toplevel'] });
+    await browser.startTracing(page, { path: process.env.CM_TRACE_UPDATES, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.invalidationTracking', 'blink', 'loading', 'v8', 'toplevel'] });
     await page.waitForTimeout(5000);
     await browser.stopTracing();
     await page.waitForTimeout(Math.max(0, seconds * 1000 - 5000));
+  } else if (process.env.CM_CPU_PROFILE) {
+    // CM_CPU_PROFILE=FILE: a V8 CPU profile of the measured updates (a .cpuprofile for DevTools' Performance panel).
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+    await page.waitForTimeout(seconds * 1000);
+    const { profile } = await cdp.send('Profiler.stop');
+    (await import('node:fs')).writeFileSync(process.env.CM_CPU_PROFILE, JSON.stringify(profile));
   } else await page.waitForTimeout(seconds * 1000);
   const m1 = await cdp.send('Performance.getMetrics');
   const durations = await page.evaluate((skip) => performance.getEntriesByName('cm-update').slice(skip).map((e) => e.duration), count0);
@@ -58,7 +67,15 @@ try {
   out.updates = durations.length;
   out.scriptMedianMs = durations.length ? durations[Math.floor(durations.length / 2)] : null;
   out.scriptMaxMs = durations.length ? durations[durations.length - 1] : null;
+  // The script's stages (median ms): parse the frame's text, take it into the rows, update the page (filter, sort, draw).
+  out.stagesMedianMs = await page.evaluate((skip) => Object.fromEntries(['parse', 'take', 'apply'].map((n) => {
+    const d = performance.getEntriesByName('cm-' + n).slice(skip).map((e) => e.duration).sort((a, b) => a - b);
+    return [n, d.length ? Math.round(d[Math.floor(d.length / 2)] * 10) / 10 : null];
+  })), count0);
   out.mainThreadPerUpdateMs = durations.length ? ((metric(m1, 'TaskDuration') - metric(m0, 'TaskDuration')) * 1000) / durations.length : null;
+  // The same as the main thread's CPU time (ThreadTime): TaskDuration is wall time, which also counts the moments the thread
+  // waited for a core that other processes held.
+  out.mainThreadCpuPerUpdateMs = durations.length ? ((metric(m1, 'ThreadTime') - metric(m0, 'ThreadTime')) * 1000) / durations.length : null;
   out.heapMB = metric(m1, 'JSHeapUsedSize') / 1048576;
 } catch (e) {
   out.error = String(e && e.stack || e);

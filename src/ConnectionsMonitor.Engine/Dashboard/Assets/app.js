@@ -5,8 +5,14 @@
 (function () {
   const ROW_H = 22;
   const $ = (id) => document.getElementById(id);
-  // Text that only touches the DOM when it changes (a write of the same text would still cost a layout).
-  const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+  // Text that only touches the DOM when it changes (a write of the same text would still cost a layout), and then changes
+  // the element's one text node in place: replacing the node (textContent) makes the browser recompute its parent's style
+  // and build its layout objects again.
+  const setText = (el, text) => {
+    const t = el.firstChild;
+    if (t && t.nodeType === Node.TEXT_NODE && t === el.lastChild) { if (t.data !== text) t.data = text; }
+    else if (el.textContent !== text) el.textContent = text;
+  };
 
   // The table's columns: label, the server columns they show, how to show and sort them.
   const COLUMNS = [
@@ -32,8 +38,9 @@
   let columns = [];          // server column names (the first is Key)
   let index = {};            // name -> position
   const live = new Map();    // key -> row, kept up to date by every update, paused or not
-  const keyOfId = new Map(); // a row's id (see "counters") -> its key
+  const rowOfId = new Map(); // a row's id (see "counters") -> its live row: one lookup per counted row
   const idOfKey = new Map(); // key -> id
+  let reshaped = true;       // rows came, went or were replaced since the rows shown were made (else only counters moved in them)
   let rows = [];             // the rows shown (arrays), taken from live when not paused
   let haystack = null;       // lower-case text of each row for search, made on demand
   let view = [];             // rows after filters and sort
@@ -208,9 +215,11 @@
       const row = document.createElement('div');
       row.className = 'row';
       row.setAttribute('role', 'row');
+      // Each cell holds one text node, whose text changes in place (see setText).
       for (let i = 0; i < COLUMNS.length; i++) {
         const cell = document.createElement('div');
         cell.setAttribute('role', 'gridcell');
+        cell.appendChild(document.createTextNode(''));
         row.appendChild(cell);
       }
       row.addEventListener('click', () => select(row.dataset.key, true));
@@ -231,9 +240,8 @@
         const col = COLUMNS[i];
         const cell = row.children[i];
         const text = cellText(col, r);
-        // A cell's title is its text, or, for a column with a tip of its own (a time in the browser's locale, whose first
-        // formatting costs the page tens of ms), that tip while the row is pointed at or selected (tips below).
-        if (cell.textContent !== text) { cell.textContent = text; if (!col.tip) cell.title = text; }
+        const node = cell.firstChild;
+        if (node.data !== text) node.data = text;
         const cls = 'cell' + (col.num ? ' num' : '') + (col.cls ? ' ' + col.cls(r, index) : '');
         if (cell.className !== cls) cell.className = cls;
       }
@@ -246,15 +254,17 @@
     }
     if (selectedKey && !$('detail').hidden) showDetail(); // an open detail follows the selection; a closed one stays closed
   }
-  // The titles of a drawn row's cells whose column has a tip: written while the row is pointed at or selected (and
-  // rewritten when it shows another record under a pointer that stays still); clear: emptied.
+  // The titles of a drawn row's cells — a cell's whole text (cut ones end in '…'), or its column's own tip (a time in full) —
+  // written while the row is pointed at or selected, and again at each update while it is; clear: emptied. Not at every
+  // update for every row: a new title makes the browser recompute the cell's style (the browser's own style sheet has rules on
+  // [title]), and the first formatting of a time costs the page tens of ms.
   let hovered = null;
   function tips(row, clear) {
     const r = row.record;
     if (!r) return;
     for (let i = 0; i < COLUMNS.length; i++) {
-      if (!COLUMNS[i].tip) continue;
-      const t = clear ? '' : COLUMNS[i].tip(r, index);
+      const col = COLUMNS[i];
+      const t = clear ? '' : col.tip ? col.tip(r, index) : cellText(col, r);
       if (row.children[i].title !== t) row.children[i].title = t;
     }
   }
@@ -326,25 +336,34 @@
     setText($('stat-send'), stats.sendRate == null ? '–' : rate(stats.sendRate));
     setText($('stat-receive'), stats.receiveRate == null ? '–' : rate(stats.receiveRate));
   }
-  // One pass over the rows for the filters' choices and the top talkers.
-  function showChoicesAndTalkers() {
-    const by = new Map();
+  // The filters' choices: the values seen in the rows. Only rows that come, go or are replaced change them (a frame of
+  // counters alone does not), so they are gathered only then.
+  function showChoices() {
     const states = new Set(), countries = new Set(), processes = new Set();
-    const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate, sti = index.State, ci = index.Country;
+    const pi = index.ProcessName, sti = index.State, ci = index.Country;
     for (const r of rows) {
       const p = r[pi], st = r[sti], c = r[ci];
       if (st != null && st !== '') states.add(String(st));
       if (c != null && c !== '') countries.add(String(c));
       if (p != null && p !== '') processes.add(String(p));
-      const name = p == null ? '(no owner)' : p;
-      let t = by.get(name);
-      if (!t) { t = { name, conns: 0, rate: 0, hasRate: false }; by.set(name, t); }
-      t.conns++;
-      if (r[si] != null || r[ri] != null) { t.rate += (r[si] || 0) + (r[ri] || 0); t.hasRate = true; }
     }
     fillChoices('f-state', states);
     fillChoices('f-country', countries);
     fillChoices('f-process', processes);
+  }
+  // The top talkers by rate and by connections: one pass over the rows.
+  function showTalkers() {
+    const by = new Map();
+    const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate;
+    for (const r of rows) {
+      const p = r[pi];
+      const name = p == null ? '(no owner)' : p;
+      let t = by.get(name);
+      if (!t) { t = { name, conns: 0, rate: 0, hasRate: false }; by.set(name, t); }
+      t.conns++;
+      const send = r[si], receive = r[ri];
+      if (send != null || receive != null) { t.rate += (send || 0) + (receive || 0); t.hasRate = true; }
+    }
     const all = Array.from(by.values());
     list($('talk-bytes'), all.filter((t) => t.hasRate).sort((a, b) => b.rate - a.rate).slice(0, 8), (t) => rate(t.rate));
     list($('talk-conn'), all.sort((a, b) => b.conns - a.conns).slice(0, 8), (t) => String(t.conns));
@@ -396,10 +415,11 @@
   // counters of the rows it names by id in "counters" (id, BytesSent, BytesReceived, SendRate, ReceiveRate: a busy
   // machine's every row every second, so not sent whole), and drops the keys it names. While paused a changed row is a
   // new array, so the table's rows stay as they were. Then, unless paused, the rows shown become the live ones.
-  function link(id, key) {
+  function link(id, r) {
+    const key = r[0];
     const before = idOfKey.get(key);
-    if (before !== undefined && before !== id) keyOfId.delete(before);
-    keyOfId.set(id, key);
+    if (before !== undefined && before !== id) rowOfId.delete(before);
+    rowOfId.set(id, r);
     idOfKey.set(key, id);
   }
   function take(kind, data) {
@@ -408,34 +428,39 @@
       index = {};
       columns.forEach((n, i) => { index[n] = i; });
       live.clear();
-      keyOfId.clear();
+      rowOfId.clear();
       idOfKey.clear();
-      data.rows.forEach((r, i) => { live.set(r[0], r); link(data.ids[i], r[0]); });
+      data.rows.forEach((r, i) => { live.set(r[0], r); link(data.ids[i], r); });
+      reshaped = true;
     } else {
-      data.upserts.forEach((r, i) => { live.set(r[0], r); link(data.ids[i], r[0]); });
+      data.upserts.forEach((r, i) => { live.set(r[0], r); link(data.ids[i], r); });
       const c = data.counters, sent = index.BytesSent, received = index.BytesReceived, sendRate = index.SendRate, receiveRate = index.ReceiveRate;
       for (let i = 0; i + 4 < c.length; i += 5) {
-        const key = keyOfId.get(c[i]);
-        const before = key === undefined ? undefined : live.get(key);
+        const id = c[i];
+        const before = rowOfId.get(id);
         if (!before) continue;
         // Paused, the table shows the rows as they were: the live one becomes a copy. Live, the row changes where it is.
         const r = paused ? before.slice() : before;
         r[sent] = c[i + 1]; r[received] = c[i + 2]; r[sendRate] = c[i + 3]; r[receiveRate] = c[i + 4];
-        if (r !== before) live.set(key, r);
+        if (r !== before) { live.set(r[0], r); rowOfId.set(id, r); reshaped = true; }
       }
       for (const k of data.removes) {
         live.delete(k);
         const id = idOfKey.get(k);
-        if (id !== undefined) { keyOfId.delete(id); idOfKey.delete(k); }
+        if (id !== undefined) { rowOfId.delete(id); idOfKey.delete(k); }
       }
+      if (data.upserts.length > 0 || data.removes.length > 0) reshaped = true;
     }
   }
   function apply(data) {
-    rows = Array.from(live.values());
+    // The rows shown are the live ones, in the server's order; a frame that only moved counters changed them in place.
+    const remade = reshaped;
+    if (remade) { rows = Array.from(live.values()); reshaped = false; }
     haystack = null;
     lastTime = data.time;
     showStats(data.stats);
-    showChoicesAndTalkers();
+    if (remade) showChoices();
+    showTalkers();
     showProcessNow();
     refresh();
     status();
@@ -454,13 +479,20 @@
   function receive(kind, text) {
     const started = performance.now();
     const data = JSON.parse(text);
+    const parsed = performance.now();
     take(kind, data);
     if (paused) { waiting = data; waitingCount++; status(); return data; }
+    const taken = performance.now();
     apply(data);
-    // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools.
-    performance.measure('cm-update', { start: started, end: performance.now() });
-    const all = performance.getEntriesByName('cm-update');
-    if (all.length > 600) performance.clearMeasures('cm-update');
+    // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools,
+    // and its stages: the text parsed, the rows taken, the page updated.
+    const ended = performance.now();
+    performance.measure('cm-update', { start: started, end: ended });
+    performance.measure('cm-parse', { start: started, end: parsed });
+    performance.measure('cm-take', { start: parsed, end: taken });
+    performance.measure('cm-apply', { start: taken, end: ended });
+    if (performance.getEntriesByName('cm-update').length > 600)
+      for (const m of ['cm-update', 'cm-parse', 'cm-take', 'cm-apply']) performance.clearMeasures(m);
     return data;
   }
   // The whole table comes by fetch (a browser takes one 3 MB response much faster than one 3 MB event), then the event
