@@ -76,6 +76,7 @@ namespace ConnectionsMonitor.Engine.Display
         private string _statsLine = "", _talkersLine = "";
         private TableLayout _layout;
         private int? _layoutWidth;
+        private LiveSortKey _layoutSort;
         private int _scroll;
         private int _pageSize = 1;
         private string _draft = "";
@@ -324,14 +325,34 @@ namespace ConnectionsMonitor.Engine.Display
             return lines;
         }
 
+        // Fitted to the width, with the sort's column kept while others give way (a Rate sort at 80 columns ordered rows by
+        // a column that had been dropped).
         private TableLayout Layout(int? width)
         {
-            if (_layout == null || _layoutWidth != width)
+            if (_layout == null || _layoutWidth != width || _layoutSort != SortKey)
             {
-                _layout = TableLayout.FromConfig(_config, width);
+                _layout = TableLayout.FromConfig(_config, width, SortColumn(SortKey));
                 _layoutWidth = width;
+                _layoutSort = SortKey;
             }
             return _layout;
+        }
+
+        // The column a sort orders by; null for Port, which Local's endpoint shows too.
+        private static string SortColumn(LiveSortKey key)
+        {
+            switch (key)
+            {
+                case LiveSortKey.Process: return ColumnNames.Process;
+                case LiveSortKey.Pid: return ColumnNames.Pid;
+                case LiveSortKey.State: return ColumnNames.State;
+                case LiveSortKey.Foreign: return ColumnNames.Foreign;
+                case LiveSortKey.Age: return ColumnNames.Age;
+                case LiveSortKey.Bytes: return ColumnNames.Bytes;
+                case LiveSortKey.Protocol: return ColumnNames.Proto;
+                case LiveSortKey.Rate: return ColumnNames.Rate;
+                default: return null;
+            }
         }
 
         private RowLook Look(ConnectionRecord r) => RowLook.For(r, _config, _suspicious, _highlighted);
@@ -357,15 +378,7 @@ namespace ConnectionsMonitor.Engine.Display
         }
 
         // The sort named as the column it follows is headed (PID, Proto), so the title's word is the one on screen.
-        private static string SortLabel(LiveSortKey key)
-        {
-            switch (key)
-            {
-                case LiveSortKey.Pid: return ColumnNames.Pid;
-                case LiveSortKey.Protocol: return ColumnNames.Proto;
-                default: return key.ToString();
-            }
-        }
+        private static string SortLabel(LiveSortKey key) => SortColumn(key) ?? key.ToString();
 
         private ScreenLine Footer(int end, int width)
         {

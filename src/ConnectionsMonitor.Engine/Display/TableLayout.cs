@@ -92,7 +92,13 @@ namespace ConnectionsMonitor.Engine.Display
         /// when that is not enough, columns are dropped in the same order (the rest keep their configured order)
         /// and the widths are worked out again. Null width: no fitting (plain output).
         /// </summary>
-        public static TableLayout FromConfig(MonitorConfig config, int? terminalWidth)
+        /// <param name="config">Column order and widths (monitoring.columnOrder, columnWidths).</param>
+        /// <param name="terminalWidth">Terminal cells to fit, or null.</param>
+        /// <param name="keep">
+        /// A column to drop only when it alone is left with Process or nothing else (the live view's sort column: rows ordered
+        /// by a column that is not shown look unordered); it may still give up characters. Null, or a name not shown: none.
+        /// </param>
+        public static TableLayout FromConfig(MonitorConfig config, int? terminalWidth, string keep = null)
         {
             var names = config.VisibleColumns.ToList();
             int[] Configured(List<string> ns) => ns.Select(n => config.ColumnWidths.TryGetValue(n, out int w) ? w : n.Length).ToArray();
@@ -114,7 +120,7 @@ namespace ConnectionsMonitor.Engine.Display
                     }
                     if (excess <= 0) break;
                     if (names.Count == 1) { widths[0] = available; break; }
-                    names.RemoveAt(ShrinkSequence(names).First());
+                    names.RemoveAt(DropSequence(names, keep).First());
                     hidden++;
                 }
             }
@@ -125,6 +131,10 @@ namespace ConnectionsMonitor.Engine.Display
         // Indexes into names in give-way order; columns GiveWayOrder does not name come first.
         private static IEnumerable<int> ShrinkSequence(List<string> names) =>
             Enumerable.Range(0, names.Count).OrderBy(i => GiveWayRank(names[i])).ToList();
+
+        // Indexes into names in the order they are dropped: give-way order, the kept column last.
+        private static IEnumerable<int> DropSequence(List<string> names, string keep) =>
+            ShrinkSequence(names).OrderBy(i => keep != null && string.Equals(names[i], keep, StringComparison.OrdinalIgnoreCase) ? 1 : 0).ToList();
 
         private static int GiveWayRank(string name)
         {

@@ -82,6 +82,32 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         [Fact]
+        public void AtEightyColumnsTheSortsColumnStaysWhileOthersGiveWay()
+        {
+            var view = new LiveView(Config("monitoring:\n  showStats: false\n  showTopTalkers: false\n"), ColorDepth.None);
+            var busy = Tcp(50002, 443, TcpState.Established, "busy", 2); busy.SendRate = 1024; busy.ReceiveRate = 2048;
+            var idle = Tcp(50001, 443, TcpState.Established, "idle", 1); idle.SendRate = 0; idle.ReceiveRate = 0;
+            view.Update(Snapshot(T0, idle, busy), null);
+            // Sorted by Port, 80 columns drop Port, Age, Bytes, Geo, Rate and PID (RenderingTests).
+            Assert.DoesNotContain("Rate", view.BuildFrame(80, 8)[1].Text);
+            for (int i = 0; i < 8; i++) view.HandleKey(ConsoleKey.S, 's');
+            Assert.Equal(LiveSortKey.Rate, view.SortKey);
+            var frame = view.BuildFrame(80, 8);
+            var header = frame[1].Text;
+            int at = header.IndexOf("Rate", StringComparison.Ordinal);
+            Assert.True(at >= 0, header);
+            Assert.Equal(new[] { "Proto", "Local", "Foreign", "Process", "Rate" }, header.Split(" ", StringSplitOptions.RemoveEmptyEntries)); // State, next in the give-way order, goes in its place
+            Assert.Equal(new[] { "3.0KB/s", "0B/s" }, frame.Skip(2).Take(2).Select(l => l.Text.Substring(at, Math.Min(8, l.Text.Length - at)).Trim()));
+            Assert.True(frame.Skip(1).Take(3).All(l => l.Text.Length <= 80));
+            // Sorted by Bytes, Bytes stays instead.
+            view.HandleKey(ConsoleKey.S, 's'); // wraps to Port
+            while (view.SortKey != LiveSortKey.Bytes) view.HandleKey(ConsoleKey.S, 's');
+            header = view.BuildFrame(80, 8)[1].Text;
+            Assert.Contains("Bytes", header);
+            Assert.DoesNotContain("Rate", header);
+        }
+
+        [Fact]
         public void ANarrowWindowsFooterKeepsTheKeysOnScreen()
         {
             var view = ViewOf(10);

@@ -81,6 +81,10 @@ namespace ConnectionsMonitor.Tests.Display
             Assert.Equal(new[] { "Port:5", "Process:19", "Local:21", "Age:6" }, TableLayout.FromConfig(config, 54).Columns.Select(c => c.ToString()));
             Assert.Equal(new[] { "Process:12", "Local:21", "Age:6" }, TableLayout.FromConfig(config, 41).Columns.Select(c => c.ToString()));
             Assert.Equal(new[] { "Process:18", "Local:21" }, TableLayout.FromConfig(config, 40).Columns.Select(c => c.ToString()));
+            // A kept column (the live view's sort) is dropped after the others, but still gives up characters.
+            Assert.Equal(new[] { "Process:12", "Local:21", "Age:6" }, TableLayout.FromConfig(config, 41, keep: "Age").Columns.Select(c => c.ToString()));
+            Assert.Equal(new[] { "Process:20", "Age:6" }, TableLayout.FromConfig(config, 40, keep: "Age").Columns.Select(c => c.ToString()));
+            Assert.Equal(new[] { "Port:5", "Process:12", "Local:21" }, TableLayout.FromConfig(config, 40, keep: "Port").Columns.Select(c => c.ToString()));
             var one = TableLayout.FromConfig(config, 10);
             Assert.Equal(new[] { "Process:10" }, one.Columns.Select(c => c.ToString()));
             Assert.Equal(3, one.HiddenForWidth);
