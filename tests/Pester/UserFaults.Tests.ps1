@@ -104,3 +104,56 @@ Describe 'A relative $env:CONNECTIONSMONITOR_CONFIG' {
         }
     }
 }
+
+Describe 'A process whose name is a spreadsheet formula or carries an escape sequence' -Skip:($PSVersionTable.PSEdition -ne 'Core' -or -not $IsLinux) {
+    # Linux: python3 under a hostile name (a symlink: the kernel's comm is its first 15 bytes, the path the whole name). Windows
+    # file names cannot hold ESC; the object rule is the same there (OutputMapper.Outside).
+    It 'reaches Export-Csv, ToString and a chosen-property table inert, and ProcessId still names it exactly' {
+        $dir = Join-Path ([System.IO.Path]::GetTempPath()) ("cm-hostile-" + [guid]::NewGuid().ToString('N'))
+        $null = New-Item -ItemType Directory -Path $dir
+        $formula = "=cmd|' calc'!A1"
+        $escape = "$([char]27)[31mred"
+        $children = @()
+        try {
+            $ports = @()
+            foreach ($name in $formula, $escape) {
+                $probe = [System.Net.Sockets.TcpListener]::new($loopback, 0); $probe.Start(); $p = $probe.LocalEndpoint.Port; $probe.Stop()
+                $ports += $p
+                $link = [System.IO.Path]::Combine($dir, $name)
+                $null = [System.IO.File]::CreateSymbolicLink($link, '/usr/bin/python3') # New-Item reads [31m as a wildcard
+                $start = [System.Diagnostics.ProcessStartInfo]::new($link) # Start-Process reads it as a wildcard too
+                $start.ArgumentList.Add('-c'); $start.ArgumentList.Add("import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$p)); s.listen(); time.sleep(60)")
+                $children += [System.Diagnostics.Process]::Start($start)
+            }
+            $rows = $null
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while ([DateTime]::UtcNow -lt $deadline) {
+                $rows = @(Get-MonitoredConnection -LocalPort $ports -State Listen)
+                if ($rows.Count -eq 2) { break }
+                Start-Sleep -Milliseconds 200
+            }
+            $rows | Should -HaveCount 2
+            $byPort = @{}; foreach ($r in $rows) { $byPort[$r.LocalPort] = $r }
+            $byPort[$ports[0]].ProcessId | Should -Be $children[0].Id
+            $byPort[$ports[0]].ProcessName | Should -Be "'$formula"
+            $byPort[$ports[0]].ProcessPath | Should -Match '^/usr/bin/python3' -Because 'the path is the executable''s (/proc/PID/exe), kept as it is'
+            $byPort[$ports[1]].ProcessId | Should -Be $children[1].Id
+            $byPort[$ports[1]].ProcessName | Should -Be "$([char]0x241B)[31mred"
+
+            $csv = Join-Path $dir 'audit.csv'
+            $rows | Export-Csv -LiteralPath $csv -NoTypeInformation
+            $text = Get-Content -LiteralPath $csv -Raw
+            $text | Should -Not -Match ([char]27)
+            $text | Should -Not -Match '(^|,)"=' -Because 'no cell starts with a formula'
+            @(Import-Csv -LiteralPath $csv | Sort-Object { [int]$_.LocalPort } | ForEach-Object ProcessName) | Should -Be @(($rows | Sort-Object LocalPort).ProcessName)
+
+            foreach ($r in $rows) { "$r" | Should -Not -Match ([char]27) }
+            ($rows | Format-Table LocalPort, ProcessName | Out-String) | Should -Not -Match ([char]27)
+            ($rows | Group-Object ProcessName | Out-String) | Should -Not -Match ([char]27)
+        }
+        finally {
+            foreach ($c in $children) { Stop-Process -Id $c.Id -Force -ErrorAction SilentlyContinue }
+            Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+}

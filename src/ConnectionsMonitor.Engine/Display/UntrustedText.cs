@@ -14,7 +14,8 @@ namespace ConnectionsMonitor.Engine.Display
     /// <item><see cref="ForMarkdown"/>: Markdown chat text (Discord message content, Teams Adaptive Card TextBlocks).</item>
     /// <item><see cref="ForCsvCell"/>: cells of CSV files a spreadsheet may open.</item>
     /// </list>
-    /// The objects the cmdlets write keep the raw value; only what is shown is cleaned.
+    /// The objects the cmdlets write carry such text as <see cref="ForCsvCell"/> makes it (they go to terminals and to
+    /// Export-Csv as they are); the engine's records keep the raw value.
     /// </summary>
     public static class UntrustedText
     {

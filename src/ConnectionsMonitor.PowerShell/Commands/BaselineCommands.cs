@@ -170,8 +170,9 @@ namespace ConnectionsMonitor.Commands
                 WriteObject(new ConnectionBaselineDifference
                 {
                     Change = d.Change.ToString(), Kind = e.Kind.ToString(), Protocol = e.Protocol, LocalAddress = e.LocalAddress, LocalPort = e.LocalPort,
-                    ProcessName = e.ProcessName, ProcessPath = e.ProcessPath, RemotePort = e.RemotePort, AddressScope = e.AddressScope, Asn = e.Asn,
-                    AsnOrganization = e.AsnOrganization, Country = e.Country, VpnReason = e.VpnReason, ProcessId = d.ProcessId,
+                    ProcessName = OutputMapper.Outside(e.ProcessName), ProcessPath = OutputMapper.Outside(e.ProcessPath), RemotePort = e.RemotePort,
+                    AddressScope = OutputMapper.Outside(e.AddressScope), Asn = e.Asn, AsnOrganization = OutputMapper.Outside(e.AsnOrganization),
+                    Country = OutputMapper.Outside(e.Country), VpnReason = OutputMapper.Outside(e.VpnReason), ProcessId = d.ProcessId,
                     HostName = d.Change == BaselineChange.Removed ? reference.HostName : currentHost,
                 });
             }

@@ -83,7 +83,7 @@ namespace ConnectionsMonitor.Session
                 Status = a.Status.ToString(),
                 TimeStamp = a.TimeUtc.ToLocalTime(),
                 Message = UntrustedText.Clean(a.Summary),
-                Subject = CleanOrNull(a.Subject),
+                Subject = Outside(a.Subject),
                 Value = a.Value,
                 Threshold = a.Threshold,
                 ItemCount = items.Length,
@@ -92,7 +92,7 @@ namespace ConnectionsMonitor.Session
                 RemotePort = first?.RemotePort,
                 LocalPort = first?.LocalPort,
                 ProcessId = first?.ProcessId,
-                ProcessName = first?.ProcessName,
+                ProcessName = first?.ProcessName, // the first item's, made safe there
                 HostName = a.HostName,
             };
         }
@@ -106,16 +106,14 @@ namespace ConnectionsMonitor.Session
             RemotePort = i.RemotePort,
             State = i.State?.ToString(),
             ProcessId = i.ProcessId,
-            ProcessName = CleanOrNull(i.ProcessName),
-            ProcessPath = CleanOrNull(i.ProcessPath),
-            RemoteHostName = CleanOrNull(i.RemoteHostName),
+            ProcessName = Outside(i.ProcessName),
+            ProcessPath = Outside(i.ProcessPath),
+            RemoteHostName = Outside(i.RemoteHostName),
             Country = i.Country,
             Asn = i.Asn,
-            AsnOrganization = CleanOrNull(i.AsnOrganization),
-            Detail = CleanOrNull(i.Detail),
+            AsnOrganization = Outside(i.AsnOrganization),
+            Detail = Outside(i.Detail),
         };
-
-        private static string CleanOrNull(string text) => text == null ? null : UntrustedText.Clean(text);
 
         internal static ConnectionAlertTestResult ToTestResult(string rule, AlertDeliveryResult r) => new ConnectionAlertTestResult
         {

@@ -22,7 +22,7 @@ namespace ConnectionsMonitor.Session
 
         internal static ConnectionHistoryProcess ToHistory(ProcessRow r) => new ConnectionHistoryProcess
         {
-            Time = Local(r.TimeUtc), PeriodSeconds = r.Period.TotalSeconds, ProcessName = r.ProcessName, Samples = r.Samples, Connections = r.Connections,
+            Time = Local(r.TimeUtc), PeriodSeconds = r.Period.TotalSeconds, ProcessName = Outside(r.ProcessName), Samples = r.Samples, Connections = r.Connections,
             MaxConnections = r.MaxConnections, BytesSent = r.BytesSent, BytesReceived = r.BytesReceived,
         };
 
@@ -30,7 +30,7 @@ namespace ConnectionsMonitor.Session
         {
             Opened = Local(r.OpenedUtc), OpenedBeforeRecording = r.OpenedBeforeRecording, Closed = r.ClosedUtc == null ? (DateTime?)null : Local(r.ClosedUtc.Value), ClosedByRecordingStop = r.ClosedByRecorderStop,
             Protocol = r.Protocol, LocalAddress = r.LocalAddress, LocalPort = r.LocalPort, RemoteAddress = r.RemoteAddress, RemotePort = r.RemotePort,
-            State = r.State, ProcessId = r.ProcessId, ProcessName = r.ProcessName, Country = r.Country, Asn = r.Asn, AsnOrganization = r.AsnOrganization,
+            State = r.State, ProcessId = r.ProcessId, ProcessName = Outside(r.ProcessName), Country = r.Country, Asn = r.Asn, AsnOrganization = Outside(r.AsnOrganization),
             BytesSent = r.BytesSent, BytesReceived = r.BytesReceived, Connections = r.Lives,
         };
 
@@ -38,8 +38,8 @@ namespace ConnectionsMonitor.Session
         {
             Time = Local(r.TimeUtc), AlertId = r.AlertId.ToString("D"), RuleName = r.RuleName, Kind = r.AlertKind, Status = r.Status, Message = r.Summary,
             Subject = r.Subject, Value = r.Value, Threshold = r.Threshold, Protocol = r.Protocol, LocalAddress = r.LocalAddress, LocalPort = r.LocalPort,
-            RemoteAddress = r.RemoteAddress, RemotePort = r.RemotePort, State = r.State, ProcessId = r.ProcessId, ProcessName = r.ProcessName,
-            Country = r.Country, Asn = r.Asn, Detail = r.Detail,
+            RemoteAddress = r.RemoteAddress, RemotePort = r.RemotePort, State = r.State, ProcessId = r.ProcessId, ProcessName = Outside(r.ProcessName),
+            Country = r.Country, Asn = r.Asn, Detail = Outside(r.Detail),
         };
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using ConnectionsMonitor.Engine.Display;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Model;
 using ConnectionsMonitor.Engine.Traffic;
@@ -15,6 +16,16 @@ namespace ConnectionsMonitor.Session
     /// </summary>
     internal static partial class OutputMapper
     {
+        /// <summary>
+        /// Text from outside the module (process names and paths, user names, host names, GeoIP and baseline text) as the
+        /// objects cmdlets write carry it: <see cref="UntrustedText.ForCsvCell"/>, so neither a terminal (ToString, a
+        /// Format-Table of chosen properties, Group-Object) nor a spreadsheet opening an Export-Csv file acts on it —
+        /// controls shown as ␛ ␀ &lt;U+202E&gt;, a leading = + - @ prefixed with '. Names of ordinary programs, paths and hosts
+        /// never start with those characters or carry controls, so they are unchanged; ProcessId is the exact handle.
+        /// Null stays null.
+        /// </summary>
+        internal static string Outside(string text) => text == null ? null : UntrustedText.ForCsvCell(text);
+
         /// <summary>
         /// Maps many records of one read: rows share addresses and first-sighting times, so their
         /// text and local times are made once per batch rather than once per row (10,000 rows of a
@@ -48,25 +59,25 @@ namespace ConnectionsMonitor.Session
                 target.RemotePort = r.RemotePort;
                 target.State = State(r.State);
                 target.ProcessId = r.ProcessId;
-                target.ProcessName = r.ProcessName;
-                target.ProcessPath = r.ProcessPath;
-                target.UserName = r.UserName;
+                target.ProcessName = Outside(r.ProcessName);
+                target.ProcessPath = Outside(r.ProcessPath);
+                target.UserName = Outside(r.UserName);
                 target.CreationTime = r.CreationTime == null ? (DateTime?)null : Local(r.CreationTime.Value);
                 target.FirstSeen = r.FirstSeenUtc == null ? (DateTime?)null : Local(r.FirstSeenUtc.Value);
                 var age = r.GetAge(snapshotUtc);
                 target.AgeSeconds = age == null ? (long?)null : (long)Math.Floor(age.Value.TotalSeconds);
                 target.AgeIsLowerBound = age == null ? (bool?)null : r.AgeIsLowerBound;
-                target.RemoteHostName = r.RemoteHostName;
+                target.RemoteHostName = Outside(r.RemoteHostName);
                 target.Country = r.Country;
-                target.CountryName = r.CountryName;
-                target.City = r.City;
+                target.CountryName = Outside(r.CountryName);
+                target.City = Outside(r.City);
                 target.Latitude = r.Latitude;
                 target.Longitude = r.Longitude;
                 target.Asn = r.Asn;
-                target.AsnOrganization = r.AsnOrganization;
+                target.AsnOrganization = Outside(r.AsnOrganization);
                 target.AddressScope = r.AddressScope;
                 target.IsVpn = r.IsVpn;
-                target.VpnReason = r.VpnReason;
+                target.VpnReason = Outside(r.VpnReason);
                 target.Flags = r.Flags;
                 target.BytesSent = r.BytesSent;
                 target.BytesReceived = r.BytesReceived;
@@ -114,7 +125,7 @@ namespace ConnectionsMonitor.Session
         internal static TopTalker ToTalker(EngineTalker t, double? durationSeconds) => new TopTalker
         {
             Rank = t.Rank,
-            Name = t.Name,
+            Name = Outside(t.Name),
             GroupBy = t.GroupBy.ToString(),
             ProcessId = t.ProcessIds.Count == 1 ? t.ProcessIds[0] : (int?)null,
             ProcessIds = string.Join(", ", t.ProcessIds),

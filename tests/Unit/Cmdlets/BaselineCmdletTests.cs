@@ -134,7 +134,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             File.WriteAllText(hostile, head + ",\"listeners\":[{\"protocol\":\"TCP\",\"localAddress\":\"0.0.0.0\",\"localPort\":4444," +
                 "\"processName\":\"evil\\u001b]0;owned\\u0007name\",\"processPath\":\"/tmp/\\u001b[2Jx\"}],\"outbound\":[],\"vpn\":[]}");
             var d = Assert.Single(_ps.Invoke("Compare-ConnectionBaseline $args[0] -DifferencePath $args[1]", empty, hostile));
-            Assert.Equal("evil\u001b]0;owned\u0007name", Prop<string>(d, "ProcessName")); // the object keeps the exact text
+            // The object carries the text with its controls made visible (it goes to terminals and Export-Csv as it is).
+            Assert.Equal("evil\u241b]0;owned\u2407name", Prop<string>(d, "ProcessName"));
+            Assert.Equal("/tmp/\u241b[2Jx", Prop<string>(d, "ProcessPath"));
 
             string table = _ps.Render("Compare-ConnectionBaseline '" + empty + "' -DifferencePath '" + hostile + "'");
             Assert.DoesNotContain('\u001b', table);
