@@ -123,8 +123,12 @@ namespace ConnectionsMonitor.Commands
         [AllowNull, AllowEmptyString, AllowEmptyCollection]
         public string[] RemoteAddress { get; set; }
 
-        /// <summary>How long the block lasts (whole seconds, rounded up). Not given: until Unblock-ConnectionRemote removes it.</summary>
+        /// <summary>
+        /// How long the block lasts (whole seconds, rounded up): seconds (3600), a number with a unit (90s, 30m, 1.5h) or a
+        /// TimeSpan (01:00:00). Not given: until Unblock-ConnectionRemote removes it.
+        /// </summary>
         [Parameter]
+        [SecondsTransformation]
         public TimeSpan Duration { get; set; }
 
         /// <summary>Why: recorded with the block and shown by Get-ConnectionBlock.</summary>

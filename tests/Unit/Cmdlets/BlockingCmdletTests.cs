@@ -49,6 +49,27 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal(new[] { "Address:RemoteAddress", "All:All" }, sets.Select(o => o.ToString()).OrderBy(s => s, StringComparer.Ordinal).ToArray());
         }
 
+        /// <summary>
+        /// -Duration takes seconds as every other time span of the module does (a newcomer's trial: 3600 bound as 3600 ticks, so a
+        /// block meant for an hour lasted one second, and 2m was refused). What -WhatIf would do shows in the rounding message.
+        /// </summary>
+        [Theory]
+        [InlineData("3600", null)]
+        [InlineData("2m", null)]
+        [InlineData("1.5h", null)]
+        [InlineData("'01:00:00'", null)]
+        [InlineData("2.5", "-Duration 00:00:02.5000000 is rounded up to whole seconds: 00:00:03.")]
+        [InlineData("0.0001", "-Duration 00:00:00.0001000 is rounded up to whole seconds: 00:00:01.")]
+        public void DurationIsSecondsOrANumberWithAUnit(string duration, string rounded)
+        {
+            var run = _ps.InvokeCollecting("Block-ConnectionRemote 192.0.2.77 -Duration " + duration + " -WhatIf -Verbose 4>&1 | ForEach-Object { \"$_\" }");
+            Assert.Empty(run.Errors);
+            var verbose = run.Output.Select(o => o.ToString()).Where(t => t.StartsWith("-Duration", StringComparison.Ordinal)).ToArray();
+            Assert.Equal(rounded == null ? Array.Empty<string>() : new[] { rounded }, verbose);
+            var refused = _ps.InvokeExpectingErrors("Block-ConnectionRemote 192.0.2.77 -Duration 0 -WhatIf");
+            Assert.Contains("-Duration must be longer than zero", Assert.Single(refused).Exception.Message);
+        }
+
         [Fact]
         public void AConnectionBlockIsFlatAndSurvivesRemotingsSerializer()
         {
