@@ -261,7 +261,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $seen.processFilter | Should -Be $seen.processName
             $seen.processNow | Should -Match '^\d+ connections? now, '
             $seen.processCanvases | Should -Be 2
-            $seen.processNote | Should -Match '^\d+ points, every \d+ s$' -Because 'the process view says what its graphs hold, as the main graphs do'
+            $seen.processNote | Should -Match '^\d+ points?, every \d+ s$' -Because 'the process view says what its graphs hold, as the main graphs do'
             $seen.processChartFits | Should -BeTrue -Because 'charts resized while hidden take their box''s width when shown'
 
             $seen.themeAfter | Should -Not -Be $seen.themeBefore

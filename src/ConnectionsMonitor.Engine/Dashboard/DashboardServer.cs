@@ -462,8 +462,11 @@ namespace ConnectionsMonitor.Engine.Dashboard
         };
 
         // GET /api/history?range=1h|6h|1d|1w[&process=NAME]: the history store's totals (or one process name's rows) over
-        // the range, summed into periods: {"range", "periodSeconds", "file", "series": [...], "points": [[unix seconds, ...]...],
-        // "missing": null | "noFile" | "unreadable", "error": text}. Rates are bytes per second over each period.
+        // the range, summed into periods: {"range", "periodSeconds", "file", "series": [...], "points": [[unix seconds, ...,
+        // period seconds]...], "missing": null | "noFile" | "unreadable", "error": text}. "periodSeconds" is the range's
+        // period; a point's own (its last value) is longer where the store keeps only longer roll-ups (minutes, after the raw
+        // retention or the first roll-up) and is never cut into the range's. Rates are bytes per second over the point's
+        // period, or over the part of it gone by for the newest one, still in progress (else the right edge always dipped).
         private HttpReply HistoryReply(LocalHttpRequest request)
         {
             string range = request.QueryString["range"] ?? "1h";
@@ -479,7 +482,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 w.WriteString("file", path);
                 if (process != null) w.WriteString("process", UntrustedText.Clean(process));
                 w.WriteStartArray("series");
-                foreach (var name in process == null ? new[] { "time", "tcp", "udp", "sendRate", "receiveRate" } : new[] { "time", "connections", "sendRate", "receiveRate" })
+                foreach (var name in process == null ? new[] { "time", "tcp", "udp", "sendRate", "receiveRate", "periodSeconds" } : new[] { "time", "connections", "sendRate", "receiveRate", "periodSeconds" })
                     w.WriteStringValue(name);
                 w.WriteEndArray();
                 string missing = null, error = null;
@@ -491,17 +494,20 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     {
                         using (var store = History.HistoryStore.OpenReader(path))
                         {
-                            var q = new History.HistoryQuery { SinceUtc = DateTime.UtcNow - r.Range, Interval = r.Period, TimeZone = TimeZoneInfo.Utc };
+                            var now = DateTime.UtcNow;
+                            var q = new History.HistoryQuery { SinceUtc = now - r.Range, Interval = r.Period, TimeZone = TimeZoneInfo.Utc };
+                            double Seconds(DateTime start, TimeSpan period) => Math.Max(1, Math.Min(period.TotalSeconds, (now - start).TotalSeconds));
                             if (process == null)
                                 foreach (var t in store.QueryTotals(q))
                                 {
-                                    double seconds = Math.Max(1, t.Period.TotalSeconds);
+                                    double seconds = Seconds(t.TimeUtc, t.Period);
                                     w.WriteStartArray();
                                     w.WriteNumberValue(UnixSeconds(t.TimeUtc));
                                     w.WriteNumberValue(Math.Round(t.Tcp, 2));
                                     w.WriteNumberValue(Math.Round(t.Udp, 2));
                                     Rate(w, t.BytesSent, seconds);
                                     Rate(w, t.BytesReceived, seconds);
+                                    w.WriteNumberValue((long)t.Period.TotalSeconds);
                                     w.WriteEndArray();
                                 }
                             else
@@ -511,12 +517,13 @@ namespace ConnectionsMonitor.Engine.Dashboard
                                 foreach (var p in store.QueryProcesses(q))
                                 {
                                     if (!string.Equals(p.ProcessName, process, StringComparison.OrdinalIgnoreCase)) continue; // the name, not a wildcard match
-                                    double seconds = Math.Max(1, p.Period.TotalSeconds);
+                                    double seconds = Seconds(p.TimeUtc, p.Period);
                                     w.WriteStartArray();
                                     w.WriteNumberValue(UnixSeconds(p.TimeUtc));
                                     w.WriteNumberValue(Math.Round(p.Connections, 2));
                                     Rate(w, p.BytesSent, seconds);
                                     Rate(w, p.BytesReceived, seconds);
+                                    w.WriteNumberValue((long)p.Period.TotalSeconds);
                                     w.WriteEndArray();
                                 }
                             }

@@ -34,9 +34,16 @@ namespace ConnectionsMonitor.Engine.History
             System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Enrichment.Geo.GeoIpPaths.DefaultDataDirectory()), "history.db");
     }
 
-    /// <summary>Sums stored rows into longer periods at query time (Get-ConnectionHistory -Interval).</summary>
+    /// <summary>
+    /// Sums stored rows into longer periods at query time (Get-ConnectionHistory -Interval, the dashboard's graphs). A stored
+    /// row longer than the interval (a minute's roll-up asked for in 10 s periods) cannot be split: it stays a period of its
+    /// own length, labelled so, and is never counted as one of the interval's (that gave a minute's bytes as 10 s worth).
+    /// </summary>
     internal static class HistoryRollup
     {
+        // The period a stored row goes into: the interval, or the row's own when that is longer.
+        private static TimeSpan PeriodFor(TimeSpan rowPeriod, TimeSpan interval) => rowPeriod > interval ? rowPeriod : interval;
+
         /// <summary>The UTC start of the period <paramref name="t"/> falls in: periods counted from midnight 0001-01-01 on the zone's clock.</summary>
         private static long Bucket(DateTime t, TimeSpan interval, TimeZoneInfo zone)
         {
@@ -56,29 +63,29 @@ namespace ConnectionsMonitor.Engine.History
         public static List<TotalsRow> Totals(List<TotalsRow> rows, TimeSpan interval, TimeZoneInfo zone = null)
         {
             if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be longer than zero.");
-            return rows.GroupBy(r => Bucket(r.TimeUtc, interval, zone)).Select(g =>
+            return rows.GroupBy(r => { var p = PeriodFor(r.Period, interval); return (Start: Bucket(r.TimeUtc, p, zone), Period: p); }).Select(g =>
             {
                 int samples = g.Sum(r => r.Samples);
                 double Avg(Func<TotalsRow, double> f) => g.Sum(r => f(r) * r.Samples) / samples;
                 return new TotalsRow
                 {
-                    TimeUtc = new DateTime(g.Key, DateTimeKind.Utc), Period = interval, Samples = samples,
+                    TimeUtc = new DateTime(g.Key.Start, DateTimeKind.Utc), Period = g.Key.Period, Samples = samples,
                     Tcp = Avg(r => r.Tcp), Udp = Avg(r => r.Udp), Established = Avg(r => r.Established), Listening = Avg(r => r.Listening),
                     MaxConnections = g.Max(r => r.MaxConnections),
                     BytesSent = Sum(g.Select(r => r.BytesSent)), BytesReceived = Sum(g.Select(r => r.BytesReceived)),
                 };
-            }).OrderBy(r => r.TimeUtc).ToList();
+            }).OrderBy(r => r.TimeUtc).ThenBy(r => r.Period).ToList();
         }
 
         public static List<ProcessRow> Processes(List<ProcessRow> rows, TimeSpan interval, TimeZoneInfo zone = null)
         {
             if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be longer than zero.");
-            return rows.GroupBy(r => (Bucket(r.TimeUtc, interval, zone), r.ProcessName)).Select(g =>
+            return rows.GroupBy(r => { var p = PeriodFor(r.Period, interval); return (Start: Bucket(r.TimeUtc, p, zone), Period: p, r.ProcessName); }).Select(g =>
             {
                 int samples = g.Sum(r => r.Samples);
                 return new ProcessRow
                 {
-                    TimeUtc = new DateTime(g.Key.Item1, DateTimeKind.Utc), Period = interval, ProcessName = g.Key.ProcessName, Samples = samples,
+                    TimeUtc = new DateTime(g.Key.Start, DateTimeKind.Utc), Period = g.Key.Period, ProcessName = g.Key.ProcessName, Samples = samples,
                     Connections = samples == 0 ? 0 : g.Sum(r => r.Connections * r.Samples) / samples, MaxConnections = g.Max(r => r.MaxConnections),
                     BytesSent = Sum(g.Select(r => r.BytesSent)), BytesReceived = Sum(g.Select(r => r.BytesReceived)),
                 };

@@ -541,18 +541,24 @@ DELETE FROM alert WHERE ts < $keep;", tx,
         }
 
         /// <summary>
-        /// Which tier answers: the coarse one (where rolled up, the fine one after that) when the question reaches back
-        /// past the fine tier's retention, asks for all history, or sums into periods no shorter than the coarse
-        /// resolution; else the fine one alone. Returns the SQL condition on resolution_ms and ts.
+        /// Which tier answers: the coarse one (where rolled up, the fine one after that) when the question asks for all
+        /// history, reaches back past where the fine tier begins while the coarse one holds older rows (the fine ones were
+        /// pruned), or sums into periods no shorter than the coarse resolution; else the fine one alone, which then holds everything asked for (a
+        /// range reaching back before the recording began is no reason for minutes: a newcomer's trial got them for the
+        /// dashboard's hour ten minutes into a recording). Returns the SQL condition on resolution_ms and ts.
         /// </summary>
         private string Tier(HistoryQuery q, string table, long fine, long coarse, string throughKey, SqliteCommand c)
         {
             long through = Through(throughKey);
-            // Where the fine tier begins, from the file itself (its writer's retention is not known to a reader).
-            long? fineStart;
-            using (var first = new SqliteCommand("SELECT min(ts) FROM " + table + " WHERE resolution_ms = " + fine.ToString(CultureInfo.InvariantCulture), _db))
-                fineStart = first.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : (long?)null;
-            bool useCoarse = q.SinceUtc == null || fineStart == null || ToMs(q.SinceUtc.Value) < fineStart.Value
+            // Where each tier begins, from the file itself (its writer's retention is not known to a reader).
+            long? Start(long resolution)
+            {
+                using (var first = new SqliteCommand("SELECT min(ts) FROM " + table + " WHERE resolution_ms = " + resolution.ToString(CultureInfo.InvariantCulture), _db))
+                    return first.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : (long?)null;
+            }
+            long? fineStart = Start(fine), coarseStart = Start(coarse);
+            bool useCoarse = q.SinceUtc == null || fineStart == null
+                             || (ToMs(q.SinceUtc.Value) < fineStart.Value && coarseStart != null && coarseStart.Value < fineStart.Value)
                              || (q.Interval != null && q.Interval.Value.TotalMilliseconds >= coarse);
             c.Parameters.AddWithValue("$through", through);
             return useCoarse

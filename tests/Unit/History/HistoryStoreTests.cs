@@ -160,6 +160,13 @@ namespace ConnectionsMonitor.Tests.History
                 var asked = store.QueryTotals(new HistoryQuery { Interval = TimeSpan.FromMinutes(5) });
                 var five = Assert.Single(asked);
                 Assert.Equal((12, 1.5, 2, 1100L), (five.Samples, five.Tcp, five.MaxConnections, five.BytesSent.Value));
+                // Shorter periods than the stored minutes (the dashboard's 10 s): each minute stays one, labelled a minute, never
+                // counted as 10 s of bytes.
+                var tens = store.QueryTotals(new HistoryQuery { Interval = TimeSpan.FromSeconds(10) });
+                Assert.Equal(new[] { (T0, TimeSpan.FromMinutes(1), 6, 500L), (T0.AddMinutes(1), TimeSpan.FromMinutes(1), 6, 600L) },
+                    tens.Select(t => (t.TimeUtc, t.Period, t.Samples, t.BytesSent.Value)));
+                var appMinutes = store.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, Interval = TimeSpan.FromMinutes(1) });
+                Assert.Equal((T0, TimeSpan.FromHours(1)), (Assert.Single(appMinutes).TimeUtc, appMinutes[0].Period));
 
                 // Lives older than the raw hour are one hourly roll-up per process, addresses and service port.
                 var rolled = Assert.Single(store.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection }));
@@ -191,6 +198,11 @@ namespace ConnectionsMonitor.Tests.History
                 Assert.Equal(60, all.Sum(r => r.Samples)); // no sample twice, none lost
                 var summed = Assert.Single(store.QueryTotals(new HistoryQuery { SinceUtc = T0.AddMinutes(5), Interval = TimeSpan.FromMinutes(5) }));
                 Assert.Equal((T0.AddMinutes(5), 30), (summed.TimeUtc, summed.Samples));
+                // A range reaching back before the recording began (the dashboard's hour, ten minutes in) is answered by the
+                // fine tier alone while it holds everything: 10 s periods all along (a newcomer's trial got the minutes rolled
+                // up so far instead, counted as 10 s each: six times the real rate).
+                var hour = store.QueryTotals(new HistoryQuery { SinceUtc = T0.AddMinutes(-50), Interval = TimeSpan.FromSeconds(10) });
+                Assert.Equal(Enumerable.Range(0, 60).Select(i => (T0.AddSeconds(10 * i), TimeSpan.FromSeconds(10), 1)), hour.Select(r => (r.TimeUtc, r.Period, r.Samples)));
             }
         }
 

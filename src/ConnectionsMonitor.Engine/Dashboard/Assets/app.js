@@ -622,15 +622,18 @@
     if (typeof uPlot !== 'function') return;
     charts[id] = { look, plot: new uPlot(chartOptions(el, series, rateAxis), data, el) };
   }
-  // The series of the points, one array per column. A stretch with nothing recorded (the recorder was stopped) is a gap in
-  // the line, not a straight line across it: after a step longer than two periods a point of nulls goes in, where uPlot
-  // breaks the line.
-  function columnsOf(points, n, period) {
+  // The series of the points' first n values, one array per column (a point's last value is its period in seconds: the
+  // range's, or a longer roll-up's). A stretch with nothing recorded (the recorder was stopped) is a gap in the line, not a
+  // straight line across it: after a step longer than two of the earlier point's periods a point of nulls goes in, where
+  // uPlot breaks the line.
+  function columnsOf(points, n) {
     const out = [];
     for (let i = 0; i < n; i++) out.push([]);
     points.forEach((p, k) => {
-      if (k > 0 && period > 0 && p[0] - points[k - 1][0] > 2 * period) {
-        out[0].push(points[k - 1][0] + period);
+      const before = k > 0 ? points[k - 1] : null;
+      const period = before ? before[before.length - 1] : 0;
+      if (before && period > 0 && p[0] - before[0] > 2 * period) {
+        out[0].push(before[0] + period);
         for (let i = 1; i < n; i++) out[i].push(null);
       }
       for (let i = 0; i < n; i++) out[i].push(p[i]);
@@ -653,7 +656,7 @@
       historyText = text;
       data = JSON.parse(text);
     } catch (e) { historyText = null; setText($('graph-note'), 'history: unreachable'); return; }
-    const c = columnsOf(data.points, 5, data.periodSeconds);
+    const c = columnsOf(data.points, 5);
     draw1('g-tcp', [{ label: 'TCP', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-udp', [{ label: 'UDP', stroke: css('--udp'), width: 1.5 }], [c[0], c[2]]);
     draw1('g-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[3], c[4]], true);
@@ -666,7 +669,14 @@
     return data.missing === 'noFile'
       ? 'No history recorded yet: Start-ConnectionRecording (or the service) records it, and ' + fill + ' as it does.'
       : data.missing === 'unreadable' ? 'The history file cannot be read: ' + (data.error || '')
-        : data.points.length + ' points, every ' + data.periodSeconds + ' s';
+        : data.points.length + (data.points.length === 1 ? ' point' : ' points') + ', every ' + data.periodSeconds + ' s' + longer(data);
+  }
+  // Older points that are roll-ups longer than the range's period (the store keeps minutes after its first roll-up, hours
+  // after its raw retention), said once: ', older ones every 60 s'.
+  function longer(data) {
+    const periods = new Set();
+    for (const p of data.points) { const s = p[p.length - 1]; if (s > data.periodSeconds) periods.add(s); }
+    return periods.size === 0 ? '' : ', older ones every ' + Array.from(periods).sort((a, b) => a - b).join(' or ') + ' s';
   }
   async function loadProcess(force) {
     const name = processName, asked = range;
@@ -680,7 +690,7 @@
       processText = text;
       data = JSON.parse(text);
     } catch (e) { return; }
-    const c = columnsOf(data.points, 4, data.periodSeconds);
+    const c = columnsOf(data.points, 4);
     draw1('g-process-conn', [{ label: 'connections', stroke: css('--established'), width: 1.5 }], [c[0], c[1]]);
     draw1('g-process-bw', [{ label: 'out', stroke: css('--accent'), width: 1.5 }, { label: 'in', stroke: css('--listen'), width: 1.5 }], [c[0], c[2], c[3]], true);
     $('g-process-conn').dataset.points = String(data.points.length);
