@@ -243,6 +243,13 @@ namespace ConnectionsMonitor.Engine.History
         {
             for (int attempt = 0; ; attempt++)
             {
+                // A new file is never readable by other users (0640 less the umask: a history of the machine's connections is
+                // not every user's to read); SQLite gives its -wal and -shm files the same mode. An existing file keeps its own.
+                try { Platform.PrivateFile.CreateIfMissing(path); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    throw new HistoryException("The history file '" + path + "' cannot be created: " + ex.Message, ex);
+                }
                 var db = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadWriteCreate));
                 try
                 {

@@ -211,8 +211,8 @@ namespace ConnectionsMonitor.Engine.Service
 
         /// <summary>
         /// The file that holds the dashboard's address with its token while the service serves it: dashboard.url beside the
-        /// history file it writes (by default in the service's state directory /var/lib/connectionsmonitor, which only root
-        /// and the service read), else in that state directory.
+        /// history file it writes (by default in the service's state directory /var/lib/connectionsmonitor), else in that
+        /// state directory; mode 0600 wherever it is (a trial found it 0644 beside a history path of the user's choosing).
         /// </summary>
         public static string DashboardAddressFile(string historyPath) =>
             Path.Combine(Path.GetDirectoryName(historyPath ?? SystemdUnit.DefaultHistoryPath), "dashboard.url");
@@ -236,7 +236,7 @@ namespace ConnectionsMonitor.Engine.Service
                     HistoryPath = () => _session.History.State?.Path,
                 }, query);
                 string file = DashboardAddressFile(_session.History.State?.Path);
-                File.WriteAllText(file, d.LaunchUrl + "\n");
+                Platform.PrivateFile.WriteSecret(file, d.LaunchUrl + "\n");
                 _dashboardFile = file;
                 return "dashboard at " + d.Url + " (its address with the token is in '" + file + "', readable by root)";
             }

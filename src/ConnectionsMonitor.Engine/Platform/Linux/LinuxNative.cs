@@ -102,6 +102,17 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         [DllImport(Libc, SetLastError = true)]
         internal static extern IntPtr readlinkat(int dirfd, byte* path, byte* buf, UIntPtr size);
 
+        [DllImport(Libc, EntryPoint = "openat", SetLastError = true)]
+        internal static extern int openat(int dirfd, byte* path, int flags, uint mode);
+
+        [DllImport(Libc, SetLastError = true)]
+        internal static extern int chmod(byte* path, uint mode);
+
+        internal const int O_WRONLY = 1;
+        internal const int O_CREAT = 0x40;
+        internal const int O_EXCL = 0x80;
+        internal const int EEXIST = 17;
+
         // Kernel-defined record layout (struct linux_dirent64), unlike readdir's struct dirent,
         // so the walker can parse names straight from the buffer.
         [DllImport(Libc, SetLastError = true)]

@@ -1,0 +1,81 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+using ConnectionsMonitor.Engine.Platform.Linux;
+
+namespace ConnectionsMonitor.Engine.Platform
+{
+    /// <summary>
+    /// Files that other users of the machine must not read: an address with its token (the service's dashboard.url, owner
+    /// only), a history of the machine's connections (owner and group, never others). On Linux a file is created with its
+    /// mode from the start (openat with O_CREAT|O_EXCL: no moment in which the umask's usual 0644 lets another user open
+    /// it); on Windows the module's files are in per-user or administrators-only folders, whose permissions they inherit,
+    /// and nothing is done.
+    /// </summary>
+    public static class PrivateFile
+    {
+        private const uint OwnerReadWrite = 0x180; // 0600
+        private const uint OwnerReadWriteGroupRead = 0x1A0; // 0640, less the umask (the service's UMask=0027 keeps it 0640)
+
+        /// <summary>
+        /// Creates <paramref name="path"/> empty, readable by its owner and group but not by other users (mode 0640 less the
+        /// umask), when it does not exist; an existing file keeps its permissions (an administrator may have set them on
+        /// purpose). Errors: IOException (errno's message) when the file cannot be created, UnauthorizedAccessException when
+        /// the folder refuses it.
+        /// </summary>
+        public static void CreateIfMissing(string path)
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || File.Exists(path)) return;
+            int errno = Create(path, OwnerReadWriteGroupRead);
+            if (errno != 0 && errno != LinuxNative.EEXIST) throw Failure(path, errno);
+        }
+
+        /// <summary>
+        /// Writes <paramref name="text"/> (UTF-8, no byte order mark) to <paramref name="path"/>, readable by its owner only:
+        /// an existing file is made so (chmod 0600) before the text goes in. Errors as <see cref="CreateIfMissing"/>.
+        /// </summary>
+        public static void WriteSecret(string path, string text)
+        {
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+            {
+                int errno = Create(path, OwnerReadWrite);
+                if (errno == LinuxNative.EEXIST) errno = ChangeMode(path);
+                if (errno != 0) throw Failure(path, errno);
+            }
+            File.WriteAllText(path, text, new UTF8Encoding(false));
+        }
+
+        private static unsafe int Create(string path, uint mode)
+        {
+            fixed (byte* p = NulTerminated(path))
+            {
+                int fd = LinuxNative.openat(LinuxNative.AT_FDCWD, p, LinuxNative.O_WRONLY | LinuxNative.O_CREAT | LinuxNative.O_EXCL | LinuxNative.O_CLOEXEC, mode);
+                if (fd < 0) return LinuxNative.LastErrno;
+                LinuxNative.close(fd);
+                return 0;
+            }
+        }
+
+        private static unsafe int ChangeMode(string path)
+        {
+            fixed (byte* p = NulTerminated(path))
+                return LinuxNative.chmod(p, OwnerReadWrite) == 0 ? 0 : LinuxNative.LastErrno;
+        }
+
+        private static byte[] NulTerminated(string path)
+        {
+            var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+            Encoding.UTF8.GetBytes(path, 0, path.Length, bytes, 0);
+            return bytes;
+        }
+
+        private static Exception Failure(string path, int errno)
+        {
+            string why = new System.ComponentModel.Win32Exception(errno).Message;
+            return errno == 13 || errno == 1 // EACCES, EPERM
+                ? new UnauthorizedAccessException("'" + path + "' cannot be created with a mode that keeps other users out: " + why + ".")
+                : (Exception)new IOException("'" + path + "' cannot be created with a mode that keeps other users out: " + why + ".");
+        }
+    }
+}
