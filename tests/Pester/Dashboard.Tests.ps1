@@ -92,6 +92,19 @@ Describe 'Start-, Get-, Stop-ConnectionDashboard' {
         { Invoke-Dashboard -Uri $d.Url -Cookie $cookie } | Should -Throw
     }
 
+    It 'offers no Block action with -NoBlock' {
+        $d = Start-ConnectionDashboard -Port 0 -NoBrowser -NoBlock
+        try {
+            $cookie = ((Invoke-Dashboard -Uri $d.LaunchUrl).Headers['Set-Cookie'] -split ';')[0]
+            $info = (Invoke-Dashboard -Uri "$($d.Url)api/info" -Cookie $cookie).Body | ConvertFrom-Json
+            $info.blocking | Should -BeFalse
+            @($info.exportFormats) | Should -Be @('csv', 'json')
+            $block = Invoke-Dashboard -Uri "$($d.Url)api/block" -Cookie $cookie -Method POST -Body '{"address":"192.0.2.1"}' -Headers @{ 'Content-Type' = 'application/json'; Origin = ($d.Url.TrimEnd('/')) }
+            $block.Status | Should -Be 501
+        }
+        finally { Stop-ConnectionDashboard }
+    }
+
     It 'needs -AllowRemoteAccess for an address other machines reach, and says why' {
         $err = $null
         try { Start-ConnectionDashboard -Port 0 -NoBrowser -Address 0.0.0.0 -ErrorAction Stop } catch { $err = $_ }

@@ -45,6 +45,12 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         /// <summary>Further addresses the Block action refuses (the client of the remote session the dashboard was started in).</summary>
         public IReadOnlyList<Blocking.ProtectedAddress> ProtectedAddresses { get; set; }
+
+        /// <summary>
+        /// The formats the page's Export offers and /api/export serves ("csv", "json"): config.yml's dashboard.export.formats,
+        /// or none when dashboard.export.enabled is false. Null: both.
+        /// </summary>
+        public IReadOnlyList<string> ExportFormats { get; set; }
     }
 
     /// <summary>What the dashboard is doing (Get-ConnectionDashboard). Holds no secret: the token is only in <see cref="LaunchUrl"/> of the state Start returns.</summary>
@@ -115,6 +121,11 @@ namespace ConnectionsMonitor.Engine.Dashboard
         private volatile DashboardFrame _rendered;
         private DashboardFrames _frames;
         private DashboardOptions _options;
+
+        private static readonly string[] BothFormats = { "csv", "json" };
+
+        // The formats the page may export (DashboardOptions.ExportFormats; both when not given).
+        private IReadOnlyList<string> ExportFormats => _options?.ExportFormats ?? BothFormats;
         private DateTime _started;
         private long _samples, _refused;
         private volatile string _failure;
@@ -305,6 +316,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
                         var blocker = _options?.Blocker;
                         w.WriteBoolean("blocking", blocker != null);
                         w.WriteString("firewall", blocker?.Backend.Description);
+                        w.WriteStartArray("exportFormats");
+                        foreach (var f in ExportFormats) w.WriteStringValue(f);
+                        w.WriteEndArray();
                     }, 200));
                 case "/api/alerts":
                     return Secured(AlertsReply());
@@ -428,6 +442,10 @@ namespace ConnectionsMonitor.Engine.Dashboard
             }
             catch (JsonException) { return LocalHttpEndpoint.Text(400, "400 Bad Request: the body is not JSON.\n"); }
             if (format != "csv" && format != "json") return LocalHttpEndpoint.Text(400, "400 Bad Request: format must be \"csv\" or \"json\".\n");
+            bool allowed = false;
+            foreach (var f in ExportFormats) allowed |= f == format;
+            if (!allowed)
+                return LocalHttpEndpoint.Text(403, "403 Forbidden: " + format + " exports are off (config.yml's dashboard.export.enabled and dashboard.export.formats).\n");
 
             IReadOnlyList<ConnectionRecord> rows = r.Records;
             if (keys != null)
@@ -606,6 +624,16 @@ namespace ConnectionsMonitor.Engine.Dashboard
                         value = default;
                         return root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out value) && value.ValueKind == kind;
                     }
+                    // A member of the wrong type is refused, never read as left out: "durationSeconds": "abc" made a block
+                    // without an end (a newcomer's trial), "direction": 1 one both ways.
+                    string Mistyped(string name, JsonValueKind kind, string expected) =>
+                        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind != kind && v.ValueKind != JsonValueKind.Null
+                            ? name + " must be " + expected + "." : null;
+                    string wrong = Mistyped("address", JsonValueKind.String, "a string (an IP address or CIDR block)")
+                                   ?? Mistyped("direction", JsonValueKind.String, "\"Both\", \"Inbound\" or \"Outbound\"")
+                                   ?? Mistyped("durationSeconds", JsonValueKind.Number, "a number of seconds, or null for a block until it is removed")
+                                   ?? Mistyped("reason", JsonValueKind.String, "a string");
+                    if (wrong != null) return Json(w => w.WriteString("error", wrong), 400);
                     address = Member("address", JsonValueKind.String, out var a) ? a.GetString() : null;
                     reason = Member("reason", JsonValueKind.String, out var r) ? r.GetString() : null;
                     directionText = Member("direction", JsonValueKind.String, out var d) ? d.GetString() : "Both";

@@ -44,6 +44,13 @@ namespace ConnectionsMonitor.Commands
         [Parameter]
         public SwitchParameter NoBrowser { get; set; }
 
+        /// <summary>
+        /// Leave out the page's Block action, which a session allowed to change the firewall (root on Linux, elevated on
+        /// Windows) otherwise offers in a connection's detail.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter NoBlock { get; set; }
+
         /// <summary>The configuration file to use instead of the usual lookup.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -65,8 +72,13 @@ namespace ConnectionsMonitor.Commands
                 // The graphs read what Get-ConnectionHistory reads without -Path: this session's recording, history.path, or the service's file.
                 options.HistoryPath = () => HistoryCommandBase.ReadPath(session, config).Path;
                 // The page's Block action: this OS's firewall, as Block-ConnectionRemote uses it (its guard, without -Force).
-                try { options.Blocker = new Engine.Blocking.ConnectionBlocker(Engine.Blocking.ConnectionBlocker.BackendForCurrentOS()); }
-                catch (Engine.Blocking.BlockingException) { options.Blocker = null; } // no firewall this module knows: no Block action
+                if (!NoBlock)
+                {
+                    try { options.Blocker = new Engine.Blocking.ConnectionBlocker(Engine.Blocking.ConnectionBlocker.BackendForCurrentOS()); }
+                    catch (Engine.Blocking.BlockingException) { options.Blocker = null; } // no firewall this module knows: no Block action
+                }
+                // Export as config.yml allows it (dashboard.export.enabled, formats).
+                options.ExportFormats = config.Dashboard.Export.Enabled ? config.Dashboard.Export.Formats : new string[0];
                 var client = Engine.Blocking.BlockGuard.SshClientAddress(Environment.GetEnvironmentVariable("SSH_CONNECTION"), Environment.GetEnvironmentVariable("SSH_CLIENT"));
                 if (client != null) options.ProtectedAddresses = new[] { new Engine.Blocking.ProtectedAddress(client, Engine.Blocking.BlockRefusal.RemotingClient) };
             }

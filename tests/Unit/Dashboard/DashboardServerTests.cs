@@ -141,6 +141,33 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(11, session.Dashboard.State.Refused);
         }
 
+        /// <summary>config.yml's dashboard.export.enabled and formats hold for the page too (a newcomer's trial: both exports worked with them off).</summary>
+        [Fact]
+        public async Task OnlyTheExportFormatsTheConfigurationAllowsAreOfferedAndServed()
+        {
+            using var session = Replay();
+            var state = session.Dashboard.Start(new DashboardOptions { Port = 0, Interval = TimeSpan.FromSeconds(1), ExportFormats = new[] { "csv" } }, new ConnectionQuery());
+            string cookie = CookieOf(state), origin = "http://127.0.0.1:" + state.Port;
+            using var http = Client();
+            async Task<(HttpStatusCode, string)> Status(HttpRequestMessage r)
+            {
+                using var response = await http.SendAsync(r);
+                return (response.StatusCode, await response.Content.ReadAsStringAsync());
+            }
+            SpinWait.SpinUntil(() => session.Dashboard.LatestFrame != null, TimeSpan.FromSeconds(15));
+            using (var info = JsonDocument.Parse((await Status(Get(state.Url + "api/info", cookie))).Item2))
+                Assert.Equal(new[] { "csv" }, info.RootElement.GetProperty("exportFormats").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(HttpStatusCode.OK, (await Status(Post(state.Url + "api/export", cookie, "{\"format\":\"csv\",\"keys\":null}", "application/json", origin))).Item1);
+            var (status, text) = await Status(Post(state.Url + "api/export", cookie, "{\"format\":\"json\",\"keys\":null}", "application/json", origin));
+            Assert.Equal(HttpStatusCode.Forbidden, status);
+            Assert.Equal("403 Forbidden: json exports are off (config.yml's dashboard.export.enabled and dashboard.export.formats).\n", text);
+            session.Dashboard.Stop();
+
+            state = session.Dashboard.Start(new DashboardOptions { Port = 0, Interval = TimeSpan.FromSeconds(1), ExportFormats = new string[0] }, new ConnectionQuery());
+            SpinWait.SpinUntil(() => session.Dashboard.LatestFrame != null, TimeSpan.FromSeconds(15));
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Post(state.Url + "api/export", CookieOf(state), "{\"format\":\"csv\",\"keys\":null}", "application/json", "http://127.0.0.1:" + state.Port))).Item1);
+        }
+
         [Fact]
         public async Task TheSnapshotHasTheSessionsRowsAndTheExportWritesTheViewsRowsInItsOrder()
         {
@@ -242,6 +269,21 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(HttpStatusCode.BadRequest, bad);
             Assert.False(string.IsNullOrEmpty(error.GetProperty("error").GetString()));
             Assert.Equal(HttpStatusCode.BadRequest, (await Block("{\"address\":\"203.0.113.7\",\"direction\":\"Sideways\"}")).Item1);
+            // A member of the wrong type is refused in its own words, never read as left out (a newcomer's trial: a duration
+            // of "abc" made a block without an end).
+            foreach (var (body, says) in new[]
+            {
+                ("{\"address\":\"203.0.113.7\",\"durationSeconds\":\"abc\"}", "durationSeconds must be a number of seconds"),
+                ("{\"address\":\"203.0.113.7\",\"durationSeconds\":true}", "durationSeconds must be a number of seconds"),
+                ("{\"address\":\"203.0.113.7\",\"direction\":1}", "direction must be"),
+                ("{\"address\":[\"203.0.113.7\"]}", "address must be a string"),
+                ("{\"address\":\"203.0.113.7\",\"reason\":{}}", "reason must be a string"),
+            })
+            {
+                var (status, answer) = await Block(body);
+                Assert.Equal(HttpStatusCode.BadRequest, status);
+                Assert.StartsWith(says, answer.GetProperty("error").GetString());
+            }
             Assert.Empty(firewall.Added);
 
             var (ok, made) = await Block("{\"address\":\"203.0.113.7\",\"direction\":\"Inbound\",\"durationSeconds\":3600,\"reason\":\"from the page\"}");

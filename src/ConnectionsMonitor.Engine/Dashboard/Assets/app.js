@@ -744,6 +744,8 @@
   fetch('/api/info', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null)).then((d) => {
     if (!d) return;
     info = d;
+    // Only the export formats config.yml allows (dashboard.export.enabled, formats) have a button.
+    if (Array.isArray(d.exportFormats)) for (const f of ['csv', 'json']) $('export-' + f).hidden = !d.exportFormats.includes(f);
     if (selectedKey && !$('detail').hidden) showDetail(); // a detail opened before this arrived gets its Block button
   }).catch(() => {});
   const refusals = {
