@@ -257,6 +257,42 @@ namespace ConnectionsMonitor.Tests.Geo
             Assert.All(storage.Requests, r => Assert.Null(r.Header("Authorization")));
         }
 
+        /// <summary>A redirect to ftp: fails this database with the module's reason (a newcomer's trial: HttpClient's NotSupportedException stopped the whole update).</summary>
+        [Fact]
+        public async Task ARedirectToAnotherSchemeThanHttpFailsThatDatabase()
+        {
+            _server.Serve("/mirror/country.mmdb", Array.Empty<byte>(), 302).Headers["Location"] = "ftp://127.0.0.1/country.mmdb";
+            var ex = await Fails(Request(GeoDownloadSource.Url, "mirror/country.mmdb"), GeoDownloadFailure.HttpError);
+            Assert.Contains("redirected to ftp://127.0.0.1/country.mmdb, which is not an http or https address", ex.Message);
+        }
+
+        /// <summary>
+        /// Secrets are not sent in clear to another machine, and an address's user and password, which would not be sent,
+        /// are refused rather than dropped (a newcomer's trial: MaxMind's key went over plain http to a mirror; admin:pw@ vanished).
+        /// </summary>
+        [Fact]
+        public void SecretsGoOverHttpsOrToThisMachineAndAnAddresssPasswordIsRefused()
+        {
+            foreach (var source in new[] { GeoDownloadSource.MaxMind, GeoDownloadSource.IpInfo })
+            {
+                var request = Request(source);
+                request.Uri = new Uri("http://192.0.2.10/geoip/");
+                var ex = Assert.Throws<GeoDownloadException>(() => _updater.Plan(request));
+                Assert.Equal(GeoDownloadAdvice.UseHttpsMirror, ex.Advice);
+                Assert.Contains("is plain http on another machine", ex.Message);
+                AssertNoSecrets(ex.Message);
+                request.Uri = new Uri("https://192.0.2.10/geoip/");
+                Assert.NotEmpty(_updater.Plan(request));
+            }
+            var url = Request(GeoDownloadSource.DbIpLite);
+            url.Uri = new Uri("http://192.0.2.10/mirror/"); // nothing secret: plain http is the user's choice
+            Assert.NotEmpty(_updater.Plan(url));
+            url.Uri = new Uri("http://admin:PASSW0RD@127.0.0.1:1/mirror/");
+            var withPassword = Assert.Throws<GeoDownloadException>(() => _updater.Plan(url));
+            Assert.Contains("carries a user name and password, which are not sent", withPassword.Message);
+            Assert.DoesNotContain("PASSW0RD", withPassword.Message);
+        }
+
         [Fact]
         public async Task IpInfoSendsTheTokenInTheQueryAndSavesTheCountryFile()
         {

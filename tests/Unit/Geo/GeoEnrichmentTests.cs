@@ -34,11 +34,15 @@ namespace ConnectionsMonitor.Tests.Geo
         }
 
         /// <summary>
-        /// This process's connections from <paramref name="localPort"/>: another process (tests of other
-        /// suites run alongside) can hold a loopback socket with the same port number.
+        /// This process's connection of <paramref name="client"/>, by both ports: another process, or a loopback connection of
+        /// another test class in this process (flaked once: two rows), can hold a socket with the same local port number.
         /// </summary>
-        private static ConnectionQuery ByPort(int localPort) =>
-            new ConnectionQuery { LocalPorts = new[] { new PortRange(localPort, localPort) }, ProcessIds = new[] { Environment.ProcessId } };
+        private static ConnectionQuery ByEnds(System.Net.Sockets.Socket client) => new ConnectionQuery
+        {
+            LocalPorts = new[] { new PortRange(((IPEndPoint)client.LocalEndPoint).Port, ((IPEndPoint)client.LocalEndPoint).Port) },
+            RemotePorts = new[] { new PortRange(((IPEndPoint)client.RemoteEndPoint).Port, ((IPEndPoint)client.RemoteEndPoint).Port) },
+            ProcessIds = new[] { Environment.ProcessId },
+        };
 
         [LinuxFact]
         public void PublicPeerGetsCountryAsnAndScope()
@@ -47,7 +51,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
 
-            var snapshot = _engine.TakeSnapshot(Options(), ByPort(localPort));
+            var snapshot = _engine.TakeSnapshot(Options(), ByEnds(client));
             var row = Assert.Single(snapshot.Connections);
             Assert.Equal("8.8.4.5", AddressPattern.FormatAddress(row.RemoteAddress));
             Assert.Equal("Public", row.AddressScope);
@@ -65,7 +69,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var peer = new PublicPeer("1.0.0.50", 4432);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = ByPort(localPort);
+            var byPort = ByEnds(client);
 
             var au = _engine.TakeSnapshot(Options(), byPort, new ConnectionQuery { Countries = new[] { "au" } });
             Assert.Equal("AU", Assert.Single(au.Connections).Country);
@@ -78,7 +82,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var peer = new PublicPeer("8.8.8.13", 4433);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = ByPort(localPort);
+            var byPort = ByEnds(client);
 
             var allow = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['US']\n", "t.yml").Config;
             var deny = ConfigLoader.LoadText("connectionFiltering:\n  enabled: true\n  countries: ['FR']\n", "t.yml").Config;
@@ -110,7 +114,7 @@ namespace ConnectionsMonitor.Tests.Geo
             using var peer = new PublicPeer("9.9.9.50", 4434);
             using var client = peer.Connect();
             int localPort = ((IPEndPoint)client.LocalEndPoint).Port;
-            var byPort = ByPort(localPort);
+            var byPort = ByEnds(client);
 
             var off = Options("  enabled: false\n");
             var row = Assert.Single(_engine.TakeSnapshot(off, byPort).Connections);

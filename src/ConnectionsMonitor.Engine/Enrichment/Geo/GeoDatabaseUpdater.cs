@@ -82,6 +82,16 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 throw Invalid(GeoDownloadAdvice.GiveDestination, "No destination folder was given.");
             if (request.Uri != null && (!request.Uri.IsAbsoluteUri || (request.Uri.Scheme != Uri.UriSchemeHttp && request.Uri.Scheme != Uri.UriSchemeHttps)))
                 throw Invalid(GeoDownloadAdvice.UseHttpAddress, "The address \"" + GeoDownloadText.Redact(request.Uri) + "\" is not an absolute http:// or https:// address.");
+            // Secrets travel only encrypted: the MaxMind account and licence key (Basic authentication) and the IPinfo token
+            // (in the query) go to a plain http:// mirror only on this machine (a trial sent them in clear to another host).
+            if (request.Uri != null && request.Uri.Scheme == Uri.UriSchemeHttp && !request.Uri.IsLoopback
+                && (request.Source == GeoDownloadSource.MaxMind || request.Source == GeoDownloadSource.IpInfo))
+                throw Invalid(GeoDownloadAdvice.UseHttpsMirror, "The address \"" + GeoDownloadText.Redact(request.Uri) + "\" is plain http on another machine: " +
+                    (request.Source == GeoDownloadSource.MaxMind ? "the account ID and licence key" : "the token") + " would cross the network unencrypted. Use an https:// address.");
+            // User and password in the address are not sent (HttpClient drops them): say so rather than fail later with a 401.
+            if (request.Uri != null && !string.IsNullOrEmpty(request.Uri.UserInfo))
+                throw Invalid(GeoDownloadAdvice.UseHttpAddress, "The address \"" + GeoDownloadText.Redact(request.Uri) + "\" carries a user name and password, which are not sent: " +
+                    "give an address without them (a mirror that needs sign-in is not supported; MaxMind's account and key have parameters of their own).");
             if (!string.IsNullOrEmpty(request.Sha256) && request.Source != GeoDownloadSource.Url)
                 throw Invalid(GeoDownloadAdvice.ChecksumForUrlOnly, "An expected SHA-256 is checked only for a download from a URL (MaxMind publishes its own checksums; DB-IP and IPinfo publish none).");
             if (!string.IsNullOrEmpty(request.Sha256) && NormalizeSha256(request.Sha256) == null)
@@ -390,6 +400,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     throw Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.CheckUri, "more than " + MaxRedirects + " redirects from " + GeoDownloadText.Redact(first) + ".");
                 if (uri.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps)
                     throw Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.UseHttpsMirror, GeoDownloadText.Redact(uri) + " redirected to an unencrypted address (" + GeoDownloadText.Redact(next) + "), which was refused.");
+                // Only HTTP goes on: HttpClient would throw NotSupportedException for ftp: or file:, which stopped the whole
+                // update instead of failing this database (a newcomer's trial).
+                if (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps)
+                    throw Fail(plan, GeoDownloadFailure.HttpError, GeoDownloadAdvice.CheckUri, GeoDownloadText.Redact(uri) + " redirected to " + GeoDownloadText.Redact(next) + ", which is not an http or https address.");
                 uri = next;
             }
         }
