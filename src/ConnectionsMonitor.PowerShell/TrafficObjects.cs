@@ -43,8 +43,8 @@ namespace ConnectionsMonitor
         public double? SendRate { get; set; }
         public double? ReceiveRate { get; set; }
 
-        /// <summary>Percent of the ranked metric (bytes or connections) over every group.</summary>
-        public double Share { get; set; }
+        /// <summary>Percent of the ranked metric (bytes or connections) over every group; $null when that total is 0 (idle connections ranked by bytes).</summary>
+        public double? Share { get; set; }
 
         /// <summary>The measured sample window; null for a ranking from one snapshot.</summary>
         public double? DurationSeconds { get; set; }

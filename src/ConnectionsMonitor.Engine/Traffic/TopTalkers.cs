@@ -37,8 +37,8 @@ namespace ConnectionsMonitor.Engine.Traffic
         public double? SendRate { get; internal set; }
         public double? ReceiveRate { get; internal set; }
 
-        /// <summary>The group's part of the ranked metric over all groups, in percent.</summary>
-        public double Share { get; internal set; }
+        /// <summary>The group's part of the ranked metric over all groups, in percent; null when the groups' total is 0 (no byte moved, nothing to share).</summary>
+        public double? Share { get; internal set; }
     }
 
     /// <summary>Ranks what talked during a <see cref="TrafficWindow"/>.</summary>
@@ -85,7 +85,7 @@ namespace ConnectionsMonitor.Engine.Traffic
                     BytesReceived = g.Received,
                     SendRate = TrafficRate.PerSecond(g.Sent, window.Duration),
                     ReceiveRate = TrafficRate.PerSecond(g.Received, window.Duration),
-                    Share = total > 0 ? Math.Round(value * 100.0 / total, 2) : 0,
+                    Share = total > 0 ? Math.Round(value * 100.0 / total, 2) : (double?)null,
                 });
             }
             return result;

@@ -96,6 +96,10 @@ namespace ConnectionsMonitor.Tests.Traffic
             Assert.Equal(88.89, ranked[0].Share); // 1600 of 1800
             Assert.Equal(11.11, ranked[1].Share);
             Assert.Single(TopTalkers.Rank(w, TalkerGrouping.Process, TalkerMetric.Bytes, 1));
+            // Nothing moved: no share of nothing ($null, not 0), while shares of the connections are still known.
+            var idle = TrafficWindow.FromParts(first, first, TimeSpan.FromSeconds(2), new ConnectionRecord[0], false);
+            Assert.All(TopTalkers.Rank(idle, TalkerGrouping.Process, TalkerMetric.Bytes, 5), t => Assert.Null(t.Share));
+            Assert.Equal(new double?[] { 66.67, 33.33 }, TopTalkers.Rank(idle, TalkerGrouping.Process, TalkerMetric.Connections, 5).Select(t => t.Share));
         }
 
         [Fact]
