@@ -14,6 +14,12 @@ namespace ConnectionsMonitor.Commands
     {
         private ConnectionBlocker _blocker;
 
+        /// <summary>
+        /// The targets this command has already handled: many connections to one remote, piped in, are one block to make
+        /// or remove (Unblock said "not blocked" for the second row of one address, a newcomer's trial).
+        /// </summary>
+        internal readonly HashSet<BlockTarget> Handled = new HashSet<BlockTarget>();
+
         internal static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
         /// <summary>The blocker over this OS's firewall; a platform without one ends the command.</summary>
@@ -149,7 +155,6 @@ namespace ConnectionsMonitor.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        private readonly HashSet<BlockTarget> _done = new HashSet<BlockTarget>();
         private List<ProtectedAddress> _protected;
         private TimeSpan? _duration;
 
@@ -177,7 +182,7 @@ namespace ConnectionsMonitor.Commands
                     WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress: " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
                     continue;
                 }
-                if (!_done.Add(target)) continue; // many connections to one remote: one block
+                if (!Handled.Add(target)) continue; // many connections to one remote: one block
                 if (target.HostBitsCleared) WriteVerbose("'" + text.Trim() + "' has host bits set below its prefix; blocking the block it names, " + target.Text + ".");
                 Block(target);
             }
@@ -354,6 +359,7 @@ namespace ConnectionsMonitor.Commands
                     WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress: " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
                     continue;
                 }
+                if (!Handled.Add(target)) continue; // many connections to one remote: one block to remove
                 Unblock(target);
             }
         }
@@ -397,7 +403,8 @@ namespace ConnectionsMonitor.Commands
                 ReportSweep();
                 if (!ShouldProcess(blocker.Backend.Description, "Remove every block the module made (" + n + " now) and the " + (IsWindows ? "rule group" : "table") + " itself")) return;
                 blocker.RemoveAll();
-                WriteVerbose("Removed " + blocker.Backend.Description + " with " + n + " block(s).");
+                WriteVerbose(n == 0 ? "There was no block to remove; " + blocker.Backend.Description + " is gone if it was there."
+                    : "Removed " + n + (n == 1 ? " block" : " blocks") + " and " + blocker.Backend.Description + ".");
             }
             catch (BlockingException ex) { ThrowTerminatingError(Failure(ex, null)); }
         }

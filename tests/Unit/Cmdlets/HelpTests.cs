@@ -96,6 +96,23 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             }
         }
 
+        /// <summary>
+        /// The help's syntax has one line per parameter set, each with that set's mandatory parameters (a newcomer's trial: one
+        /// merged line made Unblock-ConnectionRemote's -All look required with -RemoteAddress).
+        /// </summary>
+        [Fact]
+        public void TheSyntaxHasOneLinePerParameterSet()
+        {
+            var lines = _ps.Invoke(
+                "foreach ($c in Get-Command -Module ConnectionsMonitor -CommandType Cmdlet) {" +
+                "  $items = @((Get-Help $c.Name).syntax.syntaxItem);" +
+                "  $help = @($items | ForEach-Object { (@($_.parameter | Where-Object required -eq 'true' | ForEach-Object name) | Sort-Object) -join ',' } | Sort-Object);" +
+                "  $sets = @($c.ParameterSets | ForEach-Object { (@($_.Parameters | Where-Object IsMandatory | ForEach-Object Name) | Sort-Object) -join ',' } | Sort-Object);" +
+                "  if (($help -join ' | ') -ne ($sets -join ' | ')) { $c.Name + ': help [' + ($help -join ' | ') + '], sets [' + ($sets -join ' | ') + ']' } }")
+                .Select(o => o.ToString()).ToList();
+            Assert.Empty(lines);
+        }
+
         // ---- The checks -------------------------------------------------------------------------
 
         /// <summary>A cmdlet as declared: its parameters (name → type name as help spells it) and where each is declared.</summary>
@@ -146,14 +163,18 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                     if (string.IsNullOrWhiteSpace((string)example.Element(Dev + "code")))
                         problems.Add(cmdlet.Name + ": an example without code: " + (string)example.Element(Maml + "title"));
 
-                // Parameters: exactly the declared ones, in the parameters section and in every syntax item.
+                // Parameters: exactly the declared ones, in the parameters section and in the syntax (each item of a cmdlet with
+                // one parameter set; between them for several, one item per set: TheSyntaxHasOneLinePerParameterSet).
                 var sections = new List<(string Where, List<XElement> Items)> { ("parameters", Parameters(c).ToList()) };
-                foreach (var item in c.Element(Command + "syntax")?.Elements(Command + "syntaxItem") ?? Enumerable.Empty<XElement>())
+                var syntaxItems = (c.Element(Command + "syntax")?.Elements(Command + "syntaxItem") ?? Enumerable.Empty<XElement>()).ToList();
+                foreach (var item in syntaxItems)
                     sections.Add(("syntax", item.Elements(Command + "parameter").ToList()));
+                var inSomeItem = syntaxItems.SelectMany(i => i.Elements(Command + "parameter")).Select(Name).ToList();
                 foreach (var (where, items) in sections)
                 {
                     var names = items.Select(Name).ToList();
-                    var missing = cmdlet.Types.Keys.Where(k => !names.Contains(k, StringComparer.OrdinalIgnoreCase)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+                    var covered = where == "syntax" && syntaxItems.Count > 1 ? inSomeItem : names;
+                    var missing = cmdlet.Types.Keys.Where(k => !covered.Contains(k, StringComparer.OrdinalIgnoreCase)).OrderBy(k => k, StringComparer.Ordinal).ToList();
                     var extra = names.Where(n => !cmdlet.Types.ContainsKey(n)).ToList();
                     var twice = names.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
                     string label = where == "parameters" ? cmdlet.Name + ": parameters" : cmdlet.Name + ": syntax";
