@@ -122,6 +122,9 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
             Should -Throw -ErrorId 'HostNotFound,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
         { Install-ConnectionMonitorService -Name 'a/b' -HostPath $script:Cmon -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidServiceName,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        # An account that does not exist: systemd-analyze verify passes such a unit, which fails only when it starts.
+        { Install-ConnectionMonitorService -HostPath $script:Cmon -User cm-no-such-user -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UserNotFound,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
         # A real file whose name has a newline: a unit line cannot carry it.
         $newline = [System.IO.Path]::Combine($script:Work, "two`nlines.yml")
         Set-Content -LiteralPath $newline -Encoding ASCII -Value "refreshInterval: 1000`n"

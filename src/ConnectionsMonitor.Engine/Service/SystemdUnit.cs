@@ -234,6 +234,17 @@ namespace ConnectionsMonitor.Engine.Service
                 throw new ArgumentException("The unit name '" + Printable(name) + "' ends with '.service'; expected the name without it, for example 'connectionsmonitor'.", "Name");
         }
 
+        /// <summary>
+        /// Whether <paramref name="user"/> is an account of this machine (getpwnam(3): /etc/passwd and whatever else NSS
+        /// consults). Linux only; elsewhere true (nothing to ask). A unit naming a missing account passes
+        /// <c>systemd-analyze verify</c> and fails only when the service starts, so installing refuses it.
+        /// </summary>
+        public static bool AccountExists(string user)
+        {
+            if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux)) return true;
+            return Platform.Linux.LinuxNative.getpwnam(user) != IntPtr.Zero;
+        }
+
         private static void CheckUser(string user)
         {
             // systemd's "strict" user names: [a-zA-Z_][a-zA-Z0-9_-]*, at most 31 characters.

@@ -195,6 +195,8 @@ namespace ConnectionsMonitor.Commands
             foreach (var (_, path) in writes)
                 if (Engine.Service.SystemdUnit.HiddenFromService(path) == null && !writable.Contains(path)) writable.Add(path);
             var options = new Engine.Service.SystemdUnitOptions { Name = ServiceName, HostPath = host, ConfigPath = config, HistoryPath = history, User = User, PacketCapture = portScan, WritableFolders = writable };
+            if (User != null && !Engine.Service.SystemdUnit.AccountExists(User))
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-User '" + Engine.Display.UntrustedText.Clean(User) + "' is not an account of this machine (getent passwd does not list it); expected an existing account, or leave -User out for a transient one (DynamicUser)."), "UserNotFound", ErrorCategory.ObjectNotFound, User));
             string text;
             try { text = Engine.Service.SystemdUnit.Render(options); }
             catch (ArgumentException ex) { ThrowTerminatingError(new ErrorRecord(ex, "InvalidServiceSetting", ErrorCategory.InvalidArgument, null)); return; }

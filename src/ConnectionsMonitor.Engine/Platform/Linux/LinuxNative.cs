@@ -108,6 +108,11 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         [DllImport(Libc, SetLastError = true)]
         internal static extern int chmod(byte* path, uint mode);
 
+        // struct passwd* getpwnam(const char*): the account database through NSS (files, LDAP, systemd-homed ...); null when
+        // there is no such account. The pointer is only tested, never read.
+        [DllImport(Libc, SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false)]
+        internal static extern IntPtr getpwnam(string name);
+
         internal const int O_WRONLY = 1;
         internal const int O_CREAT = 0x40;
         internal const int O_EXCL = 0x80;
