@@ -465,8 +465,9 @@
     refresh();
     status();
   }
-  function status(text, cls) {
+  function status(text, cls, title) {
     const s = $('status');
+    if (s.title !== (title || '')) s.title = title || '';
     const c = 'status' + (cls ? ' ' + cls : paused ? '' : ' live');
     if (s.className !== c) s.className = c;
     if (text) { setText(s, text); return; }
@@ -514,7 +515,18 @@
     source = new EventSource('/api/events' + (after > 0 ? '?after=' + after : ''));
     source.addEventListener('snapshot', (e) => receive('snapshot', e.data));
     source.addEventListener('delta', (e) => receive('delta', e.data));
-    source.addEventListener('error', () => status('disconnected, retrying…', 'down'));
+    source.addEventListener('error', () => {
+      status('disconnected, retrying…', 'down');
+      // A dashboard started again on this port has a new token: this page's cookie gets 403 there for ever, and each retry
+      // would count as a refused request. Asked once per failure: a 403 ends the retries and says what to do.
+      fetch('/api/info', { credentials: 'same-origin' }).then((r) => {
+        if (r.status !== 403) return;
+        source.close();
+        clearInterval(historyTimer); clearInterval(alertsTimer); // their requests would be refused too
+        status('restarted: open its new URL', 'down',
+          'The dashboard was started again with a new token: open the LaunchUrl that Start-ConnectionDashboard returned.');
+      }).catch(() => {}); // not answering: stopped, and the event stream goes on retrying
+    });
   }
   // The chart library only once the rows are up: the table comes first.
   function loadCharts() {
@@ -811,5 +823,5 @@
   buildHeader();
   start();
   loadAlerts();
-  setInterval(loadAlerts, 5000);
+  const alertsTimer = setInterval(loadAlerts, 5000);
 })();
