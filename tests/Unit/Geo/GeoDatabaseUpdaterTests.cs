@@ -326,7 +326,11 @@ namespace ConnectionsMonitor.Tests.Geo
             _server.Serve("/country.mmdb.gz", GeoTestData.CountryMmdbGz);
             var ex = await Fails(Request(GeoDownloadSource.Url, "country.mmdb.gz", GeoDownloadKind.Asn), GeoDownloadFailure.InvalidDatabase);
             Assert.Contains("is a Country database", ex.Message);
-            Assert.EndsWith("Nothing was installed.", ex.Message);
+            Assert.EndsWith(" asked for. Nothing was installed.", ex.Message);
+            // An ASN file asked for as a Country one: "an ASN database".
+            _server.Serve("/asn.mmdb", File.ReadAllBytes(Path.Combine(Repo.Root, "data", "GeoIP", "ip-location-db-asn.mmdb")));
+            var asn = await Fails(Request(GeoDownloadSource.Url, "asn.mmdb", GeoDownloadKind.Country), GeoDownloadFailure.InvalidDatabase);
+            Assert.Contains("The file is an ASN database", asn.Message);
             Assert.False(File.Exists(_folder.AsnPath));
         }
 

@@ -335,6 +335,11 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 : Compose(Kind.GetValueOrDefault(), TargetPath, Reason, advice, Outcome);
 
         private static string Compose(GeoDownloadKind kind, string targetPath, string reason, string advice, string outcome) =>
-            "Could not update the " + kind + " database " + targetPath + ": " + reason + (string.IsNullOrEmpty(advice) ? "" : " " + advice) + " " + outcome;
+            "Could not update the " + kind + " database " + targetPath + ": " + Sentence(reason) + (string.IsNullOrEmpty(advice) ? "" : " " + advice) + " " + outcome;
+
+        // A reason as a sentence of its own: the outcome follows it ("… damaged The previous database …" lacked the stop).
+        private static string Sentence(string reason) =>
+            string.IsNullOrEmpty(reason) || reason.EndsWith(".", StringComparison.Ordinal) || reason.EndsWith("!", StringComparison.Ordinal) || reason.EndsWith("?", StringComparison.Ordinal)
+                ? reason : reason + ".";
     }
 }

@@ -36,7 +36,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
             using (db)
             {
                 if (!Serves(db.Layout, kind))
-                    throw new InvalidDataException("The file is a " + KindOf(db.Layout) + " database (database_type \"" + db.DatabaseType + "\"), not the " + kind + " database that was asked for.");
+                    throw new InvalidDataException("The file is " + KindOf(db.Layout) + " database (database_type \"" + db.DatabaseType + "\"), not the " + kind + " database that was asked for.");
                 return new GeoDownloadFileInfo { DatabaseType = db.DatabaseType, BuildDateUtc = db.BuildDateUtc };
             }
         }
@@ -55,10 +55,10 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
         {
             switch (layout)
             {
-                case GeoDatabaseLayout.City: return "City";
-                case GeoDatabaseLayout.Asn: return "Asn";
-                case GeoDatabaseLayout.IpInfo: return "Country and ASN";
-                default: return "Country";
+                case GeoDatabaseLayout.City: return "a City";
+                case GeoDatabaseLayout.Asn: return "an ASN";
+                case GeoDatabaseLayout.IpInfo: return "a Country and ASN";
+                default: return "a Country";
             }
         }
 

@@ -509,7 +509,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                     var slot = SlotFor(downloaded);
                     if (slot.Database == null && slot.Error == null) slot.Check();
                     if (slot.Database != null) return downloaded;
-                    problems.Add(slot.Error + " Using the bundled database instead until the file is replaced by a working one (downloading the database again does that).");
+                    problems.Add(slot.Reason + " Using the bundled database instead until the file is replaced by a working one (downloading the database again does that).");
                 }
             }
             if (bundledName == null || _bundledDirectory == null) return null;
@@ -543,6 +543,8 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
 
             public GeoDatabase Database { get; private set; }
             public string Error { get; private set; }
+            /// <summary>What is wrong with the file, without what follows from it (the caller may fall back to the bundled database).</summary>
+            public string Reason { get; private set; }
             public string Stamp { get; private set; } = "";
 
             /// <summary>Reopens the file when its stamp changed since it was opened (or first failed).</summary>
@@ -563,24 +565,27 @@ namespace ConnectionsMonitor.Engine.Enrichment.Geo
                 Close();
                 if (stamp == "missing")
                 {
+                    Reason = "the GeoIP database '" + _path + "' was removed.";
                     Error = "the GeoIP database '" + _path + "' was removed; geo fields from it stay empty until it is back.";
                     return;
                 }
                 try
                 {
                     Database = GeoDatabase.Open(_path);
-                    Error = null;
+                    Error = null; Reason = null;
                 }
                 catch (GeoDatabaseException ex)
                 {
-                    Error = "GeoIP: " + ex.Message + ". Geo fields from it stay empty.";
+                    Reason = "GeoIP: " + ex.Message + ".";
+                    Error = Reason + " Geo fields from it stay empty.";
                 }
             }
 
             public void Fail(string message)
             {
                 Close();
-                Error = "GeoIP: " + message + " Geo fields from it stay empty.";
+                Reason = "GeoIP: " + message;
+                Error = Reason + " Geo fields from it stay empty.";
             }
 
             public void Close()
