@@ -168,7 +168,7 @@ namespace ConnectionsMonitor.Engine.Configuration
                     _expectKey = false;
                     _pendingKey = ev is Scalar s ? s.Value : null;
                     if (_pendingKey != null && !_keys.Add(_pendingKey))
-                        reader.Error(ev.Start, Child(_path, _pendingKey), "duplicate key: this key already appears earlier in the same section; keep only one.");
+                        reader.Error(ev.Start, Child(_path, _pendingKey), "duplicate key: this key already appears earlier in the same section; keep only one (the values are checked once the file reads as YAML).");
                     return Child(_path, _pendingKey ?? "?");
                 }
                 _expectKey = true;
@@ -181,8 +181,10 @@ namespace ConnectionsMonitor.Engine.Configuration
         public static string Child(string parent, string key)
         {
             bool plain = key.Length > 0 && (char.IsLetter(key[0]) || key[0] == '_') && key.All(c => char.IsLetterOrDigit(c) || c == '_');
-            string part = plain ? key : "'" + key + "'";
-            return string.IsNullOrEmpty(parent) ? part : parent + "." + part;
+            // A key that is not a plain name (a port: '22') in brackets, so the message's quotes around the whole path do not
+            // double up ("key 'highlightedPorts.'99999''", a trial found hard to read): highlightedPorts["99999"].
+            if (!plain) return (parent ?? "") + "[\"" + key + "\"]";
+            return string.IsNullOrEmpty(parent) ? key : parent + "." + key;
         }
 
         public static string Index(string parent, int index) => parent + "[" + index.ToString(CultureInfo.InvariantCulture) + "]";
