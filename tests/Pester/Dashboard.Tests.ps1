@@ -229,12 +229,21 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             }
             @($seen.dialogs).Count | Should -Be 0
 
-            # Sorting by Local: ports ascending, then descending.
-            $ports = @($seen.sortAscending | ForEach-Object { [int]($_ -replace '^.*:', '') })
-            $ports.Count | Should -BeGreaterThan 1
-            ($ports -join ',') | Should -Be (($ports | Sort-Object) -join ',')
-            $down = @($seen.sortDescending | ForEach-Object { [int]($_ -replace '^.*:', '') })
-            ($down -join ',') | Should -Be (($down | Sort-Object -Descending) -join ',')
+            # Sorting by Local: by address, then port as a number — each address's rows together, their ports ascending;
+            # then descending.
+            foreach ($case in @(@{ Rows = $seen.sortAscending; Descending = $false }, @{ Rows = $seen.sortDescending; Descending = $true })) {
+                $ends = @($case.Rows | ForEach-Object { $i = $_.LastIndexOf(':'); [pscustomobject]@{ Address = $_.Substring(0, $i); Port = [int]$_.Substring($i + 1) } })
+                $ends.Count | Should -BeGreaterThan 1
+                $seenAddresses = [System.Collections.Generic.List[string]]::new()
+                for ($k = 0; $k -lt $ends.Count; $k++) {
+                    if ($k -gt 0 -and $ends[$k].Address -eq $ends[$k - 1].Address) {
+                        if ($case.Descending) { $ends[$k].Port | Should -BeLessOrEqual $ends[$k - 1].Port }
+                        else { $ends[$k].Port | Should -BeGreaterOrEqual $ends[$k - 1].Port }
+                    }
+                    elseif ($seenAddresses.Contains($ends[$k].Address)) { throw "rows of $($ends[$k].Address) are not together: $($case.Rows -join ', ')" }
+                    else { $seenAddresses.Add($ends[$k].Address) }
+                }
+            }
             $seen.sortAscendingAria | Should -Be 'ascending'
             $seen.keyboardSelected | Should -Be 1
             $seen.detailOpenAfterEnter | Should -BeTrue

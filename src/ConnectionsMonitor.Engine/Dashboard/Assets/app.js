@@ -17,8 +17,11 @@
   // The table's columns: label, the server columns they show, how to show and sort them.
   const COLUMNS = [
     { label: 'Proto', key: 'Protocol', cls: (r, c) => 'proto-' + v(r, c, 'Protocol') },
-    { label: 'Local', key: 'LocalAddress', text: (r, c) => endpoint(v(r, c, 'LocalAddress'), v(r, c, 'LocalPort')), sort: (r, c) => v(r, c, 'LocalPort') },
-    { label: 'Foreign', key: 'RemoteAddress', text: (r, c) => endpoint(v(r, c, 'RemoteHostName') || v(r, c, 'RemoteAddress'), v(r, c, 'RemotePort')) },
+    // Endpoints sort by what they show, the address (or host name) and then the port as a number.
+    { label: 'Local', key: 'LocalAddress', text: (r, c) => endpoint(v(r, c, 'LocalAddress'), v(r, c, 'LocalPort')),
+      sort: (r, c) => endpointKey(v(r, c, 'LocalAddress'), v(r, c, 'LocalPort')) },
+    { label: 'Foreign', key: 'RemoteAddress', text: (r, c) => endpoint(v(r, c, 'RemoteHostName') || v(r, c, 'RemoteAddress'), v(r, c, 'RemotePort')),
+      sort: (r, c) => endpointKey(v(r, c, 'RemoteHostName') || v(r, c, 'RemoteAddress'), v(r, c, 'RemotePort')) },
     { label: 'State', key: 'State', cls: (r, c) => 'st-' + (v(r, c, 'State') || '') },
     { label: 'PID', key: 'ProcessId', num: true },
     { label: 'Process', key: 'ProcessName' },
@@ -90,6 +93,10 @@
   function total(a, b) { return a == null && b == null ? null : (a || 0) + (b || 0); }
   // IPv4-mapped IPv6 addresses in IPv4 form, as the PowerShell table view shows them.
   function shown(addr) { return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(addr) ? addr.substring(7) : addr; }
+  // An endpoint's sort key: its shown address, then its port as five digits (so 127.0.0.1:9 comes before 127.0.0.1:10).
+  function endpointKey(addr, port) {
+    return (addr == null ? '' : shown(addr)) + ' ' + (port == null ? '' : String(port).padStart(5, '0'));
+  }
   function endpoint(addr, port) {
     if (addr == null) return port == null ? '' : '*:' + port;
     addr = shown(addr);
@@ -318,7 +325,8 @@
     else if (e.key === 'Home') at = 0;
     else if (e.key === 'End') at = view.length - 1;
     else if (e.key === 'Enter' && at >= 0) { showDetail(); e.preventDefault(); return; }
-    else if (e.key === 'Escape') { $('detail').hidden = true; return; }
+    // Esc closes the detail and keeps the row as the keyboard's place; a second Esc lets go of the row too.
+    else if (e.key === 'Escape') { if ($('detail').hidden) { selectedKey = null; draw(); } else $('detail').hidden = true; return; }
     else return;
     e.preventDefault();
     selectedKey = rowKey(view[at]);
@@ -610,7 +618,7 @@
       series: [{}].concat(series),
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90, values: TIME_TICKS },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, space: 24,
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: rateAxis ? 70 : 56, space: 24,
           // Counts are whole numbers: no 2.5 sockets on the axis.
           values: rateAxis ? (u, vals) => vals.map((x) => (x == null ? '' : bytes(Math.round(x))))
             : (u, vals) => vals.map((x) => (x == null || !Number.isInteger(x) ? '' : x.toLocaleString())) },
