@@ -173,6 +173,7 @@ namespace ConnectionsMonitor.Engine.Web
         private LocalHttpEndpoint(List<Socket> listeners, int port, IReadOnlyList<string> prefixes, byte[] tokenHash, Func<string, LocalHttpRequest, HttpReply> handler, LocalHttpEndpointOptions options)
         {
             _listeners = listeners;
+            foreach (var l in listeners) _bothFamilies |= l.LocalEndPoint is IPEndPoint e && e.Address.Equals(IPAddress.IPv6Any);
             Port = port;
             Prefixes = prefixes;
             _tokenHash = tokenHash;
@@ -207,8 +208,10 @@ namespace ConnectionsMonitor.Engine.Web
         /// <summary>The endpoint's base URLs, e.g. http://127.0.0.1:9464/ and http://[::1]:9464/; http://+:9464/ for every address.</summary>
         public IReadOnlyList<string> Prefixes { get; }
 
-        /// <summary>The addresses listened on, as text: "127.0.0.1", "127.0.0.1, ::1", "0.0.0.0" for every address.</summary>
-        public string AddressText => AddressTextOf(Prefixes);
+        /// <summary>The addresses listened on, as text: "127.0.0.1", "127.0.0.1, ::1"; "0.0.0.0" for every IPv4 address, "::" for every address of both families.</summary>
+        public string AddressText => _bothFamilies ? "::" : AddressTextOf(Prefixes);
+
+        private readonly bool _bothFamilies; // one dual-stack socket on :: (read at the start: the sockets go when it stops)
 
         /// <summary>See <see cref="AddressText"/>; "" for no prefixes.</summary>
         public static string AddressTextOf(IReadOnlyList<string> prefixes)
@@ -277,7 +280,8 @@ namespace ConnectionsMonitor.Engine.Web
         }
 
         // The listening sockets: loopback is 127.0.0.1 and ::1 on one port (::1 left out where the system has no IPv6
-        // loopback); every address is one dual-stack socket (IPv4 alone without IPv6).
+        // loopback); every address of both families (::) is one dual-stack socket (IPv4 alone without IPv6); 0.0.0.0 is every
+        // IPv4 address only (a trial asked for 0.0.0.0 and was served over IPv6 too).
         private static List<Socket> Bind(IPAddress address, int port, out int boundPort, out IReadOnlyList<string> prefixes)
         {
             var sockets = new List<Socket>();
@@ -302,7 +306,7 @@ namespace ConnectionsMonitor.Engine.Web
                 }
                 else if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
                 {
-                    var any = Listen(Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, port);
+                    var any = Listen(address.Equals(IPAddress.IPv6Any) && Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, port);
                     sockets.Add(any);
                     port = ((IPEndPoint)any.LocalEndPoint).Port;
                     urls.Add("http://+:" + port.ToString(CultureInfo.InvariantCulture) + "/");

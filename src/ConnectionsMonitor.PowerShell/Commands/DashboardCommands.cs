@@ -95,7 +95,8 @@ namespace ConnectionsMonitor.Commands
                             "RemoteAccessNotAllowed", ErrorCategory.SecurityError, Address));
                         return;
                     }
-                    WriteWarning("The dashboard listens on " + address + ": other machines can reach it. It is plain HTTP, so the token and the page cross the network unencrypted; prefer loopback with an SSH tunnel (ssh -L).");
+                    WriteWarning("The dashboard listens on " + address + ": other machines can reach it. It is plain HTTP, so the token and the page cross the network unencrypted; prefer loopback with an SSH tunnel (ssh -L)." +
+                        (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? " LaunchUrl names localhost: from another machine, put this machine's name or address in its place." : ""));
                 }
                 options.Address = address;
             }

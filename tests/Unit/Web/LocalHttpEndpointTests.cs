@@ -270,6 +270,33 @@ namespace ConnectionsMonitor.Tests.Web
             Assert.Contains("the Host header must name this endpoint (127.0.0.1:" + p + ", localhost:" + p + ", [::1]:" + p + " or 127.0.0.2:" + p + ")", foreign);
         }
 
+        /// <summary>
+        /// 0.0.0.0 is every IPv4 address and no IPv6 one; :: is every address of both (a newcomer's trial asked for 0.0.0.0 and was
+        /// served on IPv6 too, and :: was reported as 0.0.0.0).
+        /// </summary>
+        [LinuxFact]
+        public void EveryIpv4AddressIsNotEveryIpv6OneAndBothFamiliesAreSaidSo()
+        {
+            bool Connects(IPAddress to, int port)
+            {
+                using var s = new Socket(to.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                try { s.Connect(new IPEndPoint(to, port)); return true; }
+                catch (SocketException) { return false; }
+            }
+            using (var v4 = Start(tune: o => { o.Address = IPAddress.Any; o.BearerToken = "s3cret"; }))
+            {
+                Assert.Equal("0.0.0.0", v4.AddressText);
+                Assert.True(Connects(IPAddress.Loopback, v4.Port));
+                Assert.False(Connects(IPAddress.IPv6Loopback, v4.Port));
+            }
+            using (var both = Start(tune: o => { o.Address = IPAddress.IPv6Any; o.BearerToken = "s3cret"; }))
+            {
+                Assert.Equal("::", both.AddressText);
+                Assert.True(Connects(IPAddress.Loopback, both.Port));
+                Assert.True(Connects(IPAddress.IPv6Loopback, both.Port));
+            }
+        }
+
         [Fact]
         public void OnLoopbackAForeignHostGets403AndMethodsTokensAndHeadersAreChecked()
         {
