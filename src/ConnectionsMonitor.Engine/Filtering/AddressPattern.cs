@@ -141,7 +141,9 @@ namespace ConnectionsMonitor.Engine.Filtering
             string inside = head.Substring(1, head.Length - 2);
             int percent = inside.IndexOf('%');
             string bare = percent < 0 ? inside : inside.Substring(0, percent);
-            if (bare.IndexOf(':') < 0 || !IPAddress.TryParse(bare, out _)) return text;
+            // An IPv6 literal, or an IPv4 one written the same way ([127.0.0.1]): as a wildcard it was a character class
+            // that matched nothing, silently (a newcomer's trial).
+            if (!IPAddress.TryParse(bare, out _) || (bare.IndexOf(':') < 0 && !LooksLikeAddress(bare))) return text;
             return slash < 0 ? inside : inside + text.Substring(slash);
         }
 
@@ -196,8 +198,10 @@ namespace ConnectionsMonitor.Engine.Filtering
         public bool IsMatch(IPAddress address)
         {
             if (address == null) return false;
+            var given = address;
             address = Normalize(address);
-            if (_wildcard != null) return _wildcard.IsMatch(FormatAddress(address));
+            // An IPv4-mapped address matches a wildcard in its IPv4 form (8.8.*) or as shown (::ffff:8.8.*).
+            if (_wildcard != null) return _wildcard.IsMatch(FormatAddress(address)) || (!ReferenceEquals(given, address) && _wildcard.IsMatch(FormatAddress(given)));
             if (address.AddressFamily != _family) return false;
             if (_zone != null && !ZoneMatches(address)) return false;
             byte[] bytes = address.GetAddressBytes();

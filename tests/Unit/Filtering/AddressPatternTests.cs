@@ -27,6 +27,13 @@ namespace ConnectionsMonitor.Tests.Filtering
         [InlineData("[2001:db8::]/32", "2001:db8:1::5", true)]
         [InlineData("10.0.0.[1-5]", "10.0.0.3", true)]   // a wildcard's class stays a class
         [InlineData("10.0.0.[1-5]", "10.0.0.7", false)]
+        // An IPv4 address in brackets is that address, not a class of characters that matches nothing (a newcomer's trial).
+        [InlineData("[127.0.0.1]", "127.0.0.1", true)]
+        [InlineData("[127.0.0.1]", "127.0.0.2", false)]
+        // A mapped address matches a wildcard written either way: as its IPv4 form, or as shown (a newcomer's trial).
+        [InlineData("8.8.*", "::ffff:8.8.8.8", true)]
+        [InlineData("::ffff:8.8.*", "::ffff:8.8.8.8", true)]
+        [InlineData("::ffff:8.8.*", "8.8.8.8", false)]
         public void Matches(string pattern, string address, bool expected)
         {
             Assert.Equal(expected, AddressPattern.Parse(pattern).IsMatch(System.Net.IPAddress.Parse(address)));
