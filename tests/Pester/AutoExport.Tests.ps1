@@ -70,7 +70,9 @@ Describe 'Auto-export during a recording' {
 
     It 'sees the child under its formula name' {
         $script:Expected | Should -Not -BeNullOrEmpty
-        $script:Expected.ProcessName | Should -BeExactly $script:FormulaName
+        # The object carries the name in the CSV cell's form (it goes to Export-Csv as it is); the JSON file has it exactly.
+        $script:Expected.ProcessName | Should -BeExactly ("'" + $script:FormulaName)
+        $script:Expected.ProcessId | Should -Be $script:Child.Id
     }
 
     It 'keeps the newest three files of each format, named by UTC time, and no temporary files' {

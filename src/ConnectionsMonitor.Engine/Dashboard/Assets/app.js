@@ -689,14 +689,18 @@
     return data.missing === 'noFile'
       ? 'No history recorded yet: Start-ConnectionRecording (or the service) records it, and ' + fill + ' as it does.'
       : data.missing === 'unreadable' ? 'The history file cannot be read: ' + (data.error || '')
-        : data.points.length + (data.points.length === 1 ? ' point' : ' points') + ', every ' + data.periodSeconds + ' s' + longer(data);
+        : data.points.length + (data.points.length === 1 ? ' point' : ' points') + periods(data);
   }
-  // Older points that are roll-ups longer than the range's period (the store keeps minutes after its first roll-up, hours
-  // after its raw retention), said once: ', older ones every 60 s'.
-  function longer(data) {
-    const periods = new Set();
-    for (const p of data.points) { const s = p[p.length - 1]; if (s > data.periodSeconds) periods.add(s); }
-    return periods.size === 0 ? '' : ', older ones every ' + Array.from(periods).sort((a, b) => a - b).join(' or ') + ' s';
+  // How far apart the points are: the newest point's period (the range's, or a longer roll-up's — processes are kept per
+  // minute at least), and the other periods of older points (the store keeps minutes after its first roll-up, hours after
+  // its raw retention): ', every 10 s, older ones every 60 s'.
+  function periods(data) {
+    const pts = data.points;
+    if (pts.length === 0) return ', every ' + data.periodSeconds + ' s';
+    const newest = pts[pts.length - 1][pts[pts.length - 1].length - 1];
+    const older = new Set();
+    for (const p of pts) { const s = p[p.length - 1]; if (s !== newest) older.add(s); }
+    return ', every ' + newest + ' s' + (older.size === 0 ? '' : ', older ones every ' + Array.from(older).sort((a, b) => a - b).join(' or ') + ' s');
   }
   async function loadProcess(force) {
     const name = processName, asked = range;
