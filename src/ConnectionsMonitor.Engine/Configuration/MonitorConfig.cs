@@ -269,6 +269,8 @@ namespace ConnectionsMonitor.Engine.Configuration
         public bool Enabled { get; internal set; } = true;
         /// <summary>Lower-case, distinct, from 'csv' and 'json'.</summary>
         public IReadOnlyList<string> Formats { get; internal set; } = MonitorConfig.ReadOnly(new[] { "csv", "json" });
+        /// <summary>The formats exports may be written in: <see cref="Formats"/>, none when <see cref="Enabled"/> is false.</summary>
+        public IReadOnlyList<string> OfferedFormats => Enabled ? Formats : MonitorConfig.ReadOnly(new string[0]);
         /// <summary>dashboard.export.autoExport: a recording also writes a snapshot file per format every <see cref="ExportInterval"/>.</summary>
         public bool AutoExport { get; internal set; }
         /// <summary>dashboard.export.exportInterval, milliseconds (at least <see cref="MinimumExportInterval"/>; default one hour).</summary>

@@ -46,7 +46,7 @@ namespace ConnectionsMonitor.Engine.Export
         {
             if (load == null) throw new ArgumentNullException(nameof(load));
             var x = load.Config.Dashboard.Export;
-            if (!x.Enabled || !x.AutoExport || x.Formats.Count == 0) return null;
+            if (!x.AutoExport || x.OfferedFormats.Count == 0) return null;
             string folder;
             try
             {
@@ -61,8 +61,8 @@ namespace ConnectionsMonitor.Engine.Export
             return new ExportOptions
             {
                 Folder = folder,
-                Csv = x.Formats.Contains("csv"),
-                Json = x.Formats.Contains("json"),
+                Csv = x.OfferedFormats.Contains("csv"),
+                Json = x.OfferedFormats.Contains("json"),
                 Interval = TimeSpan.FromMilliseconds(x.ExportInterval),
                 Keep = x.Keep,
                 MaxAge = TimeSpan.FromMilliseconds(x.MaxAge),

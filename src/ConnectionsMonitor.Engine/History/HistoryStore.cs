@@ -563,9 +563,9 @@ DELETE FROM alert WHERE ts < $keep;", tx,
                 using (var first = new SqliteCommand("SELECT min(ts) FROM " + table + " WHERE resolution_ms = " + resolution.ToString(CultureInfo.InvariantCulture), _db))
                     return first.ExecuteScalar() is object v && v != DBNull.Value ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : (long?)null;
             }
-            long? fineStart = Start(fine), coarseStart = Start(coarse);
+            long? fineStart = Start(fine);
             bool useCoarse = q.SinceUtc == null || fineStart == null
-                             || (ToMs(q.SinceUtc.Value) < fineStart.Value && coarseStart != null && coarseStart.Value < fineStart.Value)
+                             || (ToMs(q.SinceUtc.Value) < fineStart.Value && Start(coarse) is long coarseStart && coarseStart < fineStart.Value)
                              || (q.Interval != null && q.Interval.Value.TotalMilliseconds >= coarse);
             c.Parameters.AddWithValue("$through", through);
             return useCoarse

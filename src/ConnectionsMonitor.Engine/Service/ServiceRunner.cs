@@ -234,7 +234,7 @@ namespace ConnectionsMonitor.Engine.Service
                     Port = config.Dashboard.Port,
                     Interval = TimeSpan.FromMilliseconds(config.RefreshInterval),
                     HistoryPath = () => _session.History.State?.Path,
-                    ExportFormats = config.Dashboard.Export.Enabled ? config.Dashboard.Export.Formats : new string[0],
+                    ExportFormats = config.Dashboard.Export.OfferedFormats,
                 }, query);
                 string file = DashboardAddressFile(_session.History.State?.Path);
                 Platform.PrivateFile.WriteSecret(file, d.LaunchUrl + "\n");

@@ -14,11 +14,8 @@ namespace ConnectionsMonitor.Commands
     {
         private ConnectionBlocker _blocker;
 
-        /// <summary>
-        /// The targets this command has already handled: many connections to one remote, piped in, are one block to make
-        /// or remove (Unblock said "not blocked" for the second row of one address, a newcomer's trial).
-        /// </summary>
-        internal readonly HashSet<BlockTarget> Handled = new HashSet<BlockTarget>();
+        // The targets this command has already handled (see Targets).
+        private readonly HashSet<BlockTarget> _handled = new HashSet<BlockTarget>();
 
         internal static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
@@ -80,6 +77,24 @@ namespace ConnectionsMonitor.Commands
         /// The -RemoteAddress values to act on. A connection piped in without a remote end (a listener) has nothing to act on
         /// and is skipped with a verbose line; an empty value given on the command line is an error.
         /// </summary>
+        /// <summary>
+        /// The -RemoteAddress values (<see cref="Given"/>) as targets, each once per command: many connections to one remote,
+        /// piped in, are one block to make or remove (Unblock said "not blocked" for the second row of one address, a
+        /// newcomer's trial). A value that is not an address or block is an error and skipped.
+        /// </summary>
+        internal IEnumerable<(string Text, BlockTarget Target)> Targets(string[] values)
+        {
+            foreach (string text in Given(values))
+            {
+                if (!BlockTarget.TryParse(text, out var target, out string error))
+                {
+                    WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress: " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
+                    continue;
+                }
+                if (_handled.Add(target)) yield return (text, target);
+            }
+        }
+
         internal IEnumerable<string> Given(string[] values)
         {
             if (values == null || values.Length == 0) values = new string[] { null };
@@ -175,14 +190,8 @@ namespace ConnectionsMonitor.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (string text in Given(RemoteAddress))
+            foreach (var (text, target) in Targets(RemoteAddress))
             {
-                if (!BlockTarget.TryParse(text, out var target, out string error))
-                {
-                    WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress: " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
-                    continue;
-                }
-                if (!Handled.Add(target)) continue; // many connections to one remote: one block
                 if (target.HostBitsCleared) WriteVerbose("'" + text.Trim() + "' has host bits set below its prefix; blocking the block it names, " + target.Text + ".");
                 Block(target);
             }
@@ -352,16 +361,7 @@ namespace ConnectionsMonitor.Commands
         protected override void ProcessRecord()
         {
             if (All) return;
-            foreach (var text in Given(RemoteAddress))
-            {
-                if (!BlockTarget.TryParse(text, out var target, out string error))
-                {
-                    WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress: " + error), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, text));
-                    continue;
-                }
-                if (!Handled.Add(target)) continue; // many connections to one remote: one block to remove
-                Unblock(target);
-            }
+            foreach (var (_, target) in Targets(RemoteAddress)) Unblock(target);
         }
 
         private void Unblock(BlockTarget target)

@@ -78,7 +78,7 @@ namespace ConnectionsMonitor.Commands
                     catch (Engine.Blocking.BlockingException) { options.Blocker = null; } // no firewall this module knows: no Block action
                 }
                 // Export as config.yml allows it (dashboard.export.enabled, formats).
-                options.ExportFormats = config.Dashboard.Export.Enabled ? config.Dashboard.Export.Formats : new string[0];
+                options.ExportFormats = config.Dashboard.Export.OfferedFormats;
                 var client = Engine.Blocking.BlockGuard.SshClientAddress(Environment.GetEnvironmentVariable("SSH_CONNECTION"), Environment.GetEnvironmentVariable("SSH_CLIENT"));
                 if (client != null) options.ProtectedAddresses = new[] { new Engine.Blocking.ProtectedAddress(client, Engine.Blocking.BlockRefusal.RemotingClient) };
             }
