@@ -104,6 +104,8 @@ internal static class DashboardBenchmark
         Console.WriteLine("browser  rows  updates  first_contentful_paint_ms  first_rows_ms  script_median_ms  script_max_ms  main_thread_ms_per_update  heap_mb");
         Console.WriteLine($"chromium  {Num("rows"),4:F0}  {Num("updates"),7:F0}  {Num("firstContentfulPaintMs"),25:F0}  {Num("firstRowsMs"),13:F0}  {Num("scriptMedianMs"),16:F1}  {Num("scriptMaxMs"),13:F1}  {Num("mainThreadPerUpdateMs"),25:F1}  {Num("heapMB"),7:F1}");
         Console.WriteLine($"# the main thread's CPU time per update (ThreadTime; the figure above is its tasks' wall time): {Num("mainThreadCpuPerUpdateMs"):F1} ms");
+        if (b.TryGetProperty("mainThreadSplitMs", out var split) && split.ValueKind == JsonValueKind.Object)
+            Console.WriteLine("# the main thread's time per update by kind (means; the rest is paint, compositing and the stream's data): " + string.Join(", ", split.EnumerateObject().Select(p => $"{p.Name} {(p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble().ToString("F1", System.Globalization.CultureInfo.InvariantCulture) : "-")} ms")));
         if (b.TryGetProperty("stagesMedianMs", out var stages) && stages.ValueKind == JsonValueKind.Object)
             Console.WriteLine("# the script's stages per update (medians): " + string.Join(", ", stages.EnumerateObject().Select(p => $"{p.Name} {(p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble().ToString("F1", System.Globalization.CultureInfo.InvariantCulture) : "-")} ms")));
         if (b.TryGetProperty("snapshotFetchMs", out var fetch) && fetch.ValueKind == JsonValueKind.Array && fetch.GetArrayLength() == 4)

@@ -48,8 +48,10 @@ internal static class SamplerBenchmark
         // Ten reads of warm-up: the first walks /proc for every owner, and the runtime tiers up what a read runs.
         SpinWait.SpinUntil(() => session.SamplerReads >= 10, TimeSpan.FromSeconds(120));
 
+        using var allocations = args.Contains("--alloc-types") ? new AllocationSampler() : null;
         var before = CpuTimes();
         long allocated0 = GC.GetTotalAllocatedBytes(true);
+        var paused0 = GC.GetTotalPauseDuration();
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         long reads0 = session.SamplerReads;
         var clock = Stopwatch.StartNew();
@@ -58,6 +60,7 @@ internal static class SamplerBenchmark
         double wallMs = clock.Elapsed.TotalMilliseconds;
         long reads = session.SamplerReads - reads0;
         double allocatedMb = (GC.GetTotalAllocatedBytes(true) - allocated0) / 1e6;
+        double pausedMs = (GC.GetTotalPauseDuration() - paused0).TotalMilliseconds;
         gen0 = GC.CollectionCount(0) - gen0; gen1 = GC.CollectionCount(1) - gen1; gen2 = GC.CollectionCount(2) - gen2;
         stop.Cancel();
         reader.Join();
@@ -65,9 +68,42 @@ internal static class SamplerBenchmark
         var (user, system, run) = Delta(before, after, MonitorSession.SamplerThreadName);
         double tick = 1000.0 / 100; // USER_HZ is 100 on Linux
         Console.WriteLine($"# sampler benchmark, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {connections} connections ({Interlocked.Read(ref rows)} rows), a read every {interval} s, {wallMs / 1000:F0} s measured");
-        Console.WriteLine("reads  cpu_ms_per_read  user_ms_per_read  kernel_ms_per_read  %_core  MB_allocated_per_read  gc_gen0/1/2");
-        Console.WriteLine($"{reads,5}  {run / 1e6 / reads,15:F1}  {user * tick / reads,16:F1}  {system * tick / reads,18:F1}  {run / 1e6 / wallMs * 100,6:F2}  {allocatedMb / reads,21:F2}  {gen0}/{gen1}/{gen2}");
+        Console.WriteLine("reads  cpu_ms_per_read  user_ms_per_read  kernel_ms_per_read  %_core  MB_allocated_per_read  gc_gen0/1/2  gc_pause_ms_per_read");
+        Console.WriteLine($"{reads,5}  {run / 1e6 / reads,15:F1}  {user * tick / reads,16:F1}  {system * tick / reads,18:F1}  {run / 1e6 / wallMs * 100,6:F2}  {allocatedMb / reads,21:F2}  {gen0}/{gen1}/{gen2}  {pausedMs / reads,20:F2}");
+        allocations?.Print(reads);
         return 0;
+    }
+
+    /// <summary>
+    /// --alloc-types: which types the measured reads allocate, from the runtime's GCAllocationTick events (one about every
+    /// 100 KB allocated, naming the type that crossed the mark), as MB per read estimated from the ticks.
+    /// </summary>
+    private sealed class AllocationSampler : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly Dictionary<string, long> _bytes = new Dictionary<string, long>();
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)1); // GC keyword
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName == null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal)) return;
+            int type = e.PayloadNames.IndexOf("TypeName"), amount = e.PayloadNames.IndexOf("AllocationAmount");
+            if (type < 0 || amount < 0) return;
+            string name = e.Payload[type] as string ?? "?";
+            long bytes = Convert.ToInt64(e.Payload[amount], System.Globalization.CultureInfo.InvariantCulture);
+            lock (_bytes) _bytes[name] = _bytes.GetValueOrDefault(name) + bytes;
+        }
+
+        internal void Print(long reads)
+        {
+            lock (_bytes)
+                foreach (var kv in _bytes.OrderByDescending(k => k.Value).Take(25))
+                    Console.WriteLine($"#   {kv.Value / 1e6 / Math.Max(1, reads),7:F3} MB/read  {kv.Key}");
+        }
     }
 
     private static (long user, long system, long run) Delta(Dictionary<int, (string name, long user, long system, long run)> before,

@@ -76,6 +76,11 @@ try {
   // The same as the main thread's CPU time (ThreadTime): TaskDuration is wall time, which also counts the moments the thread
   // waited for a core that other processes held.
   out.mainThreadCpuPerUpdateMs = durations.length ? ((metric(m1, 'ThreadTime') - metric(m0, 'ThreadTime')) * 1000) / durations.length : null;
+  // Where the tasks' time went, per update (Performance.getMetrics, wall ms): script (ScriptDuration: all of V8's, the
+  // message's JSON parse included), style (RecalcStyleDuration), layout (LayoutDuration); the rest is painting,
+  // compositing, the stream's data arriving and the tasks' own overhead.
+  out.mainThreadSplitMs = durations.length ? Object.fromEntries([['script', 'ScriptDuration'], ['style', 'RecalcStyleDuration'], ['layout', 'LayoutDuration']]
+    .map(([k, name]) => [k, Math.round(((metric(m1, name) - metric(m0, name)) * 1000 / durations.length) * 10) / 10])) : null;
   out.heapMB = metric(m1, 'JSHeapUsedSize') / 1048576;
 } catch (e) {
   out.error = String(e && e.stack || e);

@@ -140,14 +140,22 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
         Start-ConnectionRecording -Path $db -Interval 00:00:00.5
         Register-ConnectionAlert -Name dash-listen -NewListeningPort -ProcessId $PID -SourceIdentifier CM.Dash
         $late = $null
-        # The pair's client sends 100 bytes every 250 ms while the page is up: its row's counters move at every update.
+        # The pair's client sends 100 bytes every 250 ms while the page is up: its row's counters move at every update. So do
+        # 150 more pairs' (a byte each way): more rows than a delta carries in its JSON, so the page takes their counters in
+        # binary (/api/counters), as it does on a busy machine.
+        $busy = @(foreach ($i in 1..150) { New-LoopbackPair })
         $writer = [powershell]::Create()
         $null = $writer.AddScript({
-                param($Client)
+                param($Client, $Busy)
                 $chunk = [byte[]]::new(100)
+                $one = [byte[]]::new(1)
                 $stream = $Client.GetStream()
-                for ($i = 0; $i -lt 400; $i++) { $stream.Write($chunk, 0, $chunk.Length); Start-Sleep -Milliseconds 250 }
-            }).AddArgument($pair.Client)
+                for ($i = 0; $i -lt 400; $i++) {
+                    $stream.Write($chunk, 0, $chunk.Length)
+                    foreach ($p in $Busy) { $p.Client.GetStream().Write($one, 0, 1); $p.Server.GetStream().Write($one, 0, 1) }
+                    Start-Sleep -Milliseconds 250
+                }
+            }).AddArgument($pair.Client).AddArgument($busy)
         $null = $writer.BeginInvoke()
         try {
             $d = Start-ConnectionDashboard -Port 0 -NoBrowser -Interval 1
@@ -174,8 +182,10 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $embedded = Join-Path $RepoRoot 'src/ConnectionsMonitor.Engine/Dashboard/Assets/uPlot.iife.min.js'
             (Get-FileHash -LiteralPath $embedded).Hash | Should -Be (Get-FileHash -LiteralPath $uplot).Hash
             @($seen.requests | Where-Object { $_ -like '*/assets/uPlot.iife.min.js' }).Count | Should -Be 1
-            # The whole table (3.5 MB at 10,000 rows) is asked for once; the updates come by the event stream.
+            # The whole table (3.5 MB at 10,000 rows) is asked for once; the updates come by the event stream, the busy ones'
+            # counters by their version.
             @($seen.requests | Where-Object { $_ -like '*/api/snapshot' }).Count | Should -Be 1
+            @($seen.requests | Where-Object { $_ -match '/api/counters\?version=\d+$' }).Count | Should -BeGreaterOrEqual 3
 
             # Loaded from 127.0.0.1 only; the token left the address bar and the cookie is out of the script's reach.
             @($seen.foreignRequests).Count | Should -Be 0
@@ -299,6 +309,8 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             if ($late) { $late.Stop() }
             if ($child) { $child | Stop-Process -ErrorAction SilentlyContinue }
             Remove-LoopbackPair $pair
+            # Reset, not closed: their TIME_WAIT remnants would fill the next tests' tables for a minute.
+            foreach ($p in $busy) { $p.Client.Client.LingerState = [System.Net.Sockets.LingerOption]::new($true, 0); Remove-LoopbackPair $p }
         }
     }
 }

@@ -19,7 +19,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
     /// sendRate, receiveRate, id, …], "removes": [key…]}</c>: the rows that are new or changed since the previous frame (whole,
     /// each with its id at the same place in "ids"), the rows of which only the four counters changed (five numbers each,
     /// flat: on a busy machine that is every row every second, and the whole rows were 3 MB an update at 10,000), and the
-    /// keys of the rows gone. Rows are <see cref="ConnectionFileFormat.WriteRow"/>'s arrays; an id is a number a socket keeps
+    /// keys of the rows gone; when more than <see cref="DashboardFrames.InlineCounterRows"/> rows changed only their counters,
+    /// "counters" is empty and <c>"binaryCounters": N</c> says that N rows' five numbers are to be fetched in binary
+    /// (<see cref="DashboardFrame.CountersBinary"/>). Rows are <see cref="ConnectionFileFormat.WriteRow"/>'s arrays; an id is a number a socket keeps
     /// for as long as it keeps its key, never given to another (within one <see cref="DashboardFrames"/>); counters are
     /// written as the row writes them (null when unknown).
     /// </summary>
@@ -32,10 +34,10 @@ namespace ConnectionsMonitor.Engine.Dashboard
         private List<ArraySegment<byte>> _full;
 
         internal DashboardFrame(long version, DateTime snapshotUtc, IReadOnlyList<ConnectionRecord> records, IReadOnlyList<string> keys, int[] ids, byte[] head, byte[][] rows,
-            byte[] delta, int upserts, int counters, int removes)
+            byte[] delta, int upserts, int counters, int removes, byte[] countersBinary = null)
         {
             Version = version; SnapshotUtc = snapshotUtc; Records = records; Keys = keys; _ids = ids; _head = head; _rows = rows; Delta = delta;
-            Upserts = upserts; Counters = counters; Removes = removes;
+            Upserts = upserts; Counters = counters; Removes = removes; CountersBinary = countersBinary;
         }
 
         /// <summary>1 for the first frame, then one more per sample.</summary>
@@ -54,6 +56,13 @@ namespace ConnectionsMonitor.Engine.Dashboard
         public int Counters { get; }
         /// <summary>Rows gone since the previous frame.</summary>
         public int Removes { get; }
+        /// <summary>
+        /// When more than <see cref="DashboardFrames.InlineCounterRows"/> rows changed only their counters: those rows'
+        /// numbers as little-endian IEEE 754 doubles, five a row (id, BytesSent, BytesReceived, SendRate, ReceiveRate; NaN
+        /// for unknown), which <see cref="Delta"/> then leaves out (its "binaryCounters" says how many rows) and the page
+        /// fetches from <c>/api/counters?version=</c>. Null when the delta carries them itself.
+        /// </summary>
+        public byte[] CountersBinary { get; }
 
         /// <summary>
         /// The full form (UTF-8 JSON, one line) as parts to send one after another: the opening with the head, the
@@ -201,6 +210,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             _previous = current;
 
             byte[] head = Head(_version + 1, records, snapshotUtc, interval);
+            byte[] countersBinary = null;
             var output = new MemoryStream(head.Length + 64 + upserts.Count * 200 + counters.Count * 48 + removes.Count * 40);
             using (var w = new Utf8JsonWriter(output))
             {
@@ -214,18 +224,47 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 foreach (int id in upsertIds) w.WriteNumberValue(id);
                 w.WriteEndArray();
                 w.WriteStartArray("counters");
-                for (int i = 0; i < counters.Count; i++)
-                {
-                    w.WriteNumberValue(counterIds[i]);
-                    ConnectionFileFormat.WriteRowCounters(w, counters[i], snapshotUtc);
-                }
+                if (counters.Count <= InlineCounterRows)
+                    for (int i = 0; i < counters.Count; i++)
+                    {
+                        w.WriteNumberValue(counterIds[i]);
+                        ConnectionFileFormat.WriteRowCounters(w, counters[i], snapshotUtc);
+                    }
                 w.WriteEndArray();
+                if (counters.Count > InlineCounterRows)
+                {
+                    w.WriteNumber("binaryCounters", counters.Count);
+                    countersBinary = CountersBinary(counters, counterIds, snapshotUtc);
+                }
                 w.WriteStartArray("removes");
                 foreach (var key in removes) w.WriteStringValue(key);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
-            return new DashboardFrame(++_version, snapshotUtc, records, keys, ids, head, rows, output.ToArray(), upserts.Count, counters.Count, removes.Count);
+            return new DashboardFrame(++_version, snapshotUtc, records, keys, ids, head, rows, output.ToArray(), upserts.Count, counters.Count, removes.Count, countersBinary);
+        }
+
+        /// <summary>
+        /// Above this many rows of changed counters a frame sends them as binary (<see cref="DashboardFrame.CountersBinary"/>)
+        /// rather than in its JSON: a busy machine's every row every second was 150 KB of JSON an update at 10,000 rows,
+        /// whose text the browser took in and parsed in about half the page's time per update. Below it, a page makes no
+        /// second request.
+        /// </summary>
+        internal const int InlineCounterRows = 256;
+
+        private static byte[] CountersBinary(List<ConnectionRecord> counters, List<int> ids, DateTime snapshotUtc)
+        {
+            int per = 1 + ConnectionFileFormat.RowCounterCount;
+            var values = new double[counters.Count * per];
+            for (int i = 0; i < counters.Count; i++)
+            {
+                values[i * per] = ids[i];
+                ConnectionFileFormat.RowCounterValues(counters[i], snapshotUtc, values, i * per + 1);
+            }
+            var bytes = new byte[values.Length * sizeof(double)];
+            for (int i = 0; i < values.Length; i++)
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(bytes, i * sizeof(double), sizeof(double)), BitConverter.DoubleToInt64Bits(values[i]));
+            return bytes;
         }
 
         /// <summary>

@@ -101,7 +101,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
     /// Routes: <c>/</c> (the page; <c>/?token=</c> swaps the token for the cookie and redirects), <c>/assets/*</c>,
     /// <c>GET /api/snapshot</c> (the latest sample in full, with its <c>"version"</c>), <c>GET /api/events[?after=N]</c>
     /// (text/event-stream: the latest sample in full as an event <c>snapshot</c>, or, after version N, only what came later;
-    /// then one <c>delta</c> event per sample: <see cref="DashboardFrame"/>), <c>POST /api/export</c> (JSON <c>{"format":"csv"|"json","keys":[…]}</c>: the rows of the current view
+    /// then one <c>delta</c> event per sample: <see cref="DashboardFrame"/>), <c>GET /api/counters?version=N</c> (a busy
+    /// delta's counters, <see cref="DashboardFrame.CountersBinary"/>), <c>POST /api/export</c> (JSON <c>{"format":"csv"|"json","keys":[…]}</c>: the rows of the current view
     /// in the view's order, as a download in the files' format: formula-safe CSV or JSON, <see cref="ConnectionFileFormat"/>).
     /// One dashboard per session; Stop or the session's Dispose ends it. Thread-safe.
     /// </summary>
@@ -119,6 +120,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
         private Thread _thread;
         private CancellationTokenSource _stop;
         private volatile DashboardFrame _rendered;
+        // The frame before _rendered: a page that got a delta just before the next sample still finds its binary counters.
+        private volatile DashboardFrame _previousRendered;
         private DashboardFrames _frames;
         private DashboardOptions _options;
 
@@ -177,6 +180,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     feed.Dispose();
                     http?.Dispose();
                     _rendered = null;
+                    _previousRendered = null;
                     throw;
                 }
                 _options = options;
@@ -216,6 +220,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 _http = null;
                 _thread = null;
                 _rendered = null;
+                _previousRendered = null;
                 _guard = null;
                 return _final;
             }
@@ -324,6 +329,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     return Secured(AlertsReply());
                 case "/api/history":
                     return Secured(HistoryReply(request));
+                case "/api/counters":
+                    return Secured(CountersReply(request.QueryString["version"]));
                 case "/api/events":
                     long after = AfterVersion(request.QueryString["after"]);
                     return new HttpReply { Status = 200, ContentType = "text/event-stream; charset=utf-8", Headers = NoHeaders, Stream = (s, stop) => Events(s, stop, after) };
@@ -362,6 +369,17 @@ namespace ConnectionsMonitor.Engine.Dashboard
             var asset = DashboardAssets.Find(name);
             if (asset == null) return LocalHttpEndpoint.Text(404, "404 Not Found\n");
             return new HttpReply { Status = 200, ContentType = asset.ContentType, Body = asset.Bytes };
+        }
+
+        // GET /api/counters?version=N: frame N's counters in binary (DashboardFrame.CountersBinary), while it is the latest
+        // frame or the one before; 404 when that frame had none or is older (the page then takes the whole table again).
+        private HttpReply CountersReply(string version)
+        {
+            long v = AfterVersion(version);
+            foreach (var frame in new[] { _rendered, _previousRendered })
+                if (frame != null && frame.Version == v && frame.CountersBinary != null)
+                    return new HttpReply { Status = 200, ContentType = "application/octet-stream", Body = frame.CountersBinary };
+            return LocalHttpEndpoint.Text(404, "404 Not Found: no binary counters for that version (only the latest two frames' are kept).\n");
         }
 
         // ?after=N: the version of the frame the page has already (from /api/snapshot); anything else, none.
@@ -696,6 +714,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             _session.Alerts.ApplyFlags(snapshot.Connections);
             var frame = _frames.Next(snapshot.Connections, snapshot.TimeStampUtc, interval);
             Interlocked.Increment(ref _samples);
+            _previousRendered = _rendered;
             _rendered = frame;
             lock (_signal) Monitor.PulseAll(_signal);
         }

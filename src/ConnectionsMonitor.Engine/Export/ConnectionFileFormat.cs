@@ -182,6 +182,30 @@ namespace ConnectionsMonitor.Engine.Export
             foreach (var column in CounterColumns) WriteRowValue(writer, column, r, snapshotUtc);
         }
 
+        /// <summary>
+        /// The same four values as numbers, into <paramref name="target"/> from <paramref name="offset"/> on: bytes as counted,
+        /// rates rounded as <see cref="WriteRowCounters"/> writes them, NaN where that writes null (unknown, or not a finite
+        /// number). For the dashboard's binary form of a busy frame's counters.
+        /// </summary>
+        public static void RowCounterValues(ConnectionRecord r, DateTime snapshotUtc, double[] target, int offset)
+        {
+            for (int i = 0; i < CounterColumns.Length; i++)
+            {
+                var column = CounterColumns[i];
+                double value;
+                switch (column.Value(r, snapshotUtc))
+                {
+                    case long l: value = l; break;
+                    case double d: value = double.IsNaN(d) || double.IsInfinity(d) ? double.NaN : IsRateColumn(column.Name) ? RowRate(d) : d; break;
+                    default: value = double.NaN; break;
+                }
+                target[offset + i] = value;
+            }
+        }
+
+        /// <summary>How many values <see cref="WriteRowCounters"/> and <see cref="RowCounterValues"/> give per row (4).</summary>
+        public static int RowCounterCount => CounterColumns.Length;
+
         private static readonly Column[] CounterColumns = Array.FindAll(Columns, c => c.Name == "BytesSent" || c.Name == "BytesReceived" || IsRateColumn(c.Name));
 
         private static void WriteRowValue(Utf8JsonWriter writer, Column column, ConnectionRecord r, DateTime snapshotUtc)

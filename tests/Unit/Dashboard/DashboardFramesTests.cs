@@ -33,6 +33,41 @@ namespace ConnectionsMonitor.Tests.Dashboard
         private static JsonElement Json(IReadOnlyList<ArraySegment<byte>> parts) => Json(parts.SelectMany(p => p).ToArray());
 
         [Fact]
+        public void ManyRowsOfChangedCountersTravelInBinaryAndAFewInTheJson()
+        {
+            var frames = new DashboardFrames();
+            int n = DashboardFrames.InlineCounterRows + 1;
+            var before = Enumerable.Range(0, n).Select(i => Row(9000, 40000 + i, 1000 + i)).ToArray();
+            frames.Next(before, T0, TimeSpan.FromSeconds(1));
+            // Every row's counters move; the last one's send counter becomes unknown and its rate has decimals.
+            var after = Enumerable.Range(0, n).Select(i => Row(9000, 40000 + i, i == n - 1 ? (long?)null : 5_000_000_000L + i)).ToArray();
+            after[n - 1].SendRate = 12.345;
+            var busy = frames.Next(after, T0.AddSeconds(1), TimeSpan.FromSeconds(1));
+            var delta = Json(busy.Delta);
+            Assert.Equal("[]", delta.GetProperty("counters").GetRawText());
+            Assert.Equal(n, delta.GetProperty("binaryCounters").GetInt32());
+            Assert.Equal(n, busy.Counters);
+            Assert.Equal(n * 5 * 8, busy.CountersBinary.Length);
+            var values = Enumerable.Range(0, n * 5).Select(i => BitConverter.Int64BitsToDouble(System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(busy.CountersBinary.AsSpan(i * 8, 8)))).ToArray();
+            // id, BytesSent, BytesReceived, SendRate, ReceiveRate: ids as the first frame gave them (1..n), NaN for unknown.
+            Assert.Equal(new double[] { 1, 5_000_000_000, double.NaN, double.NaN, double.NaN }, values.Take(5));
+            Assert.Equal(new double[] { n, double.NaN, double.NaN, 12.3, double.NaN }, values.Skip((n - 1) * 5));
+            // The same numbers the JSON form writes for a row (rates to 0.1 B/s).
+            Assert.Equal(TableRow(after[n - 1], busy.SnapshotUtc), Json(busy.FullParts).GetProperty("rows")[n - 1].GetRawText());
+
+            // One row fewer than that moving (the first stays as it was): in the JSON, nothing apart.
+            var few = Enumerable.Range(0, n).Select(i => i == 0 ? after[0] : Row(9000, 40000 + i, i == 1 ? (long?)null : 6_000_000_000L + i)).ToArray();
+            few[1].SendRate = 12.345;
+            var quiet = frames.Next(few, T0.AddSeconds(2), TimeSpan.FromSeconds(1));
+            Assert.Equal(n - 1, quiet.Counters);
+            Assert.Null(quiet.CountersBinary);
+            Assert.False(Json(quiet.Delta).TryGetProperty("binaryCounters", out _));
+            var inline = Json(quiet.Delta).GetProperty("counters");
+            Assert.Equal((n - 1) * 5, inline.GetArrayLength());
+            Assert.Equal("[2,null,null,12.3,null]", "[" + string.Join(",", Enumerable.Range(0, 5).Select(i => inline[i].GetRawText())) + "]");
+        }
+
+        [Fact]
         public void TheFirstFrameIsAllUpsertsThenOnlyChangedNewAndGoneRowsTravel()
         {
             var frames = new DashboardFrames();

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net;
@@ -317,6 +318,75 @@ namespace ConnectionsMonitor.Tests.Dashboard
                     return (kind, doc.RootElement.GetProperty("version").GetInt64());
                 }
             }
+        }
+
+        // A replay of `rows` established connections whose send counters all move by 100 bytes a sample, for `samples` samples.
+        private static string BusyReplay(int rows, int samples)
+        {
+            var text = new StringBuilder("processes:\n  - { pid: 100, name: web, path: /usr/sbin/web, user: www }\nsamples:\n");
+            for (int t = 0; t < samples; t++)
+            {
+                text.Append("  - t: ").Append(t).Append("\n    rows:\n");
+                for (int i = 0; i < rows; i++)
+                    text.Append("      - { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: ").Append(40000 + i)
+                        .Append(", state: Established, pid: 100, inode: ").Append(100 + i).Append(", sent: ").Append(1000 * i + 100 * t).Append(", received: 7 }\n");
+            }
+            return text.ToString();
+        }
+
+        [Fact]
+        public async Task ABusyFramesCountersAreServedInBinaryForThatVersionOnlyAndOnlyWithTheCookie()
+        {
+            int rows = DashboardFrames.InlineCounterRows + 44;
+            string script = BusyReplay(rows, 200);
+            using var session = new MonitorSession(new MonitorSessionOptions { PlatformFactory = () => ReplayPlatform.Parse(script) });
+            var state = Start(session, 0.3);
+            string cookie = CookieOf(state);
+            using var http = Client();
+            // The stream's deltas name the rows whose counters moved by how many, not the numbers.
+            using var response = await http.SendAsync(Get(state.Url + "api/events", cookie), HttpCompletionOption.ResponseHeadersRead);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            long version = 0;
+            while (version == 0)
+            {
+                string line = await reader.ReadLineAsync(timeout.Token);
+                Assert.NotNull(line);
+                if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+                using var doc = JsonDocument.Parse(line.Substring(6));
+                if (!doc.RootElement.TryGetProperty("binaryCounters", out var n)) continue;
+                Assert.Equal(rows, n.GetInt32());
+                Assert.Equal(0, doc.RootElement.GetProperty("counters").GetArrayLength());
+                version = doc.RootElement.GetProperty("version").GetInt64();
+            }
+            using var counters = await http.SendAsync(Get(state.Url + "api/counters?version=" + version, cookie));
+            Assert.Equal(HttpStatusCode.OK, counters.StatusCode);
+            Assert.Equal("application/octet-stream", counters.Content.Headers.ContentType.MediaType);
+            byte[] body = await counters.Content.ReadAsByteArrayAsync();
+            Assert.Equal(rows * 5 * 8, body.Length);
+            double Value(int i) => BitConverter.Int64BitsToDouble(System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(i * 8, 8)));
+            // Five numbers a row: its id, its send counter (1000 × row + 100 × sample), its receive counter (7), two rates
+            // (100 B every 1 s of the recording: 100 B/s sent, 0 received).
+            var ids = new HashSet<double>();
+            for (int r = 0; r < rows; r++)
+            {
+                Assert.True(ids.Add(Value(r * 5)));
+                double sent = Value(r * 5 + 1);
+                Assert.Equal(0, (sent % 1000) % 100);
+                Assert.Equal(7, Value(r * 5 + 2));
+                Assert.Equal(100, Value(r * 5 + 3));
+                Assert.Equal(0, Value(r * 5 + 4));
+            }
+            // Not without the cookie; not a version this dashboard has no binary counters for.
+            async Task<(HttpStatusCode, string)> Status(HttpRequestMessage r)
+            {
+                using var reply = await http.SendAsync(r);
+                return (reply.StatusCode, await reply.Content.ReadAsStringAsync());
+            }
+            Assert.Equal(HttpStatusCode.Forbidden, (await Status(Get(state.Url + "api/counters?version=" + version))).Item1);
+            Assert.Equal(HttpStatusCode.NotFound, (await Status(Get(state.Url + "api/counters?version=" + (version + 1000), cookie))).Item1);
+            Assert.Equal(HttpStatusCode.NotFound, (await Status(Get(state.Url + "api/counters?version=x", cookie))).Item1);
+            Assert.Equal(HttpStatusCode.NotFound, (await Status(Get(state.Url + "api/counters", cookie))).Item1);
         }
 
         [Fact]

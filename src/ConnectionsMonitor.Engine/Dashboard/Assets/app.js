@@ -138,6 +138,24 @@
     });
   }
 
+  // Where each column's cells go: the header's cells' left edges and widths (px, from the header's own edge), read when the
+  // header's size changes (the grid's flexible columns follow the window) and given to every drawn row's cells (place).
+  let columnBoxes = [];
+  new ResizeObserver(() => {
+    const head = $('thead'), left = head.getBoundingClientRect().left;
+    const boxes = Array.from(head.children, (th) => { const r = th.getBoundingClientRect(); return { left: (r.left - left) + 'px', width: r.width + 'px' }; });
+    if (boxes.length === columnBoxes.length && boxes.every((b, i) => b.left === columnBoxes[i].left && b.width === columnBoxes[i].width)) return;
+    columnBoxes = boxes;
+    for (const row of pool) place(row);
+  }).observe($('thead'));
+  function place(row) {
+    for (let i = 0; i < columnBoxes.length && i < row.children.length; i++) {
+      const style = row.children[i].style, box = columnBoxes[i];
+      if (style.left !== box.left) style.left = box.left;
+      if (style.width !== box.width) style.width = box.width;
+    }
+  }
+
   // ---- filters ------------------------------------------------------------------------------------------------------
   const filterIds = ['search', 'f-protocol', 'f-state', 'f-country', 'f-process', 'f-vpn', 'f-flagged'];
   filterIds.forEach((id) => $(id).addEventListener(id === 'search' ? 'input' : 'change', () => { scrollViewport(0); refresh(); }));
@@ -230,6 +248,7 @@
         row.appendChild(cell);
       }
       row.addEventListener('click', () => select(row.dataset.key, true));
+      place(row);
       pool.push(row);
     }
     for (let k = 0; k < pool.length; k++) {
@@ -442,14 +461,16 @@
       reshaped = true;
     } else {
       data.upserts.forEach((r, i) => { live.set(r[0], r); link(data.ids[i], r); });
+      // The counters: an array of the JSON's numbers (null unknown), or a busy frame's Float64Array (NaN unknown).
       const c = data.counters, sent = index.BytesSent, received = index.BytesReceived, sendRate = index.SendRate, receiveRate = index.ReceiveRate;
+      const known = (x) => (x !== x ? null : x);
       for (let i = 0; i + 4 < c.length; i += 5) {
         const id = c[i];
         const before = rowOfId.get(id);
         if (!before) continue;
         // Paused, the table shows the rows as they were: the live one becomes a copy. Live, the row changes where it is.
         const r = paused ? before.slice() : before;
-        r[sent] = c[i + 1]; r[received] = c[i + 2]; r[sendRate] = c[i + 3]; r[receiveRate] = c[i + 4];
+        r[sent] = known(c[i + 1]); r[received] = known(c[i + 2]); r[sendRate] = known(c[i + 3]); r[receiveRate] = known(c[i + 4]);
         if (r !== before) { live.set(r[0], r); rowOfId.set(id, r); reshaped = true; }
       }
       for (const k of data.removes) {
@@ -484,45 +505,74 @@
   }
 
   let source = null;
-  // A frame's text into the rows: parse, take, and (unless paused) show.
-  function receive(kind, text) {
-    const started = performance.now();
+  // A frame's text into the rows: parse, take, and (unless paused) show. A busy frame's counters come apart, in binary
+  // (five doubles a row, as its "counters" would have them): fetched before the frame is taken, so frames are taken one at a
+  // time, in order (see queue); one whose counters are gone from the server (the page fell behind) fails, and the page
+  // takes the whole table again (resync).
+  async function receive(kind, text) {
+    let started = performance.now();
     const data = JSON.parse(text);
+    let parseMs = performance.now() - started;
+    if (data.binaryCounters) {
+      const response = await fetch('/api/counters?version=' + data.version, { credentials: 'same-origin' });
+      if (!response.ok) throw new Error('counters of frame ' + data.version + ': HTTP ' + response.status);
+      const buffer = await response.arrayBuffer();
+      const at = performance.now();
+      data.counters = new Float64Array(buffer);
+      if (data.counters.length !== data.binaryCounters * 5) throw new Error('counters of frame ' + data.version + ': ' + buffer.byteLength + ' bytes');
+      parseMs += performance.now() - at;
+    }
+    // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools,
+    // and its stages: the text parsed, the rows taken, the page updated. The wait for the counters is not the script's.
+    started = performance.now() - parseMs;
     const parsed = performance.now();
     take(kind, data);
     if (paused) { waiting = data; waitingCount++; status(); return data; }
     const taken = performance.now();
     apply(data);
-    // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools,
-    // and its stages: the text parsed, the rows taken, the page updated.
     const ended = performance.now();
-    performance.measure('cm-update', { start: started, end: ended });
-    performance.measure('cm-parse', { start: started, end: parsed });
+    performance.measure('cm-update', { start: started, duration: ended - started });
+    performance.measure('cm-parse', { start: started, duration: parseMs });
     performance.measure('cm-take', { start: parsed, end: taken });
     performance.measure('cm-apply', { start: taken, end: ended });
     if (performance.getEntriesByName('cm-update').length > 600)
       for (const m of ['cm-update', 'cm-parse', 'cm-take', 'cm-apply']) performance.clearMeasures(m);
     return data;
   }
+  // The stream's frames, taken one after another; a stream replaced (resync) drops what its predecessor still had queued.
+  let queue = Promise.resolve(), generation = 0;
+  function enqueue(kind, text) {
+    const mine = generation;
+    queue = queue.then(() => (mine === generation ? receive(kind, text) : null)).catch(() => { if (mine === generation) resync(); });
+  }
+  function resync() {
+    generation++;
+    if (source) source.close();
+    status('catching up…', 'down');
+    load().then(connect);
+  }
   // The whole table comes by fetch (a browser takes one 3 MB response much faster than one 3 MB event), then the event
   // stream brings only what came after that version. Should the fetch fail, the stream starts with the table in full.
   async function start() {
-    let after = 0;
+    connect(await load());
+    loadCharts();
+  }
+  // The whole table now; its version (0 when it could not be had: the stream then starts with it in full).
+  async function load() {
     try {
       const response = await fetch('/api/snapshot', { credentials: 'same-origin' });
       // Bytes, then one TextDecoder pass: response.text() took Chromium 100-200 ms longer on the 3 MB table (its text
       // resource decoder runs in pieces as the body arrives). The mark is for the benchmark and DevTools.
       const text = new TextDecoder().decode(await response.arrayBuffer());
       performance.mark('cm-snapshot-text');
-      if (response.ok) after = receive('snapshot', text).version || 0;
-    } catch (e) { after = 0; }
-    connect(after);
-    loadCharts();
+      if (response.ok) return (await receive('snapshot', text)).version || 0;
+    } catch (e) { /* the stream brings it */ }
+    return 0;
   }
   function connect(after) {
     source = new EventSource('/api/events' + (after > 0 ? '?after=' + after : ''));
-    source.addEventListener('snapshot', (e) => receive('snapshot', e.data));
-    source.addEventListener('delta', (e) => receive('delta', e.data));
+    source.addEventListener('snapshot', (e) => enqueue('snapshot', e.data));
+    source.addEventListener('delta', (e) => enqueue('delta', e.data));
     source.addEventListener('error', () => {
       status('disconnected, retrying…', 'down');
       // A dashboard started again on this port has a new token: this page's cookie gets 403 there for ever, and each retry
