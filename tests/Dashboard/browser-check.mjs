@@ -29,7 +29,7 @@ try {
   const page = await context.newPage();
   page.on('request', (r) => { out.requests.push(r.url()); if (new URL(r.url()).origin !== origin) out.foreignRequests.push(r.url()); });
   page.on('dialog', async (d) => { out.dialogs.push(d.type() + ': ' + d.message()); await d.dismiss(); });
-  page.on('console', (m) => { if (m.type() === 'error') out.consoleErrors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error') out.consoleErrors.push(m.text() + (m.location() && m.location().url ? ' (' + new URL(m.location().url).pathname + ')' : '')); });
   page.on('pageerror', (e) => out.pageErrors.push(String(e)));
 
   const started = Date.now();
@@ -198,6 +198,18 @@ try {
     await page.click('#process-close');
     await page.setViewportSize({ width: 1280, height: 800 });
   }
+
+  // A busy frame's counters gone from the server when the page asks (it fell behind): the page takes the whole table again,
+  // and the stream and its binary counters go on.
+  const pathOf = (u) => new URL(u).pathname;
+  out.snapshotRequestsBeforeCatchUp = out.requests.filter((u) => pathOf(u) === '/api/snapshot').length;
+  await page.route('**/api/counters?*', (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'gone' }));
+  await page.waitForRequest((r) => pathOf(r.url()) === '/api/snapshot', { timeout: 15000 });
+  await page.unroute('**/api/counters?*');
+  await page.waitForResponse((r) => pathOf(r.url()) === '/api/counters' && r.status() === 200, { timeout: 15000 });
+  await page.waitForFunction(() => /^live /.test(document.getElementById('status').textContent), null, { timeout: 15000 });
+  out.catchUpStatus = await page.textContent('#status');
+  out.snapshotRequestsAfterCatchUp = out.requests.filter((u) => pathOf(u) === '/api/snapshot').length;
 
   // Theme switch and a screenshot of the whole view.
   await page.fill('#search', '');
