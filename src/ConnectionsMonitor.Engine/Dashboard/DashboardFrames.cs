@@ -255,15 +255,17 @@ namespace ConnectionsMonitor.Engine.Dashboard
         private static byte[] CountersBinary(List<ConnectionRecord> counters, List<int> ids, DateTime snapshotUtc)
         {
             int per = 1 + ConnectionFileFormat.RowCounterCount;
-            var values = new double[counters.Count * per];
+            var bytes = new byte[counters.Count * per * sizeof(double)];
+            // The doubles written in place (one array, not a second copy of 400 KB); swapped to little-endian afterwards on
+            // the rare machine that is not.
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(bytes.AsSpan());
             for (int i = 0; i < counters.Count; i++)
             {
                 values[i * per] = ids[i];
                 ConnectionFileFormat.RowCounterValues(counters[i], snapshotUtc, values, i * per + 1);
             }
-            var bytes = new byte[values.Length * sizeof(double)];
-            for (int i = 0; i < values.Length; i++)
-                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(bytes, i * sizeof(double), sizeof(double)), BitConverter.DoubleToInt64Bits(values[i]));
+            if (!BitConverter.IsLittleEndian)
+                for (int i = 0; i < bytes.Length; i += sizeof(double)) Array.Reverse(bytes, i, sizeof(double));
             return bytes;
         }
 

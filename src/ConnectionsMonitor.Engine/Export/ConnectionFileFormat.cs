@@ -187,7 +187,7 @@ namespace ConnectionsMonitor.Engine.Export
         /// rates rounded as <see cref="WriteRowCounters"/> writes them, NaN where that writes null (unknown, or not a finite
         /// number). For the dashboard's binary form of a busy frame's counters.
         /// </summary>
-        public static void RowCounterValues(ConnectionRecord r, DateTime snapshotUtc, double[] target, int offset)
+        public static void RowCounterValues(ConnectionRecord r, DateTime snapshotUtc, Span<double> target, int offset)
         {
             for (int i = 0; i < CounterColumns.Length; i++)
             {

@@ -514,12 +514,14 @@
     const data = JSON.parse(text);
     let parseMs = performance.now() - started;
     if (data.binaryCounters) {
-      const response = await fetch('/api/counters?version=' + data.version, { credentials: 'same-origin' });
-      if (!response.ok) throw new Error('counters of frame ' + data.version + ': HTTP ' + response.status);
-      const buffer = await response.arrayBuffer();
+      let buffer = null;
+      try {
+        const response = await fetch('/api/counters?version=' + data.version, { credentials: 'same-origin' });
+        if (response.ok) buffer = await response.arrayBuffer();
+      } catch (e) { buffer = null; } // the server stopped: the catching up finds out
+      if (!buffer || buffer.byteLength !== data.binaryCounters * 5 * 8) throw new CountersGone(data.version);
       const at = performance.now();
       data.counters = new Float64Array(buffer);
-      if (data.counters.length !== data.binaryCounters * 5) throw new Error('counters of frame ' + data.version + ': ' + buffer.byteLength + ' bytes');
       parseMs += performance.now() - at;
     }
     // User Timing: what one update costs the page's script (parse, filter, sort, draw), for the benchmark and DevTools,
@@ -540,10 +542,15 @@
     return data;
   }
   // The stream's frames, taken one after another; a stream replaced (resync) drops what its predecessor still had queued.
+  // A frame whose counters could not be had starts the catching up; any other failure is the page's error, reported as such.
+  class CountersGone extends Error { constructor(version) { super('the counters of frame ' + version + ' are gone'); } }
   let queue = Promise.resolve(), generation = 0;
   function enqueue(kind, text) {
     const mine = generation;
-    queue = queue.then(() => (mine === generation ? receive(kind, text) : null)).catch(() => { if (mine === generation) resync(); });
+    queue = queue.then(() => (mine === generation ? receive(kind, text) : null)).catch((e) => {
+      if (!(e instanceof CountersGone)) { setTimeout(() => { throw e; }); return; }
+      if (mine === generation) resync();
+    });
   }
   function resync() {
     generation++;
