@@ -145,11 +145,7 @@ try {
   await page.click('#pause');
   const frozen = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n'));
   const statusPaused = await page.textContent('#status');
-  // The header's total and a top talker's count go on following the samples: overwritten here, written again by the next.
-  await page.evaluate(() => { document.getElementById('stat-total').firstChild.data = 'x'; document.querySelector('#talk-conn li .value').firstChild.data = 'x'; });
   await page.waitForTimeout(args.pauseSeconds * 1000);
-  out.pausedTotal = await page.textContent('#stat-total');
-  out.pausedTalker = await page.textContent('#talk-conn li .value');
   // At least two frames held back (a loaded machine may take longer than the pause to bring them); the test checks the count.
   await page.waitForFunction(() => /^paused \(([2-9]|\d{2,}) new\)$/.test(document.getElementById('status').textContent), null, { timeout: 20000 }).catch(() => {});
   out.pauseStatusBefore = statusPaused;
