@@ -74,10 +74,6 @@ namespace ConnectionsMonitor.Commands
         }
 
         /// <summary>
-        /// The -RemoteAddress values to act on. A connection piped in without a remote end (a listener) has nothing to act on
-        /// and is skipped with a verbose line; an empty value given on the command line is an error.
-        /// </summary>
-        /// <summary>
         /// The -RemoteAddress values (<see cref="Given"/>) as targets, each once per command: many connections to one remote,
         /// piped in, are one block to make or remove (Unblock said "not blocked" for the second row of one address, a
         /// newcomer's trial). A value that is not an address or block is an error and skipped.
@@ -95,6 +91,10 @@ namespace ConnectionsMonitor.Commands
             }
         }
 
+        /// <summary>
+        /// The -RemoteAddress values to act on. A connection piped in without a remote end (a listener) has nothing to act on
+        /// and is skipped with a verbose line; an empty value given on the command line is an error.
+        /// </summary>
         internal IEnumerable<string> Given(string[] values)
         {
             if (values == null || values.Length == 0) values = new string[] { null };
