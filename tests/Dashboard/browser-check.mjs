@@ -142,17 +142,34 @@ try {
   out.detailHiddenLater = await page.isHidden('#detail');
 
   // Pause: the table keeps its rows while samples keep arriving.
+  // Each drawn row's text by its key: the rows drawn may be more or fewer later (the header's talkers, following the samples,
+  // can change the viewport's height), but a row drawn both times must read the same.
+  const drawnRows = () => page.$$eval('#rows .row', (rows) => rows.map((r) => [r.dataset.key, r.textContent]));
   await page.click('#pause');
-  const frozen = await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n'));
+  const frozen = await drawnRows();
   const statusPaused = await page.textContent('#status');
+  // The header's total and a top talker's count go on following the samples: overwritten here, written again by the next.
+  await page.evaluate(() => { document.getElementById('stat-total').firstChild.data = 'x'; document.querySelector('#talk-conn li .value').firstChild.data = 'x'; });
   await page.waitForTimeout(args.pauseSeconds * 1000);
+  out.pausedTotal = await page.textContent('#stat-total');
+  out.pausedTalker = await page.textContent('#talk-conn li .value');
   // At least two frames held back (a loaded machine may take longer than the pause to bring them); the test checks the count.
   await page.waitForFunction(() => /^paused \(([2-9]|\d{2,}) new\)$/.test(document.getElementById('status').textContent), null, { timeout: 20000 }).catch(() => {});
   out.pauseStatusBefore = statusPaused;
   out.pauseStatusAfter = await page.textContent('#status');
-  out.pauseTableUnchanged = frozen === (await page.$$eval('#rows .row', (rows) => rows.map((r) => r.textContent).join('\n')));
+  const later = new Map(await drawnRows());
+  const both = frozen.filter(([key]) => later.has(key));
+  out.pauseRowsCompared = both.length;
+  out.pauseRowsFrozen = frozen.length;
+  out.pauseTableUnchanged = both.every(([key, text]) => later.get(key) === text);
   await page.click('#pause');
   out.resumeStatus = await page.textContent('#status');
+  // Resumed, the rows held back are drawn: some row drawn when paused reads differently now (the test's busy pairs move
+  // their counters every second), so the pause above had something to hold still.
+  await page.waitForFunction((before) => Array.from(document.querySelectorAll('#rows .row')).some((r) => before[r.dataset.key] !== undefined && before[r.dataset.key] !== r.textContent),
+    Object.fromEntries(frozen), { timeout: 10000 }).catch(() => {});
+  const resumed = new Map(await drawnRows());
+  out.resumeRowsChanged = frozen.filter(([key, text]) => resumed.has(key) && resumed.get(key) !== text).length;
 
   // Export of the current view (filtered to the listener) as CSV, downloaded by the browser.
   await page.fill('#search', String(args.port));

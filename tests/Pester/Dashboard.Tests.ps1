@@ -271,7 +271,13 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
 
             # Pause: the table kept its rows while samples arrived; the recording went on meanwhile.
             $seen.pauseTableUnchanged | Should -BeTrue
+            $seen.pauseRowsCompared | Should -BeGreaterOrEqual ([Math]::Min(5, $seen.pauseRowsFrozen)) -Because 'rows drawn when paused are drawn later too'
+            $seen.pauseRowsFrozen | Should -BeGreaterOrEqual 5
+            $seen.resumeRowsChanged | Should -BeGreaterThan 0 -Because 'resumed, the rows held back are drawn: the pause had changes to hold back'
             $seen.pauseStatusBefore | Should -Be 'paused'
+            # Paused, the header's total and the top talkers still follow the samples.
+            $seen.pausedTotal | Should -Match '^\d+$'
+            $seen.pausedTalker | Should -Match '^\d+$'
             $seen.pauseStatusAfter | Should -Match '^paused \((\d+) new\)$'
             [int]([regex]::Match($seen.pauseStatusAfter, '\d+').Value) | Should -BeGreaterOrEqual 2
             $seen.resumeStatus | Should -Match '^live '

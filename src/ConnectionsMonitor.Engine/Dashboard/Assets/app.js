@@ -217,8 +217,7 @@
       });
     }
     view = out;
-    const shown = view.length === rows.length ? rows.length + ' rows' : view.length + ' of ' + rows.length + ' rows';
-    if ($('shown').textContent !== shown) $('shown').textContent = shown;
+    showShown();
     if ($('viewport').getAttribute('aria-rowcount') !== String(view.length)) $('viewport').setAttribute('aria-rowcount', String(view.length));
     draw();
   }
@@ -379,10 +378,17 @@
     fillChoices('f-process', processes);
   }
   // The top talkers by rate and by connections: one pass over the rows.
-  function showTalkers() {
+  // The row count: of the rows the table holds (frozen while paused) and, paused, how many the samples have now.
+  function showShown() {
+    let shown = view.length === rows.length ? rows.length + ' rows' : view.length + ' of ' + rows.length + ' rows';
+    if (paused && live.size !== rows.length) shown += ', ' + live.size + ' now';
+    setText($('shown'), shown);
+  }
+  // The top talkers by rate and by connections: one pass over the rows shown, or, paused, over the samples' rows.
+  function showTalkers(source = rows) {
     const by = new Map();
     const pi = index.ProcessName, si = index.SendRate, ri = index.ReceiveRate;
-    for (const r of rows) {
+    for (const r of source) {
       const p = r[pi];
       const name = p == null ? '(no owner)' : p;
       let t = by.get(name);
@@ -529,7 +535,8 @@
     started = performance.now() - parseMs;
     const parsed = performance.now();
     take(kind, data);
-    if (paused) { waiting = data; waitingCount++; status(); return data; }
+    // Paused, the table holds still; the header's totals, the row count and the top talkers follow the samples.
+    if (paused) { waiting = data; waitingCount++; showStats(data.stats); showTalkers(live.values()); showShown(); status(); return data; }
     const taken = performance.now();
     apply(data);
     const ended = performance.now();
