@@ -49,6 +49,9 @@ namespace ConnectionsMonitor.Engine.Metrics
         {
             public long? Sent, Received;
             public long Generation;
+            // The cleaned name of the last process seen owning it: what it moves once orphaned (a client's socket after
+            // close(), FIN_WAIT2 with the last bytes still leaving; an owner that exited) is still that process's traffic.
+            public string Owner;
         }
 
         private sealed class ProcessSeries
@@ -135,7 +138,8 @@ namespace ConnectionsMonitor.Engine.Metrics
                 _connections.Remove(key);
                 if (!ev.FinalCounters) continue;
                 // What it moved after its last sample; all of it when no sample saw it (it opened after the previous one).
-                var p = Of(Name(c.ProcessName));
+                // In the name of the process that owned it, when it closes ownerless.
+                var p = Of(Name(c.ProcessName) ?? known?.Owner);
                 p.Sent += Delta(c.BytesSent, known?.Sent, countWhole: known == null);
                 p.Received += Delta(c.BytesReceived, known?.Received, countWhole: known == null);
                 if (c.BytesSent != null || c.BytesReceived != null) _bytesKnown = true;
@@ -155,12 +159,15 @@ namespace ConnectionsMonitor.Engine.Metrics
                 else if (r.RemoteAddress == null || r.RemotePort == null || r.RemotePort == 0) { _udpUnconnected++; udpPorts.Add(r.LocalPort); }
                 else _udpConnected++;
 
-                var p = Of(Name(r.ProcessName));
-                p.Connections++;
+                string owner = Name(r.ProcessName);
+                Of(owner).Connections++;
                 var key = Endpoints(r);
-                if (!_connections.TryGetValue(key, out var t))
+                if (!_connections.TryGetValue(key, out var t)) _connections[key] = t = new Tracked();
+                if (owner != null) t.Owner = owner;
+                else owner = t.Owner; // orphaned (counted above as no process's connection): its bytes are still its last owner's
+                var p = Of(owner);
+                if (t.Generation == 0) // first sight
                 {
-                    _connections[key] = t = new Tracked();
                     // First sight: the first sample's connections count nothing of the past; later ones opened within the interval.
                     p.Sent += baseline ? 0 : Delta(r.BytesSent, null, countWhole: true);
                     p.Received += baseline ? 0 : Delta(r.BytesReceived, null, countWhole: true);

@@ -189,6 +189,32 @@ connectionsmonitor_last_sample_timestamp_seconds 1767225606
         }
 
         [Fact]
+        public void AnOrphanedConnectionsLastBytesAndItsFinalCountersGoToTheProcessThatOwnedIt()
+        {
+            // A client sends, then close()s with bytes still leaving: its socket goes on ownerless in FIN_WAIT2 (counted as
+            // no process's connection), then closes with the OS's final counters and no owner on the closing record.
+            var c = new MetricsCollector(10);
+            const string appSent = "connectionsmonitor_process_transmit_bytes_total{process=\"python3\"}";
+            const string noneSent = "connectionsmonitor_process_transmit_bytes_total{process=\"none\"}";
+            c.Add(Snap(0, Tcp(40000, 18020, "python3", 0, 0)), new ConnectionEvent[0], default);
+            c.Add(Snap(5, Tcp(40000, 18020, "python3", 100_000, 0)), new ConnectionEvent[0], default);
+            c.Add(Snap(10, Tcp(40000, 18020, null, 1_100_000, 0, TcpState.FinWait2)), new ConnectionEvent[0], default);
+            var text = c.Render(ExpositionFormat.PrometheusText);
+            Assert.Equal(1_100_000, Value(text, appSent));
+            Assert.Equal(0, Value(text, noneSent));
+            Assert.Equal(1, Value(text, "connectionsmonitor_process_connections{process=\"none\"}"));
+            Assert.Equal(0, Value(text, "connectionsmonitor_process_connections{process=\"python3\"}"));
+            var closed = Tcp(40000, 18020, null, 1_100_040, 0, TcpState.Closed);
+            c.Add(Snap(15), new[] { new ConnectionEvent(ConnectionChange.Closed, T0.AddSeconds(15), closed, TcpState.FinWait2, false, true) }, default);
+            text = c.Render(ExpositionFormat.PrometheusText);
+            Assert.Equal(1_100_040, Value(text, appSent));
+            Assert.Equal(0, Value(text, noneSent));
+            // A connection no process ever owned stays none's.
+            c.Add(Snap(20, Tcp(40001, 18020, null, 500, 0, TcpState.TimeWait)), new ConnectionEvent[0], default);
+            Assert.Equal(500, Value(c.Render(ExpositionFormat.PrometheusText), noneSent));
+        }
+
+        [Fact]
         public void FiveHundredProcessNamesGiveTopNSeriesPlusOtherAndAnAdmittedNameKeepsItsSeries()
         {
             var c = new MetricsCollector(10);
