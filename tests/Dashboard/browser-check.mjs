@@ -15,7 +15,7 @@ const out = {
   addressAfterLoad: null, liveAfterMs: null, firstContentfulPaintMs: null, cookieVisibleToScript: null, shownAtStart: null,
   searchShown: null, searchRows: [], hostileRows: [], imagesInPage: null, hostileDetail: [], detailTimes: [], blockOffered: false,
   blockDialogAddress: null, blockResult: null, sortAscending: [], sortAscendingAria: null, sortDescending: [],
-  keyboardSelected: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
+  keyboardSelected: null, headerEnterSort: null, headerEnterDetailHidden: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
   rangePressed: [], processName: null, processTitle: null, processNow: null, processNote: null, processFilter: null, processCanvases: null,
   themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
@@ -140,6 +140,14 @@ try {
   out.detailHiddenAfterEscape = await page.isHidden('#detail');
   await page.waitForTimeout(2500);
   out.detailHiddenLater = await page.isHidden('#detail');
+  // With a row selected, Enter on a column header (reached by Tab) sorts by that column and opens no detail.
+  await page.focus('#thead .th:nth-child(4)');
+  await page.keyboard.press('Enter');
+  out.headerEnterSort = await page.getAttribute('#thead .th:nth-child(4)', 'aria-sort');
+  out.headerEnterDetailHidden = await page.isHidden('#detail');
+  // Back to the sort the steps below had (Local, descending).
+  await page.click('#thead .th:nth-child(2)');
+  await page.click('#thead .th:nth-child(2)');
 
   // Pause: the table keeps its rows while samples keep arriving.
   // Each drawn row's text by its key: the rows drawn may be more or fewer later (the header's talkers, following the samples,

@@ -263,6 +263,9 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $seen.detailOpenAfterEnter | Should -BeTrue
             $seen.detailHiddenAfterEscape | Should -BeTrue
             $seen.detailHiddenLater | Should -BeTrue -Because 'an update must not open a detail the user closed'
+            # Enter on a column header sorts by it, even with a row selected, and opens no detail.
+            $seen.headerEnterSort | Should -Be 'ascending'
+            $seen.headerEnterDetailHidden | Should -BeTrue
             $seen.createdTitle | Should -Match '^(created|open already when first seen,) \S'
             $seen.createdTitlesAtStart | Should -Be 0 -Because 'a Created tip is written when its row is pointed at or selected, not with the first rows'
             $seen.createdTitleHovered | Should -Match '^(created|open already when first seen,) \S'

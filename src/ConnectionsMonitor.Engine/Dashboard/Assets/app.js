@@ -334,7 +334,8 @@
   }
   $('detail-close').addEventListener('click', () => { $('detail').hidden = true; selectedKey = null; draw(); $('viewport').focus(); });
   $('viewport').addEventListener('keydown', (e) => {
-    if (!view.length) return;
+    // The column headers sit in the viewport too: their keys are theirs (Enter and Space sort), not the rows'.
+    if (!view.length || e.target.closest('#thead')) return;
     let at = view.findIndex((r) => rowKey(r) === selectedKey);
     if (e.key === 'ArrowDown') at = Math.min(view.length - 1, at + 1);
     else if (e.key === 'ArrowUp') at = Math.max(0, at - 1);
