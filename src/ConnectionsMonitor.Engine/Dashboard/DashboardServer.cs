@@ -39,7 +39,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>
         /// The host firewall the page's Block action uses (<see cref="Blocking.ConnectionBlocker"/>); null: the page offers no
         /// Block action. The guard refuses loopback, default gateways and this machine's addresses (from its routing table)
-        /// and <see cref="ProtectedAddresses"/>; the page offers no override.
+        /// and <see cref="ProtectedAddresses"/>; the page offers no override. Not used when <see cref="Address"/> is not a
+        /// loopback address: a firewall change is never offered to other machines (the page is plain HTTP there, its token
+        /// readable on the way).
         /// </summary>
         public Blocking.ConnectionBlocker Blocker { get; set; }
 
@@ -318,7 +320,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 case "/api/info":
                     return Secured(Json(w =>
                     {
-                        var blocker = _options?.Blocker;
+                        var blocker = Blocker;
                         w.WriteBoolean("blocking", blocker != null);
                         w.WriteString("firewall", blocker?.Backend.Description);
                         w.WriteStartArray("exportFormats");
@@ -369,6 +371,16 @@ namespace ConnectionsMonitor.Engine.Dashboard
             var asset = DashboardAssets.Find(name);
             if (asset == null) return LocalHttpEndpoint.Text(404, "404 Not Found\n");
             return new HttpReply { Status = 200, ContentType = asset.ContentType, Body = asset.Bytes };
+        }
+
+        // The page's Block action's firewall: the options', on loopback only (see DashboardOptions.Blocker).
+        private Blocking.ConnectionBlocker Blocker
+        {
+            get
+            {
+                var options = _options;
+                return options == null || (options.Address != null && !IPAddress.IsLoopback(options.Address)) ? null : options.Blocker;
+            }
         }
 
         // GET /api/counters?version=N: frame N's counters in binary (DashboardFrame.CountersBinary), while it is the latest
@@ -625,7 +637,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         // 400 {"error"} for a request that is not one; 501 without a firewall; 500 {"error", "failure"} when the firewall refuses.
         private HttpReply BlockReply(LocalHttpRequest request)
         {
-            var blocker = _options?.Blocker;
+            var blocker = Blocker;
             if (blocker == null) return Json(w => w.WriteString("error", "This dashboard has no Block action."), 501);
             if (request.ContentLength64 > 64 * 1024) return Json(w => w.WriteString("error", "The request is too large."), 413);
             string address, reason, directionText;

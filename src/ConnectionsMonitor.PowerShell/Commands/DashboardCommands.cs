@@ -46,7 +46,8 @@ namespace ConnectionsMonitor.Commands
 
         /// <summary>
         /// Leave out the page's Block action, which a session allowed to change the firewall (root on Linux, elevated on
-        /// Windows) otherwise offers in a connection's detail.
+        /// Windows) otherwise offers in a connection's detail. A dashboard that other machines can reach (-Address with
+        /// -AllowRemoteAccess) never offers it.
         /// </summary>
         [Parameter]
         public SwitchParameter NoBlock { get; set; }
@@ -95,7 +96,8 @@ namespace ConnectionsMonitor.Commands
                             "RemoteAccessNotAllowed", ErrorCategory.SecurityError, Address));
                         return;
                     }
-                    WriteWarning("The dashboard listens on " + address + ": other machines can reach it. It is plain HTTP, so the token and the page cross the network unencrypted; prefer loopback with an SSH tunnel (ssh -L)." +
+                    WriteWarning("The dashboard listens on " + address + ": other machines can reach it. It is plain HTTP, so the token and the page cross the network unencrypted; prefer loopback with an SSH tunnel (ssh -L). " +
+                        "The page offers no Block action there." +
                         (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? " LaunchUrl names localhost: from another machine, put this machine's name or address in its place." : ""));
                 }
                 options.Address = address;

@@ -233,6 +233,33 @@ namespace ConnectionsMonitor.Tests.Dashboard
         }
 
         [Fact]
+        public async Task ADashboardOtherMachinesCanReachOffersNoBlockAction()
+        {
+            using var session = Replay();
+            var firewall = new MemoryFirewall();
+            var state = session.Dashboard.Start(new DashboardOptions
+            {
+                Port = 0, Address = IPAddress.Any, Interval = TimeSpan.FromSeconds(1), Blocker = new ConnectionsMonitor.Engine.Blocking.ConnectionBlocker(firewall),
+            }, new ConnectionQuery());
+            try
+            {
+                string url = "http://127.0.0.1:" + state.Port + "/";
+                using var http = Client();
+                using (var info = await http.SendAsync(Get(url + "api/info", CookieOf(state))))
+                {
+                    Assert.Equal(HttpStatusCode.OK, info.StatusCode);
+                    var d = JsonDocument.Parse(await info.Content.ReadAsStringAsync()).RootElement;
+                    Assert.False(d.GetProperty("blocking").GetBoolean());
+                    Assert.Equal(JsonValueKind.Null, d.GetProperty("firewall").ValueKind);
+                }
+                using (var block = await http.SendAsync(Post(url + "api/block", CookieOf(state), "{\"address\":\"203.0.113.7\"}", "application/json", "http://127.0.0.1:" + state.Port)))
+                    Assert.Equal(HttpStatusCode.NotImplemented, block.StatusCode);
+                Assert.Empty(firewall.Added);
+            }
+            finally { session.Dashboard.Stop(); }
+        }
+
+        [Fact]
         public async Task TheBlockActionNeedsTheSameOriginAndJsonRefusesProtectedAddressesAndBlocksTheRest()
         {
             using var session = Replay();
