@@ -77,10 +77,13 @@ internal static class DashboardBenchmark
             web = CpuMs(n => n == "cmon-dash-web"), sampler = CpuMs(n => n == MonitorSession.SamplerThreadName);
         double server = (render + stream + web) / wallMs * 100, withRead = (render + stream + web + sampler) / wallMs * 100;
         int bytes = 0;
-        using (var http = new System.Net.Http.HttpClient(new System.Net.Http.HttpClientHandler { UseCookies = false }))
+        using (var http = new System.Net.Http.HttpClient(new System.Net.Http.HttpClientHandler { UseCookies = false, AllowAutoRedirect = false }))
         {
+            // As the page does: the launch address swapped for the cookie and, in the redirect's fragment, the page's key.
+            using var swap = http.Send(new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, state.LaunchUrl));
             var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, state.Url + "api/snapshot");
-            request.Headers.Add("Cookie", "cm_dashboard_" + state.Port + "=" + state.LaunchUrl.Substring(state.LaunchUrl.IndexOf("token=", StringComparison.Ordinal) + 6));
+            request.Headers.Add("Cookie", swap.Headers.GetValues("Set-Cookie").First().Split(';')[0]);
+            request.Headers.Add("X-Dashboard-Key", swap.Headers.Location.OriginalString.Substring("/#k=".Length));
             bytes = http.Send(request).Content.ReadAsByteArrayAsync().GetAwaiter().GetResult().Length;
         }
         session.Dashboard.Stop();

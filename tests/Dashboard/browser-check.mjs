@@ -18,7 +18,7 @@ const out = {
   keyboardSelected: null, headerEnterSort: null, headerEnterDetailHidden: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
   rangePressed: [], processName: null, processTitle: null, processNow: null, processNote: null, processFilter: null, processCanvases: null,
-  themeBefore: null, themeAfter: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
+  themeBefore: null, themeAfter: null, keyStored: null, secondTabLive: null, secondTabAddress: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
   createdTitle: null, createdTitlesAtStart: null, createdTitleHovered: null, talkerTexts: [], processChartFits: null, cutCells: null, scrollsSideways: null,
 };
 const origin = new URL(args.url).origin;
@@ -243,6 +243,15 @@ try {
   out.themeAfter = await page.getAttribute('html', 'data-theme');
   await page.click('#theme');
   if (args.screenshot) await page.screenshot({ path: args.screenshot });
+
+  // The page's key: in this origin's storage (not in a cookie, which other ports of the host would get), so a second tab
+  // opened at the plain address goes live too; the key never shows in the address.
+  out.keyStored = await page.evaluate(() => /^[A-Za-z0-9_-]{43}$/.test(localStorage.getItem('cm-dashboard-key') || ''));
+  const second = await context.newPage();
+  await second.goto(origin + '/');
+  out.secondTabLive = await second.waitForFunction(() => document.getElementById('status').textContent.startsWith('live'), null, { timeout: 15000 }).then(() => true).catch(() => false);
+  out.secondTabAddress = second.url();
+  await second.close();
 } catch (e) {
   out.error = String(e && e.stack || e);
 } finally {

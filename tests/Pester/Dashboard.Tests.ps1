@@ -67,13 +67,18 @@ Describe 'Start-, Get-, Stop-ConnectionDashboard' {
         $launch = Invoke-Dashboard -Uri $d.LaunchUrl
         $launch.Status | Should -Be 303
         $cookie = ($launch.Headers['Set-Cookie'] -split ';')[0]
-        $cookie | Should -Be ("cm_dashboard_$($d.Port)=" + ($d.LaunchUrl -split 'token=')[1])
+        $cookie | Should -Match "^cm_dashboard_$($d.Port)=[A-Za-z0-9_-]{43}$"
+        $cookie | Should -Not -BeLike ('*' + ($d.LaunchUrl -split 'token=')[1]) -Because 'the cookie, which the browser sends to every port of 127.0.0.1, is not the token'
+        $launch.Headers['Location'] | Should -Match '^/#k=[A-Za-z0-9_-]{43}$'
+        $key = $launch.Headers['Location'].Substring(4)
+        (Invoke-Dashboard -Uri "$($d.Url)api/info" -Cookie $cookie).Status | Should -Be 403 -Because 'the data needs the page key too'
+        (Invoke-Dashboard -Uri "$($d.Url)api/info" -Cookie $cookie -Headers @{ 'X-Dashboard-Key' = $key }).Status | Should -Be 200
         $page = Invoke-Dashboard -Uri $d.Url -Cookie $cookie
         $page.Status | Should -Be 200
         $page.Body | Should -Match '<title>ConnectionsMonitor</title>'
         (Invoke-Dashboard -Uri $d.Url -Cookie $cookie -Headers @{ Host = "evil.example:$($d.Port)" }).Status | Should -Be 403
-        (Invoke-Dashboard -Uri "$($d.Url)api/export" -Cookie $cookie -Method POST -Body '{"format":"csv"}' -Headers @{ 'Content-Type' = 'application/json'; Origin = 'http://evil.example' }).Status | Should -Be 403
-        (Get-ConnectionDashboard).Refused | Should -Be 3
+        (Invoke-Dashboard -Uri "$($d.Url)api/export" -Cookie $cookie -Method POST -Body '{"format":"csv"}' -Headers @{ 'Content-Type' = 'application/json'; Origin = 'http://evil.example'; 'X-Dashboard-Key' = $key }).Status | Should -Be 403
+        (Get-ConnectionDashboard).Refused | Should -Be 4
         (Get-ConnectionDashboard).Displaced | Should -Be 0
 
         $table = (Get-ConnectionDashboard | Format-Table | Out-String -Width 200) -split "`r?`n" | Where-Object { $_.Trim() }
@@ -95,11 +100,13 @@ Describe 'Start-, Get-, Stop-ConnectionDashboard' {
     It 'offers no Block action with -NoBlock' {
         $d = Start-ConnectionDashboard -Port 0 -NoBrowser -NoBlock
         try {
-            $cookie = ((Invoke-Dashboard -Uri $d.LaunchUrl).Headers['Set-Cookie'] -split ';')[0]
-            $info = (Invoke-Dashboard -Uri "$($d.Url)api/info" -Cookie $cookie).Body | ConvertFrom-Json
+            $launch = Invoke-Dashboard -Uri $d.LaunchUrl
+            $cookie = ($launch.Headers['Set-Cookie'] -split ';')[0]
+            $key = $launch.Headers['Location'].Substring(4)
+            $info = (Invoke-Dashboard -Uri "$($d.Url)api/info" -Cookie $cookie -Headers @{ 'X-Dashboard-Key' = $key }).Body | ConvertFrom-Json
             $info.blocking | Should -BeFalse
             @($info.exportFormats) | Should -Be @('csv', 'json')
-            $block = Invoke-Dashboard -Uri "$($d.Url)api/block" -Cookie $cookie -Method POST -Body '{"address":"192.0.2.1"}' -Headers @{ 'Content-Type' = 'application/json'; Origin = ($d.Url.TrimEnd('/')) }
+            $block = Invoke-Dashboard -Uri "$($d.Url)api/block" -Cookie $cookie -Method POST -Body '{"address":"192.0.2.1"}' -Headers @{ 'Content-Type' = 'application/json'; Origin = ($d.Url.TrimEnd('/')); 'X-Dashboard-Key' = $key }
             $block.Status | Should -Be 501
         }
         finally { Stop-ConnectionDashboard }
@@ -189,7 +196,10 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
 
             # Loaded from 127.0.0.1 only; the token left the address bar and the cookie is out of the script's reach.
             @($seen.foreignRequests).Count | Should -Be 0
-            $seen.addressAfterLoad | Should -Be $d.Url
+            $seen.addressAfterLoad | Should -Be $d.Url -Because 'the token and the page key leave the address at once'
+            $seen.keyStored | Should -BeTrue
+            $seen.secondTabLive | Should -BeTrue -Because 'a second tab at the plain address finds the page key in the origin''s storage'
+            $seen.secondTabAddress | Should -Be $d.Url
             $seen.cookieVisibleToScript | Should -Be ''
             @($seen.pageErrors).Count | Should -Be 0
             # (The refused Block answers 409, and the counters held back below 404, which the browser logs as failed resources:

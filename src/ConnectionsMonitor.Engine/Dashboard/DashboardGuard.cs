@@ -23,6 +23,11 @@ namespace ConnectionsMonitor.Engine.Dashboard
         NotJson,
         /// <summary>A request that changes state whose Origin is missing or another site's (cross-site request forgery).</summary>
         CrossOrigin,
+        /// <summary>
+        /// A request for the page's data (/api/…) without the page's key: the cookie alone opens the page, not its data (a
+        /// browser sends the cookie to every port of 127.0.0.1, so another local server the browser visits receives it).
+        /// </summary>
+        NoPageKey,
     }
 
     /// <summary>
@@ -31,10 +36,16 @@ namespace ConnectionsMonitor.Engine.Dashboard
     /// SameSite=Strict cookie; the Host header must be a name and port the dashboard serves (DNS rebinding gets 403);
     /// requests that change state need JSON and a same-origin Origin; every reply carries a strict Content-Security-Policy
     /// and no CORS header. Pure functions over header values, so they are tested without a server.
+    /// Cookies are kept per host, not per port: the browser also sends the dashboard's cookie to any other server on
+    /// 127.0.0.1 it visits. So the cookie holds a value of its own (not the token, which would buy a new swap), and it
+    /// opens only the page and its files; the data (<c>/api/…</c>) also needs the page's key, which the swap hands to the
+    /// page in the redirect's fragment (<c>/#k=…</c>, never sent to a server) and the page keeps in its origin's storage
+    /// (kept per port) and sends as <c>X-Dashboard-Key</c> (the event stream, which cannot send headers: <c>?key=</c>).
     /// </summary>
     public sealed class DashboardGuard
     {
-        private readonly byte[] _tokenHash;
+        private readonly byte[] _tokenHash, _sessionHash, _keyHash;
+        private readonly string _session;
         private readonly HashSet<string> _hosts;
 
         /// <summary>
@@ -45,6 +56,10 @@ namespace ConnectionsMonitor.Engine.Dashboard
         {
             if (string.IsNullOrEmpty(token)) throw new ArgumentException("The token is empty.", nameof(token));
             _tokenHash = Web.LocalHttpEndpoint.Hash(token);
+            _session = NewToken();
+            _sessionHash = Web.LocalHttpEndpoint.Hash(_session);
+            PageKey = NewToken();
+            _keyHash = Web.LocalHttpEndpoint.Hash(PageKey);
             Port = port;
             CookieName = "cm_dashboard_" + port.ToString(CultureInfo.InvariantCulture);
             string p = ":" + port.ToString(CultureInfo.InvariantCulture);
@@ -69,6 +84,15 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>The cookie's name: cm_dashboard_&lt;port&gt; (cookies are kept per host name, not per port, so two dashboards on one machine keep theirs apart).</summary>
         public string CookieName { get; }
 
+        /// <summary>
+        /// The page's key for its data requests (base64url, 43 characters): handed over by the swap's redirect
+        /// (<see cref="SwapLocation"/>), never in a cookie.
+        /// </summary>
+        public string PageKey { get; }
+
+        /// <summary>Where the swap sends the browser: <c>/#k=</c> and the page's key (a fragment: no server, log or Referer sees it).</summary>
+        public string SwapLocation => "/#k=" + PageKey;
+
         /// <summary>The Host values accepted (name:port), for messages and tests.</summary>
         public IReadOnlyCollection<string> Hosts => _hosts;
 
@@ -86,8 +110,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>True when <paramref name="given"/> is the token (compared as SHA-256 digests in constant time).</summary>
         public bool TokenMatches(string given) => Web.LocalHttpEndpoint.SecretMatches(given, _tokenHash);
 
-        /// <summary>The token in a Cookie header's <see cref="CookieName"/> pair, or null.</summary>
-        public string CookieToken(string cookieHeader)
+        /// <summary>The value of a Cookie header's <see cref="CookieName"/> pair, or null.</summary>
+        public string CookieValue(string cookieHeader)
         {
             if (string.IsNullOrEmpty(cookieHeader)) return null;
             foreach (var part in cookieHeader.Split(';'))
@@ -99,17 +123,25 @@ namespace ConnectionsMonitor.Engine.Dashboard
             return null;
         }
 
-        /// <summary>The Set-Cookie value that hands the browser the token: HttpOnly (no script reads it), SameSite=Strict (no other site's request carries it), Path=/.</summary>
-        public string SetCookie(string token) => CookieName + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
+        /// <summary>
+        /// The Set-Cookie value the swap sends: the session's own value (not the token), HttpOnly (no script reads it),
+        /// SameSite=Strict (no other site's request carries it), Path=/, no expiry (gone with the browser session).
+        /// </summary>
+        public string SetCookie() => CookieName + "=" + _session + "; Path=/; HttpOnly; SameSite=Strict";
 
         /// <summary>
-        /// The checks for one request, in order: Host, then the token (cookie, or <paramref name="queryToken"/> where the
-        /// caller accepts one), then for methods other than GET and HEAD the JSON content type and a same-origin Origin.
+        /// The checks for one request, in order: Host; then the token, for the swap (<paramref name="queryToken"/>, which the
+        /// caller passes for GET / only), or else the cookie; then, for <paramref name="path"/>s under /api/, the page's key
+        /// (<paramref name="pageKey"/>: the X-Dashboard-Key header, or the event stream's ?key=); then for methods other than
+        /// GET and HEAD the JSON content type and a same-origin Origin. Secrets are compared as SHA-256 digests in constant time.
         /// </summary>
-        public DashboardRefusal Check(string method, string host, string cookieHeader, string queryToken, string contentType, string origin)
+        public DashboardRefusal Check(string method, string path, string host, string cookieHeader, string queryToken, string pageKey, string contentType, string origin)
         {
             if (!HostAllowed(host)) return DashboardRefusal.WrongHost;
-            if (!TokenMatches(CookieToken(cookieHeader)) && !TokenMatches(queryToken)) return DashboardRefusal.NoToken;
+            if (queryToken != null) return TokenMatches(queryToken) ? DashboardRefusal.None : DashboardRefusal.NoToken;
+            if (!Web.LocalHttpEndpoint.SecretMatches(CookieValue(cookieHeader), _sessionHash)) return DashboardRefusal.NoToken;
+            if (path != null && path.StartsWith("/api/", StringComparison.Ordinal) && !Web.LocalHttpEndpoint.SecretMatches(pageKey, _keyHash))
+                return DashboardRefusal.NoPageKey;
             if (method == "GET" || method == "HEAD") return DashboardRefusal.None;
             string type = contentType == null ? "" : contentType.Split(';')[0].Trim();
             if (!string.Equals(type, "application/json", StringComparison.OrdinalIgnoreCase)) return DashboardRefusal.NotJson;

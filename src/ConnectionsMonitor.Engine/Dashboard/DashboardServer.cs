@@ -100,8 +100,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
     /// <see cref="DashboardOptions.Interval"/>, the configuration's filters applied) that renders each sample once as
     /// JSON and pushes it to every open page by Server-Sent Events, and a <see cref="LocalHttpEndpoint"/> that serves the
     /// page's files (embedded in this assembly; nothing is loaded from anywhere else) behind <see cref="DashboardGuard"/>.
-    /// Routes: <c>/</c> (the page; <c>/?token=</c> swaps the token for the cookie and redirects), <c>/assets/*</c>,
-    /// <c>GET /api/snapshot</c> (the latest sample in full, with its <c>"version"</c>), <c>GET /api/events[?after=N]</c>
+    /// Routes: <c>/</c> (the page; <c>/?token=</c> swaps the token for the cookie and redirects to <c>/#k=</c> and the page's
+    /// key, which every <c>/api/</c> route needs besides the cookie: header <c>X-Dashboard-Key</c>, or <c>?key=</c> on the
+    /// event stream), <c>/assets/*</c>, <c>GET /api/snapshot</c> (the latest sample in full, with its <c>"version"</c>), <c>GET /api/events[?after=N]</c>
     /// (text/event-stream: the latest sample in full as an event <c>snapshot</c>, or, after version N, only what came later;
     /// then one <c>delta</c> event per sample: <see cref="DashboardFrame"/>), <c>GET /api/counters?version=N</c> (a busy
     /// delta's counters, <see cref="DashboardFrame.CountersBinary"/>), <c>POST /api/export</c> (JSON <c>{"format":"csv"|"json","keys":[…]}</c>: the rows of the current view
@@ -275,6 +276,10 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         private static readonly IReadOnlyList<KeyValuePair<string, string>> NoHeaders = DashboardGuard.SecurityHeaders;
 
+        // The page's key (DashboardGuard.PageKey): its header, or the event stream's ?key= (an EventSource sends no headers).
+        private static string PageKey(LocalHttpRequest request) =>
+            request.Headers["X-Dashboard-Key"] ?? (request.Path == "/api/events" ? request.QueryString["key"] : null);
+
         // The token in the launch URL: only on GET /.
         private static string QueryToken(LocalHttpRequest request) => request.Path == "/" && request.HttpMethod == "GET" ? request.QueryString["token"] : null;
 
@@ -283,8 +288,8 @@ namespace ConnectionsMonitor.Engine.Dashboard
         {
             var guard = _guard;
             if (guard == null) return LocalHttpEndpoint.Text(503, "503 Service Unavailable: the dashboard is starting or stopping.\n");
-            var refusal = guard.Check(request.HttpMethod, request.Headers["Host"], request.Headers["Cookie"], QueryToken(request),
-                request.ContentType, request.Headers["Origin"]);
+            var refusal = guard.Check(request.HttpMethod, request.Path, request.Headers["Host"], request.Headers["Cookie"], QueryToken(request),
+                PageKey(request), request.ContentType, request.Headers["Origin"]);
             if (refusal == DashboardRefusal.None) return null;
             Interlocked.Increment(ref _refused);
             return Secured(LocalHttpEndpoint.Text(403, "403 Forbidden: " + Why(refusal) + "\n"));
@@ -298,11 +303,12 @@ namespace ConnectionsMonitor.Engine.Dashboard
             string queryToken = QueryToken(request);
             if (queryToken != null)
             {
-                // The token leaves the address bar at once: the cookie carries it from now on.
+                // The token leaves the address bar at once: the cookie (a value of its own) opens the page from now on, and the
+                // page takes its key from the fragment of the address it is sent to (DashboardGuard).
                 return new HttpReply
                 {
                     Status = 303, ContentType = "text/plain; charset=utf-8", Body = Encoding.UTF8.GetBytes("See /\n"),
-                    Headers = With(new KeyValuePair<string, string>("Location", "/"), new KeyValuePair<string, string>("Set-Cookie", guard.SetCookie(queryToken))),
+                    Headers = With(new KeyValuePair<string, string>("Location", guard.SwapLocation), new KeyValuePair<string, string>("Set-Cookie", guard.SetCookie())),
                 };
             }
             if (request.HttpMethod == "POST")
@@ -349,6 +355,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 case DashboardRefusal.NoToken: return "no valid dashboard token; open the address with ?token= that the dashboard was started with, or start it again for a new one.";
                 case DashboardRefusal.NotJson: return "requests that change anything must send Content-Type: application/json.";
                 case DashboardRefusal.CrossOrigin: return "requests that change anything must come from the dashboard's own page (same Origin).";
+                case DashboardRefusal.NoPageKey: return "the page's key is missing or wrong (its data is for the page the launch address opened); open the address with ?token= that the dashboard was started with.";
                 default: return "refused.";
             }
         }

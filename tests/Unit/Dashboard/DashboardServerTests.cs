@@ -32,13 +32,30 @@ namespace ConnectionsMonitor.Tests.Dashboard
 
         private static string TokenOf(DashboardState s) => new Uri(s.LaunchUrl).Query.Substring("?token=".Length);
 
-        // The Cookie header pair the page holds after the token swap.
-        private static string CookieOf(DashboardState s) => "cm_dashboard_" + s.Port + "=" + TokenOf(s);
+        // What the page holds after the token swap (a request to the launch address): the Cookie header pair, then after a
+        // '|' the page's key from the fragment of the address the swap redirects to. Get and Post send them as the page does.
+        private static string CookieOf(DashboardState s)
+        {
+            using var http = Client();
+            using var launch = http.Send(Get(s.LaunchUrl));
+            Assert.Equal(HttpStatusCode.SeeOther, launch.StatusCode);
+            string key = launch.Headers.Location.OriginalString;
+            Assert.StartsWith("/#k=", key);
+            return launch.Headers.GetValues("Set-Cookie").Single().Split(';')[0] + "|" + key.Substring("/#k=".Length);
+        }
+
+        private static void Credentials(HttpRequestMessage r, string cookie)
+        {
+            if (cookie == null) return;
+            var parts = cookie.Split('|');
+            r.Headers.Add("Cookie", parts[0]);
+            if (parts.Length > 1) r.Headers.Add("X-Dashboard-Key", parts[1]);
+        }
 
         private static HttpRequestMessage Get(string url, string cookie = null, string host = null)
         {
             var r = new HttpRequestMessage(HttpMethod.Get, url);
-            if (cookie != null) r.Headers.Add("Cookie", cookie);
+            Credentials(r, cookie);
             if (host != null) r.Headers.Host = host;
             return r;
         }
@@ -47,7 +64,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
         {
             var r = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
             if (contentType != null) r.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
-            if (cookie != null) r.Headers.Add("Cookie", cookie);
+            Credentials(r, cookie);
             if (origin != null) r.Headers.Add("Origin", origin);
             return r;
         }
@@ -64,10 +81,32 @@ namespace ConnectionsMonitor.Tests.Dashboard
             using var http = Client();
             using var launch = await http.SendAsync(Get(state.LaunchUrl));
             Assert.Equal(HttpStatusCode.SeeOther, launch.StatusCode);
-            Assert.Equal("/", launch.Headers.Location.OriginalString);
+            // To the page, with its key in the fragment (which no server sees); the cookie holds a value of its own, not the token.
+            Assert.Matches("^/#k=[A-Za-z0-9_-]{43}$", launch.Headers.Location.OriginalString);
+            string key = launch.Headers.Location.OriginalString.Substring(4);
             string setCookie = launch.Headers.GetValues("Set-Cookie").Single();
-            Assert.Equal(CookieOf(state) + "; Path=/; HttpOnly; SameSite=Strict", setCookie);
+            Assert.Matches("^cm_dashboard_" + state.Port + "=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict$", setCookie);
+            Assert.DoesNotContain(TokenOf(state), setCookie);
+            Assert.DoesNotContain(key, setCookie);
             string cookie = setCookie.Split(';')[0];
+            Assert.Equal(cookie + "|" + key, CookieOf(state)); // one cookie and one key per start, however often the launch address is opened
+
+            // The cookie opens the page, not its data: a browser sends it to every port of 127.0.0.1 (any local server it
+            // visits receives it); the data also needs the key, which the page keeps in its origin's storage.
+            using (var leaked = await http.SendAsync(Get(state.Url + "api/snapshot", cookie)))
+            {
+                Assert.Equal(HttpStatusCode.Forbidden, leaked.StatusCode);
+                Assert.Contains("the page's key is missing or wrong", await leaked.Content.ReadAsStringAsync());
+            }
+            using (var leakedStream = await http.SendAsync(Get(state.Url + "api/events", cookie)))
+                Assert.Equal(HttpStatusCode.Forbidden, leakedStream.StatusCode);
+            using (var withKey = await http.SendAsync(Get(state.Url + "api/snapshot", cookie + "|" + key)))
+                Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
+            using (var streamKey = await http.SendAsync(Get(state.Url + "api/events?key=" + key, cookie), HttpCompletionOption.ResponseHeadersRead))
+                Assert.Equal(HttpStatusCode.OK, streamKey.StatusCode);
+            // A cookie that leaked buys no swap either (it is not the token).
+            using (var swap = await http.SendAsync(Get(state.Url + "?token=" + cookie.Substring(cookie.IndexOf('=') + 1))))
+                Assert.Equal(HttpStatusCode.Forbidden, swap.StatusCode);
 
             using var page = await http.SendAsync(Get(state.Url, cookie));
             Assert.Equal(HttpStatusCode.OK, page.StatusCode);
@@ -81,7 +120,7 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal("text/javascript", js.Content.Headers.ContentType.MediaType);
             using var traversal = await http.SendAsync(Get(state.Url + "assets/..%2Fapp.js", cookie));
             Assert.Equal(HttpStatusCode.NotFound, traversal.StatusCode);
-            Assert.Equal(0, session.Dashboard.State.Refused);
+            Assert.Equal(3, session.Dashboard.State.Refused);
         }
 
         [Fact]
@@ -133,10 +172,10 @@ namespace ConnectionsMonitor.Tests.Dashboard
 
             // A method the dashboard has no use for: 403 unless the guard would admit it (JSON from the page's origin), then 405.
             using var put = new HttpRequestMessage(HttpMethod.Put, state.Url);
-            put.Headers.Add("Cookie", cookie);
+            Credentials(put, cookie);
             Assert.Equal(HttpStatusCode.Forbidden, (await Status(put)).Item1);
             using var samePut = new HttpRequestMessage(HttpMethod.Put, state.Url) { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
-            samePut.Headers.Add("Cookie", cookie);
+            Credentials(samePut, cookie);
             samePut.Headers.Add("Origin", "http://127.0.0.1:" + state.Port);
             Assert.Equal(HttpStatusCode.MethodNotAllowed, (await Status(samePut)).Item1);
             Assert.Equal(11, session.Dashboard.State.Refused);

@@ -393,9 +393,16 @@ namespace ConnectionsMonitor.Tests.Service
 
                 using var http = new System.Net.Http.HttpClient(new System.Net.Http.HttpClientHandler { UseCookies = false, AllowAutoRedirect = false });
                 Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("http://127.0.0.1:" + port + "/")).StatusCode);
-                using (var swap = await http.GetAsync(launch)) Assert.Equal(HttpStatusCode.SeeOther, swap.StatusCode);
+                string cookie, key;
+                using (var swap = await http.GetAsync(launch))
+                {
+                    Assert.Equal(HttpStatusCode.SeeOther, swap.StatusCode);
+                    cookie = swap.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+                    key = swap.Headers.Location.OriginalString.Substring("/#k=".Length);
+                }
                 var page = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Get, "http://127.0.0.1:" + port + "/api/history?range=1h");
-                page.Headers.Add("Cookie", "cm_dashboard_" + port + "=" + token);
+                page.Headers.Add("Cookie", cookie);
+                page.Headers.Add("X-Dashboard-Key", key);
                 using var answer = await http.SendAsync(page);
                 Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
                 using var json = System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync());

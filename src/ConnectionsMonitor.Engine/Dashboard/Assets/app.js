@@ -5,6 +5,19 @@
 (function () {
   const ROW_H = 22;
   const $ = (id) => document.getElementById(id);
+  // The page's key for its data: the launch's redirect brings it in the address's fragment (#k=…, which no server sees),
+  // and it is kept in this origin's storage, which, unlike the cookie, no other port of this host shares. Every /api/
+  // request carries it (api); the cookie alone opens only the page.
+  const KEY = (() => {
+    const m = /^#k=([A-Za-z0-9_-]{43})$/.exec(location.hash);
+    if (m) {
+      history.replaceState(null, '', location.pathname + location.search);
+      try { localStorage.setItem('cm-dashboard-key', m[1]); } catch (e) { /* storage off: this tab still has it */ }
+      return m[1];
+    }
+    try { return localStorage.getItem('cm-dashboard-key') || ''; } catch (e) { return ''; }
+  })();
+  const api = (path, init = {}) => fetch(path, { ...init, credentials: 'same-origin', headers: { ...(init.headers || {}), 'X-Dashboard-Key': KEY } });
   // Text that only touches the DOM when it changes (a write of the same text would still cost a layout), and then changes
   // the element's one text node in place: replacing the node (textContent) makes the browser recompute its parent's style
   // and build its layout objects again.
@@ -523,7 +536,7 @@
     if (data.binaryCounters) {
       let buffer = null;
       try {
-        const response = await fetch('/api/counters?version=' + data.version, { credentials: 'same-origin' });
+        const response = await api('/api/counters?version=' + data.version);
         if (response.ok) buffer = await response.arrayBuffer();
       } catch (e) { buffer = null; } // the server stopped: the catching up finds out
       if (!buffer || buffer.byteLength !== data.binaryCounters * 5 * 8) throw new CountersGone(data.version);
@@ -575,7 +588,7 @@
   // The whole table now; its version (0 when it could not be had: the stream then starts with it in full).
   async function load() {
     try {
-      const response = await fetch('/api/snapshot', { credentials: 'same-origin' });
+      const response = await api('/api/snapshot');
       // Bytes, then one TextDecoder pass: response.text() took Chromium 100-200 ms longer on the 3 MB table (its text
       // resource decoder runs in pieces as the body arrives). The mark is for the benchmark and DevTools.
       const text = new TextDecoder().decode(await response.arrayBuffer());
@@ -585,14 +598,14 @@
     return 0;
   }
   function connect(after) {
-    source = new EventSource('/api/events' + (after > 0 ? '?after=' + after : ''));
+    source = new EventSource('/api/events?key=' + encodeURIComponent(KEY) + (after > 0 ? '&after=' + after : ''));
     source.addEventListener('snapshot', (e) => enqueue('snapshot', e.data));
     source.addEventListener('delta', (e) => enqueue('delta', e.data));
     source.addEventListener('error', () => {
       status('disconnected, retrying…', 'down');
       // A dashboard started again on this port has a new token: this page's cookie gets 403 there for ever, and each retry
       // would count as a refused request. Asked once per failure: a 403 ends the retries and says what to do.
-      fetch('/api/info', { credentials: 'same-origin' }).then((r) => {
+      api('/api/info').then((r) => {
         if (r.status !== 403) return;
         source.close();
         clearInterval(historyTimer); clearInterval(alertsTimer); // their requests would be refused too
@@ -621,8 +634,8 @@
 
   // ---- export -------------------------------------------------------------------------------------------------------
   async function exportView(format) {
-    const response = await fetch('/api/export', {
-      method: 'POST', credentials: 'same-origin',
+    const response = await api('/api/export', {
+      method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ format, keys: view.map(rowKey) }),
     });
@@ -733,7 +746,7 @@
     if (force) processText = null; // a failed forced load must not leave the process graphs in another theme or range
     let data;
     try {
-      const response = await fetch('/api/history?range=' + encodeURIComponent(asked), { credentials: 'same-origin' });
+      const response = await api('/api/history?range=' + encodeURIComponent(asked));
       const text = response.ok ? await response.text() : null;
       if (asked !== range) return; // another range was chosen meanwhile: its own load draws
       if (!response.ok) { historyText = null; setText($('graph-note'), 'history: HTTP ' + response.status); return; }
@@ -771,7 +784,7 @@
     const name = processName, asked = range;
     let data;
     try {
-      const response = await fetch('/api/history?range=' + encodeURIComponent(asked) + '&process=' + encodeURIComponent(name), { credentials: 'same-origin' });
+      const response = await api('/api/history?range=' + encodeURIComponent(asked) + '&process=' + encodeURIComponent(name));
       if (!response.ok) return;
       const text = await response.text();
       if (name !== processName || asked !== range) return;
@@ -830,7 +843,7 @@
 
   // ---- the Block action (when the module has a firewall to use) ---------------------------------------------------
   let info = { blocking: false, firewall: null };
-  fetch('/api/info', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null)).then((d) => {
+  api('/api/info').then((r) => (r.ok ? r.json() : null)).then((d) => {
     if (!d) return;
     info = d;
     // Only the export formats config.yml allows (dashboard.export.enabled, formats) have a button.
@@ -858,7 +871,7 @@
     const body = { address, direction: $('block-direction').value, durationSeconds: duration ? Number(duration) : null, reason: $('block-reason').value };
     let text;
     try {
-      const response = await fetch('/api/block', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await api('/api/block', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       const d = await response.json();
       if (response.ok) text = 'Blocked ' + d.blocked + ' (' + d.direction + ') ' + (d.expires ? 'until ' + stamp(new Date(d.expires)) : 'until removed') + ' in ' + d.firewall + '.';
       else if (d.refused) text = 'Not blocked: ' + d.target + ' ' + (refusals[d.refused] || 'is protected') + '. Block-ConnectionRemote -Force blocks it anyway.';
@@ -873,7 +886,7 @@
   async function loadAlerts() {
     let data;
     try {
-      const response = await fetch('/api/alerts', { credentials: 'same-origin' });
+      const response = await api('/api/alerts');
       if (!response.ok) return;
       const text = await response.text();
       if (text === alertsText) return;
