@@ -209,6 +209,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             LocalHttpEndpoint http;
             lock (_gate)
             {
+                DeleteFilesLocked();
                 if (_http == null) return null;
                 http = _http;
                 thread = _thread;
@@ -231,6 +232,33 @@ namespace ConnectionsMonitor.Engine.Dashboard
 
         /// <summary>The latest frame (benchmarks and tests), or null.</summary>
         internal DashboardFrame LatestFrame => _rendered;
+
+        private readonly List<string> _deleteOnStop = new List<string>();
+
+        /// <summary>
+        /// Deletes <paramref name="path"/> when this dashboard stops, however it stops (<see cref="Stop"/>, or the session's
+        /// end: the module removed, the runspace closed): a file that holds the start's token, such as the launch file a
+        /// browser was opened through. At once when no dashboard is running. A file that cannot be deleted is left.
+        /// </summary>
+        public void DeleteOnStop(string path)
+        {
+            if (string.IsNullOrEmpty(path)) throw new ArgumentException("No path.", nameof(path));
+            lock (_gate)
+            {
+                _deleteOnStop.Add(path);
+                if (_http == null) DeleteFilesLocked();
+            }
+        }
+
+        private void DeleteFilesLocked()
+        {
+            foreach (var path in _deleteOnStop)
+            {
+                try { File.Delete(path); }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { }
+            }
+            _deleteOnStop.Clear();
+        }
 
         /// <summary>The dashboard's state (the last one's once stopped), or null when this session never served one.</summary>
         public DashboardState State

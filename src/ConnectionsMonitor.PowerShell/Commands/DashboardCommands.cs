@@ -132,6 +132,7 @@ namespace ConnectionsMonitor.Commands
             {
                 string failure = BrowserLauncher.Open(state.LaunchUrl, state.Port);
                 if (failure != null) WriteWarning("No browser was opened (" + failure + "). Open the LaunchUrl of the returned object in a browser on this machine.");
+                else session.Dashboard.DeleteOnStop(BrowserLauncher.FilePath(state.Port)); // it holds the token: gone when the dashboard stops, however it stops
             }
             WriteObject(OutputMapper.ToDashboard(state));
         }
@@ -175,7 +176,6 @@ namespace ConnectionsMonitor.Commands
             }
             if (!ShouldProcess(state.Url, "Stop serving the connections dashboard")) return;
             var final = dashboard.Stop();
-            BrowserLauncher.Forget(state.Port);
             foreach (var w in dashboard.TakeWarnings()) WriteWarning(w);
             if (final != null && PassThru) WriteObject(OutputMapper.ToDashboard(final));
         }
@@ -185,7 +185,7 @@ namespace ConnectionsMonitor.Commands
     /// Opens the dashboard in the user's default browser without putting the token on a command line (which other users of
     /// the machine can read: /proc/&lt;pid&gt;/cmdline, Task Manager): the launch address goes into a small HTML file that
     /// only this user can read, in this user's own folder, and the browser opens that file, which forwards to the address
-    /// (as Jupyter does). The file is removed when the dashboard stops.
+    /// (as Jupyter does). The file is removed when the dashboard stops (<see cref="Engine.Dashboard.DashboardServer.DeleteOnStop"/>).
     /// </summary>
     internal static class BrowserLauncher
     {

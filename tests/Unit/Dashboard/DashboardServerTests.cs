@@ -272,6 +272,35 @@ namespace ConnectionsMonitor.Tests.Dashboard
         }
 
         [Fact]
+        public void AFileToDeleteOnStopGoesWhenTheSessionEndsWithoutAStop()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cm-delete-on-stop-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                string launch = Path.Combine(dir, "dashboard.html"), stopped = Path.Combine(dir, "stopped.html"), idle = Path.Combine(dir, "idle.html");
+                File.WriteAllText(launch, "token");
+                File.WriteAllText(stopped, "token");
+                File.WriteAllText(idle, "token");
+                var session = Replay();
+                Start(session);
+                session.Dashboard.DeleteOnStop(launch);
+                Assert.True(File.Exists(launch)); // while it runs
+                session.Dispose(); // the module removed, the runspace closed: no Stop
+                Assert.False(File.Exists(launch));
+
+                using var other = Replay();
+                Start(other);
+                other.Dashboard.DeleteOnStop(stopped);
+                other.Dashboard.Stop();
+                Assert.False(File.Exists(stopped));
+                other.Dashboard.DeleteOnStop(idle); // none running: at once
+                Assert.False(File.Exists(idle));
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
         public async Task ADashboardOtherMachinesCanReachOffersNoBlockAction()
         {
             using var session = Replay();
