@@ -18,7 +18,7 @@ const out = {
   keyboardSelected: null, headerEnterSort: null, headerEnterDetailHidden: null, pauseStatusBefore: null, pauseStatusAfter: null, pauseTableUnchanged: null, resumeStatus: null,
   downloadName: null, downloadPath: null, alertText: null, graphPoints: null, graphNote: null, graphCanvases: null,
   rangePressed: [], processName: null, processTitle: null, processNow: null, processNote: null, processFilter: null, processCanvases: null,
-  themeBefore: null, themeAfter: null, keyStored: null, secondTabLive: null, secondTabAddress: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
+  themeBefore: null, themeAfter: null, keyStored: null, narrowOverflowPx: null, narrowRows: null, narrowTableScrolls: null, secondTabLive: null, secondTabAddress: null, detailOpenAfterEnter: null, detailOnScreen: null, movingBytesBefore: null, movingBytesAfter: null, detailHiddenAfterEscape: null, detailHiddenLater: null,
   createdTitle: null, createdTitlesAtStart: null, createdTitleHovered: null, talkerTexts: [], processChartFits: null, cutCells: null, scrollsSideways: null,
 };
 const origin = new URL(args.url).origin;
@@ -243,6 +243,14 @@ try {
   out.themeAfter = await page.getAttribute('html', 'data-theme');
   await page.click('#theme');
   if (args.screenshot) await page.screenshot({ path: args.screenshot });
+
+  // A narrow window (400 px): nothing wider than the window but the table, which scrolls sideways in itself; rows drawn.
+  await page.setViewportSize({ width: 400, height: 800 });
+  await page.waitForTimeout(500);
+  out.narrowOverflowPx = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  out.narrowRows = await page.$$eval('#rows .row', (rows) => rows.length);
+  out.narrowTableScrolls = await page.evaluate(() => { const v = document.getElementById('viewport'); return v.scrollWidth > v.clientWidth; });
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // The page's key: in this origin's storage (not in a cookie, which other ports of the host would get), so a second tab
   // opened at the plain address goes live too; the key never shows in the address.

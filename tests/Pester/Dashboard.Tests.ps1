@@ -198,6 +198,10 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             @($seen.foreignRequests).Count | Should -Be 0
             $seen.addressAfterLoad | Should -Be $d.Url -Because 'the token and the page key leave the address at once'
             $seen.keyStored | Should -BeTrue
+            # At 400 px only the table is wider than the window, and it scrolls in itself.
+            $seen.narrowOverflowPx | Should -Be 0
+            $seen.narrowRows | Should -BeGreaterThan 5
+            $seen.narrowTableScrolls | Should -BeTrue
             $seen.secondTabLive | Should -BeTrue -Because 'a second tab at the plain address finds the page key in the origin''s storage'
             $seen.secondTabAddress | Should -Be $d.Url
             $seen.cookieVisibleToScript | Should -Be ''
