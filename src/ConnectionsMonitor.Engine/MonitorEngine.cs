@@ -173,8 +173,8 @@ namespace ConnectionsMonitor.Engine
                 if (fullRead) _rates.EndRead();
                 if (observe && bothFamilies)
                 {
-                    if (scope.Reads(TransportProtocol.Tcp)) _rates.MarkBaseline(TransportProtocol.Tcp);
-                    if (scope.Reads(TransportProtocol.Udp)) _rates.MarkBaseline(TransportProtocol.Udp);
+                    if (scope.Reads(TransportProtocol.Tcp)) _rates.MarkBaseline(TransportProtocol.Tcp, now);
+                    if (scope.Reads(TransportProtocol.Udp)) _rates.MarkBaseline(TransportProtocol.Udp, now);
                 }
                 processes = pids.Count == 0 ? EmptyProcesses : _platform.Processes.Lookup(pids);
             }

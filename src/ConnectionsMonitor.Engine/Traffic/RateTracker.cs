@@ -28,7 +28,16 @@ namespace ConnectionsMonitor.Engine.Traffic
 
         private Dictionary<ConnectionKey, Sample> _previous = new Dictionary<ConnectionKey, Sample>(ConnectionKey.Comparer);
         private int _generation;
-        private bool _tcpBaseline, _udpBaseline;
+        // When each protocol's whole table was last read (null: never yet).
+        private DateTime? _tcpReadUtc, _udpReadUtc;
+
+        /// <summary>
+        /// A connection first seen by a read this long or less after the previous whole read of its protocol opened between
+        /// the two: its first sighting is its age to within that gap (the sampler reads every second by default; ages are
+        /// whole seconds). After a longer gap (calls minutes apart, with nothing sampling between) it may have opened any time
+        /// in it, so its age is a lower bound.
+        /// </summary>
+        internal static readonly TimeSpan ExactGap = TimeSpan.FromSeconds(2);
 
         internal int Count => _previous.Count;
 
@@ -61,7 +70,9 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// As <see cref="Observe(ConnectionKey, long?, long?, DateTime)"/>, and gives when the session
         /// first saw the connection. <paramref name="firstSeenIsLowerBound"/> is true when the
         /// connection was already there the first time the session read its protocol's table (it
-        /// is older than that; how much older is unknown), false when it appeared between two reads.
+        /// is older than that; how much older is unknown), or appeared after a gap of more than
+        /// <see cref="ExactGap"/> since the previous read of that table; false when it appeared between two reads at most
+        /// that far apart.
         /// </summary>
         internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc,
             out DateTime firstSeenUtc, out bool firstSeenIsLowerBound) =>
@@ -104,8 +115,8 @@ namespace ConnectionsMonitor.Engine.Traffic
             }
             else
             {
-                bool baseline = key.Protocol == TransportProtocol.Tcp ? _tcpBaseline : _udpBaseline;
-                _previous.Add(key, last = new Sample { FirstSeenUtc = nowUtc, FirstSeenIsLowerBound = !baseline });
+                var read = key.Protocol == TransportProtocol.Tcp ? _tcpReadUtc : _udpReadUtc;
+                _previous.Add(key, last = new Sample { FirstSeenUtc = nowUtc, FirstSeenIsLowerBound = read == null || nowUtc - read.Value > ExactGap });
             }
             last.Sent = sent;
             last.Received = received;
@@ -119,13 +130,13 @@ namespace ConnectionsMonitor.Engine.Traffic
         }
 
         /// <summary>
-        /// Says a read of this protocol's whole table is done: connections of it that show up from
-        /// now on appeared while the session watched.
+        /// Says a read of this protocol's whole table, made at <paramref name="readUtc"/>, is done: connections of it that show
+        /// up in a read soon after (<see cref="ExactGap"/>) appeared between the two.
         /// </summary>
-        internal void MarkBaseline(TransportProtocol protocol)
+        internal void MarkBaseline(TransportProtocol protocol, DateTime readUtc)
         {
-            if (protocol == TransportProtocol.Tcp) _tcpBaseline = true;
-            else _udpBaseline = true;
+            if (protocol == TransportProtocol.Tcp) _tcpReadUtc = readUtc;
+            else _udpReadUtc = readUtc;
         }
 
         /// <summary>Forgets every connection the read did not observe (closed ones).</summary>

@@ -171,7 +171,7 @@ namespace ConnectionsMonitor.Tests.Traffic
             t.BeginRead();
             t.Observe(k, 0, 0, t0);
             t.EndRead();
-            t.MarkBaseline(TransportProtocol.Tcp);
+            t.MarkBaseline(TransportProtocol.Tcp, t0);
             t.BeginRead();
             t.Expect(10_000);
             Assert.Equal((1000.0, 0.0), t.Observe(k, 1000, 0, t0.AddSeconds(1), out var firstSeen, out bool lowerBound));
@@ -179,6 +179,35 @@ namespace ConnectionsMonitor.Tests.Traffic
             Assert.True(lowerBound); // seen in the first read, before the baseline
             t.EndRead();
             Assert.Equal(1, t.Count);
+        }
+
+        /// <summary>
+        /// A connection that appears in a read a second after the previous one opened within that second: its first sighting
+        /// is its age. One that appears in a read minutes after the previous one (calls minutes apart, nothing sampling between)
+        /// may have opened any time then: its age is a lower bound (a newcomer's trial: a 15-second-old connection showed age 0,
+        /// not marked as a bound). UDP keeps its own time.
+        /// </summary>
+        [Fact]
+        public void AConnectionFirstSeenAfterALongGapBetweenReadsHasALowerBoundAge()
+        {
+            var t = new RateTracker();
+            var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            bool LowerBound(int port, DateTime at)
+            {
+                t.Observe(new ConnectionKey(TransportProtocol.Tcp, Lo, port, Lo, 2, 7, 11), 0, 0, at, out var seen, out bool bound);
+                Assert.Equal(at, seen);
+                return bound;
+            }
+            Assert.True(LowerBound(1, t0));                        // the first read: open before the session looked
+            t.MarkBaseline(TransportProtocol.Tcp, t0);
+            Assert.False(LowerBound(2, t0.AddSeconds(1)));          // a second later: opened in that second
+            t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(1));
+            Assert.False(LowerBound(3, t0.AddSeconds(3)));          // two seconds later: still within the gap
+            t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(3));
+            Assert.True(LowerBound(4, t0.AddSeconds(18)));          // fifteen seconds later: any time in those fifteen
+            var udp = new ConnectionKey(TransportProtocol.Udp, Lo, 5, null, null, 7, 11);
+            t.Observe(udp, null, null, t0.AddSeconds(19), out _, out bool udpBound);
+            Assert.True(udpBound);                                  // UDP's table was never read whole
         }
 
         /// <summary>
