@@ -41,7 +41,7 @@ namespace ConnectionsMonitor.Engine.Configuration
         public IReadOnlyDictionary<string, int> ColumnWidths { get; internal set; } = ColumnWidthTable(new Dictionary<string, int>
         {
             [ColumnNames.Proto] = 5, [ColumnNames.Local] = 22, [ColumnNames.Port] = 6, [ColumnNames.Foreign] = 22, [ColumnNames.State] = 12,
-            [ColumnNames.Pid] = 6, [ColumnNames.Process] = 30, [ColumnNames.Geo] = 35, [ColumnNames.Bytes] = 8, [ColumnNames.Rate] = 8, [ColumnNames.Age] = 6,
+            [ColumnNames.Pid] = 6, [ColumnNames.Process] = 30, [ColumnNames.Geo] = 35, [ColumnNames.Bytes] = 8, [ColumnNames.Rate] = 8, [ColumnNames.Age] = 7,
         });
 
         public bool TruncateOverflow { get; internal set; } = true;

@@ -75,6 +75,10 @@ namespace ConnectionsMonitor.Tests.Configuration
             // The seed's columnOrder lists its ten columns; the default order has Rate after Bytes as well.
             Assert.Equal(defaults.ColumnOrder.Where(n => n != ColumnNames.Rate), c.ColumnOrder);
             c.ColumnOrder = defaults.ColumnOrder;
+            // The seed's Age width, 6, cut a lower bound of ten minutes or more (">13m58s" read "3m58s"); the default is 7.
+            Assert.Equal(6, c.ColumnWidths[ColumnNames.Age]);
+            Assert.Equal(7, defaults.ColumnWidths[ColumnNames.Age]);
+            c.ColumnWidths = defaults.ColumnWidths;
             AssertSameValues(defaults, c);
         }
 
@@ -243,7 +247,7 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("monitoring:\n  historyRetention: 1\n")]
         [InlineData("highlightedPorts:\n  '22': '#FFA500'\n")]
         [InlineData("colors:\n  udp: brightcyan\n")]
-        [InlineData("columnWidths:\n  Age: 7\n")]
+        [InlineData("columnWidths:\n  Age: 8\n")]
         [InlineData("dashboard:\n  export:\n    formats: [json]\n")]
         [InlineData("dns:\n  servers: ['1.1.1.1']\n")]
         [InlineData("vpn:\n  ports: [1194]\n")]

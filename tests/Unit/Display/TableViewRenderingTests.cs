@@ -28,13 +28,13 @@ namespace ConnectionsMonitor.Tests.Display
             "----- -----                 -------               -----       -------",
             "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3")]
         [InlineData(120,
-            "Proto Local                 Foreign               State       Process               PID Geo          Bytes    Age  Port",
-            "----- -----                 -------               -----       -------               --- ---          -----    ---  ----",
-            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3              4242 Loopback     3.0KB  1m15s  8080")]
+            "Proto Local                 Foreign               State       Process               PID Geo          Bytes     Age Port",
+            "----- -----                 -------               -----       -------               --- ---          -----     --- ----",
+            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3              4242 Loopback     3.0KB   1m15s 8080")]
         [InlineData(200,
-            "Proto Local                 Foreign               State       Process               PID Geo          Bytes    Age  Port",
-            "----- -----                 -------               -----       -------               --- ---          -----    ---  ----",
-            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3              4242 Loopback     3.0KB  1m15s  8080")]
+            "Proto Local                 Foreign               State       Process               PID Geo          Bytes     Age  Port",
+            "----- -----                 -------               -----       -------               --- ---          -----     ---  ----",
+            "TCP   127.0.0.1:8080        127.0.0.1:50000       Established python3              4242 Loopback     3.0KB   1m15s  8080")]
         public void DefaultViewAt80And120And200Columns(int width, string header, string rule, string row)
         {
             using var ps = new ModuleSession(width);
@@ -43,6 +43,21 @@ namespace ConnectionsMonitor.Tests.Display
             Assert.All(lines, l => Assert.True(CellWidth.Of(l) <= width, l));
             // The object keeps the address as the socket reported it.
             Assert.Equal("::ffff:127.0.0.1", ps.Invoke(Make + "(mk 'x').RemoteAddress").Single().BaseObject);
+        }
+
+        /// <summary>
+        /// The widest ages fit the Age column whole: a bound of ten minutes or more (">13m58s") was cut on the left to "3m58s"
+        /// in a column of 6, reading as three minutes (a newcomer's trial).
+        /// </summary>
+        [Theory]
+        [InlineData(838, ">13m58s")]
+        [InlineData(86399, ">23h59m")]
+        [InlineData(8639999, ">99d23h")]
+        public void TheWidestAgesFitTheirColumn(long seconds, string shown)
+        {
+            using var ps = new ModuleSession(200);
+            var row = Lines(ps.Render(Make + "$o = mk 'python3'; $o.AgeSeconds = " + seconds + "; $o.AgeIsLowerBound = $true; $o"))[2];
+            Assert.Contains("3.0KB " + shown + " ", row);
         }
 
         [LinuxFact]
