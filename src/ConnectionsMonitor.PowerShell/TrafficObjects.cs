@@ -25,7 +25,7 @@ namespace ConnectionsMonitor
     {
         public int Rank { get; set; }
 
-        /// <summary>The process name, remote address or country code.</summary>
+        /// <summary>The process name, remote address or country code; $null for the connections whose owner is unknown (-GroupBy Process: TIME_WAIT, a process gone, other users' sockets without root), which the table view shows as "(no owner)".</summary>
         public string Name { get; set; }
 
         /// <summary>"Process", "RemoteAddress" or "Country".</summary>

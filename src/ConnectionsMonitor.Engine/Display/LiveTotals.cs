@@ -176,22 +176,22 @@ namespace ConnectionsMonitor.Engine.Display
         private void Count(ConnectionRecord r, long? sent, long? received, ref Group last, ref string lastName)
         {
             if (TopTalkers.IsListener(r)) return;
-            string name = r.ProcessName;
-            if (name == null) return;
+            // No known owner: the group named null, as TopTalkers.Rank makes it.
+            string name = r.ProcessName, key = name ?? TopTalkers.NoOwnerKey;
             Group g;
             // Rows of one process carry the same string instance: skip the case-insensitive hash for runs of them.
-            if (ReferenceEquals(name, lastName)) g = last;
+            if (ReferenceEquals(key, lastName)) g = last;
             else
             {
-                if (!_groups.TryGetValue(name, out g))
+                if (!_groups.TryGetValue(key, out g))
                 {
                     g = _order.Count < _pool.Count ? _pool[_order.Count] : Add();
                     g.Reset(name);
-                    _groups[name] = g;
+                    _groups[key] = g;
                     _order.Add(g);
                 }
                 last = g;
-                lastName = name;
+                lastName = key;
             }
             g.Connections++;
             if (sent != null) g.Sent = (g.Sent ?? 0) + sent.Value;

@@ -22,8 +22,11 @@ namespace ConnectionsMonitor.Engine.Traffic
     /// <summary>One ranked group (a process name, a remote address or a country) of a sample window.</summary>
     public sealed class TopTalker
     {
+        /// <summary>1 for the group that moved the most (or had the most connections), then 2, 3, ….</summary>
         public int Rank { get; internal set; }
+        /// <summary>The process name, remote address or country code; null for the group of connections with no known owner (by process only).</summary>
         public string Name { get; internal set; }
+        /// <summary>What the groups are.</summary>
         public TalkerGrouping GroupBy { get; internal set; }
 
         /// <summary>The owning processes seen in the group, ascending.</summary>
@@ -53,8 +56,11 @@ namespace ConnectionsMonitor.Engine.Traffic
                 var c = t.Connection;
                 if (IsListener(c)) continue;
                 string name = GroupName(c, groupBy);
-                if (name == null) continue;
-                if (!groups.TryGetValue(name, out var g)) groups[name] = g = new Group { Name = name };
+                // No owner known (TIME_WAIT, a process gone, other users' sockets unprivileged): one group of its own, named
+                // null, so its bytes still count in every share. No peer or country: nothing to group by.
+                if (name == null && groupBy != TalkerGrouping.Process) continue;
+                string key = name ?? NoOwnerKey;
+                if (!groups.TryGetValue(key, out var g)) groups[key] = g = new Group { Name = name };
                 g.Connections++;
                 if (c.ProcessId != null) g.ProcessIds.Add(c.ProcessId.Value);
                 if (t.Sent != null) g.Sent = (g.Sent ?? 0) + t.Sent.Value;
@@ -91,13 +97,14 @@ namespace ConnectionsMonitor.Engine.Traffic
             return result;
         }
 
+        // The key of the no-owner group: no process name holds a NUL.
+        internal const string NoOwnerKey = "\0";
+
         private static string GroupName(ConnectionRecord c, TalkerGrouping groupBy)
         {
             switch (groupBy)
             {
                 case TalkerGrouping.Process:
-                    // Sockets without a known owner (TIME_WAIT, other users' when unprivileged) are
-                    // not anybody's traffic to rank.
                     return c.ProcessName;
                 case TalkerGrouping.RemoteAddress:
                 {

@@ -76,6 +76,29 @@ namespace ConnectionsMonitor.Tests.Traffic
             Assert.Equal(100, Assert.Single(w.Connections).Sent);
         }
 
+        /// <summary>
+        /// Bytes of connections with no known owner (a client that connected, sent, closed and exited between two reads) are
+        /// ranked as their own group, named null, and count in the shares; a newcomer's trial saw them vanish from
+        /// Get-TopTalker while Get-ConnectionStatistic counted them.
+        /// </summary>
+        [Fact]
+        public void BytesWithNoKnownOwnerAreRankedAsTheirOwnGroupAndShared()
+        {
+            var first = Snap(Conn(1, 80, 1, "app", 0, 0, inode: 1));
+            var last = Snap(Conn(1, 80, 1, "app", 100, 0, inode: 1), Conn(2, 80, null, null, 300, 0, inode: 2), Conn(3, 80, null, null, 0, 100, TcpState.TimeWait, inode: null));
+            var w = TrafficWindow.FromParts(first, last, TimeSpan.FromSeconds(1), new ConnectionRecord[0], false);
+            var ranked = TopTalkers.Rank(w, TalkerGrouping.Process, TalkerMetric.Bytes, 5);
+            Assert.Equal(new[] { null, "app" }, ranked.Select(t => t.Name));
+            Assert.Equal(2, ranked[0].Connections);
+            Assert.Equal(300, ranked[0].BytesSent);
+            Assert.Equal(100, ranked[0].BytesReceived);
+            Assert.Empty(ranked[0].ProcessIds);
+            Assert.Equal(80.0, ranked[0].Share);
+            Assert.Equal(20.0, ranked[1].Share);
+            // By remote address the same bytes group by peer as before.
+            Assert.Equal(500, TopTalkers.Rank(w, TalkerGrouping.RemoteAddress, TalkerMetric.Bytes, 5).Sum(t => (t.BytesSent ?? 0) + (t.BytesReceived ?? 0)));
+        }
+
         [Fact]
         public void RanksProcessesByBytesWithSharesAndRates()
         {
@@ -85,7 +108,9 @@ namespace ConnectionsMonitor.Tests.Traffic
                 Conn(9, 0, 9, "server", null, null, TcpState.Listen, "0.0.0.0", 9), Conn(7, 80, null, null, null, null, TcpState.TimeWait, inode: null));
             var w = TrafficWindow.FromParts(first, last, TimeSpan.FromSeconds(2), new ConnectionRecord[0], false);
             var ranked = TopTalkers.Rank(w, TalkerGrouping.Process, TalkerMetric.Bytes, 5);
-            Assert.Equal(new[] { "big", "small" }, ranked.Select(t => t.Name)); // listener and ownerless TIME_WAIT are not ranked
+            Assert.Equal(new[] { "big", "small", null }, ranked.Select(t => t.Name)); // the listener is not ranked; the ownerless TIME_WAIT is the no-owner group
+            Assert.Equal(1, ranked[2].Connections);
+            Assert.Null(ranked[2].BytesSent);
             Assert.Equal(1, ranked[0].Rank);
             Assert.Equal(new[] { 2, 3 }, ranked[0].ProcessIds);
             Assert.Equal(2, ranked[0].Connections);
