@@ -171,6 +171,23 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.Equal(expected, LinuxProcessCatalog.NameFromCmdline(Encoding.UTF8.GetBytes(cmdline), comm));
         }
 
+        /// <summary>
+        /// A name whose 16th byte falls inside a character: the kernel's comm ends in half of it (decoded as U+FFFD), and the
+        /// name is still untruncated from argv[0] (a newcomer's trial: "ééééééé�" stayed cut, and -ProcessName '*fam*' found nothing).
+        /// </summary>
+        [Theory]
+        [InlineData("éééééééélong")]
+        [InlineData("👨‍👩‍👧fam")]
+        public void ANameTheKernelCutInsideACharacterIsUntruncatedToo(string name)
+        {
+            byte[] full = Encoding.UTF8.GetBytes(name);
+            string comm = ProcFs.DecodeLenient(new ReadOnlySpan<byte>(full, 0, 15));
+            Assert.EndsWith("\uFFFD", comm);
+            Assert.Equal(name, LinuxProcessCatalog.NameFromCmdline(Encoding.UTF8.GetBytes("/usr/local/bin/" + name + "\0-x\0"), comm));
+            // A process that rewrote its argv to something else keeps its (cut) comm.
+            Assert.Equal(comm, LinuxProcessCatalog.NameFromCmdline(Encoding.UTF8.GetBytes("/usr/bin/other\0-x\0"), comm));
+        }
+
         [Fact]
         public void NameFromCmdlineDecodesInvalidUtf8Leniently()
         {

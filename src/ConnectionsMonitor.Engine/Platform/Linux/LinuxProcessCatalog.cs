@@ -131,12 +131,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             if (comm == null) comm = string.Empty;
             int end0 = cmdline.IndexOf((byte)0);
             if (end0 < 0) return comm;
-            string name = FileNameIfStartsWith(cmdline.Slice(0, end0), comm);
+            // The kernel cuts comm at 15 bytes, also inside a character ("ééééééé" and half an 'é', decoded as U+FFFD): the
+            // characters before the cut are the prefix to look for.
+            string prefix = comm.TrimEnd('\uFFFD');
+            if (prefix.Length == 0) prefix = comm;
+            string name = FileNameIfStartsWith(cmdline.Slice(0, end0), prefix);
             if (name != null) return name;
             var rest = cmdline.Slice(end0 + 1);
             int end1 = rest.IndexOf((byte)0);
             if (end1 < 0) return comm;
-            return FileNameIfStartsWith(rest.Slice(0, end1), comm) ?? comm;
+            return FileNameIfStartsWith(rest.Slice(0, end1), prefix) ?? comm;
         }
 
         private static string FileNameIfStartsWith(ReadOnlySpan<byte> arg, string prefix)
