@@ -34,6 +34,8 @@ Describe 'Recording in this session' {
         }
         $state.SamplesWritten | Should -BeGreaterOrEqual 3
         $state.IsRecording | Should -BeFalse
+        # Stopped, the recording is still what this session reads without -Path (it read the default file, a newcomer's trial).
+        @(Get-ConnectionHistory).Count | Should -Be $state.SamplesWritten
         $mine = @(Get-ConnectionHistory -Path $db -Kind Connection | Where-Object { $_.LocalPort -eq $port -and $_.ProcessId -eq $PID })
         $mine.Count | Should -Be 1
         $mine[0].State | Should -Be 'Listen'

@@ -61,12 +61,15 @@ namespace ConnectionsMonitor.Commands
         }
 
         /// <summary>
-        /// The file to read when none is named: <see cref="SessionPath"/>; but when that is the user's own default file and it
-        /// does not exist while the service's does, the service's (so any session reads the service's history without being
-        /// told where it is). The second value says whether the service's file was chosen that way.
+        /// The file to read when none is named: this session's recording's, running or the last one stopped (a recording
+        /// stopped and then read back is the common case), else the configuration's; but when that is the user's own default
+        /// file and it does not exist while the service's does, the service's (so any session reads the service's history
+        /// without being told where it is). The second value says whether the service's file was chosen that way.
         /// </summary>
         internal static (string Path, bool Service) ReadPath(Engine.Session.MonitorSession session, MonitorConfig config)
         {
+            string recorded = session.History.State?.Path;
+            if (!string.IsNullOrEmpty(recorded)) return (recorded, false);
             string path = SessionPath(session, config);
             string service = Engine.Service.ServiceRunner.DefaultHistoryPath();
             if (string.Equals(path, HistoryOptions.DefaultPath(), StringComparison.Ordinal) && !System.IO.File.Exists(path) && System.IO.File.Exists(service))
