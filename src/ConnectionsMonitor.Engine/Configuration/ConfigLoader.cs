@@ -292,11 +292,16 @@ namespace ConnectionsMonitor.Engine.Configuration
         private static void ReadColumns(YamlConfigReader.YamlSection s, YamlConfigReader r, MonitorConfig c)
         {
             var enabled = new HashSet<string>(c.Columns, StringComparer.OrdinalIgnoreCase);
+            (YamlNode Value, string Key) last = (null, null);
             foreach (var (column, value, key) in ColumnEntries(s, r, "columns"))
             {
                 if (r.Bool(value, key, true)) enabled.Add(column);
                 else enabled.Remove(column);
+                last = (value, key);
             }
+            // A table of no columns shows nothing: the live view drew its header lines over blank rows.
+            if (enabled.Count == 0 && last.Value != null)
+                r.Error(last.Value, last.Key, "every column is switched off, so the table would show nothing; leave at least one on (columns.Process: true, say).");
             c.Columns = new ColumnSet(enabled);
 
             var widths = new Dictionary<string, int>(c.ColumnWidths.ToDictionary(p => p.Key, p => p.Value), StringComparer.OrdinalIgnoreCase);

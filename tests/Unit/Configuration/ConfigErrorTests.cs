@@ -49,6 +49,8 @@ namespace ConnectionsMonitor.Tests.Configuration
         [InlineData("metrics:\n  topProcesses: 0\n", 2, "metrics.topProcesses", "expected a whole number of process names from 1 to 1000, found '0'")]
         [InlineData("metrics:\n  address: example.org\n", 2, "metrics.address", "expected an IP address of this machine such as 127.0.0.1, 0.0.0.0 or ::, found 'example.org'")]
         [InlineData("metrics:\n  enabled: true\n  address: 0.0.0.0\n", 3, "metrics.address", "set metrics.bearerToken or metrics.bearerTokenFile too")]
+        [InlineData("columns:\n  Proto: false\n  Local: false\n  Port: false\n  Foreign: false\n  State: false\n  PID: false\n  Process: false\n  Geo: false\n  Bytes: false\n  Rate: false\n  Age: false\n",
+            12, "columns.Age", "every column is switched off, so the table would show nothing; leave at least one on")]
         public void OutOfRangeAndWrongShape(string yaml, int line, string key, string fragment)
         {
             var e = SingleError(yaml);
