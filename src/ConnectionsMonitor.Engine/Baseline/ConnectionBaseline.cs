@@ -156,7 +156,8 @@ namespace ConnectionsMonitor.Engine.Baseline
                 if (IsPeerless(r)) continue; // a UDP client socket on an ephemeral port: churn
                 if (r.Protocol == TransportProtocol.Tcp && r.State == TcpState.Listen) continue;
                 if (listening.Contains((r.Protocol, r.LocalPort))) continue; // inbound: the listener stands for it
-                if (r.RemoteAddress == null || r.RemotePort == null) continue; // no peer known: nothing to say where it talks
+                // No peer known (a TCP socket bound but neither listening nor connected has 0.0.0.0:0): nothing to say where it talks.
+                if (!HasPeer(r)) continue;
                 if (r.State == TcpState.TimeWait) continue; // a closed connection's remnant, owned by no process: churn
                 Add(new BaselineEntry
                 {
@@ -193,11 +194,13 @@ namespace ConnectionsMonitor.Engine.Baseline
             r.Protocol == TransportProtocol.Tcp ? r.State == TcpState.Listen
             : IsPeerless(r) && r.LocalPort > 0 && r.LocalPort < VpnDetector.EphemeralPortFloor;
 
-        private static bool IsPeerless(ConnectionRecord r)
+        private static bool IsPeerless(ConnectionRecord r) => r.Protocol == TransportProtocol.Udp && !HasPeer(r);
+
+        // A remote end with an address and a port: not null, not 0.0.0.0 or :: (the kernel's "none"), not port 0.
+        private static bool HasPeer(ConnectionRecord r)
         {
-            if (r.Protocol != TransportProtocol.Udp) return false;
             var remote = AddressPattern.Normalize(r.RemoteAddress);
-            return remote == null || remote.Equals(IPAddress.Any) || remote.Equals(IPAddress.IPv6Any) || r.RemotePort == null || r.RemotePort == 0;
+            return !(remote == null || remote.Equals(IPAddress.Any) || remote.Equals(IPAddress.IPv6Any) || r.RemotePort == null || r.RemotePort == 0);
         }
     }
 }

@@ -88,6 +88,13 @@ namespace ConnectionsMonitor.Tests.Baseline
                 Asn = 13335, Country = "US", AddressScope = "Public" }); // case differs: same process
             later.Add(new ConnectionRecord { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Parse("10.0.0.5"), LocalPort = 40124,
                 RemoteAddress = IPAddress.Parse("192.0.2.200"), RemotePort = 80, State = TcpState.TimeWait, Asn = 64501, Country = "FR", AddressScope = "Public" }); // a remnant: no entry
+            // TCP sockets bound but neither listening nor connected (a server before listen(), a client before connect()): the
+            // kernel gives them a remote of 0.0.0.0:0 or [::]:0. No peer: no Outbound entry (a newcomer's trial saw
+            // "Added Outbound TCP RemotePort 0" for python3 -m http.server starting up).
+            later.Add(new ConnectionRecord { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Parse("10.0.0.5"), LocalPort = 8098,
+                RemoteAddress = IPAddress.Any, RemotePort = 0, State = TcpState.Closed, ProcessId = 403, ProcessName = "python3", AddressScope = "Unspecified" });
+            later.Add(new ConnectionRecord { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.IPv6Any, LocalPort = 8099,
+                RemoteAddress = IPAddress.IPv6Any, RemotePort = 0, State = TcpState.Closed, ProcessId = 403, ProcessName = "python3" });
             Assert.Empty(BaselineComparer.Compare(reference, later, Now.AddHours(1), "web1"));
         }
 

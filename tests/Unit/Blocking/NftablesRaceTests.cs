@@ -71,5 +71,19 @@ namespace ConnectionsMonitor.Tests.Blocking
             Assert.Equal(BlockFailure.FirewallFailed, ex.Failure);
             Assert.Equal("nft could not remove the block of 203.0.113.7 (exit status 1): /dev/stdin:32:52-62: Error: element does not exist; delete element inet connectionsmonitor outbound4 { 203.0.113.7 }", ex.Message);
         }
+
+        /// <summary>
+        /// nft is found where nftables installs it when PATH does not name that folder (cron's /usr/bin:/bin; a newcomer's trial:
+        /// a block from a trimmed PATH failed with "install nftables" on a machine that had it).
+        /// </summary>
+        [Fact]
+        public void NftIsFoundOnPathElseInSbin()
+        {
+            Assert.Equal("nft", NftablesFirewall.FindProgram("/usr/local/bin:/usr/sbin", p => p == "/usr/sbin/nft"));
+            Assert.Equal("/usr/sbin/nft", NftablesFirewall.FindProgram("/usr/bin:/bin", p => p == "/usr/sbin/nft" || p == "/sbin/nft"));
+            Assert.Equal("/sbin/nft", NftablesFirewall.FindProgram("/usr/bin:/bin", p => p == "/sbin/nft"));
+            Assert.Equal("/usr/sbin/nft", NftablesFirewall.FindProgram(null, p => p == "/usr/sbin/nft"));
+            Assert.Equal("nft", NftablesFirewall.FindProgram("/usr/bin::/bin", p => false)); // nowhere: the start fails and says nft is missing
+        }
     }
 }

@@ -20,8 +20,23 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             _runner = runner ?? new ProcessCommandRunner();
         }
 
-        /// <summary>The program run ("nft", found on PATH).</summary>
-        public string Program { get; set; } = "nft";
+        /// <summary>
+        /// The program run: "nft" when it is on PATH, else /usr/sbin/nft or /sbin/nft, where nftables installs it (cron's PATH is
+        /// /usr/bin:/bin, so a scheduled block found no nft and advised installing it), else "nft" (whose start then fails as
+        /// missing).
+        /// </summary>
+        public string Program { get; set; } = FindProgram(Environment.GetEnvironmentVariable("PATH"), System.IO.File.Exists);
+
+        /// <summary>"nft" when a directory of <paramref name="path"/> (colon-separated) holds it, else the first of /usr/sbin/nft and /sbin/nft that exists, else "nft".</summary>
+        internal static string FindProgram(string path, Func<string, bool> exists)
+        {
+            if (!string.IsNullOrEmpty(path))
+                foreach (var dir in path.Split(':'))
+                    if (dir.Length > 0 && exists(System.IO.Path.Combine(dir, "nft"))) return "nft";
+            foreach (var candidate in new[] { "/usr/sbin/nft", "/sbin/nft" })
+                if (exists(candidate)) return candidate;
+            return "nft";
+        }
 
         /// <inheritdoc/>
         public string Description => NftablesListing.FirewallName;
