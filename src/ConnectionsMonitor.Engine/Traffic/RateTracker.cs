@@ -33,11 +33,11 @@ namespace ConnectionsMonitor.Engine.Traffic
 
         /// <summary>
         /// A connection first seen by a read this long or less after the previous whole read of its protocol opened between
-        /// the two: its first sighting is its age to within that gap (the sampler reads every second by default; ages are
-        /// whole seconds). After a longer gap (calls minutes apart, with nothing sampling between) it may have opened any time
-        /// in it, so its age is a lower bound.
+        /// the two: its first sighting is its age to within that gap (the sampler reads every refreshInterval, 2 s in the
+        /// shipped config.yml, a little more with the read's own time). After a longer gap (calls minutes apart, with nothing
+        /// sampling between) it may have opened any time in it, so its age is a lower bound.
         /// </summary>
-        internal static readonly TimeSpan ExactGap = TimeSpan.FromSeconds(2);
+        internal static readonly TimeSpan ExactGap = TimeSpan.FromSeconds(5);
 
         internal int Count => _previous.Count;
 

@@ -229,6 +229,11 @@ namespace ConnectionsMonitor.Tests.Traffic
             t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(1));
             Assert.False(LowerBound(3, t0.AddSeconds(3)));          // two seconds later: still within the gap
             t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(3));
+            Assert.False(LowerBound(30, t0.AddSeconds(5.03)));      // the shipped config's 2 s refresh and a read's 30 ms: exact
+            Assert.False(LowerBound(31, t0.AddSeconds(8)));         // five seconds: the widest gap still taken as exact
+            t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(8.01));
+            Assert.True(LowerBound(32, t0.AddSeconds(13.02)));      // just over five seconds: a bound
+            t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(3));
             Assert.True(LowerBound(4, t0.AddSeconds(18)));          // fifteen seconds later: any time in those fifteen
             var udp = new ConnectionKey(TransportProtocol.Udp, Lo, 5, null, null, 7, 11);
             t.Observe(udp, null, null, t0.AddSeconds(19), out _, out bool udpBound);
