@@ -198,7 +198,7 @@ namespace ConnectionsMonitor.Engine.Display
             var sb = new StringBuilder("Top talkers:");
             foreach (var t in talkers)
             {
-                sb.Append(t.Rank == 1 ? " " : "  ").Append(t.Name == null ? "(no owner)" : UntrustedText.ForTerminal(t.Name));
+                sb.Append(t.Rank == 1 ? " " : "  ").Append(t.Name == null ? TextFormat.NoOwner : UntrustedText.ForTerminal(t.Name));
                 if (t.SendRate != null || t.ReceiveRate != null)
                     sb.Append(' ').Append(TextFormat.Rate((t.SendRate ?? 0) + (t.ReceiveRate ?? 0)));
                 sb.Append(" (").Append(t.Connections.ToString(CultureInfo.InvariantCulture)).Append(')');

@@ -26,6 +26,9 @@ namespace ConnectionsMonitor.Engine.Display
         public static string Foreign(string address, int? port, string hostName) =>
             string.IsNullOrEmpty(hostName) ? Endpoint(address, port) : Endpoint(UntrustedText.ForTerminal(hostName), port);
 
+        /// <summary>How views name the group of connections whose owner is unknown (a talker whose Name is null).</summary>
+        public const string NoOwner = "(no owner)";
+
         /// <summary>Compact age: 42s, 5m12s, 3h04m, 2d05h; empty when unknown.</summary>
         public static string Age(TimeSpan? age)
         {

@@ -26,6 +26,28 @@ namespace ConnectionsMonitor.Engine.Platform
         public string Error { get; }
     }
 
+    /// <summary>Where a program is found, as a shell finds it.</summary>
+    public static class ProgramSearch
+    {
+        /// <summary>
+        /// The full path of <paramref name="fileName"/> in the first directory of <paramref name="path"/> (directories joined by
+        /// <paramref name="separator"/>, as the PATH variable joins them; empty entries and malformed ones skipped) for which
+        /// <paramref name="exists"/> holds; null when none does.
+        /// </summary>
+        public static string OnPath(string fileName, string path, char separator, Func<string, bool> exists)
+        {
+            if (string.IsNullOrEmpty(path)) return null;
+            foreach (var dir in path.Split(separator))
+            {
+                if (dir.Length == 0) continue;
+                string candidate;
+                try { candidate = System.IO.Path.Combine(dir, fileName); } catch (ArgumentException) { continue; }
+                if (exists(candidate)) return candidate;
+            }
+            return null;
+        }
+    }
+
     /// <summary>Runs a system tool (nft) and waits for it; tests give one that runs it elsewhere (inside a network namespace).</summary>
     public interface ICommandRunner
     {

@@ -70,7 +70,7 @@ namespace ConnectionsMonitor.Commands
         {
             string recorded = session.History.State?.Path;
             if (!string.IsNullOrEmpty(recorded)) return (recorded, false);
-            string path = SessionPath(session, config);
+            string path = HistoryOptions.PathFrom(config);
             string service = Engine.Service.ServiceRunner.DefaultHistoryPath();
             if (string.Equals(path, HistoryOptions.DefaultPath(), StringComparison.Ordinal) && !System.IO.File.Exists(path) && System.IO.File.Exists(service))
                 return (service, true);

@@ -174,13 +174,10 @@ namespace ConnectionsMonitor.Commands
                 }
                 catch (Exception ex) when (ex is System.ComponentModel.Win32Exception || ex is InvalidOperationException || ex is NotSupportedException) { }
                 if (path == null)
-                    foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
-                    {
-                        if (dir.Length == 0) continue;
-                        string candidate;
-                        try { candidate = Path.Combine(dir, name); } catch (ArgumentException) { continue; }
-                        if (File.Exists(candidate)) { path = Path.GetFullPath(candidate); break; }
-                    }
+                {
+                    string found = Engine.Platform.ProgramSearch.OnPath(name, Environment.GetEnvironmentVariable("PATH"), Path.PathSeparator, File.Exists);
+                    if (found != null) path = Path.GetFullPath(found);
+                }
                 if (path == null)
                     ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("The service runs cmon, which was not found: this process is not cmon and there is no " + name + " on PATH. Give -HostPath with the path of cmon (dotnet build puts it in src/ConnectionsMonitor.Host/bin/Release/net10.0; copy that folder somewhere every account can read, such as /opt/connectionsmonitor)."), "HostNotFound", ErrorCategory.ObjectNotFound, name));
             }

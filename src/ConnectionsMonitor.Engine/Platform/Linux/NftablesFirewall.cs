@@ -30,9 +30,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>"nft" when a directory of <paramref name="path"/> (colon-separated) holds it, else the first of /usr/sbin/nft and /sbin/nft that exists, else "nft".</summary>
         internal static string FindProgram(string path, Func<string, bool> exists)
         {
-            if (!string.IsNullOrEmpty(path))
-                foreach (var dir in path.Split(':'))
-                    if (dir.Length > 0 && exists(System.IO.Path.Combine(dir, "nft"))) return "nft";
+            if (ProgramSearch.OnPath("nft", path, ':', exists) != null) return "nft";
             foreach (var candidate in new[] { "/usr/sbin/nft", "/sbin/nft" })
                 if (exists(candidate)) return candidate;
             return "nft";
