@@ -19,9 +19,12 @@ namespace ConnectionsMonitor
         /// <summary>Compact age: 42s, 5m12s, 3h04m, 2d05h; empty when unknown.</summary>
         public static string Age(TimeSpan? age) => TextFormat.Age(age);
 
-        /// <summary>A top talker's name made safe (<see cref="Safe"/>), or "(no owner)" for the process group whose owner is unknown (Name null).</summary>
+        /// <summary>
+        /// A top talker's name made safe (<see cref="Safe"/>), or "(no owner)" for the process group whose owner is unknown
+        /// (Name null, which PowerShell hands a string parameter as "").
+        /// </summary>
         public static string Talker(string name, string groupBy) =>
-            name == null && groupBy == "Process" ? TextFormat.NoOwner : Safe(name);
+            string.IsNullOrEmpty(name) && groupBy == "Process" ? TextFormat.NoOwner : Safe(name);
 
         /// <summary>Compact age from whole seconds, after '>' when it is only a lower bound (the connection was already open when the session first looked); empty when unknown.</summary>
         public static string Age(long? seconds, bool? lowerBound) =>

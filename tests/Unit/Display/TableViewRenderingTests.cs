@@ -60,6 +60,19 @@ namespace ConnectionsMonitor.Tests.Display
             Assert.Contains("3.0KB " + shown + " ", row);
         }
 
+        /// <summary>The talker table names the process group with no known owner "(no owner)"; its Name stays $null.</summary>
+        [Fact]
+        public void TheTalkerWithNoKnownOwnerIsShownAsNoOwner()
+        {
+            using var ps = new ModuleSession(120);
+            var lines = Lines(ps.Render("[ConnectionsMonitor.TopTalker]@{ Rank = 1; Name = $null; GroupBy = 'Process'; Connections = 2 }, " +
+                "[ConnectionsMonitor.TopTalker]@{ Rank = 2; Name = 'app'; GroupBy = 'Process'; Connections = 1 }, " +
+                "[ConnectionsMonitor.TopTalker]@{ Rank = 3; Name = $null; GroupBy = 'Country'; Connections = 1 }"));
+            Assert.StartsWith("   1 (no owner)", lines[2]);
+            Assert.StartsWith("   2 app ", lines[3]);
+            Assert.DoesNotContain("(no owner)", lines[4]);
+        }
+
         [LinuxFact]
         public void ARealLoopbackListenerAt80Columns()
         {
