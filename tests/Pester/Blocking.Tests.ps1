@@ -195,7 +195,7 @@ Describe 'Blocking with nftables in network namespaces (Linux, root)' -Skip:($nu
             -Prefix @('setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'env', "HOME=$([System.IO.Path]::GetTempPath())") -ViaDotnet
         $lines = $said -split "`n" | ForEach-Object TrimEnd
         $lines[0] | Should -Be 'FirewallNotPermitted,ConnectionsMonitor.Commands.GetConnectionBlockCommand'
-        $lines[1] | Should -Match '^nft was not permitted to list the table inet connectionsmonitor \(it needs root or the CAP_NET_ADMIN capability\): .*permitted\. Run PowerShell as root \(sudo pwsh\), or give it the CAP_NET_ADMIN capability\.$'
+        $lines[1] | Should -Match '^nft was not permitted to list the table inet connectionsmonitor \(it needs root or the CAP_NET_ADMIN capability\): .*permitted\. Run PowerShell as root \(sudo pwsh\)\.$'
     }
 }
 

@@ -340,6 +340,51 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             foreach ($p in $busy) { $p.Client.Client.LingerState = [System.Net.Sockets.LingerOption]::new($true, 0); Remove-LoopbackPair $p }
         }
     }
+
+    It 'tells a page left open that the dashboard was started again, asks it nothing more, and the new URL in that tab goes live' {
+        $Node | Should -Not -BeNullOrEmpty -Because 'the browser test needs Node.js (tests/run.sh installs nodejs when it is missing)'
+        Test-Path -LiteralPath $Chromium | Should -BeTrue -Because "the browser test drives Chromium at $Chromium (apt-get install chromium; tests/run.sh installs it)"
+        $restart = Join-Path $RepoRoot 'tests/Dashboard/browser-restart.mjs'
+        $marker = Join-Path $script:Dir 'restart-live'
+        $newUrlFile = Join-Path $script:Dir 'restart-url'
+        $arguments = Join-Path $script:Dir 'browser-restart.json'
+        $stdout = Join-Path $script:Dir 'browser-restart.out'
+        $stderr = Join-Path $script:Dir 'browser-restart.err'
+        $browser = $null
+        try {
+            $first = Start-ConnectionDashboard -Port 0 -NoBrowser -Interval 1
+            @{ url = $first.LaunchUrl; liveMarker = $marker; newUrlFile = $newUrlFile } | ConvertTo-Json -Compress | Set-Content -LiteralPath $arguments -Encoding UTF8
+            $env:CM_CHROMIUM = $Chromium
+            $browser = Start-Process -FilePath $Node -ArgumentList "`"$restart`"", "`"$arguments`"" -PassThru -RedirectStandardOutput $stdout -RedirectStandardError $stderr
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (-not (Test-Path -LiteralPath $marker) -and -not $browser.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Test-Path -LiteralPath $marker | Should -BeTrue -Because "the page goes live first ($(Get-Content -Raw -LiteralPath $stderr -ErrorAction SilentlyContinue))"
+
+            Stop-ConnectionDashboard
+            $second = Start-ConnectionDashboard -Port $first.Port -NoBrowser -Interval 1
+            $second.Port | Should -Be $first.Port
+            $second.LaunchUrl | Should -Not -Be $first.LaunchUrl
+            Set-Content -LiteralPath $newUrlFile -Value $second.LaunchUrl -Encoding ASCII
+            $browser.WaitForExit(90000) | Should -BeTrue -Because 'the browser script ends'
+            $seen = (Get-Content -LiteralPath $stdout | Select-Object -Last 1) | ConvertFrom-Json
+            $seen.error | Should -BeNullOrEmpty -Because ('what the page did: ' + ($seen.timeline -join '; '))
+
+            $seen.firstLive | Should -BeTrue
+            $seen.statusAfterRestart | Should -Be 'restarted: open its new URL'
+            $seen.statusTitle | Should -BeLike '*new token*LaunchUrl*'
+            $seen.apiRequestsAfterRestart | Should -Be 0 -Because 'a page refused by the new dashboard stops asking (each request would count as refused)'
+            $seen.secondLive | Should -BeTrue
+            $seen.secondAddress | Should -Be $second.Url -Because 'the new token and key leave the address bar'
+            $seen.secondRows | Should -BeGreaterThan 0
+            @($seen.pageErrors).Count | Should -Be 0
+            # The old page's cookie and key were refused by the new dashboard: what the page's one check after the failure cost.
+            (Get-ConnectionDashboard).Refused | Should -BeGreaterOrEqual 1
+        }
+        finally {
+            if ($browser -and -not $browser.HasExited) { $browser.Kill() }
+            Stop-ConnectionDashboard -WarningAction SilentlyContinue
+        }
+    }
 }
 
 # After the browser's test: the idle sockets' TIME_WAIT remnants would fill its table and screenshot for a minute.

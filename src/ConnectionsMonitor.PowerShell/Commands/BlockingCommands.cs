@@ -45,7 +45,7 @@ namespace ConnectionsMonitor.Commands
                     break;
                 case BlockFailure.NotPermitted:
                     id = "FirewallNotPermitted"; category = ErrorCategory.PermissionDenied;
-                    advice = IsWindows ? "Run PowerShell as Administrator." : "Run PowerShell as root (sudo pwsh), or give it the CAP_NET_ADMIN capability.";
+                    advice = IsWindows ? "Run PowerShell as Administrator." : "Run PowerShell as root (sudo pwsh).";
                     break;
                 case BlockFailure.Overlaps:
                     id = "BlockOverlaps"; category = ErrorCategory.ResourceExists;
