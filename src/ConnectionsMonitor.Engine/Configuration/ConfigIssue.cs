@@ -9,17 +9,19 @@ namespace ConnectionsMonitor.Engine.Configuration
     /// Something the loader has to say about one place in a configuration file. Line and Column are
     /// 1-based (0 when the problem is the file as a whole); Key is the dotted path to the value,
     /// e.g. monitoring.topTalkersCount, highlightedPorts.'22', alerts.webhooks[0].url (list indexes
-    /// count from 0). Detail never contains a secret value.
+    /// count from 0). Detail never contains a secret value. The file path, the key and the detail (which quotes the
+    /// value found) are outside text: each is kept as <see cref="Display.UntrustedText.Clean"/> makes it, so an escape
+    /// sequence in a key or value reaches no terminal, log or error view (ESC is shown as ␛).
     /// </summary>
     public abstract class ConfigIssue
     {
         protected ConfigIssue(string filePath, int line, int column, string key, string detail)
         {
-            FilePath = filePath;
+            FilePath = filePath == null ? null : Display.UntrustedText.Clean(filePath);
             Line = line;
             Column = column;
-            Key = key;
-            Detail = detail;
+            Key = key == null ? null : Display.UntrustedText.Clean(key);
+            Detail = detail == null ? null : Display.UntrustedText.Clean(detail);
         }
 
         public string FilePath { get; }

@@ -18,6 +18,24 @@ namespace ConnectionsMonitor.Tests.Configuration
         }
 
         [Fact]
+        public void EscapeSequencesInValuesKeysAndColoursReachNoTerminal()
+        {
+            // A value quoting an OSC 8 hyperlink, a colour with a CSI (YAML's \e escape) and an unknown key with one: the messages show each ESC
+            // as the Control Picture ␛ (as the table shows a hostile process name), and nothing else of the text is lost.
+            var ex = Fails("refreshInterval: \"\\e]8;;http://evil\\e\\\\click\\e]8;;\\e\\\\\"\ncolors:\n  tcp:\n    listening: \"\\e[31mred\"\n");
+            Assert.Equal(2, ex.Errors.Count);
+            Assert.Equal("config.yml, line 1, key 'refreshInterval': expected a whole number of milliseconds of at least 100, found '\u241b]8;;http://evil\u241b\\click\u241b]8;;\u241b\\'.", ex.Errors[0].Message);
+            Assert.StartsWith("config.yml, line 4, key 'colors.tcp.listening': '\u241b[31mred' is not a colour", ex.Errors[1].Message);
+            Assert.DoesNotContain('\u001b', ex.Message);
+
+            var warned = ConfigLoader.LoadText("bogus\u001b[31mkey: 1\n", "config.yml");
+            var w = Assert.Single(warned.Warnings);
+            Assert.DoesNotContain('\u001b', w.Message);
+            Assert.DoesNotContain('\u001b', w.Key);
+            Assert.Contains("bogus\u241b[31mkey", w.Message);
+        }
+
+        [Fact]
         public void ExceptionCarriesTheLocationOfItsError()
         {
             var ex = Fails("monitoring:\n  topTalkersCount: many\n");
