@@ -202,7 +202,7 @@ namespace ConnectionsMonitor.Engine.History
     /// </summary>
     public sealed class HistoryQuery
     {
-        /// <summary>Rows at or after this time (a connection: still open at or after it).</summary>
+        /// <summary>Rows at or after this time, and a minute's or hour's roll-up row that covers it (a connection: still open at or after it).</summary>
         public DateTime? SinceUtc { get; set; }
         /// <summary>Rows before this time (a connection: opened before it).</summary>
         public DateTime? UntilUtc { get; set; }

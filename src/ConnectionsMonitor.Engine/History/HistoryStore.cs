@@ -575,6 +575,21 @@ DELETE FROM alert WHERE ts < $keep;", tx,
 
         // ---- reading ----
 
+        /// <summary>
+        /// The SQL condition for totals and process rows that cover some of [since, until): a sample row (resolution 0) at
+        /// or after since, a roll-up row (a minute, an hour: it stands for [ts, ts + resolution)) that ends after since —
+        /// so "since 14:51:03" includes the minute 14:51, which holds what moved from then on (a newcomer's trial asked a
+        /// one-minute recording for its process since it began and got nothing) — and each begun before until. Adds the
+        /// parameters $since, $until and $sinceLow (since less the longest resolution, for the index on ts).
+        /// </summary>
+        private static string Covering(SqliteCommand c, long since, long until)
+        {
+            c.Parameters.AddWithValue("$since", since);
+            c.Parameters.AddWithValue("$until", until);
+            c.Parameters.AddWithValue("$sinceLow", since == long.MinValue ? long.MinValue : since - Hour);
+            return "ts >= $sinceLow AND ts < $until AND (ts >= $since OR ts + resolution_ms > $since)";
+        }
+
         /// <summary>Totals rows in the range, oldest first; with an interval, summed into periods of that length.</summary>
         public IReadOnlyList<TotalsRow> QueryTotals(HistoryQuery q)
         {
@@ -582,10 +597,8 @@ DELETE FROM alert WHERE ts < $keep;", tx,
             var rows = new List<TotalsRow>();
             using (var c = new SqliteCommand { Connection = _db })
             {
-                c.CommandText = "SELECT ts, period_ms, samples, tcp, udp, established, listening, max_connections, bytes_sent, bytes_received FROM totals WHERE ts >= $since AND ts < $until AND "
+                c.CommandText = "SELECT ts, period_ms, samples, tcp, udp, established, listening, max_connections, bytes_sent, bytes_received FROM totals WHERE " + Covering(c, since, until) + " AND "
                     + Tier(q, "totals", 0, Minute, "totals_minutes_through", c) + " ORDER BY ts, resolution_ms";
-                c.Parameters.AddWithValue("$since", since);
-                c.Parameters.AddWithValue("$until", until);
                 using (var r = c.ExecuteReader())
                     while (r.Read())
                         rows.Add(new TotalsRow
@@ -607,10 +620,8 @@ DELETE FROM alert WHERE ts < $keep;", tx,
             var rows = new List<ProcessRow>();
             using (var c = new SqliteCommand { Connection = _db })
             {
-                c.CommandText = "SELECT ts, resolution_ms, name, samples, connections, max_connections, bytes_sent, bytes_received FROM process WHERE ts >= $since AND ts < $until AND "
+                c.CommandText = "SELECT ts, resolution_ms, name, samples, connections, max_connections, bytes_sent, bytes_received FROM process WHERE " + Covering(c, since, until) + " AND "
                     + Tier(q, "process", Minute, Hour, "process_hours_through", c) + " ORDER BY ts, name";
-                c.Parameters.AddWithValue("$since", since);
-                c.Parameters.AddWithValue("$until", until);
                 using (var r = c.ExecuteReader())
                     while (r.Read())
                     {

@@ -182,6 +182,28 @@ namespace ConnectionsMonitor.Tests.History
         }
 
         [Fact]
+        public void SinceInsideAMinuteIncludesThatMinutesProcessRow()
+        {
+            var web = DisplayTestSupport.Tcp(50000, 443, TcpState.Established, "curl", 100, "10.0.0.5", "203.0.113.5");
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+                Record(store,
+                    Snap(T0.AddSeconds(3), WithBytes(web, 0, 0)),
+                    Snap(T0.AddSeconds(5), WithBytes(Clone(web), 1234567, 0)),
+                    Snap(T0.AddSeconds(7), WithBytes(Clone(web), 1234567, 0)));
+            using (var reader = HistoryStore.OpenReader(DbPath))
+            {
+                // A recording begun at 10:00:03, asked what its process did since then: the minute 10:00 holds it (a
+                // newcomer's trial got nothing: the row's time, 10:00:00, is before 10:00:03).
+                var row = Assert.Single(reader.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, SinceUtc = T0.AddSeconds(3) }));
+                Assert.Equal((T0, "curl", 1234567L), (row.TimeUtc, row.ProcessName, row.BytesSent.Value));
+                Assert.Single(reader.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, SinceUtc = T0.AddSeconds(59.9) }));
+                // A minute that ended at -Since is not in it; the per-sample totals are those at or after it.
+                Assert.Empty(reader.QueryProcesses(new HistoryQuery { Kind = HistoryKind.Process, SinceUtc = T0.AddMinutes(1) }));
+                Assert.Equal(new[] { T0.AddSeconds(5), T0.AddSeconds(7) }, reader.QueryTotals(new HistoryQuery { SinceUtc = T0.AddSeconds(5) }).Select(t => t.TimeUtc));
+            }
+        }
+
+        [Fact]
         public void QuestionsReachingPastTheFineTierGetTheCoarseOneThenTheFineRowsNotYetRolledUp()
         {
             var options = new HistoryOptions { RawRetention = TimeSpan.FromHours(1) };
