@@ -103,7 +103,8 @@ namespace ConnectionsMonitor.Engine.Alerts
 
     /// <summary>
     /// One rule's memory between samples and its evaluation. Per-connection kinds fire once per connection
-    /// (the connection's key is remembered until it closes); the "new" kinds remember what the first sample
+    /// (the connection's key is remembered until it closes), for those open at the first sample too but not for what
+    /// connections closed before it left (<see cref="ConnectionTracker.IsRemnant"/>); the "new" kinds remember what the first sample
     /// showed as the baseline and fire for what appears after it (bounded memory, oldest forgotten first);
     /// the levels are edge-triggered: Firing when the condition starts, Repeating every RepeatInterval
     /// while it stays, Resolved when it ends. Not thread-safe: the alert thread owns it.
@@ -280,8 +281,13 @@ namespace ConnectionsMonitor.Engine.Alerts
                 bool hit = outbound
                     ? r.RemotePort != null && s.Ports.Contains(r.RemotePort.Value) && sample.IsOutbound(r)
                     : s.Ports.Contains(r.LocalPort) && sample.IsInbound(r);
+                if (!hit) continue;
                 var key = new Endpoints(r);
-                if (!hit || !s.Fired.Add(key)) continue;
+                // The rule's first sample: what connections closed before the rule existed left behind (an ownerless
+                // TIME_WAIT or FIN_WAIT2 row, for a minute) is the baseline, remembered and not reported (a newcomer's trial
+                // got "Outbound connection to port 5555 (615 connections)" of closed ones at registration).
+                if (!_baselined && ConnectionTracker.IsRemnant(r)) { s.Fired.Add(key); continue; }
+                if (!s.Fired.Add(key)) continue;
                 flagged.Add(key);
                 (items ?? (items = new List<AlertItem>())).Add(AlertItem.From(r));
             }

@@ -53,7 +53,7 @@ namespace ConnectionsMonitor.Engine.Session
                 if (snapshot == null) continue;
                 foreach (var r in snapshot.Connections)
                 {
-                    if (r.Protocol != TransportProtocol.Tcp || r.ProcessId != null || (r.State != TcpState.TimeWait && r.State != TcpState.FinWait2)) continue;
+                    if (!Tracking.ConnectionTracker.IsRemnant(r)) continue;
                     if (r.BytesSent != null || r.BytesReceived != null || r.RemoteAddress == null || r.RemotePort == null) continue;
                     var key = (r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort.Value);
                     if (!_byEndpoints.TryGetValue(key, out var counts)) continue;

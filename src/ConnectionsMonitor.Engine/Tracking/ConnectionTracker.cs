@@ -243,8 +243,8 @@ namespace ConnectionsMonitor.Engine.Tracking
             return remnants.ContainsKey(Endpoints(k));
         }
 
-        /// <summary>What an active closer leaves in the table after its socket is destroyed: no owner, TIME_WAIT or FIN_WAIT2.</summary>
-        private static bool IsRemnant(ConnectionRecord r) =>
+        /// <summary>What an active closer leaves in the table after its socket is destroyed: no owner, TIME_WAIT or FIN_WAIT2 (a connection already closed).</summary>
+        internal static bool IsRemnant(ConnectionRecord r) =>
             r.Protocol == TransportProtocol.Tcp && r.ProcessId == null && (r.State == TcpState.TimeWait || r.State == TcpState.FinWait2);
 
         /// <summary>

@@ -49,6 +49,35 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.False(ev.Flags(web, Sample(6, rdp, web)));
         }
 
+        private static ConnectionRecord Remnant(int localPort, int remotePort, TcpState state)
+        {
+            var r = Tcp(localPort, remotePort, state);
+            r.ProcessId = null;
+            r.ProcessName = null;
+            return r;
+        }
+
+        [Fact]
+        public void ConnectionsClosedBeforeTheRuleExistedDoNotFireButOneClosedBetweenItsSamplesDoes()
+        {
+            // At registration the table still holds the remnants of closed connections (ownerless TIME_WAIT, FIN_WAIT2):
+            // they are the baseline. An open connection to the port fires at once; one that opens and closes between
+            // two later samples, seen only as its remnant, fires too: it happened while the rule watched.
+            var ev = Rule(new AlertCondition(AlertKind.RemotePort) { Ports = new[] { 5555 } });
+            var gone = Remnant(44538, 5555, TcpState.TimeWait);
+            var closing = Remnant(44540, 5555, TcpState.FinWait2);
+            var open = Tcp(44542, 5555, TcpState.Established, "python3", 20);
+            var first = Assert.Single(ev.Evaluate(Sample(0, gone, closing, open)));
+            Assert.Equal(44542, Assert.Single(first.Items).LocalPort);
+            Assert.Empty(ev.Evaluate(Sample(2, gone, closing, open)));
+            var later = Remnant(44544, 5555, TcpState.TimeWait);
+            var second = Assert.Single(ev.Evaluate(Sample(4, gone, closing, open, later)));
+            Assert.Equal(44544, Assert.Single(second.Items).LocalPort);
+            // The open connection closing leaves a remnant with its endpoints: the same connection, not a new alert.
+            var openGone = Remnant(44542, 5555, TcpState.TimeWait);
+            Assert.Empty(ev.Evaluate(Sample(6, gone, closing, openGone, later)));
+        }
+
         [Fact]
         public void TheSeedsLocalPortStormDoesNotHappen_ListenersOn135And445AndTheirClientsAreNotOutbound()
         {
