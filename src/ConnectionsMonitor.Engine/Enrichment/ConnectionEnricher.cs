@@ -50,8 +50,10 @@ namespace ConnectionsMonitor.Engine.Enrichment
             for (int i = 0; i < records.Count; i++)
             {
                 var r = records[i];
+                // No remote end at all (a UDP socket with no peer): no scope, as its RemoteAddress is null. The unspecified
+                // address (0.0.0.0, ::) that a listener reports is a value, classified as Unspecified.
                 var scope = AddressScopes.Classify(r.RemoteAddress);
-                r.AddressScope = ScopeNames[(int)scope];
+                r.AddressScope = r.RemoteAddress == null ? null : ScopeNames[(int)scope];
                 if (scope != AddressScope.Public || options.Geo == null) continue;
                 if (group == null)
                 {

@@ -91,6 +91,29 @@ namespace ConnectionsMonitor.Tests.Geo
         }
 
         [LinuxFact]
+        public void AUdpSocketWithNoPeerHasNoScopeAndAConnectedOneHasItsPeers()
+        {
+            // A bound, unconnected UDP socket has no remote end: RemoteAddress and AddressScope are both null (a newcomer's
+            // trial found 'Unspecified', which the README gives to the 0.0.0.0 / :: of listeners).
+            using var unbound = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            unbound.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            using var connected = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            connected.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            connected.Connect(unbound.LocalEndPoint);
+            int a = ((System.Net.IPEndPoint)unbound.LocalEndPoint).Port, b = ((System.Net.IPEndPoint)connected.LocalEndPoint).Port;
+            var snapshot = _engine.TakeSnapshot(Options(), new ConnectionQuery
+            {
+                LocalPorts = new[] { new PortRange(a, a), new PortRange(b, b) },
+                Protocols = new[] { ConnectionsMonitor.Engine.Model.TransportProtocol.Udp },
+            });
+            var alone = Assert.Single(snapshot.Connections, r => r.LocalPort == a);
+            Assert.Null(alone.RemoteAddress);
+            Assert.Null(alone.AddressScope);
+            var paired = Assert.Single(snapshot.Connections, r => r.LocalPort == b);
+            Assert.Equal("Loopback", paired.AddressScope);
+        }
+
+        [LinuxFact]
         public void LoopbackAndListenersHaveAScopeAndNoGeo()
         {
             using var sockets = new LoopbackSockets();
