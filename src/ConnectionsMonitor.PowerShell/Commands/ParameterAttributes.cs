@@ -83,15 +83,8 @@ namespace ConnectionsMonitor.Commands
                 case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double plain):
                     seconds = plain;
                     break;
-                case string s when WithUnit.Match(s) is var m && m.Success:
-                    double n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-                    switch (m.Groups[2].Value.ToLowerInvariant())
-                    {
-                        case "ms": seconds = n / 1000; break;
-                        case "s": seconds = n; break;
-                        case "m": seconds = n * 60; break;
-                        default: seconds = n * 3600; break;
-                    }
+                case string s when SecondsWithUnit(s) is double withUnit:
+                    seconds = withUnit;
                     break;
                 case string s when !TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out _):
                     // Neither seconds, a number with a unit nor a time span PowerShell could convert: say what is expected here
@@ -102,6 +95,85 @@ namespace ConnectionsMonitor.Commands
             // Out of TimeSpan's range (or NaN): left as given, for the validation to refuse with the range expected.
             if (seconds == null || double.IsNaN(seconds.Value) || Math.Abs(seconds.Value) >= TimeSpan.MaxValue.TotalSeconds) return inputData;
             return TimeSpan.FromSeconds(seconds.Value);
+        }
+
+        /// <summary>Seconds in text with a unit (500ms, 5s, 2m, 1.5h), or null when the text is not a number with one of them.</summary>
+        internal static double? SecondsWithUnit(string text)
+        {
+            var m = WithUnit.Match(text);
+            if (!m.Success) return null;
+            double n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            switch (m.Groups[2].Value.ToLowerInvariant())
+            {
+                case "ms": return n / 1000;
+                case "s": return n;
+                case "m": return n * 60;
+                default: return n * 3600;
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a parameter in whole milliseconds (-RefreshInterval, as config.yml's refreshInterval): a bare number stays
+    /// milliseconds, except the short that PowerShell makes of <c>2s</c>, which is two seconds; text with a unit (500ms, 2s, 1m) and a time span (00:00:02, or a TimeSpan value) are converted to
+    /// milliseconds, so <c>-RefreshInterval 2s</c> is 2000 like every other interval of the module. Anything else is left
+    /// for PowerShell's conversion to int and <see cref="ValidateMillisecondsRangeAttribute"/>.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class MillisecondsTransformationAttribute : ArgumentTransformationAttribute
+    {
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            double? ms = null;
+            switch (value)
+            {
+                case TimeSpan span:
+                    ms = span.TotalMilliseconds;
+                    break;
+                case short seconds: // what PowerShell makes of 2s: the short 2, meant as two seconds
+                    ms = seconds * 1000.0;
+                    break;
+                case string s when SecondsTransformationAttribute.SecondsWithUnit(s) is double seconds:
+                    ms = seconds * 1000;
+                    break;
+                case string s when s.IndexOf(':') >= 0 && TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out var parsed):
+                    ms = parsed.TotalMilliseconds;
+                    break;
+            }
+            if (ms == null) return inputData;
+            double rounded = Math.Round(ms.Value);
+            // Beyond int's range: a number the range check refuses in its own words.
+            return rounded > int.MaxValue ? int.MaxValue : rounded < int.MinValue ? int.MinValue : (int)rounded;
+        }
+    }
+
+    /// <summary>
+    /// Rejects a milliseconds parameter outside [minimum, maximum] with a message that says the unit, the range in seconds
+    /// too, and what the number given probably meant (<c>-RefreshInterval 2</c>: 2 ms; did you mean 2000 or 2s?).
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class ValidateMillisecondsRangeAttribute : ValidateArgumentsAttribute
+    {
+        public ValidateMillisecondsRangeAttribute(int minimum, int maximum)
+        {
+            Minimum = minimum;
+            Maximum = maximum;
+        }
+
+        public int Minimum { get; }
+        public int Maximum { get; }
+
+        protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+        {
+            object value = arguments is PSObject pso ? pso.BaseObject : arguments;
+            if (!(value is int ms) || (ms >= Minimum && ms <= Maximum)) return;
+            string hint = ms > 0 && ms < Minimum && (long)ms * 1000 <= Maximum
+                ? string.Format(CultureInfo.InvariantCulture, " Did you mean {0} ({1}s)?", ms * 1000, ms)
+                : "";
+            throw new ValidationMetadataException(string.Format(CultureInfo.InvariantCulture,
+                "{0} ms is out of range: expected milliseconds from {1} ({2} s) to {3} ({4} s); 500ms, 2s and 00:00:02 work too.{5}",
+                ms, Minimum, Minimum / 1000.0, Maximum, Maximum / 1000.0, hint));
         }
     }
 }

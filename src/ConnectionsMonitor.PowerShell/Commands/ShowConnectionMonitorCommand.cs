@@ -12,9 +12,10 @@ namespace ConnectionsMonitor.Commands
     [OutputType(typeof(string))]
     public sealed class ShowConnectionMonitorCommand : ConnectionFilterCommandBase
     {
-        /// <summary>Milliseconds between refreshes; overrides refreshInterval in config.yml.</summary>
+        /// <summary>Milliseconds between refreshes (100 to 3600000; 2s, 500ms and 00:00:02 are converted); overrides refreshInterval in config.yml.</summary>
         [Parameter]
-        [ValidateRange(100, 3600000)]
+        [MillisecondsTransformation]
+        [ValidateMillisecondsRange(100, 3600000)]
         public int RefreshInterval { get; set; }
 
         /// <summary>Stop after this many refreshes (useful when the output is a file).</summary>

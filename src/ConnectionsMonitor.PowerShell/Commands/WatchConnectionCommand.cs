@@ -14,7 +14,8 @@ namespace ConnectionsMonitor.Commands
     public sealed class WatchConnectionCommand : ConnectionFilterCommandBase
     {
         [Parameter]
-        [ValidateRange(100, 3600000)]
+        [MillisecondsTransformation]
+        [ValidateMillisecondsRange(100, 3600000)]
         public int RefreshInterval { get; set; }
 
         [Parameter]

@@ -293,6 +293,21 @@ samples:
         }
 
         [Fact]
+        public void RefreshIntervalTakesMillisecondsOrAUnitAndSaysItsUnitWhenOutOfRange()
+        {
+            // -RefreshInterval is milliseconds (config.yml's refreshInterval); a newcomer's trial typed 2s and 00:00:02, as
+            // for every other interval of the module, and got "less than the minimum allowed range of 100" and a failed
+            // conversion to Int32.
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Watch-Connection -RefreshInterval 2 -Count 1"));
+            Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.WatchConnectionCommand", error.FullyQualifiedErrorId);
+            Assert.Equal("Cannot validate argument on parameter 'RefreshInterval'. 2 ms is out of range: expected milliseconds from 100 (0.1 s) to 3600000 (3600 s); " +
+                         "500ms, 2s and 00:00:02 work too. Did you mean 2000 (2s)?", error.Exception.Message);
+            var converted = _ps.Invoke("foreach ($v in @(2s, '2s', '500ms', '1.5m', '00:00:02', [timespan]'00:01:00', 1500)) { & { param([ConnectionsMonitor.Commands.MillisecondsTransformation()][int] $ms) $ms } $v }");
+            Assert.Equal(new object[] { 2000, 2000, 500, 90000, 2000, 60000, 1500 }, converted.Select(o => o.BaseObject));
+            Assert.Single(_ps.InvokeExpectingErrors("Show-ConnectionMonitor -RefreshInterval 99 -Count 1"));
+        }
+
+        [Fact]
         public void ZeroDurationIsAClearError()
         {
             var error = Assert.Single(_ps.InvokeExpectingErrors("Watch-Connection -Duration 0"));
