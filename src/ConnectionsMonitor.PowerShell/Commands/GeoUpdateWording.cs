@@ -71,6 +71,22 @@ namespace ConnectionsMonitor.Commands
             return "-Source MaxMind needs " + string.Join("; and ", parts) + ". Both are free at https://www.maxmind.com/en/geolite2/signup (Account > Manage License Keys).";
         }
 
+        /// <summary>
+        /// The credentials given that <paramref name="source"/> does not use (-AccountId and -LicenseKey are MaxMind's, -Token
+        /// IPinfo's), or null when every one given applies; each name with the source it is for. (-Sha256 on a named source
+        /// is the updater's ChecksumForUrlOnly, with why.)
+        /// </summary>
+        internal static string NotForSource(GeoDownloadSource source, ICollection<string> bound)
+        {
+            var misplaced = new List<string>();
+            if (source != GeoDownloadSource.MaxMind)
+                foreach (var p in new[] { "AccountId", "LicenseKey" }) if (bound.Contains(p)) misplaced.Add("-" + p + " (MaxMind)");
+            if (source != GeoDownloadSource.IpInfo && bound.Contains("Token")) misplaced.Add("-Token (IpInfo)");
+            if (misplaced.Count == 0) return null;
+            return "-Source " + source + " does not use " + string.Join(", ", misplaced) + ": leave " + (misplaced.Count == 1 ? "it" : "them") +
+                   " out, or give the -Source " + (misplaced.Count == 1 ? "it is" : "they are") + " for.";
+        }
+
         /// <summary>The error ID of a request that lacks credentials.</summary>
         internal static string MissingCredentialsErrorId(GeoDownloadSource source) =>
             source == GeoDownloadSource.IpInfo ? "IpInfoTokenMissing" : "MaxMindCredentialsMissing";

@@ -106,6 +106,11 @@ namespace ConnectionsMonitor.Commands
                 Force = Force.IsPresent,
             }, config.GeoIp, config.IpToken);
 
+            // A credential or checksum the source does not use would be ignored without a word (a newcomer's trial gave
+            // -Source DbIpLite -AccountId 5): the request is not what the user meant.
+            string notForSource = GeoUpdateWording.NotForSource(resolution.Source, MyInvocation.BoundParameters.Keys);
+            if (notForSource != null)
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException(notForSource), "ParameterNotForSource", ErrorCategory.InvalidArgument, resolution.Source));
             if (!resolution.IsComplete)
                 ThrowTerminatingError(new ErrorRecord(new PSArgumentException(GeoUpdateWording.MissingCredentials(resolution.Source, resolution.MissingCredentials)),
                     GeoUpdateWording.MissingCredentialsErrorId(resolution.Source), ErrorCategory.InvalidArgument, null));

@@ -165,6 +165,18 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         }
 
         [Fact]
+        public void ACredentialTheSourceDoesNotUseIsAnErrorNotIgnored()
+        {
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Source DbIpLite -AccountId 5 -DestinationPath $args[0] -ConfigPath $args[1] -WhatIf", _folder.Path, _emptyConfig));
+            Assert.Equal("ParameterNotForSource,ConnectionsMonitor.Commands.UpdateConnectionGeoDatabaseCommand", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.Equal("-Source DbIpLite does not use -AccountId (MaxMind): leave it out, or give the -Source it is for.", error.Exception.Message);
+            error = Assert.Single(_ps.InvokeExpectingErrors("Update-ConnectionGeoDatabase -Source MaxMind -AccountId 1 -LicenseKey k -Token t -DestinationPath $args[0] -ConfigPath $args[1] -WhatIf", _folder.Path, _emptyConfig));
+            Assert.Equal("-Source MaxMind does not use -Token (IpInfo): leave it out, or give the -Source it is for.", error.Exception.Message);
+            Assert.Empty(_server.Requests);
+        }
+
+        [Fact]
         public void MaxMindTakesTheKeysFromConfigWhenNotGiven()
         {
             ServeMaxMindCountry();
