@@ -75,7 +75,8 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
         $service.Capabilities | Should -Be 'CAP_DAC_READ_SEARCH CAP_SYS_PTRACE'
         $service.HistoryPath | Should -Be '/var/lib/connectionsmonitor/history.db'
         $text = Get-Content -LiteralPath $unit -Raw
-        $text | Should -Match ([regex]::Escape("ExecStart=`"$($script:Cmon)`" `"--service`" `"--config`" `"$($script:Config)`" `"--history`" `"/var/lib/connectionsmonitor/history.db`""))
+        # No --history: the service takes history.path, else its default file (which -Service reads).
+        $text | Should -Match ('(?m)^' + [regex]::Escape("ExecStart=`"$($script:Cmon)`" `"--service`" `"--config`" `"$($script:Config)`"") + '$')
         $text | Should -Match '(?m)^DynamicUser=yes$'
         $text | Should -Match '(?m)^StateDirectory=connectionsmonitor$'
         $text | Should -Match '(?m)^AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$'
@@ -94,6 +95,25 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
         Test-Path -LiteralPath $unit | Should -BeFalse
         { Uninstall-ConnectionMonitorService -UnitDirectory $script:Units -NoStop -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'UnitNotFound,ConnectionsMonitor.Commands.UninstallConnectionMonitorServiceCommand'
+    }
+
+    It 'records where history.path says unless -HistoryPath is given, with ReadWritePaths for the file used' {
+        if ($script:OnWindows) { return }
+        $withPath = [System.IO.Path]::Combine($script:Work, 'history-path.yml')
+        Set-Content -LiteralPath $withPath -Encoding ASCII -Value "history:`n  path: /srv/cm-pester/h.db`n"
+        $service = Install-ConnectionMonitorService -Name cm-pester-hp -HostPath $script:Cmon -ConfigPath $withPath -UnitDirectory $script:Units -NoStart -Confirm:$false -WarningAction SilentlyContinue
+        $service.HistoryPath | Should -Be '/srv/cm-pester/h.db'
+        $text = Get-Content -LiteralPath ([System.IO.Path]::Combine($script:Units, 'cm-pester-hp.service')) -Raw
+        $text | Should -Match ('(?m)^' + [regex]::Escape("ExecStart=`"$($script:Cmon)`" `"--service`" `"--config`" `"$withPath`"") + '$')
+        @([regex]::Matches($text, '(?m)^ReadWritePaths=.*$') | ForEach-Object Value) | Should -Be @('ReadWritePaths="-/srv/cm-pester"')
+
+        # -HistoryPath: passed as --history, and only its folder is made writable.
+        $service = Install-ConnectionMonitorService -Name cm-pester-hp -HostPath $script:Cmon -ConfigPath $withPath -HistoryPath /srv/cm-other/x.db -UnitDirectory $script:Units -NoStart -Force -Confirm:$false -WarningAction SilentlyContinue
+        $service.HistoryPath | Should -Be '/srv/cm-other/x.db'
+        $text = Get-Content -LiteralPath ([System.IO.Path]::Combine($script:Units, 'cm-pester-hp.service')) -Raw
+        $text | Should -Match ('(?m)^' + [regex]::Escape("ExecStart=`"$($script:Cmon)`" `"--service`" `"--config`" `"$withPath`" `"--history`" `"/srv/cm-other/x.db`"") + '$')
+        @([regex]::Matches($text, '(?m)^ReadWritePaths=.*$') | ForEach-Object Value) | Should -Be @('ReadWritePaths="/srv/cm-other"')
+        Uninstall-ConnectionMonitorService -Name cm-pester-hp -UnitDirectory $script:Units -NoStop -Confirm:$false
     }
 
     It 'grants CAP_NET_RAW only when the configuration turns on port-scan detection, and -Force replaces the unit' {

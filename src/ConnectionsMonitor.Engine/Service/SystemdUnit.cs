@@ -17,7 +17,11 @@ namespace ConnectionsMonitor.Engine.Service
         /// <summary>Absolute path of the config.yml passed with --config; null for the service's own lookup (CONNECTIONSMONITOR_CONFIG, then the module's default).</summary>
         public string ConfigPath { get; set; }
 
-        /// <summary>Absolute path of the history file passed with --history; null for <see cref="SystemdUnit.DefaultHistoryPath"/> in the unit's state directory.</summary>
+        /// <summary>
+        /// Absolute path of the history file passed with --history; null for no --history, so the service records where its
+        /// configuration's history.path says, else into <see cref="SystemdUnit.DefaultHistoryPath"/> in the unit's state directory
+        /// (a history.path outside the state directory needs its folder in <see cref="WritableFolders"/>).
+        /// </summary>
         public string HistoryPath { get; set; }
 
         /// <summary>An existing account to run as (User=); null for a transient account made by systemd (DynamicUser=yes).</summary>
@@ -81,12 +85,14 @@ namespace ConnectionsMonitor.Engine.Service
             CheckName(options.Name);
             string host = CheckAbsolutePath("the path of cmon", options.HostPath, required: true);
             string config = CheckAbsolutePath("the configuration path", options.ConfigPath, required: false);
-            string history = CheckAbsolutePath("the history path", options.HistoryPath, required: false) ?? DefaultHistoryPath;
+            string history = CheckAbsolutePath("the history path", options.HistoryPath, required: false);
             if (options.User != null) CheckUser(options.User);
 
             var exec = new List<string> { host, "--service" };
             if (config != null) { exec.Add("--config"); exec.Add(config); }
-            exec.Add("--history"); exec.Add(history);
+            // Only a history file given explicitly goes on the command line: without --history the service takes the
+            // configuration's history.path, else DefaultHistoryPath (an explicit default would override history.path).
+            if (history != null) { exec.Add("--history"); exec.Add(history); }
 
             var caps = new List<string> { "CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE" };
             if (options.PacketCapture) caps.Add("CAP_NET_RAW");
@@ -135,7 +141,7 @@ namespace ConnectionsMonitor.Engine.Service
             L("UMask=0027");
             L("# Undeliverable webhook messages (alerts.deadLetterPath's default) go to the state directory too.");
             L("Environment=XDG_DATA_HOME=/var/lib/" + StateDirectoryName);
-            if (!history.StartsWith("/var/lib/" + StateDirectoryName + "/", StringComparison.Ordinal))
+            if (history != null && !history.StartsWith("/var/lib/" + StateDirectoryName + "/", StringComparison.Ordinal))
                 L("ReadWritePaths=" + Quote(System.IO.Path.GetDirectoryName(history).Replace('\\', '/'), dollar: false));
             if (options.WritableFolders != null)
                 foreach (var folder in options.WritableFolders)

@@ -16,7 +16,7 @@ namespace ConnectionsMonitor.Engine.Service
         /// <summary>Absolute path of the config.yml given with --config; null for the service's own lookup.</summary>
         public string ConfigPath { get; set; }
 
-        /// <summary>Absolute path of the history file given with --history; null for <see cref="WindowsServiceSetup.DefaultHistoryPath"/>.</summary>
+        /// <summary>Absolute path of the history file given with --history; null for no --history, so the service records where its configuration's history.path says, else into <see cref="WindowsServiceSetup.DefaultHistoryPath"/>.</summary>
         public string HistoryPath { get; set; }
     }
 
@@ -42,7 +42,9 @@ namespace ConnectionsMonitor.Engine.Service
             var args = new List<string> { CheckPath("The path of cmon.exe", o.HostPath, true), "--service" };
             string config = CheckPath("The configuration path", o.ConfigPath, false);
             if (config != null) { args.Add("--config"); args.Add(config); }
-            args.Add("--history"); args.Add(CheckPath("The history path", o.HistoryPath, false) ?? DefaultHistoryPath);
+            // Only a history file given explicitly: without --history the service takes history.path, else DefaultHistoryPath.
+            string history = CheckPath("The history path", o.HistoryPath, false);
+            if (history != null) { args.Add("--history"); args.Add(history); }
             return string.Join(" ", args.ConvertAll(QuoteArgument));
         }
 

@@ -95,7 +95,7 @@ namespace ConnectionsMonitor.Commands
         [ValidateNotNullOrEmpty]
         public string ConfigPath { get; set; }
 
-        /// <summary>The history file the service writes (--history). Default: /var/lib/connectionsmonitor/history.db or %ProgramData%\ConnectionsMonitor\history.db.</summary>
+        /// <summary>The history file the service writes (--history). Default: no --history, so the service takes the configuration's history.path, else /var/lib/connectionsmonitor/history.db or %ProgramData%\ConnectionsMonitor\history.db.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string HistoryPath { get; set; }
@@ -126,6 +126,7 @@ namespace ConnectionsMonitor.Commands
             bool portScan = false;
             string eventSource = Engine.Configuration.EventLogConfig.DefaultSource, eventLog = "Application";
             var writes = new List<(string What, string Path)>(); // folders the configuration writes to
+            string configHistory = null; // history.path of -ConfigPath's configuration, as the service takes it
             if (ConfigPath != null)
             {
                 config = GetUnresolvedProviderPathFromPSPath(ConfigPath);
@@ -143,14 +144,32 @@ namespace ConnectionsMonitor.Commands
                     string deadLetter = plan.Config.Alerts.DeadLetterPath;
                     if (plan.Config.Alerts.Enabled && deadLetter != null && Path.IsPathRooted(deadLetter))
                         writes.Add(("the folder of alerts.deadLetterPath", Path.GetDirectoryName(deadLetter)));
-                    if (HistoryPath == null && plan.Config.History.Path != null && Path.IsPathRooted(plan.Config.History.Path))
-                        writes.Add(("the folder of history.path", Path.GetDirectoryName(plan.Config.History.Path)));
+                    configHistory = ServiceHistoryPath(plan.Config.History.Path);
+                    if (HistoryPath == null && configHistory != null)
+                        writes.Add(("the folder of history.path", Path.GetDirectoryName(configHistory)));
                 }
                 catch (Engine.Configuration.ConfigException ex) { ThrowTerminatingError(SessionRegistry.InvalidConfiguration(ex)); }
             }
+            // --history goes on the service's command line only when -HistoryPath is given; otherwise the service records
+            // where the configuration's history.path says, else into its default file (which Get-ConnectionHistory -Service reads).
             string history = HistoryPath == null ? null : GetUnresolvedProviderPathFromPSPath(HistoryPath);
-            if (IsWindows) InstallWindows(host, config, history, eventSource, eventLog);
-            else InstallSystemd(host, config, history, portScan, writes);
+            string recorded = history ?? configHistory ?? Engine.Service.ServiceRunner.DefaultHistoryPath();
+            if (!string.Equals(recorded, Engine.Service.ServiceRunner.DefaultHistoryPath(), StringComparison.Ordinal))
+                WriteVerbose("The service records into '" + recorded + "'" + (history != null ? " (-HistoryPath)" : " (history.path)") +
+                    "; Get-ConnectionHistory -Service reads '" + Engine.Service.ServiceRunner.DefaultHistoryPath() + "', so read this one with Get-ConnectionHistory -Path '" + recorded + "'.");
+            if (IsWindows) InstallWindows(host, config, history, recorded, eventSource, eventLog);
+            else InstallSystemd(host, config, history, recorded, portScan, writes);
+        }
+
+        /// <summary>
+        /// The file a history.path of the service's configuration names, as the service takes it: a relative one from the
+        /// service's working folder (/ under systemd; on Windows it is left as written). Null when history.path is empty.
+        /// </summary>
+        private static string ServiceHistoryPath(string configured)
+        {
+            if (string.IsNullOrEmpty(configured)) return null;
+            if (Path.IsPathRooted(configured) || IsWindows) return configured;
+            return Path.GetFullPath(Path.Combine("/", configured));
         }
 
         private string ResolveHost()
@@ -186,7 +205,7 @@ namespace ConnectionsMonitor.Commands
             return path;
         }
 
-        private void InstallSystemd(string host, string config, string history, bool portScan, List<(string What, string Path)> writes)
+        private void InstallSystemd(string host, string config, string history, string recorded, bool portScan, List<(string What, string Path)> writes)
         {
             var writable = new List<string>();
             foreach (var (_, path) in writes)
@@ -199,7 +218,7 @@ namespace ConnectionsMonitor.Commands
             catch (ArgumentException ex) { ThrowTerminatingError(new ErrorRecord(ex, "InvalidServiceSetting", ErrorCategory.InvalidArgument, null)); return; }
             // What the unit's sandbox hides from the service would make it fail at start (cmon, the configuration) or lose
             // what it writes: said here, while the installer can still be told otherwise.
-            var seen = new List<(string What, string Path)> { ("cmon", host), ("the configuration", config), ("the history file", history) };
+            var seen = new List<(string What, string Path)> { ("cmon", host), ("the configuration", config), ("the history file", history) }; // history.path's folder is in writes
             seen.AddRange(writes);
             foreach (var (what, path) in seen)
             {
@@ -238,12 +257,12 @@ namespace ConnectionsMonitor.Commands
             WriteObject(new ConnectionMonitorService
             {
                 Name = ServiceName, Kind = "systemd", UnitPath = unitPath, HostPath = host, ConfigPath = config,
-                HistoryPath = history ?? Engine.Service.SystemdUnit.DefaultHistoryPath, Account = User ?? "DynamicUser",
+                HistoryPath = recorded, Account = User ?? "DynamicUser",
                 Capabilities = caps, Started = started, CommandLine = exec,
             });
         }
 
-        private void InstallWindows(string host, string config, string history, string eventSource, string eventLog)
+        private void InstallWindows(string host, string config, string history, string recorded, string eventSource, string eventLog)
         {
             var options = new Engine.Service.WindowsServiceOptions { Name = ServiceName, HostPath = host, ConfigPath = config, HistoryPath = history };
             string commandLine;
@@ -272,7 +291,7 @@ namespace ConnectionsMonitor.Commands
             WriteObject(new ConnectionMonitorService
             {
                 Name = ServiceName, Kind = "WindowsService", HostPath = host, ConfigPath = config,
-                HistoryPath = history ?? Engine.Service.WindowsServiceSetup.DefaultHistoryPath, Account = "LocalSystem", Started = !NoStart, CommandLine = commandLine,
+                HistoryPath = recorded, Account = "LocalSystem", Started = !NoStart, CommandLine = commandLine,
                 EventLogSource = eventSource + " in " + eventLog,
             });
         }

@@ -53,7 +53,8 @@ namespace ConnectionsMonitor.Tests.Service
         public void TheUnitRunsTheServiceModeWithTheMeasuredCapabilitiesOnly()
         {
             var keys = Keys(SystemdUnit.Render(Options()));
-            Assert.Equal("\"/opt/connectionsmonitor/cmon\" \"--service\" \"--config\" \"/etc/connectionsmonitor/config.yml\" \"--history\" \"/var/lib/connectionsmonitor/history.db\"", keys["ExecStart"].Single());
+            // No --history unless one is given: the service then takes the configuration's history.path, else its default file.
+            Assert.Equal("\"/opt/connectionsmonitor/cmon\" \"--service\" \"--config\" \"/etc/connectionsmonitor/config.yml\"", keys["ExecStart"].Single());
             Assert.Equal("simple", keys["Type"].Single());
             Assert.Equal("on-failure", keys["Restart"].Single());
             Assert.Equal("2", keys["RestartPreventExitStatus"].Single());
@@ -267,6 +268,9 @@ namespace ConnectionsMonitor.Tests.Service
             o.HostPath = "C:\\cm\\cmon.exe";
             o.ConfigPath = "C:\\cm\nx.yml";
             Assert.Contains("control character", Assert.Throws<ArgumentException>(() => WindowsServiceSetup.CommandLine(o)).Message);
+            o.ConfigPath = "C:\\cm\\config.yml";
+            o.HistoryPath = null; // none given: no --history, so the service takes history.path, else its default file
+            Assert.Equal("C:\\cm\\cmon.exe --service --config C:\\cm\\config.yml", WindowsServiceSetup.CommandLine(o));
             o.ConfigPath = null;
             o.Name = "bad name";
             Assert.Contains("expected 1 to 256", Assert.Throws<ArgumentException>(() => WindowsServiceSetup.CommandLine(o)).Message);
