@@ -140,6 +140,21 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
             Should -Throw -ErrorId 'InvalidConfiguration,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
         { Install-ConnectionMonitorService -HostPath ([System.IO.Path]::Combine($script:Work, 'no-cmon')) -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'HostNotFound,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+        # A file that is not executable (the configuration given as -HostPath): systemd would say so only at start.
+        if (-not (Test-Path variable:IsWindows) -or -not $IsWindows) {
+            $notExe = [System.IO.Path]::Combine($script:Work, 'not-cmon.yml')
+            Set-Content -LiteralPath $notExe -Encoding ASCII -Value "refreshInterval: 1000`n"
+            [System.IO.File]::SetUnixFileMode($notExe, [System.IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
+            $err = $null
+            try { Install-ConnectionMonitorService -HostPath $notExe -ConfigPath $script:Config -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue }
+            catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'HostNotExecutable,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
+            $err.Exception.Message | Should -Be "-HostPath '$notExe' is not executable (mode 0644, no execute bit); expected the cmon executable, a regular file with an execute bit, such as /opt/connectionsmonitor/cmon copied from the host's build folder (chmod 755 it if the copy lost its mode)."
+            # Executable by its owner only: the transient account could not run it, said as a warning.
+            [System.IO.File]::SetUnixFileMode($notExe, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute')
+            $null = Install-ConnectionMonitorService -Name cm-pester-x -HostPath $notExe -UnitDirectory $script:Units -NoStart -Confirm:$false -WhatIf -WarningVariable warned -WarningAction SilentlyContinue
+            ($warned -join "`n") | Should -BeLike "*-HostPath '$notExe' (mode 0700) is not executable by other users, and the service's transient account (DynamicUser) is one of them*"
+        }
         { Install-ConnectionMonitorService -Name 'a/b' -HostPath $script:Cmon -UnitDirectory $script:Units -NoStart -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidServiceName,ConnectionsMonitor.Commands.InstallConnectionMonitorServiceCommand'
         # An account that does not exist: systemd-analyze verify passes such a unit, which fails only when it starts.

@@ -202,6 +202,7 @@ namespace ConnectionsMonitor.Commands
             }
             if (!File.Exists(path))
                 ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("-HostPath '" + path + "' does not exist; expected the path of the cmon executable (" + name + ").", path), "HostNotFound", ErrorCategory.ObjectNotFound, path));
+            CheckExecutable(path);
             return path;
         }
 
@@ -308,6 +309,33 @@ namespace ConnectionsMonitor.Commands
                 // The service is installed; its entries still go to the Application log, only Event Viewer cannot show their text.
                 WriteWarning(ex.Message + " alerts.eventLog entries still go to the Application log, without their description in Event Viewer; run PowerShell as Administrator and install again with -Force to register the source.");
             }
+        }
+
+        /// <summary>
+        /// Unix: a cmon the service manager cannot execute (a config.yml given as -HostPath, a copy that lost its mode) is
+        /// refused now, not found by a service that does not start. It must be a regular file with an execute bit; with the
+        /// transient DynamicUser account, which is neither its owner nor in its group, the bit for other users is needed too.
+        /// </summary>
+        private void CheckExecutable(string path)
+        {
+#if NETCOREAPP
+            if (IsWindows) return;
+            UnixFileMode mode;
+            try { mode = File.GetUnixFileMode(path); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                ThrowTerminatingError(new ErrorRecord(new IOException("-HostPath '" + path + "' cannot be checked: " + ex.Message + " Expected the path of the cmon executable.", ex), "HostNotExecutable", ErrorCategory.InvalidArgument, path));
+                return;
+            }
+            string octal = Convert.ToString((int)mode & 0xFFF, 8).PadLeft(4, '0');
+            const UnixFileMode anyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+            if ((mode & anyExecute) == 0)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-HostPath '" + path + "' is not executable (mode " + octal +
+                    ", no execute bit); expected the cmon executable, a regular file with an execute bit, such as /opt/connectionsmonitor/cmon copied from the host's build folder (chmod 755 it if the copy lost its mode)."),
+                    "HostNotExecutable", ErrorCategory.InvalidArgument, path));
+            else if (User == null && (mode & UnixFileMode.OtherExecute) == 0)
+                WriteWarning("-HostPath '" + path + "' (mode " + octal + ") is not executable by other users, and the service's transient account (DynamicUser) is one of them: it would not start. chmod o+rx it (and its folder), or give -User with an account that may run it.");
+#endif
         }
 
         private void RunToolIgnoringFailure(string file, IReadOnlyList<string> args)
