@@ -8,7 +8,8 @@ namespace ConnectionsMonitor.Engine.Platform
 {
     /// <summary>
     /// Files that other users of the machine must not read: an address with its token (the service's dashboard.url, owner
-    /// only), a history of the machine's connections (owner and group, never others). On Linux a file is created with its
+    /// only), the alerts' dead-letter file (alert payloads, owner only), a history of the machine's connections (owner and
+    /// group, never others). On Linux a file is created with its
     /// mode from the start (openat with O_CREAT|O_EXCL: no moment in which the umask's usual 0644 lets another user open
     /// it); on Windows the module's files are in per-user or administrators-only folders, whose permissions they inherit,
     /// and nothing is done.
@@ -24,16 +25,25 @@ namespace ConnectionsMonitor.Engine.Platform
         /// purpose). Errors: IOException (errno's message) when the file cannot be created, UnauthorizedAccessException when
         /// the folder refuses it.
         /// </summary>
-        public static void CreateIfMissing(string path)
+        public static void CreateIfMissing(string path) => CreateIfMissing(path, OwnerReadWriteGroupRead);
+
+        /// <summary>
+        /// Creates <paramref name="path"/> empty, readable by its owner only (mode 0600), when it does not exist; an existing
+        /// file keeps its permissions. For files appended to that hold what other users must not read (the alerts' dead-letter
+        /// file). Errors as <see cref="CreateIfMissing(string)"/>.
+        /// </summary>
+        public static void CreateOwnerOnlyIfMissing(string path) => CreateIfMissing(path, OwnerReadWrite);
+
+        private static void CreateIfMissing(string path, uint mode)
         {
             if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || File.Exists(path)) return;
-            int errno = Create(path, OwnerReadWriteGroupRead);
+            int errno = Create(path, mode);
             if (errno != 0 && errno != LinuxNative.EEXIST) throw Failure(path, errno);
         }
 
         /// <summary>
         /// Writes <paramref name="text"/> (UTF-8, no byte order mark) to <paramref name="path"/>, readable by its owner only:
-        /// an existing file is made so (chmod 0600) before the text goes in. Errors as <see cref="CreateIfMissing"/>.
+        /// an existing file is made so (chmod 0600) before the text goes in. Errors as <see cref="CreateIfMissing(string)"/>.
         /// </summary>
         public static void WriteSecret(string path, string text)
         {

@@ -42,6 +42,28 @@ namespace ConnectionsMonitor.Tests.Linux
             Assert.Contains("cannot be created with a mode that keeps other users out", refused.Message);
         }
 
+        /// <summary>The alerts' dead-letter file holds alert payloads (process names, addresses): a newcomer's trial found it 0644.</summary>
+        [LinuxFact]
+        public void ANewDeadLetterFileIsOwnerOnlyAndAnExistingOneKeepsItsMode()
+        {
+            string path = Path.Combine(_dir, "dead", "alerts-undelivered.jsonl");
+            var file = new ConnectionsMonitor.Engine.Alerts.Delivery.DeadLetterFile(path);
+            var entry = new ConnectionsMonitor.Engine.Alerts.Delivery.DeadLetter
+            {
+                Target = "generic http://127.0.0.1", Kind = ConnectionsMonitor.Engine.Alerts.AlertTargetKind.Generic, Rule = "r1",
+                AlertIds = new[] { Guid.NewGuid() }, Attempts = 1, Error = "refused", Payload = System.Text.Encoding.UTF8.GetBytes("{\"process\":\"curl\"}"),
+            };
+            Assert.True(file.Append(new[] { entry }));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.True(file.Append(new[] { entry }));
+            Assert.Equal(2, File.ReadAllLines(path).Length);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+            Assert.True(file.Append(new[] { entry }));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(path)); // an administrator's choice stays
+        }
+
         [LinuxFact]
         public void ANewHistoryAndItsWalAreNotReadableByOtherUsersAndAnExistingOneKeepsItsMode()
         {

@@ -22,7 +22,7 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
     /// <summary>
     /// Appends undelivered messages to a JSON-lines file, one object a line:
     /// <c>{"time","target","kind","rule","alerts":[ids],"attempts","error","payload":{…}}</c>. Never the URL.
-    /// Thread-safe (one writer at a time in this process).
+    /// A new file is readable by its owner only (0600 on Linux); an existing one keeps its mode. Thread-safe (one writer at a time in this process).
     /// </summary>
     internal sealed class DeadLetterFile
     {
@@ -44,6 +44,8 @@ namespace ConnectionsMonitor.Engine.Alerts.Delivery
                 {
                     string dir = System.IO.Path.GetDirectoryName(Path);
                     if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+                    // Alert payloads name processes and addresses: a new file is readable by its owner only (0600).
+                    Platform.PrivateFile.CreateOwnerOnlyIfMissing(Path);
                     File.AppendAllText(Path, text.ToString(), new UTF8Encoding(false));
                     return true;
                 }
