@@ -96,12 +96,17 @@ namespace ConnectionsMonitor.Engine.History
         }
 
         /// <summary>Opens the history at <paramref name="path"/> to read; it may be written meanwhile.</summary>
-        /// <exception cref="HistoryException">No such file, or it is not a history database.</exception>
+        /// <exception cref="HistoryException">No such file, or it is not a history database (an SQLite database of another program is said so).</exception>
         public static HistoryStore OpenReader(string path)
         {
             if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("A history file path is needed.", nameof(path));
             path = System.IO.Path.GetFullPath(path);
             if (!File.Exists(path)) throw new HistoryException("There is no history file at '" + path + "': start a recording first, or name the file of one.");
+            // Another program's database is said so, as the writer says it (not as a history with nothing in it yet).
+            (bool Sqlite, int? Id) owner = (false, null);
+            try { owner = Owner(path, File.Exists(path + ".lock")); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { } // SQLite's open below says why
+            if (owner.Sqlite && owner.Id != ApplicationId) throw OfAnotherProgram(path, owner.Id.Value, "");
             var db = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadOnly));
             try
             {
@@ -187,27 +192,39 @@ namespace ConnectionsMonitor.Engine.History
         private static void CheckOwnership(string path, bool recordedBefore, List<string> warnings)
         {
             if (Directory.Exists(path)) throw new HistoryException("'" + path + "' is a folder: name a file for the history.");
-            var info = new FileInfo(path);
-            if (!info.Exists || info.Length == 0) return;
-            byte[] header = new byte[100];
-            int read;
-            using (var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)) read = f.Read(header, 0, header.Length);
-            bool sqlite = read == 100 && Encoding.ASCII.GetString(header, 0, 16) == "SQLite format 3\0";
-            if (sqlite)
-            {
-                int id = (header[68] << 24) | (header[69] << 16) | (header[70] << 8) | header[71];
-                if (id == ApplicationId) return;
-                // A recorder killed before its first checkpoint left the id in the write-ahead log, not in the file's header.
-                if (recordedBefore || File.Exists(path + "-wal")) id = ApplicationIdThroughLog(path) ?? id;
-                if (id == ApplicationId) return;
-                throw new HistoryException("'" + path + "' is an SQLite database of another program (application id " + id.ToString(CultureInfo.InvariantCulture) +
-                                           "), not a ConnectionsMonitor history: nothing was written to it. Choose another path.");
-            }
+            var (sqlite, id) = Owner(path, recordedBefore);
+            if (id == null || id == ApplicationId) return;
+            if (sqlite) throw OfAnotherProgram(path, id.Value, ": nothing was written to it");
             if (!recordedBefore)
                 throw new HistoryException("'" + path + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Remove it or choose another path.");
             string aside = SetAside(path);
             warnings.Add("The history file '" + path + "' was damaged (not a database any more); it was moved to '" + aside + "' and a new one started.");
         }
+
+        /// <summary>
+        /// Whose file <paramref name="path"/> is, the one check the writer and the reader share: (false, null) for a missing
+        /// or empty file (a history not begun), (true, id) for an SQLite database whose PRAGMA application_id is id (ours:
+        /// <see cref="ApplicationId"/>), (false, 0) for another kind of file. Reads the header without SQLite (nothing of the
+        /// file changes), and through the write-ahead log when the header has not got the id yet.
+        /// </summary>
+        private static (bool Sqlite, int? ApplicationId) Owner(string path, bool recordedBefore)
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists || info.Length == 0) return (false, null);
+            byte[] header = new byte[100];
+            int read;
+            using (var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)) read = f.Read(header, 0, header.Length);
+            if (read != 100 || Encoding.ASCII.GetString(header, 0, 16) != "SQLite format 3\0") return (false, 0);
+            int id = (header[68] << 24) | (header[69] << 16) | (header[70] << 8) | header[71];
+            // A recorder killed before its first checkpoint (or one still recording) has the id in the write-ahead log, not in the file's header.
+            if (id != ApplicationId && (recordedBefore || File.Exists(path + "-wal"))) id = ApplicationIdThroughLog(path) ?? id;
+            return (true, id);
+        }
+
+        /// <summary>The error for an SQLite database of another program, worded alike for the writer and the reader.</summary>
+        private static HistoryException OfAnotherProgram(string path, int id, string done) =>
+            new HistoryException("'" + path + "' is an SQLite database of another program (application id " + id.ToString(CultureInfo.InvariantCulture) +
+                                 "), not a ConnectionsMonitor history" + done + ". Choose another path.");
 
         /// <summary>PRAGMA application_id as SQLite reads it (through the write-ahead log), read-only; null when it cannot be read.</summary>
         private static int? ApplicationIdThroughLog(string path)

@@ -306,6 +306,11 @@ namespace ConnectionsMonitor.Tests.History
             var foreign = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter(other, null));
             Assert.Contains("is an SQLite database of another program (application id 0)", foreign.Message);
             Assert.Equal(before, File.ReadAllBytes(other)); // not even switched to WAL
+            Assert.Equal("'" + other + "' is an SQLite database of another program (application id 0), not a ConnectionsMonitor history: nothing was written to it. Choose another path.", foreign.Message);
+            // The reader says the same (a newcomer's trial got "holds no connection history yet", as if it were an empty history).
+            var read = Assert.Throws<HistoryException>(() => HistoryStore.OpenReader(other));
+            Assert.Equal("'" + other + "' is an SQLite database of another program (application id 0), not a ConnectionsMonitor history. Choose another path.", read.Message);
+            Assert.Equal(before, File.ReadAllBytes(other));
 
             var folder = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter(_dir, null));
             Assert.Contains("is a folder", folder.Message);
@@ -442,6 +447,16 @@ namespace ConnectionsMonitor.Tests.History
             }
             using (var reader = HistoryStore.OpenReader(DbPath))
                 Assert.Equal("r", Assert.Single(reader.QueryAlerts(new HistoryQuery())).RuleName);
+        }
+
+        /// <summary>An empty file (a recording's file before its first write) is a history not begun, not another program's database.</summary>
+        [Fact]
+        public void ReadingAnEmptyFileSaysItHoldsNoHistoryYet()
+        {
+            Directory.CreateDirectory(_dir);
+            File.WriteAllBytes(DbPath, Array.Empty<byte>());
+            var ex = Assert.Throws<HistoryException>(() => HistoryStore.OpenReader(DbPath));
+            Assert.Equal("'" + DbPath + "' holds no connection history yet.", ex.Message);
         }
 
         [Fact]
