@@ -159,14 +159,23 @@ namespace ConnectionsMonitor.Engine.History
             {
                 throw new HistoryLockedException(path, WriterOf(path));
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                throw new HistoryException("The history file '" + path + "' cannot be written: " + ex.Message, ex);
+                throw CannotRecordThere(path, lockPath, ex);
             }
-            catch (UnauthorizedAccessException ex)
-            {
-                throw new HistoryException("The history file '" + path + "' cannot be written: " + ex.Message, ex);
-            }
+        }
+
+        /// <summary>
+        /// The lock file beside the history could not be made: said of the file the user named, with the OS's reason (on
+        /// Linux its own words; .NET's say "Could not find file '….lock'" for /proc), not of the lock file, an internal detail.
+        /// </summary>
+        private static HistoryException CannotRecordThere(string path, string lockPath, Exception ex)
+        {
+            string reason = Platform.PrivateFile.CreateRefusal(lockPath) ?? ex.Message.TrimEnd('.');
+            string folder = System.IO.Path.GetDirectoryName(path);
+            return File.Exists(path)
+                ? new HistoryException("The history file '" + path + "' cannot be recorded into: its folder '" + folder + "' refuses the lock file a recorder makes beside it (" + reason + "). Record into a file in a folder you may write to.", ex)
+                : new HistoryException("The history file '" + path + "' cannot be created there: " + reason + ". Name a file in a folder you may write to.", ex);
         }
 
         /// <summary>

@@ -56,6 +56,24 @@ namespace ConnectionsMonitor.Engine.Platform
             File.WriteAllText(path, text, new UTF8Encoding(false));
         }
 
+        /// <summary>
+        /// Linux: why the OS refuses to create <paramref name="path"/>, in its own words (strerror and errno, such as "No such
+        /// file or directory (errno 2)" in /proc), for a failure whose .NET text hides that reason ("Could not find file …").
+        /// Null elsewhere, or when the OS does not refuse now: then the file exists afterwards (created empty, mode 0640 less
+        /// the umask, if it was missing).
+        /// </summary>
+        public static unsafe string CreateRefusal(string path)
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return null;
+            fixed (byte* p = NulTerminated(path))
+            {
+                int fd = LinuxNative.openat(LinuxNative.AT_FDCWD, p, LinuxNative.O_WRONLY | LinuxNative.O_CREAT | LinuxNative.O_CLOEXEC, OwnerReadWriteGroupRead);
+                if (fd < 0) return LinuxNative.ErrnoText(LinuxNative.LastErrno);
+                LinuxNative.close(fd);
+                return null;
+            }
+        }
+
         private static unsafe int Create(string path, uint mode)
         {
             fixed (byte* p = NulTerminated(path))

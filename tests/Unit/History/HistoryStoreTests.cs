@@ -316,6 +316,19 @@ namespace ConnectionsMonitor.Tests.History
             Assert.Contains("is a folder", folder.Message);
         }
 
+        /// <summary>
+        /// A folder where no file can be made (/proc): the error names the file the user gave and the OS's reason, not the
+        /// lock file beside it ("Could not find file '/proc/x.db.lock'", a newcomer's trial).
+        /// </summary>
+        [LinuxFact]
+        public void AFolderThatRefusesNewFilesIsSaidOfTheHistoryFileWithTheOsReason()
+        {
+            string path = "/proc/cm-test-" + Guid.NewGuid().ToString("N") + ".db";
+            var ex = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter(path, null));
+            Assert.Equal("The history file '" + path + "' cannot be created there: No such file or directory (errno 2). Name a file in a folder you may write to.", ex.Message);
+            Assert.False(File.Exists(path + ".lock"));
+        }
+
         [Fact]
         public void OpenLivesCatchUpWithTheirCountersAndStateEveryMinuteAndTheRecordingsStartIsMarked()
         {
