@@ -205,7 +205,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// <summary>The PowerShell layer runs a script block for each alert of this rule.</summary>
         public bool HasAction { get; set; }
 
-        /// <summary>How often a level condition that stays on is said again (default 15 minutes; zero: never).</summary>
+        /// <summary>How often a level condition that stays on is said again (default 15 minutes; zero: never). The first sample within 5% of it (at most half a sample interval) says it, so sampling jitter never puts a repeat one sample late.</summary>
         public TimeSpan RepeatInterval { get; set; } = TimeSpan.FromMinutes(15);
 
         /// <summary>The first alert of this rule goes to its webhooks at once; the alerts that follow within this time go together as one message when it ends (default 5 s; zero sends each alone).</summary>

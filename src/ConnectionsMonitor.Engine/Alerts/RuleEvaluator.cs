@@ -107,7 +107,7 @@ namespace ConnectionsMonitor.Engine.Alerts
     /// connections closed before it left (<see cref="ConnectionTracker.IsRemnant"/>); the "new" kinds remember what the first sample
     /// showed as the baseline and fire for what appears after it (bounded memory, oldest forgotten first);
     /// the levels are edge-triggered: Firing when the condition starts, Repeating every RepeatInterval
-    /// while it stays, Resolved when it ends. Not thread-safe: the alert thread owns it.
+    /// while it stays (give or take <see cref="RepeatTolerance"/>), Resolved when it ends. Not thread-safe: the alert thread owns it.
     /// </summary>
     internal sealed class RuleEvaluator : IDisposable
     {
@@ -214,6 +214,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             {
                 if (_disposed) return new List<AlertEvent>();
                 var alerts = EvaluateCore(sample);
+                _previousSampleUtc = sample.TimeUtc;
                 _active = _states.Values.Sum(s => s.Levels.Count(l => l.Value.On));
                 return alerts;
             }
@@ -362,6 +363,22 @@ namespace ConnectionsMonitor.Engine.Alerts
             return null;
         }
 
+        /// <summary>
+        /// How much sooner than RepeatInterval a repeat is due: 5% of the interval, but at most half the time between the
+        /// rule's previous sample and this one. Samples come a few milliseconds early or late, so with 1-s samples and a
+        /// 4-s interval the sample 3.995 s after the last alert says it (without the tolerance the next one did, 4.94 s
+        /// later); a repeat never comes more than half a sample early.
+        /// </summary>
+        internal static TimeSpan RepeatTolerance(TimeSpan repeatInterval, TimeSpan? sampleGap)
+        {
+            var tolerance = TimeSpan.FromTicks(repeatInterval.Ticks / 20);
+            if (sampleGap != null && sampleGap.Value > TimeSpan.Zero && sampleGap.Value.Ticks / 2 < tolerance.Ticks)
+                tolerance = TimeSpan.FromTicks(sampleGap.Value.Ticks / 2);
+            return tolerance;
+        }
+
+        private DateTime? _previousSampleUtc;
+
         private void Levels(ConditionState s, AlertSample sample, IReadOnlyList<ConnectionRecord> rows, List<AlertEvent> alerts)
         {
             var c = s.Condition;
@@ -406,6 +423,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                 return;
             }
             if (!c.PerProcess && !values.ContainsKey(-1)) values[-1] = 0;
+            var tolerance = RepeatTolerance(_rule.RepeatInterval, sample.TimeUtc - _previousSampleUtc);
             foreach (var kv in values)
             {
                 if (!s.Levels.TryGetValue(kv.Key, out var level)) s.Levels[kv.Key] = level = new Level();
@@ -419,7 +437,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                     level.LastSaidUtc = sample.TimeUtc;
                     alerts.Add(LevelAlert(c, AlertStatus.Firing, sample.TimeUtc, kv.Value, threshold, who));
                 }
-                else if (over && _rule.RepeatInterval > TimeSpan.Zero && sample.TimeUtc - level.LastSaidUtc >= _rule.RepeatInterval)
+                else if (over && _rule.RepeatInterval > TimeSpan.Zero && sample.TimeUtc - level.LastSaidUtc >= _rule.RepeatInterval - tolerance)
                 {
                     level.LastSaidUtc = sample.TimeUtc;
                     alerts.Add(LevelAlert(c, AlertStatus.Repeating, sample.TimeUtc, kv.Value, threshold, who));

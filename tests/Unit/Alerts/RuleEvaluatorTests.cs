@@ -158,6 +158,48 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.Equal("First outbound connection of curl (PID 2) (10.0.0.5:50001 ↔ 203.0.113.7:443)", a.Summary);
         }
 
+        /// <summary>
+        /// Samples come a few milliseconds off their second: a newcomer's trial with -RepeatInterval 4 and 1-s samples got the
+        /// repeat 4.94 s after Firing, since the sample 3.995 s after it was short of 4 s. Within 5% of the interval (at most
+        /// half a sample) a repeat is due; earlier it is not.
+        /// </summary>
+        [Fact]
+        public void ARepeatIsNotOneSampleLateWhenTheSampleComesAFewMillisecondsEarly()
+        {
+            var rule = new AlertRule("busy", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 2 } }) { RepeatInterval = TimeSpan.FromSeconds(4) };
+            var ev = new RuleEvaluator(rule, null);
+            var busy = Enumerable.Range(0, 3).Select(i => Tcp(50000 + i, 443, TcpState.Established)).ToArray();
+            var t = T0.AddMilliseconds(3869);
+            AlertSample At(double seconds) => new AlertSample(t.AddSeconds(seconds), busy, new ConnectionEvent[0]);
+            Assert.Equal(AlertStatus.Firing, Assert.Single(ev.Evaluate(At(0))).Status);
+            Assert.Empty(ev.Evaluate(At(1.001)));
+            Assert.Empty(ev.Evaluate(At(1.998)));
+            Assert.Empty(ev.Evaluate(At(2.999)));
+            var repeat = Assert.Single(ev.Evaluate(At(3.995))); // 5 ms short of 4 s
+            Assert.Equal(AlertStatus.Repeating, repeat.Status);
+            Assert.Equal(t.AddSeconds(3.995), repeat.TimeUtc);
+            // The next one counts from the repeat: 3.81 s later is 190 ms short, within 5% (200 ms) of 4 s ...
+            Assert.Empty(ev.Evaluate(At(4.995)));
+            Assert.Empty(ev.Evaluate(At(5.995)));
+            Assert.Empty(ev.Evaluate(At(6.995)));
+            Assert.Equal(AlertStatus.Repeating, Assert.Single(ev.Evaluate(At(7.805))).Status);
+            // ... but 3.7 s after it (300 ms short) is too early.
+            Assert.Empty(ev.Evaluate(At(8.805)));
+            Assert.Empty(ev.Evaluate(At(9.805)));
+            Assert.Empty(ev.Evaluate(At(11.505)));
+            Assert.Equal(AlertStatus.Repeating, Assert.Single(ev.Evaluate(At(11.805))).Status);
+        }
+
+        /// <summary>The tolerance: 5% of the repeat interval, at most half the time between two samples.</summary>
+        [Fact]
+        public void TheRepeatToleranceIsFivePercentAtMostHalfASample()
+        {
+            Assert.Equal(TimeSpan.FromMilliseconds(200), RuleEvaluator.RepeatTolerance(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(1)));
+            Assert.Equal(TimeSpan.FromMilliseconds(200), RuleEvaluator.RepeatTolerance(TimeSpan.FromSeconds(4), null));
+            Assert.Equal(TimeSpan.FromSeconds(1), RuleEvaluator.RepeatTolerance(TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(2)));
+            Assert.Equal(TimeSpan.FromMilliseconds(50), RuleEvaluator.RepeatTolerance(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        }
+
         [Fact]
         public void LevelsFireWhenTheyStartRepeatAtTheIntervalAndResolveWhenTheyEnd()
         {
