@@ -40,8 +40,8 @@ Describe 'Export-ConnectionBaseline and Compare-ConnectionBaseline' {
             $mine[0].ProcessId | Should -Be $PID
             # The table view shows the entry as a user reads it; JSON keeps every field flat.
             $table = ($mine | Format-Table | Out-String -Width 250) -split "`r?`n" | Where-Object { $_.Trim() }
-            $table[0] | Should -Match '^Change\s+Kind\s+Proto\s+Local\s+RPort\s+Scope\s+ASN\s+Geo\s+Process\s+PID\s+Path / VPN reason$'
-            $table[2] | Should -Match ('^Added\s+Listener\s+TCP\s+127\.0\.0\.1:' + $port + '\s+' + [regex]::Escape($script:Me) + '\s+' + $PID + '\b')
+            $table[0] | Should -Match '^Change\s+Kind\s+Proto\s+Process\s+Local\s+RPort\s+Scope\s+ASN\s+Geo\s+PID\s+Path / VPN reason$'
+            $table[2] | Should -Match ('^Added\s+Listener\s+TCP\s+' + [regex]::Escape($script:Me) + '\s+127\.0\.0\.1:' + $port + '\s+' + $PID + '\b')
             $json = $mine[0] | ConvertTo-Json | ConvertFrom-Json
             $json.Change | Should -Be 'Added'
             $json.LocalPort | Should -Be $port

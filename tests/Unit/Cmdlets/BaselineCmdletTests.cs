@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using System.Net.Sockets;
+using ConnectionsMonitor.Engine.Display;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
 
@@ -75,8 +76,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
 
             // The table view: its columns, this listener's row.
             string table = _ps.Render("Compare-ConnectionBaseline -Path '" + before + "' -DifferencePath '" + during + "' | Where-Object LocalPort -eq " + port);
-            Assert.Contains("Change  Kind     Proto Local", table);
-            Assert.Contains("Added   Listener TCP   127.0.0.1:" + port, table);
+            Assert.Contains("Change  Kind     Proto Process             Local", table);
+            Assert.Contains("Added   Listener TCP   " + TextFormat.Cell(Me, 19) + " 127.0.0.1:" + port, table);
         }
 
         [Fact]
@@ -141,7 +142,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             string table = _ps.Render("Compare-ConnectionBaseline '" + empty + "' -DifferencePath '" + hostile + "'");
             Assert.DoesNotContain('\u001b', table);
             Assert.DoesNotContain('\u0007', table);
-            Assert.Contains("Added   Listener TCP   0.0.0.0:4444", table);
+            Assert.Contains("Added   Listener TCP   " + TextFormat.Cell("evil\u241b]0;owned\u2407name", 19) + " 0.0.0.0:4444", table);
             Assert.Contains("/tmp/", table);
         }
     }

@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using System.Xml.Linq;
 using ConnectionsMonitor.Engine.Display;
 using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
@@ -114,6 +117,113 @@ namespace ConnectionsMonitor.Tests.Display
             string cell = TextFormat.Cell(name, 17);
             Assert.Equal(17, CellWidth.Of(cell));
             Assert.StartsWith("TCP   127.0.0.1:8080        127.0.0.1:50000       Established " + cell + "    4242 ", wide);
+        }
+
+        /// <summary>One object (or a few) of each type a table view in ConnectionsMonitor.Format.ps1xml selects, with long values.</summary>
+        private static readonly Dictionary<string, string> Samples = new Dictionary<string, string>
+        {
+            ["MonitoredConnection"] = Make + "mk 'python3'",
+            ["TopTalker"] = "[ConnectionsMonitor.TopTalker]@{ Rank = 1; Name = 'firefox-esr'; GroupBy = 'Process'; ProcessIds = '1234, 5678, 91011'; Connections = 42; BytesSent = 123456789; BytesReceived = 987654321; SendRate = 12345.6; ReceiveRate = 1234567.8; Share = 55.5 }",
+            ["ConnectionEvent"] = "[ConnectionsMonitor.ConnectionEvent]@{ ChangeType = 'StateChanged'; TimeStamp = $T; Protocol = 'TCP'; LocalAddress = '192.168.100.200'; LocalPort = 54321; RemoteAddress = '203.0.113.250'; RemotePort = 443; State = 'Established'; PreviousState = 'SynSent'; ProcessId = 4194303; ProcessName = 'firefox-esr' }",
+            ["GeoDatabaseInfo"] = "[ConnectionsMonitor.GeoDatabaseInfo]@{ Database = 'Country'; Source = 'Download'; DatabaseType = 'GeoLite2-Country'; BuildDate = $T; SizeBytes = 9876543; Path = '/root/.local/share/ConnectionsMonitor/GeoLite2-Country.mmdb' }",
+            ["ConnectionAlertInfo"] = "[ConnectionsMonitor.ConnectionAlertInfo]@{ Name = 'a1-with-a-rather-long-name'; Kind = 'RemotePort, NewPublicAddress'; LastFired = $T; Delivered = 12; Failed = 3; LastError = 'webhook https://hooks.example.com/x: 503 Service Unavailable' }",
+            ["ConnectionAlertTestResult"] = "[ConnectionsMonitor.ConnectionAlertTestResult]@{ Rule = 'leak'; Target = 'https://hooks.example.com/services/T000/B000/XXXX'; Delivered = $false; StatusCode = 503; Attempts = 3; Error = '503 Service Unavailable' }",
+            ["ConnectionBaselineInfo"] = "[ConnectionsMonitor.ConnectionBaselineInfo]@{ Created = $T; HostName = 'build-server-01'; Listeners = 12; Outbound = 34; Vpn = 1; Path = '/home/user/baselines/b1.json' }",
+            ["ConnectionBaselineDifference"] =
+                "[ConnectionsMonitor.ConnectionBaselineDifference]@{ Change = 'Added'; Kind = 'Listener'; Protocol = 'TCP'; LocalAddress = '127.0.0.1'; LocalPort = 45347; ProcessName = 'dotnet'; ProcessPath = '/usr/share/dotnet/dotnet'; ProcessId = 29181 }, " +
+                "[ConnectionsMonitor.ConnectionBaselineDifference]@{ Change = 'Removed'; Kind = 'Outbound'; Protocol = 'TCP'; RemotePort = 443; AddressScope = 'Public'; Asn = 15169; Country = 'US'; ProcessName = 'python3'; ProcessPath = '/usr/bin/python3.11' }, " +
+                "[ConnectionsMonitor.ConnectionBaselineDifference]@{ Change = 'Added'; Kind = 'Vpn'; ProcessName = 'openvpn'; VpnReason = 'interface tun0 (tun)' }",
+            ["ConnectionDashboard"] = "[ConnectionsMonitor.ConnectionDashboard]@{ IsRunning = $true; IntervalSeconds = 2; Clients = 1; Connections = 123; Refused = 0; Url = 'http://127.0.0.1:8765/'; LaunchUrl = 'http://127.0.0.1:8765/#token=0123456789abcdef0123456789abcdef' }",
+            ["ConnectionMetricsEndpoint"] = "[ConnectionsMonitor.ConnectionMetricsEndpoint]@{ IsRunning = $true; IntervalSeconds = 15; ScrapesServed = 1234; LastScrape = $T; RequiresBearerToken = $true; Url = 'http://127.0.0.1:9184/metrics' }",
+            ["ConnectionRecording"] = "[ConnectionsMonitor.ConnectionRecording]@{ IsRecording = $true; IntervalSeconds = 5; SamplesWritten = 12345; SamplesLost = 0; LastSample = $T; SizeBytes = 123456789; Path = '/home/user/recordings/h.db' }",
+            ["ConnectionHistoryTotals"] = "[ConnectionsMonitor.ConnectionHistoryTotals]@{ Time = $T; Tcp = 123.4; Udp = 12.5; Established = 100.2; Listening = 20; MaxConnections = 150; BytesSent = 123456789; BytesReceived = 987654321 }",
+            ["ConnectionHistoryProcess"] = "[ConnectionsMonitor.ConnectionHistoryProcess]@{ Time = $T; ProcessName = 'firefox-esr'; Connections = 12.5; MaxConnections = 20; BytesSent = 123456789; BytesReceived = 987654321 }",
+            ["ConnectionHistoryConnection"] = "[ConnectionsMonitor.ConnectionHistoryConnection]@{ Opened = $T; Closed = $T; Protocol = 'TCP'; LocalAddress = '192.168.100.200'; LocalPort = 54321; RemoteAddress = '203.0.113.250'; RemotePort = 443; ProcessName = 'firefox-esr'; BytesSent = 123456789; BytesReceived = 987654321 }",
+            ["ConnectionHistoryAlert"] = "[ConnectionsMonitor.ConnectionHistoryAlert]@{ Time = $T; RuleName = 'exposed-listener'; Status = 'Delivered'; ProcessName = 'python3'; Message = 'TCP 0.0.0.0:8080 listens on all addresses' }",
+            ["ConnectionBlock"] = "[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '2001:db8:1234:5678::/64'; Direction = 'Outbound'; Created = $T; Expires = $T.AddHours(1); Reason = 'scan from alert exposed-listener' }",
+        };
+
+        /// <summary>The table views of ConnectionsMonitor.Format.ps1xml: name, column labels and widths (null: no width, it takes what is left).</summary>
+        private static IEnumerable<(string Name, string[] Labels, int?[] Widths)> TableViews() =>
+            XDocument.Load(Path.Combine(Repo.Root, "src", "ConnectionsMonitor.PowerShell", "ConnectionsMonitor.Format.ps1xml"))
+                .Descendants("View").Where(v => v.Element("TableControl") != null)
+                .Select(v => ((string)v.Element("Name"),
+                    v.Descendants("TableColumnHeader").Select(h => (string)h.Element("Label")).ToArray(),
+                    v.Descendants("TableColumnHeader").Select(h => (int?)h.Element("Width")).ToArray()));
+
+        public static TheoryData<string, int> ViewsAndWidths()
+        {
+            var data = new TheoryData<string, int>();
+            foreach (var view in TableViews())
+                foreach (int width in new[] { 80, 120 })
+                    data.Add(view.Name, width);
+            return data;
+        }
+
+        /// <summary>
+        /// Every table view at 80 and 120 columns (a newcomer's trial: the alert table's LastError header came one letter per
+        /// line at 80, the baseline comparison's 'Process' header split into 'Proc'/'ess' with 'dot…' for dotnet, and at 120 its
+        /// 'Path / VPN reason' header still wrapped). PowerShell narrows the last column that does not fit down to one cell
+        /// before it drops it, so each view is laid out for it: lines fit, the header is one line with every shown label whole,
+        /// no column with a width is narrowed, a last column without one (a path, a URL, a message) gets 12 cells or more or is
+        /// dropped, and at 120 every column shows.
+        /// </summary>
+        [Theory]
+        [MemberData(nameof(ViewsAndWidths))]
+        public void EveryTableViewFits80And120Columns(string view, int width)
+        {
+            var (_, labels, widths) = TableViews().Single(v => v.Name == view);
+            Assert.True(Samples.ContainsKey(view), "no sample object for the table view " + view + ": add one to Samples");
+            using var ps = new ModuleSession(width);
+            string text = (string)ps.Invoke("$T = [datetime]'2026-03-01 14:05:09'\n" + Samples[view] + " | Out-String -Width " + width).Single().BaseObject;
+            var lines = Lines(text);
+            string all = string.Join(Environment.NewLine, lines);
+            Assert.All(lines, l => Assert.True(CellWidth.Of(l) <= width, "wider than " + width + ":" + Environment.NewLine + all));
+            // The header is one line: the second is the rule under it, one run of dashes per column shown, as long as its label.
+            Assert.True(lines[1].Trim(' ', '-').Length == 0, "the header takes more than one line:" + Environment.NewLine + all);
+            var rules = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int shown = rules.Length;
+            for (int i = 0; i < shown; i++)
+                Assert.True(rules[i].Length == CellWidth.Of(labels[i]), "the header '" + labels[i] + "' is cut:" + Environment.NewLine + all);
+            if (width >= 120) Assert.True(shown == labels.Length, "at " + width + " columns not every column shows:" + Environment.NewLine + all);
+            // No column with a width was narrowed to make room: those shown add up to no more than the line.
+            int used = widths.Take(shown).Sum(w => w ?? 0) + shown - 1;
+            int? last = widths[shown - 1];
+            if (last != null)
+                Assert.True(used <= width, "'" + labels[shown - 1] + "' is narrowed from " + last + " cells:" + Environment.NewLine + all);
+            else
+                Assert.True(width - used >= 12, "'" + labels[shown - 1] + "' has only " + (width - used) + " cells:" + Environment.NewLine + all);
+        }
+
+        /// <summary>The views the newcomer's trial found unreadable, exactly, at 80 and 120 columns.</summary>
+        [Theory]
+        [InlineData("ConnectionAlertInfo", 80,
+            "Name              Kind                     LastFired           Delivered Failed",
+            "a1-with-a-rather… RemotePort, NewPublicAd… 2026-03-01 14:05:09        12      3")]
+        [InlineData("ConnectionAlertInfo", 120,
+            "Name              Kind                     LastFired           Delivered Failed LastError",
+            "a1-with-a-rather… RemotePort, NewPublicAd… 2026-03-01 14:05:09        12      3 webhook https://hooks.example.com/x: 50…")]
+        [InlineData("ConnectionBaselineDifference", 80,
+            "Change  Kind     Proto Process             Local                 RPort Scope",
+            "Added   Listener TCP   dotnet              127.0.0.1:45347")]
+        [InlineData("ConnectionBaselineDifference", 120,
+            "Change  Kind     Proto Process             Local                 RPort Scope          ASN Geo     PID Path / VPN reason",
+            "Added   Listener TCP   dotnet              127.0.0.1:45347                                      29181 /usr/share/dotnet…")]
+        [InlineData("TopTalker", 80,
+            "Rank Name                    Conns    Send/s    Recv/s Share%     Sent Received",
+            "   1 firefox-esr                42    12KB/s   1.2MB/s   55.5    118MB    942MB")]
+        [InlineData("TopTalker", 120,
+            "Rank Name                    Conns    Send/s    Recv/s Share%     Sent Received PIDs",
+            "   1 firefox-esr                42    12KB/s   1.2MB/s   55.5    118MB    942MB 1234, 5678, 91011")]
+        [InlineData("ConnectionAlertTestResult", 80,
+            "Rule             Target                           Delivered StatusCode Attempts",
+            "leak             https://hooks.example.com/servi… False            503        3")]
+        public void TheViewsTheTrialFoundUnreadable(string view, int width, string header, string firstRow)
+        {
+            using var ps = new ModuleSession(width);
+            var lines = Lines((string)ps.Invoke("$T = [datetime]'2026-03-01 14:05:09'\n" + Samples[view] + " | Out-String -Width " + width).Single().BaseObject);
+            Assert.Equal(header, lines[0]);
+            Assert.Equal(firstRow, lines[2]);
         }
 
         private static int CellsBefore(string line, string marker)
