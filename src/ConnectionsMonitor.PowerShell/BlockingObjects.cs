@@ -4,7 +4,7 @@ namespace ConnectionsMonitor
 {
     /// <summary>
     /// One block of a remote address or CIDR block in the host firewall, as Get-ConnectionBlock and
-    /// Block-ConnectionRemote -PassThru write it. Flat primitives (strings, DateTime, TimeSpan), so it survives
+    /// Block-ConnectionRemote -PassThru write it. Flat primitives (strings, DateTime, whole seconds), so it survives
     /// Export-Csv, ConvertTo-Json and remoting. Data source: the module's nftables table (Linux) or its Windows
     /// Firewall rule group (Windows), read when the command ran.
     /// </summary>
@@ -20,8 +20,12 @@ namespace ConnectionsMonitor
         public DateTime? Created { get; set; }
         /// <summary>When the block ends (local time); null for a block that stays until it is removed.</summary>
         public DateTime? Expires { get; set; }
-        /// <summary>The time left when the command ran (zero or more); null for a block without an end.</summary>
-        public TimeSpan? RemainingTime { get; set; }
+        /// <summary>
+        /// Whole seconds left until <see cref="Expires"/> when the command ran (0 or more, cut down to the second, as
+        /// AgeSeconds); null for a block that stays until it is removed. Seconds, not a TimeSpan, like every duration of
+        /// the module's objects: one value in Export-Csv and ConvertTo-Json.
+        /// </summary>
+        public long? RemainingSeconds { get; set; }
         /// <summary>Where the block lives: "nftables table inet connectionsmonitor" or "Windows Firewall rule group ConnectionsMonitor".</summary>
         public string Firewall { get; set; }
 

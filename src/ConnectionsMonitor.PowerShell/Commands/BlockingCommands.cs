@@ -121,7 +121,7 @@ namespace ConnectionsMonitor.Commands
             Reason = r.Reason,
             Created = r.CreatedUtc?.ToLocalTime(),
             Expires = r.ExpiresUtc?.ToLocalTime(),
-            RemainingTime = r.Remaining(nowUtc),
+            RemainingSeconds = r.Remaining(nowUtc) is TimeSpan left ? (long)Math.Floor(left.TotalSeconds) : (long?)null,
             Firewall = r.Firewall,
         };
 

@@ -22,7 +22,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         public void TheListViewShowsAHostileReasonCleaned()
         {
             string shown = _ps.Render("[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '192.0.2.5'; Direction = 'Both'; Reason = \"a`e[31mRED`e[0m $([char]0x202e)bidi`nx\"; Firewall = 'nftables' } | Format-List");
-            Assert.Contains("Reason        : a\u241b[31mRED\u241b[0m <U+202E>bidi\u240ax", shown);
+            Assert.Contains("Reason           : a\u241b[31mRED\u241b[0m <U+202E>bidi\u240ax", shown);
             Assert.DoesNotContain('\u001b', shown.ToCharArray());
             Assert.DoesNotContain('\u202e', shown.ToCharArray());
         }
@@ -70,6 +70,32 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Contains("-Duration must be longer than zero", Assert.Single(refused).Exception.Message);
         }
 
+        /// <summary>
+        /// The time left is whole seconds, one value (a newcomer's trial: RemainingTime was a TimeSpan, and
+        /// Block-ConnectionRemote -PassThru | ConvertTo-Json gave it as a nested object of 15 keys), $null for a block without
+        /// an end; the table view shows it compact.
+        /// </summary>
+        [Fact]
+        public void TheTimeLeftIsWholeSecondsInJsonAndCompactInTheTable()
+        {
+            var json = _ps.Invoke("[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '192.0.2.5'; Direction = 'Both'; Expires = [datetime]'2026-12-01T11:30:00'; RemainingSeconds = 7199 }, " +
+                "[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '192.0.2.6'; Direction = 'Inbound' } | ConvertTo-Json -Depth 2 -Compress").Single().ToString();
+            Assert.Contains("\"RemainingSeconds\":7199,", json);
+            Assert.Contains("\"RemainingSeconds\":null,", json);
+            string table = _ps.Render("[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '192.0.2.5'; Direction = 'Both'; Expires = [datetime]'2026-12-01T11:30:00'; RemainingSeconds = 7199 }, " +
+                "[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '192.0.2.6'; Direction = 'Inbound' }");
+            Assert.Contains("192.0.2.5                Both      2026-12-01 11:30:00    1h59m", table);
+            Assert.Contains("192.0.2.6                Inbound   never", table);
+            // What the cmdlets write: the seconds left until Expires, cut down to the second.
+            var left = _ps.Invoke(
+                "$now = [datetime]::new(2026, 12, 1, 10, 0, 0, [System.DateTimeKind]::Utc); $t = [ConnectionsMonitor.Engine.Blocking.BlockTarget]::Parse('192.0.2.5');" +
+                "$to = [ConnectionsMonitor.Commands.BlockingCommandBase].GetMethod('ToObject', [System.Reflection.BindingFlags]'NonPublic, Static');" +
+                "$timed = [ConnectionsMonitor.Engine.Blocking.BlockRecord]::new($t, 'Both', $null, $now, $now.AddSeconds(90.7), 'f');" +
+                "$forever = [ConnectionsMonitor.Engine.Blocking.BlockRecord]::new($t, 'Both', $null, $now, $null, 'f');" +
+                "foreach ($x in @($timed, $now), @($timed, $now.AddHours(1)), @($forever, $now)) { $r = $to.Invoke($null, $x).RemainingSeconds; if ($null -eq $r) { 'null' } else { $r.GetType().Name + ' ' + $r } }");
+            Assert.Equal(new[] { "Int64 90", "Int64 0", "null" }, left.Select(o => o.ToString()).ToArray());
+        }
+
         [Fact]
         public void AConnectionBlockIsFlatAndSurvivesRemotingsSerializer()
         {
@@ -77,16 +103,16 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Equal(new[]
             {
                 "RemoteAddress:string", "Direction:string", "Reason:string", "Created:System.Nullable[datetime]", "Expires:System.Nullable[datetime]",
-                "RemainingTime:System.Nullable[timespan]", "Firewall:string",
+                "RemainingSeconds:System.Nullable[long]", "Firewall:string",
             }, types);
             var back = Assert.Single(_ps.Invoke(
-                "$b = [ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '2001:db8::/32'; Direction = 'Inbound'; Reason = 'r'; Created = [datetime]'2026-12-01T10:30:00'; Expires = $null; RemainingTime = [timespan]'01:00:00'; Firewall = 'f' };" +
+                "$b = [ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '2001:db8::/32'; Direction = 'Inbound'; Reason = 'r'; Created = [datetime]'2026-12-01T10:30:00'; Expires = $null; RemainingSeconds = 3600; Firewall = 'f' };" +
                 "[System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($b))"));
             Assert.Equal("Deserialized.ConnectionsMonitor.ConnectionBlock", back.TypeNames[0]);
             Assert.Equal("2001:db8::/32", back.Properties["RemoteAddress"].Value);
             Assert.Equal(new DateTime(2026, 12, 1, 10, 30, 0), back.Properties["Created"].Value);
             Assert.Null(back.Properties["Expires"].Value);
-            Assert.Equal(TimeSpan.FromHours(1), back.Properties["RemainingTime"].Value);
+            Assert.Equal(3600L, back.Properties["RemainingSeconds"].Value);
         }
     }
 }

@@ -140,7 +140,7 @@ namespace ConnectionsMonitor.Tests.Display
             ["ConnectionHistoryProcess"] = "[ConnectionsMonitor.ConnectionHistoryProcess]@{ Time = $T; ProcessName = 'firefox-esr'; Connections = 12.5; MaxConnections = 20; BytesSent = 123456789; BytesReceived = 987654321 }",
             ["ConnectionHistoryConnection"] = "[ConnectionsMonitor.ConnectionHistoryConnection]@{ Opened = $T; Closed = $T; Protocol = 'TCP'; LocalAddress = '192.168.100.200'; LocalPort = 54321; RemoteAddress = '203.0.113.250'; RemotePort = 443; ProcessName = 'firefox-esr'; BytesSent = 123456789; BytesReceived = 987654321 }",
             ["ConnectionHistoryAlert"] = "[ConnectionsMonitor.ConnectionHistoryAlert]@{ Time = $T; RuleName = 'exposed-listener'; Status = 'Delivered'; ProcessName = 'python3'; Message = 'TCP 0.0.0.0:8080 listens on all addresses' }",
-            ["ConnectionBlock"] = "[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '2001:db8:1234:5678::/64'; Direction = 'Outbound'; Created = $T; Expires = $T.AddHours(1); Reason = 'scan from alert exposed-listener' }",
+            ["ConnectionBlock"] = "[ConnectionsMonitor.ConnectionBlock]@{ RemoteAddress = '2001:db8:1234:5678::/64'; Direction = 'Outbound'; Created = $T; Expires = $T.AddHours(1); RemainingSeconds = 3599; Reason = 'scan from alert exposed-listener' }",
         };
 
         /// <summary>The table views of ConnectionsMonitor.Format.ps1xml: name, column labels and widths (null: no width, it takes what is left).</summary>
