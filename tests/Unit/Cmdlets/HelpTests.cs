@@ -58,6 +58,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             aType.Value = "string[]";
             var aParameter = Find(doc, "Update-ConnectionGeoDatabase").Element(Command + "parameters").Elements(Command + "parameter").First(p => Name(p) == "Sha256");
             aParameter.Remove();
+            Find(doc, "Get-TopTalker").Descendants(Maml + "navigationLink").First().Element(Maml + "uri").Value = "https://example.com/help";
 
             var problems = Problems(doc, cmdlets);
 
@@ -66,6 +67,18 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Contains(problems, p => p.StartsWith("type name spelled more than one way: String[], string[]", StringComparison.Ordinal));
             Assert.Contains(problems, p => p.StartsWith("Get-ConnectionStatistic -", StringComparison.Ordinal) && p.Contains("documented as string[] but is String[]"));
             Assert.Contains("Update-ConnectionGeoDatabase: parameters not documented: Sha256", problems);
+            Assert.Contains("Get-TopTalker: a related link has a URI, which Get-Help -Online would open: https://example.com/help", problems);
+        }
+
+        /// <summary>
+        /// No cmdlet's Get-Help -Online opens a third-party page (a newcomer's trial: Update-ConnectionGeoDatabase's opened
+        /// MaxMind's website, the first related link's URI): the module has no online help, so every HelpUri is empty.
+        /// </summary>
+        [Fact]
+        public void NoCmdletHasAnOnlineHelpUri()
+        {
+            var commands = _ps.Invoke("Get-Command -Module ConnectionsMonitor | ForEach-Object { $_.Name + ' ' + $_.HelpUri }").Select(o => o.ToString().TrimEnd()).ToList();
+            Assert.Equal(ExportedCmdlets().OrderBy(n => n, StringComparer.Ordinal), commands.OrderBy(n => n, StringComparer.Ordinal));
         }
 
         /// <summary>Get-Help in a real runspace finds the file and shows each cmdlet's examples, numbered, with their code.</summary>
@@ -159,6 +172,10 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 var expected = Enumerable.Range(1, titles.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
                 if (!numbers.SequenceEqual(expected))
                     problems.Add(cmdlet.Name + ": examples are numbered " + string.Join(", ", numbers) + "; expected 1.." + titles.Count);
+                // Related links name their address in the text only: PowerShell makes the first link with a URI the cmdlet's
+                // HelpUri, which Get-Help -Online opens (a newcomer's trial: Update-ConnectionGeoDatabase's opened MaxMind's site).
+                foreach (var link in c.Descendants(Maml + "navigationLink").Where(l => !string.IsNullOrWhiteSpace((string)l.Element(Maml + "uri"))))
+                    problems.Add(cmdlet.Name + ": a related link has a URI, which Get-Help -Online would open: " + ((string)link.Element(Maml + "uri")).Trim());
                 foreach (var example in c.Descendants(Command + "example"))
                     if (string.IsNullOrWhiteSpace((string)example.Element(Dev + "code")))
                         problems.Add(cmdlet.Name + ": an example without code: " + (string)example.Element(Maml + "title"));
