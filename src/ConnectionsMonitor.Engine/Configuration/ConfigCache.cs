@@ -45,9 +45,9 @@ namespace ConnectionsMonitor.Engine.Configuration
                 if (!info.Exists)
                 {
                     _entries.Remove(full);
-                    throw new ConfigException(full, Directory.Exists(full)
-                        ? "this is a folder; expected the path of a configuration file (config.yml) in it."
-                        : "the configuration file does not exist.");
+                    throw Directory.Exists(full)
+                        ? new ConfigException(full, "this is a folder; expected the path of a configuration file (config.yml) in it.")
+                        : ConfigException.Missing(full, "the configuration file does not exist.");
                 }
                 var stamp = (Time: info.LastWriteTimeUtc, info.Length);
                 if (_entries.TryGetValue(full, out var entry) && entry.LastWriteUtc == stamp.Time && entry.Length == stamp.Length)

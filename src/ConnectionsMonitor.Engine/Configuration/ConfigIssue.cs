@@ -82,6 +82,15 @@ namespace ConnectionsMonitor.Engine.Configuration
         public ConfigException(string filePath, string detail)
             : this(new[] { new ConfigError(filePath, 0, 0, null, detail) }) { }
 
+        /// <summary>The configuration file <paramref name="filePath"/> that was named does not exist (<see cref="FileMissing"/>).</summary>
+        public static ConfigException Missing(string filePath, string detail) => new ConfigException(filePath, detail) { FileMissing = true };
+
+        /// <summary>
+        /// True when the file named does not exist at all (nothing at the path: not a folder, not an unreadable file); the
+        /// cmdlets report it as ErrorCategory.ObjectNotFound (ConfigNotFound), every other configuration error as InvalidData.
+        /// </summary>
+        public bool FileMissing { get; private set; }
+
         public IReadOnlyList<ConfigError> Errors { get; }
         public string FilePath => Errors[0].FilePath;
         public int Line => Errors[0].Line;

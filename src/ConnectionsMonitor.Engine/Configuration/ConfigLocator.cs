@@ -86,9 +86,9 @@ namespace ConnectionsMonitor.Engine.Configuration
             {
                 string full = Path.GetFullPath(explicitPath);
                 if (!_env.FileExists(full))
-                    throw new ConfigException(full, Directory.Exists(full)
-                        ? "this is a folder, not a configuration file; name the config.yml in it."
-                        : "the configuration file named for this command does not exist.");
+                    throw Directory.Exists(full)
+                        ? new ConfigException(full, "this is a folder, not a configuration file; name the config.yml in it.")
+                        : ConfigException.Missing(full, "the configuration file named for this command does not exist.");
                 return new ConfigLocation(ConfigSource.ExplicitPath, full);
             }
 
@@ -97,9 +97,9 @@ namespace ConnectionsMonitor.Engine.Configuration
             {
                 string full = Path.GetFullPath(string.IsNullOrEmpty(currentDirectory) ? fromVariable : Path.Combine(currentDirectory, fromVariable));
                 if (!_env.FileExists(full))
-                    throw new ConfigException(full, Directory.Exists(full)
-                        ? "the environment variable " + EnvironmentVariable + " names a folder, not a configuration file; name the config.yml in it."
-                        : "the configuration file named by the environment variable " + EnvironmentVariable + " does not exist.");
+                    throw Directory.Exists(full)
+                        ? new ConfigException(full, "the environment variable " + EnvironmentVariable + " names a folder, not a configuration file; name the config.yml in it.")
+                        : ConfigException.Missing(full, "the configuration file named by the environment variable " + EnvironmentVariable + " does not exist.");
                 return new ConfigLocation(ConfigSource.EnvironmentVariable, full);
             }
 

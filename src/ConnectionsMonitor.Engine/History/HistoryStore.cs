@@ -101,7 +101,7 @@ namespace ConnectionsMonitor.Engine.History
         {
             if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("A history file path is needed.", nameof(path));
             path = System.IO.Path.GetFullPath(path);
-            if (!File.Exists(path)) throw new HistoryException("There is no history file at '" + path + "': start a recording first, or name the file of one.");
+            if (!File.Exists(path)) throw new HistoryFileNotFoundException(path);
             // Another program's database is said so, as the writer says it (not as a history with nothing in it yet).
             (bool Sqlite, int? Id) owner = (false, null);
             try { owner = Owner(path, File.Exists(path + ".lock")); }
@@ -893,6 +893,20 @@ DELETE FROM alert WHERE ts < $keep;", tx,
     {
         /// <summary>An exception with a message that says what is wrong and what to do.</summary>
         public HistoryException(string message, Exception inner = null) : base(message, inner) { }
+    }
+
+    /// <summary>There is no file at the path a history was to be read from (the cmdlets report ErrorCategory.ObjectNotFound).</summary>
+    public sealed class HistoryFileNotFoundException : HistoryException
+    {
+        /// <summary>The full path that holds no file.</summary>
+        public HistoryFileNotFoundException(string path)
+            : base("There is no history file at '" + path + "': start a recording first, or name the file of one.")
+        {
+            Path = path;
+        }
+
+        /// <summary>The full path that holds no file.</summary>
+        public string Path { get; }
     }
 
     /// <summary>Another recorder writes this history file: one writer per file.</summary>

@@ -46,6 +46,12 @@ namespace ConnectionsMonitor.Commands
                     "BaselinePathIsFolder", ErrorCategory.InvalidArgument, path));
                 return null;
             }
+            if (!File.Exists(path))
+            {
+                ThrowTerminatingError(PathErrors.NotFound(new FileNotFoundException("The baseline file '" + path + "' does not exist (-" + parameter + "; Export-ConnectionBaseline writes baseline files).", path),
+                    PathErrors.BaselineFileNotFound, path));
+                return null;
+            }
             try { return BaselineFile.Read(path); }
             catch (BaselineFormatException ex)
             {
@@ -96,8 +102,8 @@ namespace ConnectionsMonitor.Commands
             if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
             {
                 // Else the write fails naming its temporary file (.x.json.49df6d27.tmp) in the folder that is not there.
-                ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException("The folder '" + folder + "' does not exist; create it first (New-Item -ItemType Directory), or give -Path a file in a folder that exists."),
-                    "BaselineFolderNotFound", ErrorCategory.ObjectNotFound, folder));
+                ThrowTerminatingError(PathErrors.NotFound(new DirectoryNotFoundException("The folder '" + folder + "' does not exist; create it first (New-Item -ItemType Directory), or give -Path a file in a folder that exists."),
+                    PathErrors.BaselineFolderNotFound, folder));
                 return;
             }
             var snapshot = TakeSnapshot();

@@ -360,6 +360,11 @@ namespace ConnectionsMonitor.Commands
             };
             HistoryStore store;
             try { store = HistoryStore.OpenReader(path); }
+            catch (HistoryFileNotFoundException ex)
+            {
+                ThrowTerminatingError(PathErrors.NotFound(ex, PathErrors.HistoryFileNotFound, path));
+                return;
+            }
             catch (HistoryException ex)
             {
                 ThrowTerminatingError(new ErrorRecord(ex, "HistoryFileUnusable", ErrorCategory.OpenError, path));

@@ -131,7 +131,7 @@ namespace ConnectionsMonitor.Commands
             {
                 config = GetUnresolvedProviderPathFromPSPath(ConfigPath);
                 if (!File.Exists(config))
-                    ThrowTerminatingError(new ErrorRecord(new FileNotFoundException("-ConfigPath '" + config + "' does not exist; expected the config.yml the service should use (copy the module's config.yml there and edit it).", config), "ConfigNotFound", ErrorCategory.ObjectNotFound, config));
+                    ThrowTerminatingError(PathErrors.NotFound(new FileNotFoundException("-ConfigPath '" + config + "' does not exist; expected the config.yml the service should use (copy the module's config.yml there and edit it).", config), PathErrors.ConfigNotFound, config));
                 try
                 {
                     var plan = SessionRegistry.For(this).Plan(SessionRegistry.ConfigQuery(this, ConfigPath));

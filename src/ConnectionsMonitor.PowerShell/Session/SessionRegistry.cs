@@ -196,9 +196,14 @@ namespace ConnectionsMonitor.Session
             CurrentDirectory = cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath,
         };
 
-        /// <summary>The error record of a configuration that cannot be used: terminating, naming the file.</summary>
+        /// <summary>
+        /// The error record of a configuration that cannot be used: terminating, naming the file. A file that does not exist is
+        /// ConfigNotFound (ObjectNotFound, <see cref="Commands.PathErrors"/>); everything else InvalidConfiguration (InvalidData).
+        /// </summary>
         internal static ErrorRecord InvalidConfiguration(Engine.Configuration.ConfigException ex) =>
-            new ErrorRecord(ex, "InvalidConfiguration", ErrorCategory.InvalidData, ex.FilePath);
+            ex.FileMissing
+                ? Commands.PathErrors.NotFound(ex, Commands.PathErrors.ConfigNotFound, ex.FilePath)
+                : new ErrorRecord(ex, "InvalidConfiguration", ErrorCategory.InvalidData, ex.FilePath);
 
         private static MonitorSessionOptions DefaultOptions() => new MonitorSessionOptions
         {

@@ -111,8 +111,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 error.Exception.Message);
 
             var missing = Assert.Single(_ps.InvokeExpectingErrors("Compare-ConnectionBaseline -Path $args[0]", Path.Combine(_dir, "nosuch.json")));
-            Assert.StartsWith("BaselineFileUnreadable", missing.FullyQualifiedErrorId);
-            Assert.Contains("cannot be read", missing.Exception.Message);
+            Assert.Equal("BaselineFileNotFound,ConnectionsMonitor.Commands.CompareConnectionBaselineCommand", missing.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.ObjectNotFound, missing.CategoryInfo.Category);
+            Assert.Equal("The baseline file '" + Path.Combine(_dir, "nosuch.json") + "' does not exist (-Path; Export-ConnectionBaseline writes baseline files).", missing.Exception.Message);
 
             // A folder where a file is expected, and a file in a folder that is not there: said so, in those words.
             var folder = Assert.Single(_ps.InvokeExpectingErrors("Compare-ConnectionBaseline -Path $args[0]", _dir));

@@ -208,6 +208,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             {
                 var error = Assert.Single(_ps.InvokeExpectingErrors("Get-MonitoredConnection -ConfigPath $args[0]", path));
                 Assert.Equal("InvalidConfiguration,ConnectionsMonitor.Commands.GetMonitoredConnectionCommand", error.FullyQualifiedErrorId);
+                Assert.Equal(ErrorCategory.InvalidData, error.CategoryInfo.Category);
                 string message = error.Exception.Message;
                 Assert.Contains(Path.GetFileName(path), message);
                 Assert.Contains("line 2", message);
@@ -224,6 +225,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var error = Assert.Single(_ps.InvokeExpectingErrors("Get-MonitoredConnection -ConfigPath ./no-such-config.yml"));
             Assert.Contains("no-such-config.yml", error.Exception.Message);
             Assert.Contains("does not exist", error.Exception.Message);
+            Assert.Equal("ConfigNotFound,ConnectionsMonitor.Commands.GetMonitoredConnectionCommand", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
         }
 
         [LinuxFact]

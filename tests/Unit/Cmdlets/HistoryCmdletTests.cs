@@ -138,7 +138,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             var missing = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0]", Path.Combine(_dir, "none.db")));
             Assert.StartsWith("There is no history file at '", missing.Exception.Message);
-            Assert.Equal("HistoryFileUnusable,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", missing.FullyQualifiedErrorId);
+            Assert.Equal("HistoryFileNotFound,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", missing.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.ObjectNotFound, missing.CategoryInfo.Category);
             var kind = Assert.Single(_ps.InvokeExpectingErrors("Get-ConnectionHistory -Path $args[0] -Kind Process -RemoteAddress 10.0.0.1", Db));
             Assert.Equal("-RemoteAddress filters connection lives and alerts; Process rows have no such field. Use -Kind Connection or Alert (or leave -Kind out).", kind.Exception.Message);
             Assert.Equal("FilterNeedsConnectionKind,ConnectionsMonitor.Commands.GetConnectionHistoryCommand", kind.FullyQualifiedErrorId);
