@@ -212,8 +212,13 @@ namespace ConnectionsMonitor.Commands
         [ArgumentCompleter(typeof(ProcessNameCompleter))]
         public string[] ProcessName { get; set; }
 
-        /// <summary>Owning process ids (Connection and Alert rows; hourly roll-ups of old lives have none).</summary>
+        /// <summary>
+        /// Owning process ids (Connection and Alert rows; hourly roll-ups of old lives have none). Aliases Id, PID and
+        /// OwningProcess as Get-MonitoredConnection's; not bound from the pipeline by property name (a piped process's Id
+        /// would ask for the lives of that one process id where -ProcessName asks for all of its name's).
+        /// </summary>
         [Parameter]
+        [Alias("Id", "PID", "OwningProcess")]
         [ValidateRange(0, int.MaxValue)]
         public int[] ProcessId { get; set; }
 

@@ -59,6 +59,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             var aParameter = Find(doc, "Update-ConnectionGeoDatabase").Element(Command + "parameters").Elements(Command + "parameter").First(p => Name(p) == "Sha256");
             aParameter.Remove();
             Find(doc, "Get-TopTalker").Descendants(Maml + "navigationLink").First().Element(Maml + "uri").Value = "https://example.com/help";
+            Parameters(Find(doc, "Get-ConnectionHistory")).First(p => Name(p) == "ProcessId").SetAttributeValue("aliases", "none");
 
             var problems = Problems(doc, cmdlets);
 
@@ -68,6 +69,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Contains(problems, p => p.StartsWith("Get-ConnectionStatistic -", StringComparison.Ordinal) && p.Contains("documented as string[] but is String[]"));
             Assert.Contains("Update-ConnectionGeoDatabase: parameters not documented: Sha256", problems);
             Assert.Contains("Get-TopTalker: a related link has a URI, which Get-Help -Online would open: https://example.com/help", problems);
+            Assert.Contains("Get-ConnectionHistory -ProcessId (parameters): aliases documented as none but are Id, PID, OwningProcess", problems);
         }
 
         /// <summary>
@@ -133,6 +135,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         {
             public string Name;
             public Dictionary<string, string> Types = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            /// <summary>Each parameter's aliases as help spells them: "Id, PID, OwningProcess", or "none".</summary>
+            public Dictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             public HashSet<string> FromFilterBase = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         }
 
@@ -207,6 +211,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                         string value = (string)p.Element(Command + "parameterValue");
                         if (devType != type)
                             problems.Add(cmdlet.Name + " -" + name + " (" + where + "): type documented as " + (devType ?? "nothing") + " but is " + type);
+                        string aliases = (string)p.Attribute("aliases");
+                        if (aliases != null && cmdlet.Aliases.TryGetValue(name, out var declared) && aliases != declared)
+                            problems.Add(cmdlet.Name + " -" + name + " (" + where + "): aliases documented as " + aliases + " but are " + declared);
                         if (type == "SwitchParameter" ? value != null : value != type)
                             problems.Add(cmdlet.Name + " -" + name + " (" + where + "): value documented as " + (value ?? "nothing") + " but is " + (type == "SwitchParameter" ? "none (a switch)" : type));
                     }
@@ -296,6 +303,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                 {
                     if (!property.GetCustomAttributes<ParameterAttribute>(inherit: true).Any()) continue;
                     cmdlet.Types[property.Name] = property.PropertyType.Name;
+                    var aliases = property.GetCustomAttributes<AliasAttribute>(inherit: true).SelectMany(a => a.AliasNames).ToList();
+                    cmdlet.Aliases[property.Name] = aliases.Count == 0 ? "none" : string.Join(", ", aliases);
                     if (property.DeclaringType?.Name == "ConnectionFilterCommandBase") cmdlet.FromFilterBase.Add(property.Name);
                 }
                 if (type.GetCustomAttribute<CmdletAttribute>()?.SupportsShouldProcess == true)

@@ -199,6 +199,15 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                  Prop<string>(rows[0], "Status"), Prop<string>(rows[0], "Message"), Prop<string>(rows[0], "Subject")));
             var web = Assert.Single(_ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -Port 80 -ProcessId 4242", Db));
             Assert.Equal("'=HYPERLINK(\"x\")", Prop<string>(web, "ProcessName")); // never a formula in a spreadsheet
+            // -ProcessId has Get-MonitoredConnection's aliases (a newcomer's trial: -PID 1 was refused), and is not taken from
+            // piped objects by property name (a piped process's Id would narrow -ProcessName's question to one id).
+            foreach (var alias in new[] { "Id", "PID", "OwningProcess" })
+                Assert.Equal(Prop<string>(web, "AlertId"), Prop<string>(Assert.Single(_ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -Port 80 -" + alias + " 4242", Db)), "AlertId"));
+            Assert.Empty(_ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -PID 4243", Db));
+            Assert.Equal("Id,PID,OwningProcess False", _ps.Invoke(
+                "$p = (Get-Command Get-ConnectionHistory).Parameters['ProcessId']; ($p.Aliases -join ',') + ' ' + [bool]($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.ValueFromPipelineByPropertyName })").Single().ToString());
+            Assert.Equal(_ps.Invoke("(Get-Command Get-MonitoredConnection).Parameters['ProcessId'].Aliases -join ','").Single().ToString(),
+                _ps.Invoke("(Get-Command Get-ConnectionHistory).Parameters['ProcessId'].Aliases -join ','").Single().ToString());
             Assert.Empty(_ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -Protocol UDP", Db));
             // A CSV of alerts: one header and the row's fields.
             var csv = _ps.Invoke("Get-ConnectionHistory -Path $args[0] -Kind Alert -LocalPort 22 | ConvertTo-Csv -NoTypeInformation", Db).Select(o => o.ToString()).ToList();
