@@ -63,9 +63,14 @@ namespace ConnectionsMonitor.Commands
         [ArgumentCompleter(typeof(ProcessNameCompleter))]
         public string[] ProcessName { get; set; }
 
+        /// <summary>
+        /// Owning process ids; bound by property name from piped objects (Get-Process, connection rows). A piped row whose
+        /// ProcessId is $null (TIME_WAIT, no known owner) names no process and is skipped without an error.
+        /// </summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [Alias("Id", "PID", "OwningProcess")]
-        [ValidateRange(0, int.MaxValue)]
+        [AllowNull]
+        [ValidateProcessId]
         public int[] ProcessId { get; set; }
 
         [Parameter]
@@ -90,6 +95,12 @@ namespace ConnectionsMonitor.Commands
             {
                 _pipelineProcessIds.AddRange(ProcessId);
                 _inputBound = true;
+            }
+            else if (!MyInvocation.ExpectingInput && MyInvocation.BoundParameters.ContainsKey(nameof(ProcessId)))
+            {
+                // Typed on the command line (-ProcessId $null): an empty question, not "every process".
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-ProcessId is $null: give one or more process ids, such as $PID or (Get-Process pwsh).Id."),
+                    "ProcessIdIsNull", ErrorCategory.InvalidArgument, null));
             }
         }
 

@@ -9,6 +9,29 @@ using System.Text.RegularExpressions;
 namespace ConnectionsMonitor.Commands
 {
     /// <summary>
+    /// Process ids of 0 or more, as [ValidateRange(0, int.MaxValue)], but a $null that comes from the pipeline passes: a row
+    /// piped by property name whose ProcessId is $null (a TIME_WAIT socket, a socket with no known owner) names no process
+    /// and is skipped, where ValidateRange rejected it even with [AllowNull] ("The argument is null, empty, or an element of
+    /// the argument collection contains a null value", once per row). The cmdlet tells a $null typed on the command line apart.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class ValidateProcessIdAttribute : ValidateArgumentsAttribute
+    {
+        protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+        {
+            object value = arguments is PSObject pso ? pso.BaseObject : arguments;
+            if (value == null) return;
+            foreach (object element in value as System.Collections.IEnumerable ?? new[] { value })
+            {
+                object id = element is PSObject e ? e.BaseObject : element;
+                if (id is int n && n >= 0) continue;
+                throw new ValidationMetadataException(DisplayFormat.Safe(Convert.ToString(id, CultureInfo.InvariantCulture)) +
+                    " is not a process id: expected a whole number of 0 or more, such as $PID or (Get-Process pwsh).Id.");
+            }
+        }
+    }
+
+    /// <summary>
     /// Rejects a TimeSpan parameter outside [minimum, maximum] seconds at binding, with a message that
     /// says what was given, the range, an example and what zero means — instead of .NET's
     /// "(Parameter 'Duration') Actual value was …".

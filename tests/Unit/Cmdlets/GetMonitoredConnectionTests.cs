@@ -48,6 +48,37 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Null(row.Properties["BytesSent"].Value);
         }
 
+        /// <summary>
+        /// A piped row whose ProcessId is $null (TIME_WAIT, no known owner) names no process and is skipped quietly by every
+        /// cmdlet that binds -ProcessId by property name (a newcomer's trial: Get-MonitoredConnection -State TimeWait |
+        /// Get-MonitoredConnection gave one ParameterArgumentValidationError per row). A $null typed on the command line is
+        /// still an error, and so is a negative id.
+        /// </summary>
+        [LinuxFact]
+        public void PipedRowsWithoutAProcessAreSkippedQuietly()
+        {
+            const string NoOwner = "$none = 1..2 | ForEach-Object { [ConnectionsMonitor.MonitoredConnection]@{ Protocol = 'TCP'; LocalAddress = '127.0.0.1'; LocalPort = 1; RemoteAddress = '127.0.0.1'; RemotePort = 2; State = 'TimeWait'; ProcessId = $null } }\n";
+            foreach (var cmdlet in new[] { "Get-MonitoredConnection", "Get-TopTalker", "Get-ConnectionStatistic" })
+            {
+                var run = _ps.InvokeCollecting(NoOwner + "$none | " + cmdlet);
+                Assert.Empty(run.Errors);
+                Assert.Empty(run.Output);
+            }
+            // Among rows that name processes, they add nothing and take nothing away.
+            var mixed = _ps.InvokeCollecting(NoOwner + "@($none[0]; [pscustomobject]@{ ProcessId = $PID }; $none[1]) | Get-MonitoredConnection -LocalPort $args[0] -State Listen", _s.ListenPort);
+            Assert.Empty(mixed.Errors);
+            Assert.NotEmpty(mixed.Output);
+            Assert.All(mixed.Output, r => Assert.Equal(Environment.ProcessId, Prop<int?>(r, "ProcessId")));
+            var real = _ps.InvokeCollecting("Get-MonitoredConnection -State TimeWait | Get-MonitoredConnection");
+            Assert.Empty(real.Errors);
+
+            var typed = Assert.Single(_ps.InvokeExpectingErrors("Get-MonitoredConnection -ProcessId $null"));
+            Assert.Equal("ProcessIdIsNull,ConnectionsMonitor.Commands.GetMonitoredConnectionCommand", typed.FullyQualifiedErrorId);
+            var negative = Assert.Single(_ps.InvokeExpectingErrors("[pscustomobject]@{ ProcessId = -1 } | Get-MonitoredConnection"));
+            Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.GetMonitoredConnectionCommand", negative.FullyQualifiedErrorId);
+            Assert.EndsWith("-1 is not a process id: expected a whole number of 0 or more, such as $PID or (Get-Process pwsh).Id.", negative.Exception.Message);
+        }
+
         [LinuxFact]
         public void FiltersCombine()
         {
