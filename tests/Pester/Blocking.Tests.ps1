@@ -212,7 +212,8 @@ Describe 'Argument errors (no firewall is touched)' {
     It 'skips a piped connection without a remote address, and refuses an empty one given by hand' {
         $said = [pscustomobject]@{ RemoteAddress = $null }, [pscustomobject]@{ RemoteAddress = '' } | Block-ConnectionRemote -WhatIf -Verbose -ErrorVariable e 4>&1
         @($said).Count | Should -Be 2
-        $said[0].Message | Should -Be 'An input object without a remote address (a listening socket?) is skipped.'
+        $said[0].Message | Should -Be 'A piped object without a remote address (RemoteAddress is $null: a socket with no peer, such as an unconnected UDP socket) is skipped.'
+        $said[1].Message | Should -Be 'A piped object without a remote address (RemoteAddress is empty: a socket with no peer, such as an unconnected UDP socket) is skipped.'
         $e | Should -BeNullOrEmpty
         Block-ConnectionRemote -RemoteAddress '' -WhatIf -ErrorAction SilentlyContinue -ErrorVariable e
         $e[0].FullyQualifiedErrorId | Should -Be 'InvalidRemoteAddress,ConnectionsMonitor.Commands.BlockConnectionRemoteCommand'

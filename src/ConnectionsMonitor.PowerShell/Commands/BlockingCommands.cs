@@ -92,18 +92,36 @@ namespace ConnectionsMonitor.Commands
         }
 
         /// <summary>
-        /// The -RemoteAddress values to act on. A connection piped in without a remote end (a listener) has nothing to act on
-        /// and is skipped with a verbose line; an empty value given on the command line is an error.
+        /// The -RemoteAddress values to act on. A row piped in without a peer names no remote end and is skipped with a
+        /// verbose line, whichever way it says so: RemoteAddress $null or empty (a UDP socket with no peer), or the
+        /// unspecified address 0.0.0.0 or :: (what a TCP listener or a bound socket reports, as Get-NetTCPConnection). The
+        /// same values typed on the command line are errors (InvalidRemoteAddress): empty here, unspecified in
+        /// <see cref="Targets"/>.
         /// </summary>
         internal IEnumerable<string> Given(string[] values)
         {
             if (values == null || values.Length == 0) values = new string[] { null };
             foreach (var v in values)
             {
-                if (!string.IsNullOrWhiteSpace(v)) { yield return v; continue; }
-                if (MyInvocation.ExpectingInput) WriteVerbose("An input object without a remote address (a listening socket?) is skipped.");
-                else WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress is empty; expected " + BlockTarget.ExpectedForms + "."), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, v));
+                bool empty = string.IsNullOrWhiteSpace(v);
+                if (MyInvocation.ExpectingInput && (empty || IsUnspecified(v)))
+                {
+                    WriteVerbose(empty
+                        ? "A piped object without a remote address (RemoteAddress is " + (v == null ? "$null" : "empty") + ": a socket with no peer, such as an unconnected UDP socket) is skipped."
+                        : "A piped object whose RemoteAddress is " + v.Trim() + ", the unspecified address (a listening or bound socket with no peer), is skipped.");
+                    continue;
+                }
+                if (!empty) { yield return v; continue; }
+                WriteError(new ErrorRecord(new ArgumentException("-RemoteAddress is empty; expected " + BlockTarget.ExpectedForms + "."), "InvalidRemoteAddress", ErrorCategory.InvalidArgument, v));
             }
+        }
+
+        /// <summary>0.0.0.0, :: or ::ffff:0.0.0.0: the address a socket without a peer reports as its remote end.</summary>
+        private static bool IsUnspecified(string text)
+        {
+            if (!System.Net.IPAddress.TryParse(text.Trim(), out var address) || text.Contains("/")) return false;
+            var a = Engine.Filtering.AddressPattern.Normalize(address);
+            return a.Equals(System.Net.IPAddress.Any) || a.Equals(System.Net.IPAddress.IPv6Any);
         }
 
         /// <summary>Says how many expired blocks were removed first (Windows Firewall, whose rules never expire by themselves).</summary>

@@ -27,6 +27,44 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.DoesNotContain('\u202e', shown.ToCharArray());
         }
 
+        /// <summary>
+        /// Piped rows without a peer are skipped alike, each with a verbose line that says what it had: a UDP socket's $null and
+        /// a TCP listener's unspecified address (a newcomer's trial: Get-MonitoredConnection -Port 47001 | Block-ConnectionRemote
+        /// skipped the UDP row guessing "a listening socket?" but gave each real listener, 0.0.0.0 or ::, an InvalidRemoteAddress
+        /// error). Typed on the command line, the unspecified address and an empty one stay errors. No firewall is read.
+        /// </summary>
+        [LinuxFact]
+        public void PipedRowsWithoutAPeerAreSkippedAlikeAndTypedOnesAreErrors()
+        {
+            using var sockets = new LoopbackSockets();
+            foreach (var cmdlet in new[] { "Block-ConnectionRemote", "Unblock-ConnectionRemote" })
+            {
+                var run = _ps.InvokeCollecting("Get-MonitoredConnection -ProcessId $PID -LocalPort $args[0], $args[1] | Where-Object { $_.LocalAddress -eq '127.0.0.1' -and $_.State -in 'Listen', $null } | Sort-Object Protocol | " + cmdlet + " -WhatIf -Verbose 4>&1 | ForEach-Object { \"$_\" }",
+                    sockets.ListenPort, sockets.UdpPort);
+                Assert.Empty(run.Errors);
+                Assert.Equal(new[]
+                {
+                    "A piped object whose RemoteAddress is 0.0.0.0, the unspecified address (a listening or bound socket with no peer), is skipped.",
+                    "A piped object without a remote address (RemoteAddress is $null: a socket with no peer, such as an unconnected UDP socket) is skipped.",
+                }, run.Output.Select(o => o.ToString()).ToArray());
+            }
+            var rows = _ps.InvokeCollecting("'::', '::ffff:0.0.0.0', '' | ForEach-Object { [pscustomobject]@{ RemoteAddress = $_ } } | Block-ConnectionRemote -WhatIf -Verbose 4>&1 | ForEach-Object { \"$_\" }");
+            Assert.Empty(rows.Errors);
+            Assert.Equal(new[]
+            {
+                "A piped object whose RemoteAddress is ::, the unspecified address (a listening or bound socket with no peer), is skipped.",
+                "A piped object whose RemoteAddress is ::ffff:0.0.0.0, the unspecified address (a listening or bound socket with no peer), is skipped.",
+                "A piped object without a remote address (RemoteAddress is empty: a socket with no peer, such as an unconnected UDP socket) is skipped.",
+            }, rows.Output.Select(o => o.ToString()).ToArray());
+
+            foreach (var typed in new[] { "::", "0.0.0.0" })
+            {
+                var error = Assert.Single(_ps.InvokeExpectingErrors("Block-ConnectionRemote -RemoteAddress $args[0] -WhatIf", typed));
+                Assert.Equal("InvalidRemoteAddress,ConnectionsMonitor.Commands.BlockConnectionRemoteCommand", error.FullyQualifiedErrorId);
+                Assert.StartsWith("-RemoteAddress: '" + typed + "' is the unspecified address, which no remote end has.", error.Exception.Message);
+            }
+        }
+
         [Fact]
         public void ParametersBindFromConnectionsAndBlocksAndStateChangesAskFirst()
         {
