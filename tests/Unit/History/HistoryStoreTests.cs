@@ -475,8 +475,9 @@ namespace ConnectionsMonitor.Tests.History
         [Fact]
         public void ReadingAFileThatIsNotThereSaysSo()
         {
-            var ex = Assert.Throws<HistoryException>(() => HistoryStore.OpenReader(DbPath));
+            var ex = Assert.Throws<HistoryFileNotFoundException>(() => HistoryStore.OpenReader(DbPath));
             Assert.Contains("There is no history file at", ex.Message);
+            Assert.Equal(System.IO.Path.GetFullPath(DbPath), ex.Path);
         }
     }
 }
