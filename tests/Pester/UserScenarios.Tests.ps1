@@ -112,8 +112,10 @@ Describe 'Export-Csv and Import-Csv' {
     }
 
     It 'appends rows with -Append and reads them back' {
-        Get-MonitoredConnection -LocalPort $port -State Listen | Export-Csv -LiteralPath $csv -NoTypeInformation
-        Get-MonitoredConnection -LocalPort $clientPort -State Established | Export-Csv -LiteralPath $csv -NoTypeInformation -Append
+        # This PowerShell's own rows only: Linux gives an ephemeral port to more than one connection (to other peers), so
+        # another program's connection can share $clientPort (a trial saw it fail so on a busy machine).
+        Get-MonitoredConnection -LocalPort $port -State Listen -ProcessId $PID | Export-Csv -LiteralPath $csv -NoTypeInformation
+        Get-MonitoredConnection -LocalPort $clientPort -State Established -ProcessId $PID | Export-Csv -LiteralPath $csv -NoTypeInformation -Append
         @(Import-Csv -LiteralPath $csv | ForEach-Object { "$($_.LocalPort) $($_.State)" }) | Should -Be @("$port Listen", "$clientPort Established")
     }
 }
