@@ -30,6 +30,10 @@ namespace ConnectionsMonitor.Engine.History
             public string State;
             // Counters or state changed since the row was last written.
             public bool Dirty;
+            // The first sample that showed it closed: its row became what an active closer leaves (an ownerless TIME_WAIT or
+            // FIN_WAIT2 remnant, ConnectionTracker.IsRemnant). Its life ended then; the remnant stays a minute, so the life
+            // stays tracked (its final counters may still come) and ends at this time when the remnant goes or the recording stops.
+            public DateTime? ClosedAtUtc;
         }
 
         private sealed class ProcessAccumulator
@@ -80,7 +84,8 @@ namespace ConnectionsMonitor.Engine.History
                         var opened = new OpenedConnection { Row = RowOf(c, now, baseline) };
                         batch.Opened.Add(opened);
                         // Bytes before the first sample were not moved while recording; later arrivals opened within the interval.
-                        _open[c.Key] = new Tracked { Opened = opened, FromZero = !baseline, State = opened.Row.State, Sent = c.BytesSent, Received = c.BytesReceived, Counted = false };
+                        _open[c.Key] = new Tracked { Opened = opened, FromZero = !baseline, State = opened.Row.State, Sent = c.BytesSent, Received = c.BytesReceived, Counted = false,
+                                                     ClosedAtUtc = Tracking.ConnectionTracker.IsRemnant(c) ? now : (DateTime?)null };
                         _byEndpoints[Endpoints(c.Key)] = c.Key;
                         break;
                     case ConnectionChange.Closed:
@@ -101,7 +106,7 @@ namespace ConnectionsMonitor.Engine.History
                             if (c.BytesSent != null) gone.Sent = c.BytesSent;
                             if (c.BytesReceived != null) gone.Received = c.BytesReceived;
                         }
-                        batch.Closed.Add(new ClosedConnection { Connection = gone.Opened, ClosedUtc = now, BytesSent = gone.Sent, BytesReceived = gone.Received, State = gone.State });
+                        batch.Closed.Add(new ClosedConnection { Connection = gone.Opened, ClosedUtc = gone.ClosedAtUtc ?? now, BytesSent = gone.Sent, BytesReceived = gone.Received, State = gone.State });
                         break;
                     case ConnectionChange.StateChanged:
                         // The same connection; its key changes when its owner does (an exiting process leaves its socket ownerless).
@@ -116,6 +121,7 @@ namespace ConnectionsMonitor.Engine.History
                         {
                             changed.State = c.State.ToString();
                             changed.Dirty = true;
+                            if (changed.ClosedAtUtc == null && Tracking.ConnectionTracker.IsRemnant(c)) changed.ClosedAtUtc = now;
                         }
                         break;
                 }
@@ -176,11 +182,18 @@ namespace ConnectionsMonitor.Engine.History
             return batch;
         }
 
-        /// <summary>What a stop writes: the process rows of the minute in progress (its Samples say how much of it was seen).</summary>
+        /// <summary>
+        /// What a stop writes: the process rows of the minute in progress (its Samples say how much of it was seen), and the
+        /// end of each life that had closed already (its remnant still in the table): at the sample that first showed it
+        /// closed, not by the stop. The rest stay open for the store to close as the recording's (closed_by_stop).
+        /// </summary>
         public HistoryBatch Finish()
         {
             var batch = new HistoryBatch();
             if (_minuteStart != long.MinValue) FlushMinute(batch, TimeSpan.FromMinutes(1));
+            foreach (var t in _open.Values)
+                if (t.ClosedAtUtc != null)
+                    batch.Closed.Add(new ClosedConnection { Connection = t.Opened, ClosedUtc = t.ClosedAtUtc.Value, BytesSent = t.Sent, BytesReceived = t.Received, State = t.State });
             return batch;
         }
 

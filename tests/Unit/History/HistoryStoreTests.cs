@@ -182,6 +182,36 @@ namespace ConnectionsMonitor.Tests.History
         }
 
         [Fact]
+        public void AnActiveClosersLifeEndsAtTheSampleThatShowsItClosedNotAtTheStop()
+        {
+            // The client closes first: its row becomes an ownerless TIME_WAIT remnant, which stays a minute. A newcomer's trial
+            // read 'Closed 14:51:18, ClosedByRecordingStop True, State TimeWait' for a connection closed at 14:51:14.
+            var client = DisplayTestSupport.Tcp(44538, 5555, TcpState.Established, "genpy", 300, "127.0.0.1", "127.0.0.1");
+            ConnectionRecord Remnant()
+            {
+                var r = Clone(client);
+                r.State = TcpState.TimeWait; r.ProcessId = null; r.ProcessName = null;
+                r.Key = new ConnectionKey(TransportProtocol.Tcp, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort, null, null);
+                return r;
+            }
+            var listener = DisplayTestSupport.Tcp(5555, 0, TcpState.Listen, "srv", 200, "127.0.0.1", "0.0.0.0");
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+                Record(store,
+                    Snap(T0, listener),
+                    Snap(T0.AddSeconds(2), listener, Clone(client)),
+                    Snap(T0.AddSeconds(4), listener, Remnant()),   // closed: its life ends here
+                    Snap(T0.AddSeconds(6), listener, Remnant()));  // the remnant is still there when the recording stops
+            using (var reader = HistoryStore.OpenReader(DbPath))
+            {
+                var lives = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection });
+                var life = Assert.Single(lives, l => l.LocalPort == 44538);
+                Assert.Equal((T0.AddSeconds(2), T0.AddSeconds(4), false, "TimeWait", "genpy"), (life.OpenedUtc, life.ClosedUtc.Value, life.ClosedByRecorderStop, life.State, life.ProcessName));
+                var server = Assert.Single(lives, l => l.LocalPort == 5555);
+                Assert.Null(server.ClosedUtc); // the listener is left open, for the store to close as the recording's
+            }
+        }
+
+        [Fact]
         public void SinceInsideAMinuteIncludesThatMinutesProcessRow()
         {
             var web = DisplayTestSupport.Tcp(50000, 443, TcpState.Established, "curl", 100, "10.0.0.5", "203.0.113.5");

@@ -232,11 +232,14 @@ namespace ConnectionsMonitor.Tests.Session
             Assert.False(server.OpenedBeforeRecording);
             Assert.Equal("Closed", server.State);
             // The client's end, an active closer whose TIME_WAIT remnant outlived the recording: its bytes are its
-            // socket's final counts, though the recording stopped before the remnant went.
+            // socket's final counts, though the recording stopped before the remnant went, and its life ended with the
+            // sample that showed it closed, not with the recording.
             var client = Assert.Single(lives, c => c.LocalPort == clientPort && c.RemotePort == listenPort);
             Assert.Equal(300_001L, client.BytesSent);
             Assert.InRange(client.BytesReceived.Value, 4_321L, 4_321L + 1);
-            Assert.True(client.ClosedByRecorderStop);
+            Assert.False(client.ClosedByRecorderStop);
+            Assert.NotNull(client.ClosedUtc);
+            Assert.Equal("TimeWait", client.State);
             // Its bytes count in the totals and the per-process minutes (owner unknown or this process).
             var totals = read.QueryTotals(new HistoryQuery());
             Assert.True(totals.Sum(t => t.BytesReceived ?? 0) >= 300_001, "the totals count the short connection's bytes");
