@@ -78,7 +78,7 @@ namespace ConnectionsMonitor
 
         public int DistinctRemoteAddresses { get; set; }
 
-        /// <summary>Distinct remote countries; null while no connection has geo data.</summary>
+        /// <summary>Distinct remote countries of the public peers (GeoIP); 0 when there is no public peer; null when public peers have no geo data (no database).</summary>
         public int? DistinctCountries { get; set; }
 
         /// <summary>Sum of the cumulative counters of the connections open now; null when none has counters.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using ConnectionsMonitor.Engine.Filtering;
+using ConnectionsMonitor.Engine.Enrichment;
 using ConnectionsMonitor.Engine.Model;
 
 namespace ConnectionsMonitor.Engine.Traffic
@@ -20,7 +21,7 @@ namespace ConnectionsMonitor.Engine.Traffic
         public IReadOnlyList<int> ListeningUdpPorts { get; private set; }
         public int DistinctRemoteAddresses { get; private set; }
 
-        /// <summary>Distinct remote countries; null when no connection has geo data.</summary>
+        /// <summary>Distinct remote countries of the public peers (from the GeoIP databases); 0 when there is no public peer; null when there are public peers and none was located (no database).</summary>
         public int? DistinctCountries { get; private set; }
 
         /// <summary>Sum of the cumulative counters of the connections open now; null when none has counters.</summary>
@@ -45,6 +46,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             // Addresses, not their text: formatting 10,000 of them per refresh is the live view's cost.
             var remotes = new HashSet<System.Net.IPAddress>();
             var countries = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            bool publicWithoutCountry = false; // a public peer that no database located: the count is then not known
             foreach (var c in snapshot.Connections)
             {
                 if (c.Protocol == TransportProtocol.Tcp)
@@ -62,6 +64,7 @@ namespace ConnectionsMonitor.Engine.Traffic
                 if (remote != null && !ConnectionQuery.IsUnspecified(remote))
                     remotes.Add(remote.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && remote.ScopeId != 0 ? new System.Net.IPAddress(remote.GetAddressBytes()) : remote);
                 if (c.Country != null) countries.Add(c.Country);
+                else if (!publicWithoutCountry && c.RemoteAddress != null && AddressScopes.Classify(c.RemoteAddress) == AddressScope.Public) publicWithoutCountry = true;
                 if (c.BytesSent != null) s.BytesSent = (s.BytesSent ?? 0) + c.BytesSent.Value;
                 if (c.BytesReceived != null) s.BytesReceived = (s.BytesReceived ?? 0) + c.BytesReceived.Value;
             }
@@ -69,7 +72,9 @@ namespace ConnectionsMonitor.Engine.Traffic
             s.ListeningTcpPorts = tcpPorts.ToList();
             s.ListeningUdpPorts = udpPorts.ToList();
             s.DistinctRemoteAddresses = remotes.Count;
-            s.DistinctCountries = countries.Count > 0 ? countries.Count : (int?)null;
+            // No public peer at all: none to locate, so 0 (a newcomer's trial read $null, "unknown", on a machine with only
+            // loopback and private connections). Public peers of which none was located: unknown.
+            s.DistinctCountries = countries.Count > 0 || !publicWithoutCountry ? countries.Count : (int?)null;
 
             if (window != null && window.Duration.TotalSeconds > 0)
             {

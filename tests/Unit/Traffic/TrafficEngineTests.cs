@@ -159,7 +159,12 @@ namespace ConnectionsMonitor.Tests.Traffic
             Assert.Equal(new[] { 22, 80 }, s.ListeningTcpPorts);
             Assert.Equal(new[] { 53 }, s.ListeningUdpPorts);
             Assert.Equal(2, s.DistinctRemoteAddresses);
-            Assert.Null(s.DistinctCountries);
+            Assert.Equal(0, s.DistinctCountries); // no public peer: none to locate (a newcomer's trial read $null, unknown)
+            var outside = Snap(Conn(7, 443, 4, "b", null, null, remote: "8.8.8.8"), Conn(8, 443, 4, "b", null, null, remote: "1.1.1.1"));
+            Assert.Null(ConnectionStatistics.Compute(outside).DistinctCountries); // public peers that no database located: unknown
+            outside.Connections[0].Country = "US";
+            outside.Connections[1].Country = "AU";
+            Assert.Equal(2, ConnectionStatistics.Compute(outside).DistinctCountries);
             Assert.Equal(1000, s.BytesSent);
             Assert.Equal(250.0, s.SendRate);
             Assert.Equal(750.0, s.ReceiveRate);
