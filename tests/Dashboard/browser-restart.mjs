@@ -1,4 +1,5 @@
-// A page left open while its dashboard is stopped and started again (a new token, a new page key, the same port): drives a
+// A page whose first event stream is refused (503), then left open while its dashboard is stopped and started again (a
+// new token, a new page key, the same port): drives a
 // real Chromium (Debian's, through playwright-core) and prints what it saw as one JSON object on stdout; the caller
 // (tests/Pester/Dashboard.Tests.ps1) restarts the dashboard between the steps and asserts on the result.
 // Usage: node browser-restart.mjs ARGS.json, a file holding {"url": first LaunchUrl, "liveMarker": a path this script
@@ -10,7 +11,7 @@ import fs from 'node:fs';
 const args = JSON.parse(fs.readFileSync(process.argv[2], 'utf8').replace(/^\uFEFF/, ''));
 const executablePath = process.env.CM_CHROMIUM || '/usr/bin/chromium';
 const out = {
-  error: null, timeline: [], firstLive: null, statusAfterRestart: null, statusTitle: null, apiRequestsAfterRestart: null,
+  error: null, timeline: [], streamsRefused: null, firstLive: null, statusAfterRestart: null, statusTitle: null, apiRequestsAfterRestart: null,
   secondLive: null, secondAddress: null, secondRows: null, pageErrors: [],
 };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,7 +32,18 @@ try {
   let apiAfterRestart = null;
   page.on('request', (r) => { if (apiAfterRestart !== null && new URL(r.url()).pathname.startsWith('/api/')) apiAfterRestart.push(r.url()); });
 
+  // The page's first event stream is answered 503, as a dashboard that is starting or stopping answers: a browser does
+  // not retry a stream answered with an error status, so the page starts it again itself and goes live.
+  let streamsRefused = 0;
+  await page.route(/\/api\/events/, async (route) => {
+    if (streamsRefused === 0) { streamsRefused++; await route.fulfill({ status: 503, contentType: 'text/plain', body: '503 Service Unavailable: the dashboard is starting or stopping.\n' }); }
+    else await route.continue();
+  });
+  const streamAnswered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/events' && r.status() === 200, { timeout: 20000 });
   await page.goto(args.url);
+  await streamAnswered;
+  out.streamsRefused = streamsRefused;
+  await page.unroute(/\/api\/events/);
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('live'), null, { timeout: 15000 });
   out.firstLive = true;
   note('live marker');

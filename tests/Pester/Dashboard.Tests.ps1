@@ -341,7 +341,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
         }
     }
 
-    It 'tells a page left open that the dashboard was started again, asks it nothing more, and the new URL in that tab goes live' {
+    It 'starts a refused event stream again, tells a page left open that the dashboard was started again, asks it nothing more, and the new URL in that tab goes live' {
         $Node | Should -Not -BeNullOrEmpty -Because 'the browser test needs Node.js (tests/run.sh installs nodejs when it is missing)'
         Test-Path -LiteralPath $Chromium | Should -BeTrue -Because "the browser test drives Chromium at $Chromium (apt-get install chromium; tests/run.sh installs it)"
         $restart = Join-Path $RepoRoot 'tests/Dashboard/browser-restart.mjs'
@@ -369,6 +369,7 @@ Describe 'The dashboard in a real browser' -Skip:(-not $BrowserWanted) {
             $seen = (Get-Content -LiteralPath $stdout | Select-Object -Last 1) | ConvertFrom-Json
             $seen.error | Should -BeNullOrEmpty -Because ('what the page did: ' + ($seen.timeline -join '; '))
 
+            $seen.streamsRefused | Should -Be 1 -Because 'the page''s first event stream was answered 503 (a dashboard starting or stopping) and the page started it again'
             $seen.firstLive | Should -BeTrue
             $seen.statusAfterRestart | Should -Be 'restarted: open its new URL'
             $seen.statusTitle | Should -BeLike '*new token*LaunchUrl*'

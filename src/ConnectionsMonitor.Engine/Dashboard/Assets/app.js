@@ -598,20 +598,25 @@
     return 0;
   }
   function connect(after) {
-    source = new EventSource('/api/events?key=' + encodeURIComponent(KEY) + (after > 0 ? '&after=' + after : ''));
-    source.addEventListener('snapshot', (e) => enqueue('snapshot', e.data));
-    source.addEventListener('delta', (e) => enqueue('delta', e.data));
-    source.addEventListener('error', () => {
+    const mine = source = new EventSource('/api/events?key=' + encodeURIComponent(KEY) + (after > 0 ? '&after=' + after : ''));
+    mine.addEventListener('snapshot', (e) => enqueue('snapshot', e.data));
+    mine.addEventListener('delta', (e) => enqueue('delta', e.data));
+    mine.addEventListener('error', () => {
       status('disconnected, retrying…', 'down');
+      // A browser retries a stream that broke off, but not one that was answered with an error status: a dashboard
+      // starting or stopping answers 503, and a page whose retry met that stayed disconnected for good. Such a stream is
+      // started again here, with the whole table, unless the dashboard refuses this page (below).
+      const givenUp = mine.readyState === EventSource.CLOSED;
+      const again = () => { if (givenUp && source === mine) setTimeout(() => { if (source === mine) resync(); }, 2000); };
       // A dashboard started again on this port has a new token: this page's cookie gets 403 there for ever, and each retry
       // would count as a refused request. Asked once per failure: a 403 ends the retries and says what to do.
       api('/api/info').then((r) => {
-        if (r.status !== 403) return;
-        source.close();
+        if (r.status !== 403) { again(); return; }
+        mine.close();
         clearInterval(historyTimer); clearInterval(alertsTimer); // their requests would be refused too
         status('restarted: open its new URL', 'down',
           'The dashboard was started again with a new token: open the LaunchUrl that Start-ConnectionDashboard returned.');
-      }).catch(() => {}); // not answering: stopped, and the event stream goes on retrying
+      }).catch(again); // not answering: stopped (the browser goes on retrying a stream that broke off)
     });
   }
   // The chart library only once the rows are up: the table comes first.
