@@ -191,7 +191,7 @@ namespace ConnectionsMonitor.Commands
         [Parameter(Position = 0)]
         public ConnectionHistoryKind Kind { get; set; }
 
-        /// <summary>Rows from this time on (local time unless the DateTime says UTC).</summary>
+        /// <summary>Rows from this time on (local time unless the DateTime says UTC), and the minute's or hour's row that covers it (which holds that whole period).</summary>
         [Parameter]
         public DateTime Since { get; set; }
 
