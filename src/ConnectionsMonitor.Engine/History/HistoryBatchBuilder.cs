@@ -81,6 +81,9 @@ namespace ConnectionsMonitor.Engine.History
                 {
                     case ConnectionChange.Opened:
                         if (_open.ContainsKey(c.Key)) break;
+                        // What connections closed before the recording left (a remnant in its first sample) is no life of
+                        // the recording: it would say they closed when the recording began (a newcomer's trial).
+                        if (baseline && ConnectionTracker.IsRemnant(c)) break;
                         var opened = new OpenedConnection { Row = RowOf(c, now, baseline) };
                         batch.Opened.Add(opened);
                         // Bytes before the first sample were not moved while recording; later arrivals opened within the interval.

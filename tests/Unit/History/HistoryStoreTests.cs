@@ -195,9 +195,12 @@ namespace ConnectionsMonitor.Tests.History
                 return r;
             }
             var listener = DisplayTestSupport.Tcp(5555, 0, TcpState.Listen, "srv", 200, "127.0.0.1", "0.0.0.0");
+            // What a connection closed before the recording left: no life of the recording (it said closed at its start).
+            var before = Remnant(); before.LocalPort = 44000;
+            before.Key = new ConnectionKey(TransportProtocol.Tcp, before.LocalAddress, 44000, before.RemoteAddress, before.RemotePort, null, null);
             using (var store = HistoryStore.OpenWriter(DbPath, null))
                 Record(store,
-                    Snap(T0, listener),
+                    Snap(T0, listener, before),
                     Snap(T0.AddSeconds(2), listener, Clone(client)),
                     Snap(T0.AddSeconds(4), listener, Remnant()),   // closed: its life ends here
                     Snap(T0.AddSeconds(6), listener, Remnant()));  // the remnant is still there when the recording stops
@@ -206,6 +209,8 @@ namespace ConnectionsMonitor.Tests.History
                 var lives = reader.QueryConnections(new HistoryQuery { Kind = HistoryKind.Connection });
                 var life = Assert.Single(lives, l => l.LocalPort == 44538);
                 Assert.Equal((T0.AddSeconds(2), T0.AddSeconds(4), false, "TimeWait", "genpy"), (life.OpenedUtc, life.ClosedUtc.Value, life.ClosedByRecorderStop, life.State, life.ProcessName));
+                Assert.DoesNotContain(lives, l => l.LocalPort == 44000);
+                Assert.Equal(2, lives.Count);
                 var server = Assert.Single(lives, l => l.LocalPort == 5555);
                 Assert.Null(server.ClosedUtc); // the listener is left open, for the store to close as the recording's
             }
