@@ -10,17 +10,18 @@ namespace ConnectionsMonitor.Engine.Configuration
     /// 1-based (0 when the problem is the file as a whole); Key is the dotted path to the value,
     /// e.g. monitoring.topTalkersCount, highlightedPorts.'22', alerts.webhooks[0].url (list indexes
     /// count from 0). Detail never contains a secret value. The file path, the key and the detail (which quotes the
-    /// value found) are outside text: each is kept as <see cref="Display.UntrustedText.Clean"/> makes it, so an escape
-    /// sequence in a key or value reaches no terminal, log or error view (ESC is shown as ␛).
+    /// value found) are outside text: the detail is kept, and the path and key are put into <see cref="Message"/>, as
+    /// <see cref="Display.UntrustedText.Clean"/> makes them, so an escape sequence in a key or value reaches no terminal,
+    /// log or error view (ESC is shown as ␛); FilePath and Key stay as they are, for scripts (an error's TargetObject).
     /// </summary>
     public abstract class ConfigIssue
     {
         protected ConfigIssue(string filePath, int line, int column, string key, string detail)
         {
-            FilePath = filePath == null ? null : Display.UntrustedText.Clean(filePath);
+            FilePath = filePath;
             Line = line;
             Column = column;
-            Key = key == null ? null : Display.UntrustedText.Clean(key);
+            Key = key;
             Detail = detail == null ? null : Display.UntrustedText.Clean(detail);
         }
 
@@ -37,9 +38,9 @@ namespace ConnectionsMonitor.Engine.Configuration
         {
             get
             {
-                string where = FilePath ?? "configuration";
+                string where = FilePath != null ? Display.UntrustedText.Clean(FilePath) : "configuration";
                 if (Line > 0) where += ", line " + Line.ToString(CultureInfo.InvariantCulture);
-                if (!string.IsNullOrEmpty(Key)) where += ", key '" + Key + "'";
+                if (!string.IsNullOrEmpty(Key)) where += ", key '" + Display.UntrustedText.Clean(Key) + "'";
                 return where + ": " + Detail;
             }
         }
@@ -107,7 +108,7 @@ namespace ConnectionsMonitor.Engine.Configuration
         {
             if (errors == null || errors.Count == 0) throw new ArgumentException("A ConfigException needs at least one error.", nameof(errors));
             if (errors.Count == 1) return errors[0].Message;
-            return (errors[0].FilePath ?? "The configuration") + " has " + errors.Count.ToString(CultureInfo.InvariantCulture) + " errors:" + Environment.NewLine
+            return (errors[0].FilePath != null ? Display.UntrustedText.Clean(errors[0].FilePath) : "The configuration") + " has " + errors.Count.ToString(CultureInfo.InvariantCulture) + " errors:" + Environment.NewLine
                 + string.Join(Environment.NewLine, errors.Select((e, i) => "[" + (i + 1).ToString(CultureInfo.InvariantCulture) + "] " + e.Message));
         }
     }

@@ -28,11 +28,14 @@ namespace ConnectionsMonitor.Tests.Configuration
             Assert.StartsWith("config.yml, line 4, key 'colors.tcp.listening': '\u241b[31mred' is not a colour", ex.Errors[1].Message);
             Assert.DoesNotContain('\u001b', ex.Message);
 
-            var warned = ConfigLoader.LoadText("bogus\u001b[31mkey: 1\n", "config.yml");
+            var warned = ConfigLoader.LoadText("bogus\u001b[31mkey: 1\n", "ev\u001b[31mil.yml");
             var w = Assert.Single(warned.Warnings);
             Assert.DoesNotContain('\u001b', w.Message);
-            Assert.DoesNotContain('\u001b', w.Key);
             Assert.Contains("bogus\u241b[31mkey", w.Message);
+            Assert.StartsWith("ev\u241b[31mil.yml, line 1", w.Message);
+            // The path and key themselves stay as they are: a script uses the error's target (Test-Path $_.TargetObject).
+            Assert.Equal("ev\u001b[31mil.yml", w.FilePath);
+            Assert.Equal("[\"bogus\u001b[31mkey\"]", w.Key); // a key that is not a plain name is quoted in its path
         }
 
         [Fact]
