@@ -101,6 +101,8 @@ namespace ConnectionsMonitor.Engine.History
         {
             if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("A history file path is needed.", nameof(path));
             path = System.IO.Path.GetFullPath(path);
+            // A folder is said to be one, as the writer says it (a newcomer's trial was told there was no history file there).
+            if (Directory.Exists(path)) throw new HistoryException("'" + path + "' is a folder: name a history file.");
             if (!File.Exists(path)) throw new HistoryFileNotFoundException(path);
             // Another program's database is said so, as the writer says it (not as a history with nothing in it yet).
             (bool Sqlite, int? Id) owner = (false, null);

@@ -513,6 +513,9 @@ namespace ConnectionsMonitor.Tests.History
             var ex = Assert.Throws<HistoryFileNotFoundException>(() => HistoryStore.OpenReader(DbPath));
             Assert.Contains("There is no history file at", ex.Message);
             Assert.Equal(System.IO.Path.GetFullPath(DbPath), ex.Path);
+            Directory.CreateDirectory(_dir);
+            var folder = Assert.Throws<HistoryException>(() => HistoryStore.OpenReader(_dir)); // not "no history file"
+            Assert.Equal("'" + System.IO.Path.GetFullPath(_dir) + "' is a folder: name a history file.", folder.Message);
         }
     }
 }
