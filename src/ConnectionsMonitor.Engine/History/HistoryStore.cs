@@ -73,6 +73,8 @@ namespace ConnectionsMonitor.Engine.History
                 throw new HistoryException("The folder of the history file '" + path + "' cannot be created: " + ex.Message, ex);
             }
             if (Directory.Exists(path)) throw new HistoryException("'" + path + "' is a folder: name a file for the history.");
+            // A device, pipe or socket (/dev/null took an SQLite journal beside it): refused before anything is made beside it.
+            if (Platform.PrivateFile.IsSpecialFile(path)) throw new HistoryException("'" + path + "' is not a regular file (a device, pipe or socket): name a file for the history.");
             bool lockFileExisted = File.Exists(path + ".lock");
             var writerLock = TakeWriterLock(path);
             var warnings = new List<string>();
@@ -90,9 +92,20 @@ namespace ConnectionsMonitor.Engine.History
             catch
             {
                 db?.Dispose();
+                // A refused path keeps nothing of ours beside it: the lock file goes again if this call made it (unlinked
+                // while still held on Unix, so no other recorder can have taken it meanwhile).
+                bool unixLike = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+                if (!lockFileExisted && unixLike) TryDelete(path + ".lock");
                 writerLock.Dispose();
+                if (!lockFileExisted && !unixLike) TryDelete(path + ".lock");
                 throw;
             }
+        }
+
+        private static void TryDelete(string file)
+        {
+            try { File.Delete(file); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
         }
 
         /// <summary>Opens the history at <paramref name="path"/> to read; it may be written meanwhile.</summary>
@@ -207,7 +220,7 @@ namespace ConnectionsMonitor.Engine.History
             if (id == null || id == ApplicationId) return;
             if (sqlite) throw OfAnotherProgram(path, id.Value, ": nothing was written to it");
             if (!recordedBefore)
-                throw new HistoryException("'" + path + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Remove it or choose another path.");
+                throw new HistoryException("'" + path + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Choose another path.");
             string aside = SetAside(path);
             warnings.Add("The history file '" + path + "' was damaged (not a database any more); it was moved to '" + aside + "' and a new one started.");
         }

@@ -74,6 +74,25 @@ namespace ConnectionsMonitor.Engine.Platform
             }
         }
 
+        /// <summary>
+        /// Linux: true when something other than a regular file or a folder is at <paramref name="path"/> (a device such as
+        /// /dev/null, a pipe, a socket; symbolic links followed), from statx(2)'s file type. False when there is nothing
+        /// there, when it is a regular file or folder, elsewhere, and when statx is not there to ask (glibc before 2.28).
+        /// </summary>
+        public static unsafe bool IsSpecialFile(string path)
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return false;
+            byte* buffer = stackalloc byte[LinuxNative.StatxBufferSize];
+            try
+            {
+                fixed (byte* p = NulTerminated(path))
+                    if (LinuxNative.statx(LinuxNative.AT_FDCWD, p, 0, LinuxNative.STATX_TYPE, buffer) != 0) return false;
+            }
+            catch (EntryPointNotFoundException) { return false; }
+            int type = *(ushort*)(buffer + LinuxNative.StatxModeOffset) & LinuxNative.S_IFMT;
+            return type != LinuxNative.S_IFREG && type != LinuxNative.S_IFDIR;
+        }
+
         private static unsafe int Create(string path, uint mode)
         {
             fixed (byte* p = NulTerminated(path))

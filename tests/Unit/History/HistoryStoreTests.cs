@@ -349,6 +349,20 @@ namespace ConnectionsMonitor.Tests.History
 
             var folder = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter(_dir, null));
             Assert.Contains("is a folder", folder.Message);
+            // Refused, and nothing of ours left beside them (a newcomer's trial found other.db.lock beside a foreign database).
+            Assert.Equal(new[] { "notes.txt", "places.sqlite" }, Directory.GetFiles(_dir).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal("'" + text + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Choose another path.", notOurs.Message);
+        }
+
+        [LinuxFact]
+        public void ADeviceIsRefusedBeforeAnythingIsMadeBesideIt()
+        {
+            // /dev/null took a lock file and an SQLite journal beside it, and the refusal was SQLite's "disk I/O error".
+            bool lockBefore = File.Exists("/dev/null.lock"), journalBefore = File.Exists("/dev/null-journal");
+            var ex = Assert.Throws<HistoryException>(() => HistoryStore.OpenWriter("/dev/null", null));
+            Assert.Equal("'/dev/null' is not a regular file (a device, pipe or socket): name a file for the history.", ex.Message);
+            Assert.Equal(lockBefore, File.Exists("/dev/null.lock"));
+            Assert.Equal(journalBefore, File.Exists("/dev/null-journal"));
         }
 
         /// <summary>

@@ -131,6 +131,9 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal static extern int statx(int dirfd, byte* path, int flags, uint mask, byte* statxbuf);
 
         internal const uint STATX_SIZE = 0x200;
+        internal const uint STATX_TYPE = 0x1;
+        internal const int StatxModeOffset = 28; // __u16 stx_mode, after stx_mask, stx_blksize, stx_attributes, stx_nlink, stx_uid, stx_gid
+        internal const int S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFDIR = 0x4000;
         internal const int StatxBufferSize = 256;
         internal const int StatxSizeOffset = 40; // __u64 stx_size after mask, blksize, attributes, nlink, uid, gid, mode, spare, ino
 
