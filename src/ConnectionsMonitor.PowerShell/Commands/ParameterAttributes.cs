@@ -137,48 +137,17 @@ namespace ConnectionsMonitor.Commands
     }
 
     /// <summary>
-    /// For a parameter in whole milliseconds (-RefreshInterval, as config.yml's refreshInterval): a bare number stays
-    /// milliseconds, except the short that PowerShell makes of <c>2s</c>, which is two seconds; text with a unit (500ms, 2s, 1m) and a time span (00:00:02, or a TimeSpan value) are converted to
-    /// milliseconds, so <c>-RefreshInterval 2s</c> is 2000 like every other interval of the module. Anything else is left
-    /// for PowerShell's conversion to int and <see cref="ValidateMillisecondsRangeAttribute"/>.
+    /// For a parameter in whole milliseconds (-RefreshInterval, as config.yml's refreshInterval), from
+    /// <see cref="Minimum"/> to <see cref="Maximum"/>: a bare number stays milliseconds, except the short that PowerShell
+    /// makes of <c>2s</c>, which is two seconds; text with a unit (500ms, 2s, 1m) and a time span (00:00:02, or a TimeSpan
+    /// value) are converted to milliseconds, so <c>-RefreshInterval 2s</c> is 2000 like every other interval of the module.
+    /// A value out of range is refused here, in the words it was given ("99ms is 99 ms: …"), with what a bare number too
+    /// small probably meant (<c>2</c>: did you mean 2s?). Anything else is left for PowerShell's conversion to int.
     /// </summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class MillisecondsTransformationAttribute : ArgumentTransformationAttribute
     {
-        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
-        {
-            object value = inputData is PSObject pso ? pso.BaseObject : inputData;
-            double? ms = null;
-            switch (value)
-            {
-                case TimeSpan span:
-                    ms = span.TotalMilliseconds;
-                    break;
-                case short seconds: // what PowerShell makes of 2s: the short 2, meant as two seconds
-                    ms = seconds * 1000.0;
-                    break;
-                case string s when SecondsTransformationAttribute.SecondsWithUnit(s) is double seconds:
-                    ms = seconds * 1000;
-                    break;
-                case string s when s.IndexOf(':') >= 0 && TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out var parsed):
-                    ms = parsed.TotalMilliseconds;
-                    break;
-            }
-            if (ms == null) return inputData;
-            double rounded = Math.Round(ms.Value);
-            // Beyond int's range: a number the range check refuses in its own words.
-            return rounded > int.MaxValue ? int.MaxValue : rounded < int.MinValue ? int.MinValue : (int)rounded;
-        }
-    }
-
-    /// <summary>
-    /// Rejects a milliseconds parameter outside [minimum, maximum] with a message that says the unit, the range in seconds
-    /// too, and what the number given probably meant (<c>-RefreshInterval 2</c>: 2 ms; did you mean 2000 or 2s?).
-    /// </summary>
-    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-    public sealed class ValidateMillisecondsRangeAttribute : ValidateArgumentsAttribute
-    {
-        public ValidateMillisecondsRangeAttribute(int minimum, int maximum)
+        public MillisecondsTransformationAttribute(int minimum, int maximum)
         {
             Minimum = minimum;
             Maximum = maximum;
@@ -187,16 +156,48 @@ namespace ConnectionsMonitor.Commands
         public int Minimum { get; }
         public int Maximum { get; }
 
-        protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
         {
-            object value = arguments is PSObject pso ? pso.BaseObject : arguments;
-            if (!(value is int ms) || (ms >= Minimum && ms <= Maximum)) return;
-            string hint = ms > 0 && ms < Minimum && (long)ms * 1000 <= Maximum
-                ? string.Format(CultureInfo.InvariantCulture, " Did you mean {0} ({1}s)?", ms * 1000, ms)
-                : "";
-            throw new ValidationMetadataException(string.Format(CultureInfo.InvariantCulture,
-                "{0} ms is out of range: expected milliseconds from {1} ({2} s) to {3} ({4} s); 500ms, 2s and 00:00:02 work too.{5}",
-                ms, Minimum, Minimum / 1000.0, Maximum, Maximum / 1000.0, hint));
+            object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            double? ms = null;
+            bool bare = false;
+            switch (value)
+            {
+                case TimeSpan span:
+                    ms = span.TotalMilliseconds;
+                    break;
+                case short seconds: // what PowerShell makes of 2s: the short 2, meant as two seconds
+                    ms = seconds * 1000.0;
+                    break;
+                case sbyte _: case byte _: case ushort _: case int _: case uint _: case long _: case ulong _: case float _: case double _: case decimal _:
+                    ms = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+                    bare = true;
+                    break;
+                case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double plain):
+                    ms = plain;
+                    bare = true;
+                    break;
+                case string s when SecondsTransformationAttribute.SecondsWithUnit(s) is double seconds:
+                    ms = seconds * 1000;
+                    break;
+                case string s when s.IndexOf(':') >= 0 && TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out var parsed):
+                    ms = parsed.TotalMilliseconds;
+                    break;
+            }
+            if (ms == null || double.IsNaN(ms.Value)) return inputData;
+            if (ms.Value < Minimum || ms.Value > Maximum)
+            {
+                string given = DisplayFormat.Safe(Convert.ToString(value, CultureInfo.InvariantCulture).Trim());
+                string inMs = ms.Value.ToString("0.###", CultureInfo.InvariantCulture);
+                string shown = bare ? given + " ms" : given + " (" + inMs + " ms)";
+                string hint = bare && ms.Value > 0 && ms.Value < Minimum && ms.Value * 1000 <= Maximum
+                    ? " Did you mean " + given + "s (" + (ms.Value * 1000).ToString("0.###", CultureInfo.InvariantCulture) + " ms)?"
+                    : "";
+                throw new ArgumentTransformationMetadataException(string.Format(CultureInfo.InvariantCulture,
+                    "{0} is out of range: expected milliseconds from {1} ({2} s) to {3} ({4} s); 500ms, 2s and 00:00:02 work too.{5}",
+                    shown, Minimum, Minimum / 1000.0, Maximum, Maximum / 1000.0, hint));
+            }
+            return (int)Math.Round(ms.Value);
         }
     }
 }

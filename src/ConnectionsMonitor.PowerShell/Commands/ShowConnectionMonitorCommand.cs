@@ -14,8 +14,7 @@ namespace ConnectionsMonitor.Commands
     {
         /// <summary>Milliseconds between refreshes (100 to 3600000; 2s, 500ms and 00:00:02 are converted); overrides refreshInterval in config.yml.</summary>
         [Parameter]
-        [MillisecondsTransformation]
-        [ValidateMillisecondsRange(100, 3600000)]
+        [MillisecondsTransformation(100, 3600000)]
         public int RefreshInterval { get; set; }
 
         /// <summary>Stop after this many refreshes (useful when the output is a file).</summary>

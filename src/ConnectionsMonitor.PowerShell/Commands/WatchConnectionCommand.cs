@@ -14,8 +14,7 @@ namespace ConnectionsMonitor.Commands
     public sealed class WatchConnectionCommand : ConnectionFilterCommandBase
     {
         [Parameter]
-        [MillisecondsTransformation]
-        [ValidateMillisecondsRange(100, 3600000)]
+        [MillisecondsTransformation(100, 3600000)]
         public int RefreshInterval { get; set; }
 
         [Parameter]

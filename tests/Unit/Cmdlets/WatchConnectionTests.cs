@@ -299,12 +299,18 @@ samples:
             // for every other interval of the module, and got "less than the minimum allowed range of 100" and a failed
             // conversion to Int32.
             var error = Assert.Single(_ps.InvokeExpectingErrors("Watch-Connection -RefreshInterval 2 -Count 1"));
-            Assert.Equal("ParameterArgumentValidationError,ConnectionsMonitor.Commands.WatchConnectionCommand", error.FullyQualifiedErrorId);
-            Assert.Equal("Cannot validate argument on parameter 'RefreshInterval'. 2 ms is out of range: expected milliseconds from 100 (0.1 s) to 3600000 (3600 s); " +
-                         "500ms, 2s and 00:00:02 work too. Did you mean 2000 (2s)?", error.Exception.Message);
-            var converted = _ps.Invoke("foreach ($v in @(2s, '2s', '500ms', '1.5m', '00:00:02', [timespan]'00:01:00', 1500)) { & { param([ConnectionsMonitor.Commands.MillisecondsTransformation()][int] $ms) $ms } $v }");
-            Assert.Equal(new object[] { 2000, 2000, 500, 90000, 2000, 60000, 1500 }, converted.Select(o => o.BaseObject));
-            Assert.Single(_ps.InvokeExpectingErrors("Show-ConnectionMonitor -RefreshInterval 99 -Count 1"));
+            Assert.Equal("ParameterArgumentTransformationError,ConnectionsMonitor.Commands.WatchConnectionCommand", error.FullyQualifiedErrorId);
+            Assert.Equal("Cannot process argument transformation on parameter 'RefreshInterval'. 2 ms is out of range: expected milliseconds from 100 (0.1 s) to 3600000 (3600 s); " +
+                         "500ms, 2s and 00:00:02 work too. Did you mean 2s (2000 ms)?", error.Exception.Message);
+            // A value given with its unit is said as given, and no other unit is suggested (the trial of the first wording got
+            // "99 ms ... Did you mean 99000 (99s)?" for 99ms); a fraction is not rounded away first.
+            error = Assert.Single(_ps.InvokeExpectingErrors("Show-ConnectionMonitor -RefreshInterval 99ms -Count 1"));
+            Assert.Equal("Cannot process argument transformation on parameter 'RefreshInterval'. 99ms (99 ms) is out of range: expected milliseconds from 100 (0.1 s) to 3600000 (3600 s); " +
+                         "500ms, 2s and 00:00:02 work too.", error.Exception.Message);
+            error = Assert.Single(_ps.InvokeExpectingErrors("Watch-Connection -RefreshInterval 2.5 -Count 1"));
+            Assert.EndsWith("2.5 ms is out of range: expected milliseconds from 100 (0.1 s) to 3600000 (3600 s); 500ms, 2s and 00:00:02 work too. Did you mean 2.5s (2500 ms)?", error.Exception.Message);
+            var converted = _ps.Invoke("foreach ($v in @(2s, '2s', '500ms', '1.5m', '00:00:02', [timespan]'00:01:00', 1500, '250')) { & { param([ConnectionsMonitor.Commands.MillisecondsTransformation(100, 3600000)][int] $ms) $ms } $v }");
+            Assert.Equal(new object[] { 2000, 2000, 500, 90000, 2000, 60000, 1500, 250 }, converted.Select(o => o.BaseObject));
         }
 
         [Fact]
