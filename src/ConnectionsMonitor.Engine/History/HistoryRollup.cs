@@ -25,9 +25,19 @@ namespace ConnectionsMonitor.Engine.History
         };
 
         /// <summary>
-        /// The history file a configuration names (history.path), else <see cref="DefaultPath"/>.
+        /// The history file a configuration names (history.path, as <see cref="ExpandConfigured"/> makes it; a relative one
+        /// is the caller's to anchor), else <see cref="DefaultPath"/>.
         /// </summary>
-        public static string PathFrom(Configuration.MonitorConfig config) => config?.History.Path ?? DefaultPath();
+        public static string PathFrom(Configuration.MonitorConfig config) =>
+            config?.History.Path != null ? ExpandConfigured(config.History.Path) : DefaultPath();
+
+        /// <summary>
+        /// history.path as written with environment variables and a leading ~ expanded, as the module's other configured
+        /// paths are (GeoIpPaths): "~/h.db" is the home folder's h.db, never a folder named "~" in the current one (a
+        /// newcomer's trial got that). A relative result stays relative.
+        /// </summary>
+        public static string ExpandConfigured(string configured) =>
+            Enrichment.Geo.GeoIpPaths.ExpandHome(Environment.ExpandEnvironmentVariables(configured.Trim()));
 
         /// <summary>history.db in the user's data folder: %LOCALAPPDATA%\ConnectionsMonitor on Windows, $XDG_DATA_HOME (or ~/.local/share)/ConnectionsMonitor elsewhere.</summary>
         public static string DefaultPath() =>

@@ -110,7 +110,7 @@ namespace ConnectionsMonitor.Engine.Service
             string path = null;
             if (config.Monitoring.TrackHistory)
             {
-                path = _settings.HistoryPath ?? config.History.Path ?? DefaultHistoryPath();
+                path = _settings.HistoryPath ?? (config.History.Path != null ? HistoryOptions.ExpandConfigured(config.History.Path) : null) ?? DefaultHistoryPath();
                 if (!System.IO.Path.IsPathRooted(path)) path = System.IO.Path.GetFullPath(System.IO.Path.Combine(query.CurrentDirectory, path));
             }
             else if (_settings.HistoryPath != null)

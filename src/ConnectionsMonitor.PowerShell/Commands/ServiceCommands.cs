@@ -168,6 +168,7 @@ namespace ConnectionsMonitor.Commands
         private static string ServiceHistoryPath(string configured)
         {
             if (string.IsNullOrEmpty(configured)) return null;
+            configured = Engine.History.HistoryOptions.ExpandConfigured(configured);
             if (Path.IsPathRooted(configured) || IsWindows) return configured;
             return Path.GetFullPath(Path.Combine("/", configured));
         }

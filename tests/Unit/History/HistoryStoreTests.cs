@@ -7,6 +7,7 @@ using System.Net.Sockets;
 using System.Threading;
 using ConnectionsMonitor.Engine;
 using ConnectionsMonitor.Engine.Alerts;
+using ConnectionsMonitor.Engine.Configuration;
 using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.History;
 using ConnectionsMonitor.Engine.Model;
@@ -352,6 +353,21 @@ namespace ConnectionsMonitor.Tests.History
             // Refused, and nothing of ours left beside them (a newcomer's trial found other.db.lock beside a foreign database).
             Assert.Equal(new[] { "notes.txt", "places.sqlite" }, Directory.GetFiles(_dir).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
             Assert.Equal("'" + text + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Choose another path.", notOurs.Message);
+        }
+
+        [Fact]
+        public void HistoryPathExpandsTheHomeFolderAndEnvironmentVariables()
+        {
+            // "~/h.db" made a folder named "~" in the current folder (a newcomer's trial); now it is the home folder's file,
+            // as the module's other configured paths are. A relative path stays relative, for the caller to anchor.
+            string home = Environment.GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var config = ConfigLoader.LoadText("history:\n  path: ~/cm-h.db\n", "config.yml").Config;
+            Assert.Equal(Path.Combine(home, "cm-h.db"), HistoryOptions.PathFrom(config));
+            Environment.SetEnvironmentVariable("CM_TEST_HISTORY_DIR", "/srv/cm");
+            try { Assert.Equal("/srv/cm/h.db", HistoryOptions.ExpandConfigured("%CM_TEST_HISTORY_DIR%/h.db")); }
+            finally { Environment.SetEnvironmentVariable("CM_TEST_HISTORY_DIR", null); }
+            Assert.Equal("rel/h.db", HistoryOptions.ExpandConfigured("rel/h.db"));
+            Assert.Equal(HistoryOptions.DefaultPath(), HistoryOptions.PathFrom(ConfigLoader.LoadText("resolveDNS: false\n", "config.yml").Config));
         }
 
         [LinuxFact]
