@@ -16,7 +16,7 @@ namespace ConnectionsMonitor
         public string HostPath { get; set; }
         /// <summary>The config.yml given to the service (--config); null when it uses its own lookup.</summary>
         public string ConfigPath { get; set; }
-        /// <summary>The history file the service writes: --history when given, else the configuration's history.path, else the default one, which Get-ConnectionHistory -Service reads.</summary>
+        /// <summary>The history file the service writes: --history when given, else the configuration's history.path, else the default one, which Get-ConnectionHistory -Service reads; null when the configuration keeps no history (monitoring.trackHistory: false).</summary>
         public string HistoryPath { get; set; }
         /// <summary>The account: "DynamicUser" (a transient account systemd makes), the -User given, or "LocalSystem" on Windows.</summary>
         public string Account { get; set; }

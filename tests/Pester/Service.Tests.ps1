@@ -113,6 +113,19 @@ Describe 'Install- and Uninstall-ConnectionMonitorService with a unit folder of 
         $text = Get-Content -LiteralPath ([System.IO.Path]::Combine($script:Units, 'cm-pester-hp.service')) -Raw
         $text | Should -Match ('(?m)^' + [regex]::Escape("ExecStart=`"$($script:Cmon)`" `"--service`" `"--config`" `"$withPath`" `"--history`" `"/srv/cm-other/x.db`"") + '$')
         @([regex]::Matches($text, '(?m)^ReadWritePaths=.*$') | ForEach-Object Value) | Should -Be @('ReadWritePaths="/srv/cm-other"')
+
+        # history.path with a ~ is the home folder's file (a folder named '~' under / was reported, a newcomer's trial).
+        $tilde = [System.IO.Path]::Combine($script:Work, 'history-tilde.yml')
+        Set-Content -LiteralPath $tilde -Encoding ASCII -Value "history:`n  path: ~/cm-pester.db`n"
+        $service = Install-ConnectionMonitorService -Name cm-pester-hp -HostPath $script:Cmon -ConfigPath $tilde -UnitDirectory $script:Units -NoStart -Force -Confirm:$false -WarningAction SilentlyContinue
+        $service.HistoryPath | Should -Be ([System.IO.Path]::Combine($HOME, 'cm-pester.db'))
+
+        # monitoring.trackHistory: false: no history file, and it says so (the path of one it would not write was reported).
+        $none = [System.IO.Path]::Combine($script:Work, 'no-history.yml')
+        Set-Content -LiteralPath $none -Encoding ASCII -Value "monitoring:`n  trackHistory: false`n"
+        $service = Install-ConnectionMonitorService -Name cm-pester-hp -HostPath $script:Cmon -ConfigPath $none -UnitDirectory $script:Units -NoStart -Force -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue
+        $service.HistoryPath | Should -BeNullOrEmpty
+        @($warned | Where-Object { "$_" -like 'The service will keep no history: monitoring.trackHistory is false in*' }).Count | Should -Be 1
         Uninstall-ConnectionMonitorService -Name cm-pester-hp -UnitDirectory $script:Units -NoStop -Confirm:$false
     }
 

@@ -127,6 +127,7 @@ namespace ConnectionsMonitor.Commands
             string eventSource = Engine.Configuration.EventLogConfig.DefaultSource, eventLog = "Application";
             var writes = new List<(string What, string Path)>(); // folders the configuration writes to
             string configHistory = null; // history.path of -ConfigPath's configuration, as the service takes it
+            bool keepsHistory = true; // monitoring.trackHistory of that configuration (false: the service writes no history file)
             if (ConfigPath != null)
             {
                 config = GetUnresolvedProviderPathFromPSPath(ConfigPath);
@@ -145,6 +146,7 @@ namespace ConnectionsMonitor.Commands
                     if (plan.Config.Alerts.Enabled && deadLetter != null && Path.IsPathRooted(deadLetter))
                         writes.Add(("the folder of alerts.deadLetterPath", Path.GetDirectoryName(deadLetter)));
                     configHistory = ServiceHistoryPath(plan.Config.History.Path);
+                    keepsHistory = plan.Config.Monitoring.TrackHistory;
                     if (HistoryPath == null && configHistory != null)
                         writes.Add(("the folder of history.path", Path.GetDirectoryName(configHistory)));
                 }
@@ -153,8 +155,10 @@ namespace ConnectionsMonitor.Commands
             // --history goes on the service's command line only when -HistoryPath is given; otherwise the service records
             // where the configuration's history.path says, else into its default file (which Get-ConnectionHistory -Service reads).
             string history = HistoryPath == null ? null : GetUnresolvedProviderPathFromPSPath(HistoryPath);
-            string recorded = history ?? configHistory ?? Engine.Service.ServiceRunner.DefaultHistoryPath();
-            if (!string.Equals(recorded, Engine.Service.ServiceRunner.DefaultHistoryPath(), StringComparison.Ordinal))
+            string recorded = !keepsHistory ? null : history ?? configHistory ?? Engine.Service.ServiceRunner.DefaultHistoryPath();
+            if (!keepsHistory)
+                WriteWarning("The service will keep no history: monitoring.trackHistory is false in '" + config + "'" + (history != null ? ", so -HistoryPath is not written either." : "."));
+            else if (!string.Equals(recorded, Engine.Service.ServiceRunner.DefaultHistoryPath(), StringComparison.Ordinal))
                 WriteVerbose("The service records into '" + recorded + "'" + (history != null ? " (-HistoryPath)" : " (history.path)") +
                     "; Get-ConnectionHistory -Service reads '" + Engine.Service.ServiceRunner.DefaultHistoryPath() + "', so read this one with Get-ConnectionHistory -Path '" + recorded + "'.");
             if (IsWindows) InstallWindows(host, config, history, recorded, eventSource, eventLog);
