@@ -43,6 +43,12 @@ namespace ConnectionsMonitor
         public static string Foreign(string address, int? port, string hostName) =>
             TextFormat.Foreign(string.IsNullOrEmpty(address) ? null : address, port, hostName);
 
+        /// <summary><see cref="Endpoint(string, int?)"/> within <paramref name="cells"/> columns, keeping the port (<see cref="TextFormat.FitEndpoint"/>): for table views with a fixed width.</summary>
+        public static string Endpoint(string address, int? port, int cells) => TextFormat.FitEndpoint(Endpoint(address, port), cells, CellWidth.Ellipsis);
+
+        /// <summary><see cref="Foreign(string, int?, string)"/> within <paramref name="cells"/> columns, keeping the port (<see cref="TextFormat.FitEndpoint"/>).</summary>
+        public static string Foreign(string address, int? port, string hostName, int cells) => TextFormat.FitEndpoint(Foreign(address, port, hostName), cells, CellWidth.Ellipsis);
+
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
         public static string Geo(string country, string scope) => TextFormat.Geo(country, scope);
 

@@ -177,6 +177,8 @@ namespace ConnectionsMonitor.Engine.Display
                     text = text.Length > 0 ? markers + " " + text : markers;
                     processShown = true;
                 }
+                // An endpoint keeps its port when it is cut (a long IPv6 address is cut in its middle).
+                if (TruncateOverflow && (column.Name == ColumnNames.Local || column.Name == ColumnNames.Foreign)) text = TextFormat.FitEndpoint(text, column.Width, Ellipsis);
                 if (i > 0) sb.Append(' ');
                 AppendCell(sb, text, column.Width, last: i == Columns.Count - 1);
             }

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Globalization;
 using System.Net;
 
@@ -20,6 +21,31 @@ namespace ConnectionsMonitor.Engine.Display
             address = DisplayAddress(address);
             string host = address.IndexOf(':') >= 0 ? "[" + address + "]" : address;
             return port == null ? host : host + ":" + port.Value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>
+        /// An endpoint's text (<see cref="Endpoint"/>, <see cref="Foreign"/>) within <paramref name="cells"/> terminal cells,
+        /// keeping its port: a long address is cut in its middle with <paramref name="ellipsis"/> ("[2001:d…4:5678]:47400"
+        /// in 21 cells), where a plain cut
+        /// at the end loses the port and shows the two ends of one IPv6 connection as the same text; a host name is cut at
+        /// its end, before the port. As it is when it fits, or when the port leaves too little room (then cut at its end).
+        /// </summary>
+        public static string FitEndpoint(string text, int cells, string ellipsis)
+        {
+            if (string.IsNullOrEmpty(text) || CellWidth.Of(text) <= cells) return text ?? "";
+            int colon = text.LastIndexOf(':');
+            bool hasPort = colon > 0 && colon < text.Length - 1 && text.Substring(colon + 1).All(char.IsDigit);
+            bool bracketed = text[0] == '[' && hasPort && text[colon - 1] == ']';
+            if (!hasPort && !(text[0] == '[' && text[text.Length - 1] == ']')) return CellWidth.Fit(text, cells, ellipsis);
+            string suffix = hasPort ? text.Substring(bracketed ? colon - 1 : colon) : "]";
+            string prefix = text[0] == '[' ? "[" : "";
+            string host = text.Substring(prefix.Length, text.Length - suffix.Length - prefix.Length);
+            int room = cells - prefix.Length - suffix.Length;
+            if (room < ellipsis.Length + 3) return CellWidth.Fit(text, cells, ellipsis);
+            bool address = host.All(ch => ch < 128) && host.IndexOf(':') >= 0 || System.Net.IPAddress.TryParse(host, out _);
+            if (!address) return prefix + CellWidth.Fit(host, room, ellipsis) + suffix;
+            int tail = (room - ellipsis.Length) / 2, head = room - ellipsis.Length - tail;
+            return prefix + host.Substring(0, head) + ellipsis + host.Substring(host.Length - tail) + suffix;
         }
 
         /// <summary>The Foreign cell: the remote host's name when reverse DNS found one (resolveDNS / -ResolveDns), else its address; then the port.</summary>

@@ -88,7 +88,7 @@ namespace ConnectionsMonitor.Engine.History
                         batch.Opened.Add(opened);
                         // Bytes before the first sample were not moved while recording; later arrivals opened within the interval.
                         _open[c.Key] = new Tracked { Opened = opened, FromZero = !baseline, State = opened.Row.State, Sent = c.BytesSent, Received = c.BytesReceived, Counted = false,
-                                                     ClosedAtUtc = Tracking.ConnectionTracker.IsRemnant(c) ? now : (DateTime?)null };
+                                                     ClosedAtUtc = ConnectionTracker.IsRemnant(c) ? now : (DateTime?)null };
                         _byEndpoints[Endpoints(c.Key)] = c.Key;
                         break;
                     case ConnectionChange.Closed:
@@ -124,7 +124,7 @@ namespace ConnectionsMonitor.Engine.History
                         {
                             changed.State = c.State.ToString();
                             changed.Dirty = true;
-                            if (changed.ClosedAtUtc == null && Tracking.ConnectionTracker.IsRemnant(c)) changed.ClosedAtUtc = now;
+                            if (changed.ClosedAtUtc == null && ConnectionTracker.IsRemnant(c)) changed.ClosedAtUtc = now;
                         }
                         break;
                 }

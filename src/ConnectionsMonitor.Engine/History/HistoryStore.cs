@@ -619,9 +619,10 @@ DELETE FROM alert WHERE ts < $keep;", tx,
         /// <summary>
         /// The SQL condition for totals and process rows that cover some of [since, until): a sample row (resolution 0) at
         /// or after since, a roll-up row (a minute, an hour: it stands for [ts, ts + resolution)) that ends after since —
-        /// so "since 14:51:03" includes the minute 14:51 whole (its time says where it begins), where what moved from then on is (a newcomer's trial asked a
-        /// one-minute recording for its process since it began and got nothing) — and each begun before until. Adds the
-        /// parameters $since, $until and $sinceLow (since less the longest resolution, for the index on ts).
+        /// so "since 14:51:03" includes the minute 14:51, whole (its time says where it begins), which holds what moved from
+        /// then on (a newcomer's trial asked a one-minute recording for its process since it began and got nothing) — and
+        /// each begun before until. Adds the parameters $since, $until and $sinceLow (since less the longest resolution, for
+        /// the index on ts).
         /// </summary>
         private static string Covering(SqliteCommand c, long since, long until)
         {

@@ -42,6 +42,29 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         [Theory]
+        [InlineData("[2001:db8:1234:5678:9abc:def0:1234:5678]:47400", "[2001:d...4:5678]:47400", "[2001:d\u20264:5678]:47400")]
+        [InlineData("[2001:db8:1234:5678:9abc:def0:1234:5679]:47400", "[2001:d...4:5679]:47400", "[2001:d\u20264:5679]:47400")]
+        [InlineData("a-very-long-host-name.example.org:443", "a-very-long-h...:443", "a-very-long-host\u2026:443")]
+        [InlineData("[fe80::aaaa:bbbb:cccc:dddd%eth0]", "[fe80::aaa...dddd%eth0]", "[fe80::aaa\u2026dddd%eth0]")]
+        [InlineData("203.0.113.250:65535", "203.0.113.250:65535", "203.0.113.250:65535")]
+        public void AnEndpointThatIsCutKeepsItsPort(string endpoint, string inLiveView, string inTableView)
+        {
+            // A plain cut at the end lost the port, and the two ends of one IPv6 connection read the same (a newcomer's
+            // trial, at 80 and 120 columns): the address is cut in its middle, a host name at its end, the port kept.
+            Assert.Equal(inLiveView, TextFormat.FitEndpoint(endpoint, endpoint.StartsWith("a-") ? 20 : 23, TableLayout.Ellipsis));
+            Assert.Equal(inTableView, TextFormat.FitEndpoint(endpoint, 21, CellWidth.Ellipsis));
+            Assert.True(CellWidth.Of(TextFormat.FitEndpoint(endpoint, 21, CellWidth.Ellipsis)) <= 21);
+        }
+
+        [Fact]
+        public void TheLiveViewsLocalAndForeignCellsKeepTheirPorts()
+        {
+            var layout = TableLayout.FromConfig(Config("columnOrder: ['Local', 'Foreign']\ncolumnWidths:\n  Local: 21\n  Foreign: 21\n"), null);
+            var r = Tcp(47400, 443, TcpState.Established, "curl", 100, "2001:db8:1234:5678:9abc:def0:1234:5678", "2001:db8:1234:5678:9abc:def0:1234:5679");
+            Assert.Equal("[2001:...:5678]:47400 [2001:d...4:5679]:443", layout.Row(r, new RowLook(ConfigColor.Parse("white"), false, false), Now));
+        }
+
+        [Theory]
         [InlineData(200,
             "Proto Local                  Port   Foreign                State        PID    Process                        Geo                                 Bytes    Rate     Age",
             "TCP   127.0.0.1:8080         8080   127.0.0.1:50000        Established  4242   python3                        Loopback                            3.0KB    1.5KB/s  1m15s")]

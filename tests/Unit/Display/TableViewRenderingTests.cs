@@ -49,6 +49,19 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         /// <summary>
+        /// Long IPv6 endpoints keep their ports in the table view: a plain cut at the column's end made the two ends of one
+        /// connection print as the same "[2001:db8:1234:5678:…" (a newcomer's trial, at 80 and 120 columns).
+        /// </summary>
+        [Fact]
+        public void LongIPv6EndpointsKeepTheirPorts()
+        {
+            using var ps = new ModuleSession(80);
+            var lines = Lines(ps.Render(Make + "$o = mk 'python3'; $o.LocalAddress = '2001:db8:1234:5678:9abc:def0:1234:5678'; $o.LocalPort = 47400; " +
+                "$o.RemoteAddress = '2001:db8:1234:5678:9abc:def0:1234:5679'; $o.RemotePort = 443; $o"));
+            Assert.Equal("TCP   [2001:d\u20264:5678]:47400 [2001:db\u202634:5679]:443 Established python3", lines[2]);
+        }
+
+        /// <summary>
         /// The widest ages fit the Age column whole: a bound of ten minutes or more (">13m58s") was cut on the left to "3m58s"
         /// in a column of 6, reading as three minutes (a newcomer's trial).
         /// </summary>
