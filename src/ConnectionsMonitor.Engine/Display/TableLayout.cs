@@ -177,18 +177,17 @@ namespace ConnectionsMonitor.Engine.Display
                     text = text.Length > 0 ? markers + " " + text : markers;
                     processShown = true;
                 }
-                // An endpoint keeps its port when it is cut (a long IPv6 address is cut in its middle).
-                if (TruncateOverflow && (column.Name == ColumnNames.Local || column.Name == ColumnNames.Foreign)) text = TextFormat.FitEndpoint(text, column.Width, Ellipsis);
                 if (i > 0) sb.Append(' ');
-                AppendCell(sb, text, column.Width, last: i == Columns.Count - 1);
+                AppendCell(sb, text, column.Width, last: i == Columns.Count - 1, endpoint: column.Name == ColumnNames.Local || column.Name == ColumnNames.Foreign);
             }
             if (!processShown && markers.Length > 0) sb.Append(' ').Append(markers);
             return sb.ToString();
         }
 
-        private void AppendCell(StringBuilder sb, string text, int width, bool last)
+        private void AppendCell(StringBuilder sb, string text, int width, bool last, bool endpoint = false)
         {
-            string fitted = Fit(text, width, TruncateOverflow);
+            // An endpoint keeps its port when it is cut (a long IPv6 address is cut in its middle).
+            string fitted = endpoint && TruncateOverflow ? TextFormat.FitEndpoint(text ?? "", width, Ellipsis) : Fit(text, width, TruncateOverflow);
             sb.Append(fitted);
             // The last cell is not padded: trailing blanks would only be drawn and diffed for nothing.
             if (!last) sb.Append(' ', Math.Max(0, width - CellWidth.Of(fitted)));

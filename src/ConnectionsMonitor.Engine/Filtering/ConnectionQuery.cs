@@ -193,7 +193,8 @@ namespace ConnectionsMonitor.Engine.Filtering
             return l != null && IPAddress.IsLoopback(l);
         }
 
-        internal static bool IsUnspecified(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
+        /// <summary>0.0.0.0 or :: (normalize an IPv4-mapped address first: <see cref="AddressPattern.Normalize"/>): what a socket without a peer reports as its remote end.</summary>
+        public static bool IsUnspecified(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
 
         private static bool HasPeer(IPAddress remote) => remote != null && !IsUnspecified(AddressPattern.Normalize(remote));
 

@@ -64,7 +64,9 @@ namespace ConnectionsMonitor.Engine.Traffic
                 if (remote != null && !ConnectionQuery.IsUnspecified(remote))
                     remotes.Add(remote.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && remote.ScopeId != 0 ? new System.Net.IPAddress(remote.GetAddressBytes()) : remote);
                 if (c.Country != null) countries.Add(c.Country);
-                else if (!publicWithoutCountry && c.RemoteAddress != null && AddressScopes.Classify(c.RemoteAddress) == AddressScope.Public) publicWithoutCountry = true;
+                else if (!publicWithoutCountry && c.RemoteAddress != null &&
+                         (c.AddressScope != null ? c.AddressScope == nameof(AddressScope.Public) : AddressScopes.Classify(c.RemoteAddress) == AddressScope.Public))
+                    publicWithoutCountry = true; // the enricher's scope when it ran
                 if (c.BytesSent != null) s.BytesSent = (s.BytesSent ?? 0) + c.BytesSent.Value;
                 if (c.BytesReceived != null) s.BytesReceived = (s.BytesReceived ?? 0) + c.BytesReceived.Value;
             }

@@ -120,8 +120,7 @@ namespace ConnectionsMonitor.Commands
         private static bool IsUnspecified(string text)
         {
             if (!System.Net.IPAddress.TryParse(text.Trim(), out var address) || text.Contains("/")) return false;
-            var a = Engine.Filtering.AddressPattern.Normalize(address);
-            return a.Equals(System.Net.IPAddress.Any) || a.Equals(System.Net.IPAddress.IPv6Any);
+            return Engine.Filtering.ConnectionQuery.IsUnspecified(Engine.Filtering.AddressPattern.Normalize(address));
         }
 
         /// <summary>Says how many expired blocks were removed first (Windows Firewall, whose rules never expire by themselves).</summary>

@@ -96,14 +96,7 @@ namespace ConnectionsMonitor.Commands
             double? seconds = null;
             switch (value)
             {
-                case sbyte _: case byte _: case short _: case ushort _: case int _: case uint _: case long _: case ulong _:
-                case float _: case double _: case decimal _:
-                    seconds = Convert.ToDouble(value, CultureInfo.InvariantCulture);
-                    break;
-                case System.Numerics.BigInteger b:
-                    seconds = (double)b;
-                    break;
-                case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double plain):
+                case object _ when BareNumber(value) is double plain:
                     seconds = plain;
                     break;
                 case string s when SecondsWithUnit(s) is double withUnit:
@@ -118,6 +111,23 @@ namespace ConnectionsMonitor.Commands
             // Out of TimeSpan's range (or NaN): left as given, for the validation to refuse with the range expected.
             if (seconds == null || double.IsNaN(seconds.Value) || Math.Abs(seconds.Value) >= TimeSpan.MaxValue.TotalSeconds) return inputData;
             return TimeSpan.FromSeconds(seconds.Value);
+        }
+
+        /// <summary>A number without a unit: any numeric type PowerShell's literals make, or text that is one ("5", "0.5"); else null.</summary>
+        internal static double? BareNumber(object value)
+        {
+            switch (value)
+            {
+                case sbyte _: case byte _: case short _: case ushort _: case int _: case uint _: case long _: case ulong _:
+                case float _: case double _: case decimal _:
+                    return Convert.ToDouble(value, CultureInfo.InvariantCulture);
+                case System.Numerics.BigInteger b:
+                    return (double)b;
+                case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double plain):
+                    return plain;
+                default:
+                    return null;
+            }
         }
 
         /// <summary>Seconds in text with a unit (500ms, 5s, 2m, 1.5h), or null when the text is not a number with one of them.</summary>
@@ -169,11 +179,7 @@ namespace ConnectionsMonitor.Commands
                 case short seconds: // what PowerShell makes of 2s: the short 2, meant as two seconds
                     ms = seconds * 1000.0;
                     break;
-                case sbyte _: case byte _: case ushort _: case int _: case uint _: case long _: case ulong _: case float _: case double _: case decimal _:
-                    ms = Convert.ToDouble(value, CultureInfo.InvariantCulture);
-                    bare = true;
-                    break;
-                case string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double plain):
+                case object _ when SecondsTransformationAttribute.BareNumber(value) is double plain:
                     ms = plain;
                     bare = true;
                     break;

@@ -154,7 +154,7 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
             // An address on no known interface may be on one that has just come up: re-read (rate-limited).
             if (map != null && IsUnmapped(map, localAddress)) map = RefreshAfterMiss(map);
             var local = AddressPattern.Normalize(localAddress);
-            if (local == null || IsUnspecified(local)) return default;
+            if (local == null || ConnectionQuery.IsUnspecified(local)) return default;
             if (map == null) return new InterfaceAnswer { Unknown = true };
             return new InterfaceAnswer { Reason = InterfaceReason(map.Find(local)) };
         }
@@ -238,15 +238,14 @@ namespace ConnectionsMonitor.Engine.Enrichment.Vpn
         {
             if (r.Protocol == TransportProtocol.Tcp) return r.State == TcpState.Listen;
             var remote = AddressPattern.Normalize(r.RemoteAddress);
-            return remote == null || IsUnspecified(remote) || r.RemotePort == null || r.RemotePort == 0;
+            return remote == null || ConnectionQuery.IsUnspecified(remote) || r.RemotePort == null || r.RemotePort == 0;
         }
 
-        private static bool IsUnspecified(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
 
         private static bool IsUnmapped(InterfaceMap map, IPAddress address)
         {
             var local = AddressPattern.Normalize(address);
-            return local != null && !IsUnspecified(local) && map.Find(local) == null;
+            return local != null && !ConnectionQuery.IsUnspecified(local) && map.Find(local) == null;
         }
 
         private InterfaceMap CurrentMap()
