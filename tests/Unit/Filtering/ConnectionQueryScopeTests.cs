@@ -51,6 +51,17 @@ namespace ConnectionsMonitor.Tests.Filtering
             Assert.True(all.Reads(TransportProtocol.Tcp) && all.Reads(TransportProtocol.Udp));
             Assert.True(all.Reads(AddressFamily.InterNetwork) && all.Reads(AddressFamily.InterNetworkV6));
             Assert.True(all.ResolveOwners);
+            Assert.False(all.IncludeBoundSockets);
+            Assert.False(scope.IncludeBoundSockets);
+        }
+
+        [Fact]
+        public void BoundSocketsAreReadOnlyForAQueryThatNamesTheClosedStateOrAsksForThem()
+        {
+            Assert.True(ConnectionQuery.ReadScope(new[] { new ConnectionQuery { States = new[] { TcpState.Listen, TcpState.Closed } } }).IncludeBoundSockets);
+            Assert.True(ConnectionQuery.ReadScope(new[] { new ConnectionQuery(), new ConnectionQuery { IncludeBoundSockets = true } }).IncludeBoundSockets);
+            Assert.False(ConnectionQuery.ReadScope(new[] { new ConnectionQuery { States = new[] { TcpState.Listen, TcpState.TimeWait } } }).IncludeBoundSockets);
+            Assert.False(ConnectionQuery.ReadScope(new[] { new ConnectionQuery { ProcessIds = new[] { 1 } } }).IncludeBoundSockets);
         }
 
         [Fact]

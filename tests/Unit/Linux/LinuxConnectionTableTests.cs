@@ -19,6 +19,36 @@ namespace ConnectionsMonitor.Tests.Linux
     {
         private static readonly int Me = Environment.ProcessId;
 
+        [LinuxFact]
+        public void ABoundSocketThatNeitherListensNorConnectsIsReadOnlyWhenAskedFor()
+        {
+            // sock_diag answers such sockets from Linux 6.7 (TCP_BOUND_INACTIVE), in state TCP_CLOSE; older kernels never do.
+            bool answered = Environment.OSVersion.Version >= new Version(6, 7);
+            using var table = new LinuxConnectionTable(LinuxTableMode.SockDiag);
+            using var bound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            int port = ((IPEndPoint)bound.LocalEndPoint).Port;
+            bool Ours(SocketEntry e) => e.Protocol == TransportProtocol.Tcp && e.LocalPort == port && e.LocalAddress.Equals(IPAddress.Loopback);
+
+            Assert.DoesNotContain(table.Read(new ConnectionQuery()).Entries, Ours);
+            var asked = table.Read(new ConnectionQuery { IncludeBoundSockets = true }).Entries.Where(Ours).ToList();
+            if (!answered)
+            {
+                Assert.Empty(asked);
+                return;
+            }
+            var row = Assert.Single(asked);
+            Assert.Equal(TcpState.Closed, row.State);
+            Assert.Equal(Me, row.ProcessId);
+            Assert.DoesNotContain(table.Read(new ConnectionQuery()).Entries, Ours);
+
+            // Through the engine, as Get-MonitoredConnection -State Closed asks.
+            using var engine = new ConnectionsMonitor.Engine.MonitorEngine(new LinuxPlatform(LinuxTableMode.SockDiag));
+            var closed = engine.TakeSnapshot(new ConnectionQuery { States = new[] { TcpState.Closed } }).Connections;
+            Assert.Equal(TcpState.Closed, Assert.Single(closed, r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port).State);
+            Assert.DoesNotContain(engine.TakeSnapshot().Connections, r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port);
+        }
+
         [LinuxTheory]
         [InlineData(LinuxTableMode.Auto)]
         [InlineData(LinuxTableMode.SockDiag)]

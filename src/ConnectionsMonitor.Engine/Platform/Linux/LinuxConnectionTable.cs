@@ -154,12 +154,13 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             if (_sockDiag == null) _sockDiag = OpenSockDiag();
             byte tcpExtensions = ReadByteCounters ? TcpInfoExtension : (byte)0;
             SockDiagAttributeHandler onTcpAttribute = ReadByteCounters ? TcpInfoParser.OnAttribute : null;
+            uint tcpStates = request.IncludeBoundSockets ? SockDiagParser.AllStates : SockDiagParser.AllStatesButBoundInactive;
             bool tcpDone = false;
             if (CombinedTcpDump && request.Reads(TransportProtocol.Tcp) && request.Reads(AddressFamily.InterNetwork) && request.Reads(AddressFamily.InterNetworkV6))
             {
                 try
                 {
-                    _sockDiag.DumpTcp(tcpExtensions, rows, onTcpAttribute);
+                    _sockDiag.DumpTcp(tcpExtensions, rows, onTcpAttribute, tcpStates);
                     tcpDone = true;
                 }
                 catch (NetlinkException ex) when (ex.Errno == LinuxNative.EINVAL || ex.Errno == LinuxNative.ENOENT || ex.Errno == LinuxNative.EOPNOTSUPP)
@@ -173,7 +174,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             {
                 if (tcp && tcpDone) continue;
                 // UDP has no per-socket byte counters (udp_diag reports none): its rows keep null.
-                if (tcp) _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_TCP, tcpExtensions, rows, onTcpAttribute);
+                if (tcp) _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_TCP, tcpExtensions, rows, onTcpAttribute, tcpStates);
                 else _sockDiag.Dump(family, LinuxSocketRow.IPPROTO_UDP, 0, rows);
             }
         }

@@ -53,6 +53,16 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>Bit n set asks for sockets in TCP state n; all bits: every state, including TIME_WAIT and NEW_SYN_RECV.</summary>
         internal const uint AllStates = 0xFFFFFFFF;
 
+        /// <summary>
+        /// TCPF_BOUND_INACTIVE (1 &lt;&lt; TCP_BOUND_INACTIVE, state 13; Linux 6.7+): TCP sockets bound to a port but neither
+        /// listening nor connecting, answered in state TCP_CLOSE. Asking for them makes the kernel walk its bind hash table
+        /// (every bound socket of the namespace) besides the established one; older kernels ignore the bit.
+        /// </summary>
+        internal const uint TcpBoundInactive = 1u << 13;
+
+        /// <summary>Every TCP state but <see cref="TcpBoundInactive"/>: the sockets <c>ss -ta</c> lists.</summary>
+        internal const uint AllStatesButBoundInactive = AllStates & ~TcpBoundInactive;
+
         /// <summary>INET_DIAG_INFO: the attribute that carries struct tcp_info; ask for it with ext bit (1 &lt;&lt; (INET_DIAG_INFO - 1)).</summary>
         internal const ushort INET_DIAG_INFO = 2;
 

@@ -46,11 +46,12 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <summary>
         /// Dumps every socket of one family and protocol into rows (SOCK_DIAG_BY_FAMILY). <paramref name="extensions"/>
         /// is inet_diag_req_v2.idiag_ext (e.g. 1 &lt;&lt; (INET_DIAG_INFO - 1) for tcp_info); attributes the kernel
-        /// attaches are handed to <paramref name="onAttribute"/>.
+        /// attaches are handed to <paramref name="onAttribute"/>. <paramref name="states"/> is idiag_states (bit n: TCP state
+        /// n, as <see cref="SockDiagParser.AllStates"/>).
         /// </summary>
         /// <exception cref="NetlinkException">The kernel refused the request, or a socket call failed.</exception>
-        internal void Dump(byte family, byte protocol, byte extensions, List<SocketEntry> rows, SockDiagAttributeHandler onAttribute = null) =>
-            Run(combinedTcp: false, family, protocol, extensions, rows, onAttribute);
+        internal void Dump(byte family, byte protocol, byte extensions, List<SocketEntry> rows, SockDiagAttributeHandler onAttribute = null, uint states = SockDiagParser.AllStates) =>
+            Run(combinedTcp: false, family, protocol, extensions, states, rows, onAttribute);
 
         /// <summary>
         /// Dumps every TCP socket of both address families into rows with one TCPDIAG_GETSOCK request, so the kernel
@@ -59,10 +60,10 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         /// <see cref="Dump"/> gives them.
         /// </summary>
         /// <exception cref="NetlinkException">The kernel refused the request (a kernel without the compatibility path), or a socket call failed.</exception>
-        internal void DumpTcp(byte extensions, List<SocketEntry> rows, SockDiagAttributeHandler onAttribute = null) =>
-            Run(combinedTcp: true, 0, LinuxSocketRow.IPPROTO_TCP, extensions, rows, onAttribute);
+        internal void DumpTcp(byte extensions, List<SocketEntry> rows, SockDiagAttributeHandler onAttribute = null, uint states = SockDiagParser.AllStates) =>
+            Run(combinedTcp: true, 0, LinuxSocketRow.IPPROTO_TCP, extensions, states, rows, onAttribute);
 
-        private void Run(bool combinedTcp, byte family, byte protocol, byte extensions, List<SocketEntry> rows, SockDiagAttributeHandler onAttribute)
+        private void Run(bool combinedTcp, byte family, byte protocol, byte extensions, uint states, List<SocketEntry> rows, SockDiagAttributeHandler onAttribute)
         {
             lock (_lock)
             {
@@ -72,7 +73,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 int firstRow = rows.Count;
                 try
                 {
-                    SendRequest(combinedTcp, seq, family, protocol, extensions);
+                    SendRequest(combinedTcp, seq, family, protocol, extensions, states);
                     bool tcp = protocol == LinuxSocketRow.IPPROTO_TCP;
                     while (true)
                     {
@@ -91,14 +92,14 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
         }
 
-        private void SendRequest(bool combinedTcp, uint seq, byte family, byte protocol, byte extensions)
+        private void SendRequest(bool combinedTcp, uint seq, byte family, byte protocol, byte extensions, uint states)
         {
             const int room = SockDiagParser.TcpRequestLength > SockDiagParser.RequestLength ? SockDiagParser.TcpRequestLength : SockDiagParser.RequestLength;
             byte* request = stackalloc byte[room];
             var span = new Span<byte>(request, room);
             int len = combinedTcp
-                ? SockDiagParser.WriteTcpDumpRequest(span, seq, extensions, SockDiagParser.AllStates)
-                : SockDiagParser.WriteDumpRequest(span, seq, family, protocol, extensions, SockDiagParser.AllStates);
+                ? SockDiagParser.WriteTcpDumpRequest(span, seq, extensions, states)
+                : SockDiagParser.WriteDumpRequest(span, seq, family, protocol, extensions, states);
             while (true)
             {
                 long sent = (long)LinuxNative.send(_fd, request, (UIntPtr)len, 0);
