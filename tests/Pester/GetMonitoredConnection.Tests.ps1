@@ -67,6 +67,21 @@ Describe 'Get-MonitoredConnection' {
         $row.RemoteAddress | Should -BeNullOrEmpty
     }
 
+    It 'lists a TCP socket that is bound but neither listens nor connects only for -State Closed (Linux 6.7+, where sock_diag reports such sockets)' -Skip:($isWindowsOS -or [System.Environment]::OSVersion.Version -lt [version]'6.7') {
+        $bound = [System.Net.Sockets.Socket]::new([System.Net.Sockets.AddressFamily]::InterNetwork, [System.Net.Sockets.SocketType]::Stream, [System.Net.Sockets.ProtocolType]::Tcp)
+        try {
+            $bound.Bind([System.Net.IPEndPoint]::new($loopback, 0))
+            $port = $bound.LocalEndPoint.Port
+            Get-MonitoredConnection -Protocol TCP -LocalPort $port | Should -BeNullOrEmpty
+            $row = Get-MonitoredConnection -LocalPort $port -State Closed
+            $row | Should -HaveCount 1
+            $row.State | Should -Be 'Closed'
+            $row.ProcessId | Should -Be $PID
+            Get-MonitoredConnection -LocalPort $port -State Listen, Established | Should -BeNullOrEmpty
+        }
+        finally { $bound.Dispose() }
+    }
+
     It 'binds -ProcessId from Get-Process output' {
         # The listener and the server end of the accepted connection are both this process's.
         $rows = Get-Process -Id $PID | Get-MonitoredConnection -LocalPort $listenerPort
