@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using ConnectionsMonitor.Engine;
+using ConnectionsMonitor.Engine.Filtering;
 using ConnectionsMonitor.Engine.Platform;
 using ConnectionsMonitor.Engine.Platform.Linux;
 
@@ -15,6 +16,8 @@ using ConnectionsMonitor.Engine.Platform.Linux;
 //   cold  : a fresh engine (new platform, empty caches) taking one full snapshot with owners
 //   warm  : one long-lived engine taking a snapshot of the unchanged table
 //   warm_nobytes : the same without tcp_info byte counters (what the always-on counters cost)
+//   warm_bound : the warm snapshot that also asks for TCP sockets bound but neither listening nor connected (Linux 6.7+
+//                walks its bind table for them; only -State Closed asks), alternated with a plain warm one
 //   ss    : the whole `ss -tanp` process, output read to the end
 // and prints medians and the ratios to ss. Targets: cold <= 1.0x, warm <= 0.25x, bytes overhead <= 20 %.
 internal static class Program
@@ -48,7 +51,7 @@ internal static class Program
         BenchmarkSockets.RaiseFileLimit(sizes.Max() + 1024);
 
         Console.WriteLine($"# snapshot benchmark, {Environment.ProcessorCount} cores, kernel {Environment.OSVersion.Version}, median of {runs} runs");
-        Console.WriteLine("sockets  rows   cold_ms  warm_ms  warm_nobytes_ms  bytes_overhead  ss_tanp_ms  cold/ss  warm/ss");
+        Console.WriteLine("sockets  rows   cold_ms  warm_ms  warm_nobytes_ms  bytes_overhead  warm_bound_ms  bound_overhead  ss_tanp_ms  cold/ss  warm/ss");
         foreach (int n in sizes)
         {
             using var pairs = new BenchmarkSockets.LoopbackPairs(n / 2);
@@ -65,8 +68,12 @@ internal static class Program
             noBytes.TakeSnapshot();
             // Alternated run by run, so that load from elsewhere on the machine hits both alike.
             var (warm, warmNoBytes) = MeasureAlternating(runs, () => shared.TakeSnapshot(), () => noBytes.TakeSnapshot());
+            // What a read would cost if it also asked for TCP sockets bound but neither listening nor connected (Linux 6.7+:
+            // the kernel then walks its bind table too), which only Get-MonitoredConnection -State Closed asks for.
+            var withBound = new ConnectionQuery { IncludeBoundSockets = true };
+            var (warmAgain, warmBound) = MeasureAlternating(runs, () => shared.TakeSnapshot(), () => shared.TakeSnapshot(withBound));
             var ss = Measure(runs, RunSs, out int ssLines);
-            Console.WriteLine($"{n,7}  {rows,5}  {cold,8:F1}  {warm,7:F1}  {warmNoBytes,15:F1}  {(warm / warmNoBytes - 1) * 100,13:F1}%  {ss,10:F1}  {cold / ss,6:F2}x  {warm / ss,6:F2}x");
+            Console.WriteLine($"{n,7}  {rows,5}  {cold,8:F1}  {warm,7:F1}  {warmNoBytes,15:F1}  {(warm / warmNoBytes - 1) * 100,13:F1}%  {warmBound,13:F1}  {(warmBound / warmAgain - 1) * 100,13:F1}%  {ss,10:F1}  {cold / ss,6:F2}x  {warm / ss,6:F2}x");
             if (Math.Abs(ssLines - rows) > rows / 2)
                 Console.WriteLine($"# note: ss printed {ssLines} TCP lines, the snapshot had {rows} rows (TCP+UDP)");
         }
