@@ -131,6 +131,9 @@ namespace ConnectionsMonitor.Engine.Dashboard
             // The flags as this frame saw them: a record's Flags are set by every consumer that applies the alert rules
             // (a watch, Get-MonitoredConnection), so the previous sample's record may carry flags the page never got.
             public string Flags;
+            // The frame that last showed it (DashboardFrames._version + 1 while that frame is made): a socket shown twice in
+            // one sample (a repeat the table let through) gets a key of its own the second time; not shown: gone.
+            public long Frame;
         }
 
         /// <summary>Writes rows (<see cref="ConnectionFileFormat.WriteRow"/>) through one reused buffer.</summary>
@@ -151,7 +154,12 @@ namespace ConnectionsMonitor.Engine.Dashboard
             }
         }
 
-        private Dictionary<ConnectionKey, Shown> _previous = new Dictionary<ConnectionKey, Shown>(ConnectionKey.Comparer);
+        // What the previous frame showed, kept from frame to frame (at 10,000 unchanged rows, making these again each frame
+        // was 2.4 MB and most of the dashboard thread's time): the sockets by their table key, and the row keys they hold.
+        private readonly Dictionary<ConnectionKey, Shown> _shown = new Dictionary<ConnectionKey, Shown>(ConnectionKey.Comparer);
+        private readonly HashSet<string> _keysHeld = new HashSet<string>(StringComparer.Ordinal);
+        private readonly List<Shown> _gone = new List<Shown>();
+        private readonly List<Shown> _repeats = new List<Shown>(); // the rows of _shown's sockets shown again in the last frame: gone at the next
         private readonly RowWriter _rowWriter = new RowWriter();
         private long _version;
         private int _lastId;
@@ -159,21 +167,28 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// <summary>The frame of one sample.</summary>
         public DashboardFrame Next(IReadOnlyList<ConnectionRecord> records, DateTime snapshotUtc, TimeSpan interval)
         {
-            var current = new Dictionary<ConnectionKey, Shown>(records.Count, ConnectionKey.Comparer);
+            long frame = _version + 1;
             var keys = new string[records.Count];
             var ids = new int[records.Count];
-            var taken = new HashSet<string>(StringComparer.Ordinal);
             var rows = new byte[records.Count][];
             var upserts = new List<byte[]>();
             var upsertIds = new List<int>();
             var counters = new List<ConnectionRecord>();
             var counterIds = new List<int>();
-            // Sockets seen before keep their keys; then the new ones get theirs (so a newcomer never takes a key from a socket that still has it).
+            // Sockets seen before keep their keys; then the sockets gone free theirs; then the new ones get keys (so a
+            // newcomer never takes a key from a socket that still has it, and may take one a socket gone just left).
             var befores = new Shown[records.Count];
             for (int i = 0; i < records.Count; i++)
-                if (_previous.TryGetValue(records[i].Key, out var b) && taken.Add(b.Key)) { befores[i] = b; keys[i] = b.Key; }
+                if (_shown.TryGetValue(records[i].Key, out var b) && b.Frame != frame) { b.Frame = frame; befores[i] = b; keys[i] = b.Key; }
+            _gone.Clear();
+            foreach (var shown in _shown.Values)
+                if (shown.Frame != frame) _gone.Add(shown);
+            foreach (var g in _gone) _shown.Remove(g.Record.Key);
+            _gone.AddRange(_repeats);
+            _repeats.Clear();
+            foreach (var g in _gone) _keysHeld.Remove(g.Key);
             for (int i = 0; i < records.Count; i++)
-                if (keys[i] == null) { keys[i] = UniqueKey(BaseKey(records[i]), taken); taken.Add(keys[i]); }
+                if (keys[i] == null) { keys[i] = UniqueKey(BaseKey(records[i]), _keysHeld); _keysHeld.Add(keys[i]); }
             for (int i = 0; i < records.Count; i++)
             {
                 var r = records[i];
@@ -199,15 +214,24 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     upserts.Add(row);
                     upsertIds.Add(id);
                 }
-                current[r.Key] = new Shown { Record = r, Key = key, Id = id, Row = row, Flags = flags };
+                if (before != null)
+                {
+                    before.Record = r; before.Row = row; before.Flags = flags;
+                }
+                else
+                {
+                    var shown = new Shown { Record = r, Key = key, Id = id, Row = row, Flags = flags, Frame = frame };
+                    if (_shown.ContainsKey(r.Key)) _repeats.Add(shown); // a socket already shown above in this frame
+                    else _shown.Add(r.Key, shown);
+                }
                 rows[i] = row;
                 ids[i] = id;
             }
             // Gone: the keys no row holds now (a key taken over by another socket travels as that row's upsert).
             var removes = new List<string>();
-            foreach (var p in _previous.Values)
-                if (!taken.Contains(p.Key)) removes.Add(p.Key);
-            _previous = current;
+            foreach (var g in _gone)
+                if (!_keysHeld.Contains(g.Key)) removes.Add(g.Key);
+            _gone.Clear();
 
             byte[] head = Head(_version + 1, records, snapshotUtc, interval);
             byte[] countersBinary = null;

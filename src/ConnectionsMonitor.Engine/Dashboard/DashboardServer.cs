@@ -159,7 +159,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
             {
                 if (_http != null) throw new InvalidOperationException("This session serves a dashboard already at " + UrlOf(_http) + "; stop it first.");
                 // A watcher, as the live view is: config.yml's alert rules (alerts.enabled) and connection records run while the page is served.
-                var feed = _session.SubscribeInternal(plan, options.Interval, reportExistingAsOpened: false, capacity: 2, watcher: true);
+                var feed = _session.SubscribeInternal(plan, options.Interval, reportExistingAsOpened: false, capacity: 2, watcher: true, trackChanges: false);
                 LocalHttpEndpoint http = null;
                 string token = DashboardGuard.NewToken();
                 try

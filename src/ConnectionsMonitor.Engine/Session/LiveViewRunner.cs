@@ -64,7 +64,7 @@ namespace ConnectionsMonitor.Engine.Session
             // Alert rules' warnings (a port-scan watch that cannot capture …): on the status line while the view
             // runs, then as warnings once the screen is back.
             var alertNotes = new List<string>();
-            using (var feed = session.Subscribe(plan, interval))
+            using (var feed = session.Subscribe(plan, interval, trackChanges: false))
             {
                 foreach (var w in feed.SetupWarnings) if (!interactive) terminal.Warn(w);
                 try

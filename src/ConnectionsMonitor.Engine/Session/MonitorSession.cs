@@ -291,26 +291,26 @@ namespace ConnectionsMonitor.Engine.Session
         public SessionFeed Subscribe(ConnectionQuery query, TimeSpan? interval = null, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity) =>
             Subscribe(Plan(query), interval, reportExistingAsOpened, capacity);
 
-        internal SessionFeed Subscribe(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity) =>
-            SubscribeInternal(plan, interval, reportExistingAsOpened, capacity, watcher: true);
+        internal SessionFeed Subscribe(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened = false, int capacity = DefaultQueueCapacity, bool trackChanges = true) =>
+            SubscribeInternal(plan, interval, reportExistingAsOpened, capacity, watcher: true, trackChanges);
 
         /// <summary>
         /// A feed from the sampler. A <paramref name="watcher"/> (Watch, the live view, the dashboard …) also
         /// switches on config.yml's alert rules while it runs (alerts.enabled); the alert thread's own feed is
-        /// not a watcher.
+        /// not a watcher. A feed without <paramref name="trackChanges"/> gives rows only (its samples' Events stay empty).
         /// </summary>
-        internal SessionFeed SubscribeInternal(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened, int capacity, bool watcher)
+        internal SessionFeed SubscribeInternal(SessionPlan plan, TimeSpan? interval, bool reportExistingAsOpened, int capacity, bool watcher, bool trackChanges = true)
         {
             var every = interval ?? TimeSpan.FromMilliseconds(plan.Config.RefreshInterval);
             _ = Engine; // made here, on the caller's thread, so a platform failure is the caller's error
             var subscription = _sampler.Add(every, plan.Enrichment, capacity);
-            if (!watcher) return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings, null);
+            if (!watcher) return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, plan.Warnings, null, trackChanges);
             var warnings = plan.Warnings;
             string limitation = ClosingsLimitation();
             if (limitation != null) warnings = Join(warnings, Unsaid(new[] { limitation }));
             try { _alerts.WatcherStarted(plan); }
             catch { subscription.Dispose(); throw; }
-            return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, warnings, _alerts.WatcherStopped);
+            return new SessionFeed(subscription, plan.Filters, reportExistingAsOpened, warnings, _alerts.WatcherStopped, trackChanges);
         }
 
         /// <summary>

@@ -209,6 +209,29 @@ namespace ConnectionsMonitor.Tests.Dashboard
         }
 
         [Fact]
+        public void ASocketShownTwiceInOneSampleHasTheSecondRowUnderAKeyOfItsOwnThatGoesWhenTheRepeatDoes()
+        {
+            var frames = new DashboardFrames();
+            var a = Row(8080, 50001, 100);
+            var again = Row(8080, 50001, 100); // the same socket (same table key) twice in one sample
+            var first = frames.Next(new[] { a, again }, T0, TimeSpan.FromSeconds(1));
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001", "TCP|127.0.0.1|8080|127.0.0.1|50001|2" }, first.Keys);
+            Assert.Equal(2, first.Upserts);
+            // Seen once: the repeat's key is removed, the socket keeps its key and id and is unchanged.
+            var once = frames.Next(new[] { Row(8080, 50001, 100) }, T0.AddSeconds(1), TimeSpan.FromSeconds(1));
+            var delta = Json(once.Delta);
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001|2" }, delta.GetProperty("removes").EnumerateArray().Select(k => k.GetString()));
+            Assert.Equal(0, once.Upserts);
+            Assert.Equal(Json(first.FullParts).GetProperty("ids")[0].GetInt32(), Json(once.FullParts).GetProperty("ids")[0].GetInt32());
+            // The freed key is free: another socket with the same ends takes "|2" again, not "|3".
+            var other = Row(8080, 50001, 5);
+            other.Key = new ConnectionKey(TransportProtocol.Tcp, IPAddress.Loopback, 8080, IPAddress.Loopback, 50001, null, null, cookie: 77);
+            var both = frames.Next(new[] { Row(8080, 50001, 100), other }, T0.AddSeconds(2), TimeSpan.FromSeconds(1));
+            Assert.Equal(new[] { "TCP|127.0.0.1|8080|127.0.0.1|50001", "TCP|127.0.0.1|8080|127.0.0.1|50001|2" }, both.Keys);
+            Assert.Equal(0, Json(both.Delta).GetProperty("removes").GetArrayLength());
+        }
+
+        [Fact]
         public void RowsWithTheSameEndsGetKeysOfTheirOwn()
         {
             var keys = DashboardFrames.Keys(new[] { Row(8080, 50001, state: TcpState.TimeWait), Row(8080, 50001), Row(8080, 50001), Row(8081, null) });

@@ -39,6 +39,43 @@ namespace ConnectionsMonitor.Tests.Session
         }
 
         [Fact]
+        public void AFeedWithoutChangeTrackingGivesTheSameRowsAndNoEvents()
+        {
+            const string script = @"
+processes:
+  - { pid: 100, name: web, path: /usr/sbin/web, user: www }
+samples:
+  - { t: 0, rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: Established, pid: 100, inode: 11, sent: 0, received: 0 } ] }
+  - { t: 1, rows: [ { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50001, state: CloseWait, pid: 100, inode: 11, sent: 1000, received: 100 },
+                    { protocol: TCP, local: 127.0.0.1, localPort: 8080, remote: 127.0.0.1, remotePort: 50002, state: Established, pid: 100, inode: 12, sent: 10, received: 0 } ] }
+";
+            // The same replay twice: one feed as Watch-Connection takes it, one as the dashboard and the live view do.
+            List<(ConnectionSnapshot Rows, IReadOnlyList<ConnectionsMonitor.Engine.Tracking.ConnectionEvent> Events)> Run(bool trackChanges)
+            {
+                using var session = Replay(script);
+                using var feed = session.Subscribe(session.Plan(new ConnectionQuery()), TimeSpan.FromHours(1), reportExistingAsOpened: true, trackChanges: trackChanges);
+                var samples = new List<(ConnectionSnapshot, IReadOnlyList<ConnectionsMonitor.Engine.Tracking.ConnectionEvent>)>();
+                for (int i = 0; i < 2; i++)
+                {
+                    if (i > 0) feed.RequestNow();
+                    Assert.True(feed.TryNext(TimeSpan.FromSeconds(10), Deadline(), out var sample), "no sample");
+                    samples.Add((sample.Snapshot, sample.Events));
+                }
+                return samples;
+            }
+            var tracked = Run(trackChanges: true);
+            var rowsOnly = Run(trackChanges: false);
+            Assert.Equal(new[] { "Opened 50001" }, tracked[0].Events.Select(e => e.Change + " " + e.Connection.RemotePort));
+            Assert.Equal(new[] { "StateChanged 50001", "Opened 50002" }, tracked[1].Events.Select(e => e.Change + " " + e.Connection.RemotePort));
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.Empty(rowsOnly[i].Events);
+                Assert.Equal(tracked[i].Rows.Connections.Select(c => c.RemotePort + " " + c.State + " " + c.BytesSent + " " + c.SendRate),
+                    rowsOnly[i].Rows.Connections.Select(c => c.RemotePort + " " + c.State + " " + c.BytesSent + " " + c.SendRate));
+            }
+        }
+
+        [Fact]
         public void SnapshotsGiveExactOwnersCountersAndRatesFromTheSessionsMemory()
         {
             using var session = Replay();
