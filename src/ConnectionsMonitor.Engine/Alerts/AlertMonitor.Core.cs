@@ -184,28 +184,38 @@ namespace ConnectionsMonitor.Engine.Alerts
         public string FlagsFor(ConnectionRecord r)
         {
             if (r == null) return null;
-            List<RuleEvaluator> evaluators;
-            AlertSample last;
-            lock (_gate)
-            {
-                if (_rules.Count == 0) return null;
-                evaluators = _rules.Values.Select(e => e.Evaluator).ToList();
-                last = _last;
-            }
-            List<string> names = null;
-            foreach (var ev in evaluators)
-                if (ev.Flags(r, last)) (names ?? (names = new List<string>())).Add(ev.Rule.Name);
-            if (names == null) return null;
-            names.Sort(StringComparer.OrdinalIgnoreCase);
-            return string.Join(",", names);
+            var (evaluators, last) = FlagRules();
+            return evaluators == null ? null : FlagsFor(r, evaluators, last);
         }
 
         /// <summary>Sets <see cref="ConnectionRecord.Flags"/> on each row (null where no rule flags it). Does nothing when no rule is registered.</summary>
         public void ApplyFlags(IEnumerable<ConnectionRecord> rows)
         {
             if (rows == null) return;
-            lock (_gate) if (_rules.Count == 0) return;
-            foreach (var r in rows) r.Flags = FlagsFor(r);
+            // The rules once for all rows (a snapshot, a dashboard frame: 10,000 rows), not a locked copy of them per row.
+            var (evaluators, last) = FlagRules();
+            if (evaluators == null) return;
+            foreach (var r in rows) r.Flags = FlagsFor(r, evaluators, last);
+        }
+
+        /// <summary>The registered rules' evaluators and the last sample they saw; (null, null) when no rule is registered.</summary>
+        private (List<RuleEvaluator> Evaluators, AlertSample Last) FlagRules()
+        {
+            lock (_gate)
+            {
+                if (_rules.Count == 0) return (null, null);
+                return (_rules.Values.Select(e => e.Evaluator).ToList(), _last);
+            }
+        }
+
+        private static string FlagsFor(ConnectionRecord r, List<RuleEvaluator> evaluators, AlertSample last)
+        {
+            List<string> names = null;
+            foreach (var ev in evaluators)
+                if (ev.Flags(r, last)) (names ?? (names = new List<string>())).Add(ev.Rule.Name);
+            if (names == null) return null;
+            names.Sort(StringComparer.OrdinalIgnoreCase);
+            return string.Join(",", names);
         }
 
         /// <summary>Says a failure of the rule's in-process consumer (a script block); shown by Get-ConnectionAlert.</summary>
