@@ -157,7 +157,8 @@ namespace ConnectionsMonitor.Engine
                     DateTime firstSeen = default;
                     bool lowerBound = false;
                     if (observe)
-                        (send, receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, sameWindow, minWindow, out firstSeen, out lowerBound);
+                        (send, receive) = _rates.Observe(key, e.BytesSent, e.BytesReceived, now, sameWindow, minWindow,
+                            e.Protocol == TransportProtocol.Tcp && e.State == TcpState.Closed, out firstSeen, out lowerBound);
                     if (!MatchesRows(active, e)) continue;
                     var record = ToRecord(e, key);
                     record.SendRate = send;
@@ -170,10 +171,13 @@ namespace ConnectionsMonitor.Engine
                     records.Add(record);
                     if (e.ProcessId != null) pids.Add(e.ProcessId.Value);
                 }
-                if (fullRead) _rates.EndRead();
+                // A read that left bound-but-inactive sockets out (Linux, unless -State Closed asks) does not make them gone,
+                // nor does it count as having looked for new ones.
+                if (fullRead) _rates.EndRead(keepUnseenBound: table.LeftOutBoundSockets);
                 if (observe && bothFamilies)
                 {
                     if (scope.Reads(TransportProtocol.Tcp)) _rates.MarkBaseline(TransportProtocol.Tcp, now);
+                    if (scope.Reads(TransportProtocol.Tcp) && !table.LeftOutBoundSockets) _rates.MarkBoundBaseline(now);
                     if (scope.Reads(TransportProtocol.Udp)) _rates.MarkBaseline(TransportProtocol.Udp, now);
                 }
                 processes = pids.Count == 0 ? EmptyProcesses : _platform.Processes.Lookup(pids);

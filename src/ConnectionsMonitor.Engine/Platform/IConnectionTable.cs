@@ -22,6 +22,13 @@ namespace ConnectionsMonitor.Engine.Platform
         /// </summary>
         public DateTime? TimeStampUtc { get; set; }
 
+        /// <summary>
+        /// True when the read left out TCP sockets that are bound but neither listening nor connected although the table
+        /// has them (Linux sock_diag without <see cref="ConnectionQuery.IncludeBoundSockets"/>): such a socket an earlier
+        /// read showed is not known to be gone. False where every socket of the read's scope was read.
+        /// </summary>
+        public bool LeftOutBoundSockets { get; set; }
+
         /// <summary>Non-fatal conditions, e.g. "owners of 12 sockets could not be read: run as root".</summary>
         public IReadOnlyList<string> Warnings { get; }
     }

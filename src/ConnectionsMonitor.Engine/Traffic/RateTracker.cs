@@ -24,12 +24,15 @@ namespace ConnectionsMonitor.Engine.Traffic
             public DateTime FirstSeenUtc;
             public bool FirstSeenIsLowerBound;
             public int Generation;
+            // A TCP socket bound but neither listening nor connected, as last seen (state Closed): reads that leave such
+            // sockets out (Linux, unless asked for) do not see it, so they do not make it gone.
+            public bool Bound;
         }
 
         private Dictionary<ConnectionKey, Sample> _previous = new Dictionary<ConnectionKey, Sample>(ConnectionKey.Comparer);
         private int _generation;
-        // When each protocol's whole table was last read (null: never yet).
-        private DateTime? _tcpReadUtc, _udpReadUtc;
+        // When each protocol's whole table was last read (null: never yet), and when a read last included bound sockets.
+        private DateTime? _tcpReadUtc, _udpReadUtc, _boundReadUtc;
 
         /// <summary>
         /// A connection first seen by a read this long or less after the previous whole read of its protocol opened between
@@ -95,7 +98,16 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// rates over tens of milliseconds: 0, or several times the real one).
         /// </summary>
         internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc, bool sameWindow, TimeSpan minWindow,
-            out DateTime firstSeenUtc, out bool firstSeenIsLowerBound)
+            out DateTime firstSeenUtc, out bool firstSeenIsLowerBound) =>
+            Observe(key, sent, received, nowUtc, sameWindow, minWindow, false, out firstSeenUtc, out firstSeenIsLowerBound);
+
+        /// <summary>
+        /// As above; <paramref name="bound"/> says the row is a TCP socket bound but neither listening nor connected (state
+        /// Closed), whose first sighting is exact only within <see cref="ExactGap"/> of a read that included such sockets
+        /// (<see cref="MarkBoundBaseline"/>), and which <see cref="EndRead(bool)"/> can be told to keep.
+        /// </summary>
+        internal (double? Send, double? Receive) Observe(ConnectionKey key, long? sent, long? received, DateTime nowUtc, bool sameWindow, TimeSpan minWindow,
+            bool bound, out DateTime firstSeenUtc, out bool firstSeenIsLowerBound)
         {
             double? sendRate = null, receiveRate = null;
             if (_previous.TryGetValue(key, out var last))
@@ -106,6 +118,7 @@ namespace ConnectionsMonitor.Engine.Traffic
                 {
                     // Too soon for a window of its own: the previous window's rates, and the window goes on.
                     last.Generation = _generation;
+                    last.Bound = bound;
                     firstSeenUtc = last.FirstSeenUtc;
                     firstSeenIsLowerBound = last.FirstSeenIsLowerBound;
                     return (last.SendRate, last.ReceiveRate);
@@ -115,7 +128,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             }
             else
             {
-                var read = key.Protocol == TransportProtocol.Tcp ? _tcpReadUtc : _udpReadUtc;
+                var read = bound ? _boundReadUtc : key.Protocol == TransportProtocol.Tcp ? _tcpReadUtc : _udpReadUtc;
                 _previous.Add(key, last = new Sample { FirstSeenUtc = nowUtc, FirstSeenIsLowerBound = read == null || nowUtc - read.Value > ExactGap });
             }
             last.Sent = sent;
@@ -124,6 +137,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             last.SendRate = sendRate;
             last.ReceiveRate = receiveRate;
             last.Generation = _generation;
+            last.Bound = bound;
             firstSeenUtc = last.FirstSeenUtc;
             firstSeenIsLowerBound = last.FirstSeenIsLowerBound;
             return (sendRate, receiveRate);
@@ -140,11 +154,20 @@ namespace ConnectionsMonitor.Engine.Traffic
         }
 
         /// <summary>Forgets every connection the read did not observe (closed ones).</summary>
-        internal void EndRead()
+        /// <summary>Marks a read that included bound-but-inactive TCP sockets (see <see cref="Observe(ConnectionKey, long?, long?, DateTime, bool, TimeSpan, bool, out DateTime, out bool)"/>).</summary>
+        internal void MarkBoundBaseline(DateTime readUtc) => _boundReadUtc = readUtc;
+
+        internal void EndRead() => EndRead(false);
+
+        /// <summary>
+        /// Forgets the connections this read did not see; with <paramref name="keepUnseenBound"/> (a read that left bound
+        /// sockets out) those last seen bound stay, until a read that includes bound sockets misses them.
+        /// </summary>
+        internal void EndRead(bool keepUnseenBound)
         {
             List<ConnectionKey> stale = null;
             foreach (var pair in _previous)
-                if (pair.Value.Generation != _generation) (stale ?? (stale = new List<ConnectionKey>())).Add(pair.Key);
+                if (pair.Value.Generation != _generation && !(keepUnseenBound && pair.Value.Bound)) (stale ?? (stale = new List<ConnectionKey>())).Add(pair.Key);
             if (stale == null) return;
             foreach (var k in stale) _previous.Remove(k);
             // A dictionary never shrinks its buckets; rebuild after a large drop so memory stays flat.

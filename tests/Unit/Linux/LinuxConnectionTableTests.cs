@@ -44,9 +44,16 @@ namespace ConnectionsMonitor.Tests.Linux
 
             // Through the engine, as Get-MonitoredConnection -State Closed asks.
             using var engine = new ConnectionsMonitor.Engine.MonitorEngine(new LinuxPlatform(LinuxTableMode.SockDiag));
-            var closed = engine.TakeSnapshot(new ConnectionQuery { States = new[] { TcpState.Closed } }).Connections;
-            Assert.Equal(TcpState.Closed, Assert.Single(closed, r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port).State);
+            var closedQuery = new ConnectionQuery { States = new[] { TcpState.Closed } };
+            var first = Assert.Single(engine.TakeSnapshot(closedQuery).Connections, r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port);
+            Assert.Equal(TcpState.Closed, first.State);
+            Assert.True(first.AgeIsLowerBound); // bound before the first read that looked for bound sockets
             Assert.DoesNotContain(engine.TakeSnapshot().Connections, r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port);
+            // A read that leaves bound sockets out does not make this one gone: asked again, it keeps its first sighting (a
+            // newcomer's trial saw FirstSeen start again, as an exact creation time, at every -State Closed between plain reads).
+            var again = Assert.Single(engine.TakeSnapshot(closedQuery).Connections, r => r.Protocol == TransportProtocol.Tcp && r.LocalPort == port);
+            Assert.Equal(first.FirstSeenUtc, again.FirstSeenUtc);
+            Assert.True(again.AgeIsLowerBound);
         }
 
         [LinuxTheory]

@@ -98,6 +98,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 // Sized from the previous read: growing a list of 10,000 rows by doubling copies it 6 times.
                 var rows = new List<SocketEntry>(Math.Max(256, _lastRowCount + _lastRowCount / 8));
 
+                bool leftOutBound = false;
                 if (Mode == LinuxTableMode.ProcNet) ReadProcNet(request, rows);
                 else
                 {
@@ -105,6 +106,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     {
                         ReadSockDiag(request, rows);
                         DropRepeats(rows, _cookies);
+                        leftOutBound = !request.IncludeBoundSockets && request.Reads(TransportProtocol.Tcp);
                     }
                     catch (Exception ex) when (Mode == LinuxTableMode.Auto && (ex is NetlinkException || ex is InvalidDataException))
                     {
@@ -122,7 +124,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                 }
                 if (request.Reads(TransportProtocol.Tcp)) Recent.Remember(rows);
                 _lastRowCount = rows.Count;
-                return new ConnectionTableResult(rows, warnings);
+                return new ConnectionTableResult(rows, warnings) { LeftOutBoundSockets = leftOutBound };
             }
         }
 
