@@ -126,6 +126,10 @@ namespace ConnectionsMonitor.Engine.Traffic
             // the socket, and the process may have exited before its name is looked up (a client that sends and quits).
             var owners = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>();
             NoteOwners(owners, first.Connections);
+            // With a state filter, the connections a read in the window saw in one of its states: a closing report is in
+            // state Closed, so the filter would keep or drop it for that; it counts when the connection was seen so.
+            var seenInState = FiltersByState(filters) ? new HashSet<(TransportProtocol, IPAddress, int, IPAddress, int?)>() : null;
+            NoteSeen(seenInState, first.Connections);
             var peekEnrichment = new Enrichment.EnrichmentOptions { Geo = enrichment?.Geo, Vpn = enrichment?.Vpn };
             progress?.Report(TimeSpan.Zero);
             while (true)
@@ -140,7 +144,9 @@ namespace ConnectionsMonitor.Engine.Traffic
                 if (passed < duration)
                 {
                     progress?.Report(passed);
-                    NoteOwners(owners, engine.Peek(peekEnrichment, filters).Connections);
+                    var peek = engine.Peek(peekEnrichment, filters).Connections;
+                    NoteOwners(owners, peek);
+                    NoteSeen(seenInState, peek);
                 }
             }
             progress?.Report(duration);
@@ -149,7 +155,8 @@ namespace ConnectionsMonitor.Engine.Traffic
             // Drained after the second snapshot: a connection that closed after it is still in it and
             // its later bytes are outside the window (Compute ignores closings of connections in Last).
             NoteOwners(owners, last.Connections);
-            var closed = closedSeen ? engine.Describe(feed.DrainClosed(), enrichment, filters) : new ConnectionRecord[0];
+            NoteSeen(seenInState, last.Connections);
+            var closed = closedSeen ? Closings(engine, feed.DrainClosed(), enrichment, filters, seenInState) : new ConnectionRecord[0];
             if (closedSeen && feed.LostReports > lostBefore)
                 warnings.Add("Reports of " + (feed.LostReports - lostBefore) + " or more connections that closed during the sample were lost " +
                              "(the system dropped them under load), so their traffic is not counted; a shorter sample window loses fewer.");
@@ -157,6 +164,42 @@ namespace ConnectionsMonitor.Engine.Traffic
             foreach (var w in first.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
             foreach (var w in last.Warnings) if (!warnings.Contains(w)) warnings.Add(w);
             return new TrafficWindow(first, last, elapsed, Compute(first.Connections, last.Connections, WithOwners(closed, owners)), warnings, closedSeen);
+        }
+
+        private static bool FiltersByState(ConnectionQuery[] filters)
+        {
+            if (filters != null)
+                foreach (var f in filters) if (f?.States != null && f.States.Count > 0) return true;
+            return false;
+        }
+
+        private static void NoteSeen(HashSet<(TransportProtocol, IPAddress, int, IPAddress, int?)> seen, IReadOnlyList<ConnectionRecord> rows)
+        {
+            if (seen == null) return;
+            foreach (var r in rows) seen.Add((r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort));
+        }
+
+        /// <summary>
+        /// The closing reports that belong to the window's filters. Without a state filter, those the filters match. With
+        /// one, a report (in state Closed) is matched on everything but the state, and counts when a read in the window saw
+        /// its connection in one of the filter's states: "-State Established" counts the last bytes of an established
+        /// connection that closed during the window, and "-State Closed" no closed connection's.
+        /// </summary>
+        private static IReadOnlyList<ConnectionRecord> Closings(MonitorEngine engine, IReadOnlyList<SocketEntry> reports, Enrichment.EnrichmentOptions enrichment,
+            ConnectionQuery[] filters, HashSet<(TransportProtocol, IPAddress, int, IPAddress, int?)> seenInState)
+        {
+            if (seenInState == null) return engine.Describe(reports, enrichment, filters);
+            var stateless = new ConnectionQuery[filters.Length];
+            for (int i = 0; i < filters.Length; i++)
+            {
+                if (filters[i] == null) continue;
+                stateless[i] = filters[i].Copy();
+                stateless[i].States = null;
+            }
+            var kept = new List<ConnectionRecord>();
+            foreach (var r in engine.Describe(reports, enrichment, stateless))
+                if (r.Protocol == TransportProtocol.Tcp && seenInState.Contains((r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort))) kept.Add(r);
+            return kept;
         }
 
         private static void NoteOwners(Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord> owners, IReadOnlyList<ConnectionRecord> rows)

@@ -277,6 +277,44 @@ namespace ConnectionsMonitor.Tests.Session
             Assert.InRange(traffic.Received.Value, 9_999L, 9_999L + 1);
         }
 
+        /// <summary>
+        /// A closing report is in state Closed; a window filtered by state counts it by the state its connection was seen in
+        /// (a newcomer's trial: -State Established lost an established connection's last bytes when it closed in the
+        /// window, and -State Closed counted every closed connection's).
+        /// </summary>
+        [LinuxFact]
+        public async Task AWindowFilteredByStateCountsAClosingByTheStateItsConnectionWasSeenIn()
+        {
+            using var session = new MonitorSession(new MonitorSessionOptions());
+            TrafficWindow Window(TcpState state, TcpPair pair, Func<Task> during)
+            {
+                var open = new ManualResetEventSlim();
+                var query = new ConnectionQuery { Ports = new[] { new PortRange(pair.ListenPort, pair.ListenPort) }, States = new[] { state } };
+                var measuring = Task.Run(() => TrafficWindow.Measure(session.Engine, TimeSpan.FromSeconds(2), CancellationToken.None,
+                    new SynchronousProgress(p => { if (p == TimeSpan.Zero) open.Set(); }), EnrichmentOptions.None, query));
+                Assert.True(open.Wait(TimeSpan.FromSeconds(10)));
+                during().GetAwaiter().GetResult();
+                return measuring.GetAwaiter().GetResult();
+            }
+
+            // Established when the window opens, then 7,777 bytes back and the close.
+            var pair = new TcpPair();
+            await pair.ExchangeAsync(10, 10);
+            int clientPort = pair.ClientPort, listenPort = pair.ListenPort;
+            var established = Window(TcpState.Established, pair, () => ExchangeAndClose(pair, 5_555, 7_777));
+            Assert.True(established.ClosedConnectionsSeen);
+            var server = Assert.Single(established.Connections, c => c.Connection.LocalPort == listenPort && c.Connection.RemotePort == clientPort);
+            Assert.True(server.ClosedDuringWindow);
+            Assert.Equal(7_777L, server.Sent);
+
+            // Nothing of ours was in state Closed: a window on Closed counts no closed connection.
+            var other = new TcpPair();
+            int otherClient = other.ClientPort, otherListen = other.ListenPort;
+            var closed = Window(TcpState.Closed, other, () => ExchangeAndClose(other, 3_333, 4_444));
+            Assert.DoesNotContain(closed.Connections, c => c.Connection.LocalPort == otherListen && c.Connection.RemotePort == otherClient);
+            Assert.DoesNotContain(closed.Connections, c => c.Connection.LocalPort == otherClient && c.Connection.RemotePort == otherListen);
+        }
+
         /// <summary>Reports on the measuring thread itself (Progress&lt;T&gt; would post them to the thread pool).</summary>
         private sealed class SynchronousProgress : IProgress<TimeSpan>
         {
