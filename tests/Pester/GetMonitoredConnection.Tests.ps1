@@ -67,7 +67,7 @@ Describe 'Get-MonitoredConnection' {
         $row.RemoteAddress | Should -BeNullOrEmpty
     }
 
-    It 'lists a TCP socket that is bound but neither listens nor connects only for -State Closed (Linux 6.7+, where sock_diag reports such sockets)' -Skip:($isWindowsOS -or [System.Environment]::OSVersion.Version -lt [version]'6.7') {
+    It 'lists a TCP socket that is bound but neither listens nor connects only for -State Closed, counts it in statistics, and commands that watch through the sampler say they cannot see it (Linux 6.7+, where sock_diag reports such sockets)' -Skip:($isWindowsOS -or [System.Environment]::OSVersion.Version -lt [version]'6.7') {
         $bound = [System.Net.Sockets.Socket]::new([System.Net.Sockets.AddressFamily]::InterNetwork, [System.Net.Sockets.SocketType]::Stream, [System.Net.Sockets.ProtocolType]::Tcp)
         try {
             $bound.Bind([System.Net.IPEndPoint]::new($loopback, 0))
@@ -78,6 +78,17 @@ Describe 'Get-MonitoredConnection' {
             $row.State | Should -Be 'Closed'
             $row.ProcessId | Should -Be $PID
             Get-MonitoredConnection -LocalPort $port -State Listen, Established | Should -BeNullOrEmpty
+            # Counted, and shown in the statistics' list view.
+            $stats = Get-ConnectionStatistic -State Closed -LocalPort $port
+            $stats.Closed | Should -Be 1
+            ($stats | Out-String -Width 200) | Should -Match 'LastAck 0, Closed 1'
+            # Commands that watch through the sampler, which leaves such sockets out, say so.
+            $null = Register-ConnectionAlert -Name boundwatch -State Closed -MaxConnections 1 -WhatIf -WarningVariable ruleWarning -WarningAction SilentlyContinue
+            ($ruleWarning -join ' ') | Should -Match 'bound to a port but neither listen nor connect .* Register-ConnectionAlert watches through the session.s sampler'
+            $null = Watch-Connection -State Closed -LocalPort $port -Duration '00:00:01' -WarningVariable watchWarning -WarningAction SilentlyContinue
+            ($watchWarning -join ' ') | Should -Match 'Watch-Connection watches through the session.s sampler'
+            $null = Watch-Connection -State Listen -LocalPort $port -Duration '00:00:01' -WarningVariable quiet -WarningAction SilentlyContinue
+            ($quiet -join ' ') | Should -Not -Match 'bound to a port'
         }
         finally { $bound.Dispose() }
     }

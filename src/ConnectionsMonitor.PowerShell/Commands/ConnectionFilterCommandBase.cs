@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Runtime.InteropServices;
 using System.Threading;
 using ConnectionsMonitor.Engine.Configuration;
 using ConnectionsMonitor.Engine.Filtering;
@@ -112,6 +113,20 @@ namespace ConnectionsMonitor.Commands
 
         /// <summary>True when the command sits downstream in a pipeline that delivered no process: it has nothing to ask about.</summary>
         internal bool NoPipelineInput => MyInvocation.ExpectingInput && !_inputBound;
+
+        /// <summary>
+        /// Warns when -State names Closed in a command that watches through the session's sampler (Watch-Connection,
+        /// Show-ConnectionMonitor, alert rules): on Linux the sampler leaves out TCP sockets that are bound but neither
+        /// listen nor connect (only a snapshot that asks for Closed reads them, see ConnectionQuery.IncludeBoundSockets),
+        /// so such a command would not see them.
+        /// </summary>
+        internal void WarnIfClosedIsNotSampled()
+        {
+            if (State == null || !State.Contains(TcpState.Closed) || !RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return;
+            WriteWarning("-State Closed: on Linux, TCP sockets that are bound to a port but neither listen nor connect are read only by " +
+                         "Get-MonitoredConnection -State Closed. " + MyInvocation.MyCommand.Name +
+                         " watches through the session's sampler, which leaves them out, so it will not see them.");
+        }
 
         /// <summary>The parameters as the engine's one query type (a new object each call).</summary>
         internal ConnectionQuery BuildQuery()

@@ -139,6 +139,7 @@ namespace ConnectionsMonitor.Commands
                     "No process came down the pipeline, so the rule '" + Name + "' would watch no process; nothing was registered. " +
                     "Pipe processes that exist, or use -ProcessName."), "NoPipelineProcess", ErrorCategory.InvalidArgument, Name));
             }
+            WarnIfClosedIsNotSampled();
             var rule = BuildRule();
             var alerts = Session.Alerts;
             if (alerts.Find(rule.Name) != null)

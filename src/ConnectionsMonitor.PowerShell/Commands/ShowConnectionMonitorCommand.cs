@@ -25,6 +25,7 @@ namespace ConnectionsMonitor.Commands
         protected override void EndProcessing()
         {
             if (NoPipelineInput) return;
+            WarnIfClosedIsNotSampled();
             var bound = MyInvocation.BoundParameters;
             var query = BuildQuery();
             var options = new LiveViewOptions

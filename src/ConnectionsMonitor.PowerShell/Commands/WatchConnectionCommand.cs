@@ -32,6 +32,7 @@ namespace ConnectionsMonitor.Commands
         protected override void EndProcessing()
         {
             if (NoPipelineInput) return;
+            WarnIfClosedIsNotSampled();
             var bound = MyInvocation.BoundParameters;
             var query = BuildQuery();
             var options = new WatchOptions
