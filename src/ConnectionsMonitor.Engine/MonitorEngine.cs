@@ -171,7 +171,7 @@ namespace ConnectionsMonitor.Engine
                     records.Add(record);
                     if (e.ProcessId != null) pids.Add(e.ProcessId.Value);
                 }
-                // A read that left bound-but-inactive sockets out (Linux, unless -State Closed asks) does not make them gone,
+                // A read that left bound-but-inactive sockets out (Linux, unless a query names the Closed state) does not make them gone,
                 // nor does it count as having looked for new ones.
                 if (fullRead) _rates.EndRead(keepUnseenBound: table.LeftOutBoundSockets);
                 if (observe && bothFamilies)

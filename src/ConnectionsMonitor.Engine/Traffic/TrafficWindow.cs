@@ -182,8 +182,8 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// <summary>
         /// The closing reports that belong to the window's filters. Without a state filter, those the filters match. With
         /// one, a report (in state Closed) is matched on everything but the state, and counts when a read in the window saw
-        /// its connection in one of the filter's states: "-State Established" counts the last bytes of an established
-        /// connection that closed during the window, and "-State Closed" no closed connection's.
+        /// its connection in one of the filter's states: a filter on Established counts the last bytes of an established
+        /// connection that closed during the window, and one on Closed no closed connection's.
         /// </summary>
         private static IReadOnlyList<ConnectionRecord> Closings(MonitorEngine engine, IReadOnlyList<SocketEntry> reports, Enrichment.EnrichmentOptions enrichment,
             ConnectionQuery[] filters, HashSet<(TransportProtocol, IPAddress, int, IPAddress, int?)> seenInState)
