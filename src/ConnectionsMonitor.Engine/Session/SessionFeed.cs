@@ -85,7 +85,7 @@ namespace ConnectionsMonitor.Engine.Session
         {
             sample = null;
             if (!_subscription.TryTake(timeout, cancel, out var full, out var closed, out long closingsLost)) return false;
-            var rows = new List<ConnectionRecord>();
+            var rows = new List<ConnectionRecord>(full.Connections.Count); // sized once: most queries keep most rows
             foreach (var r in full.Connections)
                 if (Matches(r)) rows.Add(r);
             var snapshot = new ConnectionSnapshot(full.TimeStampUtc, rows, full.Warnings);
