@@ -89,12 +89,12 @@ namespace ConnectionsMonitor.Engine.History
                         // Bytes before the first sample were not moved while recording; later arrivals opened within the interval.
                         _open[c.Key] = new Tracked { Opened = opened, FromZero = !baseline, State = opened.Row.State, Sent = c.BytesSent, Received = c.BytesReceived, Counted = false,
                                                      ClosedAtUtc = ConnectionTracker.IsRemnant(c) ? now : (DateTime?)null };
-                        _byEndpoints[Endpoints(c.Key)] = c.Key;
+                        _byEndpoints[c.Key.Endpoints] = c.Key;
                         break;
                     case ConnectionChange.Closed:
                         if (!_open.TryGetValue(c.Key, out var gone)) break;
                         _open.Remove(c.Key);
-                        if (_byEndpoints.TryGetValue(Endpoints(c.Key), out var k) && k.Equals(c.Key)) _byEndpoints.Remove(Endpoints(c.Key));
+                        if (_byEndpoints.TryGetValue(c.Key.Endpoints, out var k) && k.Equals(c.Key)) _byEndpoints.Remove(c.Key.Endpoints);
                         if (ev.FinalCounters)
                         {
                             // What it moved since its last sample; all of it when no sample counted it (opened while recording).
@@ -114,11 +114,11 @@ namespace ConnectionsMonitor.Engine.History
                     case ConnectionChange.StateChanged:
                         // The same connection; its key changes when its owner does (an exiting process leaves its socket ownerless).
                         if (!_open.TryGetValue(c.Key, out var changed)
-                            && _byEndpoints.TryGetValue(Endpoints(c.Key), out var oldKey) && _open.TryGetValue(oldKey, out changed))
+                            && _byEndpoints.TryGetValue(c.Key.Endpoints, out var oldKey) && _open.TryGetValue(oldKey, out changed))
                         {
                             _open.Remove(oldKey);
                             _open[c.Key] = changed;
-                            _byEndpoints[Endpoints(c.Key)] = c.Key;
+                            _byEndpoints[c.Key.Endpoints] = c.Key;
                         }
                         if (changed != null && c.Protocol == TransportProtocol.Tcp && c.State != null)
                         {
@@ -229,8 +229,6 @@ namespace ConnectionsMonitor.Engine.History
 
         private static long? Add(long? a, long? b) => a == null ? b : b == null ? a : a.Value + b.Value;
 
-        private static (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints(ConnectionKey k) =>
-            (k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort);
 
         /// <summary>The stored form of a connection: addresses in canonical text, IPv4-mapped IPv6 as IPv4, no remote for listeners.</summary>
         internal static ConnectionRow RowOf(ConnectionRecord c, DateTime seenUtc, bool openBeforeRecording = false)

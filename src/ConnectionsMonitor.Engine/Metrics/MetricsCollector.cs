@@ -133,7 +133,7 @@ namespace ConnectionsMonitor.Engine.Metrics
                 if (ev.Change == ConnectionChange.Opened) { if (tcp) _tcpOpened++; else _udpOpened++; }
                 if (ev.Change != ConnectionChange.Closed) continue;
                 if (tcp) _tcpClosed++; else _udpClosed++;
-                var key = Endpoints(c);
+                var key = c.Endpoints;
                 _connections.TryGetValue(key, out var known);
                 _connections.Remove(key);
                 if (!ev.FinalCounters) continue;
@@ -161,7 +161,7 @@ namespace ConnectionsMonitor.Engine.Metrics
 
                 string owner = Name(r.ProcessName);
                 Of(owner).Connections++;
-                var key = Endpoints(r);
+                var key = r.Endpoints;
                 if (!_connections.TryGetValue(key, out var t)) _connections[key] = t = new Tracked();
                 if (owner != null) t.Owner = owner;
                 else owner = t.Owner; // orphaned (counted above as no process's connection): its bytes are still its last owner's
@@ -382,7 +382,5 @@ namespace ConnectionsMonitor.Engine.Metrics
             return clean.Length == 0 ? null : clean;
         }
 
-        private static (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints(ConnectionRecord c) =>
-            (c.Protocol, c.LocalAddress, c.LocalPort, c.RemoteAddress, c.RemotePort);
     }
 }

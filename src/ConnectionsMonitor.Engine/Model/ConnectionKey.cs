@@ -40,6 +40,13 @@ namespace ConnectionsMonitor.Engine.Model
         public int? ProcessId { get; }
         public ulong? Inode { get; }
 
+        /// <summary>
+        /// Protocol and the two ends (local address and port, remote address and port): what names a connection across a
+        /// change of its owner or socket identity (an exiting process leaving its FIN_WAIT2 socket ownerless, a closing
+        /// report of a socket the table showed). The one form the tracker, the history and the traffic windows match on.
+        /// </summary>
+        internal (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints => (Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort);
+
         public bool Equals(ConnectionKey o) =>
             Cookie != 0 || o.Cookie != 0
                 ? Cookie == o.Cookie && ProcessId == o.ProcessId

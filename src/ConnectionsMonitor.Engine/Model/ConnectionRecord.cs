@@ -85,6 +85,9 @@ namespace ConnectionsMonitor.Engine.Model
         public double? ReceiveRate { get => (_has & 256) != 0 ? _receiveRate : (double?)null; set { _receiveRate = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 256) : (ushort)(_has & ~256); } }
 
         /// <summary>A copy (the addresses are immutable and shared; the remote details are copied), for a changed view of a record other consumers still hold.</summary>
+        /// <summary>Protocol and the two ends as this record gives them (see <see cref="ConnectionKey.Endpoints"/>).</summary>
+        internal (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints => (Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort);
+
         public ConnectionRecord Copy()
         {
             var copy = (ConnectionRecord)MemberwiseClone();

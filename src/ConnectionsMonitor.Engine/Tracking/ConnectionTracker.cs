@@ -142,17 +142,17 @@ namespace ConnectionsMonitor.Engine.Tracking
                 // change at most, never a Closed and an Opened for one connection.
                 foreach (var pair in _current)
                     if (!next.ContainsKey(pair.Key))
-                        (gone ?? (gone = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[Endpoints(pair.Key)] = pair.Value;
+                        (gone ?? (gone = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[pair.Key.Endpoints] = pair.Value;
                 if (fresh != null)
                     foreach (var r in fresh)
                     {
-                        if (gone != null && gone.TryGetValue(Endpoints(r.Key), out var before))
+                        if (gone != null && gone.TryGetValue(r.Key.Endpoints, out var before))
                         {
-                            gone.Remove(Endpoints(r.Key));
+                            gone.Remove(r.Key.Endpoints);
                             Continue(events, snapshot.TimeStampUtc, r, before);
                             if (IsRemnant(r) && before.ProcessId != null)
-                                (_formerOwners ?? (_formerOwners = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[Endpoints(r.Key)] = before;
-                            else if (!IsRemnant(r)) _formerOwners?.Remove(Endpoints(r.Key)); // the endpoints' next connection
+                                (_formerOwners ?? (_formerOwners = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[r.Key.Endpoints] = before;
+                            else if (!IsRemnant(r)) _formerOwners?.Remove(r.Key.Endpoints); // the endpoints' next connection
                             continue;
                         }
                         if (r.FirstSeenUtc == null) r.FirstSeenUtc = snapshot.TimeStampUtc;
@@ -172,7 +172,7 @@ namespace ConnectionsMonitor.Engine.Tracking
                         continue;
                     }
                     if (baseline) continue; // closed before the baseline: not a change this tracker saw
-                    var ends = Endpoints(c.Key);
+                    var ends = c.Key.Endpoints;
                     if (gone != null && gone.TryGetValue(ends, out var was) && SameSocket(was, c.Key))
                         (finals ?? (finals = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>()))[ends] = c;
                     else if (_closedUnreported != null && _closedUnreported.TryGetValue(ends, out was) && SameSocket(was, c.Key))
@@ -238,9 +238,9 @@ namespace ConnectionsMonitor.Engine.Tracking
                 // Once per update with reports to place, and only the remnants are kept.
                 remnants = new Dictionary<(TransportProtocol, IPAddress, int, IPAddress, int?), ConnectionRecord>();
                 foreach (var r in next.Values)
-                    if (IsRemnant(r)) remnants[Endpoints(r.Key)] = r;
+                    if (IsRemnant(r)) remnants[r.Key.Endpoints] = r;
             }
-            return remnants.ContainsKey(Endpoints(k));
+            return remnants.ContainsKey(k.Endpoints);
         }
 
         /// <summary>What an active closer leaves in the table after its socket is destroyed: no owner, TIME_WAIT or FIN_WAIT2 (a connection already closed).</summary>
@@ -289,7 +289,5 @@ namespace ConnectionsMonitor.Engine.Tracking
                 events.Add(new ConnectionEvent(ConnectionChange.StateChanged, timeStampUtc, r, before.State));
         }
 
-        private static (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints(ConnectionKey k) =>
-            (k.Protocol, k.LocalAddress, k.LocalPort, k.RemoteAddress, k.RemotePort);
     }
 }

@@ -176,7 +176,7 @@ namespace ConnectionsMonitor.Engine.Traffic
         private static void NoteSeen(HashSet<(TransportProtocol, IPAddress, int, IPAddress, int?)> seen, IReadOnlyList<ConnectionRecord> rows)
         {
             if (seen == null) return;
-            foreach (var r in rows) seen.Add((r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort));
+            foreach (var r in rows) seen.Add(r.Endpoints);
         }
 
         /// <summary>
@@ -198,7 +198,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             }
             var kept = new List<ConnectionRecord>();
             foreach (var r in engine.Describe(reports, enrichment, stateless))
-                if (r.Protocol == TransportProtocol.Tcp && seenInState.Contains((r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort))) kept.Add(r);
+                if (r.Protocol == TransportProtocol.Tcp && seenInState.Contains(r.Endpoints)) kept.Add(r);
             return kept;
         }
 
@@ -206,7 +206,7 @@ namespace ConnectionsMonitor.Engine.Traffic
         {
             foreach (var r in rows)
                 if (r.ProcessId != null && r.ProcessName != null && r.RemoteAddress != null)
-                    owners[(r.Protocol, r.LocalAddress, r.LocalPort, r.RemoteAddress, r.RemotePort)] = r;
+                    owners[r.Endpoints] = r;
         }
 
         /// <summary>
@@ -221,7 +221,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             {
                 var c = closed[i];
                 if (c.ProcessName != null || c.RemoteAddress == null
-                    || !owners.TryGetValue((c.Protocol, c.LocalAddress, c.LocalPort, c.RemoteAddress, c.RemotePort), out var owner)
+                    || !owners.TryGetValue(c.Endpoints, out var owner)
                     || (c.ProcessId != null && c.ProcessId != owner.ProcessId)) continue;
                 if (named == null) named = new List<ConnectionRecord>(closed);
                 var copy = c.Copy();
