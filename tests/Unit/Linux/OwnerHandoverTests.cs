@@ -44,8 +44,9 @@ namespace ConnectionsMonitor.Tests.Linux
         [InlineData(true)]  // a later read: the worker is new since the last listing, though its parent owned nothing then
         public void AnOwnerFoundAsItHandsItsSocketToAWorkerIsCorrectedAtTheNextRead(bool earlierRead)
         {
-            using (var server = new PythonChild(Server))
+            for (int attempt = 1; ; attempt++)
             {
+                using var server = new PythonChild(Server);
                 int port = int.Parse(server.ReadLine());
                 var resolver = new SocketOwnerResolver { ClockMs = () => 1_000_000 }; // no spot check falls due
                 using var mine = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -59,6 +60,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 client.Connect(IPAddress.Loopback, port);
                 var parts = server.ReadLine().Split(' ').Select(int.Parse).ToArray();
                 int child = server.Adopt(parts[0]);
+                if (PidsWrapped(server.Id, child, attempt)) continue;
                 ulong listener = PythonChild.SocketInode(server.Id, parts[1]), accepted = PythonChild.SocketInode(server.Id, parts[2]);
                 var rows = new[] { listener, accepted }.Select(i => new SocketEntry { Protocol = TransportProtocol.Tcp, LocalAddress = IPAddress.Loopback, Inode = i }).ToList();
                 rows.Add(mineRow);
@@ -75,7 +77,20 @@ namespace ConnectionsMonitor.Tests.Linux
 
                 resolver.Resolve(rows, 0xF);
                 Assert.Equal(child, resolver.CachedOwner(accepted));
+                return;
             }
+        }
+
+        /// <summary>
+        /// The walk reads /proc in PID order, so it meets the server before its worker only while PIDs grow: when they wrap
+        /// (pid_max is 32768 here, and a test run starts thousands of processes) the worker comes first, is cached as the
+        /// owner from the start and the handover is never tested. Such a try is started again (a CI run met it once).
+        /// </summary>
+        private static bool PidsWrapped(int server, int worker, int attempt)
+        {
+            if (worker > server) return false;
+            Assert.True(attempt < 3, $"PIDs wrapped at {attempt} tries in a row (server {server}, worker {worker})");
+            return true;
         }
 
         // A server hands the accepted socket to a worker and closes its own copy only later, when told (it was busy, or it
@@ -112,8 +127,9 @@ namespace ConnectionsMonitor.Tests.Linux
         [InlineData("double")]
         public void AServerThatClosesItsCopyReadsAfterTheForkIsReplacedByItsWorker(string mode)
         {
-            using (var server = new PythonChild(LateCloser, mode))
+            for (int attempt = 1; ; attempt++)
             {
+                using var server = new PythonChild(LateCloser, mode);
                 int port = int.Parse(server.ReadLine());
                 long clock = 1_000_000;
                 var resolver = new SocketOwnerResolver { ClockMs = () => clock }; // spot checks are a period away
@@ -122,6 +138,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 client.Connect(IPAddress.Loopback, port);
                 var parts = server.ReadLine().Split(' ').Select(int.Parse).ToArray();
                 int worker = server.Adopt(parts[0]);
+                if (PidsWrapped(server.Id, worker, attempt)) continue;
                 if (mode == "double")
                     Assert.True(SpinWait.SpinUntil(() => ParentOf(worker) != server.Id, TimeSpan.FromSeconds(10)), "the grandchild was not reparented");
                 else Assert.Equal(server.Id, ParentOf(worker));
@@ -154,6 +171,7 @@ namespace ConnectionsMonitor.Tests.Linux
                 resolver.Resolve(rows, 0xF);
                 Assert.Equal(worker, resolver.CachedOwner(accepted));
                 Assert.Equal(0, resolver.LastOwnerChecks);
+                return;
             }
         }
 
