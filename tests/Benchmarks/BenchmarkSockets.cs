@@ -84,12 +84,20 @@ internal static class BenchmarkSockets
     {
         private readonly System.Diagnostics.Process _holder;
 
-        public LoopbackPairsElsewhere(int pairs)
+        /// <param name="pairs">Connections (two sockets each).</param>
+        /// <param name="exchangeMs">When above zero, the holder moves a byte each way on every connection this often (see
+        /// <see cref="LoopbackPairs.Exchange"/>), so every row's counters change.</param>
+        public LoopbackPairsElsewhere(int pairs, int exchangeMs = 0)
         {
             var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
             if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(typeof(LoopbackPairsElsewhere).Assembly.Location);
             psi.ArgumentList.Add("--hold-sockets");
             psi.ArgumentList.Add((pairs * 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (exchangeMs > 0)
+            {
+                psi.ArgumentList.Add("--exchange-ms");
+                psi.ArgumentList.Add(exchangeMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
             _holder = System.Diagnostics.Process.Start(psi);
             string line = _holder.StandardOutput.ReadLine();
             if (line != "ready") throw new InvalidOperationException("The socket holder did not start: " + line);
@@ -98,14 +106,22 @@ internal static class BenchmarkSockets
 
         public int ProcessId { get; }
 
-        /// <summary>--hold-sockets N: opens N/2 pairs, says "ready", holds them until standard input closes.</summary>
-        internal static int Hold(int sockets)
+        /// <summary>
+        /// --hold-sockets N [--exchange-ms M]: opens N/2 pairs, says "ready", holds them until standard input closes; with M,
+        /// moves a byte each way on every pair every M ms meanwhile.
+        /// </summary>
+        internal static int Hold(int sockets, int exchangeMs = 0)
         {
             RaiseFileLimit(sockets + 1024);
             using var pairs = new LoopbackPairs(sockets / 2);
+            using var stop = new System.Threading.CancellationTokenSource();
+            var pump = exchangeMs > 0 ? new System.Threading.Thread(() => { while (!stop.Token.WaitHandle.WaitOne(exchangeMs)) pairs.Exchange(); }) { IsBackground = true } : null;
+            pump?.Start();
             Console.WriteLine("ready");
             Console.Out.Flush();
             Console.In.ReadToEnd();
+            stop.Cancel();
+            pump?.Join();
             return 0;
         }
 

@@ -196,10 +196,11 @@ internal static class LiveViewBenchmark
     }
 
     // Every thread of this process: its name (comm) and the CPU time it has run, in ns (schedstat's first field).
-    internal static Dictionary<int, (string, long)> Threads()
+    /// <summary>Each thread of this process (or of <paramref name="pid"/>): its name and CPU time so far (ns, schedstat).</summary>
+    internal static Dictionary<int, (string, long)> Threads(int? pid = null)
     {
         var result = new Dictionary<int, (string, long)>();
-        foreach (var dir in Directory.GetDirectories("/proc/self/task"))
+        foreach (var dir in Directory.GetDirectories("/proc/" + (pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "self") + "/task"))
         {
             try
             {

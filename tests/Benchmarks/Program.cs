@@ -25,7 +25,9 @@ internal static class Program
     private static int Main(string[] args)
     {
         int hold = Array.IndexOf(args, "--hold-sockets");
-        if (hold >= 0 && hold + 1 < args.Length) return BenchmarkSockets.LoopbackPairsElsewhere.Hold(int.Parse(args[hold + 1])); // a holder child (BenchmarkSockets.cs)
+        int exchange = Array.IndexOf(args, "--exchange-ms");
+        if (hold >= 0 && hold + 1 < args.Length) // a holder child (BenchmarkSockets.cs)
+            return BenchmarkSockets.LoopbackPairsElsewhere.Hold(int.Parse(args[hold + 1]), exchange >= 0 && exchange + 1 < args.Length ? int.Parse(args[exchange + 1]) : 0);
         if (args.Contains("--live")) return LiveViewBenchmark.Run(args); // live-view CPU benchmark (LiveViewBenchmark.cs)
         if (args.Contains("--traffic")) return TrafficBenchmark.Run(args); // top talker, watch and tracker memory (TrafficBenchmark.cs)
         if (args.Contains("--geo")) return GeoBenchmark.Run(args); // GeoIP lookups per second and snapshot overhead (GeoBenchmark.cs)

@@ -15,12 +15,13 @@ internal static class SamplerBenchmark
 {
     public static int Run(string[] args)
     {
-        int connections = 10000, seconds = 30;
+        int connections = 10000, seconds = 30, warmup = 10;
         double interval = 1;
         for (int i = 0; i < args.Length - 1; i++)
         {
             if (args[i] == "--connections") connections = int.Parse(args[i + 1]);
             if (args[i] == "--seconds") seconds = int.Parse(args[i + 1]);
+            if (args[i] == "--warmup") warmup = int.Parse(args[i + 1]);
             if (args[i] == "--interval") interval = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
         }
         if (!OperatingSystem.IsLinux())
@@ -45,8 +46,9 @@ internal static class SamplerBenchmark
             catch (OperationCanceledException) { }
         }) { IsBackground = true };
         reader.Start();
-        // Ten reads of warm-up: the first walks /proc for every owner, and the runtime tiers up what a read runs.
-        SpinWait.SpinUntil(() => session.SamplerReads >= 10, TimeSpan.FromSeconds(120));
+        // Reads of warm-up (--warmup, ten unless told): the first walks /proc for every owner, and the runtime tiers up what a
+        // read runs (a method called once a read is promoted after 30 calls, so ten reads leave some of its JIT in the window).
+        SpinWait.SpinUntil(() => session.SamplerReads >= warmup, TimeSpan.FromSeconds(warmup * interval * 3 + 60));
 
         using var allocations = args.Contains("--alloc-types") ? new AllocationSampler() : null;
         var before = CpuTimes();
