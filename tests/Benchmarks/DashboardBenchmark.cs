@@ -176,7 +176,7 @@ internal static class DashboardBenchmark
                 "$d = Start-ConnectionDashboard -NoBrowser -Port 0 -Interval ([TimeSpan]::FromSeconds(" + interval.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")); " +
                 "\"pid $PID\"; \"url $($d.LaunchUrl) $($d.Url)\"; " +
                 "while ($true) { $s = Get-ConnectionDashboard; \"state $($s.Samples) $($s.Clients) $([GC]::CollectionCount(0)) $([GC]::CollectionCount(1)) $([GC]::CollectionCount(2)) " +
-                "$([long][GC]::GetTotalPauseDuration().TotalMicroseconds) $([GC]::GetTotalAllocatedBytes())\"; Start-Sleep -Milliseconds 250 }";
+                "$([long][GC]::GetTotalPauseDuration().TotalMicroseconds) $([GC]::GetTotalAllocatedBytes())\"; Start-Sleep -Milliseconds 1000 }";
             var psi = new ProcessStartInfo(pwsh) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
             foreach (string a in new[] { "-NoProfile", "-NonInteractive", "-Command", command }) psi.ArgumentList.Add(a);
             _pwsh = Process.Start(psi);
