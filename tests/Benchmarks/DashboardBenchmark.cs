@@ -112,6 +112,9 @@ internal static class DashboardBenchmark
         static bool Sampler(string n) => n == MonitorSession.SamplerThreadName;
         double render = CpuMs(before, after, Render), stream = CpuMs(before, after, Stream), web = CpuMs(before, after, Web), sampler = CpuMs(before, after, Sampler);
         double server_ = (render + stream + web) / wallMs * 100, withRead = (render + stream + web + sampler) / wallMs * 100;
+        // Every thread of the server's process (threads that ended within the window are left out): the collector's
+        // background thread, the JIT's, and in pwsh the prompt's once-a-second poll of the dashboard's state.
+        double whole = CpuMs(before, after, n => true) / wallMs * 100;
         double earlyOwn = CpuMs(early0, early1, n => Render(n) || Stream(n) || Web(n)) / earlyWallMs * 100, earlyRead = CpuMs(early0, early1, Sampler) / earlyWallMs * 100;
         int bytes = 0;
         using (var http = new System.Net.Http.HttpClient(new System.Net.Http.HttpClientHandler { UseCookies = false, AllowAutoRedirect = false }))
@@ -128,6 +131,11 @@ internal static class DashboardBenchmark
         string Met(bool ok) => ok ? "met" : "NOT met";
         Console.WriteLine($"# dashboard benchmark, {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {server.Where}, {connections} connections{(busy ? " all moving bytes" : "")}, an update every {interval} s, " +
             $"{wallMs / 1000:F0} s measured after {warmup} samples; the whole table {bytes} bytes of JSON (sent once per page){(lastUpdate != null ? ", the last update " + lastUpdate : "")}");
+        var others = after.Where(t => !t.Value.Item1.StartsWith("cmon-", StringComparison.Ordinal))
+            .GroupBy(t => t.Value.Item1).Select(g => (Name: g.Key, Ms: CpuMs(before, after.Where(t => t.Value.Item1 == g.Key).ToDictionary(t => t.Key, t => t.Value), n => true)))
+            .Where(x => x.Ms > 0).OrderByDescending(x => x.Ms).Take(4);
+        Console.WriteLine($"# the server's whole process over the window: {whole:F2} % of one core; besides the module's threads: " +
+            string.Join(", ", others.Select(x => $"{x.Name} {x.Ms / wallMs * 100:F2} %")));
         Console.WriteLine($"# over the first {warmup} samples (no page open yet): the dashboard's threads {earlyOwn:F2} % of one core, the sampler {earlyRead:F2} %");
         Console.WriteLine("samples  render_ms_per_sample  stream_ms_per_sample  server_%_core  sampler_ms_per_read  with_read_%_core  MB_allocated_per_sample  gc_gen0/1/2  gc_pause_ms_per_sample");
         Console.WriteLine($"{samples,7}  {(samples > 0 ? render / samples : double.NaN),20:F2}  {(samples > 0 ? stream / samples : double.NaN),20:F2}  {server_,13:F2}  {(samples > 0 ? sampler / samples : double.NaN),19:F1}  {withRead,16:F2}  " +
