@@ -43,7 +43,7 @@ namespace ConnectionsMonitor
         public DateTime Started { get; set; }
         /// <summary>True while serving.</summary>
         public bool IsRunning { get; set; }
-        /// <summary>Why the latest read of the connection table failed (the page keeps the last good rows), or null.</summary>
+        /// <summary>Why the latest read of the connection table failed (the page keeps the last good rows), or why updates stopped after a fault of the module's own; null otherwise.</summary>
         public string Failure { get; set; }
     }
 }

@@ -37,7 +37,7 @@ namespace ConnectionsMonitor
         public DateTime Started { get; set; }
         /// <summary>True while serving.</summary>
         public bool IsRunning { get; set; }
-        /// <summary>Why the latest read of the connection table failed (the endpoint serves the last good state), or null.</summary>
+        /// <summary>Why the latest read of the connection table failed (the endpoint serves the last good state), or why updates stopped after a fault of the module's own; null otherwise.</summary>
         public string Failure { get; set; }
     }
 }

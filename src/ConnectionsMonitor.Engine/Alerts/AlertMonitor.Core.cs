@@ -453,12 +453,25 @@ namespace ConnectionsMonitor.Engine.Alerts
                             Warn("Alert rules could not read the connection table: " + ex.Message);
                             continue;
                         }
-                        Evaluate(sample);
+                        // A fault in evaluating a sample (a bug of the module's own) costs that sample, not the rules nor the host
+                        // process, which an exception left unhandled on this thread would end (PowerShell, or the service).
+                        try
+                        {
+                            BeforeEvaluate?.Invoke(sample);
+                            Evaluate(sample);
+                        }
+                        catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is OperationCanceledException))
+                        {
+                            Warn("Alert rules: evaluating a sample failed (" + ex.GetType().Name + ": " + ex.Message + "); the next samples are evaluated as usual.");
+                        }
                     }
                 }
                 catch (OperationCanceledException) { }
             }
         }
+
+        /// <summary>Called with each sample before the rules evaluate it; tests make it throw, as a fault of the module's own would.</summary>
+        internal Action<SessionSample> BeforeEvaluate { get; set; }
 
         /// <summary>Evaluates every rule against one sample (the alert thread; tests call it directly).</summary>
         internal void Evaluate(SessionSample sample)

@@ -91,7 +91,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         public int Connections { get; internal set; }
         /// <summary>True while serving.</summary>
         public bool IsRunning { get; internal set; }
-        /// <summary>Why sampling failed lately (the page keeps the last good rows), or null.</summary>
+        /// <summary>Why sampling failed lately (the page keeps the last good rows), or why updates stopped after a fault; null otherwise.</summary>
         public string Failure { get; internal set; }
     }
 
@@ -766,13 +766,29 @@ namespace ConnectionsMonitor.Engine.Dashboard
             lock (_signal) Monitor.PulseAll(_signal);
         }
 
-        // Open pages keep the last good rows when a read fails; said once per kind of failure.
-        private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop) =>
-            feed.Pump(stop, sample => { _failure = null; Take(sample, interval); }, message =>
+        /// <summary>Called with each sample before its frame is made; tests make it throw, as a fault of the module's own would.</summary>
+        internal Action<SessionSample> BeforeFrame { get; set; }
+
+        // Open pages keep the last good rows when a read fails; said once per kind of failure. A fault in making a frame (a
+        // bug of the module's own) ends the updates instead of the host process, which an exception left unhandled on this
+        // thread would end (PowerShell and all): the pages keep the last frame, and the state says why until a new start.
+        private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop)
+        {
+            try
             {
-                if (_failure != message) lock (_gate) _warnings.Add("Dashboard: a read of the connection table failed: " + message);
+                feed.Pump(stop, sample => { _failure = null; BeforeFrame?.Invoke(sample); Take(sample, interval); }, message =>
+                {
+                    if (_failure != message) lock (_gate) _warnings.Add("Dashboard: a read of the connection table failed: " + message);
+                    _failure = message;
+                });
+            }
+            catch (Exception ex) when (!(ex is OutOfMemoryException))
+            {
+                string message = "Dashboard: updates stopped after a fault (" + ex.GetType().Name + ": " + ex.Message + "); the pages show the last update until the dashboard is started again.";
+                lock (_gate) _warnings.Add(message);
                 _failure = message;
-            });
+            }
+        }
 
         /// <summary>Stops the dashboard.</summary>
         public void Dispose() => Stop();

@@ -95,7 +95,7 @@ namespace ConnectionsMonitor.Engine.Metrics
         public int AdmittedProcesses { get; }
         /// <summary>True while serving.</summary>
         public bool IsRunning { get; }
-        /// <summary>Why sampling failed lately (the endpoint keeps serving the last good state), or null.</summary>
+        /// <summary>Why sampling failed lately (the endpoint keeps serving the last good state), or why updates stopped after a fault; null otherwise.</summary>
         public string Failure { get; }
     }
 
@@ -283,12 +283,28 @@ namespace ConnectionsMonitor.Engine.Metrics
         }
 
         // Keeps serving the last good state when a read fails; says it once per kind of failure.
-        private void Run(SessionFeed feed, MetricsCollector collector, CancellationToken stop) =>
-            feed.Pump(stop, sample => { _failure = null; Take(collector, sample); }, message =>
+        /// <summary>Called with each sample before it is taken in; tests make it throw, as a fault of the module's own would.</summary>
+        internal Action<SessionSample> BeforeSample { get; set; }
+
+        // A fault in taking a sample in (a bug of the module's own) ends the updates instead of the host process, which an
+        // exception left unhandled on this thread would end: scrapes get the last figures, and the state says why.
+        private void Run(SessionFeed feed, MetricsCollector collector, CancellationToken stop)
+        {
+            try
             {
-                if (_failure != message) lock (_gate) _warnings.Add("Metrics: a read of the connection table failed: " + message);
+                feed.Pump(stop, sample => { _failure = null; BeforeSample?.Invoke(sample); Take(collector, sample); }, message =>
+                {
+                    if (_failure != message) lock (_gate) _warnings.Add("Metrics: a read of the connection table failed: " + message);
+                    _failure = message;
+                });
+            }
+            catch (Exception ex) when (!(ex is OutOfMemoryException))
+            {
+                string message = "Metrics: updates stopped after a fault (" + ex.GetType().Name + ": " + ex.Message + "); scrapes get the last figures until the endpoint is started again.";
+                lock (_gate) _warnings.Add(message);
                 _failure = message;
-            });
+            }
+        }
 
         /// <summary>Stops the endpoint.</summary>
         public void Dispose() => Stop();

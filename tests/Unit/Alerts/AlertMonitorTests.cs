@@ -94,6 +94,26 @@ namespace ConnectionsMonitor.Tests.Alerts
             Assert.True(SpinWait.SpinUntil(() => SamplerThreads.Count() == 0, TimeSpan.FromSeconds(10)), "the sampler kept running without rules");
         }
 
+        /// <summary>
+        /// A fault in evaluating a sample (a bug of the module's own) costs that sample only: left unhandled on the alert thread
+        /// it would end the test host here, and PowerShell or the service for a user. It is said once, and the rules go on.
+        /// </summary>
+        [Fact]
+        public void AFaultInEvaluatingASampleIsSaidAndTheNextSamplesAreEvaluated()
+        {
+            using var session = RealSession();
+            session.Alerts.Interval = TimeSpan.FromMilliseconds(200);
+            int faults = 0;
+            session.Alerts.BeforeEvaluate = _ => { if (Interlocked.Increment(ref faults) <= 2) throw new InvalidOperationException("a test's fault"); };
+            session.Alerts.Register(new AlertRule("t1", new[] { new AlertCondition(AlertKind.MaxConnections) { Threshold = 1000000 } }));
+            Assert.True(SpinWait.SpinUntil(() => session.Alerts.SamplesEvaluated >= 2, TimeSpan.FromSeconds(30)), "the samples after the faults were not evaluated");
+            Assert.True(Volatile.Read(ref faults) >= 4);
+            var warnings = session.Alerts.TakeWarnings();
+            Assert.Single(warnings, w => w.StartsWith("Alert rules: evaluating a sample failed", StringComparison.Ordinal)); // the same fault twice, said once
+            Assert.Contains("Alert rules: evaluating a sample failed (InvalidOperationException: a test's fault); the next samples are evaluated as usual.", warnings);
+            Assert.True(session.Alerts.IsWatching);
+        }
+
         [Fact]
         public async Task RuleNamesAreUniqueAndAHandlerThatThrowsIsCountedNotLost()
         {

@@ -69,6 +69,33 @@ namespace ConnectionsMonitor.Tests.Dashboard
             return r;
         }
 
+        /// <summary>
+        /// A fault in making a frame (a bug of the module's own) ends the updates, not the process: left unhandled on the
+        /// dashboard's thread it would end the test host here, and PowerShell for a user. The pages keep the last update and
+        /// the state says why.
+        /// </summary>
+        [Fact]
+        public async Task AFaultInMakingAFrameStopsTheUpdatesNotTheProcess()
+        {
+            using var session = Replay();
+            var state = Start(session);
+            Assert.True(SpinWait.SpinUntil(() => session.Dashboard.State.Samples >= 1, TimeSpan.FromSeconds(30)), "no sample came");
+            session.Dashboard.BeforeFrame = _ => throw new InvalidOperationException("a test's fault");
+            Assert.True(SpinWait.SpinUntil(() => session.Dashboard.State.Failure != null, TimeSpan.FromSeconds(30)), "no fault was reported");
+            Assert.Equal("Dashboard: updates stopped after a fault (InvalidOperationException: a test's fault); the pages show the last update until the dashboard is started again.",
+                session.Dashboard.State.Failure);
+            long samples = session.Dashboard.State.Samples;
+            Thread.Sleep(2500); // two and a half intervals
+            Assert.Equal(samples, session.Dashboard.State.Samples);
+            Assert.False(session.IsSampling); // its feed left the sampler, which had no other subscriber
+
+            using var http = Client();
+            using (var last = await http.SendAsync(Get(state.Url + "api/snapshot", CookieOf(state))))
+                Assert.Equal(HttpStatusCode.OK, last.StatusCode); // the last update is still served
+            Assert.Contains(session.Dashboard.TakeWarnings(), w => w.StartsWith("Dashboard: updates stopped after a fault", StringComparison.Ordinal));
+            session.Dashboard.Stop();
+        }
+
         [Fact]
         public async Task TheLaunchAddressSwapsTheTokenForACookieAndThePageNeedsIt()
         {

@@ -104,6 +104,32 @@ namespace ConnectionsMonitor.Tests.Metrics
         private static MetricsEndpointOptions Options(string token = null, TimeSpan? interval = null, int top = 10) =>
             new MetricsEndpointOptions { Port = 0, BearerToken = token, Interval = interval ?? TimeSpan.FromSeconds(1), TopProcesses = top };
 
+        /// <summary>
+        /// A fault in taking a sample in (a bug of the module's own) ends the updates, not the process: left unhandled on the
+        /// endpoint's thread it would end the test host here, and PowerShell or the service for a user. Scrapes get the last
+        /// figures and the state says why.
+        /// </summary>
+        [Fact]
+        public async Task AFaultInTakingASampleStopsTheUpdatesNotTheProcess()
+        {
+            using var session = Replay();
+            var state = session.Metrics.Start(Options(), new ConnectionQuery());
+            Assert.True(SpinWait.SpinUntil(() => session.Metrics.State.Samples >= 1, TimeSpan.FromSeconds(30)), "no sample came");
+            session.Metrics.BeforeSample = _ => throw new InvalidOperationException("a test's fault");
+            Assert.True(SpinWait.SpinUntil(() => session.Metrics.State.Failure != null, TimeSpan.FromSeconds(30)), "no fault was reported");
+            Assert.Equal("Metrics: updates stopped after a fault (InvalidOperationException: a test's fault); scrapes get the last figures until the endpoint is started again.",
+                session.Metrics.State.Failure);
+            long samples = session.Metrics.State.Samples;
+            Thread.Sleep(2500); // two and a half intervals
+            Assert.Equal(samples, session.Metrics.State.Samples);
+            Assert.False(session.IsSampling); // its feed left the sampler, which had no other subscriber
+
+            using var http = new HttpClient();
+            Assert.Contains("connectionsmonitor_process_connections{process=\"web\"}", await http.GetStringAsync(state.Url)); // the last figures
+            Assert.Contains(session.Metrics.TakeWarnings(), w => w.StartsWith("Metrics: updates stopped after a fault", StringComparison.Ordinal));
+            session.Metrics.Stop();
+        }
+
         [Fact]
         public async Task PromtoolAcceptsWhatTheEndpointServesInBothFormats()
         {
