@@ -74,15 +74,24 @@ namespace ConnectionsMonitor.Engine.Alerts
                         _warn("Connection records for the system log fell behind the sampler: samples were skipped, so their changes are reported against the latest sample.");
                     if (sample.ClosingsLostBefore > 0)
                         _warn("Connection records for the system log: the system lost reports of connections that closed; some Closed records are missing or carry the byte counts of their last sample.");
-                    foreach (var e in sample.Events)
+                    // A fault in making a sample's records (a bug of the module's own) costs that sample's records, not the feed
+                    // nor the host process, which an exception left unhandled on this thread would end.
+                    try
                     {
-                        var kind = KindOf(e.Change);
-                        bool toSyslog = (_syslogKinds & kind) != 0, toEventLog = (_eventLogKinds & kind) != 0;
-                        if (!toSyslog && !toEventLog) continue;
-                        var record = SystemLogRecord.ForConnection(e, _flags(e.Connection), _host);
-                        if (toSyslog) _syslog.Enqueue(record);
-                        if (toEventLog) _eventLog.Enqueue(record);
-                        Interlocked.Increment(ref _records);
+                        foreach (var e in sample.Events)
+                        {
+                            var kind = KindOf(e.Change);
+                            bool toSyslog = (_syslogKinds & kind) != 0, toEventLog = (_eventLogKinds & kind) != 0;
+                            if (!toSyslog && !toEventLog) continue;
+                            var record = SystemLogRecord.ForConnection(e, _flags(e.Connection), _host);
+                            if (toSyslog) _syslog.Enqueue(record);
+                            if (toEventLog) _eventLog.Enqueue(record);
+                            Interlocked.Increment(ref _records);
+                        }
+                    }
+                    catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is OperationCanceledException))
+                    {
+                        _warn("Connection records for the system log: making a sample's records failed (" + ex.GetType().Name + ": " + ex.Message + "); the next samples are recorded as usual.");
                     }
                     Interlocked.Increment(ref _samples);
                 }
