@@ -267,20 +267,35 @@ namespace ConnectionsMonitor.Engine.Service
                     Fail("Reading the connection table failed: " + ex.Message);
                     break;
                 }
-                SayAlertWarnings();
-                foreach (var w in _session.Metrics.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
-                foreach (var w in _session.Dashboard.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
-                SayDeliveryFailures();
-                SayRecorderWarnings();
-                if (_blockSweep != null)
+                // A fault here (a bug of the module's own, or one the firewall's COM calls raise) stops the service with a reason,
+                // as a failed read does: the host exits 1 and the service manager restarts it. Left unhandled on this thread the
+                // exception would end the process without a word in the log.
+                try
                 {
-                    var (sweepFailed, said) = _blockSweep.Tick(DateTime.UtcNow);
-                    if (said != null) _log.Write(sweepFailed ? ServiceLogLevel.Warning : ServiceLogLevel.Info, said);
+                    AfterSample?.Invoke();
+                    SayAlertWarnings();
+                    foreach (var w in _session.Metrics.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
+                    foreach (var w in _session.Dashboard.TakeWarnings()) _log.Write(ServiceLogLevel.Warning, w);
+                    SayDeliveryFailures();
+                    SayRecorderWarnings();
+                    if (_blockSweep != null)
+                    {
+                        var (sweepFailed, said) = _blockSweep.Tick(DateTime.UtcNow);
+                        if (said != null) _log.Write(sweepFailed ? ServiceLogLevel.Warning : ServiceLogLevel.Info, said);
+                    }
+                    var state = _session.History.State;
+                    if (state != null && state.Failure != null) { Fail(state.Failure); break; }
                 }
-                var state = _session.History.State;
-                if (state != null && state.Failure != null) { Fail(state.Failure); break; }
+                catch (Exception ex) when (!(ex is OutOfMemoryException))
+                {
+                    Fail("The service stopped after a fault (" + ex.GetType().Name + ": " + ex.Message + ").");
+                    break;
+                }
             }
         }
+
+        /// <summary>Called after each turn's read; tests make it throw, as a fault of the module's own would.</summary>
+        internal Action AfterSample { get; set; }
 
         private void Fail(string reason)
         {

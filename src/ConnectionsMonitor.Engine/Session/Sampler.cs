@@ -314,17 +314,32 @@ namespace ConnectionsMonitor.Engine.Session
             {
                 if (_openClosings != null && _describe != null)
                 {
-                    try { closings = _openClosings(); }
-                    catch (Exception) { closings = null; } // the session closed meanwhile, or the platform failed: its reads say so
-                    // A reader whose feed cannot run (no privilege …) gives nothing; the session says why at subscription.
-                    if (closings != null && closings.Start() != null) { closings.Dispose(); closings = null; }
+                    // The session closed meanwhile, or the platform failed: its reads say so. A reader whose feed cannot run (no
+                    // privilege …) gives nothing; the session says why at subscription.
+                    try
+                    {
+                        closings = _openClosings();
+                        if (closings != null && closings.Start() != null) { closings.Dispose(); closings = null; }
+                    }
+                    catch (Exception ex) when (!(ex is OutOfMemoryException))
+                    {
+                        DisposeQuietly(closings);
+                        closings = null;
+                    }
                 }
                 RunTicks(closings);
             }
             finally
             {
-                closings?.Dispose();
+                DisposeQuietly(closings);
             }
+        }
+
+        // A feed that fails to stop must not end this thread (an exception left unhandled on it ends the host process).
+        private static void DisposeQuietly(Platform.ClosedConnectionReaders.Reader closings)
+        {
+            try { closings?.Dispose(); }
+            catch (Exception ex) when (!(ex is OutOfMemoryException)) { }
         }
 
         private void RunTicks(Platform.ClosedConnectionReaders.Reader closings)
@@ -437,12 +452,22 @@ namespace ConnectionsMonitor.Engine.Session
                 _lastReader = me;
                 if (closings != null)
                 {
-                    HandOutClosings(closings, everyone, remnants, ref lostSeen);
-                    // The remnants of actively closed sockets get their final counts before anyone sees the rows.
-                    snapshots.Clear();
-                    foreach (var d in deliveries.Values)
-                        if (d.Snapshot != null && !snapshots.Contains(d.Snapshot)) snapshots.Add(d.Snapshot);
-                    remnants.Fill(snapshots);
+                    // A fault in the platform's closing reports (or of the module's own here) loses this tick's closings, said
+                    // to every subscriber as lost reports; its samples still go out, and the thread, which an exception left
+                    // unhandled would end with the host process, goes on.
+                    try
+                    {
+                        HandOutClosings(closings, everyone, remnants, ref lostSeen);
+                        // The remnants of actively closed sockets get their final counts before anyone sees the rows.
+                        snapshots.Clear();
+                        foreach (var d in deliveries.Values)
+                            if (d.Snapshot != null && !snapshots.Contains(d.Snapshot)) snapshots.Add(d.Snapshot);
+                        remnants.Fill(snapshots);
+                    }
+                    catch (Exception ex) when (!(ex is OutOfMemoryException))
+                    {
+                        foreach (var s in everyone) s.AddClosings(Array.Empty<ConnectionRecord>(), 1);
+                    }
                 }
                 foreach (var s in due) s.Offer(deliveries[s]);
                 deliveries.Clear();

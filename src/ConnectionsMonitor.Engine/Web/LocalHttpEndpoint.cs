@@ -636,6 +636,11 @@ namespace ConnectionsMonitor.Engine.Web
             get { lock (_streams) return _streams.Count; }
         }
 
+        private long _streamFaults;
+
+        /// <summary>Streamed replies ended by a fault of their body (an exception other than the client going away or the endpoint stopping).</summary>
+        public long StreamFaults => Interlocked.Read(ref _streamFaults);
+
         // The checks on a request's head, in order: a loopback endpoint's Host, the caller's Admit, the bearer token, the
         // method. A reply refuses the request; null lets the handler have it.
         private HttpReply? Refusal(LocalHttpRequest request, out List<KeyValuePair<string, string>> extra)
@@ -764,6 +769,9 @@ namespace ConnectionsMonitor.Engine.Web
                     body(stream, _stopping.Token); // Dispose writes the last chunk
             }
             catch (Exception ex) when (ex is SocketException || ex is System.IO.IOException || ex is ObjectDisposedException || ex is InvalidOperationException || ex is OperationCanceledException) { } // the client went away, or the endpoint stops
+            // A fault of the stream's body (a bug of its owner's) ends this reply only (its headers are out: closing it is all
+            // there is to say); left unhandled on this thread it would end the host process.
+            catch (Exception ex) when (!(ex is OutOfMemoryException)) { Interlocked.Increment(ref _streamFaults); }
             finally
             {
                 Forget(socket);

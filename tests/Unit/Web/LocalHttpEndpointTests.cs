@@ -339,6 +339,36 @@ namespace ConnectionsMonitor.Tests.Web
             Assert.Equal("GET /v6 q= host=[::1]:" + endpoint.Port + " body=", await http.GetStringAsync("http://[::1]:" + endpoint.Port + "/v6"));
         }
 
+        /// <summary>
+        /// A stream's body that fails (a bug of its owner's, say the dashboard's rows failing to be written) ends that reply
+        /// only: left unhandled on the stream's thread the exception would end the test host here, and PowerShell for a user.
+        /// </summary>
+        [Fact]
+        public async Task AStreamWhoseBodyFaultsEndsThatReplyOnly()
+        {
+            using var endpoint = Start((path, r) => path == "/events" ? new HttpReply
+            {
+                Status = 200, ContentType = "text/event-stream",
+                Stream = (s, stop) =>
+                {
+                    var hello = Encoding.UTF8.GetBytes("data: hello\n\n");
+                    s.Write(hello, 0, hello.Length);
+                    s.Flush();
+                    throw new InvalidCastException("a test's fault");
+                },
+            } : Echo(path, r));
+            int p = endpoint.Port;
+            using var http = new HttpClient();
+            using var response = await http.GetAsync("http://127.0.0.1:" + p + "/events", HttpCompletionOption.ResponseHeadersRead);
+            var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.Equal("data: hello", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal("", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Null(await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10))); // ended (the reply's last chunk goes as the stream is disposed)
+            Assert.True(SpinWait.SpinUntil(() => endpoint.ActiveStreams == 0, TimeSpan.FromSeconds(10)));
+            Assert.Equal(1, endpoint.StreamFaults);
+            Assert.EndsWith("GET /after q= host=localhost:" + p + " body=", Exchange(p, "GET /after HTTP/1.1\r\nHost: localhost:" + p + "\r\nConnection: close\r\n\r\n")); // still serving
+        }
+
         [Fact]
         public async Task AStreamIsChunkedHttpClientReadsItAndDisposeEndsItAndEveryThread()
         {
