@@ -770,25 +770,19 @@ namespace ConnectionsMonitor.Engine.Dashboard
         internal Action<SessionSample> BeforeFrame { get; set; }
 
         // Open pages keep the last good rows when a read fails; said once per kind of failure. A fault in making a frame (a
-        // bug of the module's own) ends the updates instead of the host process, which an exception left unhandled on this
-        // thread would end (PowerShell and all): the pages keep the last frame, and the state says why until a new start.
-        private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop)
-        {
-            try
+        // bug of the module's own) ends the updates, not the host process: the pages keep the last frame, and the state says
+        // why until a new start.
+        private void Run(SessionFeed feed, TimeSpan interval, CancellationToken stop) =>
+            feed.Pump(stop, sample => { _failure = null; BeforeFrame?.Invoke(sample); Take(sample, interval); }, message =>
             {
-                feed.Pump(stop, sample => { _failure = null; BeforeFrame?.Invoke(sample); Take(sample, interval); }, message =>
-                {
-                    if (_failure != message) lock (_gate) _warnings.Add("Dashboard: a read of the connection table failed: " + message);
-                    _failure = message;
-                });
-            }
-            catch (Exception ex) when (!(ex is OutOfMemoryException))
+                if (_failure != message) lock (_gate) _warnings.Add("Dashboard: a read of the connection table failed: " + message);
+                _failure = message;
+            }, ex =>
             {
                 string message = "Dashboard: updates stopped after a fault (" + ex.GetType().Name + ": " + ex.Message + "); the pages show the last update until the dashboard is started again.";
                 lock (_gate) _warnings.Add(message);
                 _failure = message;
-            }
-        }
+            });
 
         /// <summary>Stops the dashboard.</summary>
         public void Dispose() => Stop();

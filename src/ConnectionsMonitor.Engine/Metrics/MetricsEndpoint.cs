@@ -286,25 +286,19 @@ namespace ConnectionsMonitor.Engine.Metrics
         /// <summary>Called with each sample before it is taken in; tests make it throw, as a fault of the module's own would.</summary>
         internal Action<SessionSample> BeforeSample { get; set; }
 
-        // A fault in taking a sample in (a bug of the module's own) ends the updates instead of the host process, which an
-        // exception left unhandled on this thread would end: scrapes get the last figures, and the state says why.
-        private void Run(SessionFeed feed, MetricsCollector collector, CancellationToken stop)
-        {
-            try
+        // A read that fails is said once per kind of failure. A fault in taking a sample in (a bug of the module's own) ends
+        // the updates, not the host process: scrapes get the last figures, and the state says why.
+        private void Run(SessionFeed feed, MetricsCollector collector, CancellationToken stop) =>
+            feed.Pump(stop, sample => { _failure = null; BeforeSample?.Invoke(sample); Take(collector, sample); }, message =>
             {
-                feed.Pump(stop, sample => { _failure = null; BeforeSample?.Invoke(sample); Take(collector, sample); }, message =>
-                {
-                    if (_failure != message) lock (_gate) _warnings.Add("Metrics: a read of the connection table failed: " + message);
-                    _failure = message;
-                });
-            }
-            catch (Exception ex) when (!(ex is OutOfMemoryException))
+                if (_failure != message) lock (_gate) _warnings.Add("Metrics: a read of the connection table failed: " + message);
+                _failure = message;
+            }, ex =>
             {
                 string message = "Metrics: updates stopped after a fault (" + ex.GetType().Name + ": " + ex.Message + "); scrapes get the last figures until the endpoint is started again.";
                 lock (_gate) _warnings.Add(message);
                 _failure = message;
-            }
-        }
+            });
 
         /// <summary>Stops the endpoint.</summary>
         public void Dispose() => Stop();

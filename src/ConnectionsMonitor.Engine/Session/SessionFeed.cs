@@ -108,9 +108,11 @@ namespace ConnectionsMonitor.Engine.Session
         /// <summary>
         /// Runs a subscriber's loop on the calling thread until <paramref name="stop"/>: each sample goes to
         /// <paramref name="take"/>; a failed read of the table (<see cref="SamplerException"/>) to <paramref name="failed"/>
-        /// with its message, and the loop goes on. Disposes the feed when it ends.
+        /// with its message, and the loop goes on. An exception out of <paramref name="take"/> (a fault of the subscriber's
+        /// own) goes to <paramref name="faulted"/> and ends the loop: left unhandled on a subscriber's thread it would end the
+        /// host process. Disposes the feed when it ends.
         /// </summary>
-        internal void Pump(CancellationToken stop, Action<SessionSample> take, Action<string> failed)
+        internal void Pump(CancellationToken stop, Action<SessionSample> take, Action<string> failed, Action<Exception> faulted)
         {
             try
             {
@@ -127,7 +129,12 @@ namespace ConnectionsMonitor.Engine.Session
                         failed(ex.Message);
                         continue;
                     }
-                    take(sample);
+                    try { take(sample); }
+                    catch (Exception ex) when (!(ex is OutOfMemoryException))
+                    {
+                        faulted(ex);
+                        break;
+                    }
                 }
             }
             finally
