@@ -282,12 +282,11 @@ namespace ConnectionsMonitor.Engine.Metrics
             };
         }
 
-        // Keeps serving the last good state when a read fails; says it once per kind of failure.
         /// <summary>Called with each sample before it is taken in; tests make it throw, as a fault of the module's own would.</summary>
         internal Action<SessionSample> BeforeSample { get; set; }
 
-        // A read that fails is said once per kind of failure. A fault in taking a sample in (a bug of the module's own) ends
-        // the updates, not the host process: scrapes get the last figures, and the state says why.
+        // Keeps serving the last good state when a read fails; says it once per kind of failure. A fault in taking a sample in
+        // (a bug of the module's own) ends the updates, not the host process: scrapes get the last figures, and the state says why.
         private void Run(SessionFeed feed, MetricsCollector collector, CancellationToken stop) =>
             feed.Pump(stop, sample => { _failure = null; BeforeSample?.Invoke(sample); Take(collector, sample); }, message =>
             {
