@@ -183,21 +183,34 @@ internal static class DashboardBenchmark
                 "$ErrorActionPreference = 'Stop'; Import-Module '" + manifest.Replace("'", "''") + "'; " +
                 "$d = Start-ConnectionDashboard -NoBrowser -Port 0 -Interval ([TimeSpan]::FromSeconds(" + interval.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")); " +
                 "\"pid $PID\"; \"url $($d.LaunchUrl) $($d.Url)\"; " +
-                "while ($true) { $s = Get-ConnectionDashboard; \"state $($s.Samples) $($s.Clients) $([GC]::CollectionCount(0)) $([GC]::CollectionCount(1)) $([GC]::CollectionCount(2)) " +
+                // Until the benchmark's process is gone, however it ends (pwsh would otherwise serve on with nobody to stop it).
+                "while ($true) { try { $null = [Diagnostics.Process]::GetProcessById(" + Environment.ProcessId + ") } catch { exit }; $s = Get-ConnectionDashboard; \"state $($s.Samples) $($s.Clients) $([GC]::CollectionCount(0)) $([GC]::CollectionCount(1)) $([GC]::CollectionCount(2)) " +
                 "$([long][GC]::GetTotalPauseDuration().TotalMicroseconds) $([GC]::GetTotalAllocatedBytes())\"; Start-Sleep -Milliseconds 1000 }";
             var psi = new ProcessStartInfo(pwsh) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
             foreach (string a in new[] { "-NoProfile", "-NonInteractive", "-Command", command }) psi.ArgumentList.Add(a);
             _pwsh = Process.Start(psi);
-            var errors = _pwsh.StandardError.ReadToEndAsync();
-            string Line() => _pwsh.StandardOutput.ReadLine() ?? throw new InvalidOperationException("pwsh ended (" + (_pwsh.WaitForExit(5000) ? _pwsh.ExitCode.ToString() : "?") + "): " + errors.Result);
-            string pid = Line(), url = Line();
-            if (!pid.StartsWith("pid ", StringComparison.Ordinal) || !url.StartsWith("url ", StringComparison.Ordinal))
-                throw new InvalidOperationException("pwsh said " + pid + " / " + url);
-            _pid = int.Parse(pid.Substring(4), System.Globalization.CultureInfo.InvariantCulture);
-            var parts = url.Split(' ');
-            LaunchUrl = parts[1];
-            Url = parts[2];
-            Where = "Start-ConnectionDashboard in pwsh " + Path.GetFileName(Path.GetDirectoryName(pwsh)) + " (process " + _pid + "), the sockets held by process " + _sockets.ProcessId;
+            try
+            {
+                var errors = _pwsh.StandardError.ReadToEndAsync();
+                // The lines it says first (anything before them, a warning at import, is passed over).
+                string Line(string tag)
+                {
+                    string line;
+                    do line = _pwsh.StandardOutput.ReadLine() ?? throw new InvalidOperationException("pwsh ended (" + (_pwsh.WaitForExit(5000) ? _pwsh.ExitCode.ToString() : "?") + "): " + errors.Result);
+                    while (!line.StartsWith(tag + " ", StringComparison.Ordinal));
+                    return line.Substring(tag.Length + 1);
+                }
+                _pid = int.Parse(Line("pid"), System.Globalization.CultureInfo.InvariantCulture);
+                var parts = Line("url").Split(' ');
+                LaunchUrl = parts[0];
+                Url = parts[1];
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+            Where = "Start-ConnectionDashboard in " + pwsh + " (process " + _pid + "), the sockets held by process " + _sockets.ProcessId;
             _reader = new Thread(() =>
             {
                 string line;
@@ -234,10 +247,13 @@ internal static class DashboardBenchmark
         {
             if (_disposed) return;
             _disposed = true;
-            try { if (!_pwsh.HasExited) _pwsh.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            _pwsh.WaitForExit(30_000);
-            _reader.Join(5000);
-            _pwsh.Dispose();
+            if (_pwsh != null)
+            {
+                try { if (!_pwsh.HasExited) _pwsh.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                _pwsh.WaitForExit(30_000);
+                _reader?.Join(5000);
+                _pwsh.Dispose();
+            }
             _sockets.Dispose();
         }
     }

@@ -437,6 +437,7 @@ namespace ConnectionsMonitor.Engine.Alerts
 
         private void Run(SessionFeed feed, CancellationToken stop)
         {
+            var faults = new HashSet<Type>();
             using (feed)
             {
                 try
@@ -460,9 +461,11 @@ namespace ConnectionsMonitor.Engine.Alerts
                             BeforeEvaluate?.Invoke(sample);
                             Evaluate(sample);
                         }
-                        catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is OperationCanceledException))
+                        catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is OperationCanceledException && stop.IsCancellationRequested))
                         {
-                            Warn("Alert rules: evaluating a sample failed (" + ex.GetType().Name + ": " + ex.Message + "); the next samples are evaluated as usual.");
+                            // Said once per kind of fault: a message that names the row it met would otherwise be said anew at every sample.
+                            if (faults.Add(ex.GetType()))
+                                Warn("Alert rules: evaluating a sample failed (" + ex.GetType().Name + ": " + Display.UntrustedText.Clean(ex.Message) + "); the next samples are evaluated as usual.");
                         }
                     }
                 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using ConnectionsMonitor.Engine.Alerts.Delivery;
 using ConnectionsMonitor.Engine.Session;
@@ -56,6 +57,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         private void Run()
         {
             var stop = _stop.Token;
+            var faults = new HashSet<Type>();
             try
             {
                 while (!stop.IsCancellationRequested)
@@ -89,9 +91,11 @@ namespace ConnectionsMonitor.Engine.Alerts
                             Interlocked.Increment(ref _records);
                         }
                     }
-                    catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is OperationCanceledException))
+                    catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is OperationCanceledException && stop.IsCancellationRequested))
                     {
-                        _warn("Connection records for the system log: making a sample's records failed (" + ex.GetType().Name + ": " + ex.Message + "); the next samples are recorded as usual.");
+                        // Said once per kind of fault: a message that names the connection it met would otherwise be said anew each time.
+                        if (faults.Add(ex.GetType()))
+                            _warn("Connection records for the system log: making a sample's records failed (" + ex.GetType().Name + ": " + Display.UntrustedText.Clean(ex.Message) + "); the next samples are recorded as usual.");
                     }
                     Interlocked.Increment(ref _samples);
                 }

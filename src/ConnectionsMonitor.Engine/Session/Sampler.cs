@@ -398,6 +398,7 @@ namespace ConnectionsMonitor.Engine.Session
             Dictionary<SamplerSubscription, SamplerDelivery> deliveries, RemnantCounters remnants, ref long lostSeen)
         {
             var snapshots = new List<ConnectionSnapshot>();
+            bool closingsFaulted = false; // the last tick's closing reports failed
             long windowStarted = long.MinValue; // sampler clock of the latest tick that started a rate window
             while (true)
             {
@@ -453,8 +454,9 @@ namespace ConnectionsMonitor.Engine.Session
                 if (closings != null)
                 {
                     // A fault in the platform's closing reports (or of the module's own here) loses this tick's closings, said
-                    // to every subscriber as lost reports; its samples still go out, and the thread, which an exception left
-                    // unhandled would end with the host process, goes on.
+                    // to every subscriber as a lost report once for each run of failing ticks (a feed broken for good is not
+                    // news at every sample); its samples still go out, and the thread, which an exception left unhandled would
+                    // end with the host process, goes on.
                     try
                     {
                         HandOutClosings(closings, everyone, remnants, ref lostSeen);
@@ -463,10 +465,12 @@ namespace ConnectionsMonitor.Engine.Session
                         foreach (var d in deliveries.Values)
                             if (d.Snapshot != null && !snapshots.Contains(d.Snapshot)) snapshots.Add(d.Snapshot);
                         remnants.Fill(snapshots);
+                        closingsFaulted = false;
                     }
                     catch (Exception ex) when (!(ex is OutOfMemoryException))
                     {
-                        foreach (var s in everyone) s.AddClosings(Array.Empty<ConnectionRecord>(), 1);
+                        if (!closingsFaulted) foreach (var s in everyone) s.AddClosings(Array.Empty<ConnectionRecord>(), 1);
+                        closingsFaulted = true;
                     }
                 }
                 foreach (var s in due) s.Offer(deliveries[s]);

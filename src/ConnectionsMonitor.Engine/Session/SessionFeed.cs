@@ -109,11 +109,14 @@ namespace ConnectionsMonitor.Engine.Session
         /// Runs a subscriber's loop on the calling thread until <paramref name="stop"/>: each sample goes to
         /// <paramref name="take"/>; a failed read of the table (<see cref="SamplerException"/>) to <paramref name="failed"/>
         /// with its message, and the loop goes on. An exception out of <paramref name="take"/> (a fault of the subscriber's
-        /// own) goes to <paramref name="faulted"/> and ends the loop: left unhandled on a subscriber's thread it would end the
-        /// host process. Disposes the feed when it ends.
+        /// own) goes to <paramref name="faulted"/>, and later samples are taken off the queue without being given to
+        /// <paramref name="take"/>: left unhandled on a subscriber's thread the exception would end the host process, and the
+        /// feed stays subscribed (a watcher keeps config.yml's alert rules running) until <paramref name="stop"/>. Disposes the
+        /// feed when it ends.
         /// </summary>
         internal void Pump(CancellationToken stop, Action<SessionSample> take, Action<string> failed, Action<Exception> faulted)
         {
+            bool broken = false;
             try
             {
                 while (!stop.IsCancellationRequested)
@@ -126,14 +129,15 @@ namespace ConnectionsMonitor.Engine.Session
                     catch (OperationCanceledException) { break; }
                     catch (SamplerException ex)
                     {
-                        failed(ex.Message);
+                        if (!broken) failed(ex.Message); // once broken, the fault stays what is said
                         continue;
                     }
+                    if (broken) continue;
                     try { take(sample); }
-                    catch (Exception ex) when (!(ex is OutOfMemoryException))
+                    catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is OperationCanceledException && stop.IsCancellationRequested))
                     {
+                        broken = true;
                         faulted(ex);
-                        break;
                     }
                 }
             }

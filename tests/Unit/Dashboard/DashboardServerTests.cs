@@ -80,20 +80,21 @@ namespace ConnectionsMonitor.Tests.Dashboard
             using var session = Replay();
             var state = Start(session);
             Assert.True(SpinWait.SpinUntil(() => session.Dashboard.State.Samples >= 1, TimeSpan.FromSeconds(30)), "no sample came");
-            session.Dashboard.BeforeFrame = _ => throw new InvalidOperationException("a test's fault");
+            session.Dashboard.BeforeFrame = _ => { session.Dashboard.BeforeFrame = null; throw new InvalidOperationException("a test's fault"); }; // once: later samples would be taken
             Assert.True(SpinWait.SpinUntil(() => session.Dashboard.State.Failure != null, TimeSpan.FromSeconds(30)), "no fault was reported");
             Assert.Equal("Dashboard: updates stopped after a fault (InvalidOperationException: a test's fault); the pages show the last update until the dashboard is started again.",
                 session.Dashboard.State.Failure);
             long samples = session.Dashboard.State.Samples;
             Thread.Sleep(2500); // two and a half intervals
             Assert.Equal(samples, session.Dashboard.State.Samples);
-            Assert.False(session.IsSampling); // its feed left the sampler, which had no other subscriber
+            Assert.True(session.IsSampling); // its feed stays subscribed (a watcher keeps config.yml's alert rules running), its samples unused
 
             using var http = Client();
             using (var last = await http.SendAsync(Get(state.Url + "api/snapshot", CookieOf(state))))
                 Assert.Equal(HttpStatusCode.OK, last.StatusCode); // the last update is still served
             Assert.Contains(session.Dashboard.TakeWarnings(), w => w.StartsWith("Dashboard: updates stopped after a fault", StringComparison.Ordinal));
             session.Dashboard.Stop();
+            Assert.True(SpinWait.SpinUntil(() => !session.IsSampling, TimeSpan.FromSeconds(10)), "the sampler kept running after the stop");
         }
 
         [Fact]

@@ -115,19 +115,20 @@ namespace ConnectionsMonitor.Tests.Metrics
             using var session = Replay();
             var state = session.Metrics.Start(Options(), new ConnectionQuery());
             Assert.True(SpinWait.SpinUntil(() => session.Metrics.State.Samples >= 1, TimeSpan.FromSeconds(30)), "no sample came");
-            session.Metrics.BeforeSample = _ => throw new InvalidOperationException("a test's fault");
+            session.Metrics.BeforeSample = _ => { session.Metrics.BeforeSample = null; throw new InvalidOperationException("a test's fault"); }; // once: later samples would be taken
             Assert.True(SpinWait.SpinUntil(() => session.Metrics.State.Failure != null, TimeSpan.FromSeconds(30)), "no fault was reported");
             Assert.Equal("Metrics: updates stopped after a fault (InvalidOperationException: a test's fault); scrapes get the last figures until the endpoint is started again.",
                 session.Metrics.State.Failure);
             long samples = session.Metrics.State.Samples;
             Thread.Sleep(2500); // two and a half intervals
             Assert.Equal(samples, session.Metrics.State.Samples);
-            Assert.False(session.IsSampling); // its feed left the sampler, which had no other subscriber
+            Assert.True(session.IsSampling); // its feed stays subscribed (a watcher keeps config.yml's alert rules running), its samples unused
 
             using var http = new HttpClient();
             Assert.Contains("connectionsmonitor_process_connections{process=\"web\"}", await http.GetStringAsync(state.Url)); // the last figures
             Assert.Contains(session.Metrics.TakeWarnings(), w => w.StartsWith("Metrics: updates stopped after a fault", StringComparison.Ordinal));
             session.Metrics.Stop();
+            Assert.True(SpinWait.SpinUntil(() => !session.IsSampling, TimeSpan.FromSeconds(10)), "the sampler kept running after the stop");
         }
 
         [Fact]
