@@ -465,7 +465,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                         {
                             // Said once per kind of fault: a message that names the row it met would otherwise be said anew at every sample.
                             if (faults.Add(ex.GetType()))
-                                Warn("Alert rules: evaluating a sample failed (" + ex.GetType().Name + ": " + Display.UntrustedText.Clean(ex.Message) + "); the next samples are evaluated as usual.");
+                                Warn("Alert rules: evaluating a sample failed (" + Display.UntrustedText.Fault(ex) + "); the next samples are evaluated as usual.");
                         }
                     }
                 }

@@ -95,7 +95,7 @@ namespace ConnectionsMonitor.Engine.Alerts
                     {
                         // Said once per kind of fault: a message that names the connection it met would otherwise be said anew each time.
                         if (faults.Add(ex.GetType()))
-                            _warn("Connection records for the system log: making a sample's records failed (" + ex.GetType().Name + ": " + Display.UntrustedText.Clean(ex.Message) + "); the next samples are recorded as usual.");
+                            _warn("Connection records for the system log: making a sample's records failed (" + Display.UntrustedText.Fault(ex) + "); the next samples are recorded as usual.");
                     }
                     Interlocked.Increment(ref _samples);
                 }

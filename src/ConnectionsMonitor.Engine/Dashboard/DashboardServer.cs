@@ -779,7 +779,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                 _failure = message;
             }, ex =>
             {
-                string message = "Dashboard: updates stopped after a fault (" + ex.GetType().Name + ": " + Display.UntrustedText.Clean(ex.Message) + "); the pages show the last update until the dashboard is started again.";
+                string message = "Dashboard: updates stopped after a fault (" + Display.UntrustedText.Fault(ex) + "); the pages show the last update until the dashboard is started again.";
                 lock (_gate) _warnings.Add(message);
                 _failure = message;
             });

@@ -1,3 +1,4 @@
+using System;
 using System.Text;
 
 namespace ConnectionsMonitor.Engine.Display
@@ -19,6 +20,12 @@ namespace ConnectionsMonitor.Engine.Display
     /// </summary>
     public static class UntrustedText
     {
+        /// <summary>
+        /// An exception in words for a warning or a log line: its type's name and its message through <see cref="Clean"/>
+        /// ("InvalidOperationException: …"); a message may carry outside text (a name, a path) it met.
+        /// </summary>
+        public static string Fault(Exception ex) => ex.GetType().Name + ": " + Clean(ex.Message);
+
         /// <summary>
         /// Makes visible, as inert printable text, everything that could change a terminal or hide what text says.
         /// Nothing is deleted: a hostile name is shown for what it is ("\u001b[0msshd" is shown as "␛[0msshd",

@@ -294,7 +294,7 @@ namespace ConnectionsMonitor.Engine.Metrics
                 _failure = message;
             }, ex =>
             {
-                string message = "Metrics: updates stopped after a fault (" + ex.GetType().Name + ": " + Display.UntrustedText.Clean(ex.Message) + "); scrapes get the last figures until the endpoint is started again.";
+                string message = "Metrics: updates stopped after a fault (" + Display.UntrustedText.Fault(ex) + "); scrapes get the last figures until the endpoint is started again.";
                 lock (_gate) _warnings.Add(message);
                 _failure = message;
             });

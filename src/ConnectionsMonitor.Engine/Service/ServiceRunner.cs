@@ -288,7 +288,7 @@ namespace ConnectionsMonitor.Engine.Service
                 }
                 catch (Exception ex) when (!(ex is OutOfMemoryException))
                 {
-                    Fail("The service stopped after a fault (" + ex.GetType().Name + ": " + Display.UntrustedText.Clean(ex.Message) + ").");
+                    Fail("The service stopped after a fault (" + Display.UntrustedText.Fault(ex) + ").");
                     break;
                 }
             }
