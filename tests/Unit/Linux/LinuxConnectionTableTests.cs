@@ -346,6 +346,8 @@ namespace ConnectionsMonitor.Tests.Linux
             small.Dump(2, 6, 0, a);
             normal.Dump(2, 6, 0, b);
             Assert.True(small.BufferSize > 64);
+            Assert.True(small.Restarts >= 1, "a cut datagram starts the dump again");
+            Assert.Equal(0, normal.Restarts);
             Assert.Equal(3, a.Count(sockets.IsOurs));
             Assert.Equal(b.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k), a.Where(sockets.IsOurs).Select(LoopbackSockets.FullKey).OrderBy(k => k));
         }

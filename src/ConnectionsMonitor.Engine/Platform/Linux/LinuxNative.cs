@@ -19,7 +19,6 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
         internal const int SOCK_CLOEXEC = 0x80000;
         internal const int NETLINK_SOCK_DIAG = 4;
 
-        internal const int MSG_PEEK = 0x2;
         internal const int MSG_TRUNC = 0x20;
 
         internal const int O_RDONLY = 0;
