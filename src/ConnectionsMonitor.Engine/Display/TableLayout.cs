@@ -64,8 +64,8 @@ namespace ConnectionsMonitor.Engine.Display
 
         /// <summary>
         /// The narrowest a column is cut to before columns are dropped, in terminal cells: what its usual values need
-        /// (an IPv4 endpoint "255.255.255.255:65535" is 21, "Established" 11, "Unspecified" 11, a PID 7, a port 5),
-        /// 12 for Process. Never wider than the configured width.
+        /// (an IPv4 endpoint "255.255.255.255:65535" is 21, "Established" 11, "Unspecified" 11, a PID 7, a port 5, an age
+        /// seen as a lower bound ">59m59s" or ">23h59m" 7), 12 for Process. Never wider than the configured width.
         /// </summary>
         public static int UsefulWidth(string column)
         {
@@ -81,7 +81,7 @@ namespace ConnectionsMonitor.Engine.Display
                 case ColumnNames.Geo: return 11;
                 case ColumnNames.Bytes: return 7;
                 case ColumnNames.Rate: return 7;
-                case ColumnNames.Age: return 6;
+                case ColumnNames.Age: return 7;
                 default: return Math.Max(3, column.Length);
             }
         }
