@@ -413,11 +413,43 @@ namespace ConnectionsMonitor.Engine.Session
         internal static string DropWarning(long dropped) =>
             "Fell behind the sampler: " + dropped + " sample(s) were skipped; changes are still reported, against the latest sample taken.";
 
-        private static bool MatchesStates(ICollection<TcpState> states, ConnectionEvent e)
+        /// <summary>
+        /// Whether a watch's state filter writes the event: the connection is in one of <paramref name="states"/> or was
+        /// before the change; and under Established, also a TCP connection that got past Established where no sample saw it
+        /// so (<see cref="WentThroughEstablished"/>): one that opened and closed between two samples, or first showed up
+        /// closing, is an established connection's whole life, and its events belong to such an audit log.
+        /// </summary>
+        internal static bool MatchesStates(ICollection<TcpState> states, ConnectionEvent e)
         {
             if (states == null || states.Count == 0) return true;
             var now = e.Connection.State;
-            return (now != null && states.Contains(now.Value)) || (e.PreviousState != null && states.Contains(e.PreviousState.Value));
+            if ((now != null && states.Contains(now.Value)) || (e.PreviousState != null && states.Contains(e.PreviousState.Value))) return true;
+            return states.Contains(TcpState.Established) && WentThroughEstablished(e.Connection);
+        }
+
+        /// <summary>
+        /// Whether a TCP connection's own record shows it was Established at some point: it is in a state the TCP state machine
+        /// (RFC 9293 3.3.2) enters from Established — FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait — or it is
+        /// gone (Closed, the socket destroyed) after moving bytes, which only a synchronized connection does (a refused or
+        /// timed-out attempt moves none).
+        /// </summary>
+        internal static bool WentThroughEstablished(ConnectionRecord r)
+        {
+            if (r.Protocol != TransportProtocol.Tcp || r.State == null) return false;
+            switch (r.State.Value)
+            {
+                case TcpState.FinWait1:
+                case TcpState.FinWait2:
+                case TcpState.CloseWait:
+                case TcpState.Closing:
+                case TcpState.LastAck:
+                case TcpState.TimeWait:
+                    return true;
+                case TcpState.Closed:
+                    return r.BytesSent > 0 || r.BytesReceived > 0;
+                default:
+                    return false;
+            }
         }
 
         /// <summary>
