@@ -30,6 +30,11 @@ namespace ConnectionsMonitor.Engine.Traffic
         }
 
         private Dictionary<ConnectionKey, Sample> _previous = new Dictionary<ConnectionKey, Sample>(ConnectionKey.Comparer);
+        // The key each kernel socket cookie was last seen under (Linux; 0, no cookie, is not kept): a socket whose owner
+        // changed (its process exited and left a FIN_WAIT2 socket ownerless, a worker took a listener over) comes back
+        // under a new key, and is the same connection — its first sighting and counters go on (a newcomer's trial: an
+        // ownerless FIN_WAIT2 showed an age of 47 s, as exact, for a connection open for minutes).
+        private Dictionary<ulong, ConnectionKey> _byCookie = new Dictionary<ulong, ConnectionKey>();
         private int _generation;
         // When each protocol's whole table was last read (null: never yet), and when a read last included bound sockets.
         private DateTime? _tcpReadUtc, _udpReadUtc, _boundReadUtc;
@@ -110,7 +115,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             bool bound, out DateTime firstSeenUtc, out bool firstSeenIsLowerBound)
         {
             double? sendRate = null, receiveRate = null;
-            if (_previous.TryGetValue(key, out var last))
+            if (_previous.TryGetValue(key, out var last) || TakeOver(key, out last))
             {
                 var elapsed = nowUtc - last.TimeUtc;
                 bool backwards = (sent != null && last.Sent != null && sent.Value < last.Sent.Value) || (received != null && last.Received != null && received.Value < last.Received.Value);
@@ -130,6 +135,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             {
                 var read = bound ? _boundReadUtc : key.Protocol == TransportProtocol.Tcp ? _tcpReadUtc : _udpReadUtc;
                 _previous.Add(key, last = new Sample { FirstSeenUtc = nowUtc, FirstSeenIsLowerBound = read == null || nowUtc - read.Value > ExactGap });
+                if (key.Cookie != 0) _byCookie[key.Cookie] = key;
             }
             last.Sent = sent;
             last.Received = received;
@@ -141,6 +147,22 @@ namespace ConnectionsMonitor.Engine.Traffic
             firstSeenUtc = last.FirstSeenUtc;
             firstSeenIsLowerBound = last.FirstSeenIsLowerBound;
             return (sendRate, receiveRate);
+        }
+
+        /// <summary>
+        /// A key not seen before whose socket cookie was seen under another key (same socket, another owner) takes that
+        /// key's sample over, unless this read saw the other key too; false otherwise.
+        /// </summary>
+        private bool TakeOver(ConnectionKey key, out Sample last)
+        {
+            last = null;
+            if (key.Cookie == 0 || !_byCookie.TryGetValue(key.Cookie, out var was) || !_previous.TryGetValue(was, out var sample) || sample.Generation == _generation)
+                return false;
+            _previous.Remove(was);
+            _previous.Add(key, sample);
+            _byCookie[key.Cookie] = key;
+            last = sample;
+            return true;
         }
 
         /// <summary>
@@ -169,7 +191,12 @@ namespace ConnectionsMonitor.Engine.Traffic
             foreach (var pair in _previous)
                 if (pair.Value.Generation != _generation && !(keepUnseenBound && pair.Value.Bound)) (stale ?? (stale = new List<ConnectionKey>())).Add(pair.Key);
             if (stale == null) return;
-            foreach (var k in stale) _previous.Remove(k);
+            foreach (var k in stale)
+            {
+                _previous.Remove(k);
+                if (k.Cookie != 0 && _byCookie.TryGetValue(k.Cookie, out var under) && under.Equals(k)) _byCookie.Remove(k.Cookie);
+            }
+            if (stale.Count > 1024 && _byCookie.Count < stale.Count) _byCookie = new Dictionary<ulong, ConnectionKey>(_byCookie);
             // A dictionary never shrinks its buckets; rebuild after a large drop so memory stays flat.
             if (stale.Count > 1024 && _previous.Count < stale.Count)
                 _previous = new Dictionary<ConnectionKey, Sample>(_previous, ConnectionKey.Comparer);

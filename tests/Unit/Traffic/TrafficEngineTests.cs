@@ -191,6 +191,49 @@ namespace ConnectionsMonitor.Tests.Traffic
             t.EndRead();
         }
 
+        /// <summary>
+        /// A socket whose owner exits stays in the table ownerless (an orphaned FIN_WAIT2) under the same kernel cookie: the
+        /// same connection, so its first sighting (exact or a bound) and its counters go on (a newcomer's trial: such a row
+        /// showed an age of 47 s, as exact, for a connection open for minutes). Another socket of the same endpoints (another
+        /// cookie) is a new connection.
+        /// </summary>
+        [Fact]
+        public void ASocketThatLostItsOwnerKeepsItsFirstSightingAndRates()
+        {
+            var t = new RateTracker();
+            var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            var owned = new ConnectionKey(TransportProtocol.Tcp, Lo, 40000, Lo, 41999, 4242, 11, cookie: 77);
+            var orphan = new ConnectionKey(TransportProtocol.Tcp, Lo, 40000, Lo, 41999, null, 11, cookie: 77);
+            t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(-1));
+            t.BeginRead();
+            t.Observe(owned, 100, 50, t0, out var first, out bool bound);
+            Assert.Equal(t0, first);
+            Assert.False(bound);
+            t.EndRead();
+            t.MarkBaseline(TransportProtocol.Tcp, t0);
+            t.BeginRead();
+            Assert.Equal((200.0, 25.0), t.Observe(orphan, 500, 100, t0.AddSeconds(2), out first, out bound));
+            Assert.Equal(t0, first);
+            Assert.False(bound);
+            t.EndRead();
+            Assert.Equal(1, t.Count); // taken over, not kept twice
+            // Gone and back under another cookie on the same endpoints: a new socket, first seen now.
+            var next = new ConnectionKey(TransportProtocol.Tcp, Lo, 40000, Lo, 41999, null, 12, cookie: 78);
+            t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(2));
+            t.BeginRead();
+            Assert.Equal((null, null), t.Observe(next, 0, 0, t0.AddSeconds(3), out first, out _));
+            Assert.Equal(t0.AddSeconds(3), first);
+            t.EndRead();
+            // The same cookie seen under two keys in one read: neither takes the other's sample.
+            var a = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 1, 13, cookie: 90);
+            var b = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 2, 13, cookie: 90);
+            t.BeginRead();
+            t.Observe(a, 0, 0, t0.AddSeconds(4));
+            Assert.Equal((null, null), t.Observe(b, 10, 10, t0.AddSeconds(4)));
+            t.EndRead();
+            Assert.Equal(2, t.Count); // a and b; the orphan and `next` were not seen in this read
+        }
+
         /// <summary>Making room for a large read (the first of 10,000 connections) keeps what the tracker knew: rates and first sightings go on.</summary>
         [Fact]
         public void MakingRoomForALargeReadKeepsEverySample()
