@@ -1,4 +1,5 @@
 using System;
+using System.Text;
 using ConnectionsMonitor.Engine.Display;
 
 namespace ConnectionsMonitor
@@ -61,11 +62,10 @@ namespace ConnectionsMonitor
         }
 
         /// <summary>
-        /// The Process cell fitted to <paramref name="cells"/> terminal cells: Chinese or emoji names take two cells a
-        /// character, combining marks none; cut at a grapheme boundary with "…", padded with spaces to exactly
-        /// <paramref name="cells"/> cells.
+        /// The Process cell fitted to <paramref name="cells"/> columns of a table view (<see cref="TableCell"/>): Chinese or
+        /// emoji names take two cells a character, combining marks none; cut at a grapheme boundary with "…".
         /// </summary>
-        public static string Process(string name, bool? isVpn, int cells) => TextFormat.Cell(Process(name, isVpn), cells);
+        public static string Process(string name, bool? isVpn, int cells) => TableCell(Process(name, isVpn), cells);
 
         /// <summary>
         /// The Process cell of a row alert rules may have flagged: the seed's "[!]" first when <paramref name="flags"/>
@@ -75,7 +75,75 @@ namespace ConnectionsMonitor
         {
             string cell = Process(name, isVpn);
             if (!string.IsNullOrWhiteSpace(flags)) cell = cell.Length == 0 ? TableLayout.SuspiciousMarker : TableLayout.SuspiciousMarker + " " + cell;
-            return TextFormat.Cell(cell, cells);
+            return TableCell(cell, cells);
+        }
+
+        /// <summary>
+        /// Outside text (cleaned here by <see cref="UntrustedText.ForTerminal"/>) for a column of <paramref name="cells"/>
+        /// cells in one of the module's table views, which PowerShell's table code lays out. That code measures a value
+        /// as the host says: cmon's host in terminal cells (<see cref="CellWidth"/>), pwsh's console host a cell for each
+        /// UTF-16 character and two for an East Asian wide one (<see cref="HostUnits"/>), so a combining mark counts
+        /// one though a terminal draws it in none, and a value it counts wider than the column is cut with "…". So the
+        /// text is put in composed form (NFC: "e" + U+0301 becomes "é", one character, drawn the same), cut at a grapheme
+        /// boundary with "…" until both measures fit, and padded to the column by the larger of the two: in a host that
+        /// measures cells it fills the column exactly; in the console host it is never cut for padding, and a mark with
+        /// no composed form leaves its row a cell short (PowerShell's own count; the live view draws its rows itself).
+        /// </summary>
+        public static string TableCell(string text, int cells)
+        {
+            string clean = UntrustedText.ForTerminal(text);
+            if (!clean.IsNormalized(NormalizationForm.FormC)) clean = clean.Normalize(NormalizationForm.FormC);
+            string fitted = CellWidth.Fit(clean, cells, CellWidth.Ellipsis);
+            for (int budget = cells - 1; budget > 0 && HostUnits(fitted) > cells; budget--)
+                fitted = CellWidth.Fit(clean, budget, CellWidth.Ellipsis);
+            int used = Math.Max(CellWidth.Of(fitted), HostUnits(fitted));
+            return used >= cells ? fitted : fitted + new string(' ', cells - used);
+        }
+
+        /// <summary>
+        /// The width pwsh's console host gives <paramref name="text"/> (its LengthInBufferCells, which PowerShell's table
+        /// code adds up): one for each UTF-16 character, two for one in the East Asian wide ranges it knows (Markus Kuhn's
+        /// wcwidth.c table: Hangul Jamo, CJK to Yi, Hangul syllables, CJK compatibility, vertical and full-width forms).
+        /// </summary>
+        internal static int HostUnits(string text)
+        {
+            int n = 0;
+            foreach (char c in text)
+            {
+                bool wide = c >= 0x1100 &&
+                    (c <= 0x115F || c == 0x2329 || c == 0x232A ||
+                     (c >= 0x2E80 && c <= 0xA4CF && c != 0x303F) ||
+                     (c >= 0xAC00 && c <= 0xD7A3) ||
+                     (c >= 0xF900 && c <= 0xFAFF) ||
+                     (c >= 0xFE10 && c <= 0xFE19) ||
+                     (c >= 0xFE30 && c <= 0xFE6F) ||
+                     (c >= 0xFF00 && c <= 0xFF60) ||
+                     (c >= 0xFFE0 && c <= 0xFFE6));
+                n += wide ? 2 : 1;
+            }
+            return n;
+        }
+
+        /// <summary>
+        /// A comma-separated id list (a top talker's ProcessIds) within <paramref name="cells"/> cells: the whole ids that
+        /// fit, then "+N" for the rest, so a narrow column never shows part of an id ("25761, 25762, +28"). The list as it
+        /// is when it fits, or when <paramref name="cells"/> is not positive (no width known).
+        /// </summary>
+        public static string IdList(string ids, int cells)
+        {
+            if (string.IsNullOrEmpty(ids) || cells <= 0 || ids.Length <= cells) return ids;
+            var parts = ids.Split(',');
+            string shown = "";
+            for (int i = 0; i < parts.Length; i++)
+            {
+                string more = "+" + (parts.Length - i).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                string next = shown.Length == 0 ? parts[i].Trim() : shown + ", " + parts[i].Trim();
+                string rest = "+" + (parts.Length - i - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if ((i == parts.Length - 1 ? next.Length : next.Length + 2 + rest.Length) > cells)
+                    return shown.Length == 0 ? more : shown + ", " + more;
+                shown = next;
+            }
+            return shown;
         }
 
         /// <summary>Outside text (names, paths) for a list or table cell: <see cref="UntrustedText.ForTerminal"/>.</summary>

@@ -137,6 +137,27 @@ Describe 'Get-MonitoredConnection' {
         $text | Should -Match 'Proto\s+Local\s+Foreign\s+State\s+Process\s+PID\s+Geo\s+Bytes\s+Age\s+Port'
     }
 
+    It 'lays out names with combining marks in the table view without a false ellipsis (measured as pwsh''s console host measures)' {
+        # pwsh's console host counts a combining mark as a cell though a terminal draws it in none; a value it counts wider than
+        # the column is cut with an ellipsis. Composable names ("e" + U+0301) are shown composed and line up exactly; a mark
+        # with no composed form keeps the whole name (the row is a cell short: PowerShell's count).
+        function Row([string] $name) {
+            [ConnectionsMonitor.MonitoredConnection]@{ Protocol = 'TCP'; LocalAddress = '127.0.0.1'; LocalPort = 8080; RemoteAddress = '127.0.0.1'
+                RemotePort = 50000; State = 'Established'; ProcessId = 4242; ProcessName = $name; AddressScope = 'Loopback' }
+        }
+        $names = 'python3', "e$([char]0x301)e$([char]0x301)e$([char]0x301)x", "x$([char]0x301)q$([char]0x301)z", "$([char]0x4E2D)$([char]0x6587)"
+        $lines = @($names | ForEach-Object { Row $_ } | Out-String -Width 150) -split "\r?\n" | Where-Object { $_ -match '4242' }
+        $lines | Should -HaveCount 4
+        $lines | ForEach-Object { $_ | Should -Not -Match ([regex]::Escape([string][char]0x2026)) }
+        $pidEnd = { param($line) $Host.UI.RawUI.LengthInBufferCells($line.Substring(0, $line.IndexOf('4242') + 4)) }
+        $reference = & $pidEnd $lines[0]
+        $lines[1] | Should -Match "$([char]0xE9)$([char]0xE9)$([char]0xE9)x"   # composed: one character each
+        & $pidEnd $lines[1] | Should -Be $reference
+        & $pidEnd $lines[3] | Should -Be $reference                            # Chinese: two cells a character, as pwsh counts them
+        $lines[2] | Should -Match ([regex]::Escape("x$([char]0x301)q$([char]0x301)z"))
+        & $pidEnd $lines[2] | Should -Be $reference                            # pwsh's own count lines it up; a terminal draws it 2 cells short
+    }
+
     It 'round-trips through remoting serialization' {
         $row = Get-MonitoredConnection -LocalPort $listenerPort -State Listen
         $back = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($row))

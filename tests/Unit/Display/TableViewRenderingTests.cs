@@ -49,6 +49,27 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         /// <summary>
+        /// A top talker's PID list longer than what is left of the line keeps the whole ids that fit and says how many more,
+        /// never cut inside an id (a newcomer's trial: "25761, 25762, 26011, 26012, 26013, 260…" at 120 columns).
+        /// </summary>
+        [Fact]
+        public void ALongTalkerPidListKeepsWholeIds()
+        {
+            using var ps = new ModuleSession(120);
+            string ids = string.Join(", ", Enumerable.Range(25761, 30));
+            var lines = Lines(ps.Render("[ConnectionsMonitor.TopTalker]@{ Rank = 1; Name = '127.0.0.1'; GroupBy = 'RemoteAddress'; ProcessIds = '" + ids +
+                "'; Connections = 28; Share = 75.7 }"));
+            Assert.Equal(3, lines.Length);
+            Assert.EndsWith(" 25761, 25762, 25763, 25764, 25765, +25", lines[2]);
+            Assert.True(CellWidth.Of(lines[2]) <= 120, lines[2]);
+            string IdList(string list, int cells) => (string)ps.Invoke("[ConnectionsMonitor.DisplayFormat]::IdList('" + list + "', " + cells + ")").Single().BaseObject;
+            Assert.Equal("25761, +29", IdList(ids, 12));
+            Assert.Equal("+30", IdList(ids, 4));
+            Assert.Equal("25761, 25762", IdList("25761, 25762", 12));
+            Assert.Equal(ids, IdList(ids, 0));
+        }
+
+        /// <summary>
         /// Long IPv6 endpoints keep their ports in the table view: a plain cut at the column's end made the two ends of one
         /// connection print as the same "[2001:db8:1234:5678:…" (a newcomer's trial, at 80 and 120 columns).
         /// </summary>
