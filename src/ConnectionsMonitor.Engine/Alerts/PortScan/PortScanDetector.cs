@@ -77,11 +77,15 @@ namespace ConnectionsMonitor.Engine.Alerts.PortScan
         /// One inbound attempt from <paramref name="remote"/> to <paramref name="localPort"/> at
         /// <paramref name="timeUtc"/>. Returns the finding when this attempt makes the remote's episode a
         /// scan, else null. Times going backwards (two sources) count as the newest time seen for that remote.
+        /// An attempt from a loopback address (127.0.0.0/8, ::1, their IPv4-mapped forms) is this host connecting to itself
+        /// — its own clients, a local proxy, the module's own webhook posts to a local receiver — and never counts (a
+        /// newcomer's trial: "Port scan from 127.0.0.1" on a machine with a few local services).
         /// </summary>
         public PortScanFinding Observe(IPAddress remote, int localPort, DateTime timeUtc)
         {
             if (remote == null) throw new ArgumentNullException(nameof(remote));
             remote = Canonical(remote);
+            if (IPAddress.IsLoopback(remote)) return null;
             if (!_remotes.TryGetValue(remote, out var r))
             {
                 if (_remotes.Count >= MaxRemotes)

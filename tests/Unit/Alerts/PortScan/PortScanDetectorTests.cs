@@ -29,6 +29,18 @@ namespace ConnectionsMonitor.Tests.Alerts.PortScan
             Assert.Equal(PortScanFinding.SocketTable, f.Source);
         }
 
+        /// <summary>This host connecting to its own services over loopback is no scan, however many ports (IPv4, IPv6, IPv4-mapped).</summary>
+        [Fact]
+        public void LoopbackAttemptsNeverCount()
+        {
+            var d = new PortScanDetector(6, TimeSpan.FromSeconds(10));
+            foreach (var local in new[] { IPAddress.Loopback, IPAddress.Parse("127.0.0.2"), IPAddress.IPv6Loopback, IPAddress.Parse("::ffff:127.0.0.1") })
+                for (int i = 0; i < 20; i++)
+                    Assert.Null(d.Observe(local, 40000 + i, T0.AddMilliseconds(10 * i)));
+            for (int i = 0; i < 5; i++) Assert.Null(d.Observe(Scanner, 20 + i, T0));
+            Assert.NotNull(d.Observe(Scanner, 80, T0)); // others still do
+        }
+
         [Fact]
         public void RepeatedAttemptsOnOnePortCountAsOnePort()
         {
