@@ -83,7 +83,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
         /// in (<see cref="LocalHttpEndpoint.Displaced"/>). More than a few say something holds idle connections to the port.
         /// </summary>
         public long Displaced { get; internal set; }
-        /// <summary>Samples taken from the session's sampler.</summary>
+        /// <summary>Samples this dashboard has taken from the session's sampler since it started (a new dashboard starts from 0).</summary>
         public long Samples { get; internal set; }
         /// <summary>Time of the latest sample (UTC), or null.</summary>
         public DateTime? LastSampleUtc { get; internal set; }
@@ -167,6 +167,7 @@ namespace ConnectionsMonitor.Engine.Dashboard
                     if (!feed.TryNext(TimeSpan.FromSeconds(60), CancellationToken.None, out var first))
                         throw new TimeoutException("The session's sampler gave no sample within 60 s.");
                     _frames = new DashboardFrames();
+                    Interlocked.Exchange(ref _samples, 0); // a new dashboard counts its own samples, not the last one's
                     Take(first, options.Interval);
                     http = LocalHttpEndpoint.StartUnauthenticated(new LocalHttpEndpointOptions
                     {

@@ -87,7 +87,7 @@ namespace ConnectionsMonitor.Engine.Metrics
         public DateTime? LastScrapeUtc { get; }
         /// <summary>Requests refused for a missing or wrong token.</summary>
         public long Unauthorized { get; }
-        /// <summary>Samples taken from the session's sampler.</summary>
+        /// <summary>Samples this endpoint has taken from the session's sampler since it started (a new endpoint starts from 0).</summary>
         public long Samples { get; }
         /// <summary>Time of the latest sample (UTC).</summary>
         public DateTime? LastSampleUtc { get; }
@@ -157,6 +157,8 @@ namespace ConnectionsMonitor.Engine.Metrics
                     // The first sample before listening: a scrape never sees an empty exposition.
                     if (!feed.TryNext(TimeSpan.FromSeconds(60), CancellationToken.None, out var first))
                         throw new TimeoutException("The session's sampler gave no sample within 60 s.");
+                    // A new endpoint counts its own samples, as its exposed counters start from zero (the last one's stay in its final state).
+                    Interlocked.Exchange(ref _samples, 0);
                     Take(collector, first);
                     http = LocalHttpEndpoint.Start(new LocalHttpEndpointOptions
                     {

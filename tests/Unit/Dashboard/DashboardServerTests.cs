@@ -209,6 +209,19 @@ namespace ConnectionsMonitor.Tests.Dashboard
             Assert.Equal(11, session.Dashboard.State.Refused);
         }
 
+        /// <summary>A new dashboard's Samples are its own (a second one showed the first one's count added to its own).</summary>
+        [Fact]
+        public void ANewDashboardCountsItsSamplesFromZero()
+        {
+            using var session = Replay();
+            Start(session, 0.2);
+            Assert.True(SpinWait.SpinUntil(() => session.Dashboard.State.Samples >= 5, TimeSpan.FromSeconds(30)), "no five samples came");
+            Assert.True(session.Dashboard.Stop().Samples >= 5);
+            var second = Start(session, 0.2);
+            Assert.InRange(second.Samples, 1, 2); // its first sample, taken before Start returns (and at most one more since)
+            session.Dashboard.Stop();
+        }
+
         /// <summary>config.yml's dashboard.export.enabled and formats hold for the page too (a newcomer's trial: both exports worked with them off).</summary>
         [Fact]
         public async Task OnlyTheExportFormatsTheConfigurationAllowsAreOfferedAndServed()

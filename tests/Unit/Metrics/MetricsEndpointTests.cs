@@ -131,6 +131,23 @@ namespace ConnectionsMonitor.Tests.Metrics
             Assert.True(SpinWait.SpinUntil(() => !session.IsSampling, TimeSpan.FromSeconds(10)), "the sampler kept running after the stop");
         }
 
+        /// <summary>
+        /// A new endpoint's Samples are its own, as the counters it exposes are: a trial's second endpoint showed the first
+        /// one's count (8) while its counters started again from zero.
+        /// </summary>
+        [Fact]
+        public void ANewEndpointCountsItsSamplesFromZero()
+        {
+            using var session = Replay();
+            session.Metrics.Start(Options(interval: TimeSpan.FromMilliseconds(200)), new ConnectionQuery());
+            Assert.True(SpinWait.SpinUntil(() => session.Metrics.State.Samples >= 5, TimeSpan.FromSeconds(30)), "no five samples came");
+            var first = session.Metrics.Stop();
+            Assert.True(first.Samples >= 5);
+            var second = session.Metrics.Start(Options(interval: TimeSpan.FromMilliseconds(200)), new ConnectionQuery());
+            Assert.InRange(second.Samples, 1, 2); // its first sample, taken before Start returns (and at most one more since)
+            session.Metrics.Stop();
+        }
+
         [Fact]
         public async Task PromtoolAcceptsWhatTheEndpointServesInBothFormats()
         {
