@@ -256,8 +256,38 @@ namespace ConnectionsMonitor.Engine.Alerts
         private static IAlertDelivery DefaultDelivery(SessionPlan plan) =>
             new Delivery.WebhookDelivery(new Delivery.WebhookDeliveryOptions { DeadLetterPath = plan?.Config.Alerts.DeadLetterPath });
 
-        /// <summary>Undelivered webhook messages written to the dead-letter file when the session ended (0 if none), and where.</summary>
+        /// <summary>
+        /// Undelivered webhook messages written to the dead-letter file when the session ended, or by <see cref="FlushDeliveries"/>
+        /// before (0 if none); <see cref="DeadLetterPath"/> says where.
+        /// </summary>
         public int DeadLettered { get; private set; }
+
+        /// <summary>
+        /// Waits up to <paramref name="timeout"/> for queued webhook messages to go and writes what is left to the dead-letter
+        /// file, as the end of the session does, so that a caller can say so before its last words (the service before its
+        /// "Stopped" line); the sender stays for later alerts. Returns how many were written there (also added to
+        /// <see cref="DeadLettered"/>); 0 when nothing was ever sent.
+        /// </summary>
+        public int FlushDeliveries(TimeSpan timeout)
+        {
+            IAlertDelivery delivery;
+            lock (_gate) delivery = _disposed ? null : _delivery;
+            if (delivery == null) return 0;
+            int written;
+            try { written = delivery.Flush(timeout); } catch (Exception) { return 0; }
+            lock (_gate) DeadLettered += written;
+            return written;
+        }
+
+        /// <summary>
+        /// The warning for <paramref name="count"/> alert messages left undelivered in the dead-letter file at
+        /// <paramref name="deadLetterPath"/> when something ended: "3 alert message(s) could not be delivered before
+        /// <paramref name="ended"/>; they are in … (one JSON line each)." <paramref name="ended"/> is worded by the caller
+        /// ("the module was removed", "the service stopped").
+        /// </summary>
+        public static string UndeliveredWarning(int count, string deadLetterPath, string ended) =>
+            count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " alert message(s) could not be delivered before " + ended +
+            "; they are in " + deadLetterPath + " (one JSON line each).";
 
         /// <summary>The dead-letter file of this session's webhook sender; null when nothing was sent.</summary>
         public string DeadLetterPath => (_delivery as Delivery.WebhookDelivery)?.DeadLetterPath ?? _deadLetterPath;
@@ -565,7 +595,7 @@ namespace ConnectionsMonitor.Engine.Alerts
             if (delivery != null)
             {
                 _deadLetterPath = (delivery as Delivery.WebhookDelivery)?.DeadLetterPath;
-                try { DeadLettered = delivery.Flush(TimeSpan.FromSeconds(2)); } catch (Exception) { }
+                try { DeadLettered += delivery.Flush(TimeSpan.FromSeconds(2)); } catch (Exception) { }
                 delivery.Dispose();
             }
         }

@@ -170,7 +170,10 @@ namespace ConnectionsMonitor.Engine.Service
             _thread.Start();
         }
 
-        /// <summary>Stops the rules and the recorder (its last sample is written, open connections are closed as "recording stopped") and logs the totals. Safe to call twice.</summary>
+        /// <summary>
+        /// Stops the rules and the recorder (its last sample is written, open connections are closed as "recording stopped"),
+        /// gives queued webhook messages 2 s and logs how many went to the dead-letter file instead, and logs the totals. Safe to call twice.
+        /// </summary>
         public void Stop()
         {
             if (_thread == null) return;
@@ -197,6 +200,11 @@ namespace ConnectionsMonitor.Engine.Service
             SayAlertWarnings();
             _session.Alerts.Syslog?.Flush(TimeSpan.FromSeconds(2)); // what the last samples queued, before the totals
             _session.Alerts.EventLog?.Flush(TimeSpan.FromSeconds(2));
+            // Webhook messages still queued or being retried get the same 2 s as at the session's end; what is left goes to the
+            // dead-letter file now, so the log says so before its last line (the session's end wrote it after, unsaid).
+            int undelivered = _session.Alerts.FlushDeliveries(TimeSpan.FromSeconds(2));
+            if (undelivered > 0)
+                _log.Write(ServiceLogLevel.Warning, AlertMonitor.UndeliveredWarning(undelivered, _session.Alerts.DeadLetterPath, "the service stopped"));
             string totals = SystemLogTotals(_session.Alerts.Syslog, _session.Alerts.EventLog);
             if (totals != null) _log.Write(ServiceLogLevel.Info, totals);
             _session.Alerts.Raised -= OnAlert;

@@ -96,8 +96,7 @@ namespace ConnectionsMonitor.Session
                 lock (Gate)
                 {
                     UndeliveredTable.Remove(runspace);
-                    UndeliveredTable.Add(runspace, session.Alerts.DeadLettered + " alert message(s) could not be delivered before the module was removed; they are in " +
-                                                    session.Alerts.DeadLetterPath + " (one JSON line each).");
+                    UndeliveredTable.Add(runspace, Engine.Alerts.AlertMonitor.UndeliveredWarning(session.Alerts.DeadLettered, session.Alerts.DeadLetterPath, "the module was removed"));
                 }
         }
 
