@@ -59,8 +59,12 @@ namespace ConnectionsMonitor.Engine.Export
         /// <summary>The options in force.</summary>
         public ExportOptions Options { get; }
 
-        /// <summary>Opens the file a temporary export is written to (tests wrap it to fail mid-write); the default creates a new file.</summary>
-        internal Func<string, Stream> OpenTemporary { get; set; } = path => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024);
+        /// <summary>
+        /// Opens the file a temporary export is written to (tests wrap it to fail mid-write); the default creates a new file
+        /// that other users cannot read (mode 0640 less the umask on Unix, as the history file: an export holds the same
+        /// connections, and the group that may read the history may read these); the rename keeps that mode.
+        /// </summary>
+        internal Func<string, Stream> OpenTemporary { get; set; } = path => Platform.PrivateFile.CreateNewForOwnerAndGroup(path, 64 * 1024);
 
         /// <summary>Files written since this exporter was made.</summary>
         public long FilesWritten { get; private set; }

@@ -8,8 +8,8 @@ namespace ConnectionsMonitor.Engine.Platform
 {
     /// <summary>
     /// Files that other users of the machine must not read: an address with its token (the service's dashboard.url, owner
-    /// only), the alerts' dead-letter file (alert payloads, owner only), a history of the machine's connections (owner and
-    /// group, never others). On Linux a file is created with its
+    /// only), the alerts' dead-letter file (alert payloads, owner only), a history of the machine's connections and the
+    /// auto-export's files of them (owner and group, never others). On Linux a file is created with its
     /// mode from the start (openat with O_CREAT|O_EXCL: no moment in which the umask's usual 0644 lets another user open
     /// it); on Windows the module's files are in per-user or administrators-only folders, whose permissions they inherit,
     /// and nothing is done.
@@ -26,6 +26,28 @@ namespace ConnectionsMonitor.Engine.Platform
         /// the folder refuses it.
         /// </summary>
         public static void CreateIfMissing(string path) => CreateIfMissing(path, OwnerReadWriteGroupRead);
+
+        /// <summary>
+        /// Creates <paramref name="path"/> (it must not exist) and opens it to write, readable by its owner and group but not
+        /// by other users: mode 0640 less the umask, as <see cref="CreateIfMissing(string)"/> gives a history file, set when
+        /// the file is created (no moment at the umask's usual 0644). For files that hold what a history holds (the
+        /// auto-export's). Elsewhere than Linux the folder's permissions apply, as for the other files here. Errors: IOException
+        /// when the file exists or cannot be created, UnauthorizedAccessException when the folder refuses it.
+        /// </summary>
+        public static unsafe FileStream CreateNewForOwnerAndGroup(string path, int bufferSize)
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize);
+            int fd;
+            fixed (byte* p = NulTerminated(path))
+                fd = LinuxNative.openat(LinuxNative.AT_FDCWD, p, LinuxNative.O_WRONLY | LinuxNative.O_CREAT | LinuxNative.O_EXCL | LinuxNative.O_CLOEXEC, OwnerReadWriteGroupRead);
+            if (fd < 0)
+            {
+                int errno = LinuxNative.LastErrno;
+                if (errno == LinuxNative.EEXIST) throw new IOException("'" + path + "' exists already.");
+                throw Failure(path, errno);
+            }
+            return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle((IntPtr)fd, ownsHandle: true), FileAccess.Write, bufferSize);
+        }
 
         /// <summary>
         /// Creates <paramref name="path"/> empty, readable by its owner only (mode 0600), when it does not exist; an existing

@@ -9,6 +9,7 @@ using ConnectionsMonitor.Engine;
 using ConnectionsMonitor.Engine.Export;
 using ConnectionsMonitor.Engine.Model;
 using Microsoft.VisualBasic.FileIO;
+using ConnectionsMonitor.Tests.TestSupport;
 using Xunit;
 
 namespace ConnectionsMonitor.Tests.Export
@@ -79,6 +80,26 @@ namespace ConnectionsMonitor.Tests.Export
             Assert.Equal(new DateTime(2026, 12, 1, 10, 0, 4, DateTimeKind.Utc), exporter.NextExportUtc);
             Assert.Equal(4, Files().Length);
             Assert.Equal(4, exporter.FilesWritten);
+        }
+
+        /// <summary>
+        /// The files hold what the history holds, and are made as it is: never readable by other users, whatever the umask
+        /// (they were 0644 under the usual umask 022 while the history beside them was 0640).
+        /// </summary>
+        [LinuxFact]
+        public void TheFilesAreNotReadableByOtherUsers()
+        {
+            var exporter = Exporter(TimeSpan.FromSeconds(1));
+            _now = _now.AddMilliseconds(500);
+            Assert.True(exporter.Offer(Snapshot(Row("a"))));
+            Assert.Equal(2, exporter.LastFiles.Count);
+            foreach (var file in exporter.LastFiles)
+            {
+                var mode = File.GetUnixFileMode(file);
+                Assert.True((mode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) == 0, file + " is " + mode);
+                Assert.True((mode & (UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.UserExecute)) == 0, file + " is " + mode);
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode & (UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            }
         }
 
         [Fact]
