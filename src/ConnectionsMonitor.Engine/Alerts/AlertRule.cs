@@ -119,15 +119,33 @@ namespace ConnectionsMonitor.Engine.Alerts
     public sealed class AlertTarget
     {
         /// <summary>A target at <paramref name="url"/> (absolute http or https); <paramref name="kind"/> null detects it from the URL.</summary>
-        /// <exception cref="ArgumentException">The URL is not an absolute http or https URL (the message does not repeat it).</exception>
+        /// <exception cref="ArgumentException">The URL is not an absolute http or https URL, or it carries a user name or password (see <see cref="CredentialsRefusal"/>); the message does not repeat it.</exception>
         public AlertTarget(Uri url, AlertTargetKind? kind = null)
         {
             if (url == null) throw new ArgumentNullException(nameof(url));
             if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
                 throw new ArgumentException("A webhook must be an absolute http:// or https:// URL.", nameof(url));
+            string refusal = CredentialsRefusal(url);
+            if (refusal != null) throw new ArgumentException(refusal, nameof(url));
             Url = url;
             Kind = kind ?? Detect(url);
         }
+
+        /// <summary>
+        /// Why credentials in a webhook URL are refused, and what to use instead: the words both the rule's registration and
+        /// config.yml's alerts.webhooks say (no URL in them).
+        /// </summary>
+        public const string CredentialsNotSent = "a user name or password in a webhook URL (user:password@host) is not sent with the message, " +
+            "so a receiver that asks for them would get unauthenticated posts; put the secret in the URL's path or query instead, as Slack, Discord and Teams webhooks do";
+
+        /// <summary>
+        /// Why <paramref name="url"/> cannot be a webhook because it carries a user name or password (https://user:password@host/…),
+        /// worded for an error and without the URL; null when it carries none.
+        /// </summary>
+        public static string CredentialsRefusal(Uri url) =>
+            url != null && url.IsAbsoluteUri && !string.IsNullOrEmpty(url.UserInfo)
+                ? "A webhook URL must not carry a user name or password: " + CredentialsNotSent + ". The value given is not shown: webhook URLs carry secrets."
+                : null;
 
         /// <summary>The webhook URL: a secret; never print it.</summary>
         public Uri Url { get; }

@@ -107,8 +107,8 @@ namespace ConnectionsMonitor.Commands
     }
 
     /// <summary>
-    /// Rejects a -Webhook value that is not an absolute http:// or https:// URL without repeating it: webhook
-    /// URLs carry their secret in the path or query.
+    /// Rejects a -Webhook value that is not an absolute http:// or https:// URL, or that carries a user name or password
+    /// (never sent), without repeating it: webhook URLs carry their secret in the path or query.
     /// </summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class ValidateWebhookAttribute : ValidateEnumeratedArgumentsAttribute
@@ -116,7 +116,10 @@ namespace ConnectionsMonitor.Commands
         protected override void ValidateElement(object element)
         {
             string text = (element is PSObject pso ? pso.BaseObject : element) as string;
-            if (Parse(text) != null) return;
+            var uri = Parse(text);
+            string refusal = AlertTarget.CredentialsRefusal(uri);
+            if (refusal != null) throw new ValidationMetadataException(refusal);
+            if (uri != null) return;
             throw new ValidationMetadataException("A webhook must be an absolute http:// or https:// URL, such as https://discord.com/api/webhooks/<id>/<token>. " +
                 "The value given is not shown: webhook URLs carry secrets.");
         }

@@ -118,6 +118,22 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Empty(Names());
         }
 
+        /// <summary>A webhook with a user name and password in its URL is refused (they were never sent), without showing either.</summary>
+        [Fact]
+        public void AWebhookWithCredentialsInItsUrlIsRejectedWithoutShowingIt()
+        {
+            var error = Assert.Single(_ps.InvokeExpectingErrors("Register-ConnectionAlert -Name x -VpnChange -Webhook $args[0]", "http://hookuser:" + Token + "@127.0.0.1:41871/x"));
+            Assert.Contains("A webhook URL must not carry a user name or password", error.Exception.Message);
+            Assert.Contains("put the secret in the URL's path or query instead", error.Exception.Message);
+            foreach (var secret in new[] { Token, "hookuser" })
+            {
+                Assert.DoesNotContain(secret, error.ToString());
+                Assert.DoesNotContain(secret, error.Exception.ToString());
+                Assert.DoesNotContain(secret, error.TargetObject?.ToString() ?? "");
+            }
+            Assert.Empty(Names());
+        }
+
         [Theory]
         [InlineData("ftp://files.example/" + Token)]
         [InlineData("discord.com/api/webhooks/1/" + Token)]

@@ -126,6 +126,23 @@ namespace ConnectionsMonitor.Tests.Configuration
             Assert.DoesNotContain("SECRETPART", ex.ToString());
         }
 
+        /// <summary>
+        /// A webhook URL with a user name and password is refused: they were never sent (no Authorization header), so a
+        /// receiver behind Basic authentication got unauthenticated posts. Neither the password nor the user is repeated.
+        /// </summary>
+        [Fact]
+        public void AWebhookUrlWithCredentialsIsRefusedWithoutEchoingThem()
+        {
+            var ex = Fails("alerts:\n  webhooks:\n    - url: \"http://SECRETUSER:SECRETPART@127.0.0.1:41871/x\"\n");
+            var e = Assert.Single(ex.Errors);
+            Assert.Equal("alerts.webhooks[0].url", e.Key);
+            Assert.Equal(3, e.Line);
+            Assert.Contains("expected a URL without a user name or password", e.Message);
+            Assert.Contains("put the secret in the URL's path or query instead", e.Message);
+            Assert.DoesNotContain("SECRETPART", ex.ToString());
+            Assert.DoesNotContain("SECRETUSER", ex.ToString());
+        }
+
         [Fact]
         public void WebhookWithoutUrl()
         {

@@ -390,6 +390,22 @@ namespace ConnectionsMonitor.Tests.Alerts.Delivery
             Assert.Equal(0, stats.Pending);
         }
 
+        /// <summary>
+        /// A target whose URL carries a user name and password is refused: the delivery never sent them (no Authorization
+        /// header), so a receiver behind Basic authentication got unauthenticated posts. The error repeats neither.
+        /// </summary>
+        [Fact]
+        public void AUrlWithCredentialsIsRefusedWithoutRepeatingThem()
+        {
+            var ex = Assert.Throws<ArgumentException>(() => new AlertTarget(new Uri("http://hookuser:" + WebhookTestBed.PathToken + "@127.0.0.1:41871/x")));
+            Assert.StartsWith("A webhook URL must not carry a user name or password: ", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("put the secret in the URL's path or query instead", ex.Message);
+            Assert.DoesNotContain(WebhookTestBed.PathToken, ex.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("hookuser", ex.ToString(), StringComparison.Ordinal);
+            Assert.Null(AlertTarget.CredentialsRefusal(new Uri("https://hooks.slack.com/services/T0/B0/" + WebhookTestBed.PathToken)));
+            Assert.Equal(AlertTargetKind.Generic, new AlertTarget(new Uri("http://127.0.0.1:41871/x?token=" + WebhookTestBed.QueryToken)).Kind);
+        }
+
         [Fact]
         public void MessagesThatFailAreWrittenToTheDeadLetterFileWhenTheyFail()
         {
