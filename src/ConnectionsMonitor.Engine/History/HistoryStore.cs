@@ -122,6 +122,7 @@ namespace ConnectionsMonitor.Engine.History
             try { owner = Owner(path, File.Exists(path + ".lock")); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { } // SQLite's open below says why
             if (owner.Sqlite && owner.Id != ApplicationId) throw OfAnotherProgram(path, owner.Id.Value, "");
+            if (!owner.Sqlite && owner.Id != null) throw NotADatabase(path, "");
             var db = new SqliteConnection(ConnectionString(path, SqliteOpenMode.ReadOnly));
             try
             {
@@ -131,6 +132,11 @@ namespace ConnectionsMonitor.Engine.History
                     throw new HistoryException("'" + path + "' holds no connection history yet.");
                 if (version > SchemaVersion)
                     throw new HistoryException("'" + path + "' was written by a newer version of the module (history schema " + version + "; this one reads " + SchemaVersion + ").");
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == 26 /* SQLITE_NOTADB */)
+            {
+                db.Dispose();
+                throw NotADatabase(path, "");
             }
             catch (SqliteException ex)
             {
@@ -220,7 +226,7 @@ namespace ConnectionsMonitor.Engine.History
             if (id == null || id == ApplicationId) return;
             if (sqlite) throw OfAnotherProgram(path, id.Value, ": nothing was written to it");
             if (!recordedBefore)
-                throw new HistoryException("'" + path + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Choose another path.");
+                throw NotADatabase(path, ": nothing was written to it");
             string aside = SetAside(path);
             warnings.Add("The history file '" + path + "' was damaged (not a database any more); it was moved to '" + aside + "' and a new one started.");
         }
@@ -246,6 +252,10 @@ namespace ConnectionsMonitor.Engine.History
         }
 
         /// <summary>The error for an SQLite database of another program, worded alike for the writer and the reader.</summary>
+        /// <summary>A file that is not an SQLite database at all, as the writer and the reader both say it; <paramref name="done"/> is what the caller did not do (": nothing was written to it"), or "".</summary>
+        private static HistoryException NotADatabase(string path, string done) =>
+            new HistoryException("'" + path + "' is not a ConnectionsMonitor history (not an SQLite database)" + done + ". Choose another path.");
+
         private static HistoryException OfAnotherProgram(string path, int id, string done) =>
             new HistoryException("'" + path + "' is an SQLite database of another program (application id " + id.ToString(CultureInfo.InvariantCulture) +
                                  "), not a ConnectionsMonitor history" + done + ". Choose another path.");
@@ -298,7 +308,8 @@ namespace ConnectionsMonitor.Engine.History
                     Execute(db, "PRAGMA journal_mode=WAL");
                     Execute(db, "PRAGMA synchronous=NORMAL");
                     string check = (string)new SqliteCommand("PRAGMA quick_check(1)", db).ExecuteScalar();
-                    if (!string.Equals(check, "ok", StringComparison.OrdinalIgnoreCase)) throw new InvalidDataException(check);
+                    // SQLite's own report ("*** in database main ***", page numbers) means nothing to a user: the warning says only that the check failed.
+                    if (!string.Equals(check, "ok", StringComparison.OrdinalIgnoreCase)) throw new InvalidDataException(FailedIntegrityCheck);
                     long version = Scalar(db, "PRAGMA user_version");
                     if (version > SchemaVersion)
                         throw new HistoryException("'" + path + "' was written by a newer version of the module (history schema " + version + "; this one writes " + SchemaVersion + "): record into another file.");
@@ -308,7 +319,7 @@ namespace ConnectionsMonitor.Engine.History
                 {
                     db.Dispose();
                     string aside = SetAside(path);
-                    warnings.Add("The history file '" + path + "' was damaged (" + FirstLine(ex.Message) + "); it was moved to '" + aside + "' and a new one started.");
+                    warnings.Add("The history file '" + path + "' was damaged (" + DamageOf(ex) + "); it was moved to '" + aside + "' and a new one started.");
                 }
                 catch (SqliteException ex)
                 {
@@ -322,6 +333,12 @@ namespace ConnectionsMonitor.Engine.History
                 }
             }
         }
+
+        private const string FailedIntegrityCheck = "failed its integrity check";
+
+        /// <summary>What was wrong with a damaged history, in plain words (not SQLite's error text or its integrity report).</summary>
+        private static string DamageOf(Exception ex) =>
+            ex is SqliteException s && s.SqliteErrorCode == 26 /* SQLITE_NOTADB */ ? "not a database any more" : FailedIntegrityCheck;
 
         internal static bool IsCorrupt(Exception ex) =>
             ex is SqliteException s && (s.SqliteErrorCode == 11 /* SQLITE_CORRUPT */ || s.SqliteErrorCode == 26 /* SQLITE_NOTADB */);

@@ -320,6 +320,33 @@ namespace ConnectionsMonitor.Tests.History
             }
         }
 
+        /// <summary>
+        /// A history whose pages are damaged is set aside with a plain reason: SQLite's integrity report ("*** in database
+        /// main ***", page numbers) or error text ("SQLite Error 11") was the reason a trial's warning gave.
+        /// </summary>
+        [Fact]
+        public void ADamagedHistorysWarningSaysItFailedItsIntegrityCheckWithoutSqlitesReport()
+        {
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+                Record(store, Enumerable.Range(0, 50).Select(i => Snap(T0.AddMinutes(i), Enumerable.Range(0, 20).Select(p => DisplayTestSupport.Udp(1000 + p + 20 * i)).ToArray())).ToArray());
+            Assert.False(File.Exists(DbPath + "-wal") && new FileInfo(DbPath + "-wal").Length > 0, "the writer left a write-ahead log: the damage below would not be in the file it reads");
+            long length = new FileInfo(DbPath).Length;
+            Assert.True(length >= 3 * 4096, "the history is too small to damage a page past its header: " + length);
+            using (var f = new FileStream(DbPath, FileMode.Open, FileAccess.Write))
+            {
+                f.Position = length - 4096; // the last page: a b-tree page of a table, never the header
+                var garbage = new byte[4096];
+                for (int i = 0; i < garbage.Length; i++) garbage[i] = (byte)(i * 37 + 11);
+                f.Write(garbage, 0, garbage.Length);
+            }
+            using (var store = HistoryStore.OpenWriter(DbPath, null))
+            {
+                var warning = Assert.Single(store.TakeWarnings());
+                string aside = Directory.GetFiles(_dir, "history.db.corrupt-*").Single();
+                Assert.Equal("The history file '" + DbPath + "' was damaged (failed its integrity check); it was moved to '" + aside + "' and a new one started.", warning);
+            }
+        }
+
         [Fact]
         public void AFileThatIsNotAHistoryOfOursIsNeverWrittenInto()
         {
@@ -353,6 +380,10 @@ namespace ConnectionsMonitor.Tests.History
             // Refused, and nothing of ours left beside them (a newcomer's trial found other.db.lock beside a foreign database).
             Assert.Equal(new[] { "notes.txt", "places.sqlite" }, Directory.GetFiles(_dir).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
             Assert.Equal("'" + text + "' is not a ConnectionsMonitor history (not an SQLite database): nothing was written to it. Choose another path.", notOurs.Message);
+            // The reader says it as the writer does (it said "SQLite Error 26: 'file is not a database'").
+            var unreadable = Assert.Throws<HistoryException>(() => HistoryStore.OpenReader(text));
+            Assert.Equal("'" + text + "' is not a ConnectionsMonitor history (not an SQLite database). Choose another path.", unreadable.Message);
+            Assert.Equal("my notes", File.ReadAllText(text));
         }
 
         [Fact]
