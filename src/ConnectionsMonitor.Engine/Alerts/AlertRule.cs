@@ -135,7 +135,7 @@ namespace ConnectionsMonitor.Engine.Alerts
         /// Why credentials in a webhook URL are refused, and what to use instead: the words both the rule's registration and
         /// config.yml's alerts.webhooks say (no URL in them).
         /// </summary>
-        public const string CredentialsNotSent = "a user name or password in a webhook URL (user:password@host) is not sent with the message, " +
+        public const string CredentialsNotSent = "credentials in the URL (user:password@host) are not sent with the message, " +
             "so a receiver that asks for them would get unauthenticated posts; put the secret in the URL's path or query instead, as Slack, Discord and Teams webhooks do";
 
         /// <summary>
