@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text.Json;
+using ConnectionsMonitor.Engine.Display;
 
 namespace ConnectionsMonitor.Engine.Baseline
 {
@@ -132,7 +133,8 @@ namespace ConnectionsMonitor.Engine.Baseline
             try { doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip }); }
             catch (JsonException ex)
             {
-                throw Bad(path, "is not valid JSON (" + ex.Message + ").", ex);
+                // Not ex.Message, nor ex as the inner exception (Get-Error shows it): it quotes the file's bytes and the reader's internals.
+                throw Bad(path, JsonReadError.Describe(ex, bytes) + ".");
             }
             using (doc)
             {

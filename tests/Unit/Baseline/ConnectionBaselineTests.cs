@@ -186,7 +186,12 @@ namespace ConnectionsMonitor.Tests.Baseline
         }
 
         [Theory]
-        [InlineData("not json {", "is not valid JSON")]
+        // Our own words, where the position is in the file: never System.Text.Json's message, which quotes the file's bytes
+        // (newlines and all) and its reader's internals ("isFinalBlock", "BytePositionInLine").
+        [InlineData("", "' is empty. A baseline file")]
+        [InlineData(" \r\n\t", "' is empty. A baseline file")]
+        [InlineData("not json\n", "' is not valid JSON at line 1, byte 2. A baseline file")]
+        [InlineData("{\n  \"format\": x\n}", "' is not valid JSON at line 2, byte 13. A baseline file")]
         [InlineData("[1,2]", "holds a JSON array, not an object")]
         [InlineData("{\"format\":\"something else\",\"formatVersion\":1}", "is not a connection baseline (its \"format\" is \"something else\")")]
         [InlineData("{\"format\":\"ConnectionsMonitor.Baseline\"}", "has no usable \"formatVersion\" (it is missing)")]
@@ -204,6 +209,18 @@ namespace ConnectionsMonitor.Tests.Baseline
             Assert.Contains(what, ex.Message);
             Assert.EndsWith("with \"format\": \"ConnectionsMonitor.Baseline\" and \"formatVersion\" 1.", ex.Message);
             Assert.Equal(path, ex.Path);
+            foreach (string leak in new[] { "LineNumber", "BytePosition", "isFinalBlock", "literal", "token", "\n" })
+                Assert.DoesNotContain(leak, ex.Message);
+            Assert.Null(ex.InnerException as System.Text.Json.JsonException);
+        }
+
+        [Fact]
+        public void AnEmptyFileWithAByteOrderMarkIsEmpty()
+        {
+            string path = Path.Combine(_dir, "bom.json");
+            File.WriteAllBytes(path, new byte[] { 0xEF, 0xBB, 0xBF, (byte)'\n' });
+            var ex = Assert.Throws<BaselineFormatException>(() => BaselineFile.Read(path));
+            Assert.StartsWith("The file '" + path + "' is empty. A baseline file is the JSON object", ex.Message);
         }
 
         [Fact]

@@ -77,5 +77,17 @@ namespace ConnectionsMonitor.Tests.Blocking
             var ex = Assert.Throws<BlockingException>(() => NftablesListing.Parse(text, Now));
             Assert.Equal(BlockFailure.UnreadableAnswer, ex.Failure);
         }
+
+        [Theory]
+        [InlineData("", "nft's JSON listing is empty.")]
+        [InlineData("Error: something\nelse", "nft's JSON listing is not valid JSON at line 1, byte 1.")]
+        [InlineData("{\"nftables\":\n [x]}", "nft's JSON listing is not valid JSON at line 2, byte 3.")]
+        public void TextThatIsNotJsonIsSaidInTheModulesWordsWithoutQuotingIt(string text, string expected)
+        {
+            // Was System.Text.Json's message, which quotes the text it stopped at ("'E' is an invalid start of a value") and its internals.
+            var ex = Assert.Throws<BlockingException>(() => NftablesListing.Parse(text, Now));
+            Assert.Equal(expected, ex.Message);
+            Assert.Null(ex.InnerException);
+        }
     }
 }

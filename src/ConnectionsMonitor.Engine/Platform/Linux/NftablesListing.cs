@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Text.Json;
 using ConnectionsMonitor.Engine.Blocking;
+using ConnectionsMonitor.Engine.Display;
 
 namespace ConnectionsMonitor.Engine.Platform.Linux
 {
@@ -54,7 +55,8 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
             }
             catch (JsonException ex)
             {
-                throw new BlockingException(BlockFailure.UnreadableAnswer, "nft's JSON listing could not be read: " + ex.Message, ex);
+                // Not ex.Message: it quotes the text it stopped at, newlines and all (JsonReadError).
+                throw new BlockingException(BlockFailure.UnreadableAnswer, "nft's JSON listing " + JsonReadError.Describe(ex, json) + ".");
             }
             var order = new List<BlockTarget>();
             var byTarget = new Dictionary<BlockTarget, BlockRecord>();
