@@ -105,13 +105,21 @@ namespace ConnectionsMonitor.Commands
                 case string s when !TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out _):
                     // Neither seconds, a number with a unit nor a time span PowerShell could convert: say what is expected here
                     // rather than leave it to the generic "cannot convert to System.TimeSpan".
-                    throw new ArgumentTransformationMetadataException("'" + DisplayFormat.Safe(s) + "' is not a time span: expected seconds (5, 0.5), " +
-                        "a number with a unit (500ms, 5s, 2m, 1h; there is no unit for days: 24h) or hh:mm:ss (00:00:05).");
+                    throw NotATimeSpan(s, "seconds (5, 0.5)", "00:00:05");
             }
             // Out of TimeSpan's range (or NaN): left as given, for the validation to refuse with the range expected.
             if (seconds == null || double.IsNaN(seconds.Value) || Math.Abs(seconds.Value) >= TimeSpan.MaxValue.TotalSeconds) return inputData;
             return TimeSpan.FromSeconds(seconds.Value);
         }
+
+        /// <summary>
+        /// The error for text that is no time span, the same for every interval parameter: the text (made safe) and the forms
+        /// accepted, <paramref name="bareNumber"/> saying what a plain number is ("seconds (5, 0.5)") and
+        /// <paramref name="example"/> a time span that fits the parameter ("00:00:05").
+        /// </summary>
+        internal static ArgumentTransformationMetadataException NotATimeSpan(string given, string bareNumber, string example) =>
+            new ArgumentTransformationMetadataException("'" + DisplayFormat.Safe(given) + "' is not a time span: expected " + bareNumber + ", " +
+                "a number with a unit (500ms, 5s, 2m, 1h; there is no unit for days: 24h) or hh:mm:ss (" + example + ").");
 
         /// <summary>A number without a unit: any numeric type PowerShell's literals make, or text that is one ("5", "0.5"); else null.</summary>
         internal static double? BareNumber(object value)
@@ -152,7 +160,9 @@ namespace ConnectionsMonitor.Commands
     /// makes of <c>2s</c>, which is two seconds; text with a unit (500ms, 2s, 1m) and a time span (00:00:02, or a TimeSpan
     /// value) are converted to milliseconds, so <c>-RefreshInterval 2s</c> is 2000 like every other interval of the module.
     /// A value out of range is refused here, in the words it was given ("99ms is 99 ms: …"), with what a bare number too
-    /// small probably meant (<c>2</c>: did you mean 2s?). Anything else is left for PowerShell's conversion to int.
+    /// small probably meant (<c>2</c>: did you mean 2s?). Text that is none of these is refused here too, with the forms
+    /// accepted (as <see cref="SecondsTransformationAttribute"/> refuses it), rather than by PowerShell's "Cannot convert value
+    /// to type System.Int32". Anything else (not text) is left for PowerShell's conversion to int.
     /// </summary>
     [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
     public sealed class MillisecondsTransformationAttribute : ArgumentTransformationAttribute
@@ -189,6 +199,8 @@ namespace ConnectionsMonitor.Commands
                 case string s when s.IndexOf(':') >= 0 && TimeSpan.TryParse(s.Trim(), CultureInfo.InvariantCulture, out var parsed):
                     ms = parsed.TotalMilliseconds;
                     break;
+                case string s:
+                    throw SecondsTransformationAttribute.NotATimeSpan(s, "milliseconds (2000)", "00:00:02");
             }
             if (ms == null || double.IsNaN(ms.Value)) return inputData;
             if (ms.Value < Minimum || ms.Value > Maximum)

@@ -313,6 +313,20 @@ samples:
             Assert.Equal(new object[] { 2000, 2000, 500, 90000, 2000, 60000, 1500, 250 }, converted.Select(o => o.BaseObject));
         }
 
+        [Theory]
+        [InlineData("Watch-Connection", "abc")]
+        [InlineData("Show-ConnectionMonitor", "abc")]
+        [InlineData("Watch-Connection", "2d")]
+        [InlineData("Show-ConnectionMonitor", "1 minute")]
+        public void RefreshIntervalTextThatIsNoTimeSpanSaysTheFormsAccepted(string cmdlet, string given)
+        {
+            // Was PowerShell's 'Cannot convert value "abc" to type "System.Int32"', though 2s, 500ms and 00:00:02 are accepted.
+            var error = Assert.Single(_ps.InvokeExpectingErrors(cmdlet + " -RefreshInterval '" + given + "' -Count 1"));
+            Assert.Equal("ParameterArgumentTransformationError,ConnectionsMonitor.Commands." + cmdlet.Replace("-", "") + "Command", error.FullyQualifiedErrorId);
+            Assert.Equal("Cannot process argument transformation on parameter 'RefreshInterval'. '" + given + "' is not a time span: expected milliseconds (2000), " +
+                         "a number with a unit (500ms, 5s, 2m, 1h; there is no unit for days: 24h) or hh:mm:ss (00:00:02).", error.Exception.Message);
+        }
+
         [Fact]
         public void ZeroDurationIsAClearError()
         {
