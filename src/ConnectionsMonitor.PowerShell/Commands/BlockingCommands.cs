@@ -321,6 +321,7 @@ namespace ConnectionsMonitor.Commands
     {
         /// <summary>Only blocks that contain this address, overlap this CIDR block, or whose text matches this wildcard.</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
         [Alias("IPAddress")]
         [AllowNull, AllowEmptyString, AllowEmptyCollection]
         [ArgumentCompleter(typeof(BlockedAddressCompleter))]

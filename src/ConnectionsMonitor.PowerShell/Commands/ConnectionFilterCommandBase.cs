@@ -54,6 +54,7 @@ namespace ConnectionsMonitor.Commands
         private protected virtual int[] RemotePortFilter => RemotePort;
 
         [Parameter]
+        [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         [ValidateAddressPattern]
         public string[] RemoteAddress { get; set; }

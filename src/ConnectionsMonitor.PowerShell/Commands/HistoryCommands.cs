@@ -244,6 +244,7 @@ namespace ConnectionsMonitor.Commands
 
         /// <summary>Remote addresses: an address, a CIDR block or a wildcard (Connection rows).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
         [AllowNull, AllowEmptyCollection]
         public string[] RemoteAddress { get; set; }
 

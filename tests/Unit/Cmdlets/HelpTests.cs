@@ -25,6 +25,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         /// <summary>The file's example title style: "-------------------------- Example 3: What it shows --------------------------".</summary>
         private static readonly Regex ExampleTitle = new Regex(@"^-{10,} Example (?<n>\d+)(?:: (?<what>\S.*?))? -{10,}$", RegexOptions.CultureInvariant);
 
+        /// <summary>A parameter description that says the parameter takes wildcards.</summary>
+        private static readonly Regex WildcardText = new Regex(@"\bwildcards?\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+
         private static string HelpFile => Path.Combine(Repo.Root, "src", "ConnectionsMonitor.PowerShell", "en-US", "ConnectionsMonitor.PowerShell.dll-Help.xml");
 
         private readonly ModuleSession _ps;
@@ -60,6 +63,10 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             aParameter.Remove();
             Find(doc, "Get-TopTalker").Descendants(Maml + "navigationLink").First().Element(Maml + "uri").Value = "https://example.com/help";
             Parameters(Find(doc, "Get-ConnectionHistory")).First(p => Name(p) == "ProcessId").SetAttributeValue("aliases", "none");
+            Parameters(Find(doc, "Watch-Connection")).First(p => Name(p) == "RemoteAddress").SetAttributeValue("globbing", "false");
+            Parameters(Find(doc, "Get-ConnectionBlock")).First(p => Name(p) == "RemoteAddress").SetAttributeValue("globbing", "false");
+            var unblock = Parameters(Find(doc, "Unblock-ConnectionRemote")).First(p => Name(p) == "RemoteAddress");
+            unblock.Element(Maml + "description").Add(new XElement(Maml + "para", "Wildcards are supported (203.0.113.*)."));
 
             var problems = Problems(doc, cmdlets);
 
@@ -70,6 +77,9 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Contains("Update-ConnectionGeoDatabase: parameters not documented: Sha256", problems);
             Assert.Contains("Get-TopTalker: a related link has a URI, which Get-Help -Online would open: https://example.com/help", problems);
             Assert.Contains("Get-ConnectionHistory -ProcessId (parameters): aliases documented as none but are Id, PID, OwningProcess", problems);
+            Assert.Contains("Watch-Connection -RemoteAddress (parameters): globbing documented as false but [SupportsWildcards] is there", problems);
+            Assert.Contains("Get-ConnectionBlock -RemoteAddress (parameters): globbing documented as false but [SupportsWildcards] is there", problems);
+            Assert.Contains("Unblock-ConnectionRemote -RemoteAddress: its help says it takes wildcards but it has no [SupportsWildcards]", problems);
         }
 
         /// <summary>
@@ -128,6 +138,31 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             Assert.Empty(lines);
         }
 
+        /// <summary>
+        /// Get-Help says "Accept wildcard characters: true" (globbing) for exactly the parameters that carry [SupportsWildcards],
+        /// and those are the ones whose code matches wildcards: -RemoteAddress of every cmdlet that filters by it as an address
+        /// pattern (a tester's find: '127.0.*' worked, Get-Help said false), -ProcessName, the alert rules' -Name. Not
+        /// Block-/Unblock-ConnectionRemote's -RemoteAddress (exact addresses or blocks), nor -Country (exact codes).
+        /// </summary>
+        [Fact]
+        public void GetHelpSaysWhichParametersTakeWildcards()
+        {
+            var shown = _ps.Invoke(
+                "foreach ($c in Get-Command -Module ConnectionsMonitor -CommandType Cmdlet) {" +
+                "  foreach ($p in @((Get-Help $c.Name -Full).parameters.parameter)) { if ($p.globbing -eq 'true') { $c.Name + ' -' + $p.name } } }")
+                .Select(o => o.ToString()).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            var declared = Cmdlets().SelectMany(c => c.Wildcards.Select(w => c.Name + " -" + w)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            Assert.Equal(declared, shown);
+
+            var matching = new[] { "Get-MonitoredConnection", "Get-TopTalker", "Get-ConnectionStatistic", "Watch-Connection", "Show-ConnectionMonitor",
+                                   "Register-ConnectionAlert", "Get-ConnectionHistory" }
+                .SelectMany(c => new[] { c + " -RemoteAddress", c + " -ProcessName" })
+                .Concat(new[] { "Get-ConnectionBlock -RemoteAddress", "Get-ConnectionAlert -Name", "Test-ConnectionAlert -Name", "Unregister-ConnectionAlert -Name" });
+            foreach (var parameter in matching) Assert.Contains(parameter, shown);
+            foreach (var exact in new[] { "Block-ConnectionRemote -RemoteAddress", "Unblock-ConnectionRemote -RemoteAddress", "Get-MonitoredConnection -Country" })
+                Assert.DoesNotContain(exact, shown);
+        }
+
         // ---- The checks -------------------------------------------------------------------------
 
         /// <summary>A cmdlet as declared: its parameters (name → type name as help spells it) and where each is declared.</summary>
@@ -138,6 +173,8 @@ namespace ConnectionsMonitor.Tests.Cmdlets
             /// <summary>Each parameter's aliases as help spells them: "Id, PID, OwningProcess", or "none".</summary>
             public Dictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             public HashSet<string> FromFilterBase = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            /// <summary>The parameters that carry [SupportsWildcards] (Get-Help's "Accept wildcard characters", globbing).</summary>
+            public HashSet<string> Wildcards = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         }
 
         private static List<string> Problems(XDocument doc, IReadOnlyList<DeclaredCmdlet> cmdlets)
@@ -216,6 +253,12 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                             problems.Add(cmdlet.Name + " -" + name + " (" + where + "): aliases documented as " + aliases + " but are " + declared);
                         if (type == "SwitchParameter" ? value != null : value != type)
                             problems.Add(cmdlet.Name + " -" + name + " (" + where + "): value documented as " + (value ?? "nothing") + " but is " + (type == "SwitchParameter" ? "none (a switch)" : type));
+                        // Get-Help shows the file's globbing ("Accept wildcard characters"), not the attribute: the two must agree.
+                        string globbing = (string)p.Attribute("globbing");
+                        string wildcards = cmdlet.Wildcards.Contains(name) ? "true" : "false";
+                        if (!string.Equals(globbing, wildcards, StringComparison.OrdinalIgnoreCase))
+                            problems.Add(cmdlet.Name + " -" + name + " (" + where + "): globbing documented as " + (globbing ?? "nothing") + " but [SupportsWildcards] is " +
+                                         (wildcards == "true" ? "there" : "not"));
                     }
                 }
 
@@ -227,6 +270,10 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                         problems.Add(cmdlet.Name + " -" + Name(p) + ": no description");
                         continue;
                     }
+                    // A parameter whose help says it takes wildcards says so to Get-Help too (a tester's find: -RemoteAddress '127.0.*'
+                    // worked and its text said so, but Get-Help showed "Accept wildcard characters: false").
+                    if (WildcardText.IsMatch(text) && !cmdlet.Wildcards.Contains(Name(p)))
+                        problems.Add(cmdlet.Name + " -" + Name(p) + ": its help says it takes wildcards but it has no [SupportsWildcards]");
                     if (!byDescription.TryGetValue(text, out var users)) byDescription[text] = users = new List<(string, string)>();
                     users.Add((cmdlet.Name, Name(p)));
                     // Text written for another cmdlet shows in its examples: "Get-Process x | Watch-Connection" in Get-TopTalker's help.
@@ -306,6 +353,7 @@ namespace ConnectionsMonitor.Tests.Cmdlets
                     var aliases = property.GetCustomAttributes<AliasAttribute>(inherit: true).SelectMany(a => a.AliasNames).ToList();
                     cmdlet.Aliases[property.Name] = aliases.Count == 0 ? "none" : string.Join(", ", aliases);
                     if (property.DeclaringType?.Name == "ConnectionFilterCommandBase") cmdlet.FromFilterBase.Add(property.Name);
+                    if (property.GetCustomAttributes<SupportsWildcardsAttribute>(inherit: true).Any()) cmdlet.Wildcards.Add(property.Name);
                 }
                 if (type.GetCustomAttribute<CmdletAttribute>()?.SupportsShouldProcess == true)
                 {
