@@ -235,7 +235,7 @@ internal static class LiveViewBenchmark
     /// <summary>An interactive terminal of a fixed size that polls the console for keys (none come) and counts what it is sent.</summary>
     private sealed class SinkTerminal : ILiveTerminal
     {
-        private static readonly Regex Connections = new Regex(@"  (\d+) connections  ", RegexOptions.Compiled);
+        private static readonly Regex Connections = new Regex(@"  (\d+) connections?  ", RegexOptions.Compiled);
         private int _frames;
 
         public SinkTerminal(int width, int height)

@@ -370,7 +370,7 @@ namespace ConnectionsMonitor.Engine.Display
             var sb = new StringBuilder("ConnectionsMonitor  ");
             if (_timeStampUtc != default(DateTime))
                 sb.Append(_timeStampUtc.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture)).Append("  ");
-            sb.Append(_count.ToString(CultureInfo.InvariantCulture)).Append(" connections  refresh ")
+            sb.Append(TextFormat.Count(_count, "connection", "connections")).Append("  refresh ")
               .Append(RefreshInterval.ToString(CultureInfo.InvariantCulture)).Append(" ms  sort: ").Append(SortLabel(SortKey));
             if (Filter.Length > 0) sb.Append("  filter: ").Append(Filter);
             if (Paused) sb.Append("  [PAUSED]");
@@ -383,10 +383,13 @@ namespace ConnectionsMonitor.Engine.Display
         private ScreenLine Footer(int end, int width)
         {
             if (EditingFilter) return new ScreenLine("Filter (Enter applies, Esc cancels): " + _draft + "_");
-            string rows = _shownCount == 0 ? "no rows" : "rows " + (_scroll + 1).ToString(CultureInfo.InvariantCulture) + "-" + end.ToString(CultureInfo.InvariantCulture)
-                                                        + " of " + _shownCount.ToString(CultureInfo.InvariantCulture);
+            int first = _scroll + 1;
+            string rows = _shownCount == 0 ? "no rows"
+                : (first == end ? "row " + first.ToString(CultureInfo.InvariantCulture)
+                                : "rows " + first.ToString(CultureInfo.InvariantCulture) + "-" + end.ToString(CultureInfo.InvariantCulture))
+                  + " of " + _shownCount.ToString(CultureInfo.InvariantCulture);
             int hidden = _layout?.HiddenForWidth ?? 0;
-            string hiddenLong = hidden > 0 ? "  (" + hidden.ToString(CultureInfo.InvariantCulture) + " columns hidden: window too narrow)" : "";
+            string hiddenLong = hidden > 0 ? "  (" + TextFormat.Count(hidden, "column", "columns") + " hidden: window too narrow)" : "";
             if (!string.IsNullOrEmpty(Notice)) return new ScreenLine(rows + hiddenLong + "  " + UntrustedText.ForTerminal(Notice), _noticeStyle);
             // A narrow window: the keys before the explanations, in ever fewer words, so the way out and the sort stay on screen.
             const string keys = "  q quit  s sort  p pause  / filter";

@@ -93,6 +93,10 @@ namespace ConnectionsMonitor.Engine.Display
         /// <summary>Human rate ("1.5MB/s"); empty when unknown.</summary>
         public static string Rate(double? bytesPerSecond) => bytesPerSecond == null ? "" : Size(bytesPerSecond) + "/s";
 
+        /// <summary>A count with its noun in the number it takes: "1 connection", "0 connections", "2 columns".</summary>
+        public static string Count(long n, string singular, string plural) =>
+            n.ToString(CultureInfo.InvariantCulture) + " " + (n == 1 ? singular : plural);
+
         /// <summary>The seed's Geo column: the country code, else the address scope, else empty.</summary>
         public static string Geo(string country, string scope) =>
             // PowerShell passes $null to a string parameter as "": treat empty as unknown.

@@ -119,6 +119,32 @@ namespace ConnectionsMonitor.Tests.Display
         }
 
         [Fact]
+        public void CountsOfOneAreSingular()
+        {
+            // Was "1 connections" in the title and "(1 columns hidden: window too narrow)", "rows 1-1 of 1" in the footer.
+            var one = ViewOf(1);
+            var frame = one.BuildFrame(200, 20);
+            Assert.Contains(" 1 connection  refresh ", frame[0].Text);
+            Assert.StartsWith("row 1 of 1  q quit", frame[19].Text);
+            Assert.Contains(" 3 connections  refresh ", ViewOf(3).BuildFrame(200, 20)[0].Text);
+
+            // The long form of the hidden columns' note shows beside a notice, at any width: the widest window that hides a
+            // column hides one, a narrower one more.
+            one.Notice = "note";
+            var notes = Enumerable.Range(20, 181).Reverse().Select(w => one.BuildFrame(w, 20)[19].Text)
+                .Where(t => t.Contains(" hidden: window too narrow)")).ToList();
+            Assert.StartsWith("row 1 of 1  (1 column hidden: window too narrow)  note", notes[0]);
+            Assert.Contains(notes, t => t.StartsWith("row 1 of 1  (2 columns hidden: window too narrow)  note", StringComparison.Ordinal));
+
+            // A page of one row of many: title, stats, talkers and header leave one line above the footer.
+            var many = ViewOf(16);
+            Assert.StartsWith("row 1 of 16", many.BuildFrame(120, 6)[5].Text);
+            many.HandleKey(ConsoleKey.End, '\0');
+            Assert.StartsWith("row 16 of 16", many.BuildFrame(120, 6)[5].Text);
+            Assert.StartsWith("rows 2-16 of 16", many.BuildFrame(120, 20)[19].Text);
+        }
+
+        [Fact]
         public void ArrowsAndPagesScrollWithinTheRows()
         {
             var view = ViewOf(100);

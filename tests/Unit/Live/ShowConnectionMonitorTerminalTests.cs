@@ -154,7 +154,7 @@ namespace ConnectionsMonitor.Tests.Live
             {
                 using var term = new TmuxTerminal(120, 20);
                 term.Run(CommandLine(config, port));
-                term.WaitFor(s => s.Contains("rows 1-1 of 1"), "the view");
+                term.WaitFor(s => s.Contains("row 1 of 1"), "the view");
                 term.SendKeys("s", "p"); // sort and pause still draw
                 term.WaitFor(s => s.Contains("[PAUSED]") && s.Contains("sort: Process"), "sort and pause");
                 term.SendKeys("C-c");

@@ -24,7 +24,8 @@ namespace ConnectionsMonitor.Tests.Live
         private static string Run(TmuxTerminal term, string config, int expectedRows, params int[] ports)
         {
             term.Run("env TERM=tmux-256color dotnet '" + Cmon + "' Show-ConnectionMonitor -ConfigPath '" + config + "' -LocalPort " + string.Join(",", ports));
-            return term.WaitFor(s => s.Contains("rows 1-" + expectedRows + " of " + expectedRows), expectedRows + " rows");
+            string footer = expectedRows == 1 ? "row 1 of 1" : "rows 1-" + expectedRows + " of " + expectedRows;
+            return term.WaitFor(s => s.Contains(footer), expectedRows + " rows");
         }
 
         [TmuxFact]
