@@ -125,10 +125,15 @@ namespace ConnectionsMonitor
         /// <summary>Bytes per second received, over the same window as <see cref="SendRate"/>.</summary>
         public double? ReceiveRate { get => (_has & 256) != 0 ? _receiveRate : (double?)null; set { _receiveRate = value.GetValueOrDefault(); _has = value.HasValue ? (ushort)(_has | 256) : (ushort)(_has & ~256); } }
 
+        /// <summary>
+        /// One line for <c>"$conn"</c>: "TCP 10.0.0.5:51234 -> 203.0.113.7:443 Established (curl 4242)"; without the arrow when
+        /// there is no remote end (a UDP socket with no peer): "UDP 0.0.0.0:5353 (avahi-daemon 812)".
+        /// </summary>
         public override string ToString()
         {
-            return Protocol + " " + DisplayFormat.Endpoint(LocalAddress, LocalPort) + " -> " +
-                   DisplayFormat.Endpoint(RemoteAddress, RemotePort) + (State != null ? " " + State : "") +
+            string remote = DisplayFormat.Endpoint(RemoteAddress, RemotePort);
+            return Protocol + " " + DisplayFormat.Endpoint(LocalAddress, LocalPort) + (remote.Length > 0 ? " -> " + remote : "") +
+                   (State != null ? " " + State : "") +
                    (ProcessId != null ? " (" + (ProcessName ?? "?") + " " + ProcessId + ")" : "");
         }
     }

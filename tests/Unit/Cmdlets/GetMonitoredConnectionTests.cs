@@ -49,6 +49,30 @@ namespace ConnectionsMonitor.Tests.Cmdlets
         }
 
         /// <summary>
+        /// "$conn" has an arrow only when there is a remote end: an unconnected UDP socket printed a dangling one
+        /// ("UDP 0.0.0.0:5002 ->  (python3.12 25761)"). A TCP listener's remote end is 0.0.0.0:0, as Get-NetTCPConnection shows it.
+        /// </summary>
+        [Fact]
+        public void TheTextOfAConnectionHasAnArrowOnlyToARemoteEnd()
+        {
+            var lines = _ps.Invoke(
+                "$u = @{ Protocol = 'UDP'; LocalAddress = '0.0.0.0'; LocalPort = 5002; ProcessId = 25761; ProcessName = 'python3.12' };" +
+                "\"$([ConnectionsMonitor.MonitoredConnection] $u)\"; \"$([ConnectionsMonitor.ConnectionEvent] ($u + @{ ChangeType = 'Opened' }))\";" +
+                "\"$([ConnectionsMonitor.MonitoredConnection] @{ Protocol = 'UDP'; LocalAddress = '::'; LocalPort = 53 })\";" +
+                "\"$([ConnectionsMonitor.MonitoredConnection] @{ Protocol = 'UDP'; LocalAddress = '10.0.0.5'; LocalPort = 40000; RemoteAddress = '2001:db8::1'; RemotePort = 53 })\";" +
+                "\"$([ConnectionsMonitor.MonitoredConnection] @{ Protocol = 'TCP'; LocalAddress = '0.0.0.0'; LocalPort = 22; RemoteAddress = '0.0.0.0'; RemotePort = 0; State = 'Listen'; ProcessId = 1; ProcessName = 'sshd' })\"")
+                .Select(o => o.ToString()).ToList();
+            Assert.Equal(new[]
+            {
+                "UDP 0.0.0.0:5002 (python3.12 25761)",
+                "UDP 0.0.0.0:5002 (python3.12 25761)",
+                "UDP [::]:53",
+                "UDP 10.0.0.5:40000 -> [2001:db8::1]:53",
+                "TCP 0.0.0.0:22 -> 0.0.0.0:0 Listen (sshd 1)",
+            }, lines);
+        }
+
+        /// <summary>
         /// A piped row whose ProcessId is $null (TIME_WAIT, no known owner) names no process and is skipped quietly by every
         /// cmdlet that binds -ProcessId by property name (a newcomer's trial: Get-MonitoredConnection -State TimeWait |
         /// Get-MonitoredConnection gave one ParameterArgumentValidationError per row). A $null typed on the command line is
