@@ -148,7 +148,11 @@ namespace ConnectionsMonitor.Engine
                 bool bothFamilies = scope.Reads(AddressFamily.InterNetwork) && scope.Reads(AddressFamily.InterNetworkV6);
                 bool fullRead = observe && scope.Reads(TransportProtocol.Tcp) && scope.Reads(TransportProtocol.Udp) && bothFamilies;
                 if (fullRead) _rates.BeginRead();
-                if (observe) _rates.Expect(table.Entries.Count);
+                if (observe)
+                {
+                    _rates.StartObserving();
+                    _rates.Expect(table.Entries.Count);
+                }
                 var pids = new HashSet<int>();
                 foreach (var e in table.Entries)
                 {

@@ -43,7 +43,9 @@ namespace ConnectionsMonitor.Engine.Model
         /// <summary>
         /// Protocol and the two ends (local address and port, remote address and port): what names a connection across a
         /// change of its owner or socket identity (an exiting process leaving its FIN_WAIT2 socket ownerless, a closing
-        /// report of a socket the table showed). The one form the tracker, the history and the traffic windows match on.
+        /// report of a socket the table showed). The one form the tracker, the history and the traffic windows match on;
+        /// the rate memory, which keeps no events, follows an owner change by <see cref="Cookie"/> alone, the socket itself
+        /// (RateTracker), so a new socket on the same four numbers is never taken for the old one there.
         /// </summary>
         internal (TransportProtocol, IPAddress, int, IPAddress, int?) Endpoints => (Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort);
 

@@ -24,6 +24,9 @@ namespace ConnectionsMonitor.Engine.Traffic
             public DateTime FirstSeenUtc;
             public bool FirstSeenIsLowerBound;
             public int Generation;
+            // The observing read that last saw it (StartObserving): a read of part of the table (one protocol or family)
+            // does not move Generation on, and the owner-change takeover must still tell this read's rows from older ones.
+            public int Stamp;
             // A TCP socket bound but neither listening nor connected, as last seen (state Closed): reads that leave such
             // sockets out (Linux, unless asked for) do not see it, so they do not make it gone.
             public bool Bound;
@@ -36,6 +39,7 @@ namespace ConnectionsMonitor.Engine.Traffic
         // ownerless FIN_WAIT2 showed an age of 47 s, as exact, for a connection open for minutes).
         private Dictionary<ulong, ConnectionKey> _byCookie = new Dictionary<ulong, ConnectionKey>();
         private int _generation;
+        private int _stamp;
         // When each protocol's whole table was last read (null: never yet), and when a read last included bound sockets.
         private DateTime? _tcpReadUtc, _udpReadUtc, _boundReadUtc;
 
@@ -52,6 +56,9 @@ namespace ConnectionsMonitor.Engine.Traffic
         /// <summary>Starts a full read: connections not observed before <see cref="EndRead"/> are forgotten.</summary>
         internal void BeginRead() => _generation++;
 
+        /// <summary>Starts a read that observes rows, of the whole table or part of it (one protocol or address family).</summary>
+        internal void StartObserving() => _stamp++;
+
         /// <summary>
         /// Makes room for a read of <paramref name="rows"/> connections before it is observed: a first read of 10,000
         /// connections would otherwise grow the memory through a dozen rehashes of 88-byte entries, the largest on the
@@ -64,6 +71,9 @@ namespace ConnectionsMonitor.Engine.Traffic
             var grown = new Dictionary<ConnectionKey, Sample>(rows + rows / 4, ConnectionKey.Comparer);
             foreach (var pair in _previous) grown.Add(pair.Key, pair.Value);
             _previous = grown;
+            var cookies = new Dictionary<ulong, ConnectionKey>(rows + rows / 4);
+            foreach (var pair in _byCookie) cookies.Add(pair.Key, pair.Value);
+            _byCookie = cookies;
         }
 
         /// <summary>
@@ -123,6 +133,7 @@ namespace ConnectionsMonitor.Engine.Traffic
                 {
                     // Too soon for a window of its own: the previous window's rates, and the window goes on.
                     last.Generation = _generation;
+                    last.Stamp = _stamp;
                     last.Bound = bound;
                     firstSeenUtc = last.FirstSeenUtc;
                     firstSeenIsLowerBound = last.FirstSeenIsLowerBound;
@@ -143,6 +154,7 @@ namespace ConnectionsMonitor.Engine.Traffic
             last.SendRate = sendRate;
             last.ReceiveRate = receiveRate;
             last.Generation = _generation;
+            last.Stamp = _stamp;
             last.Bound = bound;
             firstSeenUtc = last.FirstSeenUtc;
             firstSeenIsLowerBound = last.FirstSeenIsLowerBound;
@@ -151,12 +163,12 @@ namespace ConnectionsMonitor.Engine.Traffic
 
         /// <summary>
         /// A key not seen before whose socket cookie was seen under another key (same socket, another owner) takes that
-        /// key's sample over, unless this read saw the other key too; false otherwise.
+        /// key's sample over, unless this read (<see cref="StartObserving"/>) saw the other key too; false otherwise.
         /// </summary>
         private bool TakeOver(ConnectionKey key, out Sample last)
         {
             last = null;
-            if (key.Cookie == 0 || !_byCookie.TryGetValue(key.Cookie, out var was) || !_previous.TryGetValue(was, out var sample) || sample.Generation == _generation)
+            if (key.Cookie == 0 || !_byCookie.TryGetValue(key.Cookie, out var was) || !_previous.TryGetValue(was, out var sample) || sample.Stamp == _stamp)
                 return false;
             _previous.Remove(was);
             _previous.Add(key, sample);

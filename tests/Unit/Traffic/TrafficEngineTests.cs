@@ -206,12 +206,14 @@ namespace ConnectionsMonitor.Tests.Traffic
             var orphan = new ConnectionKey(TransportProtocol.Tcp, Lo, 40000, Lo, 41999, null, 11, cookie: 77);
             t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(-1));
             t.BeginRead();
+            t.StartObserving();
             t.Observe(owned, 100, 50, t0, out var first, out bool bound);
             Assert.Equal(t0, first);
             Assert.False(bound);
             t.EndRead();
             t.MarkBaseline(TransportProtocol.Tcp, t0);
             t.BeginRead();
+            t.StartObserving();
             Assert.Equal((200.0, 25.0), t.Observe(orphan, 500, 100, t0.AddSeconds(2), out first, out bound));
             Assert.Equal(t0, first);
             Assert.False(bound);
@@ -221,6 +223,7 @@ namespace ConnectionsMonitor.Tests.Traffic
             var next = new ConnectionKey(TransportProtocol.Tcp, Lo, 40000, Lo, 41999, null, 12, cookie: 78);
             t.MarkBaseline(TransportProtocol.Tcp, t0.AddSeconds(2));
             t.BeginRead();
+            t.StartObserving();
             Assert.Equal((null, null), t.Observe(next, 0, 0, t0.AddSeconds(3), out first, out _));
             Assert.Equal(t0.AddSeconds(3), first);
             t.EndRead();
@@ -228,10 +231,40 @@ namespace ConnectionsMonitor.Tests.Traffic
             var a = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 1, 13, cookie: 90);
             var b = new ConnectionKey(TransportProtocol.Tcp, Lo, 1, Lo, 2, 2, 13, cookie: 90);
             t.BeginRead();
+            t.StartObserving();
             t.Observe(a, 0, 0, t0.AddSeconds(4));
             Assert.Equal((null, null), t.Observe(b, 10, 10, t0.AddSeconds(4)));
             t.EndRead();
-            Assert.Equal(2, t.Count); // a and b; the orphan and `next` were not seen in this read
+            Assert.Equal(2, t.Count); // a and b; `next` was not seen in this read
+        }
+
+        /// <summary>
+        /// The takeover also happens on a read of part of the table (TCP only: `Get-MonitoredConnection -State FinWait2`),
+        /// which does not start a whole-table generation (a review's finding: the orphan got a new first sighting there).
+        /// </summary>
+        [Fact]
+        public void AnOwnerChangeSeenByAPartialReadIsTakenOverToo()
+        {
+            var t = new RateTracker();
+            var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            var owned = new ConnectionKey(TransportProtocol.Tcp, Lo, 40000, Lo, 41999, 4242, 11, cookie: 77);
+            var orphan = new ConnectionKey(TransportProtocol.Tcp, Lo, 40000, Lo, 41999, null, 11, cookie: 77);
+            t.BeginRead();
+            t.StartObserving();
+            t.Observe(owned, 100, 50, t0, out _, out bool bound);
+            Assert.True(bound); // the session's first read: a lower bound
+            t.EndRead();
+            t.MarkBaseline(TransportProtocol.Tcp, t0);
+            t.StartObserving(); // a TCP-only read: no BeginRead / EndRead
+            t.Observe(orphan, 500, 100, t0.AddSeconds(2), out var first, out bound);
+            Assert.Equal(t0, first);
+            Assert.True(bound);
+            t.BeginRead();
+            t.StartObserving();
+            t.Observe(orphan, 600, 100, t0.AddSeconds(3), out first, out _);
+            t.EndRead();
+            Assert.Equal(t0, first);
+            Assert.Equal(1, t.Count);
         }
 
         /// <summary>Making room for a large read (the first of 10,000 connections) keeps what the tracker knew: rates and first sightings go on.</summary>
