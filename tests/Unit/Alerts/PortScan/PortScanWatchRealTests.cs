@@ -233,8 +233,7 @@ namespace ConnectionsMonitor.Tests.Alerts.PortScan
                 var now = DateTime.UtcNow;
                 string Peer(IEnumerable<PortScanFinding> fs) => string.Join("; ", fs);
                 // Only findings about the peer are this test's: the capture and the table see the whole host, where other test
-                // classes running at the same time open loopback connections to several ports at once (seen: "127.0.0.1
-                // tried 6 ports in 0.1 s"), which a local scan would be too.
+                // classes running at the same time open connections to several ports at once (loopback ones never count).
                 bool AboutPeer(PortScanFinding f) => f.RemoteAddress == ns.PeerAddress.ToString();
                 var fromCapture = capture.TakeFindings(now).Where(AboutPeer).ToList();
                 Assert.True(fromCapture.Count == 0, "capture: " + Peer(fromCapture));
