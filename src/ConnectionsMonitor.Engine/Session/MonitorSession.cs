@@ -415,9 +415,10 @@ namespace ConnectionsMonitor.Engine.Session
 
         /// <summary>
         /// Whether a watch's state filter writes the event: the connection is in one of <paramref name="states"/> or was
-        /// before the change; and under Established, also a TCP connection that got past Established where no sample saw it
-        /// so (<see cref="WentThroughEstablished"/>): one that opened and closed between two samples, or first showed up
-        /// closing, is an established connection's whole life, and its events belong to such an audit log.
+        /// before the change; and under Established, also any event of a TCP connection past Established
+        /// (<see cref="WentThroughEstablished"/>): the end of an established connection (FinWait2 to TimeWait, the Closed of
+        /// its TimeWait), and one that opened and closed between two samples or first showed up closing, which no sample
+        /// saw established, belong to such an audit log.
         /// </summary>
         internal static bool MatchesStates(ICollection<TcpState> states, ConnectionEvent e)
         {
@@ -428,8 +429,9 @@ namespace ConnectionsMonitor.Engine.Session
         }
 
         /// <summary>
-        /// Whether a TCP connection's own record shows it was Established at some point: it is in a state the TCP state machine
-        /// (RFC 9293 3.3.2) enters from Established — FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait — or it is
+        /// Whether a TCP connection's own record shows it got past Established: it is in a state the TCP state machine
+        /// (RFC 9293 3.3.2) reaches through Established — FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait (FinWait1
+        /// also straight from SynReceived on a close, which Linux does only for a TCP Fast Open server socket) — or it is
         /// gone (Closed, the socket destroyed) after moving bytes, which only a synchronized connection does (a refused or
         /// timed-out attempt moves none).
         /// </summary>
