@@ -126,8 +126,10 @@ namespace ConnectionsMonitor
 
         /// <summary>
         /// A comma-separated id list (a top talker's ProcessIds) within <paramref name="cells"/> cells: the whole ids that
-        /// fit, then "+N" for the rest, so a narrow column never shows part of an id ("25761, 25762, +28"). The list as it
-        /// is when it fits, or when <paramref name="cells"/> is not positive (no width known).
+        /// fit, then "+N" for the rest, so a narrow column never shows part of an id ("25761, 25762, +28"); empty when not
+        /// even "+N" fits. The list as it is when it fits, or when <paramref name="cells"/> is not positive (no width known).
+        /// The talker view passes what the console's width leaves it: output formatted narrower than the console
+        /// (Out-String -Width 100 in a wider one) can still be cut by PowerShell.
         /// </summary>
         public static string IdList(string ids, int cells)
         {
@@ -140,7 +142,7 @@ namespace ConnectionsMonitor
                 string next = shown.Length == 0 ? parts[i].Trim() : shown + ", " + parts[i].Trim();
                 string rest = "+" + (parts.Length - i - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if ((i == parts.Length - 1 ? next.Length : next.Length + 2 + rest.Length) > cells)
-                    return shown.Length == 0 ? more : shown + ", " + more;
+                    return shown.Length == 0 ? (more.Length <= cells ? more : "") : shown + ", " + more;
                 shown = next;
             }
             return shown;

@@ -462,13 +462,17 @@ namespace ConnectionsMonitor.Engine.Alerts
             string subject = c.PerProcess
                 ? (who != null ? UntrustedText.Clean(who.ProcessName ?? "?") + " (PID " + who.ProcessId + ")" : "PID " + pid)
                 : null;
-            string quantity = c.Kind == AlertKind.MaxBandwidth ? Rate(value) : value.ToString("0", CultureInfo.InvariantCulture) + " connections";
-            string limit = c.Kind == AlertKind.MaxBandwidth ? Rate(threshold) : threshold.ToString("0", CultureInfo.InvariantCulture);
-            string what = (c.Kind == AlertKind.MaxBandwidth ? "Bandwidth" : "Connection count") + (subject != null ? " of " + subject : "");
+            // "Connection count is 3, above 2", "Bandwidth back to 1.2KB/s (limit 5.0KB/s)"; an item's detail says the unit.
+            bool bandwidth = c.Kind == AlertKind.MaxBandwidth;
+            long count = (long)Math.Round(value, MidpointRounding.AwayFromZero);
+            string quantity = bandwidth ? Rate(value) : count.ToString(CultureInfo.InvariantCulture);
+            string limit = bandwidth ? Rate(threshold) : threshold.ToString("0", CultureInfo.InvariantCulture);
+            string what = (bandwidth ? "Bandwidth" : "Connection count") + (subject != null ? " of " + subject : "");
             string text = status == AlertStatus.Resolved
                 ? what + " back to " + quantity + " (limit " + limit + ")"
                 : what + " is " + quantity + ", above " + limit + (status == AlertStatus.Repeating ? " (still)" : "");
-            var items = who != null && c.PerProcess ? new[] { new AlertItem { ProcessId = who.ProcessId, ProcessName = who.ProcessName, ProcessPath = who.ProcessPath, Detail = quantity } } : new AlertItem[0];
+            string detail = bandwidth ? quantity : Display.TextFormat.Count(count, "connection", "connections");
+            var items = who != null && c.PerProcess ? new[] { new AlertItem { ProcessId = who.ProcessId, ProcessName = who.ProcessName, ProcessPath = who.ProcessPath, Detail = detail } } : new AlertItem[0];
             return new AlertEvent(_rule.Name, c.Kind, status, t, text, items) { Value = value, Threshold = threshold, Subject = subject };
         }
 

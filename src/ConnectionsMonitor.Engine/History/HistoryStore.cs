@@ -251,11 +251,11 @@ namespace ConnectionsMonitor.Engine.History
             return (true, id);
         }
 
-        /// <summary>The error for an SQLite database of another program, worded alike for the writer and the reader.</summary>
         /// <summary>A file that is not an SQLite database at all, as the writer and the reader both say it; <paramref name="done"/> is what the caller did not do (": nothing was written to it"), or "".</summary>
         private static HistoryException NotADatabase(string path, string done) =>
             new HistoryException("'" + path + "' is not a ConnectionsMonitor history (not an SQLite database)" + done + ". Choose another path.");
 
+        /// <summary>The error for an SQLite database of another program, worded alike for the writer and the reader.</summary>
         private static HistoryException OfAnotherProgram(string path, int id, string done) =>
             new HistoryException("'" + path + "' is an SQLite database of another program (application id " + id.ToString(CultureInfo.InvariantCulture) +
                                  "), not a ConnectionsMonitor history" + done + ". Choose another path.");

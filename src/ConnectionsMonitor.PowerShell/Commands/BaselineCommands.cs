@@ -108,7 +108,7 @@ namespace ConnectionsMonitor.Commands
             }
             var snapshot = TakeSnapshot();
             var baseline = ConnectionBaseline.FromRecords(snapshot.Connections, snapshot.TimeStampUtc, HostName);
-            if (!ShouldProcess(path, "Write a connection baseline of " + baseline.Entries.Count + " entries")) return;
+            if (!ShouldProcess(path, "Write a connection baseline of " + Engine.Display.TextFormat.Count(baseline.Entries.Count, "entry", "entries"))) return;
             try { BaselineFile.Write(path, baseline, overwrite: Force.IsPresent); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {

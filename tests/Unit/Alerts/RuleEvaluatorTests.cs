@@ -210,14 +210,14 @@ namespace ConnectionsMonitor.Tests.Alerts
             var on = Assert.Single(ev.Evaluate(Sample(2, Rows(3))));
             Assert.Equal(AlertStatus.Firing, on.Status);
             Assert.Equal(3.0, on.Value);
-            Assert.Equal("Connection count is 3 connections, above 2", on.Summary);
+            Assert.Equal("Connection count is 3, above 2", on.Summary);
             Assert.Equal(1, ev.Active);
             Assert.Empty(ev.Evaluate(Sample(4, Rows(4))));
             Assert.Empty(ev.Evaluate(Sample(10, Rows(4))));
             Assert.Equal(AlertStatus.Repeating, Assert.Single(ev.Evaluate(Sample(12, Rows(4)))).Status);
             var off = Assert.Single(ev.Evaluate(Sample(14, Rows(1))));
             Assert.Equal(AlertStatus.Resolved, off.Status);
-            Assert.Equal("Connection count back to 1 connections (limit 2)", off.Summary);
+            Assert.Equal("Connection count back to 1 (limit 2)", off.Summary);
             Assert.Equal(0, ev.Active);
             Assert.Empty(ev.Evaluate(Sample(16, Rows(1))));
 

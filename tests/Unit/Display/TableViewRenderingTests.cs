@@ -65,6 +65,7 @@ namespace ConnectionsMonitor.Tests.Display
             string IdList(string list, int cells) => (string)ps.Invoke("[ConnectionsMonitor.DisplayFormat]::IdList('" + list + "', " + cells + ")").Single().BaseObject;
             Assert.Equal("25761, +29", IdList(ids, 12));
             Assert.Equal("+30", IdList(ids, 4));
+            Assert.Equal("", IdList(ids, 2));
             Assert.Equal("25761, 25762", IdList("25761, 25762", 12));
             Assert.Equal(ids, IdList(ids, 0));
         }

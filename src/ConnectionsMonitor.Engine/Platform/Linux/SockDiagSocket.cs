@@ -102,7 +102,7 @@ namespace ConnectionsMonitor.Engine.Platform.Linux
                     Reopen();
                     Restarts++;
                     if (attempt == MaxAttempts)
-                        throw new NetlinkException("The sock_diag answer came in datagrams longer than a " + _buffer.Length + "-byte buffer " + MaxAttempts + " times in a row.", 0);
+                        throw new NetlinkException("The sock_diag answer came in datagrams longer than the receive buffer " + MaxAttempts + " times in a row (it grew to " + _buffer.Length + " bytes).", 0);
                 }
             }
         }
