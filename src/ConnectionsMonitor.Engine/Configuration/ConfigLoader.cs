@@ -365,8 +365,8 @@ namespace ConnectionsMonitor.Engine.Configuration
                 if (text != null && Uri.TryCreate(text.Trim(), UriKind.Absolute, out var parsed)
                     && (parsed.Scheme == Uri.UriSchemeHttp || parsed.Scheme == Uri.UriSchemeHttps) && parsed.Host.Length > 0)
                 {
-                    if (global::ConnectionsMonitor.Engine.Alerts.AlertTarget.CredentialsRefusal(parsed) == null) url = parsed;
-                    else r.Error(urlNode, urlKey, "expected a URL without a user name or password, found one with them (not shown: webhook URLs are secret): " + global::ConnectionsMonitor.Engine.Alerts.AlertTarget.CredentialsNotSent + ".");
+                    if (Alerts.AlertTarget.CredentialsRefusal(parsed) == null) url = parsed;
+                    else r.Error(urlNode, urlKey, "expected a URL without a user name or password, found one with them (not shown: webhook URLs are secret): " + Alerts.AlertTarget.CredentialsNotSent + ".");
                 }
                 else if (urlNode is YamlScalarNode)
                     r.Error(urlNode, urlKey, "expected an absolute http:// or https:// URL, found a value that is not one (not shown: webhook URLs are secret).");

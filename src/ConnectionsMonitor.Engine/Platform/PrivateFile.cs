@@ -34,12 +34,10 @@ namespace ConnectionsMonitor.Engine.Platform
         /// auto-export's). Elsewhere than Linux the folder's permissions apply, as for the other files here. Errors: IOException
         /// when the file exists or cannot be created, UnauthorizedAccessException when the folder refuses it.
         /// </summary>
-        public static unsafe FileStream CreateNewForOwnerAndGroup(string path, int bufferSize)
+        public static FileStream CreateNewForOwnerAndGroup(string path, int bufferSize)
         {
             if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize);
-            int fd;
-            fixed (byte* p = NulTerminated(path))
-                fd = LinuxNative.openat(LinuxNative.AT_FDCWD, p, LinuxNative.O_WRONLY | LinuxNative.O_CREAT | LinuxNative.O_EXCL | LinuxNative.O_CLOEXEC, OwnerReadWriteGroupRead);
+            int fd = OpenNew(path, OwnerReadWriteGroupRead);
             if (fd < 0)
             {
                 int errno = LinuxNative.LastErrno;
@@ -115,15 +113,19 @@ namespace ConnectionsMonitor.Engine.Platform
             return type != LinuxNative.S_IFREG && type != LinuxNative.S_IFDIR;
         }
 
-        private static unsafe int Create(string path, uint mode)
+        private static int Create(string path, uint mode)
+        {
+            int fd = OpenNew(path, mode);
+            if (fd < 0) return LinuxNative.LastErrno;
+            LinuxNative.close(fd);
+            return 0;
+        }
+
+        /// <summary>openat(O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC) with <paramref name="mode"/>: the new file's fd, or -1 (errno in LinuxNative.LastErrno).</summary>
+        private static unsafe int OpenNew(string path, uint mode)
         {
             fixed (byte* p = NulTerminated(path))
-            {
-                int fd = LinuxNative.openat(LinuxNative.AT_FDCWD, p, LinuxNative.O_WRONLY | LinuxNative.O_CREAT | LinuxNative.O_EXCL | LinuxNative.O_CLOEXEC, mode);
-                if (fd < 0) return LinuxNative.LastErrno;
-                LinuxNative.close(fd);
-                return 0;
-            }
+                return LinuxNative.openat(LinuxNative.AT_FDCWD, p, LinuxNative.O_WRONLY | LinuxNative.O_CREAT | LinuxNative.O_EXCL | LinuxNative.O_CLOEXEC, mode);
         }
 
         private static unsafe int ChangeMode(string path)
