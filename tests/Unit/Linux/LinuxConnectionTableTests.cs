@@ -127,9 +127,25 @@ namespace ConnectionsMonitor.Tests.Linux
             bool Ours(SocketEntry e) => sockets.IsOurs(e) || (e.Protocol == TransportProtocol.Tcp && ports.Contains(e.LocalPort));
             List<string> Rows(LinuxConnectionTable t) => t.Read(new ConnectionQuery()).Entries.Where(Ours)
                 .Select(e => LoopbackSockets.FullKey(e) + $" sent={e.BytesSent} received={e.BytesReceived}").OrderBy(k => k, StringComparer.Ordinal).ToList();
-            // Counters settle once the last ACKs are in.
-            LoopbackSockets.WaitUntil(() => Rows(combined).Contains(
-                LoopbackSockets.FullKey(combined.Read(new ConnectionQuery()).Entries.Single(e => e.LocalPort == pair6.ClientPort)) + " sent=3000 received=5"));
+            // Counters settle once the last ACKs are in (bytes_acked moves on the ACK, after the peer's bytes_received):
+            // wait for all four connected ends to show their final counts, in both reads, before comparing.
+            string[] settled =
+            {
+                "Tcp ::1:" + pair6.ClientPort + " -> ::1:" + pair6.ListenPort + " Established", " sent=3000 received=5",
+                "Tcp ::1:" + pair6.ListenPort + " -> ::1:" + pair6.ClientPort + " Established", " sent=5 received=3000",
+                "Tcp 127.0.0.1:" + sockets.ClientPort + " -> 127.0.0.1:" + sockets.ListenPort + " Established", " sent=10 received=20",
+                "Tcp 127.0.0.1:" + sockets.ListenPort + " -> 127.0.0.1:" + sockets.ClientPort + " Established", " sent=20 received=10",
+            };
+            bool Settled(List<string> rows)
+            {
+                for (int i = 0; i < settled.Length; i += 2)
+                {
+                    string start = settled[i], end = settled[i + 1];
+                    if (!rows.Any(k => k.StartsWith(start, StringComparison.Ordinal) && k.EndsWith(end, StringComparison.Ordinal))) return false;
+                }
+                return true;
+            }
+            LoopbackSockets.WaitUntil(() => Settled(Rows(combined)) && Settled(Rows(perFamily)));
             var a = Rows(combined);
             var b = Rows(perFamily);
             Assert.Equal(b, a);
